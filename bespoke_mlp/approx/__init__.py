@@ -1,0 +1,18 @@
+"""Approximation operators: coefficient digit budgets and pruning, input-bit masks, column
+truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, and
+approximation-aware retraining."""
+
+from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
+from ._csd_round import MAX_DIGITS, nearest_csd
+from ._retrain import digit_projection, retrain
+
+__all__ = [
+    "MAX_DIGITS",
+    "ApproxConfig",
+    "LayerApprox",
+    "apply_config",
+    "digit_projection",
+    "input_bit_counts",
+    "nearest_csd",
+    "retrain",
+]

@@ -1,0 +1,31 @@
+"""Datasets and the evaluation protocol.
+
+:func:`load_dataset` reads scikit-learn's bundled datasets, the printed-ML benchmark suite (CSV
+files in a directory given by ``data_dir`` or the ``BESPOKE_MLP_DATA`` environment variable) or
+any labelled CSV file; :func:`split_dataset` makes the stratified train/validation/test split
+with min-max scaling fitted on the training portion.
+"""
+
+from ._args import add_data_arguments
+from ._dataset import ConstantFeatureWarning, Dataset
+from ._registry import (
+    BUILTIN_DATASETS,
+    DATA_ENV_VAR,
+    PRINTED_ML_DATASETS,
+    known_datasets,
+    load_dataset,
+)
+from ._split import Split, split_dataset
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "DATA_ENV_VAR",
+    "PRINTED_ML_DATASETS",
+    "ConstantFeatureWarning",
+    "Dataset",
+    "Split",
+    "add_data_arguments",
+    "known_datasets",
+    "load_dataset",
+    "split_dataset",
+]

@@ -1,0 +1,158 @@
+"""The evaluation protocol: stratified train/validation/test split and min-max input scaling."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError, UsageError
+from ..ir import quantize_codes
+from ._dataset import Dataset, check_classes, readonly
+
+__all__ = ["Split", "split_dataset", "PARTS"]
+
+PARTS: tuple[str, ...] = ("train", "val", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A dataset split into training, validation and test parts (raw values, read-only).
+
+    ``feature_min``/``feature_max`` are the per-feature minimum and maximum over the training
+    portion (train + validation), never the test part, so test values may fall outside them;
+    :meth:`codes` clips those to the code range.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_min: np.ndarray
+    feature_max: np.ndarray
+
+    def codes(self, part: str, bits: int) -> np.ndarray:
+        """Unsigned ``bits``-bit input codes (``int64``) of ``part`` ("train", "val" or "test").
+
+        Computed by :func:`bespoke_mlp.ir.quantize_codes` with this split's min-max scaling.
+        """
+        if part not in PARTS:
+            raise UsageError(f"unknown split part {part!r}; expected one of {', '.join(PARTS)}")
+        if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or bits < 1:
+            raise UsageError(f"input bits must be a positive integer, got {bits!r}")
+        X = {"train": self.X_train, "val": self.X_val, "test": self.X_test}[part]
+        return quantize_codes(X, self.feature_min, self.feature_max, int(bits))
+
+
+def _check_fraction(name: str, value: float, *, allow_zero: bool) -> None:
+    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (numeric and (0 <= value if allow_zero else 0 < value) and value < 1):
+        bound = "[0, 1)" if allow_zero else "(0, 1)"
+        raise UsageError(f"{name} must be a fraction in {bound}, got {value!r}")
+
+
+def _val_split(
+    portion: np.ndarray, y: np.ndarray, val_size: float, seed: int, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split the training portion's indices into train and validation indices."""
+    from sklearn.model_selection import train_test_split
+
+    if val_size == 0:
+        return portion, portion[:0]
+    values, counts = np.unique(y[portion], return_counts=True)
+    # A class with a single sample in the training portion cannot be stratified: keep it in train.
+    rare = np.isin(y[portion], values[counts < 2])
+    pool = portion[~rare]
+    try:
+        train, val = train_test_split(
+            pool, test_size=val_size, random_state=seed, stratify=y[pool]
+        )
+    except ValueError:
+        # Too few samples to give every class a place in both parts: split at random instead.
+        try:
+            train, val = train_test_split(pool, test_size=val_size, random_state=seed)
+        except ValueError as exc:
+            raise DataError(
+                f"dataset {name!r}: training portion of {len(portion)} samples is too small for "
+                f"a validation split of {val_size!r}: {exc}"
+            ) from None
+    return np.concatenate([train, portion[rare]]), val
+
+
+def split_dataset(
+    ds: Dataset, *, test_size: float = 0.3, val_size: float = 0.2, seed: int = 42
+) -> Split:
+    """Split a dataset by the printed-ML evaluation protocol.
+
+    The test part is a stratified ``test_size`` fraction chosen by scikit-learn's
+    ``train_test_split(random_state=seed)``, so it is the same test set the published papers use
+    (70 % / 30 %, seed 42). The validation part is a stratified ``val_size`` fraction of the
+    remaining training portion, with the same seed; ``val_size=0`` gives an empty validation
+    part.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    test_size
+        Fraction of all samples held out for testing, in (0, 1).
+    val_size
+        Fraction of the training portion used for validation, in [0, 1).
+    seed
+        Random seed of both splits.
+
+    Returns
+    -------
+    Split
+        The parts and the min-max range fitted on the training portion (train + validation).
+
+    Notes
+    -----
+    Fallbacks of the validation split: a class with only one sample in the training portion
+    stays in the training part; if the validation part is then too small to hold every class
+    (or the training part too small), the validation split is made without stratification.
+    The published papers min-max scale over the whole dataset; here the test part never
+    influences the scaling.
+
+    Raises
+    ------
+    UsageError
+        If a fraction or the seed is out of range.
+    DataError
+        If the dataset has fewer than 2 classes, a class with fewer than 2 samples, or too few
+        samples for the requested parts.
+    """
+    # Imported here: scikit-learn takes seconds to import, which the CLI should not always pay.
+    from sklearn.model_selection import train_test_split
+
+    _check_fraction("test_size", test_size, allow_zero=False)
+    _check_fraction("val_size", val_size, allow_zero=True)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    check_classes(ds.name, ds.y)
+    index = np.arange(ds.n_samples)
+    try:
+        portion, test = train_test_split(
+            index, test_size=test_size, random_state=seed, stratify=ds.y
+        )
+    except ValueError as exc:
+        raise DataError(
+            f"dataset {ds.name!r} ({ds.n_samples} samples, {len(ds.classes)} classes) is too "
+            f"small for a stratified test split of {test_size!r}: {exc}"
+        ) from None
+    train, val = _val_split(portion, ds.y, val_size, seed, ds.name)
+    X_portion = ds.X[portion]
+    return Split(
+        X_train=readonly(ds.X[train]),
+        y_train=readonly(ds.y[train]),
+        X_val=readonly(ds.X[val]),
+        y_val=readonly(ds.y[val]),
+        X_test=readonly(ds.X[test]),
+        y_test=readonly(ds.y[test]),
+        feature_min=readonly(X_portion.min(axis=0)),
+        feature_max=readonly(X_portion.max(axis=0)),
+    )

@@ -1,0 +1,20 @@
+"""Bespoke RTL generation in Amaranth: neurons with bit-level compressor trees, ReLU windows,
+an argmax tree, and Verilog emission."""
+
+from ._emit import check_module_name, to_rtlil, write_verilog
+from ._neuron import Argmax, Form, Neuron, NeuronLayer
+from ._top import Classifier
+from ._tree import compress, dadda_heights
+
+__all__ = [
+    "Argmax",
+    "Classifier",
+    "Form",
+    "Neuron",
+    "NeuronLayer",
+    "check_module_name",
+    "compress",
+    "dadda_heights",
+    "to_rtlil",
+    "write_verilog",
+]

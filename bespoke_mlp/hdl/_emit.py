@@ -1,0 +1,55 @@
+"""Verilog emission: Amaranth → RTLIL → Yosys ``write_verilog``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from amaranth.back import rtlil
+
+from .._yosys import run_yosys
+from ..errors import UsageError
+from ..ir import Network
+from ._neuron import Form
+from ._top import Classifier
+
+__all__ = ["to_rtlil", "write_verilog", "check_module_name"]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+
+
+def check_module_name(name: str) -> str:
+    """Return ``name`` if it is a plain Verilog identifier; HDL names never come from data."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise UsageError(f"module name must be a plain identifier, not {name!r}")
+    return name
+
+
+def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree") -> str:
+    """The classifier for ``net`` as RTLIL text (hierarchical, deterministic)."""
+    return rtlil.convert(Classifier(net, form=form), name=check_module_name(name))
+
+
+def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: Form = "tree",
+                  timeout: float = 300.0) -> Path:
+    """Write the classifier for ``net`` as flattened Verilog to ``path``.
+
+    The RTL is flattened so that the file holds one module, ``name``, whose ports are ``x`` and
+    ``y``; intermediate files (``.il``, ``.ys``, ``.log``) go beside ``path``.
+    """
+    path = Path(path)
+    stem = path.with_suffix("")
+    il = stem.with_suffix(".il")
+    il.write_text(to_rtlil(net, name=name, form=form))
+    script = "\n".join([
+        f"read_rtlil {il}",
+        f"hierarchy -top {name}",
+        "proc",
+        "flatten",
+        "opt_clean -purge",
+        f"write_verilog -noattr {path}",
+        "",
+    ])
+    run_yosys(script, script_path=stem.with_suffix(".emit.ys"),
+              log=stem.with_suffix(".emit.log"), timeout=timeout)
+    return path

@@ -1,0 +1,154 @@
+"""Neuron, layer and argmax components."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..ir import Layer, accumulator_width, neuron_sum
+from ._tree import compress
+
+__all__ = ["Form", "Neuron", "NeuronLayer", "Argmax"]
+
+#: How a neuron's sum is described: ``"tree"`` (one bit-level compressor tree with the constants
+#: folded in) or ``"behavioral"`` (``sum(x_i * w_i) + b``, left to synthesis).
+Form = str
+_FORMS = ("tree", "behavioral")
+
+
+def _offsets(widths: Sequence[int]) -> list[int]:
+    out, acc = [], 0
+    for w in widths:
+        out.append(acc)
+        acc += w
+    return out
+
+
+class Neuron(wiring.Component):
+    """One bespoke neuron: constant coefficients, a compressor tree, and (for hidden neurons)
+    the ReLU window.
+
+    Ports: ``a`` (the layer's packed inputs, input ``i`` at its width) and ``out`` (the unsigned
+    activation of a hidden neuron, or the signed accumulator of an output neuron).
+    """
+
+    def __init__(self, layer: Layer, j: int, in_widths: Sequence[int], *, form: Form = "tree"):
+        if form not in _FORMS:
+            raise ValueError(f"form must be one of {_FORMS!r}, not {form!r}")
+        if form == "behavioral" and layer.truncation[j]:
+            raise ValueError("the behavioral form cannot express column truncation")
+        self._layer = layer
+        self._j = j
+        self._form = form
+        self._in_widths = tuple(in_widths)
+        self.acc_width = accumulator_width(layer, j)
+        self._window = None if layer.activation is None else layer.activation[j]
+        shape = signed(self.acc_width) if self._window is None else unsigned(self._window.bits)
+        super().__init__({"a": In(sum(self._in_widths)), "out": Out(shape)})
+
+    def _inputs(self) -> list:
+        return [
+            self.a[off:off + w] for off, w in zip(_offsets(self._in_widths), self._in_widths)
+        ]
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        width = self.acc_width
+        acc = Signal(signed(width))
+        inputs = self._inputs()
+        if self._form == "tree":
+            s = neuron_sum(self._layer, self._j)
+            columns: list[list] = [[] for _ in range(width)]
+            # The sum is exact modulo 2**width (its true range fits), so bits at or above
+            # column ``width`` contribute nothing.
+            for p in s.bits:
+                if p.column < width:
+                    bit = inputs[p.source][p.bit]
+                    columns[p.column].append(~bit if p.inverted else bit)
+            constant = s.constant % (1 << width)
+            for c in range(width):
+                if constant >> c & 1:
+                    columns[c].append(Const(1, 1))
+            m.d.comb += acc.eq(compress(m, columns, width, "t_"))
+        else:
+            terms = [
+                (x & mask) * Const(w, signed(w.bit_length() + 1))
+                for x, w, mask in zip(inputs, self._layer.weights[self._j],
+                                      self._layer.masks[self._j])
+                if w and mask
+            ]
+            m.d.comb += acc.eq(sum(terms, Const(self._layer.biases[self._j], signed(width))))
+        if self._window is None:
+            m.d.comb += self.out.eq(acc)
+            return m
+        lsb, bits = self._window.lsb, self._window.bits
+        if lsb >= width - 1:
+            # A non-negative accumulator is below 2**lsb: the activation is always 0.
+            m.d.comb += self.out.eq(0)
+            return m
+        top = min(lsb + bits, width - 1)
+        field = acc[lsb:top]
+        over = acc[lsb + bits:width - 1].any() if lsb + bits < width - 1 else Const(0, 1)
+        m.d.comb += self.out.eq(
+            Mux(acc[width - 1], 0, Mux(over, (1 << bits) - 1, field))
+        )
+        return m
+
+
+class NeuronLayer(wiring.Component):
+    """A layer of bespoke neurons. ``out`` packs the neurons' outputs, neuron 0 lowest."""
+
+    def __init__(self, layer: Layer, in_widths: Sequence[int], *, form: Form = "tree"):
+        self.neurons = [Neuron(layer, j, in_widths, form=form) for j in range(layer.n_out)]
+        self.out_widths = tuple(n.out.shape().width for n in self.neurons)
+        super().__init__({"a": In(sum(in_widths)), "out": Out(sum(self.out_widths))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        for j, neuron in enumerate(self.neurons):
+            m.submodules[f"n{j}"] = neuron
+            m.d.comb += neuron.a.eq(self.a)
+        m.d.comb += self.out.eq(Cat(*(n.out for n in self.neurons)))
+        return m
+
+
+class Argmax(wiring.Component):
+    """Index of the largest of signed values ``v`` (value ``j`` at its width, ``j = 0``
+    lowest), comparing ``value >> shift``; the lowest index wins ties.
+
+    A tournament tree whose left operand always holds the lower indices, and which takes the
+    right operand only when it is strictly greater, keeps that tie rule.
+    """
+
+    def __init__(self, widths: Sequence[int], *, shift: int = 0):
+        self._widths = tuple(widths)
+        self._shift = shift
+        super().__init__({
+            "v": In(sum(self._widths)),
+            "y": Out(max(1, (len(self._widths) - 1).bit_length())),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        idx_width = self.y.shape().width
+        entries = [
+            (self.v[off:off + w].as_signed() >> self._shift, Const(j, idx_width))
+            for j, (off, w) in enumerate(zip(_offsets(self._widths), self._widths))
+        ]
+        level = 0
+        while len(entries) > 1:
+            nxt = []
+            for k in range(0, len(entries) - 1, 2):
+                (vl, il), (vr, ir) = entries[k], entries[k + 1]
+                right = Signal(name=f"cmp{level}_{k // 2}")
+                m.d.comb += right.eq(vr > vl)
+                nxt.append((Mux(right, vr, vl), Mux(right, ir, il)))
+            if len(entries) % 2:
+                nxt.append(entries[-1])
+            entries = nxt
+            level += 1
+        m.d.comb += self.y.eq(entries[0][1])
+        return m

@@ -1,0 +1,43 @@
+"""Integer network IR and its golden model."""
+
+from ._csd import csd_digits, csd_weight
+from ._golden import (
+    NeuronSum,
+    PartialProduct,
+    accumulator_range,
+    accumulator_width,
+    encode_inputs,
+    forward,
+    layer_linear_form,
+    partial_product_counts,
+    truncation_compensation,
+    linear_form_arrays,
+    neuron_sum,
+    predict_codes,
+    quantize_codes,
+    signed_width,
+)
+from ._network import FORMAT, Layer, Network, Window
+
+__all__ = [
+    "FORMAT",
+    "Layer",
+    "Network",
+    "Window",
+    "NeuronSum",
+    "PartialProduct",
+    "accumulator_range",
+    "accumulator_width",
+    "csd_digits",
+    "csd_weight",
+    "encode_inputs",
+    "forward",
+    "layer_linear_form",
+    "partial_product_counts",
+    "truncation_compensation",
+    "linear_form_arrays",
+    "neuron_sum",
+    "predict_codes",
+    "quantize_codes",
+    "signed_width",
+]

@@ -1,0 +1,318 @@
+"""The integer network IR: an immutable, typed description of a quantized (and possibly
+approximated) MLP, with a lossless JSON round-trip.
+
+Semantics (the golden model in ``_golden.py`` is the executable definition):
+
+* Inputs are unsigned integer codes of ``input_bits`` bits, one per feature.
+* Layer ``l`` neuron ``j`` forms its accumulator from bit-level partial products: every weight
+  ``w`` is recoded in canonical signed digits; each digit ``±2^e`` contributes the input bits
+  selected by the connection's ``mask``, shifted by ``e`` (inverted for a negative digit, whose
+  two's-complement correction joins the constant). Partial-product bits in the
+  ``truncation`` lowest columns are dropped. The bias is the constant added to the tree.
+  With no truncation the accumulator is exactly ``sum_i w_ij * (a_i & mask_ij) + bias_j``.
+* Hidden neurons apply a ReLU window: ``clip(acc >> lsb, 0, 2**bits - 1)`` (arithmetic shift:
+  truncate below, saturate above).
+* The output layer has no activation; the class is the argmax of ``acc >> argmax_shift``,
+  lowest index winning ties. Binary problems use two outputs, the first a constant zero.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..errors import ModelFileError
+from ._csd import csd_weight
+
+__all__ = ["Window", "Layer", "Network", "FORMAT"]
+
+FORMAT = "bespoke-mlp/network"
+_VERSION = 1
+
+Label = int | float | str
+
+
+@dataclass(frozen=True)
+class Window:
+    """ReLU re-quantization window of a hidden neuron: keep bits ``[lsb + bits - 1 : lsb]``."""
+
+    lsb: int
+    bits: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lsb, int) or self.lsb < 0:
+            raise ValueError(f"window lsb must be an int >= 0, not {self.lsb!r}")
+        if not isinstance(self.bits, int) or not 1 <= self.bits <= 16:
+            raise ValueError(f"window bits must be an int in 1..16, not {self.bits!r}")
+
+    @property
+    def msb(self) -> int:
+        return self.lsb + self.bits - 1
+
+
+def _int_matrix(name: str, rows: Any) -> tuple[tuple[int, ...], ...]:
+    out = tuple(tuple(int(v) for v in row) for row in rows)
+    for row in rows:
+        for v in row:
+            if int(v) != v:
+                raise ValueError(f"{name} must hold integers, found {v!r}")
+    return out
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One fully connected layer of bespoke neurons.
+
+    Parameters
+    ----------
+    weights : n_out rows of n_in integer coefficients.
+    biases : n_out integer constants in accumulator units (compensations included).
+    masks : n_out rows of n_in input-bit masks (bit ``b`` set: input bit ``b`` enters).
+    truncation : n_out counts of dropped least-significant accumulator columns.
+    activation : n_out ReLU windows for a hidden layer, ``None`` for the output layer.
+    """
+
+    weights: tuple[tuple[int, ...], ...]
+    biases: tuple[int, ...]
+    masks: tuple[tuple[int, ...], ...]
+    truncation: tuple[int, ...]
+    activation: tuple[Window, ...] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", _int_matrix("weights", self.weights))
+        object.__setattr__(self, "masks", _int_matrix("masks", self.masks))
+        object.__setattr__(self, "biases", tuple(int(b) for b in self.biases))
+        object.__setattr__(self, "truncation", tuple(int(t) for t in self.truncation))
+        if self.activation is not None:
+            object.__setattr__(self, "activation", tuple(self.activation))
+        n_out = len(self.weights)
+        if n_out == 0:
+            raise ValueError("a layer needs at least one neuron")
+        n_in = len(self.weights[0])
+        if n_in == 0 or any(len(r) != n_in for r in self.weights):
+            raise ValueError(f"weights must be a non-empty rectangular matrix, got {self.weights!r}")
+        if len(self.masks) != n_out or any(len(r) != n_in for r in self.masks):
+            raise ValueError(f"masks must be {n_out}x{n_in}, got {self.masks!r}")
+        if any(m < 0 for r in self.masks for m in r):
+            raise ValueError(f"masks must be non-negative, got {self.masks!r}")
+        if len(self.biases) != n_out:
+            raise ValueError(f"expected {n_out} biases, got {self.biases!r}")
+        if len(self.truncation) != n_out or any(t < 0 for t in self.truncation):
+            raise ValueError(f"expected {n_out} truncations >= 0, got {self.truncation!r}")
+        if self.activation is not None:
+            if len(self.activation) != n_out or not all(
+                isinstance(w, Window) for w in self.activation
+            ):
+                raise ValueError(f"expected {n_out} activation windows, got {self.activation!r}")
+
+    @property
+    def n_in(self) -> int:
+        return len(self.weights[0])
+
+    @property
+    def n_out(self) -> int:
+        return len(self.weights)
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.activation is not None
+
+    @property
+    def output_bits(self) -> tuple[int, ...] | None:
+        """Width of each neuron's activation (hidden layers), else ``None``."""
+        return None if self.activation is None else tuple(w.bits for w in self.activation)
+
+    @property
+    def n_csd_terms(self) -> int:
+        """Nonzero CSD digits over all connections with a nonzero mask."""
+        return sum(
+            csd_weight(w)
+            for wrow, mrow in zip(self.weights, self.masks)
+            for w, m in zip(wrow, mrow)
+            if m
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": [list(r) for r in self.weights],
+            "biases": list(self.biases),
+            "masks": [list(r) for r in self.masks],
+            "truncation": list(self.truncation),
+            "activation": None
+            if self.activation is None
+            else [[w.lsb, w.bits] for w in self.activation],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Layer:
+        act = d["activation"]
+        return cls(
+            weights=d["weights"],
+            biases=d["biases"],
+            masks=d["masks"],
+            truncation=d["truncation"],
+            activation=None if act is None else tuple(Window(int(a), int(b)) for a, b in act),
+        )
+
+
+@dataclass(frozen=True)
+class Network:
+    """A quantized MLP: integer layers plus the input preprocessing and the class labels.
+
+    Parameters
+    ----------
+    input_bits : width of every input code (the ADC resolution), 1..8.
+    layers : hidden layers (with activation windows) followed by one output layer.
+    classes : the class label of each output index.
+    argmax_shift : low accumulator bits the argmax ignores (compare ``acc >> argmax_shift``).
+    feature_min, feature_max : min-max scaling of the raw features (fitted on training data);
+        a raw value ``x`` becomes ``round(clip((x - min) / (max - min), 0, 1) * (2**bits - 1))``.
+    """
+
+    input_bits: int
+    layers: tuple[Layer, ...]
+    classes: tuple[Label, ...]
+    argmax_shift: int = 0
+    feature_min: tuple[float, ...] = field(default=())
+    feature_max: tuple[float, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "feature_min", tuple(float(v) for v in self.feature_min))
+        object.__setattr__(self, "feature_max", tuple(float(v) for v in self.feature_max))
+        if not isinstance(self.input_bits, int) or not 1 <= self.input_bits <= 8:
+            raise ValueError(f"input_bits must be an int in 1..8, not {self.input_bits!r}")
+        if not self.layers:
+            raise ValueError("a network needs at least one layer")
+        if not isinstance(self.argmax_shift, int) or self.argmax_shift < 0:
+            raise ValueError(f"argmax_shift must be an int >= 0, not {self.argmax_shift!r}")
+        for k, layer in enumerate(self.layers):
+            last = k == len(self.layers) - 1
+            if layer.is_hidden == last:
+                raise ValueError(
+                    f"layer {k}: hidden layers need activation windows and the output layer "
+                    "must have none"
+                )
+            if k and layer.n_in != self.layers[k - 1].n_out:
+                raise ValueError(
+                    f"layer {k} has {layer.n_in} inputs but layer {k - 1} has "
+                    f"{self.layers[k - 1].n_out} outputs"
+                )
+            widths = self.input_widths(k)
+            for j, mrow in enumerate(layer.masks):
+                for i, m in enumerate(mrow):
+                    if m >> widths[i]:
+                        raise ValueError(
+                            f"layer {k} neuron {j} input {i}: mask {m!r} exceeds the "
+                            f"{widths[i]}-bit input"
+                        )
+        if len(self.classes) != self.layers[-1].n_out:
+            raise ValueError(
+                f"{len(self.classes)} classes for {self.layers[-1].n_out} outputs"
+            )
+        for name, v in (("feature_min", self.feature_min), ("feature_max", self.feature_max)):
+            if v and len(v) != self.n_features:
+                raise ValueError(f"{name} has {len(v)} entries for {self.n_features} features")
+
+    # -- structure ------------------------------------------------------------------------
+
+    @property
+    def n_features(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def topology(self) -> tuple[int, ...]:
+        """Inputs, hidden sizes and outputs, as the papers write it (e.g. 21-3-3)."""
+        return (self.n_features, *(layer.n_out for layer in self.layers[:-1]), self.n_classes)
+
+    def input_widths(self, k: int) -> tuple[int, ...]:
+        """Bit width of each input of layer ``k``."""
+        if k == 0:
+            return (self.input_bits,) * self.layers[0].n_in
+        bits = self.layers[k - 1].output_bits
+        assert bits is not None  # guaranteed by validation: only the last layer has none
+        return bits
+
+    # -- cost properties ------------------------------------------------------------------
+
+    @cached_property
+    def feature_resolution(self) -> tuple[int, ...]:
+        """ADC bits each feature needs (0: unused): down to the lowest bit any mask reads."""
+        union = [0] * self.n_features
+        first = self.layers[0]
+        for j in range(first.n_out):
+            for i in range(first.n_in):
+                if first.weights[j][i]:
+                    union[i] |= first.masks[j][i]
+        return tuple(
+            0 if u == 0 else self.input_bits - ((u & -u).bit_length() - 1) for u in union
+        )
+
+    @property
+    def n_used_features(self) -> int:
+        """Input features that need an ADC."""
+        return sum(1 for r in self.feature_resolution if r)
+
+    def adc_power_mw(self, mw_per_adc: float = 0.33) -> float:
+        """Printed ADC power: ``mw_per_adc`` per 4-bit ADC, scaled with the bits each keeps."""
+        return mw_per_adc * sum(self.feature_resolution) / 4.0
+
+    @property
+    def n_csd_terms(self) -> int:
+        return sum(layer.n_csd_terms for layer in self.layers)
+
+    # -- JSON -----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": _VERSION,
+            "input_bits": self.input_bits,
+            "argmax_shift": self.argmax_shift,
+            "classes": list(self.classes),
+            "feature_min": list(self.feature_min),
+            "feature_max": list(self.feature_max),
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Network:
+        """Build a network from :meth:`to_dict` output; foreign or corrupted data raises
+        :class:`~bespoke_mlp.errors.ModelFileError`."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise ModelFileError(f"not a bespoke-mlp network (format {_peek_format(d)!r})")
+        if d.get("version") != _VERSION:
+            raise ModelFileError(f"unsupported network version {d.get('version')!r}")
+        try:
+            return cls(
+                input_bits=d["input_bits"],
+                layers=tuple(Layer.from_dict(layer) for layer in d["layers"]),
+                classes=tuple(d["classes"]),
+                argmax_shift=d["argmax_shift"],
+                feature_min=tuple(d["feature_min"]),
+                feature_max=tuple(d["feature_max"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"corrupted network description: {exc}") from exc
+
+    @classmethod
+    def from_json(cls, text: str) -> Network:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelFileError(f"model file is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+def _peek_format(d: Any) -> Any:
+    return d.get("format") if isinstance(d, dict) else type(d).__name__

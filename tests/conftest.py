@@ -1,0 +1,23 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The printed-ML benchmark CSV directory beside the repository, else ``$BESPOKE_MLP_DATA``.
+
+    Tests using it are skipped when neither holds the CSVs.
+    """
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "datasets"]
+    if os.environ.get("BESPOKE_MLP_DATA"):
+        candidates.append(Path(os.environ["BESPOKE_MLP_DATA"]))
+    for directory in candidates:
+        if (directory / "cardio.csv").is_file():
+            return directory
+    pytest.skip("printed-ML datasets not found; set BESPOKE_MLP_DATA to their directory")
