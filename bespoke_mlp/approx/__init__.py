@@ -3,10 +3,11 @@ truncation with compensation, ReLU windows, argmax bits, input precision, neuron
 approximation-aware retraining."""
 
 from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
-from ._csd_round import MAX_DIGITS, nearest_csd
+from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
 from ._retrain import digit_projection, retrain
 
 __all__ = [
+    "CSD_LIMIT",
     "MAX_DIGITS",
     "ApproxConfig",
     "LayerApprox",
@@ -14,5 +15,6 @@ __all__ = [
     "digit_projection",
     "input_bit_counts",
     "nearest_csd",
+    "nearest_csd_table",
     "retrain",
 ]

@@ -148,14 +148,17 @@ def input_bit_counts(codes: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
     return ((codes[:, :, None] >> np.arange(bits)) & 1).sum(axis=0), len(codes)
 
 
-def _compensate(layer: Layer, width: int, stats: tuple[np.ndarray, int] | None) -> Layer:
-    """Add the expected value of the truncated partial-product bits to each neuron's bias;
-    without statistics (hidden activations) every bit counts as 1 with probability 1/2."""
-    if not any(layer.truncation):
+def _compensate(layer: Layer, before: tuple[int, ...], width: int,
+                stats: tuple[np.ndarray, int] | None) -> Layer:
+    """Add the expected value of the partial-product bits that truncation newly drops (columns
+    ``before[j]`` up to ``layer.truncation[j]``) to each neuron's bias; without statistics
+    (hidden activations) every bit counts as 1 with probability 1/2."""
+    if tuple(layer.truncation) == tuple(before):
         return layer
     ones, total = stats if stats is not None else (np.ones((layer.n_in, width), np.int64), 2)
-    comp = truncation_compensation(np.array(layer.weights), np.array(layer.masks),
-                                   np.array(layer.truncation), width, ones, total)
+    w, m = np.array(layer.weights), np.array(layer.masks)
+    comp = (truncation_compensation(w, m, np.array(layer.truncation), width, ones, total)
+            - truncation_compensation(w, m, np.array(before), width, ones, total))
     return replace(layer, biases=tuple(int(b + c) for b, c in zip(layer.biases, comp)))
 
 
@@ -190,14 +193,18 @@ def apply_config(net: Network, config: ApproxConfig,
             shift = lsb - old.lsb
             col = weights[k + 1][:, j]
             # Keep the next layer's function: its input is now scaled by 2**-shift.
-            weights[k + 1][:, j] = col << shift if shift >= 0 else (col + (1 << (-shift - 1))) >> -shift
+            if shift >= 0:
+                weights[k + 1][:, j] = col << shift
+            else:  # round to nearest
+                weights[k + 1][:, j] = (col + (1 << (-shift - 1))) >> -shift
             masks[k + 1][:, j] = (1 << (msb - lsb + 1)) - 1
 
     if config.input_precision is not None:
         _check_shape("input_precision", (config.input_precision,), 1, net.n_features)
         for i, p in enumerate(config.input_precision):
             if not 0 <= p <= net.input_bits:
-                raise ValueError(f"input precision {p!r} of feature {i} is outside 0..{net.input_bits}")
+                raise ValueError(
+                    f"input precision {p!r} of feature {i} is outside 0..{net.input_bits}")
             keep = ((1 << p) - 1) << (net.input_bits - p)
             masks[0][:, i] &= keep
 
@@ -223,11 +230,15 @@ def apply_config(net: Network, config: ApproxConfig,
             truncation=trunc if trunc is not None else layer.truncation,
             activation=None if windows[k] is None else tuple(windows[k]),
         ))
+    truncation_before = [layer.truncation for layer in net.layers]
+    for k, idx in enumerate(config.removed_neurons):
+        truncation_before[k] = tuple(t for j, t in enumerate(truncation_before[k]) if j not in idx)
     layers = _remove_neurons(layers, config.removed_neurons)
 
     partial = replace(net, layers=tuple(layers))
-    layers = [_compensate(layer, max(partial.input_widths(k)), input_stats if k == 0 else None)
-              for k, layer in enumerate(layers)]
+    layers = [_compensate(layer, before, max(partial.input_widths(k)),
+                          input_stats if k == 0 else None)
+              for k, (layer, before) in enumerate(zip(layers, truncation_before))]
 
     shift = net.argmax_shift
     if config.argmax_bits is not None:

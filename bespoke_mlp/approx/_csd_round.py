@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from functools import lru_cache
+from functools import cache
+
+import numpy as np
 
 from ..ir import csd_weight
 
-__all__ = ["nearest_csd", "MAX_DIGITS"]
+__all__ = ["nearest_csd", "nearest_csd_table", "MAX_DIGITS", "CSD_LIMIT"]
 
 #: A digit budget at or above this keeps every 8-bit-and-wider coefficient exact in practice.
 MAX_DIGITS = 8
 _LIMIT = 1 << 13
+#: Coefficients handled by the rounding tables lie within ±CSD_LIMIT.
+CSD_LIMIT = _LIMIT
 
 
-@lru_cache(maxsize=None)
+@cache
 def _values(k: int) -> tuple[int, ...]:
     return tuple(v for v in range(-_LIMIT, _LIMIT + 1) if csd_weight(v) <= k)
 
@@ -40,3 +44,21 @@ def nearest_csd(value: int, digits: int) -> int:
     if db != da:
         return below if db < da else above
     return below if abs(below) < abs(above) else above
+
+
+@cache
+def nearest_csd_table(digits: int) -> np.ndarray:
+    """``table[w + CSD_LIMIT] == nearest_csd(w, digits)`` for every ``|w| <= CSD_LIMIT``."""
+    w = np.arange(-_LIMIT, _LIMIT + 1, dtype=np.int64)
+    if digits == 0:
+        return np.zeros_like(w)
+    vals = np.array(_values(digits), dtype=np.int64)
+    i = np.clip(np.searchsorted(vals, w), 1, len(vals) - 1)
+    below, above = vals[i - 1], vals[i]
+    exact = vals[np.clip(np.searchsorted(vals, w), 0, len(vals) - 1)] == w
+    db, da = w - below, above - w
+    pick_below = (db < da) | ((db == da) & (np.abs(below) < np.abs(above)))
+    out = np.where(pick_below, below, above)
+    out = np.where(exact, w, out)
+    out[w == 0] = 0
+    return out

@@ -11,12 +11,20 @@ from amaranth.lib.wiring import In, Out
 from ..ir import Layer, accumulator_width, neuron_sum
 from ._tree import compress
 
-__all__ = ["Form", "Neuron", "NeuronLayer", "Argmax"]
+__all__ = ["Form", "Neuron", "NeuronLayer", "Argmax", "check_form"]
 
 #: How a neuron's sum is described: ``"tree"`` (one bit-level compressor tree with the constants
 #: folded in) or ``"behavioral"`` (``sum(x_i * w_i) + b``, left to synthesis).
 Form = str
 _FORMS = ("tree", "behavioral")
+
+
+def check_form(layer: Layer, form: Form) -> None:
+    """Refuse an unknown form, or a behavioral description of a truncated layer."""
+    if form not in _FORMS:
+        raise ValueError(f"form must be one of {_FORMS!r}, not {form!r}")
+    if form == "behavioral" and any(layer.truncation):
+        raise ValueError("the behavioral form cannot express column truncation")
 
 
 def _offsets(widths: Sequence[int]) -> list[int]:
@@ -36,10 +44,7 @@ class Neuron(wiring.Component):
     """
 
     def __init__(self, layer: Layer, j: int, in_widths: Sequence[int], *, form: Form = "tree"):
-        if form not in _FORMS:
-            raise ValueError(f"form must be one of {_FORMS!r}, not {form!r}")
-        if form == "behavioral" and layer.truncation[j]:
-            raise ValueError("the behavioral form cannot express column truncation")
+        check_form(layer, form)
         self._layer = layer
         self._j = j
         self._form = form

@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network
-from ._neuron import Argmax, Form, NeuronLayer
+from ._neuron import Argmax, Form, NeuronLayer, check_form
 
 __all__ = ["Classifier"]
 
@@ -17,6 +17,14 @@ class Classifier(wiring.Component):
     ``[b*i + b - 1 : b*i]``), ``y`` is the predicted class index."""
 
     def __init__(self, net: Network, *, form: Form = "tree"):
+        try:
+            for layer in net.layers:
+                check_form(layer, form)  # before any sub-component exists
+        except ValueError:
+            # A component refused at construction was never meant to be elaborated: don't let
+            # Amaranth warn that it went unused.
+            self._MustUse__silence = True
+            raise
         self._net = net
         self.layers = []
         widths = net.input_widths(0)

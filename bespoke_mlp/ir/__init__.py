@@ -9,13 +9,13 @@ from ._golden import (
     encode_inputs,
     forward,
     layer_linear_form,
-    partial_product_counts,
-    truncation_compensation,
     linear_form_arrays,
     neuron_sum,
+    partial_product_counts,
     predict_codes,
     quantize_codes,
     signed_width,
+    truncation_compensation,
 )
 from ._network import FORMAT, Layer, Network, Window
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 __all__ = ["csd_digits", "csd_weight"]
 
 
@@ -19,8 +21,10 @@ def csd_digits(value: int) -> tuple[tuple[int, int], ...]:
     >>> csd_digits(-3)
     ((1, 0), (-1, 2))
     """
-    if not isinstance(value, int):
-        raise TypeError(f"CSD recoding needs an int, not {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"CSD recoding needs an integer, not {value!r}") from None
     digits = []
     exponent = 0
     while value:

@@ -106,21 +106,22 @@ def _csd_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _layer_index(weights: np.ndarray, masks: np.ndarray, truncation: np.ndarray, width: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Table indices shared by the array-level functions: ``(w, idx, m, on)`` where ``on`` marks
-    the mask bits, all shaped ``(n_out, n_in, width)`` (``w`` broadcastable)."""
+    the mask bits, all shaped ``(..., n_out, n_in, width)`` (``w`` broadcastable). Leading
+    dimensions batch several candidate layers."""
     w = np.asarray(weights, dtype=np.int64)
     if w.size and np.abs(w).max() > _TABLE_LIMIT:
         raise ValueError(f"coefficients must lie within ±{_TABLE_LIMIT}")
     b = np.arange(width, dtype=np.int64)
-    m = np.clip(np.asarray(truncation, dtype=np.int64)[:, None, None] - b, 0, _TABLE_COLS)
-    on = (np.asarray(masks, dtype=np.int64)[:, :, None] >> b) & 1
-    return w[:, :, None], w[:, :, None] + _TABLE_LIMIT, m, on
+    m = np.clip(np.asarray(truncation, dtype=np.int64)[..., None, None] - b, 0, _TABLE_COLS)
+    on = (np.asarray(masks, dtype=np.int64)[..., None] >> b) & 1
+    return w[..., None], w[..., None] + _TABLE_LIMIT, m, on
 
 
 def partial_product_counts(weights: np.ndarray, masks: np.ndarray, truncation: np.ndarray,
                            width: int) -> np.ndarray:
     """Number of partial-product bits in each neuron's compressor tree (after truncation)."""
     _, idx, m, on = _layer_index(weights, masks, truncation, width)
-    return (on * _csd_tables()[2][idx, m]).sum(axis=(1, 2))
+    return (on * _csd_tables()[2][idx, m]).sum(axis=(-2, -1))
 
 
 def truncation_compensation(weights: np.ndarray, masks: np.ndarray, truncation: np.ndarray,
@@ -136,9 +137,9 @@ def truncation_compensation(weights: np.ndarray, masks: np.ndarray, truncation: 
     low, neglow, _ = _csd_tables()
     neg = neglow[idx, m]
     pos = low[idx, m] + neg
-    ones = np.asarray(ones, dtype=np.int64)[None, :, :width]
+    ones = np.asarray(ones, dtype=np.int64)[:, :width]
     b = np.arange(width, dtype=np.int64)
-    scaled = (on * ((pos * ones + neg * (total - ones)) << b)).sum(axis=(1, 2))
+    scaled = (on * ((pos * ones + neg * (total - ones)) << b)).sum(axis=(-2, -1))
     return (2 * scaled + total) // (2 * total)
 
 
@@ -146,9 +147,10 @@ def linear_form_arrays(weights: np.ndarray, masks: np.ndarray, truncation: np.nd
                        biases: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Vectorized :func:`neuron_sum` of a whole layer, as an integer linear form over bits.
 
-    ``weights``/``masks`` are ``(n_out, n_in)``, ``truncation``/``biases`` ``(n_out,)``. Returns
-    ``(coef, const)``, ``coef`` of shape ``(n_in * width, n_out)``, such that
-    ``acc = bits @ coef + const`` with ``bits[:, i * width + b]`` bit ``b`` of input ``i``.
+    ``weights``/``masks`` are ``(..., n_out, n_in)``, ``truncation``/``biases`` ``(..., n_out)``
+    (leading dimensions batch candidates). Returns ``(coef, const)``, ``coef`` of shape
+    ``(..., n_in * width, n_out)``, such that ``acc = bits @ coef + const`` with
+    ``bits[:, i * width + b]`` bit ``b`` of input ``i``.
 
     A digit ``±2**e`` on bit ``b`` lands in column ``b + e``; dropping the columns below ``t``
     removes the digits with ``e < t - b``: their sum is the CSD "low part" of the weight. A
@@ -158,8 +160,9 @@ def linear_form_arrays(weights: np.ndarray, masks: np.ndarray, truncation: np.nd
     low, neglow, _ = _csd_tables()
     b = np.arange(width, dtype=np.int64)
     coef = on * ((w - low[idx, m]) << b)
-    const = np.asarray(biases, dtype=np.int64) - (on * (neglow[idx, m] << b)).sum(axis=(1, 2))
-    return coef.reshape(w.shape[0], -1).T.copy(), const
+    const = np.asarray(biases, dtype=np.int64) - (on * (neglow[idx, m] << b)).sum(axis=(-2, -1))
+    coef = coef.reshape(*coef.shape[:-2], -1)
+    return np.ascontiguousarray(np.swapaxes(coef, -1, -2)), const
 
 
 def layer_linear_form(layer: Layer, in_width: int) -> tuple[np.ndarray, np.ndarray]:

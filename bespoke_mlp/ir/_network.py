@@ -69,7 +69,8 @@ class Layer:
     ----------
     weights : n_out rows of n_in integer coefficients.
     biases : n_out integer constants in accumulator units (compensations included).
-    masks : n_out rows of n_in input-bit masks (bit ``b`` set: input bit ``b`` enters).
+    masks : n_out rows of n_in input-bit masks (bit ``b`` set: input bit ``b`` enters); the
+        mask of a zero coefficient is normalized to 0.
     truncation : n_out counts of dropped least-significant accumulator columns.
     activation : n_out ReLU windows for a hidden layer, ``None`` for the output layer.
     """
@@ -92,11 +93,16 @@ class Layer:
             raise ValueError("a layer needs at least one neuron")
         n_in = len(self.weights[0])
         if n_in == 0 or any(len(r) != n_in for r in self.weights):
-            raise ValueError(f"weights must be a non-empty rectangular matrix, got {self.weights!r}")
+            raise ValueError(
+                f"weights must be a non-empty rectangular matrix, got {self.weights!r}")
         if len(self.masks) != n_out or any(len(r) != n_in for r in self.masks):
             raise ValueError(f"masks must be {n_out}x{n_in}, got {self.masks!r}")
         if any(m < 0 for r in self.masks for m in r):
             raise ValueError(f"masks must be non-negative, got {self.masks!r}")
+        # Canonical form: a zero coefficient reads no input bits.
+        object.__setattr__(self, "masks", tuple(
+            tuple(m if w else 0 for w, m in zip(wrow, mrow))
+            for wrow, mrow in zip(self.weights, self.masks)))
         if len(self.biases) != n_out:
             raise ValueError(f"expected {n_out} biases, got {self.biases!r}")
         if len(self.truncation) != n_out or any(t < 0 for t in self.truncation):

@@ -1,0 +1,16 @@
+"""Design-space search: the genome over approximation configurations, a batched golden-model
+evaluator, the calibrated cost model, and NSGA-II."""
+
+from ._cost import CostModel
+from ._nsga import Progress, SearchResult, run_search
+from ._space import COST_FEATURES, Decoded, SearchSpace
+
+__all__ = [
+    "COST_FEATURES",
+    "CostModel",
+    "Decoded",
+    "Progress",
+    "SearchResult",
+    "SearchSpace",
+    "run_search",
+]

@@ -1,0 +1,168 @@
+"""Multi-objective search with pymoo's NSGA-II: validation error vs estimated area, under an
+accuracy-loss constraint."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.problem import Problem
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from .._util import read_json, write_json
+from ..errors import UsageError
+from ._cost import CostModel
+from ._space import SearchSpace
+
+__all__ = ["SearchResult", "Progress", "run_search"]
+
+_CHECKPOINT_FORMAT = "bespoke-mlp/search-checkpoint"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after every generation."""
+
+    generation: int
+    generations: int
+    evaluations: int
+    best_feasible_area_cm2: float | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The feasible non-dominated candidates of the final population, sorted by area."""
+
+    genomes: np.ndarray
+    val_accuracy: np.ndarray
+    area_cm2: np.ndarray
+    evaluations: int
+    generations: int
+    runtime_s: float
+    history: tuple[Progress, ...] = field(default=())
+
+
+class _Problem(Problem):
+    def __init__(self, space: SearchSpace, cost: CostModel, codes: np.ndarray, y: np.ndarray,
+                 min_accuracy: float, batch: int):
+        super().__init__(n_var=space.n_genes, n_obj=2, n_ieq_constr=1,
+                         xl=space.lower.astype(float), xu=space.upper.astype(float), vtype=int)
+        self.space, self.cost, self.codes, self.y = space, cost, codes, y
+        self.min_accuracy = min_accuracy
+        self.batch = batch
+        self.evaluations = 0
+
+    def evaluate_genomes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Validation accuracy and estimated area of integer genomes."""
+        acc, area = [], []
+        for start in range(0, len(x), self.batch):
+            d = self.space.decode(x[start:start + self.batch])
+            pred = self.space.predict(d, self.codes)
+            acc.append((pred == self.y[None, :]).mean(axis=1))
+            area.append(self.cost.area_cm2(self.space.cost_features(d)))
+        self.evaluations += len(x)
+        return np.concatenate(acc), np.concatenate(area)
+
+    def _evaluate(self, x, out, *args, **kwargs):
+        acc, area = self.evaluate_genomes(np.rint(x).astype(np.int64))
+        out["F"] = np.stack([1.0 - acc, area], axis=1)
+        out["G"] = (self.min_accuracy - acc)[:, None]
+
+
+def _initial_population(space: SearchSpace, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The seeds, then mutants of them (each gene redrawn with a small probability)."""
+    seeds = space.seeds()
+    out = [seeds]
+    n = size - len(seeds)
+    base = seeds[rng.integers(0, len(seeds), n)]
+    redraw = rng.random(base.shape) < rng.uniform(0.02, 0.3, (n, 1))
+    fresh = rng.integers(space.lower, space.upper + 1, base.shape)
+    out.append(np.where(redraw, fresh, base))
+    return np.concatenate(out)[:size]
+
+
+def _checkpoint(path: Path, seed: int, generation: int, x: np.ndarray, evaluations: int,
+                elapsed: float) -> None:
+    tmp = path.with_suffix(".tmp")
+    write_json(tmp, {"format": _CHECKPOINT_FORMAT, "seed": seed, "generation": generation,
+                     "population": x.tolist(), "evaluations": evaluations,
+                     "elapsed_s": elapsed})
+    tmp.replace(path)
+
+
+def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val: np.ndarray,
+               *, min_accuracy: float, pop_size: int = 100, generations: int = 60, seed: int = 0,
+               batch: int = 100, checkpoint: Path | None = None, resume: bool = False,
+               progress: Callable[[Progress], None] | None = None) -> SearchResult:
+    """Run NSGA-II over ``space``.
+
+    Objectives: validation error (golden model) and estimated area (``cost``); constraint:
+    validation accuracy ``>= min_accuracy``. Each generation restarts NSGA-II from the
+    surviving population with a seed derived from ``(seed, generation)``, so a run resumed from
+    a ``checkpoint`` (written after every generation) reaches the same result as an
+    uninterrupted one.
+    """
+    if pop_size < 8 or generations < 0:
+        raise UsageError(f"need pop_size >= 8 and generations >= 0, got {pop_size!r}, "
+                         f"{generations!r}")
+    problem = _Problem(space, cost, codes_val, np.asarray(y_val), min_accuracy, batch)
+    start = time.perf_counter()
+    first, elapsed0, evals0 = 0, 0.0, 0
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = read_json(checkpoint)
+        if state.get("format") != _CHECKPOINT_FORMAT or state.get("seed") != seed:
+            raise UsageError(f"checkpoint {str(checkpoint)!r} belongs to another search")
+        x = np.array(state["population"], dtype=np.int64)
+        first, elapsed0, evals0 = state["generation"], state["elapsed_s"], state["evaluations"]
+    else:
+        x = _initial_population(space, pop_size, np.random.default_rng([seed, 0]))
+    history = []
+    problem.evaluations = evals0
+    for gen in range(first, generations):
+        algorithm = NSGA2(
+            pop_size=pop_size, sampling=x.astype(float),
+            crossover=SBX(prob=0.9, eta=3.0, vtype=float, repair=RoundingRepair()),
+            mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
+            eliminate_duplicates=True,
+        )
+        algorithm.setup(problem, termination=("n_gen", 2), seed=_generation_seed(seed, gen),
+                        verbose=False)
+        algorithm.next()  # evaluate and rank the survivors
+        algorithm.next()  # one generation: mating, evaluation, survival
+        x = np.rint(algorithm.pop.get("X")).astype(np.int64)
+        feasible = algorithm.pop.get("G")[:, 0] <= 0
+        area = algorithm.pop.get("F")[:, 1]
+        elapsed = elapsed0 + time.perf_counter() - start
+        p = Progress(gen + 1, generations, problem.evaluations,
+                     float(area[feasible].min()) if feasible.any() else None, elapsed)
+        history.append(p)
+        if checkpoint is not None:
+            _checkpoint(checkpoint, seed, gen + 1, x, problem.evaluations, elapsed)
+        if progress is not None:
+            progress(p)
+    acc, area = problem.evaluate_genomes(x)
+    keep = acc >= min_accuracy
+    x, acc, area = x[keep], acc[keep], area[keep]
+    if len(x):
+        front = NonDominatedSorting().do(np.stack([1.0 - acc, area], axis=1),
+                                         only_non_dominated_front=True)
+        x, acc, area = x[front], acc[front], area[front]
+        # Genomes that differ only in genes without effect score alike: keep one of each.
+        _, first_idx = np.unique(np.stack([acc, area], axis=1), axis=0, return_index=True)
+        x, acc, area = x[first_idx], acc[first_idx], area[first_idx]
+        order = np.lexsort((-acc, area))
+        x, acc, area = x[order], acc[order], area[order]
+    return SearchResult(x, acc, area, problem.evaluations, generations,
+                        elapsed0 + time.perf_counter() - start, tuple(history))
+
+
+def _generation_seed(seed: int, generation: int) -> int:
+    return int(np.random.default_rng([seed, generation + 1]).integers(2**31 - 1))

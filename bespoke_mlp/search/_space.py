@@ -1,0 +1,286 @@
+"""The design space searched: an integer genome that decodes to an :class:`ApproxConfig`, and a
+vectorized evaluator of the decoded network that equals the golden model bit for bit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import numpy as np
+
+from ..approx import CSD_LIMIT, MAX_DIGITS, ApproxConfig, LayerApprox, nearest_csd_table
+from ..ir import (
+    Network,
+    linear_form_arrays,
+    partial_product_counts,
+    signed_width,
+    truncation_compensation,
+)
+
+__all__ = ["SearchSpace", "Decoded", "COST_FEATURES"]
+
+#: Names of the columns of :meth:`SearchSpace.cost_features`.
+COST_FEATURES = ("partial_product_bits", "adder_bits", "activation_bits", "argmax_bits")
+
+#: Digit genes run 0..EXACT_GENE; the top value keeps the coefficient exact.
+EXACT_GENE = 4
+_MAX_TRUNCATION = 10
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Array form of a batch of ``P`` candidates: per layer, weights and masks
+    ``(P, n_out, n_in)``, truncation and compensated biases ``(P, n_out)`` and the input width
+    used for the bit layout; per hidden layer, window ``lsb`` and ``bits`` ``(P, n_out)``; per
+    layer, which neurons are not removed ``(P, n_out)``; the argmax shift ``(P,)``."""
+
+    weights: tuple[np.ndarray, ...]
+    masks: tuple[np.ndarray, ...]
+    truncation: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    widths: tuple[int, ...]
+    lsb: tuple[np.ndarray, ...]
+    bits: tuple[np.ndarray, ...]
+    alive: tuple[np.ndarray, ...]
+    argmax_shift: np.ndarray
+
+
+def _bit_length(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.int64)
+    out = np.zeros(v.shape, dtype=np.int64)
+    pos = v > 0
+    out[pos] = np.floor(np.log2(v[pos].astype(np.float64))).astype(np.int64) + 1
+    return out
+
+
+def _signed_widths(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Vectorized :func:`bespoke_mlp.ir.signed_width`."""
+    return np.maximum(_bit_length(-lo - 1), _bit_length(hi)) + 1
+
+
+class SearchSpace:
+    """Genes over an exact quantized network.
+
+    Per nonzero coefficient: a CSD digit budget (0 prunes, ``EXACT_GENE`` keeps it exact) and
+    the number of low input bits dropped from its mask. Per neuron: truncated columns. Per hidden
+    neuron: activation bits (the window keeps its msb) and removal. Then the argmax bits and, per
+    feature, the input precision.
+    """
+
+    def __init__(self, net: Network, input_stats: tuple[np.ndarray, int]):
+        self.net = net
+        self.input_stats = input_stats
+        self._conns = [np.argwhere(np.array(layer.weights) != 0) for layer in net.layers]
+        lo, hi, names = [], [], []
+
+        def gene(name: str, low: int, high: int) -> int:
+            names.append(name)
+            lo.append(low)
+            hi.append(high)
+            return len(names) - 1
+
+        self._digit_genes, self._drop_genes, self._trunc_genes = [], [], []
+        self._bits_genes, self._removed_genes = [], []
+        for k, layer in enumerate(net.layers):
+            widths = net.input_widths(k)
+            digits, drops = [], []
+            for j, i in self._conns[k]:
+                digits.append(gene(f"l{k}.w{j}.{i}.digits", 0, EXACT_GENE))
+                drops.append(gene(f"l{k}.w{j}.{i}.drop", 0, widths[i] - 1))
+            self._digit_genes.append(np.array(digits, dtype=np.int64))
+            self._drop_genes.append(np.array(drops, dtype=np.int64))
+            self._trunc_genes.append(np.array(
+                [gene(f"l{k}.n{j}.trunc", 0, _MAX_TRUNCATION) for j in range(layer.n_out)]))
+            if layer.activation is not None:
+                self._bits_genes.append(np.array(
+                    [gene(f"l{k}.n{j}.bits", max(1, w.bits - 6), w.bits)
+                     for j, w in enumerate(layer.activation)]))
+                self._removed_genes.append(np.array(
+                    [gene(f"l{k}.n{j}.removed", 0, 1) for j in range(layer.n_out)]))
+        self._out_width = max(signed_width(*r) for r in self._exact_ranges(net))
+        self._argmax_gene = gene("argmax_bits", 2, self._out_width)
+        self._precision_genes = np.array(
+            [gene(f"x{i}.bits", 0, net.input_bits) for i in range(net.n_features)])
+        self._weights = [np.array(layer.weights, dtype=np.int64) for layer in net.layers]
+        self._masks = [np.array(layer.masks, dtype=np.int64) for layer in net.layers]
+        self._biases = [np.array(layer.biases, dtype=np.int64) for layer in net.layers]
+        self._msb = [np.array([w.msb for w in layer.activation], dtype=np.int64)
+                     for layer in net.layers[:-1]]
+        self._lsb = [np.array([w.lsb for w in layer.activation], dtype=np.int64)
+                     for layer in net.layers[:-1]]
+        self.names = tuple(names)
+        self.lower = np.array(lo, dtype=np.int64)
+        self.upper = np.array(hi, dtype=np.int64)
+
+    @staticmethod
+    def _exact_ranges(net: Network) -> list[tuple[int, int]]:
+        from ..ir import accumulator_range
+
+        last = net.layers[-1]
+        return [accumulator_range(last, j) for j in range(last.n_out)]
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.names)
+
+    @cached_property
+    def exact(self) -> np.ndarray:
+        """The genome of the exact design."""
+        x = self.upper.copy()
+        for n, name in enumerate(self.names):
+            if name.endswith((".drop", ".trunc", ".removed")):
+                x[n] = 0
+        return x
+
+    def seeds(self) -> np.ndarray:
+        """Sensible starting points: exact, power-of-two, and progressively pruned designs."""
+        exact = self.exact
+        po2 = exact.copy()
+        digits = np.array([n.endswith(".digits") for n in self.names])
+        po2[digits] = 1
+        out = [exact, po2]
+        for keep in (2, 1):
+            x = po2.copy()
+            x[digits] = np.minimum(po2[digits], keep)
+            drops = np.array([n.endswith(".drop") for n in self.names])
+            x[drops] = np.minimum(self.upper[drops], 4 - keep)
+            out.append(x)
+        return np.array(out)
+
+    # -- decoding -------------------------------------------------------------------------
+
+    def config(self, x: np.ndarray) -> ApproxConfig:
+        """The approximation configuration a genome stands for."""
+        it = iter(np.asarray(x, dtype=np.int64).tolist())
+        net = self.net
+        layers, removed = [], []
+        for k, layer in enumerate(net.layers):
+            widths = net.input_widths(k)
+            digits = np.full((layer.n_out, layer.n_in), MAX_DIGITS, dtype=np.int64)
+            masks = np.array(layer.masks, dtype=np.int64)
+            for j, i in self._conns[k]:
+                d, drop = next(it), next(it)
+                digits[j, i] = MAX_DIGITS if d == EXACT_GENE else d
+                masks[j, i] &= ((1 << widths[i]) - 1) & ~((1 << drop) - 1)
+            trunc = tuple(next(it) for _ in range(layer.n_out))
+            windows = None
+            if layer.activation is not None:
+                windows = tuple(
+                    (w.msb, w.msb - next(it) + 1) for w in layer.activation
+                )
+                removed.append(tuple(j for j in range(layer.n_out) if next(it)))
+            layers.append(LayerApprox(digits=digits, masks=masks, truncation=trunc,
+                                      windows=windows))
+        argmax_bits = next(it)
+        precision = tuple(next(it) for _ in range(net.n_features))
+        # A hidden layer keeps at least one neuron.
+        removed = [r[1:] if len(r) == net.layers[k].n_out else r for k, r in enumerate(removed)]
+        return ApproxConfig(
+            layers=tuple(layers), input_precision=precision, removed_neurons=tuple(removed),
+            argmax_bits=None if argmax_bits >= self._out_width else argmax_bits,
+        )
+
+    def decode(self, x: np.ndarray) -> Decoded:
+        """Array form of ``apply_config(net, config(g), input_stats)`` for each genome ``g`` of
+        ``x`` (one genome or a ``(P, n_genes)`` batch), computed directly from the genes.
+
+        Removed neurons stay, with zero outgoing weights (the same function); every layer's bit
+        layout uses the exact design's input width (masks clear the bits a candidate drops).
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=np.int64))
+        n = len(x)
+        net = self.net
+        weights = [np.repeat(w[None], n, axis=0) for w in self._weights]
+        masks = [np.repeat(m[None], n, axis=0) for m in self._masks]
+        widths = [max(net.input_widths(k)) for k in range(len(net.layers))]
+        lsb, bits, alive = [], [], []
+        for k in range(len(net.layers) - 1):
+            b = x[:, self._bits_genes[k]]
+            new_lsb = self._msb[k] - b + 1
+            weights[k + 1] <<= (new_lsb - self._lsb[k])[:, None, :]
+            masks[k + 1] &= ((1 << b) - 1)[:, None, :]
+            removed = x[:, self._removed_genes[k]].astype(bool)
+            removed[removed.all(axis=1), 0] = False  # a hidden layer keeps one neuron
+            weights[k + 1] = np.where(removed[:, None, :], 0, weights[k + 1])
+            lsb.append(new_lsb)
+            bits.append(b)
+            alive.append(~removed)
+        alive.append(np.ones((n, net.layers[-1].n_out), dtype=bool))
+        p = x[:, self._precision_genes]
+        masks[0] &= (((1 << p) - 1) << (net.input_bits - p))[:, None, :]
+        tables = _rounding_tables()
+        trunc, biases = [], []
+        for k, layer in enumerate(net.layers):
+            rows, cols = self._conns[k][:, 0], self._conns[k][:, 1]
+            d = x[:, self._digit_genes[k]]
+            w = weights[k][:, rows, cols]
+            rounded = tables[np.minimum(d, EXACT_GENE - 1), np.clip(w, -CSD_LIMIT, CSD_LIMIT)
+                             + CSD_LIMIT]
+            weights[k][:, rows, cols] = np.where(d >= EXACT_GENE, w, rounded)
+            masks[k][:, rows, cols] &= ~((1 << x[:, self._drop_genes[k]]) - 1)
+            masks[k] = np.where(weights[k] == 0, 0, masks[k])
+            t = x[:, self._trunc_genes[k]]
+            ones, total = (self.input_stats if k == 0
+                           else (np.ones((layer.n_in, widths[k]), np.int64), 2))
+            trunc.append(t)
+            biases.append(self._biases[k] + truncation_compensation(
+                weights[k], masks[k], t, widths[k], ones, total))
+        coef, const = linear_form_arrays(weights[-1], masks[-1], trunc[-1], biases[-1],
+                                         widths[-1])
+        top = _signed_widths(const + np.minimum(coef, 0).sum(axis=1),
+                             const + np.maximum(coef, 0).sum(axis=1)).max(axis=1)
+        argmax_bits = x[:, self._argmax_gene]
+        shift = np.where(argmax_bits < self._out_width, np.maximum(0, top - argmax_bits),
+                         net.argmax_shift)
+        return Decoded(tuple(weights), tuple(masks), tuple(trunc), tuple(biases), tuple(widths),
+                       tuple(lsb), tuple(bits), tuple(alive), shift)
+
+    def predict(self, d: Decoded, codes: np.ndarray) -> np.ndarray:
+        """Class indices ``(P, n_samples)`` of decoded candidates (the golden model's
+        arithmetic, batched)."""
+        a = np.asarray(codes, dtype=np.int64)[None]
+        for k in range(len(d.weights)):
+            width = d.widths[k]
+            coef, const = linear_form_arrays(d.weights[k], d.masks[k], d.truncation[k],
+                                             d.biases[k], width)
+            bits = ((a[..., None] >> np.arange(width)) & 1).reshape(*a.shape[:2], -1)
+            acc = np.matmul(bits, coef) + const[:, None, :]
+            if k < len(d.lsb):
+                acc = np.clip(acc >> d.lsb[k][:, None, :], 0, (1 << d.bits[k][:, None, :]) - 1)
+            a = acc
+        return np.argmax(a >> d.argmax_shift[:, None, None], axis=2)
+
+    def cost_features(self, d: Decoded) -> np.ndarray:
+        """Hardware features of each candidate, ``(P, len(COST_FEATURES))``.
+
+        Partial-product bits (the compressor trees' inputs), carry-propagate adder bits above the
+        truncated columns, hidden activation logic (saturation detection and output bits), and
+        argmax comparator bits, all over the neurons that remain.
+        """
+        n = len(d.argmax_shift)
+        pp = np.zeros(n)
+        cpa = np.zeros(n)
+        act = np.zeros(n)
+        for k in range(len(d.weights)):
+            live = d.alive[k]
+            coef, const = linear_form_arrays(d.weights[k], d.masks[k], d.truncation[k],
+                                             d.biases[k], d.widths[k])
+            lo = const + np.minimum(coef, 0).sum(axis=1)
+            hi = const + np.maximum(coef, 0).sum(axis=1)
+            width = _signed_widths(lo, hi)
+            counts = partial_product_counts(d.weights[k], d.masks[k], d.truncation[k],
+                                            d.widths[k])
+            pp += (counts * live).sum(axis=1)
+            cpa += (np.maximum(width - d.truncation[k], 0) * (counts > 0) * live).sum(axis=1)
+            if k < len(d.lsb):
+                act += (np.maximum(width - d.lsb[k], 0) * live).sum(axis=1)
+            else:
+                out_width = np.maximum(width.max(axis=1) - d.argmax_shift, 1)
+        cmp = out_width * (d.weights[-1].shape[1] - 1)
+        return np.stack([pp, cpa, act, cmp], axis=1)
+
+@lru_cache(maxsize=1)
+def _rounding_tables() -> np.ndarray:
+    """``table[d, w + CSD_LIMIT]``: ``w`` rounded to at most ``d`` CSD digits (``d`` below
+    ``EXACT_GENE``)."""
+    return np.stack([nearest_csd_table(d) for d in range(EXACT_GENE)])

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+from _nets import random_config, random_network
+
+from bespoke_mlp.approx import (
+    ApproxConfig,
+    LayerApprox,
+    apply_config,
+    digit_projection,
+    input_bit_counts,
+    nearest_csd,
+    nearest_csd_table,
+)
+from bespoke_mlp.approx._csd_round import CSD_LIMIT
+from bespoke_mlp.errors import ModelFileError
+from bespoke_mlp.ir import csd_weight, predict_codes
+
+
+@pytest.mark.parametrize("digits", range(5))
+def test_nearest_csd_is_nearest_within_budget(digits):
+    for w in range(-300, 301):
+        v = nearest_csd(w, digits)
+        assert csd_weight(v) <= digits
+        best = min(abs(w - u) for u in range(-600, 601) if csd_weight(u) <= digits)
+        assert abs(w - v) == best
+
+
+def test_nearest_csd_table_matches_function():
+    for d in range(4):
+        table = nearest_csd_table(d)
+        for w in [*range(-400, 400, 3), CSD_LIMIT, -CSD_LIMIT, 5000, -7777]:
+            assert table[w + CSD_LIMIT] == nearest_csd(w, d)
+
+
+def test_power_of_two_examples():
+    assert [nearest_csd(w, 1) for w in (0, 3, 5, 6, 7, -12, 100)] == [0, 2, 4, 4, 8, -8, 128]
+    assert nearest_csd(77, 0) == 0
+
+
+def test_exact_config_is_identity():
+    rng = np.random.default_rng(0)
+    for approximate in (False, True):
+        net = random_network(rng, approximate=approximate)
+        assert apply_config(net, ApproxConfig()) == net
+
+
+def test_config_json_round_trip():
+    rng = np.random.default_rng(1)
+    net = random_network(rng)
+    config = random_config(rng, net)
+    assert ApproxConfig.from_json(config.to_json()) == config
+    with pytest.raises(ModelFileError):
+        ApproxConfig.from_json('{"format": "other"}')
+
+
+def test_operators_shrink_the_network():
+    rng = np.random.default_rng(2)
+    net = random_network(rng, n_features=6, hidden=4)
+    codes = rng.integers(0, 16, (100, 6))
+    l0, l1 = net.layers
+    po2 = ApproxConfig(layers=(LayerApprox(digits=np.ones((4, 6), int)),
+                               LayerApprox(digits=np.ones((3, 4), int))))
+    assert apply_config(net, po2).n_csd_terms < net.n_csd_terms
+    pruned = apply_config(net, ApproxConfig(input_precision=(0, 4, 4, 4, 4, 2)))
+    assert pruned.feature_resolution == (0, 4, 4, 4, 4, 2)
+    removed = apply_config(net, ApproxConfig(removed_neurons=((1, 3),)))
+    assert removed.topology == (6, 2, 3)
+    narrow = apply_config(net, ApproxConfig(layers=(
+        LayerApprox(windows=[(w.msb, w.msb - 1) for w in l0.activation]), LayerApprox())))
+    assert all(w.bits == 2 for w in narrow.layers[0].activation)
+    assert np.isfinite(predict_codes(narrow, codes)).all()
+
+
+def test_truncation_compensation_uses_input_statistics():
+    rng = np.random.default_rng(3)
+    net = random_network(rng)
+    trunc = ApproxConfig(layers=(LayerApprox(truncation=(3, 3, 3)), LayerApprox()))
+    codes = np.full((10, net.n_features), 15)  # every bit is 1
+    stats = input_bit_counts(codes, 4)
+    with_stats = apply_config(net, trunc, stats)
+    without = apply_config(net, trunc)
+    assert with_stats.layers[0].truncation == (3, 3, 3)
+    assert with_stats.layers[0].biases != net.layers[0].biases
+    assert with_stats.layers[0].biases != without.layers[0].biases or all(
+        w == 0 for row in net.layers[0].weights for w in row)
+
+
+def test_shape_errors_name_the_value():
+    net = random_network(np.random.default_rng(4))
+    with pytest.raises(ValueError, match="digits"):
+        apply_config(net, ApproxConfig(layers=(LayerApprox(digits=[[1]]), LayerApprox())))
+    with pytest.raises(ValueError, match="precision 9"):
+        apply_config(net, ApproxConfig(input_precision=(9,) * net.n_features))
+    with pytest.raises(ValueError, match="every neuron"):
+        apply_config(net, ApproxConfig(removed_neurons=((0, 1, 2),)))
+    with pytest.raises(ValueError, match="msb >= lsb"):
+        LayerApprox(windows=[(1, 3)])
+
+
+def test_digit_projection_keeps_budgets():
+    rng = np.random.default_rng(5)
+    net = random_network(rng)
+    po2 = apply_config(net, ApproxConfig(layers=(
+        LayerApprox(digits=np.ones((3, 5), int)), LayerApprox())))
+    project = digit_projection(po2)
+    noisy = np.array(po2.layers[0].weights) + rng.normal(0, 20, (3, 5))
+    out = project(0, noisy)
+    for w0, w in zip(np.ravel(po2.layers[0].weights), np.ravel(out)):
+        assert csd_weight(int(w)) <= csd_weight(int(w0))
+        if w0 == 0:
+            assert w == 0

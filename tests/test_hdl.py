@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+from _nets import random_network
+from amaranth.hdl import Const, Module, Signal
+from amaranth.sim import Simulator
+
+from bespoke_mlp.errors import UsageError
+from bespoke_mlp.hdl import Classifier, check_module_name, compress, dadda_heights, to_rtlil
+from bespoke_mlp.ir import Layer, Network, Window, predict_codes
+
+
+def simulate_amaranth(net: Network, codes: np.ndarray, form: str = "tree") -> np.ndarray:
+    dut = Classifier(net, form=form)
+    sim = Simulator(dut)
+    out = []
+
+    async def bench(ctx):
+        for row in codes:
+            ctx.set(dut.x, sum(int(v) << (net.input_bits * i) for i, v in enumerate(row)))
+            out.append(ctx.get(dut.y))
+
+    sim.add_testbench(bench)
+    sim.run()
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tree_form_matches_golden_model(seed):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, approximate=seed % 2 == 1)
+    codes = rng.integers(0, 16, (80, net.n_features))
+    assert np.array_equal(simulate_amaranth(net, codes), predict_codes(net, codes))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_behavioral_form_matches_golden_model(seed):
+    rng = np.random.default_rng(100 + seed)
+    net = random_network(rng)
+    codes = rng.integers(0, 16, (80, net.n_features))
+    assert np.array_equal(simulate_amaranth(net, codes, "behavioral"),
+                          predict_codes(net, codes))
+
+
+def test_behavioral_form_refuses_truncation():
+    net = random_network(np.random.default_rng(7), approximate=True)
+    with pytest.raises(ValueError, match="truncation"):
+        to_rtlil(net, form="behavioral")
+
+
+def test_unknown_form_is_refused():
+    with pytest.raises(ValueError, match="'wallace'"):
+        Classifier(random_network(np.random.default_rng(0)), form="wallace")
+
+
+def test_argmax_ties_go_to_lowest_index():
+    # Two identical output neurons and a third that is never larger.
+    l0 = Layer([[1], [1], [0]], [0, 0, -1], [[15], [15], [0]], [0, 0, 0])
+    net = Network(4, (l0,), ("a", "b", "c"))
+    codes = np.arange(16)[:, None]
+    assert simulate_amaranth(net, codes).tolist() == [0] * 16
+    assert predict_codes(net, codes).tolist() == [0] * 16
+
+
+def test_relu_window_saturates_and_truncates():
+    # Hidden activation = clip((x - 3) >> 1, 0, 3); the output compares it against 1.5.
+    l0 = Layer([[1]], [-3], [[15]], [0], (Window(1, 2),))
+    l1 = Layer([[0], [2]], [3, 0], [[0], [3]], [0, 0])
+    net = Network(4, (l0, l1), (0, 1))
+    codes = np.arange(16)[:, None]
+    expected = (np.clip((np.arange(16) - 3) >> 1, 0, 3) * 2 > 3).astype(int)
+    assert predict_codes(net, codes).tolist() == expected.tolist()
+    assert simulate_amaranth(net, codes).tolist() == expected.tolist()
+
+
+def test_rtlil_is_deterministic():
+    rng = np.random.default_rng(3)
+    net = random_network(rng, approximate=True)
+    assert to_rtlil(net) == to_rtlil(net)
+
+
+@pytest.mark.parametrize("bad", ["1abc", "top module", "a" * 80, "x;y", ""])
+def test_module_names_must_be_identifiers(bad):
+    with pytest.raises(UsageError, match="identifier"):
+        check_module_name(bad)
+
+
+def test_dadda_heights():
+    assert dadda_heights(2) == []
+    assert dadda_heights(3) == [2]
+    assert dadda_heights(10) == [9, 6, 4, 3, 2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_compressor_tree_sums_columns(seed):
+    rng = np.random.default_rng(seed)
+    width = 10
+    heights = rng.integers(0, 9, width)
+    m = Module()
+    inputs = Signal(int(heights.sum()))
+    columns, pos = [], 0
+    for h in heights:
+        columns.append([inputs[pos + k] for k in range(h)])
+        pos += int(h)
+    columns[0].append(Const(1, 1))
+    total = Signal(width)
+    m.d.comb += total.eq(compress(m, columns, width, "t_"))
+    sim = Simulator(m)
+    cols = np.repeat(np.arange(width), heights)
+
+    async def bench(ctx):
+        for _ in range(40):
+            bits = rng.integers(0, 2, int(heights.sum()))
+            ctx.set(inputs, int(sum(int(b) << k for k, b in enumerate(bits))))
+            expected = (int((bits << cols).sum()) + 1) % (1 << width)
+            assert ctx.get(total) == expected
+
+    sim.add_testbench(bench)
+    sim.run()

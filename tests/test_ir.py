@@ -1,0 +1,163 @@
+import json
+
+import numpy as np
+import pytest
+from _nets import random_network
+
+from bespoke_mlp.errors import ModelFileError
+from bespoke_mlp.ir import (
+    Layer,
+    Network,
+    Window,
+    accumulator_range,
+    csd_digits,
+    forward,
+    layer_linear_form,
+    neuron_sum,
+    predict_codes,
+    quantize_codes,
+)
+
+
+def reference_predict(net: Network, codes: np.ndarray) -> np.ndarray:
+    """Independent straightforward integer model, valid without truncation."""
+    a = codes.astype(np.int64)
+    for layer in net.layers:
+        w = np.array(layer.weights, dtype=np.int64)
+        m = np.array(layer.masks, dtype=np.int64)
+        acc = np.stack([((a & m[j]) * w[j]).sum(axis=1) for j in range(layer.n_out)], axis=1)
+        acc = acc + np.array(layer.biases)
+        if layer.activation is not None:
+            for j, win in enumerate(layer.activation):
+                acc[:, j] = np.clip(acc[:, j] >> win.lsb, 0, (1 << win.bits) - 1)
+        a = acc
+    best = a >> net.argmax_shift
+    out = np.zeros(len(best), dtype=np.int64)
+    for j in range(1, best.shape[1]):
+        out = np.where(best[:, j] > best[np.arange(len(best)), out], j, out)
+    return out
+
+
+@pytest.mark.parametrize("value", [*range(-300, 301), 2**12 - 1, -(2**12) + 3])
+def test_csd_is_exact_and_non_adjacent(value):
+    digits = csd_digits(value)
+    assert sum(s << e for s, e in digits) == value
+    exps = [e for _, e in digits]
+    assert all(b - a >= 2 for a, b in zip(exps, exps[1:]))
+
+
+def test_csd_rejects_non_int():
+    with pytest.raises(TypeError, match="1.5"):
+        csd_digits(1.5)
+
+
+def test_golden_model_matches_reference_on_random_networks():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        net = random_network(rng, n_features=int(rng.integers(1, 9)),
+                             hidden=int(rng.integers(1, 6)), n_classes=int(rng.integers(2, 6)))
+        codes = rng.integers(0, 16, (200, net.n_features))
+        assert np.array_equal(predict_codes(net, codes), reference_predict(net, codes))
+
+
+def test_masks_and_argmax_shift_match_reference():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        net = random_network(rng, approximate=True)
+        net = Network(net.input_bits, tuple(
+            Layer(la.weights, la.biases, la.masks, (0,) * la.n_out, la.activation)
+            for la in net.layers), net.classes, argmax_shift=net.argmax_shift)
+        codes = rng.integers(0, 16, (200, net.n_features))
+        assert np.array_equal(predict_codes(net, codes), reference_predict(net, codes))
+
+
+def test_linear_form_equals_partial_product_list():
+    rng = np.random.default_rng(2)
+    for _ in range(200):
+        n_out, n_in = rng.integers(1, 6, 2)
+        width = int(rng.integers(1, 9))
+        layer = Layer(rng.integers(-300, 300, (n_out, n_in)), rng.integers(-999, 999, n_out),
+                      rng.integers(0, 1 << width, (n_out, n_in)), rng.integers(0, 14, n_out))
+        coef, const = layer_linear_form(layer, width)
+        for j in range(n_out):
+            s = neuron_sum(layer, j)
+            ref = np.zeros(n_in * width, dtype=np.int64)
+            c = s.constant
+            for p in s.bits:
+                sign = -1 if p.inverted else 1
+                ref[p.source * width + p.bit] += sign << p.column
+                c += (1 << p.column) if p.inverted else 0
+            assert np.array_equal(coef[:, j], ref) and const[j] == c
+
+
+def test_accumulator_range_is_tight_and_covers_all_inputs():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        net = random_network(rng, approximate=True)
+        layer = net.layers[0]
+        coef, const = layer_linear_form(layer, net.input_bits)
+        bits = rng.integers(0, 2, (4000, layer.n_in * net.input_bits))
+        acc = bits @ coef + const
+        for j in range(layer.n_out):
+            lo, hi = accumulator_range(layer, j)
+            assert lo <= acc[:, j].min() and acc[:, j].max() <= hi
+            # Tight: the extremes are reached by setting exactly the bits of one sign.
+            assert lo == const[j] + np.minimum(coef[:, j], 0).sum()
+            assert hi == const[j] + np.maximum(coef[:, j], 0).sum()
+
+
+def test_forward_rejects_bad_codes():
+    net = random_network(np.random.default_rng(4))
+    with pytest.raises(ValueError, match="0..15"):
+        forward(net, np.full((2, net.n_features), 16))
+    with pytest.raises(ValueError, match="shape"):
+        forward(net, np.zeros((2, net.n_features + 1), dtype=np.int64))
+
+
+def test_json_round_trip_is_lossless():
+    rng = np.random.default_rng(5)
+    for approximate in (False, True):
+        net = random_network(rng, approximate=approximate)
+        net = Network(net.input_bits, net.layers, ("a", 2, 3.5), net.argmax_shift,
+                      tuple(rng.random(net.n_features)), tuple(1 + rng.random(net.n_features)))
+        again = Network.from_json(net.to_json())
+        assert again == net
+        assert again.to_json() == net.to_json()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not valid JSON"),
+    ("[1, 2]", "not a bespoke-mlp network"),
+    ('{"format": "hls4ml"}', "not a bespoke-mlp network"),
+    ('{"format": "bespoke-mlp/network", "version": 99}', "unsupported network version"),
+    ('{"format": "bespoke-mlp/network", "version": 1, "layers": []}', "corrupted"),
+])
+def test_foreign_or_corrupted_json_is_refused(text, message):
+    with pytest.raises(ModelFileError, match=message):
+        Network.from_json(text)
+
+
+def test_validation_names_the_bad_value():
+    with pytest.raises(ValueError, match="17"):
+        Window(0, 17)
+    with pytest.raises(ValueError, match="exceeds"):
+        Network(4, (Layer([[1]], [0], [[16]], [0]),), ("a",))
+    with pytest.raises(ValueError, match="output layer"):
+        Network(4, (Layer([[1]], [0], [[15]], [0], (Window(0, 4),)),), ("a",))
+
+
+def test_quantize_codes_clips_and_rounds():
+    x = np.array([[-1.0, 0.5, 2.0, 7.0]])
+    codes = quantize_codes(x, np.zeros(4), np.array([1.0, 1.0, 1.0, 0.0]), 4)
+    assert codes.tolist() == [[0, 8, 15, 0]]
+
+
+def test_cost_properties():
+    layer0 = Layer([[3, 0], [1, -1]], [0, 0], [[15, 15], [12, 0]], [0, 0], (Window(0, 2),) * 2)
+    layer1 = Layer([[1, 1]], [0], [[3, 3]], [0])
+    net = Network(4, (layer0, layer1), ("only",))
+    assert net.topology == (2, 2, 1)
+    assert net.feature_resolution == (4, 0)
+    assert net.n_used_features == 1
+    assert net.adc_power_mw(0.33) == pytest.approx(0.33)
+    assert json.loads(net.to_json())["format"] == "bespoke-mlp/network"

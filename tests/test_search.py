@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+from _nets import random_network
+
+from bespoke_mlp.approx import apply_config, input_bit_counts
+from bespoke_mlp.errors import UsageError
+from bespoke_mlp.ir import predict_codes
+from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
+
+
+def _space(seed: int, **kw):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, **kw)
+    codes = rng.integers(0, 16, (150, net.n_features))
+    return net, codes, SearchSpace(net, input_bit_counts(codes, net.input_bits)), rng
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fast_evaluation_equals_golden_model_of_applied_config(seed):
+    net, codes, space, rng = _space(seed, n_features=int(1 + seed % 7),
+                                    hidden=int(1 + seed % 4), n_classes=int(2 + seed % 3))
+    x = np.concatenate([space.seeds(), rng.integers(space.lower, space.upper + 1,
+                                                     (12, space.n_genes))])
+    fast = space.predict(space.decode(x), codes)
+    for g, row in zip(x, fast):
+        slow = predict_codes(apply_config(net, space.config(g), space.input_stats), codes)
+        assert np.array_equal(row, slow)
+
+
+def test_exact_genome_is_the_exact_network():
+    net, codes, space, _ = _space(20)
+    assert apply_config(net, space.config(space.exact), space.input_stats) == net
+
+
+def test_cost_features_shrink_with_approximation():
+    _, _, space, _ = _space(21, n_features=8, hidden=4)
+    f = space.cost_features(space.decode(space.seeds()))
+    assert f.shape == (4, len(COST_FEATURES))
+    assert f[1, 0] < f[0, 0]  # power-of-two has fewer partial products than exact
+    assert f[3, 0] <= f[2, 0] <= f[1, 0]
+
+
+def test_search_finds_smaller_feasible_designs_deterministically():
+    net, codes, space, _ = _space(22, n_features=8, hidden=4)
+    y = predict_codes(net, codes)
+    cost = CostModel.default()
+    kw = dict(min_accuracy=0.9, pop_size=24, generations=6, seed=3)
+    a = run_search(space, cost, codes, y, **kw)
+    b = run_search(space, cost, codes, y, **kw)
+    assert np.array_equal(a.genomes, b.genomes)
+    assert (a.val_accuracy >= 0.9).all()
+    exact_area = cost.area_cm2(space.cost_features(space.decode(space.exact)))[0]
+    assert a.area_cm2.min() < exact_area
+    assert np.all(np.diff(a.area_cm2) >= 0)
+
+
+def test_search_resumes_from_checkpoint(tmp_path):
+    net, codes, space, _ = _space(23, n_features=6, hidden=3)
+    y = predict_codes(net, codes)
+    cost = CostModel.default()
+    ck = tmp_path / "search.json"
+    full = run_search(space, cost, codes, y, min_accuracy=0.8, pop_size=16, generations=5,
+                      seed=1)
+    run_search(space, cost, codes, y, min_accuracy=0.8, pop_size=16, generations=2, seed=1,
+               checkpoint=ck)
+    resumed = run_search(space, cost, codes, y, min_accuracy=0.8, pop_size=16, generations=5,
+                         seed=1, checkpoint=ck, resume=True)
+    assert np.array_equal(full.genomes, resumed.genomes)
+    assert full.evaluations == resumed.evaluations
+    with pytest.raises(UsageError, match="another search"):
+        run_search(space, cost, codes, y, min_accuracy=0.8, pop_size=16, generations=5,
+                   seed=2, checkpoint=ck, resume=True)
+
+
+def test_cost_model_fit_recovers_a_linear_model():
+    rng = np.random.default_rng(0)
+    f = rng.random((50, len(COST_FEATURES))) * 100
+    truth = np.array([0.02, 0.05, 0.01, 0.03])
+    area = f @ truth + 0.1
+    model = CostModel.fit(f, area, 3 * area)
+    assert np.allclose(model.coefficients, truth, atol=1e-6)
+    assert model.mw_per_cm2 == pytest.approx(3.0)
