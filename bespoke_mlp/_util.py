@@ -6,15 +6,28 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import ToolError, ToolNotFoundError, UsageError
 
-__all__ = ["run_tool", "log_tail", "atomic_output_dir", "write_json", "read_json"]
+__all__ = [
+    "run_tool",
+    "kill_running_tools",
+    "log_tail",
+    "atomic_output_dir",
+    "write_json",
+    "read_json",
+]
+
+# Tools running in any thread, so that an interrupt can end them all.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
 
 _TAIL_LINES = 20
 
@@ -53,20 +66,45 @@ def run_tool(
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         try:
-            proc = subprocess.run(
-                argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, timeout=timeout, check=False,
-            )
+            # A session of its own, so that a timeout or Ctrl-C ends the tool's children
+            # (make, the compiler, ABC) too.
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
         except FileNotFoundError as exc:
             raise ToolNotFoundError(f"{name}: executable {argv[0]!r} not found") from exc
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
+        try:
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            _kill_group(proc)
             raise ToolError(
                 f"{name} timed out after {timeout:.0f} s; log: {log}\n{log_tail(log)}"
             ) from exc
+        except BaseException:
+            _kill_group(proc)
+            raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
     if proc.returncode != 0:
         raise ToolError(
             f"{name} failed with exit code {proc.returncode}; log: {log}\n{log_tail(log)}"
         )
+
+
+def kill_running_tools() -> None:
+    """End every tool started by :func:`run_tool` that is still running (in any thread)."""
+    with _RUNNING_LOCK:
+        procs = list(_RUNNING)
+    for proc in procs:
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 @contextlib.contextmanager

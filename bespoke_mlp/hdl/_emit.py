@@ -31,14 +31,17 @@ def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree") ->
 
 
 def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: Form = "tree",
-                  timeout: float = 300.0) -> Path:
+                  work_dir: Path | None = None, timeout: float = 300.0) -> Path:
     """Write the classifier for ``net`` as flattened Verilog to ``path``.
 
     The RTL is flattened so that the file holds one module, ``name``, whose ports are ``x`` and
-    ``y``; intermediate files (``.il``, ``.ys``, ``.log``) go beside ``path``.
+    ``y``; intermediate files (``.il``, ``.ys``, ``.log``) go to ``work_dir`` (default: beside
+    ``path``).
     """
     path = Path(path)
-    stem = path.with_suffix("")
+    work_dir = Path(work_dir) if work_dir is not None else path.parent
+    work_dir.mkdir(parents=True, exist_ok=True)
+    stem = work_dir / path.stem
     il = stem.with_suffix(".il")
     il.write_text(to_rtlil(net, name=name, form=form))
     script = "\n".join([

@@ -1,0 +1,60 @@
+"""The ``bespoke-mlp`` command line.
+
+Each pipeline stage registers its own subcommands through a ``register(subparsers)`` function in
+its ``_cli`` module; a subcommand's handler takes the parsed arguments and returns an exit code.
+Errors derived from :class:`~bespoke_mlp.errors.BespokeError` print one line (a traceback only
+with ``--debug``) and exit with their ``exit_code``; Ctrl-C exits with 130 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import BespokeError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every stage's subcommands."""
+    from .flow import _cli as flow_cli
+    from .synth import _cli as synth_cli
+    from .train import _cli as train_cli
+
+    parser = argparse.ArgumentParser(
+        prog="bespoke-mlp",
+        description="Generate bespoke, approximate printed-MLP classifier circuits (EGFET).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (train_cli, flow_cli, synth_cli):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("bespoke-mlp: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BespokeError as exc:
+        if args.debug:
+            traceback.print_exc()
+        first, _, rest = str(exc).partition("\n")
+        print(f"bespoke-mlp: error: {first}", file=sys.stderr)
+        if rest and args.debug:
+            print(rest, file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

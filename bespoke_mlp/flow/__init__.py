@@ -1,0 +1,20 @@
+"""End-to-end flows: implement a network (generate, verify, synthesize), the exact flow, the
+ablation of approximation operators, and the search flow."""
+
+from ._exact import run_exact
+from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
+from ._log import Log, quiet
+from ._report import class_indices, design_report, summary_table
+
+__all__ = [
+    "DEFAULT_ADC_MW",
+    "Implementation",
+    "Log",
+    "class_indices",
+    "design_report",
+    "implement",
+    "implement_many",
+    "quiet",
+    "run_exact",
+    "summary_table",
+]

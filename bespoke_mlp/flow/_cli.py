@@ -1,0 +1,165 @@
+"""``bespoke-mlp run`` (exact flow or search) and ``bespoke-mlp generate`` (RTL from a model)."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from .._util import atomic_output_dir, write_json
+from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
+from ..errors import ModelFileError, UsageError
+from ..hdl import write_verilog
+from ..ir import Network, encode_inputs, predict_codes
+from ..train._cli import parse_hidden
+from ._exact import run_exact
+from ._implement import DEFAULT_ADC_MW, implement
+from ._log import Log
+from ._report import class_indices, design_report, summary_table
+from ._search import SearchSettings, run_search_flow
+
+__all__ = ["register"]
+
+
+def _default_out(dataset: str, suffix: str) -> Path:
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(dataset).stem)
+    return Path("runs") / f"{stem}{suffix}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    hidden = None if args.hidden is None else parse_hidden(args.hidden)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
+    log = Log(enabled=not args.quiet)
+    common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
+                  split_seed=args.split_seed, input_bits=args.input_bits,
+                  weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                  adc_mw=args.adc_mw, force=args.force, log=log)
+    if args.exact:
+        out = args.out or _default_out(args.dataset, "-exact")
+        run_exact(data, out=out, **common)
+    else:
+        settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
+                                  pop_size=args.population, generations=args.generations,
+                                  n_verify=args.verify)
+        out = args.out or _default_out(args.dataset, "")
+        report = run_search_flow(data, out=out, settings=settings, **common)
+        if report.get("selected") is None:
+            print(f"wrote {out}")
+            return 1
+    print(f"wrote {out}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    if args.out is None:
+        raise UsageError("generate needs --out DIR")
+    try:
+        net = Network.from_json(Path(args.model).read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read model file {str(args.model)!r}: {exc.strerror}") from exc
+    out = args.out
+    with atomic_output_dir(out, force=args.force) as tmp:
+        if args.data is None:
+            write_verilog(net, tmp / "design" / "top.v", form=args.form,
+                          work_dir=Path(tempfile.mkdtemp(prefix="bespoke-mlp-")))
+            print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
+            return 0
+        data = load_dataset(args.data, data_dir=args.data_dir, label=args.label)
+        if data.n_features != net.n_features:
+            raise ModelFileError(
+                f"the model has {net.n_features} inputs but {data.name!r} has "
+                f"{data.n_features} features")
+        unknown = set(data.classes) - set(net.classes)
+        if unknown:
+            raise ModelFileError(
+                f"{data.name!r} has classes the model does not know: {sorted(unknown)!r}")
+        split = split_dataset(data, seed=args.split_seed)
+        codes = encode_inputs(net, split.X_test)
+        labels = class_indices(net, split.y_test)
+        log = Log(enabled=not args.quiet)
+        with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+            impl = implement(net, codes, labels, design_dir=tmp / "design",
+                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+        (tmp / "model.json").write_text(net.to_json())
+        quantized = float((predict_codes(net, codes) == labels).mean())
+        report = design_report(dataset=data.name, impl=impl,
+                               accuracy={"quantized": quantized},
+                               settings={"model": str(args.model), "split_seed": args.split_seed},
+                               runtime_s=log.runtime())
+        write_json(tmp / "report.json", report)
+    print(summary_table(report, f"design from {Path(args.model).name}"))
+    print(f"wrote {out}")
+    return 0
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hidden", metavar="N[,N]", default=None,
+                   help="hidden layer sizes (default: the dataset's published topology)")
+    p.add_argument("--seed", type=int, default=0, help="training and search seed (default: 0)")
+    p.add_argument("--split-seed", type=int, default=42,
+                   help="train/test split seed (default: 42, the papers' split)")
+    p.add_argument("--input-bits", type=int, default=4, metavar="N",
+                   help="input code width (ADC bits), 1..8 (default: 4)")
+    p.add_argument("--weight-bits", type=int, default=8, metavar="N",
+                   help="signed weight width, 2..16 (default: 8)")
+    p.add_argument("--activation-bits", type=int, default=8, metavar="N",
+                   help="hidden activation width of the exact design, 1..16 (default: 8)")
+
+
+def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help=f"output directory (default: {default}); must be empty or absent")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
+                   help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` and ``generate`` subcommands."""
+    p = subparsers.add_parser(
+        "run", help="dataset to verified, synthesized design (exact or searched)",
+        description=(
+            "Train and quantize an MLP, then either implement it exactly (--exact) or search "
+            "its approximations with NSGA-II and implement the lowest-power design within "
+            "--max-loss. Every reported design is simulated (RTL and gates, bit-exact against "
+            "the golden model) and synthesized onto the EGFET cells."),
+    )
+    p.add_argument("dataset", metavar="DATASET",
+                   help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
+    add_data_arguments(p)
+    p.add_argument("--exact", action="store_true", help="implement the exact network only")
+    _add_model_arguments(p)
+    s = p.add_argument_group("search")
+    s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
+                   help="accuracy loss allowed against the exact network, in percentage "
+                        "points of validation accuracy (default: 1)")
+    s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
+                   help="also require the classifier's power to be at most MW")
+    s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",
+                   help=f"NSGA-II generations (default: {SearchSettings.generations})")
+    s.add_argument("--population", type=int, default=SearchSettings.pop_size, metavar="N",
+                   help=f"NSGA-II population (default: {SearchSettings.pop_size})")
+    s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
+                   help="front points to retrain, synthesize and simulate "
+                        f"(default: {SearchSettings.n_verify})")
+    _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
+    p.set_defaults(func=_run)
+
+    g = subparsers.add_parser(
+        "generate", help="Verilog from a model.json (and a verified design, given data)",
+        description=(
+            "Emit the bespoke Verilog of an integer network (model.json from 'train' or the "
+            "Python API). With --data, also simulate it on that dataset's test split, "
+            "synthesize it and write report.json."),
+    )
+    g.add_argument("model", type=Path, metavar="MODEL.json")
+    g.add_argument("--data", metavar="DATASET", default=None,
+                   help="dataset to verify and report on (name or CSV path)")
+    add_data_arguments(g)
+    g.add_argument("--split-seed", type=int, default=42,
+                   help="train/test split seed of --data (default: 42)")
+    g.add_argument("--form", choices=("tree", "behavioral"), default="tree",
+                   help="neuron description: compressor tree (default) or behavioral")
+    _add_output_arguments(g, "required")
+    g.set_defaults(func=_generate)

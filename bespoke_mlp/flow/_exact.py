@@ -1,0 +1,51 @@
+"""The exact end-to-end flow: train, quantize, generate, verify, synthesize, report."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .._util import atomic_output_dir, write_json
+from ..train import train_model
+from ._implement import DEFAULT_ADC_MW, implement
+from ._log import Log, quiet
+from ._report import class_indices, design_report, summary_table
+
+__all__ = ["run_exact"]
+
+
+def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
+              hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
+              input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
+              adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
+              log: Log | None = None) -> dict[str, Any]:
+    """Run the exact flow for ``dataset`` and write ``out/`` atomically.
+
+    ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
+    (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). Returns the report.
+    """
+    log = log or quiet()
+    settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
+                "split_seed": split_seed, "input_bits": input_bits,
+                "weight_bits": weight_bits, "activation_bits": activation_bits}
+    with atomic_output_dir(out, force=force) as tmp:
+        with log.stage("train", f"training and quantizing on {dataset}"):
+            trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
+                                  input_bits=input_bits, weight_bits=weight_bits,
+                                  activation_bits=activation_bits, split_seed=split_seed)
+        net = trained.network
+        log(f"topology {'-'.join(map(str, net.topology))}: float "
+            f"{100 * trained.accuracy['float']:.2f} %, quantized "
+            f"{100 * trained.accuracy['quantized']:.2f} % (test)")
+        codes = trained.split.codes("test", input_bits)
+        labels = class_indices(net, trained.split.y_test)
+        with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+            impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
+                             adc_mw=adc_mw, log=log)
+        (tmp / "model.json").write_text(net.to_json())
+        report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
+                               settings=settings, runtime_s=log.runtime())
+        write_json(tmp / "report.json", report)
+    print(summary_table(report, f"exact bespoke MLP: {trained.dataset}"))
+    return report

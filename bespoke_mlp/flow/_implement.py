@@ -1,0 +1,190 @@
+"""Implement one network: generate RTL, simulate it, synthesize it, simulate the gates, and
+measure area, power and delay."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .._util import kill_running_tools
+from ..hdl import write_verilog
+from ..ir import Network, predict_codes
+from ..sim import Design, check_agreement, simulate, simulate_many
+from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
+from ._log import Log, quiet
+
+__all__ = ["Implementation", "implement", "implement_many", "DEFAULT_ADC_MW", "SIMULATOR"]
+
+A = TypeVar("A")
+B = TypeVar("B")
+
+#: Power of one 4-bit printed ADC (scaled with the bits a feature keeps).
+DEFAULT_ADC_MW = 0.33
+SIMULATOR = "verilator"
+TOP = "bespoke_mlp"
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A verified, synthesized design.
+
+    ``accuracy`` is the gate-level simulation's accuracy on the given labels; the agreements are
+    the fractions of vectors where RTL and gate-level simulation equal the golden model (always
+    1.0: anything else raises).
+    """
+
+    network: Network
+    synth: SynthResult
+    accuracy: float
+    rtl_agreement: float
+    gate_agreement: float
+    n_vectors: int
+    adc_mw: float
+
+    @property
+    def adc_power_mw(self) -> float:
+        return self.network.adc_power_mw(self.adc_mw)
+
+    def metrics(self) -> dict[str, Any]:
+        """The hardware and verification figures of a report (deterministic)."""
+        s = self.synth.to_dict()
+        return {
+            "area_cm2": s["area_cm2"],
+            "power_mw": s["power_mw"],
+            "static_power_mw": s["static_power_mw"],
+            "dynamic_power_mw": s["dynamic_power_mw"],
+            "delay_ms": s["delay_ms"],
+            "fmax_hz": s["fmax_hz"],
+            "cells": s["cells"],
+            "n_cells": s["n_cells"],
+            "n_features_used": self.network.n_used_features,
+            "adc_power_mw": round(self.adc_power_mw, 6),
+            "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
+            "technology": {"library": s["library"], "freq_hz": s["freq_hz"],
+                           "activity": s["activity"], "adc_mw_per_4bit": self.adc_mw},
+            "verification": {"rtl_agreement": self.rtl_agreement,
+                             "gate_agreement": self.gate_agreement,
+                             "n_vectors": self.n_vectors, "simulator": SIMULATOR},
+        }
+
+
+def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float:
+    return float(np.mean(pred == labels)) if labels is not None and len(labels) else float("nan")
+
+
+def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
+              work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
+              measure_activity: bool = True, log: Log | None = None) -> Implementation:
+    """Generate, verify and synthesize ``net``; files go to ``design_dir``.
+
+    ``design_dir`` receives ``top.v`` (RTL), ``netlist.v`` (gates), ``tb.v`` and
+    ``vectors.hex`` (the testbench and its vectors); scratch files (builds, logs) go to
+    ``work_dir``. RTL and gate-level simulation of ``codes`` must equal the golden model
+    exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
+    switching activity feeds the dynamic power (unless ``measure_activity`` is off: then the
+    library's default activity is used). ``labels`` are class indices (or None). RTL simulation
+    and synthesis run concurrently.
+    """
+    log = log or quiet()
+    design_dir.mkdir(parents=True, exist_ok=True)
+    golden = predict_codes(net, codes)
+    with log.stage("generate", "generating RTL"):
+        top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir)
+
+    def rtl_sim():
+        with log.stage("rtl_sim"):
+            return simulate([top_v], TOP, codes, input_bits=net.input_bits,
+                            work_dir=work_dir / "rtl_sim", timeout=timeout)
+
+    def synth():
+        with log.stage("synthesis"):
+            return synthesize([top_v], TOP, work_dir / "synth", timeout=timeout)
+
+    log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
+        "(Yosys + ABC onto EGFET cells)")
+    syn, rtl = _concurrently(synth, rtl_sim)
+    rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
+    shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
+    with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
+        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP, codes,
+                        input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
+                        count_toggles=measure_activity and len(codes) >= 2, timeout=timeout)
+        gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
+                                     codes=codes)
+        for name in ("tb.v", "vectors.hex"):
+            shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
+    if gate.toggles is not None:
+        syn = syn.with_activity(toggle_rates(gate.toggles, gate.n_vectors))
+    return Implementation(net, syn, _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
+                          len(codes), adc_mw)
+
+
+def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
+    """Run ``background`` in a thread while ``main`` runs here (tools are subprocesses, so two
+    cores are used); an error or interrupt in either ends the other's tools too."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(background)
+    try:
+        a = main()
+        b = future.result()
+    except BaseException:
+        kill_running_tools()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return a, b
+
+
+def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
+                   work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
+                   log: Log | None = None) -> list[Implementation]:
+    """Verify and synthesize several networks with one RTL and one gate-level simulator build.
+
+    Power uses the library's default switching activity (no per-design toggle counts); the
+    design files stay in ``work_dir/d<k>/``.
+    """
+    log = log or quiet()
+    names = [f"{TOP}_{k}" for k in range(len(nets))]
+    dirs = [work_dir / f"d{k}" for k in range(len(nets))]
+    with log.stage("generate", f"generating RTL of {len(nets)} designs"):
+        tops = []
+        for net, name, d in zip(nets, names, dirs):
+            d.mkdir(parents=True, exist_ok=True)
+            tops.append(write_verilog(net, d / "top.v", name=name))
+    goldens = [predict_codes(net, codes) for net in nets]
+
+    def rtl_sims():
+        with log.stage("rtl_sim"):
+            return simulate_many(
+                [Design((t,), n, codes, net.input_bits) for t, n, net in zip(tops, names, nets)],
+                work_dir=work_dir / "rtl_sim", timeout=timeout)
+
+    def synths():
+        out = []
+        for k, (top, name, d) in enumerate(zip(tops, names, dirs)):
+            with log.stage("synthesis"):
+                log(f"synthesizing design {k + 1}/{len(nets)}")
+                out.append(synthesize([top], name, d / "synth", timeout=timeout))
+        return out
+
+    log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
+    syns, preds = _concurrently(synths, rtl_sims)
+    rtl = [check_agreement(p, g, what=f"RTL simulation of design {k}", codes=codes)
+           for k, (p, g) in enumerate(zip(preds, goldens))]
+    with log.stage("gate_sim", f"simulating {len(nets)} gate netlists (one Verilator build)"):
+        preds = simulate_many(
+            [Design((s.netlist_v,) + ((CELL_MODELS,) if k == 0 else ()), n, codes,
+                    net.input_bits)
+             for k, (s, n, net) in enumerate(zip(syns, names, nets))],
+            work_dir=work_dir / "gate_sim", timeout=timeout)
+        gate = [check_agreement(p, g, what=f"gate-level simulation of design {k}", codes=codes)
+                for k, (p, g) in enumerate(zip(preds, goldens))]
+    return [Implementation(net, s, _accuracy(p, labels), r, g, len(codes), adc_mw)
+            for net, s, p, r, g in zip(nets, syns, preds, rtl, gate)]
+

@@ -1,0 +1,58 @@
+"""Reports: the JSON written beside every design and the summary table printed for users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ir import Network
+from ._implement import Implementation
+
+__all__ = ["class_indices", "design_report", "summary_table"]
+
+
+def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
+    """Map labels to the network's output indices."""
+    index = {c: i for i, c in enumerate(net.classes)}
+    return np.array([index[v.item() if hasattr(v, "item") else v] for v in labels],
+                    dtype=np.int64)
+
+
+def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, float],
+                  settings: dict[str, Any], runtime_s: dict[str, float]) -> dict[str, Any]:
+    """The ``report.json`` of one design. Everything but ``runtime_s`` is deterministic."""
+    net = impl.network
+    return {
+        "dataset": dataset,
+        "topology": list(net.topology),
+        "n_test": impl.n_vectors,
+        "accuracy": {**{k: round(v, 6) for k, v in accuracy.items()},
+                     "design": round(impl.accuracy, 6)},
+        **impl.metrics(),
+        "settings": settings,
+        "runtime_s": runtime_s,
+    }
+
+
+def summary_table(report: dict[str, Any], title: str) -> str:
+    """A short human-readable summary of a design report."""
+    acc = report["accuracy"]
+    ver = report["verification"]
+    rows = [
+        ("dataset", report["dataset"]),
+        ("topology", "-".join(str(n) for n in report["topology"])),
+        ("accuracy (test)", "  ".join(f"{k} {100 * v:.2f} %" for k, v in acc.items())),
+        ("area", f"{report['area_cm2']:.4f} cm²  ({report['n_cells']} cells)"),
+        ("power", f"{report['power_mw']:.4f} mW  (static {report['static_power_mw']:.4f}, "
+                  f"dynamic {report['dynamic_power_mw']:.4f})"),
+        ("system power", f"{report['system_power_mw']:.4f} mW  (+{report['n_features_used']} "
+                         f"ADCs, {report['adc_power_mw']:.3f} mW)"),
+        ("delay", f"{report['delay_ms']:.2f} ms"),
+        ("verification", f"RTL {ver['rtl_agreement']:.4f}, gates {ver['gate_agreement']:.4f} "
+                         f"on {ver['n_vectors']} vectors ({ver['simulator']})"),
+        ("runtime", f"{report['runtime_s']['total']:.1f} s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [title, "-" * len(title)] + [f"{k:<{width}}  {v}" for k, v in rows]
+    return "\n".join(lines)

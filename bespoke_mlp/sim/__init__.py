@@ -1,0 +1,21 @@
+"""Bit-exact simulation of generated designs (RTL or gate netlist) with Verilator.
+
+:func:`simulate` builds a testbench around one combinational design (input port ``x``, output
+port ``y``), applies input codes and returns the predicted classes, optionally with per-net
+toggle counts for the power model; :func:`simulate_many` amortizes one build over several
+designs; :func:`check_agreement` compares predictions with the golden model exactly.
+"""
+
+from ._check import check_agreement
+from ._simulate import Design, SimResult, simulate, simulate_many
+from ._toolchain import Toolchain, require_toolchain
+
+__all__ = [
+    "Design",
+    "SimResult",
+    "Toolchain",
+    "check_agreement",
+    "require_toolchain",
+    "simulate",
+    "simulate_many",
+]

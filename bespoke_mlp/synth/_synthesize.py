@@ -1,0 +1,278 @@
+"""Logic synthesis with Yosys and ABC onto the EGFET cells, and the resulting figures."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._util import log_tail, run_tool
+from ..errors import ToolError, UsageError
+from ._liberty import Library, load_library, write_buffer_expansion, write_mapper_library
+from ._netlist import Netlist, read_netlist
+from ._power import DEFAULT_FREQ_HZ, PowerReport, netlist_activity_power, power
+from ._timing import analyze_timing
+
+__all__ = ["ABC_SCRIPT", "SynthResult", "synthesize"]
+
+ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
+"""ABC's mapping script: SAT sweeping, AIG rewriting, structural choices, then area-only
+mapping (``amap``). Chosen by measured area and runtime; see ``tech/README.md``."""
+
+_READERS = {".v": "read_verilog", ".sv": "read_verilog -sv", ".il": "read_rtlil"}
+_UM2_PER_CM2 = 1e8
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """Figures of a synthesized design.
+
+    Attributes
+    ----------
+    top : the top module (its ports are kept in the netlist).
+    cells : library cell -> instance count, sorted by name.
+    n_cells : total instances.
+    area_um2, area_cm2 : total cell area.
+    static_power_mw, dynamic_power_mw, power_mw : power at ``freq_hz`` (see ``activity``).
+    delay_ms : critical path (inputs to outputs, library cell delays).
+    fmax_hz : highest clock frequency whose period covers the critical path.
+    freq_hz : the clock frequency the power is given at.
+    activity : ``"default"`` (calibrated toggle rate for every cell) or ``"measured"``.
+    netlist_v, netlist_json, log : files written by the run.
+    liberty : the Liberty file mapped onto.
+    seconds : wall-clock time of the Yosys run (not part of :meth:`to_dict`).
+    """
+
+    top: str
+    cells: dict[str, int]
+    n_cells: int
+    area_um2: float
+    area_cm2: float
+    static_power_mw: float
+    dynamic_power_mw: float
+    power_mw: float
+    delay_ms: float
+    fmax_hz: float
+    freq_hz: float
+    activity: str
+    netlist_v: Path
+    netlist_json: Path
+    log: Path
+    liberty: Path
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able figures (no paths, no run time: identical inputs give identical dicts)."""
+        return {
+            "top": self.top,
+            "cells": dict(self.cells),
+            "n_cells": self.n_cells,
+            "area_um2": round(self.area_um2, 3),
+            "area_cm2": round(self.area_cm2, 6),
+            "static_power_mw": round(self.static_power_mw, 6),
+            "dynamic_power_mw": round(self.dynamic_power_mw, 6),
+            "power_mw": round(self.power_mw, 6),
+            "delay_ms": round(self.delay_ms, 4),
+            "fmax_hz": round(self.fmax_hz, 4) if math.isfinite(self.fmax_hz) else None,
+            "freq_hz": self.freq_hz,
+            "activity": self.activity,
+            "library": self.liberty.stem,
+        }
+
+    def with_activity(
+        self, activity: Mapping[str, float], *, freq_hz: float | None = None
+    ) -> SynthResult:
+        """This result with dynamic power recomputed from measured toggle rates (transitions
+        per applied vector, keyed by net or instance name as :func:`netlist_power` takes)."""
+        library = load_library(self.liberty)
+        netlist = read_netlist(self.netlist_json, library, top=self.top)
+        report = netlist_activity_power(
+            netlist, library, activity, self.freq_hz if freq_hz is None else freq_hz
+        )
+        return dataclasses.replace(self, **_power_fields(report))
+
+
+def _power_fields(report: PowerReport) -> dict[str, Any]:
+    return {
+        "static_power_mw": report.static_mw,
+        "dynamic_power_mw": report.dynamic_mw,
+        "power_mw": report.power_mw,
+        "freq_hz": report.freq_hz,
+        "activity": report.activity,
+    }
+
+
+def _quote(path: Path) -> str:
+    text = str(path)
+    if '"' in text or "\n" in text:
+        raise UsageError(f"path {text!r} contains a quote or newline, which Yosys cannot read")
+    return f'"{text}"'
+
+
+def _yosys_script(
+    sources: Sequence[Path], top: str, liberty: Path, work: Path, abc_script: str,
+    netlist_v: Path, netlist_json: Path,
+) -> str:
+    reads = [f"{_READERS[src.suffix.lower()]} {_quote(src)}" for src in sources]
+    # ABC receives the script after "+": commas become spaces, and it must not contain ";"
+    # followed by a space, which Yosys would take as its own command separator.
+    abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
+    lines = [
+        f"read_liberty -lib {_quote(liberty)}",
+        *reads,
+        f"hierarchy -check -top {top}",
+        f"synth -flatten -top {top} -noabc",
+        "opt_clean -purge",
+        f"abc -liberty {_quote(work / 'mapper.lib')} -script {abc_inline}",
+        f"techmap -map {_quote(work / 'buffer_expansion.v')}",
+        "opt_clean -purge",
+        # Short public names, identical in the Verilog and JSON netlists.
+        "rename -enumerate",
+        "setattr -unset src",
+        "setattr -mod -unset src",
+        "check",
+        f"stat -liberty {_quote(liberty)}",
+        f"write_verilog -noattr {_quote(netlist_v)}",
+        f"select {top}",
+        f"write_json -selected {_quote(netlist_json)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _check_inputs(sources: Sequence[Path], top: str, timeout: float) -> list[Path]:
+    if isinstance(sources, (str, Path)):
+        raise UsageError(f"sources must be a sequence of paths, got the single path {sources!r}")
+    paths = [Path(s).resolve() for s in sources]
+    if not paths:
+        raise UsageError("synthesis needs at least one source file")
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"source file {str(path)!r} does not exist")
+        if path.suffix.lower() not in _READERS:
+            raise UsageError(
+                f"source file {str(path)!r} is not Verilog (.v, .sv) or RTLIL (.il)"
+            )
+    if not top.isidentifier() or not top.isascii():
+        raise UsageError(f"top module name {top!r} is not a simple identifier")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise UsageError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return paths
+
+
+def _run_yosys(script: Path, log: Path, timeout: float, top: str) -> None:
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    try:
+        run_tool([sys.executable, "-m", "bespoke_mlp.synth._yosys_worker", script],
+                 log=log, timeout=timeout, env=env, what="yosys")
+    except ToolError as exc:
+        tail = log_tail(log, 40)
+        if "timed out" in str(exc).partition("\n")[0]:
+            raise ToolError(
+                f"synthesis of {top!r} exceeded the time limit of {timeout:g} s (ABC can take "
+                f"very long on large designs); log: {log}\n{tail}"
+            ) from exc
+        errors = [line for line in tail.splitlines() if line.startswith("ERROR:")]
+        if errors:
+            raise ToolError(f"yosys failed: {errors[-1][6:].strip()}; log: {log}\n{tail}") from exc
+        raise
+
+
+def synthesize(
+    sources: Sequence[Path],
+    top: str,
+    out_dir: Path,
+    *,
+    liberty: Path | None = None,
+    timeout: float = 600.0,
+    activity: Mapping[str, float] | None = None,
+    freq_hz: float = DEFAULT_FREQ_HZ,
+    abc_script: str = ABC_SCRIPT,
+    log: Path | None = None,
+) -> SynthResult:
+    """Synthesize a combinational design onto the library cells.
+
+    Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps it with ABC
+    (:data:`ABC_SCRIPT`) onto the library plus a two-inverter buffer, expands every buffer into
+    two inverters and writes ``out_dir/netlist.v``, ``out_dir/netlist.json`` and
+    ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys in a child process.
+
+    Parameters
+    ----------
+    sources : Verilog (``.v``, ``.sv``) and RTLIL (``.il``) files.
+    top : the top module; its ports are kept.
+    out_dir : output directory (created; existing files of the same names are overwritten).
+    liberty : the cell library (default: ``tech/egfet_1v0.lib``).
+    timeout : seconds allowed for Yosys and ABC together.
+    activity : measured transitions per applied vector of the gate netlist's nets (see
+        :func:`netlist_power`); default: the calibrated default toggle rate for every cell.
+    freq_hz : clock (vector) rate for dynamic power.
+    abc_script : ABC commands, ``;``-separated (for experiments; the default is calibrated).
+    log : where to write the Yosys log (default ``out_dir/yosys.log``).
+
+    Raises
+    ------
+    UsageError
+        For missing or unsupported sources, a bad top name, timeout, library or activity, or a
+        design that does not map onto combinational library cells.
+    ToolError
+        If Yosys or ABC fails or exceeds ``timeout``; the message names the log.
+    """
+    paths = _check_inputs(sources, top, timeout)
+    if not abc_script.strip() or any(c in abc_script for c in ',"\n'):
+        raise UsageError(f"abc_script must be ';'-separated ABC commands, got {abc_script!r}")
+    library = load_library(liberty)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    netlist_v, netlist_json = out_dir / "netlist.v", out_dir / "netlist.json"
+    log = out_dir / "yosys.log" if log is None else Path(log)
+    with tempfile.TemporaryDirectory(prefix="bespoke-synth-") as tmp:
+        work = Path(tmp)
+        write_mapper_library(library, work / "mapper.lib")
+        write_buffer_expansion(library, work / "buffer_expansion.v")
+        script = work / "synth.ys"
+        script.write_text(_yosys_script(
+            paths, top, library.path, work, abc_script, netlist_v.resolve(),
+            netlist_json.resolve(),
+        ))
+        start = time.perf_counter()
+        _run_yosys(script, log, timeout, top)
+        seconds = time.perf_counter() - start
+    netlist = read_netlist(netlist_json, library, top=top)
+    return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
+
+
+def _result(
+    netlist: Netlist, library: Library, netlist_v: Path, netlist_json: Path, log: Path,
+    seconds: float, activity: Mapping[str, float] | None, freq_hz: float,
+) -> SynthResult:
+    counts = netlist.cell_counts
+    area = sum(library.cells[name].area_um2 * n for name, n in counts.items())
+    timing = analyze_timing(netlist, {name: c.delay_ms for name, c in library.cells.items()})
+    if activity is None:
+        report = power(counts, freq_hz=freq_hz, liberty=library.path)
+    else:
+        report = netlist_activity_power(netlist, library, activity, freq_hz)
+    return SynthResult(
+        top=netlist.top,
+        cells=counts,
+        n_cells=sum(counts.values()),
+        area_um2=area,
+        area_cm2=area / _UM2_PER_CM2,
+        delay_ms=timing.delay_ms,
+        fmax_hz=timing.fmax_hz,
+        netlist_v=netlist_v,
+        netlist_json=netlist_json,
+        log=log,
+        liberty=library.path,
+        seconds=seconds,
+        **_power_fields(report),
+    )

@@ -1,0 +1,304 @@
+"""Tests of bespoke_mlp.synth: Yosys/ABC synthesis, netlist checks, timing and power."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from bespoke_mlp._util import run_tool
+from bespoke_mlp.errors import ToolError, UsageError
+from bespoke_mlp.synth import (
+    CELL_MODELS,
+    DEFAULT_TOGGLE_RATE,
+    load_library,
+    netlist_power,
+    power,
+    static_timing,
+    synthesize,
+    toggle_rates,
+)
+from bespoke_mlp.synth import _cli as synth_cli
+
+AREA = {"INVX1": 228420, "NAND2X1": 247860, "NOR2X1": 399500, "AND2X1": 433500,
+        "OR2X1": 563530, "XOR2X1": 1042800, "XNOR2X1": 1347557}
+
+# argmax of three linear functions of three 4-bit inputs; ties go to the lowest index.
+ARGMAX_V = """\
+module argmax3(x, y);
+  input [11:0] x;
+  output reg [1:0] y;
+  wire signed [9:0] a = {6'd0, x[3:0]};
+  wire signed [9:0] b = {6'd0, x[7:4]};
+  wire signed [9:0] c = {6'd0, x[11:8]};
+  wire signed [9:0] s0 = 3 * a - b + OFFSET;
+  wire signed [9:0] s1 = b + 2 * c - 20;
+  wire signed [9:0] s2 = 2 * c - a - b;
+  reg signed [9:0] best;
+  always @* begin
+    y = 2'd0;
+    best = s0;
+    if (s1 > best) begin y = 2'd1; best = s1; end
+    if (s2 > best) begin y = 2'd2; best = s2; end
+  end
+endmodule
+"""
+# ABC's "buffer" inserts buffers; the flow must expand each into two inverters.
+BUFFERING_SCRIPT = "strash; dc2; amap; topo; buffer -N 2"
+
+
+@pytest.fixture(scope="module")
+def design(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("src") / "argmax3.v"
+    path.write_text(ARGMAX_V.replace("OFFSET", "2"))
+    return path
+
+
+@pytest.fixture(scope="module")
+def result(design, tmp_path_factory):
+    return synthesize([design], "argmax3", tmp_path_factory.mktemp("syn"))
+
+
+def _instances(netlist_v: Path) -> list[str]:
+    """Cell types instantiated in a Yosys-written netlist."""
+    return re.findall(r"^\s*(\w+) \S+ \($", netlist_v.read_text(), re.MULTILINE)
+
+
+def _equivalent(gold: Path, netlist: Path, top: str, work: Path) -> bool:
+    """Prove with a SAT miter in Yosys that ``netlist`` (with the cell models) equals ``gold``."""
+    script = work / "equiv.ys"
+    script.write_text("\n".join([
+        f'read_verilog "{gold}"', f"rename {top} gold",
+        f'read_verilog "{netlist}"', f"rename {top} gate",
+        f'read_verilog "{CELL_MODELS}"', "proc",
+        "miter -equiv -flatten -make_assert gold gate miter", "hierarchy -top miter",
+        "sat -verify -prove-asserts",
+    ]) + "\n")
+    log = work / "equiv.log"
+    try:
+        run_tool([sys.executable, "-m", "bespoke_mlp.synth._yosys_worker", script],
+                 log=log, timeout=60)
+    except ToolError:
+        assert "SAT proof finished - model found: FAIL!" in log.read_text()
+        return False
+    return "SAT proof finished - no model found: SUCCESS!" in log.read_text()
+
+
+def test_netlist_has_only_library_cells_and_keeps_ports(result):
+    assert set(result.cells) <= set(AREA)
+    assert result.cells == dict(sorted(result.cells.items()))
+    assert sorted(set(_instances(result.netlist_v))) == sorted(result.cells)
+    assert len(_instances(result.netlist_v)) == result.n_cells == sum(result.cells.values())
+    assert re.search(r"^module argmax3\(x, y\);", result.netlist_v.read_text(), re.MULTILINE)
+    data = json.loads(result.netlist_json.read_text())
+    assert list(data["modules"]) == ["argmax3"]
+    assert set(data["modules"]["argmax3"]["ports"]) == {"x", "y"}
+    assert result.log.is_file()
+
+
+def test_area_is_the_sum_of_cell_areas(result):
+    area = sum(AREA[c] * n for c, n in result.cells.items())
+    assert result.area_um2 == area
+    assert result.area_cm2 == pytest.approx(area / 1e8)
+
+
+def test_power_and_timing_figures(result):
+    lib = load_library()
+    static = sum(lib.cells[c].leakage_uw * n for c, n in result.cells.items()) / 1e3
+    assert result.static_power_mw == pytest.approx(static)
+    assert result.power_mw == pytest.approx(result.static_power_mw + result.dynamic_power_mw)
+    assert 0 < result.dynamic_power_mw < 0.1 * result.power_mw
+    assert result.activity == "default" and result.freq_hz == 5.0
+    assert 0 < result.delay_ms < 200
+    assert result.fmax_hz == pytest.approx(1e3 / result.delay_ms)
+    assert static_timing(result.netlist_json).delay_ms == pytest.approx(result.delay_ms)
+    data = result.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    for key in ("area_cm2", "power_mw", "static_power_mw", "dynamic_power_mw", "delay_ms",
+                "cells", "n_cells"):
+        assert key in data
+
+
+def test_netlist_is_equivalent_to_its_source(design, result, tmp_path):
+    assert _equivalent(design, result.netlist_v, "argmax3", tmp_path)
+    # The check can fail: a source that differs in one constant is not equivalent.
+    other = tmp_path / "other.v"
+    other.write_text(ARGMAX_V.replace("OFFSET", "3"))
+    assert not _equivalent(other, result.netlist_v, "argmax3", tmp_path)
+
+
+def test_synthesis_is_deterministic(design, result, tmp_path):
+    again = synthesize([design], "argmax3", tmp_path)
+    assert again.netlist_v.read_bytes() == result.netlist_v.read_bytes()
+    assert again.netlist_json.read_bytes() == result.netlist_json.read_bytes()
+    assert again.to_dict() == result.to_dict()
+
+
+def test_mapper_buffers_become_two_inverters(design, tmp_path):
+    res = synthesize([design], "argmax3", tmp_path, abc_script=BUFFERING_SCRIPT)
+    log = res.log.read_text()
+    abc_inv = int(re.search(r"ABC RESULTS:\s+INVX1 cells:\s+(\d+)", log).group(1))
+    abc_buf = int(re.search(r"ABC RESULTS:\s+MAPBUF cells:\s+(\d+)", log).group(1))
+    assert abc_buf > 0
+    assert "MAPBUF" not in res.netlist_v.read_text()
+    assert res.cells["INVX1"] == abc_inv + 2 * abc_buf
+    assert _equivalent(design, res.netlist_v, "argmax3", tmp_path)
+
+
+def test_measured_activity_scales_dynamic_power(result):
+    data = json.loads(result.netlist_json.read_text())["modules"]["argmax3"]
+    outputs = [c["connections"]["Y"][0] for c in data["cells"].values()]
+    names = {bit: name for name, n in data["netnames"].items() for bit in n["bits"]
+             if len(n["bits"]) == 1}
+    # Keyed by output net where it has a scalar name, else by instance name.
+    activity = {names[b]: 2 * DEFAULT_TOGGLE_RATE for b in outputs if b in names}
+    for inst, cell in data["cells"].items():
+        if cell["connections"]["Y"][0] not in names:
+            activity[inst] = 2 * DEFAULT_TOGGLE_RATE
+    measured = result.with_activity(activity)
+    assert measured.activity == "measured"
+    assert measured.static_power_mw == result.static_power_mw
+    assert measured.dynamic_power_mw == pytest.approx(2 * result.dynamic_power_mw)
+    direct = netlist_power(result.netlist_json, activity, freq_hz=10.0)
+    assert direct.dynamic_mw == pytest.approx(4 * result.dynamic_power_mw)
+    # Cell outputs not listed did not toggle.
+    inst, cell = next(iter(data["cells"].items()))
+    energy_pj = load_library().cells[cell["type"]].internal_pj
+    one = result.with_activity({inst: 1.0})
+    assert one.dynamic_power_mw == pytest.approx(energy_pj * 5.0 * 1e-9)
+    with pytest.raises(UsageError, match="names no cell output"):
+        result.with_activity({"no_such_net": 1.0})
+    with pytest.raises(UsageError, match="toggle rate"):
+        result.with_activity({next(iter(activity)): -1.0})
+
+
+def test_toggle_rates():
+    assert toggle_rates({"a": 3, "b": 0}, 4) == {"a": 1.0, "b": 0.0}
+    with pytest.raises(UsageError, match="at least 2 vectors"):
+        toggle_rates({"a": 1}, 1)
+
+
+def test_power_from_cell_counts():
+    lib = load_library()
+    counts = {"INVX1": 10, "XOR2X1": 2}
+    report = power(counts)
+    static = (10 * lib.cells["INVX1"].leakage_uw + 2 * lib.cells["XOR2X1"].leakage_uw) / 1e3
+    dynamic = (10 * lib.cells["INVX1"].internal_pj + 2 * lib.cells["XOR2X1"].internal_pj) \
+        * DEFAULT_TOGGLE_RATE * 5.0 * 1e-9
+    assert report.static_mw == pytest.approx(static)
+    assert report.dynamic_mw == pytest.approx(dynamic)
+    assert report.power_mw == pytest.approx(static + dynamic)
+    assert power(counts, toggle_rate=0.0).dynamic_mw == 0.0
+    with pytest.raises(UsageError, match="frequency"):
+        power(counts, freq_hz=0)
+    with pytest.raises(UsageError, match="'DFF'"):
+        power({"DFF": 1})
+
+
+def _netlist_json(path: Path, cells: dict[str, tuple[str, list, int]], outputs: list) -> Path:
+    """A hand-made Yosys JSON netlist; ``cells``: name -> (type, input bits, output bit)."""
+    pins = ("A", "B")
+    module = {
+        "attributes": {"top": "1"},
+        "ports": {"x": {"direction": "input", "bits": [2, 3, 4]},
+                  "y": {"direction": "output", "bits": outputs}},
+        "cells": {
+            name: {"type": t, "connections": {**dict(zip(pins, ([b] for b in ins))), "Y": [out]}}
+            for name, (t, ins, out) in cells.items()
+        },
+        "netnames": {},
+    }
+    path.write_text(json.dumps({"modules": {"chain": module}}))
+    return path
+
+
+def test_static_timing_of_a_chain(tmp_path):
+    # x0 -> INV -> NAND -> XOR -> y[0]; a short path x1, x2 -> AND -> y[1].
+    path = _netlist_json(tmp_path / "chain.json", {
+        "i1": ("INVX1", [2], 10),
+        "n1": ("NAND2X1", [10, 3], 11),
+        "x1": ("XOR2X1", [11, 4], 12),
+        "a1": ("AND2X1", [3, 4], 13),
+    }, [12, 13, "0"])
+    report = static_timing(path)
+    assert report.delay_ms == pytest.approx(0.71 + 1.13 + 5.55)
+    assert report.critical_path == ("i1", "n1", "x1")
+    assert report.fmax_hz == pytest.approx(1e3 / report.delay_ms)
+    empty = static_timing(_netlist_json(tmp_path / "wire.json", {}, [2]))
+    assert empty.delay_ms == 0.0 and math.isinf(empty.fmax_hz) and empty.critical_path == ()
+
+
+def test_static_timing_rejects_loops_and_foreign_cells(tmp_path):
+    loop = _netlist_json(tmp_path / "loop.json", {
+        "n1": ("NAND2X1", [2, 11], 10),
+        "n2": ("NAND2X1", [10, 3], 11),
+    }, [11])
+    with pytest.raises(UsageError, match="combinational loop"):
+        static_timing(loop)
+    dff = _netlist_json(tmp_path / "dff.json", {"f": ("DFFNRX1", [2], 10)}, [10])
+    with pytest.raises(UsageError, match="outside library"):
+        static_timing(dff)
+
+
+def test_timeout_names_the_log(design, tmp_path):
+    with pytest.raises(ToolError, match=r"time limit of 0\.01 s.*log: .*yosys\.log") as info:
+        synthesize([design], "argmax3", tmp_path, timeout=0.01)
+    log = Path(re.search(r"log: (\S+)", str(info.value)).group(1))
+    assert log.is_file()
+
+
+def test_yosys_error_names_the_log(design, tmp_path):
+    with pytest.raises(ToolError, match=r"yosys failed: Module `nope' not found.*; log: "):
+        synthesize([design], "nope", tmp_path)
+
+
+def test_bad_arguments(design, tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        synthesize([tmp_path / "none.v"], "argmax3", tmp_path)
+    bad = tmp_path / "design.vhd"
+    bad.write_text("")
+    with pytest.raises(UsageError, match="not Verilog"):
+        synthesize([bad], "argmax3", tmp_path)
+    with pytest.raises(UsageError, match="sequence of paths"):
+        synthesize(design, "argmax3", tmp_path)
+    with pytest.raises(UsageError, match="timeout"):
+        synthesize([design], "argmax3", tmp_path, timeout=0)
+    with pytest.raises(UsageError, match="identifier"):
+        synthesize([design], "arg max", tmp_path)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    synth_cli.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(argv)
+
+
+def test_cli_synth_writes_report_and_refuses_non_empty_out(design, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = _parse(["synth", str(design), "--top", "argmax3", "--out", str(out)])
+    assert args.func(args) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "netlist.json", "netlist.v", "report.json", "yosys.log"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["netlist"] == "netlist.v" and report["n_cells"] > 0
+    assert "cm2" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="not empty"):
+        args.func(args)
+    forced = _parse(["synth", str(design), "--top", "argmax3", "--out", str(out), "--force"])
+    assert forced.func(forced) == 0
+
+
+def test_cli_calibrate(capsys):
+    calibration = Path(__file__).resolve().parents[1] / "tech" / "egfet_calibration.json"
+    args = _parse(["tech", "calibrate", str(calibration)])
+    assert args.func(args) == 0
+    assert "max |error| over 18 designs" in capsys.readouterr().out
+    args = _parse(["tech", "calibrate", str(calibration), "--json"])
+    assert args.func(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["designs"]) == 18 and data["max_abs_error"]["power_error"] < 0.03

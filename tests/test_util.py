@@ -1,0 +1,56 @@
+import sys
+
+import pytest
+
+from bespoke_mlp._util import atomic_output_dir, run_tool
+from bespoke_mlp.errors import ToolError, ToolNotFoundError, UsageError
+
+
+def test_run_tool_failure_names_log_and_quotes_tail(tmp_path):
+    log = tmp_path / "tool.log"
+    with pytest.raises(ToolError, match=r"exit code 3; log: .*tool\.log") as info:
+        run_tool([sys.executable, "-c", "print('boom'); raise SystemExit(3)"], log=log,
+                 timeout=30)
+    assert "boom" in str(info.value)
+
+
+def test_run_tool_timeout(tmp_path):
+    with pytest.raises(ToolError, match="timed out after 1 s"):
+        run_tool([sys.executable, "-c", "import time; time.sleep(30)"],
+                 log=tmp_path / "t.log", timeout=1)
+
+
+def test_run_tool_missing_executable(tmp_path):
+    with pytest.raises(ToolNotFoundError, match="no-such-tool"):
+        run_tool(["no-such-tool"], log=tmp_path / "t.log", timeout=5)
+
+
+def test_atomic_output_dir_commits_only_on_success(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError), atomic_output_dir(out) as tmp:
+        (tmp / "half.json").write_text("{}")
+        raise RuntimeError("interrupted")
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+    with atomic_output_dir(out) as tmp:
+        (tmp / "report.json").write_text("{}")
+    assert (out / "report.json").exists()
+
+
+def test_atomic_output_dir_refuses_existing_run_unless_forced(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "old").write_text("x")
+    with pytest.raises(UsageError, match="--force"), atomic_output_dir(out):
+        pass
+    with atomic_output_dir(out, force=True) as tmp:
+        (tmp / "new").write_text("y")
+    assert sorted(p.name for p in out.iterdir()) == ["new"]
+
+
+def test_atomic_output_dir_unwritable_parent(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(UsageError):
+        with atomic_output_dir(blocker / "out"):
+            pass
