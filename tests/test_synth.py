@@ -6,12 +6,11 @@ import argparse
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from bespoke_mlp._util import run_tool
+from bespoke_mlp._yosys import run_yosys
 from bespoke_mlp.errors import ToolError, UsageError
 from bespoke_mlp.synth import (
     CELL_MODELS,
@@ -71,18 +70,16 @@ def _instances(netlist_v: Path) -> list[str]:
 
 def _equivalent(gold: Path, netlist: Path, top: str, work: Path) -> bool:
     """Prove with a SAT miter in Yosys that ``netlist`` (with the cell models) equals ``gold``."""
-    script = work / "equiv.ys"
-    script.write_text("\n".join([
+    script = "\n".join([
         f'read_verilog "{gold}"', f"rename {top} gold",
         f'read_verilog "{netlist}"', f"rename {top} gate",
         f'read_verilog "{CELL_MODELS}"', "proc",
         "miter -equiv -flatten -make_assert gold gate miter", "hierarchy -top miter",
         "sat -verify -prove-asserts",
-    ]) + "\n")
+    ]) + "\n"
     log = work / "equiv.log"
     try:
-        run_tool([sys.executable, "-m", "bespoke_mlp.synth._yosys_worker", script],
-                 log=log, timeout=60)
+        run_yosys(script, script_path=work / "equiv.ys", log=log, timeout=60)
     except ToolError:
         assert "SAT proof finished - model found: FAIL!" in log.read_text()
         return False

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from amaranth.back import rtlil
 
-from .._yosys import run_yosys
+from .._yosys import quote_path, run_yosys
 from ..errors import UsageError
 from ..ir import Network
 from ._neuron import Form
@@ -45,12 +45,12 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
     il = stem.with_suffix(".il")
     il.write_text(to_rtlil(net, name=name, form=form))
     script = "\n".join([
-        f"read_rtlil {il}",
+        f"read_rtlil {quote_path(il)}",
         f"hierarchy -top {name}",
         "proc",
         "flatten",
         "opt_clean -purge",
-        f"write_verilog -noattr {path}",
+        f"write_verilog -noattr {quote_path(path)}",
         "",
     ])
     run_yosys(script, script_path=stem.with_suffix(".emit.ys"),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -13,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._util import log_tail, run_tool
+from .._util import log_tail
+from .._yosys import quote_path, run_yosys
 from ..errors import ToolError, UsageError
 from ._liberty import Library, load_library, write_buffer_expansion, write_mapper_library
 from ._netlist import Netlist, read_netlist
@@ -109,39 +108,32 @@ def _power_fields(report: PowerReport) -> dict[str, Any]:
     }
 
 
-def _quote(path: Path) -> str:
-    text = str(path)
-    if '"' in text or "\n" in text:
-        raise UsageError(f"path {text!r} contains a quote or newline, which Yosys cannot read")
-    return f'"{text}"'
-
-
 def _yosys_script(
     sources: Sequence[Path], top: str, liberty: Path, work: Path, abc_script: str,
     netlist_v: Path, netlist_json: Path,
 ) -> str:
-    reads = [f"{_READERS[src.suffix.lower()]} {_quote(src)}" for src in sources]
+    reads = [f"{_READERS[src.suffix.lower()]} {quote_path(src)}" for src in sources]
     # ABC receives the script after "+": commas become spaces, and it must not contain ";"
     # followed by a space, which Yosys would take as its own command separator.
     abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
     lines = [
-        f"read_liberty -lib {_quote(liberty)}",
+        f"read_liberty -lib {quote_path(liberty)}",
         *reads,
         f"hierarchy -check -top {top}",
         f"synth -flatten -top {top} -noabc",
         "opt_clean -purge",
-        f"abc -liberty {_quote(work / 'mapper.lib')} -script {abc_inline}",
-        f"techmap -map {_quote(work / 'buffer_expansion.v')}",
+        f"abc -liberty {quote_path(work / 'mapper.lib')} -script {abc_inline}",
+        f"techmap -map {quote_path(work / 'buffer_expansion.v')}",
         "opt_clean -purge",
         # Short public names, identical in the Verilog and JSON netlists.
         "rename -enumerate",
         "setattr -unset src",
         "setattr -mod -unset src",
         "check",
-        f"stat -liberty {_quote(liberty)}",
-        f"write_verilog -noattr {_quote(netlist_v)}",
+        f"stat -liberty {quote_path(liberty)}",
+        f"write_verilog -noattr {quote_path(netlist_v)}",
         f"select {top}",
-        f"write_json -selected {_quote(netlist_json)}",
+        f"write_json -selected {quote_path(netlist_json)}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -166,23 +158,15 @@ def _check_inputs(sources: Sequence[Path], top: str, timeout: float) -> list[Pat
     return paths
 
 
-def _run_yosys(script: Path, log: Path, timeout: float, top: str) -> None:
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+def _run_yosys(script: str, script_path: Path, log: Path, timeout: float, top: str) -> None:
     try:
-        run_tool([sys.executable, "-m", "bespoke_mlp.synth._yosys_worker", script],
-                 log=log, timeout=timeout, env=env, what="yosys")
+        run_yosys(script, script_path=script_path, log=log, timeout=timeout)
     except ToolError as exc:
-        tail = log_tail(log, 40)
         if "timed out" in str(exc).partition("\n")[0]:
             raise ToolError(
                 f"synthesis of {top!r} exceeded the time limit of {timeout:g} s (ABC can take "
-                f"very long on large designs); log: {log}\n{tail}"
+                f"very long on large designs); log: {log}\n{log_tail(log, 40)}"
             ) from exc
-        errors = [line for line in tail.splitlines() if line.startswith("ERROR:")]
-        if errors:
-            raise ToolError(f"yosys failed: {errors[-1][6:].strip()}; log: {log}\n{tail}") from exc
         raise
 
 
@@ -238,13 +222,10 @@ def synthesize(
         work = Path(tmp)
         write_mapper_library(library, work / "mapper.lib")
         write_buffer_expansion(library, work / "buffer_expansion.v")
-        script = work / "synth.ys"
-        script.write_text(_yosys_script(
-            paths, top, library.path, work, abc_script, netlist_v.resolve(),
-            netlist_json.resolve(),
-        ))
+        script = _yosys_script(paths, top, library.path, work, abc_script,
+                               netlist_v.resolve(), netlist_json.resolve())
         start = time.perf_counter()
-        _run_yosys(script, log, timeout, top)
+        _run_yosys(script, work / "synth.ys", log, timeout, top)
         seconds = time.perf_counter() - start
     netlist = read_netlist(netlist_json, library, top=top)
     return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
