@@ -1,9 +1,11 @@
 """Calibrate the search's fast cost model against real synthesis.
 
-Draws random approximation genomes (mutants of the search's seeds, as the search explores) for
-each dataset, synthesizes every one onto the EGFET cells, fits the model by non-negative least
-squares, and reports how well it ranks and predicts area with two-fold cross-validation. With
-``--write`` the model fitted on all samples replaces ``bespoke_mlp/search/cost_model.json``.
+For each dataset, draws random approximation genomes from what the search explores: a third
+from its starting population (mutants of the seeds), the rest from the populations of an
+NSGA-II run with a loose (10-point) accuracy constraint, at random generations. Every design is
+synthesized onto the EGFET cells; the model is fitted by non-negative least squares and its
+ranking and area error are measured with two-fold cross-validation. With ``--write`` the model
+fitted on all samples replaces ``bespoke_mlp/search/cost_model.json``.
 
     python benchmarks/calibrate_cost.py --datasets cardio,whitewine --samples 60 --jobs 2 --write
 """
@@ -22,8 +24,8 @@ import numpy as np
 
 from bespoke_mlp.approx import apply_config, input_bit_counts
 from bespoke_mlp.hdl import write_verilog
-from bespoke_mlp.ir import Network
-from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace
+from bespoke_mlp.ir import Network, predict_codes
+from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
 from bespoke_mlp.search._nsga import _initial_population
 from bespoke_mlp.synth import synthesize
 from bespoke_mlp.train import train_model
@@ -62,11 +64,17 @@ def main() -> None:
         codes = trained.split.codes("train", trained.network.input_bits)
         space = SearchSpace(trained.network, input_bit_counts(codes, trained.network.input_bits))
         rng = np.random.default_rng(args.seed)
-        # Half near the seeds (where the search starts), half uniform (small designs).
-        near = _initial_population(space, args.samples // 2 + 4, rng)[:args.samples // 2]
-        uniform = rng.integers(space.lower, space.upper + 1,
-                               (args.samples - len(near), space.n_genes))
-        genomes = np.concatenate([near, uniform])
+        near = _initial_population(space, args.samples // 3 + 4, rng)[:args.samples // 3]
+        populations = []
+        val_codes = trained.split.codes("val", trained.network.input_bits)
+        val_y = predict_codes(trained.network, val_codes)
+        run_search(space, CostModel.default(), val_codes, val_y, min_accuracy=0.9,
+                   generations=60, seed=args.seed,
+                   progress=lambda p, sink=populations: sink.append(p.population))
+        pool = np.concatenate(populations)
+        pool = np.unique(pool, axis=0)
+        picked = pool[rng.choice(len(pool), args.samples - len(near), replace=False)]
+        genomes = np.concatenate([near, picked])
         nets = [apply_config(trained.network, space.config(g), space.input_stats).to_json()
                 for g in genomes]
         with ProcessPoolExecutor(args.jobs) as pool:

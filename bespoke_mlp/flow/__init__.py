@@ -1,6 +1,7 @@
 """End-to-end flows: implement a network (generate, verify, synthesize), the exact flow, the
 ablation of approximation operators, and the search flow."""
 
+from ._ablate import ablation_steps, ablation_table, run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
 from ._log import Log, quiet
@@ -10,11 +11,14 @@ __all__ = [
     "DEFAULT_ADC_MW",
     "Implementation",
     "Log",
+    "ablation_steps",
+    "ablation_table",
     "class_indices",
     "design_report",
     "implement",
     "implement_many",
     "quiet",
+    "run_ablation",
     "run_exact",
     "summary_table",
 ]

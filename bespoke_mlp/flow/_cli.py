@@ -12,6 +12,7 @@ from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..train._cli import parse_hidden
+from ._ablate import run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, implement
 from ._log import Log
@@ -50,6 +51,17 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ablate(args: argparse.Namespace) -> int:
+    hidden = None if args.hidden is None else parse_hidden(args.hidden)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
+    out = args.out or _default_out(args.dataset, "-ablation")
+    run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
+                 split_seed=args.split_seed, adc_mw=args.adc_mw, force=args.force,
+                 log=Log(enabled=not args.quiet))
+    print(f"wrote {out / 'ablation.json'}")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("generate needs --out DIR")
@@ -60,8 +72,9 @@ def _generate(args: argparse.Namespace) -> int:
     out = args.out
     with atomic_output_dir(out, force=args.force) as tmp:
         if args.data is None:
-            write_verilog(net, tmp / "design" / "top.v", form=args.form,
-                          work_dir=Path(tempfile.mkdtemp(prefix="bespoke-mlp-")))
+            with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work))
+            (tmp / "design" / "network.json").write_text(net.to_json())
             print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
             return 0
         data = load_dataset(args.data, data_dir=args.data_dir, label=args.label)
@@ -116,7 +129,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``run`` and ``generate`` subcommands."""
+    """Add the ``run``, ``ablate`` and ``generate`` subcommands."""
     p = subparsers.add_parser(
         "run", help="dataset to verified, synthesized design (exact or searched)",
         description=(
@@ -145,6 +158,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"(default: {SearchSettings.n_verify})")
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)
+
+    a = subparsers.add_parser(
+        "ablate", help="apply the approximation operators one by one and implement each step",
+        description=(
+            "Starting from the exact design, apply the operators cumulatively with default "
+            "settings (power-of-two coefficients, input-bit masks, column truncation, "
+            "activation windows, argmax bits, input precision, retraining); synthesize and "
+            "gate-simulate every step. Writes OUT/ablation.json."),
+    )
+    a.add_argument("dataset", metavar="DATASET",
+                   help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
+    add_data_arguments(a)
+    a.add_argument("--hidden", metavar="N[,N]", default=None,
+                   help="hidden layer sizes (default: the dataset's published topology)")
+    a.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    a.add_argument("--split-seed", type=int, default=42,
+                   help="train/test split seed (default: 42)")
+    _add_output_arguments(a, "runs/DATASET-ablation")
+    a.set_defaults(func=_ablate)
 
     g = subparsers.add_parser(
         "generate", help="Verilog from a model.json (and a verified design, given data)",

@@ -83,8 +83,9 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               measure_activity: bool = True, log: Log | None = None) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
-    ``design_dir`` receives ``top.v`` (RTL), ``netlist.v`` (gates), ``tb.v`` and
-    ``vectors.hex`` (the testbench and its vectors); scratch files (builds, logs) go to
+    ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
+    ``netlist.v`` (gates), ``tb.v`` and ``vectors.hex`` (the testbench and its vectors); scratch
+    files (builds, logs) go to
     ``work_dir``. RTL and gate-level simulation of ``codes`` must equal the golden model
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
     switching activity feeds the dynamic power (unless ``measure_activity`` is off: then the
@@ -96,6 +97,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     golden = predict_codes(net, codes)
     with log.stage("generate", "generating RTL"):
         top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir)
+        (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
         with log.stage("rtl_sim"):

@@ -39,6 +39,7 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
     ``path``).
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     work_dir = Path(work_dir) if work_dir is not None else path.parent
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = work_dir / path.stem

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +28,15 @@ _CHECKPOINT_FORMAT = "bespoke-mlp/search-checkpoint"
 
 @dataclass(frozen=True)
 class Progress:
-    """Reported after every generation."""
+    """Reported after every generation (with the surviving population's genomes)."""
 
     generation: int
     generations: int
     evaluations: int
     best_feasible_area_cm2: float | None
     elapsed_s: float
+    population: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64),
+                                   repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,8 @@ def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val
         area = algorithm.pop.get("F")[:, 1]
         elapsed = elapsed0 + time.perf_counter() - start
         p = Progress(gen + 1, generations, problem.evaluations,
-                     float(area[feasible].min()) if feasible.any() else None, elapsed)
-        history.append(p)
+                     float(area[feasible].min()) if feasible.any() else None, elapsed, x)
+        history.append(replace(p, population=np.zeros((0, 0), np.int64)))
         if checkpoint is not None:
             _checkpoint(checkpoint, seed, gen + 1, x, problem.evaluations, elapsed)
         if progress is not None:

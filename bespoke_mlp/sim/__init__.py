@@ -8,6 +8,7 @@ designs; :func:`check_agreement` compares predictions with the golden model exac
 
 from ._check import check_agreement
 from ._simulate import Design, SimResult, simulate, simulate_many
+from ._testbench import pack_vectors, unpack_vectors
 from ._toolchain import Toolchain, require_toolchain
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "SimResult",
     "Toolchain",
     "check_agreement",
+    "pack_vectors",
     "require_toolchain",
     "simulate",
     "simulate_many",
+    "unpack_vectors",
 ]

@@ -66,6 +66,14 @@ def pack_vectors(codes: np.ndarray, input_bits: int) -> bytes:
     return lines.tobytes()
 
 
+def unpack_vectors(text: str, n_features: int, input_bits: int) -> np.ndarray:
+    """Input codes from :func:`pack_vectors` text, shape ``(n, n_features)``."""
+    rows = [int(line, 16) for line in text.split()]
+    mask = (1 << input_bits) - 1
+    return np.array([[(v >> (input_bits * i)) & mask for i in range(n_features)] for v in rows],
+                    dtype=np.int64).reshape(len(rows), n_features)
+
+
 def _toggle_block(nets: Sequence[NetBit], toggles_file: str) -> tuple[list[str], list[str]]:
     """Declarations packing the nets into words, and the statements writing one line."""
     decls = []

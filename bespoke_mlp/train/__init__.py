@@ -1,0 +1,24 @@
+"""Training: float MLP, quantization to the integer network, quantization-aware fine-tuning.
+
+:func:`train_model` runs the whole stage for a dataset; :func:`quantize` converts a fitted
+scikit-learn ``MLPClassifier``; :func:`finetune` retrains an integer network under the golden
+model's arithmetic (also for approximation-aware retraining with a custom projection);
+:class:`BespokeMLPClassifier` wraps it all as a scikit-learn estimator.
+"""
+
+from ._estimator import BespokeMLPClassifier
+from ._finetune import Projection, finetune
+from ._float import DEFAULT_HIDDEN, default_hidden
+from ._quantize import quantize
+from ._train import TrainResult, train_model
+
+__all__ = [
+    "DEFAULT_HIDDEN",
+    "BespokeMLPClassifier",
+    "Projection",
+    "TrainResult",
+    "default_hidden",
+    "finetune",
+    "quantize",
+    "train_model",
+]

@@ -1,0 +1,108 @@
+"""``bespoke-mlp train``: train, quantize and fine-tune a dataset's MLP; write the network."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .. import __version__
+from .._util import atomic_output_dir, write_json
+from ..data import add_data_arguments, known_datasets, load_dataset
+from ..errors import UsageError
+from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
+
+__all__ = ["register", "parse_hidden", "train_summary"]
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Parse ``--hidden`` values such as ``"3"`` or ``"8,4"``."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or any(s < 1 for s in sizes):
+        raise UsageError(
+            f"--hidden must be positive integers separated by commas (e.g. 3 or 8,4), "
+            f"got {text!r}"
+        )
+    return sizes
+
+
+def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bits: int,
+                  activation_bits: int, qat: bool) -> dict:
+    """The contents of ``train.json``."""
+    net = result.network
+    split = result.split
+    return {
+        "accuracy": result.accuracy,
+        "activation_bits": activation_bits,
+        "bespoke_mlp_version": __version__,
+        "classes": list(net.classes),
+        "dataset": result.dataset,
+        "hidden": list(net.topology[1:-1]),
+        "input_bits": net.input_bits,
+        "qat": qat,
+        "runtime_s": round(result.runtime_s, 3),
+        "samples": {"train": len(split.y_train), "val": len(split.y_val),
+                    "test": len(split.y_test)},
+        "seed": seed,
+        "split_seed": split_seed,
+        "topology": list(net.topology),
+        "weight_bits": weight_bits,
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    hidden = None if args.hidden is None else parse_hidden(args.hidden)
+    with atomic_output_dir(args.out, force=args.force) as tmp:
+        ds = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
+        result = train_model(
+            ds, hidden=hidden, seed=args.seed, input_bits=args.input_bits,
+            weight_bits=args.weight_bits, activation_bits=args.activation_bits, qat=args.qat,
+        )
+        (tmp / "model.json").write_text(result.network.to_json())
+        write_json(tmp / "train.json", train_summary(
+            result, seed=args.seed, split_seed=DEFAULT_SPLIT_SEED, weight_bits=args.weight_bits,
+            activation_bits=args.activation_bits, qat=args.qat,
+        ))
+    topology = "-".join(str(n) for n in result.network.topology)
+    print(
+        f"trained {result.dataset} {topology} in {result.runtime_s:.1f} s: test accuracy "
+        f"float {100 * result.accuracy['float']:.1f} %, quantized "
+        f"{100 * result.accuracy['quantized']:.1f} % ({len(result.split.y_test)} samples)"
+    )
+    print(f"wrote {args.out / 'model.json'} and {args.out / 'train.json'}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``train`` subcommand."""
+    p = subparsers.add_parser(
+        "train",
+        help="train, quantize and fine-tune an MLP for a dataset",
+        description=(
+            "Train a float MLP on a dataset's 4-bit (--input-bits) inputs, quantize it to an "
+            "integer network and fine-tune it quantization-aware. Writes OUT/model.json (the "
+            "network) and OUT/train.json (topology, test accuracies, runtime)."
+        ),
+    )
+    p.add_argument(
+        "dataset", metavar="DATASET",
+        help=f"dataset name ({', '.join(known_datasets())}) or the path of a CSV file",
+    )
+    add_data_arguments(p)
+    p.add_argument("--hidden", metavar="N[,N]", default=None,
+                   help="hidden layer sizes (default: the dataset's published topology)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
+    p.add_argument("--input-bits", type=int, default=4, metavar="N",
+                   help="input code width, 1..8 (default: 4)")
+    p.add_argument("--weight-bits", type=int, default=8, metavar="N",
+                   help="signed weight width, 2..16 (default: 8)")
+    p.add_argument("--activation-bits", type=int, default=8, metavar="N",
+                   help="hidden activation width, 1..16 (default: 8)")
+    p.add_argument("--no-qat", dest="qat", action="store_false",
+                   help="skip quantization-aware fine-tuning")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output directory (must be empty or absent unless --force)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    p.set_defaults(func=_run)

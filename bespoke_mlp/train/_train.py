@@ -1,0 +1,133 @@
+"""End-to-end training of a dataset: split, float MLP, quantization, fine-tuning, test scores."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.neural_network import MLPClassifier
+
+from ..data import Dataset, Split, load_dataset, split_dataset
+from ..errors import UsageError
+from ..ir import Network, predict_codes
+from ._checks import check_bool, check_hidden, check_int
+from ._float import codes_to_unit, default_hidden, fit_float_mlp
+from ._quantize import label_indices, quantize
+
+__all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
+
+#: Seed of the published papers' 70 % / 30 % split.
+DEFAULT_SPLIT_SEED = 42
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """Outcome of :func:`train_model`.
+
+    Attributes
+    ----------
+    network : the quantized (and fine-tuned) integer network.
+    mlp : the float model it was quantized from.
+    split : the data split used.
+    dataset : the dataset's name.
+    accuracy : test-split accuracy (fraction in [0, 1]) of the float model (``"float"``, on
+        the quantized inputs scaled back to [0, 1]) and of the network's golden model
+        (``"quantized"``).
+    runtime_s : wall-clock time of the whole training.
+    """
+
+    network: Network
+    mlp: MLPClassifier
+    split: Split
+    dataset: str
+    accuracy: dict[str, float]
+    runtime_s: float
+
+
+def train_model(
+    dataset: str | os.PathLike[str] | Dataset,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    hidden: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    input_bits: int = 4,
+    weight_bits: int = 8,
+    activation_bits: int = 8,
+    qat: bool = True,
+    split_seed: int = DEFAULT_SPLIT_SEED,
+) -> TrainResult:
+    """Train a bespoke MLP classifier for a dataset and quantize it to an integer network.
+
+    Steps: :func:`~bespoke_mlp.data.split_dataset` (70 % / 30 % stratified train/test with
+    ``split_seed``, a fifth of the training portion for validation); inputs quantized to
+    ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
+    1)`` (best of a few seeded restarts by validation accuracy); :func:`quantize` to
+    ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
+    quantization-aware fine-tuning selected on the validation part.
+
+    Parameters
+    ----------
+    dataset : a dataset name, a CSV path (see :func:`~bespoke_mlp.data.load_dataset`), or a
+        loaded :class:`~bespoke_mlp.data.Dataset`.
+    data_dir : directory of the printed-ML suite CSVs (for suite names).
+    hidden : hidden layer sizes; default: the published topology of the dataset
+        (:data:`DEFAULT_HIDDEN`), else 3..5 neurons.
+    seed : seed of the float training and fine-tuning.
+    input_bits : input code width (ADC bits), 1..8.
+    weight_bits : signed weight width, 2..16.
+    activation_bits : hidden activation width, 1..16.
+    qat : run quantization-aware fine-tuning.
+    split_seed : seed of the train/validation/test split (42: the papers' test set).
+
+    Raises
+    ------
+    UsageError
+        For an out-of-range parameter.
+    DataError
+        If the dataset cannot be loaded or split.
+    """
+    start = time.perf_counter()
+    hidden_sizes = None if hidden is None else check_hidden(hidden)
+    seed = check_int("seed", seed, 0)
+    split_seed = check_int("split_seed", split_seed, 0)
+    input_bits = check_int("input_bits", input_bits, 1, 8)
+    weight_bits = check_int("weight_bits", weight_bits, 2, 16)
+    activation_bits = check_int("activation_bits", activation_bits, 1, 16)
+    qat = check_bool("qat", qat)
+    if isinstance(dataset, Dataset):
+        ds = dataset
+    elif isinstance(dataset, str | os.PathLike):
+        ds = load_dataset(dataset, data_dir=data_dir)
+    else:
+        raise UsageError(
+            f"dataset must be a name, a CSV path or a Dataset, got {type(dataset).__name__!r}"
+        )
+    if hidden_sizes is None:
+        hidden_sizes = default_hidden(ds.name, len(ds.classes))
+    split = split_dataset(ds, seed=split_seed)
+    codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
+    mlp = fit_float_mlp(
+        codes_to_unit(codes["train"], input_bits), split.y_train,
+        codes_to_unit(codes["val"], input_bits), split.y_val,
+        hidden=hidden_sizes, seed=seed,
+    )
+    net = quantize(
+        mlp, split, input_bits=input_bits, weight_bits=weight_bits,
+        activation_bits=activation_bits, qat=qat, seed=seed,
+    )
+    y_test = label_indices(mlp.classes_, split.y_test)
+    accuracy = {
+        "float": float(np.mean(mlp.predict(codes_to_unit(codes["test"], input_bits))
+                               == split.y_test)),
+        "quantized": float(np.mean(predict_codes(net, codes["test"]) == y_test)),
+    }
+    return TrainResult(
+        network=net,
+        mlp=mlp,
+        split=split,
+        dataset=ds.name,
+        accuracy=accuracy,
+        runtime_s=time.perf_counter() - start,
+    )

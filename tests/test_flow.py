@@ -1,0 +1,82 @@
+"""End to end: dataset → verified, synthesized design, through the command line."""
+
+import json
+
+import pytest
+
+from bespoke_mlp.cli import main
+
+REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
+               "static_power_mw", "dynamic_power_mw", "delay_ms", "cells", "verification",
+               "runtime_s", "n_features_used", "system_power_mw", "adc_power_mw"}
+
+
+@pytest.fixture(scope="module")
+def exact_runs(tmp_path_factory):
+    """The exact iris flow, run twice with the same seed."""
+    base = tmp_path_factory.mktemp("exact")
+    for name in ("a", "b"):
+        assert main(["run", "iris", "--exact", "--quiet", "--out", str(base / name)]) == 0
+    return base / "a", base / "b"
+
+
+def test_exact_flow_verifies_and_synthesizes(exact_runs):
+    out, _ = exact_runs
+    report = json.loads((out / "report.json").read_text())
+    assert REPORT_KEYS <= set(report)
+    assert report["dataset"] == "iris" and report["topology"][0] == 4
+    assert report["verification"]["rtl_agreement"] == 1.0
+    assert report["verification"]["gate_agreement"] == 1.0
+    assert report["verification"]["n_vectors"] == report["n_test"] == 45
+    assert report["accuracy"]["design"] == report["accuracy"]["quantized"]
+    assert report["area_cm2"] > 0 and report["power_mw"] > report["static_power_mw"] > 0
+    assert report["technology"]["activity"] == "measured"
+    for name in ("top.v", "netlist.v", "tb.v", "vectors.hex"):
+        assert (out / "design" / name).stat().st_size > 0
+    assert json.loads((out / "model.json").read_text())["format"] == "bespoke-mlp/network"
+
+
+def test_exact_flow_is_deterministic(exact_runs):
+    a, b = exact_runs
+    for name in ("design/top.v", "design/netlist.v", "design/tb.v", "model.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (a, b))
+    ra.pop("runtime_s")
+    rb.pop("runtime_s")
+    assert ra == rb
+
+
+def test_existing_output_is_refused_without_force(exact_runs, capsys):
+    out, _ = exact_runs
+    before = (out / "report.json").read_bytes()
+    assert main(["run", "iris", "--exact", "--quiet", "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "report.json").read_bytes() == before
+
+
+def test_generate_from_model_file(exact_runs, tmp_path):
+    out, _ = exact_runs
+    rtl = tmp_path / "rtl"
+    assert main(["generate", str(out / "model.json"), "--out", str(rtl)]) == 0
+    assert (rtl / "design" / "top.v").read_bytes() == (out / "design" / "top.v").read_bytes()
+    full = tmp_path / "full"
+    assert main(["generate", str(out / "model.json"), "--data", "iris", "--quiet",
+                 "--out", str(full)]) == 0
+    report = json.loads((full / "report.json").read_text())
+    assert report["verification"]["gate_agreement"] == 1.0
+    assert report["area_cm2"] == json.loads((out / "report.json").read_text())["area_cm2"]
+
+
+def test_search_flow_selects_a_verified_design(tmp_path):
+    out = tmp_path / "search"
+    code = main(["run", "iris", "--quiet", "--generations", "8", "--population", "24",
+                 "--verify", "3", "--max-loss", "5", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    pareto = json.loads((out / "pareto.json").read_text())
+    assert report["max_loss"] == 5.0 and report["baseline"]["area_cm2"] > 0
+    assert report["area_cm2"] <= report["baseline"]["area_cm2"]
+    assert report["verification"]["gate_agreement"] == 1.0
+    assert pareto["points"] and all(p["gate_agreement"] == 1.0 for p in pareto["points"])
+    assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "design" / "netlist.v").exists()
