@@ -56,9 +56,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--write", action="store_true", help="update the shipped cost model")
+    ap.add_argument("--refit", action="store_true",
+                    help=f"fit the samples saved in {SAMPLES_PATH.name} instead of synthesizing")
     args = ap.parse_args()
-    feats, areas, powers, tags, genome_lists = [], [], [], [], []
     t0 = time.perf_counter()
+    if args.refit:
+        saved = json.loads(SAMPLES_PATH.read_text())
+        _report(np.array(saved["features"]), np.array(saved["area_cm2"]),
+                np.array(saved["power_mw"]), saved["dataset"], args.write, t0)
+        return
+    feats, areas, powers, tags, genome_lists = [], [], [], [], []
     for name in args.datasets.split(","):
         trained = train_model(name, data_dir=args.data_dir, seed=args.seed)
         codes = trained.split.codes("train", trained.network.input_bits)
@@ -87,12 +94,16 @@ def main() -> None:
         print(f"{name}: {len(results)} designs synthesized, area "
               f"{min(areas[-len(results):]):.3f}..{max(areas[-len(results):]):.3f} cm²")
     f = np.concatenate(feats)
-    area = np.array(areas)
-    power = np.array(powers)
     SAMPLES_PATH.parent.mkdir(parents=True, exist_ok=True)
     SAMPLES_PATH.write_text(json.dumps({"features": f.tolist(), "area_cm2": areas,
                                         "power_mw": powers, "dataset": tags,
                                         "genomes": genome_lists, "seed": args.seed}) + "\n")
+    _report(f, np.array(areas), np.array(powers), tags, args.write, t0)
+
+
+def _report(f: np.ndarray, area: np.ndarray, power: np.ndarray, tags: list[str], write: bool,
+            t0: float) -> None:
+    """Cross-validate, print the table, fit on everything (and write it)."""
     idx = np.random.default_rng(1).permutation(len(area))
     folds = np.array_split(idx, 2)
     pred = np.empty_like(area)
@@ -105,14 +116,14 @@ def main() -> None:
     print(f"\n{len(area)} designs, two-fold cross-validation:")
     print("| dataset | designs | Spearman | median abs. area error | max error |")
     print("|---|---|---|---|---|")
-    for name in [*args.datasets.split(","), "all"]:
+    for name in [*dict.fromkeys(tags), "all"]:
         sel = np.array([t == name or name == "all" for t in tags])
         print(f"| {name} | {sel.sum()} | {_spearman(pred[sel], area[sel]):.3f} | "
               f"{100 * np.nanmedian(err[sel]):.1f} % | {100 * np.nanmax(err[sel]):.1f} % |")
     final = CostModel.fit(f, area, power)
     print(f"\nfit on all: {dict(zip(COST_FEATURES, final.coefficients))}, intercept "
           f"{final.intercept:.4f}, {final.mw_per_cm2:.3f} mW/cm²; {time.perf_counter() - t0:.0f} s")
-    if args.write:
+    if write:
         MODEL_PATH.write_text(json.dumps(final.to_dict(), indent=2, sort_keys=True) + "\n")
         print(f"wrote {MODEL_PATH}")
 

@@ -40,16 +40,12 @@ class CostModel:
 
     @classmethod
     def fit(cls, features: np.ndarray, area_cm2: np.ndarray, power_mw: np.ndarray) -> CostModel:
-        """Non-negative least squares of area on the features plus an intercept, minimizing
-        relative error (small designs matter as much as large ones)."""
+        """Non-negative least squares of area on the features, plus an intercept."""
         from scipy.optimize import nnls
 
         f = np.asarray(features, dtype=np.float64)
         area = np.asarray(area_cm2, dtype=np.float64)
-        keep = area > 0
-        weight = 1.0 / area[keep]
-        a = np.column_stack([f[keep], np.ones(keep.sum())]) * weight[:, None]
-        coef, _ = nnls(a, area[keep] * weight)
+        coef, _ = nnls(np.column_stack([f, np.ones(len(f))]), area)
         ratio = float(np.sum(power_mw) / np.sum(area_cm2))
         return cls(tuple(float(c) for c in coef[:-1]), float(coef[-1]), ratio)
 
