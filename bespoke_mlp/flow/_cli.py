@@ -14,7 +14,7 @@ from ..ir import Network, encode_inputs, predict_codes
 from ..train._cli import parse_hidden
 from ._ablate import run_ablation
 from ._exact import run_exact
-from ._implement import DEFAULT_ADC_MW, implement
+from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
 from ._search import SearchSettings, run_search_flow
@@ -86,6 +86,7 @@ def _generate(args: argparse.Namespace) -> int:
         if unknown:
             raise ModelFileError(
                 f"{data.name!r} has classes the model does not know: {sorted(unknown)!r}")
+        check_size(net, force=args.force)
         split = split_dataset(data, seed=args.split_seed)
         codes = encode_inputs(net, split.X_test)
         labels = class_indices(net, split.y_test)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ..train import train_model
-from ._implement import DEFAULT_ADC_MW, implement
+from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet
 from ._report import class_indices, design_report, summary_table
 
@@ -35,6 +35,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
                                   input_bits=input_bits, weight_bits=weight_bits,
                                   activation_bits=activation_bits, split_seed=split_seed)
         net = trained.network
+        check_size(net, force=force)
         log(f"topology {'-'.join(map(str, net.topology))}: float "
             f"{100 * trained.accuracy['float']:.2f} %, quantized "
             f"{100 * trained.accuracy['quantized']:.2f} % (test)")

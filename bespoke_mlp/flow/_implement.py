@@ -13,16 +13,32 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._util import kill_running_tools
+from ..errors import UsageError
 from ..hdl import write_verilog
-from ..ir import Network, predict_codes
+from ..ir import Network, partial_product_counts, predict_codes
 from ..sim import Design, check_agreement, simulate, simulate_many
 from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
 from ._log import Log, quiet
 
-__all__ = ["Implementation", "implement", "implement_many", "DEFAULT_ADC_MW", "SIMULATOR"]
+__all__ = [
+    "DEFAULT_ADC_MW",
+    "MAX_CELLS",
+    "SIMULATOR",
+    "Implementation",
+    "check_size",
+    "estimated_cells",
+    "implement",
+    "implement_many",
+]
 
 A = TypeVar("A")
 B = TypeVar("B")
+
+#: Designs estimated above this many cells are refused before synthesis (ABC's run time grows
+#: faster than linearly; a Pendigits-size design of ~9 000 cells takes seconds).
+MAX_CELLS = 150_000
+#: Cells per partial-product bit, measured on synthesized exact designs (Cardio: 8.4).
+_CELLS_PER_PP_BIT = 8.4
 
 #: Power of one 4-bit printed ADC (scaled with the bits a feature keeps).
 DEFAULT_ADC_MW = 0.33
@@ -72,6 +88,25 @@ class Implementation:
                              "gate_agreement": self.gate_agreement,
                              "n_vectors": self.n_vectors, "simulator": SIMULATOR},
         }
+
+
+def estimated_cells(net: Network) -> int:
+    """Rough cell count of ``net``'s design, from its partial-product bits."""
+    bits = sum(int(partial_product_counts(np.array(layer.weights), np.array(layer.masks),
+                                          np.array(layer.truncation),
+                                          max(net.input_widths(k))).sum())
+               for k, layer in enumerate(net.layers))
+    return int(bits * _CELLS_PER_PP_BIT)
+
+
+def check_size(net: Network, *, force: bool) -> None:
+    """Refuse, with the estimate, a network whose synthesis would take far too long."""
+    cells = estimated_cells(net)
+    if cells > MAX_CELLS and not force:
+        raise UsageError(
+            f"network {'-'.join(map(str, net.topology))} implies about {cells:,} cells (limit "
+            f"{MAX_CELLS:,}); synthesis would take hours. Use fewer features or hidden "
+            "neurons, or --force to try anyway")
 
 
 def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float:

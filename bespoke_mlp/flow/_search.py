@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..ir import predict_codes
 from ..search import CostModel, Progress, SearchSpace, run_search
 from ..train import train_model
-from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
+from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet
 from ._plot import plot_pareto
 from ._report import class_indices, design_report, summary_table
@@ -120,6 +120,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                   input_bits=input_bits, weight_bits=weight_bits,
                                   activation_bits=activation_bits, split_seed=split_seed)
         net, split = trained.network, trained.split
+        check_size(net, force=force)
         parts = {p: (split.codes(p, input_bits), class_indices(net, getattr(split, f"y_{p}")))
                  for p in ("train", "val", "test")}  # codes, class indices
         codes_test, y_test = parts["test"]

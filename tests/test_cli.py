@@ -1,0 +1,172 @@
+"""The bad-input matrix: every case exits non-zero with a one-line message and writes nothing."""
+
+import json
+
+import pytest
+
+from bespoke_mlp.cli import main
+
+
+def _csv(tmp_path, text, name="data.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+GOOD_ROWS = "".join(f"{i % 5};{(i * 7) % 3};{i % 2}\n" for i in range(40))
+
+
+@pytest.fixture
+def run_cli(tmp_path, capsys):
+    """Run the CLI; return (exit code, stderr) and check that the output dir stayed absent."""
+
+    def run(*argv, out=True):
+        target = tmp_path / "out"
+        args = [*argv, "--out", str(target)] if out else list(argv)
+        code = main(args)
+        err = capsys.readouterr().err
+        if code != 0:
+            assert not target.exists(), "a failed run must write nothing"
+            assert "Traceback" not in err
+            lines = [line for line in err.splitlines() if line.startswith("bespoke-mlp: error")]
+            assert len(lines) == 1, err
+        return code, err
+
+    return run
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "empty"),
+    ('"a";"b";"Y"\n', "no data rows"),
+    ('"a";"b";"Y"\n1;x;0\n' + GOOD_ROWS, "'x'"),
+    ('"a";"b";"Y"\n1;nan;0\n' + GOOD_ROWS, "nan"),
+    ('"a";"b";"Y"\n1;inf;0\n' + GOOD_ROWS, "inf"),
+    ('"a";"b";"Y"\n' + "".join(f"{i};{i};1\n" for i in range(20)), "class"),
+    ('"a";"b";"Y"\n' + GOOD_ROWS + "1;2;7\n", "sample"),
+    ('"a";"a";"Y"\n' + GOOD_ROWS, "duplicate"),
+])
+def test_bad_csv(run_cli, tmp_path, text, message):
+    code, err = run_cli("train", _csv(tmp_path, text))
+    assert code == 2
+    assert message in err.lower()
+
+
+def test_missing_label_column(run_cli, tmp_path):
+    code, err = run_cli("train", _csv(tmp_path, '"a";"b";"Y"\n' + GOOD_ROWS), "--label", "nope")
+    assert code == 2 and "nope" in err
+
+
+def test_unknown_dataset_lists_known_ones(run_cli):
+    code, err = run_cli("run", "cardoi", "--exact")
+    assert code == 2 and "cardio" in err and "iris" in err
+
+
+def test_missing_data_dir(run_cli, monkeypatch):
+    monkeypatch.delenv("BESPOKE_MLP_DATA", raising=False)
+    code, err = run_cli("run", "cardio", "--exact")
+    assert code == 2 and "BESPOKE_MLP_DATA" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "iris", "--exact", "--hidden", "0"], "--hidden"),
+    (["run", "iris", "--exact", "--hidden", "3,-1"], "--hidden"),
+    (["train", "iris", "--input-bits", "9"], "9"),
+    (["train", "iris", "--weight-bits", "1"], "1"),
+    (["run", "iris", "--max-loss", "101"], "--max-loss"),
+    (["run", "iris", "--max-loss", "-1"], "--max-loss"),
+])
+def test_bad_values(run_cli, argv, message):
+    code, err = run_cli(*argv)
+    assert code == 2 and message in err
+
+
+def test_unwritable_output_directory(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["train", "iris", "--out", str(blocker / "sub")]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_network_too_large_is_refused_with_estimate(run_cli, tmp_path):
+    cols = 200
+    header = ";".join(f'"f{i}"' for i in range(cols)) + ';"Y"\n'
+    rows = "".join(";".join(str((i * 31 + j * 17) % 97) for j in range(cols)) + f";{i % 3}\n"
+                   for i in range(60))
+    code, err = run_cli("run", _csv(tmp_path, header + rows), "--exact", "--hidden", "64")
+    assert code == 2 and "cells" in err and "--force" in err
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "not valid JSON"),
+    ('{"format": "hls4ml-config"}', "not a bespoke-mlp network"),
+    ('{"format": "bespoke-mlp/network", "version": 1}', "corrupted"),
+])
+def test_corrupted_or_foreign_model(run_cli, tmp_path, text, message):
+    code, err = run_cli("generate", _csv(tmp_path, text, "model.json"))
+    assert code == 2 and message in err
+
+
+@pytest.fixture(scope="module")
+def iris_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "m"
+    assert main(["train", "iris", "--out", str(out)]) == 0
+    return out / "model.json"
+
+
+def test_model_feature_count_must_match_data(run_cli, iris_model):
+    code, err = run_cli("generate", str(iris_model), "--data", "wine")
+    assert code == 2 and "4 inputs" in err and "13 features" in err
+
+
+def test_missing_verilator_is_a_clear_failure(run_cli, iris_model, monkeypatch, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    code, err = run_cli("generate", str(iris_model), "--data", "iris", "--quiet")
+    assert code == 1 and "verilator" in err.lower()
+
+
+def test_yosys_failure_names_the_log(tmp_path, capsys):
+    bad = tmp_path / "bad.v"
+    bad.write_text("module top(input a, output y); assign y = ; endmodule\n")
+    out = tmp_path / "out"
+    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "yosys.log" in err and not out.exists()
+
+
+def test_ctrl_c_during_search_writes_nothing(tmp_path, capsys, monkeypatch):
+    import bespoke_mlp.flow._search as search_flow
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(search_flow, "run_search", interrupted)
+    out = tmp_path / "out"
+    assert main(["run", "iris", "--quiet", "--out", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_constant_feature_warns_in_one_line_and_is_dropped(tmp_path, capsys):
+    rows = "".join(f"{i % 7};5;{(i * 3) % 11};{i % 2}\n" for i in range(60))
+    data = _csv(tmp_path, '"a";"const";"b";"Y"\n' + rows)
+    out = tmp_path / "out"
+    assert main(["train", data, "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "bespoke-mlp: warning:" in err and "const" in err
+    assert len(json.loads((out / "model.json").read_text())["layers"][0]["weights"][0]) == 2
+
+
+def test_debug_shows_traceback(tmp_path, capsys):
+    assert main(["--debug", "train", "nonexistent_dataset", "--out", str(tmp_path / "o")]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_help_lists_subcommands(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for command in ("train", "run", "ablate", "generate", "synth", "tech", "verify"):
+        assert command in text
