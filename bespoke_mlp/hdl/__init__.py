@@ -1,7 +1,7 @@
 """Bespoke RTL generation in Amaranth: neurons with bit-level compressor trees, ReLU windows,
 an argmax tree, and Verilog emission."""
 
-from ._emit import check_module_name, to_rtlil, write_verilog
+from ._emit import check_module_name, to_rtlil, write_verilog, write_verilog_many
 from ._neuron import Argmax, Form, Neuron, NeuronLayer
 from ._top import Classifier
 from ._tree import compress, dadda_heights
@@ -17,4 +17,5 @@ __all__ = [
     "dadda_heights",
     "to_rtlil",
     "write_verilog",
+    "write_verilog_many",
 ]

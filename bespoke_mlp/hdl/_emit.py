@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from amaranth.back import rtlil
@@ -13,7 +14,7 @@ from ..ir import Network
 from ._neuron import Form
 from ._top import Classifier
 
-__all__ = ["to_rtlil", "write_verilog", "check_module_name"]
+__all__ = ["to_rtlil", "write_verilog", "write_verilog_many", "check_module_name"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -56,4 +57,26 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
     ])
     run_yosys(script, script_path=stem.with_suffix(".emit.ys"),
               log=stem.with_suffix(".emit.log"), timeout=timeout)
+    return path
+
+
+def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path, *,
+                       work_dir: Path, form: Form = "tree", timeout: float = 600.0) -> Path:
+    """Write several classifiers (distinct module ``names``) into one Verilog file with a single
+    Yosys run; for batch verification."""
+    if len(set(names)) != len(names) or len(names) != len(nets):
+        raise UsageError(f"need one distinct module name per network, got {list(names)!r}")
+    path = Path(path)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for net, name in zip(nets, names):
+        il = work_dir / f"{check_module_name(name)}.il"
+        il.write_text(to_rtlil(net, name=name, form=form))
+        lines.append(f"read_rtlil {quote_path(il)}")
+    # Every design is a top: clear the attribute, or flatten would delete all but one.
+    lines += ["setattr -mod -unset top", "proc", "flatten", "opt_clean -purge",
+              "delete " + " ".join(f"{n}.*" for n in names),
+              f"write_verilog -noattr {quote_path(path)}", ""]
+    run_yosys("\n".join(lines), script_path=work_dir / "emit_many.ys",
+              log=work_dir / "emit_many.log", timeout=timeout)
     return path
