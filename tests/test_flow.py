@@ -80,3 +80,35 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert pareto["points"] and all(p["gate_agreement"] == 1.0 for p in pareto["points"])
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "design" / "netlist.v").exists()
+
+
+def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, capsys):
+    import bespoke_mlp.flow._search as search_flow
+
+    args = ["run", "iris", "--quiet", "--generations", "6", "--population", "16", "--verify",
+            "2", "--max-loss", "5"]
+    assert main([*args, "--out", str(tmp_path / "full")]) == 0
+    original = search_flow._ProgressBar.__call__
+
+    def interrupt_at_3(self, p):
+        original(self, p)
+        if p.generation == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(search_flow._ProgressBar, "__call__", interrupt_at_3)
+    out = tmp_path / "resumed"
+    assert main([*args, "--out", str(out)]) == 130
+    checkpoint = search_flow.checkpoint_path(out)
+    assert checkpoint.exists() and not out.exists()
+    monkeypatch.setattr(search_flow._ProgressBar, "__call__", original)
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert not checkpoint.exists()
+    full, resumed = (json.loads((d / "report.json").read_text())
+                     for d in (tmp_path / "full", out))
+    full.pop("runtime_s")
+    resumed.pop("runtime_s")
+    assert full == resumed
+    assert (tmp_path / "full" / "design" / "netlist.v").read_bytes() == \
+        (out / "design" / "netlist.v").read_bytes()
+    assert main([*args, "--resume", "--out", str(tmp_path / "never")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err

@@ -43,7 +43,8 @@ def _run(args: argparse.Namespace) -> int:
                                   pop_size=args.population, generations=args.generations,
                                   n_verify=args.verify)
         out = args.out or _default_out(args.dataset, "")
-        report = run_search_flow(data, out=out, settings=settings, **common)
+        report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
+                                 **common)
         if report.get("selected") is None:
             print(f"wrote {out}")
             return 1
@@ -154,6 +155,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"NSGA-II generations (default: {SearchSettings.generations})")
     s.add_argument("--population", type=int, default=SearchSettings.pop_size, metavar="N",
                    help=f"NSGA-II population (default: {SearchSettings.pop_size})")
+    s.add_argument("--resume", action="store_true",
+                   help="continue an interrupted search from its checkpoint (same settings)")
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")

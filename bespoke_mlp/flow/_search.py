@@ -22,7 +22,7 @@ from ._log import Log, quiet
 from ._plot import plot_pareto
 from ._report import class_indices, design_report, summary_table
 
-__all__ = ["SearchSettings", "run_search_flow"]
+__all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,13 @@ class _ProgressBar:
             self._log(text)
 
 
+def checkpoint_path(out: Path) -> Path:
+    """Where the search of a run into ``out`` keeps its resumable state: a hidden file beside
+    ``out``, so that an interrupted run leaves no partial output directory."""
+    out = Path(out)
+    return out.resolve().parent / f".{out.name}.search-checkpoint.json"
+
+
 def _spread(n_front: int, k: int) -> list[int]:
     """``k`` indices spread over a front sorted by area, always including the smallest."""
     if n_front <= k:
@@ -97,12 +104,15 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     seed: int = 0, split_seed: int = 42, input_bits: int = 4,
                     weight_bits: int = 8, activation_bits: int = 8,
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
-                    force: bool = False, log: Log | None = None) -> dict[str, Any]:
+                    force: bool = False, resume: bool = False,
+                    log: Log | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
     ``out/pareto.json`` (every verified front point), ``out/pareto.png``, ``out/model.json``,
-    ``out/approximation.json`` and ``out/design/``.
+    ``out/approximation.json`` and ``out/design/``. The search checkpoints every generation
+    (:func:`checkpoint_path`); with ``resume`` an interrupted run continues from there and
+    reaches the same result as an uninterrupted one.
 
     NSGA-II scores candidates on the training split, allowing ``max_loss + slack`` points of
     loss; front points are retrained (epochs chosen on the validation split), the
@@ -114,6 +124,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     """
     log = log or quiet()
     cost = cost or CostModel.default()
+    checkpoint = checkpoint_path(out)
+    if resume and not checkpoint.exists():
+        raise UsageError(f"nothing to resume: no checkpoint {str(checkpoint)!r}")
     with atomic_output_dir(out, force=force) as tmp:
         with log.stage("train", f"training and quantizing on {dataset}"):
             trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -147,7 +160,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                 found = run_search(space, cost, *parts["train"], min_accuracy=search_min,
                                    pop_size=settings.pop_size,
                                    generations=settings.generations, seed=seed,
-                                   checkpoint=None, progress=_ProgressBar(log))
+                                   checkpoint=checkpoint, resume=resume,
+                                   progress=_ProgressBar(log))
             log(f"{len(found.genomes)} front points within {settings.max_loss + settings.slack:g} "
                 f"points of training-accuracy loss from {found.evaluations} candidates "
                 f"({found.evaluations / max(found.runtime_s, 1e-9):.0f}/s)")
@@ -210,6 +224,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                    settings=run_settings, runtime_s=log.runtime())
             report.update(selected=chosen, baseline=base, max_loss=settings.max_loss)
         write_json(tmp / "report.json", report)
+    checkpoint.unlink(missing_ok=True)
     if selected is None:
         print(f"no design selected: {report['reason']}")
     else:
