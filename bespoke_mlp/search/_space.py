@@ -4,7 +4,7 @@ vectorized evaluator of the decoded network that equals the golden model bit for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 
 import numpy as np
 
@@ -243,8 +243,8 @@ class SearchSpace:
             width = d.widths[k]
             coef, const = linear_form_arrays(d.weights[k], d.masks[k], d.truncation[k],
                                              d.biases[k], width)
-            bits = ((a[..., None] >> np.arange(width)) & 1).reshape(*a.shape[:2], -1)
-            acc = np.matmul(bits, coef) + const[:, None, :]
+            bits = _bit_table(width)[a].reshape(*a.shape[:2], -1)
+            acc = _exact_matmul(bits, coef) + const[:, None, :]
             if k < len(d.lsb):
                 acc = np.clip(acc >> d.lsb[k][:, None, :], 0, (1 << d.bits[k][:, None, :]) - 1)
             a = acc
@@ -290,3 +290,22 @@ def _rounding_tables() -> np.ndarray:
     """``table[d, w + CSD_LIMIT]``: ``w`` rounded to at most ``d`` CSD digits (``d`` below
     ``EXACT_GENE``)."""
     return np.stack([nearest_csd_table(d) for d in range(EXACT_GENE)])
+
+
+@cache
+def _bit_table(width: int) -> np.ndarray:
+    """``table[v, b]``: bit ``b`` of ``v`` as float64, for every ``v < 2**width``."""
+    v = np.arange(1 << width)
+    return ((v[:, None] >> np.arange(width)) & 1).astype(np.float64)
+
+
+def _exact_matmul(bits: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``bits @ coef`` for 0/1 float ``bits`` and integer ``coef``, through float64 BLAS.
+
+    Exact: every partial sum is an integer of magnitude at most ``sum |coef|``, checked below
+    2**53 (where float64 represents all integers); integer matmul has no BLAS and is many
+    times slower.
+    """
+    if np.abs(coef).sum(axis=-2).max(initial=0) >= 2**53:
+        return np.matmul(bits.astype(np.int64), coef)
+    return np.rint(np.matmul(bits, coef.astype(np.float64))).astype(np.int64)
