@@ -7,7 +7,10 @@ from collections.abc import Sequence
 
 from ..errors import UsageError
 
-__all__ = ["check_int", "check_hidden", "check_fraction", "check_bool"]
+__all__ = ["BIT_RANGES", "check_bits", "check_int", "check_hidden", "check_fraction", "check_bool"]
+
+#: Allowed widths: inputs (the IR's limit), signed weights, hidden activation windows.
+BIT_RANGES = {"input_bits": (1, 8), "weight_bits": (2, 16), "activation_bits": (1, 16)}
 
 
 def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
@@ -21,6 +24,12 @@ def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:
         bound = f">= {lo}" if hi is None else f"in {lo}..{hi}"
         raise UsageError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
+
+
+def check_bits(kind: str, value: object, name: str | None = None) -> int:
+    """A width of ``kind`` (a key of :data:`BIT_RANGES`), reported as ``name`` if given."""
+    lo, hi = BIT_RANGES[kind]
+    return check_int(name or kind, value, lo, hi)
 
 
 def check_hidden(value: object) -> tuple[int, ...]:

@@ -9,6 +9,7 @@ from .. import __version__
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset
 from ..errors import UsageError
+from ._checks import BIT_RANGES, check_bits
 from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
 
 __all__ = ["register", "parse_hidden", "train_summary"]
@@ -54,6 +55,8 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
 
 def _run(args: argparse.Namespace) -> int:
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
+    for kind in BIT_RANGES:
+        check_bits(kind, getattr(args, kind), "--" + kind.replace("_", "-"))
     with atomic_output_dir(args.out, force=args.force) as tmp:
         ds = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
         result = train_model(

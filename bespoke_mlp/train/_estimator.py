@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import UsageError
 from ..ir import encode_inputs, predict_codes, quantize_codes
-from ._checks import check_bool, check_fraction, check_hidden, check_int
+from ._checks import check_bits, check_bool, check_fraction, check_hidden, check_int
 from ._finetune import DEFAULT_EPOCHS, finetune
 from ._float import codes_to_unit, fit_float_mlp
 from ._quantize import network_from_mlp
@@ -103,9 +103,9 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
             For invalid data, or fewer than 2 classes.
         """
         hidden = check_hidden(self.hidden_layer_sizes)
-        input_bits = check_int("input_bits", self.input_bits, 1, 8)
-        weight_bits = check_int("weight_bits", self.weight_bits, 2, 16)
-        activation_bits = check_int("activation_bits", self.activation_bits, 1, 16)
+        input_bits = check_bits("input_bits", self.input_bits)
+        weight_bits = check_bits("weight_bits", self.weight_bits)
+        activation_bits = check_bits("activation_bits", self.activation_bits)
         qat = check_bool("qat", self.qat)
         val_size = check_fraction("val_size", self.val_size, allow_zero=True)
         epochs = check_int("qat_epochs", self.qat_epochs, 0)

@@ -25,7 +25,7 @@ __all__ = ["finetune", "Projection", "DEFAULT_EPOCHS", "DEFAULT_LR"]
 Projection = Callable[[int, np.ndarray], np.ndarray]
 
 DEFAULT_EPOCHS = 30
-DEFAULT_LR = 0.01
+DEFAULT_LR = 0.05
 _BATCH = 64
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
 
@@ -220,9 +220,11 @@ def finetune(
         ``0..2**input_bits - 1``. An empty validation set selects by training accuracy only.
     y_train, y_val : class indices (positions in ``net.classes``).
     epochs : training epochs (0 returns the projected initial network).
-    lr : Adam step size, as a fraction of the layer's largest initial weight magnitude (so
-        coarse weights take proportionally smaller steps); a bias step is a weight step times
-        the layer's mean input.
+    lr : Adam step size in weight LSBs (integer units); a bias step is a weight step times
+        the layer's mean input. Small steps suit fine weights (8 bits: the rounding error is
+        tiny and large moves mostly overfit the validation pick) and coarse ones alike;
+        approximated weights restricted to few CSD digits, whose allowed values lie further
+        apart, may profit from larger steps (e.g. 0.2).
     seed : seed of the mini-batch shuffling.
     project : ``project(layer_index, W) -> W_int`` maps a layer's shadow weights (float
         array, shape (n_out, n_in)) to allowed integer weights of the same shape. Default:
@@ -274,8 +276,7 @@ def finetune(
         b0 = np.array(layer.biases, dtype=np.float64)
         pruned = (w0 == 0) & (info.masks == 0)
         constant_zero = pruned.all(axis=1) & (b0 == 0)
-        # Steps relative to the layer's weight range: coarse weights need smaller steps.
-        weights.append(_Param(w0, ~pruned, float(lr) * max(1.0, float(np.abs(w0).max()))))
+        weights.append(_Param(w0, ~pruned, float(lr)))
         biases.append(_Param(b0, ~constant_zero, float(lr)))
 
     def integer_params() -> tuple[list[np.ndarray], list[np.ndarray]]:

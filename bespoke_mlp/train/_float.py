@@ -94,18 +94,18 @@ def fit_float_mlp(
 def _fit_restart(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int
                  ) -> MLPClassifier:
     """One training run: one epoch, biases centered, training, up to two dead-neuron revivals."""
-    mlp = _warm_fit(x, y, hidden, state, None, _MAX_EPOCHS)
+    mlp = _warm_fit(x, y, hidden, state, None)
     for _ in range(_REVIVALS):
         if not _center_biases(mlp, x, only_dead=True):
             break
-        mlp = _warm_fit(x, y, hidden, state, mlp, _MAX_EPOCHS)
+        mlp = _warm_fit(x, y, hidden, state, mlp)
     return mlp
 
 
 def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
-              start: MLPClassifier | None, epochs: int) -> MLPClassifier:
-    """Train a fresh ``MLPClassifier`` for ``epochs`` epochs from ``start``'s parameters (or,
-    without ``start``, from its own first epoch with centered biases).
+              start: MLPClassifier | None) -> MLPClassifier:
+    """Train a fresh ``MLPClassifier`` from ``start``'s parameters (or, without ``start``, from
+    its own first epoch with centered biases).
 
     A one-epoch fit sets up the estimator; the parameters are then replaced and training
     continues with ``warm_start``, which (unlike continuing ``start`` itself) begins with
@@ -134,7 +134,7 @@ def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
         else:
             mlp.coefs_ = [c.copy() for c in start.coefs_]
             mlp.intercepts_ = [b.copy() for b in start.intercepts_]
-        mlp.set_params(max_iter=epochs)
+        mlp.set_params(max_iter=_MAX_EPOCHS)
         mlp.fit(x, y)
     mlp.set_params(warm_start=False)
     return mlp

@@ -10,7 +10,7 @@ from sklearn.neural_network import MLPClassifier
 from ..data import Split
 from ..errors import UsageError
 from ..ir import Layer, Network, Window, quantize_codes
-from ._checks import check_bool, check_int
+from ._checks import check_bits, check_bool
 from ._finetune import DEFAULT_EPOCHS, finetune
 
 __all__ = ["quantize", "network_from_mlp", "label_indices", "json_label", "check_mlp"]
@@ -237,9 +237,9 @@ def quantize(
         For an unsuitable MLP, mismatched data or out-of-range parameters.
     """
     mlp = check_mlp(mlp)
-    input_bits = check_int("input_bits", input_bits, 1, 8)
-    weight_bits = check_int("weight_bits", weight_bits, 2, 16)
-    activation_bits = check_int("activation_bits", activation_bits, 1, 16)
+    input_bits = check_bits("input_bits", input_bits)
+    weight_bits = check_bits("weight_bits", weight_bits)
+    activation_bits = check_bits("activation_bits", activation_bits)
     qat = check_bool("qat", qat)
     if not (isinstance(activation_percentile, int | float) and 0 < activation_percentile <= 100):
         raise UsageError(

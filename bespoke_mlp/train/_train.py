@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier
 from ..data import Dataset, Split, load_dataset, split_dataset
 from ..errors import UsageError
 from ..ir import Network, predict_codes
-from ._checks import check_bool, check_hidden, check_int
+from ._checks import check_bits, check_bool, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
 from ._quantize import label_indices, quantize
 
@@ -92,9 +92,9 @@ def train_model(
     hidden_sizes = None if hidden is None else check_hidden(hidden)
     seed = check_int("seed", seed, 0)
     split_seed = check_int("split_seed", split_seed, 0)
-    input_bits = check_int("input_bits", input_bits, 1, 8)
-    weight_bits = check_int("weight_bits", weight_bits, 2, 16)
-    activation_bits = check_int("activation_bits", activation_bits, 1, 16)
+    input_bits = check_bits("input_bits", input_bits)
+    weight_bits = check_bits("weight_bits", weight_bits)
+    activation_bits = check_bits("activation_bits", activation_bits)
     qat = check_bool("qat", qat)
     if isinstance(dataset, Dataset):
         ds = dataset
