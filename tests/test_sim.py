@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _designs import argmax3_verilog
 
 from bespoke_mlp.errors import ToolError, ToolNotFoundError, UsageError, VerificationError
 from bespoke_mlp.sim import (
@@ -20,26 +21,7 @@ from bespoke_mlp.sim import (
 from bespoke_mlp.sim._netlist import module_net_bits
 from bespoke_mlp.sim._testbench import pack_vectors
 
-# argmax of three linear functions of three 4-bit inputs; ties go to the lowest index.
-ARGMAX_V = """\
-module argmax3(x, y);
-  input [11:0] x;
-  output reg [1:0] y;
-  wire signed [9:0] a = {6'd0, x[3:0]};
-  wire signed [9:0] b = {6'd0, x[7:4]};
-  wire signed [9:0] c = {6'd0, x[11:8]};
-  wire signed [9:0] s0 = 3 * a - b + 2;
-  wire signed [9:0] s1 = b + 2 * c - 20;
-  wire signed [9:0] s2 = 2 * c - a - b;
-  reg signed [9:0] best;
-  always @* begin
-    y = 2'd0;
-    best = s0;
-    if (s1 > best) begin y = 2'd1; best = s1; end
-    if (s2 > best) begin y = 2'd2; best = s2; end
-  end
-endmodule
-"""
+ARGMAX_V = argmax3_verilog()
 
 # 1 if the sum of two 3-bit inputs exceeds 6.
 THRESH_V = """\

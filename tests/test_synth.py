@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from _designs import argmax3_verilog
 
 from bespoke_mlp._yosys import run_yosys
 from bespoke_mlp.errors import ToolError, UsageError
@@ -27,26 +28,6 @@ from bespoke_mlp.synth import _cli as synth_cli
 AREA = {"INVX1": 228420, "NAND2X1": 247860, "NOR2X1": 399500, "AND2X1": 433500,
         "OR2X1": 563530, "XOR2X1": 1042800, "XNOR2X1": 1347557}
 
-# argmax of three linear functions of three 4-bit inputs; ties go to the lowest index.
-ARGMAX_V = """\
-module argmax3(x, y);
-  input [11:0] x;
-  output reg [1:0] y;
-  wire signed [9:0] a = {6'd0, x[3:0]};
-  wire signed [9:0] b = {6'd0, x[7:4]};
-  wire signed [9:0] c = {6'd0, x[11:8]};
-  wire signed [9:0] s0 = 3 * a - b + OFFSET;
-  wire signed [9:0] s1 = b + 2 * c - 20;
-  wire signed [9:0] s2 = 2 * c - a - b;
-  reg signed [9:0] best;
-  always @* begin
-    y = 2'd0;
-    best = s0;
-    if (s1 > best) begin y = 2'd1; best = s1; end
-    if (s2 > best) begin y = 2'd2; best = s2; end
-  end
-endmodule
-"""
 # ABC's "buffer" inserts buffers; the flow must expand each into two inverters.
 BUFFERING_SCRIPT = "strash; dc2; amap; topo; buffer -N 2"
 
@@ -54,7 +35,7 @@ BUFFERING_SCRIPT = "strash; dc2; amap; topo; buffer -N 2"
 @pytest.fixture(scope="module")
 def design(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("src") / "argmax3.v"
-    path.write_text(ARGMAX_V.replace("OFFSET", "2"))
+    path.write_text(argmax3_verilog(2))
     return path
 
 
@@ -125,7 +106,7 @@ def test_netlist_is_equivalent_to_its_source(design, result, tmp_path):
     assert _equivalent(design, result.netlist_v, "argmax3", tmp_path)
     # The check can fail: a source that differs in one constant is not equivalent.
     other = tmp_path / "other.v"
-    other.write_text(ARGMAX_V.replace("OFFSET", "3"))
+    other.write_text(argmax3_verilog(3))
     assert not _equivalent(other, result.netlist_v, "argmax3", tmp_path)
 
 

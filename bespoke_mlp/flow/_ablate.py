@@ -56,6 +56,7 @@ def ablation_steps(net: Network) -> list[tuple[str, ApproxConfig]]:
 
 def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
+                 input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  log: Log | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
@@ -64,7 +65,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
     with atomic_output_dir(out, force=force) as tmp:
         with log.stage("train", f"training and quantizing on {dataset}"):
             trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
-                                  split_seed=split_seed)
+                                  split_seed=split_seed, input_bits=input_bits,
+                                  weight_bits=weight_bits, activation_bits=activation_bits)
         net, split = trained.network, trained.split
         parts = {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
                  for p in ("train", "val", "test")}

@@ -11,7 +11,7 @@ from ..data import add_data_arguments, known_datasets, load_dataset, split_datas
 from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
-from ..train._cli import parse_hidden
+from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
@@ -57,8 +57,9 @@ def _ablate(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     out = args.out or _default_out(args.dataset, "-ablation")
     run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
-                 split_seed=args.split_seed, adc_mw=args.adc_mw, force=args.force,
-                 log=Log(enabled=not args.quiet))
+                 split_seed=args.split_seed, input_bits=args.input_bits,
+                 weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                 adc_mw=args.adc_mw, force=args.force, log=Log(enabled=not args.quiet))
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -107,20 +108,6 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--hidden", metavar="N[,N]", default=None,
-                   help="hidden layer sizes (default: the dataset's published topology)")
-    p.add_argument("--seed", type=int, default=0, help="training and search seed (default: 0)")
-    p.add_argument("--split-seed", type=int, default=42,
-                   help="train/test split seed (default: 42, the papers' split)")
-    p.add_argument("--input-bits", type=int, default=4, metavar="N",
-                   help="input code width (ADC bits), 1..8 (default: 4)")
-    p.add_argument("--weight-bits", type=int, default=8, metavar="N",
-                   help="signed weight width, 2..16 (default: 8)")
-    p.add_argument("--activation-bits", type=int, default=8, metavar="N",
-                   help="hidden activation width of the exact design, 1..16 (default: 8)")
-
-
 def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help=f"output directory (default: {default}); must be empty or absent")
@@ -144,7 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
     add_data_arguments(p)
     p.add_argument("--exact", action="store_true", help="implement the exact network only")
-    _add_model_arguments(p)
+    add_model_arguments(p)
     s = p.add_argument_group("search")
     s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
@@ -174,11 +161,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("dataset", metavar="DATASET",
                    help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
     add_data_arguments(a)
-    a.add_argument("--hidden", metavar="N[,N]", default=None,
-                   help="hidden layer sizes (default: the dataset's published topology)")
-    a.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    a.add_argument("--split-seed", type=int, default=42,
-                   help="train/test split seed (default: 42)")
+    add_model_arguments(a)
     _add_output_arguments(a, "runs/DATASET-ablation")
     a.set_defaults(func=_ablate)
 

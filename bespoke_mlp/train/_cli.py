@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ._checks import BIT_RANGES, check_bits
 from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
 
-__all__ = ["register", "parse_hidden", "train_summary"]
+__all__ = ["register", "add_model_arguments", "parse_hidden", "train_summary"]
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -53,6 +53,24 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
     }
 
 
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that choose and quantize the network, shared by every command that trains:
+    ``--hidden``, ``--seed``, ``--split-seed``, ``--input-bits``, ``--weight-bits``,
+    ``--activation-bits``."""
+    p.add_argument("--hidden", metavar="N[,N]", default=None,
+                   help="hidden layer sizes (default: the dataset's published topology)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of training (and search) (default: 0)")
+    p.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED,
+                   help=f"train/test split seed (default: {DEFAULT_SPLIT_SEED}, the papers' split)")
+    p.add_argument("--input-bits", type=int, default=4, metavar="N",
+                   help="input code width (ADC bits), 1..8 (default: 4)")
+    p.add_argument("--weight-bits", type=int, default=8, metavar="N",
+                   help="signed weight width, 2..16 (default: 8)")
+    p.add_argument("--activation-bits", type=int, default=8, metavar="N",
+                   help="hidden activation width of the exact network, 1..16 (default: 8)")
+
+
 def _run(args: argparse.Namespace) -> int:
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
     for kind in BIT_RANGES:
@@ -62,10 +80,11 @@ def _run(args: argparse.Namespace) -> int:
         result = train_model(
             ds, hidden=hidden, seed=args.seed, input_bits=args.input_bits,
             weight_bits=args.weight_bits, activation_bits=args.activation_bits, qat=args.qat,
+            split_seed=args.split_seed,
         )
         (tmp / "model.json").write_text(result.network.to_json())
         write_json(tmp / "train.json", train_summary(
-            result, seed=args.seed, split_seed=DEFAULT_SPLIT_SEED, weight_bits=args.weight_bits,
+            result, seed=args.seed, split_seed=args.split_seed, weight_bits=args.weight_bits,
             activation_bits=args.activation_bits, qat=args.qat,
         ))
     topology = "-".join(str(n) for n in result.network.topology)
@@ -94,15 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"dataset name ({', '.join(known_datasets())}) or the path of a CSV file",
     )
     add_data_arguments(p)
-    p.add_argument("--hidden", metavar="N[,N]", default=None,
-                   help="hidden layer sizes (default: the dataset's published topology)")
-    p.add_argument("--seed", type=int, default=0, help="training seed (default: 0)")
-    p.add_argument("--input-bits", type=int, default=4, metavar="N",
-                   help="input code width, 1..8 (default: 4)")
-    p.add_argument("--weight-bits", type=int, default=8, metavar="N",
-                   help="signed weight width, 2..16 (default: 8)")
-    p.add_argument("--activation-bits", type=int, default=8, metavar="N",
-                   help="hidden activation width, 1..16 (default: 8)")
+    add_model_arguments(p)
     p.add_argument("--no-qat", dest="qat", action="store_false",
                    help="skip quantization-aware fine-tuning")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
