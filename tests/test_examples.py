@@ -1,0 +1,18 @@
+"""The examples run offline and end with a verified design."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["quickstart.py", "own_csv.py"])
+def test_example_runs(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [name, str(tmp_path / "out")])
+    runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "gate agreement 1.0" in out
+    assert any((tmp_path / "out").rglob("netlist.v"))
