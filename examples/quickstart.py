@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bespoke_mlp.approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
-from bespoke_mlp.flow import class_indices, implement
+from bespoke_mlp.flow import implement, split_parts
 from bespoke_mlp.ir import predict_codes
 from bespoke_mlp.search import CostModel, SearchSpace, run_search
 from bespoke_mlp.train import train_model
@@ -25,9 +25,8 @@ def main(out: Path) -> None:
     net, split = trained.network, trained.split
     print(f"iris {'-'.join(map(str, net.topology))}: float {trained.accuracy['float']:.3f}, "
           f"quantized {trained.accuracy['quantized']:.3f}")
-    train = (split.codes("train", net.input_bits), class_indices(net, split.y_train))
-    val = (split.codes("val", net.input_bits), class_indices(net, split.y_val))
-    test = (split.codes("test", net.input_bits), class_indices(net, split.y_test))
+    parts = split_parts(net, split)  # (input codes, class indices) per part
+    train, val, test = parts["train"], parts["val"], parts["test"]
 
     # 2. Approximate by hand: power-of-two coefficients, then retrain within those budgets.
     po2 = ApproxConfig(layers=tuple(

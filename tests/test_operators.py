@@ -6,7 +6,7 @@ import pytest
 from _nets import random_network
 
 from bespoke_mlp.approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
-from bespoke_mlp.flow import class_indices, implement_many
+from bespoke_mlp.flow import implement_many, split_parts
 from bespoke_mlp.ir import Network, csd_weight
 from bespoke_mlp.train import train_model
 
@@ -37,10 +37,7 @@ def operators(net: Network) -> dict[str, ApproxConfig]:
 @pytest.fixture(scope="module")
 def fixed():
     trained = train_model("iris", hidden=(3,), seed=0)
-    net, split = trained.network, trained.split
-    parts = {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
-             for p in ("train", "val", "test")}
-    return net, parts
+    return trained.network, split_parts(trained.network, trained.split)
 
 
 @pytest.fixture(scope="module")

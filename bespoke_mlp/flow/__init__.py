@@ -5,7 +5,7 @@ from ._ablate import ablation_steps, ablation_table, run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
 from ._log import Log, quiet
-from ._report import class_indices, design_report, summary_table
+from ._report import class_indices, design_report, split_parts, summary_table
 
 __all__ = [
     "DEFAULT_ADC_MW",
@@ -20,5 +20,6 @@ __all__ = [
     "quiet",
     "run_ablation",
     "run_exact",
+    "split_parts",
     "summary_table",
 ]

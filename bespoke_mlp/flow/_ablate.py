@@ -16,7 +16,7 @@ from ..ir import Network, accumulator_width, predict_codes
 from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet
-from ._report import class_indices
+from ._report import split_parts
 
 __all__ = ["ablation_steps", "ablation_table", "run_ablation"]
 
@@ -67,9 +67,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
             trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
                                   split_seed=split_seed, input_bits=input_bits,
                                   weight_bits=weight_bits, activation_bits=activation_bits)
-        net, split = trained.network, trained.split
-        parts = {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
-                 for p in ("train", "val", "test")}
+        net = trained.network
+        parts = split_parts(net, trained.split)
         stats = input_bit_counts(parts["train"][0], net.input_bits)
         steps = ablation_steps(net)
         nets = [apply_config(net, cfg, stats) for _, cfg in steps]

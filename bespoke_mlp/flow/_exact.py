@@ -10,7 +10,7 @@ from .._util import atomic_output_dir, write_json
 from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet
-from ._report import class_indices, design_report, summary_table
+from ._report import design_report, split_parts, summary_table
 
 __all__ = ["run_exact"]
 
@@ -39,8 +39,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         log(f"topology {'-'.join(map(str, net.topology))}: float "
             f"{100 * trained.accuracy['float']:.2f} %, quantized "
             f"{100 * trained.accuracy['quantized']:.2f} % (test)")
-        codes = trained.split.codes("test", input_bits)
-        labels = class_indices(net, trained.split.y_test)
+        codes, labels = split_parts(net, trained.split)["test"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
                              adc_mw=adc_mw, log=log)

@@ -6,10 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from ..data import Split
 from ..ir import Network
 from ._implement import Implementation
 
-__all__ = ["class_indices", "design_report", "summary_table"]
+__all__ = ["class_indices", "design_report", "split_parts", "summary_table"]
 
 
 def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
@@ -17,6 +18,12 @@ def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
     index = {c: i for i, c in enumerate(net.classes)}
     return np.array([index[v.item() if hasattr(v, "item") else v] for v in labels],
                     dtype=np.int64)
+
+
+def split_parts(net: Network, split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{"train" | "val" | "test": (input codes, class indices)}`` of a split for ``net``."""
+    return {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
+            for p in ("train", "val", "test")}
 
 
 def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, float],

@@ -20,7 +20,7 @@ from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet
 from ._plot import plot_pareto
-from ._report import class_indices, design_report, summary_table
+from ._report import design_report, split_parts, summary_table
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
 
@@ -132,10 +132,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
                                   input_bits=input_bits, weight_bits=weight_bits,
                                   activation_bits=activation_bits, split_seed=split_seed)
-        net, split = trained.network, trained.split
+        net = trained.network
         check_size(net, force=force)
-        parts = {p: (split.codes(p, input_bits), class_indices(net, getattr(split, f"y_{p}")))
-                 for p in ("train", "val", "test")}  # codes, class indices
+        parts = split_parts(net, trained.split)
         codes_test, y_test = parts["test"]
         parts["dev"] = tuple(np.concatenate([parts["train"][i], parts["val"][i]])
                              for i in range(2))
