@@ -13,9 +13,8 @@ import numpy as np
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
 from ..ir import Network, accumulator_width, predict_codes
-from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, implement_many
-from ._log import Log, quiet
+from ._log import Log, quiet, train_stage
 from ._report import split_parts
 
 __all__ = ["ablation_steps", "ablation_table", "run_ablation"]
@@ -63,10 +62,9 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
     approximation-aware retraining of the last one); write ``out/ablation.json``."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
-        with log.stage("train", f"training and quantizing on {dataset}"):
-            trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
-                                  split_seed=split_seed, input_bits=input_bits,
-                                  weight_bits=weight_bits, activation_bits=activation_bits)
+        trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
+                              split_seed=split_seed, input_bits=input_bits,
+                              weight_bits=weight_bits, activation_bits=activation_bits)
         net = trained.network
         parts = split_parts(net, trained.split)
         stats = input_bit_counts(parts["train"][0], net.input_bits)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from .._util import atomic_output_dir, write_json
-from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, check_size, implement
-from ._log import Log, quiet
+from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts, summary_table
 
 __all__ = ["run_exact"]
@@ -30,10 +29,9 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
                 "split_seed": split_seed, "input_bits": input_bits,
                 "weight_bits": weight_bits, "activation_bits": activation_bits}
     with atomic_output_dir(out, force=force) as tmp:
-        with log.stage("train", f"training and quantizing on {dataset}"):
-            trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
-                                  input_bits=input_bits, weight_bits=weight_bits,
-                                  activation_bits=activation_bits, split_seed=split_seed)
+        trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
+                              split_seed=split_seed, input_bits=input_bits,
+                              weight_bits=weight_bits, activation_bits=activation_bits)
         net = trained.network
         check_size(net, force=force)
         log(f"topology {'-'.join(map(str, net.topology))}: float "

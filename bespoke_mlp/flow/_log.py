@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Log", "quiet"]
+__all__ = ["Log", "quiet", "train_stage"]
 
 
 class Log:
@@ -42,6 +42,15 @@ class Log:
             yield
         finally:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t, 3)
+
+
+def train_stage(dataset, log: Log, **options):
+    """:func:`bespoke_mlp.train.train_model` of ``dataset`` (``options`` passed on), timed as the
+    flows' ``train`` stage."""
+    from ..train import train_model
+
+    with log.stage("train", f"training and quantizing on {dataset}"):
+        return train_model(dataset, **options)
 
 
 def quiet() -> Log:

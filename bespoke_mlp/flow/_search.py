@@ -16,9 +16,8 @@ from ..approx import apply_config, input_bit_counts, retrain
 from ..errors import UsageError
 from ..ir import predict_codes
 from ..search import CostModel, Progress, SearchSpace, run_search
-from ..train import train_model
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
-from ._log import Log, quiet
+from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts, summary_table
 
@@ -128,10 +127,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if resume and not checkpoint.exists():
         raise UsageError(f"nothing to resume: no checkpoint {str(checkpoint)!r}")
     with atomic_output_dir(out, force=force) as tmp:
-        with log.stage("train", f"training and quantizing on {dataset}"):
-            trained = train_model(dataset, data_dir=data_dir, hidden=hidden, seed=seed,
-                                  input_bits=input_bits, weight_bits=weight_bits,
-                                  activation_bits=activation_bits, split_seed=split_seed)
+        trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
+                              split_seed=split_seed, input_bits=input_bits,
+                              weight_bits=weight_bits, activation_bits=activation_bits)
         net = trained.network
         check_size(net, force=force)
         parts = split_parts(net, trained.split)
