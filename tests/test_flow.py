@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from bespoke_mlp.cli import main
+from bespoke_mlp.errors import UsageError
 
 REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
                "static_power_mw", "dynamic_power_mw", "delay_ms", "cells", "verification",
@@ -112,3 +114,20 @@ def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, ca
         (out / "design" / "netlist.v").read_bytes()
     assert main([*args, "--resume", "--out", str(tmp_path / "never")]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_search_subset_is_stratified_deterministic_and_bounded():
+    from bespoke_mlp.flow._search import SearchSettings, _subsample
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 16, (3000, 4))
+    y = np.repeat([0, 1, 2], [1500, 1000, 500])
+    sub_codes, sub_y = _subsample((codes, y), 600, seed=1)
+    assert len(sub_y) == 600 and np.bincount(sub_y).tolist() == [300, 200, 100]
+    again = _subsample((codes, y), 600, seed=1)
+    assert np.array_equal(again[0], sub_codes) and np.array_equal(again[1], sub_y)
+    small = (codes[:50], y[:50])
+    assert _subsample(small, 600, seed=1) is small
+    assert _subsample((codes, y), None, seed=1)[1] is y
+    with pytest.raises(UsageError, match="search_samples must be >= 10, got 3"):
+        SearchSettings(search_samples=3)

@@ -11,6 +11,7 @@ from ..data import add_data_arguments, known_datasets, load_dataset, split_datas
 from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
+from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import run_ablation
 from ._exact import run_exact
@@ -43,8 +44,11 @@ def _run(args: argparse.Namespace) -> int:
                                   pop_size=args.population, generations=args.generations,
                                   n_verify=args.verify)
         out = args.out or _default_out(args.dataset, "")
-        report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                                 **common)
+        with executor_from_args(args) as executor:
+            if not isinstance(executor, SerialExecutor):
+                log(f"parallel work on {executor.describe()}")
+            report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
+                                     executor=executor, **common)
         if report.get("selected") is None:
             print(f"wrote {out}")
             return 1
@@ -56,10 +60,12 @@ def _ablate(args: argparse.Namespace) -> int:
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     out = args.out or _default_out(args.dataset, "-ablation")
-    run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
-                 split_seed=args.split_seed, input_bits=args.input_bits,
-                 weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                 adc_mw=args.adc_mw, force=args.force, log=Log(enabled=not args.quiet))
+    with executor_from_args(args) as executor:
+        run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
+                     split_seed=args.split_seed, input_bits=args.input_bits,
+                     weight_bits=args.weight_bits, activation_bits=args.activation_bits,
+                     adc_mw=args.adc_mw, force=args.force, executor=executor,
+                     log=Log(enabled=not args.quiet))
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -147,6 +153,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")
+    add_executor_arguments(s)
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)
 
@@ -162,6 +169,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
     add_data_arguments(a)
     add_model_arguments(a)
+    add_executor_arguments(a)
     _add_output_arguments(a, "runs/DATASET-ablation")
     a.set_defaults(func=_ablate)
 

@@ -3,7 +3,9 @@ measure area, power and delay."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from .._util import kill_running_tools
 from ..errors import UsageError
 from ..hdl import write_verilog
 from ..ir import Network, partial_product_counts, predict_codes
+from ..parallel import Executor, SerialExecutor
 from ..sim import Design, check_agreement, simulate, simulate_many
 from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
 from ._log import Log, quiet
@@ -180,15 +183,70 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
+                   executor: Executor | None = None,
                    log: Log | None = None) -> list[Implementation]:
-    """Verify and synthesize several networks with one RTL and one gate-level simulator build.
+    """Verify and synthesize several networks, batching their simulations into one RTL and
+    one gate-level simulator build per worker.
 
     Power uses the library's default switching activity (no per-design toggle counts); the
-    design files stay in ``work_dir/d<k>/``.
+    design files end up in ``work_dir/d<k>/`` (``top.v``, ``netlist.v``, ``netlist.json``,
+    ``yosys.log``). With an ``executor`` of several workers the networks are dealt out
+    round-robin, each worker building in a temporary directory of its own; the figures are
+    the same whatever the executor.
     """
     log = log or quiet()
     names = [f"{TOP}_{k}" for k in range(len(nets))]
-    dirs = [work_dir / f"d{k}" for k in range(len(nets))]
+    if executor is None or isinstance(executor, SerialExecutor):
+        return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
+                                   adc_mw=adc_mw, timeout=timeout, log=log)
+    n = min(executor.n_workers, len(nets))
+    batches = [tuple(range(w, len(nets), n)) for w in range(n)]
+    log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
+    with log.stage("implement"):
+        done = executor.map(
+            _implement_batch,
+            [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
+            shared=(codes, labels, adc_mw, timeout),
+            progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
+    out: list[Implementation | None] = [None] * len(nets)
+    for batch, results in zip(batches, done):
+        for k, (impl, files) in zip(batch, results):
+            d = work_dir / f"d{k}"
+            (d / "synth").mkdir(parents=True, exist_ok=True)
+            for name, data in files.items():
+                (d / name).write_bytes(data)
+            syn = dataclasses.replace(impl.synth, netlist_v=d / "netlist.v",
+                                      netlist_json=d / "netlist.json", log=d / "yosys.log")
+            out[k] = dataclasses.replace(impl, synth=syn)
+    return out
+
+
+def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
+                     batch: tuple[tuple[int, ...], tuple[str, ...]],
+                     ) -> list[tuple[Implementation, dict[str, bytes]]]:
+    """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
+    return them with their files' contents."""
+    codes, labels, adc_mw, timeout = shared
+    indices, texts = batch
+    nets = [Network.from_json(t) for t in texts]
+    with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
+        work_dir = Path(work)
+        impls = _implement_batch_in(nets, [f"{TOP}_{k}" for k in indices], codes, labels,
+                                    work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
+                                    log=quiet())
+        return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
+                        "netlist.v": impl.synth.netlist_v.read_bytes(),
+                        "netlist.json": impl.synth.netlist_json.read_bytes(),
+                        "yosys.log": impl.synth.log.read_bytes()})
+                for j, impl in enumerate(impls)]
+
+
+def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
+                        labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
+                        timeout: float, log: Log) -> list[Implementation]:
+    """:func:`implement_many` in this process: the files of design ``j`` in
+    ``work_dir/d<j>/``."""
+    dirs = [work_dir / f"d{j}" for j in range(len(nets))]
     with log.stage("generate", f"generating RTL of {len(nets)} designs"):
         tops = []
         for net, name, d in zip(nets, names, dirs):
@@ -212,16 +270,15 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
     syns, preds = _concurrently(synths, rtl_sims)
-    rtl = [check_agreement(p, g, what=f"RTL simulation of design {k}", codes=codes)
-           for k, (p, g) in enumerate(zip(preds, goldens))]
+    rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=codes)
+           for n, p, g in zip(names, preds, goldens)]
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists (one Verilator build)"):
         preds = simulate_many(
             [Design((s.netlist_v,) + ((CELL_MODELS,) if k == 0 else ()), n, codes,
                     net.input_bits)
              for k, (s, n, net) in enumerate(zip(syns, names, nets))],
             work_dir=work_dir / "gate_sim", timeout=timeout)
-        gate = [check_agreement(p, g, what=f"gate-level simulation of design {k}", codes=codes)
-                for k, (p, g) in enumerate(zip(preds, goldens))]
+        gate = [check_agreement(p, g, what=f"gate-level simulation of {n}", codes=codes)
+                for n, p, g in zip(names, preds, goldens)]
     return [Implementation(net, s, _accuracy(p, labels), r, g, len(codes), adc_mw)
             for net, s, p, r, g in zip(nets, syns, preds, rtl, gate)]
-

@@ -1,0 +1,213 @@
+"""Executors for independent work units: in-process, local processes, or a Dask cluster.
+
+A work unit is a module-level function and plain picklable data (arrays, JSON strings, frozen
+dataclasses). Every executor returns the results in the order of the items, so a flow gives
+the same answer whichever one it runs on.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from hashlib import sha256
+from typing import Any
+
+from ..errors import UsageError
+
+__all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor"]
+
+#: Called after each finished unit with ``(done, total)``.
+ProgressFn = Callable[[int, int], None]
+
+
+class Executor(ABC):
+    """Runs ``fn(item)`` (or ``fn(shared, item)``) for a list of items; use as a context
+    manager, or call :meth:`close`."""
+
+    #: How many units run at once.
+    n_workers: int = 1
+
+    @abstractmethod
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], *, shared: Any = None,
+            progress: ProgressFn | None = None) -> list[Any]:
+        """``[fn(item) for item in items]``, or ``fn(shared, item)`` when ``shared`` is given
+        (sent to each worker once, not with every item). Results are in item order; the first
+        failing unit's exception is raised."""
+
+    def describe(self) -> str:
+        """A short description for progress output."""
+        return type(self).__name__
+
+    def close(self) -> None:  # noqa: B027 (optional hook: nothing to release by default)
+        """Release the workers."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs every unit here, one after another (the default)."""
+
+    def map(self, fn, items, *, shared=None, progress=None):
+        items = list(items)
+        out = []
+        for item in items:
+            out.append(fn(item) if shared is None else fn(shared, item))
+            if progress:
+                progress(len(out), len(items))
+        return out
+
+    def describe(self) -> str:
+        return "serial"
+
+
+class _Shared:
+    """An object pickled once by the parent and unpickled at most once per worker process."""
+
+    def __init__(self, obj: Any):
+        self.payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self.key = sha256(self.payload).hexdigest()
+
+
+_WORKER_CACHE: dict[str, Any] = {}
+
+
+def _call_shared(fn: Callable[..., Any], shared: _Shared, item: Any) -> Any:
+    if shared.key not in _WORKER_CACHE:
+        _WORKER_CACHE.clear()  # one shared object at a time keeps worker memory bounded
+        _WORKER_CACHE[shared.key] = pickle.loads(shared.payload)
+    return fn(_WORKER_CACHE[shared.key], item)
+
+
+def _init_worker() -> None:
+    # One BLAS thread per worker process: the workers already fill the cores.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+class ProcessExecutor(Executor):
+    """``jobs`` local worker processes (started with ``spawn``: no state inherited from a
+    threaded parent)."""
+
+    def __init__(self, jobs: int):
+        if not isinstance(jobs, int) or jobs < 1:
+            raise UsageError(f"--jobs must be a positive integer, got {jobs!r}")
+        self.n_workers = jobs
+        self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init_worker)
+
+    def map(self, fn, items, *, shared=None, progress=None):
+        items = list(items)
+        if shared is None:
+            futures = [self._pool.submit(fn, item) for item in items]
+        else:
+            packed = _Shared(shared)
+            futures = [self._pool.submit(_call_shared, fn, packed, item) for item in items]
+        try:
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    if f.exception() is not None:
+                        raise f.exception()
+                if progress:
+                    progress(len(futures) - len(pending), len(futures))
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+    def describe(self) -> str:
+        return f"{self.n_workers} local processes"
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """Work units as tasks on a Dask cluster: ``address`` of a running scheduler, or
+    ``local:N`` for a :class:`distributed.LocalCluster` of N single-threaded worker processes
+    (closed with the executor)."""
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError("--dask needs Dask: pip install 'bespoke-mlp[dask]'") from None
+        self._cluster = None
+        if address == "local" or address.startswith("local:"):
+            n = _local_workers(address)
+            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(address, timeout=30)
+            except (OSError, ValueError, TimeoutError) as e:
+                raise UsageError(f"cannot connect to the Dask scheduler {address!r}: {e}") \
+                    from None
+        self.address = address
+        self.n_workers = max(1, sum(w.get("nthreads", 1) for w in
+                                    self._client.scheduler_info()["workers"].values()))
+        self._client.run(_init_worker)
+
+    def map(self, fn, items, *, shared=None, progress=None):
+        from distributed import as_completed
+
+        items = list(items)
+        if shared is None:
+            futures = [self._client.submit(fn, item, pure=False) for item in items]
+        else:
+            handle = self._client.scatter(shared, broadcast=True, hash=False)
+            futures = [self._client.submit(fn, handle, item, pure=False) for item in items]
+        try:
+            for done, f in enumerate(as_completed(futures), 1):
+                if f.status == "error":
+                    f.result()  # raises the unit's exception
+                if progress:
+                    progress(done, len(futures))
+            return self._client.gather(futures)
+        except BaseException:
+            self._client.cancel(futures)
+            raise
+
+    def describe(self) -> str:
+        return f"Dask cluster {self.address} ({self.n_workers} workers)"
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _local_workers(address: str) -> int:
+    text = address.partition(":")[2]
+    if not text:
+        return os.cpu_count() or 1
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UsageError(f"--dask local:N needs a positive worker count, got {address!r}")
+    return n
+
+
+def make_executor(jobs: int = 1, dask: str | None = None) -> Executor:
+    """The executor for ``--jobs`` / ``--dask``: Dask if ``dask`` is given, else ``jobs``
+    local processes (in-process for 1)."""
+    if dask is not None:
+        return DaskExecutor(dask)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer, got {jobs!r}")
+    return SerialExecutor() if jobs == 1 else ProcessExecutor(jobs)
