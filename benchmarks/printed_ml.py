@@ -196,6 +196,8 @@ def main() -> None:
     ap.add_argument("--generations", type=int, default=GENERATIONS,
                     help=f"NSGA-II generations per search (default: {GENERATIONS})")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest")
+    ap.add_argument("--readme", type=Path, metavar="README.md", default=None,
+                    help="also put the tables into this file's results block")
     ap.add_argument("--collect", type=Path, metavar="DIR", default=None,
                     help="only tabulate the finished runs under DIR/runs (no new runs)")
     args = ap.parse_args()
@@ -204,7 +206,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.collect is not None:
         rows = [r for r in (_row(n, args.collect / "runs") for n in names) if r is not None]
-        _write(args.out, rows, "collected", sum(r["wall_s"] for r in rows), collected=True)
+        _write(args.out, rows, "collected", sum(r["wall_s"] for r in rows), collected=True,
+               readme=args.readme)
         return
     order = sorted(names, key=lambda n: _LONGEST_FIRST.index(n) if n in _LONGEST_FIRST
                    else len(_LONGEST_FIRST))
@@ -221,11 +224,24 @@ def main() -> None:
         row["wall_s"] = round(sum(row[k]["runtime_s"]["total"] for k in KINDS), 1)
         row["front"] = runs["loss1"]["front"] + runs["loss5"]["front"]
         rows.append(row)
-    _write(args.out, rows, args.dask or f"--jobs {args.jobs}", time.perf_counter() - t)
+    _write(args.out, rows, args.dask or f"--jobs {args.jobs}", time.perf_counter() - t,
+           readme=args.readme)
+
+
+def update_readme(readme: Path, md: str) -> None:
+    """Put the tables of ``md`` (without its title and machine line) between the
+    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers of ``readme``."""
+    start, end = "<!-- results:start -->\n", "<!-- results:end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme} has no {start.strip()} ... {end} block")
+    tables = md[md.index("## "):].replace("## ", "### ")
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + tables + "\n" + end + rest.split(end, 1)[1])
 
 
 def _write(out: Path, rows: list[dict], executor: str, wall_s: float, *,
-           collected: bool = False) -> None:
+           collected: bool = False, readme: Path | None = None) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent, check=False).stdout.strip()
     meta = {"date": date.today().isoformat(), "commit": commit or "unknown",
@@ -234,6 +250,8 @@ def _write(out: Path, rows: list[dict], executor: str, wall_s: float, *,
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1,
                                                  sort_keys=True) + "\n")
     (out / "results.md").write_text(markdown(rows, meta))
+    if readme is not None:
+        update_readme(readme, markdown(rows, meta))
     print(markdown(rows, meta))
 
 

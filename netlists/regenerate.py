@@ -107,7 +107,9 @@ def expected_settings() -> dict[str, Any]:
     defaults = inspect.signature(run_search_flow).parameters
     expected: dict[str, Any] = {k: defaults[k].default for k in _RUN_DEFAULTS}
     expected.update(max_loss=s.max_loss, budget_mw=s.budget_mw, pop_size=s.pop_size,
-                    generations=s.generations, n_verify=s.n_verify)
+                    generations=s.generations, n_verify=s.n_verify, n_retrain=s.n_retrain,
+                    retrain_epochs=s.retrain_epochs, slack=s.slack,
+                    search_samples=s.search_samples)
     return expected
 
 

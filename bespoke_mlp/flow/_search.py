@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,10 +181,20 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             with log.stage("retrain", f"retraining {len(retrain_idx)} front points"):
                 tuned_nets = executor.map(
                     _retrain_unit, [c.to_json() for c in tuned_configs],
-                    shared=(net, parts, space.input_stats, settings.retrain_epochs, seed))
+                    shared=(net, parts, space.input_stats, settings.retrain_epochs, seed),
+                    progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
             tuned_acc = [_accuracy(tuned, parts["dev"]) for tuned in tuned_nets]
-            picks = _pick_for_verification(np.array(tuned_acc),
-                                           found.area_cm2[retrain_idx], min_acc,
+            areas = list(found.area_cm2[retrain_idx])
+            if not any(a >= min_acc for a in tuned_acc):
+                # The exact network is always within the loss budget: verify it as well, so
+                # that a design can be selected (small datasets: a few samples per point).
+                log("no retrained front point is within the loss budget; verifying the exact "
+                    "network too")
+                tuned_nets, tuned_acc = [*tuned_nets, net], [*tuned_acc, dev_acc]
+                tuned_configs.append(space.config(space.exact))
+                areas.append(float(cost.area_cm2(space.cost_features(
+                    space.decode(space.exact[None])))[0]))
+            picks = _pick_for_verification(np.array(tuned_acc), np.array(areas), min_acc,
                                            settings.n_verify)
             nets = [tuned_nets[i] for i in picks]
             configs = [tuned_configs[i] for i in picks]
@@ -240,6 +251,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                     f"{settings.max_loss:g} % loss (exact: "
                                     f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     return report
+
+
+def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """A progress callback that passes on every ``n``-th unit and the last one."""
+    return lambda done, total: report(done, total) if done % n == 0 or done == total else None
 
 
 def _subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,

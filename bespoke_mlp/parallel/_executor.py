@@ -168,7 +168,8 @@ class DaskExecutor(Executor):
         if shared is None:
             futures = [self._client.submit(fn, item, pure=False) for item in items]
         else:
-            handle = self._client.scatter(shared, broadcast=True, hash=False)
+            # In a list, so that a tuple is sent as one object, not element by element.
+            [handle] = self._client.scatter([shared], broadcast=True, hash=False)
             futures = [self._client.submit(fn, handle, item, pure=False) for item in items]
         try:
             for done, f in enumerate(as_completed(futures), 1):
