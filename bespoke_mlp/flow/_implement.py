@@ -212,7 +212,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     for batch, results in zip(batches, done):
         for k, (impl, files) in zip(batch, results):
             d = work_dir / f"d{k}"
-            (d / "synth").mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True)
             for name, data in files.items():
                 (d / name).write_bytes(data)
             syn = dataclasses.replace(impl.synth, netlist_v=d / "netlist.v",

@@ -99,9 +99,8 @@ class ProcessExecutor(Executor):
     threaded parent)."""
 
     def __init__(self, jobs: int):
-        if not isinstance(jobs, int) or jobs < 1:
-            raise UsageError(f"--jobs must be a positive integer, got {jobs!r}")
-        self.n_workers = jobs
+        self.n_workers = _check_jobs(jobs)
+        self._shared: tuple[Any, _Shared] | None = None
         self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init_worker)
 
@@ -110,15 +109,18 @@ class ProcessExecutor(Executor):
         if shared is None:
             futures = [self._pool.submit(fn, item) for item in items]
         else:
-            packed = _Shared(shared)
+            # The search passes the same object every generation: pickle it once.
+            if self._shared is None or self._shared[0] is not shared:
+                self._shared = (shared, _Shared(shared))
+            packed = self._shared[1]
             futures = [self._pool.submit(_call_shared, fn, packed, item) for item in items]
         try:
             pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in finished:
-                    if f.exception() is not None:
-                        raise f.exception()
+                    if (exc := f.exception()) is not None:
+                        raise exc
                 if progress:
                     progress(len(futures) - len(pending), len(futures))
             return [f.result() for f in futures]
@@ -145,6 +147,7 @@ class DaskExecutor(Executor):
         except ImportError:
             raise UsageError("--dask needs Dask: pip install 'bespoke-mlp[dask]'") from None
         self._cluster = None
+        self._shared: tuple[Any, Any] | None = None
         if address == "local" or address.startswith("local:"):
             n = _local_workers(address)
             self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -168,8 +171,12 @@ class DaskExecutor(Executor):
         if shared is None:
             futures = [self._client.submit(fn, item, pure=False) for item in items]
         else:
-            # In a list, so that a tuple is sent as one object, not element by element.
-            [handle] = self._client.scatter([shared], broadcast=True, hash=False)
+            # The search passes the same object every generation: send it once. In a list,
+            # so that a tuple is sent as one object, not element by element.
+            if self._shared is None or self._shared[0] is not shared:
+                [handle] = self._client.scatter([shared], broadcast=True, hash=False)
+                self._shared = (shared, handle)
+            handle = self._shared[1]
             futures = [self._client.submit(fn, handle, item, pure=False) for item in items]
         try:
             for done, f in enumerate(as_completed(futures), 1):
@@ -191,6 +198,12 @@ class DaskExecutor(Executor):
             self._cluster.close()
 
 
+def _check_jobs(jobs: int) -> int:
+    if not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"--jobs must be a positive integer, got {jobs!r}")
+    return jobs
+
+
 def _local_workers(address: str) -> int:
     text = address.partition(":")[2]
     if not text:
@@ -209,6 +222,4 @@ def make_executor(jobs: int = 1, dask: str | None = None) -> Executor:
     local processes (in-process for 1)."""
     if dask is not None:
         return DaskExecutor(dask)
-    if not isinstance(jobs, int) or jobs < 1:
-        raise UsageError(f"--jobs must be a positive integer, got {jobs!r}")
-    return SerialExecutor() if jobs == 1 else ProcessExecutor(jobs)
+    return SerialExecutor() if _check_jobs(jobs) == 1 else ProcessExecutor(jobs)
