@@ -7,6 +7,7 @@ import pytest
 
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
+from bespoke_mlp.flow._search import SearchSettings
 
 REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
                "static_power_mw", "dynamic_power_mw", "delay_ms", "cells", "verification",
@@ -82,6 +83,18 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert pareto["points"] and all(p["gate_agreement"] == 1.0 for p in pareto["points"])
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "design" / "netlist.v").exists()
+    # Three search rounds (the default); a later round starts from a retrained design.
+    assert len(pareto["round_bases"]) == 3 and pareto["round_bases"][0] is None
+    assert {p["search_round"] for p in pareto["points"]} <= {0, 1, 2, 3}
+    chosen = pareto["points"][report["selected"]]
+    assert (out / "approximation_base.json").exists() == (chosen["search_round"] > 1)
+
+
+def test_search_rounds_are_checked():
+    with pytest.raises(UsageError, match=r"--rounds must be within 1..generations \(8\), got 9"):
+        SearchSettings(generations=8, rounds=9)
+    with pytest.raises(UsageError, match="got 0"):
+        SearchSettings(rounds=0)
 
 
 def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, capsys):
@@ -91,20 +104,22 @@ def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, ca
             "2", "--max-loss", "5"]
     assert main([*args, "--out", str(tmp_path / "full")]) == 0
     original = search_flow._ProgressBar.__call__
+    calls = []
 
-    def interrupt_at_3(self, p):
+    def interrupt_in_round_2(self, p):
         original(self, p)
-        if p.generation == 3:
+        calls.append(p.generation)
+        if len(calls) == 3:  # 3 rounds of 2 generations: round 2's first
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(search_flow._ProgressBar, "__call__", interrupt_at_3)
+    monkeypatch.setattr(search_flow._ProgressBar, "__call__", interrupt_in_round_2)
     out = tmp_path / "resumed"
     assert main([*args, "--out", str(out)]) == 130
-    checkpoint = search_flow.checkpoint_path(out)
-    assert checkpoint.exists() and not out.exists()
+    checkpoints = [search_flow.checkpoint_path(out, r) for r in (1, 2, 3)]
+    assert [c.exists() for c in checkpoints] == [True, True, False] and not out.exists()
     monkeypatch.setattr(search_flow._ProgressBar, "__call__", original)
     assert main([*args, "--resume", "--out", str(out)]) == 0
-    assert not checkpoint.exists()
+    assert not any(c.exists() for c in checkpoints)
     full, resumed = (json.loads((d / "report.json").read_text())
                      for d in (tmp_path / "full", out))
     full.pop("runtime_s")
@@ -117,7 +132,7 @@ def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, ca
 
 
 def test_search_subset_is_stratified_deterministic_and_bounded():
-    from bespoke_mlp.flow._search import SearchSettings, _subsample
+    from bespoke_mlp.flow._search import _subsample
 
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 16, (3000, 4))
@@ -131,3 +146,14 @@ def test_search_subset_is_stratified_deterministic_and_bounded():
     assert _subsample((codes, y), None, seed=1)[1] is y
     with pytest.raises(UsageError, match="search_samples must be >= 10, got 3"):
         SearchSettings(search_samples=3)
+
+
+def test_train_stage_names_a_loaded_dataset():
+    import io
+
+    from bespoke_mlp.data import load_dataset
+    from bespoke_mlp.flow._log import Log, train_stage
+
+    stream = io.StringIO()
+    train_stage(load_dataset("iris"), Log(stream=stream), hidden=(3,))
+    assert stream.getvalue().rstrip().endswith("training and quantizing on iris")

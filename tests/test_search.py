@@ -15,10 +15,14 @@ def _space(seed: int, **kw):
     return net, codes, SearchSpace(net, input_bit_counts(codes, net.input_bits)), rng
 
 
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximated"])
 @pytest.mark.parametrize("seed", range(12))
-def test_fast_evaluation_equals_golden_model_of_applied_config(seed):
+def test_fast_evaluation_equals_golden_model_of_applied_config(seed, approximate):
+    # An approximated base (a retrained design searched again) has masks, truncation and
+    # windows of its own: the space refines them.
     net, codes, space, rng = _space(seed, n_features=int(1 + seed % 7),
-                                    hidden=int(1 + seed % 4), n_classes=int(2 + seed % 3))
+                                    hidden=int(1 + seed % 4), n_classes=int(2 + seed % 3),
+                                    approximate=approximate)
     x = np.concatenate([space.seeds(), rng.integers(space.lower, space.upper + 1,
                                                      (12, space.n_genes))])
     fast = space.predict(space.decode(x), codes)
@@ -27,8 +31,9 @@ def test_fast_evaluation_equals_golden_model_of_applied_config(seed):
         assert np.array_equal(row, slow)
 
 
-def test_exact_genome_is_the_exact_network():
-    net, codes, space, _ = _space(20)
+@pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximated"])
+def test_exact_genome_is_the_base_network(approximate):
+    net, codes, space, _ = _space(20, approximate=approximate)
     assert apply_config(net, space.config(space.exact), space.input_stats) == net
 
 
@@ -80,3 +85,25 @@ def test_cost_model_fit_recovers_a_linear_model():
     model = CostModel.fit(f, area, 3 * area)
     assert np.allclose(model.coefficients, truth, atol=1e-6)
     assert model.mw_per_cm2 == pytest.approx(3.0)
+
+
+def test_windows_narrow_only_as_far_as_the_next_layer_coefficients_allow():
+    from dataclasses import replace
+
+    rng = np.random.default_rng(5)
+    net = random_network(rng, n_features=3, hidden=3, approximate=True)
+    out = net.layers[1]
+    # A base whose output coefficients were already scaled up by an earlier narrowing.
+    weights = np.array(out.weights)
+    weights[:, 0] = [3000, -5000, 100][:len(weights)]
+    weights[:, 1] = 0
+    net = replace(net, layers=(net.layers[0], replace(out, weights=weights.tolist())))
+    codes = rng.integers(0, 16, (50, 3))
+    space = SearchSpace(net, input_bit_counts(codes, 4))
+    bits = [space.names.index(f"l0.n{j}.bits") for j in range(3)]
+    windows = net.layers[0].activation
+    assert space.lower[bits[0]] == max(1, windows[0].bits - 0)  # 5000 << 1 > 8192
+    assert space.lower[bits[1]] == max(1, windows[1].bits - 6)  # no fan-out: the usual 6
+    x = space.lower.copy()[None]
+    slow = predict_codes(apply_config(net, space.config(x[0]), space.input_stats), codes)
+    assert np.array_equal(space.predict(space.decode(x), codes)[0], slow)

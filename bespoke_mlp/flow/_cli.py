@@ -42,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
-                                  n_verify=args.verify)
+                                  rounds=args.rounds, n_verify=args.verify)
         out = args.out or _default_out(args.dataset, "")
         with executor_from_args(args) as executor:
             if not isinstance(executor, SerialExecutor):
@@ -145,7 +145,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
                    help="also require the classifier's power to be at most MW")
     s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",
-                   help=f"NSGA-II generations (default: {SearchSettings.generations})")
+                   help="NSGA-II generations in all, split over the rounds (default: "
+                        f"{SearchSettings.generations})")
+    s.add_argument("--rounds", type=int, default=SearchSettings.rounds, metavar="N",
+                   help="search rounds: each after the first searches again from the smallest "
+                        "retrained design within the loss budget (default: "
+                        f"{SearchSettings.rounds})")
     s.add_argument("--population", type=int, default=SearchSettings.pop_size, metavar="N",
                    help=f"NSGA-II population (default: {SearchSettings.pop_size})")
     s.add_argument("--resume", action="store_true",

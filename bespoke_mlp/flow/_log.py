@@ -49,7 +49,9 @@ def train_stage(dataset, log: Log, **options):
     flows' ``train`` stage."""
     from ..train import train_model
 
-    with log.stage("train", f"training and quantizing on {dataset}"):
+    # A loaded Dataset's repr holds its arrays: name it instead.
+    name = getattr(dataset, "name", dataset)
+    with log.stage("train", f"training and quantizing on {name}"):
         return train_model(dataset, **options)
 
 

@@ -25,6 +25,8 @@ COST_FEATURES = ("partial_product_bits", "adder_bits", "activation_bits", "argma
 #: Digit genes run 0..EXACT_GENE; the top value keeps the coefficient exact.
 EXACT_GENE = 4
 _MAX_TRUNCATION = 10
+#: Bits a hidden activation window may lose.
+_MAX_NARROWING = 6
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,20 @@ class SearchSpace:
                 drops.append(gene(f"l{k}.w{j}.{i}.drop", 0, widths[i] - 1))
             self._digit_genes.append(np.array(digits, dtype=np.int64))
             self._drop_genes.append(np.array(drops, dtype=np.int64))
+            # An approximated network's truncation is the floor: the space only adds to it.
             self._trunc_genes.append(np.array(
-                [gene(f"l{k}.n{j}.trunc", 0, _MAX_TRUNCATION) for j in range(layer.n_out)]))
+                [gene(f"l{k}.n{j}.trunc", t, max(t, _MAX_TRUNCATION))
+                 for j, t in enumerate(layer.truncation)]))
             if layer.activation is not None:
+                # Narrowing a window by s bits scales the next layer's coefficients by 2**s:
+                # they must stay within the rounding tables (an approximated base network
+                # may already have been narrowed).
+                fan_out = np.abs(np.array(net.layers[k + 1].weights)).max(axis=0)
+                shifts = [min(_MAX_NARROWING, int(np.log2(CSD_LIMIT / m)) if m else
+                              _MAX_NARROWING) for m in fan_out]
                 self._bits_genes.append(np.array(
-                    [gene(f"l{k}.n{j}.bits", max(1, w.bits - 6), w.bits)
-                     for j, w in enumerate(layer.activation)]))
+                    [gene(f"l{k}.n{j}.bits", max(1, min(w.bits, w.bits - s)), w.bits)
+                     for j, (w, s) in enumerate(zip(layer.activation, shifts))]))
                 self._removed_genes.append(np.array(
                     [gene(f"l{k}.n{j}.removed", 0, 1) for j in range(layer.n_out)]))
         self._out_width = max(signed_width(*r) for r in self._exact_ranges(net))
@@ -104,6 +114,7 @@ class SearchSpace:
         self._weights = [np.array(layer.weights, dtype=np.int64) for layer in net.layers]
         self._masks = [np.array(layer.masks, dtype=np.int64) for layer in net.layers]
         self._biases = [np.array(layer.biases, dtype=np.int64) for layer in net.layers]
+        self._base_trunc = [np.array(layer.truncation, dtype=np.int64) for layer in net.layers]
         self._msb = [np.array([w.msb for w in layer.activation], dtype=np.int64)
                      for layer in net.layers[:-1]]
         self._lsb = [np.array([w.lsb for w in layer.activation], dtype=np.int64)
@@ -129,7 +140,7 @@ class SearchSpace:
         x = self.upper.copy()
         for n, name in enumerate(self.names):
             if name.endswith((".drop", ".trunc", ".removed")):
-                x[n] = 0
+                x[n] = self.lower[n]
         return x
 
     def seeds(self) -> np.ndarray:
@@ -223,8 +234,13 @@ class SearchSpace:
             ones, total = (self.input_stats if k == 0
                            else (np.ones((layer.n_in, widths[k]), np.int64), 2))
             trunc.append(t)
-            biases.append(self._biases[k] + truncation_compensation(
-                weights[k], masks[k], t, widths[k], ones, total))
+            comp = truncation_compensation(weights[k], masks[k], t, widths[k], ones, total)
+            if self._base_trunc[k].any():
+                # The base biases already hold the compensation of the base truncation.
+                base = np.broadcast_to(self._base_trunc[k], t.shape)
+                comp = comp - truncation_compensation(weights[k], masks[k], base, widths[k],
+                                                       ones, total)
+            biases.append(self._biases[k] + comp)
         coef, const = linear_form_arrays(weights[-1], masks[-1], trunc[-1], biases[-1],
                                          widths[-1])
         top = _signed_widths(const + np.minimum(coef, 0).sum(axis=1),
