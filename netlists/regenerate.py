@@ -107,8 +107,8 @@ def expected_settings() -> dict[str, Any]:
     defaults = inspect.signature(run_search_flow).parameters
     expected: dict[str, Any] = {k: defaults[k].default for k in _RUN_DEFAULTS}
     expected.update(max_loss=s.max_loss, budget_mw=s.budget_mw, pop_size=s.pop_size,
-                    generations=s.generations, n_verify=s.n_verify, n_retrain=s.n_retrain,
-                    retrain_epochs=s.retrain_epochs, slack=s.slack,
+                    generations=s.generations, rounds=s.rounds, n_verify=s.n_verify,
+                    n_retrain=s.n_retrain, retrain_epochs=s.retrain_epochs, slack=s.slack,
                     search_samples=s.search_samples)
     return expected
 
@@ -293,8 +293,9 @@ def write_readme(out: Path, *, source: str = "from fresh ≤1 % search runs") ->
 The ≤{MAX_LOSS:g} % design of each printed-ML dataset, as the benchmark selects it (the `loss1`
 runs of `benchmarks/printed_ml.py`, with the same settings): the lowest-power verified design
 whose accuracy loss against the exact network, judged on the training portion, is at most
-{MAX_LOSS:g} point. Search: population {s.pop_size}, {s.generations} generations,
-{s.n_verify} front designs verified, seed {e['seed']}, split seed {e['split_seed']}.
+{MAX_LOSS:g} point. Search: population {s.pop_size}, {s.generations} generations in
+{s.rounds} rounds, {s.n_verify} front designs verified, seed {e['seed']}, split seed
+{e['split_seed']}.
 Each `<dataset>/` holds
 
 - `top.v`: the RTL (Verilog from the Amaranth generator),

@@ -43,7 +43,7 @@ module bespoke_mlp(y, x);
   assign _04_ = \l0.n0.t_ha1_c  & \l0.n0.t_ha0_c ;
   assign _05_ = \l0.n0.t_ha1_c  ^ \l0.n0.t_ha0_c ;
   assign \l0.n0.t_fa1_c  = _04_ | _05_;
-  assign { _06_[12], \l0.n0.acc  } = { 1'h1, \l0.n0.t_fa1_c , \l0.n0.t_fa0_c , \l0.n0.t_ha2_c , \l0.n0.t_ha2_s , 7'h22 } + { 1'h1, \l0.n0.t_fa1_s , \l0.n0.t_fa0_s , 8'h80 };
+  assign { _06_[12], \l0.n0.acc  } = { 1'h1, \l0.n0.t_fa1_c , \l0.n0.t_fa0_c , \l0.n0.t_ha2_c , \l0.n0.t_ha2_s , 7'h1f } + { 1'h1, \l0.n0.t_fa1_s , \l0.n0.t_fa0_s , 8'h80 };
   assign \a$3  = \l0.n0.acc [11] ? 8'h00 : { 1'h0, \l0.n0.acc [10:4] };
   assign \l0.n0.t_fa0_s  = ~ _00_;
   assign \l0.n0.t_fa1_s  = ~ _03_;

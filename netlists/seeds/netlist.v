@@ -6,1000 +6,103 @@ module bespoke_mlp(y, x);
   input [27:0] x;
   wire [27:0] x;
   wire _0_;
-  wire _1000_;
-  wire _1001_;
-  wire _1002_;
-  wire _1003_;
-  wire _1004_;
-  wire _1005_;
-  wire _1006_;
-  wire _1007_;
-  wire _1008_;
-  wire _1009_;
   wire _100_;
-  wire _1010_;
-  wire _1011_;
-  wire _1012_;
-  wire _1013_;
-  wire _1014_;
-  wire _1015_;
-  wire _1016_;
-  wire _1017_;
-  wire _1018_;
-  wire _1019_;
   wire _101_;
-  wire _1020_;
-  wire _1021_;
-  wire _1022_;
-  wire _1023_;
-  wire _1024_;
-  wire _1025_;
-  wire _1026_;
-  wire _1027_;
-  wire _1028_;
-  wire _1029_;
   wire _102_;
-  wire _1030_;
-  wire _1031_;
-  wire _1032_;
-  wire _1033_;
-  wire _1034_;
-  wire _1035_;
-  wire _1036_;
-  wire _1037_;
-  wire _1038_;
-  wire _1039_;
   wire _103_;
-  wire _1040_;
-  wire _1041_;
-  wire _1042_;
-  wire _1043_;
-  wire _1044_;
-  wire _1045_;
-  wire _1046_;
-  wire _1047_;
-  wire _1048_;
-  wire _1049_;
   wire _104_;
-  wire _1050_;
-  wire _1051_;
-  wire _1052_;
-  wire _1053_;
-  wire _1054_;
-  wire _1055_;
-  wire _1056_;
-  wire _1057_;
-  wire _1058_;
-  wire _1059_;
   wire _105_;
-  wire _1060_;
-  wire _1061_;
-  wire _1062_;
-  wire _1063_;
-  wire _1064_;
-  wire _1065_;
-  wire _1066_;
-  wire _1067_;
-  wire _1068_;
-  wire _1069_;
   wire _106_;
-  wire _1070_;
-  wire _1071_;
-  wire _1072_;
-  wire _1073_;
-  wire _1074_;
-  wire _1075_;
-  wire _1076_;
-  wire _1077_;
-  wire _1078_;
-  wire _1079_;
   wire _107_;
-  wire _1080_;
-  wire _1081_;
-  wire _1082_;
-  wire _1083_;
-  wire _1084_;
-  wire _1085_;
-  wire _1086_;
-  wire _1087_;
-  wire _1088_;
-  wire _1089_;
   wire _108_;
-  wire _1090_;
-  wire _1091_;
-  wire _1092_;
-  wire _1093_;
-  wire _1094_;
-  wire _1095_;
-  wire _1096_;
-  wire _1097_;
-  wire _1098_;
-  wire _1099_;
   wire _109_;
   wire _10_;
-  wire _1100_;
-  wire _1101_;
-  wire _1102_;
-  wire _1103_;
-  wire _1104_;
-  wire _1105_;
-  wire _1106_;
-  wire _1107_;
-  wire _1108_;
-  wire _1109_;
   wire _110_;
-  wire _1110_;
-  wire _1111_;
-  wire _1112_;
-  wire _1113_;
-  wire _1114_;
-  wire _1115_;
-  wire _1116_;
-  wire _1117_;
-  wire _1118_;
-  wire _1119_;
   wire _111_;
-  wire _1120_;
-  wire _1121_;
-  wire _1122_;
-  wire _1123_;
-  wire _1124_;
-  wire _1125_;
-  wire _1126_;
-  wire _1127_;
-  wire _1128_;
-  wire _1129_;
   wire _112_;
-  wire _1130_;
-  wire _1131_;
-  wire _1132_;
-  wire _1133_;
-  wire _1134_;
-  wire _1135_;
-  wire _1136_;
-  wire _1137_;
-  wire _1138_;
-  wire _1139_;
   wire _113_;
-  wire _1140_;
-  wire _1141_;
-  wire _1142_;
-  wire _1143_;
-  wire _1144_;
-  wire _1145_;
-  wire _1146_;
-  wire _1147_;
-  wire _1148_;
-  wire _1149_;
   wire _114_;
-  wire _1150_;
-  wire _1151_;
-  wire _1152_;
-  wire _1153_;
-  wire _1154_;
-  wire _1155_;
-  wire _1156_;
-  wire _1157_;
-  wire _1158_;
-  wire _1159_;
   wire _115_;
-  wire _1160_;
-  wire _1161_;
-  wire _1162_;
-  wire _1163_;
-  wire _1164_;
-  wire _1165_;
-  wire _1166_;
-  wire _1167_;
-  wire _1168_;
-  wire _1169_;
   wire _116_;
-  wire _1170_;
-  wire _1171_;
-  wire _1172_;
-  wire _1173_;
-  wire _1174_;
-  wire _1175_;
-  wire _1176_;
-  wire _1177_;
-  wire _1178_;
-  wire _1179_;
   wire _117_;
-  wire _1180_;
-  wire _1181_;
-  wire _1182_;
-  wire _1183_;
-  wire _1184_;
-  wire _1185_;
-  wire _1186_;
-  wire _1187_;
-  wire _1188_;
-  wire _1189_;
   wire _118_;
-  wire _1190_;
-  wire _1191_;
-  wire _1192_;
-  wire _1193_;
-  wire _1194_;
-  wire _1195_;
-  wire _1196_;
-  wire _1197_;
-  wire _1198_;
-  wire _1199_;
   wire _119_;
   wire _11_;
-  wire _1200_;
-  wire _1201_;
-  wire _1202_;
-  wire _1203_;
-  wire _1204_;
-  wire _1205_;
-  wire _1206_;
-  wire _1207_;
-  wire _1208_;
-  wire _1209_;
   wire _120_;
-  wire _1210_;
-  wire _1211_;
-  wire _1212_;
-  wire _1213_;
-  wire _1214_;
-  wire _1215_;
-  wire _1216_;
-  wire _1217_;
-  wire _1218_;
-  wire _1219_;
   wire _121_;
-  wire _1220_;
-  wire _1221_;
-  wire _1222_;
-  wire _1223_;
-  wire _1224_;
-  wire _1225_;
-  wire _1226_;
-  wire _1227_;
-  wire _1228_;
-  wire _1229_;
   wire _122_;
-  wire _1230_;
-  wire _1231_;
-  wire _1232_;
-  wire _1233_;
-  wire _1234_;
-  wire _1235_;
-  wire _1236_;
-  wire _1237_;
-  wire _1238_;
-  wire _1239_;
   wire _123_;
-  wire _1240_;
-  wire _1241_;
-  wire _1242_;
-  wire _1243_;
-  wire _1244_;
-  wire _1245_;
-  wire _1246_;
-  wire _1247_;
-  wire _1248_;
-  wire _1249_;
   wire _124_;
-  wire _1250_;
-  wire _1251_;
-  wire _1252_;
-  wire _1253_;
-  wire _1254_;
-  wire _1255_;
-  wire _1256_;
-  wire _1257_;
-  wire _1258_;
-  wire _1259_;
   wire _125_;
-  wire _1260_;
-  wire _1261_;
-  wire _1262_;
-  wire _1263_;
-  wire _1264_;
-  wire _1265_;
-  wire _1266_;
-  wire _1267_;
-  wire _1268_;
-  wire _1269_;
   wire _126_;
-  wire _1270_;
-  wire _1271_;
-  wire _1272_;
-  wire _1273_;
-  wire _1274_;
-  wire _1275_;
-  wire _1276_;
-  wire _1277_;
-  wire _1278_;
-  wire _1279_;
   wire _127_;
-  wire _1280_;
-  wire _1281_;
-  wire _1282_;
-  wire _1283_;
-  wire _1284_;
-  wire _1285_;
-  wire _1286_;
-  wire _1287_;
-  wire _1288_;
-  wire _1289_;
   wire _128_;
-  wire _1290_;
-  wire _1291_;
-  wire _1292_;
-  wire _1293_;
-  wire _1294_;
-  wire _1295_;
-  wire _1296_;
-  wire _1297_;
-  wire _1298_;
-  wire _1299_;
   wire _129_;
   wire _12_;
-  wire _1300_;
-  wire _1301_;
-  wire _1302_;
-  wire _1303_;
-  wire _1304_;
-  wire _1305_;
-  wire _1306_;
-  wire _1307_;
-  wire _1308_;
-  wire _1309_;
   wire _130_;
-  wire _1310_;
-  wire _1311_;
-  wire _1312_;
-  wire _1313_;
-  wire _1314_;
-  wire _1315_;
-  wire _1316_;
-  wire _1317_;
-  wire _1318_;
-  wire _1319_;
   wire _131_;
-  wire _1320_;
-  wire _1321_;
-  wire _1322_;
-  wire _1323_;
-  wire _1324_;
-  wire _1325_;
-  wire _1326_;
-  wire _1327_;
-  wire _1328_;
-  wire _1329_;
   wire _132_;
-  wire _1330_;
-  wire _1331_;
-  wire _1332_;
-  wire _1333_;
-  wire _1334_;
-  wire _1335_;
-  wire _1336_;
-  wire _1337_;
-  wire _1338_;
-  wire _1339_;
   wire _133_;
-  wire _1340_;
-  wire _1341_;
-  wire _1342_;
-  wire _1343_;
-  wire _1344_;
-  wire _1345_;
-  wire _1346_;
-  wire _1347_;
-  wire _1348_;
-  wire _1349_;
   wire _134_;
-  wire _1350_;
-  wire _1351_;
-  wire _1352_;
-  wire _1353_;
-  wire _1354_;
-  wire _1355_;
-  wire _1356_;
-  wire _1357_;
-  wire _1358_;
-  wire _1359_;
   wire _135_;
-  wire _1360_;
-  wire _1361_;
-  wire _1362_;
-  wire _1363_;
-  wire _1364_;
-  wire _1365_;
-  wire _1366_;
-  wire _1367_;
-  wire _1368_;
-  wire _1369_;
   wire _136_;
-  wire _1370_;
-  wire _1371_;
-  wire _1372_;
-  wire _1373_;
-  wire _1374_;
-  wire _1375_;
-  wire _1376_;
-  wire _1377_;
-  wire _1378_;
-  wire _1379_;
   wire _137_;
-  wire _1380_;
-  wire _1381_;
-  wire _1382_;
-  wire _1383_;
-  wire _1384_;
-  wire _1385_;
-  wire _1386_;
-  wire _1387_;
-  wire _1388_;
-  wire _1389_;
   wire _138_;
-  wire _1390_;
-  wire _1391_;
-  wire _1392_;
-  wire _1393_;
-  wire _1394_;
-  wire _1395_;
-  wire _1396_;
-  wire _1397_;
-  wire _1398_;
-  wire _1399_;
   wire _139_;
   wire _13_;
-  wire _1400_;
-  wire _1401_;
-  wire _1402_;
-  wire _1403_;
-  wire _1404_;
-  wire _1405_;
-  wire _1406_;
-  wire _1407_;
-  wire _1408_;
-  wire _1409_;
   wire _140_;
-  wire _1410_;
-  wire _1411_;
-  wire _1412_;
-  wire _1413_;
-  wire _1414_;
-  wire _1415_;
-  wire _1416_;
-  wire _1417_;
-  wire _1418_;
-  wire _1419_;
   wire _141_;
-  wire _1420_;
-  wire _1421_;
-  wire _1422_;
-  wire _1423_;
-  wire _1424_;
-  wire _1425_;
-  wire _1426_;
-  wire _1427_;
-  wire _1428_;
-  wire _1429_;
   wire _142_;
-  wire _1430_;
-  wire _1431_;
-  wire _1432_;
-  wire _1433_;
-  wire _1434_;
-  wire _1435_;
-  wire _1436_;
-  wire _1437_;
-  wire _1438_;
-  wire _1439_;
   wire _143_;
-  wire _1440_;
-  wire _1441_;
-  wire _1442_;
-  wire _1443_;
-  wire _1444_;
-  wire _1445_;
-  wire _1446_;
-  wire _1447_;
-  wire _1448_;
-  wire _1449_;
   wire _144_;
-  wire _1450_;
-  wire _1451_;
-  wire _1452_;
-  wire _1453_;
-  wire _1454_;
-  wire _1455_;
-  wire _1456_;
-  wire _1457_;
-  wire _1458_;
-  wire _1459_;
   wire _145_;
-  wire _1460_;
-  wire _1461_;
-  wire _1462_;
-  wire _1463_;
-  wire _1464_;
-  wire _1465_;
-  wire _1466_;
-  wire _1467_;
-  wire _1468_;
-  wire _1469_;
   wire _146_;
-  wire _1470_;
-  wire _1471_;
-  wire _1472_;
-  wire _1473_;
-  wire _1474_;
-  wire _1475_;
-  wire _1476_;
-  wire _1477_;
-  wire _1478_;
-  wire _1479_;
   wire _147_;
-  wire _1480_;
-  wire _1481_;
-  wire _1482_;
-  wire _1483_;
-  wire _1484_;
-  wire _1485_;
-  wire _1486_;
-  wire _1487_;
-  wire _1488_;
-  wire _1489_;
   wire _148_;
-  wire _1490_;
-  wire _1491_;
-  wire _1492_;
-  wire _1493_;
-  wire _1494_;
-  wire _1495_;
-  wire _1496_;
-  wire _1497_;
-  wire _1498_;
-  wire _1499_;
   wire _149_;
   wire _14_;
-  wire _1500_;
-  wire _1501_;
-  wire _1502_;
-  wire _1503_;
-  wire _1504_;
-  wire _1505_;
-  wire _1506_;
-  wire _1507_;
-  wire _1508_;
-  wire _1509_;
   wire _150_;
-  wire _1510_;
-  wire _1511_;
-  wire _1512_;
-  wire _1513_;
-  wire _1514_;
-  wire _1515_;
-  wire _1516_;
-  wire _1517_;
-  wire _1518_;
-  wire _1519_;
   wire _151_;
-  wire _1520_;
-  wire _1521_;
-  wire _1522_;
-  wire _1523_;
-  wire _1524_;
-  wire _1525_;
-  wire _1526_;
-  wire _1527_;
-  wire _1528_;
-  wire _1529_;
   wire _152_;
-  wire _1530_;
-  wire _1531_;
-  wire _1532_;
-  wire _1533_;
-  wire _1534_;
-  wire _1535_;
-  wire _1536_;
-  wire _1537_;
-  wire _1538_;
-  wire _1539_;
   wire _153_;
-  wire _1540_;
-  wire _1541_;
-  wire _1542_;
-  wire _1543_;
-  wire _1544_;
-  wire _1545_;
-  wire _1546_;
-  wire _1547_;
-  wire _1548_;
-  wire _1549_;
   wire _154_;
-  wire _1550_;
-  wire _1551_;
-  wire _1552_;
-  wire _1553_;
-  wire _1554_;
-  wire _1555_;
-  wire _1556_;
-  wire _1557_;
-  wire _1558_;
-  wire _1559_;
   wire _155_;
-  wire _1560_;
-  wire _1561_;
-  wire _1562_;
-  wire _1563_;
-  wire _1564_;
-  wire _1565_;
-  wire _1566_;
-  wire _1567_;
-  wire _1568_;
-  wire _1569_;
   wire _156_;
-  wire _1570_;
-  wire _1571_;
-  wire _1572_;
-  wire _1573_;
-  wire _1574_;
-  wire _1575_;
-  wire _1576_;
-  wire _1577_;
-  wire _1578_;
-  wire _1579_;
   wire _157_;
-  wire _1580_;
-  wire _1581_;
-  wire _1582_;
-  wire _1583_;
-  wire _1584_;
-  wire _1585_;
-  wire _1586_;
-  wire _1587_;
-  wire _1588_;
-  wire _1589_;
   wire _158_;
-  wire _1590_;
-  wire _1591_;
-  wire _1592_;
-  wire _1593_;
-  wire _1594_;
-  wire _1595_;
-  wire _1596_;
-  wire _1597_;
-  wire _1598_;
-  wire _1599_;
   wire _159_;
   wire _15_;
-  wire _1600_;
-  wire _1601_;
-  wire _1602_;
-  wire _1603_;
-  wire _1604_;
-  wire _1605_;
-  wire _1606_;
-  wire _1607_;
-  wire _1608_;
-  wire _1609_;
   wire _160_;
-  wire _1610_;
-  wire _1611_;
-  wire _1612_;
-  wire _1613_;
-  wire _1614_;
-  wire _1615_;
-  wire _1616_;
-  wire _1617_;
-  wire _1618_;
-  wire _1619_;
   wire _161_;
-  wire _1620_;
-  wire _1621_;
-  wire _1622_;
-  wire _1623_;
-  wire _1624_;
-  wire _1625_;
-  wire _1626_;
-  wire _1627_;
-  wire _1628_;
-  wire _1629_;
   wire _162_;
-  wire _1630_;
-  wire _1631_;
-  wire _1632_;
-  wire _1633_;
-  wire _1634_;
-  wire _1635_;
-  wire _1636_;
-  wire _1637_;
-  wire _1638_;
-  wire _1639_;
   wire _163_;
-  wire _1640_;
-  wire _1641_;
-  wire _1642_;
-  wire _1643_;
-  wire _1644_;
-  wire _1645_;
-  wire _1646_;
-  wire _1647_;
-  wire _1648_;
-  wire _1649_;
   wire _164_;
-  wire _1650_;
-  wire _1651_;
-  wire _1652_;
-  wire _1653_;
-  wire _1654_;
-  wire _1655_;
-  wire _1656_;
-  wire _1657_;
-  wire _1658_;
-  wire _1659_;
   wire _165_;
-  wire _1660_;
-  wire _1661_;
-  wire _1662_;
-  wire _1663_;
-  wire _1664_;
-  wire _1665_;
-  wire _1666_;
-  wire _1667_;
-  wire _1668_;
-  wire _1669_;
   wire _166_;
-  wire _1670_;
-  wire _1671_;
-  wire _1672_;
-  wire _1673_;
-  wire _1674_;
-  wire _1675_;
-  wire _1676_;
-  wire _1677_;
-  wire _1678_;
-  wire _1679_;
   wire _167_;
-  wire _1680_;
-  wire _1681_;
-  wire _1682_;
-  wire _1683_;
-  wire _1684_;
-  wire _1685_;
-  wire _1686_;
-  wire _1687_;
-  wire _1688_;
-  wire _1689_;
   wire _168_;
-  wire _1690_;
-  wire _1691_;
-  wire _1692_;
-  wire _1693_;
-  wire _1694_;
-  wire _1695_;
-  wire _1696_;
-  wire _1697_;
-  wire _1698_;
-  wire _1699_;
   wire _169_;
   wire _16_;
-  wire _1700_;
-  wire _1701_;
-  wire _1702_;
-  wire _1703_;
-  wire _1704_;
-  wire _1705_;
-  wire _1706_;
-  wire _1707_;
-  wire _1708_;
-  wire _1709_;
   wire _170_;
-  wire _1710_;
-  wire _1711_;
-  wire _1712_;
-  wire _1713_;
-  wire _1714_;
-  wire _1715_;
-  wire _1716_;
-  wire _1717_;
-  wire _1718_;
-  wire _1719_;
   wire _171_;
-  wire _1720_;
-  wire _1721_;
-  wire _1722_;
-  wire _1723_;
-  wire _1724_;
-  wire _1725_;
-  wire _1726_;
-  wire _1727_;
-  wire _1728_;
-  wire _1729_;
   wire _172_;
-  wire _1730_;
-  wire _1731_;
-  wire _1732_;
-  wire _1733_;
-  wire _1734_;
-  wire _1735_;
-  wire _1736_;
-  wire _1737_;
-  wire _1738_;
-  wire _1739_;
   wire _173_;
-  wire _1740_;
-  wire _1741_;
-  wire _1742_;
-  wire _1743_;
-  wire _1744_;
-  wire _1745_;
-  wire _1746_;
-  wire _1747_;
-  wire _1748_;
-  wire _1749_;
   wire _174_;
-  wire _1750_;
-  wire _1751_;
-  wire _1752_;
-  wire _1753_;
-  wire _1754_;
-  wire _1755_;
-  wire _1756_;
-  wire _1757_;
-  wire _1758_;
-  wire _1759_;
   wire _175_;
-  wire _1760_;
-  wire _1761_;
-  wire _1762_;
-  wire _1763_;
-  wire _1764_;
-  wire _1765_;
-  wire _1766_;
-  wire _1767_;
-  wire _1768_;
-  wire _1769_;
   wire _176_;
-  wire _1770_;
-  wire _1771_;
-  wire _1772_;
-  wire _1773_;
-  wire _1774_;
-  wire _1775_;
-  wire _1776_;
-  wire _1777_;
-  wire _1778_;
-  wire _1779_;
   wire _177_;
-  wire _1780_;
-  wire _1781_;
-  wire _1782_;
-  wire _1783_;
-  wire _1784_;
-  wire _1785_;
-  wire _1786_;
-  wire _1787_;
-  wire _1788_;
-  wire _1789_;
   wire _178_;
-  wire _1790_;
-  wire _1791_;
-  wire _1792_;
-  wire _1793_;
-  wire _1794_;
-  wire _1795_;
-  wire _1796_;
-  wire _1797_;
-  wire _1798_;
-  wire _1799_;
   wire _179_;
   wire _17_;
-  wire _1800_;
-  wire _1801_;
-  wire _1802_;
-  wire _1803_;
-  wire _1804_;
-  wire _1805_;
-  wire _1806_;
-  wire _1807_;
-  wire _1808_;
-  wire _1809_;
   wire _180_;
-  wire _1810_;
-  wire _1811_;
-  wire _1812_;
-  wire _1813_;
-  wire _1814_;
-  wire _1815_;
-  wire _1816_;
-  wire _1817_;
-  wire _1818_;
-  wire _1819_;
   wire _181_;
-  wire _1820_;
-  wire _1821_;
-  wire _1822_;
-  wire _1823_;
-  wire _1824_;
-  wire _1825_;
-  wire _1826_;
-  wire _1827_;
-  wire _1828_;
-  wire _1829_;
   wire _182_;
-  wire _1830_;
-  wire _1831_;
-  wire _1832_;
-  wire _1833_;
-  wire _1834_;
-  wire _1835_;
-  wire _1836_;
-  wire _1837_;
-  wire _1838_;
-  wire _1839_;
   wire _183_;
-  wire _1840_;
-  wire _1841_;
-  wire _1842_;
-  wire _1843_;
-  wire _1844_;
-  wire _1845_;
-  wire _1846_;
-  wire _1847_;
-  wire _1848_;
-  wire _1849_;
   wire _184_;
-  wire _1850_;
-  wire _1851_;
-  wire _1852_;
-  wire _1853_;
-  wire _1854_;
-  wire _1855_;
-  wire _1856_;
-  wire _1857_;
-  wire _1858_;
-  wire _1859_;
   wire _185_;
-  wire _1860_;
-  wire _1861_;
-  wire _1862_;
-  wire _1863_;
-  wire _1864_;
-  wire _1865_;
-  wire _1866_;
-  wire _1867_;
-  wire _1868_;
-  wire _1869_;
   wire _186_;
-  wire _1870_;
-  wire _1871_;
-  wire _1872_;
-  wire _1873_;
-  wire _1874_;
-  wire _1875_;
-  wire _1876_;
-  wire _1877_;
-  wire _1878_;
-  wire _1879_;
   wire _187_;
-  wire _1880_;
-  wire _1881_;
-  wire _1882_;
-  wire _1883_;
-  wire _1884_;
-  wire _1885_;
-  wire _1886_;
-  wire _1887_;
-  wire _1888_;
-  wire _1889_;
   wire _188_;
-  wire _1890_;
-  wire _1891_;
-  wire _1892_;
-  wire _1893_;
-  wire _1894_;
-  wire _1895_;
-  wire _1896_;
   wire _189_;
   wire _18_;
   wire _190_;
@@ -1020,9964 +123,1085 @@ module bespoke_mlp(y, x);
   wire _203_;
   wire _204_;
   wire _205_;
-  wire _206_;
-  wire _207_;
-  wire _208_;
-  wire _209_;
   wire _20_;
-  wire _210_;
-  wire _211_;
-  wire _212_;
-  wire _213_;
-  wire _214_;
-  wire _215_;
-  wire _216_;
-  wire _217_;
-  wire _218_;
-  wire _219_;
   wire _21_;
-  wire _220_;
-  wire _221_;
-  wire _222_;
-  wire _223_;
-  wire _224_;
-  wire _225_;
-  wire _226_;
-  wire _227_;
-  wire _228_;
-  wire _229_;
   wire _22_;
-  wire _230_;
-  wire _231_;
-  wire _232_;
-  wire _233_;
-  wire _234_;
-  wire _235_;
-  wire _236_;
-  wire _237_;
-  wire _238_;
-  wire _239_;
   wire _23_;
-  wire _240_;
-  wire _241_;
-  wire _242_;
-  wire _243_;
-  wire _244_;
-  wire _245_;
-  wire _246_;
-  wire _247_;
-  wire _248_;
-  wire _249_;
   wire _24_;
-  wire _250_;
-  wire _251_;
-  wire _252_;
-  wire _253_;
-  wire _254_;
-  wire _255_;
-  wire _256_;
-  wire _257_;
-  wire _258_;
-  wire _259_;
   wire _25_;
-  wire _260_;
-  wire _261_;
-  wire _262_;
-  wire _263_;
-  wire _264_;
-  wire _265_;
-  wire _266_;
-  wire _267_;
-  wire _268_;
-  wire _269_;
   wire _26_;
-  wire _270_;
-  wire _271_;
-  wire _272_;
-  wire _273_;
-  wire _274_;
-  wire _275_;
-  wire _276_;
-  wire _277_;
-  wire _278_;
-  wire _279_;
   wire _27_;
-  wire _280_;
-  wire _281_;
-  wire _282_;
-  wire _283_;
-  wire _284_;
-  wire _285_;
-  wire _286_;
-  wire _287_;
-  wire _288_;
-  wire _289_;
   wire _28_;
-  wire _290_;
-  wire _291_;
-  wire _292_;
-  wire _293_;
-  wire _294_;
-  wire _295_;
-  wire _296_;
-  wire _297_;
-  wire _298_;
-  wire _299_;
   wire _29_;
   wire _2_;
-  wire _300_;
-  wire _301_;
-  wire _302_;
-  wire _303_;
-  wire _304_;
-  wire _305_;
-  wire _306_;
-  wire _307_;
-  wire _308_;
-  wire _309_;
   wire _30_;
-  wire _310_;
-  wire _311_;
-  wire _312_;
-  wire _313_;
-  wire _314_;
-  wire _315_;
-  wire _316_;
-  wire _317_;
-  wire _318_;
-  wire _319_;
   wire _31_;
-  wire _320_;
-  wire _321_;
-  wire _322_;
-  wire _323_;
-  wire _324_;
-  wire _325_;
-  wire _326_;
-  wire _327_;
-  wire _328_;
-  wire _329_;
   wire _32_;
-  wire _330_;
-  wire _331_;
-  wire _332_;
-  wire _333_;
-  wire _334_;
-  wire _335_;
-  wire _336_;
-  wire _337_;
-  wire _338_;
-  wire _339_;
   wire _33_;
-  wire _340_;
-  wire _341_;
-  wire _342_;
-  wire _343_;
-  wire _344_;
-  wire _345_;
-  wire _346_;
-  wire _347_;
-  wire _348_;
-  wire _349_;
   wire _34_;
-  wire _350_;
-  wire _351_;
-  wire _352_;
-  wire _353_;
-  wire _354_;
-  wire _355_;
-  wire _356_;
-  wire _357_;
-  wire _358_;
-  wire _359_;
   wire _35_;
-  wire _360_;
-  wire _361_;
-  wire _362_;
-  wire _363_;
-  wire _364_;
-  wire _365_;
-  wire _366_;
-  wire _367_;
-  wire _368_;
-  wire _369_;
   wire _36_;
-  wire _370_;
-  wire _371_;
-  wire _372_;
-  wire _373_;
-  wire _374_;
-  wire _375_;
-  wire _376_;
-  wire _377_;
-  wire _378_;
-  wire _379_;
   wire _37_;
-  wire _380_;
-  wire _381_;
-  wire _382_;
-  wire _383_;
-  wire _384_;
-  wire _385_;
-  wire _386_;
-  wire _387_;
-  wire _388_;
-  wire _389_;
   wire _38_;
-  wire _390_;
-  wire _391_;
-  wire _392_;
-  wire _393_;
-  wire _394_;
-  wire _395_;
-  wire _396_;
-  wire _397_;
-  wire _398_;
-  wire _399_;
   wire _39_;
   wire _3_;
-  wire _400_;
-  wire _401_;
-  wire _402_;
-  wire _403_;
-  wire _404_;
-  wire _405_;
-  wire _406_;
-  wire _407_;
-  wire _408_;
-  wire _409_;
   wire _40_;
-  wire _410_;
-  wire _411_;
-  wire _412_;
-  wire _413_;
-  wire _414_;
-  wire _415_;
-  wire _416_;
-  wire _417_;
-  wire _418_;
-  wire _419_;
   wire _41_;
-  wire _420_;
-  wire _421_;
-  wire _422_;
-  wire _423_;
-  wire _424_;
-  wire _425_;
-  wire _426_;
-  wire _427_;
-  wire _428_;
-  wire _429_;
   wire _42_;
-  wire _430_;
-  wire _431_;
-  wire _432_;
-  wire _433_;
-  wire _434_;
-  wire _435_;
-  wire _436_;
-  wire _437_;
-  wire _438_;
-  wire _439_;
   wire _43_;
-  wire _440_;
-  wire _441_;
-  wire _442_;
-  wire _443_;
-  wire _444_;
-  wire _445_;
-  wire _446_;
-  wire _447_;
-  wire _448_;
-  wire _449_;
   wire _44_;
-  wire _450_;
-  wire _451_;
-  wire _452_;
-  wire _453_;
-  wire _454_;
-  wire _455_;
-  wire _456_;
-  wire _457_;
-  wire _458_;
-  wire _459_;
   wire _45_;
-  wire _460_;
-  wire _461_;
-  wire _462_;
-  wire _463_;
-  wire _464_;
-  wire _465_;
-  wire _466_;
-  wire _467_;
-  wire _468_;
-  wire _469_;
   wire _46_;
-  wire _470_;
-  wire _471_;
-  wire _472_;
-  wire _473_;
-  wire _474_;
-  wire _475_;
-  wire _476_;
-  wire _477_;
-  wire _478_;
-  wire _479_;
   wire _47_;
-  wire _480_;
-  wire _481_;
-  wire _482_;
-  wire _483_;
-  wire _484_;
-  wire _485_;
-  wire _486_;
-  wire _487_;
-  wire _488_;
-  wire _489_;
   wire _48_;
-  wire _490_;
-  wire _491_;
-  wire _492_;
-  wire _493_;
-  wire _494_;
-  wire _495_;
-  wire _496_;
-  wire _497_;
-  wire _498_;
-  wire _499_;
   wire _49_;
   wire _4_;
-  wire _500_;
-  wire _501_;
-  wire _502_;
-  wire _503_;
-  wire _504_;
-  wire _505_;
-  wire _506_;
-  wire _507_;
-  wire _508_;
-  wire _509_;
   wire _50_;
-  wire _510_;
-  wire _511_;
-  wire _512_;
-  wire _513_;
-  wire _514_;
-  wire _515_;
-  wire _516_;
-  wire _517_;
-  wire _518_;
-  wire _519_;
   wire _51_;
-  wire _520_;
-  wire _521_;
-  wire _522_;
-  wire _523_;
-  wire _524_;
-  wire _525_;
-  wire _526_;
-  wire _527_;
-  wire _528_;
-  wire _529_;
   wire _52_;
-  wire _530_;
-  wire _531_;
-  wire _532_;
-  wire _533_;
-  wire _534_;
-  wire _535_;
-  wire _536_;
-  wire _537_;
-  wire _538_;
-  wire _539_;
   wire _53_;
-  wire _540_;
-  wire _541_;
-  wire _542_;
-  wire _543_;
-  wire _544_;
-  wire _545_;
-  wire _546_;
-  wire _547_;
-  wire _548_;
-  wire _549_;
   wire _54_;
-  wire _550_;
-  wire _551_;
-  wire _552_;
-  wire _553_;
-  wire _554_;
-  wire _555_;
-  wire _556_;
-  wire _557_;
-  wire _558_;
-  wire _559_;
   wire _55_;
-  wire _560_;
-  wire _561_;
-  wire _562_;
-  wire _563_;
-  wire _564_;
-  wire _565_;
-  wire _566_;
-  wire _567_;
-  wire _568_;
-  wire _569_;
   wire _56_;
-  wire _570_;
-  wire _571_;
-  wire _572_;
-  wire _573_;
-  wire _574_;
-  wire _575_;
-  wire _576_;
-  wire _577_;
-  wire _578_;
-  wire _579_;
   wire _57_;
-  wire _580_;
-  wire _581_;
-  wire _582_;
-  wire _583_;
-  wire _584_;
-  wire _585_;
-  wire _586_;
-  wire _587_;
-  wire _588_;
-  wire _589_;
   wire _58_;
-  wire _590_;
-  wire _591_;
-  wire _592_;
-  wire _593_;
-  wire _594_;
-  wire _595_;
-  wire _596_;
-  wire _597_;
-  wire _598_;
-  wire _599_;
   wire _59_;
   wire _5_;
-  wire _600_;
-  wire _601_;
-  wire _602_;
-  wire _603_;
-  wire _604_;
-  wire _605_;
-  wire _606_;
-  wire _607_;
-  wire _608_;
-  wire _609_;
   wire _60_;
-  wire _610_;
-  wire _611_;
-  wire _612_;
-  wire _613_;
-  wire _614_;
-  wire _615_;
-  wire _616_;
-  wire _617_;
-  wire _618_;
-  wire _619_;
   wire _61_;
-  wire _620_;
-  wire _621_;
-  wire _622_;
-  wire _623_;
-  wire _624_;
-  wire _625_;
-  wire _626_;
-  wire _627_;
-  wire _628_;
-  wire _629_;
   wire _62_;
-  wire _630_;
-  wire _631_;
-  wire _632_;
-  wire _633_;
-  wire _634_;
-  wire _635_;
-  wire _636_;
-  wire _637_;
-  wire _638_;
-  wire _639_;
   wire _63_;
-  wire _640_;
-  wire _641_;
-  wire _642_;
-  wire _643_;
-  wire _644_;
-  wire _645_;
-  wire _646_;
-  wire _647_;
-  wire _648_;
-  wire _649_;
   wire _64_;
-  wire _650_;
-  wire _651_;
-  wire _652_;
-  wire _653_;
-  wire _654_;
-  wire _655_;
-  wire _656_;
-  wire _657_;
-  wire _658_;
-  wire _659_;
   wire _65_;
-  wire _660_;
-  wire _661_;
-  wire _662_;
-  wire _663_;
-  wire _664_;
-  wire _665_;
-  wire _666_;
-  wire _667_;
-  wire _668_;
-  wire _669_;
   wire _66_;
-  wire _670_;
-  wire _671_;
-  wire _672_;
-  wire _673_;
-  wire _674_;
-  wire _675_;
-  wire _676_;
-  wire _677_;
-  wire _678_;
-  wire _679_;
   wire _67_;
-  wire _680_;
-  wire _681_;
-  wire _682_;
-  wire _683_;
-  wire _684_;
-  wire _685_;
-  wire _686_;
-  wire _687_;
-  wire _688_;
-  wire _689_;
   wire _68_;
-  wire _690_;
-  wire _691_;
-  wire _692_;
-  wire _693_;
-  wire _694_;
-  wire _695_;
-  wire _696_;
-  wire _697_;
-  wire _698_;
-  wire _699_;
   wire _69_;
   wire _6_;
-  wire _700_;
-  wire _701_;
-  wire _702_;
-  wire _703_;
-  wire _704_;
-  wire _705_;
-  wire _706_;
-  wire _707_;
-  wire _708_;
-  wire _709_;
   wire _70_;
-  wire _710_;
-  wire _711_;
-  wire _712_;
-  wire _713_;
-  wire _714_;
-  wire _715_;
-  wire _716_;
-  wire _717_;
-  wire _718_;
-  wire _719_;
   wire _71_;
-  wire _720_;
-  wire _721_;
-  wire _722_;
-  wire _723_;
-  wire _724_;
-  wire _725_;
-  wire _726_;
-  wire _727_;
-  wire _728_;
-  wire _729_;
   wire _72_;
-  wire _730_;
-  wire _731_;
-  wire _732_;
-  wire _733_;
-  wire _734_;
-  wire _735_;
-  wire _736_;
-  wire _737_;
-  wire _738_;
-  wire _739_;
   wire _73_;
-  wire _740_;
-  wire _741_;
-  wire _742_;
-  wire _743_;
-  wire _744_;
-  wire _745_;
-  wire _746_;
-  wire _747_;
-  wire _748_;
-  wire _749_;
   wire _74_;
-  wire _750_;
-  wire _751_;
-  wire _752_;
-  wire _753_;
-  wire _754_;
-  wire _755_;
-  wire _756_;
-  wire _757_;
-  wire _758_;
-  wire _759_;
   wire _75_;
-  wire _760_;
-  wire _761_;
-  wire _762_;
-  wire _763_;
-  wire _764_;
-  wire _765_;
-  wire _766_;
-  wire _767_;
-  wire _768_;
-  wire _769_;
   wire _76_;
-  wire _770_;
-  wire _771_;
-  wire _772_;
-  wire _773_;
-  wire _774_;
-  wire _775_;
-  wire _776_;
-  wire _777_;
-  wire _778_;
-  wire _779_;
   wire _77_;
-  wire _780_;
-  wire _781_;
-  wire _782_;
-  wire _783_;
-  wire _784_;
-  wire _785_;
-  wire _786_;
-  wire _787_;
-  wire _788_;
-  wire _789_;
   wire _78_;
-  wire _790_;
-  wire _791_;
-  wire _792_;
-  wire _793_;
-  wire _794_;
-  wire _795_;
-  wire _796_;
-  wire _797_;
-  wire _798_;
-  wire _799_;
   wire _79_;
   wire _7_;
-  wire _800_;
-  wire _801_;
-  wire _802_;
-  wire _803_;
-  wire _804_;
-  wire _805_;
-  wire _806_;
-  wire _807_;
-  wire _808_;
-  wire _809_;
   wire _80_;
-  wire _810_;
-  wire _811_;
-  wire _812_;
-  wire _813_;
-  wire _814_;
-  wire _815_;
-  wire _816_;
-  wire _817_;
-  wire _818_;
-  wire _819_;
   wire _81_;
-  wire _820_;
-  wire _821_;
-  wire _822_;
-  wire _823_;
-  wire _824_;
-  wire _825_;
-  wire _826_;
-  wire _827_;
-  wire _828_;
-  wire _829_;
   wire _82_;
-  wire _830_;
-  wire _831_;
-  wire _832_;
-  wire _833_;
-  wire _834_;
-  wire _835_;
-  wire _836_;
-  wire _837_;
-  wire _838_;
-  wire _839_;
   wire _83_;
-  wire _840_;
-  wire _841_;
-  wire _842_;
-  wire _843_;
-  wire _844_;
-  wire _845_;
-  wire _846_;
-  wire _847_;
-  wire _848_;
-  wire _849_;
   wire _84_;
-  wire _850_;
-  wire _851_;
-  wire _852_;
-  wire _853_;
-  wire _854_;
-  wire _855_;
-  wire _856_;
-  wire _857_;
-  wire _858_;
-  wire _859_;
   wire _85_;
-  wire _860_;
-  wire _861_;
-  wire _862_;
-  wire _863_;
-  wire _864_;
-  wire _865_;
-  wire _866_;
-  wire _867_;
-  wire _868_;
-  wire _869_;
   wire _86_;
-  wire _870_;
-  wire _871_;
-  wire _872_;
-  wire _873_;
-  wire _874_;
-  wire _875_;
-  wire _876_;
-  wire _877_;
-  wire _878_;
-  wire _879_;
   wire _87_;
-  wire _880_;
-  wire _881_;
-  wire _882_;
-  wire _883_;
-  wire _884_;
-  wire _885_;
-  wire _886_;
-  wire _887_;
-  wire _888_;
-  wire _889_;
   wire _88_;
-  wire _890_;
-  wire _891_;
-  wire _892_;
-  wire _893_;
-  wire _894_;
-  wire _895_;
-  wire _896_;
-  wire _897_;
-  wire _898_;
-  wire _899_;
   wire _89_;
   wire _8_;
-  wire _900_;
-  wire _901_;
-  wire _902_;
-  wire _903_;
-  wire _904_;
-  wire _905_;
-  wire _906_;
-  wire _907_;
-  wire _908_;
-  wire _909_;
   wire _90_;
-  wire _910_;
-  wire _911_;
-  wire _912_;
-  wire _913_;
-  wire _914_;
-  wire _915_;
-  wire _916_;
-  wire _917_;
-  wire _918_;
-  wire _919_;
   wire _91_;
-  wire _920_;
-  wire _921_;
-  wire _922_;
-  wire _923_;
-  wire _924_;
-  wire _925_;
-  wire _926_;
-  wire _927_;
-  wire _928_;
-  wire _929_;
   wire _92_;
-  wire _930_;
-  wire _931_;
-  wire _932_;
-  wire _933_;
-  wire _934_;
-  wire _935_;
-  wire _936_;
-  wire _937_;
-  wire _938_;
-  wire _939_;
   wire _93_;
-  wire _940_;
-  wire _941_;
-  wire _942_;
-  wire _943_;
-  wire _944_;
-  wire _945_;
-  wire _946_;
-  wire _947_;
-  wire _948_;
-  wire _949_;
   wire _94_;
-  wire _950_;
-  wire _951_;
-  wire _952_;
-  wire _953_;
-  wire _954_;
-  wire _955_;
-  wire _956_;
-  wire _957_;
-  wire _958_;
-  wire _959_;
   wire _95_;
-  wire _960_;
-  wire _961_;
-  wire _962_;
-  wire _963_;
-  wire _964_;
-  wire _965_;
-  wire _966_;
-  wire _967_;
-  wire _968_;
-  wire _969_;
   wire _96_;
-  wire _970_;
-  wire _971_;
-  wire _972_;
-  wire _973_;
-  wire _974_;
-  wire _975_;
-  wire _976_;
-  wire _977_;
-  wire _978_;
-  wire _979_;
   wire _97_;
-  wire _980_;
-  wire _981_;
-  wire _982_;
-  wire _983_;
-  wire _984_;
-  wire _985_;
-  wire _986_;
-  wire _987_;
-  wire _988_;
-  wire _989_;
   wire _98_;
-  wire _990_;
-  wire _991_;
-  wire _992_;
-  wire _993_;
-  wire _994_;
-  wire _995_;
-  wire _996_;
-  wire _997_;
-  wire _998_;
-  wire _999_;
   wire _99_;
   wire _9_;
-  INVX1 _1897_ (
-    .A(x[7]),
-    .Y(_1866_)
-  );
-  INVX1 _1898_ (
-    .A(x[11]),
-    .Y(_1865_)
-  );
-  INVX1 _1899_ (
-    .A(x[9]),
-    .Y(_1864_)
-  );
-  INVX1 _1900_ (
-    .A(x[4]),
-    .Y(_1863_)
-  );
-  INVX1 _1901_ (
-    .A(x[0]),
-    .Y(_1862_)
-  );
-  INVX1 _1902_ (
-    .A(x[2]),
-    .Y(_1861_)
-  );
-  INVX1 _1903_ (
-    .A(x[1]),
-    .Y(_1860_)
-  );
-  INVX1 _1904_ (
-    .A(x[3]),
-    .Y(_1859_)
-  );
-  INVX1 _1905_ (
-    .A(x[5]),
-    .Y(_1858_)
-  );
-  INVX1 _1906_ (
-    .A(x[8]),
-    .Y(_1857_)
-  );
-  INVX1 _1907_ (
-    .A(x[6]),
-    .Y(_1856_)
-  );
-  INVX1 _1908_ (
-    .A(x[26]),
-    .Y(_1855_)
-  );
-  INVX1 _1909_ (
-    .A(x[10]),
-    .Y(_1854_)
-  );
-  INVX1 _1910_ (
-    .A(x[13]),
-    .Y(_1853_)
-  );
-  INVX1 _1911_ (
-    .A(x[12]),
-    .Y(_1852_)
-  );
-  INVX1 _1912_ (
+  INVX1 _206_ (
     .A(x[14]),
-    .Y(_1851_)
-  );
-  INVX1 _1913_ (
-    .A(x[27]),
-    .Y(_1850_)
-  );
-  INVX1 _1914_ (
-    .A(x[15]),
-    .Y(_1849_)
-  );
-  INVX1 _1915_ (
-    .A(x[25]),
-    .Y(_1848_)
-  );
-  INVX1 _1916_ (
-    .A(x[24]),
-    .Y(_1847_)
-  );
-  INVX1 _1917_ (
-    .A(x[18]),
-    .Y(_1846_)
-  );
-  INVX1 _1918_ (
-    .A(x[16]),
-    .Y(_1845_)
-  );
-  INVX1 _1919_ (
-    .A(x[21]),
-    .Y(_1844_)
-  );
-  INVX1 _1920_ (
-    .A(x[17]),
-    .Y(_1843_)
-  );
-  INVX1 _1921_ (
-    .A(x[22]),
-    .Y(_1842_)
-  );
-  INVX1 _1922_ (
-    .A(x[23]),
-    .Y(_1841_)
-  );
-  INVX1 _1923_ (
-    .A(x[19]),
-    .Y(_1840_)
-  );
-  INVX1 _1924_ (
-    .A(x[20]),
-    .Y(_1839_)
-  );
-  NAND2X1 _1925_ (
-    .A(_1860_),
-    .B(x[3]),
-    .Y(_1838_)
-  );
-  INVX1 _1926_ (
-    .A(_1838_),
-    .Y(_1837_)
-  );
-  NAND2X1 _1927_ (
-    .A(x[1]),
-    .B(_1859_),
-    .Y(_1836_)
-  );
-  NAND2X1 _1928_ (
-    .A(_1838_),
-    .B(_1836_),
-    .Y(_1835_)
-  );
-  INVX1 _1929_ (
-    .A(_1835_),
-    .Y(_1834_)
-  );
-  NAND2X1 _1930_ (
-    .A(_1863_),
-    .B(_1862_),
-    .Y(_1833_)
-  );
-  NAND2X1 _1931_ (
-    .A(x[4]),
-    .B(x[0]),
-    .Y(_1832_)
-  );
-  NAND2X1 _1932_ (
-    .A(_1861_),
-    .B(_1832_),
-    .Y(_1831_)
-  );
-  NAND2X1 _1933_ (
-    .A(_1833_),
-    .B(_1831_),
-    .Y(_1830_)
-  );
-  INVX1 _1934_ (
-    .A(_1830_),
-    .Y(_1829_)
-  );
-  NAND2X1 _1935_ (
-    .A(_1835_),
-    .B(_1829_),
-    .Y(_1828_)
-  );
-  NAND2X1 _1936_ (
-    .A(_1834_),
-    .B(_1830_),
-    .Y(_1827_)
-  );
-  NAND2X1 _1937_ (
-    .A(_1828_),
-    .B(_1827_),
-    .Y(_1826_)
-  );
-  INVX1 _1938_ (
-    .A(_1826_),
-    .Y(_1825_)
-  );
-  NAND2X1 _1939_ (
-    .A(x[5]),
-    .B(_1825_),
-    .Y(_1824_)
-  );
-  NAND2X1 _1940_ (
-    .A(_1828_),
-    .B(_1824_),
-    .Y(_1823_)
-  );
-  NAND2X1 _1941_ (
-    .A(x[7]),
-    .B(x[14]),
-    .Y(_1822_)
-  );
-  NAND2X1 _1942_ (
-    .A(_1866_),
-    .B(_1851_),
-    .Y(_1821_)
-  );
-  NAND2X1 _1943_ (
-    .A(_1822_),
-    .B(_1821_),
-    .Y(_1820_)
-  );
-  INVX1 _1944_ (
-    .A(_1820_),
-    .Y(_1819_)
-  );
-  NAND2X1 _1945_ (
-    .A(_1841_),
-    .B(_1819_),
-    .Y(_1818_)
-  );
-  NAND2X1 _1946_ (
-    .A(_1822_),
-    .B(_1818_),
-    .Y(_1817_)
-  );
-  NAND2X1 _1947_ (
-    .A(_1823_),
-    .B(_1817_),
-    .Y(_1816_)
-  );
-  NAND2X1 _1948_ (
-    .A(x[27]),
-    .B(x[25]),
-    .Y(_1815_)
-  );
-  INVX1 _1949_ (
-    .A(_1815_),
-    .Y(_1814_)
-  );
-  OR2X1 _1950_ (
-    .A(_1823_),
-    .B(_1817_),
-    .Y(_1813_)
-  );
-  NAND2X1 _1951_ (
-    .A(_1816_),
-    .B(_1813_),
-    .Y(_1812_)
-  );
-  INVX1 _1952_ (
-    .A(_1812_),
-    .Y(_1811_)
-  );
-  NAND2X1 _1953_ (
-    .A(_1815_),
-    .B(_1811_),
-    .Y(_1810_)
-  );
-  NAND2X1 _1954_ (
-    .A(_1816_),
-    .B(_1810_),
-    .Y(_1809_)
-  );
-  NAND2X1 _1955_ (
-    .A(x[1]),
-    .B(x[3]),
-    .Y(_1808_)
-  );
-  INVX1 _1956_ (
-    .A(_1808_),
-    .Y(_1807_)
-  );
-  NAND2X1 _1957_ (
-    .A(x[2]),
-    .B(_1807_),
-    .Y(_1806_)
-  );
-  NAND2X1 _1958_ (
-    .A(_1861_),
-    .B(_1808_),
-    .Y(_1805_)
-  );
-  NAND2X1 _1959_ (
-    .A(_1806_),
-    .B(_1805_),
-    .Y(_1804_)
-  );
-  INVX1 _1960_ (
-    .A(_1804_),
-    .Y(_1803_)
-  );
-  NAND2X1 _1961_ (
-    .A(x[6]),
-    .B(_1803_),
-    .Y(_1802_)
-  );
-  NAND2X1 _1962_ (
-    .A(_1856_),
-    .B(_1804_),
-    .Y(_1801_)
-  );
-  NAND2X1 _1963_ (
-    .A(_1802_),
-    .B(_1801_),
-    .Y(_1800_)
-  );
-  INVX1 _1964_ (
-    .A(_1800_),
-    .Y(_1799_)
-  );
-  NAND2X1 _1965_ (
-    .A(x[15]),
-    .B(_1799_),
-    .Y(_1798_)
-  );
-  NAND2X1 _1966_ (
-    .A(_1849_),
-    .B(_1800_),
-    .Y(_1797_)
-  );
-  NAND2X1 _1967_ (
-    .A(_1798_),
-    .B(_1797_),
-    .Y(_1796_)
-  );
-  INVX1 _1968_ (
-    .A(_1796_),
-    .Y(_1795_)
-  );
-  NAND2X1 _1969_ (
-    .A(_1855_),
-    .B(_1795_),
-    .Y(_1794_)
-  );
-  NAND2X1 _1970_ (
-    .A(_1798_),
-    .B(_1794_),
-    .Y(_1793_)
-  );
-  NAND2X1 _1971_ (
-    .A(_1809_),
-    .B(_1793_),
-    .Y(_1792_)
-  );
-  OR2X1 _1972_ (
-    .A(_1809_),
-    .B(_1793_),
-    .Y(_1791_)
-  );
-  NAND2X1 _1973_ (
-    .A(_1792_),
-    .B(_1791_),
-    .Y(_1790_)
-  );
-  NAND2X1 _1974_ (
-    .A(_1806_),
-    .B(_1802_),
-    .Y(_1789_)
-  );
-  INVX1 _1975_ (
-    .A(_1789_),
-    .Y(_1788_)
-  );
-  NAND2X1 _1976_ (
-    .A(x[3]),
-    .B(_1789_),
-    .Y(_1787_)
-  );
-  NAND2X1 _1977_ (
-    .A(_1859_),
-    .B(_1788_),
-    .Y(_1786_)
-  );
-  NAND2X1 _1978_ (
-    .A(_1787_),
-    .B(_1786_),
-    .Y(_1785_)
-  );
-  INVX1 _1979_ (
-    .A(_1785_),
-    .Y(_1784_)
-  );
-  NAND2X1 _1980_ (
-    .A(x[7]),
-    .B(_1784_),
-    .Y(_1783_)
-  );
-  NAND2X1 _1981_ (
-    .A(_1866_),
-    .B(_1785_),
-    .Y(_1782_)
-  );
-  NAND2X1 _1982_ (
-    .A(_1783_),
-    .B(_1782_),
-    .Y(_1781_)
-  );
-  OR2X1 _1983_ (
-    .A(_1790_),
-    .B(_1781_),
-    .Y(_1780_)
-  );
-  NAND2X1 _1984_ (
-    .A(_1792_),
-    .B(_1780_),
-    .Y(_1779_)
-  );
-  NAND2X1 _1985_ (
-    .A(_1787_),
-    .B(_1783_),
-    .Y(_1778_)
-  );
-  NAND2X1 _1986_ (
-    .A(_1779_),
-    .B(_1778_),
-    .Y(_1777_)
-  );
-  NAND2X1 _1987_ (
-    .A(x[5]),
-    .B(_1834_),
-    .Y(_1776_)
-  );
-  NAND2X1 _1988_ (
-    .A(_1836_),
-    .B(_1776_),
-    .Y(_1775_)
-  );
-  INVX1 _1989_ (
-    .A(_1775_),
-    .Y(_1774_)
-  );
-  NAND2X1 _1990_ (
-    .A(x[0]),
-    .B(_1861_),
-    .Y(_1773_)
-  );
-  NAND2X1 _1991_ (
-    .A(_1862_),
-    .B(x[2]),
-    .Y(_1772_)
-  );
-  INVX1 _1992_ (
-    .A(_1772_),
-    .Y(_1771_)
-  );
-  NAND2X1 _1993_ (
-    .A(_1773_),
-    .B(_1772_),
-    .Y(_1770_)
-  );
-  INVX1 _1994_ (
-    .A(_1770_),
-    .Y(_1769_)
-  );
-  NAND2X1 _1995_ (
-    .A(x[4]),
-    .B(_1769_),
-    .Y(_1768_)
-  );
-  NAND2X1 _1996_ (
-    .A(_1863_),
-    .B(_1770_),
-    .Y(_1767_)
-  );
-  NAND2X1 _1997_ (
-    .A(_1768_),
-    .B(_1767_),
-    .Y(_1766_)
-  );
-  INVX1 _1998_ (
-    .A(_1766_),
-    .Y(_1765_)
-  );
-  NAND2X1 _1999_ (
-    .A(_1775_),
-    .B(_1766_),
-    .Y(_1764_)
-  );
-  NAND2X1 _2000_ (
-    .A(_1774_),
-    .B(_1765_),
-    .Y(_1763_)
-  );
-  NAND2X1 _2001_ (
-    .A(_1764_),
-    .B(_1763_),
-    .Y(_1762_)
-  );
-  INVX1 _2002_ (
-    .A(_1762_),
-    .Y(_1761_)
-  );
-  NAND2X1 _2003_ (
-    .A(x[6]),
-    .B(_1761_),
-    .Y(_1760_)
-  );
-  NAND2X1 _2004_ (
-    .A(_1764_),
-    .B(_1760_),
-    .Y(_1759_)
-  );
-  NAND2X1 _2005_ (
-    .A(x[13]),
-    .B(x[15]),
-    .Y(_1758_)
-  );
-  NAND2X1 _2006_ (
-    .A(_1853_),
-    .B(_1849_),
-    .Y(_1757_)
-  );
-  NAND2X1 _2007_ (
-    .A(_1758_),
-    .B(_1757_),
-    .Y(_1756_)
-  );
-  INVX1 _2008_ (
-    .A(_1756_),
-    .Y(_1755_)
-  );
-  NAND2X1 _2009_ (
-    .A(_1842_),
-    .B(_1755_),
-    .Y(_1754_)
-  );
-  NAND2X1 _2010_ (
-    .A(_1758_),
-    .B(_1754_),
-    .Y(_1753_)
-  );
-  NAND2X1 _2011_ (
-    .A(_1759_),
-    .B(_1753_),
-    .Y(_1752_)
-  );
-  NAND2X1 _2012_ (
-    .A(x[26]),
-    .B(x[24]),
-    .Y(_1751_)
-  );
-  INVX1 _2013_ (
-    .A(_1751_),
-    .Y(_1750_)
-  );
-  OR2X1 _2014_ (
-    .A(_1759_),
-    .B(_1753_),
-    .Y(_1749_)
-  );
-  NAND2X1 _2015_ (
-    .A(_1752_),
-    .B(_1749_),
-    .Y(_1748_)
-  );
-  INVX1 _2016_ (
-    .A(_1748_),
-    .Y(_1747_)
-  );
-  NAND2X1 _2017_ (
-    .A(_1751_),
-    .B(_1747_),
-    .Y(_1746_)
-  );
-  NAND2X1 _2018_ (
-    .A(_1752_),
-    .B(_1746_),
-    .Y(_1745_)
-  );
-  NAND2X1 _2019_ (
-    .A(_1858_),
-    .B(_1826_),
-    .Y(_1744_)
-  );
-  NAND2X1 _2020_ (
-    .A(_1824_),
-    .B(_1744_),
-    .Y(_1743_)
-  );
-  NAND2X1 _2021_ (
-    .A(x[23]),
-    .B(_1820_),
-    .Y(_1742_)
-  );
-  NAND2X1 _2022_ (
-    .A(_1818_),
-    .B(_1742_),
-    .Y(_1741_)
-  );
-  OR2X1 _2023_ (
-    .A(_1743_),
-    .B(_1741_),
-    .Y(_1740_)
-  );
-  NAND2X1 _2024_ (
-    .A(_1850_),
-    .B(_1848_),
-    .Y(_1739_)
-  );
-  NAND2X1 _2025_ (
-    .A(_1815_),
-    .B(_1739_),
-    .Y(_1738_)
-  );
-  INVX1 _2026_ (
-    .A(_1738_),
-    .Y(_1737_)
-  );
-  NAND2X1 _2027_ (
-    .A(_1743_),
-    .B(_1741_),
-    .Y(_1736_)
-  );
-  NAND2X1 _2028_ (
-    .A(_1740_),
-    .B(_1736_),
-    .Y(_1735_)
-  );
-  INVX1 _2029_ (
-    .A(_1735_),
-    .Y(_1734_)
-  );
-  NAND2X1 _2030_ (
-    .A(_1738_),
-    .B(_1734_),
-    .Y(_1733_)
-  );
-  NAND2X1 _2031_ (
-    .A(_1740_),
-    .B(_1733_),
-    .Y(_1732_)
-  );
-  NAND2X1 _2032_ (
-    .A(_1745_),
-    .B(_1732_),
-    .Y(_1731_)
-  );
-  NAND2X1 _2033_ (
-    .A(_1814_),
-    .B(_1812_),
-    .Y(_1730_)
-  );
-  NAND2X1 _2034_ (
-    .A(_1810_),
-    .B(_1730_),
-    .Y(_1729_)
-  );
-  OR2X1 _2035_ (
-    .A(_1745_),
-    .B(_1732_),
-    .Y(_1728_)
-  );
-  NAND2X1 _2036_ (
-    .A(_1731_),
-    .B(_1728_),
-    .Y(_1727_)
-  );
-  OR2X1 _2037_ (
-    .A(_1729_),
-    .B(_1727_),
-    .Y(_1726_)
-  );
-  NAND2X1 _2038_ (
-    .A(_1731_),
-    .B(_1726_),
-    .Y(_1725_)
-  );
-  INVX1 _2039_ (
-    .A(_1725_),
-    .Y(_1724_)
-  );
-  NAND2X1 _2040_ (
-    .A(_1790_),
-    .B(_1781_),
-    .Y(_1723_)
-  );
-  NAND2X1 _2041_ (
-    .A(_1780_),
-    .B(_1723_),
-    .Y(_1722_)
-  );
-  INVX1 _2042_ (
-    .A(_1722_),
-    .Y(_1721_)
-  );
-  NAND2X1 _2043_ (
-    .A(_1725_),
-    .B(_1721_),
-    .Y(_1720_)
-  );
-  NAND2X1 _2044_ (
-    .A(_1724_),
-    .B(_1722_),
-    .Y(_1719_)
-  );
-  NAND2X1 _2045_ (
-    .A(_1720_),
-    .B(_1719_),
-    .Y(_1718_)
-  );
-  INVX1 _2046_ (
-    .A(_1718_),
-    .Y(_1717_)
-  );
-  NAND2X1 _2047_ (
-    .A(_1850_),
-    .B(_1717_),
-    .Y(_1716_)
-  );
-  NAND2X1 _2048_ (
-    .A(_1720_),
-    .B(_1716_),
-    .Y(_1715_)
-  );
-  INVX1 _2049_ (
-    .A(_1715_),
-    .Y(_1714_)
-  );
-  OR2X1 _2050_ (
-    .A(_1779_),
-    .B(_1778_),
-    .Y(_1713_)
-  );
-  NAND2X1 _2051_ (
-    .A(_1777_),
-    .B(_1713_),
-    .Y(_1712_)
-  );
-  INVX1 _2052_ (
-    .A(_1712_),
-    .Y(_1711_)
-  );
-  NAND2X1 _2053_ (
-    .A(_1715_),
-    .B(_1711_),
-    .Y(_1710_)
-  );
-  NAND2X1 _2054_ (
-    .A(_1777_),
-    .B(_1710_),
-    .Y(_1709_)
-  );
-  INVX1 _2055_ (
-    .A(_1709_),
-    .Y(_1708_)
-  );
-  NOR2X1 _2056_ (
-    .A(_1777_),
-    .B(_1714_),
-    .Y(_1707_)
-  );
-  INVX1 _2057_ (
-    .A(_1707_),
-    .Y(_1706_)
-  );
-  NAND2X1 _2058_ (
-    .A(_1773_),
-    .B(_1768_),
-    .Y(_1705_)
-  );
-  INVX1 _2059_ (
-    .A(_1705_),
-    .Y(_1704_)
-  );
-  NAND2X1 _2060_ (
-    .A(_1858_),
-    .B(_1835_),
-    .Y(_1703_)
-  );
-  NAND2X1 _2061_ (
-    .A(_1776_),
-    .B(_1703_),
-    .Y(_1702_)
-  );
-  INVX1 _2062_ (
-    .A(_1702_),
-    .Y(_1701_)
-  );
-  NAND2X1 _2063_ (
-    .A(_1705_),
-    .B(_1701_),
-    .Y(_1700_)
-  );
-  NAND2X1 _2064_ (
-    .A(_1704_),
-    .B(_1702_),
-    .Y(_1699_)
-  );
-  NAND2X1 _2065_ (
-    .A(_1700_),
-    .B(_1699_),
-    .Y(_1698_)
-  );
-  INVX1 _2066_ (
-    .A(_1698_),
-    .Y(_1697_)
-  );
-  NAND2X1 _2067_ (
-    .A(_1865_),
-    .B(_1697_),
-    .Y(_1696_)
-  );
-  NAND2X1 _2068_ (
-    .A(_1700_),
-    .B(_1696_),
-    .Y(_1695_)
-  );
-  NAND2X1 _2069_ (
-    .A(x[12]),
-    .B(x[14]),
-    .Y(_1694_)
-  );
-  INVX1 _2070_ (
-    .A(_1694_),
-    .Y(_1693_)
-  );
-  NAND2X1 _2071_ (
-    .A(_1852_),
-    .B(x[14]),
-    .Y(_1692_)
-  );
-  NAND2X1 _2072_ (
-    .A(x[12]),
-    .B(_1851_),
-    .Y(_1691_)
-  );
-  NAND2X1 _2073_ (
-    .A(_1692_),
-    .B(_1691_),
-    .Y(_1690_)
-  );
-  INVX1 _2074_ (
-    .A(_1690_),
-    .Y(_1689_)
-  );
-  NAND2X1 _2075_ (
-    .A(_1844_),
-    .B(_1690_),
-    .Y(_1688_)
-  );
-  NAND2X1 _2076_ (
-    .A(_1694_),
-    .B(_1688_),
-    .Y(_1687_)
-  );
-  NAND2X1 _2077_ (
-    .A(_1695_),
-    .B(_1687_),
-    .Y(_1686_)
-  );
-  NAND2X1 _2078_ (
-    .A(x[25]),
-    .B(x[23]),
-    .Y(_1685_)
-  );
-  INVX1 _2079_ (
-    .A(_1685_),
-    .Y(_1684_)
-  );
-  OR2X1 _2080_ (
-    .A(_1695_),
-    .B(_1687_),
-    .Y(_1683_)
-  );
-  NAND2X1 _2081_ (
-    .A(_1686_),
-    .B(_1683_),
-    .Y(_1682_)
-  );
-  INVX1 _2082_ (
-    .A(_1682_),
-    .Y(_1681_)
-  );
-  NAND2X1 _2083_ (
-    .A(_1685_),
-    .B(_1681_),
-    .Y(_1680_)
-  );
-  NAND2X1 _2084_ (
-    .A(_1686_),
-    .B(_1680_),
-    .Y(_1679_)
-  );
-  NAND2X1 _2085_ (
-    .A(_1856_),
-    .B(_1762_),
-    .Y(_1678_)
-  );
-  NAND2X1 _2086_ (
-    .A(_1760_),
-    .B(_1678_),
-    .Y(_1677_)
-  );
-  NAND2X1 _2087_ (
-    .A(x[22]),
-    .B(_1756_),
-    .Y(_1676_)
-  );
-  NAND2X1 _2088_ (
-    .A(_1754_),
-    .B(_1676_),
-    .Y(_1675_)
-  );
-  OR2X1 _2089_ (
-    .A(_1677_),
-    .B(_1675_),
-    .Y(_1674_)
-  );
-  NAND2X1 _2090_ (
-    .A(_1855_),
-    .B(_1847_),
-    .Y(_1673_)
-  );
-  NAND2X1 _2091_ (
-    .A(_1751_),
-    .B(_1673_),
-    .Y(_1672_)
-  );
-  INVX1 _2092_ (
-    .A(_1672_),
-    .Y(_1671_)
-  );
-  NAND2X1 _2093_ (
-    .A(_1677_),
-    .B(_1675_),
-    .Y(_1670_)
-  );
-  NAND2X1 _2094_ (
-    .A(_1674_),
-    .B(_1670_),
-    .Y(_1669_)
-  );
-  INVX1 _2095_ (
-    .A(_1669_),
-    .Y(_1668_)
-  );
-  NAND2X1 _2096_ (
-    .A(_1672_),
-    .B(_1668_),
-    .Y(_1667_)
-  );
-  NAND2X1 _2097_ (
-    .A(_1674_),
-    .B(_1667_),
-    .Y(_1666_)
-  );
-  NAND2X1 _2098_ (
-    .A(_1679_),
-    .B(_1666_),
-    .Y(_1665_)
-  );
-  NAND2X1 _2099_ (
-    .A(_1750_),
-    .B(_1748_),
-    .Y(_1664_)
-  );
-  NAND2X1 _2100_ (
-    .A(_1746_),
-    .B(_1664_),
-    .Y(_1663_)
-  );
-  OR2X1 _2101_ (
-    .A(_1679_),
-    .B(_1666_),
-    .Y(_1662_)
-  );
-  NAND2X1 _2102_ (
-    .A(_1665_),
-    .B(_1662_),
-    .Y(_1661_)
-  );
-  OR2X1 _2103_ (
-    .A(_1663_),
-    .B(_1661_),
-    .Y(_1660_)
-  );
-  NAND2X1 _2104_ (
-    .A(_1665_),
-    .B(_1660_),
-    .Y(_1659_)
-  );
-  INVX1 _2105_ (
-    .A(_1659_),
-    .Y(_1658_)
-  );
-  NAND2X1 _2106_ (
-    .A(_1729_),
-    .B(_1727_),
-    .Y(_1657_)
-  );
-  NAND2X1 _2107_ (
-    .A(_1726_),
-    .B(_1657_),
-    .Y(_1656_)
-  );
-  INVX1 _2108_ (
-    .A(_1656_),
-    .Y(_1655_)
-  );
-  NAND2X1 _2109_ (
-    .A(_1659_),
-    .B(_1655_),
-    .Y(_1654_)
-  );
-  NAND2X1 _2110_ (
-    .A(_1658_),
-    .B(_1656_),
-    .Y(_1653_)
-  );
-  NAND2X1 _2111_ (
-    .A(_1654_),
-    .B(_1653_),
-    .Y(_1652_)
-  );
-  NAND2X1 _2112_ (
-    .A(x[26]),
-    .B(_1796_),
-    .Y(_1651_)
-  );
-  NAND2X1 _2113_ (
-    .A(_1794_),
-    .B(_1651_),
-    .Y(_1650_)
-  );
-  OR2X1 _2114_ (
-    .A(_1652_),
-    .B(_1650_),
-    .Y(_1649_)
-  );
-  NAND2X1 _2115_ (
-    .A(_1654_),
-    .B(_1649_),
-    .Y(_1648_)
-  );
-  INVX1 _2116_ (
-    .A(_1648_),
-    .Y(_1647_)
-  );
-  NAND2X1 _2117_ (
-    .A(x[27]),
-    .B(_1718_),
-    .Y(_1646_)
-  );
-  NAND2X1 _2118_ (
-    .A(_1716_),
-    .B(_1646_),
-    .Y(_1645_)
-  );
-  INVX1 _2119_ (
-    .A(_1645_),
-    .Y(_1644_)
-  );
-  NAND2X1 _2120_ (
-    .A(_1648_),
-    .B(_1644_),
-    .Y(_1643_)
-  );
-  NAND2X1 _2121_ (
-    .A(_1860_),
-    .B(_1859_),
-    .Y(_1642_)
-  );
-  NAND2X1 _2122_ (
-    .A(_1866_),
-    .B(_1835_),
-    .Y(_1641_)
-  );
-  NAND2X1 _2123_ (
-    .A(_1642_),
-    .B(_1641_),
-    .Y(_1640_)
-  );
-  INVX1 _2124_ (
-    .A(_1640_),
-    .Y(_1639_)
-  );
-  NAND2X1 _2125_ (
-    .A(x[11]),
-    .B(_1864_),
-    .Y(_1638_)
-  );
-  INVX1 _2126_ (
-    .A(_1638_),
-    .Y(_1637_)
-  );
-  NAND2X1 _2127_ (
-    .A(_1640_),
-    .B(_1637_),
-    .Y(_1636_)
-  );
-  NAND2X1 _2128_ (
-    .A(_1639_),
-    .B(_1638_),
-    .Y(_1635_)
-  );
-  NAND2X1 _2129_ (
-    .A(_1636_),
-    .B(_1635_),
-    .Y(_1634_)
-  );
-  INVX1 _2130_ (
-    .A(_1634_),
-    .Y(_1633_)
-  );
-  NAND2X1 _2131_ (
-    .A(_1765_),
-    .B(_1633_),
-    .Y(_1632_)
-  );
-  NAND2X1 _2132_ (
-    .A(_1636_),
-    .B(_1632_),
-    .Y(_1631_)
-  );
-  NAND2X1 _2133_ (
-    .A(_1854_),
-    .B(x[13]),
-    .Y(_1630_)
-  );
-  NAND2X1 _2134_ (
-    .A(x[10]),
-    .B(_1853_),
-    .Y(_1629_)
-  );
-  NAND2X1 _2135_ (
-    .A(_1849_),
-    .B(_1629_),
-    .Y(_1628_)
-  );
-  NAND2X1 _2136_ (
-    .A(_1630_),
-    .B(_1628_),
-    .Y(_1627_)
-  );
-  NAND2X1 _2137_ (
-    .A(_1631_),
-    .B(_1627_),
-    .Y(_1626_)
-  );
-  NAND2X1 _2138_ (
-    .A(_1842_),
-    .B(_1839_),
-    .Y(_1625_)
-  );
-  NAND2X1 _2139_ (
-    .A(x[22]),
-    .B(x[20]),
-    .Y(_1624_)
-  );
-  NAND2X1 _2140_ (
-    .A(_1625_),
-    .B(_1624_),
-    .Y(_1623_)
-  );
-  INVX1 _2141_ (
-    .A(_1623_),
-    .Y(_1622_)
-  );
-  NAND2X1 _2142_ (
-    .A(_1847_),
-    .B(_1622_),
-    .Y(_1621_)
-  );
-  NAND2X1 _2143_ (
-    .A(_1625_),
-    .B(_1621_),
-    .Y(_1620_)
-  );
-  INVX1 _2144_ (
-    .A(_1620_),
-    .Y(_1619_)
-  );
-  OR2X1 _2145_ (
-    .A(_1631_),
-    .B(_1627_),
-    .Y(_1618_)
-  );
-  NAND2X1 _2146_ (
-    .A(_1626_),
-    .B(_1618_),
-    .Y(_1617_)
-  );
-  INVX1 _2147_ (
-    .A(_1617_),
-    .Y(_1616_)
-  );
-  NAND2X1 _2148_ (
-    .A(_1620_),
-    .B(_1616_),
-    .Y(_1615_)
-  );
-  NAND2X1 _2149_ (
-    .A(_1626_),
-    .B(_1615_),
-    .Y(_1614_)
-  );
-  NAND2X1 _2150_ (
-    .A(_1844_),
-    .B(_1689_),
-    .Y(_1613_)
-  );
-  NAND2X1 _2151_ (
-    .A(x[21]),
-    .B(_1690_),
-    .Y(_1612_)
-  );
-  NAND2X1 _2152_ (
-    .A(_1613_),
-    .B(_1612_),
-    .Y(_1611_)
-  );
-  INVX1 _2153_ (
-    .A(_1611_),
-    .Y(_1610_)
-  );
-  NAND2X1 _2154_ (
-    .A(x[11]),
-    .B(_1698_),
-    .Y(_1609_)
-  );
-  NAND2X1 _2155_ (
-    .A(_1696_),
-    .B(_1609_),
-    .Y(_1608_)
-  );
-  INVX1 _2156_ (
-    .A(_1608_),
-    .Y(_1607_)
-  );
-  NAND2X1 _2157_ (
-    .A(_1611_),
-    .B(_1607_),
-    .Y(_1606_)
-  );
-  NAND2X1 _2158_ (
-    .A(_1848_),
-    .B(_1841_),
-    .Y(_1605_)
-  );
-  NAND2X1 _2159_ (
-    .A(_1685_),
-    .B(_1605_),
-    .Y(_1604_)
-  );
-  INVX1 _2160_ (
-    .A(_1604_),
-    .Y(_1603_)
-  );
-  NAND2X1 _2161_ (
-    .A(_1610_),
-    .B(_1608_),
-    .Y(_1602_)
-  );
-  NAND2X1 _2162_ (
-    .A(_1606_),
-    .B(_1602_),
-    .Y(_1601_)
-  );
-  INVX1 _2163_ (
-    .A(_1601_),
-    .Y(_1600_)
-  );
-  NAND2X1 _2164_ (
-    .A(_1604_),
-    .B(_1600_),
-    .Y(_1599_)
-  );
-  NAND2X1 _2165_ (
-    .A(_1606_),
-    .B(_1599_),
-    .Y(_1598_)
-  );
-  NAND2X1 _2166_ (
-    .A(_1614_),
-    .B(_1598_),
-    .Y(_1597_)
-  );
-  OR2X1 _2167_ (
-    .A(_1614_),
-    .B(_1598_),
-    .Y(_1596_)
-  );
-  NAND2X1 _2168_ (
-    .A(_1597_),
-    .B(_1596_),
-    .Y(_1595_)
-  );
-  NAND2X1 _2169_ (
-    .A(_1684_),
-    .B(_1682_),
-    .Y(_1594_)
-  );
-  NAND2X1 _2170_ (
-    .A(_1680_),
-    .B(_1594_),
-    .Y(_1593_)
-  );
-  OR2X1 _2171_ (
-    .A(_1595_),
-    .B(_1593_),
-    .Y(_1592_)
-  );
-  NAND2X1 _2172_ (
-    .A(_1597_),
-    .B(_1592_),
-    .Y(_1591_)
-  );
-  INVX1 _2173_ (
-    .A(_1591_),
-    .Y(_1590_)
-  );
-  NAND2X1 _2174_ (
-    .A(_1663_),
-    .B(_1661_),
-    .Y(_1589_)
-  );
-  NAND2X1 _2175_ (
-    .A(_1660_),
-    .B(_1589_),
-    .Y(_1588_)
-  );
-  INVX1 _2176_ (
-    .A(_1588_),
-    .Y(_1587_)
-  );
-  NAND2X1 _2177_ (
-    .A(_1591_),
-    .B(_1587_),
-    .Y(_1586_)
-  );
-  NAND2X1 _2178_ (
-    .A(_1737_),
-    .B(_1735_),
-    .Y(_1585_)
-  );
-  NAND2X1 _2179_ (
-    .A(_1733_),
-    .B(_1585_),
-    .Y(_1584_)
-  );
-  NAND2X1 _2180_ (
-    .A(_1590_),
-    .B(_1588_),
-    .Y(_1583_)
-  );
-  NAND2X1 _2181_ (
-    .A(_1586_),
-    .B(_1583_),
-    .Y(_1582_)
-  );
-  OR2X1 _2182_ (
-    .A(_1584_),
-    .B(_1582_),
-    .Y(_1581_)
-  );
-  NAND2X1 _2183_ (
-    .A(_1586_),
-    .B(_1581_),
-    .Y(_1580_)
-  );
-  INVX1 _2184_ (
-    .A(_1580_),
-    .Y(_1579_)
-  );
-  NAND2X1 _2185_ (
-    .A(_1652_),
-    .B(_1650_),
-    .Y(_1578_)
-  );
-  NAND2X1 _2186_ (
-    .A(_1649_),
-    .B(_1578_),
-    .Y(_1577_)
-  );
-  INVX1 _2187_ (
-    .A(_1577_),
-    .Y(_1576_)
-  );
-  NAND2X1 _2188_ (
-    .A(_1580_),
-    .B(_1576_),
-    .Y(_1575_)
-  );
-  NAND2X1 _2189_ (
-    .A(_1862_),
-    .B(_1861_),
-    .Y(_1574_)
-  );
-  NAND2X1 _2190_ (
-    .A(x[7]),
-    .B(_1834_),
-    .Y(_1573_)
-  );
-  NAND2X1 _2191_ (
-    .A(_1641_),
-    .B(_1573_),
-    .Y(_1572_)
-  );
-  OR2X1 _2192_ (
-    .A(_1574_),
-    .B(_1572_),
-    .Y(_1571_)
-  );
-  NAND2X1 _2193_ (
-    .A(x[11]),
-    .B(x[9]),
-    .Y(_1570_)
-  );
-  INVX1 _2194_ (
-    .A(_1570_),
-    .Y(_1569_)
-  );
-  NAND2X1 _2195_ (
-    .A(_1865_),
-    .B(_1864_),
-    .Y(_1568_)
-  );
-  NAND2X1 _2196_ (
-    .A(_1570_),
-    .B(_1568_),
-    .Y(_1567_)
-  );
-  INVX1 _2197_ (
-    .A(_1567_),
-    .Y(_1566_)
-  );
-  NAND2X1 _2198_ (
-    .A(_1574_),
-    .B(_1572_),
-    .Y(_1565_)
-  );
-  NAND2X1 _2199_ (
-    .A(_1571_),
-    .B(_1565_),
-    .Y(_1564_)
-  );
-  INVX1 _2200_ (
-    .A(_1564_),
-    .Y(_1563_)
-  );
-  NAND2X1 _2201_ (
-    .A(_1567_),
-    .B(_1563_),
-    .Y(_1562_)
-  );
-  NAND2X1 _2202_ (
-    .A(_1571_),
-    .B(_1562_),
-    .Y(_1561_)
-  );
-  NAND2X1 _2203_ (
-    .A(_1691_),
-    .B(_1613_),
-    .Y(_1560_)
-  );
-  NAND2X1 _2204_ (
-    .A(_1561_),
-    .B(_1560_),
-    .Y(_1559_)
-  );
-  NAND2X1 _2205_ (
-    .A(x[27]),
-    .B(_1841_),
-    .Y(_1558_)
-  );
-  OR2X1 _2206_ (
-    .A(_1561_),
-    .B(_1560_),
-    .Y(_1557_)
-  );
-  NAND2X1 _2207_ (
-    .A(_1559_),
-    .B(_1557_),
-    .Y(_1556_)
-  );
-  OR2X1 _2208_ (
-    .A(_1558_),
-    .B(_1556_),
-    .Y(_1555_)
-  );
-  NAND2X1 _2209_ (
-    .A(_1559_),
-    .B(_1555_),
-    .Y(_1554_)
-  );
-  NAND2X1 _2210_ (
-    .A(_1766_),
-    .B(_1634_),
-    .Y(_1553_)
-  );
-  NAND2X1 _2211_ (
-    .A(_1632_),
-    .B(_1553_),
-    .Y(_1552_)
-  );
-  INVX1 _2212_ (
-    .A(_1552_),
-    .Y(_1551_)
-  );
-  NAND2X1 _2213_ (
-    .A(_1630_),
-    .B(_1629_),
-    .Y(_1550_)
-  );
-  INVX1 _2214_ (
-    .A(_1550_),
-    .Y(_1549_)
-  );
-  NAND2X1 _2215_ (
-    .A(_1849_),
-    .B(_1550_),
-    .Y(_1548_)
-  );
-  NAND2X1 _2216_ (
-    .A(x[15]),
-    .B(_1549_),
-    .Y(_1547_)
-  );
-  NAND2X1 _2217_ (
-    .A(_1548_),
-    .B(_1547_),
-    .Y(_1546_)
-  );
-  INVX1 _2218_ (
-    .A(_1546_),
-    .Y(_1545_)
-  );
-  NAND2X1 _2219_ (
-    .A(_1551_),
-    .B(_1546_),
-    .Y(_1544_)
-  );
-  NAND2X1 _2220_ (
-    .A(x[24]),
-    .B(_1623_),
-    .Y(_1543_)
-  );
-  NAND2X1 _2221_ (
-    .A(_1621_),
-    .B(_1543_),
-    .Y(_1542_)
-  );
-  NAND2X1 _2222_ (
-    .A(_1552_),
-    .B(_1545_),
-    .Y(_1541_)
-  );
-  NAND2X1 _2223_ (
-    .A(_1544_),
-    .B(_1541_),
-    .Y(_1540_)
-  );
-  OR2X1 _2224_ (
-    .A(_1542_),
-    .B(_1540_),
-    .Y(_1539_)
-  );
-  NAND2X1 _2225_ (
-    .A(_1544_),
-    .B(_1539_),
-    .Y(_1538_)
-  );
-  NAND2X1 _2226_ (
-    .A(_1554_),
-    .B(_1538_),
-    .Y(_1537_)
-  );
-  NAND2X1 _2227_ (
-    .A(_1619_),
-    .B(_1617_),
-    .Y(_1536_)
-  );
-  NAND2X1 _2228_ (
-    .A(_1615_),
-    .B(_1536_),
-    .Y(_1535_)
-  );
-  OR2X1 _2229_ (
-    .A(_1554_),
-    .B(_1538_),
-    .Y(_1534_)
-  );
-  NAND2X1 _2230_ (
-    .A(_1537_),
-    .B(_1534_),
-    .Y(_1533_)
-  );
-  OR2X1 _2231_ (
-    .A(_1535_),
-    .B(_1533_),
-    .Y(_1532_)
-  );
-  NAND2X1 _2232_ (
-    .A(_1537_),
-    .B(_1532_),
-    .Y(_1531_)
-  );
-  INVX1 _2233_ (
-    .A(_1531_),
-    .Y(_1530_)
-  );
-  NAND2X1 _2234_ (
-    .A(_1595_),
-    .B(_1593_),
-    .Y(_1529_)
-  );
-  NAND2X1 _2235_ (
-    .A(_1592_),
-    .B(_1529_),
-    .Y(_1528_)
-  );
-  INVX1 _2236_ (
-    .A(_1528_),
-    .Y(_1527_)
-  );
-  NAND2X1 _2237_ (
-    .A(_1531_),
-    .B(_1527_),
-    .Y(_1526_)
-  );
-  NAND2X1 _2238_ (
-    .A(_1671_),
-    .B(_1669_),
-    .Y(_1525_)
-  );
-  NAND2X1 _2239_ (
-    .A(_1667_),
-    .B(_1525_),
-    .Y(_1524_)
-  );
-  NAND2X1 _2240_ (
-    .A(_1530_),
-    .B(_1528_),
-    .Y(_1523_)
-  );
-  NAND2X1 _2241_ (
-    .A(_1526_),
-    .B(_1523_),
-    .Y(_1522_)
-  );
-  OR2X1 _2242_ (
-    .A(_1524_),
-    .B(_1522_),
-    .Y(_1521_)
-  );
-  NAND2X1 _2243_ (
-    .A(_1526_),
-    .B(_1521_),
-    .Y(_1520_)
-  );
-  INVX1 _2244_ (
-    .A(_1520_),
-    .Y(_1519_)
-  );
-  NAND2X1 _2245_ (
-    .A(_1584_),
-    .B(_1582_),
-    .Y(_1518_)
-  );
-  NAND2X1 _2246_ (
-    .A(_1581_),
-    .B(_1518_),
-    .Y(_1517_)
-  );
-  INVX1 _2247_ (
-    .A(_1517_),
-    .Y(_1516_)
-  );
-  NAND2X1 _2248_ (
-    .A(_1520_),
-    .B(_1516_),
-    .Y(_1515_)
-  );
-  NAND2X1 _2249_ (
-    .A(_1519_),
-    .B(_1517_),
-    .Y(_1514_)
-  );
-  NAND2X1 _2250_ (
-    .A(_1515_),
-    .B(_1514_),
-    .Y(_1513_)
-  );
-  INVX1 _2251_ (
-    .A(_1513_),
-    .Y(_1512_)
-  );
-  NAND2X1 _2252_ (
-    .A(_1856_),
-    .B(_1770_),
-    .Y(_1511_)
-  );
-  NAND2X1 _2253_ (
-    .A(x[6]),
-    .B(_1769_),
-    .Y(_1510_)
-  );
-  NAND2X1 _2254_ (
-    .A(_1511_),
-    .B(_1510_),
-    .Y(_1509_)
-  );
-  INVX1 _2255_ (
-    .A(_1509_),
-    .Y(_1508_)
-  );
-  NAND2X1 _2256_ (
-    .A(_1857_),
-    .B(_1508_),
-    .Y(_1507_)
-  );
-  NAND2X1 _2257_ (
-    .A(_1511_),
-    .B(_1507_),
-    .Y(_1506_)
-  );
-  NAND2X1 _2258_ (
-    .A(_1839_),
-    .B(_1549_),
-    .Y(_1505_)
-  );
-  NAND2X1 _2259_ (
-    .A(_1629_),
-    .B(_1505_),
-    .Y(_1504_)
-  );
-  NAND2X1 _2260_ (
-    .A(_1506_),
-    .B(_1504_),
-    .Y(_1503_)
-  );
-  OR2X1 _2261_ (
-    .A(_1506_),
-    .B(_1504_),
-    .Y(_1502_)
-  );
-  NAND2X1 _2262_ (
-    .A(_1503_),
-    .B(_1502_),
-    .Y(_1501_)
-  );
-  NAND2X1 _2263_ (
-    .A(_1566_),
-    .B(_1564_),
-    .Y(_1500_)
-  );
-  NAND2X1 _2264_ (
-    .A(_1562_),
-    .B(_1500_),
-    .Y(_1499_)
-  );
-  OR2X1 _2265_ (
-    .A(_1501_),
-    .B(_1499_),
-    .Y(_1498_)
-  );
-  NAND2X1 _2266_ (
-    .A(_1503_),
-    .B(_1498_),
-    .Y(_1497_)
-  );
-  NAND2X1 _2267_ (
-    .A(_1850_),
-    .B(x[23]),
-    .Y(_1496_)
-  );
-  NAND2X1 _2268_ (
-    .A(_1558_),
-    .B(_1496_),
-    .Y(_1495_)
-  );
-  INVX1 _2269_ (
-    .A(_1495_),
-    .Y(_1494_)
-  );
-  NAND2X1 _2270_ (
-    .A(_1611_),
-    .B(_1495_),
-    .Y(_1493_)
-  );
-  NAND2X1 _2271_ (
-    .A(_1497_),
-    .B(_1493_),
-    .Y(_1492_)
-  );
-  NAND2X1 _2272_ (
-    .A(_1558_),
-    .B(_1556_),
-    .Y(_1491_)
-  );
-  NAND2X1 _2273_ (
-    .A(_1555_),
-    .B(_1491_),
-    .Y(_1490_)
-  );
-  OR2X1 _2274_ (
-    .A(_1497_),
-    .B(_1493_),
-    .Y(_1489_)
-  );
-  NAND2X1 _2275_ (
-    .A(_1492_),
-    .B(_1489_),
-    .Y(_1488_)
-  );
-  OR2X1 _2276_ (
-    .A(_1490_),
-    .B(_1488_),
-    .Y(_1487_)
-  );
-  NAND2X1 _2277_ (
-    .A(_1492_),
-    .B(_1487_),
-    .Y(_1486_)
-  );
-  INVX1 _2278_ (
-    .A(_1486_),
-    .Y(_1485_)
-  );
-  NAND2X1 _2279_ (
-    .A(_1535_),
-    .B(_1533_),
-    .Y(_1484_)
-  );
-  NAND2X1 _2280_ (
-    .A(_1532_),
-    .B(_1484_),
-    .Y(_1483_)
-  );
-  INVX1 _2281_ (
-    .A(_1483_),
-    .Y(_1482_)
-  );
-  NAND2X1 _2282_ (
-    .A(_1486_),
-    .B(_1482_),
-    .Y(_1481_)
-  );
-  NAND2X1 _2283_ (
-    .A(_1603_),
-    .B(_1601_),
-    .Y(_1480_)
-  );
-  NAND2X1 _2284_ (
-    .A(_1599_),
-    .B(_1480_),
-    .Y(_1479_)
-  );
-  NAND2X1 _2285_ (
-    .A(_1485_),
-    .B(_1483_),
-    .Y(_1478_)
-  );
-  NAND2X1 _2286_ (
-    .A(_1481_),
-    .B(_1478_),
-    .Y(_1477_)
-  );
-  OR2X1 _2287_ (
-    .A(_1479_),
-    .B(_1477_),
-    .Y(_1476_)
-  );
-  NAND2X1 _2288_ (
-    .A(_1481_),
-    .B(_1476_),
-    .Y(_1475_)
-  );
-  INVX1 _2289_ (
-    .A(_1475_),
-    .Y(_1474_)
-  );
-  NAND2X1 _2290_ (
-    .A(_1524_),
-    .B(_1522_),
-    .Y(_1473_)
-  );
-  NAND2X1 _2291_ (
-    .A(_1521_),
-    .B(_1473_),
-    .Y(_1472_)
-  );
-  INVX1 _2292_ (
-    .A(_1472_),
-    .Y(_1471_)
-  );
-  NAND2X1 _2293_ (
-    .A(_1475_),
-    .B(_1471_),
-    .Y(_1470_)
-  );
-  NAND2X1 _2294_ (
-    .A(_1474_),
-    .B(_1472_),
-    .Y(_1469_)
-  );
-  NAND2X1 _2295_ (
-    .A(_1470_),
-    .B(_1469_),
-    .Y(_1468_)
-  );
-  INVX1 _2296_ (
-    .A(_1468_),
-    .Y(_1467_)
-  );
-  NAND2X1 _2297_ (
-    .A(_1860_),
-    .B(_1858_),
-    .Y(_1466_)
-  );
-  NAND2X1 _2298_ (
-    .A(x[8]),
-    .B(_1509_),
-    .Y(_1465_)
-  );
-  NAND2X1 _2299_ (
-    .A(_1507_),
-    .B(_1465_),
-    .Y(_1464_)
-  );
-  OR2X1 _2300_ (
-    .A(_1466_),
-    .B(_1464_),
-    .Y(_1463_)
-  );
-  NAND2X1 _2301_ (
-    .A(_1466_),
-    .B(_1464_),
-    .Y(_1462_)
-  );
-  NAND2X1 _2302_ (
-    .A(_1463_),
-    .B(_1462_),
-    .Y(_1461_)
-  );
-  NAND2X1 _2303_ (
-    .A(x[20]),
-    .B(_1550_),
-    .Y(_1460_)
-  );
-  NAND2X1 _2304_ (
-    .A(_1505_),
-    .B(_1460_),
-    .Y(_1459_)
-  );
-  OR2X1 _2305_ (
-    .A(_1461_),
-    .B(_1459_),
-    .Y(_1458_)
-  );
-  NAND2X1 _2306_ (
-    .A(_1463_),
-    .B(_1458_),
-    .Y(_1457_)
-  );
-  NAND2X1 _2307_ (
-    .A(_1855_),
-    .B(x[22]),
-    .Y(_1456_)
-  );
-  NAND2X1 _2308_ (
-    .A(_1457_),
-    .B(_1456_),
-    .Y(_1455_)
-  );
-  NAND2X1 _2309_ (
-    .A(_1501_),
-    .B(_1499_),
-    .Y(_1454_)
-  );
-  NAND2X1 _2310_ (
-    .A(_1498_),
-    .B(_1454_),
-    .Y(_1453_)
-  );
-  OR2X1 _2311_ (
-    .A(_1457_),
-    .B(_1456_),
-    .Y(_1452_)
-  );
-  NAND2X1 _2312_ (
-    .A(_1455_),
-    .B(_1452_),
-    .Y(_1451_)
-  );
-  OR2X1 _2313_ (
-    .A(_1453_),
-    .B(_1451_),
-    .Y(_1450_)
-  );
-  NAND2X1 _2314_ (
-    .A(_1455_),
-    .B(_1450_),
-    .Y(_1449_)
-  );
-  INVX1 _2315_ (
-    .A(_1449_),
-    .Y(_1448_)
-  );
-  NAND2X1 _2316_ (
-    .A(_1490_),
-    .B(_1488_),
-    .Y(_1447_)
-  );
-  NAND2X1 _2317_ (
-    .A(_1487_),
-    .B(_1447_),
-    .Y(_1446_)
-  );
-  INVX1 _2318_ (
-    .A(_1446_),
-    .Y(_1445_)
-  );
-  NAND2X1 _2319_ (
-    .A(_1449_),
-    .B(_1445_),
-    .Y(_1444_)
-  );
-  NAND2X1 _2320_ (
-    .A(_1542_),
-    .B(_1540_),
-    .Y(_1443_)
-  );
-  NAND2X1 _2321_ (
-    .A(_1539_),
-    .B(_1443_),
-    .Y(_1442_)
-  );
-  NAND2X1 _2322_ (
-    .A(_1448_),
-    .B(_1446_),
-    .Y(_1441_)
-  );
-  NAND2X1 _2323_ (
-    .A(_1444_),
-    .B(_1441_),
-    .Y(_1440_)
-  );
-  OR2X1 _2324_ (
-    .A(_1442_),
-    .B(_1440_),
-    .Y(_1439_)
-  );
-  NAND2X1 _2325_ (
-    .A(_1444_),
-    .B(_1439_),
-    .Y(_1438_)
-  );
-  INVX1 _2326_ (
-    .A(_1438_),
-    .Y(_1437_)
-  );
-  NAND2X1 _2327_ (
-    .A(_1479_),
-    .B(_1477_),
-    .Y(_1436_)
-  );
-  NAND2X1 _2328_ (
-    .A(_1476_),
-    .B(_1436_),
-    .Y(_1435_)
-  );
-  INVX1 _2329_ (
-    .A(_1435_),
-    .Y(_1434_)
-  );
-  NAND2X1 _2330_ (
-    .A(_1438_),
-    .B(_1434_),
-    .Y(_1433_)
-  );
-  NAND2X1 _2331_ (
-    .A(_1437_),
-    .B(_1435_),
-    .Y(_1432_)
-  );
-  NAND2X1 _2332_ (
-    .A(_1433_),
-    .B(_1432_),
-    .Y(_1431_)
-  );
-  INVX1 _2333_ (
-    .A(_1431_),
-    .Y(_1430_)
-  );
-  NAND2X1 _2334_ (
-    .A(x[1]),
-    .B(x[5]),
-    .Y(_1429_)
-  );
-  NAND2X1 _2335_ (
-    .A(_1466_),
-    .B(_1429_),
-    .Y(_1428_)
-  );
-  INVX1 _2336_ (
-    .A(_1428_),
-    .Y(_1427_)
-  );
-  NAND2X1 _2337_ (
-    .A(x[9]),
-    .B(_1427_),
-    .Y(_1426_)
-  );
-  NAND2X1 _2338_ (
-    .A(_1864_),
-    .B(_1428_),
-    .Y(_1425_)
-  );
-  NAND2X1 _2339_ (
-    .A(_1426_),
-    .B(_1425_),
-    .Y(_1424_)
-  );
-  INVX1 _2340_ (
-    .A(_1424_),
-    .Y(_1423_)
-  );
-  NAND2X1 _2341_ (
-    .A(_1852_),
-    .B(_1423_),
-    .Y(_1422_)
-  );
-  NAND2X1 _2342_ (
-    .A(_1426_),
-    .B(_1422_),
-    .Y(_1421_)
-  );
-  INVX1 _2343_ (
-    .A(_1421_),
-    .Y(_1420_)
-  );
-  NAND2X1 _2344_ (
-    .A(x[25]),
-    .B(_1844_),
-    .Y(_1419_)
-  );
-  INVX1 _2345_ (
-    .A(_1419_),
-    .Y(_1418_)
-  );
-  NAND2X1 _2346_ (
-    .A(_1421_),
-    .B(_1418_),
-    .Y(_1417_)
-  );
-  NAND2X1 _2347_ (
-    .A(_1461_),
-    .B(_1459_),
-    .Y(_1416_)
-  );
-  NAND2X1 _2348_ (
-    .A(_1458_),
-    .B(_1416_),
-    .Y(_1415_)
-  );
-  NAND2X1 _2349_ (
-    .A(_1420_),
-    .B(_1419_),
-    .Y(_1414_)
-  );
-  NAND2X1 _2350_ (
-    .A(_1417_),
-    .B(_1414_),
-    .Y(_1413_)
-  );
-  OR2X1 _2351_ (
-    .A(_1415_),
-    .B(_1413_),
-    .Y(_1412_)
-  );
-  NAND2X1 _2352_ (
-    .A(_1417_),
-    .B(_1412_),
-    .Y(_1411_)
-  );
-  INVX1 _2353_ (
-    .A(_1411_),
-    .Y(_1410_)
-  );
-  NAND2X1 _2354_ (
-    .A(_1453_),
-    .B(_1451_),
-    .Y(_1409_)
-  );
-  NAND2X1 _2355_ (
-    .A(_1450_),
-    .B(_1409_),
-    .Y(_1408_)
-  );
-  INVX1 _2356_ (
-    .A(_1408_),
-    .Y(_1407_)
-  );
-  NAND2X1 _2357_ (
-    .A(_1411_),
-    .B(_1407_),
-    .Y(_1406_)
-  );
-  NAND2X1 _2358_ (
-    .A(_1610_),
-    .B(_1494_),
-    .Y(_1405_)
-  );
-  NAND2X1 _2359_ (
-    .A(_1493_),
-    .B(_1405_),
-    .Y(_1404_)
-  );
-  INVX1 _2360_ (
-    .A(_1404_),
-    .Y(_1403_)
-  );
-  NAND2X1 _2361_ (
-    .A(_1410_),
-    .B(_1408_),
-    .Y(_1402_)
-  );
-  NAND2X1 _2362_ (
-    .A(_1406_),
-    .B(_1402_),
-    .Y(_1401_)
-  );
-  INVX1 _2363_ (
-    .A(_1401_),
-    .Y(_1400_)
-  );
-  NAND2X1 _2364_ (
-    .A(_1404_),
-    .B(_1400_),
-    .Y(_1399_)
-  );
-  NAND2X1 _2365_ (
-    .A(_1406_),
-    .B(_1399_),
-    .Y(_1398_)
-  );
-  INVX1 _2366_ (
-    .A(_1398_),
-    .Y(_1397_)
-  );
-  NAND2X1 _2367_ (
-    .A(_1442_),
-    .B(_1440_),
-    .Y(_1396_)
-  );
-  NAND2X1 _2368_ (
-    .A(_1439_),
-    .B(_1396_),
-    .Y(_1395_)
-  );
-  INVX1 _2369_ (
-    .A(_1395_),
-    .Y(_1394_)
-  );
-  NAND2X1 _2370_ (
-    .A(_1398_),
-    .B(_1394_),
-    .Y(_1393_)
-  );
-  NAND2X1 _2371_ (
-    .A(x[12]),
-    .B(_1424_),
-    .Y(_1392_)
-  );
-  NAND2X1 _2372_ (
-    .A(_1422_),
-    .B(_1392_),
-    .Y(_1391_)
-  );
-  OR2X1 _2373_ (
-    .A(_1833_),
-    .B(_1391_),
-    .Y(_1390_)
-  );
-  NAND2X1 _2374_ (
-    .A(_1833_),
-    .B(_1391_),
-    .Y(_1389_)
-  );
-  NAND2X1 _2375_ (
-    .A(_1390_),
-    .B(_1389_),
-    .Y(_1388_)
-  );
-  NAND2X1 _2376_ (
-    .A(_1848_),
-    .B(x[21]),
-    .Y(_1387_)
-  );
-  NAND2X1 _2377_ (
-    .A(_1419_),
-    .B(_1387_),
-    .Y(_1386_)
-  );
-  OR2X1 _2378_ (
-    .A(_1388_),
-    .B(_1386_),
-    .Y(_1385_)
-  );
-  NAND2X1 _2379_ (
-    .A(_1390_),
-    .B(_1385_),
-    .Y(_1384_)
-  );
-  INVX1 _2380_ (
-    .A(_1384_),
-    .Y(_1383_)
-  );
-  NAND2X1 _2381_ (
-    .A(_1415_),
-    .B(_1413_),
-    .Y(_1382_)
-  );
-  NAND2X1 _2382_ (
-    .A(_1412_),
-    .B(_1382_),
-    .Y(_1381_)
-  );
-  INVX1 _2383_ (
-    .A(_1381_),
-    .Y(_1380_)
-  );
-  NAND2X1 _2384_ (
-    .A(_1384_),
-    .B(_1380_),
-    .Y(_1379_)
-  );
-  NAND2X1 _2385_ (
-    .A(x[26]),
-    .B(_1842_),
-    .Y(_1378_)
-  );
-  NAND2X1 _2386_ (
-    .A(_1456_),
-    .B(_1378_),
-    .Y(_1377_)
-  );
-  INVX1 _2387_ (
-    .A(_1377_),
-    .Y(_1376_)
-  );
-  NAND2X1 _2388_ (
-    .A(_1383_),
-    .B(_1381_),
-    .Y(_1375_)
-  );
-  NAND2X1 _2389_ (
-    .A(_1379_),
-    .B(_1375_),
-    .Y(_1374_)
-  );
-  INVX1 _2390_ (
-    .A(_1374_),
-    .Y(_1373_)
-  );
-  NAND2X1 _2391_ (
-    .A(_1377_),
-    .B(_1373_),
-    .Y(_1372_)
-  );
-  NAND2X1 _2392_ (
-    .A(_1379_),
-    .B(_1372_),
-    .Y(_1371_)
-  );
-  INVX1 _2393_ (
-    .A(_1371_),
-    .Y(_1370_)
-  );
-  NAND2X1 _2394_ (
-    .A(_1403_),
-    .B(_1401_),
-    .Y(_1369_)
-  );
-  NAND2X1 _2395_ (
-    .A(_1399_),
-    .B(_1369_),
-    .Y(_1368_)
-  );
-  INVX1 _2396_ (
-    .A(_1368_),
-    .Y(_1367_)
-  );
-  NAND2X1 _2397_ (
-    .A(_1371_),
-    .B(_1367_),
-    .Y(_1366_)
-  );
-  NAND2X1 _2398_ (
-    .A(_1370_),
-    .B(_1368_),
-    .Y(_1365_)
-  );
-  NAND2X1 _2399_ (
-    .A(_1366_),
-    .B(_1365_),
-    .Y(_1364_)
-  );
-  NAND2X1 _2400_ (
-    .A(_1376_),
-    .B(_1374_),
-    .Y(_1363_)
-  );
-  NAND2X1 _2401_ (
-    .A(_1372_),
-    .B(_1363_),
-    .Y(_1362_)
-  );
-  NAND2X1 _2402_ (
-    .A(_1388_),
-    .B(_1386_),
-    .Y(_1361_)
-  );
-  NAND2X1 _2403_ (
-    .A(_1385_),
-    .B(_1361_),
-    .Y(_1360_)
-  );
-  NAND2X1 _2404_ (
-    .A(_1833_),
-    .B(_1832_),
-    .Y(_1359_)
-  );
-  NOR2X1 _2405_ (
-    .A(_1857_),
-    .B(_1359_),
-    .Y(_1358_)
-  );
-  INVX1 _2406_ (
-    .A(_1358_),
-    .Y(_1357_)
-  );
-  NAND2X1 _2407_ (
-    .A(x[24]),
-    .B(_1839_),
-    .Y(_1356_)
-  );
-  NOR2X1 _2408_ (
-    .A(_1360_),
-    .B(_1356_),
-    .Y(_1355_)
-  );
-  NAND2X1 _2409_ (
-    .A(_1358_),
-    .B(_1355_),
-    .Y(_1354_)
-  );
-  NAND2X1 _2410_ (
-    .A(_1362_),
-    .B(_1354_),
-    .Y(_1353_)
-  );
-  NOR2X1 _2411_ (
-    .A(x[24]),
-    .B(_1839_),
-    .Y(_1352_)
-  );
-  NAND2X1 _2412_ (
-    .A(_1357_),
-    .B(_1352_),
-    .Y(_1351_)
-  );
-  AND2X1 _2413_ (
-    .A(_1359_),
-    .B(_1356_),
-    .Y(_1350_)
-  );
-  NAND2X1 _2414_ (
-    .A(_1857_),
-    .B(_1350_),
-    .Y(_1349_)
-  );
-  NAND2X1 _2415_ (
-    .A(_1351_),
-    .B(_1349_),
-    .Y(_1348_)
-  );
-  NAND2X1 _2416_ (
-    .A(_1360_),
-    .B(_1348_),
-    .Y(_1347_)
-  );
-  NAND2X1 _2417_ (
-    .A(_1353_),
-    .B(_1347_),
-    .Y(_1346_)
-  );
-  OR2X1 _2418_ (
-    .A(_1364_),
-    .B(_1346_),
-    .Y(_1345_)
-  );
-  NAND2X1 _2419_ (
-    .A(_1366_),
-    .B(_1345_),
-    .Y(_1344_)
-  );
-  INVX1 _2420_ (
-    .A(_1344_),
-    .Y(_1343_)
-  );
-  NAND2X1 _2421_ (
-    .A(_1397_),
-    .B(_1395_),
-    .Y(_1342_)
-  );
-  NAND2X1 _2422_ (
-    .A(_1393_),
-    .B(_1342_),
-    .Y(_1341_)
-  );
-  INVX1 _2423_ (
-    .A(_1341_),
-    .Y(_1340_)
-  );
-  NAND2X1 _2424_ (
-    .A(_1344_),
-    .B(_1340_),
-    .Y(_1339_)
-  );
-  NAND2X1 _2425_ (
-    .A(_1393_),
-    .B(_1339_),
-    .Y(_1338_)
-  );
-  INVX1 _2426_ (
-    .A(_1338_),
-    .Y(_1337_)
-  );
-  NAND2X1 _2427_ (
-    .A(_1430_),
-    .B(_1338_),
-    .Y(_1336_)
-  );
-  NAND2X1 _2428_ (
-    .A(_1433_),
-    .B(_1336_),
-    .Y(_1335_)
-  );
-  INVX1 _2429_ (
-    .A(_1335_),
-    .Y(_1334_)
-  );
-  NAND2X1 _2430_ (
-    .A(_1467_),
-    .B(_1335_),
-    .Y(_1333_)
-  );
-  NAND2X1 _2431_ (
-    .A(_1470_),
-    .B(_1333_),
-    .Y(_1332_)
-  );
-  INVX1 _2432_ (
-    .A(_1332_),
-    .Y(_1331_)
-  );
-  NAND2X1 _2433_ (
-    .A(_1512_),
-    .B(_1332_),
-    .Y(_1330_)
-  );
-  NAND2X1 _2434_ (
-    .A(_1515_),
-    .B(_1330_),
-    .Y(_1329_)
-  );
-  INVX1 _2435_ (
-    .A(_1329_),
-    .Y(_1328_)
-  );
-  NAND2X1 _2436_ (
-    .A(_1579_),
-    .B(_1577_),
-    .Y(_1327_)
-  );
-  NAND2X1 _2437_ (
-    .A(_1575_),
-    .B(_1327_),
-    .Y(_1326_)
-  );
-  INVX1 _2438_ (
-    .A(_1326_),
-    .Y(_1325_)
-  );
-  NAND2X1 _2439_ (
-    .A(_1329_),
-    .B(_1325_),
-    .Y(_1324_)
-  );
-  NAND2X1 _2440_ (
-    .A(_1575_),
-    .B(_1324_),
-    .Y(_1323_)
-  );
-  INVX1 _2441_ (
-    .A(_1323_),
-    .Y(_1322_)
-  );
-  NAND2X1 _2442_ (
-    .A(_1647_),
-    .B(_1645_),
-    .Y(_1321_)
-  );
-  NAND2X1 _2443_ (
-    .A(_1643_),
-    .B(_1321_),
-    .Y(_1320_)
-  );
-  INVX1 _2444_ (
-    .A(_1320_),
-    .Y(_1319_)
-  );
-  NAND2X1 _2445_ (
-    .A(_1323_),
-    .B(_1319_),
-    .Y(_1318_)
-  );
-  NAND2X1 _2446_ (
-    .A(_1643_),
-    .B(_1318_),
-    .Y(_1317_)
-  );
-  NAND2X1 _2447_ (
-    .A(_1709_),
-    .B(_1317_),
-    .Y(_1316_)
-  );
-  NAND2X1 _2448_ (
-    .A(_1706_),
-    .B(_1316_),
-    .Y(_1315_)
-  );
-  INVX1 _2449_ (
-    .A(_1315_),
-    .Y(_1314_)
-  );
-  NAND2X1 _2450_ (
-    .A(_1859_),
-    .B(x[13]),
-    .Y(_1313_)
-  );
-  NAND2X1 _2451_ (
-    .A(x[3]),
-    .B(_1853_),
-    .Y(_1312_)
-  );
-  NAND2X1 _2452_ (
-    .A(_1313_),
-    .B(_1312_),
-    .Y(_1311_)
-  );
-  INVX1 _2453_ (
-    .A(_1311_),
-    .Y(_1310_)
-  );
-  NAND2X1 _2454_ (
-    .A(_1846_),
-    .B(_1310_),
-    .Y(_1309_)
-  );
-  NAND2X1 _2455_ (
-    .A(_1313_),
-    .B(_1309_),
-    .Y(_1308_)
-  );
-  INVX1 _2456_ (
-    .A(_1308_),
-    .Y(_1307_)
-  );
-  NAND2X1 _2457_ (
-    .A(x[14]),
-    .B(_1308_),
-    .Y(_1306_)
-  );
-  NAND2X1 _2458_ (
-    .A(_1851_),
-    .B(_1307_),
-    .Y(_1305_)
-  );
-  NAND2X1 _2459_ (
-    .A(_1306_),
-    .B(_1305_),
-    .Y(_1304_)
-  );
-  INVX1 _2460_ (
-    .A(_1304_),
-    .Y(_1303_)
-  );
-  NAND2X1 _2461_ (
-    .A(_1840_),
-    .B(_1303_),
-    .Y(_1302_)
-  );
-  NAND2X1 _2462_ (
-    .A(_1306_),
-    .B(_1302_),
-    .Y(_1301_)
-  );
-  INVX1 _2463_ (
-    .A(_1301_),
-    .Y(_1300_)
-  );
-  NAND2X1 _2464_ (
-    .A(_1855_),
-    .B(_1301_),
-    .Y(_1299_)
-  );
-  NAND2X1 _2465_ (
-    .A(x[26]),
-    .B(_1300_),
-    .Y(_1298_)
-  );
-  NAND2X1 _2466_ (
-    .A(_1299_),
-    .B(_1298_),
-    .Y(_1297_)
-  );
-  INVX1 _2467_ (
-    .A(_1297_),
-    .Y(_1296_)
-  );
-  NAND2X1 _2468_ (
-    .A(x[15]),
-    .B(_1296_),
-    .Y(_1295_)
-  );
-  NAND2X1 _2469_ (
-    .A(_1299_),
-    .B(_1295_),
-    .Y(_1294_)
-  );
-  NAND2X1 _2470_ (
-    .A(_1861_),
-    .B(_1837_),
-    .Y(_1293_)
-  );
-  NAND2X1 _2471_ (
-    .A(x[2]),
-    .B(_1838_),
-    .Y(_1292_)
-  );
-  NAND2X1 _2472_ (
-    .A(_1293_),
-    .B(_1292_),
-    .Y(_1291_)
-  );
-  INVX1 _2473_ (
-    .A(_1291_),
-    .Y(_1290_)
-  );
-  NAND2X1 _2474_ (
-    .A(x[12]),
-    .B(_1290_),
-    .Y(_1289_)
-  );
-  NAND2X1 _2475_ (
-    .A(_1293_),
-    .B(_1289_),
-    .Y(_1288_)
-  );
-  NAND2X1 _2476_ (
-    .A(_1843_),
-    .B(_1842_),
-    .Y(_1287_)
-  );
-  NAND2X1 _2477_ (
-    .A(x[17]),
-    .B(x[22]),
-    .Y(_1286_)
-  );
-  NAND2X1 _2478_ (
-    .A(_1287_),
-    .B(_1286_),
-    .Y(_1285_)
-  );
-  INVX1 _2479_ (
-    .A(_1285_),
-    .Y(_1284_)
-  );
-  NAND2X1 _2480_ (
-    .A(_1847_),
-    .B(_1284_),
-    .Y(_1283_)
-  );
-  NAND2X1 _2481_ (
-    .A(_1287_),
-    .B(_1283_),
-    .Y(_1282_)
-  );
-  NAND2X1 _2482_ (
-    .A(_1288_),
-    .B(_1282_),
-    .Y(_1281_)
-  );
-  OR2X1 _2483_ (
-    .A(_1288_),
-    .B(_1282_),
-    .Y(_1280_)
-  );
-  NAND2X1 _2484_ (
-    .A(_1281_),
-    .B(_1280_),
-    .Y(_1279_)
-  );
-  NAND2X1 _2485_ (
-    .A(x[18]),
-    .B(_1311_),
-    .Y(_1278_)
-  );
-  NAND2X1 _2486_ (
-    .A(_1309_),
-    .B(_1278_),
-    .Y(_1277_)
-  );
-  OR2X1 _2487_ (
-    .A(_1279_),
-    .B(_1277_),
-    .Y(_1276_)
-  );
-  NAND2X1 _2488_ (
-    .A(_1281_),
-    .B(_1276_),
-    .Y(_1275_)
-  );
-  INVX1 _2489_ (
-    .A(_1275_),
-    .Y(_1274_)
-  );
-  NAND2X1 _2490_ (
-    .A(_1685_),
-    .B(_1275_),
-    .Y(_1273_)
-  );
-  NAND2X1 _2491_ (
-    .A(_1684_),
-    .B(_1274_),
-    .Y(_1272_)
-  );
-  NAND2X1 _2492_ (
-    .A(_1273_),
-    .B(_1272_),
-    .Y(_1271_)
-  );
-  NAND2X1 _2493_ (
-    .A(x[19]),
-    .B(_1304_),
-    .Y(_1270_)
-  );
-  NAND2X1 _2494_ (
-    .A(_1302_),
-    .B(_1270_),
-    .Y(_1269_)
-  );
-  OR2X1 _2495_ (
-    .A(_1271_),
-    .B(_1269_),
-    .Y(_1268_)
-  );
-  NAND2X1 _2496_ (
-    .A(_1273_),
-    .B(_1268_),
-    .Y(_1267_)
-  );
-  INVX1 _2497_ (
-    .A(_1267_),
-    .Y(_1266_)
-  );
-  NAND2X1 _2498_ (
-    .A(_1849_),
-    .B(_1297_),
-    .Y(_1265_)
-  );
-  NAND2X1 _2499_ (
-    .A(_1295_),
-    .B(_1265_),
-    .Y(_1264_)
-  );
-  INVX1 _2500_ (
-    .A(_1264_),
-    .Y(_1263_)
-  );
-  NAND2X1 _2501_ (
-    .A(_1267_),
-    .B(_1263_),
-    .Y(_1262_)
-  );
-  NAND2X1 _2502_ (
-    .A(_1266_),
-    .B(_1264_),
-    .Y(_1261_)
-  );
-  NAND2X1 _2503_ (
-    .A(_1262_),
-    .B(_1261_),
-    .Y(_1260_)
-  );
-  INVX1 _2504_ (
-    .A(_1260_),
-    .Y(_1259_)
-  );
-  NAND2X1 _2505_ (
-    .A(_1850_),
-    .B(_1259_),
-    .Y(_1258_)
-  );
-  NAND2X1 _2506_ (
-    .A(_1262_),
-    .B(_1258_),
-    .Y(_1257_)
-  );
-  NAND2X1 _2507_ (
-    .A(_1294_),
-    .B(_1257_),
-    .Y(_1256_)
-  );
-  NAND2X1 _2508_ (
-    .A(_1834_),
-    .B(_1771_),
-    .Y(_1255_)
-  );
-  NAND2X1 _2509_ (
-    .A(_1835_),
-    .B(_1772_),
-    .Y(_1254_)
-  );
-  NAND2X1 _2510_ (
-    .A(_1255_),
-    .B(_1254_),
-    .Y(_1253_)
-  );
-  INVX1 _2511_ (
-    .A(_1253_),
-    .Y(_1252_)
-  );
-  NAND2X1 _2512_ (
-    .A(x[7]),
-    .B(_1252_),
-    .Y(_1251_)
-  );
-  NAND2X1 _2513_ (
-    .A(_1255_),
-    .B(_1251_),
-    .Y(_1250_)
-  );
-  NAND2X1 _2514_ (
-    .A(x[11]),
-    .B(x[15]),
-    .Y(_1249_)
-  );
-  NAND2X1 _2515_ (
-    .A(_1865_),
-    .B(_1849_),
-    .Y(_1248_)
-  );
-  NAND2X1 _2516_ (
-    .A(_1249_),
-    .B(_1248_),
-    .Y(_1247_)
-  );
-  INVX1 _2517_ (
-    .A(_1247_),
-    .Y(_1246_)
-  );
-  NAND2X1 _2518_ (
-    .A(_1845_),
-    .B(_1246_),
-    .Y(_1245_)
-  );
-  NAND2X1 _2519_ (
-    .A(_1249_),
-    .B(_1245_),
-    .Y(_1244_)
-  );
-  NAND2X1 _2520_ (
-    .A(_1250_),
-    .B(_1244_),
-    .Y(_1243_)
-  );
-  NAND2X1 _2521_ (
-    .A(x[21]),
-    .B(x[23]),
-    .Y(_1242_)
-  );
-  INVX1 _2522_ (
-    .A(_1242_),
-    .Y(_1241_)
-  );
-  OR2X1 _2523_ (
-    .A(_1250_),
-    .B(_1244_),
-    .Y(_1240_)
-  );
-  NAND2X1 _2524_ (
-    .A(_1243_),
-    .B(_1240_),
-    .Y(_1239_)
-  );
-  INVX1 _2525_ (
-    .A(_1239_),
-    .Y(_1238_)
-  );
-  NAND2X1 _2526_ (
-    .A(_1242_),
-    .B(_1238_),
-    .Y(_1237_)
-  );
-  NAND2X1 _2527_ (
-    .A(_1243_),
-    .B(_1237_),
-    .Y(_1236_)
-  );
-  NAND2X1 _2528_ (
-    .A(_1852_),
-    .B(_1291_),
-    .Y(_1235_)
-  );
-  NAND2X1 _2529_ (
-    .A(_1289_),
-    .B(_1235_),
-    .Y(_1234_)
-  );
-  NAND2X1 _2530_ (
-    .A(x[24]),
-    .B(_1285_),
-    .Y(_1233_)
-  );
-  NAND2X1 _2531_ (
-    .A(_1283_),
-    .B(_1233_),
-    .Y(_1232_)
-  );
-  NAND2X1 _2532_ (
-    .A(_1234_),
-    .B(_1232_),
-    .Y(_1231_)
-  );
-  NAND2X1 _2533_ (
-    .A(_1236_),
-    .B(_1231_),
-    .Y(_1230_)
-  );
-  NAND2X1 _2534_ (
-    .A(_1279_),
-    .B(_1277_),
-    .Y(_1229_)
-  );
-  NAND2X1 _2535_ (
-    .A(_1276_),
-    .B(_1229_),
-    .Y(_1228_)
-  );
-  OR2X1 _2536_ (
-    .A(_1236_),
-    .B(_1231_),
-    .Y(_1227_)
-  );
-  NAND2X1 _2537_ (
-    .A(_1230_),
-    .B(_1227_),
-    .Y(_1226_)
-  );
-  OR2X1 _2538_ (
-    .A(_1228_),
-    .B(_1226_),
-    .Y(_1225_)
-  );
-  NAND2X1 _2539_ (
-    .A(_1230_),
-    .B(_1225_),
-    .Y(_1224_)
-  );
-  INVX1 _2540_ (
-    .A(_1224_),
-    .Y(_1223_)
-  );
-  NAND2X1 _2541_ (
-    .A(_1271_),
-    .B(_1269_),
-    .Y(_1222_)
-  );
-  NAND2X1 _2542_ (
-    .A(_1268_),
-    .B(_1222_),
-    .Y(_1221_)
-  );
-  INVX1 _2543_ (
-    .A(_1221_),
-    .Y(_1220_)
-  );
-  NAND2X1 _2544_ (
-    .A(_1224_),
-    .B(_1220_),
-    .Y(_1219_)
-  );
-  NAND2X1 _2545_ (
-    .A(_1223_),
-    .B(_1221_),
-    .Y(_1218_)
-  );
-  NAND2X1 _2546_ (
-    .A(_1219_),
-    .B(_1218_),
-    .Y(_1217_)
-  );
-  INVX1 _2547_ (
-    .A(_1217_),
-    .Y(_1216_)
-  );
-  NAND2X1 _2548_ (
-    .A(x[26]),
-    .B(_1216_),
-    .Y(_1215_)
-  );
-  NAND2X1 _2549_ (
-    .A(_1219_),
-    .B(_1215_),
-    .Y(_1214_)
-  );
-  INVX1 _2550_ (
-    .A(_1214_),
-    .Y(_1213_)
-  );
-  NAND2X1 _2551_ (
-    .A(x[27]),
-    .B(_1260_),
-    .Y(_1212_)
-  );
-  NAND2X1 _2552_ (
-    .A(_1258_),
-    .B(_1212_),
-    .Y(_1211_)
-  );
-  INVX1 _2553_ (
-    .A(_1211_),
-    .Y(_1210_)
-  );
-  NAND2X1 _2554_ (
-    .A(_1214_),
-    .B(_1210_),
-    .Y(_1209_)
-  );
-  NAND2X1 _2555_ (
-    .A(_1775_),
-    .B(_1569_),
-    .Y(_1208_)
-  );
-  NAND2X1 _2556_ (
-    .A(_1774_),
-    .B(_1570_),
-    .Y(_1207_)
-  );
-  NAND2X1 _2557_ (
-    .A(_1208_),
-    .B(_1207_),
-    .Y(_1206_)
-  );
-  INVX1 _2558_ (
-    .A(_1206_),
-    .Y(_1205_)
-  );
-  NAND2X1 _2559_ (
-    .A(_1769_),
-    .B(_1205_),
-    .Y(_1204_)
-  );
-  NAND2X1 _2560_ (
-    .A(_1208_),
-    .B(_1204_),
-    .Y(_1203_)
-  );
-  NAND2X1 _2561_ (
-    .A(x[6]),
-    .B(x[10]),
-    .Y(_1202_)
-  );
-  NAND2X1 _2562_ (
-    .A(_1856_),
-    .B(_1854_),
-    .Y(_1201_)
-  );
-  NAND2X1 _2563_ (
-    .A(_1202_),
-    .B(_1201_),
-    .Y(_1200_)
-  );
-  INVX1 _2564_ (
-    .A(_1200_),
-    .Y(_1199_)
-  );
-  NAND2X1 _2565_ (
-    .A(x[14]),
-    .B(_1199_),
-    .Y(_1198_)
-  );
-  NAND2X1 _2566_ (
-    .A(_1202_),
-    .B(_1198_),
-    .Y(_1197_)
-  );
-  NAND2X1 _2567_ (
-    .A(_1203_),
-    .B(_1197_),
-    .Y(_1196_)
-  );
-  NAND2X1 _2568_ (
-    .A(_1840_),
-    .B(_1839_),
-    .Y(_1195_)
-  );
-  NAND2X1 _2569_ (
-    .A(x[19]),
-    .B(x[20]),
-    .Y(_1194_)
-  );
-  NAND2X1 _2570_ (
-    .A(_1195_),
-    .B(_1194_),
-    .Y(_1193_)
-  );
-  INVX1 _2571_ (
-    .A(_1193_),
-    .Y(_1192_)
-  );
-  NAND2X1 _2572_ (
-    .A(_1842_),
-    .B(_1192_),
-    .Y(_1191_)
-  );
-  NAND2X1 _2573_ (
-    .A(_1195_),
-    .B(_1191_),
-    .Y(_1190_)
-  );
-  INVX1 _2574_ (
-    .A(_1190_),
-    .Y(_1189_)
-  );
-  OR2X1 _2575_ (
-    .A(_1203_),
-    .B(_1197_),
-    .Y(_1188_)
-  );
-  NAND2X1 _2576_ (
-    .A(_1196_),
-    .B(_1188_),
-    .Y(_1187_)
-  );
-  INVX1 _2577_ (
-    .A(_1187_),
-    .Y(_1186_)
-  );
-  NAND2X1 _2578_ (
-    .A(_1190_),
-    .B(_1186_),
-    .Y(_1185_)
-  );
-  NAND2X1 _2579_ (
-    .A(_1196_),
-    .B(_1185_),
-    .Y(_1184_)
-  );
-  NAND2X1 _2580_ (
-    .A(_1866_),
-    .B(_1253_),
-    .Y(_1183_)
-  );
-  NAND2X1 _2581_ (
-    .A(_1251_),
-    .B(_1183_),
-    .Y(_1182_)
-  );
-  NAND2X1 _2582_ (
-    .A(x[16]),
-    .B(_1247_),
-    .Y(_1181_)
-  );
-  NAND2X1 _2583_ (
-    .A(_1245_),
-    .B(_1181_),
-    .Y(_1180_)
-  );
-  OR2X1 _2584_ (
-    .A(_1182_),
-    .B(_1180_),
-    .Y(_1179_)
-  );
-  NAND2X1 _2585_ (
-    .A(_1844_),
-    .B(_1841_),
-    .Y(_1178_)
-  );
-  NAND2X1 _2586_ (
-    .A(_1242_),
-    .B(_1178_),
-    .Y(_1177_)
-  );
-  INVX1 _2587_ (
-    .A(_1177_),
-    .Y(_1176_)
-  );
-  NAND2X1 _2588_ (
-    .A(_1182_),
-    .B(_1180_),
-    .Y(_1175_)
-  );
-  NAND2X1 _2589_ (
-    .A(_1179_),
-    .B(_1175_),
-    .Y(_1174_)
-  );
-  INVX1 _2590_ (
-    .A(_1174_),
-    .Y(_1173_)
-  );
-  NAND2X1 _2591_ (
-    .A(_1177_),
-    .B(_1173_),
-    .Y(_1172_)
-  );
-  NAND2X1 _2592_ (
-    .A(_1179_),
-    .B(_1172_),
-    .Y(_1171_)
-  );
-  NAND2X1 _2593_ (
-    .A(_1184_),
-    .B(_1171_),
-    .Y(_1170_)
-  );
-  NAND2X1 _2594_ (
-    .A(_1241_),
-    .B(_1239_),
-    .Y(_1169_)
-  );
-  NAND2X1 _2595_ (
-    .A(_1237_),
-    .B(_1169_),
-    .Y(_1168_)
-  );
-  OR2X1 _2596_ (
-    .A(_1184_),
-    .B(_1171_),
-    .Y(_1167_)
-  );
-  NAND2X1 _2597_ (
-    .A(_1170_),
-    .B(_1167_),
-    .Y(_1166_)
-  );
-  OR2X1 _2598_ (
-    .A(_1168_),
-    .B(_1166_),
-    .Y(_1165_)
-  );
-  NAND2X1 _2599_ (
-    .A(_1170_),
-    .B(_1165_),
-    .Y(_1164_)
-  );
-  INVX1 _2600_ (
-    .A(_1164_),
-    .Y(_1163_)
-  );
-  NAND2X1 _2601_ (
-    .A(_1228_),
-    .B(_1226_),
-    .Y(_1162_)
-  );
-  NAND2X1 _2602_ (
-    .A(_1225_),
-    .B(_1162_),
-    .Y(_1161_)
-  );
-  INVX1 _2603_ (
-    .A(_1161_),
-    .Y(_1160_)
-  );
-  NAND2X1 _2604_ (
-    .A(_1164_),
-    .B(_1160_),
-    .Y(_1159_)
-  );
-  NAND2X1 _2605_ (
-    .A(_1163_),
-    .B(_1161_),
-    .Y(_1158_)
-  );
-  NAND2X1 _2606_ (
-    .A(_1159_),
-    .B(_1158_),
-    .Y(_1157_)
-  );
-  INVX1 _2607_ (
-    .A(_1157_),
-    .Y(_1156_)
-  );
-  NAND2X1 _2608_ (
-    .A(_1604_),
-    .B(_1156_),
-    .Y(_1155_)
-  );
-  NAND2X1 _2609_ (
-    .A(_1159_),
-    .B(_1155_),
-    .Y(_1154_)
-  );
-  INVX1 _2610_ (
-    .A(_1154_),
-    .Y(_1153_)
-  );
-  NAND2X1 _2611_ (
-    .A(_1855_),
-    .B(_1217_),
-    .Y(_1152_)
-  );
-  NAND2X1 _2612_ (
-    .A(_1215_),
-    .B(_1152_),
-    .Y(_1151_)
-  );
-  INVX1 _2613_ (
-    .A(_1151_),
-    .Y(_1150_)
-  );
-  NAND2X1 _2614_ (
-    .A(_1154_),
-    .B(_1150_),
-    .Y(_1149_)
-  );
-  NAND2X1 _2615_ (
-    .A(_1697_),
-    .B(_1566_),
-    .Y(_1148_)
-  );
-  NAND2X1 _2616_ (
-    .A(_1700_),
-    .B(_1148_),
-    .Y(_1147_)
-  );
-  NAND2X1 _2617_ (
-    .A(_1846_),
-    .B(_1755_),
-    .Y(_1146_)
-  );
-  NAND2X1 _2618_ (
-    .A(_1758_),
-    .B(_1146_),
-    .Y(_1145_)
-  );
-  NAND2X1 _2619_ (
-    .A(_1147_),
-    .B(_1145_),
-    .Y(_1144_)
-  );
-  OR2X1 _2620_ (
-    .A(_1147_),
-    .B(_1145_),
-    .Y(_1143_)
-  );
-  NAND2X1 _2621_ (
-    .A(_1144_),
-    .B(_1143_),
-    .Y(_1142_)
-  );
-  OR2X1 _2622_ (
-    .A(_1178_),
-    .B(_1142_),
-    .Y(_1141_)
-  );
-  NAND2X1 _2623_ (
-    .A(_1144_),
-    .B(_1141_),
-    .Y(_1140_)
-  );
-  NAND2X1 _2624_ (
-    .A(_1770_),
-    .B(_1206_),
-    .Y(_1139_)
-  );
-  NAND2X1 _2625_ (
-    .A(_1204_),
-    .B(_1139_),
-    .Y(_1138_)
-  );
-  NAND2X1 _2626_ (
-    .A(_1851_),
-    .B(_1200_),
-    .Y(_1137_)
-  );
-  NAND2X1 _2627_ (
-    .A(_1198_),
-    .B(_1137_),
-    .Y(_1136_)
-  );
-  OR2X1 _2628_ (
-    .A(_1138_),
-    .B(_1136_),
-    .Y(_1135_)
-  );
-  NAND2X1 _2629_ (
-    .A(x[22]),
-    .B(_1193_),
-    .Y(_1134_)
-  );
-  NAND2X1 _2630_ (
-    .A(_1191_),
-    .B(_1134_),
-    .Y(_1133_)
-  );
-  NAND2X1 _2631_ (
-    .A(_1138_),
-    .B(_1136_),
-    .Y(_1132_)
-  );
-  NAND2X1 _2632_ (
-    .A(_1135_),
-    .B(_1132_),
-    .Y(_1131_)
-  );
-  OR2X1 _2633_ (
-    .A(_1133_),
-    .B(_1131_),
-    .Y(_1130_)
-  );
-  NAND2X1 _2634_ (
-    .A(_1135_),
-    .B(_1130_),
-    .Y(_1129_)
-  );
-  NAND2X1 _2635_ (
-    .A(_1140_),
-    .B(_1129_),
-    .Y(_1128_)
-  );
-  NAND2X1 _2636_ (
-    .A(_1189_),
-    .B(_1187_),
-    .Y(_1127_)
-  );
-  NAND2X1 _2637_ (
-    .A(_1185_),
-    .B(_1127_),
-    .Y(_1126_)
-  );
-  OR2X1 _2638_ (
-    .A(_1140_),
-    .B(_1129_),
-    .Y(_1125_)
-  );
-  NAND2X1 _2639_ (
-    .A(_1128_),
-    .B(_1125_),
-    .Y(_1124_)
-  );
-  OR2X1 _2640_ (
-    .A(_1126_),
-    .B(_1124_),
-    .Y(_1123_)
-  );
-  NAND2X1 _2641_ (
-    .A(_1128_),
-    .B(_1123_),
-    .Y(_1122_)
-  );
-  INVX1 _2642_ (
-    .A(_1122_),
-    .Y(_1121_)
-  );
-  NAND2X1 _2643_ (
-    .A(_1168_),
-    .B(_1166_),
-    .Y(_1120_)
-  );
-  NAND2X1 _2644_ (
-    .A(_1165_),
-    .B(_1120_),
-    .Y(_1119_)
-  );
-  INVX1 _2645_ (
-    .A(_1119_),
-    .Y(_1118_)
-  );
-  NAND2X1 _2646_ (
-    .A(_1122_),
-    .B(_1118_),
-    .Y(_1117_)
-  );
-  NAND2X1 _2647_ (
-    .A(_1121_),
-    .B(_1119_),
-    .Y(_1116_)
-  );
-  NAND2X1 _2648_ (
-    .A(_1117_),
-    .B(_1116_),
-    .Y(_1115_)
-  );
-  INVX1 _2649_ (
-    .A(_1115_),
-    .Y(_1114_)
-  );
-  OR2X1 _2650_ (
-    .A(_1234_),
-    .B(_1232_),
-    .Y(_1113_)
-  );
-  NAND2X1 _2651_ (
-    .A(_1231_),
-    .B(_1113_),
-    .Y(_1112_)
-  );
-  INVX1 _2652_ (
-    .A(_1112_),
-    .Y(_1111_)
-  );
-  NAND2X1 _2653_ (
-    .A(_1114_),
-    .B(_1112_),
-    .Y(_1110_)
-  );
-  NAND2X1 _2654_ (
-    .A(_1117_),
-    .B(_1110_),
-    .Y(_1109_)
-  );
-  INVX1 _2655_ (
-    .A(_1109_),
-    .Y(_1108_)
-  );
-  NAND2X1 _2656_ (
-    .A(_1603_),
-    .B(_1157_),
-    .Y(_1107_)
-  );
-  NAND2X1 _2657_ (
-    .A(_1155_),
-    .B(_1107_),
-    .Y(_1106_)
-  );
-  INVX1 _2658_ (
-    .A(_1106_),
-    .Y(_1105_)
-  );
-  NAND2X1 _2659_ (
-    .A(_1109_),
-    .B(_1105_),
-    .Y(_1104_)
-  );
-  NAND2X1 _2660_ (
-    .A(_1108_),
-    .B(_1106_),
-    .Y(_1103_)
-  );
-  NAND2X1 _2661_ (
-    .A(_1104_),
-    .B(_1103_),
-    .Y(_1102_)
-  );
-  INVX1 _2662_ (
-    .A(_1102_),
-    .Y(_1101_)
-  );
-  NAND2X1 _2663_ (
-    .A(x[8]),
-    .B(_1765_),
-    .Y(_1100_)
-  );
-  NAND2X1 _2664_ (
-    .A(_1857_),
-    .B(_1766_),
-    .Y(_1099_)
-  );
-  NAND2X1 _2665_ (
-    .A(_1100_),
-    .B(_1099_),
-    .Y(_1098_)
-  );
-  INVX1 _2666_ (
-    .A(_1098_),
-    .Y(_1097_)
-  );
-  NAND2X1 _2667_ (
-    .A(x[10]),
-    .B(_1097_),
-    .Y(_1096_)
-  );
-  NAND2X1 _2668_ (
-    .A(_1100_),
-    .B(_1096_),
-    .Y(_1095_)
-  );
-  INVX1 _2669_ (
-    .A(_1095_),
-    .Y(_1094_)
-  );
-  NAND2X1 _2670_ (
-    .A(_1693_),
-    .B(_1095_),
-    .Y(_1093_)
-  );
-  NAND2X1 _2671_ (
-    .A(_1694_),
-    .B(_1094_),
-    .Y(_1092_)
-  );
-  NAND2X1 _2672_ (
-    .A(_1093_),
-    .B(_1092_),
-    .Y(_1091_)
-  );
-  NAND2X1 _2673_ (
-    .A(_1698_),
-    .B(_1567_),
-    .Y(_1090_)
-  );
-  NAND2X1 _2674_ (
-    .A(_1148_),
-    .B(_1090_),
-    .Y(_1089_)
-  );
-  OR2X1 _2675_ (
-    .A(_1091_),
-    .B(_1089_),
-    .Y(_1088_)
-  );
-  NAND2X1 _2676_ (
-    .A(_1093_),
-    .B(_1088_),
-    .Y(_1087_)
-  );
-  NAND2X1 _2677_ (
-    .A(x[18]),
-    .B(_1756_),
-    .Y(_1086_)
-  );
-  NAND2X1 _2678_ (
-    .A(_1146_),
-    .B(_1086_),
-    .Y(_1085_)
-  );
-  INVX1 _2679_ (
-    .A(_1085_),
-    .Y(_1084_)
-  );
-  NAND2X1 _2680_ (
-    .A(_1176_),
-    .B(_1084_),
-    .Y(_1083_)
-  );
-  NAND2X1 _2681_ (
-    .A(_1177_),
-    .B(_1085_),
-    .Y(_1082_)
-  );
-  NAND2X1 _2682_ (
-    .A(_1083_),
-    .B(_1082_),
-    .Y(_1081_)
-  );
-  INVX1 _2683_ (
-    .A(_1081_),
-    .Y(_1080_)
-  );
-  NAND2X1 _2684_ (
-    .A(_1850_),
-    .B(_1080_),
-    .Y(_1079_)
-  );
-  NAND2X1 _2685_ (
-    .A(_1083_),
-    .B(_1079_),
-    .Y(_1078_)
-  );
-  NAND2X1 _2686_ (
-    .A(_1087_),
-    .B(_1078_),
-    .Y(_1077_)
-  );
-  NAND2X1 _2687_ (
-    .A(_1178_),
-    .B(_1142_),
-    .Y(_1076_)
-  );
-  NAND2X1 _2688_ (
-    .A(_1141_),
-    .B(_1076_),
-    .Y(_1075_)
-  );
-  OR2X1 _2689_ (
-    .A(_1087_),
-    .B(_1078_),
-    .Y(_1074_)
-  );
-  NAND2X1 _2690_ (
-    .A(_1077_),
-    .B(_1074_),
-    .Y(_1073_)
-  );
-  OR2X1 _2691_ (
-    .A(_1075_),
-    .B(_1073_),
-    .Y(_1072_)
-  );
-  NAND2X1 _2692_ (
-    .A(_1077_),
-    .B(_1072_),
-    .Y(_1071_)
-  );
-  INVX1 _2693_ (
-    .A(_1071_),
-    .Y(_1070_)
-  );
-  NAND2X1 _2694_ (
-    .A(_1126_),
-    .B(_1124_),
-    .Y(_1069_)
-  );
-  NAND2X1 _2695_ (
-    .A(_1123_),
-    .B(_1069_),
-    .Y(_1068_)
-  );
-  INVX1 _2696_ (
-    .A(_1068_),
-    .Y(_1067_)
-  );
-  NAND2X1 _2697_ (
-    .A(_1071_),
-    .B(_1067_),
-    .Y(_1066_)
-  );
-  NAND2X1 _2698_ (
-    .A(_1176_),
-    .B(_1174_),
-    .Y(_1065_)
-  );
-  NAND2X1 _2699_ (
-    .A(_1172_),
-    .B(_1065_),
-    .Y(_1064_)
-  );
-  NAND2X1 _2700_ (
-    .A(_1070_),
-    .B(_1068_),
-    .Y(_1063_)
-  );
-  NAND2X1 _2701_ (
-    .A(_1066_),
-    .B(_1063_),
-    .Y(_1062_)
-  );
-  OR2X1 _2702_ (
-    .A(_1064_),
-    .B(_1062_),
-    .Y(_1061_)
-  );
-  NAND2X1 _2703_ (
-    .A(_1066_),
-    .B(_1061_),
-    .Y(_1060_)
-  );
-  INVX1 _2704_ (
-    .A(_1060_),
-    .Y(_1059_)
-  );
-  NAND2X1 _2705_ (
-    .A(_1115_),
-    .B(_1111_),
-    .Y(_1058_)
-  );
-  NAND2X1 _2706_ (
-    .A(_1110_),
-    .B(_1058_),
-    .Y(_1057_)
-  );
-  INVX1 _2707_ (
-    .A(_1057_),
-    .Y(_1056_)
-  );
-  NAND2X1 _2708_ (
-    .A(_1060_),
-    .B(_1056_),
-    .Y(_1055_)
-  );
-  NAND2X1 _2709_ (
-    .A(_1059_),
-    .B(_1057_),
-    .Y(_1054_)
-  );
-  NAND2X1 _2710_ (
-    .A(_1055_),
-    .B(_1054_),
-    .Y(_1053_)
-  );
-  INVX1 _2711_ (
-    .A(_1053_),
-    .Y(_1052_)
-  );
-  NAND2X1 _2712_ (
-    .A(_1854_),
-    .B(_1098_),
-    .Y(_1051_)
-  );
-  NAND2X1 _2713_ (
-    .A(_1096_),
-    .B(_1051_),
-    .Y(_1050_)
-  );
-  INVX1 _2714_ (
-    .A(_1050_),
-    .Y(_1049_)
-  );
-  NAND2X1 _2715_ (
-    .A(_1690_),
-    .B(_1049_),
-    .Y(_1048_)
-  );
-  NAND2X1 _2716_ (
-    .A(_1689_),
-    .B(_1050_),
-    .Y(_1047_)
-  );
-  NAND2X1 _2717_ (
-    .A(_1048_),
-    .B(_1047_),
-    .Y(_1046_)
-  );
-  INVX1 _2718_ (
-    .A(_1046_),
-    .Y(_1045_)
-  );
-  NAND2X1 _2719_ (
-    .A(_1843_),
-    .B(_1045_),
-    .Y(_1044_)
-  );
-  NAND2X1 _2720_ (
-    .A(_1048_),
-    .B(_1044_),
-    .Y(_1043_)
-  );
-  NAND2X1 _2721_ (
-    .A(_1855_),
-    .B(_1622_),
-    .Y(_1042_)
-  );
-  NAND2X1 _2722_ (
-    .A(_1625_),
-    .B(_1042_),
-    .Y(_1041_)
-  );
-  NAND2X1 _2723_ (
-    .A(_1043_),
-    .B(_1041_),
-    .Y(_1040_)
-  );
-  NAND2X1 _2724_ (
-    .A(_1091_),
-    .B(_1089_),
-    .Y(_1039_)
-  );
-  NAND2X1 _2725_ (
-    .A(_1088_),
-    .B(_1039_),
-    .Y(_1038_)
-  );
-  OR2X1 _2726_ (
-    .A(_1043_),
-    .B(_1041_),
-    .Y(_1037_)
-  );
-  NAND2X1 _2727_ (
-    .A(_1040_),
-    .B(_1037_),
-    .Y(_1036_)
-  );
-  OR2X1 _2728_ (
-    .A(_1038_),
-    .B(_1036_),
-    .Y(_1035_)
-  );
-  NAND2X1 _2729_ (
-    .A(_1040_),
-    .B(_1035_),
-    .Y(_1034_)
-  );
-  INVX1 _2730_ (
-    .A(_1034_),
-    .Y(_1033_)
-  );
-  NAND2X1 _2731_ (
-    .A(_1075_),
-    .B(_1073_),
-    .Y(_1032_)
-  );
-  NAND2X1 _2732_ (
-    .A(_1072_),
-    .B(_1032_),
-    .Y(_1031_)
-  );
-  INVX1 _2733_ (
-    .A(_1031_),
-    .Y(_1030_)
-  );
-  NAND2X1 _2734_ (
-    .A(_1034_),
-    .B(_1030_),
-    .Y(_1029_)
-  );
-  NAND2X1 _2735_ (
-    .A(_1033_),
-    .B(_1031_),
-    .Y(_1028_)
-  );
-  NAND2X1 _2736_ (
-    .A(_1029_),
-    .B(_1028_),
-    .Y(_1027_)
-  );
-  NAND2X1 _2737_ (
-    .A(_1133_),
-    .B(_1131_),
-    .Y(_1026_)
-  );
-  NAND2X1 _2738_ (
-    .A(_1130_),
-    .B(_1026_),
-    .Y(_1025_)
-  );
-  OR2X1 _2739_ (
-    .A(_1027_),
-    .B(_1025_),
-    .Y(_1024_)
-  );
-  NAND2X1 _2740_ (
-    .A(_1029_),
-    .B(_1024_),
-    .Y(_1023_)
-  );
-  INVX1 _2741_ (
-    .A(_1023_),
-    .Y(_1022_)
-  );
-  NAND2X1 _2742_ (
-    .A(_1064_),
-    .B(_1062_),
-    .Y(_1021_)
-  );
-  NAND2X1 _2743_ (
-    .A(_1061_),
-    .B(_1021_),
-    .Y(_1020_)
-  );
-  INVX1 _2744_ (
-    .A(_1020_),
-    .Y(_1019_)
-  );
-  NAND2X1 _2745_ (
-    .A(_1023_),
-    .B(_1019_),
-    .Y(_1018_)
-  );
-  NAND2X1 _2746_ (
-    .A(x[9]),
-    .B(_1860_),
-    .Y(_1017_)
-  );
-  NAND2X1 _2747_ (
-    .A(_1864_),
-    .B(x[1]),
-    .Y(_1016_)
-  );
-  NAND2X1 _2748_ (
-    .A(_1017_),
-    .B(_1016_),
-    .Y(_1015_)
-  );
-  INVX1 _2749_ (
-    .A(_1015_),
-    .Y(_1014_)
-  );
-  NAND2X1 _2750_ (
-    .A(x[13]),
-    .B(_1014_),
-    .Y(_1013_)
-  );
-  NAND2X1 _2751_ (
-    .A(_1017_),
-    .B(_1013_),
-    .Y(_1012_)
-  );
-  INVX1 _2752_ (
-    .A(_1012_),
-    .Y(_1011_)
-  );
-  NAND2X1 _2753_ (
-    .A(_1845_),
-    .B(_1844_),
-    .Y(_1010_)
-  );
-  INVX1 _2754_ (
-    .A(_1010_),
-    .Y(_1009_)
-  );
-  NAND2X1 _2755_ (
-    .A(_1012_),
-    .B(_1009_),
-    .Y(_1008_)
-  );
-  NAND2X1 _2756_ (
-    .A(x[17]),
-    .B(_1046_),
-    .Y(_1007_)
-  );
-  NAND2X1 _2757_ (
-    .A(_1044_),
-    .B(_1007_),
-    .Y(_1006_)
-  );
-  NAND2X1 _2758_ (
-    .A(_1011_),
-    .B(_1010_),
-    .Y(_1005_)
-  );
-  NAND2X1 _2759_ (
-    .A(_1008_),
-    .B(_1005_),
-    .Y(_1004_)
-  );
-  OR2X1 _2760_ (
-    .A(_1006_),
-    .B(_1004_),
-    .Y(_1003_)
-  );
-  NAND2X1 _2761_ (
-    .A(_1008_),
-    .B(_1003_),
-    .Y(_1002_)
-  );
-  INVX1 _2762_ (
-    .A(_1002_),
-    .Y(_1001_)
-  );
-  NAND2X1 _2763_ (
-    .A(_1038_),
-    .B(_1036_),
-    .Y(_1000_)
-  );
-  NAND2X1 _2764_ (
-    .A(_1035_),
-    .B(_1000_),
-    .Y(_999_)
-  );
-  INVX1 _2765_ (
-    .A(_999_),
-    .Y(_998_)
-  );
-  NAND2X1 _2766_ (
-    .A(_1002_),
-    .B(_998_),
-    .Y(_997_)
-  );
-  NAND2X1 _2767_ (
-    .A(_1001_),
-    .B(_999_),
-    .Y(_996_)
-  );
-  NAND2X1 _2768_ (
-    .A(_997_),
-    .B(_996_),
-    .Y(_995_)
-  );
-  NAND2X1 _2769_ (
-    .A(x[27]),
-    .B(_1081_),
-    .Y(_994_)
-  );
-  NAND2X1 _2770_ (
-    .A(_1079_),
-    .B(_994_),
-    .Y(_993_)
-  );
-  OR2X1 _2771_ (
-    .A(_995_),
-    .B(_993_),
-    .Y(_992_)
-  );
-  NAND2X1 _2772_ (
-    .A(_997_),
-    .B(_992_),
-    .Y(_991_)
-  );
-  INVX1 _2773_ (
-    .A(_991_),
-    .Y(_990_)
-  );
-  NAND2X1 _2774_ (
-    .A(_1027_),
-    .B(_1025_),
-    .Y(_989_)
-  );
-  NAND2X1 _2775_ (
-    .A(_1024_),
-    .B(_989_),
-    .Y(_988_)
-  );
-  INVX1 _2776_ (
-    .A(_988_),
-    .Y(_987_)
-  );
-  NAND2X1 _2777_ (
-    .A(_991_),
-    .B(_987_),
-    .Y(_986_)
-  );
-  NAND2X1 _2778_ (
-    .A(_1862_),
-    .B(x[8]),
-    .Y(_985_)
-  );
-  NAND2X1 _2779_ (
-    .A(_1853_),
-    .B(_1015_),
-    .Y(_984_)
-  );
-  NAND2X1 _2780_ (
-    .A(_1013_),
-    .B(_984_),
-    .Y(_983_)
-  );
-  OR2X1 _2781_ (
-    .A(_985_),
-    .B(_983_),
-    .Y(_982_)
-  );
-  NAND2X1 _2782_ (
-    .A(_985_),
-    .B(_983_),
-    .Y(_981_)
-  );
-  NAND2X1 _2783_ (
-    .A(_982_),
-    .B(_981_),
-    .Y(_980_)
-  );
-  NAND2X1 _2784_ (
-    .A(x[16]),
-    .B(x[21]),
-    .Y(_979_)
-  );
-  NAND2X1 _2785_ (
-    .A(_1010_),
-    .B(_979_),
-    .Y(_978_)
-  );
-  OR2X1 _2786_ (
-    .A(_980_),
-    .B(_978_),
-    .Y(_977_)
-  );
-  NAND2X1 _2787_ (
-    .A(_982_),
-    .B(_977_),
-    .Y(_976_)
-  );
-  INVX1 _2788_ (
-    .A(_976_),
-    .Y(_975_)
-  );
-  NAND2X1 _2789_ (
-    .A(_1006_),
-    .B(_1004_),
-    .Y(_974_)
-  );
-  NAND2X1 _2790_ (
-    .A(_1003_),
-    .B(_974_),
-    .Y(_973_)
-  );
-  INVX1 _2791_ (
-    .A(_973_),
-    .Y(_972_)
-  );
-  NAND2X1 _2792_ (
-    .A(_976_),
-    .B(_972_),
-    .Y(_971_)
-  );
-  NAND2X1 _2793_ (
-    .A(x[26]),
-    .B(_1623_),
-    .Y(_970_)
-  );
-  NAND2X1 _2794_ (
-    .A(_1042_),
-    .B(_970_),
-    .Y(_969_)
-  );
-  NAND2X1 _2795_ (
-    .A(_975_),
-    .B(_973_),
-    .Y(_968_)
-  );
-  NAND2X1 _2796_ (
-    .A(_971_),
-    .B(_968_),
-    .Y(_967_)
-  );
-  OR2X1 _2797_ (
-    .A(_969_),
-    .B(_967_),
-    .Y(_966_)
-  );
-  NAND2X1 _2798_ (
-    .A(_971_),
-    .B(_966_),
-    .Y(_965_)
-  );
-  INVX1 _2799_ (
-    .A(_965_),
-    .Y(_964_)
-  );
-  NAND2X1 _2800_ (
-    .A(_995_),
-    .B(_993_),
-    .Y(_963_)
-  );
-  NAND2X1 _2801_ (
-    .A(_992_),
-    .B(_963_),
-    .Y(_962_)
-  );
-  INVX1 _2802_ (
-    .A(_962_),
-    .Y(_961_)
-  );
-  NAND2X1 _2803_ (
-    .A(_965_),
-    .B(_961_),
-    .Y(_960_)
-  );
-  NAND2X1 _2804_ (
-    .A(_964_),
-    .B(_962_),
-    .Y(_959_)
-  );
-  NAND2X1 _2805_ (
-    .A(_960_),
-    .B(_959_),
-    .Y(_958_)
-  );
-  INVX1 _2806_ (
-    .A(_958_),
-    .Y(_957_)
-  );
-  NAND2X1 _2807_ (
-    .A(x[0]),
-    .B(_1857_),
-    .Y(_956_)
-  );
-  NAND2X1 _2808_ (
-    .A(_985_),
-    .B(_956_),
-    .Y(_955_)
-  );
-  NOR2X1 _2809_ (
-    .A(_1852_),
-    .B(_955_),
-    .Y(_954_)
-  );
-  INVX1 _2810_ (
-    .A(_954_),
-    .Y(_953_)
-  );
-  NAND2X1 _2811_ (
-    .A(_980_),
-    .B(_978_),
-    .Y(_952_)
-  );
-  NAND2X1 _2812_ (
-    .A(_977_),
-    .B(_952_),
-    .Y(_951_)
-  );
-  INVX1 _2813_ (
-    .A(_951_),
-    .Y(_950_)
-  );
-  NAND2X1 _2814_ (
-    .A(_954_),
-    .B(_950_),
-    .Y(_949_)
-  );
-  NAND2X1 _2815_ (
-    .A(_953_),
-    .B(_951_),
-    .Y(_948_)
-  );
-  NAND2X1 _2816_ (
-    .A(_949_),
-    .B(_948_),
-    .Y(_947_)
-  );
-  INVX1 _2817_ (
-    .A(_947_),
-    .Y(_946_)
-  );
-  NAND2X1 _2818_ (
-    .A(_1848_),
-    .B(_946_),
-    .Y(_945_)
-  );
-  NAND2X1 _2819_ (
-    .A(_949_),
-    .B(_945_),
-    .Y(_944_)
-  );
-  INVX1 _2820_ (
-    .A(_944_),
-    .Y(_943_)
-  );
-  NAND2X1 _2821_ (
-    .A(_969_),
-    .B(_967_),
-    .Y(_942_)
-  );
-  NAND2X1 _2822_ (
-    .A(_966_),
-    .B(_942_),
-    .Y(_941_)
-  );
-  INVX1 _2823_ (
-    .A(_941_),
-    .Y(_940_)
-  );
-  NAND2X1 _2824_ (
-    .A(_944_),
-    .B(_940_),
-    .Y(_939_)
-  );
-  NAND2X1 _2825_ (
-    .A(_943_),
-    .B(_941_),
-    .Y(_938_)
-  );
-  NAND2X1 _2826_ (
-    .A(_939_),
-    .B(_938_),
-    .Y(_937_)
-  );
-  INVX1 _2827_ (
-    .A(_937_),
-    .Y(_936_)
-  );
-  NAND2X1 _2828_ (
-    .A(x[25]),
-    .B(_947_),
-    .Y(_935_)
-  );
-  NAND2X1 _2829_ (
-    .A(_945_),
-    .B(_935_),
-    .Y(_934_)
-  );
-  NAND2X1 _2830_ (
-    .A(x[24]),
-    .B(x[20]),
-    .Y(_933_)
-  );
-  NAND2X1 _2831_ (
-    .A(_1852_),
-    .B(_955_),
-    .Y(_932_)
-  );
-  NAND2X1 _2832_ (
-    .A(_953_),
-    .B(_932_),
-    .Y(_931_)
-  );
-  NAND2X1 _2833_ (
-    .A(_1847_),
-    .B(_1839_),
-    .Y(_930_)
-  );
-  NAND2X1 _2834_ (
-    .A(_931_),
-    .B(_930_),
-    .Y(_929_)
-  );
-  NAND2X1 _2835_ (
-    .A(_933_),
-    .B(_929_),
-    .Y(_928_)
-  );
-  NOR2X1 _2836_ (
-    .A(_934_),
-    .B(_928_),
-    .Y(_927_)
-  );
-  INVX1 _2837_ (
-    .A(_927_),
-    .Y(_926_)
-  );
-  NAND2X1 _2838_ (
-    .A(_936_),
-    .B(_927_),
-    .Y(_925_)
-  );
-  NAND2X1 _2839_ (
-    .A(_939_),
-    .B(_925_),
-    .Y(_924_)
-  );
-  INVX1 _2840_ (
-    .A(_924_),
-    .Y(_923_)
-  );
-  NAND2X1 _2841_ (
-    .A(_957_),
-    .B(_924_),
-    .Y(_922_)
-  );
-  NAND2X1 _2842_ (
-    .A(_960_),
-    .B(_922_),
-    .Y(_921_)
-  );
-  INVX1 _2843_ (
-    .A(_921_),
-    .Y(_920_)
-  );
-  NAND2X1 _2844_ (
-    .A(_990_),
-    .B(_988_),
-    .Y(_919_)
-  );
-  NAND2X1 _2845_ (
-    .A(_986_),
-    .B(_919_),
-    .Y(_918_)
-  );
-  INVX1 _2846_ (
-    .A(_918_),
-    .Y(_917_)
-  );
-  NAND2X1 _2847_ (
-    .A(_921_),
-    .B(_917_),
-    .Y(_916_)
-  );
-  NAND2X1 _2848_ (
-    .A(_986_),
-    .B(_916_),
-    .Y(_915_)
-  );
-  INVX1 _2849_ (
-    .A(_915_),
-    .Y(_914_)
-  );
-  NAND2X1 _2850_ (
-    .A(_1022_),
-    .B(_1020_),
-    .Y(_913_)
-  );
-  NAND2X1 _2851_ (
-    .A(_1018_),
-    .B(_913_),
-    .Y(_912_)
-  );
-  INVX1 _2852_ (
-    .A(_912_),
-    .Y(_911_)
-  );
-  NAND2X1 _2853_ (
-    .A(_915_),
-    .B(_911_),
-    .Y(_910_)
-  );
-  NAND2X1 _2854_ (
-    .A(_1018_),
-    .B(_910_),
-    .Y(_909_)
-  );
-  INVX1 _2855_ (
-    .A(_909_),
-    .Y(_908_)
-  );
-  NAND2X1 _2856_ (
-    .A(_1052_),
-    .B(_909_),
-    .Y(_907_)
-  );
-  NAND2X1 _2857_ (
-    .A(_1055_),
-    .B(_907_),
-    .Y(_906_)
-  );
-  INVX1 _2858_ (
-    .A(_906_),
-    .Y(_905_)
-  );
-  NAND2X1 _2859_ (
-    .A(_1101_),
-    .B(_906_),
-    .Y(_904_)
-  );
-  NAND2X1 _2860_ (
-    .A(_1104_),
-    .B(_904_),
-    .Y(_903_)
-  );
-  INVX1 _2861_ (
-    .A(_903_),
-    .Y(_902_)
-  );
-  NAND2X1 _2862_ (
-    .A(_1153_),
-    .B(_1151_),
-    .Y(_901_)
-  );
-  NAND2X1 _2863_ (
-    .A(_1149_),
-    .B(_901_),
-    .Y(_900_)
-  );
-  INVX1 _2864_ (
-    .A(_900_),
-    .Y(_899_)
-  );
-  NAND2X1 _2865_ (
-    .A(_903_),
-    .B(_899_),
-    .Y(_898_)
-  );
-  NAND2X1 _2866_ (
-    .A(_1149_),
-    .B(_898_),
-    .Y(_897_)
-  );
-  INVX1 _2867_ (
-    .A(_897_),
-    .Y(_896_)
-  );
-  NAND2X1 _2868_ (
-    .A(_1209_),
-    .B(_896_),
-    .Y(_895_)
-  );
-  INVX1 _2869_ (
-    .A(_895_),
-    .Y(_894_)
-  );
-  OR2X1 _2870_ (
-    .A(_1294_),
-    .B(_1257_),
-    .Y(_893_)
-  );
-  NAND2X1 _2871_ (
-    .A(_1256_),
-    .B(_893_),
-    .Y(_892_)
-  );
-  INVX1 _2872_ (
-    .A(_892_),
-    .Y(_891_)
-  );
-  NAND2X1 _2873_ (
-    .A(_1213_),
-    .B(_1211_),
-    .Y(_890_)
-  );
-  AND2X1 _2874_ (
-    .A(_891_),
-    .B(_890_),
-    .Y(_889_)
-  );
-  NAND2X1 _2875_ (
-    .A(_895_),
-    .B(_889_),
-    .Y(_888_)
-  );
-  NAND2X1 _2876_ (
-    .A(_1256_),
-    .B(_888_),
-    .Y(_887_)
-  );
-  NAND2X1 _2877_ (
-    .A(_902_),
-    .B(_900_),
-    .Y(_886_)
-  );
-  NAND2X1 _2878_ (
-    .A(_898_),
-    .B(_886_),
-    .Y(_885_)
-  );
-  NAND2X1 _2879_ (
-    .A(_894_),
-    .B(_891_),
-    .Y(_884_)
-  );
-  NAND2X1 _2880_ (
-    .A(_892_),
-    .B(_890_),
-    .Y(_883_)
-  );
-  NAND2X1 _2881_ (
-    .A(_1209_),
-    .B(_890_),
-    .Y(_882_)
-  );
-  NAND2X1 _2882_ (
-    .A(_897_),
-    .B(_882_),
-    .Y(_881_)
-  );
-  AND2X1 _2883_ (
-    .A(_884_),
-    .B(_881_),
-    .Y(_880_)
-  );
-  AND2X1 _2884_ (
-    .A(_883_),
-    .B(_880_),
-    .Y(_879_)
-  );
-  NAND2X1 _2885_ (
-    .A(_885_),
-    .B(_879_),
-    .Y(_878_)
-  );
-  NAND2X1 _2886_ (
-    .A(_887_),
-    .B(_878_),
-    .Y(_877_)
-  );
-  INVX1 _2887_ (
-    .A(_877_),
-    .Y(_876_)
-  );
-  NAND2X1 _2888_ (
-    .A(_1314_),
-    .B(_877_),
-    .Y(_875_)
-  );
-  NAND2X1 _2889_ (
-    .A(_1714_),
-    .B(_1712_),
-    .Y(_874_)
-  );
-  NAND2X1 _2890_ (
-    .A(_1317_),
-    .B(_874_),
-    .Y(_1867_)
-  );
-  NAND2X1 _2891_ (
-    .A(_1707_),
-    .B(_1317_),
-    .Y(_1868_)
-  );
-  NAND2X1 _2892_ (
-    .A(_1322_),
-    .B(_1320_),
-    .Y(_1869_)
-  );
-  NAND2X1 _2893_ (
-    .A(_1318_),
-    .B(_1869_),
-    .Y(_1870_)
-  );
-  NAND2X1 _2894_ (
-    .A(_1868_),
-    .B(_1870_),
-    .Y(_1871_)
-  );
-  INVX1 _2895_ (
-    .A(_1871_),
-    .Y(_1872_)
-  );
-  NAND2X1 _2896_ (
-    .A(_1328_),
-    .B(_1326_),
-    .Y(_1873_)
-  );
-  NAND2X1 _2897_ (
-    .A(_1324_),
-    .B(_1873_),
-    .Y(_1874_)
-  );
-  NAND2X1 _2898_ (
-    .A(_1868_),
-    .B(_1874_),
-    .Y(_1875_)
-  );
-  NAND2X1 _2899_ (
-    .A(_1708_),
-    .B(_1867_),
-    .Y(_1876_)
-  );
-  NAND2X1 _2900_ (
-    .A(_1875_),
-    .B(_1876_),
-    .Y(_1877_)
-  );
-  INVX1 _2901_ (
-    .A(_1877_),
-    .Y(_1878_)
-  );
-  NAND2X1 _2902_ (
-    .A(_1315_),
-    .B(_1878_),
-    .Y(_1879_)
-  );
-  NOR2X1 _2903_ (
-    .A(_1872_),
-    .B(_1879_),
-    .Y(_1880_)
-  );
-  INVX1 _2904_ (
-    .A(_1880_),
-    .Y(_1881_)
-  );
-  NAND2X1 _2905_ (
-    .A(_876_),
-    .B(_1880_),
-    .Y(_1882_)
-  );
-  NAND2X1 _2906_ (
-    .A(_1315_),
-    .B(_876_),
-    .Y(_1883_)
-  );
-  AND2X1 _2907_ (
-    .A(_1881_),
-    .B(_1883_),
-    .Y(_1884_)
-  );
-  NAND2X1 _2908_ (
-    .A(_875_),
-    .B(_1884_),
-    .Y(_1885_)
-  );
-  NAND2X1 _2909_ (
-    .A(_1882_),
-    .B(_1885_),
-    .Y(_1886_)
-  );
-  INVX1 _2910_ (
-    .A(_1886_),
-    .Y(_1887_)
-  );
-  NAND2X1 _2911_ (
-    .A(_1513_),
-    .B(_1331_),
-    .Y(_1888_)
-  );
-  NAND2X1 _2912_ (
-    .A(_1330_),
-    .B(_1888_),
-    .Y(_1889_)
-  );
-  NAND2X1 _2913_ (
-    .A(_1868_),
-    .B(_1889_),
-    .Y(_1890_)
-  );
-  INVX1 _2914_ (
-    .A(_1890_),
-    .Y(_1891_)
-  );
-  NAND2X1 _2915_ (
-    .A(_1876_),
-    .B(_1890_),
-    .Y(_1892_)
-  );
-  INVX1 _2916_ (
-    .A(_1892_),
-    .Y(_1893_)
-  );
-  NAND2X1 _2917_ (
-    .A(_1871_),
-    .B(_1876_),
-    .Y(_1894_)
-  );
-  INVX1 _2918_ (
-    .A(_1894_),
-    .Y(_1895_)
-  );
-  NAND2X1 _2919_ (
-    .A(_1890_),
-    .B(_1895_),
-    .Y(_1896_)
-  );
-  NAND2X1 _2920_ (
-    .A(_1314_),
-    .B(_1877_),
-    .Y(_0_)
-  );
-  NAND2X1 _2921_ (
-    .A(_1879_),
-    .B(_0_),
-    .Y(_1_)
-  );
-  OR2X1 _2922_ (
-    .A(_1896_),
-    .B(_1_),
-    .Y(_2_)
-  );
-  NAND2X1 _2923_ (
-    .A(_1053_),
-    .B(_908_),
-    .Y(_3_)
-  );
-  NAND2X1 _2924_ (
-    .A(_907_),
-    .B(_3_),
-    .Y(_4_)
-  );
-  NAND2X1 _2925_ (
-    .A(_879_),
-    .B(_4_),
-    .Y(_5_)
-  );
-  NAND2X1 _2926_ (
-    .A(_887_),
-    .B(_5_),
-    .Y(_6_)
-  );
-  INVX1 _2927_ (
-    .A(_6_),
-    .Y(_7_)
-  );
-  NAND2X1 _2928_ (
-    .A(_1896_),
-    .B(_1_),
-    .Y(_8_)
-  );
-  NAND2X1 _2929_ (
-    .A(_2_),
-    .B(_8_),
-    .Y(_9_)
-  );
-  INVX1 _2930_ (
-    .A(_9_),
-    .Y(_10_)
-  );
-  NAND2X1 _2931_ (
-    .A(_7_),
-    .B(_10_),
-    .Y(_11_)
-  );
-  NAND2X1 _2932_ (
-    .A(_2_),
-    .B(_11_),
-    .Y(_12_)
-  );
-  INVX1 _2933_ (
-    .A(_12_),
-    .Y(_13_)
-  );
-  NAND2X1 _2934_ (
-    .A(_1879_),
-    .B(_1894_),
-    .Y(_14_)
-  );
-  NAND2X1 _2935_ (
-    .A(_1881_),
-    .B(_14_),
-    .Y(_15_)
-  );
-  INVX1 _2936_ (
-    .A(_15_),
-    .Y(_16_)
-  );
-  NAND2X1 _2937_ (
-    .A(_12_),
-    .B(_16_),
-    .Y(_17_)
-  );
-  NAND2X1 _2938_ (
-    .A(_1102_),
-    .B(_905_),
-    .Y(_18_)
-  );
-  NAND2X1 _2939_ (
-    .A(_904_),
-    .B(_18_),
-    .Y(_19_)
-  );
-  NAND2X1 _2940_ (
-    .A(_879_),
-    .B(_19_),
-    .Y(_20_)
-  );
-  NAND2X1 _2941_ (
-    .A(_887_),
-    .B(_20_),
-    .Y(_21_)
-  );
-  INVX1 _2942_ (
-    .A(_21_),
-    .Y(_22_)
-  );
-  NAND2X1 _2943_ (
-    .A(_13_),
-    .B(_15_),
-    .Y(_23_)
-  );
-  NAND2X1 _2944_ (
-    .A(_17_),
-    .B(_23_),
-    .Y(_24_)
-  );
-  INVX1 _2945_ (
-    .A(_24_),
-    .Y(_25_)
-  );
-  NAND2X1 _2946_ (
-    .A(_22_),
-    .B(_25_),
-    .Y(_26_)
-  );
-  NAND2X1 _2947_ (
-    .A(_17_),
-    .B(_26_),
-    .Y(_27_)
-  );
-  INVX1 _2948_ (
-    .A(_27_),
-    .Y(_28_)
-  );
-  NAND2X1 _2949_ (
-    .A(_1887_),
-    .B(_27_),
-    .Y(_29_)
-  );
-  NAND2X1 _2950_ (
-    .A(_1886_),
-    .B(_28_),
-    .Y(_30_)
-  );
-  NAND2X1 _2951_ (
-    .A(_1872_),
-    .B(_1893_),
-    .Y(_31_)
-  );
-  INVX1 _2952_ (
-    .A(_31_),
-    .Y(_32_)
-  );
-  NAND2X1 _2953_ (
-    .A(_1891_),
-    .B(_1895_),
-    .Y(_33_)
-  );
-  NAND2X1 _2954_ (
-    .A(_31_),
-    .B(_33_),
-    .Y(_34_)
-  );
-  INVX1 _2955_ (
-    .A(_34_),
-    .Y(_35_)
-  );
-  NAND2X1 _2956_ (
-    .A(_1468_),
-    .B(_1334_),
-    .Y(_36_)
-  );
-  NAND2X1 _2957_ (
-    .A(_1333_),
-    .B(_36_),
-    .Y(_37_)
-  );
-  NAND2X1 _2958_ (
-    .A(_1868_),
-    .B(_37_),
-    .Y(_38_)
-  );
-  INVX1 _2959_ (
-    .A(_38_),
-    .Y(_39_)
-  );
-  NAND2X1 _2960_ (
-    .A(_1876_),
-    .B(_38_),
-    .Y(_40_)
-  );
-  INVX1 _2961_ (
-    .A(_40_),
-    .Y(_41_)
-  );
-  NAND2X1 _2962_ (
-    .A(_1878_),
-    .B(_38_),
-    .Y(_42_)
-  );
-  NOR2X1 _2963_ (
-    .A(_1875_),
-    .B(_40_),
-    .Y(_43_)
-  );
-  INVX1 _2964_ (
-    .A(_43_),
-    .Y(_44_)
-  );
-  NAND2X1 _2965_ (
-    .A(_1878_),
-    .B(_39_),
-    .Y(_45_)
-  );
-  NAND2X1 _2966_ (
-    .A(_44_),
-    .B(_45_),
-    .Y(_46_)
-  );
-  INVX1 _2967_ (
-    .A(_46_),
-    .Y(_47_)
-  );
-  NAND2X1 _2968_ (
-    .A(_920_),
-    .B(_918_),
-    .Y(_48_)
-  );
-  NAND2X1 _2969_ (
-    .A(_916_),
-    .B(_48_),
-    .Y(_49_)
-  );
-  NAND2X1 _2970_ (
-    .A(_879_),
-    .B(_49_),
-    .Y(_50_)
-  );
-  NAND2X1 _2971_ (
-    .A(_887_),
-    .B(_50_),
-    .Y(_51_)
-  );
-  INVX1 _2972_ (
-    .A(_51_),
-    .Y(_52_)
-  );
-  NAND2X1 _2973_ (
-    .A(_46_),
-    .B(_52_),
-    .Y(_53_)
-  );
-  NAND2X1 _2974_ (
-    .A(_42_),
-    .B(_53_),
-    .Y(_54_)
-  );
-  INVX1 _2975_ (
-    .A(_54_),
-    .Y(_55_)
-  );
-  NAND2X1 _2976_ (
-    .A(_34_),
-    .B(_54_),
-    .Y(_56_)
-  );
-  NAND2X1 _2977_ (
-    .A(_914_),
-    .B(_912_),
-    .Y(_57_)
-  );
-  NAND2X1 _2978_ (
-    .A(_910_),
-    .B(_57_),
-    .Y(_58_)
-  );
-  NAND2X1 _2979_ (
-    .A(_879_),
-    .B(_58_),
-    .Y(_59_)
-  );
-  NAND2X1 _2980_ (
-    .A(_887_),
-    .B(_59_),
-    .Y(_60_)
-  );
-  INVX1 _2981_ (
-    .A(_60_),
-    .Y(_61_)
-  );
-  NAND2X1 _2982_ (
-    .A(_35_),
-    .B(_55_),
-    .Y(_62_)
-  );
-  NAND2X1 _2983_ (
-    .A(_56_),
-    .B(_62_),
-    .Y(_63_)
-  );
-  INVX1 _2984_ (
-    .A(_63_),
-    .Y(_64_)
-  );
-  NAND2X1 _2985_ (
-    .A(_61_),
-    .B(_64_),
-    .Y(_65_)
-  );
-  NAND2X1 _2986_ (
-    .A(_56_),
-    .B(_65_),
-    .Y(_66_)
-  );
-  INVX1 _2987_ (
-    .A(_66_),
-    .Y(_67_)
-  );
-  NAND2X1 _2988_ (
-    .A(_6_),
-    .B(_9_),
-    .Y(_68_)
-  );
-  NAND2X1 _2989_ (
-    .A(_11_),
-    .B(_68_),
-    .Y(_69_)
-  );
-  INVX1 _2990_ (
-    .A(_69_),
-    .Y(_70_)
-  );
-  NAND2X1 _2991_ (
-    .A(_66_),
-    .B(_70_),
-    .Y(_71_)
-  );
-  NAND2X1 _2992_ (
-    .A(_67_),
-    .B(_69_),
-    .Y(_72_)
-  );
-  NAND2X1 _2993_ (
-    .A(_71_),
-    .B(_72_),
-    .Y(_73_)
-  );
-  INVX1 _2994_ (
-    .A(_73_),
-    .Y(_74_)
-  );
-  NAND2X1 _2995_ (
-    .A(_876_),
-    .B(_74_),
-    .Y(_75_)
-  );
-  NAND2X1 _2996_ (
-    .A(_71_),
-    .B(_75_),
-    .Y(_76_)
-  );
-  INVX1 _2997_ (
-    .A(_76_),
-    .Y(_77_)
-  );
-  NAND2X1 _2998_ (
-    .A(_21_),
-    .B(_24_),
-    .Y(_78_)
-  );
-  NAND2X1 _2999_ (
-    .A(_26_),
-    .B(_78_),
-    .Y(_79_)
-  );
-  INVX1 _3000_ (
-    .A(_79_),
-    .Y(_80_)
-  );
-  NAND2X1 _3001_ (
-    .A(_76_),
-    .B(_80_),
-    .Y(_81_)
-  );
-  NAND2X1 _3002_ (
-    .A(_1431_),
-    .B(_1337_),
-    .Y(_82_)
-  );
-  NAND2X1 _3003_ (
-    .A(_1336_),
-    .B(_82_),
-    .Y(_83_)
-  );
-  NAND2X1 _3004_ (
-    .A(_1868_),
-    .B(_83_),
-    .Y(_84_)
-  );
-  INVX1 _3005_ (
-    .A(_84_),
-    .Y(_85_)
-  );
-  NAND2X1 _3006_ (
-    .A(_1876_),
-    .B(_84_),
-    .Y(_86_)
-  );
-  INVX1 _3007_ (
-    .A(_86_),
-    .Y(_87_)
-  );
-  NAND2X1 _3008_ (
-    .A(_1891_),
-    .B(_87_),
-    .Y(_88_)
-  );
-  NAND2X1 _3009_ (
-    .A(_1893_),
-    .B(_85_),
-    .Y(_89_)
-  );
-  NAND2X1 _3010_ (
-    .A(_88_),
-    .B(_89_),
-    .Y(_90_)
-  );
-  INVX1 _3011_ (
-    .A(_90_),
-    .Y(_91_)
-  );
-  NAND2X1 _3012_ (
-    .A(_958_),
-    .B(_923_),
-    .Y(_92_)
-  );
-  NAND2X1 _3013_ (
-    .A(_922_),
-    .B(_92_),
-    .Y(_93_)
-  );
-  NAND2X1 _3014_ (
-    .A(_879_),
-    .B(_93_),
-    .Y(_94_)
-  );
-  NAND2X1 _3015_ (
-    .A(_887_),
-    .B(_94_),
-    .Y(_95_)
-  );
-  INVX1 _3016_ (
-    .A(_95_),
-    .Y(_96_)
-  );
-  NAND2X1 _3017_ (
-    .A(_90_),
-    .B(_96_),
-    .Y(_97_)
-  );
-  NAND2X1 _3018_ (
-    .A(_1890_),
-    .B(_87_),
-    .Y(_98_)
-  );
-  NAND2X1 _3019_ (
-    .A(_97_),
-    .B(_98_),
-    .Y(_99_)
-  );
-  INVX1 _3020_ (
-    .A(_99_),
-    .Y(_100_)
-  );
-  NAND2X1 _3021_ (
-    .A(_47_),
-    .B(_51_),
-    .Y(_101_)
-  );
-  NAND2X1 _3022_ (
-    .A(_53_),
-    .B(_101_),
-    .Y(_102_)
-  );
-  INVX1 _3023_ (
-    .A(_102_),
-    .Y(_103_)
-  );
-  NAND2X1 _3024_ (
-    .A(_99_),
-    .B(_103_),
-    .Y(_104_)
-  );
-  NAND2X1 _3025_ (
-    .A(_100_),
-    .B(_102_),
-    .Y(_105_)
-  );
-  NAND2X1 _3026_ (
-    .A(_104_),
-    .B(_105_),
-    .Y(_106_)
-  );
-  INVX1 _3027_ (
-    .A(_106_),
-    .Y(_107_)
-  );
-  NAND2X1 _3028_ (
-    .A(_7_),
-    .B(_107_),
-    .Y(_108_)
-  );
-  NAND2X1 _3029_ (
-    .A(_104_),
-    .B(_108_),
-    .Y(_109_)
-  );
-  INVX1 _3030_ (
-    .A(_109_),
-    .Y(_110_)
-  );
-  NAND2X1 _3031_ (
-    .A(_60_),
-    .B(_63_),
-    .Y(_111_)
-  );
-  NAND2X1 _3032_ (
-    .A(_65_),
-    .B(_111_),
-    .Y(_112_)
-  );
-  INVX1 _3033_ (
-    .A(_112_),
-    .Y(_113_)
-  );
-  NAND2X1 _3034_ (
-    .A(_109_),
-    .B(_113_),
-    .Y(_114_)
-  );
-  NAND2X1 _3035_ (
-    .A(_110_),
-    .B(_112_),
-    .Y(_115_)
-  );
-  NAND2X1 _3036_ (
-    .A(_114_),
-    .B(_115_),
-    .Y(_116_)
-  );
-  INVX1 _3037_ (
-    .A(_116_),
-    .Y(_117_)
-  );
-  NAND2X1 _3038_ (
-    .A(_22_),
-    .B(_117_),
-    .Y(_118_)
-  );
-  NAND2X1 _3039_ (
-    .A(_114_),
-    .B(_118_),
-    .Y(_119_)
-  );
-  INVX1 _3040_ (
-    .A(_119_),
-    .Y(_120_)
-  );
-  NAND2X1 _3041_ (
-    .A(_877_),
-    .B(_73_),
-    .Y(_121_)
-  );
-  NAND2X1 _3042_ (
-    .A(_75_),
-    .B(_121_),
-    .Y(_122_)
-  );
-  INVX1 _3043_ (
-    .A(_122_),
-    .Y(_123_)
-  );
-  NAND2X1 _3044_ (
-    .A(_119_),
-    .B(_123_),
-    .Y(_124_)
-  );
-  NAND2X1 _3045_ (
-    .A(_120_),
-    .B(_122_),
-    .Y(_125_)
-  );
-  NAND2X1 _3046_ (
-    .A(_124_),
-    .B(_125_),
-    .Y(_126_)
-  );
-  INVX1 _3047_ (
-    .A(_126_),
-    .Y(_127_)
-  );
-  NAND2X1 _3048_ (
-    .A(_21_),
-    .B(_116_),
-    .Y(_128_)
-  );
-  NAND2X1 _3049_ (
-    .A(_118_),
-    .B(_128_),
-    .Y(_129_)
-  );
-  INVX1 _3050_ (
-    .A(_129_),
-    .Y(_130_)
-  );
-  NAND2X1 _3051_ (
-    .A(_1343_),
-    .B(_1341_),
-    .Y(_131_)
-  );
-  NAND2X1 _3052_ (
-    .A(_1339_),
-    .B(_131_),
-    .Y(_132_)
-  );
-  NAND2X1 _3053_ (
-    .A(_1868_),
-    .B(_132_),
-    .Y(_133_)
-  );
-  INVX1 _3054_ (
-    .A(_133_),
-    .Y(_134_)
-  );
-  NAND2X1 _3055_ (
-    .A(_1876_),
-    .B(_133_),
-    .Y(_135_)
-  );
-  INVX1 _3056_ (
-    .A(_135_),
-    .Y(_136_)
-  );
-  NAND2X1 _3057_ (
-    .A(_38_),
-    .B(_136_),
-    .Y(_137_)
-  );
-  NAND2X1 _3058_ (
-    .A(_91_),
-    .B(_95_),
-    .Y(_138_)
-  );
-  NAND2X1 _3059_ (
-    .A(_97_),
-    .B(_138_),
-    .Y(_139_)
-  );
-  OR2X1 _3060_ (
-    .A(_137_),
-    .B(_139_),
-    .Y(_140_)
-  );
-  NAND2X1 _3061_ (
-    .A(_137_),
-    .B(_139_),
-    .Y(_141_)
-  );
-  NAND2X1 _3062_ (
-    .A(_140_),
-    .B(_141_),
-    .Y(_142_)
-  );
-  INVX1 _3063_ (
-    .A(_142_),
-    .Y(_143_)
-  );
-  NAND2X1 _3064_ (
-    .A(_61_),
-    .B(_143_),
-    .Y(_144_)
-  );
-  NAND2X1 _3065_ (
-    .A(_140_),
-    .B(_144_),
-    .Y(_145_)
-  );
-  NAND2X1 _3066_ (
-    .A(_6_),
-    .B(_106_),
-    .Y(_146_)
-  );
-  AND2X1 _3067_ (
-    .A(_108_),
-    .B(_146_),
-    .Y(_147_)
-  );
-  NOR2X1 _3068_ (
-    .A(_145_),
-    .B(_147_),
-    .Y(_148_)
-  );
-  INVX1 _3069_ (
-    .A(_148_),
-    .Y(_149_)
-  );
-  NAND2X1 _3070_ (
-    .A(_130_),
-    .B(_149_),
-    .Y(_150_)
-  );
-  NAND2X1 _3071_ (
-    .A(_145_),
-    .B(_147_),
-    .Y(_151_)
-  );
-  NAND2X1 _3072_ (
-    .A(_149_),
-    .B(_151_),
-    .Y(_152_)
-  );
-  INVX1 _3073_ (
-    .A(_152_),
-    .Y(_153_)
-  );
-  NAND2X1 _3074_ (
-    .A(_39_),
-    .B(_136_),
-    .Y(_154_)
-  );
-  NAND2X1 _3075_ (
-    .A(_41_),
-    .B(_134_),
-    .Y(_155_)
-  );
-  NAND2X1 _3076_ (
-    .A(_154_),
-    .B(_155_),
-    .Y(_156_)
-  );
-  INVX1 _3077_ (
-    .A(_156_),
-    .Y(_157_)
-  );
-  NAND2X1 _3078_ (
-    .A(_1364_),
-    .B(_1346_),
-    .Y(_158_)
-  );
-  NAND2X1 _3079_ (
-    .A(_1345_),
-    .B(_158_),
-    .Y(_159_)
-  );
-  NAND2X1 _3080_ (
-    .A(_1868_),
-    .B(_159_),
-    .Y(_160_)
-  );
-  INVX1 _3081_ (
-    .A(_160_),
-    .Y(_161_)
-  );
-  NAND2X1 _3082_ (
-    .A(_1876_),
-    .B(_160_),
-    .Y(_162_)
-  );
-  INVX1 _3083_ (
-    .A(_162_),
-    .Y(_163_)
-  );
-  NAND2X1 _3084_ (
-    .A(_84_),
-    .B(_163_),
-    .Y(_164_)
-  );
-  INVX1 _3085_ (
-    .A(_164_),
-    .Y(_165_)
-  );
-  NAND2X1 _3086_ (
-    .A(_156_),
-    .B(_165_),
-    .Y(_166_)
-  );
-  NAND2X1 _3087_ (
-    .A(_937_),
-    .B(_926_),
-    .Y(_167_)
-  );
-  NAND2X1 _3088_ (
-    .A(_925_),
-    .B(_167_),
-    .Y(_168_)
-  );
-  NAND2X1 _3089_ (
-    .A(_879_),
-    .B(_168_),
-    .Y(_169_)
-  );
-  NAND2X1 _3090_ (
-    .A(_887_),
-    .B(_169_),
-    .Y(_170_)
-  );
-  INVX1 _3091_ (
-    .A(_170_),
-    .Y(_171_)
-  );
-  NAND2X1 _3092_ (
-    .A(_157_),
-    .B(_164_),
-    .Y(_172_)
-  );
-  NAND2X1 _3093_ (
-    .A(_166_),
-    .B(_172_),
-    .Y(_173_)
-  );
-  INVX1 _3094_ (
-    .A(_173_),
-    .Y(_174_)
-  );
-  NAND2X1 _3095_ (
-    .A(_171_),
-    .B(_174_),
-    .Y(_175_)
-  );
-  NAND2X1 _3096_ (
-    .A(_166_),
-    .B(_175_),
-    .Y(_176_)
-  );
-  NAND2X1 _3097_ (
-    .A(_60_),
-    .B(_142_),
-    .Y(_177_)
-  );
-  AND2X1 _3098_ (
-    .A(_144_),
-    .B(_177_),
-    .Y(_178_)
-  );
-  NOR2X1 _3099_ (
-    .A(_176_),
-    .B(_178_),
-    .Y(_179_)
-  );
-  INVX1 _3100_ (
-    .A(_179_),
-    .Y(_180_)
-  );
-  NAND2X1 _3101_ (
-    .A(_152_),
-    .B(_180_),
-    .Y(_181_)
-  );
-  NAND2X1 _3102_ (
-    .A(_153_),
-    .B(_179_),
-    .Y(_182_)
-  );
-  NAND2X1 _3103_ (
-    .A(_181_),
-    .B(_182_),
-    .Y(_183_)
-  );
-  INVX1 _3104_ (
-    .A(_183_),
-    .Y(_184_)
-  );
-  NAND2X1 _3105_ (
-    .A(_85_),
-    .B(_163_),
     .Y(_185_)
   );
-  NAND2X1 _3106_ (
-    .A(_87_),
-    .B(_161_),
+  INVX1 _207_ (
+    .A(x[15]),
+    .Y(_184_)
+  );
+  INVX1 _208_ (
+    .A(x[2]),
+    .Y(_183_)
+  );
+  INVX1 _209_ (
+    .A(x[6]),
+    .Y(_182_)
+  );
+  INVX1 _210_ (
+    .A(x[3]),
+    .Y(_181_)
+  );
+  INVX1 _211_ (
+    .A(x[7]),
+    .Y(_180_)
+  );
+  INVX1 _212_ (
+    .A(x[26]),
+    .Y(_179_)
+  );
+  INVX1 _213_ (
+    .A(x[25]),
+    .Y(_178_)
+  );
+  INVX1 _214_ (
+    .A(x[27]),
+    .Y(_177_)
+  );
+  INVX1 _215_ (
+    .A(x[12]),
+    .Y(_176_)
+  );
+  INVX1 _216_ (
+    .A(x[13]),
+    .Y(_175_)
+  );
+  NOR2X1 _217_ (
+    .A(_185_),
+    .B(x[19]),
+    .Y(_174_)
+  );
+  INVX1 _218_ (
+    .A(_174_),
+    .Y(_173_)
+  );
+  NAND2X1 _219_ (
+    .A(x[15]),
+    .B(_174_),
+    .Y(_172_)
+  );
+  NAND2X1 _220_ (
+    .A(_184_),
+    .B(_173_),
+    .Y(_171_)
+  );
+  NAND2X1 _221_ (
+    .A(_172_),
+    .B(_171_),
+    .Y(_170_)
+  );
+  INVX1 _222_ (
+    .A(_170_),
+    .Y(_169_)
+  );
+  NAND2X1 _223_ (
+    .A(_177_),
+    .B(_169_),
+    .Y(_168_)
+  );
+  NAND2X1 _224_ (
+    .A(_172_),
+    .B(_168_),
+    .Y(_167_)
+  );
+  INVX1 _225_ (
+    .A(_167_),
+    .Y(_166_)
+  );
+  NAND2X1 _226_ (
+    .A(_181_),
+    .B(x[13]),
+    .Y(_165_)
+  );
+  NAND2X1 _227_ (
+    .A(x[3]),
+    .B(_175_),
+    .Y(_164_)
+  );
+  NAND2X1 _228_ (
+    .A(_165_),
+    .B(_164_),
+    .Y(_163_)
+  );
+  OR2X1 _229_ (
+    .A(x[18]),
+    .B(_163_),
+    .Y(_162_)
+  );
+  NAND2X1 _230_ (
+    .A(_165_),
+    .B(_162_),
+    .Y(_161_)
+  );
+  INVX1 _231_ (
+    .A(_161_),
+    .Y(_160_)
+  );
+  NAND2X1 _232_ (
+    .A(_185_),
+    .B(x[19]),
+    .Y(_159_)
+  );
+  NAND2X1 _233_ (
+    .A(_173_),
+    .B(_159_),
+    .Y(_158_)
+  );
+  INVX1 _234_ (
+    .A(_158_),
+    .Y(_157_)
+  );
+  NAND2X1 _235_ (
+    .A(_161_),
+    .B(_157_),
+    .Y(_156_)
+  );
+  NAND2X1 _236_ (
+    .A(_160_),
+    .B(_158_),
+    .Y(_155_)
+  );
+  NAND2X1 _237_ (
+    .A(_156_),
+    .B(_155_),
+    .Y(_154_)
+  );
+  INVX1 _238_ (
+    .A(_154_),
+    .Y(_153_)
+  );
+  NAND2X1 _239_ (
+    .A(_179_),
+    .B(_153_),
+    .Y(_152_)
+  );
+  NAND2X1 _240_ (
+    .A(_156_),
+    .B(_152_),
+    .Y(_151_)
+  );
+  NAND2X1 _241_ (
+    .A(x[27]),
+    .B(_170_),
+    .Y(_150_)
+  );
+  AND2X1 _242_ (
+    .A(_168_),
+    .B(_150_),
+    .Y(_149_)
+  );
+  NOR2X1 _243_ (
+    .A(_151_),
+    .B(_149_),
+    .Y(_148_)
+  );
+  INVX1 _244_ (
+    .A(_148_),
+    .Y(_147_)
+  );
+  NAND2X1 _245_ (
+    .A(_167_),
+    .B(_147_),
+    .Y(_146_)
+  );
+  NAND2X1 _246_ (
+    .A(_151_),
+    .B(_149_),
+    .Y(_145_)
+  );
+  NAND2X1 _247_ (
+    .A(_147_),
+    .B(_145_),
+    .Y(_144_)
+  );
+  INVX1 _248_ (
+    .A(_144_),
+    .Y(_143_)
+  );
+  NAND2X1 _249_ (
+    .A(_183_),
+    .B(x[12]),
+    .Y(_142_)
+  );
+  NAND2X1 _250_ (
+    .A(x[18]),
+    .B(_163_),
+    .Y(_141_)
+  );
+  NAND2X1 _251_ (
+    .A(_162_),
+    .B(_141_),
+    .Y(_140_)
+  );
+  OR2X1 _252_ (
+    .A(_142_),
+    .B(_140_),
+    .Y(_139_)
+  );
+  NAND2X1 _253_ (
+    .A(_142_),
+    .B(_140_),
+    .Y(_138_)
+  );
+  NAND2X1 _254_ (
+    .A(_139_),
+    .B(_138_),
+    .Y(_137_)
+  );
+  OR2X1 _255_ (
+    .A(x[23]),
+    .B(_137_),
+    .Y(_136_)
+  );
+  NAND2X1 _256_ (
+    .A(_139_),
+    .B(_136_),
+    .Y(_135_)
+  );
+  NAND2X1 _257_ (
+    .A(x[26]),
+    .B(_154_),
+    .Y(_134_)
+  );
+  AND2X1 _258_ (
+    .A(_152_),
+    .B(_134_),
+    .Y(_133_)
+  );
+  NOR2X1 _259_ (
+    .A(_135_),
+    .B(_133_),
+    .Y(_132_)
+  );
+  INVX1 _260_ (
+    .A(_132_),
+    .Y(_131_)
+  );
+  NAND2X1 _261_ (
+    .A(_144_),
+    .B(_131_),
+    .Y(_130_)
+  );
+  NAND2X1 _262_ (
+    .A(_143_),
+    .B(_132_),
+    .Y(_129_)
+  );
+  NAND2X1 _263_ (
+    .A(_130_),
+    .B(_129_),
+    .Y(_128_)
+  );
+  INVX1 _264_ (
+    .A(_128_),
+    .Y(_127_)
+  );
+  NAND2X1 _265_ (
+    .A(x[2]),
+    .B(_176_),
+    .Y(_126_)
+  );
+  NAND2X1 _266_ (
+    .A(_142_),
+    .B(_126_),
+    .Y(_125_)
+  );
+  NOR2X1 _267_ (
+    .A(x[17]),
+    .B(_125_),
+    .Y(_124_)
+  );
+  INVX1 _268_ (
+    .A(_124_),
+    .Y(_123_)
+  );
+  NAND2X1 _269_ (
+    .A(x[23]),
+    .B(_137_),
+    .Y(_122_)
+  );
+  NAND2X1 _270_ (
+    .A(_136_),
+    .B(_122_),
+    .Y(_121_)
+  );
+  INVX1 _271_ (
+    .A(_121_),
+    .Y(_120_)
+  );
+  NAND2X1 _272_ (
+    .A(_124_),
+    .B(_120_),
+    .Y(_119_)
+  );
+  NAND2X1 _273_ (
+    .A(_123_),
+    .B(_121_),
+    .Y(_118_)
+  );
+  NAND2X1 _274_ (
+    .A(_119_),
+    .B(_118_),
+    .Y(_117_)
+  );
+  INVX1 _275_ (
+    .A(_117_),
+    .Y(_116_)
+  );
+  NAND2X1 _276_ (
+    .A(_178_),
+    .B(_116_),
+    .Y(_115_)
+  );
+  NAND2X1 _277_ (
+    .A(_119_),
+    .B(_115_),
+    .Y(_114_)
+  );
+  NAND2X1 _278_ (
+    .A(_135_),
+    .B(_133_),
+    .Y(_113_)
+  );
+  NAND2X1 _279_ (
+    .A(_131_),
+    .B(_113_),
+    .Y(_112_)
+  );
+  NAND2X1 _280_ (
+    .A(_114_),
+    .B(_112_),
+    .Y(_111_)
+  );
+  NAND2X1 _281_ (
+    .A(x[17]),
+    .B(_125_),
+    .Y(_110_)
+  );
+  NAND2X1 _282_ (
+    .A(_123_),
+    .B(_110_),
+    .Y(_109_)
+  );
+  AND2X1 _283_ (
+    .A(x[22]),
+    .B(_109_),
+    .Y(_108_)
+  );
+  NAND2X1 _284_ (
+    .A(x[25]),
+    .B(_117_),
+    .Y(_107_)
+  );
+  NAND2X1 _285_ (
+    .A(_115_),
+    .B(_107_),
+    .Y(_106_)
+  );
+  NOR2X1 _286_ (
+    .A(_108_),
+    .B(_106_),
+    .Y(_105_)
+  );
+  INVX1 _287_ (
+    .A(_105_),
+    .Y(_104_)
+  );
+  OR2X1 _288_ (
+    .A(_114_),
+    .B(_112_),
+    .Y(_103_)
+  );
+  NAND2X1 _289_ (
+    .A(_111_),
+    .B(_103_),
+    .Y(_102_)
+  );
+  INVX1 _290_ (
+    .A(_102_),
+    .Y(_101_)
+  );
+  NAND2X1 _291_ (
+    .A(_105_),
+    .B(_101_),
+    .Y(_100_)
+  );
+  NAND2X1 _292_ (
+    .A(_111_),
+    .B(_100_),
+    .Y(_99_)
+  );
+  INVX1 _293_ (
+    .A(_99_),
+    .Y(_98_)
+  );
+  NAND2X1 _294_ (
+    .A(_127_),
+    .B(_99_),
+    .Y(_97_)
+  );
+  NAND2X1 _295_ (
+    .A(_130_),
+    .B(_97_),
+    .Y(_96_)
+  );
+  INVX1 _296_ (
+    .A(_96_),
+    .Y(_95_)
+  );
+  NAND2X1 _297_ (
+    .A(_166_),
+    .B(_148_),
+    .Y(_94_)
+  );
+  NAND2X1 _298_ (
+    .A(_146_),
+    .B(_94_),
+    .Y(_93_)
+  );
+  INVX1 _299_ (
+    .A(_93_),
+    .Y(_92_)
+  );
+  NAND2X1 _300_ (
+    .A(_96_),
+    .B(_92_),
+    .Y(_91_)
+  );
+  NAND2X1 _301_ (
+    .A(_146_),
+    .B(_91_),
+    .Y(_90_)
+  );
+  NAND2X1 _302_ (
+    .A(_95_),
+    .B(_93_),
+    .Y(_89_)
+  );
+  NAND2X1 _303_ (
+    .A(_91_),
+    .B(_89_),
+    .Y(_88_)
+  );
+  NAND2X1 _304_ (
+    .A(_128_),
+    .B(_98_),
+    .Y(_87_)
+  );
+  NAND2X1 _305_ (
+    .A(_97_),
+    .B(_87_),
+    .Y(_86_)
+  );
+  AND2X1 _306_ (
+    .A(_88_),
+    .B(_86_),
+    .Y(_85_)
+  );
+  NAND2X1 _307_ (
+    .A(_108_),
+    .B(_106_),
+    .Y(_84_)
+  );
+  NAND2X1 _308_ (
+    .A(_104_),
+    .B(_84_),
+    .Y(_83_)
+  );
+  NAND2X1 _309_ (
+    .A(_85_),
+    .B(_83_),
+    .Y(_82_)
+  );
+  AND2X1 _310_ (
+    .A(_90_),
+    .B(_82_),
+    .Y(_81_)
+  );
+  NAND2X1 _311_ (
+    .A(x[3]),
+    .B(x[7]),
+    .Y(_80_)
+  );
+  NAND2X1 _312_ (
+    .A(x[2]),
+    .B(x[6]),
+    .Y(_79_)
+  );
+  NAND2X1 _313_ (
+    .A(_183_),
+    .B(_182_),
+    .Y(_78_)
+  );
+  NAND2X1 _314_ (
+    .A(_79_),
+    .B(_78_),
+    .Y(_77_)
+  );
+  INVX1 _315_ (
+    .A(_77_),
+    .Y(_76_)
+  );
+  NAND2X1 _316_ (
+    .A(x[15]),
+    .B(_76_),
+    .Y(_75_)
+  );
+  NAND2X1 _317_ (
+    .A(_79_),
+    .B(_75_),
+    .Y(_74_)
+  );
+  INVX1 _318_ (
+    .A(_74_),
+    .Y(_73_)
+  );
+  NAND2X1 _319_ (
+    .A(_181_),
+    .B(_180_),
+    .Y(_72_)
+  );
+  NAND2X1 _320_ (
+    .A(_80_),
+    .B(_72_),
+    .Y(_71_)
+  );
+  INVX1 _321_ (
+    .A(_71_),
+    .Y(_70_)
+  );
+  NAND2X1 _322_ (
+    .A(_74_),
+    .B(_70_),
+    .Y(_69_)
+  );
+  NAND2X1 _323_ (
+    .A(_73_),
+    .B(_71_),
+    .Y(_68_)
+  );
+  NAND2X1 _324_ (
+    .A(_69_),
+    .B(_68_),
+    .Y(_67_)
+  );
+  INVX1 _325_ (
+    .A(_67_),
+    .Y(_66_)
+  );
+  NAND2X1 _326_ (
+    .A(_177_),
+    .B(_66_),
+    .Y(_65_)
+  );
+  AND2X1 _327_ (
+    .A(_69_),
+    .B(_65_),
+    .Y(_64_)
+  );
+  NOR2X1 _328_ (
+    .A(_80_),
+    .B(_64_),
+    .Y(_63_)
+  );
+  INVX1 _329_ (
+    .A(_63_),
+    .Y(_62_)
+  );
+  NAND2X1 _330_ (
+    .A(_80_),
+    .B(_64_),
+    .Y(_61_)
+  );
+  NAND2X1 _331_ (
+    .A(_62_),
+    .B(_61_),
+    .Y(_60_)
+  );
+  INVX1 _332_ (
+    .A(_60_),
+    .Y(_59_)
+  );
+  NAND2X1 _333_ (
+    .A(x[1]),
+    .B(x[5]),
+    .Y(_58_)
+  );
+  OR2X1 _334_ (
+    .A(x[1]),
+    .B(x[5]),
+    .Y(_57_)
+  );
+  NAND2X1 _335_ (
+    .A(_58_),
+    .B(_57_),
     .Y(_186_)
   );
-  NAND2X1 _3107_ (
-    .A(_185_),
-    .B(_186_),
+  INVX1 _336_ (
+    .A(_186_),
     .Y(_187_)
   );
-  INVX1 _3108_ (
-    .A(_187_),
+  NAND2X1 _337_ (
+    .A(x[14]),
+    .B(_187_),
     .Y(_188_)
   );
-  NAND2X1 _3109_ (
-    .A(_934_),
-    .B(_928_),
+  NAND2X1 _338_ (
+    .A(_58_),
+    .B(_188_),
     .Y(_189_)
   );
-  NAND2X1 _3110_ (
-    .A(_926_),
-    .B(_189_),
+  INVX1 _339_ (
+    .A(_189_),
     .Y(_190_)
   );
-  NAND2X1 _3111_ (
-    .A(_879_),
-    .B(_190_),
+  NAND2X1 _340_ (
+    .A(_184_),
+    .B(_77_),
     .Y(_191_)
   );
-  NAND2X1 _3112_ (
-    .A(_887_),
+  NAND2X1 _341_ (
+    .A(_75_),
     .B(_191_),
     .Y(_192_)
   );
-  INVX1 _3113_ (
+  INVX1 _342_ (
     .A(_192_),
     .Y(_193_)
   );
-  NAND2X1 _3114_ (
-    .A(_187_),
+  NAND2X1 _343_ (
+    .A(_189_),
     .B(_193_),
     .Y(_194_)
   );
-  NAND2X1 _3115_ (
-    .A(_170_),
-    .B(_173_),
+  NAND2X1 _344_ (
+    .A(_190_),
+    .B(_192_),
     .Y(_195_)
   );
-  NAND2X1 _3116_ (
-    .A(_175_),
+  NAND2X1 _345_ (
+    .A(_194_),
     .B(_195_),
     .Y(_196_)
   );
-  OR2X1 _3117_ (
-    .A(_194_),
-    .B(_196_),
+  INVX1 _346_ (
+    .A(_196_),
     .Y(_197_)
   );
-  NAND2X1 _3118_ (
-    .A(_194_),
-    .B(_196_),
+  NAND2X1 _347_ (
+    .A(_179_),
+    .B(_197_),
     .Y(_198_)
   );
-  NAND2X1 _3119_ (
-    .A(_197_),
+  NAND2X1 _348_ (
+    .A(_194_),
     .B(_198_),
     .Y(_199_)
   );
-  INVX1 _3120_ (
-    .A(_199_),
+  NAND2X1 _349_ (
+    .A(x[27]),
+    .B(_67_),
     .Y(_200_)
   );
-  NAND2X1 _3121_ (
-    .A(_52_),
+  AND2X1 _350_ (
+    .A(_65_),
     .B(_200_),
     .Y(_201_)
   );
-  NAND2X1 _3122_ (
-    .A(_197_),
+  NOR2X1 _351_ (
+    .A(_199_),
     .B(_201_),
     .Y(_202_)
   );
-  NAND2X1 _3123_ (
-    .A(_176_),
-    .B(_178_),
+  INVX1 _352_ (
+    .A(_202_),
     .Y(_203_)
   );
-  NAND2X1 _3124_ (
-    .A(_180_),
+  NAND2X1 _353_ (
+    .A(_59_),
     .B(_203_),
     .Y(_204_)
   );
-  NAND2X1 _3125_ (
-    .A(_202_),
-    .B(_204_),
+  NAND2X1 _354_ (
+    .A(_60_),
+    .B(_202_),
     .Y(_205_)
   );
-  OR2X1 _3126_ (
-    .A(_202_),
-    .B(_204_),
-    .Y(_206_)
-  );
-  NAND2X1 _3127_ (
-    .A(_205_),
-    .B(_206_),
-    .Y(_207_)
-  );
-  INVX1 _3128_ (
-    .A(_207_),
-    .Y(_208_)
-  );
-  NAND2X1 _3129_ (
-    .A(_51_),
-    .B(_199_),
-    .Y(_209_)
-  );
-  NAND2X1 _3130_ (
-    .A(_201_),
-    .B(_209_),
-    .Y(_210_)
-  );
-  INVX1 _3131_ (
-    .A(_210_),
-    .Y(_211_)
-  );
-  NAND2X1 _3132_ (
-    .A(_188_),
-    .B(_192_),
-    .Y(_212_)
-  );
-  NAND2X1 _3133_ (
-    .A(_194_),
-    .B(_212_),
-    .Y(_213_)
-  );
-  INVX1 _3134_ (
-    .A(_213_),
-    .Y(_214_)
-  );
-  NAND2X1 _3135_ (
-    .A(_95_),
-    .B(_213_),
-    .Y(_215_)
-  );
-  INVX1 _3136_ (
-    .A(_215_),
-    .Y(_216_)
-  );
-  NAND2X1 _3137_ (
-    .A(_211_),
-    .B(_215_),
-    .Y(_217_)
-  );
-  NAND2X1 _3138_ (
-    .A(_210_),
-    .B(_216_),
-    .Y(_218_)
-  );
-  NAND2X1 _3139_ (
-    .A(_136_),
-    .B(_171_),
-    .Y(_219_)
-  );
-  INVX1 _3140_ (
-    .A(_219_),
-    .Y(_220_)
-  );
-  NAND2X1 _3141_ (
-    .A(_96_),
-    .B(_214_),
-    .Y(_221_)
-  );
-  NAND2X1 _3142_ (
-    .A(_215_),
-    .B(_221_),
-    .Y(_222_)
-  );
-  INVX1 _3143_ (
-    .A(_222_),
-    .Y(_223_)
-  );
-  NAND2X1 _3144_ (
-    .A(_220_),
-    .B(_222_),
-    .Y(_224_)
-  );
-  NAND2X1 _3145_ (
-    .A(_163_),
-    .B(_193_),
-    .Y(_225_)
-  );
-  NAND2X1 _3146_ (
-    .A(_135_),
-    .B(_170_),
-    .Y(_226_)
-  );
-  NAND2X1 _3147_ (
-    .A(_219_),
-    .B(_226_),
-    .Y(_227_)
-  );
-  NAND2X1 _3148_ (
-    .A(_225_),
-    .B(_227_),
-    .Y(_228_)
-  );
-  INVX1 _3149_ (
-    .A(_228_),
-    .Y(_229_)
-  );
-  NAND2X1 _3150_ (
-    .A(_219_),
-    .B(_223_),
-    .Y(_230_)
-  );
-  NAND2X1 _3151_ (
-    .A(_224_),
-    .B(_230_),
-    .Y(_231_)
-  );
-  INVX1 _3152_ (
-    .A(_231_),
-    .Y(_232_)
-  );
-  NAND2X1 _3153_ (
-    .A(_228_),
-    .B(_232_),
-    .Y(_233_)
-  );
-  NAND2X1 _3154_ (
-    .A(_224_),
-    .B(_233_),
-    .Y(_234_)
-  );
-  NAND2X1 _3155_ (
-    .A(_218_),
-    .B(_234_),
-    .Y(_235_)
-  );
-  NAND2X1 _3156_ (
-    .A(_217_),
-    .B(_235_),
-    .Y(_236_)
-  );
-  INVX1 _3157_ (
-    .A(_236_),
-    .Y(_237_)
-  );
-  NAND2X1 _3158_ (
-    .A(_208_),
-    .B(_236_),
-    .Y(_238_)
-  );
-  NAND2X1 _3159_ (
-    .A(_205_),
-    .B(_238_),
-    .Y(_239_)
-  );
-  INVX1 _3160_ (
-    .A(_239_),
-    .Y(_240_)
-  );
-  NAND2X1 _3161_ (
-    .A(_184_),
-    .B(_239_),
-    .Y(_241_)
-  );
-  NAND2X1 _3162_ (
-    .A(_181_),
-    .B(_241_),
-    .Y(_242_)
-  );
-  INVX1 _3163_ (
-    .A(_242_),
-    .Y(_243_)
-  );
-  NAND2X1 _3164_ (
-    .A(_129_),
-    .B(_148_),
-    .Y(_244_)
-  );
-  NAND2X1 _3165_ (
-    .A(_150_),
-    .B(_244_),
-    .Y(_245_)
-  );
-  INVX1 _3166_ (
-    .A(_245_),
-    .Y(_246_)
-  );
-  NAND2X1 _3167_ (
-    .A(_242_),
-    .B(_246_),
-    .Y(_247_)
-  );
-  NAND2X1 _3168_ (
-    .A(_150_),
-    .B(_247_),
-    .Y(_248_)
-  );
-  INVX1 _3169_ (
-    .A(_248_),
-    .Y(_249_)
-  );
-  NAND2X1 _3170_ (
-    .A(_127_),
-    .B(_248_),
-    .Y(_250_)
-  );
-  NAND2X1 _3171_ (
-    .A(_124_),
-    .B(_250_),
-    .Y(_251_)
-  );
-  INVX1 _3172_ (
-    .A(_251_),
-    .Y(_252_)
-  );
-  NAND2X1 _3173_ (
-    .A(_77_),
-    .B(_79_),
-    .Y(_253_)
-  );
-  NAND2X1 _3174_ (
-    .A(_81_),
-    .B(_253_),
-    .Y(_254_)
-  );
-  INVX1 _3175_ (
-    .A(_254_),
-    .Y(_255_)
-  );
-  NAND2X1 _3176_ (
-    .A(_251_),
-    .B(_255_),
-    .Y(_256_)
-  );
-  NAND2X1 _3177_ (
-    .A(_81_),
-    .B(_256_),
-    .Y(_257_)
-  );
-  NAND2X1 _3178_ (
-    .A(_30_),
-    .B(_257_),
-    .Y(_258_)
-  );
-  NAND2X1 _3179_ (
-    .A(_29_),
-    .B(_258_),
-    .Y(_259_)
-  );
-  NOR2X1 _3180_ (
-    .A(_875_),
-    .B(_259_),
-    .Y(_260_)
-  );
-  INVX1 _3181_ (
-    .A(_260_),
-    .Y(_261_)
-  );
-  NAND2X1 _3182_ (
-    .A(_1875_),
-    .B(_32_),
-    .Y(_262_)
-  );
-  NAND2X1 _3183_ (
-    .A(_1877_),
-    .B(_31_),
-    .Y(_263_)
-  );
-  NAND2X1 _3184_ (
-    .A(_262_),
-    .B(_263_),
-    .Y(_264_)
-  );
-  INVX1 _3185_ (
-    .A(_264_),
-    .Y(_265_)
-  );
-  NAND2X1 _3186_ (
-    .A(_1314_),
-    .B(_265_),
-    .Y(_266_)
-  );
-  NAND2X1 _3187_ (
-    .A(_262_),
-    .B(_266_),
-    .Y(_267_)
-  );
-  INVX1 _3188_ (
-    .A(_267_),
-    .Y(_268_)
-  );
-  NAND2X1 _3189_ (
-    .A(_1895_),
-    .B(_267_),
-    .Y(_269_)
-  );
-  NAND2X1 _3190_ (
-    .A(_1894_),
-    .B(_268_),
-    .Y(_270_)
-  );
-  NAND2X1 _3191_ (
-    .A(_269_),
-    .B(_270_),
-    .Y(_271_)
-  );
-  INVX1 _3192_ (
-    .A(_271_),
-    .Y(_272_)
-  );
-  NAND2X1 _3193_ (
-    .A(_877_),
-    .B(_272_),
-    .Y(_273_)
-  );
-  NAND2X1 _3194_ (
-    .A(_269_),
-    .B(_273_),
-    .Y(_274_)
-  );
-  INVX1 _3195_ (
-    .A(_274_),
-    .Y(_275_)
-  );
-  NAND2X1 _3196_ (
-    .A(_1315_),
-    .B(_274_),
-    .Y(_276_)
-  );
-  NAND2X1 _3197_ (
-    .A(_1314_),
-    .B(_275_),
-    .Y(_277_)
-  );
-  NAND2X1 _3198_ (
-    .A(_276_),
-    .B(_277_),
-    .Y(_278_)
-  );
-  INVX1 _3199_ (
-    .A(_278_),
-    .Y(_279_)
-  );
-  NAND2X1 _3200_ (
-    .A(_35_),
-    .B(_43_),
-    .Y(_280_)
-  );
-  NAND2X1 _3201_ (
-    .A(_34_),
-    .B(_44_),
-    .Y(_281_)
-  );
-  NAND2X1 _3202_ (
-    .A(_280_),
-    .B(_281_),
-    .Y(_282_)
-  );
-  INVX1 _3203_ (
-    .A(_282_),
-    .Y(_283_)
-  );
-  NAND2X1 _3204_ (
-    .A(_6_),
-    .B(_283_),
-    .Y(_284_)
-  );
-  NAND2X1 _3205_ (
-    .A(_280_),
-    .B(_284_),
-    .Y(_285_)
-  );
-  INVX1 _3206_ (
-    .A(_285_),
-    .Y(_286_)
-  );
-  NAND2X1 _3207_ (
-    .A(_1315_),
-    .B(_264_),
-    .Y(_287_)
-  );
-  NAND2X1 _3208_ (
-    .A(_266_),
-    .B(_287_),
-    .Y(_288_)
-  );
-  INVX1 _3209_ (
-    .A(_288_),
-    .Y(_289_)
-  );
-  NAND2X1 _3210_ (
-    .A(_285_),
-    .B(_289_),
-    .Y(_290_)
-  );
-  NAND2X1 _3211_ (
-    .A(_286_),
-    .B(_288_),
-    .Y(_291_)
-  );
-  NAND2X1 _3212_ (
-    .A(_290_),
-    .B(_291_),
-    .Y(_292_)
-  );
-  INVX1 _3213_ (
-    .A(_292_),
-    .Y(_293_)
-  );
-  NAND2X1 _3214_ (
-    .A(_21_),
-    .B(_293_),
-    .Y(_294_)
-  );
-  NAND2X1 _3215_ (
-    .A(_290_),
-    .B(_294_),
-    .Y(_295_)
-  );
-  INVX1 _3216_ (
-    .A(_295_),
-    .Y(_296_)
-  );
-  NAND2X1 _3217_ (
-    .A(_876_),
-    .B(_271_),
-    .Y(_297_)
-  );
-  NAND2X1 _3218_ (
-    .A(_273_),
-    .B(_297_),
-    .Y(_298_)
-  );
-  INVX1 _3219_ (
-    .A(_298_),
-    .Y(_299_)
-  );
-  NAND2X1 _3220_ (
-    .A(_295_),
-    .B(_299_),
-    .Y(_300_)
-  );
-  NAND2X1 _3221_ (
-    .A(_296_),
-    .B(_298_),
-    .Y(_301_)
-  );
-  NAND2X1 _3222_ (
-    .A(_1314_),
-    .B(_91_),
-    .Y(_302_)
-  );
-  NAND2X1 _3223_ (
-    .A(_88_),
-    .B(_302_),
-    .Y(_303_)
-  );
-  INVX1 _3224_ (
-    .A(_303_),
-    .Y(_304_)
-  );
-  NAND2X1 _3225_ (
-    .A(_47_),
-    .B(_303_),
-    .Y(_305_)
-  );
-  NAND2X1 _3226_ (
-    .A(_46_),
-    .B(_304_),
-    .Y(_306_)
-  );
-  NAND2X1 _3227_ (
-    .A(_305_),
-    .B(_306_),
-    .Y(_307_)
-  );
-  INVX1 _3228_ (
-    .A(_307_),
-    .Y(_308_)
-  );
-  NAND2X1 _3229_ (
-    .A(_60_),
-    .B(_308_),
-    .Y(_309_)
-  );
-  NAND2X1 _3230_ (
-    .A(_305_),
-    .B(_309_),
-    .Y(_310_)
-  );
-  INVX1 _3231_ (
-    .A(_310_),
-    .Y(_311_)
-  );
-  NAND2X1 _3232_ (
-    .A(_7_),
-    .B(_282_),
-    .Y(_312_)
-  );
-  NAND2X1 _3233_ (
-    .A(_284_),
-    .B(_312_),
-    .Y(_313_)
-  );
-  INVX1 _3234_ (
-    .A(_313_),
-    .Y(_314_)
-  );
-  NAND2X1 _3235_ (
-    .A(_310_),
-    .B(_314_),
-    .Y(_315_)
-  );
-  NAND2X1 _3236_ (
-    .A(_311_),
-    .B(_313_),
-    .Y(_316_)
-  );
-  NAND2X1 _3237_ (
-    .A(_315_),
-    .B(_316_),
-    .Y(_317_)
-  );
-  INVX1 _3238_ (
-    .A(_317_),
-    .Y(_318_)
-  );
-  NAND2X1 _3239_ (
-    .A(_877_),
-    .B(_318_),
-    .Y(_319_)
-  );
-  NAND2X1 _3240_ (
-    .A(_315_),
-    .B(_319_),
-    .Y(_320_)
-  );
-  INVX1 _3241_ (
-    .A(_320_),
-    .Y(_321_)
-  );
-  NAND2X1 _3242_ (
-    .A(_22_),
-    .B(_292_),
-    .Y(_322_)
-  );
-  NAND2X1 _3243_ (
-    .A(_294_),
-    .B(_322_),
-    .Y(_323_)
-  );
-  INVX1 _3244_ (
-    .A(_323_),
-    .Y(_324_)
-  );
-  NAND2X1 _3245_ (
-    .A(_320_),
-    .B(_324_),
-    .Y(_325_)
-  );
-  NAND2X1 _3246_ (
-    .A(_321_),
-    .B(_323_),
-    .Y(_326_)
-  );
-  NAND2X1 _3247_ (
-    .A(_325_),
-    .B(_326_),
-    .Y(_327_)
-  );
-  INVX1 _3248_ (
-    .A(_327_),
-    .Y(_328_)
-  );
-  NAND2X1 _3249_ (
-    .A(_1894_),
-    .B(_157_),
-    .Y(_329_)
-  );
-  NAND2X1 _3250_ (
-    .A(_154_),
-    .B(_329_),
-    .Y(_330_)
-  );
-  INVX1 _3251_ (
-    .A(_330_),
-    .Y(_331_)
-  );
-  NAND2X1 _3252_ (
-    .A(_1315_),
-    .B(_90_),
-    .Y(_332_)
-  );
-  NAND2X1 _3253_ (
-    .A(_302_),
-    .B(_332_),
-    .Y(_333_)
-  );
-  INVX1 _3254_ (
-    .A(_333_),
-    .Y(_334_)
-  );
-  NAND2X1 _3255_ (
-    .A(_330_),
-    .B(_334_),
-    .Y(_335_)
-  );
-  NAND2X1 _3256_ (
-    .A(_331_),
-    .B(_333_),
-    .Y(_336_)
-  );
-  NAND2X1 _3257_ (
-    .A(_335_),
-    .B(_336_),
-    .Y(_337_)
-  );
-  INVX1 _3258_ (
-    .A(_337_),
-    .Y(_338_)
-  );
-  NAND2X1 _3259_ (
-    .A(_51_),
-    .B(_338_),
-    .Y(_339_)
-  );
-  NAND2X1 _3260_ (
-    .A(_335_),
-    .B(_339_),
-    .Y(_340_)
-  );
-  INVX1 _3261_ (
-    .A(_340_),
-    .Y(_341_)
-  );
-  NAND2X1 _3262_ (
-    .A(_61_),
-    .B(_307_),
-    .Y(_342_)
-  );
-  NAND2X1 _3263_ (
-    .A(_309_),
-    .B(_342_),
-    .Y(_343_)
-  );
-  INVX1 _3264_ (
-    .A(_343_),
-    .Y(_344_)
-  );
-  NAND2X1 _3265_ (
-    .A(_340_),
-    .B(_344_),
-    .Y(_345_)
-  );
-  NAND2X1 _3266_ (
-    .A(_341_),
-    .B(_343_),
-    .Y(_346_)
-  );
-  NAND2X1 _3267_ (
-    .A(_345_),
-    .B(_346_),
-    .Y(_347_)
-  );
-  INVX1 _3268_ (
-    .A(_347_),
-    .Y(_348_)
-  );
-  NAND2X1 _3269_ (
-    .A(_21_),
-    .B(_348_),
-    .Y(_349_)
-  );
-  NAND2X1 _3270_ (
-    .A(_345_),
-    .B(_349_),
-    .Y(_350_)
-  );
-  INVX1 _3271_ (
-    .A(_350_),
-    .Y(_351_)
-  );
-  NAND2X1 _3272_ (
-    .A(_876_),
-    .B(_317_),
-    .Y(_352_)
-  );
-  NAND2X1 _3273_ (
-    .A(_319_),
-    .B(_352_),
-    .Y(_353_)
-  );
-  INVX1 _3274_ (
-    .A(_353_),
-    .Y(_354_)
-  );
-  NAND2X1 _3275_ (
-    .A(_350_),
-    .B(_354_),
-    .Y(_355_)
-  );
-  NAND2X1 _3276_ (
-    .A(_351_),
-    .B(_353_),
-    .Y(_356_)
-  );
-  NAND2X1 _3277_ (
-    .A(_1877_),
-    .B(_188_),
-    .Y(_357_)
-  );
-  NAND2X1 _3278_ (
+  NAND2X1 _355_ (
+    .A(_204_),
+    .B(_205_),
+    .Y(_0_)
+  );
+  NAND2X1 _356_ (
+    .A(_199_),
+    .B(_201_),
+    .Y(_1_)
+  );
+  NAND2X1 _357_ (
+    .A(_203_),
+    .B(_1_),
+    .Y(_2_)
+  );
+  NAND2X1 _358_ (
     .A(_185_),
-    .B(_357_),
-    .Y(_358_)
+    .B(_186_),
+    .Y(_3_)
   );
-  INVX1 _3279_ (
-    .A(_358_),
-    .Y(_359_)
+  NAND2X1 _359_ (
+    .A(_188_),
+    .B(_3_),
+    .Y(_4_)
   );
-  NAND2X1 _3280_ (
-    .A(_1895_),
-    .B(_156_),
-    .Y(_360_)
+  NOR2X1 _360_ (
+    .A(x[23]),
+    .B(_4_),
+    .Y(_5_)
   );
-  NAND2X1 _3281_ (
-    .A(_329_),
-    .B(_360_),
-    .Y(_361_)
+  INVX1 _361_ (
+    .A(_5_),
+    .Y(_6_)
   );
-  INVX1 _3282_ (
-    .A(_361_),
-    .Y(_362_)
+  NAND2X1 _362_ (
+    .A(x[26]),
+    .B(_196_),
+    .Y(_7_)
   );
-  NAND2X1 _3283_ (
-    .A(_358_),
-    .B(_362_),
-    .Y(_363_)
+  NAND2X1 _363_ (
+    .A(_198_),
+    .B(_7_),
+    .Y(_8_)
   );
-  NAND2X1 _3284_ (
-    .A(_359_),
-    .B(_361_),
-    .Y(_364_)
+  INVX1 _364_ (
+    .A(_8_),
+    .Y(_9_)
   );
-  NAND2X1 _3285_ (
-    .A(_363_),
-    .B(_364_),
-    .Y(_365_)
-  );
-  INVX1 _3286_ (
-    .A(_365_),
-    .Y(_366_)
-  );
-  NAND2X1 _3287_ (
-    .A(_95_),
-    .B(_366_),
-    .Y(_367_)
-  );
-  NAND2X1 _3288_ (
-    .A(_363_),
-    .B(_367_),
-    .Y(_368_)
-  );
-  INVX1 _3289_ (
-    .A(_368_),
-    .Y(_369_)
-  );
-  NAND2X1 _3290_ (
-    .A(_52_),
-    .B(_337_),
-    .Y(_370_)
-  );
-  NAND2X1 _3291_ (
-    .A(_339_),
-    .B(_370_),
-    .Y(_371_)
-  );
-  INVX1 _3292_ (
-    .A(_371_),
-    .Y(_372_)
-  );
-  NAND2X1 _3293_ (
-    .A(_368_),
-    .B(_372_),
-    .Y(_373_)
-  );
-  NAND2X1 _3294_ (
-    .A(_369_),
-    .B(_371_),
-    .Y(_374_)
-  );
-  NAND2X1 _3295_ (
-    .A(_373_),
-    .B(_374_),
-    .Y(_375_)
-  );
-  INVX1 _3296_ (
-    .A(_375_),
-    .Y(_376_)
-  );
-  NAND2X1 _3297_ (
+  NAND2X1 _365_ (
     .A(_6_),
-    .B(_376_),
-    .Y(_377_)
-  );
-  NAND2X1 _3298_ (
-    .A(_373_),
-    .B(_377_),
-    .Y(_378_)
-  );
-  INVX1 _3299_ (
-    .A(_378_),
-    .Y(_379_)
-  );
-  NAND2X1 _3300_ (
-    .A(_22_),
-    .B(_347_),
-    .Y(_380_)
-  );
-  NAND2X1 _3301_ (
-    .A(_349_),
-    .B(_380_),
-    .Y(_381_)
-  );
-  INVX1 _3302_ (
-    .A(_381_),
-    .Y(_382_)
-  );
-  NAND2X1 _3303_ (
-    .A(_378_),
-    .B(_382_),
-    .Y(_383_)
-  );
-  NAND2X1 _3304_ (
-    .A(_1878_),
-    .B(_187_),
-    .Y(_384_)
-  );
-  NAND2X1 _3305_ (
-    .A(_357_),
-    .B(_384_),
-    .Y(_385_)
-  );
-  INVX1 _3306_ (
-    .A(_385_),
-    .Y(_386_)
-  );
-  NAND2X1 _3307_ (
-    .A(_170_),
-    .B(_386_),
-    .Y(_387_)
-  );
-  NAND2X1 _3308_ (
-    .A(_171_),
-    .B(_385_),
-    .Y(_388_)
-  );
-  NAND2X1 _3309_ (
-    .A(_387_),
-    .B(_388_),
-    .Y(_389_)
-  );
-  INVX1 _3310_ (
-    .A(_389_),
-    .Y(_390_)
-  );
-  NAND2X1 _3311_ (
-    .A(_51_),
-    .B(_390_),
-    .Y(_391_)
-  );
-  NAND2X1 _3312_ (
-    .A(_387_),
-    .B(_391_),
-    .Y(_392_)
-  );
-  INVX1 _3313_ (
-    .A(_392_),
-    .Y(_393_)
-  );
-  NAND2X1 _3314_ (
-    .A(_96_),
-    .B(_365_),
-    .Y(_394_)
-  );
-  NAND2X1 _3315_ (
-    .A(_367_),
-    .B(_394_),
-    .Y(_395_)
-  );
-  INVX1 _3316_ (
-    .A(_395_),
-    .Y(_396_)
-  );
-  NAND2X1 _3317_ (
-    .A(_392_),
-    .B(_396_),
-    .Y(_397_)
-  );
-  NAND2X1 _3318_ (
-    .A(_393_),
-    .B(_395_),
-    .Y(_398_)
-  );
-  NAND2X1 _3319_ (
-    .A(_397_),
-    .B(_398_),
-    .Y(_399_)
-  );
-  INVX1 _3320_ (
-    .A(_399_),
-    .Y(_400_)
-  );
-  NAND2X1 _3321_ (
-    .A(_60_),
-    .B(_400_),
-    .Y(_401_)
-  );
-  NAND2X1 _3322_ (
-    .A(_397_),
-    .B(_401_),
-    .Y(_402_)
-  );
-  INVX1 _3323_ (
-    .A(_402_),
-    .Y(_403_)
-  );
-  NAND2X1 _3324_ (
-    .A(_7_),
-    .B(_375_),
-    .Y(_404_)
-  );
-  NAND2X1 _3325_ (
-    .A(_377_),
-    .B(_404_),
-    .Y(_405_)
-  );
-  INVX1 _3326_ (
-    .A(_405_),
-    .Y(_406_)
-  );
-  NAND2X1 _3327_ (
-    .A(_402_),
-    .B(_406_),
-    .Y(_407_)
-  );
-  NAND2X1 _3328_ (
-    .A(_61_),
-    .B(_399_),
-    .Y(_408_)
-  );
-  NAND2X1 _3329_ (
-    .A(_401_),
-    .B(_408_),
-    .Y(_409_)
-  );
-  INVX1 _3330_ (
-    .A(_409_),
-    .Y(_410_)
-  );
-  NAND2X1 _3331_ (
-    .A(_1892_),
-    .B(_135_),
-    .Y(_411_)
-  );
-  NAND2X1 _3332_ (
-    .A(_1890_),
-    .B(_136_),
-    .Y(_412_)
-  );
-  NAND2X1 _3333_ (
-    .A(_411_),
-    .B(_412_),
-    .Y(_413_)
-  );
-  INVX1 _3334_ (
-    .A(_413_),
-    .Y(_414_)
-  );
-  NAND2X1 _3335_ (
-    .A(_192_),
-    .B(_414_),
-    .Y(_415_)
-  );
-  NAND2X1 _3336_ (
-    .A(_411_),
-    .B(_415_),
-    .Y(_416_)
-  );
-  NAND2X1 _3337_ (
-    .A(_52_),
-    .B(_389_),
-    .Y(_417_)
-  );
-  AND2X1 _3338_ (
-    .A(_391_),
-    .B(_417_),
-    .Y(_418_)
-  );
-  NOR2X1 _3339_ (
-    .A(_416_),
-    .B(_418_),
-    .Y(_419_)
-  );
-  INVX1 _3340_ (
-    .A(_419_),
-    .Y(_420_)
-  );
-  NAND2X1 _3341_ (
-    .A(_410_),
-    .B(_420_),
-    .Y(_421_)
-  );
-  NAND2X1 _3342_ (
-    .A(_40_),
-    .B(_162_),
-    .Y(_422_)
-  );
-  NAND2X1 _3343_ (
-    .A(_193_),
-    .B(_413_),
-    .Y(_423_)
-  );
-  NAND2X1 _3344_ (
-    .A(_415_),
-    .B(_423_),
-    .Y(_424_)
-  );
-  OR2X1 _3345_ (
-    .A(_422_),
-    .B(_424_),
-    .Y(_425_)
-  );
-  NAND2X1 _3346_ (
-    .A(_422_),
-    .B(_424_),
-    .Y(_426_)
-  );
-  NAND2X1 _3347_ (
-    .A(_425_),
-    .B(_426_),
-    .Y(_427_)
-  );
-  INVX1 _3348_ (
-    .A(_427_),
-    .Y(_428_)
-  );
-  NAND2X1 _3349_ (
-    .A(_95_),
-    .B(_428_),
-    .Y(_429_)
-  );
-  NAND2X1 _3350_ (
-    .A(_425_),
-    .B(_429_),
-    .Y(_430_)
-  );
-  NAND2X1 _3351_ (
-    .A(_416_),
-    .B(_418_),
-    .Y(_431_)
-  );
-  NAND2X1 _3352_ (
-    .A(_420_),
-    .B(_431_),
-    .Y(_432_)
-  );
-  NAND2X1 _3353_ (
-    .A(_430_),
-    .B(_432_),
-    .Y(_433_)
-  );
-  NAND2X1 _3354_ (
-    .A(_96_),
-    .B(_427_),
-    .Y(_434_)
-  );
-  NAND2X1 _3355_ (
-    .A(_429_),
-    .B(_434_),
-    .Y(_435_)
-  );
-  INVX1 _3356_ (
-    .A(_435_),
-    .Y(_436_)
-  );
-  NAND2X1 _3357_ (
-    .A(_38_),
-    .B(_163_),
-    .Y(_437_)
-  );
-  NAND2X1 _3358_ (
-    .A(_422_),
-    .B(_437_),
-    .Y(_438_)
-  );
-  INVX1 _3359_ (
-    .A(_438_),
-    .Y(_439_)
-  );
-  NAND2X1 _3360_ (
-    .A(_171_),
-    .B(_438_),
-    .Y(_440_)
-  );
-  INVX1 _3361_ (
-    .A(_440_),
-    .Y(_441_)
-  );
-  NAND2X1 _3362_ (
-    .A(_436_),
-    .B(_440_),
-    .Y(_442_)
-  );
-  NAND2X1 _3363_ (
-    .A(_435_),
-    .B(_441_),
-    .Y(_443_)
-  );
-  NAND2X1 _3364_ (
-    .A(_442_),
-    .B(_443_),
-    .Y(_444_)
-  );
-  NAND2X1 _3365_ (
-    .A(_135_),
-    .B(_162_),
-    .Y(_445_)
-  );
-  INVX1 _3366_ (
-    .A(_445_),
-    .Y(_446_)
-  );
-  NAND2X1 _3367_ (
-    .A(_87_),
-    .B(_193_),
-    .Y(_447_)
-  );
-  INVX1 _3368_ (
-    .A(_447_),
-    .Y(_448_)
-  );
-  NAND2X1 _3369_ (
-    .A(_445_),
-    .B(_448_),
-    .Y(_449_)
-  );
-  NAND2X1 _3370_ (
-    .A(_170_),
-    .B(_439_),
-    .Y(_450_)
-  );
-  NAND2X1 _3371_ (
-    .A(_440_),
-    .B(_450_),
-    .Y(_451_)
-  );
-  INVX1 _3372_ (
-    .A(_451_),
-    .Y(_452_)
-  );
-  NAND2X1 _3373_ (
-    .A(_86_),
-    .B(_192_),
-    .Y(_453_)
-  );
-  INVX1 _3374_ (
-    .A(_453_),
-    .Y(_454_)
-  );
-  NAND2X1 _3375_ (
-    .A(_446_),
-    .B(_454_),
-    .Y(_455_)
-  );
-  NAND2X1 _3376_ (
-    .A(_452_),
-    .B(_455_),
-    .Y(_456_)
-  );
-  NAND2X1 _3377_ (
-    .A(_447_),
-    .B(_453_),
-    .Y(_457_)
-  );
-  INVX1 _3378_ (
-    .A(_457_),
-    .Y(_458_)
-  );
-  NAND2X1 _3379_ (
-    .A(_446_),
-    .B(_457_),
-    .Y(_459_)
-  );
-  NAND2X1 _3380_ (
-    .A(_449_),
-    .B(_456_),
-    .Y(_460_)
-  );
-  OR2X1 _3381_ (
-    .A(_444_),
-    .B(_460_),
-    .Y(_461_)
-  );
-  NAND2X1 _3382_ (
-    .A(_442_),
-    .B(_461_),
-    .Y(_462_)
-  );
-  INVX1 _3383_ (
-    .A(_462_),
-    .Y(_463_)
-  );
-  OR2X1 _3384_ (
-    .A(_430_),
-    .B(_432_),
-    .Y(_464_)
-  );
-  NAND2X1 _3385_ (
-    .A(_433_),
-    .B(_464_),
-    .Y(_465_)
-  );
-  INVX1 _3386_ (
-    .A(_465_),
-    .Y(_466_)
-  );
-  NAND2X1 _3387_ (
-    .A(_462_),
-    .B(_466_),
-    .Y(_467_)
-  );
-  NAND2X1 _3388_ (
-    .A(_433_),
-    .B(_467_),
-    .Y(_468_)
-  );
-  INVX1 _3389_ (
-    .A(_468_),
-    .Y(_469_)
-  );
-  NAND2X1 _3390_ (
-    .A(_409_),
-    .B(_419_),
-    .Y(_470_)
-  );
-  NAND2X1 _3391_ (
-    .A(_421_),
-    .B(_470_),
-    .Y(_471_)
-  );
-  INVX1 _3392_ (
-    .A(_471_),
-    .Y(_472_)
-  );
-  NAND2X1 _3393_ (
-    .A(_468_),
-    .B(_472_),
-    .Y(_473_)
-  );
-  NAND2X1 _3394_ (
-    .A(_421_),
-    .B(_473_),
-    .Y(_474_)
-  );
-  INVX1 _3395_ (
-    .A(_474_),
-    .Y(_475_)
-  );
-  NAND2X1 _3396_ (
-    .A(_403_),
-    .B(_405_),
-    .Y(_476_)
-  );
-  NAND2X1 _3397_ (
-    .A(_407_),
-    .B(_476_),
-    .Y(_477_)
-  );
-  INVX1 _3398_ (
-    .A(_477_),
-    .Y(_478_)
-  );
-  NAND2X1 _3399_ (
-    .A(_474_),
-    .B(_478_),
-    .Y(_479_)
-  );
-  NAND2X1 _3400_ (
-    .A(_407_),
-    .B(_479_),
-    .Y(_480_)
-  );
-  INVX1 _3401_ (
-    .A(_480_),
-    .Y(_481_)
-  );
-  NAND2X1 _3402_ (
-    .A(_379_),
-    .B(_381_),
-    .Y(_482_)
-  );
-  NAND2X1 _3403_ (
-    .A(_383_),
-    .B(_482_),
-    .Y(_483_)
-  );
-  INVX1 _3404_ (
-    .A(_483_),
-    .Y(_484_)
-  );
-  NAND2X1 _3405_ (
-    .A(_480_),
-    .B(_484_),
-    .Y(_485_)
-  );
-  NAND2X1 _3406_ (
-    .A(_383_),
-    .B(_485_),
-    .Y(_486_)
-  );
-  NAND2X1 _3407_ (
-    .A(_356_),
-    .B(_486_),
-    .Y(_487_)
-  );
-  NAND2X1 _3408_ (
-    .A(_355_),
-    .B(_487_),
-    .Y(_488_)
-  );
-  INVX1 _3409_ (
-    .A(_488_),
-    .Y(_489_)
-  );
-  NAND2X1 _3410_ (
-    .A(_328_),
-    .B(_488_),
-    .Y(_490_)
-  );
-  NAND2X1 _3411_ (
-    .A(_325_),
-    .B(_490_),
-    .Y(_491_)
-  );
-  NAND2X1 _3412_ (
-    .A(_301_),
-    .B(_491_),
-    .Y(_492_)
-  );
-  NAND2X1 _3413_ (
-    .A(_300_),
-    .B(_492_),
-    .Y(_493_)
-  );
-  INVX1 _3414_ (
-    .A(_493_),
-    .Y(_494_)
-  );
-  NAND2X1 _3415_ (
-    .A(_279_),
-    .B(_493_),
-    .Y(_495_)
-  );
-  NAND2X1 _3416_ (
-    .A(_276_),
-    .B(_495_),
-    .Y(_496_)
-  );
-  INVX1 _3417_ (
-    .A(_496_),
-    .Y(_497_)
-  );
-  NAND2X1 _3418_ (
-    .A(_278_),
-    .B(_494_),
-    .Y(_498_)
-  );
-  NAND2X1 _3419_ (
-    .A(_495_),
-    .B(_498_),
-    .Y(_499_)
-  );
-  INVX1 _3420_ (
-    .A(_499_),
-    .Y(_500_)
-  );
-  NAND2X1 _3421_ (
-    .A(_260_),
-    .B(_500_),
-    .Y(_501_)
-  );
-  INVX1 _3422_ (
-    .A(_501_),
-    .Y(_502_)
-  );
-  NAND2X1 _3423_ (
-    .A(_1315_),
-    .B(_41_),
-    .Y(_503_)
-  );
-  INVX1 _3424_ (
-    .A(_503_),
-    .Y(_504_)
-  );
-  NAND2X1 _3425_ (
-    .A(_1892_),
-    .B(_503_),
-    .Y(_505_)
-  );
-  NAND2X1 _3426_ (
-    .A(_1890_),
-    .B(_504_),
-    .Y(_506_)
-  );
-  NAND2X1 _3427_ (
-    .A(_1877_),
-    .B(_135_),
-    .Y(_507_)
-  );
-  INVX1 _3428_ (
-    .A(_507_),
-    .Y(_508_)
-  );
-  NAND2X1 _3429_ (
-    .A(_86_),
-    .B(_508_),
-    .Y(_509_)
-  );
-  NAND2X1 _3430_ (
-    .A(_87_),
-    .B(_507_),
-    .Y(_510_)
-  );
-  NAND2X1 _3431_ (
-    .A(_509_),
-    .B(_510_),
-    .Y(_511_)
-  );
-  INVX1 _3432_ (
-    .A(_511_),
-    .Y(_512_)
-  );
-  NAND2X1 _3433_ (
-    .A(_1894_),
-    .B(_512_),
-    .Y(_513_)
-  );
-  NAND2X1 _3434_ (
-    .A(_509_),
-    .B(_513_),
-    .Y(_514_)
-  );
-  NAND2X1 _3435_ (
-    .A(_1314_),
-    .B(_40_),
-    .Y(_515_)
-  );
-  NAND2X1 _3436_ (
-    .A(_503_),
-    .B(_515_),
-    .Y(_516_)
-  );
-  NAND2X1 _3437_ (
-    .A(_514_),
-    .B(_516_),
-    .Y(_517_)
-  );
-  NAND2X1 _3438_ (
-    .A(_1892_),
-    .B(_162_),
-    .Y(_518_)
-  );
-  NAND2X1 _3439_ (
-    .A(_1878_),
-    .B(_133_),
-    .Y(_519_)
-  );
-  NAND2X1 _3440_ (
-    .A(_507_),
-    .B(_519_),
-    .Y(_520_)
-  );
-  OR2X1 _3441_ (
-    .A(_518_),
-    .B(_520_),
-    .Y(_521_)
-  );
-  NAND2X1 _3442_ (
-    .A(_518_),
-    .B(_520_),
-    .Y(_522_)
-  );
-  NAND2X1 _3443_ (
-    .A(_521_),
-    .B(_522_),
-    .Y(_523_)
-  );
-  INVX1 _3444_ (
-    .A(_523_),
-    .Y(_524_)
-  );
-  NAND2X1 _3445_ (
-    .A(_876_),
-    .B(_524_),
-    .Y(_525_)
-  );
-  NAND2X1 _3446_ (
-    .A(_521_),
-    .B(_525_),
-    .Y(_526_)
-  );
-  INVX1 _3447_ (
-    .A(_526_),
-    .Y(_527_)
-  );
-  NAND2X1 _3448_ (
-    .A(_1895_),
-    .B(_511_),
-    .Y(_528_)
-  );
-  NAND2X1 _3449_ (
-    .A(_513_),
-    .B(_528_),
-    .Y(_529_)
-  );
-  INVX1 _3450_ (
-    .A(_529_),
-    .Y(_530_)
-  );
-  NAND2X1 _3451_ (
-    .A(_526_),
-    .B(_530_),
-    .Y(_531_)
-  );
-  NAND2X1 _3452_ (
-    .A(_527_),
-    .B(_529_),
-    .Y(_532_)
-  );
-  NAND2X1 _3453_ (
-    .A(_531_),
-    .B(_532_),
-    .Y(_533_)
-  );
-  INVX1 _3454_ (
-    .A(_533_),
-    .Y(_534_)
-  );
-  NAND2X1 _3455_ (
-    .A(_1890_),
-    .B(_163_),
-    .Y(_535_)
-  );
-  NAND2X1 _3456_ (
-    .A(_518_),
-    .B(_535_),
-    .Y(_536_)
-  );
-  INVX1 _3457_ (
-    .A(_536_),
-    .Y(_537_)
-  );
-  NAND2X1 _3458_ (
-    .A(_21_),
-    .B(_536_),
-    .Y(_538_)
-  );
-  INVX1 _3459_ (
-    .A(_538_),
-    .Y(_539_)
-  );
-  NAND2X1 _3460_ (
-    .A(_877_),
-    .B(_523_),
-    .Y(_540_)
-  );
-  NAND2X1 _3461_ (
-    .A(_525_),
-    .B(_540_),
-    .Y(_541_)
-  );
-  INVX1 _3462_ (
-    .A(_541_),
-    .Y(_542_)
-  );
-  NAND2X1 _3463_ (
-    .A(_538_),
-    .B(_542_),
-    .Y(_543_)
-  );
-  NAND2X1 _3464_ (
-    .A(_22_),
-    .B(_537_),
-    .Y(_544_)
-  );
-  NAND2X1 _3465_ (
-    .A(_538_),
-    .B(_544_),
-    .Y(_545_)
-  );
-  NAND2X1 _3466_ (
+    .B(_8_),
+    .Y(_10_)
+  );
+  NAND2X1 _366_ (
+    .A(_2_),
+    .B(_10_),
+    .Y(_11_)
+  );
+  NAND2X1 _367_ (
+    .A(_5_),
+    .B(_9_),
+    .Y(_12_)
+  );
+  NAND2X1 _368_ (
+    .A(_10_),
+    .B(_12_),
+    .Y(_13_)
+  );
+  NAND2X1 _369_ (
+    .A(x[23]),
+    .B(_4_),
+    .Y(_14_)
+  );
+  NAND2X1 _370_ (
     .A(_6_),
-    .B(_41_),
-    .Y(_546_)
-  );
-  NAND2X1 _3467_ (
-    .A(_545_),
-    .B(_546_),
-    .Y(_547_)
-  );
-  OR2X1 _3468_ (
-    .A(_545_),
-    .B(_546_),
-    .Y(_548_)
-  );
-  NAND2X1 _3469_ (
-    .A(_547_),
-    .B(_548_),
-    .Y(_549_)
-  );
-  INVX1 _3470_ (
-    .A(_549_),
-    .Y(_550_)
-  );
-  NAND2X1 _3471_ (
-    .A(_61_),
-    .B(_86_),
-    .Y(_551_)
-  );
-  INVX1 _3472_ (
-    .A(_551_),
-    .Y(_552_)
-  );
-  NAND2X1 _3473_ (
-    .A(_7_),
-    .B(_40_),
-    .Y(_553_)
-  );
-  NAND2X1 _3474_ (
-    .A(_546_),
-    .B(_553_),
-    .Y(_554_)
-  );
-  INVX1 _3475_ (
-    .A(_554_),
-    .Y(_555_)
-  );
-  NAND2X1 _3476_ (
-    .A(_552_),
-    .B(_554_),
-    .Y(_556_)
-  );
-  NAND2X1 _3477_ (
-    .A(_52_),
-    .B(_135_),
-    .Y(_557_)
-  );
-  NAND2X1 _3478_ (
-    .A(_60_),
-    .B(_87_),
-    .Y(_558_)
-  );
-  NAND2X1 _3479_ (
-    .A(_551_),
-    .B(_558_),
-    .Y(_559_)
-  );
-  OR2X1 _3480_ (
-    .A(_557_),
-    .B(_559_),
-    .Y(_560_)
-  );
-  NAND2X1 _3481_ (
-    .A(_557_),
-    .B(_559_),
-    .Y(_561_)
-  );
-  NAND2X1 _3482_ (
-    .A(_560_),
-    .B(_561_),
-    .Y(_562_)
-  );
-  INVX1 _3483_ (
-    .A(_562_),
-    .Y(_563_)
-  );
-  NAND2X1 _3484_ (
-    .A(_96_),
-    .B(_162_),
-    .Y(_564_)
-  );
-  NAND2X1 _3485_ (
-    .A(_51_),
-    .B(_136_),
-    .Y(_565_)
-  );
-  NAND2X1 _3486_ (
-    .A(_557_),
-    .B(_565_),
-    .Y(_566_)
-  );
-  OR2X1 _3487_ (
-    .A(_564_),
-    .B(_566_),
-    .Y(_567_)
-  );
-  NAND2X1 _3488_ (
-    .A(_95_),
-    .B(_163_),
-    .Y(_568_)
-  );
-  NAND2X1 _3489_ (
-    .A(_564_),
-    .B(_568_),
-    .Y(_569_)
-  );
-  INVX1 _3490_ (
-    .A(_569_),
-    .Y(_570_)
-  );
-  NAND2X1 _3491_ (
-    .A(_170_),
-    .B(_569_),
-    .Y(_571_)
-  );
-  INVX1 _3492_ (
-    .A(_571_),
-    .Y(_572_)
-  );
-  NAND2X1 _3493_ (
-    .A(_564_),
-    .B(_566_),
-    .Y(_573_)
-  );
-  NAND2X1 _3494_ (
-    .A(_567_),
-    .B(_573_),
-    .Y(_574_)
-  );
-  INVX1 _3495_ (
-    .A(_574_),
-    .Y(_575_)
-  );
-  NAND2X1 _3496_ (
-    .A(_571_),
-    .B(_575_),
-    .Y(_576_)
-  );
-  NAND2X1 _3497_ (
-    .A(_567_),
-    .B(_576_),
-    .Y(_577_)
-  );
-  INVX1 _3498_ (
-    .A(_577_),
-    .Y(_578_)
-  );
-  NAND2X1 _3499_ (
-    .A(_563_),
-    .B(_577_),
-    .Y(_579_)
-  );
-  NAND2X1 _3500_ (
-    .A(_560_),
-    .B(_579_),
-    .Y(_580_)
-  );
-  INVX1 _3501_ (
-    .A(_580_),
-    .Y(_581_)
-  );
-  NAND2X1 _3502_ (
-    .A(_551_),
-    .B(_555_),
-    .Y(_582_)
-  );
-  NAND2X1 _3503_ (
-    .A(_556_),
-    .B(_582_),
-    .Y(_583_)
-  );
-  INVX1 _3504_ (
-    .A(_583_),
-    .Y(_584_)
-  );
-  NAND2X1 _3505_ (
-    .A(_580_),
-    .B(_584_),
-    .Y(_585_)
-  );
-  NAND2X1 _3506_ (
-    .A(_556_),
-    .B(_585_),
-    .Y(_586_)
-  );
-  INVX1 _3507_ (
-    .A(_586_),
-    .Y(_587_)
-  );
-  NAND2X1 _3508_ (
-    .A(_550_),
-    .B(_586_),
-    .Y(_588_)
-  );
-  NAND2X1 _3509_ (
-    .A(_547_),
-    .B(_588_),
-    .Y(_589_)
-  );
-  INVX1 _3510_ (
-    .A(_589_),
-    .Y(_590_)
-  );
-  NAND2X1 _3511_ (
-    .A(_539_),
-    .B(_541_),
-    .Y(_591_)
-  );
-  NAND2X1 _3512_ (
-    .A(_543_),
-    .B(_591_),
-    .Y(_592_)
-  );
-  INVX1 _3513_ (
-    .A(_592_),
-    .Y(_593_)
-  );
-  NAND2X1 _3514_ (
-    .A(_589_),
-    .B(_593_),
-    .Y(_594_)
-  );
-  NAND2X1 _3515_ (
-    .A(_543_),
-    .B(_594_),
-    .Y(_595_)
-  );
-  INVX1 _3516_ (
-    .A(_595_),
-    .Y(_596_)
-  );
-  NAND2X1 _3517_ (
-    .A(_534_),
-    .B(_595_),
-    .Y(_597_)
-  );
-  NAND2X1 _3518_ (
-    .A(_531_),
-    .B(_597_),
-    .Y(_598_)
-  );
-  INVX1 _3519_ (
-    .A(_598_),
-    .Y(_599_)
-  );
-  OR2X1 _3520_ (
-    .A(_514_),
-    .B(_516_),
-    .Y(_600_)
-  );
-  NAND2X1 _3521_ (
-    .A(_517_),
-    .B(_600_),
-    .Y(_601_)
-  );
-  INVX1 _3522_ (
-    .A(_601_),
-    .Y(_602_)
-  );
-  NAND2X1 _3523_ (
-    .A(_598_),
-    .B(_602_),
-    .Y(_603_)
-  );
-  NAND2X1 _3524_ (
-    .A(_517_),
-    .B(_603_),
-    .Y(_604_)
-  );
-  NAND2X1 _3525_ (
-    .A(_506_),
-    .B(_604_),
-    .Y(_605_)
-  );
-  NAND2X1 _3526_ (
-    .A(_505_),
-    .B(_605_),
-    .Y(_606_)
-  );
-  INVX1 _3527_ (
-    .A(_606_),
-    .Y(_607_)
-  );
-  NAND2X1 _3528_ (
-    .A(_1877_),
-    .B(_606_),
-    .Y(_608_)
-  );
-  NOR2X1 _3529_ (
-    .A(_1895_),
-    .B(_608_),
-    .Y(_609_)
-  );
-  INVX1 _3530_ (
-    .A(_609_),
-    .Y(_610_)
-  );
-  NAND2X1 _3531_ (
-    .A(_1314_),
-    .B(_609_),
-    .Y(_611_)
-  );
-  NAND2X1 _3532_ (
-    .A(_1315_),
-    .B(_610_),
-    .Y(_612_)
-  );
-  NAND2X1 _3533_ (
-    .A(_611_),
-    .B(_612_),
-    .Y(_613_)
-  );
-  NAND2X1 _3534_ (
-    .A(_502_),
-    .B(_613_),
-    .Y(_614_)
-  );
-  NAND2X1 _3535_ (
-    .A(_549_),
-    .B(_587_),
-    .Y(_615_)
-  );
-  NAND2X1 _3536_ (
-    .A(_588_),
-    .B(_615_),
-    .Y(_616_)
-  );
-  NAND2X1 _3537_ (
-    .A(_469_),
-    .B(_471_),
-    .Y(_617_)
-  );
-  NAND2X1 _3538_ (
-    .A(_473_),
-    .B(_617_),
-    .Y(_618_)
-  );
-  NAND2X1 _3539_ (
-    .A(_875_),
-    .B(_1882_),
-    .Y(_619_)
-  );
-  NAND2X1 _3540_ (
-    .A(_259_),
-    .B(_619_),
-    .Y(_620_)
-  );
-  OR2X1 _3541_ (
-    .A(_259_),
-    .B(_619_),
-    .Y(_621_)
-  );
-  NAND2X1 _3542_ (
-    .A(_620_),
-    .B(_621_),
-    .Y(_622_)
-  );
-  INVX1 _3543_ (
-    .A(_622_),
-    .Y(_623_)
-  );
-  NAND2X1 _3544_ (
-    .A(_300_),
-    .B(_301_),
-    .Y(_624_)
-  );
-  XOR2X1 _3545_ (
-    .A(_491_),
-    .B(_624_),
-    .Y(_625_)
-  );
-  INVX1 _3546_ (
-    .A(_625_),
-    .Y(_626_)
-  );
-  NAND2X1 _3547_ (
-    .A(_623_),
-    .B(_625_),
-    .Y(_627_)
-  );
-  NAND2X1 _3548_ (
-    .A(_327_),
-    .B(_489_),
-    .Y(_628_)
-  );
-  NAND2X1 _3549_ (
-    .A(_490_),
-    .B(_628_),
-    .Y(_629_)
-  );
-  INVX1 _3550_ (
-    .A(_629_),
-    .Y(_630_)
-  );
-  NAND2X1 _3551_ (
-    .A(_29_),
+    .B(_14_),
+    .Y(_15_)
+  );
+  INVX1 _371_ (
+    .A(_15_),
+    .Y(_16_)
+  );
+  NAND2X1 _372_ (
+    .A(x[25]),
+    .B(_15_),
+    .Y(_17_)
+  );
+  NAND2X1 _373_ (
+    .A(_13_),
+    .B(_17_),
+    .Y(_18_)
+  );
+  OR2X1 _374_ (
+    .A(_2_),
+    .B(_10_),
+    .Y(_19_)
+  );
+  NAND2X1 _375_ (
+    .A(_11_),
+    .B(_19_),
+    .Y(_20_)
+  );
+  OR2X1 _376_ (
+    .A(_18_),
+    .B(_20_),
+    .Y(_21_)
+  );
+  AND2X1 _377_ (
+    .A(_11_),
+    .B(_21_),
+    .Y(_22_)
+  );
+  NOR2X1 _378_ (
+    .A(_0_),
+    .B(_22_),
+    .Y(_23_)
+  );
+  INVX1 _379_ (
+    .A(_23_),
+    .Y(_24_)
+  );
+  NOR2X1 _380_ (
+    .A(_63_),
+    .B(_23_),
+    .Y(_25_)
+  );
+  NAND2X1 _381_ (
+    .A(_204_),
+    .B(_25_),
+    .Y(_26_)
+  );
+  NAND2X1 _382_ (
+    .A(_63_),
+    .B(_23_),
+    .Y(_27_)
+  );
+  OR2X1 _383_ (
+    .A(_13_),
+    .B(_17_),
+    .Y(_28_)
+  );
+  NAND2X1 _384_ (
+    .A(_18_),
+    .B(_28_),
+    .Y(_29_)
+  );
+  NAND2X1 _385_ (
+    .A(_27_),
+    .B(_29_),
+    .Y(_30_)
+  );
+  NAND2X1 _386_ (
+    .A(_26_),
     .B(_30_),
-    .Y(_631_)
-  );
-  XOR2X1 _3552_ (
-    .A(_257_),
-    .B(_631_),
-    .Y(_632_)
-  );
-  INVX1 _3553_ (
-    .A(_632_),
-    .Y(_633_)
-  );
-  NAND2X1 _3554_ (
-    .A(_630_),
-    .B(_632_),
-    .Y(_634_)
-  );
-  NAND2X1 _3555_ (
-    .A(_481_),
-    .B(_483_),
-    .Y(_635_)
-  );
-  NAND2X1 _3556_ (
-    .A(_485_),
-    .B(_635_),
-    .Y(_636_)
-  );
-  INVX1 _3557_ (
-    .A(_636_),
-    .Y(_637_)
-  );
-  NAND2X1 _3558_ (
-    .A(_126_),
-    .B(_249_),
-    .Y(_638_)
-  );
-  NAND2X1 _3559_ (
-    .A(_250_),
-    .B(_638_),
-    .Y(_639_)
-  );
-  INVX1 _3560_ (
-    .A(_639_),
-    .Y(_640_)
-  );
-  NAND2X1 _3561_ (
-    .A(_636_),
-    .B(_640_),
-    .Y(_641_)
-  );
-  NAND2X1 _3562_ (
-    .A(_243_),
-    .B(_245_),
-    .Y(_642_)
-  );
-  NAND2X1 _3563_ (
-    .A(_247_),
-    .B(_642_),
-    .Y(_643_)
-  );
-  INVX1 _3564_ (
-    .A(_643_),
-    .Y(_644_)
-  );
-  NAND2X1 _3565_ (
-    .A(_475_),
-    .B(_477_),
-    .Y(_645_)
-  );
-  NAND2X1 _3566_ (
-    .A(_479_),
-    .B(_645_),
-    .Y(_646_)
-  );
-  INVX1 _3567_ (
-    .A(_646_),
-    .Y(_647_)
-  );
-  NAND2X1 _3568_ (
-    .A(_643_),
-    .B(_647_),
-    .Y(_648_)
-  );
-  NAND2X1 _3569_ (
-    .A(_644_),
-    .B(_646_),
-    .Y(_649_)
-  );
-  NAND2X1 _3570_ (
-    .A(_183_),
-    .B(_240_),
-    .Y(_650_)
-  );
-  NAND2X1 _3571_ (
-    .A(_241_),
-    .B(_650_),
-    .Y(_651_)
-  );
-  INVX1 _3572_ (
-    .A(_651_),
-    .Y(_652_)
-  );
-  NAND2X1 _3573_ (
-    .A(_618_),
-    .B(_652_),
-    .Y(_653_)
-  );
-  NAND2X1 _3574_ (
-    .A(_649_),
-    .B(_653_),
-    .Y(_654_)
-  );
-  NAND2X1 _3575_ (
-    .A(_648_),
-    .B(_654_),
-    .Y(_655_)
-  );
-  NOR2X1 _3576_ (
-    .A(_618_),
-    .B(_652_),
-    .Y(_656_)
-  );
-  NAND2X1 _3577_ (
-    .A(_463_),
-    .B(_465_),
-    .Y(_657_)
-  );
-  NAND2X1 _3578_ (
-    .A(_467_),
-    .B(_657_),
-    .Y(_658_)
-  );
-  INVX1 _3579_ (
-    .A(_658_),
-    .Y(_659_)
-  );
-  NAND2X1 _3580_ (
-    .A(_207_),
-    .B(_237_),
-    .Y(_660_)
-  );
-  NAND2X1 _3581_ (
-    .A(_238_),
-    .B(_660_),
-    .Y(_661_)
-  );
-  INVX1 _3582_ (
-    .A(_661_),
-    .Y(_662_)
-  );
-  NAND2X1 _3583_ (
-    .A(_659_),
-    .B(_661_),
-    .Y(_663_)
-  );
-  NAND2X1 _3584_ (
-    .A(_658_),
-    .B(_662_),
-    .Y(_664_)
-  );
-  NAND2X1 _3585_ (
-    .A(_444_),
-    .B(_460_),
-    .Y(_665_)
-  );
-  NAND2X1 _3586_ (
-    .A(_461_),
-    .B(_665_),
-    .Y(_666_)
-  );
-  NAND2X1 _3587_ (
-    .A(_217_),
-    .B(_218_),
-    .Y(_667_)
-  );
-  XOR2X1 _3588_ (
-    .A(_234_),
-    .B(_667_),
-    .Y(_668_)
-  );
-  NAND2X1 _3589_ (
-    .A(_229_),
-    .B(_231_),
-    .Y(_669_)
-  );
-  NAND2X1 _3590_ (
-    .A(_233_),
-    .B(_669_),
-    .Y(_670_)
-  );
-  INVX1 _3591_ (
-    .A(_670_),
-    .Y(_671_)
-  );
-  NAND2X1 _3592_ (
-    .A(_449_),
-    .B(_455_),
-    .Y(_672_)
-  );
-  INVX1 _3593_ (
-    .A(_672_),
-    .Y(_673_)
-  );
-  NAND2X1 _3594_ (
-    .A(_451_),
-    .B(_672_),
-    .Y(_674_)
-  );
-  NAND2X1 _3595_ (
-    .A(_452_),
-    .B(_673_),
-    .Y(_675_)
-  );
-  NAND2X1 _3596_ (
-    .A(_674_),
-    .B(_675_),
-    .Y(_676_)
-  );
-  INVX1 _3597_ (
-    .A(_676_),
-    .Y(_677_)
-  );
-  NAND2X1 _3598_ (
-    .A(_670_),
-    .B(_676_),
-    .Y(_678_)
-  );
-  NAND2X1 _3599_ (
-    .A(_671_),
-    .B(_677_),
-    .Y(_679_)
-  );
-  OR2X1 _3600_ (
-    .A(_225_),
-    .B(_227_),
-    .Y(_680_)
-  );
-  NAND2X1 _3601_ (
-    .A(_228_),
-    .B(_680_),
-    .Y(_681_)
-  );
-  INVX1 _3602_ (
-    .A(_681_),
-    .Y(_682_)
-  );
-  NAND2X1 _3603_ (
-    .A(_445_),
-    .B(_458_),
-    .Y(_683_)
-  );
-  NAND2X1 _3604_ (
-    .A(_459_),
-    .B(_683_),
-    .Y(_684_)
-  );
-  INVX1 _3605_ (
-    .A(_684_),
-    .Y(_685_)
-  );
-  NAND2X1 _3606_ (
-    .A(_682_),
-    .B(_685_),
-    .Y(_686_)
-  );
-  NAND2X1 _3607_ (
-    .A(_133_),
-    .B(_163_),
-    .Y(_687_)
-  );
-  NAND2X1 _3608_ (
-    .A(_445_),
-    .B(_687_),
-    .Y(_688_)
-  );
-  INVX1 _3609_ (
-    .A(_688_),
-    .Y(_689_)
-  );
-  NAND2X1 _3610_ (
-    .A(_162_),
-    .B(_193_),
-    .Y(_690_)
-  );
-  NAND2X1 _3611_ (
-    .A(_163_),
-    .B(_192_),
-    .Y(_691_)
-  );
-  NAND2X1 _3612_ (
-    .A(_690_),
-    .B(_691_),
-    .Y(_692_)
-  );
-  NAND2X1 _3613_ (
-    .A(_688_),
-    .B(_692_),
-    .Y(_693_)
-  );
-  NAND2X1 _3614_ (
-    .A(_681_),
-    .B(_684_),
-    .Y(_694_)
-  );
-  NAND2X1 _3615_ (
-    .A(_693_),
-    .B(_694_),
-    .Y(_695_)
-  );
-  NAND2X1 _3616_ (
-    .A(_686_),
-    .B(_695_),
-    .Y(_696_)
-  );
-  NAND2X1 _3617_ (
-    .A(_445_),
-    .B(_690_),
-    .Y(_697_)
-  );
-  NAND2X1 _3618_ (
-    .A(_686_),
-    .B(_697_),
-    .Y(_698_)
-  );
-  OR2X1 _3619_ (
-    .A(_695_),
-    .B(_698_),
-    .Y(_699_)
-  );
-  AND2X1 _3620_ (
-    .A(_696_),
-    .B(_699_),
-    .Y(_700_)
-  );
-  NAND2X1 _3621_ (
-    .A(_679_),
-    .B(_700_),
-    .Y(_701_)
-  );
-  NAND2X1 _3622_ (
-    .A(_678_),
-    .B(_701_),
-    .Y(_702_)
-  );
-  NOR2X1 _3623_ (
-    .A(_668_),
-    .B(_702_),
-    .Y(_703_)
-  );
-  OR2X1 _3624_ (
-    .A(_666_),
-    .B(_703_),
-    .Y(_704_)
-  );
-  NAND2X1 _3625_ (
-    .A(_668_),
-    .B(_702_),
-    .Y(_705_)
-  );
-  NAND2X1 _3626_ (
-    .A(_704_),
-    .B(_705_),
-    .Y(_706_)
-  );
-  NAND2X1 _3627_ (
-    .A(_664_),
-    .B(_706_),
-    .Y(_707_)
-  );
-  NAND2X1 _3628_ (
-    .A(_663_),
-    .B(_707_),
-    .Y(_708_)
-  );
-  NOR2X1 _3629_ (
-    .A(_656_),
-    .B(_708_),
-    .Y(_709_)
-  );
-  NAND2X1 _3630_ (
-    .A(_648_),
-    .B(_709_),
-    .Y(_710_)
-  );
-  AND2X1 _3631_ (
-    .A(_655_),
-    .B(_710_),
-    .Y(_711_)
-  );
-  NAND2X1 _3632_ (
-    .A(_641_),
-    .B(_711_),
-    .Y(_712_)
-  );
-  NAND2X1 _3633_ (
-    .A(_252_),
-    .B(_254_),
-    .Y(_713_)
-  );
-  NAND2X1 _3634_ (
-    .A(_256_),
-    .B(_713_),
-    .Y(_714_)
-  );
-  INVX1 _3635_ (
-    .A(_714_),
-    .Y(_715_)
-  );
-  NAND2X1 _3636_ (
-    .A(_355_),
-    .B(_356_),
-    .Y(_716_)
-  );
-  XOR2X1 _3637_ (
-    .A(_486_),
-    .B(_716_),
-    .Y(_717_)
-  );
-  INVX1 _3638_ (
-    .A(_717_),
-    .Y(_718_)
-  );
-  NAND2X1 _3639_ (
-    .A(_714_),
-    .B(_718_),
-    .Y(_719_)
-  );
-  NAND2X1 _3640_ (
-    .A(_637_),
-    .B(_639_),
-    .Y(_720_)
-  );
-  NAND2X1 _3641_ (
-    .A(_629_),
-    .B(_633_),
-    .Y(_721_)
-  );
-  NAND2X1 _3642_ (
-    .A(_715_),
-    .B(_717_),
-    .Y(_722_)
-  );
-  NAND2X1 _3643_ (
-    .A(_712_),
-    .B(_720_),
-    .Y(_723_)
-  );
-  NAND2X1 _3644_ (
-    .A(_722_),
-    .B(_723_),
-    .Y(_724_)
-  );
-  NAND2X1 _3645_ (
-    .A(_719_),
-    .B(_724_),
-    .Y(_725_)
-  );
-  NAND2X1 _3646_ (
-    .A(_721_),
-    .B(_725_),
-    .Y(_726_)
-  );
-  NAND2X1 _3647_ (
-    .A(_634_),
-    .B(_726_),
-    .Y(_727_)
-  );
-  NAND2X1 _3648_ (
-    .A(_627_),
-    .B(_727_),
-    .Y(_728_)
-  );
-  NAND2X1 _3649_ (
-    .A(_622_),
-    .B(_626_),
-    .Y(_729_)
-  );
-  AND2X1 _3650_ (
-    .A(_728_),
-    .B(_729_),
-    .Y(_730_)
-  );
-  NOR2X1 _3651_ (
-    .A(_1883_),
-    .B(_620_),
-    .Y(_731_)
-  );
-  INVX1 _3652_ (
-    .A(_731_),
-    .Y(_732_)
-  );
-  NAND2X1 _3653_ (
-    .A(_500_),
-    .B(_732_),
-    .Y(_733_)
-  );
-  NAND2X1 _3654_ (
-    .A(_261_),
-    .B(_733_),
-    .Y(_734_)
-  );
-  NAND2X1 _3655_ (
-    .A(_496_),
-    .B(_734_),
-    .Y(_735_)
-  );
-  NAND2X1 _3656_ (
-    .A(_730_),
-    .B(_735_),
-    .Y(_736_)
-  );
-  NAND2X1 _3657_ (
-    .A(_261_),
-    .B(_497_),
-    .Y(_737_)
-  );
-  NAND2X1 _3658_ (
-    .A(_499_),
-    .B(_731_),
-    .Y(_738_)
-  );
-  AND2X1 _3659_ (
-    .A(_737_),
-    .B(_738_),
-    .Y(_739_)
-  );
-  NAND2X1 _3660_ (
-    .A(_736_),
-    .B(_739_),
-    .Y(_740_)
-  );
-  INVX1 _3661_ (
-    .A(_740_),
-    .Y(_741_)
-  );
-  NAND2X1 _3662_ (
-    .A(_618_),
-    .B(_741_),
-    .Y(_742_)
-  );
-  NAND2X1 _3663_ (
-    .A(_651_),
-    .B(_740_),
-    .Y(_743_)
-  );
-  AND2X1 _3664_ (
-    .A(_742_),
-    .B(_743_),
-    .Y(_744_)
-  );
-  OR2X1 _3665_ (
-    .A(_616_),
-    .B(_744_),
-    .Y(_745_)
-  );
-  NAND2X1 _3666_ (
-    .A(_590_),
-    .B(_592_),
-    .Y(_746_)
-  );
-  NAND2X1 _3667_ (
-    .A(_594_),
-    .B(_746_),
-    .Y(_747_)
-  );
-  NAND2X1 _3668_ (
-    .A(_644_),
-    .B(_740_),
-    .Y(_748_)
-  );
-  NAND2X1 _3669_ (
-    .A(_647_),
-    .B(_741_),
-    .Y(_749_)
-  );
-  NAND2X1 _3670_ (
-    .A(_748_),
-    .B(_749_),
-    .Y(_750_)
-  );
-  OR2X1 _3671_ (
-    .A(_747_),
-    .B(_750_),
-    .Y(_751_)
-  );
-  AND2X1 _3672_ (
-    .A(_745_),
-    .B(_751_),
-    .Y(_752_)
-  );
-  NAND2X1 _3673_ (
-    .A(_562_),
-    .B(_578_),
-    .Y(_753_)
-  );
-  NAND2X1 _3674_ (
-    .A(_579_),
-    .B(_753_),
-    .Y(_754_)
-  );
-  INVX1 _3675_ (
-    .A(_754_),
-    .Y(_755_)
-  );
-  NAND2X1 _3676_ (
-    .A(_666_),
-    .B(_741_),
-    .Y(_756_)
-  );
-  NAND2X1 _3677_ (
-    .A(_668_),
-    .B(_740_),
-    .Y(_757_)
-  );
-  NAND2X1 _3678_ (
-    .A(_756_),
-    .B(_757_),
-    .Y(_758_)
-  );
-  INVX1 _3679_ (
-    .A(_758_),
-    .Y(_759_)
-  );
-  NAND2X1 _3680_ (
-    .A(_755_),
-    .B(_758_),
-    .Y(_760_)
-  );
-  NAND2X1 _3681_ (
-    .A(_581_),
-    .B(_583_),
-    .Y(_761_)
-  );
-  NAND2X1 _3682_ (
-    .A(_585_),
-    .B(_761_),
-    .Y(_762_)
-  );
-  NAND2X1 _3683_ (
-    .A(_659_),
-    .B(_741_),
-    .Y(_763_)
-  );
-  NAND2X1 _3684_ (
-    .A(_662_),
-    .B(_740_),
-    .Y(_764_)
-  );
-  NAND2X1 _3685_ (
-    .A(_763_),
-    .B(_764_),
-    .Y(_765_)
-  );
-  OR2X1 _3686_ (
-    .A(_762_),
-    .B(_765_),
-    .Y(_766_)
-  );
-  NAND2X1 _3687_ (
-    .A(_760_),
-    .B(_766_),
-    .Y(_767_)
-  );
-  NAND2X1 _3688_ (
-    .A(_616_),
-    .B(_744_),
-    .Y(_768_)
-  );
-  NAND2X1 _3689_ (
-    .A(_762_),
-    .B(_765_),
-    .Y(_769_)
-  );
-  AND2X1 _3690_ (
-    .A(_768_),
-    .B(_769_),
-    .Y(_770_)
-  );
-  NAND2X1 _3691_ (
-    .A(_767_),
-    .B(_770_),
-    .Y(_771_)
-  );
-  NAND2X1 _3692_ (
-    .A(_752_),
-    .B(_771_),
-    .Y(_772_)
-  );
-  NAND2X1 _3693_ (
-    .A(_747_),
-    .B(_750_),
-    .Y(_773_)
-  );
-  NAND2X1 _3694_ (
-    .A(_505_),
-    .B(_506_),
-    .Y(_774_)
-  );
-  XOR2X1 _3695_ (
-    .A(_604_),
-    .B(_774_),
-    .Y(_775_)
-  );
-  NAND2X1 _3696_ (
-    .A(_630_),
-    .B(_741_),
-    .Y(_776_)
-  );
-  NAND2X1 _3697_ (
-    .A(_633_),
-    .B(_740_),
-    .Y(_777_)
-  );
-  NAND2X1 _3698_ (
-    .A(_776_),
-    .B(_777_),
-    .Y(_778_)
-  );
-  OR2X1 _3699_ (
-    .A(_775_),
-    .B(_778_),
-    .Y(_779_)
-  );
-  NAND2X1 _3700_ (
-    .A(_775_),
-    .B(_778_),
-    .Y(_780_)
-  );
-  NAND2X1 _3701_ (
-    .A(_1878_),
-    .B(_607_),
-    .Y(_781_)
-  );
-  NAND2X1 _3702_ (
-    .A(_608_),
-    .B(_781_),
-    .Y(_782_)
-  );
-  NAND2X1 _3703_ (
-    .A(_626_),
-    .B(_741_),
-    .Y(_783_)
-  );
-  NAND2X1 _3704_ (
-    .A(_623_),
-    .B(_740_),
-    .Y(_784_)
-  );
-  NAND2X1 _3705_ (
-    .A(_783_),
-    .B(_784_),
-    .Y(_785_)
-  );
-  NAND2X1 _3706_ (
-    .A(_782_),
-    .B(_785_),
-    .Y(_786_)
-  );
-  OR2X1 _3707_ (
-    .A(_782_),
-    .B(_785_),
-    .Y(_787_)
-  );
-  NAND2X1 _3708_ (
-    .A(_779_),
-    .B(_786_),
-    .Y(_788_)
-  );
-  NAND2X1 _3709_ (
-    .A(_780_),
-    .B(_787_),
-    .Y(_789_)
-  );
-  NOR2X1 _3710_ (
-    .A(_788_),
-    .B(_789_),
-    .Y(_790_)
-  );
-  NAND2X1 _3711_ (
-    .A(_599_),
-    .B(_601_),
-    .Y(_791_)
-  );
-  NAND2X1 _3712_ (
-    .A(_603_),
-    .B(_791_),
-    .Y(_792_)
-  );
-  NAND2X1 _3713_ (
-    .A(_718_),
-    .B(_741_),
-    .Y(_793_)
-  );
-  NAND2X1 _3714_ (
-    .A(_715_),
-    .B(_740_),
-    .Y(_794_)
-  );
-  NAND2X1 _3715_ (
-    .A(_793_),
-    .B(_794_),
-    .Y(_795_)
-  );
-  OR2X1 _3716_ (
-    .A(_792_),
-    .B(_795_),
-    .Y(_796_)
-  );
-  NAND2X1 _3717_ (
-    .A(_533_),
-    .B(_596_),
-    .Y(_797_)
-  );
-  NAND2X1 _3718_ (
-    .A(_597_),
-    .B(_797_),
-    .Y(_798_)
-  );
-  NAND2X1 _3719_ (
-    .A(_637_),
-    .B(_741_),
-    .Y(_799_)
-  );
-  NAND2X1 _3720_ (
-    .A(_640_),
-    .B(_740_),
-    .Y(_800_)
-  );
-  NAND2X1 _3721_ (
-    .A(_799_),
-    .B(_800_),
-    .Y(_801_)
-  );
-  OR2X1 _3722_ (
-    .A(_798_),
-    .B(_801_),
-    .Y(_802_)
-  );
-  NAND2X1 _3723_ (
-    .A(_796_),
-    .B(_802_),
-    .Y(_803_)
-  );
-  NAND2X1 _3724_ (
-    .A(_792_),
-    .B(_795_),
-    .Y(_804_)
-  );
-  NAND2X1 _3725_ (
-    .A(_798_),
-    .B(_801_),
-    .Y(_805_)
-  );
-  NAND2X1 _3726_ (
-    .A(_804_),
-    .B(_805_),
-    .Y(_806_)
-  );
-  NOR2X1 _3727_ (
-    .A(_803_),
-    .B(_806_),
-    .Y(_807_)
-  );
-  AND2X1 _3728_ (
-    .A(_790_),
-    .B(_807_),
-    .Y(_808_)
-  );
-  AND2X1 _3729_ (
-    .A(_773_),
-    .B(_808_),
-    .Y(_809_)
-  );
-  AND2X1 _3730_ (
-    .A(_768_),
-    .B(_773_),
-    .Y(_810_)
-  );
-  AND2X1 _3731_ (
-    .A(_752_),
-    .B(_810_),
-    .Y(_811_)
-  );
-  NAND2X1 _3732_ (
-    .A(_772_),
-    .B(_809_),
-    .Y(_812_)
-  );
-  NAND2X1 _3733_ (
-    .A(_754_),
-    .B(_759_),
-    .Y(_813_)
-  );
-  NAND2X1 _3734_ (
-    .A(_769_),
-    .B(_813_),
-    .Y(_814_)
-  );
-  NOR2X1 _3735_ (
-    .A(_767_),
-    .B(_814_),
-    .Y(_815_)
-  );
-  AND2X1 _3736_ (
-    .A(_808_),
-    .B(_815_),
-    .Y(_816_)
-  );
-  AND2X1 _3737_ (
-    .A(_811_),
-    .B(_816_),
-    .Y(_817_)
-  );
-  NAND2X1 _3738_ (
-    .A(_171_),
-    .B(_570_),
-    .Y(_818_)
-  );
-  NAND2X1 _3739_ (
-    .A(_571_),
-    .B(_818_),
-    .Y(_819_)
-  );
-  INVX1 _3740_ (
-    .A(_819_),
-    .Y(_820_)
-  );
-  NAND2X1 _3741_ (
-    .A(_681_),
-    .B(_740_),
-    .Y(_821_)
-  );
-  NAND2X1 _3742_ (
-    .A(_685_),
-    .B(_741_),
-    .Y(_822_)
-  );
-  NAND2X1 _3743_ (
-    .A(_821_),
-    .B(_822_),
-    .Y(_823_)
-  );
-  INVX1 _3744_ (
-    .A(_823_),
-    .Y(_824_)
-  );
-  NAND2X1 _3745_ (
-    .A(_820_),
-    .B(_823_),
-    .Y(_825_)
-  );
-  NAND2X1 _3746_ (
-    .A(_689_),
-    .B(_741_),
-    .Y(_826_)
-  );
-  NAND2X1 _3747_ (
-    .A(_692_),
-    .B(_740_),
-    .Y(_827_)
-  );
-  NAND2X1 _3748_ (
-    .A(_826_),
-    .B(_827_),
-    .Y(_828_)
-  );
-  NOR2X1 _3749_ (
-    .A(_171_),
-    .B(_828_),
-    .Y(_829_)
-  );
-  AND2X1 _3750_ (
-    .A(_171_),
-    .B(_828_),
-    .Y(_830_)
-  );
-  NOR2X1 _3751_ (
-    .A(_829_),
-    .B(_830_),
-    .Y(_831_)
-  );
-  NAND2X1 _3752_ (
-    .A(_825_),
-    .B(_831_),
-    .Y(_832_)
-  );
-  NAND2X1 _3753_ (
-    .A(_819_),
-    .B(_824_),
-    .Y(_833_)
-  );
-  NAND2X1 _3754_ (
-    .A(_572_),
-    .B(_574_),
-    .Y(_834_)
-  );
-  NAND2X1 _3755_ (
-    .A(_576_),
-    .B(_834_),
-    .Y(_835_)
-  );
-  NAND2X1 _3756_ (
-    .A(_676_),
-    .B(_741_),
-    .Y(_836_)
-  );
-  NAND2X1 _3757_ (
-    .A(_671_),
-    .B(_740_),
-    .Y(_837_)
-  );
-  NAND2X1 _3758_ (
-    .A(_836_),
-    .B(_837_),
-    .Y(_838_)
-  );
-  OR2X1 _3759_ (
-    .A(_835_),
-    .B(_838_),
-    .Y(_839_)
-  );
-  AND2X1 _3760_ (
-    .A(_833_),
-    .B(_839_),
-    .Y(_840_)
-  );
-  NAND2X1 _3761_ (
-    .A(_835_),
-    .B(_838_),
-    .Y(_841_)
-  );
-  NOR2X1 _3762_ (
-    .A(_162_),
-    .B(_740_),
-    .Y(_842_)
-  );
-  NAND2X1 _3763_ (
-    .A(_192_),
-    .B(_842_),
-    .Y(_843_)
-  );
-  AND2X1 _3764_ (
-    .A(_841_),
-    .B(_843_),
-    .Y(_844_)
-  );
-  NAND2X1 _3765_ (
-    .A(_840_),
-    .B(_844_),
-    .Y(_845_)
-  );
-  OR2X1 _3766_ (
-    .A(_832_),
-    .B(_845_),
-    .Y(_846_)
-  );
-  NAND2X1 _3767_ (
-    .A(_825_),
-    .B(_829_),
-    .Y(_847_)
-  );
-  NAND2X1 _3768_ (
-    .A(_840_),
-    .B(_847_),
-    .Y(_848_)
-  );
-  NAND2X1 _3769_ (
-    .A(_841_),
-    .B(_848_),
-    .Y(_849_)
-  );
-  NAND2X1 _3770_ (
-    .A(_846_),
-    .B(_849_),
-    .Y(_850_)
-  );
-  NAND2X1 _3771_ (
-    .A(_817_),
-    .B(_850_),
-    .Y(_851_)
-  );
-  AND2X1 _3772_ (
-    .A(_790_),
-    .B(_803_),
-    .Y(_852_)
-  );
-  NAND2X1 _3773_ (
-    .A(_804_),
-    .B(_852_),
-    .Y(_853_)
-  );
-  NAND2X1 _3774_ (
-    .A(_779_),
-    .B(_787_),
-    .Y(_854_)
-  );
-  NAND2X1 _3775_ (
-    .A(_786_),
-    .B(_854_),
-    .Y(_855_)
-  );
-  NAND2X1 _3776_ (
-    .A(_851_),
-    .B(_853_),
-    .Y(_856_)
-  );
-  NAND2X1 _3777_ (
-    .A(_812_),
-    .B(_855_),
-    .Y(_857_)
-  );
-  OR2X1 _3778_ (
-    .A(_856_),
-    .B(_857_),
-    .Y(_858_)
-  );
-  NAND2X1 _3779_ (
-    .A(_261_),
-    .B(_732_),
-    .Y(_859_)
-  );
-  NAND2X1 _3780_ (
-    .A(_740_),
-    .B(_859_),
-    .Y(_860_)
-  );
-  NAND2X1 _3781_ (
-    .A(_500_),
-    .B(_741_),
-    .Y(_861_)
-  );
-  AND2X1 _3782_ (
-    .A(_860_),
-    .B(_861_),
-    .Y(_862_)
-  );
-  NAND2X1 _3783_ (
-    .A(_1895_),
-    .B(_608_),
-    .Y(_863_)
-  );
-  NAND2X1 _3784_ (
-    .A(_610_),
-    .B(_863_),
-    .Y(_864_)
-  );
-  INVX1 _3785_ (
-    .A(_864_),
-    .Y(_865_)
-  );
-  AND2X1 _3786_ (
-    .A(_862_),
-    .B(_864_),
-    .Y(_866_)
-  );
-  NAND2X1 _3787_ (
-    .A(_613_),
-    .B(_866_),
-    .Y(_867_)
-  );
-  NAND2X1 _3788_ (
-    .A(_501_),
-    .B(_867_),
-    .Y(_868_)
-  );
-  NAND2X1 _3789_ (
-    .A(_858_),
-    .B(_868_),
-    .Y(_869_)
-  );
-  NAND2X1 _3790_ (
-    .A(_862_),
-    .B(_865_),
-    .Y(_870_)
-  );
-  NAND2X1 _3791_ (
-    .A(_869_),
-    .B(_870_),
-    .Y(_871_)
-  );
-  NAND2X1 _3792_ (
-    .A(_501_),
-    .B(_611_),
-    .Y(_872_)
-  );
-  NAND2X1 _3793_ (
-    .A(_871_),
-    .B(_872_),
-    .Y(_873_)
-  );
-  NAND2X1 _3794_ (
-    .A(_614_),
-    .B(_873_),
+    .Y(_31_)
+  );
+  INVX1 _387_ (
+    .A(_31_),
+    .Y(_32_)
+  );
+  NAND2X1 _388_ (
+    .A(_104_),
+    .B(_102_),
+    .Y(_33_)
+  );
+  NAND2X1 _389_ (
+    .A(_100_),
+    .B(_33_),
+    .Y(_34_)
+  );
+  NAND2X1 _390_ (
+    .A(_85_),
+    .B(_34_),
+    .Y(_35_)
+  );
+  NAND2X1 _391_ (
+    .A(_90_),
+    .B(_35_),
+    .Y(_36_)
+  );
+  INVX1 _392_ (
+    .A(_36_),
+    .Y(_37_)
+  );
+  NAND2X1 _393_ (
+    .A(_178_),
+    .B(_16_),
+    .Y(_38_)
+  );
+  AND2X1 _394_ (
+    .A(_17_),
+    .B(_27_),
+    .Y(_39_)
+  );
+  NAND2X1 _395_ (
+    .A(_38_),
+    .B(_39_),
+    .Y(_40_)
+  );
+  INVX1 _396_ (
+    .A(_40_),
+    .Y(_41_)
+  );
+  AND2X1 _397_ (
+    .A(_26_),
+    .B(_40_),
+    .Y(_42_)
+  );
+  NAND2X1 _398_ (
+    .A(_37_),
+    .B(_42_),
+    .Y(_43_)
+  );
+  NAND2X1 _399_ (
+    .A(_31_),
+    .B(_43_),
+    .Y(_44_)
+  );
+  AND2X1 _400_ (
+    .A(_81_),
+    .B(_44_),
+    .Y(_45_)
+  );
+  NAND2X1 _401_ (
+    .A(_36_),
+    .B(_41_),
+    .Y(_46_)
+  );
+  NAND2X1 _402_ (
+    .A(_32_),
+    .B(_46_),
+    .Y(_47_)
+  );
+  NAND2X1 _403_ (
+    .A(_0_),
+    .B(_22_),
+    .Y(_48_)
+  );
+  NAND2X1 _404_ (
+    .A(_24_),
+    .B(_48_),
+    .Y(_49_)
+  );
+  NAND2X1 _405_ (
+    .A(_18_),
+    .B(_20_),
+    .Y(_50_)
+  );
+  NAND2X1 _406_ (
+    .A(_21_),
+    .B(_50_),
+    .Y(_51_)
+  );
+  AND2X1 _407_ (
+    .A(_27_),
+    .B(_49_),
+    .Y(_52_)
+  );
+  NAND2X1 _408_ (
+    .A(_51_),
+    .B(_52_),
+    .Y(_53_)
+  );
+  NAND2X1 _409_ (
+    .A(_26_),
+    .B(_53_),
+    .Y(_54_)
+  );
+  NAND2X1 _410_ (
+    .A(_47_),
+    .B(_54_),
+    .Y(_55_)
+  );
+  NOR2X1 _411_ (
+    .A(_45_),
+    .B(_55_),
     .Y(y[1])
   );
-  NOR2X1 _3795_ (
-    .A(_740_),
+  NOR2X1 _412_ (
+    .A(_81_),
     .B(y[1]),
+    .Y(_56_)
+  );
+  AND2X1 _413_ (
+    .A(_36_),
+    .B(_56_),
     .Y(y[0])
   );
 endmodule
