@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,60 +180,22 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             scored = _subsample(parts["train"], settings.search_samples, seed)
             train_acc = _accuracy(net, scored)
             search_min = train_acc - (settings.max_loss + settings.slack) / 100.0
-            origin, round_bases = net, []
-            tuned_nets, tuned_configs, tuned_acc, areas, rounds = [], [], [], [], []
-            for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
-                if r > 1:
-                    # The next round refines the smallest retrained design within budget.
-                    ok = [i for i, a in enumerate(tuned_acc) if a >= min_acc]
-                    if ok:
-                        origin = tuned_nets[min(ok, key=lambda i: (areas[i], -tuned_acc[i]))]
-                    log(f"round {r}: searching from a design of "
-                        f"{_estimated_area(origin, stats, cost):.3f} cm² (est.)")
-                round_bases.append(origin)
-                space = SearchSpace(origin, stats)
-                label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
-                with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
-                                         f"{settings.pop_size}, {gens} generations, "
-                                         f"{len(scored[0])} training samples"):
-                    found = run_search(space, cost, *scored, min_accuracy=search_min,
-                                       pop_size=settings.pop_size, generations=gens,
-                                       seed=seed if r == 1 else seed + 1000 * (r - 1),
-                                       checkpoint=checkpoint_path(out, r), resume=resume,
-                                       progress=_ProgressBar(log, label), executor=executor)
-                log(f"{len(found.genomes)} front points within "
-                    f"{settings.max_loss + settings.slack:g} points of training-accuracy loss "
-                    f"from {found.evaluations} candidates "
-                    f"({found.evaluations / max(found.runtime_s, 1e-9):.0f}/s)")
-                configs = [space.config(found.genomes[i])
-                           for i in _spread(len(found.genomes), settings.n_retrain)]
-                with log.stage("retrain", f"retraining {len(configs)} front points"):
-                    nets = executor.map(
-                        _retrain_unit, [c.to_json() for c in configs],
-                        shared=(origin, parts, stats, settings.retrain_epochs, seed),
-                        progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
-                tuned_nets += nets
-                tuned_configs += configs
-                tuned_acc += [_accuracy(tuned, parts["dev"]) for tuned in nets]
-                areas += [_estimated_area(tuned, stats, cost) for tuned in nets]
-                rounds += [r] * len(nets)
-            if not any(a >= min_acc for a in tuned_acc):
+            found = _search_rounds(net, parts, scored, stats, cost, settings,
+                                   min_acc=min_acc, search_min=search_min, seed=seed, out=out,
+                                   resume=resume, executor=executor, log=log)
+            if not any(a >= min_acc for a in found.dev_acc):
                 # The exact network is always within the loss budget: verify it as well, so
                 # that a design can be selected (small datasets: a few samples per point).
                 log("no retrained front point is within the loss budget; verifying the exact "
                     "network too")
-                tuned_nets.append(net)
-                tuned_acc.append(dev_acc)
-                tuned_configs.append(ApproxConfig())
-                areas.append(_estimated_area(net, stats, cost))
-                rounds.append(0)
-            picks = _pick_for_verification(np.array(tuned_acc), np.array(areas), min_acc,
-                                           settings.n_verify)
-            verified = implement_many([tuned_nets[i] for i in picks], codes_test, y_test,
+                found.add(net, ApproxConfig(), dev_acc, _estimated_area(net, stats, cost), 0)
+            picks = _pick_for_verification(np.array(found.dev_acc), np.array(found.area),
+                                           min_acc, settings.n_verify)
+            verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, log=log)
-            points = [{**_point(impl, tuned_configs[i], parts, dev_acc),
-                       "search_round": rounds[i]} for impl, i in zip(verified, picks)]
+            points = [{**_point(impl, found.configs[i], parts, dev_acc),
+                       "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = _select(points, settings)
             selected = None
             if chosen is not None:
@@ -245,7 +207,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
-            "round_bases": [None if b is net else b.to_dict() for b in round_bases],
+            "round_bases": [None if b is net else b.to_dict() for b in found.bases],
             "points": points})
         plot_pareto(tmp / "pareto.png", title=f"{trained.dataset}: verified designs",
                     power_mw=[p["power_mw"] for p in points],
@@ -270,11 +232,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                       "runtime_s": log.runtime()}
         else:
             i = picks[chosen]
-            (tmp / "approximation.json").write_text(tuned_configs[i].to_json())
-            if rounds[i] > 1:
+            (tmp / "approximation.json").write_text(found.configs[i].to_json())
+            if found.rounds[i] > 1:
                 # A later round's configuration applies to that round's starting design.
                 (tmp / "approximation_base.json").write_text(
-                    round_bases[rounds[i] - 1].to_json())
+                    found.bases[found.rounds[i] - 1].to_json())
             (tmp / "selected_model.json").write_text(selected.network.to_json())
             report = design_report(dataset=trained.dataset, impl=selected,
                                    accuracy={**trained.accuracy,
@@ -293,6 +255,71 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                     f"{settings.max_loss:g} % loss (exact: "
                                     f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     return report
+
+
+@dataclass
+class _Retrained:
+    """The retrained front designs of all search rounds, with their configurations (each
+    relative to its round's base), training-portion accuracy, estimated area and round."""
+
+    bases: list[Network] = field(default_factory=list)
+    nets: list[Network] = field(default_factory=list)
+    configs: list[ApproxConfig] = field(default_factory=list)
+    dev_acc: list[float] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)
+
+    def add(self, net: Network, config: ApproxConfig, dev_acc: float, area: float,
+            search_round: int) -> None:
+        self.nets.append(net)
+        self.configs.append(config)
+        self.dev_acc.append(dev_acc)
+        self.area.append(area)
+        self.rounds.append(search_round)
+
+    def smallest_within(self, min_acc: float) -> Network | None:
+        ok = [i for i, a in enumerate(self.dev_acc) if a >= min_acc]
+        return self.nets[min(ok, key=lambda i: (self.area[i], -self.dev_acc[i]))] if ok else None
+
+
+def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]],
+                   scored: tuple[np.ndarray, np.ndarray], stats: tuple[np.ndarray, int],
+                   cost: CostModel, settings: SearchSettings, *, min_acc: float,
+                   search_min: float, seed: int, out: Path, resume: bool, executor: Executor,
+                   log: Log) -> _Retrained:
+    """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front; a
+    later round searches from the smallest retrained design within ``min_acc`` so far."""
+    found, origin = _Retrained(), net
+    for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
+        if r > 1:
+            smallest = found.smallest_within(min_acc)
+            origin = origin if smallest is None else smallest
+            log(f"round {r}: searching from a design of "
+                f"{_estimated_area(origin, stats, cost):.3f} cm² (est.)")
+        found.bases.append(origin)
+        space = SearchSpace(origin, stats)
+        label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
+        with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
+                                 f"{settings.pop_size}, {gens} generations, "
+                                 f"{len(scored[0])} training samples"):
+            front = run_search(space, cost, *scored, min_accuracy=search_min,
+                               pop_size=settings.pop_size, generations=gens,
+                               seed=seed + 1000 * (r - 1), checkpoint=checkpoint_path(out, r),
+                               resume=resume, progress=_ProgressBar(log, label),
+                               executor=executor)
+        log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
+            f"points of training-accuracy loss from {front.evaluations} candidates "
+            f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
+        configs = [space.config(front.genomes[i])
+                   for i in _spread(len(front.genomes), settings.n_retrain)]
+        with log.stage("retrain", f"retraining {len(configs)} front points"):
+            nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
+                                shared=(origin, parts, stats, settings.retrain_epochs, seed),
+                                progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
+        for tuned, config in zip(nets, configs):
+            found.add(tuned, config, _accuracy(tuned, parts["dev"]),
+                      _estimated_area(tuned, stats, cost), r)
+    return found
 
 
 def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:
