@@ -194,7 +194,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, log=log)
-            points = [{**_point(impl, found.configs[i], parts, dev_acc),
+            points = [{**_point(impl, found.configs[i], parts, found.dev_acc[i], dev_acc),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = _select(points, settings)
             selected = None
@@ -277,9 +277,10 @@ class _Retrained:
         self.area.append(area)
         self.rounds.append(search_round)
 
-    def smallest_within(self, min_acc: float) -> Network | None:
+    def smallest_within(self, min_acc: float) -> int | None:
+        """Index of the smallest (estimated area) design with accuracy at least ``min_acc``."""
         ok = [i for i, a in enumerate(self.dev_acc) if a >= min_acc]
-        return self.nets[min(ok, key=lambda i: (self.area[i], -self.dev_acc[i]))] if ok else None
+        return min(ok, key=lambda i: (self.area[i], -self.dev_acc[i]), default=None)
 
 
 def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]],
@@ -292,10 +293,13 @@ def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]]
     found, origin = _Retrained(), net
     for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
         if r > 1:
+            # Until a retrained design is within budget, rounds restart from the exact one.
             smallest = found.smallest_within(min_acc)
-            origin = origin if smallest is None else smallest
-            log(f"round {r}: searching from a design of "
-                f"{_estimated_area(origin, stats, cost):.3f} cm² (est.)")
+            if smallest is None:
+                area = _estimated_area(net, stats, cost)
+            else:
+                origin, area = found.nets[smallest], found.area[smallest]
+            log(f"round {r}: searching from a design of {area:.3f} cm² (est.)")
         found.bases.append(origin)
         space = SearchSpace(origin, stats)
         label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
@@ -341,7 +345,7 @@ def _subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
 
 def _retrain_unit(shared: tuple[Network, dict[str, tuple[np.ndarray, np.ndarray]],
                                  tuple[np.ndarray, int], int, int], config: str) -> Network:
-    """Work unit: apply an approximation (JSON) to the exact network and retrain it."""
+    """Work unit: apply an approximation (JSON) to the round's base network and retrain it."""
     net, parts, input_stats, epochs, seed = shared
     approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
     return retrain(approx, *parts["train"], *parts["val"], epochs=epochs, seed=seed)
@@ -363,9 +367,10 @@ def _accuracy(net, part: tuple[np.ndarray, np.ndarray]) -> float:
 
 
 def _point(impl: Implementation, config, parts: dict[str, tuple[np.ndarray, np.ndarray]],
-           dev_exact: float) -> dict[str, Any]:
+           dev_acc: float, dev_exact: float) -> dict[str, Any]:
+    """A verified design's ``pareto.json`` entry; ``dev_acc`` is its training-portion
+    accuracy (``dev_exact`` the exact network's)."""
     m = impl.metrics()
-    dev_acc = _accuracy(impl.network, parts["dev"])
     return {"accuracy": round(impl.accuracy, 6),
             "val_accuracy": round(_accuracy(impl.network, parts["val"]), 6),
             "dev_accuracy": round(dev_acc, 6), "loss": round(100 * (dev_exact - dev_acc), 4),
