@@ -242,9 +242,9 @@ def _git(*args: str) -> str:
 
 def _commit() -> str:
     """The short commit hash of the repository, marked if the generator's code has uncommitted
-    changes (``bespoke_mlp/``, ``tech/``)."""
+    changes (``bespoke_mlp/``)."""
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
-    if _git("status", "--porcelain", "--", "bespoke_mlp", "tech"):
+    if _git("status", "--porcelain", "--", "bespoke_mlp"):
         commit += " with uncommitted changes"
     return commit
 

@@ -12,7 +12,7 @@ from bespoke_mlp.errors import DataError, UsageError
 from bespoke_mlp.synth import CELL_MODELS, DEFAULT_LIBERTY, calibrate, load_library, power
 from bespoke_mlp.synth._liberty import MAPPER_BUFFER, write_mapper_library
 
-TECH = Path(__file__).resolve().parents[1] / "tech"
+TECH = Path(__file__).resolve().parents[1] / "bespoke_mlp" / "tech"
 CALIBRATION = TECH / "egfet_calibration.json"
 
 # The published numbers (egfet.md): area µm², fitted static power µW, median delay ms.

@@ -15,6 +15,7 @@ import operator
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -31,7 +32,8 @@ __all__ = [
     "write_buffer_expansion",
 ]
 
-_TECH_DIR = Path(__file__).resolve().parents[2] / "tech"
+# Package data, so that a wheel install finds the library too.
+_TECH_DIR = Path(str(resources.files("bespoke_mlp").joinpath("tech")))
 DEFAULT_LIBERTY = _TECH_DIR / "egfet_1v0.lib"
 """The EGFET 1.0 V library of the repository (``tech/egfet_1v0.lib``)."""
 CELL_MODELS = _TECH_DIR / "egfet_cells.v"
