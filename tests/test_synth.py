@@ -272,7 +272,8 @@ def test_cli_synth_writes_report_and_refuses_non_empty_out(design, tmp_path, cap
 
 
 def test_cli_calibrate(capsys):
-    calibration = Path(__file__).resolve().parents[1] / "bespoke_mlp" / "tech" / "egfet_calibration.json"
+    tech = Path(__file__).resolve().parents[1] / "bespoke_mlp" / "tech"
+    calibration = tech / "egfet_calibration.json"
     args = _parse(["tech", "calibrate", str(calibration)])
     assert args.func(args) == 0
     assert "max |error| over 18 designs" in capsys.readouterr().out
