@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ._outdir import atomic_output_dir
 from .errors import ToolError, ToolNotFoundError, UsageError
 
 __all__ = [
@@ -101,47 +100,50 @@ def kill_running_tools() -> None:
         _kill_group(proc)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces and parentheses: the fields follow the last ')'.
+            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    """Kill ``proc``'s process group and every descendant, even one that left the group
+    (a grandchild in a group of its own must not outlive the command)."""
+    below = _descendants(proc.pid)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out: Path, *, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``out`` only if the block succeeds.
-
-    A run that fails or is interrupted leaves ``out`` untouched and no temporary directory
-    behind. An existing non-empty ``out`` is refused unless ``force`` is set.
-    """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"output path {str(out)!r} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UsageError(
-            f"output directory {str(out)!r} is not empty; use --force to replace it"
-        )
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    except OSError as exc:
-        raise UsageError(f"output directory {str(out)!r} is not writable: {exc.strerror}") from exc
-    try:
-        yield tmp
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented, key-sorted JSON with a trailing newline (deterministic)."""
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    try:
+        text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+    except ValueError as exc:  # NaN or infinity: strict parsers reject them
+        raise UsageError(f"{Path(path).name}: cannot write a non-finite number ({exc})") \
+            from None
+    Path(path).write_text(text + "\n")
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON file."""
-    return json.loads(Path(path).read_text())
+    """Read a JSON file; malformed or absurdly nested text raises a ValueError."""
+    try:
+        return json.loads(Path(path).read_text())
+    except RecursionError:
+        raise ValueError(f"{str(path)!r} is nested too deeply to be a JSON file of this tool") \
+            from None

@@ -3,18 +3,23 @@
 Each pipeline stage registers its own subcommands through a ``register(subparsers)`` function in
 its ``_cli`` module; a subcommand's handler takes the parsed arguments and returns an exit code.
 Errors derived from :class:`~bespoke_mlp.errors.BespokeError` print one line (a traceback only
-with ``--debug``) and exit with their ``exit_code``; Ctrl-C exits with 130 and writes nothing.
+with ``--debug``) and exit with their ``exit_code``. Ctrl-C, SIGTERM and SIGHUP stop the command
+with exit status 128 + the signal number, kill every tool it started and write nothing (a
+search keeps its resume checkpoint and says so).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
 
 from . import __version__
+from ._signals import Interrupted, signals_as_interrupts
+from ._util import kill_running_tools
 from .errors import BespokeError
 
 __all__ = ["main", "build_parser"]
@@ -50,10 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         warnings.showwarning = _one_line_warning
     try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print("bespoke-mlp: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        with signals_as_interrupts():
+            try:
+                return int(args.func(args) or 0)
+            finally:
+                kill_running_tools()
+    except KeyboardInterrupt as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        how = ("interrupted" if stop.signum == signal.SIGINT
+               else f"stopped by {signal.Signals(stop.signum).name}")
+        print(f"bespoke-mlp: {how}; {stop.kept or 'nothing was written'}", file=sys.stderr)
+        return stop.exit_code
     except BespokeError as exc:
         if args.debug:
             traceback.print_exc()
@@ -62,7 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if rest and args.debug:
             print(rest, file=sys.stderr)
         return exc.exit_code
-
 
 if __name__ == "__main__":
     sys.exit(main())

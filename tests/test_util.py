@@ -39,13 +39,13 @@ def test_atomic_output_dir_commits_only_on_success(tmp_path):
 
 def test_atomic_output_dir_refuses_existing_run_unless_forced(tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "old").write_text("x")
+    with atomic_output_dir(out) as tmp:
+        (tmp / "old").write_text("x")
     with pytest.raises(UsageError, match="--force"), atomic_output_dir(out):
         pass
     with atomic_output_dir(out, force=True) as tmp:
         (tmp / "new").write_text("y")
-    assert sorted(p.name for p in out.iterdir()) == ["new"]
+    assert sorted(p.name for p in out.iterdir()) == [".bespoke-mlp-output.json", "new"]
 
 
 def test_atomic_output_dir_unwritable_parent(tmp_path):

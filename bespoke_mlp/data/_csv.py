@@ -172,7 +172,27 @@ def _parse_value(field: str, column: str, line_no: int, path: Path, allow_missin
 
 
 def parse_labels(labels: tuple[str, ...]) -> np.ndarray:
-    """Labels as ``int64`` when every one is an integer literal, else as a numpy string array."""
-    if all(_INT_LABEL.fullmatch(v) for v in labels):
-        return np.array([int(v) for v in labels], dtype=np.int64)
-    return np.array(labels, dtype=np.str_)
+    """Labels as numbers when every one is numeric, else as a numpy string array.
+
+    Numeric labels are compared by value, so ``1`` and ``1.0`` are one class: ``int64`` when
+    every value is a whole number, ``float64`` otherwise.
+
+    Raises
+    ------
+    DataError
+        If a whole-number label does not fit a 64-bit integer.
+    """
+    try:
+        values = [float(v) for v in labels]
+    except ValueError:
+        return np.array(labels, dtype=np.str_)
+    if not all(math.isfinite(v) for v in values):
+        return np.array(labels, dtype=np.str_)
+    if not all(v.is_integer() for v in values):
+        return np.array(values, dtype=np.float64)
+    ints = [int(v) if not _INT_LABEL.fullmatch(t) else int(t) for t, v in zip(labels, values)]
+    bad = next((t for t, i in zip(labels, ints) if not -(1 << 63) <= i < 1 << 63), None)
+    if bad is not None:
+        raise DataError(f"class label {bad!r} does not fit a 64-bit integer; use shorter labels "
+                        "or non-numeric ones")
+    return np.array(ints, dtype=np.int64)

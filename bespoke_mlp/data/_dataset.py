@@ -35,16 +35,19 @@ class Dataset:
     X
         ``float64`` array ``(n_samples, n_features)`` of raw values (read-only).
     y
-        Class labels, shape ``(n_samples,)``: ``int64`` when the source has integer labels,
-        else strings (read-only).
+        Class labels, shape ``(n_samples,)``: ``int64`` when the source has whole-number labels,
+        ``float64`` for other numbers, else strings (read-only).
     feature_names
-        One name per column of ``X``.
+        One name per column of ``X``: column ``k`` drives circuit input ``x[k]``.
+    dropped_features
+        Names of the source's constant columns, dropped before ``X`` (nothing to learn).
     """
 
     name: str
     X: np.ndarray
     y: np.ndarray
     feature_names: tuple[str, ...]
+    dropped_features: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         X = np.asarray(self.X, dtype=np.float64)
@@ -130,4 +133,6 @@ def finish_dataset(
         )
         X = X[:, ~constant]
         feature_names = [n for n, c in zip(feature_names, constant, strict=True) if not c]
+        return Dataset(name=name, X=X, y=y, feature_names=tuple(feature_names),
+                       dropped_features=tuple(dropped))
     return Dataset(name=name, X=X, y=y, feature_names=tuple(feature_names))

@@ -33,6 +33,9 @@ def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, flo
     return {
         "dataset": dataset,
         "topology": list(net.topology),
+        # Which data column drives circuit input x[k], and the constant columns dropped.
+        "feature_names": list(net.feature_names),
+        "dropped_features": list(net.dropped_features),
         "n_test": impl.n_vectors,
         "accuracy": {**{k: round(v, 6) for k, v in accuracy.items()},
                      "design": round(impl.accuracy, 6)},

@@ -19,6 +19,7 @@ Semantics (the golden model in ``_golden.py`` is the executable definition):
 from __future__ import annotations
 
 import json
+import numbers
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = ["Window", "Layer", "Network", "FORMAT"]
 
 FORMAT = "bespoke-mlp/network"
 _VERSION = 1
+#: Largest coefficient magnitude (the golden model's CSD tables; 14-bit signed weights).
+MAX_WEIGHT = 1 << 13
 
 Label = int | float | str
 
@@ -88,6 +91,9 @@ class Layer:
         object.__setattr__(self, "truncation", tuple(int(t) for t in self.truncation))
         if self.activation is not None:
             object.__setattr__(self, "activation", tuple(self.activation))
+        if any(abs(w) > MAX_WEIGHT for r in self.weights for w in r):
+            raise ValueError(f"weights must lie within ±{MAX_WEIGHT} (14-bit signed), found "
+                             f"{max((w for r in self.weights for w in r), key=abs)!r}")
         n_out = len(self.weights)
         if n_out == 0:
             raise ValueError("a layer needs at least one neuron")
@@ -175,6 +181,8 @@ class Network:
     argmax_shift : low accumulator bits the argmax ignores (compare ``acc >> argmax_shift``).
     feature_min, feature_max : min-max scaling of the raw features (fitted on training data);
         a raw value ``x`` becomes ``round(clip((x - min) / (max - min), 0, 1) * (2**bits - 1))``.
+    feature_names : the data column that drives each input ``x[k]`` (empty: unknown).
+    dropped_features : constant data columns that were dropped before training.
     """
 
     input_bits: int
@@ -183,12 +191,19 @@ class Network:
     argmax_shift: int = 0
     feature_min: tuple[float, ...] = field(default=())
     feature_max: tuple[float, ...] = field(default=())
+    feature_names: tuple[str, ...] = field(default=())
+    dropped_features: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "feature_min", tuple(float(v) for v in self.feature_min))
         object.__setattr__(self, "feature_max", tuple(float(v) for v in self.feature_max))
+        for name in ("feature_names", "dropped_features"):
+            names = tuple(getattr(self, name))
+            if not all(isinstance(n, str) for n in names):
+                raise ValueError(f"{name} must be strings, got {list(names)!r}")
+            object.__setattr__(self, name, names)
         if not isinstance(self.input_bits, int) or not 1 <= self.input_bits <= 8:
             raise ValueError(f"input_bits must be an int in 1..8, not {self.input_bits!r}")
         if not self.layers:
@@ -215,11 +230,17 @@ class Network:
                             f"layer {k} neuron {j} input {i}: mask {m!r} exceeds the "
                             f"{widths[i]}-bit input"
                         )
+        for c in self.classes:
+            if isinstance(c, bool) or not isinstance(c, numbers.Real | str):
+                raise ValueError(f"class labels must be numbers or strings, found {c!r}")
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError(f"class labels must be distinct, got {list(self.classes)!r}")
         if len(self.classes) != self.layers[-1].n_out:
             raise ValueError(
                 f"{len(self.classes)} classes for {self.layers[-1].n_out} outputs"
             )
-        for name, v in (("feature_min", self.feature_min), ("feature_max", self.feature_max)):
+        for name, v in (("feature_min", self.feature_min), ("feature_max", self.feature_max),
+                        ("feature_names", self.feature_names)):
             if v and len(v) != self.n_features:
                 raise ValueError(f"{name} has {len(v)} entries for {self.n_features} features")
 
@@ -277,7 +298,11 @@ class Network:
     # -- JSON -----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        # Names only when known, so that networks without them keep their JSON.
+        names = {k: list(getattr(self, k)) for k in ("feature_names", "dropped_features")
+                 if getattr(self, k)}
         return {
+            **names,
             "format": FORMAT,
             "version": _VERSION,
             "input_bits": self.input_bits,
@@ -307,8 +332,10 @@ class Network:
                 argmax_shift=d["argmax_shift"],
                 feature_min=tuple(d["feature_min"]),
                 feature_max=tuple(d["feature_max"]),
+                feature_names=tuple(d.get("feature_names", ())),
+                dropped_features=tuple(d.get("dropped_features", ())),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"corrupted network description: {exc}") from exc
 
     @classmethod
@@ -317,6 +344,8 @@ class Network:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ModelFileError(f"model file is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise ModelFileError("model file is nested too deeply to be a network") from None
         return cls.from_dict(data)
 
 

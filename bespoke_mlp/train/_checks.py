@@ -9,8 +9,9 @@ from ..errors import UsageError
 
 __all__ = ["BIT_RANGES", "check_bits", "check_int", "check_hidden", "check_fraction", "check_bool"]
 
-#: Allowed widths: inputs (the IR's limit), signed weights, hidden activation windows.
-BIT_RANGES = {"input_bits": (1, 8), "weight_bits": (2, 16), "activation_bits": (1, 16)}
+#: Allowed widths: inputs (the IR's limit), signed weights (14 bits: the IR's coefficient limit
+#: ±8192), hidden activation windows.
+BIT_RANGES = {"input_bits": (1, 8), "weight_bits": (2, 14), "activation_bits": (1, 16)}
 
 
 def check_int(name: str, value: object, lo: int, hi: int | None = None) -> int:

@@ -66,7 +66,7 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input-bits", type=int, default=4, metavar="N",
                    help="input code width (ADC bits), 1..8 (default: 4)")
     p.add_argument("--weight-bits", type=int, default=8, metavar="N",
-                   help="signed weight width, 2..16 (default: 8)")
+                   help="signed weight width, 2..14 (default: 8)")
     p.add_argument("--activation-bits", type=int, default=8, metavar="N",
                    help="hidden activation width of the exact network, 1..16 (default: 8)")
 

@@ -56,7 +56,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : hidden layer sizes.
     input_bits : input code width (ADC bits), 1..8.
-    weight_bits : signed weight width, 2..16.
+    weight_bits : signed weight width, 2..14 (the golden model's coefficient limit ±8192).
     activation_bits : hidden activation width, 1..16.
     qat : run quantization-aware fine-tuning.
     val_size : fraction of the training data held out for model selection, in [0, 1); 0

@@ -218,7 +218,7 @@ def quantize(
     feature_min, feature_max : with raw ``X_train``: the min-max range the MLP's inputs were
         scaled with; default: the range of ``X_train``.
     input_bits : input code width, 1..8.
-    weight_bits : signed weight width, 2..16.
+    weight_bits : signed weight width, 2..14 (the golden model's coefficient limit ±8192).
     activation_bits : hidden activation width, 1..16.
     qat : fine-tune the quantized network (quantization-aware, straight-through estimator).
     epochs : fine-tuning epochs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.neural_network import MLPClassifier
@@ -76,7 +76,7 @@ def train_model(
         (:data:`DEFAULT_HIDDEN`), else 3..5 neurons.
     seed : seed of the float training and fine-tuning.
     input_bits : input code width (ADC bits), 1..8.
-    weight_bits : signed weight width, 2..16.
+    weight_bits : signed weight width, 2..14 (the golden model's coefficient limit ±8192).
     activation_bits : hidden activation width, 1..16.
     qat : run quantization-aware fine-tuning.
     split_seed : seed of the train/validation/test split (42: the papers' test set).
@@ -113,10 +113,10 @@ def train_model(
         codes_to_unit(codes["val"], input_bits), split.y_val,
         hidden=hidden_sizes, seed=seed,
     )
-    net = quantize(
+    net = replace(quantize(
         mlp, split, input_bits=input_bits, weight_bits=weight_bits,
         activation_bits=activation_bits, qat=qat, seed=seed,
-    )
+    ), feature_names=ds.feature_names, dropped_features=ds.dropped_features)
     y_test = label_indices(mlp.classes_, split.y_test)
     accuracy = {
         "float": float(np.mean(mlp.predict(codes_to_unit(codes["test"], input_bits))
