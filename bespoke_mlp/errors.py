@@ -14,6 +14,7 @@ __all__ = [
     "ToolError",
     "ToolNotFoundError",
     "VerificationError",
+    "NoDesignError",
 ]
 
 
@@ -54,3 +55,7 @@ class ToolNotFoundError(ToolError):
 
 class VerificationError(BespokeError, RuntimeError):
     """A simulated design disagrees with the integer golden model."""
+
+
+class NoDesignError(BespokeError, RuntimeError):
+    """No verified design meets the requested budget (the run writes nothing)."""

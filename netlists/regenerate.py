@@ -2,11 +2,14 @@
 
 For every dataset, ``OUT/<dataset>/`` receives the selected design of a ≤1 % search run, made
 with exactly the settings of the benchmark's ``loss1`` runs (``benchmarks/printed_ml.py``):
-``top.v`` (RTL), ``netlist.v`` (gate netlist on the EGFET cells), ``report.json`` and
-``network.json`` (the selected, approximated network IR). ``OUT/README.md`` tabulates them.
+``top.v`` (RTL), ``netlist.v`` (gate netlist on the EGFET cells), ``report.json``,
+``network.json`` (the selected, approximated network IR) and ``vectors.hex`` (the test split's
+input codes), so that ``bespoke-mlp verify OUT/<dataset>`` re-checks it. ``OUT/README.md``
+tabulates them.
 
     python netlists/regenerate.py --data-dir ../shared/datasets
     python netlists/regenerate.py --from-runs benchmarks/results/latest/runs
+    python netlists/regenerate.py --add-vectors --data-dir ../shared/datasets
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bespoke_mlp._outdir import MARKER
 from bespoke_mlp._util import atomic_output_dir
+from bespoke_mlp.data import load_dataset, split_dataset
 from bespoke_mlp.errors import BespokeError
 from bespoke_mlp.flow import Log
 from bespoke_mlp.flow._search import SearchSettings, run_search_flow
+from bespoke_mlp.ir import Network, predict_codes
+from bespoke_mlp.sim import pack_vectors
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -42,15 +49,17 @@ RUN_NAME = f"loss{MAX_LOSS:g}"
 #: cores; ``pytest -m slow`` regenerates the others found here).
 CI_DATASETS = ("balance",)
 #: The files of a dataset's directory with a selected design (``report.json`` alone without).
-FILES = ("top.v", "netlist.v", "report.json", "network.json")
+FILES = ("top.v", "netlist.v", "report.json", "network.json", "vectors.hex")
 #: Where each file comes from in a search run's output directory.
 SOURCES = {"top.v": "design/top.v", "netlist.v": "design/netlist.v",
-           "report.json": "report.json", "network.json": "selected_model.json"}
+           "report.json": "report.json", "network.json": "selected_model.json",
+           "vectors.hex": "design/vectors.hex"}
 #: The run settings (``report.json``'s ``settings``) fixed by ``run_search_flow``'s defaults.
 _RUN_DEFAULTS = ("hidden", "seed", "split_seed", "input_bits", "weight_bits", "activation_bits")
 
-__all__ = ["CI_DATASETS", "FILES", "MAX_LOSS", "RegenerationError", "expected_settings", "main",
-           "reference_settings", "regenerate", "suite", "write_readme"]
+__all__ = ["CI_DATASETS", "FILES", "MAX_LOSS", "RegenerationError", "add_vectors",
+           "expected_settings", "main", "reference_settings", "regenerate", "suite",
+           "write_readme"]
 
 
 class RegenerationError(Exception):
@@ -136,12 +145,64 @@ def _check_run(run: Path) -> dict[str, Any]:
 def _install(run: Path, dest: Path) -> dict[str, Any]:
     """Copy the reference files of the search run in ``run`` into ``dest`` (atomically)."""
     report = _check_run(run)
+    _adopt(dest)
     with atomic_output_dir(dest, force=True) as tmp:
         tmp.chmod(0o755)  # a temporary directory is private; the reference is not
         files = FILES if report.get("selected") is not None else ("report.json",)
         for name in files:
             shutil.copyfile(run / SOURCES[name], tmp / name)
+    (dest / MARKER).unlink()  # the committed tree holds the reference files only
     return report
+
+
+def _adopt(dest: Path) -> None:
+    """Mark a reference directory that holds only reference files as this tool's output, so
+    that it may be replaced (one holding anything else is refused)."""
+    if not dest.is_dir() or (dest / MARKER).exists():
+        return
+    names = sorted(p.name for p in dest.iterdir())
+    if all(n in FILES and (dest / n).is_file() for n in names):
+        (dest / MARKER).write_text(json.dumps({"tool": "bespoke-mlp", "files": names}) + "\n")
+
+
+def add_vectors(datasets: Sequence[str], *, out: Path = HERE,
+                data_dir: Path | None = None) -> list[str]:
+    """Write the missing ``vectors.hex`` of reference designs without running any search.
+
+    The vectors are the test split's input codes (split seed of the report), as the run that
+    made the design wrote them; the golden model's accuracy on them must equal the report's
+    design accuracy, which ties them to the design.
+
+    Returns
+    -------
+    list of str
+        The datasets that received a ``vectors.hex``.
+
+    Raises
+    ------
+    RegenerationError
+        If the recomputed vectors do not reproduce the reported accuracy.
+    """
+    written = []
+    for name in datasets:
+        d = Path(out) / name
+        if not (d / "network.json").is_file() or (d / "vectors.hex").exists():
+            continue
+        report = json.loads((d / "report.json").read_text())
+        net = Network.from_json((d / "network.json").read_text())
+        split = split_dataset(load_dataset(name, data_dir=data_dir),
+                              seed=report["settings"]["split_seed"])
+        codes = split.codes("test", net.input_bits)
+        index = {c: i for i, c in enumerate(net.classes)}
+        labels = [index[v.item()] for v in split.y_test]
+        accuracy = round(float((predict_codes(net, codes) == labels).mean()), 6)
+        if len(codes) != report["n_test"] or accuracy != report["accuracy"]["design"]:
+            raise RegenerationError(f"{name}: recomputed vectors give {len(codes)} vectors at "
+                                    f"{accuracy!r}, the report {report['n_test']} at "
+                                    f"{report['accuracy']['design']!r}")
+        (d / "vectors.hex").write_bytes(pack_vectors(codes, net.input_bits))
+        written.append(name)
+    return written
 
 
 def _search(name: str, data_dir: Path | None, work: Path, verbose: bool) -> Path:
@@ -350,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "instead of running the searches")
     ap.add_argument("--out", type=Path, default=HERE,
                     help="reference directory (default: this script's directory)")
+    ap.add_argument("--add-vectors", action="store_true",
+                    help="only write the missing vectors.hex files (no search)")
     args = ap.parse_args(argv)
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
     if not names:
@@ -357,6 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.from_runs is not None and not args.from_runs.is_dir():
         ap.error(f"--from-runs: {args.from_runs} is not a directory")
     try:
+        if args.add_vectors:
+            print("wrote vectors.hex of: " + (", ".join(
+                add_vectors(names, out=args.out, data_dir=args.data_dir)) or "none"))
+            return 0
         regenerate(names, out=args.out, data_dir=args.data_dir, from_runs=args.from_runs)
     except RegenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)

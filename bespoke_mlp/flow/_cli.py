@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 from pathlib import Path
 
+from .._outdir import check_replaceable
+from .._signals import Interrupted
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
+from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
-from ._search import SearchSettings, run_search_flow
+from ._search import SearchSettings, checkpoint_path, run_search_flow
 
 __all__ = ["register"]
 
@@ -28,38 +32,63 @@ def _default_out(dataset: str, suffix: str) -> Path:
     return Path("runs") / f"{stem}{suffix}"
 
 
-def _run(args: argparse.Namespace) -> int:
+def _check_options(args: argparse.Namespace, out: Path) -> tuple[int, ...] | None:
+    """Validate the options shared by ``run`` and ``ablate`` before any work; returns the
+    hidden sizes."""
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
+    for kind in BIT_RANGES:
+        check_bits(kind, getattr(args, kind), "--" + kind.replace("_", "-"))
+    _check_adc(args.adc_mw)
+    check_replaceable(out, force=args.force)
+    return hidden
+
+
+def _check_adc(mw: float) -> None:
+    if not (math.isfinite(mw) and mw >= 0):
+        raise UsageError(f"--adc-mw must be a finite power >= 0 (mW), got {mw!r}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    out = args.out or _default_out(args.dataset, "-exact" if args.exact else "")
+    hidden = _check_options(args, out)
+    settings = None
+    if not args.exact:
+        settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
+                                  pop_size=args.population, generations=args.generations,
+                                  rounds=args.rounds, n_verify=args.verify)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, log=log)
-    if args.exact:
-        out = args.out or _default_out(args.dataset, "-exact")
+    if settings is None:
         run_exact(data, out=out, **common)
-    else:
-        settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
-                                  pop_size=args.population, generations=args.generations,
-                                  rounds=args.rounds, n_verify=args.verify)
-        out = args.out or _default_out(args.dataset, "")
+        print(f"wrote {out}")
+        return 0
+    try:
         with executor_from_args(args) as executor:
             if not isinstance(executor, SerialExecutor):
                 log(f"parallel work on {executor.describe()}")
-            report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                                     executor=executor, **common)
-        if report.get("selected") is None:
-            print(f"wrote {out}")
-            return 1
+            run_search_flow(data, out=out, settings=settings, resume=args.resume,
+                            executor=executor, **common)
+    except KeyboardInterrupt as exc:
+        kept = [str(p) for r in range(1, settings.rounds + 1)
+                if (p := checkpoint_path(out, r)).exists()]
+        if not kept:
+            raise
+        signum = exc.signum if isinstance(exc, Interrupted) else Interrupted().signum
+        raise Interrupted(signum, kept=(
+            f"only the search checkpoint {kept[-1]!r} was kept: run the same command with "
+            "--resume to continue")) from None
     print(f"wrote {out}")
     return 0
 
 
 def _ablate(args: argparse.Namespace) -> int:
-    hidden = None if args.hidden is None else parse_hidden(args.hidden)
-    data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     out = args.out or _default_out(args.dataset, "-ablation")
+    hidden = _check_options(args, out)
+    data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     with executor_from_args(args) as executor:
         run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
                      split_seed=args.split_seed, input_bits=args.input_bits,
@@ -73,6 +102,8 @@ def _ablate(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("generate needs --out DIR")
+    _check_adc(args.adc_mw)
+    check_replaceable(args.out, force=args.force)
     try:
         net = Network.from_json(Path(args.model).read_text())
     except OSError as exc:
@@ -93,7 +124,7 @@ def _generate(args: argparse.Namespace) -> int:
         unknown = set(data.classes) - set(net.classes)
         if unknown:
             raise ModelFileError(
-                f"{data.name!r} has classes the model does not know: {sorted(unknown)!r}")
+                f"{data.name!r} has classes the model does not know: {sorted(unknown, key=repr)!r}")
         check_size(net, force=args.force)
         split = split_dataset(data, seed=args.split_seed)
         codes = encode_inputs(net, split.X_test)

@@ -15,10 +15,10 @@ from sklearn.model_selection import train_test_split
 
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, apply_config, input_bit_counts, retrain
-from ..errors import UsageError
+from ..errors import NoDesignError, UsageError
 from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress, SearchSpace, run_search
+from ..search import CostModel, Progress, SearchSpace, run_search, search_fingerprint
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -55,6 +55,10 @@ class SearchSettings:
             raise UsageError(f"--max-loss must be within [0, 100] (percent), got {self.max_loss!r}")
         if self.budget_mw is not None and not self.budget_mw > 0:
             raise UsageError(f"--budget-mw must be > 0, got {self.budget_mw!r}")
+        if self.pop_size < 8:
+            raise UsageError(f"--population must be >= 8, got {self.pop_size!r}")
+        if self.generations < 1:
+            raise UsageError(f"--generations must be >= 1, got {self.generations!r}")
         if not 1 <= self.rounds <= max(1, self.generations):
             raise UsageError(f"--rounds must be within 1..generations "
                              f"({self.generations!r}), got {self.rounds!r}")
@@ -226,35 +230,35 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
                         "search_samples": settings.search_samples}
         if selected is None:
-            report = {"dataset": trained.dataset, "selected": None,
-                      "reason": _none_fits(points, settings), "baseline": base,
-                      "max_loss": settings.max_loss, "settings": run_settings,
-                      "runtime_s": log.runtime()}
-        else:
-            i = picks[chosen]
-            (tmp / "approximation.json").write_text(found.configs[i].to_json())
-            if found.rounds[i] > 1:
-                # A later round's configuration applies to that round's starting design.
-                (tmp / "approximation_base.json").write_text(
-                    found.bases[found.rounds[i] - 1].to_json())
-            (tmp / "selected_model.json").write_text(selected.network.to_json())
-            report = design_report(dataset=trained.dataset, impl=selected,
-                                   accuracy={**trained.accuracy,
-                                             "validation": points[chosen]["val_accuracy"],
-                                             "training_portion":
-                                                 points[chosen]["dev_accuracy"]},
-                                   settings=run_settings, runtime_s=log.runtime())
-            report.update(selected=chosen, baseline=base, max_loss=settings.max_loss)
+            # Nothing is written; a finished search has nothing left to resume either.
+            _remove_checkpoints(out, settings.rounds)
+            raise NoDesignError(f"no design selected: {_none_fits(points, settings)}; "
+                                "nothing was written")
+        i = picks[chosen]
+        (tmp / "approximation.json").write_text(found.configs[i].to_json())
+        if found.rounds[i] > 1:
+            # A later round's configuration applies to that round's starting design.
+            (tmp / "approximation_base.json").write_text(
+                found.bases[found.rounds[i] - 1].to_json())
+        (tmp / "selected_model.json").write_text(selected.network.to_json())
+        report = design_report(dataset=trained.dataset, impl=selected,
+                               accuracy={**trained.accuracy,
+                                         "validation": points[chosen]["val_accuracy"],
+                                         "training_portion":
+                                             points[chosen]["dev_accuracy"]},
+                               settings=run_settings, runtime_s=log.runtime())
+        report.update(selected=chosen, baseline=base, max_loss=settings.max_loss)
         write_json(tmp / "report.json", report)
-    for r in range(1, settings.rounds + 1):
-        checkpoint_path(out, r).unlink(missing_ok=True)
-    if selected is None:
-        print(f"no design selected: {report['reason']}")
-    else:
-        print(summary_table(report, f"selected design: {trained.dataset}, ≤ "
-                                    f"{settings.max_loss:g} % loss (exact: "
-                                    f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
+    _remove_checkpoints(out, settings.rounds)
+    print(summary_table(report, f"selected design: {trained.dataset}, ≤ "
+                                f"{settings.max_loss:g} % loss (exact: "
+                                f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     return report
+
+
+def _remove_checkpoints(out: Path, rounds: int) -> None:
+    for r in range(1, rounds + 1):
+        checkpoint_path(out, r).unlink(missing_ok=True)
 
 
 @dataclass
@@ -310,7 +314,12 @@ def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]]
                                pop_size=settings.pop_size, generations=gens,
                                seed=seed + 1000 * (r - 1), checkpoint=checkpoint_path(out, r),
                                resume=resume, progress=_ProgressBar(log, label),
-                               executor=executor)
+                               executor=executor, fingerprint=search_fingerprint(
+                                   origin, *scored, population=settings.pop_size,
+                                   generations=settings.generations, rounds=settings.rounds,
+                                   max_loss=settings.max_loss, slack=settings.slack,
+                                   n_retrain=settings.n_retrain,
+                                   retrain_epochs=settings.retrain_epochs))
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
             f"points of training-accuracy loss from {front.evaluations} candidates "
             f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from hashlib import sha256
 from typing import Any
 
+from .._signals import ignore_interrupts
 from ..errors import UsageError
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor"]
@@ -94,6 +95,22 @@ def _init_worker() -> None:
     threadpool_limits(1)
 
 
+def _stop_worker(signum: int, frame: object) -> None:
+    # SystemExit unwinds the running unit (its tools are killed, its temporary directories
+    # removed) and ends an idle worker quietly.
+    raise SystemExit(128 + signum)
+
+
+def _init_local_worker() -> None:
+    """Local worker set-up: Ctrl-C goes to the parent only (which stops the workers); SIGTERM
+    ends a worker after cleaning up."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+    _init_worker()
+
+
 class ProcessExecutor(Executor):
     """``jobs`` local worker processes (started with ``spawn``: no state inherited from a
     threaded parent)."""
@@ -102,7 +119,8 @@ class ProcessExecutor(Executor):
         self.n_workers = _check_jobs(jobs)
         self._shared: tuple[Any, _Shared] | None = None
         self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_worker)
+                                         initializer=_init_local_worker)
+        self._interrupted = False
 
     def map(self, fn, items, *, shared=None, progress=None):
         items = list(items)
@@ -124,16 +142,30 @@ class ProcessExecutor(Executor):
                 if progress:
                     progress(len(futures) - len(pending), len(futures))
             return [f.result() for f in futures]
-        except BaseException:
+        except BaseException as exc:
             for f in futures:
                 f.cancel()
+            self._interrupted |= isinstance(exc, KeyboardInterrupt)
             raise
 
     def describe(self) -> str:
         return f"{self.n_workers} local processes"
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if not self._interrupted:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            return
+        # Interrupted: stop the running units now rather than wait for them (the pool has no
+        # public way to reach its processes before Python 3.14).
+        procs = list((getattr(self._pool, "_processes", None) or {}).values())
+        for proc in procs:
+            proc.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
 
 
 class DaskExecutor(Executor):
@@ -150,8 +182,11 @@ class DaskExecutor(Executor):
         self._shared: tuple[Any, Any] | None = None
         if address == "local" or address.startswith("local:"):
             n = _local_workers(address)
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR)
+            # Workers inherit an ignored Ctrl-C: only this process reacts, and closes them.
+            with ignore_interrupts():
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None,
+                                             silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster)
         else:
             try:

@@ -20,6 +20,7 @@ from .._util import read_json, write_json
 from ..errors import UsageError
 from ..parallel import Executor, SerialExecutor
 from ._cost import CostModel
+from ._fingerprint import check_fingerprint
 from ._space import SearchSpace
 
 __all__ = ["SearchResult", "Progress", "run_search"]
@@ -126,26 +127,59 @@ def _initial_population(space: SearchSpace, size: int, rng: np.random.Generator)
 
 
 def _checkpoint(path: Path, seed: int, generation: int, x: np.ndarray, evaluations: int,
-                elapsed: float) -> None:
+                elapsed: float, fingerprint: dict | None) -> None:
     tmp = path.with_suffix(".tmp")
     write_json(tmp, {"format": _CHECKPOINT_FORMAT, "seed": seed, "generation": generation,
                      "population": x.tolist(), "evaluations": evaluations,
-                     "elapsed_s": elapsed})
+                     "elapsed_s": elapsed, "fingerprint": fingerprint})
     tmp.replace(path)
+
+
+def _load_checkpoint(path: Path, space: SearchSpace, seed: int, pop_size: int,
+                     generations: int, fingerprint: dict | None) -> tuple[np.ndarray, int, float,
+                                                                          int]:
+    """Population, generation, elapsed seconds and evaluations of a checkpoint, after checking
+    it belongs to this search; a damaged or foreign one raises a one-line UsageError."""
+    where = str(path)
+    try:
+        state = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"checkpoint {where!r} is damaged ({exc}); delete it or run "
+                         "without --resume") from None
+    if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT \
+            or state.get("seed") != seed:
+        raise UsageError(f"checkpoint {where!r} belongs to another search")
+    if fingerprint is not None:
+        check_fingerprint(state.get("fingerprint"), fingerprint, where)
+    try:
+        x = np.array(state["population"], dtype=np.int64)
+        gen, elapsed, evals = (int(state["generation"]), float(state["elapsed_s"]),
+                               int(state["evaluations"]))
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise UsageError(f"checkpoint {where!r} is damaged ({exc}); delete it or run "
+                         "without --resume") from None
+    if (x.shape != (pop_size, space.n_genes) or (x < space.lower).any()
+            or (x > space.upper).any() or not 0 <= gen <= generations):
+        raise UsageError(f"checkpoint {where!r} does not fit this search (population of shape "
+                         f"{x.shape!r}, generation {gen!r}); delete it or run without --resume")
+    return x, gen, elapsed, evals
 
 
 def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val: np.ndarray,
                *, min_accuracy: float, pop_size: int = 100, generations: int = 60, seed: int = 0,
                batch: int = 100, checkpoint: Path | None = None, resume: bool = False,
                progress: Callable[[Progress], None] | None = None,
-               executor: Executor | None = None) -> SearchResult:
+               executor: Executor | None = None,
+               fingerprint: dict | None = None) -> SearchResult:
     """Run NSGA-II over ``space``.
 
     Objectives: validation error (golden model) and estimated area (``cost``); constraint:
     validation accuracy ``>= min_accuracy``. Each generation restarts NSGA-II from the
     surviving population with a seed derived from ``(seed, generation)``, so a run resumed from
     a ``checkpoint`` (written after every generation) reaches the same result as an
-    uninterrupted one.
+    uninterrupted one. ``fingerprint`` (:func:`search_fingerprint`) is stored in the
+    checkpoint; resuming from one with another fingerprint raises a UsageError naming what
+    differs.
     """
     if pop_size < 8 or generations < 0:
         raise UsageError(f"need pop_size >= 8 and generations >= 0, got {pop_size!r}, "
@@ -154,11 +188,8 @@ def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val
     start = time.perf_counter()
     first, elapsed0, evals0 = 0, 0.0, 0
     if resume and checkpoint is not None and checkpoint.exists():
-        state = read_json(checkpoint)
-        if state.get("format") != _CHECKPOINT_FORMAT or state.get("seed") != seed:
-            raise UsageError(f"checkpoint {str(checkpoint)!r} belongs to another search")
-        x = np.array(state["population"], dtype=np.int64)
-        first, elapsed0, evals0 = state["generation"], state["elapsed_s"], state["evaluations"]
+        x, first, elapsed0, evals0 = _load_checkpoint(checkpoint, space, seed, pop_size,
+                                                      generations, fingerprint)
         problem.evaluate_genomes(x)  # scored before the interruption: not counted again
     else:
         x = _initial_population(space, pop_size, np.random.default_rng([seed, 0]))
@@ -183,7 +214,7 @@ def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val
                      float(area[feasible].min()) if feasible.any() else None, elapsed, x)
         history.append(replace(p, population=np.zeros((0, 0), np.int64)))
         if checkpoint is not None:
-            _checkpoint(checkpoint, seed, gen + 1, x, problem.evaluations, elapsed)
+            _checkpoint(checkpoint, seed, gen + 1, x, problem.evaluations, elapsed, fingerprint)
         if progress is not None:
             progress(p)
     acc, area = problem.evaluate_genomes(x)
