@@ -13,9 +13,12 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["Interrupted", "ignore_interrupts", "signals_as_interrupts"]
+__all__ = ["Interrupted", "ignore_interrupts", "raise_if_interrupted", "signals_as_interrupts"]
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+# The signal received, if any: some libraries swallow a KeyboardInterrupt (scikit-learn's MLP
+# training stops early and carries on), so the flow asks again between stages.
+_PENDING: list[int] = []
 
 
 class Interrupted(KeyboardInterrupt):
@@ -34,21 +37,32 @@ class Interrupted(KeyboardInterrupt):
 
 
 def _raise(signum: int, frame: FrameType | None) -> None:
-    # A second signal must not cut the clean-up of the first one short.
-    for sig in _SIGNALS:
-        signal.signal(sig, signal.SIG_IGN)
+    if signum != signal.SIGINT:
+        # A second signal must not cut the clean-up of the first one short.
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+    _PENDING.append(signum)
     raise Interrupted(signum)
+
+
+def raise_if_interrupted() -> None:
+    """Raise :class:`Interrupted` again if a signal arrived and its exception was swallowed."""
+    if _PENDING:
+        raise Interrupted(_PENDING[0])
 
 
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Interrupted` (main thread only)."""
-    old = {sig: signal.signal(sig, _raise) for sig in _SIGNALS}
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP raise :class:`Interrupted` (main thread
+    only)."""
+    old = {sig: signal.signal(sig, _raise) for sig in (signal.SIGINT, *_SIGNALS)}
+    _PENDING.clear()
     try:
         yield
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        _PENDING.clear()
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ._outdir import atomic_output_dir
+from ._signals import raise_if_interrupted
 from .errors import ToolError, ToolNotFoundError, UsageError
 
 __all__ = [
@@ -59,6 +60,7 @@ def run_tool(
         If the tool exits non-zero or exceeds ``timeout`` seconds; the message names the log
         file and quotes its tail.
     """
+    raise_if_interrupted()
     argv = [os.fspath(a) for a in args]
     name = what or Path(argv[0]).name
     log = Path(log)

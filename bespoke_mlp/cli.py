@@ -50,12 +50,13 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not args.debug:
-        warnings.showwarning = _one_line_warning
+    args = None
     try:
         with signals_as_interrupts():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not args.debug:
+                warnings.showwarning = _one_line_warning
             try:
                 return int(args.func(args) or 0)
             finally:
@@ -67,11 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bespoke-mlp: {how}; {stop.kept or 'nothing was written'}", file=sys.stderr)
         return stop.exit_code
     except BespokeError as exc:
-        if args.debug:
+        debug = getattr(args, "debug", False)
+        if debug:
             traceback.print_exc()
         first, _, rest = str(exc).partition("\n")
         print(f"bespoke-mlp: error: {first}", file=sys.stderr)
-        if rest and args.debug:
+        if rest and debug:
             print(rest, file=sys.stderr)
         return exc.exit_code
 

@@ -148,7 +148,9 @@ def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: f
     cache_dir = runtime_cache_dir(tools, log=work_dir / "verilator_root.log")
     runtime = cached_runtime_objects(cache_dir)
     args = _verilator_args(tools, [work_dir / "tb.v", *sources], obj_dir, runtime)
-    run_tool(args, log=work_dir / "verilator.log", timeout=timeout, what="verilator")
+    # The compiler's temporary files go to the work directory: a killed build leaves none.
+    env = {**os.environ, "TMPDIR": str(work_dir)}
+    run_tool(args, log=work_dir / "verilator.log", timeout=timeout, what="verilator", env=env)
     if runtime is None:
         store_runtime_objects(obj_dir, cache_dir)
     return time.perf_counter() - start

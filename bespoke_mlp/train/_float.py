@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
+from .._signals import raise_if_interrupted
+
 __all__ = ["DEFAULT_HIDDEN", "default_hidden", "codes_to_unit", "fit_float_mlp"]
 
 #: Hidden layer sizes of the published bespoke printed MLPs (e.g. cardio 21-3-3,
@@ -128,6 +130,7 @@ def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
     with warnings.catch_warnings():
         # Hitting the epoch cap is a deliberate budget, not a problem to report.
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.filterwarnings("ignore", "Training interrupted by user")
         mlp.fit(x, y)
         if start is None:
             _center_biases(mlp, x, only_dead=False)
@@ -136,6 +139,7 @@ def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
             mlp.intercepts_ = [b.copy() for b in start.intercepts_]
         mlp.set_params(max_iter=_MAX_EPOCHS)
         mlp.fit(x, y)
+    raise_if_interrupted()  # scikit-learn ends training early on Ctrl-C and carries on
     mlp.set_params(warm_start=False)
     return mlp
 
