@@ -4,6 +4,7 @@ Each pipeline stage registers its own subcommands through a ``register(subparser
 its ``_cli`` module; a subcommand's handler takes the parsed arguments and returns an exit code.
 Errors derived from :class:`~bespoke_mlp.errors.BespokeError` print one line (a traceback only
 with ``--debug``) and exit with their ``exit_code``; Ctrl-C exits with 130 and writes nothing.
+The library's log records (progress) are shown on standard error while a command runs.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import warnings
 from collections.abc import Sequence
 
 from . import __version__
+from ._console import console_logging
 from .errors import BespokeError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "console_logging", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         warnings.showwarning = _one_line_warning
     try:
-        return int(args.func(args) or 0)
+        with console_logging(quiet=getattr(args, "quiet", False)):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("bespoke-mlp: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -99,7 +99,6 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         write_json(tmp / "ablation.json", {"dataset": trained.dataset,
                                            "topology": list(net.topology), "rows": rows,
                                            "runtime_s": log.runtime()})
-    print(ablation_table(trained.dataset, rows))
     return rows
 
 

@@ -13,7 +13,7 @@ from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..train._cli import add_model_arguments, parse_hidden
-from ._ablate import run_ablation
+from ._ablate import ablation_table, run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
@@ -38,7 +38,8 @@ def _run(args: argparse.Namespace) -> int:
                   adc_mw=args.adc_mw, force=args.force, log=log)
     if args.exact:
         out = args.out or _default_out(args.dataset, "-exact")
-        run_exact(data, out=out, **common)
+        report = run_exact(data, out=out, **common)
+        print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
     else:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
@@ -50,8 +51,13 @@ def _run(args: argparse.Namespace) -> int:
             report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
                                      executor=executor, **common)
         if report.get("selected") is None:
+            print(f"no design selected: {report['reason']}")
             print(f"wrote {out}")
             return 1
+        base = report["baseline"]
+        print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
+                                    f"{settings.max_loss:g} % loss (exact: "
+                                    f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     print(f"wrote {out}")
     return 0
 
@@ -61,11 +67,13 @@ def _ablate(args: argparse.Namespace) -> int:
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     out = args.out or _default_out(args.dataset, "-ablation")
     with executor_from_args(args) as executor:
-        run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
-                     split_seed=args.split_seed, input_bits=args.input_bits,
-                     weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                     adc_mw=args.adc_mw, force=args.force, executor=executor,
-                     log=Log(enabled=not args.quiet))
+        rows = run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden,
+                            seed=args.seed, split_seed=args.split_seed,
+                            input_bits=args.input_bits, weight_bits=args.weight_bits,
+                            activation_bits=args.activation_bits, adc_mw=args.adc_mw,
+                            force=args.force, executor=executor,
+                            log=Log(enabled=not args.quiet))
+    print(ablation_table(data.name, rows))
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -101,7 +109,7 @@ def _generate(args: argparse.Namespace) -> int:
         log = Log(enabled=not args.quiet)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
-                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+                             work_dir=Path(work), adc_mw=args.adc_mw, form=args.form, log=log)
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
