@@ -24,6 +24,7 @@ __all__ = ["build_parser", "console_logging", "main"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every stage's subcommands."""
+    from .data import _cli as data_cli
     from .flow import _cli as flow_cli
     from .synth import _cli as synth_cli
     from .train import _cli as train_cli
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train_cli, flow_cli, synth_cli, verify_cli):
+    for module in (train_cli, flow_cli, synth_cli, verify_cli, data_cli):
         module.register(sub)
     return parser
 
