@@ -503,3 +503,11 @@ def test_fetch_checks_the_checksum_and_fills_the_cache(monkeypatch, tmp_path, ca
     assert "balance   " in listing and "cached" in listing and "UCI: Balance Scale" in listing
     with pytest.raises(UsageError, match="cannot fetch 'iris'"):
         fetch_dataset("iris")
+
+
+def test_label_indices_marks_unknown_labels():
+    from bespoke_mlp.data import label_indices
+
+    assert label_indices((2, 4, 3), np.array([4, 3, 5, 2])).tolist() == [1, 2, -1, 0]
+    assert label_indices(np.array(["b", "a"]), np.array(["a", "c", "b"])).tolist() == [1, -1, 0]
+    assert label_indices((1, 2), np.array([], dtype=np.int64)).tolist() == []

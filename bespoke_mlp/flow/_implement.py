@@ -16,7 +16,7 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import Form, write_verilog
+from ..hdl import TOP_MODULE, Form, write_verilog
 from ..ir import Network, partial_product_counts, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
@@ -46,7 +46,6 @@ _CELLS_PER_PP_BIT = 8.4
 #: Power of one 4-bit printed ADC (scaled with the bits a feature keeps).
 DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
-TOP = "bespoke_mlp"
 
 
 @dataclass(frozen=True)
@@ -135,18 +134,18 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
     with log.stage("generate", "generating RTL"):
-        top_v = write_verilog(net, design_dir / "top.v", name=TOP, form=form,
+        top_v = write_verilog(net, design_dir / "top.v", name=TOP_MODULE, form=form,
                               work_dir=work_dir)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
         with log.stage("rtl_sim"):
-            return simulate([top_v], TOP, codes, input_bits=net.input_bits,
+            return simulate([top_v], TOP_MODULE, codes, input_bits=net.input_bits,
                             work_dir=work_dir / "rtl_sim", timeout=timeout)
 
     def synth():
         with log.stage("synthesis"):
-            return synthesize([top_v], TOP, work_dir / "synth", timeout=timeout)
+            return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout)
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         "(Yosys + ABC onto EGFET cells)")
@@ -154,7 +153,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
-        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP, codes,
+        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP_MODULE, codes,
                         input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
                         count_toggles=len(codes) >= 2, timeout=timeout)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
@@ -196,7 +195,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     temporary directory of its own; the figures are the same whatever the executor.
     """
     log = log or quiet()
-    names = [f"{TOP}_{k}" for k in range(len(nets))]
+    names = [f"{TOP_MODULE}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, log=log)
@@ -232,8 +231,8 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
-        impls = _implement_batch_in(nets, [f"{TOP}_{k}" for k in indices], codes, labels,
-                                    work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
+        impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
+                                    labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
                                     log=quiet())
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),

@@ -2,8 +2,10 @@
 evaluator, the calibrated cost model, and NSGA-II."""
 
 from ._cost import CostModel
+from ._decoded import Decoded
+from ._features import COST_FEATURES
+from ._genome import SearchSpace
 from ._nsga import Progress, SearchResult, run_search
-from ._space import COST_FEATURES, Decoded, SearchSpace
 
 __all__ = [
     "COST_FEATURES",

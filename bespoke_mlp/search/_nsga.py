@@ -20,7 +20,7 @@ from .._util import read_json, write_json
 from ..errors import UsageError
 from ..parallel import Executor, SerialExecutor
 from ._cost import CostModel
-from ._space import SearchSpace
+from ._genome import SearchSpace
 
 __all__ = ["SearchResult", "Progress", "run_search"]
 

@@ -7,15 +7,13 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UsageError, VerificationError
+from ..hdl import TOP_MODULE
 from ..ir import Network, predict_codes
 from ..sim import check_agreement, simulate, unpack_vectors
 from ..synth import CELL_MODELS
 from ._formal import prove_equivalent
 
 __all__ = ["register"]
-
-_TOP = "bespoke_mlp"
-
 
 def _verify(args: argparse.Namespace) -> int:
     design = args.dir / "design"
@@ -31,12 +29,12 @@ def _verify(args: argparse.Namespace) -> int:
         work = Path(work_name)
         for what, sources in (("RTL", [design / "top.v"]),
                               ("gate netlist", [design / "netlist.v", CELL_MODELS])):
-            sim = simulate(sources, _TOP, codes, input_bits=net.input_bits,
+            sim = simulate(sources, TOP_MODULE, codes, input_bits=net.input_bits,
                            work_dir=work / what.replace(" ", "_"), timeout=args.timeout)
             check_agreement(sim.predictions, golden, what=f"{what} simulation", codes=codes)
             print(f"{what}: agrees with the golden model on all {len(codes)} vectors")
         if args.formal:
-            result = prove_equivalent([design / "top.v"], design / "netlist.v", _TOP,
+            result = prove_equivalent([design / "top.v"], design / "netlist.v", TOP_MODULE,
                                       work_dir=work / "formal", timeout=args.timeout)
             if not result.equivalent:
                 raise VerificationError(
