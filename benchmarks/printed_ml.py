@@ -10,8 +10,6 @@ For every dataset: the exact flow, then the search at ≤1 % and ≤5 % loss; ev
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import subprocess
@@ -102,12 +100,11 @@ def _unit(item: tuple[str, str, Path | None, Path, int]) -> dict:
     for a search, its verified front (returned, so that no shared file system is needed)."""
     name, kind, data_dir, out, generations = item
     run_dir = out / name / kind
-    with contextlib.redirect_stdout(io.StringIO()):
-        if kind == "exact":
-            report = run_exact(name, data_dir=data_dir, out=run_dir, force=True)
-        else:
-            report = run_search_flow(name, data_dir=data_dir, out=run_dir, force=True,
-                                     settings=search_settings(float(kind[4:]), generations))
+    if kind == "exact":
+        report = run_exact(name, data_dir=data_dir, out=run_dir, force=True)
+    else:
+        report = run_search_flow(name, data_dir=data_dir, out=run_dir, force=True,
+                                 settings=search_settings(float(kind[4:]), generations))
     return {"report": {k: report[k] for k in (*_KEYS, "selected", "reason") if k in report},
             "front": _points(run_dir)}
 

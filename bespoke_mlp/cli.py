@@ -5,7 +5,8 @@ its ``_cli`` module; a subcommand's handler takes the parsed arguments and retur
 Errors derived from :class:`~bespoke_mlp.errors.BespokeError` print one line (a traceback only
 with ``--debug``) and exit with their ``exit_code``. Ctrl-C, SIGTERM and SIGHUP stop the command
 with exit status 128 + the signal number, kill every tool it started and write nothing (a
-search keeps its resume checkpoint and says so).
+search keeps its resume checkpoint and says so). The library's log records (progress) are shown
+on standard error while a command runs.
 """
 
 from __future__ import annotations
@@ -18,15 +19,17 @@ import warnings
 from collections.abc import Sequence
 
 from . import __version__
+from ._console import console_logging
 from ._signals import Interrupted, signals_as_interrupts
 from ._util import kill_running_tools
 from .errors import BespokeError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "console_logging", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every stage's subcommands."""
+    from .data import _cli as data_cli
     from .flow import _cli as flow_cli
     from .synth import _cli as synth_cli
     from .train import _cli as train_cli
@@ -39,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train_cli, flow_cli, synth_cli, verify_cli):
+    for module in (train_cli, flow_cli, synth_cli, verify_cli, data_cli):
         module.register(sub)
     return parser
 
@@ -58,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.debug:
                 warnings.showwarning = _one_line_warning
             try:
-                return int(args.func(args) or 0)
+                with console_logging(quiet=getattr(args, "quiet", False)):
+                    return int(args.func(args) or 0)
             finally:
                 kill_running_tools()
     except KeyboardInterrupt as exc:

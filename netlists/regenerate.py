@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import importlib.util
 import inspect
-import io
 import json
 import shutil
 import subprocess
@@ -32,6 +31,7 @@ from typing import Any
 
 from bespoke_mlp._outdir import MARKER
 from bespoke_mlp._util import atomic_output_dir
+from bespoke_mlp.cli import console_logging
 from bespoke_mlp.data import load_dataset, split_dataset
 from bespoke_mlp.errors import BespokeError
 from bespoke_mlp.flow import Log
@@ -208,8 +208,8 @@ def add_vectors(datasets: Sequence[str], *, out: Path = HERE,
 def _search(name: str, data_dir: Path | None, work: Path, verbose: bool) -> Path:
     """Run the reference ≤1 % search of ``name`` into ``work`` and return its directory."""
     out = work / name / RUN_NAME
-    sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
-    with sink:  # the flow prints its summary table
+    sink = console_logging() if verbose else contextlib.nullcontext()
+    with sink:  # the flow's progress, as the command line shows it
         run_search_flow(name, data_dir=data_dir, out=out, settings=reference_settings(),
                         force=True, log=Log(enabled=verbose))
     return out

@@ -13,7 +13,7 @@ from bespoke_mlp.approx import (
 )
 from bespoke_mlp.approx._csd_round import CSD_LIMIT
 from bespoke_mlp.errors import ModelFileError
-from bespoke_mlp.ir import csd_weight, predict_codes
+from bespoke_mlp.ir import csd_digits, csd_weight, forward, predict_codes
 
 
 @pytest.mark.parametrize("digits", range(5))
@@ -68,7 +68,14 @@ def test_operators_shrink_the_network():
     narrow = apply_config(net, ApproxConfig(layers=(
         LayerApprox(windows=[(w.msb, w.msb - 1) for w in l0.activation]), LayerApprox())))
     assert all(w.bits == 2 for w in narrow.layers[0].activation)
-    assert np.isfinite(predict_codes(narrow, codes)).all()
+    pred = predict_codes(narrow, codes)
+    assert pred.shape == (100,) and pred.dtype == np.int64
+    assert ((pred >= 0) & (pred < narrow.n_classes)).all()
+    # The narrowed windows are what the golden model applies: each hidden activation is the
+    # neuron's sum (computed here by hand), shifted to the window's low bit, clipped to 2 bits.
+    acc = codes @ np.array(l0.weights).T + np.array(l0.biases)
+    lsb = np.array([w.lsb for w in narrow.layers[0].activation])
+    assert np.array_equal(forward(narrow, codes)[0], np.clip(acc >> lsb, 0, 3))
 
 
 def test_truncation_compensation_uses_input_statistics():
@@ -80,9 +87,19 @@ def test_truncation_compensation_uses_input_statistics():
     with_stats = apply_config(net, trunc, stats)
     without = apply_config(net, trunc)
     assert with_stats.layers[0].truncation == (3, 3, 3)
-    assert with_stats.layers[0].biases != net.layers[0].biases
-    assert with_stats.layers[0].biases != without.layers[0].biases or all(
-        w == 0 for row in net.layers[0].weights for w in row)
+    # Dropped digit s * 2**e on input bit b (columns b + e < 3), counted by hand: with every
+    # bit 1, a positive digit's bit is always 1 and a negative digit's inverted bit always 0;
+    # without statistics every bit is 1 half of the time.
+    positive, every = [], []
+    for row in net.layers[0].weights:
+        dropped = [(s, b + e) for w in row for b in range(4) for s, e in csd_digits(int(w))
+                   if b + e < 3]
+        positive.append(sum(1 << c for s, c in dropped if s > 0))
+        every.append(sum(1 << c for _, c in dropped))
+    assert any(positive) and positive != [(t + 1) // 2 for t in every]
+    biases = net.layers[0].biases
+    assert with_stats.layers[0].biases == tuple(b + p for b, p in zip(biases, positive))
+    assert without.layers[0].biases == tuple(b + (t + 1) // 2 for b, t in zip(biases, every))
 
 
 def test_shape_errors_name_the_value():

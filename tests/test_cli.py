@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from bespoke_mlp.cli import main
@@ -118,6 +119,16 @@ def test_model_feature_count_must_match_data(run_cli, iris_model):
     assert code == 2 and "4 inputs" in err and "13 features" in err
 
 
+def test_behavioral_form_of_a_truncated_model_is_a_usage_error(run_cli, tmp_path):
+    from _nets import random_network
+
+    net = random_network(np.random.default_rng(7), approximate=True)
+    assert any(any(layer.truncation) for layer in net.layers)
+    code, err = run_cli("generate", _csv(tmp_path, net.to_json(), "model.json"),
+                        "--form", "behavioral")
+    assert code == 2 and "cannot express column truncation" in err and "--form tree" in err
+
+
 def test_missing_verilator_is_a_clear_failure(run_cli, iris_model, monkeypatch, tmp_path):
     empty = tmp_path / "bin"
     empty.mkdir()
@@ -132,7 +143,11 @@ def test_yosys_failure_names_the_log(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 1
     err = capsys.readouterr().err
-    assert "yosys.log" in err and not out.exists()
+    # The log the error names is kept beside the output, not in a temporary directory.
+    assert str(tmp_path / "out.yosys.log") in err and not out.exists()
+    assert "syntax error" in (tmp_path / "out.yosys.log").read_text()
+    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.v", "out.yosys.log"]
 
 
 def test_ctrl_c_during_search_writes_nothing(tmp_path, capsys, monkeypatch):
@@ -170,3 +185,46 @@ def test_help_lists_subcommands(capsys):
     text = capsys.readouterr().out
     for command in ("train", "run", "ablate", "generate", "synth", "tech", "verify"):
         assert command in text
+
+
+def test_console_shows_log_lines_and_progress_bars():
+    import io
+    import logging
+
+    from bespoke_mlp._console import ConsoleHandler
+    from bespoke_mlp.flow import Log
+
+    logger = logging.getLogger("bespoke_mlp")
+    for tty in (False, True):
+        stream = io.StringIO()
+        handler = ConsoleHandler(stream, tty=tty)
+        logger.addHandler(handler)
+        old_level, logger.level = logger.level, logging.DEBUG
+        try:
+            log = Log()
+            log("training")
+            for g in range(1, 13):
+                log.progress(g, 12, f"generation {g}/12")
+            log("done")
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+        text = stream.getvalue()
+        if tty:  # every generation redrawn in place, the last one ends the line
+            first, bar, last, end = text.split("\n")
+            assert first.endswith("] training") and last.endswith("] done") and end == ""
+            steps = bar.split("\r")
+            assert steps[0] == "" and len(steps) == 13
+            assert steps[3].endswith("] generation 3/12 [" + "#" * 7 + "." * 23 + "]")
+            assert steps[12].endswith("] generation 12/12 [" + "#" * 30 + "]")
+        else:  # only every tenth generation and the last, one line each
+            lines = [line.split("] ", 1)[1] for line in text.splitlines()]
+            assert lines == ["training", "generation 10/12 [" + "#" * 25 + "." * 5 + "]",
+                             "generation 12/12 [" + "#" * 30 + "]", "done"]
+
+
+def test_library_flows_do_not_print(tmp_path, capsys):
+    from bespoke_mlp.flow import run_exact
+
+    run_exact("iris", out=tmp_path / "exact")
+    assert capsys.readouterr() == ("", "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import re
 import warnings
 from pathlib import Path
@@ -124,14 +126,24 @@ def test_env_var_resolution(shared_data_dir, monkeypatch, tmp_path):
         load_dataset("seeds")
 
 
-def test_no_data_dir(monkeypatch):
+def test_no_data_dir_reads_the_cache_and_names_the_fetch_command(monkeypatch, tmp_path):
     monkeypatch.delenv(DATA_ENV_VAR, raising=False)
-    with pytest.raises(DataError, match=f"'cardio'.*--data-dir.*{DATA_ENV_VAR}"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "bespoke-mlp" / "datasets"
+    with pytest.raises(DataError, match=re.escape(
+            f"'cardio.csv' not found in the dataset cache '{cache}'; download it with "
+            "'bespoke-mlp datasets fetch cardio', or point --data-dir")):
         load_dataset("cardio")
+    cache.mkdir(parents=True)
+    (cache / "seeds.csv").write_text('"X1";"X2";"Y"\n' + "".join(
+        f"{i};{i % 7};{1 + i % 3}\n" for i in range(30)))
+    assert load_dataset("seeds").n_samples == 30
 
 
 def test_suite_file_missing(tmp_path):
-    with pytest.raises(DataError, match=f"'seeds.csv' not found in data directory '{tmp_path}'"):
+    with pytest.raises(DataError, match=re.escape(
+            f"'seeds.csv' not found in --data-dir '{tmp_path}'; download it with "
+            f"'bespoke-mlp datasets fetch seeds --to {tmp_path}'")):
         load_dataset("seeds", data_dir=tmp_path)
 
 
@@ -383,3 +395,119 @@ def test_add_data_arguments():
     args = parser.parse_args(["--data-dir", "some/dir", "--label", "class"])
     assert args.data_dir == Path("some/dir") and args.label == "class"
     assert DATA_ENV_VAR in parser.format_help()
+
+
+def _upstream_archives(shared: Path, root: Path) -> None:
+    """UCI-style archives under ``root``, rebuilt from the suite's CSVs in the upstream
+    formats (label letters, "?" for missing values, other separators and paddings)."""
+    import csv
+    import zipfile
+
+    from bespoke_mlp.data._fetch import REGISTRY
+
+    def rows(name: str, sep: str = ";") -> tuple[list[str], list[list[str]]]:
+        with open(shared / f"{name}.csv", newline="") as fh:
+            header, *body = list(csv.reader(fh, delimiter=sep))
+        return header, body
+
+    def lines(table) -> str:
+        return "".join(line + "\n" for line in table)
+
+    files: dict[str, dict[str, str]] = {}
+    _, body = rows("balance")
+    files["balance"] = {"balance-scale.data": lines(
+        ",".join(["LRB"[int(r[-1])], *r[:-1]]) for r in body)}
+    _, body = rows("breast_cancer")
+    with_missing = [",".join([*r[:-1], {"2": "2", "3": "4"}[r[-1]]]) for r in body]
+    with_missing.insert(5, "1057013,8,4,5,1,2,?,7,3,1,4")
+    files["breast_cancer"] = {"breast-cancer-wisconsin.data": lines(with_missing)}
+    _, body = rows("pendigits")
+    padded = [",".join(f"{v:>3}" for v in r) for r in body]
+    files["pendigits"] = {"pendigits.tra": lines(padded[:7494]),
+                          "pendigits.tes": lines(padded[7494:])}
+    _, body = rows("seeds")
+    files["seeds"] = {"seeds_dataset.txt": lines("\t".join(r[:3]) + "\t\t" + "\t".join(r[3:])
+                                                 for r in body)}
+    _, body = rows("vertebral_3c")
+    files["vertebral_3c"] = {"column_3C.dat": lines(
+        " ".join([*r[:-1], ("DH", "SL", "NO")[int(r[-1])]]) for r in body)}
+    for name, member, eleventh in (("redwine", "winequality-red.csv", "alcohol"),
+                                   ("whitewine", "winequality-white.csv", "alcohol")):
+        header, body = rows(name)
+        names = [*header[:10], eleventh, "quality"]
+        files[name] = {member: lines([";".join(f'"{h}"' for h in names),
+                                      *(";".join(r) for r in body)])}
+    _, body = rows("arrhythmia", ",")
+    files["arrhythmia"] = {"arrhythmia.data": lines(",".join(v or "?" for v in r)
+                                                    for r in body)}
+    by_archive: dict[str, dict[str, str]] = {}
+    for name, members in files.items():
+        by_archive.setdefault(REGISTRY[name].archive, {}).update(members)
+    for archive, members in by_archive.items():
+        path = root / archive
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(path, "w") as z:
+            for member, text in members.items():
+                z.writestr(member, text)
+
+
+def test_fetch_converts_upstream_files_to_the_suite_byte_for_byte(shared_data_dir, tmp_path,
+                                                                  capsys):
+    from bespoke_mlp.cli import main
+
+    _upstream_archives(shared_data_dir, tmp_path / "uci")
+    out = tmp_path / "fetched"
+    code = main(["datasets", "fetch", "all", "--to", str(out),
+                 "--source", (tmp_path / "uci").as_uri()])
+    # Everything but cardio, whose upstream is an Excel workbook.
+    assert code == 2
+    assert "1 of 9 datasets not fetched: cardio: cannot convert 'cardio'" in \
+        capsys.readouterr().err
+    fetched = sorted(p.name for p in out.iterdir())
+    assert fetched == sorted(f"{n}.csv" for n in PRINTED_ML_DATASETS if n != "cardio")
+    for name in fetched:
+        assert (out / name).read_bytes() == (shared_data_dir / name).read_bytes(), name
+
+
+def test_fetch_checks_the_checksum_and_fills_the_cache(monkeypatch, tmp_path, capsys):
+    import zipfile
+
+    from bespoke_mlp.cli import main
+    from bespoke_mlp.data._fetch import REGISTRY, _balance, fetch_dataset
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(DATA_ENV_VAR, raising=False)
+    source = tmp_path / "uci"
+    (source / "12").mkdir(parents=True)
+    rows = "".join(f"{'LRB'[i % 3]},{1 + i % 5},{1 + i // 5 % 5},2,3\n" for i in range(60))
+    with zipfile.ZipFile(source / "12" / "balance+scale.zip", "w") as z:
+        z.writestr("balance-scale.data", rows)
+    cached = tmp_path / "xdg" / "bespoke-mlp" / "datasets" / "balance.csv"
+    # These rows are not the suite's: the checksum refuses them and nothing is written.
+    with pytest.raises(DataError, match="balance.csv converted from .* has SHA-256 .*, "
+                                        "expected 90a617efb33f17a6.*nothing was written"):
+        fetch_dataset("balance", source=source.as_uri())
+    assert not cached.parent.exists() or not any(cached.parent.iterdir())
+    # With their checksum pinned, they are fetched into the cache, which the loader reads.
+    digest = hashlib.sha256(_balance({"balance-scale.data": rows})).hexdigest()
+    monkeypatch.setitem(REGISTRY, "balance",
+                        dataclasses.replace(REGISTRY["balance"], sha256=digest))
+    assert main(["datasets", "fetch", "balance", "--source", source.as_uri()]) == 0
+    assert capsys.readouterr().out == f"balance: {cached}\n"
+    assert load_dataset("balance").n_samples == 60
+    # A cached file with the right checksum is not downloaded again.
+    (source / "12" / "balance+scale.zip").unlink()
+    assert fetch_dataset("balance", source=source.as_uri()) == cached
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert "balance   " in listing and "cached" in listing and "UCI: Balance Scale" in listing
+    with pytest.raises(UsageError, match="cannot fetch 'iris'"):
+        fetch_dataset("iris")
+
+
+def test_label_indices_marks_unknown_labels():
+    from bespoke_mlp.data import label_indices
+
+    assert label_indices((2, 4, 3), np.array([4, 3, 5, 2])).tolist() == [1, 2, -1, 0]
+    assert label_indices(np.array(["b", "a"]), np.array(["a", "c", "b"])).tolist() == [1, -1, 0]
+    assert label_indices((1, 2), np.array([], dtype=np.int64)).tolist() == []

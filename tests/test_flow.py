@@ -1,6 +1,7 @@
 """End to end: dataset → verified, synthesized design, through the command line."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -68,6 +69,14 @@ def test_generate_from_model_file(exact_runs, tmp_path):
     report = json.loads((full / "report.json").read_text())
     assert report["verification"]["gate_agreement"] == 1.0
     assert report["area_cm2"] == json.loads((out / "report.json").read_text())["area_cm2"]
+    # --form applies with --data too: the behavioral RTL differs, and verifies.
+    behavioral = tmp_path / "behavioral"
+    assert main(["generate", str(out / "model.json"), "--data", "iris", "--quiet",
+                 "--form", "behavioral", "--out", str(behavioral)]) == 0
+    assert (behavioral / "design" / "top.v").read_bytes() != \
+        (full / "design" / "top.v").read_bytes()
+    report = json.loads((behavioral / "report.json").read_text())
+    assert report["verification"]["gate_agreement"] == 1.0
 
 
 def test_search_flow_selects_a_verified_design(tmp_path):
@@ -81,6 +90,9 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert report["area_cm2"] <= report["baseline"]["area_cm2"]
     assert report["verification"]["gate_agreement"] == 1.0
     assert pareto["points"] and all(p["gate_agreement"] == 1.0 for p in pareto["points"])
+    # Every point's power comes from its own gate-level simulation's toggles.
+    assert {p["activity"] for p in pareto["points"]} == {"measured"}
+    assert report["technology"]["activity"] == "measured"
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "design" / "netlist.v").exists()
     # Three search rounds (the default); a later round starts from a retrained design.
@@ -148,12 +160,50 @@ def test_search_subset_is_stratified_deterministic_and_bounded():
         SearchSettings(search_samples=3)
 
 
-def test_train_stage_names_a_loaded_dataset():
-    import io
-
+def test_train_stage_names_a_loaded_dataset(caplog):
     from bespoke_mlp.data import load_dataset
     from bespoke_mlp.flow._log import Log, train_stage
 
-    stream = io.StringIO()
-    train_stage(load_dataset("iris"), Log(stream=stream), hidden=(3,))
-    assert stream.getvalue().rstrip().endswith("training and quantizing on iris")
+    with caplog.at_level(logging.INFO, logger="bespoke_mlp"):
+        train_stage(load_dataset("iris"), Log(), hidden=(3,))
+    assert caplog.messages == ["training and quantizing on iris"]
+
+
+def test_verify_rechecks_a_written_design(exact_runs, tmp_path, capsys):
+    import shutil
+
+    out, _ = exact_runs
+    capsys.readouterr()
+    assert main(["verify", str(out), "--formal"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["RTL: agrees with the golden model on all 45 vectors",
+                         "gate netlist: agrees with the golden model on all 45 vectors"]
+    assert lines[2].startswith("formal: gate netlist proven equivalent to the RTL")
+    # A network that is not what the design implements: the simulation disagrees (exit 1).
+    tampered = tmp_path / "tampered"
+    shutil.copytree(out, tampered)
+    network = json.loads((tampered / "design" / "network.json").read_text())
+    network["layers"][-1]["biases"][0] += 1 << 12
+    (tampered / "design" / "network.json").write_text(json.dumps(network))
+    assert main(["verify", str(tampered)]) == 1
+    assert "RTL simulation" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path)]) == 2
+    assert "holds no complete design" in capsys.readouterr().err
+
+
+def test_ablate_implements_every_step(tmp_path, capsys):
+    out = tmp_path / "ablation"
+    assert main(["ablate", "iris", "--quiet", "--out", str(out)]) == 0
+    data = json.loads((out / "ablation.json").read_text())
+    names = [r["name"] for r in data["rows"]]
+    assert names == ["exact", "+ power-of-two coefficients", "+ input-bit masks",
+                     "+ column truncation", "+ activation windows", "+ argmax bits",
+                     "+ input precision", "+ retraining"]
+    for row in data["rows"]:
+        assert row["rtl_agreement"] == row["gate_agreement"] == 1.0
+        assert row["activity"] == "measured" and row["area_cm2"] > 0
+    rows = data["rows"]
+    assert rows[1]["csd_terms"] < rows[0]["csd_terms"]
+    assert rows[-2]["area_cm2"] < rows[0]["area_cm2"]
+    printed = capsys.readouterr().out
+    assert "ablation: iris" in printed and "| + retraining |" in printed

@@ -75,8 +75,9 @@ def test_random_designs_simulate_exactly(tmp_path_factory, nets, seed):
     names = [f"fz{k}" for k in range(len(nets))]
     codes = [_codes(net, rng) for net in nets]
     rtl = write_verilog_many(nets, names, work / "designs.v", work_dir=work / "emit")
-    preds = simulate_many([Design((rtl,), n, c, net.input_bits)
-                           for n, c, net in zip(names, codes, nets)], work_dir=work / "rtl")
+    preds = [r.predictions for r in simulate_many(
+        [Design((rtl,), n, c, net.input_bits) for n, c, net in zip(names, codes, nets)],
+        work_dir=work / "rtl")]
     for k, (net, c, p) in enumerate(zip(nets, codes, preds)):
         check_agreement(p, predict_codes(net, c), what=f"RTL of fuzzed design {k}", codes=c)
     gate_designs = []
@@ -86,7 +87,7 @@ def test_random_designs_simulate_exactly(tmp_path_factory, nets, seed):
         syn = synthesize([single], names[k], work / f"g{k}" / "synth")
         gate_designs.append(Design((syn.netlist_v, *((CELL_MODELS,) if k == 0 else ())),
                                    names[k], codes[k], nets[k].input_bits))
-    gates = simulate_many(gate_designs, work_dir=work / "gates")
+    gates = [r.predictions for r in simulate_many(gate_designs, work_dir=work / "gates")]
     for k, p in enumerate(gates):
         check_agreement(p, predict_codes(nets[k], codes[k]), what=f"gates of fuzzed design {k}",
                         codes=codes[k])

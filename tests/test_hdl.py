@@ -43,12 +43,12 @@ def test_behavioral_form_matches_golden_model(seed):
 
 def test_behavioral_form_refuses_truncation():
     net = random_network(np.random.default_rng(7), approximate=True)
-    with pytest.raises(ValueError, match="truncation"):
+    with pytest.raises(UsageError, match="cannot express column truncation"):
         to_rtlil(net, form="behavioral")
 
 
 def test_unknown_form_is_refused():
-    with pytest.raises(ValueError, match="'wallace'"):
+    with pytest.raises(UsageError, match="'wallace'"):
         Classifier(random_network(np.random.default_rng(0)), form="wallace")
 
 

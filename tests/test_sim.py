@@ -147,7 +147,9 @@ def test_batch_builds_once_for_two_designs(sources, tmp_path: Path) -> None:
         Design((sources["thresh"],), "thresh2", thresh_codes, 3),
     ]
     # A relative work directory must work too (the simulation runs inside it).
-    argmax_pred, thresh_pred = simulate_many(designs, work_dir=Path(os.path.relpath(tmp_path)))
+    argmax, thresh = simulate_many(designs, work_dir=Path(os.path.relpath(tmp_path)))
+    argmax_pred, thresh_pred = argmax.predictions, thresh.predictions
+    assert argmax.toggles is None and thresh.toggles is None
     check_agreement(argmax_pred, argmax_golden(argmax_codes), what="argmax3", strict=True)
     thresh_golden = (thresh_codes.sum(axis=1) > 6).astype(np.int64)
     check_agreement(thresh_pred, thresh_golden, what="thresh2")
@@ -203,6 +205,32 @@ def test_toggles_of_random_netlist_match_numpy(sources, tmp_path: Path) -> None:
     expected = {name: int(np.count_nonzero(np.diff(v))) for name, v in values.items()}
     assert result.toggles == expected
     assert len(expected) > 4 * 64  # several 64-bit words of the toggle dump
+
+
+def test_batch_counts_toggles_of_every_design(sources, tmp_path: Path) -> None:
+    # Two netlists in one build and one run, with different vector counts; a third design in
+    # the batch is not counted.
+    text, _, _ = random_netlist(12, 250, seed=5)
+    netlist = tmp_path / "rnd.v"
+    netlist.write_text(text)
+    rnd_codes = np.random.default_rng(6).integers(0, 2, size=(300, 12))
+    tiny_codes = np.array([[0, 0, 0], [1, 1, 0], [1, 1, 1], [0, 0, 0], [1, 0, 1]])
+    alone = [simulate([netlist, sources["cells"]], "rnd", rnd_codes, input_bits=1,
+                      work_dir=tmp_path / "rnd", count_toggles=True),
+             simulate([sources["tiny"], sources["cells"]], "tiny", tiny_codes, input_bits=1,
+                      work_dir=tmp_path / "tiny", count_toggles=True)]
+    batch = simulate_many(
+        [Design((sources["tiny"], sources["cells"]), "tiny", tiny_codes, 1, count_toggles=True),
+         Design((sources["argmax"],), "argmax3", all_codes(3, 4)[::97], 4),
+         Design((netlist, sources["cells"]), "rnd", rnd_codes, 1, count_toggles=True)],
+        work_dir=tmp_path / "batch")
+    assert batch[1].toggles is None
+    assert batch[0].toggles == alone[1].toggles
+    assert batch[2].toggles == alone[0].toggles
+    assert [r.n_vectors for r in batch] == [5, len(all_codes(3, 4)[::97]), 300]
+    lines = (tmp_path / "batch" / "nets.txt").read_text().splitlines()
+    assert lines == [f"tiny {n}" for n in alone[1].toggles] + [f"rnd {n}" for n in
+                                                              alone[0].toggles]
 
 
 def test_port_width_mismatch_is_a_tool_error(sources, tmp_path: Path) -> None:

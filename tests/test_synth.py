@@ -144,13 +144,18 @@ def test_measured_activity_scales_dynamic_power(result):
     assert measured.dynamic_power_mw == pytest.approx(2 * result.dynamic_power_mw)
     direct = netlist_power(result.netlist_json, activity, freq_hz=10.0)
     assert direct.dynamic_mw == pytest.approx(4 * result.dynamic_power_mw)
-    # Cell outputs not listed did not toggle.
+    # One cell toggling once per vector, every other one never.
     inst, cell = next(iter(data["cells"].items()))
     energy_pj = load_library().cells[cell["type"]].internal_pj
-    one = result.with_activity({inst: 1.0})
+    one = result.with_activity({**{k: 0.0 for k in activity}, inst: 1.0})
     assert one.dynamic_power_mw == pytest.approx(energy_pj * 5.0 * 1e-9)
-    with pytest.raises(UsageError, match="names no cell output"):
+    # A cell the activity does not name is an error, not a cell that never toggles.
+    n = len(data["cells"])
+    with pytest.raises(UsageError, match=f"names no output of {n} of the {n} cells"):
         result.with_activity({"no_such_net": 1.0})
+    with pytest.raises(UsageError, match=f"names no output of 1 of the {n} cells"):
+        key = names.get(cell["connections"]["Y"][0], inst)
+        result.with_activity({k: v for k, v in activity.items() if k != key})
     with pytest.raises(UsageError, match="toggle rate"):
         result.with_activity({next(iter(activity)): -1.0})
 

@@ -7,20 +7,17 @@ from functools import cache
 
 import numpy as np
 
-from ..ir import csd_weight
+from ..ir import CSD_LIMIT, csd_weight
 
 __all__ = ["nearest_csd", "nearest_csd_table", "MAX_DIGITS", "CSD_LIMIT"]
 
 #: A digit budget at or above this keeps every 8-bit-and-wider coefficient exact in practice.
 MAX_DIGITS = 8
-_LIMIT = 1 << 13
-#: Coefficients handled by the rounding tables lie within ±CSD_LIMIT.
-CSD_LIMIT = _LIMIT
 
 
 @cache
 def _values(k: int) -> tuple[int, ...]:
-    return tuple(v for v in range(-_LIMIT, _LIMIT + 1) if csd_weight(v) <= k)
+    return tuple(v for v in range(-CSD_LIMIT, CSD_LIMIT + 1) if csd_weight(v) <= k)
 
 
 def nearest_csd(value: int, digits: int) -> int:
@@ -35,8 +32,8 @@ def nearest_csd(value: int, digits: int) -> int:
         return 0
     if csd_weight(value) <= digits:
         return value
-    if abs(value) >= _LIMIT:
-        raise ValueError(f"coefficient {value!r} is outside ±{_LIMIT}")
+    if abs(value) >= CSD_LIMIT:
+        raise ValueError(f"coefficient {value!r} is outside ±{CSD_LIMIT}")
     vals = _values(digits)
     i = bisect_left(vals, value)
     below, above = vals[i - 1], vals[i]
@@ -49,7 +46,7 @@ def nearest_csd(value: int, digits: int) -> int:
 @cache
 def nearest_csd_table(digits: int) -> np.ndarray:
     """``table[w + CSD_LIMIT] == nearest_csd(w, digits)`` for every ``|w| <= CSD_LIMIT``."""
-    w = np.arange(-_LIMIT, _LIMIT + 1, dtype=np.int64)
+    w = np.arange(-CSD_LIMIT, CSD_LIMIT + 1, dtype=np.int64)
     if digits == 0:
         return np.zeros_like(w)
     vals = np.array(_values(digits), dtype=np.int64)

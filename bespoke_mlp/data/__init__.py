@@ -7,7 +7,7 @@ with min-max scaling fitted on the training portion.
 """
 
 from ._args import add_data_arguments
-from ._dataset import ConstantFeatureWarning, Dataset
+from ._dataset import ConstantFeatureWarning, Dataset, label_indices
 from ._registry import (
     BUILTIN_DATASETS,
     DATA_ENV_VAR,
@@ -15,7 +15,7 @@ from ._registry import (
     known_datasets,
     load_dataset,
 )
-from ._split import Split, split_dataset
+from ._split import Split, split_dataset, stratified_holdout
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -26,6 +26,8 @@ __all__ = [
     "Split",
     "add_data_arguments",
     "known_datasets",
+    "label_indices",
     "load_dataset",
     "split_dataset",
+    "stratified_holdout",
 ]

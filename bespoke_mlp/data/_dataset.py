@@ -10,7 +10,28 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["Dataset", "ConstantFeatureWarning", "finish_dataset", "check_classes", "readonly"]
+__all__ = [
+    "Dataset",
+    "ConstantFeatureWarning",
+    "finish_dataset",
+    "check_classes",
+    "label_indices",
+    "readonly",
+]
+
+
+def label_indices(classes: Sequence[object] | np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index in ``classes`` of each label of ``y`` (``int64``); ``-1`` for a label not among
+    them: a class the model never saw, which no prediction equals, so it counts as an error
+    in every accuracy and is left out of fine-tuning."""
+    index = {_plain(c): i for i, c in enumerate(classes)}
+    return np.array([index.get(_plain(v), -1) for v in np.asarray(y).tolist()],
+                    dtype=np.int64).reshape(-1)
+
+
+def _plain(label: object) -> object:
+    """A NumPy scalar label as the Python value it equals (JSON labels are Python values)."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 class ConstantFeatureWarning(UserWarning):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ._csv import RawTable, parse_labels, read_csv
 from ._dataset import Dataset, finish_dataset
+from ._fetch import cache_dir
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -70,22 +72,20 @@ def _load_builtin(name: str) -> Dataset:
     )
 
 
-def _resolve_data_dir(name: str, data_dir: str | Path | None) -> Path:
+def _resolve_data_dir(name: str, data_dir: str | Path | None) -> tuple[Path, str]:
+    """The directory to read ``name`` from, and where that choice came from."""
     if data_dir is not None:
         directory, origin = Path(data_dir), "--data-dir"
     elif os.environ.get(DATA_ENV_VAR):
         directory, origin = Path(os.environ[DATA_ENV_VAR]), DATA_ENV_VAR
     else:
-        raise DataError(
-            f"dataset {name!r} is read from the printed-ML CSV directory, but none is set: "
-            f"pass --data-dir DIR (data_dir=) or set the environment variable {DATA_ENV_VAR}"
-        )
+        return cache_dir(), "the dataset cache"
     if not directory.is_dir():
         raise DataError(
             f"data directory {str(directory)!r} (from {origin}) does not exist or is not a "
             f"directory; point --data-dir or {DATA_ENV_VAR} at the printed-ML CSV directory"
         )
-    return directory
+    return directory, origin
 
 
 def _impute_missing(table: RawTable) -> tuple[np.ndarray, list[str]]:
@@ -103,12 +103,14 @@ def _impute_missing(table: RawTable) -> tuple[np.ndarray, list[str]]:
 
 
 def _load_suite(name: str, data_dir: str | Path | None) -> Dataset:
-    directory = _resolve_data_dir(name, data_dir)
+    directory, origin = _resolve_data_dir(name, data_dir)
     path = directory / f"{name}.csv"
     if not path.is_file():
+        to = "" if origin == "the dataset cache" else f" --to {shlex.quote(str(directory))}"
         raise DataError(
-            f"dataset file {path.name!r} not found in data directory {str(directory)!r}; "
-            f"point --data-dir or {DATA_ENV_VAR} at the directory holding the printed-ML CSVs"
+            f"dataset file {path.name!r} not found in {origin} {str(directory)!r}; download "
+            f"it with 'bespoke-mlp datasets fetch {name}{to}', or point --data-dir or "
+            f"{DATA_ENV_VAR} at a directory holding the printed-ML CSVs"
         )
     table = read_csv(path, label=_SUITE_LABEL, allow_missing=name == "arrhythmia")
     X, names = table.X, list(table.feature_names)
@@ -153,7 +155,8 @@ def load_dataset(
         naming an existing file, is read as a CSV (names win over a same-named file).
     data_dir
         Directory of the printed-ML suite CSVs; defaults to the ``BESPOKE_MLP_DATA``
-        environment variable. Only used for suite names.
+        environment variable, else the cache that ``bespoke-mlp datasets fetch`` fills
+        (``$XDG_CACHE_HOME/bespoke-mlp/datasets``). Only used for suite names.
     label
         Label column of a CSV file given by path; the last column when ``None``.
 

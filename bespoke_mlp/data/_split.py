@@ -11,7 +11,7 @@ from ..errors import DataError, UsageError
 from ..ir import quantize_codes
 from ._dataset import Dataset, check_classes, readonly
 
-__all__ = ["Split", "split_dataset", "PARTS"]
+__all__ = ["Split", "split_dataset", "stratified_holdout", "PARTS"]
 
 PARTS: tuple[str, ...] = ("train", "val", "test")
 
@@ -54,32 +54,42 @@ def _check_fraction(name: str, value: float, *, allow_zero: bool) -> None:
         raise UsageError(f"{name} must be a fraction in {bound}, got {value!r}")
 
 
-def _val_split(
-    portion: np.ndarray, y: np.ndarray, val_size: float, seed: int, name: str
+def stratified_holdout(
+    portion: np.ndarray, y: np.ndarray, size: float, seed: int, *, name: str = "data"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split the training portion's indices into train and validation indices."""
+    """Split the indices ``portion`` (into ``y``) into a training part and a stratified
+    ``size`` fraction held out (``random_state=seed``).
+
+    A class with a single sample in ``portion`` stays in the training part; if the held-out
+    part cannot hold every class, the split is made without stratification; classes that then
+    fall only into the held-out part are moved to the training part, so that it holds every
+    class. ``size=0`` holds out nothing.
+
+    Raises
+    ------
+    DataError
+        If ``portion`` is too small to split at all (``name`` names the data).
+    """
     from sklearn.model_selection import train_test_split
 
-    if val_size == 0:
+    if size == 0:
         return portion, portion[:0]
     values, counts = np.unique(y[portion], return_counts=True)
-    # A class with a single sample in the training portion cannot be stratified: keep it in train.
     rare = np.isin(y[portion], values[counts < 2])
     pool = portion[~rare]
-    try:
-        train, val = train_test_split(
-            pool, test_size=val_size, random_state=seed, stratify=y[pool]
-        )
-    except ValueError:
-        # Too few samples to give every class a place in both parts: split at random instead.
+    for stratify in (y[pool], None):
         try:
-            train, val = train_test_split(pool, test_size=val_size, random_state=seed)
+            train, val = train_test_split(pool, test_size=size, random_state=seed,
+                                          stratify=stratify)
         except ValueError as exc:
-            raise DataError(
-                f"dataset {name!r}: training portion of {len(portion)} samples is too small for "
-                f"a validation split of {val_size!r}: {exc}"
-            ) from None
-    return np.concatenate([train, portion[rare]]), val
+            error = exc
+            continue
+        missing = ~np.isin(y[val], y[train])
+        return np.concatenate([train, val[missing], portion[rare]]), val[~missing]
+    raise DataError(
+        f"dataset {name!r}: training portion of {len(portion)} samples is too small for "
+        f"a validation split of {size!r}: {error}"
+    )
 
 
 def split_dataset(
@@ -113,7 +123,8 @@ def split_dataset(
     -----
     Fallbacks of the validation split: a class with only one sample in the training portion
     stays in the training part; if the validation part is then too small to hold every class
-    (or the training part too small), the validation split is made without stratification.
+    (or the training part too small), the validation split is made without stratification
+    (see :func:`stratified_holdout`).
     The published papers min-max scale over the whole dataset; here the test part never
     influences the scaling.
 
@@ -144,7 +155,7 @@ def split_dataset(
             f"dataset {ds.name!r} ({ds.n_samples} samples, {len(ds.classes)} classes) is too "
             f"small for a stratified test split of {test_size!r}: {exc}"
         ) from None
-    train, val = _val_split(portion, ds.y, val_size, seed, ds.name)
+    train, val = stratified_holdout(portion, ds.y, val_size, seed, name=ds.name)
     X_portion = ds.X[portion]
     return Split(
         X_train=readonly(ds.X[train]),

@@ -89,7 +89,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                     predict_codes(impl.network, parts["val"][0]) == parts["val"][1])), 6),
                 "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
                 "delay_ms": m["delay_ms"], "n_features_used": m["n_features_used"],
-                "system_power_mw": m["system_power_mw"],
+                "system_power_mw": m["system_power_mw"], "activity": m["technology"]["activity"],
                 "rtl_agreement": impl.rtl_agreement, "gate_agreement": impl.gate_agreement,
                 "csd_terms": impl.network.n_csd_terms,
                 "max_accumulator_bits": max(accumulator_width(layer, j)
@@ -99,7 +99,6 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         write_json(tmp / "ablation.json", {"dataset": trained.dataset,
                                            "topology": list(net.topology), "rows": rows,
                                            "runtime_s": log.runtime()})
-    print(ablation_table(trained.dataset, rows))
     return rows
 
 

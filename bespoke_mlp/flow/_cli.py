@@ -17,7 +17,7 @@ from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, parse_hidden
-from ._ablate import run_ablation
+from ._ablate import ablation_table, run_ablation
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
@@ -63,15 +63,16 @@ def _run(args: argparse.Namespace) -> int:
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, log=log)
     if settings is None:
-        run_exact(data, out=out, **common)
+        report = run_exact(data, out=out, **common)
+        print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
         print(f"wrote {out}")
         return 0
     try:
         with executor_from_args(args) as executor:
             if not isinstance(executor, SerialExecutor):
                 log(f"parallel work on {executor.describe()}")
-            run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                            executor=executor, **common)
+            report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
+                                     executor=executor, **common)
     except KeyboardInterrupt as exc:
         kept = [str(p) for r in range(1, settings.rounds + 1)
                 if (p := checkpoint_path(out, r)).exists()]
@@ -81,6 +82,10 @@ def _run(args: argparse.Namespace) -> int:
         raise Interrupted(signum, kept=(
             f"only the search checkpoint {kept[-1]!r} was kept: run the same command with "
             "--resume to continue")) from None
+    base = report["baseline"]
+    print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
+                                f"{settings.max_loss:g} % loss (exact: "
+                                f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     print(f"wrote {out}")
     return 0
 
@@ -90,11 +95,13 @@ def _ablate(args: argparse.Namespace) -> int:
     hidden = _check_options(args, out)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     with executor_from_args(args) as executor:
-        run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden, seed=args.seed,
-                     split_seed=args.split_seed, input_bits=args.input_bits,
-                     weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                     adc_mw=args.adc_mw, force=args.force, executor=executor,
-                     log=Log(enabled=not args.quiet))
+        rows = run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden,
+                            seed=args.seed, split_seed=args.split_seed,
+                            input_bits=args.input_bits, weight_bits=args.weight_bits,
+                            activation_bits=args.activation_bits, adc_mw=args.adc_mw,
+                            force=args.force, executor=executor,
+                            log=Log(enabled=not args.quiet))
+    print(ablation_table(data.name, rows))
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -132,7 +139,7 @@ def _generate(args: argparse.Namespace) -> int:
         log = Log(enabled=not args.quiet)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
-                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+                             work_dir=Path(work), adc_mw=args.adc_mw, form=args.form, log=log)
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,

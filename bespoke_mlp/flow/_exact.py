@@ -9,7 +9,7 @@ from typing import Any
 from .._util import atomic_output_dir, write_json
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
-from ._report import design_report, split_parts, summary_table
+from ._report import design_report, split_parts
 
 __all__ = ["run_exact"]
 
@@ -45,5 +45,4 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
-    print(summary_table(report, f"exact bespoke MLP: {trained.dataset}"))
     return report

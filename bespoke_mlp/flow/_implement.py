@@ -16,10 +16,10 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import write_verilog
+from ..hdl import TOP_MODULE, Form, write_verilog
 from ..ir import Network, partial_product_counts, predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..sim import Design, check_agreement, simulate, simulate_many
+from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
 from ._log import Log, quiet
 
@@ -46,7 +46,6 @@ _CELLS_PER_PP_BIT = 8.4
 #: Power of one 4-bit printed ADC (scaled with the bits a feature keeps).
 DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
-TOP = "bespoke_mlp"
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float:
 
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
-              measure_activity: bool = True, log: Log | None = None) -> Implementation:
+              form: Form = "tree", log: Log | None = None) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -126,25 +125,27 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     files (builds, logs) go to
     ``work_dir``. RTL and gate-level simulation of ``codes`` must equal the golden model
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
-    switching activity feeds the dynamic power (unless ``measure_activity`` is off: then the
-    library's default activity is used). ``labels`` are class indices (or None). RTL simulation
-    and synthesis run concurrently.
+    switching activity feeds the dynamic power (the library's default activity only for a
+    single vector, which has no transitions). ``labels`` are class indices (or None). RTL
+    simulation and synthesis run concurrently. ``form`` is the neuron description of the RTL
+    (see :func:`~bespoke_mlp.hdl.write_verilog`).
     """
     log = log or quiet()
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
     with log.stage("generate", "generating RTL"):
-        top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir)
+        top_v = write_verilog(net, design_dir / "top.v", name=TOP_MODULE, form=form,
+                              work_dir=work_dir)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
         with log.stage("rtl_sim"):
-            return simulate([top_v], TOP, codes, input_bits=net.input_bits,
+            return simulate([top_v], TOP_MODULE, codes, input_bits=net.input_bits,
                             work_dir=work_dir / "rtl_sim", timeout=timeout)
 
     def synth():
         with log.stage("synthesis"):
-            return synthesize([top_v], TOP, work_dir / "synth", timeout=timeout)
+            return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout)
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         "(Yosys + ABC onto EGFET cells)")
@@ -152,16 +153,15 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
-        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP, codes,
+        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP_MODULE, codes,
                         input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=measure_activity and len(codes) >= 2, timeout=timeout)
+                        count_toggles=len(codes) >= 2, timeout=timeout)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
         for name in ("tb.v", "vectors.hex"):
             shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
-    if gate.toggles is not None:
-        syn = syn.with_activity(toggle_rates(gate.toggles, gate.n_vectors))
-    return Implementation(net, syn, _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
+    return Implementation(net, _with_measured_activity(syn, gate),
+                          _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
                           len(codes), adc_mw)
 
 
@@ -188,14 +188,14 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
 
-    Power uses the library's default switching activity (no per-design toggle counts); the
-    design files end up in ``work_dir/d<k>/`` (``top.v``, ``netlist.v``, ``netlist.json``,
-    ``yosys.log``). With an ``executor`` of several workers the networks are dealt out
-    round-robin, each worker building in a temporary directory of its own; the figures are
-    the same whatever the executor.
+    Power uses each design's switching activity, counted in the batch's one gate-level
+    simulation run (as :func:`implement`); the design files end up in ``work_dir/d<k>/``
+    (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
+    several workers the networks are dealt out round-robin, each worker building in a
+    temporary directory of its own; the figures are the same whatever the executor.
     """
     log = log or quiet()
-    names = [f"{TOP}_{k}" for k in range(len(nets))]
+    names = [f"{TOP_MODULE}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, log=log)
@@ -231,8 +231,8 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
-        impls = _implement_batch_in(nets, [f"{TOP}_{k}" for k in indices], codes, labels,
-                                    work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
+        impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
+                                    labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
                                     log=quiet())
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
@@ -256,9 +256,9 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
 
     def rtl_sims():
         with log.stage("rtl_sim"):
-            return simulate_many(
+            return [r.predictions for r in simulate_many(
                 [Design((t,), n, codes, net.input_bits) for t, n, net in zip(tops, names, nets)],
-                work_dir=work_dir / "rtl_sim", timeout=timeout)
+                work_dir=work_dir / "rtl_sim", timeout=timeout)]
 
     def synths():
         out = []
@@ -272,13 +272,24 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     syns, preds = _concurrently(synths, rtl_sims)
     rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=codes)
            for n, p, g in zip(names, preds, goldens)]
-    with log.stage("gate_sim", f"simulating {len(nets)} gate netlists (one Verilator build)"):
-        preds = simulate_many(
+    with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
+                               "toggles (one Verilator build)"):
+        sims = simulate_many(
             [Design((s.netlist_v,) + ((CELL_MODELS,) if k == 0 else ()), n, codes,
-                    net.input_bits)
+                    net.input_bits, count_toggles=len(codes) >= 2)
              for k, (s, n, net) in enumerate(zip(syns, names, nets))],
             work_dir=work_dir / "gate_sim", timeout=timeout)
-        gate = [check_agreement(p, g, what=f"gate-level simulation of {n}", codes=codes)
-                for n, p, g in zip(names, preds, goldens)]
-    return [Implementation(net, s, _accuracy(p, labels), r, g, len(codes), adc_mw)
-            for net, s, p, r, g in zip(nets, syns, preds, rtl, gate)]
+        gate = [check_agreement(sim.predictions, g, what=f"gate-level simulation of {n}",
+                                codes=codes)
+                for n, sim, g in zip(names, sims, goldens)]
+    syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
+    return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw)
+            for net, s, sim, r, g in zip(nets, syns, sims, rtl, gate)]
+
+
+def _with_measured_activity(syn: SynthResult, sim: SimResult) -> SynthResult:
+    """``syn`` with the power of the toggles ``sim`` counted (unchanged if it counted none:
+    a single vector has no transitions)."""
+    if sim.toggles is None:
+        return syn
+    return syn.with_activity(toggle_rates(sim.toggles, sim.n_vectors))

@@ -1,21 +1,29 @@
-"""Progress output for long runs: stage lines with elapsed time, on standard error."""
+"""Progress of long runs as :mod:`logging` records (logger ``bespoke_mlp``), and stage times.
+
+The library only logs; the command line shows the records (timed lines on standard error, the
+search's progress as a bar on a terminal). A record of :meth:`Log.progress` carries
+``progress = (done, total)``; every tenth and the last are INFO, the others DEBUG.
+"""
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["Log", "quiet", "train_stage"]
+__all__ = ["LOGGER", "Log", "quiet", "train_stage"]
+
+#: The logger of every flow message.
+LOGGER = logging.getLogger("bespoke_mlp")
+_PROGRESS_EVERY = 10
 
 
 class Log:
-    """Prints ``[  12.3s] message`` lines and times named stages."""
+    """Logs a flow's messages and times its named stages (``enabled=False``: times only)."""
 
-    def __init__(self, *, enabled: bool = True, stream=None) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._stream = stream
         self._start = time.perf_counter()
         self.stages: dict[str, float] = {}
 
@@ -29,8 +37,14 @@ class Log:
 
     def __call__(self, message: str) -> None:
         if self.enabled:
-            stream = self._stream or sys.stderr
-            print(f"[{self.elapsed():7.1f}s] {message}", file=stream, flush=True)
+            LOGGER.info(message)
+
+    def progress(self, done: int, total: int, message: str) -> None:
+        """Log step ``done`` of ``total`` (the record's ``progress`` attribute)."""
+        if self.enabled:
+            level = logging.INFO if done == total or done % _PROGRESS_EVERY == 0 \
+                else logging.DEBUG
+            LOGGER.log(level, message, extra={"progress": (done, total)})
 
     @contextmanager
     def stage(self, name: str, message: str | None = None) -> Iterator[None]:
@@ -56,5 +70,5 @@ def train_stage(dataset, log: Log, **options):
 
 
 def quiet() -> Log:
-    """A log that prints nothing (still times stages)."""
+    """A log that logs nothing (still times stages)."""
     return Log(enabled=False)

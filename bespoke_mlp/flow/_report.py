@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data import Split
+from ..data import Split, label_indices
 from ..ir import Network
 from ._implement import Implementation
 
@@ -14,10 +14,9 @@ __all__ = ["class_indices", "design_report", "split_parts", "summary_table"]
 
 
 def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
-    """Map labels to the network's output indices."""
-    index = {c: i for i, c in enumerate(net.classes)}
-    return np.array([index[v.item() if hasattr(v, "item") else v] for v in labels],
-                    dtype=np.int64)
+    """The network's output index of each label (see :func:`bespoke_mlp.data.label_indices`:
+    -1 for a class the network does not know)."""
+    return label_indices(net.classes, labels)
 
 
 def split_parts(net: Network, split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -3,7 +3,6 @@ verification of the front, selection within the loss (and power) budget."""
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from ..search import CostModel, Progress, SearchSpace, run_search, search_finger
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
-from ._report import design_report, split_parts, summary_table
+from ._report import design_report, split_parts
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
 
@@ -69,24 +68,18 @@ class SearchSettings:
 
 
 class _ProgressBar:
-    """One status line per generation: a redrawn bar on a terminal, sparse lines elsewhere."""
+    """Logs the search's progress after every generation (the CLI draws it as a bar)."""
 
     def __init__(self, log: Log, label: str = "search"):
         self._log = log
         self._label = label
-        self._tty = sys.stderr.isatty() and log.enabled
 
     def __call__(self, p: Progress) -> None:
         best = "none yet" if p.best_feasible_area_cm2 is None else \
             f"{p.best_feasible_area_cm2:.3f} cm² (est.)"
-        done = int(30 * p.generation / p.generations)
-        text = (f"{self._label} [{'#' * done}{'.' * (30 - done)}] generation {p.generation}/"
-                f"{p.generations}, {p.evaluations} candidates, best feasible {best}")
-        if self._tty:
-            end = "\n" if p.generation == p.generations else ""
-            print(f"\r{text}", end=end, file=sys.stderr, flush=True)
-        elif p.generation == p.generations or p.generation % 10 == 0:
-            self._log(text)
+        self._log.progress(p.generation, p.generations,
+                           f"{self._label}: generation {p.generation}/{p.generations}, "
+                           f"{p.evaluations} candidates, best feasible {best}")
 
 
 def checkpoint_path(out: Path, search_round: int = 1) -> Path:
@@ -173,8 +166,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
-                                 work_dir=work / "baseline_work", adc_mw=adc_mw,
-                                 measure_activity=False, log=log)
+                                 work_dir=work / "baseline_work", adc_mw=adc_mw, log=log)
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
@@ -250,9 +242,6 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         report.update(selected=chosen, baseline=base, max_loss=settings.max_loss)
         write_json(tmp / "report.json", report)
     _remove_checkpoints(out, settings.rounds)
-    print(summary_table(report, f"selected design: {trained.dataset}, ≤ "
-                                f"{settings.max_loss:g} % loss (exact: "
-                                f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     return report
 
 

@@ -14,7 +14,10 @@ from ..ir import Network
 from ._neuron import Form
 from ._top import Classifier
 
-__all__ = ["to_rtlil", "write_verilog", "write_verilog_many", "check_module_name"]
+__all__ = ["TOP_MODULE", "to_rtlil", "write_verilog", "write_verilog_many", "check_module_name"]
+
+#: The module name of a generated classifier (a written design's ``top.v`` and netlist).
+TOP_MODULE = "bespoke_mlp"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -26,12 +29,12 @@ def check_module_name(name: str) -> str:
     return name
 
 
-def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree") -> str:
+def to_rtlil(net: Network, *, name: str = TOP_MODULE, form: Form = "tree") -> str:
     """The classifier for ``net`` as RTLIL text (hierarchical, deterministic)."""
     return rtlil.convert(Classifier(net, form=form), name=check_module_name(name))
 
 
-def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: Form = "tree",
+def write_verilog(net: Network, path: Path, *, name: str = TOP_MODULE, form: Form = "tree",
                   work_dir: Path | None = None, timeout: float = 300.0) -> Path:
     """Write the classifier for ``net`` as flattened Verilog to ``path``.
 

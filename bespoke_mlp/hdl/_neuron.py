@@ -8,6 +8,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import UsageError
 from ..ir import Layer, accumulator_width, neuron_sum
 from ._tree import compress
 
@@ -22,9 +23,10 @@ _FORMS = ("tree", "behavioral")
 def check_form(layer: Layer, form: Form) -> None:
     """Refuse an unknown form, or a behavioral description of a truncated layer."""
     if form not in _FORMS:
-        raise ValueError(f"form must be one of {_FORMS!r}, not {form!r}")
+        raise UsageError(f"form must be one of {_FORMS!r}, not {form!r}")
     if form == "behavioral" and any(layer.truncation):
-        raise ValueError("the behavioral form cannot express column truncation")
+        raise UsageError(f"the behavioral form cannot express column truncation (a layer "
+                         f"truncates {layer.truncation!r}); use --form tree")
 
 
 def _offsets(widths: Sequence[int]) -> list[int]:

@@ -6,6 +6,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import UsageError
 from ..ir import Network
 from ._neuron import Argmax, Form, NeuronLayer, check_form
 
@@ -20,7 +21,7 @@ class Classifier(wiring.Component):
         try:
             for layer in net.layers:
                 check_form(layer, form)  # before any sub-component exists
-        except ValueError:
+        except UsageError:
             # A component refused at construction was never meant to be elaborated: don't let
             # Amaranth warn that it went unused.
             self._MustUse__silence = True

@@ -1,11 +1,12 @@
 """Integer network IR and its golden model."""
 
-from ._csd import csd_digits, csd_weight
+from ._csd import CSD_LIMIT, csd_digits, csd_weight
 from ._golden import (
     NeuronSum,
     PartialProduct,
     accumulator_range,
     accumulator_width,
+    bit_planes,
     encode_inputs,
     forward,
     layer_linear_form,
@@ -20,6 +21,7 @@ from ._golden import (
 from ._network import FORMAT, Layer, Network, Window
 
 __all__ = [
+    "CSD_LIMIT",
     "FORMAT",
     "Layer",
     "Network",
@@ -28,6 +30,7 @@ __all__ = [
     "PartialProduct",
     "accumulator_range",
     "accumulator_width",
+    "bit_planes",
     "csd_digits",
     "csd_weight",
     "encode_inputs",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import operator
 
-__all__ = ["csd_digits", "csd_weight"]
+__all__ = ["CSD_LIMIT", "csd_digits", "csd_weight"]
+
+#: Coefficients within ±CSD_LIMIT are what the CSD lookup tables (golden model, rounding)
+#: cover; 8-bit weights narrowed by a few bits stay far inside.
+CSD_LIMIT = 1 << 13
 
 
 def csd_digits(value: int) -> tuple[tuple[int, int], ...]:

@@ -11,10 +11,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._csd import csd_digits
+from ._csd import CSD_LIMIT, csd_digits
 from ._network import Layer, Network
 
 __all__ = [
+    "bit_planes",
     "PartialProduct",
     "NeuronSum",
     "neuron_sum",
@@ -80,7 +81,6 @@ def neuron_sum(layer: Layer, j: int) -> NeuronSum:
     return NeuronSum(tuple(bits), constant)
 
 
-_TABLE_LIMIT = 1 << 13
 _TABLE_COLS = 24
 
 
@@ -90,7 +90,7 @@ def _csd_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``low[w, m]``, the sum of the CSD digits of ``w`` with exponent below ``m``;
     ``neglow[w, m]``, the sum of ``2**e`` over its negative digits below ``m``;
     ``high[w, m]``, the number of its digits at or above ``m``."""
-    values = np.arange(-_TABLE_LIMIT, _TABLE_LIMIT + 1, dtype=np.int64)
+    values = np.arange(-CSD_LIMIT, CSD_LIMIT + 1, dtype=np.int64)
     low = np.zeros((values.size, _TABLE_COLS + 1), dtype=np.int64)
     neglow = np.zeros_like(low)
     high = np.zeros_like(low)
@@ -109,12 +109,12 @@ def _layer_index(weights: np.ndarray, masks: np.ndarray, truncation: np.ndarray,
     the mask bits, all shaped ``(..., n_out, n_in, width)`` (``w`` broadcastable). Leading
     dimensions batch several candidate layers."""
     w = np.asarray(weights, dtype=np.int64)
-    if w.size and np.abs(w).max() > _TABLE_LIMIT:
-        raise ValueError(f"coefficients must lie within ±{_TABLE_LIMIT}")
+    if w.size and np.abs(w).max() > CSD_LIMIT:
+        raise ValueError(f"coefficients must lie within ±{CSD_LIMIT}")
     b = np.arange(width, dtype=np.int64)
     m = np.clip(np.asarray(truncation, dtype=np.int64)[..., None, None] - b, 0, _TABLE_COLS)
     on = (np.asarray(masks, dtype=np.int64)[..., None] >> b) & 1
-    return w[..., None], w[..., None] + _TABLE_LIMIT, m, on
+    return w[..., None], w[..., None] + CSD_LIMIT, m, on
 
 
 def partial_product_counts(weights: np.ndarray, masks: np.ndarray, truncation: np.ndarray,
@@ -215,7 +215,9 @@ def encode_inputs(net: Network, x: np.ndarray) -> np.ndarray:
                           net.input_bits)
 
 
-def _bits(values: np.ndarray, width: int) -> np.ndarray:
+def bit_planes(values: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` low bits of every entry of ``(n, k)`` integers, as ``(n, k * width)``
+    0/1 columns (entry ``i``'s bit ``b`` at column ``i * width + b``)."""
     shifts = np.arange(width, dtype=np.int64)
     return ((values[:, :, None] >> shifts) & 1).reshape(values.shape[0], -1)
 
@@ -232,7 +234,7 @@ def forward(net: Network, codes: np.ndarray) -> list[np.ndarray]:
     for k, layer in enumerate(net.layers):
         width = max(net.input_widths(k))
         coef, const = layer_linear_form(layer, width)
-        acc = _bits(a, width) @ coef + const
+        acc = bit_planes(a, width) @ coef + const
         if layer.activation is not None:
             lsb = np.array([w.lsb for w in layer.activation], dtype=np.int64)
             hi = np.array([(1 << w.bits) - 1 for w in layer.activation], dtype=np.int64)

@@ -2,9 +2,11 @@
 evaluator, the calibrated cost model, and NSGA-II."""
 
 from ._cost import CostModel
+from ._decoded import Decoded
+from ._features import COST_FEATURES
 from ._fingerprint import search_fingerprint
+from ._genome import SearchSpace
 from ._nsga import Progress, SearchResult, run_search
-from ._space import COST_FEATURES, Decoded, SearchSpace
 
 __all__ = [
     "search_fingerprint",

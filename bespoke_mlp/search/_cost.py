@@ -9,7 +9,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._space import COST_FEATURES
+from ._features import COST_FEATURES
 
 __all__ = ["CostModel"]
 

@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..parallel import Executor, SerialExecutor
 from ._cost import CostModel
 from ._fingerprint import check_fingerprint
-from ._space import SearchSpace
+from ._genome import SearchSpace
 
 __all__ = ["SearchResult", "Progress", "run_search"]
 

@@ -46,12 +46,15 @@ class Design:
         ``(n_vectors, n_features)`` unsigned integer input codes.
     input_bits:
         Bits per input code ``b``; feature ``i`` drives ``x[b*i + b-1 : b*i]``.
+    count_toggles:
+        Also count the value changes of every net of ``top`` (see :class:`SimResult`).
     """
 
     sources: tuple[Path, ...]
     top: str
     codes: np.ndarray
     input_bits: int
+    count_toggles: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,14 +175,8 @@ def _read_predictions(path: Path, n_vectors: int, log: Path) -> np.ndarray:
         raise ToolError(f"simulation output {str(path)!r} is not decimal: {exc}") from exc
 
 
-def _run(
-    designs: Sequence[Design],
-    work_dir: Path,
-    *,
-    count_toggles_of_first: bool,
-    timeout: float,
-) -> tuple[list[np.ndarray], dict[str, int] | None, float, float]:
-    """Write the testbench and vectors, build, run; returns predictions, toggles, times."""
+def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[SimResult]:
+    """Write the testbench and vectors, build, run; one result per design."""
     deadline = time.monotonic() + timeout
     if not designs:
         raise UsageError("no designs to simulate")
@@ -207,10 +204,15 @@ def _run(
         tb_designs.append(tb)
     # A source shared by several designs (a cell library) must be read only once.
     sources = list(dict.fromkeys(os.path.abspath(s) for srcs, _ in checked for s in srcs))
-    nets = []
-    if count_toggles_of_first:
-        nets = module_net_bits(checked[0][0], designs[0].top, "dut0")
-        (work_dir / _NETS_FILE).write_text("".join(f"{net.name}\n" for net in nets))
+    # The nets of every counted design go into one toggle file, design after design, so one
+    # build and one run measure the activity of a whole batch.
+    counted = {k: module_net_bits(checked[k][0], d.top, f"dut{k}")
+               for k, d in enumerate(designs) if d.count_toggles}
+    nets = [net for k in counted for net in counted[k]]
+    if counted:
+        (work_dir / _NETS_FILE).write_text("".join(
+            f"{net.name}\n" if single else f"{designs[k].top} {net.name}\n"
+            for k in counted for net in counted[k]))
         (work_dir / _TOGGLES_FILE).unlink(missing_ok=True)
     (work_dir / "tb.v").write_text(
         render_testbench(tb_designs, toggle_nets=nets, toggles_file=_TOGGLES_FILE)
@@ -228,16 +230,20 @@ def _run(
         _read_predictions(work_dir / tb.predictions_file, tb.n_vectors, run_log)
         for tb in tb_designs
     ]
-    toggles = None
-    if count_toggles_of_first:
+    toggles: dict[int, dict[str, int]] = {}
+    if counted:
         path = work_dir / _TOGGLES_FILE
         if not path.is_file():
             raise ToolError(f"simulation wrote no toggle file {str(path)!r}; log: {run_log}")
-        counts = count_toggles(path, len(nets), tb_designs[0].n_vectors)
+        # A design with fewer vectors than the longest holds its last input: no toggles.
+        counts = iter(count_toggles(path, len(nets), max(tb.n_vectors for tb in tb_designs)))
         # The file grows with vectors x nets; the counts are all that is kept.
         path.unlink()
-        toggles = {net.name: int(c) for net, c in zip(nets, counts, strict=True)}
-    return predictions, toggles, build_seconds, time.perf_counter() - start
+        toggles = {k: {net.name: int(next(counts)) for net in counted[k]} for k in counted}
+    run_seconds = time.perf_counter() - start
+    return [SimResult(predictions=p, n_vectors=len(p), toggles=toggles.get(k),
+                      build_seconds=build_seconds, run_seconds=run_seconds)
+            for k, p in enumerate(predictions)]
 
 
 def simulate(
@@ -283,35 +289,26 @@ def simulate(
         If the build or the run fails (e.g. port ``x`` is not ``n_features * input_bits``
         wide); the message names the log and quotes its tail.
     """
-    design = Design(tuple(Path(s) for s in sources), top, codes, input_bits)
-    predictions, toggles, build_s, run_s = _run(
-        [design], Path(work_dir), count_toggles_of_first=count_toggles, timeout=timeout
-    )
-    return SimResult(
-        predictions=predictions[0],
-        n_vectors=len(predictions[0]),
-        toggles=toggles,
-        build_seconds=build_s,
-        run_seconds=run_s,
-    )
+    design = Design(tuple(Path(s) for s in sources), top, codes, input_bits,
+                    count_toggles=count_toggles)
+    return _run([design], Path(work_dir), timeout=timeout)[0]
 
 
 def simulate_many(
     designs: Sequence[Design], *, work_dir: Path, timeout: float = 600.0
-) -> list[np.ndarray]:
-    """Simulate several designs with one Verilator build; one predictions array per design.
+) -> list[SimResult]:
+    """Simulate several designs with one Verilator build; one result per design.
 
     Every design is instantiated in one testbench and gets its own vectors
     (``vectors_<k>.hex``) and output (``predictions_<k>.txt``), so the compile cost is paid
-    once. Module names must be distinct across all designs' sources (a cell library shared by
-    several designs is read once).
+    once; so is the run that counts the toggles of every design with ``count_toggles`` set
+    (``nets.txt`` lists them as ``TOP NET`` lines). Module names must be distinct across all
+    designs' sources (a cell library shared by several designs is read once). The results
+    share the build and run times.
 
     Raises
     ------
     UsageError, ToolNotFoundError, ToolError
         As :func:`simulate`; also UsageError if two designs have the same top module.
     """
-    predictions, _, _, _ = _run(
-        list(designs), Path(work_dir), count_toggles_of_first=False, timeout=timeout
-    )
-    return predictions
+    return _run(list(designs), Path(work_dir), timeout=timeout)

@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="synthesize Verilog/RTLIL onto the EGFET cells (area, power, delay)",
         description="Map a combinational design with Yosys and ABC onto the EGFET cell library "
         "and report area, power and critical path. Writes OUT/report.json, OUT/netlist.v, "
-        "OUT/netlist.json and OUT/yosys.log.",
+        "OUT/netlist.json and OUT/yosys.log (a failed run leaves only OUT.yosys.log).",
     )
     synth.add_argument("sources", nargs="+", type=Path, metavar="FILE",
                        help="Verilog (.v, .sv) or RTLIL (.il) sources")
@@ -73,20 +72,15 @@ def _summary(result: SynthResult, out: Path) -> str:
 
 def _synth(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path(f"synth_{args.top}")
-    # The log lives outside the atomic output directory until success, so that a failed run's
-    # log (named in the error) survives.
-    log_dir = Path(tempfile.mkdtemp(prefix="bespoke-mlp-synth-"))
-    log = log_dir / "yosys.log"
-    try:
-        with atomic_output_dir(out, force=args.force) as tmp:
-            result = synthesize(args.sources, args.top, tmp, liberty=args.liberty,
-                                timeout=args.timeout, log=log)
-            report = {**result.to_dict(), "netlist": "netlist.v", "netlist_json": "netlist.json"}
-            write_json(tmp / "report.json", report)
-            shutil.move(log, tmp / "yosys.log")
-    finally:
-        if not log.exists():
-            shutil.rmtree(log_dir, ignore_errors=True)
+    # The log lives beside the atomic output directory until success, so that a failed run's
+    # log (named in the error) survives: one per output directory, replaced by the next try.
+    log = out.parent / f"{out.name}.yosys.log"
+    with atomic_output_dir(out, force=args.force) as tmp:
+        result = synthesize(args.sources, args.top, tmp, liberty=args.liberty,
+                            timeout=args.timeout, log=log)
+        report = {**result.to_dict(), "netlist": "netlist.v", "netlist_json": "netlist.json"}
+        write_json(tmp / "report.json", report)
+        shutil.move(log, tmp / "yosys.log")
     print(_summary(result, out))
     return 0
 

@@ -111,19 +111,21 @@ def netlist_activity_power(
     """Power of ``netlist`` with measured toggle rates (see :func:`netlist_power`)."""
     freq_hz = _check_freq(freq_hz)
     energy = 0.0
-    matched = 0
+    unmatched = []
     for inst in netlist.instances:
         keys = (inst.name, *netlist.bit_names.get(inst.output, ()))
         key = next((k for k in keys if k in activity), None)
         if key is None:
+            unmatched.append(inst.name)
             continue
-        matched += 1
         energy += library.cell(inst.cell).internal_pj * _check_rate(repr(key), activity[key])
-    if netlist.instances and not matched:
+    # A cell left out would count as never toggling: under-reported power labelled measured.
+    if unmatched:
         example = next(iter(activity), None)
         raise UsageError(
-            f"the activity names no cell output of {netlist.top!r} (e.g. {example!r}); key it "
-            f"by the nets of the gate netlist, e.g. {netlist.instances[0].name!r}"
+            f"the activity names no output of {len(unmatched)} of the "
+            f"{len(netlist.instances)} cells of {netlist.top!r} (e.g. {unmatched[0]!r}; the "
+            f"activity has e.g. {example!r}); key it by the nets of the gate netlist"
         )
     return _report(_static_mw(library, netlist.cell_counts), energy, freq_hz, "measured")
 
@@ -142,14 +144,15 @@ def netlist_power(
     netlist_json : the netlist (Yosys JSON), e.g. :attr:`SynthResult.netlist_json`.
     activity : transitions per applied vector, keyed by cell instance name or by a name of the
         instance's output net as written in the Verilog netlist (``_0123_``, ``y[1]``): e.g.
-        ``toggle_rates(sim.toggles, sim.n_vectors)``. Cell outputs not listed did not toggle.
+        ``toggle_rates(sim.toggles, sim.n_vectors)``; every cell output must be listed
+        (with 0.0 if it never toggled).
     freq_hz : input vector (clock) rate.
     liberty : the library (default: the EGFET library).
 
     Raises
     ------
     UsageError
-        If no key names a cell output of the netlist (a naming mismatch), or a rate is
+        If a cell's output is not in ``activity`` (a naming mismatch), or a rate is
         negative or not finite.
     """
     library = load_library(liberty)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..errors import UsageError
+from ..data import stratified_holdout
+from ..errors import DataError, UsageError
 from ..ir import encode_inputs, predict_codes, quantize_codes
 from ._checks import check_bits, check_bool, check_fraction, check_hidden, check_int
 from ._finetune import DEFAULT_EPOCHS, finetune
@@ -22,25 +22,14 @@ __all__ = ["BespokeMLPClassifier"]
 def _validation_split(
     y: np.ndarray, val_size: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation indices: stratified where possible, every class in training
-    (single-sample classes stay there); an empty validation part if no split is possible."""
+    """Sorted training and validation indices (see :func:`stratified_holdout`); an empty
+    validation part if no split is possible."""
     index = np.arange(len(y))
-    if val_size == 0:
+    try:
+        train, val = stratified_holdout(index, y, val_size, seed)
+    except DataError:
         return index, index[:0]
-    values, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    rare = counts[inverse] < 2
-    pool = index[~rare]
-    for stratify in (y[pool], None):
-        try:
-            train, val = train_test_split(
-                pool, test_size=val_size, random_state=seed, stratify=stratify
-            )
-        except ValueError:
-            continue
-        missing = ~np.isin(y[val], y[train])
-        train = np.concatenate([train, val[missing], index[rare]])
-        return np.sort(train), np.sort(val[~missing])
-    return index, index[:0]
+    return np.sort(train), np.sort(val)
 
 
 class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Network, layer_linear_form, predict_codes
+from ..ir import Network, bit_planes, layer_linear_form, predict_codes
 from ._checks import check_int
 
 __all__ = ["finetune", "Projection", "DEFAULT_EPOCHS", "DEFAULT_LR"]
@@ -80,11 +80,6 @@ def _layer_info(net: Network, k: int) -> _LayerInfo:
     )
 
 
-def _bits(values: np.ndarray, width: int) -> np.ndarray:
-    shifts = np.arange(width, dtype=np.int64)
-    return ((values[:, :, None] >> shifts) & 1).reshape(values.shape[0], -1)
-
-
 def _masked(a: np.ndarray, info: _LayerInfo) -> np.ndarray:
     """Per-connection masked inputs ``a_i & mask_ji``, shape (n, n_out, n_in)."""
     return (a.astype(np.int64)[:, None, :] & info.masks[None, :, :]).astype(np.float64)
@@ -108,7 +103,7 @@ def _truncation_offsets(net: Network, codes: np.ndarray, infos: list[_LayerInfo]
         if info.truncated:
             width = max(net.input_widths(k))
             coef, const = layer_linear_form(layer, width)
-            exact = _bits(a, width) @ coef + const
+            exact = bit_planes(a, width) @ coef + const
             offsets.append(np.mean(exact - plain, axis=0))
             acc = exact
         else:

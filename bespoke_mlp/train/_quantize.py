@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from ..data import Split
+from ..data import Split, label_indices
 from ..errors import UsageError
 from ..ir import Layer, Network, Window, quantize_codes
 from ._checks import check_bits, check_bool
 from ._finetune import DEFAULT_EPOCHS, finetune
 
-__all__ = ["quantize", "network_from_mlp", "label_indices", "json_label", "check_mlp"]
+__all__ = ["quantize", "network_from_mlp", "json_label", "check_mlp"]
 
 DEFAULT_PERCENTILE = 99.9
 
@@ -27,15 +27,6 @@ def json_label(value: Any) -> int | float | str:
     if isinstance(value, int | float | str):
         return value
     raise UsageError(f"class labels must be integers, floats or strings, got {value!r}")
-
-
-def label_indices(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Index of each label of ``y`` in ``classes``; ``-1`` for labels not in ``classes``."""
-    classes = np.asarray(classes)
-    y = np.asarray(y)
-    idx = np.searchsorted(classes, y)
-    idx = np.clip(idx, 0, len(classes) - 1)
-    return np.where(classes[idx] == y, idx, -1).astype(np.int64)
 
 
 def check_mlp(mlp: object) -> MLPClassifier:

@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from ..data import Dataset, Split, load_dataset, split_dataset
+from ..data import Dataset, Split, label_indices, load_dataset, split_dataset
 from ..errors import UsageError
 from ..ir import Network, predict_codes
 from ._checks import check_bits, check_bool, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
-from ._quantize import label_indices, quantize
+from ._quantize import quantize
 
 __all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
 

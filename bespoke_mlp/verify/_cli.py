@@ -11,6 +11,7 @@ import numpy as np
 
 from .._util import read_json
 from ..errors import ModelFileError, UsageError, VerificationError
+from ..hdl import TOP_MODULE
 from ..ir import Network, predict_codes
 from ..sim import check_agreement, simulate, unpack_vectors
 from ..synth import CELL_MODELS
@@ -19,7 +20,6 @@ from ._trust import checked_netlist, checked_rtl
 
 __all__ = ["register"]
 
-_TOP = "bespoke_mlp"
 _HEX = re.compile(r"[0-9a-fA-F]{1,4096}")
 
 
@@ -72,16 +72,16 @@ def _verify(args: argparse.Namespace) -> int:
         rtl = checked_rtl(design / "top.v", net, work_dir=work / "rtl_check",
                           timeout=args.timeout)
         print("RTL: top.v is the RTL that network.json generates")
-        netlist = checked_netlist(design / "netlist.v", net, _TOP,
+        netlist = checked_netlist(design / "netlist.v", net, TOP_MODULE,
                                   work_dir=work / "netlist_check", timeout=args.timeout)
         print("gate netlist: only library cells and wiring")
         for what, sources in (("RTL", [rtl]), ("gate netlist", [netlist, CELL_MODELS])):
-            sim = simulate(sources, _TOP, codes, input_bits=net.input_bits,
+            sim = simulate(sources, TOP_MODULE, codes, input_bits=net.input_bits,
                            work_dir=work / what.replace(" ", "_"), timeout=args.timeout)
             check_agreement(sim.predictions, golden, what=f"{what} simulation", codes=codes)
             print(f"{what}: agrees with the golden model on all {len(codes)} vectors")
         if args.formal:
-            result = prove_equivalent([rtl], netlist, _TOP, work_dir=work / "formal",
+            result = prove_equivalent([rtl], netlist, TOP_MODULE, work_dir=work / "formal",
                                       timeout=args.timeout)
             if not result.equivalent:
                 raise VerificationError(

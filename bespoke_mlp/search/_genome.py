@@ -1,10 +1,9 @@
-"""The design space searched: an integer genome that decodes to an :class:`ApproxConfig`, and a
-vectorized evaluator of the decoded network that equals the golden model bit for bit."""
+"""The design space searched: an integer genome that stands for an :class:`ApproxConfig` and
+decodes, a whole batch at once, to the arrays of the networks it describes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -12,52 +11,20 @@ from ..approx import CSD_LIMIT, MAX_DIGITS, ApproxConfig, LayerApprox, nearest_c
 from ..ir import (
     Network,
     linear_form_arrays,
-    partial_product_counts,
     signed_width,
     truncation_compensation,
 )
+from ._decoded import Decoded, signed_widths
+from ._evaluate import predict_batch
+from ._features import cost_features
 
-__all__ = ["SearchSpace", "Decoded", "COST_FEATURES"]
-
-#: Names of the columns of :meth:`SearchSpace.cost_features`.
-COST_FEATURES = ("partial_product_bits", "adder_bits", "activation_bits", "argmax_bits")
+__all__ = ["EXACT_GENE", "SearchSpace"]
 
 #: Digit genes run 0..EXACT_GENE; the top value keeps the coefficient exact.
 EXACT_GENE = 4
 _MAX_TRUNCATION = 10
 #: Bits a hidden activation window may lose.
 _MAX_NARROWING = 6
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """Array form of a batch of ``P`` candidates: per layer, weights and masks
-    ``(P, n_out, n_in)``, truncation and compensated biases ``(P, n_out)`` and the input width
-    used for the bit layout; per hidden layer, window ``lsb`` and ``bits`` ``(P, n_out)``; per
-    layer, which neurons are not removed ``(P, n_out)``; the argmax shift ``(P,)``."""
-
-    weights: tuple[np.ndarray, ...]
-    masks: tuple[np.ndarray, ...]
-    truncation: tuple[np.ndarray, ...]
-    biases: tuple[np.ndarray, ...]
-    widths: tuple[int, ...]
-    lsb: tuple[np.ndarray, ...]
-    bits: tuple[np.ndarray, ...]
-    alive: tuple[np.ndarray, ...]
-    argmax_shift: np.ndarray
-
-
-def _bit_length(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, dtype=np.int64)
-    out = np.zeros(v.shape, dtype=np.int64)
-    pos = v > 0
-    out[pos] = np.floor(np.log2(v[pos].astype(np.float64))).astype(np.int64) + 1
-    return out
-
-
-def _signed_widths(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Vectorized :func:`bespoke_mlp.ir.signed_width`."""
-    return np.maximum(_bit_length(-lo - 1), _bit_length(hi)) + 1
 
 
 class SearchSpace:
@@ -243,8 +210,8 @@ class SearchSpace:
             biases.append(self._biases[k] + comp)
         coef, const = linear_form_arrays(weights[-1], masks[-1], trunc[-1], biases[-1],
                                          widths[-1])
-        top = _signed_widths(const + np.minimum(coef, 0).sum(axis=1),
-                             const + np.maximum(coef, 0).sum(axis=1)).max(axis=1)
+        top = signed_widths(const + np.minimum(coef, 0).sum(axis=1),
+                            const + np.maximum(coef, 0).sum(axis=1)).max(axis=1)
         argmax_bits = x[:, self._argmax_gene]
         shift = np.where(argmax_bits < self._out_width, np.maximum(0, top - argmax_bits),
                          net.argmax_shift)
@@ -252,76 +219,16 @@ class SearchSpace:
                        tuple(lsb), tuple(bits), tuple(alive), shift)
 
     def predict(self, d: Decoded, codes: np.ndarray) -> np.ndarray:
-        """Class indices ``(P, n_samples)`` of decoded candidates (the golden model's
-        arithmetic, batched)."""
-        a = np.asarray(codes, dtype=np.int64)[None]
-        for k in range(len(d.weights)):
-            width = d.widths[k]
-            coef, const = linear_form_arrays(d.weights[k], d.masks[k], d.truncation[k],
-                                             d.biases[k], width)
-            bits = _bit_table(width)[a].reshape(*a.shape[:2], -1)
-            acc = _exact_matmul(bits, coef) + const[:, None, :]
-            if k < len(d.lsb):
-                acc = np.clip(acc >> d.lsb[k][:, None, :], 0, (1 << d.bits[k][:, None, :]) - 1)
-            a = acc
-        return np.argmax(a >> d.argmax_shift[:, None, None], axis=2)
+        """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`)."""
+        return predict_batch(d, codes)
 
     def cost_features(self, d: Decoded) -> np.ndarray:
-        """Hardware features of each candidate, ``(P, len(COST_FEATURES))``.
+        """Hardware features of each candidate (:func:`cost_features`)."""
+        return cost_features(d)
 
-        Partial-product bits (the compressor trees' inputs), carry-propagate adder bits above the
-        truncated columns, hidden activation logic (saturation detection and output bits), and
-        argmax comparator bits. Only live logic counts: removed neurons, and hidden neurons whose
-        window never opens (or is always saturated), are constants; so are the connections they
-        feed, which synthesis removes.
-        """
-        n = len(d.argmax_shift)
-        pp = np.zeros(n)
-        cpa = np.zeros(n)
-        act = np.zeros(n)
-        constant_inputs = np.zeros((n, d.weights[0].shape[2]), dtype=bool)
-        for k in range(len(d.weights)):
-            live = d.alive[k]
-            masks = np.where(constant_inputs[:, None, :], 0, d.masks[k])
-            coef, const = linear_form_arrays(d.weights[k], masks, d.truncation[k],
-                                             d.biases[k], d.widths[k])
-            lo = const + np.minimum(coef, 0).sum(axis=1)
-            hi = const + np.maximum(coef, 0).sum(axis=1)
-            width = _signed_widths(lo, hi)
-            if k < len(d.lsb):
-                top = (1 << d.bits[k]) - 1
-                live = live & ((hi >> d.lsb[k]) > 0) & ((lo >> d.lsb[k]) < top)
-                act += (np.maximum(width - d.lsb[k], 0) * live).sum(axis=1)
-                constant_inputs = ~live
-            else:
-                out_width = np.maximum(width.max(axis=1) - d.argmax_shift, 1)
-            counts = partial_product_counts(d.weights[k], masks, d.truncation[k], d.widths[k])
-            pp += (counts * live).sum(axis=1)
-            cpa += (np.maximum(width - d.truncation[k], 0) * (counts > 0) * live).sum(axis=1)
-        cmp = out_width * (d.weights[-1].shape[1] - 1)
-        return np.stack([pp, cpa, act, cmp], axis=1)
 
 @lru_cache(maxsize=1)
 def _rounding_tables() -> np.ndarray:
     """``table[d, w + CSD_LIMIT]``: ``w`` rounded to at most ``d`` CSD digits (``d`` below
     ``EXACT_GENE``)."""
     return np.stack([nearest_csd_table(d) for d in range(EXACT_GENE)])
-
-
-@cache
-def _bit_table(width: int) -> np.ndarray:
-    """``table[v, b]``: bit ``b`` of ``v`` as float64, for every ``v < 2**width``."""
-    v = np.arange(1 << width)
-    return ((v[:, None] >> np.arange(width)) & 1).astype(np.float64)
-
-
-def _exact_matmul(bits: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """``bits @ coef`` for 0/1 float ``bits`` and integer ``coef``, through float64 BLAS.
-
-    Exact: every partial sum is an integer of magnitude at most ``sum |coef|``, checked below
-    2**53 (where float64 represents all integers); integer matmul has no BLAS and is many
-    times slower.
-    """
-    if np.abs(coef).sum(axis=-2).max(initial=0) >= 2**53:
-        return np.matmul(bits.astype(np.int64), coef)
-    return np.rint(np.matmul(bits, coef.astype(np.float64))).astype(np.int64)
