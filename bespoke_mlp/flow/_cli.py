@@ -42,7 +42,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
-                                  rounds=args.rounds, n_verify=args.verify)
+                                  rounds=args.rounds, n_verify=args.verify,
+                                  confidence=args.confidence)
         out = args.out or _default_out(args.dataset, "")
         with executor_from_args(args) as executor:
             if not isinstance(executor, SerialExecutor):
@@ -141,7 +142,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = p.add_argument_group("search")
     s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
-                        "points of validation accuracy (default: 1)")
+                        "points; it applies to the upper confidence bound of the loss on the "
+                        "selection part, which no step fits (default: 1)")
+    s.add_argument("--confidence", type=float, default=SearchSettings.confidence, metavar="P",
+                   help="confidence of that one-sided bound, in [0.5, 1) (default: "
+                        f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
                    help="also require the classifier's power to be at most MW")
     s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",
