@@ -17,8 +17,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bespoke_mlp.flow import run_exact
-from bespoke_mlp.flow._search import SearchSettings, run_search_flow
+from bespoke_mlp.flow import SearchSettings, run_exact, run_search_flow
 from bespoke_mlp.parallel import add_executor_arguments, executor_from_args
 
 SUITE = ("cardio", "pendigits", "redwine", "whitewine", "breast_cancer", "seeds",

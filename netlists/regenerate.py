@@ -34,8 +34,7 @@ from bespoke_mlp._util import atomic_output_dir
 from bespoke_mlp.cli import console_logging
 from bespoke_mlp.data import load_dataset, split_dataset
 from bespoke_mlp.errors import BespokeError
-from bespoke_mlp.flow import Log
-from bespoke_mlp.flow._search import SearchSettings, run_search_flow
+from bespoke_mlp.flow import Log, SearchSettings, run_search_flow
 from bespoke_mlp.ir import Network, predict_codes
 from bespoke_mlp.sim import pack_vectors
 
@@ -109,7 +108,7 @@ def expected_settings() -> dict[str, Any]:
     -------
     dict
         The search knobs of :func:`reference_settings` and the defaults of
-        :func:`~bespoke_mlp.flow._search.run_search_flow` (seed, split, bit widths, hidden
+        :func:`~bespoke_mlp.flow.run_search_flow` (seed, split, bit widths, hidden
         sizes), which the benchmark leaves unchanged.
     """
     s = reference_settings()
@@ -118,7 +117,8 @@ def expected_settings() -> dict[str, Any]:
     expected.update(max_loss=s.max_loss, budget_mw=s.budget_mw, pop_size=s.pop_size,
                     generations=s.generations, rounds=s.rounds, n_verify=s.n_verify,
                     n_retrain=s.n_retrain, retrain_epochs=s.retrain_epochs, slack=s.slack,
-                    search_samples=s.search_samples)
+                    search_samples=s.search_samples, confidence=s.confidence,
+                    select_size=s.select_size, fidelity=s.fidelity)
     return expected
 
 
@@ -353,10 +353,11 @@ def write_readme(out: Path, *, source: str = "from fresh ≤1 % search runs") ->
 
 The ≤{MAX_LOSS:g} % design of each printed-ML dataset, as the benchmark selects it (the `loss1`
 runs of `benchmarks/printed_ml.py`, with the same settings): the lowest-power verified design
-whose accuracy loss against the exact network, judged on the training portion, is at most
-{MAX_LOSS:g} point. Search: population {s.pop_size}, {s.generations} generations in
-{s.rounds} rounds, {s.n_verify} front designs verified, seed {e['seed']}, split seed
-{e['split_seed']}.
+whose accuracy loss against the exact network, bounded from above at {100 * s.confidence:g} %
+confidence on the selection part (data that no step fitted), is at most {MAX_LOSS:g} point;
+the exact network when no design qualifies. Search: population {s.pop_size},
+{s.generations} generations in {s.rounds} rounds, {s.n_verify} front designs verified,
+seed {e['seed']}, split seed {e['split_seed']}.
 Each `<dataset>/` holds
 
 - `top.v`: the RTL (Verilog from the Amaranth generator),

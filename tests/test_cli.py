@@ -151,12 +151,12 @@ def test_yosys_failure_names_the_log(tmp_path, capsys):
 
 
 def test_ctrl_c_during_search_writes_nothing(tmp_path, capsys, monkeypatch):
-    import bespoke_mlp.flow._search as search_flow
+    import bespoke_mlp.flow._rounds as rounds
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(search_flow, "run_search", interrupted)
+    monkeypatch.setattr(rounds, "run_search", interrupted)
     out = tmp_path / "out"
     assert main(["run", "iris", "--quiet", "--out", str(out)]) == 130
     assert "interrupted" in capsys.readouterr().err

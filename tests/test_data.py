@@ -362,6 +362,21 @@ def test_unstratified_val_fallback():
     assert set(s.y_test.tolist()) == {0, 1, 2, 3}
 
 
+def test_selection_part_is_held_out_of_training_and_scaling():
+    ds = _id_dataset({0: 120, 1: 80})
+    plain, s = split_dataset(ds), split_dataset(ds, select_size=0.3)
+    np.testing.assert_array_equal(s.X_test, plain.X_test)  # the papers' test set stays
+    assert len(plain.y_select) == 0 and plain.codes("select", 4).shape == (0, 4)
+    ids = [_ids(x) for x in (s.X_train, s.X_val, s.X_select, s.X_test)]
+    assert sum(map(len, ids)) == 200 and len(set().union(*ids)) == 200
+    assert len(s.y_select) == 42 and np.bincount(s.y_select).tolist() == [25, 17]
+    seen = np.vstack([s.X_train, s.X_val])
+    np.testing.assert_array_equal(s.feature_min, seen.min(axis=0))
+    np.testing.assert_array_equal(s.feature_max, seen.max(axis=0))
+    with pytest.raises(UsageError, match=r"select_size must be a fraction in \[0, 1\), got 1"):
+        split_dataset(ds, select_size=1)
+
+
 def test_zero_val_size():
     s = split_dataset(load_dataset("iris"), val_size=0)
     assert (len(s.y_train), len(s.y_val), len(s.y_test)) == (105, 0, 45)

@@ -8,7 +8,7 @@ import pytest
 
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
-from bespoke_mlp.flow._search import SearchSettings
+from bespoke_mlp.flow import SearchSettings
 
 REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
                "static_power_mw", "dynamic_power_mw", "delay_ms", "cells", "verification",
@@ -100,6 +100,31 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert {p["search_round"] for p in pareto["points"]} <= {0, 1, 2, 3}
     chosen = pareto["points"][report["selected"]]
     assert (out / "approximation_base.json").exists() == (chosen["search_round"] > 1)
+    # Selected on the held-out selection part, against the bound; test loss only reported.
+    sel, acc = report["selection"], report["accuracy"]
+    assert {"method", "n_samples", "estimated_loss", "loss_upper_bound", "confidence",
+            "fallback"} <= set(sel)
+    assert sel["loss_upper_bound"] <= 5.0 and sel["confidence"] == SearchSettings.confidence
+    assert sel["n_samples"] == chosen["selection"]["n_samples"] == 32
+    assert acc["test_loss"] == pytest.approx(100 * (acc["quantized"] - acc["design"]), abs=1e-3)
+    assert sel["fallback"] is None or chosen["search_round"] == 0
+
+
+def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
+    out = tmp_path / "tight"
+    assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",
+                 "--verify", "2", "--max-loss", "5", "--budget-mw", "0.001",
+                 "--out", str(out)]) == 1
+    text = capsys.readouterr().err
+    assert "no design selected: no verified design fits 0.001 mW within 5 points of " \
+           "accuracy loss (bound at 90 % confidence); the lowest is" in text
+    assert "nothing was written" in text
+    assert not out.exists()
+
+
+def test_confidence_is_checked():
+    with pytest.raises(UsageError, match=r"--confidence must be within \[0.5, 1\), got 1.0"):
+        SearchSettings(confidence=1.0)
 
 
 def test_search_rounds_are_checked():
@@ -144,7 +169,7 @@ def test_interrupted_search_resumes_to_the_same_result(tmp_path, monkeypatch, ca
 
 
 def test_search_subset_is_stratified_deterministic_and_bounded():
-    from bespoke_mlp.flow._search import _subsample
+    from bespoke_mlp.flow._rounds import subsample as _subsample
 
     rng = np.random.default_rng(0)
     codes = rng.integers(0, 16, (3000, 4))

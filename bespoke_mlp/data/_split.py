@@ -1,4 +1,14 @@
-"""The evaluation protocol: stratified train/validation/test split and min-max input scaling."""
+"""The evaluation protocol: stratified train/validation/selection/test split and min-max input
+scaling.
+
+The four parts, and the only names this package uses for them:
+
+- **train**: fitted by training, retraining and the search's scoring;
+- **validation** (``val``): chooses among restarts and epochs of training and retraining;
+- **selection** (``select``): judges a searched design's loss against the exact network; no step
+  fits it (empty unless asked for);
+- **test**: reported only, never used to choose anything.
+"""
 
 from __future__ import annotations
 
@@ -13,29 +23,33 @@ from ._dataset import Dataset, check_classes, readonly
 
 __all__ = ["Split", "split_dataset", "stratified_holdout", "PARTS"]
 
-PARTS: tuple[str, ...] = ("train", "val", "test")
+PARTS: tuple[str, ...] = ("train", "val", "select", "test")
 
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """A dataset split into training, validation and test parts (raw values, read-only).
+    """A dataset split into train, validation, selection and test parts (raw values,
+    read-only).
 
-    ``feature_min``/``feature_max`` are the per-feature minimum and maximum over the training
-    portion (train + validation), never the test part, so test values may fall outside them;
-    :meth:`codes` clips those to the code range.
+    ``feature_min``/``feature_max`` are the per-feature minimum and maximum over the parts that
+    training sees (train + validation), never the selection or test part, so their values may
+    fall outside them; :meth:`codes` clips those to the code range.
     """
 
     X_train: np.ndarray
     y_train: np.ndarray
     X_val: np.ndarray
     y_val: np.ndarray
+    X_select: np.ndarray
+    y_select: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
     feature_min: np.ndarray
     feature_max: np.ndarray
 
     def codes(self, part: str, bits: int) -> np.ndarray:
-        """Unsigned ``bits``-bit input codes (``int64``) of ``part`` ("train", "val" or "test").
+        """Unsigned ``bits``-bit input codes (``int64``) of ``part`` ("train", "val", "select"
+        or "test").
 
         Computed by :func:`bespoke_mlp.ir.quantize_codes` with this split's min-max scaling.
         """
@@ -43,7 +57,8 @@ class Split:
             raise UsageError(f"unknown split part {part!r}; expected one of {', '.join(PARTS)}")
         if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or bits < 1:
             raise UsageError(f"input bits must be a positive integer, got {bits!r}")
-        X = {"train": self.X_train, "val": self.X_val, "test": self.X_test}[part]
+        X = {"train": self.X_train, "val": self.X_val, "select": self.X_select,
+             "test": self.X_test}[part]
         return quantize_codes(X, self.feature_min, self.feature_max, int(bits))
 
 
@@ -55,15 +70,16 @@ def _check_fraction(name: str, value: float, *, allow_zero: bool) -> None:
 
 
 def stratified_holdout(
-    portion: np.ndarray, y: np.ndarray, size: float, seed: int, *, name: str = "data"
+    portion: np.ndarray, y: np.ndarray, size: float, seed: int, *, name: str = "data",
+    what: str = "validation",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split the indices ``portion`` (into ``y``) into a training part and a stratified
-    ``size`` fraction held out (``random_state=seed``).
+    """Split the indices ``portion`` (into ``y``) into a kept part and a stratified ``size``
+    fraction held out as the ``what`` part (``random_state=seed``).
 
-    A class with a single sample in ``portion`` stays in the training part; if the held-out
-    part cannot hold every class, the split is made without stratification; classes that then
-    fall only into the held-out part are moved to the training part, so that it holds every
-    class. ``size=0`` holds out nothing.
+    A class with a single sample in ``portion`` stays in the kept part; if the held-out part
+    cannot hold every class, the split is made without stratification; classes that then fall
+    only into the held-out part are moved to the kept part, so that it holds every class.
+    ``size=0`` holds out nothing.
 
     Raises
     ------
@@ -87,21 +103,23 @@ def stratified_holdout(
         missing = ~np.isin(y[val], y[train])
         return np.concatenate([train, val[missing], portion[rare]]), val[~missing]
     raise DataError(
-        f"dataset {name!r}: training portion of {len(portion)} samples is too small for "
-        f"a validation split of {size!r}: {error}"
+        f"dataset {name!r}: {len(portion)} samples are too few for a {what} part of "
+        f"{size!r}: {error}"
     )
 
 
 def split_dataset(
-    ds: Dataset, *, test_size: float = 0.3, val_size: float = 0.2, seed: int = 42
+    ds: Dataset, *, test_size: float = 0.3, val_size: float = 0.2, select_size: float = 0.0,
+    seed: int = 42
 ) -> Split:
     """Split a dataset by the printed-ML evaluation protocol.
 
     The test part is a stratified ``test_size`` fraction chosen by scikit-learn's
     ``train_test_split(random_state=seed)``, so it is the same test set the published papers use
-    (70 % / 30 %, seed 42). The validation part is a stratified ``val_size`` fraction of the
-    remaining training portion, with the same seed; ``val_size=0`` gives an empty validation
-    part.
+    (70 % / 30 %, seed 42). The selection part is a stratified ``select_size`` fraction of the
+    remaining samples, the validation part a stratified ``val_size`` fraction of what is left
+    after that, the rest is the train part (both with the same seed); a size of 0 gives an
+    empty part.
 
     Parameters
     ----------
@@ -110,21 +128,22 @@ def split_dataset(
     test_size
         Fraction of all samples held out for testing, in (0, 1).
     val_size
-        Fraction of the training portion used for validation, in [0, 1).
+        Fraction of the non-test, non-selection samples used for validation, in [0, 1).
+    select_size
+        Fraction of the non-test samples held out for selection, in [0, 1).
     seed
         Random seed of both splits.
 
     Returns
     -------
     Split
-        The parts and the min-max range fitted on the training portion (train + validation).
+        The parts and the min-max range fitted on train + validation.
 
     Notes
     -----
-    Fallbacks of the validation split: a class with only one sample in the training portion
-    stays in the training part; if the validation part is then too small to hold every class
-    (or the training part too small), the validation split is made without stratification
-    (see :func:`stratified_holdout`).
+    Fallbacks of the selection and validation splits: a class with only one sample left stays
+    in the train part; if the validation part is then too small to hold every class
+    (or the training part too small), the validation split is made without stratification.
     The published papers min-max scale over the whole dataset; here the test part never
     influences the scaling.
 
@@ -141,6 +160,7 @@ def split_dataset(
 
     _check_fraction("test_size", test_size, allow_zero=False)
     _check_fraction("val_size", val_size, allow_zero=True)
+    _check_fraction("select_size", select_size, allow_zero=True)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
@@ -155,6 +175,8 @@ def split_dataset(
             f"dataset {ds.name!r} ({ds.n_samples} samples, {len(ds.classes)} classes) is too "
             f"small for a stratified test split of {test_size!r}: {exc}"
         ) from None
+    portion, select = stratified_holdout(portion, ds.y, select_size, seed, name=ds.name,
+                                         what="selection")
     train, val = stratified_holdout(portion, ds.y, val_size, seed, name=ds.name)
     X_portion = ds.X[portion]
     return Split(
@@ -162,6 +184,8 @@ def split_dataset(
         y_train=readonly(ds.y[train]),
         X_val=readonly(ds.X[val]),
         y_val=readonly(ds.y[val]),
+        X_select=readonly(ds.X[select]),
+        y_select=readonly(ds.y[select]),
         X_test=readonly(ds.X[test]),
         y_test=readonly(ds.y[test]),
         feature_min=readonly(X_portion.min(axis=0)),

@@ -6,11 +6,13 @@ from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
 from ._log import Log, quiet
 from ._report import class_indices, design_report, split_parts, summary_table
+from ._search import SearchSettings, run_search_flow
 
 __all__ = [
     "DEFAULT_ADC_MW",
     "Implementation",
     "Log",
+    "SearchSettings",
     "ablation_steps",
     "ablation_table",
     "class_indices",
@@ -20,6 +22,7 @@ __all__ = [
     "quiet",
     "run_ablation",
     "run_exact",
+    "run_search_flow",
     "split_parts",
     "summary_table",
 ]

@@ -55,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.exact:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
-                                  rounds=args.rounds, n_verify=args.verify)
+                                  rounds=args.rounds, n_verify=args.verify,
+                                  confidence=args.confidence)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -84,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
             "--resume to continue")) from None
     base = report["baseline"]
     print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
-                                f"{settings.max_loss:g} % loss (exact: "
+                                f"{settings.max_loss:g} points of loss (exact: "
                                 f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     print(f"wrote {out}")
     return 0
@@ -179,7 +180,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s = p.add_argument_group("search")
     s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
-                        "points of validation accuracy (default: 1)")
+                        "points; it applies to the upper confidence bound of the loss on the "
+                        "selection part, which no step fits (default: 1)")
+    s.add_argument("--confidence", type=float, default=SearchSettings.confidence, metavar="P",
+                   help="confidence of that one-sided bound, in [0.5, 1) (default: "
+                        f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
                    help="also require the classifier's power to be at most MW")
     s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",

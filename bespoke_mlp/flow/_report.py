@@ -20,9 +20,10 @@ def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
 
 
 def split_parts(net: Network, split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"train" | "val" | "test": (input codes, class indices)}`` of a split for ``net``."""
+    """``{"train" | "val" | "select" | "test": (input codes, class indices)}`` of a split for
+    ``net``."""
     return {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
-            for p in ("train", "val", "test")}
+            for p in ("train", "val", "select", "test")}
 
 
 def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, float],
@@ -46,12 +47,22 @@ def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, flo
 
 def summary_table(report: dict[str, Any], title: str) -> str:
     """A short human-readable summary of a design report."""
-    acc = report["accuracy"]
+    acc = {k: v for k, v in report["accuracy"].items() if k not in ("selection", "test_loss")}
     ver = report["verification"]
     rows = [
         ("dataset", report["dataset"]),
         ("topology", "-".join(str(n) for n in report["topology"])),
         ("accuracy (test)", "  ".join(f"{k} {100 * v:.2f} %" for k, v in acc.items())),
+    ]
+    sel = report.get("selection")
+    if sel is not None:
+        rows.append(("loss (test)", f"{report['accuracy']['test_loss']:.2f} points against the "
+                                    f"exact network (budget {report['max_loss']:g})"))
+        rows.append(("loss (selection)",
+                     f"{sel['estimated_loss']:.2f} points, bound {sel['loss_upper_bound']:.2f} "
+                     f"at {100 * sel['confidence']:g} % confidence on {sel['n_samples']} "
+                     "samples"))
+    rows += [
         ("area", f"{report['area_cm2']:.4f} cm²  ({report['n_cells']} cells)"),
         ("power", f"{report['power_mw']:.4f} mW  (static {report['static_power_mw']:.4f}, "
                   f"dynamic {report['dynamic_power_mw']:.4f})"),

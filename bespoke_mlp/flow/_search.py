@@ -1,29 +1,33 @@
 """The search flow: exact baseline, NSGA-II over the approximations, retraining and real
-verification of the front, selection within the loss (and power) budget."""
+verification of the front, selection within the loss (and power) budget on the selection
+part."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from .._util import atomic_output_dir, write_json
-from ..approx import ApproxConfig, apply_config, input_bit_counts, retrain
+from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
-from ..ir import Network, predict_codes
+from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress, SearchSpace, run_search, search_fingerprint
+from ..search import CostModel, Progress
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
+from ._rounds import estimated_area, search_rounds, subsample
+from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,16 @@ class SearchSettings:
     retrain_epochs: int = 40
     #: The search may lose this many more points than ``max_loss``: retraining wins them back.
     slack: float = 3.0
-    #: Training samples the search scores candidates on (a stratified subset of a larger
-    #: training split; None: all). 2 000 samples resolve 0.05 points of accuracy.
+    #: Train samples the search scores candidates on (a stratified subset of a larger train
+    #: part; None: all). 2 000 samples resolve 0.05 points of accuracy.
     search_samples: int | None = 2000
+    #: Confidence of the one-sided upper bound of the loss that ``max_loss`` applies to.
+    confidence: float = 0.9
+    #: Fraction of the non-test samples held out as the selection part (never fitted).
+    select_size: float = 0.3
+    #: The search and retraining aim at the exact network's predictions, not the labels: the
+    #: loss bound grows with every prediction a design changes, right or wrong.
+    fidelity: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -65,6 +76,10 @@ class SearchSettings:
             raise UsageError(f"--verify must be >= 1, got {self.n_verify!r}")
         if self.search_samples is not None and self.search_samples < 10:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
+        if not 0.5 <= self.confidence < 1.0:
+            raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
+        if not 0.0 < self.select_size < 1.0:
+            raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
 
 
 class _ProgressBar:
@@ -91,30 +106,6 @@ def checkpoint_path(out: Path, search_round: int = 1) -> Path:
     return out.resolve().parent / f".{out.name}.search-checkpoint{suffix}.json"
 
 
-def _spread(n_front: int, k: int) -> list[int]:
-    """``k`` indices spread over a front sorted by area, always including the smallest."""
-    if n_front <= k:
-        return list(range(n_front))
-    return sorted({int(round(i)) for i in np.linspace(0, n_front - 1, k)})
-
-
-def _pick_for_verification(acc: np.ndarray, area: np.ndarray, min_acc: float,
-                           k: int) -> list[int]:
-    """Up to ``k`` retrained candidates to implement: the non-dominated ones (selection
-    accuracy vs estimated area), the smallest within the loss budget always among them."""
-    order = np.lexsort((-acc, area))
-    front, best = [], -1.0
-    for i in order:
-        if acc[i] > best:
-            front.append(int(i))
-            best = acc[i]
-    feasible = [i for i in front if acc[i] >= min_acc]
-    chosen = {feasible[0]} if feasible else set()
-    rest = [i for i in front if i not in chosen]
-    chosen |= {rest[j] for j in _spread(len(rest), k - len(chosen))}
-    return sorted(chosen, key=lambda i: area[i])
-
-
 def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = SearchSettings(),
                     data_dir: Path | None = None, hidden: tuple[int, ...] | None = None,
                     seed: int = 0, split_seed: int = 42, input_bits: int = 4,
@@ -124,22 +115,29 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     executor: Executor | None = None, log: Log | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
 
-    Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
-    ``out/pareto.json`` (every verified front point), ``out/pareto.png``, ``out/model.json``,
-    ``out/approximation.json`` (plus ``out/approximation_base.json``, the design it applies to,
-    when that is not the exact network) and ``out/design/``. The search checkpoints every
-    generation (:func:`checkpoint_path`); with ``resume`` an interrupted run continues from
-    there and reaches the same result as an uninterrupted one.
+    Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
+    ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
+    ``out/model.json``, ``out/approximation.json`` (plus ``out/approximation_base.json``, the
+    design it applies to, when that is not the exact network) and ``out/design/``. The search
+    checkpoints every generation (:func:`checkpoint_path`); with ``resume`` an interrupted run
+    continues from there and reaches the same result as an uninterrupted one.
 
-    NSGA-II scores candidates on the training split, allowing ``max_loss + slack`` points of
-    loss; front points are retrained (epochs chosen on the validation split). The search runs
-    in ``settings.rounds`` rounds: each later round searches the approximations of the smallest
-    retrained design within the loss budget so far. The non-dominated retrained designs of all
-    rounds are implemented. The loss budget is judged on the whole training
-    portion (train + validation: for these small networks a larger, far less noisy set than
-    validation alone; the test split only reports): the selected design is the lowest-power
-    verified one whose loss against the exact network there is at most ``max_loss`` points (and
-    within ``budget_mw``, if given).
+    The data (see :func:`~bespoke_mlp.data.split_dataset`): the exact network fits the train
+    part (restarts and epochs chosen on the validation part); NSGA-II scores candidates on
+    train samples, allowing ``max_loss + slack`` points of loss; front points are retrained
+    on the train part (epochs chosen on the validation part). With ``settings.fidelity``
+    (default), scoring and retraining aim at the exact network's predictions instead of the
+    labels. The selection part
+    (``settings.select_size`` of the non-test samples) is fitted by none of these: on it,
+    every retrained design's loss against the exact network is measured on the same samples
+    and bounded from above at ``settings.confidence`` (:mod:`._selection`). The search runs
+    in ``settings.rounds`` rounds; each later round searches the approximations of the
+    smallest retrained design whose bound is within ``max_loss``. Retrained designs near the
+    budget and spread over the front are implemented; the selected design is the
+    lowest-power verified one whose bound is within ``max_loss`` points (and within
+    ``budget_mw``, if given). When no retrained design's bound is within ``max_loss``, the
+    exact network is verified and selected instead, and ``selection.fallback`` says why. The
+    test split is only reported (``accuracy.test_loss``).
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it.
@@ -153,16 +151,15 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits)
+                              weight_bits=weight_bits, activation_bits=activation_bits,
+                              select_size=settings.select_size)
         net = trained.network
         check_size(net, force=force)
         parts = split_parts(net, trained.split)
         codes_test, y_test = parts["test"]
-        parts["dev"] = tuple(np.concatenate([parts["train"][i], parts["val"][i]])
-                             for i in range(2))
-        dev_acc = _accuracy(net, parts["dev"])
-        log(f"exact network {'-'.join(map(str, net.topology))}: training portion "
-            f"{100 * dev_acc:.2f} %, test {100 * trained.accuracy['quantized']:.2f} %")
+        exact_test = trained.accuracy["quantized"]
+        log(f"exact network {'-'.join(map(str, net.topology))}: test {100 * exact_test:.2f} %; "
+            f"{len(parts['select'][1])} selection samples judge the loss")
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
@@ -170,39 +167,52 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
-            min_acc = dev_acc - settings.max_loss / 100.0
-            # Tens of thousands of candidates would overfit a small validation split: the
-            # search scores them on the training split (a stratified subset of a large one).
-            scored = _subsample(parts["train"], settings.search_samples, seed)
-            train_acc = _accuracy(net, scored)
-            search_min = train_acc - (settings.max_loss + settings.slack) / 100.0
-            found = _search_rounds(net, parts, scored, stats, cost, settings,
-                                   min_acc=min_acc, search_min=search_min, seed=seed, out=out,
-                                   resume=resume, executor=executor, log=log)
-            if not any(a >= min_acc for a in found.dev_acc):
-                # The exact network is always within the loss budget: verify it as well, so
-                # that a design can be selected (small datasets: a few samples per point).
-                log("no retrained front point is within the loss budget; verifying the exact "
-                    "network too")
-                found.add(net, ApproxConfig(), dev_acc, _estimated_area(net, stats, cost), 0)
-            picks = _pick_for_verification(np.array(found.dev_acc), np.array(found.area),
-                                           min_acc, settings.n_verify)
+            # Tens of thousands of candidates would overfit a small part: the search scores
+            # them on train samples (a stratified subset of a large train part), never on the
+            # selection part.
+            fitted = {k: (parts[k][0], predict_codes(net, parts[k][0]) if settings.fidelity
+                          else parts[k][1]) for k in ("train", "val")}
+            scored = subsample(fitted["train"], settings.search_samples, seed)
+            search_min = _accuracy(net, scored) - (settings.max_loss + settings.slack) / 100.0
+            found = search_rounds(net, fitted, parts["select"], scored, stats, cost, settings,
+                                  search_min=search_min, seed=seed,
+                                  checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
+                                  progress=lambda label: _ProgressBar(log, label),
+                                  executor=executor, log=log)
+            fallback = None
+            if found.smallest_within(settings.max_loss) is None:
+                fallback = (f"no retrained design's accuracy loss is within "
+                            f"{settings.max_loss:g} points at {100 * settings.confidence:g} % "
+                            f"confidence (smallest bound {min(found.bounds, default=100):.2f} "
+                            "points): the exact network is selected")
+                log(fallback)
+                found.add(net, ApproxConfig(),
+                          PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
+                                     exact=True),
+                          estimated_area(net, stats, cost), 0)
+            picks = pick_for_verification(found.bounds, found.area, settings.max_loss,
+                                          settings.n_verify)
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, log=log)
-            points = [{**_point(impl, found.configs[i], parts, found.dev_acc[i], dev_acc),
+            points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
-            chosen = _select(points, settings)
+            chosen = select([found.bounds[i] for i in picks], [p["power_mw"] for p in points],
+                            [p["area_cm2"] for p in points], settings.max_loss,
+                            settings.budget_mw)
             selected = None
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
                                      adc_mw=adc_mw, log=log)
-        base = {"accuracy": round(baseline.accuracy, 6), **{
-            k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms")}}
+        base = {"accuracy": round(baseline.accuracy, 6),
+                "selection_accuracy": round(_accuracy(net, parts["select"]), 6), **{
+                    k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells",
+                                                       "delay_ms")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
+            "confidence": settings.confidence,
             "round_bases": [None if b is net else b.to_dict() for b in found.bases],
             "points": points})
         plot_pareto(tmp / "pareto.png", title=f"{trained.dataset}: verified designs",
@@ -220,12 +230,16 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "rounds": settings.rounds, "n_verify": settings.n_verify,
                         "n_retrain": settings.n_retrain,
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
-                        "search_samples": settings.search_samples}
+                        "search_samples": settings.search_samples,
+                        "confidence": settings.confidence,
+                        "select_size": settings.select_size, "fidelity": settings.fidelity}
         if selected is None:
+            reason = none_fits([found.bounds[i] for i in picks],
+                               [p["power_mw"] for p in points], settings.max_loss,
+                               settings.budget_mw, settings.confidence)
             # Nothing is written; a finished search has nothing left to resume either.
             _remove_checkpoints(out, settings.rounds)
-            raise NoDesignError(f"no design selected: {_none_fits(points, settings)}; "
-                                "nothing was written")
+            raise NoDesignError(f"no design selected: {reason}; nothing was written")
         i = picks[chosen]
         (tmp / "approximation.json").write_text(found.configs[i].to_json())
         if found.rounds[i] > 1:
@@ -233,15 +247,28 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             (tmp / "approximation_base.json").write_text(
                 found.bases[found.rounds[i] - 1].to_json())
         (tmp / "selected_model.json").write_text(selected.network.to_json())
-        report = design_report(dataset=trained.dataset, impl=selected,
-                               accuracy={**trained.accuracy,
-                                         "validation": points[chosen]["val_accuracy"],
-                                         "training_portion":
-                                             points[chosen]["dev_accuracy"]},
-                               settings=run_settings, runtime_s=log.runtime())
-        report.update(selected=chosen, baseline=base, max_loss=settings.max_loss)
+        loss = found.losses[i]
+        report = design_report(
+            dataset=trained.dataset, impl=selected,
+            accuracy={**trained.accuracy,
+                      "selection": _accuracy(selected.network, parts["select"])},
+            settings=run_settings, runtime_s=log.runtime())
+        report["accuracy"]["test_loss"] = round(100 * (exact_test - selected.accuracy), 4)
+        report.update(selected=chosen, baseline=base, max_loss=settings.max_loss,
+                      selection={"method": METHOD, "n_samples": loss.n,
+                                 "estimated_loss": round(loss.estimate, 4),
+                                 "loss_upper_bound": round(loss.upper_bound, 4),
+                                 "confidence": settings.confidence,
+                                 "fallback": fallback})
         write_json(tmp / "report.json", report)
     _remove_checkpoints(out, settings.rounds)
+    test_loss = report["accuracy"]["test_loss"]
+    if test_loss > settings.max_loss + 1e-9:
+        logger.warning(
+            "the test loss (%.2f points on %d test samples) exceeds the budget (%g points); "
+            "the selection part bounded it by %.2f points at %g %% confidence",
+            test_loss, len(y_test), settings.max_loss, loss.upper_bound,
+            100 * settings.confidence)
     return report
 
 
@@ -250,148 +277,21 @@ def _remove_checkpoints(out: Path, rounds: int) -> None:
         checkpoint_path(out, r).unlink(missing_ok=True)
 
 
-@dataclass
-class _Retrained:
-    """The retrained front designs of all search rounds, with their configurations (each
-    relative to its round's base), training-portion accuracy, estimated area and round."""
-
-    bases: list[Network] = field(default_factory=list)
-    nets: list[Network] = field(default_factory=list)
-    configs: list[ApproxConfig] = field(default_factory=list)
-    dev_acc: list[float] = field(default_factory=list)
-    area: list[float] = field(default_factory=list)
-    rounds: list[int] = field(default_factory=list)
-
-    def add(self, net: Network, config: ApproxConfig, dev_acc: float, area: float,
-            search_round: int) -> None:
-        self.nets.append(net)
-        self.configs.append(config)
-        self.dev_acc.append(dev_acc)
-        self.area.append(area)
-        self.rounds.append(search_round)
-
-    def smallest_within(self, min_acc: float) -> int | None:
-        """Index of the smallest (estimated area) design with accuracy at least ``min_acc``."""
-        ok = [i for i, a in enumerate(self.dev_acc) if a >= min_acc]
-        return min(ok, key=lambda i: (self.area[i], -self.dev_acc[i]), default=None)
-
-
-def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]],
-                   scored: tuple[np.ndarray, np.ndarray], stats: tuple[np.ndarray, int],
-                   cost: CostModel, settings: SearchSettings, *, min_acc: float,
-                   search_min: float, seed: int, out: Path, resume: bool, executor: Executor,
-                   log: Log) -> _Retrained:
-    """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front; a
-    later round searches from the smallest retrained design within ``min_acc`` so far."""
-    found, origin = _Retrained(), net
-    for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
-        if r > 1:
-            # Until a retrained design is within budget, rounds restart from the exact one.
-            smallest = found.smallest_within(min_acc)
-            if smallest is None:
-                area = _estimated_area(net, stats, cost)
-            else:
-                origin, area = found.nets[smallest], found.area[smallest]
-            log(f"round {r}: searching from a design of {area:.3f} cm² (est.)")
-        found.bases.append(origin)
-        space = SearchSpace(origin, stats)
-        label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
-        with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
-                                 f"{settings.pop_size}, {gens} generations, "
-                                 f"{len(scored[0])} training samples"):
-            front = run_search(space, cost, *scored, min_accuracy=search_min,
-                               pop_size=settings.pop_size, generations=gens,
-                               seed=seed + 1000 * (r - 1), checkpoint=checkpoint_path(out, r),
-                               resume=resume, progress=_ProgressBar(log, label),
-                               executor=executor, fingerprint=search_fingerprint(
-                                   origin, *scored, population=settings.pop_size,
-                                   generations=settings.generations, rounds=settings.rounds,
-                                   max_loss=settings.max_loss, slack=settings.slack,
-                                   n_retrain=settings.n_retrain,
-                                   retrain_epochs=settings.retrain_epochs))
-        log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
-            f"points of training-accuracy loss from {front.evaluations} candidates "
-            f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
-        configs = [space.config(front.genomes[i])
-                   for i in _spread(len(front.genomes), settings.n_retrain)]
-        with log.stage("retrain", f"retraining {len(configs)} front points"):
-            nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
-                                shared=(origin, parts, stats, settings.retrain_epochs, seed),
-                                progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
-        for tuned, config in zip(nets, configs):
-            found.add(tuned, config, _accuracy(tuned, parts["dev"]),
-                      _estimated_area(tuned, stats, cost), r)
-    return found
-
-
-def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:
-    """A progress callback that passes on every ``n``-th unit and the last one."""
-    return lambda done, total: report(done, total) if done % n == 0 or done == total else None
-
-
-def _subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
-               seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified random subset of ``n`` samples of ``part`` (all of it if not larger)."""
-    codes, y = part
-    if n is None or len(y) <= n:
-        return part
-    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y,
-                               random_state=seed)
-    keep = np.sort(keep)
-    return codes[keep], y[keep]
-
-
-def _retrain_unit(shared: tuple[Network, dict[str, tuple[np.ndarray, np.ndarray]],
-                                 tuple[np.ndarray, int], int, int], config: str) -> Network:
-    """Work unit: apply an approximation (JSON) to the round's base network and retrain it."""
-    net, parts, input_stats, epochs, seed = shared
-    approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
-    return retrain(approx, *parts["train"], *parts["val"], epochs=epochs, seed=seed)
-
-
-def _split(total: int, parts: int) -> list[int]:
-    """``total`` split into ``parts`` near-equal positive shares, larger ones first."""
-    return [total // parts + (k < total % parts) for k in range(parts)]
-
-
-def _estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel) -> float:
-    """The cost model's area of a network (its own exact genome)."""
-    space = SearchSpace(net, stats)
-    return float(cost.area_cm2(space.cost_features(space.decode(space.exact[None])))[0])
-
-
 def _accuracy(net, part: tuple[np.ndarray, np.ndarray]) -> float:
-    return float(np.mean(predict_codes(net, part[0]) == part[1]))
+    return float(np.mean(predict_codes(net, part[0]) == part[1])) if len(part[1]) else 0.0
 
 
-def _point(impl: Implementation, config, parts: dict[str, tuple[np.ndarray, np.ndarray]],
-           dev_acc: float, dev_exact: float) -> dict[str, Any]:
-    """A verified design's ``pareto.json`` entry; ``dev_acc`` is its training-portion
-    accuracy (``dev_exact`` the exact network's)."""
+def _point(impl: Implementation, config: ApproxConfig, loss: PairedLoss,
+           exact_test: float) -> dict[str, Any]:
+    """A verified design's ``pareto.json`` entry: test accuracy and loss (reported only),
+    the loss on the selection part, hardware figures, configuration and network."""
     m = impl.metrics()
     return {"accuracy": round(impl.accuracy, 6),
-            "val_accuracy": round(_accuracy(impl.network, parts["val"]), 6),
-            "dev_accuracy": round(dev_acc, 6), "loss": round(100 * (dev_exact - dev_acc), 4),
+            "test_loss": round(100 * (exact_test - impl.accuracy), 4),
+            "selection": loss.to_dict(),
             "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
             "delay_ms": m["delay_ms"], "system_power_mw": m["system_power_mw"],
             "n_features_used": m["n_features_used"],
             "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
             "activity": m["technology"]["activity"], "topology": list(impl.network.topology),
             "configuration": config.to_dict(), "network": impl.network.to_dict()}
-
-
-def _select(points: list[dict[str, Any]], settings: SearchSettings) -> int | None:
-    ok = [i for i, p in enumerate(points) if p["loss"] <= settings.max_loss + 1e-9
-          and (settings.budget_mw is None or p["power_mw"] <= settings.budget_mw)]
-    return min(ok, key=lambda i: (points[i]["power_mw"], -points[i]["dev_accuracy"]),
-               default=None)
-
-
-def _none_fits(points: list[dict[str, Any]], settings: SearchSettings) -> str:
-    best = min((p["power_mw"] for p in points if p["loss"] <= settings.max_loss),
-               default=None)
-    if settings.budget_mw is not None and best is not None:
-        return (f"no verified design fits {settings.budget_mw:g} mW within "
-                f"{settings.max_loss:g} % loss; the lowest is {best:.3f} mW")
-    return f"no verified design stays within {settings.max_loss:g} points of accuracy loss"
-

@@ -57,6 +57,7 @@ def train_model(
     activation_bits: int = 8,
     qat: bool = True,
     split_seed: int = DEFAULT_SPLIT_SEED,
+    select_size: float = 0.0,
 ) -> TrainResult:
     """Train a bespoke MLP classifier for a dataset and quantize it to an integer network.
 
@@ -80,6 +81,8 @@ def train_model(
     activation_bits : hidden activation width, 1..16.
     qat : run quantization-aware fine-tuning.
     split_seed : seed of the train/validation/test split (42: the papers' test set).
+    select_size : fraction of the non-test samples held out as the selection part, which
+        training never sees (see :func:`~bespoke_mlp.data.split_dataset`).
 
     Raises
     ------
@@ -106,7 +109,7 @@ def train_model(
         )
     if hidden_sizes is None:
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
-    split = split_dataset(ds, seed=split_seed)
+    split = split_dataset(ds, seed=split_seed, select_size=select_size)
     codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
     mlp = fit_float_mlp(
         codes_to_unit(codes["train"], input_bits), split.y_train,

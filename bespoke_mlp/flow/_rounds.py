@@ -1,0 +1,157 @@
+"""The search rounds: NSGA-II over a base network's approximations, retraining of the front,
+and the next round's base (the smallest retrained design within the loss budget)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from ..approx import ApproxConfig, apply_config, retrain
+from ..ir import Network, predict_codes
+from ..parallel import Executor
+from ..search import CostModel, Progress, SearchSpace, run_search, search_fingerprint
+from ._log import Log
+from ._selection import PairedLoss, paired_loss, spread
+
+if TYPE_CHECKING:
+    from ._search import SearchSettings
+
+__all__ = ["Parts", "Retrained", "estimated_area", "search_rounds", "subsample"]
+
+#: ``{part name: (input codes, class indices)}``.
+Parts = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass
+class Retrained:
+    """The retrained front designs of all search rounds, with their configurations (each
+    relative to its round's base), loss on the selection part, estimated area and round."""
+
+    bases: list[Network] = field(default_factory=list)
+    nets: list[Network] = field(default_factory=list)
+    configs: list[ApproxConfig] = field(default_factory=list)
+    losses: list[PairedLoss] = field(default_factory=list)
+    area: list[float] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)
+
+    def add(self, net: Network, config: ApproxConfig, loss: PairedLoss, area: float,
+            search_round: int) -> None:
+        self.nets.append(net)
+        self.configs.append(config)
+        self.losses.append(loss)
+        self.area.append(area)
+        self.rounds.append(search_round)
+
+    @property
+    def bounds(self) -> list[float]:
+        """Upper confidence bounds of the designs' losses (points)."""
+        return [loss.upper_bound for loss in self.losses]
+
+    def smallest_within(self, max_loss: float) -> int | None:
+        """Index of the smallest (estimated area) design whose loss bound is within
+        ``max_loss`` points."""
+        ok = [i for i, b in enumerate(self.bounds) if b <= max_loss + 1e-9]
+        return min(ok, key=lambda i: (self.area[i], self.bounds[i], i), default=None)
+
+
+def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndarray],
+                  scored: tuple[np.ndarray, np.ndarray],
+                  stats: tuple[np.ndarray, int], cost: CostModel, settings: SearchSettings, *,
+                  search_min: float, seed: int, checkpoints: Callable[[int], Path],
+                  resume: bool, progress: Callable[[str], Callable[[Progress], None]],
+                  executor: Executor, log: Log) -> Retrained:
+    """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front.
+
+    Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
+    and chooses epochs on ``fitted["val"]`` (codes and target classes: labels, or the exact
+    network's predictions); every retrained design's loss against ``net`` is measured on
+    ``select`` (the selection part's codes and labels), which nothing here fits. A later
+    round searches from the
+    smallest retrained design whose loss bound is within ``settings.max_loss`` so far (the
+    exact network until there is one).
+    """
+    found, origin = Retrained(), net
+    exact_select = predict_codes(net, select[0])
+    for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
+        if r > 1:
+            smallest = found.smallest_within(settings.max_loss)
+            if smallest is None:
+                area = estimated_area(net, stats, cost)
+            else:
+                origin, area = found.nets[smallest], found.area[smallest]
+            log(f"round {r}: searching from a design of {area:.3f} cm² (est.)")
+        found.bases.append(origin)
+        space = SearchSpace(origin, stats)
+        label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
+        with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
+                                 f"{settings.pop_size}, {gens} generations, "
+                                 f"{len(scored[0])} train samples"):
+            front = run_search(space, cost, *scored, min_accuracy=search_min,
+                               pop_size=settings.pop_size, generations=gens,
+                               seed=seed + 1000 * (r - 1), checkpoint=checkpoints(r),
+                               resume=resume, progress=progress(label), executor=executor,
+                               fingerprint=search_fingerprint(
+                                   origin, *scored, population=settings.pop_size,
+                                   generations=settings.generations, rounds=settings.rounds,
+                                   max_loss=settings.max_loss, slack=settings.slack,
+                                   n_retrain=settings.n_retrain,
+                                   retrain_epochs=settings.retrain_epochs,
+                                   confidence=settings.confidence,
+                                   select_size=settings.select_size,
+                                   fidelity=settings.fidelity))
+        log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
+            f"points of train-accuracy loss from {front.evaluations} candidates "
+            f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
+        configs = [space.config(front.genomes[i])
+                   for i in spread(len(front.genomes), settings.n_retrain)]
+        with log.stage("retrain", f"retraining {len(configs)} front points"):
+            nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
+                                shared=(origin, fitted, stats, settings.retrain_epochs, seed),
+                                progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
+        for tuned, config in zip(nets, configs):
+            loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
+                               settings.confidence)
+            found.add(tuned, config, loss, estimated_area(tuned, stats, cost), r)
+    return found
+
+
+def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:
+    """A progress callback that passes on every ``n``-th unit and the last one."""
+    return lambda done, total: report(done, total) if done % n == 0 or done == total else None
+
+
+def subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified random subset of ``n`` samples of ``part`` (all of it if not larger)."""
+    codes, y = part
+    if n is None or len(y) <= n:
+        return part
+    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y,
+                               random_state=seed)
+    keep = np.sort(keep)
+    return codes[keep], y[keep]
+
+
+def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int],
+                  config: str) -> Network:
+    """Work unit: apply an approximation (JSON) to the round's base network and retrain it
+    (fitting the train part, epochs chosen on the validation part)."""
+    net, parts, input_stats, epochs, seed = shared
+    approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
+    return retrain(approx, *parts["train"], *parts["val"], epochs=epochs, seed=seed)
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` near-equal positive shares, larger ones first."""
+    return [total // parts + (k < total % parts) for k in range(parts)]
+
+
+def estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel) -> float:
+    """The cost model's area of a network (its own exact genome)."""
+    space = SearchSpace(net, stats)
+    return float(cost.area_cm2(space.cost_features(space.decode(space.exact[None])))[0])
