@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -54,7 +55,10 @@ def raise_if_interrupted() -> None:
 @contextlib.contextmanager
 def signals_as_interrupts() -> Iterator[None]:
     """Within the block, Ctrl-C, SIGTERM and SIGHUP raise :class:`Interrupted` (main thread
-    only)."""
+    only; elsewhere the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     old = {sig: signal.signal(sig, _raise) for sig in (signal.SIGINT, *_SIGNALS)}
     _PENDING.clear()
     try:

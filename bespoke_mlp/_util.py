@@ -122,8 +122,16 @@ def _descendants(pid: int) -> list[int]:
 
 def _kill_group(proc: subprocess.Popen) -> None:
     """Kill ``proc``'s process group and every descendant, even one that left the group
-    (a grandchild in a group of its own must not outlive the command)."""
-    below = _descendants(proc.pid)
+    (a grandchild in a session of its own must not outlive the command). Everything is
+    stopped first, so that nothing forks a new child between the look-up and the kill."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGSTOP)
+    below: set[int] = set()
+    while new := set(_descendants(proc.pid)) - below:
+        for pid in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGSTOP)
+        below |= new
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     for pid in below:

@@ -363,7 +363,9 @@ Each `<dataset>/` holds
 - `top.v`: the RTL (Verilog from the Amaranth generator),
 - `netlist.v`: the gate netlist on the EGFET cells of `tech/egfet_1v0.lib` (Yosys + ABC),
 - `report.json`: accuracy, area, power, delay and verification (see the main README),
-- `network.json`: the selected, approximated integer network (the golden model's IR).
+- `network.json`: the selected, approximated integer network (the golden model's IR),
+- `vectors.hex`: the test split's input codes, so that `bespoke-mlp verify netlists/<dataset>`
+  re-checks the design (add missing ones with `--add-vectors`, no search).
 
 A dataset whose search selected no design has only its `report.json`. The designs are
 deterministic: `tests/test_netlists.py` regenerates {_ci_text()} and checks that the RTL is

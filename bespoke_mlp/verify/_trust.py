@@ -47,7 +47,10 @@ def checked_rtl(top_v: Path, net: Network, *, work_dir: Path, timeout: float) ->
     received = _body(top_v.read_text(errors="replace"))
     for form in ("tree", "behavioral"):
         path = work_dir / f"rtl_{form}.v"
-        write_verilog(net, path, form=form, work_dir=work_dir / form, timeout=timeout)
+        try:
+            write_verilog(net, path, form=form, work_dir=work_dir / form, timeout=timeout)
+        except ValueError:  # a form that cannot express this network (e.g. truncation)
+            continue
         if _body(path.read_text()) == received:
             return path
     raise VerificationError(
