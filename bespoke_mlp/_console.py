@@ -53,6 +53,12 @@ class ConsoleHandler(logging.Handler):
         except Exception:  # emit must never raise (logging's contract)
             self.handleError(record)
 
+    def end_bar(self) -> None:
+        """End a bar left open (an interrupted search), so that what follows starts a line."""
+        if self._bar_open:
+            (self._stream or sys.stderr).write("\n")
+            self._bar_open = False
+
 
 @contextmanager
 def console_logging(*, quiet: bool = False, stream: TextIO | None = None) -> Iterator[None]:
@@ -66,5 +72,6 @@ def console_logging(*, quiet: bool = False, stream: TextIO | None = None) -> Ite
     try:
         yield
     finally:
+        handler.end_bar()
         logger.removeHandler(handler)
         logger.setLevel(old_level)

@@ -33,7 +33,6 @@ def _fails(item):
 
 @pytest.fixture(scope="module")
 def dask_local():
-    pytest.importorskip("distributed")
     with DaskExecutor("local:2") as executor:
         yield executor
 
@@ -81,7 +80,6 @@ def test_bad_job_counts_are_refused(jobs):
 
 @pytest.mark.parametrize("address", ["local:0", "local:x", "local:-2"])
 def test_bad_local_cluster_sizes_are_refused(address):
-    pytest.importorskip("distributed")
     with pytest.raises(UsageError, match=repr(address)):
         make_executor(dask=address)
 
@@ -122,7 +120,6 @@ def _front(out):
 def test_search_flow_is_the_same_on_every_executor(tmp_path):
     """The CLI's search on 2 local processes and on a Dask LocalCluster gives the serial run's
     verified front, selected design and netlist."""
-    pytest.importorskip("distributed")
     common = ["run", "iris", "--quiet", "--generations", "6", "--population", "24",
               "--verify", "4", "--max-loss", "10"]
     results = []
