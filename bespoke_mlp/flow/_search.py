@@ -124,8 +124,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     weight_bits: int = 8, activation_bits: int = 8,
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
-                    executor: Executor | None = None, log: Log | None = None) -> dict[str, Any]:
+                    executor: Executor | None = None, log: Log | None = None,
+                    from_model: Path | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
+    With ``from_model`` (an ONNX file) that network is imported instead of trained.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
     ``out/pareto.json`` (every verified front point), ``out/pareto.png``, ``out/model.json``,
@@ -156,7 +158,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits)
+                              weight_bits=weight_bits, activation_bits=activation_bits,
+                              from_model=from_model)
         net = trained.network
         check_size(net, force=force)
         parts = split_parts(net, trained.split)
@@ -225,6 +228,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "n_retrain": settings.n_retrain,
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
                         "search_samples": settings.search_samples}
+        if from_model is not None:
+            run_settings["from_model"] = str(from_model)
         if selected is None:
             report = {"dataset": trained.dataset, "selected": None,
                       "reason": _none_fits(points, settings), "baseline": base,

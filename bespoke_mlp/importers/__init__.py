@@ -9,7 +9,15 @@ does the same for a fitted ``MLPClassifier``. Both return the integer
 (``pip install 'bespoke-mlp[onnx]'``).
 """
 
-from ._api import ImportResult, from_onnx, from_sklearn, import_model, load_onnx, predict_onnx
+from ._api import (
+    IMPORT_SUFFIXES,
+    ImportResult,
+    from_onnx,
+    from_sklearn,
+    import_model,
+    load_onnx,
+    predict_onnx,
+)
 
-__all__ = ["ImportResult", "from_onnx", "from_sklearn", "import_model", "load_onnx",
-           "predict_onnx"]
+__all__ = ["IMPORT_SUFFIXES", "ImportResult", "from_onnx", "from_sklearn", "import_model",
+           "load_onnx", "predict_onnx"]

@@ -20,10 +20,12 @@ from ..train._quantize import check_mlp, json_label
 from ._float import float_layers, quantize_float
 from ._graph import Chain, read_chain
 
-__all__ = ["ImportResult", "from_onnx", "from_sklearn", "import_model", "load_onnx",
-           "predict_onnx"]
+__all__ = ["IMPORT_SUFFIXES", "ImportResult", "from_onnx", "from_sklearn", "import_model",
+           "load_onnx", "predict_onnx"]
 
 _PICKLES = (".pkl", ".pickle", ".joblib", ".sav", ".dill")
+#: File suffixes ``generate`` hands to the importer (which refuses the pickles).
+IMPORT_SUFFIXES = (".onnx", *_PICKLES)
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,7 +193,8 @@ def from_onnx(
 
         return exact_network(chain, classes)
     if x is None:
-        raise UsageError("a float model needs X_reference to calibrate its quantization")
+        raise UsageError("a float model needs reference data to calibrate its quantization "
+                         "(X_reference; --data on the command line)")
     if qat and labels is None:
         raise UsageError("qat needs y_reference")
     lo, hi = _input_range(chain, feature_min, feature_max, x)
@@ -283,6 +286,10 @@ def predict_onnx(model: Any, x: np.ndarray, chain: Chain | None = None) -> np.nd
     dtype = np.float64 if chain.input_type == onnx.TensorProto.DOUBLE else np.float32
     feed = {chain.input_name: np.asarray(x, dtype=dtype)}
     if chain.quantized:
+        # qonnx's executor wants the declared input shape to match the batch.
+        for inp in probe.graph.input:
+            if inp.name == chain.input_name:
+                inp.type.tensor_type.shape.dim[0].dim_value = len(x)
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.core.onnx_exec import execute_onnx
         from qonnx.transformation.infer_shapes import InferShapes
