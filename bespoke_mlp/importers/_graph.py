@@ -287,6 +287,8 @@ class _Walker:
         while True:
             nodes = self.consumers.get(tensor, [])
             if not nodes:
+                if not self.linear_seen:
+                    raise UsageError("the model has no MatMul or Gemm layer")
                 return steps, tensor
             if len(nodes) > 1 or self._is_head(nodes[0], tensor):
                 if not self.linear_seen:
@@ -320,6 +322,8 @@ class _Walker:
         if op in _QUANT_OPS:
             return [Step("quant", name, op, quant=self._quantizer(node))]
         if op == "Relu":
+            if not self.linear_seen:
+                raise _unsupported(name, op, "no linear layer before it")
             return [Step("relu", name, op)]
         if op == "Scaler":
             offset = self._vector(np.asarray(attrs.get("offset", [0.0])), node)
@@ -387,11 +391,10 @@ class _Walker:
                 attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
                 if node.op_type == "ZipMap":
                     labels = attrs.get("classlabels_int64s") or attrs.get("classlabels_strings")
-                    classes = tuple(v.decode() if isinstance(v, bytes) else v for v in labels)
+                    classes = tuple(_label(v) for v in labels)
                 elif node.op_type == "ArrayFeatureExtractor" and node.input[0] in self.consts:
                     arr = self.consts[node.input[0]].reshape(-1)
-                    classes = tuple(v.decode() if isinstance(v, bytes) else v.item()
-                                    for v in arr)
+                    classes = tuple(_label(v) for v in arr)
                 elif node.op_type == "Sigmoid":
                     binary = self.width == 1
                 todo.extend(node.output)
@@ -399,3 +402,10 @@ class _Walker:
             binary = True
         return classes, binary
 
+
+
+def _label(value: Any) -> Any:
+    """A class label stored in a graph as a plain Python value."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if isinstance(value, np.generic) else value
