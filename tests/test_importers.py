@@ -272,12 +272,14 @@ def test_cli_generate_qonnx_verilog(tmp_path, small_mlp):
     assert (tmp_path / "rtl" / "design" / "top.v").read_text().startswith("/*")
 
 
-def test_cli_generate_onnx_verified_design(tmp_path, iris_onnx, capsys):
+def test_cli_generate_qonnx_verified_design(tmp_path, small_mlp):
+    # The float ONNX path end to end is examples/own_model.py (tests/test_examples.py).
     out = tmp_path / "design"
-    assert main(["generate", str(iris_onnx), "--data", "iris", "--out", str(out),
-                 "--quiet"]) == 0
+    path = _qonnx_mlp(tmp_path, small_mlp)
+    assert main(["generate", str(path), "--data", "iris", "--out", str(out), "--quiet"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["verification"]["gate_agreement"] == 1.0
+    assert report["settings"]["exact_import"] is True
     acc = report["accuracy"]
-    assert set(acc) == {"imported", "quantized", "design"}
-    assert acc["design"] == acc["quantized"] and acc["design"] >= acc["imported"] - 0.02
+    # Exact import: the golden model is the QONNX model.
+    assert acc["imported"] == acc["quantized"] == acc["design"] >= 0.9
