@@ -169,17 +169,19 @@ def _quant(name, x, scale, bits, signed, rounding="ROUND", narrow=0):
 
 
 def _qonnx_mlp(tmp_path, mlp, *, input_bits=4, act_bits=6, act_scale=0.25, rounding="ROUND",
-               grid_bias=False, head=True):
+               grid_bias=False, head=True, signed_input=False, per_channel=False):
     """A QONNX MLP as Brevitas exports it: input, weight and ReLU-output Quant nodes with
-    power-of-two scales (8-bit narrow weights) and float biases."""
-    in_scale = 8.0 / (1 << input_bits)
+    power-of-two scales (8-bit narrow weights, per tensor or per output channel) and float
+    biases."""
+    in_scale = 8.0 / (1 << (input_bits - signed_input))
     nodes, inits = [], []
-    node, params = _quant("xq", "X", in_scale, input_bits, 0)
+    node, params = _quant("xq", "X", in_scale, input_bits, int(signed_input))
     nodes.append(node)
     inits += params
     prev, last = "xq", len(mlp.coefs_) - 1
     for k, (w, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_)):
-        w_scale = 2.0 ** np.ceil(np.log2(np.abs(w).max() / 127))
+        peak = np.abs(w).max(axis=0, keepdims=True) if per_channel else np.abs(w).max()
+        w_scale = 2.0 ** np.ceil(np.log2(peak / 127))
         node, params = _quant(f"w{k}", f"W{k}", w_scale, 8, 1, narrow=1)
         nodes.append(node)
         inits += [_const(f"W{k}", w), *params]
@@ -231,6 +233,13 @@ def test_qonnx_exact_4bit_inputs_8bit_weights(tmp_path, small_mlp):
     x = _test_vectors()
     assert np.array_equal(_golden(net, x), _qonnx_labels(path, x))
     assert np.mean(_golden(net, X) == Y) >= 0.9
+
+
+@pytest.mark.parametrize("options", [dict(signed_input=True), dict(per_channel=True)])
+def test_qonnx_exact_signed_inputs_and_channel_scales(tmp_path, small_mlp, options):
+    path = _qonnx_mlp(tmp_path, small_mlp, head=False, **options)
+    x = _test_vectors()
+    assert np.array_equal(_golden(from_onnx(path), x), predict_onnx(load_onnx(path), x))
 
 
 @pytest.mark.parametrize("rounding", ["FLOOR", "HALF_UP", "CEIL", "HALF_DOWN"])
