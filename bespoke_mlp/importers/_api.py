@@ -18,7 +18,7 @@ from ..ir import Network, encode_inputs, predict_codes
 from ..train._checks import check_bits, check_bool
 from ..train._quantize import check_mlp, json_label
 from ._float import float_layers, quantize_float
-from ._graph import Chain, read_chain
+from ._graph import Chain, json_list, read_chain
 
 __all__ = ["IMPORT_SUFFIXES", "ImportResult", "from_onnx", "from_sklearn", "import_model",
            "load_onnx", "predict_onnx"]
@@ -120,11 +120,9 @@ def _input_range(chain: Chain, lo: Any, hi: Any, x: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """The inputs' min-max range: the model's metadata ``feature_min``/``feature_max`` when it
     carries them, else ``lo``/``hi``, else the range of ``x``."""
-    from ._graph import _json_list
-
     if "feature_min" in chain.metadata and "feature_max" in chain.metadata:
-        lo = _json_list(chain.metadata, "feature_min")
-        hi = _json_list(chain.metadata, "feature_max")
+        lo = json_list(chain.metadata, "feature_min")
+        hi = json_list(chain.metadata, "feature_max")
     lo = x.min(axis=0) if lo is None else np.asarray(lo, dtype=np.float64)
     hi = x.max(axis=0) if hi is None else np.asarray(hi, dtype=np.float64)
     if lo.shape != (chain.n_features,) or hi.shape != (chain.n_features,):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UsageError
 
-__all__ = ["Quantizer", "Step", "Chain", "read_chain"]
+__all__ = ["Quantizer", "Step", "Chain", "json_list", "read_chain"]
 
 #: Operators of the post-processing that follows the last layer; they keep its argmax.
 _HEAD_OPS = frozenset({
@@ -168,7 +168,7 @@ def read_chain(model: Any) -> Chain:
                          "features)")
     walker = _Walker(consts, producers, consumers, names, dims[1])
     steps, logits = walker.trunk(inp.name)
-    classes, binary = walker.head(logits, graph)
+    classes, binary = walker.head(logits)
     n_features = walker.n_features
     outputs = {o.name for o in graph.output}
     unused = [n for n in nodes if id(n) not in walker.used and n.op_type != "Constant"
@@ -178,13 +178,14 @@ def read_chain(model: Any) -> Chain:
         raise _unsupported(names[id(node)], node.op_type, "not part of the MLP chain")
     meta = {p.key: p.value for p in model.metadata_props}
     if classes is None and "classes" in meta:
-        classes = tuple(_json_list(meta, "classes"))
+        classes = tuple(json_list(meta, "classes"))
     return Chain(input_name=inp.name, input_type=ttype.elem_type, n_features=n_features,
                  steps=tuple(steps), classes=classes, binary=binary, logits=logits,
                  metadata=meta)
 
 
-def _json_list(meta: dict[str, str], key: str) -> list[Any]:
+def json_list(meta: dict[str, str], key: str) -> list[Any]:
+    """Metadata property ``key``, a JSON list."""
     try:
         value = json.loads(meta[key])
     except json.JSONDecodeError:
@@ -372,7 +373,7 @@ class _Walker:
                               * float(attrs.get("beta", 1.0)), bquant))
         return steps
 
-    def head(self, logits: str, graph: Any) -> tuple[tuple[Any, ...] | None, bool]:
+    def head(self, logits: str) -> tuple[tuple[Any, ...] | None, bool]:
         """Check the post-processing after ``logits``; return its class labels and whether a
         sigmoid makes one logit two classes."""
         from onnx import helper

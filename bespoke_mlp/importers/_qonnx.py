@@ -15,6 +15,9 @@ product of a weight step and an input step (the others must be integer multiples
 * The output layer's argmax of ``u * n_j + B_j`` equals that of ``n_j + c_j`` (``c_j = B_j /
   u``), ordered by the integer ``n_j + floor(c_j)`` first and the fraction of ``c_j`` second:
   the IR gets ``2**k * (n_j + floor(c_j)) + rank_j``, ``rank_j`` the rank of the fraction.
+
+This is exact in real arithmetic. QONNX executes in float32: the two differ only where float32
+rounding of an accumulator (its float bias, mostly) crosses a rounding boundary.
 """
 
 from __future__ import annotations
