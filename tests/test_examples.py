@@ -9,7 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-@pytest.mark.parametrize("name", ["quickstart.py", "own_csv.py"])
+@pytest.mark.parametrize("name", ["quickstart.py", "own_csv.py", "own_model.py"])
 def test_example_runs(name, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", [name, str(tmp_path / "out")])
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")

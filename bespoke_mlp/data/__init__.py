@@ -3,7 +3,7 @@
 :func:`load_dataset` reads scikit-learn's bundled datasets, the printed-ML benchmark suite (CSV
 files in a directory given by ``data_dir`` or the ``BESPOKE_MLP_DATA`` environment variable) or
 any labelled CSV file; :func:`split_dataset` makes the stratified train/validation/test split
-with min-max scaling fitted on the training portion.
+with min-max scaling fitted on the train and validation parts.
 """
 
 from ._args import add_data_arguments

@@ -13,6 +13,7 @@ from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
+from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..train._checks import BIT_RANGES, check_bits
@@ -62,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                  adc_mw=args.adc_mw, force=args.force, log=log)
+                  adc_mw=args.adc_mw, force=args.force, log=log, from_model=args.from_model)
     if settings is None:
         report = run_exact(data, out=out, **common)
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
@@ -112,6 +113,8 @@ def _generate(args: argparse.Namespace) -> int:
         raise UsageError("generate needs --out DIR")
     _check_adc(args.adc_mw)
     check_replaceable(args.out, force=args.force)
+    if args.model.suffix.lower() in IMPORT_SUFFIXES:
+        return _generate_imported(args)
     try:
         net = Network.from_json(Path(args.model).read_text())
     except OSError as exc:
@@ -153,6 +156,48 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_imported(args: argparse.Namespace) -> int:
+    """``generate MODEL.onnx``: import (quantize a float model on --data, or a QONNX model
+    exactly), then as for a model.json."""
+    out = args.out
+    if args.data is None:
+        net = from_onnx(args.model, input_bits=args.input_bits, weight_bits=args.weight_bits,
+                        activation_bits=args.activation_bits)
+        with atomic_output_dir(out, force=args.force) as tmp:
+            with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work))
+            (tmp / "design" / "network.json").write_text(net.to_json())
+        print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
+        return 0
+    data = load_dataset(args.data, data_dir=args.data_dir, label=args.label)
+    log = Log(enabled=not args.quiet)
+    with atomic_output_dir(out, force=args.force) as tmp:
+        with log.stage("import", f"importing {args.model.name}"):
+            result = import_model(args.model, data, split_seed=args.split_seed,
+                                  input_bits=args.input_bits, weight_bits=args.weight_bits,
+                                  activation_bits=args.activation_bits, qat=args.qat,
+                                  seed=args.seed)
+        net = result.network
+        check_size(net, force=args.force)
+        codes = encode_inputs(net, result.split.X_test)
+        labels = class_indices(net, result.split.y_test)
+        with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+            impl = implement(net, codes, labels, design_dir=tmp / "design",
+                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+        (tmp / "model.json").write_text(net.to_json())
+        settings = {"model": str(args.model), "exact_import": result.exact,
+                    "split_seed": args.split_seed, "qat": args.qat, "seed": args.seed}
+        if not result.exact:
+            settings.update(input_bits=args.input_bits, weight_bits=args.weight_bits,
+                            activation_bits=args.activation_bits)
+        report = design_report(dataset=data.name, impl=impl, accuracy=result.accuracy,
+                               settings=settings, runtime_s=log.runtime())
+        write_json(tmp / "report.json", report)
+    print(summary_table(report, f"design from {args.model.name}"))
+    print(f"wrote {out}")
+    return 0
+
+
 def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help=f"output directory (default: {default}); must be empty or absent")
@@ -177,6 +222,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     p.add_argument("--exact", action="store_true", help="implement the exact network only")
     add_model_arguments(p)
+    p.add_argument("--from-model", type=Path, default=None, metavar="MODEL.onnx",
+                   help="start from this trained float ONNX or QONNX model instead of "
+                        "training one (--hidden does not apply)")
     s = p.add_argument_group("search")
     s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
@@ -222,13 +270,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.set_defaults(func=_ablate)
 
     g = subparsers.add_parser(
-        "generate", help="Verilog from a model.json (and a verified design, given data)",
+        "generate", help="Verilog from a model.json or an ONNX model (and a verified design, "
+                         "given data)",
         description=(
             "Emit the bespoke Verilog of an integer network (model.json from 'train' or the "
-            "Python API). With --data, also simulate it on that dataset's test split, "
-            "synthesize it and write report.json."),
+            "Python API), or of a trained ONNX/QONNX MLP classifier. With --data, also simulate "
+            "it on that dataset's test split, synthesize it and write report.json."),
     )
-    g.add_argument("model", type=Path, metavar="MODEL.json")
+    g.add_argument("model", type=Path, metavar="MODEL",
+                   help="model.json, or a trained float ONNX / QONNX classifier (.onnx)")
     g.add_argument("--data", metavar="DATASET", default=None,
                    help="dataset to verify and report on (name or CSV path)")
     add_data_arguments(g)
@@ -236,5 +286,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="train/test split seed of --data (default: 42)")
     g.add_argument("--form", choices=("tree", "behavioral"), default="tree",
                    help="neuron description: compressor tree (default) or behavioral")
+    i = g.add_argument_group(
+        "ONNX models", "a float model is quantized (calibrated on --data's training split, "
+                       "inputs scaled by its range unless the model's metadata gives "
+                       "feature_min/feature_max); a QONNX model is imported exactly")
+    for name, default in (("input", 4), ("weight", 8), ("activation", 8)):
+        i.add_argument(f"--{name}-bits", type=int, default=default, metavar="N",
+                       help=f"{name} width of a float model's quantization (default: {default})")
+    i.add_argument("--qat", action="store_true",
+                   help="fine-tune a float model quantization-aware on --data's training split")
+    i.add_argument("--seed", type=int, default=0, help="fine-tuning seed (default: 0)")
     _add_output_arguments(g, "required")
     g.set_defaults(func=_generate)

@@ -18,8 +18,9 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
-              log: Log | None = None) -> dict[str, Any]:
-    """Run the exact flow for ``dataset`` and write ``out/`` atomically.
+              log: Log | None = None, from_model: Path | None = None) -> dict[str, Any]:
+    """Run the exact flow for ``dataset`` and write ``out/`` atomically (``from_model``: an
+    ONNX model to import instead of training one).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). Returns the report.
@@ -28,15 +29,17 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                 "split_seed": split_seed, "input_bits": input_bits,
                 "weight_bits": weight_bits, "activation_bits": activation_bits}
+    if from_model is not None:
+        settings["from_model"] = str(from_model)
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits)
+                              weight_bits=weight_bits, activation_bits=activation_bits,
+                              from_model=from_model)
         net = trained.network
         check_size(net, force=force)
-        log(f"topology {'-'.join(map(str, net.topology))}: float "
-            f"{100 * trained.accuracy['float']:.2f} %, quantized "
-            f"{100 * trained.accuracy['quantized']:.2f} % (test)")
+        log(f"topology {'-'.join(map(str, net.topology))}: " + ", ".join(
+            f"{k} {100 * v:.2f} %" for k, v in trained.accuracy.items()) + " (test)")
         codes, labels = split_parts(net, trained.split)["test"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),

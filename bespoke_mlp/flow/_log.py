@@ -8,6 +8,7 @@ search's progress as a bar on a terminal). A record of :meth:`Log.progress` carr
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,15 +59,39 @@ class Log:
             self.stages[name] = round(self.stages.get(name, 0.0) + time.perf_counter() - t, 3)
 
 
-def train_stage(dataset, log: Log, **options):
+def train_stage(dataset, log: Log, *, from_model=None, **options):
     """:func:`bespoke_mlp.train.train_model` of ``dataset`` (``options`` passed on), timed as the
-    flows' ``train`` stage."""
+    flows' ``train`` stage; with ``from_model`` (an ONNX file) the network is imported instead
+    (:func:`bespoke_mlp.importers.import_model`)."""
     from ..train import train_model
 
     # A loaded Dataset's repr holds its arrays: name it instead.
     name = getattr(dataset, "name", dataset)
+    if from_model is not None:
+        return _import_stage(from_model, dataset, log, **options)
     with log.stage("train", f"training and quantizing on {name}"):
         return train_model(dataset, **options)
+
+
+def _import_stage(path, dataset, log: Log, *, data_dir=None, hidden=None, seed=0,
+                  split_seed=42, input_bits=4, weight_bits=8, activation_bits=8,
+                  select_size=0.0):
+    from ..data import load_dataset
+    from ..errors import UsageError
+    from ..importers import import_model
+
+    if hidden is not None:
+        raise UsageError("--hidden does not apply to an imported model (--from-model)")
+    if isinstance(dataset, str | os.PathLike):
+        dataset = load_dataset(dataset, data_dir=data_dir)
+    with log.stage("train", f"importing {os.fspath(path)!r} for {dataset.name}"):
+        result = import_model(path, dataset, split_seed=split_seed, input_bits=input_bits,
+                              weight_bits=weight_bits, activation_bits=activation_bits,
+                              seed=seed, select_size=select_size)
+    kind = "exactly (QONNX)" if result.exact else "with post-training quantization"
+    log(f"imported {'-'.join(map(str, result.network.topology))} {kind}: source model "
+        f"{100 * result.accuracy['imported']:.2f} % (test)")
+    return result
 
 
 def quiet() -> Log:

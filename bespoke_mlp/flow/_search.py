@@ -112,8 +112,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     weight_bits: int = 8, activation_bits: int = 8,
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
-                    executor: Executor | None = None, log: Log | None = None) -> dict[str, Any]:
+                    executor: Executor | None = None, log: Log | None = None,
+                    from_model: Path | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
+    With ``from_model`` (an ONNX file) that network is imported instead of trained.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
@@ -152,7 +154,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
-                              select_size=settings.select_size)
+                              select_size=settings.select_size, from_model=from_model)
         net = trained.network
         check_size(net, force=force)
         parts = split_parts(net, trained.split)
@@ -233,6 +235,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "search_samples": settings.search_samples,
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity}
+        if from_model is not None:
+            run_settings["from_model"] = str(from_model)
         if selected is None:
             reason = none_fits([found.bounds[i] for i in picks],
                                [p["power_mw"] for p in points], settings.max_loss,

@@ -13,7 +13,7 @@ from ..ir import Layer, Network, Window, quantize_codes
 from ._checks import check_bits, check_bool
 from ._finetune import DEFAULT_EPOCHS, finetune
 
-__all__ = ["quantize", "network_from_mlp", "json_label", "check_mlp"]
+__all__ = ["quantize", "network_from_mlp", "network_from_layers", "json_label", "check_mlp"]
 
 DEFAULT_PERCENTILE = 99.9
 
@@ -94,7 +94,33 @@ def network_from_mlp(
     feature_max: np.ndarray,
     activation_percentile: float = DEFAULT_PERCENTILE,
 ) -> Network:
-    """Quantize a fitted MLP (trained on ``codes / (2**input_bits - 1)``) without fine-tuning.
+    """Quantize a fitted MLP (trained on ``codes / (2**input_bits - 1)``) without fine-tuning:
+    :func:`network_from_layers` of its coefficients, intercepts and classes."""
+    return network_from_layers(
+        mlp.coefs_, mlp.intercepts_, mlp.classes_, codes_train, input_bits=input_bits,
+        weight_bits=weight_bits, activation_bits=activation_bits, feature_min=feature_min,
+        feature_max=feature_max, activation_percentile=activation_percentile)
+
+
+def network_from_layers(
+    coefs: list[np.ndarray],
+    intercepts: list[np.ndarray],
+    classes: Any,
+    codes_train: np.ndarray,
+    *,
+    input_bits: int,
+    weight_bits: int,
+    activation_bits: int,
+    feature_min: np.ndarray,
+    feature_max: np.ndarray,
+    activation_percentile: float = DEFAULT_PERCENTILE,
+) -> Network:
+    """Quantize a float ReLU MLP without fine-tuning.
+
+    ``coefs[k]`` (``(n_in, n_out)``) and ``intercepts[k]`` are layer ``k``'s weights and
+    biases as scikit-learn stores them, for inputs ``codes / (2**input_bits - 1)``; hidden
+    layers apply ReLU, the last layer's argmax (a single output: its sign) is the class among
+    ``classes``.
 
     Every quantity carries a float scale (real value per integer unit), starting at
     ``1 / (2**input_bits - 1)`` per input code:
@@ -120,8 +146,8 @@ def network_from_mlp(
     a = codes
     width = input_bits
     layers = []
-    n_layers = len(mlp.coefs_)
-    for k, (coef, intercept) in enumerate(zip(mlp.coefs_, mlp.intercepts_, strict=True)):
+    n_layers = len(coefs)
+    for k, (coef, intercept) in enumerate(zip(coefs, intercepts, strict=True)):
         v = coef.T * scale_in  # (n_out, n_in), real value per input unit
         e = _layer_exponent(v, intercept, weight_bits, width)
         w = np.rint(np.ldexp(v, e)).astype(np.int64)
@@ -154,7 +180,7 @@ def network_from_mlp(
     return Network(
         input_bits=input_bits,
         layers=tuple(layers),
-        classes=tuple(json_label(c) for c in mlp.classes_),
+        classes=tuple(json_label(c) for c in classes),
         argmax_shift=0,
         feature_min=tuple(np.asarray(feature_min, dtype=np.float64).tolist()),
         feature_max=tuple(np.asarray(feature_max, dtype=np.float64).tolist()),
