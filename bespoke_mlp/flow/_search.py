@@ -24,7 +24,7 @@ from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts, summary_table
 from ._rounds import estimated_area, search_rounds, subsample
-from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select
+from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
 
@@ -201,9 +201,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       executor=executor, log=log)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
-            chosen = select([found.bounds[i] for i in picks], [p["power_mw"] for p in points],
-                            [p["area_cm2"] for p in points], settings.max_loss,
-                            settings.budget_mw)
+            chosen = select_design([found.bounds[i] for i in picks],
+                                   [p["power_mw"] for p in points],
+                                   [p["area_cm2"] for p in points], settings.max_loss,
+                                   settings.budget_mw)
             selected = None
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
