@@ -105,7 +105,7 @@ def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
                  "--out", str(out)]) == 1
     text = capsys.readouterr().out
     assert "no design selected: no verified design fits 0.001 mW within 5 points of " \
-           "accuracy loss (bound at 90 % confidence); the lowest is" in text
+           "accuracy loss (bound at 95 % confidence); the lowest is" in text
     report = json.loads((out / "report.json").read_text())
     assert report["selected"] is None and report["reason"] in text
     assert not (out / "design").exists()

@@ -54,7 +54,7 @@ class SearchSettings:
     #: part; None: all). 2 000 samples resolve 0.05 points of accuracy.
     search_samples: int | None = 2000
     #: Confidence of the one-sided upper bound of the loss that ``max_loss`` applies to.
-    confidence: float = 0.9
+    confidence: float = 0.95
     #: Fraction of the non-test samples held out as the selection part (never fitted).
     select_size: float = 0.3
     #: The search and retraining aim at the exact network's predictions, not the labels: the
