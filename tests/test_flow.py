@@ -117,7 +117,7 @@ def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
                  "--out", str(out)]) == 1
     text = capsys.readouterr().err
     assert "no design selected: no verified design fits 0.001 mW within 5 points of " \
-           "accuracy loss (bound at 90 % confidence); the lowest is" in text
+           "accuracy loss (bound at 95 % confidence); the lowest is" in text
     assert "nothing was written" in text
     assert not out.exists()
 

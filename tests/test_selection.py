@@ -11,7 +11,7 @@ from bespoke_mlp.flow._selection import (
     none_fits,
     paired_loss,
     pick_for_verification,
-    select,
+    select_design,
     spread,
 )
 
@@ -60,17 +60,17 @@ def test_select_takes_the_lowest_power_within_the_bound():
     bound = [0.5, 1.2, 0.9, 0.0]
     power = [3.0, 1.0, 2.0, 9.0]
     area = [1.0, 0.3, 0.6, 3.0]
-    assert select(bound, power, area, max_loss=1.0) == 2
-    assert select(bound, power, area, max_loss=1.2) == 1
-    assert select(bound, power, area, max_loss=1.0, budget_mw=2.5) == 2
-    assert select(bound, power, area, max_loss=1.0, budget_mw=1.5) is None
-    assert select(bound, power, area, max_loss=-1.0) is None
+    assert select_design(bound, power, area, max_loss=1.0) == 2
+    assert select_design(bound, power, area, max_loss=1.2) == 1
+    assert select_design(bound, power, area, max_loss=1.0, budget_mw=2.5) == 2
+    assert select_design(bound, power, area, max_loss=1.0, budget_mw=1.5) is None
+    assert select_design(bound, power, area, max_loss=-1.0) is None
 
 
 def test_select_breaks_ties_by_bound_then_area_then_order():
-    assert select([0.8, 0.4, 0.6], [2.0, 2.0, 2.0], [1.0, 1.0, 0.5], 1.0) == 1
-    assert select([0.4, 0.4, 0.6], [2.0, 2.0, 2.0], [1.0, 0.5, 0.1], 1.0) == 1
-    assert select([0.4, 0.4], [2.0, 2.0], [1.0, 1.0], 1.0) == 0
+    assert select_design([0.8, 0.4, 0.6], [2.0, 2.0, 2.0], [1.0, 1.0, 0.5], 1.0) == 1
+    assert select_design([0.4, 0.4, 0.6], [2.0, 2.0, 2.0], [1.0, 0.5, 0.1], 1.0) == 1
+    assert select_design([0.4, 0.4], [2.0, 2.0], [1.0, 1.0], 1.0) == 0
 
 
 def test_fallback_exact_network_is_selected_when_nothing_else_fits():
@@ -78,7 +78,7 @@ def test_fallback_exact_network_is_selected_when_nothing_else_fits():
     designs = [PairedLoss(120, 2, 0, 0.9), PairedLoss(120, 1, 1, 0.9)]
     bounds = [d.upper_bound for d in designs] + [exact.upper_bound]
     assert min(bounds[:2]) > 1.0
-    assert select(bounds, [1.0, 2.0, 30.0], [0.3, 0.6, 9.0], 1.0) == 2
+    assert select_design(bounds, [1.0, 2.0, 30.0], [0.3, 0.6, 9.0], 1.0) == 2
 
 
 def test_none_fits_explains_power_and_loss():

@@ -7,11 +7,13 @@ from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_man
 from ._log import Log, quiet
 from ._report import class_indices, design_report, split_parts, summary_table
 from ._search import SearchSettings, run_search_flow
+from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
 
 __all__ = [
     "DEFAULT_ADC_MW",
     "Implementation",
     "Log",
+    "PairedLoss",
     "SearchSettings",
     "ablation_steps",
     "ablation_table",
@@ -19,10 +21,13 @@ __all__ = [
     "design_report",
     "implement",
     "implement_many",
+    "loss_upper_bound",
+    "paired_loss",
     "quiet",
     "run_ablation",
     "run_exact",
     "run_search_flow",
+    "select_design",
     "split_parts",
     "summary_table",
 ]

@@ -104,9 +104,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                    confidence=settings.confidence,
                                    select_size=settings.select_size,
                                    fidelity=settings.fidelity))
+        target = "the exact network's predictions" if settings.fidelity else "the labels"
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
-            f"points of train-accuracy loss from {front.evaluations} candidates "
-            f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
+            f"points of train-sample loss against {target} from {front.evaluations} "
+            f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
         configs = [space.config(front.genomes[i])
                    for i in spread(len(front.genomes), settings.n_retrain)]
         with log.stage("retrain", f"retraining {len(configs)} front points"):

@@ -23,7 +23,7 @@ from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
 from ._rounds import estimated_area, search_rounds, subsample
-from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select
+from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
 
@@ -53,7 +53,7 @@ class SearchSettings:
     #: part; None: all). 2 000 samples resolve 0.05 points of accuracy.
     search_samples: int | None = 2000
     #: Confidence of the one-sided upper bound of the loss that ``max_loss`` applies to.
-    confidence: float = 0.9
+    confidence: float = 0.95
     #: Fraction of the non-test samples held out as the selection part (never fitted).
     select_size: float = 0.3
     #: The search and retraining aim at the exact network's predictions, not the labels: the
@@ -199,9 +199,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       executor=executor, log=log)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
-            chosen = select([found.bounds[i] for i in picks], [p["power_mw"] for p in points],
-                            [p["area_cm2"] for p in points], settings.max_loss,
-                            settings.budget_mw)
+            chosen = select_design([found.bounds[i] for i in picks],
+                                   [p["power_mw"] for p in points],
+                                   [p["area_cm2"] for p in points], settings.max_loss,
+                                   settings.budget_mw)
             selected = None
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,

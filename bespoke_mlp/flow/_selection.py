@@ -12,7 +12,7 @@ from statistics import NormalDist
 import numpy as np
 
 __all__ = ["METHOD", "PairedLoss", "loss_upper_bound", "none_fits", "paired_loss",
-           "pick_for_verification", "select", "spread"]
+           "pick_for_verification", "select_design", "spread"]
 
 #: What ``report.json``'s ``selection.method`` says.
 METHOD = "held-out selection part, paired score upper bound (Tango)"
@@ -128,7 +128,7 @@ def pick_for_verification(bound: Sequence[float], area: Sequence[float], max_los
     return sorted(chosen, key=lambda i: (area[i], i))
 
 
-def select(bound: Sequence[float], power_mw: Sequence[float], area: Sequence[float],
+def select_design(bound: Sequence[float], power_mw: Sequence[float], area: Sequence[float],
            max_loss: float, budget_mw: float | None = None) -> int | None:
     """The selected design: the lowest-power one whose loss bound is within ``max_loss``
     points (and whose power within ``budget_mw``, if given); ties go to the lower bound, then

@@ -61,8 +61,9 @@ def train_model(
 ) -> TrainResult:
     """Train a bespoke MLP classifier for a dataset and quantize it to an integer network.
 
-    Steps: :func:`~bespoke_mlp.data.split_dataset` (70 % / 30 % stratified train/test with
-    ``split_seed``, a fifth of the rest for validation); inputs quantized to
+    Steps: :func:`~bespoke_mlp.data.split_dataset` (30 % stratified test part with
+    ``split_seed``; of the rest, ``select_size`` held out for selection, a fifth of what
+    remains for validation, the others train); inputs quantized to
     ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
     1)`` (best of a few seeded restarts by validation accuracy); :func:`quantize` to
     ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
