@@ -18,7 +18,14 @@ from ..approx import ApproxConfig, apply_config, input_bit_counts, retrain
 from ..errors import NoDesignError, UsageError
 from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress, SearchSpace, run_search, search_fingerprint
+from ..search import (
+    CostModel,
+    Progress,
+    SearchSpace,
+    check_resumable,
+    run_search,
+    search_fingerprint,
+)
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -155,8 +162,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     executor = executor or SerialExecutor()
     cost = cost or CostModel.default()
     checkpoint = checkpoint_path(out)
-    if resume and not checkpoint.exists():
-        raise UsageError(f"nothing to resume: no checkpoint {str(checkpoint)!r}")
+    if resume:
+        check_resumable(checkpoint, **_fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
@@ -256,6 +263,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     return report
 
 
+def _fingerprinted(settings: SearchSettings, seed: int) -> dict[str, Any]:
+    """The settings a search checkpoint depends on (by option name), for ``--resume``."""
+    return {"seed": seed, "population": settings.pop_size, "generations": settings.generations,
+            "rounds": settings.rounds, "max_loss": settings.max_loss, "slack": settings.slack,
+            "search_samples": settings.search_samples, "n_retrain": settings.n_retrain,
+            "retrain_epochs": settings.retrain_epochs}
+
+
 def _remove_checkpoints(out: Path, rounds: int) -> None:
     for r in range(1, rounds + 1):
         checkpoint_path(out, r).unlink(missing_ok=True)
@@ -315,11 +330,7 @@ def _search_rounds(net: Network, parts: dict[str, tuple[np.ndarray, np.ndarray]]
                                seed=seed + 1000 * (r - 1), checkpoint=checkpoint_path(out, r),
                                resume=resume, progress=_ProgressBar(log, label),
                                executor=executor, fingerprint=search_fingerprint(
-                                   origin, *scored, population=settings.pop_size,
-                                   generations=settings.generations, rounds=settings.rounds,
-                                   max_loss=settings.max_loss, slack=settings.slack,
-                                   n_retrain=settings.n_retrain,
-                                   retrain_epochs=settings.retrain_epochs))
+                                   origin, *scored, **_fingerprinted(settings, seed)))
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
             f"points of training-accuracy loss from {front.evaluations} candidates "
             f"({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")

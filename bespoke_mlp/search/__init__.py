@@ -2,11 +2,12 @@
 evaluator, the calibrated cost model, and NSGA-II."""
 
 from ._cost import CostModel
-from ._fingerprint import search_fingerprint
+from ._fingerprint import check_resumable, search_fingerprint
 from ._nsga import Progress, SearchResult, run_search
 from ._space import COST_FEATURES, Decoded, SearchSpace
 
 __all__ = [
+    "check_resumable",
     "search_fingerprint",
     "COST_FEATURES",
     "CostModel",
