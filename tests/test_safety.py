@@ -143,12 +143,17 @@ time.sleep(60)
 
 
 def _gone(pid: int) -> bool:
-    """The process has ended (a zombie waiting for a reaper counts as ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
+    """The process ends within seconds (a zombie waiting for a reaper counts as ended; a
+    signalled process on a loaded machine takes a moment to die)."""
+    for _ in range(100):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _wait_for(path: Path) -> int:
