@@ -39,13 +39,14 @@ def _umask() -> int:
 
 
 def _files(root: Path) -> list[str]:
-    """Every file and symlink under ``root``, relative, sorted (directories are implied)."""
+    """Every entry under ``root``, relative and sorted; directories end with ``/``."""
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath).relative_to(root)
-        # A symlink to a directory is listed as an entry, not followed.
+        # A symlink to a directory is an entry of its own (os.walk does not follow it).
         found += [(base / n).as_posix() for n in filenames]
-        found += [(base / n).as_posix() for n in dirnames if (Path(dirpath) / n).is_symlink()]
+        found += [(base / n).as_posix() + ("" if (Path(dirpath) / n).is_symlink() else "/")
+                  for n in dirnames]
     return sorted(found)
 
 
@@ -70,10 +71,12 @@ def _protected(real: Path) -> str | None:
     """Why ``real`` (a resolved path) may never be an output directory, or None."""
     if real == Path(real.anchor):
         return "the file-system root"
-    for name, path in (("the current directory", Path.cwd()), ("your home directory",
-                                                                Path.home())):
-        with contextlib.suppress(OSError):
-            path = path.resolve()
+    for name, where in (("the current directory", Path.cwd), ("your home directory",
+                                                              Path.home)):
+        try:
+            path = where().resolve()
+        except (OSError, RuntimeError):  # no home directory known
+            continue
         if path == real or real in path.parents:
             return name if path == real else f"a parent of {name}"
     if (_CHECKOUT / "pyproject.toml").is_file() and (

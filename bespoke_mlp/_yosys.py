@@ -39,6 +39,9 @@ def run_yosys(script: str, *, script_path: Path, log: Path, timeout: float) -> N
     package_root = str(Path(__file__).resolve().parents[1])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    # ABC's temporary directories go beside the script (a work directory): a killed run
+    # leaves none in the system's temporary folder.
+    env["TMPDIR"] = str(script_path.parent.resolve())
     try:
         run_tool([sys.executable, "-m", "bespoke_mlp._yosys", script_path], log=log,
                  timeout=timeout, env=env, what="yosys")

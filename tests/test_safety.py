@@ -74,7 +74,7 @@ def test_force_replaces_only_its_own_output(tmp_path):
         (tmp / "design").mkdir()
         (tmp / "design" / "top.v").write_text("old")
     marker = json.loads((out / MARKER).read_text())
-    assert marker["tool"] == "bespoke-mlp" and marker["files"] == ["design/top.v"]
+    assert marker["tool"] == "bespoke-mlp" and marker["files"] == ["design/", "design/top.v"]
     old_umask = os.umask(0o022)
     try:
         with atomic_output_dir(out, force=True) as tmp:
@@ -88,6 +88,12 @@ def test_force_replaces_only_its_own_output(tmp_path):
         with atomic_output_dir(out, force=True):
             pass
     assert (out / "mine.txt").read_text() == "user"
+    (out / "mine.txt").unlink()
+    (out / "empty").mkdir()  # even an empty directory of the user's is kept
+    with pytest.raises(UsageError, match=r"did not write \('empty/'\)"):
+        with atomic_output_dir(out, force=True):
+            pass
+    assert (out / "empty").is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
@@ -137,12 +143,17 @@ time.sleep(60)
 
 
 def _gone(pid: int) -> bool:
-    """The process has ended (a zombie waiting for a reaper counts as ended)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
-        return True
-    return state in ("Z", "X")
+    """The process ends within seconds (a zombie waiting for a reaper counts as ended; a
+    signalled process on a loaded machine takes a moment to die)."""
+    for _ in range(100):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except FileNotFoundError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _wait_for(path: Path) -> int:
@@ -401,3 +412,33 @@ def test_resume_refuses_another_search_naming_what_differs(tmp_path):
                     "fingerprint": made})
     with pytest.raises(UsageError, match="does not fit this search"):
         _load_checkpoint(ck, space, 0, 16, 10, made)
+
+
+def test_failed_budget_run_writes_nothing(tmp_path, capsys):
+    from bespoke_mlp.errors import NoDesignError
+    from bespoke_mlp.flow._search import SearchSettings, checkpoint_path, run_search_flow
+
+    out = tmp_path / "out"
+    settings = SearchSettings(budget_mw=1e-9, pop_size=8, generations=1, rounds=1, n_verify=1,
+                              n_retrain=1, retrain_epochs=1)
+    with pytest.raises(NoDesignError, match="no design selected: .*nothing was written"):
+        run_search_flow("iris", out=out, settings=settings, hidden=(2,))
+    assert not out.exists() and not checkpoint_path(out).exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_with_other_settings_is_refused_before_any_work(tmp_path, monkeypatch):
+    import bespoke_mlp.flow._search as search_flow
+
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match="nothing to resume"):
+        search_flow.run_search_flow("iris", out=out, resume=True)
+    made = search_flow._fingerprinted(search_flow.SearchSettings(), 0)
+    write_json(search_flow.checkpoint_path(out), {"fingerprint": {
+        "network": "n", "data": "d", "settings": made}})
+    monkeypatch.setattr(search_flow, "train_stage", None)  # any work would fail differently
+    with pytest.raises(UsageError, match=r"generations 300 \(now 60\); population 100 "
+                                         r"\(now 20\)"):
+        search_flow.run_search_flow("iris", out=out, resume=True, settings=(
+            search_flow.SearchSettings(pop_size=20, generations=60)))
+    assert not out.exists()

@@ -81,9 +81,10 @@ def _run(args: argparse.Namespace) -> int:
         if not kept:
             raise
         signum = exc.signum if isinstance(exc, Interrupted) else Interrupted().signum
+        what = (f"the search checkpoint {kept[0]!r} was" if len(kept) == 1 else
+                f"the {len(kept)} search checkpoints {kept[0]!r}, ... were")
         raise Interrupted(signum, kept=(
-            f"only the search checkpoint {kept[-1]!r} was kept: run the same command with "
-            "--resume to continue")) from None
+            f"only {what} kept: run the same command with --resume to continue")) from None
     base = report["baseline"]
     print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
                                 f"{settings.max_loss:g} points of loss (exact: "

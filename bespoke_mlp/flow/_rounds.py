@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -96,14 +96,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                seed=seed + 1000 * (r - 1), checkpoint=checkpoints(r),
                                resume=resume, progress=progress(label), executor=executor,
                                fingerprint=search_fingerprint(
-                                   origin, *scored, population=settings.pop_size,
-                                   generations=settings.generations, rounds=settings.rounds,
-                                   max_loss=settings.max_loss, slack=settings.slack,
-                                   n_retrain=settings.n_retrain,
-                                   retrain_epochs=settings.retrain_epochs,
-                                   confidence=settings.confidence,
-                                   select_size=settings.select_size,
-                                   fidelity=settings.fidelity))
+                                   origin, *scored, **fingerprinted(settings, seed)))
         target = "the exact network's predictions" if settings.fidelity else "the labels"
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
             f"points of train-sample loss against {target} from {front.evaluations} "
@@ -119,6 +112,15 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                settings.confidence)
             found.add(tuned, config, loss, estimated_area(tuned, stats, cost), r)
     return found
+
+
+def fingerprinted(settings: SearchSettings, seed: int) -> dict[str, Any]:
+    """The settings a search checkpoint depends on (by option name), for ``--resume``."""
+    return {"seed": seed, "population": settings.pop_size, "generations": settings.generations,
+            "rounds": settings.rounds, "max_loss": settings.max_loss, "slack": settings.slack,
+            "search_samples": settings.search_samples, "n_retrain": settings.n_retrain,
+            "retrain_epochs": settings.retrain_epochs, "confidence": settings.confidence,
+            "select_size": settings.select_size, "fidelity": settings.fidelity}
 
 
 def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:

@@ -17,12 +17,12 @@ from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress
+from ..search import CostModel, Progress, check_resumable
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
-from ._rounds import estimated_area, search_rounds, subsample
+from ._rounds import estimated_area, fingerprinted, search_rounds, subsample
 from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
@@ -148,8 +148,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     executor = executor or SerialExecutor()
     cost = cost or CostModel.default()
     checkpoint = checkpoint_path(out)
-    if resume and not checkpoint.exists():
-        raise UsageError(f"nothing to resume: no checkpoint {str(checkpoint)!r}")
+    if resume:
+        check_resumable(checkpoint, **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,

@@ -4,11 +4,12 @@ evaluator, the calibrated cost model, and NSGA-II."""
 from ._cost import CostModel
 from ._decoded import Decoded
 from ._features import COST_FEATURES
-from ._fingerprint import search_fingerprint
+from ._fingerprint import check_resumable, search_fingerprint
 from ._genome import SearchSpace
 from ._nsga import Progress, SearchResult, run_search
 
 __all__ = [
+    "check_resumable",
     "search_fingerprint",
     "COST_FEATURES",
     "CostModel",

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._util import read_json
 from ..errors import UsageError
 from ..ir import Network
 
-__all__ = ["check_fingerprint", "search_fingerprint"]
+__all__ = ["check_fingerprint", "check_resumable", "search_fingerprint"]
 
 
 def _digest(*parts: bytes) -> str:
@@ -56,3 +58,29 @@ def check_fingerprint(saved: Any, current: dict[str, Any], where: str) -> None:
     if diffs:
         raise UsageError(f"cannot resume from checkpoint {where!r}: it differs in "
                          f"{'; '.join(diffs)}; use the same options or run without --resume")
+
+
+def check_resumable(path: Path, **settings: Any) -> None:
+    """Before any work: the checkpoint at ``path`` exists, is readable and was made with
+    ``settings`` (the network and data are compared when the search starts).
+
+    Raises
+    ------
+    UsageError
+        One line: no checkpoint, a damaged one, or the settings that differ.
+    """
+    where = str(path)
+    if not Path(path).exists():
+        raise UsageError(f"nothing to resume: no checkpoint {where!r}")
+    try:
+        saved = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"checkpoint {where!r} is damaged ({exc}); delete it or run "
+                         "without --resume") from None
+    fingerprint = saved.get("fingerprint") if isinstance(saved, dict) else None
+    if not isinstance(fingerprint, dict):
+        raise UsageError(f"checkpoint {where!r} has no fingerprint (made by an older version "
+                         "or another tool); run without --resume")
+    current = {"network": fingerprint.get("network"), "data": fingerprint.get("data"),
+               "settings": json.loads(json.dumps(settings, sort_keys=True))}
+    check_fingerprint(fingerprint, current, where)
