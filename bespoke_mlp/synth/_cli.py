@@ -12,6 +12,7 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
+from ._derive import derive_library
 from ._synthesize import SynthResult, synthesize
 
 __all__ = ["register"]
@@ -51,6 +52,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--json", dest="as_json", action="store_true",
                      help="print JSON instead of a table")
     cal.set_defaults(func=_calibrate)
+    der = tech_sub.add_parser(
+        "derive",
+        help="derive a compact library from a characterised Liberty file",
+        description="Read a characterised Liberty file and write the figures the flow uses "
+        "(area, mean and per-state static power, internal energy, one delay per cell, "
+        "functions, flip-flops and latches) as a compact Liberty file (how the built-in "
+        "libraries other than egfet_1v0.lib were made; see tech/README.md).",
+    )
+    der.add_argument("source", type=Path, metavar="LIB", help="characterised Liberty file")
+    der.add_argument("--name", required=True, help="name of the derived library")
+    der.add_argument("--out", type=Path, required=True, help="file to write")
+    der.add_argument("--scale-delays", type=Path, nargs=2, metavar=("CALIBRATED", "REFERENCE"),
+                     help="delay = CALIBRATED's delay x LIB's / REFERENCE's (per cell)")
+    der.set_defaults(func=_derive)
 
 
 def _summary(result: SynthResult, out: Path) -> str:
@@ -88,6 +103,14 @@ def _synth(args: argparse.Namespace) -> int:
         if not log.exists():
             shutil.rmtree(log_dir, ignore_errors=True)
     print(_summary(result, out))
+    return 0
+
+
+def _derive(args: argparse.Namespace) -> int:
+    lib = derive_library(args.source, args.out, name=args.name,
+                         delays=None if args.scale_delays is None else tuple(args.scale_delays))
+    print(f"wrote {args.out}: {len(lib.cells)} cells, {len(lib.registers)} registers, "
+          f"{lib.voltage:g} V")
     return 0
 
 
