@@ -15,7 +15,14 @@ import numpy as np
 from .._util import run_tool
 from ..errors import ToolError, UsageError
 from ._netlist import module_net_bits
-from ._testbench import TB_MODULE, TbDesign, count_toggles, pack_vectors, render_testbench
+from ._testbench import (
+    TB_MODULE,
+    TbDesign,
+    count_toggles,
+    pack_vectors,
+    read_net_values,
+    render_testbench,
+)
 from ._toolchain import (
     Toolchain,
     cached_runtime_objects,
@@ -75,6 +82,11 @@ class SimResult:
     build_seconds, run_seconds:
         Wall-clock time of the Verilator build and of the simulation run (with toggle
         counting, the counting too).
+    net_values:
+        With ``count_toggles``: the value of each of those net bits after every vector, as
+        ``(names, packed)``: ``packed[i]`` holds net ``names[i]``, vector ``v`` at bit
+        ``v % 8`` of byte ``v // 8`` (the input-state probabilities of the power model come
+        from it). Otherwise None.
     """
 
     predictions: np.ndarray
@@ -82,6 +94,7 @@ class SimResult:
     toggles: dict[str, int] | None
     build_seconds: float
     run_seconds: float
+    net_values: tuple[tuple[str, ...], np.ndarray] | None = None
 
 
 def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
@@ -176,8 +189,10 @@ def _run(
     *,
     count_toggles_of_first: bool,
     timeout: float,
-) -> tuple[list[np.ndarray], dict[str, int] | None, float, float]:
-    """Write the testbench and vectors, build, run; returns predictions, toggles, times."""
+) -> tuple[list[np.ndarray], dict[str, int] | None,
+           tuple[tuple[str, ...], np.ndarray] | None, float, float]:
+    """Write the testbench and vectors, build, run; returns predictions, toggles, net values,
+    times."""
     deadline = time.monotonic() + timeout
     if not designs:
         raise UsageError("no designs to simulate")
@@ -226,16 +241,18 @@ def _run(
         _read_predictions(work_dir / tb.predictions_file, tb.n_vectors, run_log)
         for tb in tb_designs
     ]
-    toggles = None
+    toggles = values = None
     if count_toggles_of_first:
         path = work_dir / _TOGGLES_FILE
         if not path.is_file():
             raise ToolError(f"simulation wrote no toggle file {str(path)!r}; log: {run_log}")
         counts = count_toggles(path, len(nets), tb_designs[0].n_vectors)
-        # The file grows with vectors x nets; the counts are all that is kept.
+        values = (tuple(net.name for net in nets),
+                  read_net_values(path, len(nets), tb_designs[0].n_vectors))
+        # The file grows with vectors x nets (as hexadecimal text); it is not kept.
         path.unlink()
         toggles = {net.name: int(c) for net, c in zip(nets, counts, strict=True)}
-    return predictions, toggles, build_seconds, time.perf_counter() - start
+    return predictions, toggles, values, build_seconds, time.perf_counter() - start
 
 
 def simulate(
@@ -282,7 +299,7 @@ def simulate(
         wide); the message names the log and quotes its tail.
     """
     design = Design(tuple(Path(s) for s in sources), top, codes, input_bits)
-    predictions, toggles, build_s, run_s = _run(
+    predictions, toggles, values, build_s, run_s = _run(
         [design], Path(work_dir), count_toggles_of_first=count_toggles, timeout=timeout
     )
     return SimResult(
@@ -291,6 +308,7 @@ def simulate(
         toggles=toggles,
         build_seconds=build_s,
         run_seconds=run_s,
+        net_values=values,
     )
 
 
@@ -309,7 +327,7 @@ def simulate_many(
     UsageError, ToolNotFoundError, ToolError
         As :func:`simulate`; also UsageError if two designs have the same top module.
     """
-    predictions, _, _, _ = _run(
+    predictions, _, _, _, _ = _run(
         list(designs), Path(work_dir), count_toggles_of_first=False, timeout=timeout
     )
     return predictions

@@ -11,6 +11,7 @@ file holds facts (numbers), not the characterisation.
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from pathlib import Path
 
 from ..errors import UsageError
@@ -137,17 +138,19 @@ def derive_library(source: Path, out: Path, *, name: str,
         raise UsageError(f"{str(source)!r} gives no nom_voltage")
     calibrated, reference = (load_library(p) for p in delays) if delays else (None, None)
     digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16]
+    scaled = (f", scaled: delay of {calibrated.name} x this file's / {reference.name}'s"
+              if calibrated and reference else "")
+    skipped = ", ".join(f"{k} ({v})" for k, v in lib.skipped.items()) or "none"
+    comment = (
+        f"{name}: derived by `bespoke-mlp tech derive` from {Path(source).name} (sha256 "
+        f"{digest}...), supply {lib.voltage:g} V. Per cell: area (um^2); mean and "
+        "per-input-state static power (uW, the characterised state-dependent leakage, supply "
+        "pins summed); internal energy per output transition (pJ, mean of the characterised "
+        "rise and fall tables over arcs, supply pins summed); one delay (ms, the slowest arc "
+        f"at the table's centre{scaled}). Cells the flow cannot use (skipped): {skipped}."
+    )
     text = [
-        f"/* {name}: derived by `bespoke-mlp tech derive` from {Path(source).name} (sha256\n"
-        f"   {digest}...), supply {lib.voltage:g} V. Per cell: area (um^2); mean and per-input-state\n"
-        "   static power (uW, the characterised state-dependent leakage, supply pins summed);\n"
-        "   internal energy per output transition (pJ, mean of the characterised rise and fall\n"
-        "   tables over arcs, supply pins summed); one delay (ms, the slowest arc at the\n"
-        "   table's centre"
-        + (f", scaled: delay of {calibrated.name} x this file's / {reference.name}'s"
-           if calibrated else "")
-        + ").\n   Cells the flow cannot use (skipped): "
-        + (", ".join(f"{k} ({v})" for k, v in lib.skipped.items()) or "none") + ". */\n",
+        "/*" + "".join(f"\n * {line}" for line in textwrap.wrap(comment, 90)) + "\n */\n",
         _HEADER.format(name=name, voltage=_fmt(lib.voltage)),
     ]
     for cell in lib.cells.values():
