@@ -49,11 +49,13 @@ DATASETS = ("cardio", "pendigits", "redwine", "whitewine", "breast_cancer", "see
             "vertebral_3c", "balance", "arrhythmia")
 
 
-def _polarity_bound(netlist, library, states) -> tuple[float, float]:
-    """(static µW of the instances, the most a free per-gate output polarity could save):
-    an instance whose output is 0 more often than 1 would leak its output-0 figure only
-    for the rarer state if its output were inverted (no inverter or cell-size cost counted)."""
-    static = saving = 0.0
+def _polarity_bound(netlist, library, states) -> tuple[float, dict[str, float]]:
+    """(static µW of the instances, per cell type the most a free per-gate output polarity
+    could save, µW): an instance whose output is 0 more often than 1 would leak its output-0
+    figure only for the rarer state if its output were inverted (no inverter or cell-size cost
+    counted)."""
+    static = 0.0
+    saving: dict[str, float] = {}
     for inst in netlist.instances:
         cell = library.cells[inst.cell]
         probs = states.get(inst.name)
@@ -66,7 +68,7 @@ def _polarity_bound(netlist, library, states) -> tuple[float, float]:
         p0, p1 = p[table == 0].sum(), p[table == 1].sum()
         low = leak[table == 0].mean() if (table == 0).any() else 0.0
         high = leak[table == 1].mean() if (table == 1).any() else 0.0
-        saving += max(0.0, (p0 - p1) * (low - high))
+        saving[inst.cell] = saving.get(inst.cell, 0.0) + max(0.0, (p0 - p1) * (low - high))
     return static, saving
 
 
@@ -89,10 +91,11 @@ def _measure(top_v: Path, codes: np.ndarray, input_bits: int, golden: np.ndarray
     netlist = read_netlist(syn.netlist_json, library, top=TOP)
     states = input_state_probabilities(netlist, library, gate.net_values, gate.n_vectors)
     static_uw, bound_uw = _polarity_bound(netlist, library, states)
+    share = {cell: uw / static_uw for cell, uw in sorted(bound_uw.items())} if static_uw else {}
     return {"area_cm2": syn.area_cm2, "n_cells": syn.n_cells, "delay_ms": syn.delay_ms,
             "clock_hz": clock, "power_mw": state.power_mw, "static_mw": state.static_power_mw,
             "dynamic_mw": state.dynamic_power_mw, "mean_leakage_power_mw": mean.power_mw,
-            "polarity_bound": bound_uw / static_uw if static_uw else 0.0,
+            "polarity_bound": sum(share.values()), "polarity_bound_by_cell": share,
             "seconds": time.perf_counter() - start}
 
 

@@ -225,3 +225,27 @@ def test_synth_cli_tech_and_clock(argmax3, tmp_path, capsys):
     assert main(["synth", str(argmax3), "--top", "argmax3", "--out", str(tmp_path / "o2"),
                  "--clock-hz", "1000"]) == 2
     assert "exceeds the period of the 1000 Hz clock" in capsys.readouterr().err
+
+
+def test_implement_on_another_technology(tmp_path):
+    from _nets import random_network
+
+    from bespoke_mlp.flow._implement import implement
+    from bespoke_mlp.synth import power
+
+    rng = np.random.default_rng(3)
+    net = random_network(rng, n_features=3, hidden=2, n_classes=2)
+    codes = rng.integers(0, 16, (40, 3))
+    tech = technology("egfet-0.6v")
+    impl = implement(net, codes, None, design_dir=tmp_path / "d", work_dir=tmp_path / "w",
+                     tech=tech)
+    m = impl.metrics()
+    assert m["technology"]["name"] == "egfet-0.6v" and m["technology"]["voltage"] == 0.6
+    assert m["technology"]["library_sha256"] == tech.sha256
+    assert m["verification"]["gate_agreement"] == 1.0
+    # The measured input states weight the leakage: not the mean figures' sum.
+    mean = power(impl.synth.cells, liberty=tech.liberty).static_mw
+    assert impl.synth.static_power_mw != pytest.approx(mean, rel=1e-6)
+    with pytest.raises(UsageError, match="exceeds the period of the 1000 Hz clock"):
+        implement(net, codes, None, design_dir=tmp_path / "d2", work_dir=tmp_path / "w2",
+                  tech=tech, clock_hz=1000.0)
