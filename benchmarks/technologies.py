@@ -132,8 +132,8 @@ def main() -> None:
         print(f"{name}: " + ", ".join(f"{k} {v['power_mw']:.3f} mW ({v['seconds']:.0f} s)"
                                       for k, v in results[name].items() if k != "accuracy"),
               flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
+        if args.json:  # after every dataset, so that an interrupted run keeps the finished
+            args.json.write_text(json.dumps(results, indent=1, sort_keys=True))
     print()
     print("| dataset | acc. % | area cm² | 1.0 V mW (fitted) | 1.0 V mW (state model) | "
           "0.6 V mW | 0.6 V / 1.0 V | 0.6 V delay ms (clock Hz) | polarity bound | "
