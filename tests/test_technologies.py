@@ -202,6 +202,19 @@ def test_sequential_design_maps_and_simulates(name, tmp_path):
     assert measured.static_power_mw > 0 and measured.dynamic_power_mw > 0
 
 
+def test_registers_without_a_register_cell_are_an_error(tmp_path):
+    text = (TECH / "egfet_0v6.lib").read_text()
+    lib = tmp_path / "combinational.lib"
+    lib.write_text(text[:text.index("  cell (DFFNRX1)")] + "}\n")
+    src = tmp_path / "regs.v"
+    src.write_text(REGISTERS)
+    with pytest.raises(UsageError, match=r"cannot model: \{'\$_DFF_PN0_': 3, "
+                                         r"'\$_DLATCH_P_': 3\} \(flip-flops or latches that no "
+                                         r"register cell of the library implements \(its "
+                                         r"registers: none\)\)"):
+        synthesize([src], "regs", tmp_path / "syn", liberty=lib)
+
+
 def test_cell_models_follow_the_liberty_functions(tmp_path):
     for name in BUILTIN_TECHNOLOGIES:
         lib = load_library(technology(name).liberty)
