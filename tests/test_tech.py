@@ -152,10 +152,10 @@ def test_calibration_file_errors(tmp_path):
     bad.write_text(json.dumps([{"cells": {"INVX1": 1}}]))
     with pytest.raises(DataError, match="needs 'cells'"):
         calibrate(bad)
-    entry = {"cells": {"DFFX1": 1}, "area_um2": 1.0, "leakage_W": 1.0, "internal_W": 0.0,
+    entry = {"cells": {"BUFX9": 1}, "area_um2": 1.0, "leakage_W": 1.0, "internal_W": 0.0,
              "switching_W": 0.0, "total_W": 1.0, "design": "ff"}
     bad.write_text(json.dumps([entry]))
-    with pytest.raises(DataError, match="'DFFX1'"):
+    with pytest.raises(DataError, match="'BUFX9'"):
         calibrate(bad)
     with pytest.raises(DataError, match="cannot read"):
         calibrate(tmp_path / "none.json")

@@ -14,6 +14,7 @@ from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
+from ..synth import Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -58,11 +59,13 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
                  input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
-                 executor: Executor | None = None,
+                 executor: Executor | None = None, tech: Technology | None = None,
+                 clock_hz: float | None = None,
                  log: Log | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
-    are implemented on ``executor`` (default: in-process)."""
+    are implemented on ``executor`` (default: in-process), mapped onto ``tech`` and clocked
+    at ``clock_hz`` (see :func:`implement`)."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -79,7 +82,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         names = [name for name, _ in steps] + ["+ retraining"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
-                                   executor=executor, log=log)
+                                   executor=executor, tech=tech, clock_hz=clock_hz, log=log)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()
@@ -98,6 +101,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
             })
         write_json(tmp / "ablation.json", {"dataset": trained.dataset,
                                            "topology": list(net.topology), "rows": rows,
+                                           "technology": (tech or technology()).to_dict(),
                                            "runtime_s": log.runtime()})
     return rows
 

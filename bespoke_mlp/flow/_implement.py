@@ -20,7 +20,16 @@ from ..hdl import TOP_MODULE, Form, write_verilog
 from ..ir import Network, partial_product_counts, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
-from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
+from ..synth import (
+    SynthResult,
+    Technology,
+    choose_clock,
+    load_library,
+    synthesize,
+    technology,
+    toggle_rates,
+    write_cell_models,
+)
 from ._log import Log, quiet
 
 __all__ = [
@@ -64,6 +73,7 @@ class Implementation:
     gate_agreement: float
     n_vectors: int
     adc_mw: float
+    tech: Technology | None = None
 
     @property
     def adc_power_mw(self) -> float:
@@ -84,8 +94,9 @@ class Implementation:
             "n_features_used": self.network.n_used_features,
             "adc_power_mw": round(self.adc_power_mw, 6),
             "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
-            "technology": {"library": s["library"], "freq_hz": s["freq_hz"],
-                           "activity": s["activity"], "adc_mw_per_4bit": self.adc_mw},
+            "technology": {**(self.tech or technology(self.synth.liberty)).to_dict(),
+                           "freq_hz": s["freq_hz"], "activity": s["activity"],
+                           "adc_mw_per_4bit": self.adc_mw},
             "verification": {"rtl_agreement": self.rtl_agreement,
                              "gate_agreement": self.gate_agreement,
                              "n_vectors": self.n_vectors, "simulator": SIMULATOR},
@@ -115,9 +126,25 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float:
     return float(np.mean(pred == labels)) if labels is not None and len(labels) else float("nan")
 
 
+def _models(tech: Technology, work_dir: Path) -> Path:
+    """The Verilog models of ``tech``'s cells, for gate-level simulation."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return write_cell_models(load_library(tech.liberty), work_dir / "cells.v")
+
+
+def _clocked(syn: SynthResult, clock_hz: float | None, log: Log) -> tuple[SynthResult, float]:
+    """``syn`` at the clock it runs at (see :func:`~bespoke_mlp.synth.choose_clock`)."""
+    clock = choose_clock(syn.delay_ms, clock_hz)
+    if clock_hz is None and clock != syn.freq_hz:
+        log(f"the critical path ({syn.delay_ms:.1f} ms) exceeds the period of the default "
+            f"{syn.freq_hz:g} Hz clock: {syn.top} is clocked at {clock:g} Hz")
+    return (syn.at_clock(clock) if clock != syn.freq_hz else syn), clock
+
+
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
-              form: Form = "tree", log: Log | None = None) -> Implementation:
+              form: Form = "tree", tech: Technology | None = None,
+              clock_hz: float | None = None, log: Log | None = None) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -128,9 +155,12 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     switching activity feeds the dynamic power (the library's default activity only for a
     single vector, which has no transitions). ``labels`` are class indices (or None). RTL
     simulation and synthesis run concurrently. ``form`` is the neuron description of the RTL
-    (see :func:`~bespoke_mlp.hdl.write_verilog`).
+    (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell library (default: EGFET
+    1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the fastest clock the critical
+    path allows if slower; a ``clock_hz`` the design cannot meet raises UsageError).
     """
     log = log or quiet()
+    tech = tech or technology()
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
     with log.stage("generate", "generating RTL"):
@@ -145,16 +175,18 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
 
     def synth():
         with log.stage("synthesis"):
-            return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout)
+            return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
+                              liberty=tech.liberty)
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
-        "(Yosys + ABC onto EGFET cells)")
+        f"(Yosys + ABC onto {tech.name} cells)")
     syn, rtl = _concurrently(synth, rtl_sim)
+    syn, clock = _clocked(syn, clock_hz, log)
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
-        gate = simulate([design_dir / "netlist.v", CELL_MODELS], TOP_MODULE, codes,
-                        input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
+        gate = simulate([design_dir / "netlist.v", _models(tech, work_dir)], TOP_MODULE,
+                        codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
                         count_toggles=len(codes) >= 2, timeout=timeout)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
@@ -162,7 +194,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
             shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
-                          len(codes), adc_mw)
+                          len(codes), adc_mw, tech)
 
 
 def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
@@ -183,7 +215,8 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
-                   executor: Executor | None = None,
+                   executor: Executor | None = None, tech: Technology | None = None,
+                   clock_hz: float | None = None,
                    log: Log | None = None) -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
@@ -192,13 +225,16 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     simulation run (as :func:`implement`); the design files end up in ``work_dir/d<k>/``
     (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
     several workers the networks are dealt out round-robin, each worker building in a
-    temporary directory of its own; the figures are the same whatever the executor.
+    temporary directory of its own; the figures are the same whatever the executor. ``tech``
+    and ``clock_hz`` as in :func:`implement`.
     """
     log = log or quiet()
+    tech = tech or technology()
     names = [f"{TOP_MODULE}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
-                                   adc_mw=adc_mw, timeout=timeout, log=log)
+                                   adc_mw=adc_mw, timeout=timeout, tech=tech,
+                                   clock_hz=clock_hz, log=log)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -206,7 +242,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout),
+            shared=(codes, labels, adc_mw, timeout, tech, clock_hz),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -221,19 +257,20 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     return out
 
 
-def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
+def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
+                                   float | None],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout = shared
+    codes, labels, adc_mw, timeout, tech, clock_hz = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
         impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
                                     labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
-                                    log=quiet())
+                                    tech=tech, clock_hz=clock_hz, log=quiet())
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -243,7 +280,8 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
-                        timeout: float, log: Log) -> list[Implementation]:
+                        timeout: float, tech: Technology, clock_hz: float | None,
+                        log: Log) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
@@ -265,7 +303,9 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
         for k, (top, name, d) in enumerate(zip(tops, names, dirs)):
             with log.stage("synthesis"):
                 log(f"synthesizing design {k + 1}/{len(nets)}")
-                out.append(synthesize([top], name, d / "synth", timeout=timeout))
+                syn = synthesize([top], name, d / "synth", timeout=timeout,
+                                 liberty=tech.liberty)
+                out.append(_clocked(syn, clock_hz, log)[0])
         return out
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
@@ -275,7 +315,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
                                "toggles (one Verilator build)"):
         sims = simulate_many(
-            [Design((s.netlist_v,) + ((CELL_MODELS,) if k == 0 else ()), n, codes,
+            [Design((s.netlist_v,) + ((_models(tech, work_dir),) if k == 0 else ()), n, codes,
                     net.input_bits, count_toggles=len(codes) >= 2)
              for k, (s, n, net) in enumerate(zip(syns, names, nets))],
             work_dir=work_dir / "gate_sim", timeout=timeout)
@@ -283,13 +323,15 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
                                 codes=codes)
                 for n, sim, g in zip(names, sims, goldens)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
-    return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw)
+    return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
+                           tech)
             for net, s, sim, r, g in zip(nets, syns, sims, rtl, gate)]
 
 
 def _with_measured_activity(syn: SynthResult, sim: SimResult) -> SynthResult:
-    """``syn`` with the power of the toggles ``sim`` counted (unchanged if it counted none:
-    a single vector has no transitions)."""
+    """``syn`` (at its clock) with the power of the toggles and input states ``sim``
+    measured (unchanged if it counted none: a single vector has no transitions)."""
     if sim.toggles is None:
         return syn
-    return syn.with_activity(toggle_rates(sim.toggles, sim.n_vectors))
+    return syn.with_activity(toggle_rates(sim.toggles, sim.n_vectors),
+                             net_values=sim.net_values, n_vectors=sim.n_vectors)

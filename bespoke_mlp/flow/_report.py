@@ -49,6 +49,7 @@ def summary_table(report: dict[str, Any], title: str) -> str:
     """A short human-readable summary of a design report."""
     acc = {k: v for k, v in report["accuracy"].items() if k not in ("selection", "test_loss")}
     ver = report["verification"]
+    tech = report["technology"]
     rows = [
         ("dataset", report["dataset"]),
         ("topology", "-".join(str(n) for n in report["topology"])),
@@ -69,6 +70,8 @@ def summary_table(report: dict[str, Any], title: str) -> str:
         ("system power", f"{report['system_power_mw']:.4f} mW  (+{report['n_features_used']} "
                          f"ADCs, {report['adc_power_mw']:.3f} mW)"),
         ("delay", f"{report['delay_ms']:.2f} ms"),
+        ("technology", f"{tech['name']}" + (f" ({tech['voltage']:g} V)" if tech["voltage"] else "")
+                       + f", power at a {tech['freq_hz']:g} Hz clock"),
         ("verification", f"RTL {ver['rtl_agreement']:.4f}, gates {ver['gate_agreement']:.4f} "
                          f"on {ver['n_vectors']} vectors ({ver['simulator']})"),
         ("runtime", f"{report['runtime_s']['total']:.1f} s"),

@@ -15,7 +15,14 @@ import numpy as np
 from .._util import run_tool
 from ..errors import ToolError, UsageError
 from ._netlist import module_net_bits
-from ._testbench import TB_MODULE, TbDesign, count_toggles, pack_vectors, render_testbench
+from ._testbench import (
+    TB_MODULE,
+    TbDesign,
+    count_toggles,
+    pack_vectors,
+    read_net_values,
+    render_testbench,
+)
 from ._toolchain import (
     Toolchain,
     cached_runtime_objects,
@@ -78,6 +85,11 @@ class SimResult:
     build_seconds, run_seconds:
         Wall-clock time of the Verilator build and of the simulation run (with toggle
         counting, the counting too).
+    net_values:
+        With ``count_toggles``: the value of each of those net bits after every vector, as
+        ``(names, packed)``: ``packed[i]`` holds net ``names[i]``, vector ``v`` at bit
+        ``v % 8`` of byte ``v // 8`` (the input-state probabilities of the power model come
+        from it). Otherwise None.
     """
 
     predictions: np.ndarray
@@ -85,6 +97,7 @@ class SimResult:
     toggles: dict[str, int] | None
     build_seconds: float
     run_seconds: float
+    net_values: tuple[tuple[str, ...], np.ndarray] | None = None
 
 
 def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
@@ -231,18 +244,28 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
         for tb in tb_designs
     ]
     toggles: dict[int, dict[str, int]] = {}
+    values: dict[int, tuple[tuple[str, ...], np.ndarray]] = {}
     if counted:
         path = work_dir / _TOGGLES_FILE
         if not path.is_file():
             raise ToolError(f"simulation wrote no toggle file {str(path)!r}; log: {run_log}")
         # A design with fewer vectors than the longest holds its last input: no toggles.
-        counts = iter(count_toggles(path, len(nets), max(tb.n_vectors for tb in tb_designs)))
-        # The file grows with vectors x nets; the counts are all that is kept.
+        longest = max(tb.n_vectors for tb in tb_designs)
+        counts = iter(count_toggles(path, len(nets), longest))
+        packed = read_net_values(path, len(nets), longest)
+        # The file grows with vectors x nets; the counts and values are all that is kept.
         path.unlink()
-        toggles = {k: {net.name: int(next(counts)) for net in counted[k]} for k in counted}
+        row = 0
+        for k in counted:
+            names = tuple(net.name for net in counted[k])
+            toggles[k] = {name: int(next(counts)) for name in names}
+            n_bytes = -(-tb_designs[k].n_vectors // 8)
+            values[k] = (names, packed[row:row + len(names), :n_bytes])
+            row += len(names)
     run_seconds = time.perf_counter() - start
     return [SimResult(predictions=p, n_vectors=len(p), toggles=toggles.get(k),
-                      build_seconds=build_seconds, run_seconds=run_seconds)
+                      build_seconds=build_seconds, run_seconds=run_seconds,
+                      net_values=values.get(k))
             for k, p in enumerate(predictions)]
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "pack_vectors",
     "render_testbench",
     "count_toggles",
+    "read_net_values",
 ]
 
 TB_MODULE = "bespoke_mlp_tb"
@@ -185,3 +186,38 @@ def count_toggles(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
         flips = np.unpackbits(diff[..., None], axis=-1, bitorder="little")[..., :4]
         counts += flips.reshape(-1, n_words * _WORD).sum(axis=0, dtype=np.int64)
     return counts[:n_nets]
+
+
+def read_net_values(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
+    """Every net's value after every vector, from a toggles file: shape ``(n_nets,
+    ceil(n_vectors / 8))`` uint8, vector ``v`` at bit ``v % 8`` of byte ``v // 8`` (little bit
+    order; padding bits 0).
+
+    Raises
+    ------
+    ToolError
+        If the file does not hold ``n_vectors`` well-formed lines.
+    """
+    n_words = -(-n_nets // _WORD)
+    digits = n_words * _WORD // 4
+    data = np.fromfile(path, dtype=np.uint8)
+    if data.size != n_vectors * (digits + 1):
+        raise ToolError(
+            f"toggle file {str(path)!r} has {data.size} bytes, expected {n_vectors} lines of "
+            f"{digits} hex digits"
+        )
+    lut = np.full(256, 255, dtype=np.uint8)
+    lut[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
+    rows = data.reshape(n_vectors, digits + 1)[:, :digits]
+    # Blocks of a multiple of 8 vectors, so that each block packs into whole bytes.
+    block = max(8, ((1 << 24) // (digits * 4)) // 8 * 8)
+    packed = []
+    for start in range(0, n_vectors, block):
+        nib = lut[rows[start:start + block]]
+        if (nib == 255).any():
+            raise ToolError(f"toggle file {str(path)!r} holds a non-hexadecimal digit")
+        nib = nib.reshape(len(nib), n_words, _WORD // 4)[:, :, ::-1]
+        bits = np.unpackbits(nib[..., None], axis=-1, bitorder="little")[..., :4]
+        bits = bits.reshape(len(nib), n_words * _WORD)[:, :n_nets]
+        packed.append(np.packbits(bits.T, axis=1, bitorder="little"))
+    return np.concatenate(packed, axis=1)

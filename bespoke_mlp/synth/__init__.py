@@ -1,42 +1,66 @@
-"""Synthesis onto the EGFET printed cells and the technology model (area, power, timing).
+"""Synthesis onto printed standard cells and the technology model (area, power, timing).
 
-:func:`synthesize` maps a combinational Verilog/RTLIL design with Yosys and ABC (through pyosys,
-in a child process) onto the cells of ``tech/egfet_1v0.lib`` and returns a :class:`SynthResult`
-with area, power and critical-path delay. :func:`power`, :func:`netlist_power` and
-:func:`static_timing` evaluate the model on cell counts or on a mapped netlist; :func:`calibrate`
-checks it against the published designs of ``egfet_calibration.json``.
+:func:`synthesize` maps a Verilog/RTLIL design with Yosys and ABC (through pyosys, in a child
+process) onto the cells of a technology (:func:`technology`: a built-in such as the default
+``tech/egfet_1v0.lib`` or ``"egfet-0.6v"``, or any Liberty file) and returns a
+:class:`SynthResult` with area, power and critical-path delay. :func:`power`,
+:func:`netlist_power` and :func:`static_timing` evaluate the model on cell counts or on a mapped
+netlist; :func:`input_state_probabilities` turns gate-level simulation values into the
+state-dependent leakage's weights; :func:`calibrate` checks the model against the published
+designs of ``egfet_calibration.json``; :func:`write_cell_models` writes a library's Verilog
+simulation models; :func:`derive_library` derives a compact library from a characterised one.
 """
 
 from ._calibrate import CalibrationRow, calibrate
-from ._liberty import CELL_MODELS, DEFAULT_LIBERTY, Cell, Library, load_library
+from ._derive import derive_library
+from ._liberty import CELL_MODELS, DEFAULT_LIBERTY, Cell, Library, SeqCell, load_library
+from ._models import write_cell_models
 from ._power import (
     DEFAULT_FREQ_HZ,
     DEFAULT_TOGGLE_RATE,
     PowerReport,
+    input_state_probabilities,
     netlist_power,
     power,
     toggle_rates,
 )
 from ._synthesize import ABC_SCRIPT, SynthResult, synthesize
-from ._timing import TimingReport, static_timing
+from ._tech import (
+    BUILTIN_TECHNOLOGIES,
+    DEFAULT_TECH,
+    Technology,
+    add_tech_arguments,
+    technology,
+)
+from ._timing import TimingReport, choose_clock, static_timing
 
 __all__ = [
     "ABC_SCRIPT",
+    "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",
     "DEFAULT_FREQ_HZ",
     "DEFAULT_LIBERTY",
+    "DEFAULT_TECH",
     "DEFAULT_TOGGLE_RATE",
     "CalibrationRow",
     "Cell",
     "Library",
     "PowerReport",
+    "SeqCell",
     "SynthResult",
+    "Technology",
     "TimingReport",
+    "add_tech_arguments",
     "calibrate",
+    "choose_clock",
+    "derive_library",
+    "input_state_probabilities",
     "load_library",
     "netlist_power",
     "power",
     "static_timing",
     "synthesize",
+    "technology",
     "toggle_rates",
+    "write_cell_models",
 ]

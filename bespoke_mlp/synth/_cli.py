@@ -11,7 +11,11 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
+from ._derive import derive_library
+from ._power import DEFAULT_FREQ_HZ
 from ._synthesize import SynthResult, synthesize
+from ._tech import add_tech_arguments, technology
+from ._timing import choose_clock
 
 __all__ = ["register"]
 
@@ -20,15 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``synth`` and ``tech`` subcommands."""
     synth = subparsers.add_parser(
         "synth",
-        help="synthesize Verilog/RTLIL onto the EGFET cells (area, power, delay)",
-        description="Map a combinational design with Yosys and ABC onto the EGFET cell library "
-        "and report area, power and critical path. Writes OUT/report.json, OUT/netlist.v, "
-        "OUT/netlist.json and OUT/yosys.log (a failed run leaves only OUT.yosys.log).",
+        help="synthesize Verilog/RTLIL onto printed cells (area, power, delay)",
+        description="Map a design with Yosys and ABC onto a cell library (--tech; default the "
+        "EGFET 1.0 V cells) and report area, power (default activity) and critical path. "
+        "Writes OUT/report.json, OUT/netlist.v, OUT/netlist.json and OUT/yosys.log (a failed "
+        "run leaves only OUT.yosys.log).",
     )
     synth.add_argument("sources", nargs="+", type=Path, metavar="FILE",
                        help="Verilog (.v, .sv) or RTLIL (.il) sources")
     synth.add_argument("--top", required=True, help="top module (its ports are kept)")
-    synth.add_argument("--liberty", type=Path, help="cell library (default: tech/egfet_1v0.lib)")
+    add_tech_arguments(synth)
+    # Kept for scripts written before --tech: the same as --tech PATH.
+    synth.add_argument("--liberty", type=Path, help=argparse.SUPPRESS)
     synth.add_argument("--out", type=Path,
                        help="output directory (default: synth_TOP in the current directory)")
     synth.add_argument("--timeout", type=float, default=600.0,
@@ -50,6 +57,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--json", dest="as_json", action="store_true",
                      help="print JSON instead of a table")
     cal.set_defaults(func=_calibrate)
+    der = tech_sub.add_parser(
+        "derive",
+        help="derive a compact library from a characterised Liberty file",
+        description="Read a characterised Liberty file and write the figures the flow uses "
+        "(area, mean and per-state static power, internal energy, one delay per cell, "
+        "functions, flip-flops and latches) as a compact Liberty file (how the built-in "
+        "libraries other than egfet_1v0.lib were made; see tech/README.md).",
+    )
+    der.add_argument("source", type=Path, metavar="LIB", help="characterised Liberty file")
+    der.add_argument("--name", required=True, help="name of the derived library")
+    der.add_argument("--out", type=Path, required=True, help="file to write")
+    der.add_argument("--scale-delays", type=Path, nargs=2, metavar=("CALIBRATED", "REFERENCE"),
+                     help="delay = CALIBRATED's delay x LIB's / REFERENCE's (per cell)")
+    der.set_defaults(func=_derive)
 
 
 def _summary(result: SynthResult, out: Path) -> str:
@@ -63,9 +84,9 @@ def _summary(result: SynthResult, out: Path) -> str:
         f"  delay  {result.delay_ms:.2f} ms critical path (fmax {fmax})",
         f"  time   {result.seconds:.1f} s",
     ]
-    if result.fmax_hz < result.freq_hz:
-        period = 1e3 / result.freq_hz
-        lines.append(f"  note: the critical path exceeds the {period:g} ms clock period")
+    if result.freq_hz < DEFAULT_FREQ_HZ:
+        lines.append(f"  note: the critical path exceeds the {1e3 / DEFAULT_FREQ_HZ:g} ms period "
+                     f"of the default clock; power at {result.freq_hz:g} Hz")
     lines.append(f"wrote {out / 'report.json'}, {out / 'netlist.v'}")
     return "\n".join(lines)
 
@@ -76,12 +97,25 @@ def _synth(args: argparse.Namespace) -> int:
     # log (named in the error) survives: one per output directory, replaced by the next try.
     log = out.parent / f"{out.name}.yosys.log"
     with atomic_output_dir(out, force=args.force) as tmp:
-        result = synthesize(args.sources, args.top, tmp, liberty=args.liberty,
+        tech = technology(args.liberty if args.liberty is not None else args.tech)
+        result = synthesize(args.sources, args.top, tmp, liberty=tech.liberty,
                             timeout=args.timeout, log=log)
-        report = {**result.to_dict(), "netlist": "netlist.v", "netlist_json": "netlist.json"}
+        clock = choose_clock(result.delay_ms, args.clock_hz)
+        if clock != result.freq_hz:
+            result = result.at_clock(clock)
+        report = {**result.to_dict(), "technology": tech.to_dict(),
+                  "netlist": "netlist.v", "netlist_json": "netlist.json"}
         write_json(tmp / "report.json", report)
         shutil.move(log, tmp / "yosys.log")
     print(_summary(result, out))
+    return 0
+
+
+def _derive(args: argparse.Namespace) -> int:
+    lib = derive_library(args.source, args.out, name=args.name,
+                         delays=None if args.scale_delays is None else tuple(args.scale_delays))
+    print(f"wrote {args.out}: {len(lib.cells)} cells, {len(lib.registers)} registers, "
+          f"{lib.voltage:g} V")
     return 0
 
 

@@ -10,6 +10,7 @@ EGFET library has none), in units ABC's mappers accept.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import operator
 import re
@@ -23,6 +24,7 @@ from ..errors import UsageError
 
 __all__ = [
     "Cell",
+    "SeqCell",
     "Library",
     "DEFAULT_LIBERTY",
     "CELL_MODELS",
@@ -60,6 +62,9 @@ class Cell:
     leakage_uw : static power in µW.
     internal_pj : internal energy per output transition in pJ (mean of rise and fall).
     delay_ms : the slowest input-to-output delay in ms.
+    leakage_states : static power in µW per input state (entry ``k`` has input ``i`` = bit
+        ``i`` of k), from the file's state-dependent ``leakage_power`` groups; empty when the
+        file gives one figure only (``leakage_uw`` then applies in every state).
     """
 
     name: str
@@ -70,6 +75,7 @@ class Cell:
     leakage_uw: float
     internal_pj: float
     delay_ms: float
+    leakage_states: tuple[float, ...] = ()
 
     @functools.cached_property
     def truth_table(self) -> tuple[int, ...]:
@@ -82,30 +88,84 @@ class Cell:
 
 
 @dataclass(frozen=True)
+class SeqCell:
+    """A one-bit storage cell: an edge-triggered flip-flop (``kind`` ``"ff"``) or a
+    level-sensitive latch (``"latch"``), in fixed units.
+
+    Attributes
+    ----------
+    name : the cell (and Verilog module) name.
+    kind : ``"ff"`` or ``"latch"``.
+    inputs : input pin names, in library order.
+    clock, clock_active : the clock (latch enable) pin and its active level: 1 for a rising
+        edge or an enable that is active high, 0 for a falling edge or an active-low enable.
+    data : the data pin (``next_state`` / ``data_in``).
+    clear, clear_active : the asynchronous clear pin and the level that clears (or None).
+    q, qn : the pins giving the stored bit and its complement (either may be None).
+    area_um2, leakage_uw : area (µm²) and mean static power (µW).
+    internal_pj : internal energy per output transition in pJ.
+    delay_ms : clock-to-output delay in ms.
+    """
+
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    clock: str
+    clock_active: int
+    data: str
+    clear: str | None
+    clear_active: int
+    q: str | None
+    qn: str | None
+    area_um2: float
+    leakage_uw: float
+    internal_pj: float
+    delay_ms: float
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The output pins, stored bit first."""
+        return tuple(p for p in (self.q, self.qn) if p is not None)
+
+
+@dataclass(frozen=True)
 class Library:
-    """The combinational cells of a Liberty file (sequential and multi-output cells skipped);
-    ``cells`` is read-only and sorted by name."""
+    """The cells of a Liberty file in fixed units, each mapping read-only and sorted by name.
+
+    Attributes
+    ----------
+    name, path : the library's name and file.
+    cells : combinational single-output cells (what the logic maps onto).
+    voltage : the supply voltage the file is characterised at (``nom_voltage``), if given.
+    registers : flip-flops and latches (what Yosys' ``dfflibmap`` maps registers onto).
+    skipped : cells the flow cannot use, with the reason (e.g. a tri-state buffer).
+    """
 
     name: str
     path: Path
     cells: Mapping[str, Cell]
+    voltage: float | None = None
+    registers: Mapping[str, SeqCell] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}))
+    skipped: Mapping[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
-    def cell(self, name: str) -> Cell:
-        """The cell called ``name``; raises UsageError if the library has none."""
-        try:
-            return self.cells[name]
-        except KeyError:
+    def cell(self, name: str) -> Cell | SeqCell:
+        """The cell or register called ``name``; raises UsageError if the library has none."""
+        found = self.cells.get(name) or self.registers.get(name)
+        if found is None:
+            reason = f" ({self.skipped[name]})" if name in self.skipped else ""
             raise UsageError(
-                f"cell {name!r} is not in library {str(self.path)!r} "
-                f"(cells: {', '.join(sorted(self.cells))})"
-            ) from None
+                f"cell {name!r} is not usable in library {str(self.path)!r}{reason} "
+                f"(cells: {', '.join(sorted({*self.cells, *self.registers}))})"
+            )
+        return found
 
     @property
     def inverter(self) -> Cell:
         """The smallest inverter; raises UsageError if there is none."""
         inverters = [c for c in self.cells.values() if c.truth_table == (1, 0)]
         if not inverters:
-            raise UsageError(f"library {str(self.path)!r} has no inverter cell")
+            raise UsageError(f"library {str(self.path)!r} has no inverter cell (function !A)")
         return min(inverters, key=lambda c: (c.area_um2, c.name))
 
 
@@ -361,41 +421,146 @@ def _float_attr(group: _Group, name: str, path: Path, default: float | None = No
         ) from None
 
 
-def _read_cell(group: _Group, ms: float, uw: float, pj: float, path: Path) -> Cell | None:
-    """A combinational single-output cell, or None for cells the mapper cannot use."""
-    if any(group.children(kind) for kind in ("ff", "latch", "statetable")):
-        return None
-    name = group.args[0] if group.args else ""
+def _center(table: _Group, path: Path) -> float:
+    """A table's typical entry: the middle of each index (a scalar table's one value)."""
+    values = _table_values(table, path)
+    sizes = [len([v for item in table.complex_attrs.get(f"index_{i}", []) for v in
+                  item.split(",") if v.strip()]) for i in (1, 2)]
+    n1, n2 = sizes if sizes[0] * max(sizes[1], 1) == len(values) else (len(values), 1)
+    n2 = max(n2, 1)
+    return values[(n1 // 2) * n2 + n2 // 2]
+
+
+def _delay(pin: _Group, timing_types: set[str], path: Path) -> float:
+    """The slowest typical delay of ``pin``'s timing arcs of the given types (0 if none)."""
+    return max((
+        _center(table, path)
+        for timing in pin.children("timing")
+        if timing.attrs.get("timing_type", "combinational") in timing_types
+        for table in timing.groups
+        if table.kind in ("cell_rise", "cell_fall")
+    ), default=0.0)
+
+
+def _energy(outputs: list[_Group], path: Path) -> float:
+    """Mean internal energy per output transition: per arc (related pin) and direction, the
+    groups of all supply pins summed (a file may split the energy between VDD and VSS)."""
+    sums: dict[tuple[str, str, str], float] = {}
+    for out in outputs:
+        for power in out.children("internal_power"):
+            for table in power.groups:
+                if table.kind in ("rise_power", "fall_power", "power"):
+                    values = _table_values(table, path)
+                    key = (out.args[0], power.attrs.get("related_pin", ""), table.kind)
+                    sums[key] = sums.get(key, 0.0) + sum(values) / len(values)
+    return sum(sums.values()) / len(sums) if sums else 0.0
+
+
+def _literal(text: str, pins: tuple[str, ...]) -> tuple[str, int] | None:
+    """``(pin, 1)`` for a plain pin, ``(pin, 0)`` for its negation, else None."""
+    expr = _BoolParser(text, pins).parse()
+    if expr[0] == "pin":
+        return expr[1], 1
+    if expr[0] == "not" and expr[1][0] == "pin":
+        return expr[1][1], 0
+    return None
+
+
+def _leakage_states(group: _Group, cell: Cell, uw: float, path: Path) -> tuple[float, ...]:
+    """Static power per input state from the ``leakage_power`` groups with a ``when``
+    condition (summed over supply pins); a state no condition covers gets the mean."""
+    values: dict[str, float] = {}
+    for g in group.children("leakage_power"):
+        if "when" in g.attrs:
+            values[g.attrs["when"]] = values.get(g.attrs["when"], 0.0) + _float_attr(
+                g, "value", path)
+    if not values:
+        return ()
+    pins = (*cell.inputs, cell.output)
+    conditions = [(_BoolParser(when, pins).parse(), v) for when, v in values.items()]
+    states = []
+    for k, y in enumerate(cell.truth_table):
+        env = {pin: (k >> i) & 1 for i, pin in enumerate(cell.inputs)} | {cell.output: y}
+        found = [v for expr, v in conditions if _evaluate(expr, env)]
+        states.append(found[0] * uw if found else cell.leakage_uw)
+    return tuple(states)
+
+
+def _read_register(group: _Group, storage: _Group, inputs: tuple[str, ...],
+                   outputs: list[_Group], units: tuple[float, float, float],
+                   path: Path) -> SeqCell | str:
+    """A flip-flop or latch, or the reason the flow cannot use it."""
+    ms, uw, pj = units
+    name = group.args[0]
+    kind = storage.kind
+    clock_attr, data_attr = ("clocked_on", "next_state") if kind == "ff" else (
+        "enable", "data_in")
+    if "preset" in storage.attrs:
+        return "asynchronous preset is not supported"
+    if clock_attr not in storage.attrs or data_attr not in storage.attrs:
+        return f"its {kind} group lacks {clock_attr!r} or {data_attr!r}"
+    clock = _literal(storage.attrs[clock_attr], inputs)
+    data = _literal(storage.attrs[data_attr], inputs)
+    clear = _literal(storage.attrs["clear"], inputs) if "clear" in storage.attrs else None
+    if clock is None or data is None or data[1] == 0 or (
+            "clear" in storage.attrs and clear is None):
+        return (f"{kind} functions {dict(storage.attrs)!r} are not supported (the clock, "
+                "data and clear must each be a pin or its negation)")
+    state, inverse = (storage.args + ["", ""])[:2]
+    pins: dict[str, str] = {}
+    for out in outputs:
+        function = out.attrs.get("function", "").replace(" ", "")
+        if function == state:
+            pins["q"] = out.args[0]
+        elif function in (inverse, f"!{state}", f"{state}'"):
+            pins["qn"] = out.args[0]
+        else:
+            return f"output {out.args[0]!r} has the unsupported function {function!r}"
+    return SeqCell(
+        name=name, kind=kind, inputs=inputs, clock=clock[0], clock_active=clock[1],
+        data=data[0], clear=None if clear is None else clear[0],
+        clear_active=1 if clear is None else clear[1],
+        q=pins.get("q"), qn=pins.get("qn"),
+        area_um2=_float_attr(group, "area", path),
+        leakage_uw=_float_attr(group, "cell_leakage_power", path, 0.0) * uw,
+        internal_pj=_energy(outputs, path) * pj,
+        delay_ms=max(_delay(out, {"rising_edge", "falling_edge"}, path) for out in outputs) * ms,
+    )
+
+
+def _read_cell(group: _Group, units: tuple[float, float, float],
+               path: Path) -> Cell | SeqCell | str:
+    """A combinational single-output cell or a register, or the reason the flow cannot use
+    the cell."""
+    ms, uw, pj = units
     pins = group.children("pin")
     inputs = tuple(p.args[0] for p in pins if p.attrs.get("direction") == "input")
     outputs = [p for p in pins if p.attrs.get("direction") == "output"]
+    storage = group.children("ff") + group.children("latch")
+    if group.children("statetable") or len(storage) > 1:
+        return "state tables and multi-bit storage are not supported"
+    if storage:
+        return _read_register(group, storage[0], inputs, outputs, units, path)
+    if any("three_state" in p.attrs for p in outputs):
+        return "a tri-state output is not supported"
     if len(outputs) != 1 or "function" not in outputs[0].attrs or not inputs:
-        return None
+        return "only single-output cells with a function of their inputs are supported"
     out = outputs[0]
-    delays = [
-        max(_table_values(table, path))
-        for timing in out.children("timing")
-        for table in timing.groups
-        if table.kind in ("cell_rise", "cell_fall")
-    ]
-    energies = [
-        sum(_table_values(table, path)) / len(_table_values(table, path))
-        for power in out.children("internal_power")
-        for table in power.groups
-        if table.kind in ("rise_power", "fall_power", "power")
-    ]
     cell = Cell(
-        name=name,
+        name=group.args[0],
         inputs=inputs,
         output=out.args[0],
         function=out.attrs["function"],
         area_um2=_float_attr(group, "area", path),
         leakage_uw=_float_attr(group, "cell_leakage_power", path, 0.0) * uw,
-        internal_pj=(sum(energies) / len(energies) if energies else 0.0) * pj,
-        delay_ms=(max(delays) if delays else 0.0) * ms,
+        internal_pj=_energy([out], path) * pj,
+        delay_ms=_delay(out, _COMBINATIONAL, path) * ms,
     )
     cell.truth_table  # noqa: B018 - parse the function now, so a bad one fails on loading
-    return cell
+    return dataclasses.replace(cell, leakage_states=_leakage_states(group, cell, uw, path))
+
+
+_COMBINATIONAL = {"combinational", "combinational_rise", "combinational_fall"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -415,15 +580,34 @@ def _load(path: Path, mtime_ns: int) -> Library:
     cap_value, cap_unit = root.complex_attrs.get("capacitive_load_unit", ["1", "pf"])
     cap = float(cap_value) * _unit(f"1{cap_unit}", "F", path)
     pj = cap * volt * volt / 1e-12
-    cells = {}
+    cells: dict[str, Cell] = {}
+    registers: dict[str, SeqCell] = {}
+    skipped: dict[str, str] = {}
     for group in root.children("cell"):
-        cell = _read_cell(group, ms, uw, pj, path)
-        if cell is not None:
-            cells[cell.name] = cell
+        name = group.args[0] if group.args else ""
+        try:
+            cell = _read_cell(group, (ms, uw, pj), path)
+        except UsageError as exc:
+            raise UsageError(f"{str(path)!r}: cell {name!r}: {exc}") from None
+        if isinstance(cell, Cell):
+            cells[name] = cell
+        elif isinstance(cell, SeqCell):
+            registers[name] = cell
+        else:
+            skipped[name] = cell
     if not cells:
         raise UsageError(f"Liberty file {str(path)!r} has no usable combinational cells")
-    name = root.args[0] if root.args else path.stem
-    return Library(name=name, path=path, cells=MappingProxyType(dict(sorted(cells.items()))))
+    conditions = root.children("operating_conditions")
+    voltage = attrs.get("nom_voltage") or (
+        conditions[0].attrs.get("voltage") if conditions else None)
+    return Library(
+        name=root.args[0] if root.args else path.stem,
+        path=path,
+        cells=MappingProxyType(dict(sorted(cells.items()))),
+        voltage=None if voltage is None else float(voltage) * volt,
+        registers=MappingProxyType(dict(sorted(registers.items()))),
+        skipped=MappingProxyType(dict(sorted(skipped.items()))),
+    )
 
 
 def load_library(path: Path | None = None) -> Library:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ._liberty import Library
 
-__all__ = ["Instance", "Netlist", "read_netlist"]
+__all__ = ["Instance", "Netlist", "Register", "read_netlist"]
 
 # A net bit: Yosys' integer id, or a constant "0", "1", "x" or "z".
 Bit = int | str
@@ -28,13 +28,28 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class Register:
+    """One flip-flop or latch instance: its name, library cell, the bits on its data, clock
+    and clear pins (clear None if the cell has none) and on its outputs (None: unconnected),
+    stored bit first."""
+
+    name: str
+    cell: str
+    data: Bit
+    clock: Bit
+    clear: Bit | None
+    outputs: tuple[Bit | None, ...]
+
+
+@dataclass(frozen=True)
 class Netlist:
     """The top module of a mapped netlist.
 
     Attributes
     ----------
     top : module name.
-    instances : cell instances, in the file's order.
+    instances : combinational cell instances, in the file's order.
+    registers : flip-flop and latch instances, in the file's order.
     ports : port name -> (direction, bits).
     bit_names : net bit -> its names as written in Verilog (``n``, or ``n[i]`` for a bit of a
         vector), sorted.
@@ -44,11 +59,12 @@ class Netlist:
     instances: tuple[Instance, ...]
     ports: Mapping[str, tuple[str, tuple[Bit, ...]]]
     bit_names: Mapping[Bit, tuple[str, ...]]
+    registers: tuple[Register, ...] = ()
 
     @property
     def cell_counts(self) -> dict[str, int]:
-        """Instances per cell type, sorted by name."""
-        return dict(sorted(Counter(inst.cell for inst in self.instances).items()))
+        """Instances per cell type (registers too), sorted by name."""
+        return dict(sorted(Counter(i.cell for i in (*self.instances, *self.registers)).items()))
 
     def output_bits(self) -> list[Bit]:
         """Bits of all output ports."""
@@ -86,6 +102,11 @@ def _top_module(modules: Mapping, path: Path, top: str | None) -> tuple[str, Map
     return chosen[0], modules[chosen[0]]
 
 
+def _pin_bit(connections: Mapping, pin: str | None) -> Bit | None:
+    """The bit on ``pin`` (None for no pin or an unconnected one)."""
+    return connections[pin][0] if pin in connections and connections[pin] else None
+
+
 def read_netlist(path: Path, library: Library, *, top: str | None = None) -> Netlist:
     """Read the top module of a Yosys JSON netlist mapped onto ``library``.
 
@@ -93,7 +114,7 @@ def read_netlist(path: Path, library: Library, *, top: str | None = None) -> Net
     ------
     UsageError
         If the file is unreadable or not a Yosys JSON netlist, or holds cells that are not
-        combinational cells of ``library`` (e.g. flip-flops or unmapped logic).
+        cells of ``library`` (e.g. unmapped logic or cells the library skipped).
     """
     path = Path(path)
     try:
@@ -104,13 +125,21 @@ def read_netlist(path: Path, library: Library, *, top: str | None = None) -> Net
             for p, entry in module.get("ports", {}).items()
         }
         instances = []
+        registers = []
         foreign: Counter[str] = Counter()
         for inst_name, cell in module.get("cells", {}).items():
             lib_cell = library.cells.get(cell["type"])
+            conn = cell["connections"]
+            reg = library.registers.get(cell["type"])
+            if reg is not None:
+                registers.append(Register(
+                    name=inst_name, cell=reg.name, data=conn[reg.data][0],
+                    clock=conn[reg.clock][0], clear=_pin_bit(conn, reg.clear),
+                    outputs=tuple(_pin_bit(conn, pin) for pin in reg.outputs)))
+                continue
             if lib_cell is None:
                 foreign[cell["type"]] += 1
                 continue
-            conn = cell["connections"]
             instances.append(Instance(
                 name=inst_name,
                 cell=lib_cell.name,
@@ -126,13 +155,20 @@ def read_netlist(path: Path, library: Library, *, top: str | None = None) -> Net
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise UsageError(f"{str(path)!r} is not a Yosys JSON netlist ({exc!r})") from exc
     if foreign:
+        reasons = "; ".join(f"{c}: {library.skipped[c]}" for c in sorted(foreign)
+                            if c in library.skipped)
+        if any(c.startswith(("$_DFF", "$_SDFF", "$_DLATCH", "$_ALDFF")) for c in foreign):
+            reasons = "; ".join(filter(None, [reasons, (
+                "flip-flops or latches that no register cell of the library implements "
+                f"(its registers: {', '.join(library.registers) or 'none'})")]))
         raise UsageError(
-            f"netlist {str(path)!r} has cells outside library {library.name!r}: "
-            f"{dict(sorted(foreign.items()))!r}; only combinational designs map onto it"
+            f"netlist {str(path)!r} has cells that library {library.name!r} cannot model: "
+            f"{dict(sorted(foreign.items()))!r}" + (f" ({reasons})" if reasons else "")
         )
     return Netlist(
         top=name,
         instances=tuple(instances),
         ports=ports,
         bit_names={bit: tuple(sorted(n)) for bit, n in names.items()},
+        registers=tuple(registers),
     )

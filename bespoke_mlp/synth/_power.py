@@ -1,7 +1,11 @@
 """Power model: static power per cell plus internal energy per output transition.
 
-EGFET logic is resistor-loaded, so static power dominates (93-97 % of the published totals).
-Static power is the sum of the cells' fitted static figures. Dynamic power is, per instance, the
+EGFET logic is resistor-loaded, so static power dominates (93-97 % of the published totals),
+and a gate leaks mostly while its output is 0. Static power is, per instance, the cell's static
+figure: in a library with state-dependent leakage and with the input-state probabilities
+measured by gate-level simulation (:func:`input_state_probabilities`), the per-state figures
+weighted by how long the instance's inputs spent in each state; otherwise the cell's one
+(mean or fitted) figure. Dynamic power is, per instance, the
 cell's internal energy per output transition times the transitions per second: the toggle rate
 (transitions per applied input vector) times the vector rate, i.e. the clock frequency.
 Without measured activity every cell output is assumed to toggle :data:`DEFAULT_TOGGLE_RATE`
@@ -12,13 +16,16 @@ times per vector, the activity the library's internal energies were calibrated a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import UsageError
 from ._liberty import Library, load_library
-from ._netlist import Netlist, read_netlist
+from ._netlist import Bit, Netlist, read_netlist
 
 __all__ = [
     "DEFAULT_FREQ_HZ",
@@ -27,6 +34,7 @@ __all__ = [
     "power",
     "netlist_power",
     "toggle_rates",
+    "input_state_probabilities",
 ]
 
 DEFAULT_FREQ_HZ = 5.0
@@ -106,28 +114,109 @@ def power(
 
 
 def netlist_activity_power(
-    netlist: Netlist, library: Library, activity: Mapping[str, float], freq_hz: float
+    netlist: Netlist, library: Library, activity: Mapping[str, float], freq_hz: float,
+    states: Mapping[str, tuple[float, ...]] | None = None,
 ) -> PowerReport:
-    """Power of ``netlist`` with measured toggle rates (see :func:`netlist_power`)."""
+    """Power of ``netlist`` with measured toggle rates (see :func:`netlist_power`) and, if
+    given, measured input-state probabilities (instance name -> probability of each input
+    state, as :func:`input_state_probabilities` returns) for state-dependent leakage."""
     freq_hz = _check_freq(freq_hz)
     energy = 0.0
     unmatched = []
-    for inst in netlist.instances:
-        keys = (inst.name, *netlist.bit_names.get(inst.output, ()))
+    outputs = [(i.name, i.cell, i.output) for i in netlist.instances]
+    outputs += [(r.name, r.cell, r.outputs[0]) for r in netlist.registers]
+    for name, cell, output in outputs:
+        keys = (name, *netlist.bit_names.get(output, ()))
         key = next((k for k in keys if k in activity), None)
         if key is None:
-            unmatched.append(inst.name)
+            unmatched.append(name)
             continue
-        energy += library.cell(inst.cell).internal_pj * _check_rate(repr(key), activity[key])
+        energy += library.cell(cell).internal_pj * _check_rate(repr(key), activity[key])
     # A cell left out would count as never toggling: under-reported power labelled measured.
     if unmatched:
         example = next(iter(activity), None)
         raise UsageError(
             f"the activity names no output of {len(unmatched)} of the "
-            f"{len(netlist.instances)} cells of {netlist.top!r} (e.g. {unmatched[0]!r}; the "
+            f"{len(outputs)} cells of {netlist.top!r} (e.g. {unmatched[0]!r}; the "
             f"activity has e.g. {example!r}); key it by the nets of the gate netlist"
         )
-    return _report(_static_mw(library, netlist.cell_counts), energy, freq_hz, "measured")
+    if states is None:
+        static_mw = _static_mw(library, netlist.cell_counts)
+    else:
+        static_mw = _static_mw(library, Counter(r.cell for r in netlist.registers))
+        for inst in netlist.instances:
+            cell = library.cells[inst.cell]
+            probs = states.get(inst.name)
+            if cell.leakage_states and probs is not None:
+                static_mw += float(np.dot(probs, cell.leakage_states)) * 1e-3
+            else:
+                static_mw += cell.leakage_uw * 1e-3
+    return _report(static_mw, energy, freq_hz, "measured")
+
+
+_POPCOUNT = np.array([bin(b).count("1") for b in range(256)], dtype=np.int64)
+
+
+def input_state_probabilities(
+    netlist: Netlist, library: Library, net_values: tuple[Sequence[str], np.ndarray],
+    n_vectors: int,
+) -> dict[str, tuple[float, ...]]:
+    """How often each instance's inputs were in each state during a gate-level simulation.
+
+    Parameters
+    ----------
+    netlist, library : the mapped netlist and its library.
+    net_values : ``(names, packed)`` as :attr:`bespoke_mlp.sim.SimResult.net_values`: the value
+        of each named net bit after every vector (vector ``v`` at bit ``v % 8`` of byte
+        ``v // 8`` of the net's row).
+    n_vectors : the vectors simulated.
+
+    Returns
+    -------
+    dict
+        Instance name -> probability of each input state (entry ``k`` has input ``i`` = bit
+        ``i`` of k, the order of :attr:`Cell.truth_table`), for instances of cells with
+        state-dependent leakage whose inputs were all recorded.
+    """
+    names, packed = net_values
+    if isinstance(n_vectors, bool) or not isinstance(n_vectors, int) or n_vectors < 1:
+        raise UsageError(f"input-state probabilities need >= 1 vector, got {n_vectors!r}")
+    if packed.shape != (len(names), -(-n_vectors // 8)):
+        raise UsageError(f"net values of shape {packed.shape!r} do not match {len(names)} "
+                         f"nets and {n_vectors} vectors")
+    row = {name: i for i, name in enumerate(names)}
+    # Two extra rows: the constants 0 and 1 (padding bits beyond n_vectors are masked below).
+    const = np.zeros((2, packed.shape[1]), dtype=np.uint8)
+    const[1] = 0xFF
+    table = np.concatenate([packed, const])
+    tail = np.full(packed.shape[1], 0xFF, dtype=np.uint8)
+    if n_vectors % 8:
+        tail[-1] = (1 << (n_vectors % 8)) - 1
+
+    def index(bit: Bit) -> int | None:
+        if bit in ("0", "1"):
+            return len(names) + int(bit)
+        return next((row[n] for n in netlist.bit_names.get(bit, ()) if n in row), None)
+
+    groups: dict[str, list[tuple[str, list[int]]]] = {}
+    for inst in netlist.instances:
+        if not library.cells[inst.cell].leakage_states:
+            continue
+        rows = [index(b) for b in inst.inputs]
+        if all(r is not None for r in rows):
+            groups.setdefault(inst.cell, []).append((inst.name, rows))
+    out: dict[str, tuple[float, ...]] = {}
+    for members in groups.values():
+        inputs = table[np.array([r for _, r in members])]  # (n_inst, n_inputs, n_bytes)
+        counts = []
+        for k in range(1 << inputs.shape[1]):
+            mask = np.broadcast_to(tail, inputs[:, 0].shape).copy()
+            for i in range(inputs.shape[1]):
+                mask &= inputs[:, i] if (k >> i) & 1 else ~inputs[:, i]
+            counts.append(_POPCOUNT[mask].sum(axis=1))
+        probs = np.stack(counts, axis=1) / n_vectors
+        out.update((name, tuple(float(p) for p in ps)) for (name, _), ps in zip(members, probs))
+    return out
 
 
 def netlist_power(

@@ -1,4 +1,4 @@
-"""Logic synthesis with Yosys and ABC onto the EGFET cells, and the resulting figures."""
+"""Logic synthesis with Yosys and ABC onto the library cells, and the resulting figures."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._util import log_tail
 from .._yosys import quote_path, run_yosys
 from ..errors import ToolError, UsageError
+from ._derive import write_register_cells
 from ._liberty import Library, load_library, write_buffer_expansion, write_mapper_library
 from ._netlist import Netlist, read_netlist
-from ._power import DEFAULT_FREQ_HZ, PowerReport, netlist_activity_power, power
-from ._timing import analyze_timing
+from ._power import (
+    DEFAULT_FREQ_HZ,
+    PowerReport,
+    input_state_probabilities,
+    netlist_activity_power,
+    power,
+)
+from ._timing import analyze_timing, cell_delays
 
 __all__ = ["ABC_SCRIPT", "SynthResult", "synthesize"]
 
@@ -86,15 +95,32 @@ class SynthResult:
         }
 
     def with_activity(
-        self, activity: Mapping[str, float], *, freq_hz: float | None = None
+        self, activity: Mapping[str, float], *, freq_hz: float | None = None,
+        net_values: tuple[Sequence[str], np.ndarray] | None = None,
+        n_vectors: int | None = None,
     ) -> SynthResult:
-        """This result with dynamic power recomputed from measured toggle rates (transitions
-        per applied vector, keyed by net or instance name as :func:`netlist_power` takes)."""
+        """This result with power recomputed from measured toggle rates (transitions per
+        applied vector, keyed by net or instance name as :func:`netlist_power` takes) and, if
+        ``net_values`` (with ``n_vectors``, see :func:`input_state_probabilities`) are given,
+        state-dependent leakage weighted by the measured input-state probabilities."""
         library = load_library(self.liberty)
         netlist = read_netlist(self.netlist_json, library, top=self.top)
+        states = None
+        if net_values is not None:
+            if n_vectors is None:
+                raise UsageError("net_values need n_vectors")
+            states = input_state_probabilities(netlist, library, net_values, n_vectors)
         report = netlist_activity_power(
-            netlist, library, activity, self.freq_hz if freq_hz is None else freq_hz
+            netlist, library, activity, self.freq_hz if freq_hz is None else freq_hz, states
         )
+        return dataclasses.replace(self, **_power_fields(report))
+
+    def at_clock(self, freq_hz: float) -> SynthResult:
+        """This result with the default-activity power at another clock (vector) rate."""
+        if self.activity != "default":
+            raise UsageError("at_clock needs a result with default activity; pass freq_hz to "
+                             "with_activity instead")
+        report = power(self.cells, freq_hz=freq_hz, liberty=self.liberty)
         return dataclasses.replace(self, **_power_fields(report))
 
 
@@ -110,7 +136,7 @@ def _power_fields(report: PowerReport) -> dict[str, Any]:
 
 def _yosys_script(
     sources: Sequence[Path], top: str, liberty: Path, work: Path, abc_script: str,
-    netlist_v: Path, netlist_json: Path,
+    netlist_v: Path, netlist_json: Path, registers: bool,
 ) -> str:
     reads = [f"{_READERS[src.suffix.lower()]} {quote_path(src)}" for src in sources]
     # ABC receives the script after "+": commas become spaces, and it must not contain ";"
@@ -122,6 +148,8 @@ def _yosys_script(
         f"hierarchy -check -top {top}",
         f"synth -flatten -top {top} -noabc",
         "opt_clean -purge",
+        # Flip-flops and latches onto the library's registers (ABC maps only the logic).
+        *([f"dfflibmap -liberty {quote_path(work / 'registers.lib')}"] if registers else []),
         f"abc -liberty {quote_path(work / 'mapper.lib')} -script {abc_inline}",
         f"techmap -map {quote_path(work / 'buffer_expansion.v')}",
         "opt_clean -purge",
@@ -182,9 +210,10 @@ def synthesize(
     abc_script: str = ABC_SCRIPT,
     log: Path | None = None,
 ) -> SynthResult:
-    """Synthesize a combinational design onto the library cells.
+    """Synthesize a design onto the library cells.
 
-    Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps it with ABC
+    Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps its
+    flip-flops and latches onto the library's (Yosys ``dfflibmap``) and its logic with ABC
     (:data:`ABC_SCRIPT`) onto the library plus a two-inverter buffer, expands every buffer into
     two inverters and writes ``out_dir/netlist.v``, ``out_dir/netlist.json`` and
     ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys in a child process.
@@ -206,7 +235,8 @@ def synthesize(
     ------
     UsageError
         For missing or unsupported sources, a bad top name, timeout, library or activity, or a
-        design that does not map onto combinational library cells.
+        design that does not map onto the library's cells (e.g. registers it has no cell
+        for).
     ToolError
         If Yosys or ABC fails or exceeds ``timeout``; the message names the log.
     """
@@ -222,8 +252,11 @@ def synthesize(
         work = Path(tmp)
         write_mapper_library(library, work / "mapper.lib")
         write_buffer_expansion(library, work / "buffer_expansion.v")
+        if library.registers:
+            write_register_cells(library, work / "registers.lib")
         script = _yosys_script(paths, top, library.path, work, abc_script,
-                               netlist_v.resolve(), netlist_json.resolve())
+                               netlist_v.resolve(), netlist_json.resolve(),
+                               bool(library.registers))
         start = time.perf_counter()
         _run_yosys(script, work / "synth.ys", log, timeout, top)
         seconds = time.perf_counter() - start
@@ -236,8 +269,8 @@ def _result(
     seconds: float, activity: Mapping[str, float] | None, freq_hz: float,
 ) -> SynthResult:
     counts = netlist.cell_counts
-    area = sum(library.cells[name].area_um2 * n for name, n in counts.items())
-    timing = analyze_timing(netlist, {name: c.delay_ms for name, c in library.cells.items()})
+    area = sum(library.cell(name).area_um2 * n for name, n in counts.items())
+    timing = analyze_timing(netlist, cell_delays(library))
     if activity is None:
         report = power(counts, freq_hz=freq_hz, liberty=library.path)
     else:

@@ -1,4 +1,5 @@
-"""Static timing analysis of a mapped combinational netlist with the library's cell delays."""
+"""Static timing analysis of a mapped netlist with the library's cell delays, and the choice
+of the clock."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ._liberty import load_library
+from ._liberty import Library, load_library
 from ._netlist import Bit, Netlist, read_netlist
+from ._power import DEFAULT_FREQ_HZ
 
-__all__ = ["TimingReport", "analyze_timing", "static_timing"]
+__all__ = ["TimingReport", "analyze_timing", "choose_clock", "static_timing"]
 
 
 @dataclass(frozen=True)
 class TimingReport:
-    """Longest input-to-output path of a combinational netlist.
+    """Longest path of a netlist (inputs and register outputs to outputs and register inputs).
 
     Attributes
     ----------
@@ -34,62 +36,100 @@ def analyze_timing(netlist: Netlist, delays: dict[str, float]) -> TimingReport:
     """Timing of ``netlist`` with ``delays`` (cell name -> ms, one value for all of a cell's
     arcs, as the EGFET characterisation gives per-stage delays that already include load).
 
+    Paths start at the primary inputs (arrival 0) and at the outputs of flip-flops and latches
+    (arrival: their clock-to-output delay) and end at the primary outputs and at register
+    data and clear pins; the critical path is the latest of these ends.
+
     Raises
     ------
     UsageError
         If the netlist has a combinational loop or a net with two drivers.
     """
-    insts = netlist.instances
+    # Registers are sources without inputs: a path through one starts anew at its output.
+    nodes = [(i.name, i.cell, i.inputs, (i.output,)) for i in netlist.instances]
+    nodes += [(r.name, r.cell, (), tuple(b for b in r.outputs if b is not None))
+              for r in netlist.registers]
     driver: dict[Bit, int] = {}
-    for i, inst in enumerate(insts):
-        if inst.output in driver:
-            raise UsageError(
-                f"net bit {inst.output!r} of {netlist.top!r} is driven by "
-                f"{insts[driver[inst.output]].name!r} and {inst.name!r}"
-            )
-        driver[inst.output] = i
-    fanouts: list[list[int]] = [[] for _ in insts]
-    pending = [0] * len(insts)
-    for i, inst in enumerate(insts):
-        for bit in inst.inputs:
+    for i, (name, _, _, outputs) in enumerate(nodes):
+        for bit in outputs:
+            if bit in driver:
+                raise UsageError(
+                    f"net bit {bit!r} of {netlist.top!r} is driven by "
+                    f"{nodes[driver[bit]][0]!r} and {name!r}"
+                )
+            driver[bit] = i
+    fanouts: list[list[int]] = [[] for _ in nodes]
+    pending = [0] * len(nodes)
+    for i, (_, _, inputs, _) in enumerate(nodes):
+        for bit in inputs:
             if bit in driver:
                 fanouts[driver[bit]].append(i)
                 pending[i] += 1
-    arrival = [0.0] * len(insts)
-    worst_fanin: list[int | None] = [None] * len(insts)
+    arrival = [0.0] * len(nodes)
+    worst_fanin: list[int | None] = [None] * len(nodes)
     ready = deque(i for i, n in enumerate(pending) if n == 0)
     done = 0
     while ready:
         i = ready.popleft()
         done += 1
         start = 0.0
-        for bit in insts[i].inputs:
+        for bit in nodes[i][2]:
             j = driver.get(bit)
             if j is not None and (worst_fanin[i] is None or arrival[j] > start):
                 start, worst_fanin[i] = arrival[j], j
-        arrival[i] = start + delays[insts[i].cell]
+        arrival[i] = start + delays[nodes[i][1]]
         for k in fanouts[i]:
             pending[k] -= 1
             if pending[k] == 0:
                 ready.append(k)
-    if done != len(insts):
-        stuck = sorted(insts[i].name for i, n in enumerate(pending) if n)[:5]
+    if done != len(nodes):
+        stuck = sorted(nodes[i][0] for i, n in enumerate(pending) if n)[:5]
         raise UsageError(f"netlist {netlist.top!r} has a combinational loop through {stuck!r}")
+    ends = netlist.output_bits() + [
+        b for r in netlist.registers for b in (r.data, r.clear) if b is not None]
     end: int | None = None
-    for bit in netlist.output_bits():
+    for bit in ends:
         j = driver.get(bit)
         if j is not None and (end is None or arrival[j] > arrival[end]):
             end = j
     delay = 0.0 if end is None else arrival[end]
     path: list[str] = []
     while end is not None:
-        path.append(insts[end].name)
+        path.append(nodes[end][0])
         end = worst_fanin[end]
     return TimingReport(
         delay_ms=delay,
         fmax_hz=1e3 / delay if delay > 0 else math.inf,
         critical_path=tuple(reversed(path)),
     )
+
+
+def choose_clock(delay_ms: float, requested_hz: float | None) -> float:
+    """The clock a design runs at: ``requested_hz`` if its period covers the critical path
+    (UsageError otherwise); with no request, the default 5 Hz, or if the critical path is
+    longer than 200 ms, the fastest clock that covers it, rounded down to two significant
+    digits."""
+    fmax_hz = 1e3 / delay_ms if delay_ms > 0 else math.inf
+    if requested_hz is not None:
+        if isinstance(requested_hz, bool) or not isinstance(requested_hz, (int, float)) or not (
+                math.isfinite(requested_hz) and requested_hz > 0):
+            raise UsageError(f"the clock must be a positive number of Hz, got {requested_hz!r}")
+        if fmax_hz < requested_hz:
+            raise UsageError(
+                f"the critical path ({delay_ms:.1f} ms) exceeds the period of the "
+                f"{requested_hz:g} Hz clock (fmax {fmax_hz:.3g} Hz); choose a clock "
+                f"of at most {_round_down(fmax_hz):g} Hz"
+            )
+        return float(requested_hz)
+    if fmax_hz >= DEFAULT_FREQ_HZ:
+        return DEFAULT_FREQ_HZ
+    return _round_down(fmax_hz)
+
+
+def _round_down(hz: float) -> float:
+    """``hz`` rounded down to two significant digits."""
+    exponent = math.floor(math.log10(hz)) - 1
+    return float(f"{math.floor(hz / 10.0 ** exponent)}e{exponent}")
 
 
 def static_timing(netlist_json: Path, *, liberty: Path | None = None) -> TimingReport:
@@ -102,4 +142,10 @@ def static_timing(netlist_json: Path, *, liberty: Path | None = None) -> TimingR
     """
     library = load_library(liberty)
     netlist = read_netlist(netlist_json, library)
-    return analyze_timing(netlist, {name: c.delay_ms for name, c in library.cells.items()})
+    return analyze_timing(netlist, cell_delays(library))
+
+
+def cell_delays(library: Library) -> dict[str, float]:
+    """Cell (and register) name -> delay in ms."""
+    return {name: c.delay_ms for name, c in (*library.cells.items(),
+                                             *library.registers.items())}
