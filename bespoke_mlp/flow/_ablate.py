@@ -14,6 +14,7 @@ from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
+from ..synth import Effort
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -58,11 +59,11 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
                  input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
-                 executor: Executor | None = None,
+                 executor: Executor | None = None, effort: Effort = "high",
                  log: Log | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
-    are implemented on ``executor`` (default: in-process)."""
+    are implemented on ``executor`` (default: in-process) and synthesized at ``effort``."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -79,7 +80,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         names = [name for name, _ in steps] + ["+ retraining"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
-                                   executor=executor, log=log)
+                                   executor=executor, effort=effort, log=log)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()

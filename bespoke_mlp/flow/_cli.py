@@ -12,6 +12,7 @@ from ..errors import ModelFileError, UsageError
 from ..hdl import write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
+from ..synth._cli import add_effort_argument
 from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import run_ablation
 from ._exact import run_exact
@@ -35,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
-                  adc_mw=args.adc_mw, force=args.force, log=log)
+                  adc_mw=args.adc_mw, force=args.force, effort=args.effort, log=log)
     if args.exact:
         out = args.out or _default_out(args.dataset, "-exact")
         run_exact(data, out=out, **common)
@@ -65,6 +66,7 @@ def _ablate(args: argparse.Namespace) -> int:
                      split_seed=args.split_seed, input_bits=args.input_bits,
                      weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                      adc_mw=args.adc_mw, force=args.force, executor=executor,
+                     effort=args.effort,
                      log=Log(enabled=not args.quiet))
     print(f"wrote {out / 'ablation.json'}")
     return 0
@@ -101,7 +103,8 @@ def _generate(args: argparse.Namespace) -> int:
         log = Log(enabled=not args.quiet)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
-                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+                             work_dir=Path(work), adc_mw=args.adc_mw, effort=args.effort,
+                             log=log)
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
@@ -121,6 +124,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
                    help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_effort_argument(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

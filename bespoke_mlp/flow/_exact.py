@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util import atomic_output_dir, write_json
+from ..synth import Effort
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts, summary_table
@@ -17,12 +18,13 @@ __all__ = ["run_exact"]
 def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               hidden: tuple[int, ...] | None = None, seed: int = 0, split_seed: int = 42,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
-              adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
+              adc_mw: float = DEFAULT_ADC_MW, force: bool = False, effort: Effort = "high",
               log: Log | None = None) -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically.
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
-    (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). Returns the report.
+    (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``), synthesized at ``effort``. Returns
+    the report.
     """
     log = log or quiet()
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
@@ -40,7 +42,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         codes, labels = split_parts(net, trained.split)["test"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
-                             adc_mw=adc_mw, log=log)
+                             adc_mw=adc_mw, effort=effort, log=log)
         (tmp / "model.json").write_text(net.to_json())
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())

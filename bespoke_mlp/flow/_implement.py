@@ -20,7 +20,7 @@ from ..hdl import write_verilog
 from ..ir import Network, partial_product_counts, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, check_agreement, simulate, simulate_many
-from ..synth import CELL_MODELS, SynthResult, synthesize, toggle_rates
+from ..synth import CELL_MODELS, Effort, SynthResult, synthesize, toggle_rates
 from ._log import Log, quiet
 
 __all__ = [
@@ -118,7 +118,8 @@ def _accuracy(pred: np.ndarray, labels: np.ndarray | None) -> float:
 
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
-              measure_activity: bool = True, log: Log | None = None) -> Implementation:
+              measure_activity: bool = True, effort: Effort = "high",
+              log: Log | None = None) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -128,7 +129,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
     switching activity feeds the dynamic power (unless ``measure_activity`` is off: then the
     library's default activity is used). ``labels`` are class indices (or None). RTL simulation
-    and synthesis run concurrently.
+    and synthesis (at ``effort``) run concurrently.
     """
     log = log or quiet()
     design_dir.mkdir(parents=True, exist_ok=True)
@@ -144,7 +145,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
 
     def synth():
         with log.stage("synthesis"):
-            return synthesize([top_v], TOP, work_dir / "synth", timeout=timeout)
+            return synthesize([top_v], TOP, work_dir / "synth", timeout=timeout, effort=effort)
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         "(Yosys + ABC onto EGFET cells)")
@@ -183,7 +184,7 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
-                   executor: Executor | None = None,
+                   executor: Executor | None = None, effort: Effort = "high",
                    log: Log | None = None) -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
@@ -192,13 +193,13 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     design files end up in ``work_dir/d<k>/`` (``top.v``, ``netlist.v``, ``netlist.json``,
     ``yosys.log``). With an ``executor`` of several workers the networks are dealt out
     round-robin, each worker building in a temporary directory of its own; the figures are
-    the same whatever the executor.
+    the same whatever the executor. Synthesis runs at ``effort``.
     """
     log = log or quiet()
     names = [f"{TOP}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
-                                   adc_mw=adc_mw, timeout=timeout, log=log)
+                                   adc_mw=adc_mw, timeout=timeout, effort=effort, log=log)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -206,7 +207,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout),
+            shared=(codes, labels, adc_mw, timeout, effort),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -221,19 +222,19 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     return out
 
 
-def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
+def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Effort],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout = shared
+    codes, labels, adc_mw, timeout, effort = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
         impls = _implement_batch_in(nets, [f"{TOP}_{k}" for k in indices], codes, labels,
                                     work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
-                                    log=quiet())
+                                    effort=effort, log=quiet())
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -243,7 +244,7 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float],
 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
-                        timeout: float, log: Log) -> list[Implementation]:
+                        timeout: float, effort: Effort, log: Log) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
@@ -265,7 +266,8 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
         for k, (top, name, d) in enumerate(zip(tops, names, dirs)):
             with log.stage("synthesis"):
                 log(f"synthesizing design {k + 1}/{len(nets)}")
-                out.append(synthesize([top], name, d / "synth", timeout=timeout))
+                out.append(synthesize([top], name, d / "synth", timeout=timeout,
+                                              effort=effort))
         return out
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")

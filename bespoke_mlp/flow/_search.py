@@ -19,6 +19,7 @@ from ..errors import UsageError
 from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, SearchSpace, run_search
+from ..synth import Effort
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -124,7 +125,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     weight_bits: int = 8, activation_bits: int = 8,
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
-                    executor: Executor | None = None, log: Log | None = None) -> dict[str, Any]:
+                    executor: Executor | None = None, effort: Effort = "high",
+                    log: Log | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
@@ -145,7 +147,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     within ``budget_mw``, if given).
 
     The search's candidate batches, the retraining and the implementation of front points run
-    on ``executor`` (default: in-process); the result does not depend on it.
+    on ``executor`` (default: in-process); the result does not depend on it. Every implemented
+    design (baseline, verified front, selected design) is synthesized at ``effort``.
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -170,7 +173,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             work = Path(work_name)
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw,
-                                 measure_activity=False, log=log)
+                                 measure_activity=False, effort=effort, log=log)
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
@@ -193,7 +196,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                            min_acc, settings.n_verify)
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
-                                      executor=executor, log=log)
+                                      executor=executor, effort=effort, log=log)
             points = [{**_point(impl, found.configs[i], parts, found.dev_acc[i], dev_acc),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = _select(points, settings)
@@ -201,7 +204,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
-                                     adc_mw=adc_mw, log=log)
+                                     adc_mw=adc_mw, effort=effort, log=log)
         base = {"accuracy": round(baseline.accuracy, 6), **{
             k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).

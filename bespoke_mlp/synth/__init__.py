@@ -17,21 +17,33 @@ from ._power import (
     power,
     toggle_rates,
 )
-from ._synthesize import ABC_SCRIPT, SynthResult, synthesize
+from ._synthesize import (
+    ABC_SCRIPT,
+    DEEP_MAX_CELLS,
+    EFFORTS,
+    Effort,
+    SynthResult,
+    abc_script_for,
+    synthesize,
+)
 from ._timing import TimingReport, static_timing
 
 __all__ = [
     "ABC_SCRIPT",
     "CELL_MODELS",
+    "DEEP_MAX_CELLS",
     "DEFAULT_FREQ_HZ",
     "DEFAULT_LIBERTY",
     "DEFAULT_TOGGLE_RATE",
+    "EFFORTS",
+    "Effort",
     "CalibrationRow",
     "Cell",
     "Library",
     "PowerReport",
     "SynthResult",
     "TimingReport",
+    "abc_script_for",
     "calibrate",
     "load_library",
     "netlist_power",

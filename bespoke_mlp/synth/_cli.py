@@ -12,9 +12,16 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
-from ._synthesize import SynthResult, synthesize
+from ._synthesize import EFFORTS, SynthResult, synthesize
 
-__all__ = ["register"]
+__all__ = ["add_effort_argument", "register"]
+
+
+def add_effort_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--effort`` (synthesis effort, default ``high``)."""
+    p.add_argument("--effort", choices=EFFORTS, default="high",
+                   help="synthesis effort: fast (estimates), normal, or high (deep logic "
+                        "optimization; default, for every reported design)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="output directory (default: synth_TOP in the current directory)")
     synth.add_argument("--timeout", type=float, default=600.0,
                        help="seconds allowed for Yosys and ABC (default: %(default)s)")
+    add_effort_argument(synth)
     synth.add_argument("--force", action="store_true", help="replace a non-empty OUT")
     synth.set_defaults(func=_synth)
 
@@ -80,7 +88,7 @@ def _synth(args: argparse.Namespace) -> int:
     try:
         with atomic_output_dir(out, force=args.force) as tmp:
             result = synthesize(args.sources, args.top, tmp, liberty=args.liberty,
-                                timeout=args.timeout, log=log)
+                                timeout=args.timeout, effort=args.effort, log=log)
             report = {**result.to_dict(), "netlist": "netlist.v", "netlist_json": "netlist.json"}
             write_json(tmp / "report.json", report)
             shutil.move(log, tmp / "yosys.log")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._util import log_tail
 from .._yosys import quote_path, run_yosys
@@ -19,11 +20,56 @@ from ._netlist import Netlist, read_netlist
 from ._power import DEFAULT_FREQ_HZ, PowerReport, netlist_activity_power, power
 from ._timing import analyze_timing
 
-__all__ = ["ABC_SCRIPT", "SynthResult", "synthesize"]
+__all__ = [
+    "ABC_SCRIPT",
+    "DEEP_MAX_CELLS",
+    "EFFORTS",
+    "Effort",
+    "SynthResult",
+    "abc_script_for",
+    "synthesize",
+]
+
+Effort = Literal["fast", "normal", "high"]
+"""How hard ABC optimizes: ``fast`` for estimates, ``high`` for every reported design."""
+EFFORTS: tuple[str, ...] = get_args(Effort)
 
 ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
-"""ABC's mapping script: SAT sweeping, AIG rewriting, structural choices, then area-only
+"""The ``normal`` effort: SAT sweeping, AIG rewriting, structural choices, then area-only
 mapping (``amap``). Chosen by measured area and runtime; see ``tech/README.md``."""
+_FAST_SCRIPT = "strash; dc2; amap"
+# ABC's compress2rs alias (not defined in a -script string), spelled out.
+_COMPRESS2RS = (
+    "balance -l; resub -K 6 -l; rewrite -l; resub -K 6 -N 2 -l; refactor -l; resub -K 8 -l; "
+    "balance -l; resub -K 8 -N 2 -l; rewrite -l; resub -K 10 -l; rewrite -z -l; "
+    "resub -K 10 -N 2 -l; balance -l; resub -K 12 -l; refactor -z -l; resub -K 12 -N 2 -l; "
+    "rewrite -z -l; balance -l"
+)
+# Deep optimization for small designs: &deepsyn's randomized rounds of choices, LUT mapping,
+# don't-care resynthesis (&mfs), extraction and rewriting, keeping the smallest AIG. Bounded by
+# rounds without improvement (-J) and restarts (-I) from a fixed seed (-S), never by time, so
+# that the result does not depend on the machine's load.
+_DEEP_SMALL_SCRIPT = "strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0; &put; dch -f; amap"
+# Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
+# rounds of the same steps with bounded windows (-M 300).
+_DEEP_LARGE_SCRIPT = "; ".join(
+    ["strash; ifraig; dc2; &get -n"]
+    + [f"&dch -f; &if -a -K {k}; &mfs -e -W 20 -L 20 -M 300; &fx; &st; &put; {_COMPRESS2RS}; "
+       "&get -n" for k in (3, 4)]
+    + ["&put; dch -f; amap"]
+)
+DEEP_MAX_CELLS = 2000
+"""``high`` effort uses &deepsyn up to this many Yosys cells before mapping (measured: the
+committed designs up to Cardio ≤1 % have < 500, Pendigits and exact Cardio > 3 700)."""
+
+
+def abc_script_for(effort: Effort, n_cells: int) -> str:
+    """The ABC script of ``effort`` for a design of ``n_cells`` Yosys cells before mapping."""
+    if effort == "fast":
+        return _FAST_SCRIPT
+    if effort == "normal":
+        return ABC_SCRIPT
+    return _DEEP_SMALL_SCRIPT if n_cells <= DEEP_MAX_CELLS else _DEEP_LARGE_SCRIPT
 
 _READERS = {".v": "read_verilog", ".sv": "read_verilog -sv", ".il": "read_rtlil"}
 _UM2_PER_CM2 = 1e8
@@ -108,20 +154,24 @@ def _power_fields(report: PowerReport) -> dict[str, Any]:
     }
 
 
-def _yosys_script(
-    sources: Sequence[Path], top: str, liberty: Path, work: Path, abc_script: str,
-    netlist_v: Path, netlist_json: Path,
-) -> str:
+def _prepare_script(sources: Sequence[Path], top: str, liberty: Path) -> list[str]:
     reads = [f"{_READERS[src.suffix.lower()]} {quote_path(src)}" for src in sources]
-    # ABC receives the script after "+": commas become spaces, and it must not contain ";"
-    # followed by a space, which Yosys would take as its own command separator.
-    abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
-    lines = [
+    return [
         f"read_liberty -lib {quote_path(liberty)}",
         *reads,
         f"hierarchy -check -top {top}",
         f"synth -flatten -top {top} -noabc",
         "opt_clean -purge",
+    ]
+
+
+def _map_script(
+    top: str, liberty: Path, work: Path, abc_script: str, netlist_v: Path, netlist_json: Path,
+) -> list[str]:
+    # ABC receives the script after "+": commas become spaces, and it must not contain ";"
+    # followed by a space, which Yosys would take as its own command separator.
+    abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
+    return [
         f"abc -liberty {quote_path(work / 'mapper.lib')} -script {abc_inline}",
         f"techmap -map {quote_path(work / 'buffer_expansion.v')}",
         "opt_clean -purge",
@@ -135,6 +185,9 @@ def _yosys_script(
         f"select {top}",
         f"write_json -selected {quote_path(netlist_json)}",
     ]
+
+
+def _script(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
@@ -179,15 +232,18 @@ def synthesize(
     timeout: float = 600.0,
     activity: Mapping[str, float] | None = None,
     freq_hz: float = DEFAULT_FREQ_HZ,
-    abc_script: str = ABC_SCRIPT,
+    effort: Effort = "high",
+    abc_script: str | None = None,
     log: Path | None = None,
 ) -> SynthResult:
     """Synthesize a combinational design onto the library cells.
 
     Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps it with ABC
-    (:data:`ABC_SCRIPT`) onto the library plus a two-inverter buffer, expands every buffer into
-    two inverters and writes ``out_dir/netlist.v``, ``out_dir/netlist.json`` and
-    ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys in a child process.
+    (the script of ``effort``, see :func:`abc_script_for`) onto the library plus a two-inverter
+    buffer, expands every buffer into two inverters and writes ``out_dir/netlist.v``,
+    ``out_dir/netlist.json`` and ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys
+    in a child process. Every effort is deterministic: ABC's work is bounded by iteration
+    counts, not time, so identical inputs give byte-identical netlists.
 
     Parameters
     ----------
@@ -199,19 +255,25 @@ def synthesize(
     activity : measured transitions per applied vector of the gate netlist's nets (see
         :func:`netlist_power`); default: the calibrated default toggle rate for every cell.
     freq_hz : clock (vector) rate for dynamic power.
-    abc_script : ABC commands, ``;``-separated (for experiments; the default is calibrated).
+    effort : ``"fast"`` (estimates), ``"normal"`` or ``"high"`` (deep optimization, for
+        reported designs; its script depends on the design's size).
+    abc_script : ABC commands, ``;``-separated, instead of ``effort``'s (for experiments).
     log : where to write the Yosys log (default ``out_dir/yosys.log``).
 
     Raises
     ------
     UsageError
-        For missing or unsupported sources, a bad top name, timeout, library or activity, or a
-        design that does not map onto combinational library cells.
+        For missing or unsupported sources, a bad top name, timeout, effort, library or
+        activity, or a design that does not map onto combinational library cells.
     ToolError
         If Yosys or ABC fails or exceeds ``timeout``; the message names the log.
     """
     paths = _check_inputs(sources, top, timeout)
-    if not abc_script.strip() or any(c in abc_script for c in ',"\n'):
+    if effort not in EFFORTS:
+        raise UsageError(f"effort must be one of {', '.join(EFFORTS)}, got {effort!r}")
+    if abc_script is not None and (
+        not abc_script.strip() or any(c in abc_script for c in ',"\n')
+    ):
         raise UsageError(f"abc_script must be ';'-separated ABC commands, got {abc_script!r}")
     library = load_library(liberty)
     out_dir = Path(out_dir)
@@ -222,13 +284,37 @@ def synthesize(
         work = Path(tmp)
         write_mapper_library(library, work / "mapper.lib")
         write_buffer_expansion(library, work / "buffer_expansion.v")
-        script = _yosys_script(paths, top, library.path, work, abc_script,
-                               netlist_v.resolve(), netlist_json.resolve())
+        prepare = _prepare_script(paths, top, library.path)
         start = time.perf_counter()
-        _run_yosys(script, work / "synth.ys", log, timeout, top)
+        if abc_script is None and effort == "high":
+            # The deep script depends on the design's size: prepare it, count its cells, and
+            # map the prepared design in a second run.
+            prepared, stats = work / "prepared.il", work / "prepared_stat.json"
+            _run_yosys(_script(prepare + [f"write_rtlil {quote_path(prepared)}",
+                                          f"tee -q -o {quote_path(stats)} stat -json"]),
+                       work / "prepare.ys", log, timeout, top)
+            first_log = log.read_text()
+            abc_script = abc_script_for(effort, _prepared_cells(stats))
+            prepare = [f"read_liberty -lib {quote_path(library.path)}",
+                       f"read_rtlil {quote_path(prepared)}"]
+        else:
+            first_log = ""
+            abc_script = abc_script or abc_script_for(effort, 0)
+        mapping = _map_script(top, library.path, work, abc_script, netlist_v.resolve(),
+                              netlist_json.resolve())
+        remaining = timeout - (time.perf_counter() - start)
+        _run_yosys(_script(prepare + mapping), work / "synth.ys", log, max(remaining, 1e-3),
+                   top)
         seconds = time.perf_counter() - start
+        if first_log:
+            log.write_text(first_log + log.read_text())
     netlist = read_netlist(netlist_json, library, top=top)
     return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
+
+
+def _prepared_cells(stats: Path) -> int:
+    modules = json.loads(stats.read_text())["modules"]
+    return sum(int(m["num_cells"]) for m in modules.values())
 
 
 def _result(
