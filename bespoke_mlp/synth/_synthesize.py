@@ -211,13 +211,17 @@ def _check_inputs(sources: Sequence[Path], top: str, timeout: float) -> list[Pat
     return paths
 
 
-def _run_yosys(script: str, script_path: Path, log: Path, timeout: float, top: str) -> None:
+def _run_yosys(script: str, script_path: Path, log: Path, timeout: float, top: str,
+               limit: float | None = None) -> None:
+    """Run ``script`` within ``timeout`` s; a timeout's message names ``limit`` (the whole
+    synthesis' limit, default ``timeout``)."""
     try:
         run_yosys(script, script_path=script_path, log=log, timeout=timeout)
     except ToolError as exc:
         if "timed out" in str(exc).partition("\n")[0]:
+            limit = timeout if limit is None else limit
             raise ToolError(
-                f"synthesis of {top!r} exceeded the time limit of {timeout:g} s (ABC can take "
+                f"synthesis of {top!r} exceeded the time limit of {limit:g} s (ABC can take "
                 f"very long on large designs); log: {log}\n{log_tail(log, 40)}"
             ) from exc
         raise
@@ -304,7 +308,7 @@ def synthesize(
                               netlist_json.resolve())
         remaining = timeout - (time.perf_counter() - start)
         _run_yosys(_script(prepare + mapping), work / "synth.ys", log, max(remaining, 1e-3),
-                   top)
+                   top, limit=timeout)
         seconds = time.perf_counter() - start
         if first_log:
             log.write_text(first_log + log.read_text())
