@@ -23,7 +23,7 @@ from ._synthesize import (
     EFFORTS,
     Effort,
     SynthResult,
-    abc_script_for,
+    abc_scripts_for,
     synthesize,
 )
 from ._timing import TimingReport, static_timing
@@ -43,7 +43,7 @@ __all__ = [
     "PowerReport",
     "SynthResult",
     "TimingReport",
-    "abc_script_for",
+    "abc_scripts_for",
     "calibrate",
     "load_library",
     "netlist_power",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ __all__ = [
     "EFFORTS",
     "Effort",
     "SynthResult",
-    "abc_script_for",
+    "abc_scripts_for",
     "synthesize",
 ]
 
@@ -48,8 +49,13 @@ _COMPRESS2RS = (
 # Deep optimization for small designs: &deepsyn's randomized rounds of choices, LUT mapping,
 # don't-care resynthesis (&mfs), extraction and rewriting, keeping the smallest AIG. Bounded by
 # rounds without improvement (-J) and restarts (-I) from a fixed seed (-S), never by time, so
-# that the result does not depend on the machine's load.
-_DEEP_SMALL_SCRIPT = "strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0; &put; dch -f; amap"
+# that the result does not depend on the machine's load. Its result varies by some percent with
+# the variant, so two variants (LUTs of 3-6 inputs, and of 2-6: -t) are mapped and the smaller
+# netlist is kept.
+_DEEP_SMALL_SCRIPTS = tuple(
+    f"strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0{flag}; &put; dch -f; amap"
+    for flag in ("", " -t")
+)
 # Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
 # rounds of the same steps with bounded windows (-M 300).
 _DEEP_LARGE_SCRIPT = "; ".join(
@@ -63,13 +69,14 @@ DEEP_MAX_CELLS = 2000
 committed designs up to Cardio ≤1 % have < 500, Pendigits and exact Cardio > 3 700)."""
 
 
-def abc_script_for(effort: Effort, n_cells: int) -> str:
-    """The ABC script of ``effort`` for a design of ``n_cells`` Yosys cells before mapping."""
+def abc_scripts_for(effort: Effort, n_cells: int) -> tuple[str, ...]:
+    """The ABC scripts of ``effort`` for a design of ``n_cells`` Yosys cells before mapping;
+    synthesis keeps the smallest of their netlists (the first on a tie)."""
     if effort == "fast":
-        return _FAST_SCRIPT
+        return (_FAST_SCRIPT,)
     if effort == "normal":
-        return ABC_SCRIPT
-    return _DEEP_SMALL_SCRIPT if n_cells <= DEEP_MAX_CELLS else _DEEP_LARGE_SCRIPT
+        return (ABC_SCRIPT,)
+    return _DEEP_SMALL_SCRIPTS if n_cells <= DEEP_MAX_CELLS else (_DEEP_LARGE_SCRIPT,)
 
 _READERS = {".v": "read_verilog", ".sv": "read_verilog -sv", ".il": "read_rtlil"}
 _UM2_PER_CM2 = 1e8
@@ -243,7 +250,7 @@ def synthesize(
     """Synthesize a combinational design onto the library cells.
 
     Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps it with ABC
-    (the script of ``effort``, see :func:`abc_script_for`) onto the library plus a two-inverter
+    (the scripts of ``effort``, see :func:`abc_scripts_for`) onto the library plus a two-inverter
     buffer, expands every buffer into two inverters and writes ``out_dir/netlist.v``,
     ``out_dir/netlist.json`` and ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys
     in a child process. Every effort is deterministic: ABC's work is bounded by iteration
@@ -290,28 +297,37 @@ def synthesize(
         write_buffer_expansion(library, work / "buffer_expansion.v")
         prepare = _prepare_script(paths, top, library.path)
         start = time.perf_counter()
+        logs = []
         if abc_script is None and effort == "high":
-            # The deep script depends on the design's size: prepare it, count its cells, and
-            # map the prepared design in a second run.
+            # The deep scripts depend on the design's size: prepare it, count its cells, and
+            # map the prepared design in further runs.
             prepared, stats = work / "prepared.il", work / "prepared_stat.json"
             _run_yosys(_script(prepare + [f"write_rtlil {quote_path(prepared)}",
                                           f"tee -q -o {quote_path(stats)} stat -json"]),
                        work / "prepare.ys", log, timeout, top)
-            first_log = log.read_text()
-            abc_script = abc_script_for(effort, _prepared_cells(stats))
+            logs.append(log.read_text())
+            scripts = abc_scripts_for(effort, _prepared_cells(stats))
             prepare = [f"read_liberty -lib {quote_path(library.path)}",
                        f"read_rtlil {quote_path(prepared)}"]
         else:
-            first_log = ""
-            abc_script = abc_script or abc_script_for(effort, 0)
-        mapping = _map_script(top, library.path, work, abc_script, netlist_v.resolve(),
-                              netlist_json.resolve())
-        remaining = timeout - (time.perf_counter() - start)
-        _run_yosys(_script(prepare + mapping), work / "synth.ys", log, max(remaining, 1e-3),
-                   top, limit=timeout)
+            scripts = (abc_script,) if abc_script else abc_scripts_for(effort, 0)
+        areas = []
+        for k, script in enumerate(scripts):
+            cand = work / f"candidate{k}"
+            cand.mkdir()
+            mapping = _map_script(top, library.path, work, script, cand / "netlist.v",
+                                  cand / "netlist.json")
+            remaining = timeout - (time.perf_counter() - start)
+            _run_yosys(_script(prepare + mapping), cand / "synth.ys", log,
+                       max(remaining, 1e-3), top, limit=timeout)
+            logs.append(log.read_text())
+            areas.append(_area(read_netlist(cand / "netlist.json", library, top=top), library))
         seconds = time.perf_counter() - start
-        if first_log:
-            log.write_text(first_log + log.read_text())
+        best = work / f"candidate{areas.index(min(areas))}"  # the first on a tie
+        shutil.copyfile(best / "netlist.v", netlist_v)
+        shutil.copyfile(best / "netlist.json", netlist_json)
+        if len(logs) > 1:
+            log.write_text("".join(logs))
     netlist = read_netlist(netlist_json, library, top=top)
     return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
 
@@ -321,12 +337,16 @@ def _prepared_cells(stats: Path) -> int:
     return sum(int(m["num_cells"]) for m in modules.values())
 
 
+def _area(netlist: Netlist, library: Library) -> float:
+    return sum(library.cells[name].area_um2 * n for name, n in netlist.cell_counts.items())
+
+
 def _result(
     netlist: Netlist, library: Library, netlist_v: Path, netlist_json: Path, log: Path,
     seconds: float, activity: Mapping[str, float] | None, freq_hz: float,
 ) -> SynthResult:
     counts = netlist.cell_counts
-    area = sum(library.cells[name].area_um2 * n for name, n in counts.items())
+    area = _area(netlist, library)
     timing = analyze_timing(netlist, {name: c.delay_ms for name, c in library.cells.items()})
     if activity is None:
         report = power(counts, freq_hz=freq_hz, liberty=library.path)
