@@ -13,6 +13,7 @@ fitted on all samples replaces ``bespoke_mlp/search/cost_model.json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import tempfile
@@ -27,18 +28,18 @@ from bespoke_mlp.hdl import write_verilog
 from bespoke_mlp.ir import Network, predict_codes
 from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
 from bespoke_mlp.search._nsga import _initial_population
-from bespoke_mlp.synth import synthesize
+from bespoke_mlp.synth import EFFORTS, synthesize
 from bespoke_mlp.train import train_model
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "bespoke_mlp" / "search" / "cost_model.json"
 SAMPLES_PATH = Path(__file__).resolve().parent / "results" / "cost_samples.json"
 
 
-def _synth(net_json: str) -> tuple[float, float]:
+def _synth(effort: str, net_json: str) -> tuple[float, float]:
     net = Network.from_json(net_json)
     with tempfile.TemporaryDirectory(prefix="bespoke-cal-") as d:
         top = write_verilog(net, Path(d) / "top.v")
-        s = synthesize([top], "bespoke_mlp", Path(d) / "synth")
+        s = synthesize([top], "bespoke_mlp", Path(d) / "synth", effort=effort)
     return s.area_cm2, s.power_mw
 
 
@@ -55,6 +56,9 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--effort", choices=EFFORTS, default="high",
+                    help="synthesis effort of the samples: the search ranks designs by the "
+                         "area that reported (high-effort) synthesis gives (default: high)")
     ap.add_argument("--write", action="store_true", help="update the shipped cost model")
     ap.add_argument("--refit", action="store_true",
                     help=f"fit the samples saved in {SAMPLES_PATH.name} instead of synthesizing")
@@ -85,7 +89,7 @@ def main() -> None:
         nets = [apply_config(trained.network, space.config(g), space.input_stats).to_json()
                 for g in genomes]
         with ProcessPoolExecutor(args.jobs) as pool:
-            results = list(pool.map(_synth, nets))
+            results = list(pool.map(functools.partial(_synth, args.effort), nets))
         feats.append(space.cost_features(space.decode(genomes)))
         genome_lists.append(genomes.tolist())
         areas += [a for a, _ in results]
@@ -97,7 +101,8 @@ def main() -> None:
     SAMPLES_PATH.parent.mkdir(parents=True, exist_ok=True)
     SAMPLES_PATH.write_text(json.dumps({"features": f.tolist(), "area_cm2": areas,
                                         "power_mw": powers, "dataset": tags,
-                                        "genomes": genome_lists, "seed": args.seed}) + "\n")
+                                        "genomes": genome_lists, "seed": args.seed,
+                                        "effort": args.effort}) + "\n")
     _report(f, np.array(areas), np.array(powers), tags, args.write, t0)
 
 

@@ -15,7 +15,10 @@ from bespoke_mlp._yosys import run_yosys
 from bespoke_mlp.errors import ToolError, UsageError
 from bespoke_mlp.synth import (
     CELL_MODELS,
+    DEEP_MAX_CELLS,
     DEFAULT_TOGGLE_RATE,
+    EFFORTS,
+    abc_scripts_for,
     load_library,
     netlist_power,
     power,
@@ -115,6 +118,30 @@ def test_synthesis_is_deterministic(design, result, tmp_path):
     assert again.netlist_v.read_bytes() == result.netlist_v.read_bytes()
     assert again.netlist_json.read_bytes() == result.netlist_json.read_bytes()
     assert again.to_dict() == result.to_dict()
+
+
+def test_effort_scripts_are_bounded_by_iterations_not_time():
+    # Wall-clock limits (ABC's -T) would make the netlist depend on the machine's load.
+    for effort in EFFORTS:
+        for n_cells in (10, DEEP_MAX_CELLS + 1):
+            for script in abc_scripts_for(effort, n_cells):
+                assert not re.search(r"(^|\s)-T\b", script), (effort, script)
+                assert script.rstrip().endswith("amap")
+    for script in abc_scripts_for("high", DEEP_MAX_CELLS):
+        assert re.search(r"&deepsyn .*-J \d+.*-S \d+", script)
+    assert "&deepsyn" not in "".join(abc_scripts_for("high", DEEP_MAX_CELLS + 1))
+
+
+def test_high_effort_is_deterministic_smaller_and_equivalent(tmp_path):
+    # A committed reference design that runs &deepsyn (about 3 s per synthesis).
+    rtl = Path(__file__).resolve().parents[1] / "netlists" / "balance" / "top.v"
+    high = synthesize([rtl], "bespoke_mlp", tmp_path / "a", effort="high")
+    assert "&deepsyn" in high.log.read_text()
+    again = synthesize([rtl], "bespoke_mlp", tmp_path / "b", effort="high")
+    assert again.netlist_v.read_bytes() == high.netlist_v.read_bytes()
+    normal = synthesize([rtl], "bespoke_mlp", tmp_path / "c", effort="normal")
+    assert high.area_um2 < normal.area_um2
+    assert _equivalent(rtl, high.netlist_v, "bespoke_mlp", tmp_path)
 
 
 def test_mapper_buffers_become_two_inverters(design, tmp_path):
@@ -253,6 +280,8 @@ def test_bad_arguments(design, tmp_path):
         synthesize([design], "argmax3", tmp_path, timeout=0)
     with pytest.raises(UsageError, match="identifier"):
         synthesize([design], "arg max", tmp_path)
+    with pytest.raises(UsageError, match="effort must be one of fast, normal, high, got 'max'"):
+        synthesize([design], "argmax3", tmp_path, effort="max")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -272,8 +301,10 @@ def test_cli_synth_writes_report_and_refuses_non_empty_out(design, tmp_path, cap
     assert "cm2" in capsys.readouterr().out
     with pytest.raises(UsageError, match="not empty"):
         args.func(args)
-    forced = _parse(["synth", str(design), "--top", "argmax3", "--out", str(out), "--force"])
+    forced = _parse(["synth", str(design), "--top", "argmax3", "--out", str(out), "--force",
+                     "--effort", "fast"])
     assert forced.func(forced) == 0
+    assert "&deepsyn" not in (out / "yosys.log").read_text()
 
 
 def test_cli_calibrate(capsys):

@@ -14,7 +14,7 @@ from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
-from ..synth import Technology, technology
+from ..synth import Effort, Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -60,12 +60,12 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
-                 clock_hz: float | None = None,
+                 clock_hz: float | None = None, effort: Effort = "high",
                  log: Log | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
-    are implemented on ``executor`` (default: in-process), mapped onto ``tech`` and clocked
-    at ``clock_hz`` (see :func:`implement`)."""
+    are implemented on ``executor`` (default: in-process), mapped onto ``tech``, clocked at
+    ``clock_hz`` (see :func:`implement`) and synthesized at ``effort``."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -82,7 +82,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         names = [name for name, _ in steps] + ["+ retraining"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
-                                   executor=executor, tech=tech, clock_hz=clock_hz, log=log)
+                                   executor=executor, tech=tech, clock_hz=clock_hz,
+                                   effort=effort, log=log)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()

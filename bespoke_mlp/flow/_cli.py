@@ -17,6 +17,7 @@ from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..synth import add_tech_arguments, technology
+from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import ablation_table, run_ablation
@@ -65,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, tech=technology(args.tech),
-                  clock_hz=args.clock_hz, log=log, from_model=args.from_model)
+                  clock_hz=args.clock_hz, effort=args.effort, log=log,
+                  from_model=args.from_model)
     if settings is None:
         report = run_exact(data, out=out, **common)
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
@@ -106,6 +108,7 @@ def _ablate(args: argparse.Namespace) -> int:
                             activation_bits=args.activation_bits, adc_mw=args.adc_mw,
                             force=args.force, executor=executor,
                             tech=technology(args.tech), clock_hz=args.clock_hz,
+                            effort=args.effort,
                             log=Log(enabled=not args.quiet))
     print(ablation_table(data.name, rows))
     print(f"wrote {out / 'ablation.json'}")
@@ -148,7 +151,8 @@ def _generate(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
                              work_dir=Path(work), adc_mw=args.adc_mw, form=args.form,
-                             tech=technology(args.tech), clock_hz=args.clock_hz, log=log)
+                             tech=technology(args.tech), clock_hz=args.clock_hz,
+                             effort=args.effort, log=log)
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
@@ -211,6 +215,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
                    help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     add_tech_arguments(p)
+    add_effort_argument(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util import atomic_output_dir, write_json
-from ..synth import Technology
+from ..synth import Effort, Technology
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts
@@ -20,13 +20,15 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
+              effort: Effort = "high",
               log: Log | None = None, from_model: Path | None = None) -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically (``from_model``: an
     ONNX model to import instead of training one).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
-    and clocked at ``clock_hz`` (see :func:`implement`). Returns the report.
+    clocked at ``clock_hz`` (see :func:`implement`) and synthesized at ``effort``. Returns
+    the report.
     """
     log = log or quiet()
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
@@ -46,7 +48,8 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         codes, labels = split_parts(net, trained.split)["test"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
-                             adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log)
+                             adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, effort=effort,
+                             log=log)
         (tmp / "model.json").write_text(net.to_json())
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())

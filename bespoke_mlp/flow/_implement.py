@@ -21,6 +21,7 @@ from ..ir import Network, partial_product_counts, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
+    Effort,
     SynthResult,
     Technology,
     choose_clock,
@@ -144,7 +145,8 @@ def _clocked(syn: SynthResult, clock_hz: float | None, log: Log) -> tuple[SynthR
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               form: Form = "tree", tech: Technology | None = None,
-              clock_hz: float | None = None, log: Log | None = None) -> Implementation:
+              clock_hz: float | None = None, effort: Effort = "high",
+              log: Log | None = None) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -154,8 +156,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
     switching activity feeds the dynamic power (the library's default activity only for a
     single vector, which has no transitions). ``labels`` are class indices (or None). RTL
-    simulation and synthesis run concurrently. ``form`` is the neuron description of the RTL
-    (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell library (default: EGFET
+    simulation and synthesis (at ``effort``) run concurrently. ``form`` is the neuron
+    description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell library (default: EGFET
     1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the fastest clock the critical
     path allows if slower; a ``clock_hz`` the design cannot meet raises UsageError).
     """
@@ -176,7 +178,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     def synth():
         with log.stage("synthesis"):
             return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
-                              liberty=tech.liberty)
+                              liberty=tech.liberty, effort=effort)
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
@@ -216,7 +218,7 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
-                   clock_hz: float | None = None,
+                   clock_hz: float | None = None, effort: Effort = "high",
                    log: Log | None = None) -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
@@ -225,8 +227,8 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     simulation run (as :func:`implement`); the design files end up in ``work_dir/d<k>/``
     (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
     several workers the networks are dealt out round-robin, each worker building in a
-    temporary directory of its own; the figures are the same whatever the executor. ``tech``
-    and ``clock_hz`` as in :func:`implement`.
+    temporary directory of its own; the figures are the same whatever the executor. ``tech``,
+    ``clock_hz`` and ``effort`` as in :func:`implement`.
     """
     log = log or quiet()
     tech = tech or technology()
@@ -234,7 +236,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, tech=tech,
-                                   clock_hz=clock_hz, log=log)
+                                   clock_hz=clock_hz, effort=effort, log=log)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -242,7 +244,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout, tech, clock_hz),
+            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, effort),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -258,19 +260,20 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
 
 def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
-                                   float | None],
+                                   float | None, Effort],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout, tech, clock_hz = shared
+    codes, labels, adc_mw, timeout, tech, clock_hz, effort = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
         impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
                                     labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
-                                    tech=tech, clock_hz=clock_hz, log=quiet())
+                                    tech=tech, clock_hz=clock_hz, effort=effort,
+                                    log=quiet())
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -281,7 +284,7 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
                         timeout: float, tech: Technology, clock_hz: float | None,
-                        log: Log) -> list[Implementation]:
+                        effort: Effort, log: Log) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
@@ -304,7 +307,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
             with log.stage("synthesis"):
                 log(f"synthesizing design {k + 1}/{len(nets)}")
                 syn = synthesize([top], name, d / "synth", timeout=timeout,
-                                 liberty=tech.liberty)
+                                 liberty=tech.liberty, effort=effort)
                 out.append(_clocked(syn, clock_hz, log)[0])
         return out
 

@@ -18,7 +18,7 @@ from ..errors import NoDesignError, UsageError
 from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, check_resumable
-from ..synth import Technology
+from ..synth import Effort, Technology
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -114,8 +114,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
                     executor: Executor | None = None, tech: Technology | None = None,
-                    clock_hz: float | None = None, log: Log | None = None,
-                    from_model: Path | None = None) -> dict[str, Any]:
+                    clock_hz: float | None = None, effort: Effort = "high",
+                    log: Log | None = None, from_model: Path | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained.
 
@@ -145,7 +145,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
-    mapped onto ``tech`` and clocked at ``clock_hz`` (see :func:`implement`).
+    mapped onto ``tech`` and clocked at ``clock_hz`` (see :func:`implement`); every
+    implemented design (baseline, verified front, selected design) is synthesized at
+    ``effort``.
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -169,7 +171,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             work = Path(work_name)
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
-                                 clock_hz=clock_hz, log=log)
+                                 clock_hz=clock_hz, effort=effort, log=log)
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
@@ -201,7 +203,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
-                                      log=log)
+                                      effort=effort, log=log)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = select_design([found.bounds[i] for i in picks],
@@ -212,7 +214,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
-                                     adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log)
+                                     adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
+                                     effort=effort, log=log)
         base = {"accuracy": round(baseline.accuracy, 6),
                 "selection_accuracy": round(_accuracy(net, parts["select"]), 6), **{
                     k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells",

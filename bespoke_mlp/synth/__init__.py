@@ -24,7 +24,15 @@ from ._power import (
     power,
     toggle_rates,
 )
-from ._synthesize import ABC_SCRIPT, SynthResult, synthesize
+from ._synthesize import (
+    ABC_SCRIPT,
+    DEEP_MAX_CELLS,
+    EFFORTS,
+    Effort,
+    SynthResult,
+    abc_scripts_for,
+    synthesize,
+)
 from ._tech import (
     BUILTIN_TECHNOLOGIES,
     DEFAULT_TECH,
@@ -38,10 +46,13 @@ __all__ = [
     "ABC_SCRIPT",
     "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",
+    "DEEP_MAX_CELLS",
     "DEFAULT_FREQ_HZ",
     "DEFAULT_LIBERTY",
     "DEFAULT_TECH",
     "DEFAULT_TOGGLE_RATE",
+    "EFFORTS",
+    "Effort",
     "CalibrationRow",
     "Cell",
     "Library",
@@ -50,6 +61,7 @@ __all__ = [
     "SynthResult",
     "Technology",
     "TimingReport",
+    "abc_scripts_for",
     "add_tech_arguments",
     "calibrate",
     "choose_clock",

@@ -13,11 +13,18 @@ from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
 from ._derive import derive_library
 from ._power import DEFAULT_FREQ_HZ
-from ._synthesize import SynthResult, synthesize
+from ._synthesize import EFFORTS, SynthResult, synthesize
 from ._tech import add_tech_arguments, technology
 from ._timing import choose_clock
 
-__all__ = ["register"]
+__all__ = ["add_effort_argument", "register"]
+
+
+def add_effort_argument(p: argparse.ArgumentParser) -> None:
+    """Add ``--effort`` (synthesis effort, default ``high``)."""
+    p.add_argument("--effort", choices=EFFORTS, default="high",
+                   help="synthesis effort: fast (estimates), normal, or high (deep logic "
+                        "optimization; default, for every reported design)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="output directory (default: synth_TOP in the current directory)")
     synth.add_argument("--timeout", type=float, default=600.0,
                        help="seconds allowed for Yosys and ABC (default: %(default)s)")
+    add_effort_argument(synth)
     synth.add_argument("--force", action="store_true", help="replace a non-empty OUT")
     synth.set_defaults(func=_synth)
 
@@ -99,7 +107,7 @@ def _synth(args: argparse.Namespace) -> int:
     with atomic_output_dir(out, force=args.force) as tmp:
         tech = technology(args.liberty if args.liberty is not None else args.tech)
         result = synthesize(args.sources, args.top, tmp, liberty=tech.liberty,
-                            timeout=args.timeout, log=log)
+                            timeout=args.timeout, effort=args.effort, log=log)
         clock = choose_clock(result.delay_ms, args.clock_hz)
         if clock != result.freq_hz:
             result = result.at_clock(clock)

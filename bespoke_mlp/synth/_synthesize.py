@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -28,11 +30,62 @@ from ._power import (
 )
 from ._timing import analyze_timing, cell_delays
 
-__all__ = ["ABC_SCRIPT", "SynthResult", "synthesize"]
+__all__ = [
+    "ABC_SCRIPT",
+    "DEEP_MAX_CELLS",
+    "EFFORTS",
+    "Effort",
+    "SynthResult",
+    "abc_scripts_for",
+    "synthesize",
+]
+
+Effort = Literal["fast", "normal", "high"]
+"""How hard ABC optimizes: ``fast`` for estimates, ``high`` for every reported design."""
+EFFORTS: tuple[str, ...] = get_args(Effort)
 
 ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
-"""ABC's mapping script: SAT sweeping, AIG rewriting, structural choices, then area-only
+"""The ``normal`` effort: SAT sweeping, AIG rewriting, structural choices, then area-only
 mapping (``amap``). Chosen by measured area and runtime; see ``tech/README.md``."""
+_FAST_SCRIPT = "strash; dc2; amap"
+# ABC's compress2rs alias (not defined in a -script string), spelled out.
+_COMPRESS2RS = (
+    "balance -l; resub -K 6 -l; rewrite -l; resub -K 6 -N 2 -l; refactor -l; resub -K 8 -l; "
+    "balance -l; resub -K 8 -N 2 -l; rewrite -l; resub -K 10 -l; rewrite -z -l; "
+    "resub -K 10 -N 2 -l; balance -l; resub -K 12 -l; refactor -z -l; resub -K 12 -N 2 -l; "
+    "rewrite -z -l; balance -l"
+)
+# Deep optimization for small designs: &deepsyn's randomized rounds of choices, LUT mapping,
+# don't-care resynthesis (&mfs), extraction and rewriting, keeping the smallest AIG. Bounded by
+# rounds without improvement (-J) and restarts (-I) from a fixed seed (-S), never by time, so
+# that the result does not depend on the machine's load. Its result varies by some percent with
+# the variant, so two variants (LUTs of 3-6 inputs, and of 2-6: -t) are mapped and the smaller
+# netlist is kept.
+_DEEP_SMALL_SCRIPTS = tuple(
+    f"strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0{flag}; &put; dch -f; amap"
+    for flag in ("", " -t")
+)
+# Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
+# rounds of the same steps with bounded windows (-M 300).
+_DEEP_LARGE_SCRIPT = "; ".join(
+    ["strash; ifraig; dc2; &get -n"]
+    + [f"&dch -f; &if -a -K {k}; &mfs -e -W 20 -L 20 -M 300; &fx; &st; &put; {_COMPRESS2RS}; "
+       "&get -n" for k in (3, 4)]
+    + ["&put; dch -f; amap"]
+)
+DEEP_MAX_CELLS = 2000
+"""``high`` effort uses &deepsyn up to this many Yosys cells before mapping (measured: the
+committed designs up to Cardio ≤1 % have < 500, Pendigits and exact Cardio > 3 700)."""
+
+
+def abc_scripts_for(effort: Effort, n_cells: int) -> tuple[str, ...]:
+    """The ABC scripts of ``effort`` for a design of ``n_cells`` Yosys cells before mapping;
+    synthesis keeps the smallest of their netlists (the first on a tie)."""
+    if effort == "fast":
+        return (_FAST_SCRIPT,)
+    if effort == "normal":
+        return (ABC_SCRIPT,)
+    return _DEEP_SMALL_SCRIPTS if n_cells <= DEEP_MAX_CELLS else (_DEEP_LARGE_SCRIPT,)
 
 _READERS = {".v": "read_verilog", ".sv": "read_verilog -sv", ".il": "read_rtlil"}
 _UM2_PER_CM2 = 1e8
@@ -134,15 +187,10 @@ def _power_fields(report: PowerReport) -> dict[str, Any]:
     }
 
 
-def _yosys_script(
-    sources: Sequence[Path], top: str, liberty: Path, work: Path, abc_script: str,
-    netlist_v: Path, netlist_json: Path, registers: bool,
-) -> str:
+def _prepare_script(sources: Sequence[Path], top: str, liberty: Path, work: Path,
+                    registers: bool) -> list[str]:
     reads = [f"{_READERS[src.suffix.lower()]} {quote_path(src)}" for src in sources]
-    # ABC receives the script after "+": commas become spaces, and it must not contain ";"
-    # followed by a space, which Yosys would take as its own command separator.
-    abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
-    lines = [
+    return [
         f"read_liberty -lib {quote_path(liberty)}",
         *reads,
         f"hierarchy -check -top {top}",
@@ -150,6 +198,16 @@ def _yosys_script(
         "opt_clean -purge",
         # Flip-flops and latches onto the library's registers (ABC maps only the logic).
         *([f"dfflibmap -liberty {quote_path(work / 'registers.lib')}"] if registers else []),
+    ]
+
+
+def _map_script(
+    top: str, liberty: Path, work: Path, abc_script: str, netlist_v: Path, netlist_json: Path,
+) -> list[str]:
+    # ABC receives the script after "+": commas become spaces, and it must not contain ";"
+    # followed by a space, which Yosys would take as its own command separator.
+    abc_inline = "+" + ";".join(cmd.strip().replace(" ", ",") for cmd in abc_script.split(";"))
+    return [
         f"abc -liberty {quote_path(work / 'mapper.lib')} -script {abc_inline}",
         f"techmap -map {quote_path(work / 'buffer_expansion.v')}",
         "opt_clean -purge",
@@ -163,6 +221,9 @@ def _yosys_script(
         f"select {top}",
         f"write_json -selected {quote_path(netlist_json)}",
     ]
+
+
+def _script(lines: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
@@ -186,13 +247,17 @@ def _check_inputs(sources: Sequence[Path], top: str, timeout: float) -> list[Pat
     return paths
 
 
-def _run_yosys(script: str, script_path: Path, log: Path, timeout: float, top: str) -> None:
+def _run_yosys(script: str, script_path: Path, log: Path, timeout: float, top: str,
+               limit: float | None = None) -> None:
+    """Run ``script`` within ``timeout`` s; a timeout's message names ``limit`` (the whole
+    synthesis' limit, default ``timeout``)."""
     try:
         run_yosys(script, script_path=script_path, log=log, timeout=timeout)
     except ToolError as exc:
         if "timed out" in str(exc).partition("\n")[0]:
+            limit = timeout if limit is None else limit
             raise ToolError(
-                f"synthesis of {top!r} exceeded the time limit of {timeout:g} s (ABC can take "
+                f"synthesis of {top!r} exceeded the time limit of {limit:g} s (ABC can take "
                 f"very long on large designs); log: {log}\n{log_tail(log, 40)}"
             ) from exc
         raise
@@ -207,16 +272,19 @@ def synthesize(
     timeout: float = 600.0,
     activity: Mapping[str, float] | None = None,
     freq_hz: float = DEFAULT_FREQ_HZ,
-    abc_script: str = ABC_SCRIPT,
+    effort: Effort = "high",
+    abc_script: str | None = None,
     log: Path | None = None,
 ) -> SynthResult:
     """Synthesize a design onto the library cells.
 
     Reads the sources, flattens and optimizes the design (Yosys ``synth``), maps its
     flip-flops and latches onto the library's (Yosys ``dfflibmap``) and its logic with ABC
-    (:data:`ABC_SCRIPT`) onto the library plus a two-inverter buffer, expands every buffer into
-    two inverters and writes ``out_dir/netlist.v``, ``out_dir/netlist.json`` and
-    ``out_dir/yosys.log`` (or ``log``). Yosys runs through pyosys in a child process.
+    (the scripts of ``effort``, see :func:`abc_scripts_for`) onto the library plus a
+    two-inverter buffer, expands every buffer into two inverters and writes
+    ``out_dir/netlist.v``, ``out_dir/netlist.json`` and ``out_dir/yosys.log`` (or ``log``).
+    Yosys runs through pyosys in a child process. Every effort is deterministic: ABC's work is
+    bounded by iteration counts, not time, so identical inputs give byte-identical netlists.
 
     Parameters
     ----------
@@ -228,20 +296,26 @@ def synthesize(
     activity : measured transitions per applied vector of the gate netlist's nets (see
         :func:`netlist_power`); default: the calibrated default toggle rate for every cell.
     freq_hz : clock (vector) rate for dynamic power.
-    abc_script : ABC commands, ``;``-separated (for experiments; the default is calibrated).
+    effort : ``"fast"`` (estimates), ``"normal"`` or ``"high"`` (deep optimization, for
+        reported designs; its script depends on the design's size).
+    abc_script : ABC commands, ``;``-separated, instead of ``effort``'s (for experiments).
     log : where to write the Yosys log (default ``out_dir/yosys.log``).
 
     Raises
     ------
     UsageError
-        For missing or unsupported sources, a bad top name, timeout, library or activity, or a
-        design that does not map onto the library's cells (e.g. registers it has no cell
-        for).
+        For missing or unsupported sources, a bad top name, timeout, effort, library or
+        activity, or a design that does not map onto the library's cells (e.g. registers it
+        has no cell for).
     ToolError
         If Yosys or ABC fails or exceeds ``timeout``; the message names the log.
     """
     paths = _check_inputs(sources, top, timeout)
-    if not abc_script.strip() or any(c in abc_script for c in ',"\n'):
+    if effort not in EFFORTS:
+        raise UsageError(f"effort must be one of {', '.join(EFFORTS)}, got {effort!r}")
+    if abc_script is not None and (
+        not abc_script.strip() or any(c in abc_script for c in ',"\n')
+    ):
         raise UsageError(f"abc_script must be ';'-separated ABC commands, got {abc_script!r}")
     library = load_library(liberty)
     out_dir = Path(out_dir)
@@ -254,14 +328,50 @@ def synthesize(
         write_buffer_expansion(library, work / "buffer_expansion.v")
         if library.registers:
             write_register_cells(library, work / "registers.lib")
-        script = _yosys_script(paths, top, library.path, work, abc_script,
-                               netlist_v.resolve(), netlist_json.resolve(),
-                               bool(library.registers))
+        prepare = _prepare_script(paths, top, library.path, work, bool(library.registers))
         start = time.perf_counter()
-        _run_yosys(script, work / "synth.ys", log, timeout, top)
+        logs = []
+        if abc_script is None and effort == "high":
+            # The deep scripts depend on the design's size: prepare it, count its cells, and
+            # map the prepared design in further runs.
+            prepared, stats = work / "prepared.il", work / "prepared_stat.json"
+            _run_yosys(_script(prepare + [f"write_rtlil {quote_path(prepared)}",
+                                          f"tee -q -o {quote_path(stats)} stat -json"]),
+                       work / "prepare.ys", log, timeout, top)
+            logs.append(log.read_text())
+            scripts = abc_scripts_for(effort, _prepared_cells(stats))
+            prepare = [f"read_liberty -lib {quote_path(library.path)}",
+                       f"read_rtlil {quote_path(prepared)}"]
+        else:
+            scripts = (abc_script,) if abc_script else abc_scripts_for(effort, 0)
+        areas = []
+        for k, script in enumerate(scripts):
+            cand = work / f"candidate{k}"
+            cand.mkdir()
+            mapping = _map_script(top, library.path, work, script, cand / "netlist.v",
+                                  cand / "netlist.json")
+            remaining = timeout - (time.perf_counter() - start)
+            _run_yosys(_script(prepare + mapping), cand / "synth.ys", log,
+                       max(remaining, 1e-3), top, limit=timeout)
+            logs.append(log.read_text())
+            areas.append(_area(read_netlist(cand / "netlist.json", library, top=top), library))
         seconds = time.perf_counter() - start
+        best = work / f"candidate{areas.index(min(areas))}"  # the first on a tie
+        shutil.copyfile(best / "netlist.v", netlist_v)
+        shutil.copyfile(best / "netlist.json", netlist_json)
+        if len(logs) > 1:
+            log.write_text("".join(logs))
     netlist = read_netlist(netlist_json, library, top=top)
     return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
+
+
+def _prepared_cells(stats: Path) -> int:
+    modules = json.loads(stats.read_text())["modules"]
+    return sum(int(m["num_cells"]) for m in modules.values())
+
+
+def _area(netlist: Netlist, library: Library) -> float:
+    return sum(library.cell(name).area_um2 * n for name, n in netlist.cell_counts.items())
 
 
 def _result(
@@ -269,7 +379,7 @@ def _result(
     seconds: float, activity: Mapping[str, float] | None, freq_hz: float,
 ) -> SynthResult:
     counts = netlist.cell_counts
-    area = sum(library.cell(name).area_um2 * n for name, n in counts.items())
+    area = _area(netlist, library)
     timing = analyze_timing(netlist, cell_delays(library))
     if activity is None:
         report = power(counts, freq_hz=freq_hz, liberty=library.path)
