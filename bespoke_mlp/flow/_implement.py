@@ -157,9 +157,10 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     switching activity feeds the dynamic power (the library's default activity only for a
     single vector, which has no transitions). ``labels`` are class indices (or None). RTL
     simulation and synthesis (at ``effort``) run concurrently. ``form`` is the neuron
-    description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell library (default: EGFET
-    1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the fastest clock the critical
-    path allows if slower; a ``clock_hz`` the design cannot meet raises UsageError).
+    description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell
+    library (default: EGFET 1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the
+    fastest clock the critical path allows if slower; a ``clock_hz`` the design cannot meet
+    raises UsageError).
     """
     log = log or quiet()
     tech = tech or technology()
