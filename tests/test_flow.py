@@ -201,17 +201,19 @@ def test_verify_rechecks_a_written_design(exact_runs, tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify", str(out), "--formal"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:2] == ["RTL: agrees with the golden model on all 45 vectors",
+    assert lines[:4] == ["RTL: top.v is the RTL that network.json generates",
+                         "gate netlist: only library cells and wiring",
+                         "RTL: agrees with the golden model on all 45 vectors",
                          "gate netlist: agrees with the golden model on all 45 vectors"]
-    assert lines[2].startswith("formal: gate netlist proven equivalent to the RTL")
-    # A network that is not what the design implements: the simulation disagrees (exit 1).
+    assert lines[4].startswith("formal: gate netlist proven equivalent to the RTL")
+    # A network that is not what the design implements: top.v is not its RTL (exit 1).
     tampered = tmp_path / "tampered"
     shutil.copytree(out, tampered)
     network = json.loads((tampered / "design" / "network.json").read_text())
     network["layers"][-1]["biases"][0] += 1 << 12
     (tampered / "design" / "network.json").write_text(json.dumps(network))
     assert main(["verify", str(tampered)]) == 1
-    assert "RTL simulation" in capsys.readouterr().err
+    assert "is not the RTL that network.json generates" in capsys.readouterr().err
     assert main(["verify", str(tmp_path)]) == 2
     assert "holds no complete design" in capsys.readouterr().err
 
