@@ -261,7 +261,7 @@ def test_cli_synth_writes_report_and_refuses_non_empty_out(design, tmp_path, cap
     args = _parse(["synth", str(design), "--top", "argmax3", "--out", str(out)])
     assert args.func(args) == 0
     assert sorted(p.name for p in out.iterdir()) == [
-        "netlist.json", "netlist.v", "report.json", "yosys.log"]
+        ".bespoke-mlp-output.json", "netlist.json", "netlist.v", "report.json", "yosys.log"]
     report = json.loads((out / "report.json").read_text())
     assert report["netlist"] == "netlist.v" and report["n_cells"] > 0
     assert "cm2" in capsys.readouterr().out
