@@ -127,7 +127,12 @@ def test_from_runs_copies_the_designs(tmp_path):
     _fake_runs(runs, name, NETLISTS / name)
     out = tmp_path / "out"
     (out / name).mkdir(parents=True)
-    (out / name / "stale.txt").write_text("replaced as a whole\n")
+    (out / name / "notes.txt").write_text("not a reference file: never deleted\n")
+    with pytest.raises(regen.RegenerationError, match="refusing to replace"):
+        regen.regenerate([name], out=out, from_runs=runs, verbose=False)
+    assert sorted(p.name for p in (out / name).iterdir()) == ["notes.txt"]
+    (out / name / "notes.txt").unlink()
+    (out / name / "top.v").write_text("stale reference file: replaced\n")
     regen.regenerate([name], out=out, from_runs=runs, verbose=False)
     assert sorted(p.name for p in (out / name).iterdir()) == sorted(regen.FILES)
     for f in regen.FILES:

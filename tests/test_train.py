@@ -367,7 +367,8 @@ def _run_cli(argv):
 def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     out = tmp_path / "run"
     assert _run_cli(["train", "iris", "--hidden", "4", "--no-qat", "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["model.json", "train.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".bespoke-mlp-output.json", "model.json",
+                                                     "train.json"]
     net = Network.from_json((out / "model.json").read_text())
     assert net.topology == (4, 4, 3)
     summary = json.loads((out / "train.json").read_text())

@@ -210,7 +210,8 @@ def _generate_imported(args: argparse.Namespace) -> int:
 def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help=f"output directory (default: {default}); must be empty or absent")
-    p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    p.add_argument("--force", action="store_true",
+                   help="replace a previous output of bespoke-mlp (only that)")
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
                    help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")

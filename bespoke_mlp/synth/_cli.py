@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--timeout", type=float, default=600.0,
                        help="seconds allowed for Yosys and ABC (default: %(default)s)")
     add_effort_argument(synth)
-    synth.add_argument("--force", action="store_true", help="replace a non-empty OUT")
+    synth.add_argument("--force", action="store_true",
+                       help="replace a previous output of bespoke-mlp in OUT")
     synth.set_defaults(func=_synth)
 
     tech = subparsers.add_parser("tech", help="technology library checks",

@@ -118,5 +118,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="skip quantization-aware fine-tuning")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="output directory (must be empty or absent unless --force)")
-    p.add_argument("--force", action="store_true", help="replace a non-empty output directory")
+    p.add_argument("--force", action="store_true",
+                   help="replace a previous output of bespoke-mlp (only that)")
     p.set_defaults(func=_run)
