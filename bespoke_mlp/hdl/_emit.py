@@ -12,9 +12,15 @@ from .._yosys import quote_path, run_yosys
 from ..errors import UsageError
 from ..ir import Network
 from ._neuron import Form
+from ._sequential import SequentialClassifier
 from ._top import Classifier
 
-__all__ = ["to_rtlil", "write_verilog", "write_verilog_many", "check_module_name"]
+__all__ = ["ARCHS", "to_rtlil", "write_verilog", "write_verilog_many", "check_module_name",
+           "check_arch"]
+
+#: Architectures: ``"parallel"`` (combinational, every neuron its own hardware) or
+#: ``"sequential"`` (folded onto one multiply-accumulate unit, see :class:`SequentialClassifier`).
+ARCHS = ("parallel", "sequential")
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -26,18 +32,32 @@ def check_module_name(name: str) -> str:
     return name
 
 
-def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree") -> str:
-    """The classifier for ``net`` as RTLIL text (hierarchical, deterministic)."""
+def check_arch(arch: str) -> str:
+    """Return ``arch`` if it is one of :data:`ARCHS`."""
+    if arch not in ARCHS:
+        raise UsageError(f"architecture must be one of {ARCHS!r}, not {arch!r}")
+    return arch
+
+
+def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree",
+             arch: str = "parallel") -> str:
+    """The classifier for ``net`` as RTLIL text (hierarchical, deterministic). The sequential
+    architecture has its own datapath (``form`` applies to the parallel one only)."""
+    if check_arch(arch) == "sequential":
+        if form != "tree":
+            raise UsageError(f"the sequential architecture has no {form!r} form")
+        return rtlil.convert(SequentialClassifier(net), name=check_module_name(name))
     return rtlil.convert(Classifier(net, form=form), name=check_module_name(name))
 
 
 def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: Form = "tree",
-                  work_dir: Path | None = None, timeout: float = 300.0) -> Path:
+                  work_dir: Path | None = None, timeout: float = 300.0,
+                  arch: str = "parallel") -> Path:
     """Write the classifier for ``net`` as flattened Verilog to ``path``.
 
     The RTL is flattened so that the file holds one module, ``name``, whose ports are ``x`` and
-    ``y``; intermediate files (``.il``, ``.ys``, ``.log``) go to ``work_dir`` (default: beside
-    ``path``).
+    ``y`` (the sequential architecture adds ``clk`` and ``rst``); intermediate files (``.il``,
+    ``.ys``, ``.log``) go to ``work_dir`` (default: beside ``path``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +65,7 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = work_dir / path.stem
     il = stem.with_suffix(".il")
-    il.write_text(to_rtlil(net, name=name, form=form))
+    il.write_text(to_rtlil(net, name=name, form=form, arch=arch))
     script = "\n".join([
         f"read_rtlil {quote_path(il)}",
         f"hierarchy -top {name}",
@@ -61,7 +81,8 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
 
 
 def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path, *,
-                       work_dir: Path, form: Form = "tree", timeout: float = 600.0) -> Path:
+                       work_dir: Path, form: Form = "tree", timeout: float = 600.0,
+                       arch: str = "parallel") -> Path:
     """Write several classifiers (distinct module ``names``) into one Verilog file with a single
     Yosys run; for batch verification."""
     if len(set(names)) != len(names) or len(names) != len(nets):
@@ -71,7 +92,7 @@ def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path
     lines = []
     for net, name in zip(nets, names):
         il = work_dir / f"{check_module_name(name)}.il"
-        il.write_text(to_rtlil(net, name=name, form=form))
+        il.write_text(to_rtlil(net, name=name, form=form, arch=arch))
         lines.append(f"read_rtlil {quote_path(il)}")
     # Every design is a top: clear the attribute, or flatten would delete all but one.
     lines += ["setattr -mod -unset top", "proc", "flatten", "opt_clean -purge",

@@ -1,6 +1,7 @@
 """Integer network IR and its golden model."""
 
 from ._csd import csd_digits, csd_weight
+from ._cycle import Schedule, Step, cycle_predict, schedule
 from ._golden import (
     NeuronSum,
     PartialProduct,
@@ -24,6 +25,10 @@ __all__ = [
     "Layer",
     "Network",
     "Window",
+    "Schedule",
+    "Step",
+    "cycle_predict",
+    "schedule",
     "NeuronSum",
     "PartialProduct",
     "accumulator_range",

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._util import run_tool
 from ..errors import ToolError, UsageError
+from ._clocked import ClockedDesign, record_vectors, render_clocked_testbench
 from ._netlist import module_net_bits
 from ._testbench import (
     TB_MODULE,
@@ -53,12 +54,16 @@ class Design:
         ``(n_vectors, n_features)`` unsigned integer input codes.
     input_bits:
         Bits per input code ``b``; feature ``i`` drives ``x[b*i + b-1 : b*i]``.
+    cycles:
+        0 for a combinational design; else the clock cycles per inference of a clocked one
+        (ports ``clk`` and ``rst`` too, see :mod:`bespoke_mlp.sim._clocked`).
     """
 
     sources: tuple[Path, ...]
     top: str
     codes: np.ndarray
     input_bits: int
+    cycles: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +92,9 @@ class SimResult:
         ``(names, packed)``: ``packed[i]`` holds net ``names[i]``, vector ``v`` at bit
         ``v % 8`` of byte ``v // 8`` (the input-state probabilities of the power model come
         from it). Otherwise None.
+    activity_samples:
+        The samples the toggles and net values span: ``n_vectors`` for a combinational
+        design, the recorded clock cycles for a clocked one (toggles are then per cycle).
     """
 
     predictions: np.ndarray
@@ -95,6 +103,7 @@ class SimResult:
     build_seconds: float
     run_seconds: float
     net_values: tuple[tuple[str, ...], np.ndarray] | None = None
+    activity_samples: int = 0
 
 
 def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
@@ -107,6 +116,9 @@ def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
             raise UsageError(f"Verilog source {str(source)!r} does not exist")
     if not _IDENT.fullmatch(design.top):
         raise UsageError(f"top module name {design.top!r} is not a simple Verilog identifier")
+    cycles = design.cycles
+    if isinstance(cycles, bool) or not isinstance(cycles, (int, np.integer)) or cycles < 0:
+        raise UsageError(f"cycles must be an integer >= 0, got {cycles!r}")
     bits = design.input_bits
     if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or not 1 <= bits <= 32:
         raise UsageError(f"input_bits must be an integer from 1 to 32, got {bits!r}")
@@ -190,7 +202,7 @@ def _run(
     count_toggles_of_first: bool,
     timeout: float,
 ) -> tuple[list[np.ndarray], dict[str, int] | None,
-           tuple[tuple[str, ...], np.ndarray] | None, float, float]:
+           tuple[tuple[str, ...], np.ndarray] | None, int, float, float]:
     """Write the testbench and vectors, build, run; returns predictions, toggles, net values,
     times."""
     deadline = time.monotonic() + timeout
@@ -200,6 +212,9 @@ def _run(
     tops = [d.top for d in designs]
     if len(set(tops)) != len(tops):
         raise UsageError(f"designs simulated together need distinct top modules, got {tops!r}")
+    clocked = designs[0].cycles > 0
+    if any((d.cycles > 0) != clocked for d in designs):
+        raise UsageError("combinational and clocked designs cannot be simulated together")
     tools = require_toolchain()
     # Absolute, because the simulation binary runs with the work directory as its cwd.
     work_dir = Path(work_dir).resolve()
@@ -225,9 +240,17 @@ def _run(
         nets = module_net_bits(checked[0][0], designs[0].top, "dut0")
         (work_dir / _NETS_FILE).write_text("".join(f"{net.name}\n" for net in nets))
         (work_dir / _TOGGLES_FILE).unlink(missing_ok=True)
-    (work_dir / "tb.v").write_text(
-        render_testbench(tb_designs, toggle_nets=nets, toggles_file=_TOGGLES_FILE)
-    )
+    if clocked:
+        text = render_clocked_testbench(
+            [ClockedDesign(tb.top, tb.x_bits, tb.n_vectors, int(d.cycles), tb.vectors_file,
+                           tb.predictions_file) for tb, d in zip(tb_designs, designs)],
+            toggle_nets=nets, toggles_file=_TOGGLES_FILE)
+        samples = record_vectors(tb_designs[0].n_vectors, int(designs[0].cycles)) * int(
+            designs[0].cycles)
+    else:
+        text = render_testbench(tb_designs, toggle_nets=nets, toggles_file=_TOGGLES_FILE)
+        samples = tb_designs[0].n_vectors
+    (work_dir / "tb.v").write_text(text)
     build_seconds = _build(
         tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0)
     )
@@ -246,13 +269,12 @@ def _run(
         path = work_dir / _TOGGLES_FILE
         if not path.is_file():
             raise ToolError(f"simulation wrote no toggle file {str(path)!r}; log: {run_log}")
-        counts = count_toggles(path, len(nets), tb_designs[0].n_vectors)
-        values = (tuple(net.name for net in nets),
-                  read_net_values(path, len(nets), tb_designs[0].n_vectors))
+        counts = count_toggles(path, len(nets), samples)
+        values = (tuple(net.name for net in nets), read_net_values(path, len(nets), samples))
         # The file grows with vectors x nets (as hexadecimal text); it is not kept.
         path.unlink()
         toggles = {net.name: int(c) for net, c in zip(nets, counts, strict=True)}
-    return predictions, toggles, values, build_seconds, time.perf_counter() - start
+    return predictions, toggles, values, samples, build_seconds, time.perf_counter() - start
 
 
 def simulate(
@@ -264,6 +286,7 @@ def simulate(
     work_dir: Path,
     count_toggles: bool = False,
     timeout: float = 600.0,
+    cycles: int = 0,
 ) -> SimResult:
     """Simulate a combinational design on input codes with Verilator.
 
@@ -287,6 +310,8 @@ def simulate(
         Also count the value changes of every net of ``top`` (see :class:`SimResult`).
     timeout:
         Seconds allowed for build and run together.
+    cycles:
+        0 (a combinational design), or the clock cycles per inference of a clocked design.
 
     Raises
     ------
@@ -298,8 +323,8 @@ def simulate(
         If the build or the run fails (e.g. port ``x`` is not ``n_features * input_bits``
         wide); the message names the log and quotes its tail.
     """
-    design = Design(tuple(Path(s) for s in sources), top, codes, input_bits)
-    predictions, toggles, values, build_s, run_s = _run(
+    design = Design(tuple(Path(s) for s in sources), top, codes, input_bits, cycles)
+    predictions, toggles, values, samples, build_s, run_s = _run(
         [design], Path(work_dir), count_toggles_of_first=count_toggles, timeout=timeout
     )
     return SimResult(
@@ -309,6 +334,7 @@ def simulate(
         build_seconds=build_s,
         run_seconds=run_s,
         net_values=values,
+        activity_samples=samples,
     )
 
 
@@ -327,7 +353,7 @@ def simulate_many(
     UsageError, ToolNotFoundError, ToolError
         As :func:`simulate`; also UsageError if two designs have the same top module.
     """
-    predictions, _, _, _, _ = _run(
+    predictions, _, _, _, _, _ = _run(
         list(designs), Path(work_dir), count_toggles_of_first=False, timeout=timeout
     )
     return predictions
