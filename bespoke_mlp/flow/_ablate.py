@@ -60,12 +60,12 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
-                 clock_hz: float | None = None,
-                 log: Log | None = None) -> list[dict[str, Any]]:
+                 clock_hz: float | None = None, log: Log | None = None,
+                 arch: str = "parallel") -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech`` and clocked
-    at ``clock_hz`` (see :func:`implement`)."""
+    at ``clock_hz`` in architecture ``arch`` (see :func:`implement`)."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -82,7 +82,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         names = [name for name, _ in steps] + ["+ retraining"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
-                                   executor=executor, tech=tech, clock_hz=clock_hz, log=log)
+                                   executor=executor, tech=tech, clock_hz=clock_hz, log=log,
+                                   arch=arch)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()
@@ -92,7 +93,9 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                     predict_codes(impl.network, parts["val"][0]) == parts["val"][1])), 6),
                 "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
                 "delay_ms": m["delay_ms"], "n_features_used": m["n_features_used"],
-                "system_power_mw": m["system_power_mw"],
+                "system_power_mw": m["system_power_mw"], "arch": m["arch"],
+                "cycles": m["cycles"], "clock_hz": m["clock_hz"], "latency_s": m["latency_s"],
+                "energy_mj": m["energy_mj"],
                 "rtl_agreement": impl.rtl_agreement, "gate_agreement": impl.gate_agreement,
                 "csd_terms": impl.network.n_csd_terms,
                 "max_accumulator_bits": max(accumulator_width(layer, j)

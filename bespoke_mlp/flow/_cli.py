@@ -9,7 +9,7 @@ from pathlib import Path
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import write_verilog
+from ..hdl import ARCHS, write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..synth import add_tech_arguments, technology
@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, tech=technology(args.tech),
-                  clock_hz=args.clock_hz, log=log)
+                  clock_hz=args.clock_hz, log=log, arch=args.arch)
     if args.exact:
         out = args.out or _default_out(args.dataset, "-exact")
         run_exact(data, out=out, **common)
@@ -68,7 +68,7 @@ def _ablate(args: argparse.Namespace) -> int:
                      weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                      adc_mw=args.adc_mw, force=args.force, executor=executor,
                      tech=technology(args.tech), clock_hz=args.clock_hz,
-                     log=Log(enabled=not args.quiet))
+                     log=Log(enabled=not args.quiet), arch=args.arch)
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -84,7 +84,8 @@ def _generate(args: argparse.Namespace) -> int:
     with atomic_output_dir(out, force=args.force) as tmp:
         if args.data is None:
             with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work))
+                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
+                              arch=args.arch)
             (tmp / "design" / "network.json").write_text(net.to_json())
             print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
             return 0
@@ -105,12 +106,14 @@ def _generate(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
                              work_dir=Path(work), adc_mw=args.adc_mw,
-                             tech=technology(args.tech), clock_hz=args.clock_hz, log=log)
+                             tech=technology(args.tech), clock_hz=args.clock_hz, log=log,
+                             arch=args.arch)
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
                                accuracy={"quantized": quantized},
-                               settings={"model": str(args.model), "split_seed": args.split_seed},
+                               settings={"model": str(args.model), "split_seed": args.split_seed,
+                                         "arch": args.arch},
                                runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
     print(summary_table(report, f"design from {Path(args.model).name}"))
@@ -125,6 +128,10 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
                    help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--arch", choices=ARCHS, default="parallel",
+                   help="parallel: combinational, one evaluation per clock (default); "
+                        "sequential: folded onto one multiply-accumulate unit, one neuron "
+                        "input per clock cycle")
     add_tech_arguments(p)
 
 

@@ -20,17 +20,18 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
-              log: Log | None = None) -> dict[str, Any]:
+              log: Log | None = None, arch: str = "parallel") -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically.
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
-    and clocked at ``clock_hz`` (see :func:`implement`). Returns the report.
+    and clocked at ``clock_hz`` in architecture ``arch`` (see :func:`implement`). Returns the
+    report.
     """
     log = log or quiet()
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                 "split_seed": split_seed, "input_bits": input_bits,
-                "weight_bits": weight_bits, "activation_bits": activation_bits}
+                "weight_bits": weight_bits, "activation_bits": activation_bits, "arch": arch}
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
@@ -43,7 +44,8 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         codes, labels = split_parts(net, trained.split)["test"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
-                             adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log)
+                             adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log,
+                             arch=arch)
         (tmp / "model.json").write_text(net.to_json())
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())

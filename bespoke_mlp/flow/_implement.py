@@ -4,6 +4,7 @@ measure area, power and delay."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -16,8 +17,8 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import write_verilog
-from ..ir import Network, partial_product_counts, predict_codes
+from ..hdl import check_arch, write_verilog
+from ..ir import Network, cycle_predict, partial_product_counts, predict_codes, schedule
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, check_agreement, simulate, simulate_many
 from ..synth import (
@@ -75,6 +76,8 @@ class Implementation:
     n_vectors: int
     adc_mw: float
     tech: Technology | None = None
+    arch: str = "parallel"
+    cycles: int = 1
 
     @property
     def adc_power_mw(self) -> float:
@@ -83,7 +86,14 @@ class Implementation:
     def metrics(self) -> dict[str, Any]:
         """The hardware and verification figures of a report (deterministic)."""
         s = self.synth.to_dict()
+        # One inference takes ``cycles`` clock periods (a parallel design: one).
+        latency = self.cycles / s["freq_hz"]
         return {
+            "arch": self.arch,
+            "cycles": self.cycles,
+            "clock_hz": s["freq_hz"],
+            "latency_s": round(latency, 6),
+            "energy_mj": round(s["power_mw"] * latency, 6),
             "area_cm2": s["area_cm2"],
             "power_mw": s["power_mw"],
             "static_power_mw": s["static_power_mw"],
@@ -133,8 +143,23 @@ def _models(tech: Technology, work_dir: Path) -> Path:
     return write_cell_models(load_library(tech.liberty), work_dir / "cells.v")
 
 
-def _clocked(syn: SynthResult, clock_hz: float | None, log: Log) -> tuple[SynthResult, float]:
-    """``syn`` at the clock it runs at (see :func:`~bespoke_mlp.synth.choose_clock`)."""
+def _fastest_clock(delay_ms: float) -> float:
+    """The fastest clock whose period covers ``delay_ms``, rounded down to two significant
+    digits: a sequential design runs as fast as one step allows."""
+    fmax = 1e3 / delay_ms if delay_ms > 0 else 1e3
+    exponent = math.floor(math.log10(fmax)) - 1
+    return float(f"{math.floor(fmax / 10.0 ** exponent)}e{exponent}")
+
+
+def _clocked(syn: SynthResult, clock_hz: float | None, log: Log,
+             arch: str = "parallel") -> tuple[SynthResult, float]:
+    """``syn`` at the clock it runs at: for a parallel design see
+    :func:`~bespoke_mlp.synth.choose_clock`; a sequential one defaults to the fastest clock
+    its critical path (one step, register to register) allows."""
+    if arch == "sequential" and clock_hz is None:
+        clock = _fastest_clock(syn.delay_ms)
+        log(f"one step takes {syn.delay_ms:.1f} ms: {syn.top} is clocked at {clock:g} Hz")
+        return syn.at_clock(clock), clock
     clock = choose_clock(syn.delay_ms, clock_hz)
     if clock_hz is None and clock != syn.freq_hz:
         log(f"the critical path ({syn.delay_ms:.1f} ms) exceeds the period of the default "
@@ -145,7 +170,8 @@ def _clocked(syn: SynthResult, clock_hz: float | None, log: Log) -> tuple[SynthR
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               measure_activity: bool = True, tech: Technology | None = None,
-              clock_hz: float | None = None, log: Log | None = None) -> Implementation:
+              clock_hz: float | None = None, log: Log | None = None,
+              arch: str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -158,19 +184,26 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     and synthesis run concurrently. ``tech`` is the cell library (default: EGFET 1.0 V);
     power is given at ``clock_hz`` (default: 5 Hz, or the fastest clock the critical path
     allows if slower; a ``clock_hz`` the design cannot meet raises UsageError).
+    ``arch`` is ``"parallel"`` or ``"sequential"`` (folded, see
+    :class:`~bespoke_mlp.hdl.SequentialClassifier`: its cycle-accurate model must equal the
+    golden model too, it is clocked by default as fast as one step allows, and its switching
+    activity is measured per clock cycle).
     """
     log = log or quiet()
     tech = tech or technology()
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
-    with log.stage("generate", "generating RTL"):
-        top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir)
+    cycles = _cycles(net, codes, golden, check_arch(arch))
+    with log.stage("generate", f"generating {arch} RTL"
+                   + (f" ({cycles} cycles per inference)" if cycles else "")):
+        top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir,
+                              arch=arch)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
         with log.stage("rtl_sim"):
             return simulate([top_v], TOP, codes, input_bits=net.input_bits,
-                            work_dir=work_dir / "rtl_sim", timeout=timeout)
+                            work_dir=work_dir / "rtl_sim", timeout=timeout, cycles=cycles)
 
     def synth():
         with log.stage("synthesis"):
@@ -180,22 +213,35 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
     syn, rtl = _concurrently(synth, rtl_sim)
-    syn, clock = _clocked(syn, clock_hz, log)
+    syn, clock = _clocked(syn, clock_hz, log, arch)
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
         gate = simulate([design_dir / "netlist.v", _models(tech, work_dir)], TOP, codes,
                         input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=measure_activity and len(codes) >= 2, timeout=timeout)
+                        count_toggles=measure_activity and (len(codes) >= 2 or cycles > 1),
+                        timeout=timeout, cycles=cycles)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
         for name in ("tb.v", "vectors.hex"):
             shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
     if gate.toggles is not None:
-        syn = syn.with_activity(toggle_rates(gate.toggles, gate.n_vectors), freq_hz=clock,
-                                net_values=gate.net_values, n_vectors=gate.n_vectors)
+        syn = syn.with_activity(toggle_rates(gate.toggles, gate.activity_samples),
+                                freq_hz=clock, net_values=gate.net_values,
+                                n_vectors=gate.activity_samples)
     return Implementation(net, syn, _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
-                          len(codes), adc_mw, tech)
+                          len(codes), adc_mw, tech, arch, max(1, cycles))
+
+
+def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: str) -> int:
+    """Clock cycles per inference (0: combinational); for a sequential design, first check
+    that its cycle-accurate model equals the golden model on ``codes``."""
+    if arch == "parallel":
+        return 0
+    sched = schedule(net)
+    check_agreement(cycle_predict(sched, codes), golden, what="cycle-accurate model",
+                    codes=codes)
+    return sched.cycles
 
 
 def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
@@ -217,8 +263,8 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
-                   clock_hz: float | None = None,
-                   log: Log | None = None) -> list[Implementation]:
+                   clock_hz: float | None = None, log: Log | None = None,
+                   arch: str = "parallel") -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
 
@@ -226,15 +272,17 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     design files end up in ``work_dir/d<k>/`` (``top.v``, ``netlist.v``, ``netlist.json``,
     ``yosys.log``). With an ``executor`` of several workers the networks are dealt out
     round-robin, each worker building in a temporary directory of its own; the figures are
-    the same whatever the executor. ``tech`` and ``clock_hz`` as in :func:`implement`.
+    the same whatever the executor. ``tech``, ``clock_hz`` and ``arch`` as in
+    :func:`implement`.
     """
     log = log or quiet()
     tech = tech or technology()
+    check_arch(arch)
     names = [f"{TOP}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, tech=tech,
-                                   clock_hz=clock_hz, log=log)
+                                   clock_hz=clock_hz, log=log, arch=arch)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -242,7 +290,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout, tech, clock_hz),
+            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, arch),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -258,19 +306,19 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
 
 def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
-                                   float | None],
+                                   float | None, str],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout, tech, clock_hz = shared
+    codes, labels, adc_mw, timeout, tech, clock_hz, arch = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
         work_dir = Path(work)
         impls = _implement_batch_in(nets, [f"{TOP}_{k}" for k in indices], codes, labels,
                                     work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
-                                    tech=tech, clock_hz=clock_hz, log=quiet())
+                                    tech=tech, clock_hz=clock_hz, log=quiet(), arch=arch)
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -281,21 +329,23 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
                         timeout: float, tech: Technology, clock_hz: float | None,
-                        log: Log) -> list[Implementation]:
+                        log: Log, arch: str = "parallel") -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
-    with log.stage("generate", f"generating RTL of {len(nets)} designs"):
+    goldens = [predict_codes(net, codes) for net in nets]
+    cycles = [_cycles(net, codes, g, arch) for net, g in zip(nets, goldens)]
+    with log.stage("generate", f"generating {arch} RTL of {len(nets)} designs"):
         tops = []
         for net, name, d in zip(nets, names, dirs):
             d.mkdir(parents=True, exist_ok=True)
-            tops.append(write_verilog(net, d / "top.v", name=name))
-    goldens = [predict_codes(net, codes) for net in nets]
+            tops.append(write_verilog(net, d / "top.v", name=name, arch=arch))
 
     def rtl_sims():
         with log.stage("rtl_sim"):
             return simulate_many(
-                [Design((t,), n, codes, net.input_bits) for t, n, net in zip(tops, names, nets)],
+                [Design((t,), n, codes, net.input_bits, c)
+                 for t, n, net, c in zip(tops, names, nets, cycles)],
                 work_dir=work_dir / "rtl_sim", timeout=timeout)
 
     def synths():
@@ -305,7 +355,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
                 log(f"synthesizing design {k + 1}/{len(nets)}")
                 syn = synthesize([top], name, d / "synth", timeout=timeout,
                                  liberty=tech.liberty)
-                out.append(_clocked(syn, clock_hz, log)[0])
+                out.append(_clocked(syn, clock_hz, log, arch)[0])
         return out
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
@@ -315,10 +365,11 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists (one Verilator build)"):
         preds = simulate_many(
             [Design((s.netlist_v,) + ((_models(tech, work_dir),) if k == 0 else ()), n, codes,
-                    net.input_bits)
-             for k, (s, n, net) in enumerate(zip(syns, names, nets))],
+                    net.input_bits, c)
+             for k, (s, n, net, c) in enumerate(zip(syns, names, nets, cycles))],
             work_dir=work_dir / "gate_sim", timeout=timeout)
         gate = [check_agreement(p, g, what=f"gate-level simulation of {n}", codes=codes)
                 for n, p, g in zip(names, preds, goldens)]
-    return [Implementation(net, s, _accuracy(p, labels), r, g, len(codes), adc_mw, tech)
-            for net, s, p, r, g in zip(nets, syns, preds, rtl, gate)]
+    return [Implementation(net, s, _accuracy(p, labels), r, g, len(codes), adc_mw, tech, arch,
+                           max(1, c))
+            for net, s, p, r, g, c in zip(nets, syns, preds, rtl, gate, cycles)]

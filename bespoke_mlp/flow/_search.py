@@ -126,7 +126,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
                     executor: Executor | None = None, tech: Technology | None = None,
-                    clock_hz: float | None = None, log: Log | None = None) -> dict[str, Any]:
+                    clock_hz: float | None = None, log: Log | None = None,
+                    arch: str = "parallel") -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
@@ -148,7 +149,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
-    mapped onto ``tech`` and clocked at ``clock_hz`` (see :func:`implement`).
+    mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
+    :func:`implement`; the search's area estimate is the parallel one).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -174,7 +176,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw,
                                  measure_activity=False, tech=tech, clock_hz=clock_hz,
-                                 log=log)
+                                 log=log, arch=arch)
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
@@ -198,7 +200,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
-                                      log=log)
+                                      log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], parts, found.dev_acc[i], dev_acc),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = _select(points, settings)
@@ -206,9 +208,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
-                                     adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log)
+                                     adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, log=log,
+                                     arch=arch)
         base = {"accuracy": round(baseline.accuracy, 6), **{
-            k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms")}}
+            k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
+                                               "arch", "cycles", "clock_hz", "latency_s",
+                                               "energy_mj")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
@@ -219,7 +224,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     accuracy=[p["accuracy"] for p in points],
                     baseline=(base["power_mw"], base["accuracy"]),
                     selected=None if selected is None else
-                    (selected.synth.power_mw, selected.accuracy))
+                    (selected.synth.power_mw, selected.accuracy), arch=arch)
         (tmp / "model.json").write_text(net.to_json())
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
@@ -229,7 +234,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "rounds": settings.rounds, "n_verify": settings.n_verify,
                         "n_retrain": settings.n_retrain,
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
-                        "search_samples": settings.search_samples}
+                        "search_samples": settings.search_samples, "arch": arch}
         if selected is None:
             report = {"dataset": trained.dataset, "selected": None,
                       "reason": _none_fits(points, settings), "baseline": base,
@@ -381,6 +386,7 @@ def _point(impl: Implementation, config, parts: dict[str, tuple[np.ndarray, np.n
             "dev_accuracy": round(dev_acc, 6), "loss": round(100 * (dev_exact - dev_acc), 4),
             "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
             "delay_ms": m["delay_ms"], "system_power_mw": m["system_power_mw"],
+            **{k: m[k] for k in ("arch", "cycles", "clock_hz", "latency_s", "energy_mj")},
             "n_features_used": m["n_features_used"],
             "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
             "activity": m["technology"]["activity"], "topology": list(impl.network.topology),
