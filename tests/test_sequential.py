@@ -14,7 +14,7 @@ from bespoke_mlp.approx import apply_config, input_bit_counts
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.flow._implement import implement
-from bespoke_mlp.hdl import to_rtlil
+from bespoke_mlp.hdl import Architecture, to_rtlil
 from bespoke_mlp.ir import Layer, Network, Window, cycle_predict, predict_codes, schedule
 from bespoke_mlp.sim import Design, simulate_many
 from bespoke_mlp.sim._clocked import ClockedDesign, record_vectors, render_clocked_testbench
@@ -40,9 +40,10 @@ def test_cycle_model_equals_golden_model() -> None:
     base = random_network(rng)
     stats = input_bit_counts(rng.integers(0, 16, (50, base.n_features)), base.input_bits)
     nets += [apply_config(base, random_config(rng, base), stats) for _ in range(20)]
-    for net in nets:
+    for k, net in enumerate(nets):
         codes = rng.integers(0, 1 << net.input_bits, (200, net.n_features))
-        assert np.array_equal(cycle_predict(schedule(net), codes), predict_codes(net, codes))
+        sched = schedule(net, lanes=1 + k % 3)
+        assert np.array_equal(cycle_predict(sched, codes), predict_codes(net, codes))
 
 
 def test_schedule_skips_connections_that_contribute_nothing() -> None:
@@ -50,10 +51,17 @@ def test_schedule_skips_connections_that_contribute_nothing() -> None:
     sched = schedule(net)
     # Hidden neuron 1 has no inputs: one step with zero coefficients keeps its constant.
     idle = [s for s in sched.steps if s.layer == 0 and s.neuron == 1]
-    assert len(idle) == 1 and not any(idle[0].coefs) and idle[0].first and idle[0].last
+    assert len(idle) == 1 and not any(map(any, idle[0].coefs)) and idle[0].first
+    assert idle[0].last
     assert sched.cycles == 4 + 1 + 4 + 3 + 3 + 3 * 2
     assert sched.operand_bits == 5
     assert sched.state_bits == 5 + sched.acc_bits + (4 + 3 + 5) + (4 + 3) + sched.best_bits + 2
+    # Three lanes: a neuron of n inputs takes ceil(n / 3) cycles; idle lanes add nothing.
+    folded = schedule(net, lanes=3)
+    assert folded.cycles == 2 + 1 + 2 + 1 + 1 + 3
+    assert all(len(s.sources) == len(s.coefs) == 3 for s in folded.steps)
+    with pytest.raises(ValueError, match="lanes must be an int >= 1"):
+        schedule(net, lanes=0)
 
 
 def test_generation_is_deterministic_and_refuses_behavioral_form() -> None:
@@ -63,6 +71,10 @@ def test_generation_is_deterministic_and_refuses_behavioral_form() -> None:
         to_rtlil(net, arch="sequential", form="behavioral")
     with pytest.raises(UsageError, match="architecture must be one of"):
         to_rtlil(net, arch="folded")
+    with pytest.raises(UsageError, match="lanes apply to the sequential architecture"):
+        Architecture("parallel", 2)
+    with pytest.raises(UsageError, match="lanes must be an integer in 1..64"):
+        Architecture("sequential", 0)
 
 
 def test_clocked_testbench_records_the_first_vectors_cycles() -> None:
@@ -83,17 +95,19 @@ def test_clocked_and_combinational_designs_are_not_mixed(tmp_path: Path) -> None
                       work_dir=tmp_path)
 
 
-def test_rtl_and_gates_equal_golden_model_and_figures(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_rtl_and_gates_equal_golden_model_and_figures(tmp_path: Path, lanes: int) -> None:
     rng = np.random.default_rng(7)
     net = _two_hidden(rng)
     codes = rng.integers(0, 16, (60, 4))
     labels = predict_codes(net, codes)
     impl = implement(net, codes, labels, design_dir=tmp_path / "design",
-                     work_dir=tmp_path / "work", arch="sequential")
+                     work_dir=tmp_path / "work", arch=Architecture("sequential", lanes))
     assert impl.rtl_agreement == impl.gate_agreement == impl.accuracy == 1.0
     m = impl.metrics()
-    assert m["arch"] == "sequential" and m["cycles"] == schedule(net).cycles
-    assert m["cells"]["DFFNRX1"] == schedule(net).state_bits
+    sched = schedule(net, lanes)
+    assert m["arch"] == "sequential" and m["lanes"] == lanes and m["cycles"] == sched.cycles
+    assert m["cells"]["DFFNRX1"] == sched.state_bits
     # The clock is as fast as one step allows, rounded down.
     assert 0.9 * m["fmax_hz"] <= m["clock_hz"] <= m["fmax_hz"]
     assert m["latency_s"] == pytest.approx(m["cycles"] / m["clock_hz"], rel=1e-5)

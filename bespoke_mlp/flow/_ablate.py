@@ -12,6 +12,7 @@ import numpy as np
 
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
+from ..hdl import Architecture
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
 from ..synth import Technology
@@ -61,7 +62,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
                  clock_hz: float | None = None, log: Log | None = None,
-                 arch: str = "parallel") -> list[dict[str, Any]]:
+                 arch: Architecture | str = "parallel") -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech`` and clocked
@@ -94,8 +95,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                 "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
                 "delay_ms": m["delay_ms"], "n_features_used": m["n_features_used"],
                 "system_power_mw": m["system_power_mw"], "arch": m["arch"],
-                "cycles": m["cycles"], "clock_hz": m["clock_hz"], "latency_s": m["latency_s"],
-                "energy_mj": m["energy_mj"],
+                "lanes": m["lanes"], "cycles": m["cycles"], "clock_hz": m["clock_hz"],
+                "latency_s": m["latency_s"], "energy_mj": m["energy_mj"],
                 "rtl_agreement": impl.rtl_agreement, "gate_agreement": impl.gate_agreement,
                 "csd_terms": impl.network.n_csd_terms,
                 "max_accumulator_bits": max(accumulator_width(layer, j)

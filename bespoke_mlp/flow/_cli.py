@@ -9,7 +9,7 @@ from pathlib import Path
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import ARCHS, write_verilog
+from ..hdl import ARCHS, Architecture, write_verilog
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..synth import add_tech_arguments, technology
@@ -29,6 +29,10 @@ def _default_out(dataset: str, suffix: str) -> Path:
     return Path("runs") / f"{stem}{suffix}"
 
 
+def _arch(args: argparse.Namespace) -> Architecture:
+    return Architecture(args.arch, args.lanes)
+
+
 def _run(args: argparse.Namespace) -> int:
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
@@ -37,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
                   split_seed=args.split_seed, input_bits=args.input_bits,
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, tech=technology(args.tech),
-                  clock_hz=args.clock_hz, log=log, arch=args.arch)
+                  clock_hz=args.clock_hz, log=log, arch=_arch(args))
     if args.exact:
         out = args.out or _default_out(args.dataset, "-exact")
         run_exact(data, out=out, **common)
@@ -68,7 +72,7 @@ def _ablate(args: argparse.Namespace) -> int:
                      weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                      adc_mw=args.adc_mw, force=args.force, executor=executor,
                      tech=technology(args.tech), clock_hz=args.clock_hz,
-                     log=Log(enabled=not args.quiet), arch=args.arch)
+                     log=Log(enabled=not args.quiet), arch=_arch(args))
     print(f"wrote {out / 'ablation.json'}")
     return 0
 
@@ -85,7 +89,7 @@ def _generate(args: argparse.Namespace) -> int:
         if args.data is None:
             with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
                 write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
-                              arch=args.arch)
+                              arch=_arch(args))
             (tmp / "design" / "network.json").write_text(net.to_json())
             print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
             return 0
@@ -107,13 +111,13 @@ def _generate(args: argparse.Namespace) -> int:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
                              work_dir=Path(work), adc_mw=args.adc_mw,
                              tech=technology(args.tech), clock_hz=args.clock_hz, log=log,
-                             arch=args.arch)
+                             arch=_arch(args))
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
                                accuracy={"quantized": quantized},
                                settings={"model": str(args.model), "split_seed": args.split_seed,
-                                         "arch": args.arch},
+                                         "arch": _arch(args).to_dict()},
                                runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
     print(summary_table(report, f"design from {Path(args.model).name}"))
@@ -131,7 +135,10 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--arch", choices=ARCHS, default="parallel",
                    help="parallel: combinational, one evaluation per clock (default); "
                         "sequential: folded onto one multiply-accumulate unit, one neuron "
-                        "input per clock cycle")
+                        "input per clock cycle per lane")
+    p.add_argument("--lanes", type=int, default=1, metavar="N",
+                   help="sequential: neuron inputs per clock cycle, the fold factor (default: "
+                        "1; more lanes take fewer, slightly longer cycles and more area)")
     add_tech_arguments(p)
 
 

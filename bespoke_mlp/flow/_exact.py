@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util import atomic_output_dir, write_json
+from ..hdl import Architecture, check_arch
 from ..synth import Technology
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
@@ -20,7 +21,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
-              log: Log | None = None, arch: str = "parallel") -> dict[str, Any]:
+              log: Log | None = None, arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically.
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
@@ -31,7 +32,8 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     log = log or quiet()
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                 "split_seed": split_seed, "input_bits": input_bits,
-                "weight_bits": weight_bits, "activation_bits": activation_bits, "arch": arch}
+                "weight_bits": weight_bits, "activation_bits": activation_bits,
+                "arch": check_arch(arch).to_dict()}
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,

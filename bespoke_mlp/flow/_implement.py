@@ -17,7 +17,7 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import check_arch, write_verilog
+from ..hdl import Architecture, check_arch, write_verilog
 from ..ir import Network, cycle_predict, partial_product_counts, predict_codes, schedule
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, check_agreement, simulate, simulate_many
@@ -76,7 +76,7 @@ class Implementation:
     n_vectors: int
     adc_mw: float
     tech: Technology | None = None
-    arch: str = "parallel"
+    arch: Architecture = Architecture()
     cycles: int = 1
 
     @property
@@ -89,7 +89,8 @@ class Implementation:
         # One inference takes ``cycles`` clock periods (a parallel design: one).
         latency = self.cycles / s["freq_hz"]
         return {
-            "arch": self.arch,
+            "arch": self.arch.kind,
+            "lanes": self.arch.lanes,
             "cycles": self.cycles,
             "clock_hz": s["freq_hz"],
             "latency_s": round(latency, 6),
@@ -152,11 +153,11 @@ def _fastest_clock(delay_ms: float) -> float:
 
 
 def _clocked(syn: SynthResult, clock_hz: float | None, log: Log,
-             arch: str = "parallel") -> tuple[SynthResult, float]:
+             arch: Architecture) -> tuple[SynthResult, float]:
     """``syn`` at the clock it runs at: for a parallel design see
     :func:`~bespoke_mlp.synth.choose_clock`; a sequential one defaults to the fastest clock
     its critical path (one step, register to register) allows."""
-    if arch == "sequential" and clock_hz is None:
+    if arch.sequential and clock_hz is None:
         clock = _fastest_clock(syn.delay_ms)
         log(f"one step takes {syn.delay_ms:.1f} ms: {syn.top} is clocked at {clock:g} Hz")
         return syn.at_clock(clock), clock
@@ -171,7 +172,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               measure_activity: bool = True, tech: Technology | None = None,
               clock_hz: float | None = None, log: Log | None = None,
-              arch: str = "parallel") -> Implementation:
+              arch: Architecture | str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -184,7 +185,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     and synthesis run concurrently. ``tech`` is the cell library (default: EGFET 1.0 V);
     power is given at ``clock_hz`` (default: 5 Hz, or the fastest clock the critical path
     allows if slower; a ``clock_hz`` the design cannot meet raises UsageError).
-    ``arch`` is ``"parallel"`` or ``"sequential"`` (folded, see
+    ``arch`` is the architecture (or its kind, ``"parallel"`` or ``"sequential"``; folded, see
     :class:`~bespoke_mlp.hdl.SequentialClassifier`: its cycle-accurate model must equal the
     golden model too, it is clocked by default as fast as one step allows, and its switching
     activity is measured per clock cycle).
@@ -193,8 +194,9 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     tech = tech or technology()
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
-    cycles = _cycles(net, codes, golden, check_arch(arch))
-    with log.stage("generate", f"generating {arch} RTL"
+    arch = check_arch(arch)
+    cycles = _cycles(net, codes, golden, arch)
+    with log.stage("generate", f"generating {arch.kind} RTL"
                    + (f" ({cycles} cycles per inference)" if cycles else "")):
         top_v = write_verilog(net, design_dir / "top.v", name=TOP, work_dir=work_dir,
                               arch=arch)
@@ -233,12 +235,12 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
                           len(codes), adc_mw, tech, arch, max(1, cycles))
 
 
-def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: str) -> int:
+def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: Architecture) -> int:
     """Clock cycles per inference (0: combinational); for a sequential design, first check
     that its cycle-accurate model equals the golden model on ``codes``."""
-    if arch == "parallel":
+    if not arch.sequential:
         return 0
-    sched = schedule(net)
+    sched = schedule(net, arch.lanes)
     check_agreement(cycle_predict(sched, codes), golden, what="cycle-accurate model",
                     codes=codes)
     return sched.cycles
@@ -264,7 +266,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
                    clock_hz: float | None = None, log: Log | None = None,
-                   arch: str = "parallel") -> list[Implementation]:
+                   arch: Architecture | str = "parallel") -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
 
@@ -277,7 +279,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     """
     log = log or quiet()
     tech = tech or technology()
-    check_arch(arch)
+    arch = check_arch(arch)
     names = [f"{TOP}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
@@ -306,7 +308,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
 
 def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
-                                   float | None, str],
+                                   float | None, Architecture],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
@@ -329,13 +331,13 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
                         timeout: float, tech: Technology, clock_hz: float | None,
-                        log: Log, arch: str = "parallel") -> list[Implementation]:
+                        log: Log, arch: Architecture) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
     goldens = [predict_codes(net, codes) for net in nets]
     cycles = [_cycles(net, codes, g, arch) for net, g in zip(nets, goldens)]
-    with log.stage("generate", f"generating {arch} RTL of {len(nets)} designs"):
+    with log.stage("generate", f"generating {arch.kind} RTL of {len(nets)} designs"):
         tops = []
         for net, name, d in zip(nets, names, dirs):
             d.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, apply_config, input_bit_counts, retrain
 from ..errors import UsageError
+from ..hdl import Architecture, check_arch
 from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, SearchSpace, run_search
@@ -127,7 +128,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     force: bool = False, resume: bool = False,
                     executor: Executor | None = None, tech: Technology | None = None,
                     clock_hz: float | None = None, log: Log | None = None,
-                    arch: str = "parallel") -> dict[str, Any]:
+                    arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline`` and ``max_loss``),
@@ -212,7 +213,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                      arch=arch)
         base = {"accuracy": round(baseline.accuracy, 6), **{
             k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
-                                               "arch", "cycles", "clock_hz", "latency_s",
+                                               "arch", "lanes", "cycles", "clock_hz",
+                                               "latency_s",
                                                "energy_mj")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
@@ -224,7 +226,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     accuracy=[p["accuracy"] for p in points],
                     baseline=(base["power_mw"], base["accuracy"]),
                     selected=None if selected is None else
-                    (selected.synth.power_mw, selected.accuracy), arch=arch)
+                    (selected.synth.power_mw, selected.accuracy), arch=check_arch(arch).kind)
         (tmp / "model.json").write_text(net.to_json())
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
@@ -234,7 +236,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "rounds": settings.rounds, "n_verify": settings.n_verify,
                         "n_retrain": settings.n_retrain,
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
-                        "search_samples": settings.search_samples, "arch": arch}
+                        "search_samples": settings.search_samples,
+                        "arch": check_arch(arch).to_dict()}
         if selected is None:
             report = {"dataset": trained.dataset, "selected": None,
                       "reason": _none_fits(points, settings), "baseline": base,
@@ -386,7 +389,8 @@ def _point(impl: Implementation, config, parts: dict[str, tuple[np.ndarray, np.n
             "dev_accuracy": round(dev_acc, 6), "loss": round(100 * (dev_exact - dev_acc), 4),
             "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
             "delay_ms": m["delay_ms"], "system_power_mw": m["system_power_mw"],
-            **{k: m[k] for k in ("arch", "cycles", "clock_hz", "latency_s", "energy_mj")},
+            **{k: m[k] for k in ("arch", "lanes", "cycles", "clock_hz", "latency_s",
+                                 "energy_mj")},
             "n_features_used": m["n_features_used"],
             "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
             "activity": m["technology"]["activity"], "topology": list(impl.network.topology),

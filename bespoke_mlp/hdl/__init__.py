@@ -1,7 +1,15 @@
 """Bespoke RTL generation in Amaranth: neurons with bit-level compressor trees, ReLU windows,
 an argmax tree, and Verilog emission."""
 
-from ._emit import ARCHS, check_arch, check_module_name, to_rtlil, write_verilog, write_verilog_many
+from ._emit import (
+    ARCHS,
+    Architecture,
+    check_arch,
+    check_module_name,
+    to_rtlil,
+    write_verilog,
+    write_verilog_many,
+)
 from ._neuron import Argmax, Form, Neuron, NeuronLayer
 from ._sequential import SequentialClassifier
 from ._top import Classifier
@@ -9,6 +17,7 @@ from ._tree import compress, dadda_heights
 
 __all__ = [
     "ARCHS",
+    "Architecture",
     "SequentialClassifier",
     "check_arch",
     "Argmax",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from amaranth.back import rtlil
 
@@ -15,12 +17,38 @@ from ._neuron import Form
 from ._sequential import SequentialClassifier
 from ._top import Classifier
 
-__all__ = ["ARCHS", "to_rtlil", "write_verilog", "write_verilog_many", "check_module_name",
-           "check_arch"]
+__all__ = ["ARCHS", "Architecture", "to_rtlil", "write_verilog", "write_verilog_many",
+           "check_module_name", "check_arch"]
 
 #: Architectures: ``"parallel"`` (combinational, every neuron its own hardware) or
 #: ``"sequential"`` (folded onto one multiply-accumulate unit, see :class:`SequentialClassifier`).
 ARCHS = ("parallel", "sequential")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How a network becomes a circuit: ``kind`` is one of :data:`ARCHS`; ``lanes`` is the
+    sequential datapath's inputs per clock cycle (its fold factor; 1 for parallel)."""
+
+    kind: str = "parallel"
+    lanes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ARCHS:
+            raise UsageError(f"architecture must be one of {ARCHS!r}, not {self.kind!r}")
+        if isinstance(self.lanes, bool) or not isinstance(self.lanes, int) or not (
+                1 <= self.lanes <= 64):
+            raise UsageError(f"lanes must be an integer in 1..64, not {self.lanes!r}")
+        if self.kind == "parallel" and self.lanes != 1:
+            raise UsageError(f"lanes apply to the sequential architecture, got {self.lanes!r} "
+                             "for parallel")
+
+    @property
+    def sequential(self) -> bool:
+        return self.kind == "sequential"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lanes": self.lanes}
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
@@ -32,27 +60,29 @@ def check_module_name(name: str) -> str:
     return name
 
 
-def check_arch(arch: str) -> str:
-    """Return ``arch`` if it is one of :data:`ARCHS`."""
-    if arch not in ARCHS:
-        raise UsageError(f"architecture must be one of {ARCHS!r}, not {arch!r}")
-    return arch
+def check_arch(arch: Architecture | str) -> Architecture:
+    """``arch`` as an :class:`Architecture` (a kind name means one lane)."""
+    if isinstance(arch, Architecture):
+        return arch
+    return Architecture(arch)
 
 
 def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree",
-             arch: str = "parallel") -> str:
+             arch: Architecture | str = "parallel") -> str:
     """The classifier for ``net`` as RTLIL text (hierarchical, deterministic). The sequential
     architecture has its own datapath (``form`` applies to the parallel one only)."""
-    if check_arch(arch) == "sequential":
+    arch = check_arch(arch)
+    if arch.sequential:
         if form != "tree":
             raise UsageError(f"the sequential architecture has no {form!r} form")
-        return rtlil.convert(SequentialClassifier(net), name=check_module_name(name))
+        return rtlil.convert(SequentialClassifier(net, lanes=arch.lanes),
+                             name=check_module_name(name))
     return rtlil.convert(Classifier(net, form=form), name=check_module_name(name))
 
 
 def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: Form = "tree",
                   work_dir: Path | None = None, timeout: float = 300.0,
-                  arch: str = "parallel") -> Path:
+                  arch: Architecture | str = "parallel") -> Path:
     """Write the classifier for ``net`` as flattened Verilog to ``path``.
 
     The RTL is flattened so that the file holds one module, ``name``, whose ports are ``x`` and
@@ -82,7 +112,7 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
 
 def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path, *,
                        work_dir: Path, form: Form = "tree", timeout: float = 600.0,
-                       arch: str = "parallel") -> Path:
+                       arch: Architecture | str = "parallel") -> Path:
     """Write several classifiers (distinct module ``names``) into one Verilog file with a single
     Yosys run; for batch verification."""
     if len(set(names)) != len(names) or len(names) != len(nets):

@@ -52,9 +52,9 @@ def _window(m: Module, total, acc_bits: int, lsb: int, bits: int):
 class SequentialClassifier(wiring.Component):
     """A folded bespoke MLP classifier for ``net`` (see the module docstring)."""
 
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, *, lanes: int = 1):
         self._net = net
-        self.schedule: Schedule = schedule(net)
+        self.schedule: Schedule = schedule(net, lanes)
         super().__init__({
             "x": In(net.input_bits * net.n_features),
             "y": Out(self.schedule.class_bits),
@@ -88,42 +88,43 @@ class SequentialClassifier(wiring.Component):
         for layer_acts in acts:
             offsets.append(len(sources))
             sources += layer_acts
-        src_index = [offsets[s.layer] + s.source for s in steps]
-        used = sorted(set(src_index))
-        # Only sources some step reads enter the operand multiplexer.
-        slot = {src: n for n, src in enumerate(used)}
-        sel = Signal(range(max(2, len(used))), name="src")
-        operand = Signal(sched.operand_bits, name="operand")
-        m.d.comb += operand.eq(Array(sources[src] for src in used)[sel])
+        lanes = range(sched.lanes)
+        src_index = [[offsets[s.layer] + src for src in s.sources] for s in steps]
+        # Only sources some step reads in a lane enter that lane's operand multiplexer.
+        used = [sorted({srcs[lane] for srcs in src_index}) for lane in lanes]
+        slot = [{src: n for n, src in enumerate(u)} for u in used]
+        sel = [Signal(range(max(2, len(used[lane]))), name=f"src{lane}") for lane in lanes]
+        operand = [Signal(sched.operand_bits, name=f"operand{lane}") for lane in lanes]
+        for lane in lanes:
+            m.d.comb += operand[lane].eq(Array(sources[src] for src in used[lane])[sel[lane]])
 
-        # Constant logic indexed by the counter: a coefficient per operand bit (only the bit
-        # positions some step uses), the start constant and the step's flags.
-        coef_ranges = [(min(s.coefs[b] for s in steps), max(s.coefs[b] for s in steps))
-                       for b in range(sched.operand_bits)]
-        coef_sigs = {}
-        for b, (lo, hi) in enumerate(coef_ranges):
-            if lo or hi:
-                coef_sigs[b] = Signal(w, name=f"coef{b}")
+        # Constant logic indexed by the counter: a coefficient per lane and operand bit (only
+        # the bit positions some step uses), the start constant and the step's flags.
+        coef_ranges = {(lane, b): (min(s.coefs[lane][b] for s in steps),
+                                   max(s.coefs[lane][b] for s in steps))
+                       for lane in lanes for b in range(sched.operand_bits)}
+        coef_sigs = {key: Signal(w, name=f"coef{key[0]}_{key[1]}")
+                     for key, (lo, hi) in coef_ranges.items() if lo or hi}
         constant = Signal(w, name="constant")
         first = Signal(name="first")
-        last = Signal(name="last")
         with m.Switch(count):
-            for n, (s, src) in enumerate(zip(steps, src_index)):
+            for n, (s, srcs) in enumerate(zip(steps, src_index)):
                 with m.Case(n):
-                    m.d.comb += [sel.eq(slot[src]), first.eq(s.first), last.eq(s.last)]
+                    m.d.comb += first.eq(s.first)
+                    m.d.comb += [sel[lane].eq(slot[lane][srcs[lane]]) for lane in lanes]
                     if s.first:
                         m.d.comb += constant.eq(s.constant % (1 << w))
-                    for b, sig in coef_sigs.items():
-                        m.d.comb += sig.eq(s.coefs[b] % (1 << w))
+                    for (lane, b), sig in coef_sigs.items():
+                        m.d.comb += sig.eq(s.coefs[lane][b] % (1 << w))
 
         # One compressor tree: base (constant or accumulator) + gated coefficients.
         base = Signal(w, name="base")
         m.d.comb += base.eq(Mux(first, constant, acc))
         columns: list[list] = [[base[c]] for c in range(w)]
         correction = 0
-        for b, sig in coef_sigs.items():
-            lo, hi = coef_ranges[b]
-            gate = operand[b]
+        for (lane, b), sig in coef_sigs.items():
+            lo, hi = coef_ranges[lane, b]
+            gate = operand[lane][b]
             if lo >= 0:
                 for c in range(w):
                     columns[c].append(gate & sig[c])

@@ -1,12 +1,14 @@
 """The folded (sequential) schedule of a :class:`Network` and its cycle-accurate golden model.
 
-A sequential classifier computes one neuron input per clock cycle on one shared
-multiply-accumulate unit. Cycle ``s`` of an inference executes step ``s`` of the schedule:
+A sequential classifier computes ``lanes`` neuron inputs per clock cycle on one shared
+multiply-accumulate unit (the fold factor: one lane folds the most). Cycle ``s`` of an inference
+executes step ``s`` of the schedule:
 
-* ``sum = base + sum_b operand[b] * coef[s][b]``, where ``operand`` is the step's source (input
-  code ``i`` of layer 0, or hidden activation ``i`` of the previous layer) and ``coef[s][b]`` is
-  the integer weight of its bit ``b`` in the neuron's linear form (coefficient digits, masks and
-  truncation applied, see :func:`~bespoke_mlp.ir.layer_linear_form`); ``base`` is the neuron's
+* ``sum = base + sum_l sum_b operand_l[b] * coef[s][l][b]``, where ``operand_l`` is lane ``l``'s
+  source (input code ``i`` of layer 0, or hidden activation ``i`` of the previous layer) and
+  ``coef[s][l][b]`` is the integer weight of its bit ``b`` in the neuron's linear form
+  (coefficient digits, masks and truncation applied, see
+  :func:`~bespoke_mlp.ir.layer_linear_form`); ``base`` is the neuron's
   constant on its first step, else the accumulator register. The accumulator register takes
   ``sum`` (``acc_bits`` wide, two's complement: exact, since every neuron's final value and
   range fit).
@@ -16,8 +18,9 @@ multiply-accumulate unit. Cycle ``s`` of an inference executes step ``s`` of the
   (and the class register takes the neuron's index) if it is the first output neuron or
   ``v`` is strictly greater, so the lowest index wins ties.
 
-Connections that contribute nothing (zero coefficient or mask, or fully truncated) get no cycle;
-a neuron with none keeps one step with zero coefficients. After the last step the class register
+Connections that contribute nothing (zero coefficient or mask, or fully truncated) get no lane;
+a neuron's last step fills its unused lanes with zero coefficients, and a neuron with no
+connection keeps one step of zero coefficients. After the last step the class register
 holds the prediction, and the counter wraps to the next inference.
 """
 
@@ -38,15 +41,15 @@ __all__ = ["Step", "Schedule", "schedule", "cycle_predict"]
 class Step:
     """One clock cycle of the folded datapath.
 
-    ``source`` indexes the operand: input code ``source`` for layer 0, else activation
-    ``source`` of layer ``layer - 1``. ``coefs[b]`` multiplies operand bit ``b``.
-    ``constant`` is the neuron's constant (used on its first step).
+    ``sources[l]`` is lane ``l``'s operand: input code ``sources[l]`` for layer 0, else
+    activation ``sources[l]`` of layer ``layer - 1``. ``coefs[l][b]`` multiplies that operand's
+    bit ``b``. ``constant`` is the neuron's constant (used on its first step).
     """
 
     layer: int
     neuron: int
-    source: int
-    coefs: tuple[int, ...]
+    sources: tuple[int, ...]
+    coefs: tuple[tuple[int, ...], ...]
     constant: int
     first: bool
     last: bool
@@ -60,6 +63,7 @@ class Schedule:
     steps: tuple[Step, ...]
     acc_bits: int
     operand_bits: int
+    lanes: int = 1
 
     @property
     def cycles(self) -> int:
@@ -89,8 +93,11 @@ class Schedule:
                 + self.best_bits + self.class_bits)
 
 
-def schedule(net: Network) -> Schedule:
-    """The folded schedule of ``net``: layer by layer, neuron by neuron, input by input."""
+def schedule(net: Network, lanes: int = 1) -> Schedule:
+    """The folded schedule of ``net``: layer by layer, neuron by neuron, ``lanes`` inputs at a
+    time."""
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+        raise ValueError(f"lanes must be an int >= 1, not {lanes!r}")
     steps: list[Step] = []
     acc_bits = 1
     operand_bits = max(max(net.input_widths(k)) for k in range(len(net.layers)))
@@ -100,12 +107,17 @@ def schedule(net: Network) -> Schedule:
         coef = coef.reshape(layer.n_in, width, layer.n_out)
         for j in range(layer.n_out):
             acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
-            sources = [i for i in range(layer.n_in) if coef[i, :, j].any()] or [0]
-            for n, i in enumerate(sources):
-                coefs = [int(c) for c in coef[i, :, j]] + [0] * (operand_bits - width)
-                steps.append(Step(k, j, i, tuple(coefs), int(const[j]), n == 0,
-                                  n == len(sources) - 1))
-    return Schedule(net, tuple(steps), acc_bits, operand_bits)
+            sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
+            groups = [sources[n:n + lanes] for n in range(0, len(sources), lanes)] or [[]]
+            pad = (0,) * operand_bits
+            for n, group in enumerate(groups):
+                coefs = [tuple(int(c) for c in coef[i, :, j]) + pad[width:] for i in group]
+                # Idle lanes read the step's first source (or input 0) with zero coefficients.
+                idle = group[0] if group else 0
+                steps.append(Step(k, j, tuple(group) + (idle,) * (lanes - len(group)),
+                                  tuple(coefs) + (pad,) * (lanes - len(group)), int(const[j]),
+                                  n == 0, n == len(groups) - 1))
+    return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
 
 
 def _wrap(v: np.ndarray, bits: int) -> np.ndarray:
@@ -129,8 +141,10 @@ def cycle_predict(sched: Schedule, codes: np.ndarray) -> np.ndarray:
     bits = np.arange(sched.operand_bits, dtype=np.int64)
     last_layer = len(net.layers) - 1
     for s in sched.steps:
-        operand = a[:, s.source] if s.layer == 0 else acts[s.layer - 1][:, s.source]
-        term = ((operand[:, None] >> bits) & 1) @ np.array(s.coefs, dtype=np.int64)
+        term = np.zeros(n, dtype=np.int64)
+        for source, coefs in zip(s.sources, s.coefs):
+            operand = a[:, source] if s.layer == 0 else acts[s.layer - 1][:, source]
+            term += ((operand[:, None] >> bits) & 1) @ np.array(coefs, dtype=np.int64)
         base = np.full(n, s.constant, dtype=np.int64) if s.first else acc
         total = _wrap(base + term, sched.acc_bits)
         acc = total
