@@ -14,7 +14,7 @@ from .._yosys import quote_path, run_yosys
 from ..errors import UsageError
 from ..ir import Network
 from ._neuron import Form
-from ._sequential import SequentialClassifier
+from ._sequential import LATCH_VERILOG, SequentialClassifier
 from ._top import Classifier
 
 __all__ = ["ARCHS", "Architecture", "to_rtlil", "write_verilog", "write_verilog_many",
@@ -67,6 +67,15 @@ def check_arch(arch: Architecture | str) -> Architecture:
     return Architecture(arch)
 
 
+def _library_reads(work_dir: Path, arch: Architecture | str) -> list[str]:
+    """Yosys commands reading the modules a sequential design instantiates (its latch)."""
+    if not check_arch(arch).sequential:
+        return []
+    path = work_dir / "bespoke_mlp_latch.v"
+    path.write_text(LATCH_VERILOG)
+    return [f"read_verilog {quote_path(path)}"]
+
+
 def to_rtlil(net: Network, *, name: str = "bespoke_mlp", form: Form = "tree",
              arch: Architecture | str = "parallel") -> str:
     """The classifier for ``net`` as RTLIL text (hierarchical, deterministic). The sequential
@@ -97,6 +106,7 @@ def write_verilog(net: Network, path: Path, *, name: str = "bespoke_mlp", form: 
     il = stem.with_suffix(".il")
     il.write_text(to_rtlil(net, name=name, form=form, arch=arch))
     script = "\n".join([
+        *_library_reads(work_dir, arch),
         f"read_rtlil {quote_path(il)}",
         f"hierarchy -top {name}",
         "proc",
@@ -119,7 +129,7 @@ def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path
         raise UsageError(f"need one distinct module name per network, got {list(names)!r}")
     path = Path(path)
     work_dir.mkdir(parents=True, exist_ok=True)
-    lines = []
+    lines = _library_reads(work_dir, arch)
     for net, name in zip(nets, names):
         il = work_dir / f"{check_module_name(name)}.il"
         il.write_text(to_rtlil(net, name=name, form=form, arch=arch))

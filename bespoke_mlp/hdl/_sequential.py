@@ -10,6 +10,12 @@ one step is one tree and one carry-propagate adder. A hidden neuron's last step 
 window into its activation register; an output neuron's last step updates the running maximum
 and the class register, which is the output ``y``.
 
+The activation registers are latches (:data:`LATCH_MODULE`, half a flip-flop's area and
+leakage in EGFET), written while the clock is low in the cycle of the neuron's last step: the
+enable ``~clk & (count == step)`` cannot glitch, as the counter changes only on the rising edge,
+and the latch's data (the adder tree's sum) is stable from the middle of the cycle to the
+rising edge that closes it. No step writes an activation register it reads.
+
 Ports: ``x`` (input codes, held stable for the inference), ``y`` (the class, valid after the
 inference's last cycle until the next inference's first output neuron ends), and the ``sync``
 domain's ``clk`` and active-high asynchronous ``rst`` (only the counter is reset; every other
@@ -23,6 +29,7 @@ from amaranth.hdl import (
     ClockDomain,
     ClockSignal,
     Const,
+    Instance,
     Module,
     Mux,
     ResetSignal,
@@ -36,7 +43,17 @@ from amaranth.lib.wiring import In, Out
 from ..ir import Network, Schedule, schedule
 from ._tree import compress
 
-__all__ = ["SequentialClassifier"]
+__all__ = ["LATCH_MODULE", "LATCH_VERILOG", "SequentialClassifier"]
+
+#: The level-sensitive latch the activation registers instantiate; its Verilog definition
+#: (:data:`LATCH_VERILOG`) is read beside the design and flattened into it.
+LATCH_MODULE = "bespoke_mlp_latch"
+LATCH_VERILOG = f"""\
+module {LATCH_MODULE} #(parameter WIDTH = 1) (
+  input en, input [WIDTH-1:0] d, output reg [WIDTH-1:0] q);
+  always @* if (en) q = d;
+endmodule
+"""
 
 
 def _window(m: Module, total, acc_bits: int, lsb: int, bits: int):
@@ -74,7 +91,7 @@ class SequentialClassifier(wiring.Component):
 
         # Registers other than the counter need no reset.
         acc = Signal(signed(w), name="acc", reset_less=True)
-        acts = [[Signal(unsigned(win.bits), name=f"h{k}_{j}", reset_less=True)
+        acts = [[Signal(unsigned(win.bits), name=f"h{k}_{j}")
                  for j, win in enumerate(layer.activation)]
                 for k, layer in enumerate(net.layers[:-1])]
         best = Signal(signed(sched.best_bits), name="best", reset_less=True)
@@ -156,9 +173,13 @@ class SequentialClassifier(wiring.Component):
                 continue
             if s.layer < last_layer:
                 win = net.layers[s.layer].activation[s.neuron]
-                with m.If(count == n):
-                    m.d.sync += acts[s.layer][s.neuron].eq(
-                        _window(m, total, w, win.lsb, win.bits))
+                enable = Signal(name=f"we{s.layer}_{s.neuron}")
+                data = Signal(win.bits, name=f"wd{s.layer}_{s.neuron}")
+                m.d.comb += [enable.eq(~self.clk & (count == n)),
+                             data.eq(_window(m, total, w, win.lsb, win.bits))]
+                m.submodules[f"latch{s.layer}_{s.neuron}"] = Instance(
+                    LATCH_MODULE, p_WIDTH=win.bits, i_en=enable, i_d=data,
+                    o_q=acts[s.layer][s.neuron])
             else:
                 cond = count == n if s.neuron == 0 else (count == n) & greater
                 with m.If(cond):

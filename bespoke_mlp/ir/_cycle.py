@@ -86,11 +86,21 @@ class Schedule:
         return max(1, (self.net.n_classes - 1).bit_length())
 
     @property
+    def activation_bits(self) -> int:
+        """Bits of the hidden activations kept for the next layer."""
+        return sum(w.bits for layer in self.net.layers[:-1] for w in layer.activation or ())
+
+    @property
+    def loop_bits(self) -> int:
+        """Bits of the registers read in the cycle they are written: counter, accumulator,
+        running maximum and class (flip-flops in hardware)."""
+        return (max(1, (self.cycles - 1).bit_length()) + self.acc_bits + self.best_bits
+                + self.class_bits)
+
+    @property
     def state_bits(self) -> int:
         """Register bits: counter, accumulator, activations, running maximum and class."""
-        hidden = sum(w.bits for layer in self.net.layers[:-1] for w in layer.activation or ())
-        return (max(1, (self.cycles - 1).bit_length()) + self.acc_bits + hidden
-                + self.best_bits + self.class_bits)
+        return self.loop_bits + self.activation_bits
 
 
 def schedule(net: Network, lanes: int = 1) -> Schedule:
