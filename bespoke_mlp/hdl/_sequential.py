@@ -40,7 +40,7 @@ from amaranth.hdl import (
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir import Network, Schedule, schedule
+from ..ir import Network, Schedule, schedule, signed_width
 from ._tree import compress
 
 __all__ = ["LATCH_MODULE", "LATCH_VERILOG", "SequentialClassifier"]
@@ -64,6 +64,81 @@ def _window(m: Module, total, acc_bits: int, lsb: int, bits: int):
     field = total[lsb:top]
     over = total[lsb + bits:acc_bits - 1].any() if lsb + bits < acc_bits - 1 else Const(0, 1)
     return Mux(total[acc_bits - 1], 0, Mux(over, (1 << bits) - 1, field))
+
+
+def _width(lo: int, hi: int) -> int:
+    """Bits of a register holding every value in ``[lo, hi]`` (two's complement if ``lo < 0``)."""
+    return signed_width(lo, hi) if lo < 0 else max(1, hi.bit_length())
+
+
+class _Rows:
+    """The coefficient logic of one lane: per operand bit ``b``, the value gated by that bit.
+
+    A bit whose coefficient is, on every step, either 0 or the lane's shared weight shifted
+    by ``b`` (no truncation reaches it) reads the shared weight, with a 1-bit mask function
+    where the weight is nonzero but the bit is masked; the other bits get a coefficient
+    function of their own. So a multiplier-like datapath needs the constant logic of one
+    weight, not one per bit.
+    """
+
+    def __init__(self, coefs: list[tuple[int, ...]], acc_bits: int, lane: int):
+        self._coefs = coefs
+        self._w = acc_bits
+        n_bits = len(coefs[0])
+        # The shared weight: the coefficient of the highest bit with one, unshifted.
+        self.weight = []
+        for c in coefs:
+            b = max((b for b in range(n_bits) if c[b]), default=0)
+            self.weight.append(c[b] >> b)
+        self.shared: dict[int, Signal | None] = {}
+        self.own: dict[int, Signal] = {}
+        for b in range(n_bits):
+            if not any(c[b] for c in coefs):
+                continue
+            if all(c[b] in (0, v << b) for c, v in zip(coefs, self.weight)):
+                masked = any(v and not c[b] for c, v in zip(coefs, self.weight))
+                self.shared[b] = Signal(name=f"mask{lane}_{b}") if masked else None
+            else:
+                self.own[b] = Signal(acc_bits, name=f"coef{lane}_{b}")
+        lo, hi = min(self.weight), max(self.weight)
+        self._weight_range = (lo, hi)
+        self.weight_sig = Signal(_width(lo, hi), name=f"weight{lane}")
+
+    def assign(self, n: int) -> list:
+        """Statements giving step ``n``'s constants."""
+        c, v = self._coefs[n], self.weight[n]
+        out = [self.weight_sig.eq(v % (1 << len(self.weight_sig)))] if self.shared else []
+        out += [sig.eq(c[b] != 0) for b, sig in self.shared.items() if sig is not None]
+        out += [sig.eq(c[b] % (1 << self._w)) for b, sig in self.own.items()]
+        return out
+
+    def enter(self, columns: list[list], operand) -> int:
+        """Add the gated rows to ``columns``; returns the constant correction to add."""
+        correction = 0
+        for b, mask in self.shared.items():
+            gate = operand[b] if mask is None else operand[b] & mask
+            correction += _row(columns, gate, self.weight_sig, *self._weight_range, b, self._w)
+        for b, sig in self.own.items():
+            lo = min(c[b] for c in self._coefs)
+            hi = max(c[b] for c in self._coefs)
+            correction += _row(columns, operand[b], sig, lo, hi, 0, self._w)
+        return correction
+
+
+def _row(columns: list[list], gate, value, lo: int, hi: int, shift: int, w: int) -> int:
+    """Enter ``gate * value << shift`` (``value`` in ``[lo, hi]``) into ``columns`` modulo
+    ``2**w``; returns the constant correction. A negative value's sign-extension bits are all
+    equal: its value is the low bits minus ``sign * 2**top``, entered as ``~(gate & sign)`` at
+    column ``top`` plus the constant ``-2**top``."""
+    bits = _width(lo, hi)
+    top = bits - 1 if lo < 0 else bits
+    for j in range(top):
+        if shift + j < w:
+            columns[shift + j].append(gate & value[j])
+    if lo >= 0 or shift + top >= w:
+        return 0
+    columns[shift + top].append(~(gate & value[top]))
+    return -(1 << (shift + top))
 
 
 class SequentialClassifier(wiring.Component):
@@ -115,13 +190,9 @@ class SequentialClassifier(wiring.Component):
         for lane in lanes:
             m.d.comb += operand[lane].eq(Array(sources[src] for src in used[lane])[sel[lane]])
 
-        # Constant logic indexed by the counter: a coefficient per lane and operand bit (only
-        # the bit positions some step uses), the start constant and the step's flags.
-        coef_ranges = {(lane, b): (min(s.coefs[lane][b] for s in steps),
-                                   max(s.coefs[lane][b] for s in steps))
-                       for lane in lanes for b in range(sched.operand_bits)}
-        coef_sigs = {key: Signal(w, name=f"coef{key[0]}_{key[1]}")
-                     for key, (lo, hi) in coef_ranges.items() if lo or hi}
+        # Constant logic indexed by the counter (see _Rows): the operand selects, the
+        # coefficients, the start constant and the first-step flag.
+        rows = [_Rows([s.coefs[lane] for s in steps], w, lane) for lane in lanes]
         constant = Signal(w, name="constant")
         first = Signal(name="first")
         with m.Switch(count):
@@ -131,28 +202,16 @@ class SequentialClassifier(wiring.Component):
                     m.d.comb += [sel[lane].eq(slot[lane][srcs[lane]]) for lane in lanes]
                     if s.first:
                         m.d.comb += constant.eq(s.constant % (1 << w))
-                    for (lane, b), sig in coef_sigs.items():
-                        m.d.comb += sig.eq(s.coefs[lane][b] % (1 << w))
+                    for r in rows:
+                        m.d.comb += r.assign(n)
 
         # One compressor tree: base (constant or accumulator) + gated coefficients.
         base = Signal(w, name="base")
         m.d.comb += base.eq(Mux(first, constant, acc))
         columns: list[list] = [[base[c]] for c in range(w)]
         correction = 0
-        for (lane, b), sig in coef_sigs.items():
-            lo, hi = coef_ranges[lane, b]
-            gate = operand[lane][b]
-            if lo >= 0:
-                for c in range(w):
-                    columns[c].append(gate & sig[c])
-                continue
-            # A negative coefficient's sign-extension bits are all equal: its value is the low
-            # bits minus sign * 2**top, entered as ~(gate & sign) at column top minus 2**top.
-            top = min(w - 1, max((-lo - 1).bit_length(), hi.bit_length()))
-            for c in range(top):
-                columns[c].append(gate & sig[c])
-            columns[top].append(~(gate & sig[w - 1]))
-            correction -= 1 << top
+        for lane, r in zip(lanes, rows):
+            correction += r.enter(columns, operand[lane])
         correction %= 1 << w
         for c in range(w):
             if correction >> c & 1:
