@@ -126,3 +126,11 @@ def test_generate_cli_writes_sequential_rtl(tmp_path: Path) -> None:
     top = (tmp_path / "out" / "design" / "top.v").read_text()
     assert "input clk;" in top and "input rst;" in top
     assert json.loads((tmp_path / "out" / "design" / "network.json").read_text())
+
+
+def test_cli_refuses_lanes_without_sequential(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model.json"
+    model.write_text(random_network(np.random.default_rng(4)).to_json())
+    assert main(["generate", str(model), "--lanes", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "lanes apply to the sequential architecture, got 2" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
