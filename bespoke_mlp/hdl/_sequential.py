@@ -74,22 +74,23 @@ def _width(lo: int, hi: int) -> int:
 class _Rows:
     """The coefficient logic of one lane: per operand bit ``b``, the value gated by that bit.
 
-    A bit whose coefficient is, on every step, either 0 or the lane's shared weight shifted
-    by ``b`` (no truncation reaches it) reads the shared weight, with a 1-bit mask function
+    A bit whose coefficient is, on every step, either 0 or the lane's weight (the coefficient
+    before masks and truncation) shifted by ``b`` (no truncation reaches it) reads that shared
+    weight, with a 1-bit mask function
     where the weight is nonzero but the bit is masked; the other bits get a coefficient
     function of their own. So a multiplier-like datapath needs the constant logic of one
     weight, not one per bit.
     """
 
-    def __init__(self, coefs: list[tuple[int, ...]], acc_bits: int, lane: int):
+    def __init__(self, weights: list[int], coefs: list[tuple[int, ...]], acc_bits: int,
+                 lane: int):
         self._coefs = coefs
         self._w = acc_bits
         n_bits = len(coefs[0])
-        # The shared weight: the coefficient of the highest bit with one, unshifted.
-        self.weight = []
-        for c in coefs:
-            b = max((b for b in range(n_bits) if c[b]), default=0)
-            self.weight.append(c[b] >> b)
+        # The shared weight: the step's coefficient before masks and truncation. (Correcting
+        # truncated bits from it instead of giving them functions of their own measured
+        # larger: 10.3 against 8.4 cm² on the Pendigits reference network.)
+        self.weight = list(weights)
         self.shared: dict[int, Signal | None] = {}
         self.own: dict[int, Signal] = {}
         for b in range(n_bits):
@@ -192,7 +193,8 @@ class SequentialClassifier(wiring.Component):
 
         # Constant logic indexed by the counter (see _Rows): the operand selects, the
         # coefficients, the start constant and the first-step flag.
-        rows = [_Rows([s.coefs[lane] for s in steps], w, lane) for lane in lanes]
+        rows = [_Rows([s.weights[lane] for s in steps], [s.coefs[lane] for s in steps], w, lane)
+                for lane in lanes]
         constant = Signal(w, name="constant")
         first = Signal(name="first")
         with m.Switch(count):

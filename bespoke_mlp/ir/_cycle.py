@@ -43,7 +43,9 @@ class Step:
 
     ``sources[l]`` is lane ``l``'s operand: input code ``sources[l]`` for layer 0, else
     activation ``sources[l]`` of layer ``layer - 1``. ``coefs[l][b]`` multiplies that operand's
-    bit ``b``. ``constant`` is the neuron's constant (used on its first step).
+    bit ``b``. ``constant`` is the neuron's constant (used on its first step). ``weights[l]`` is
+    lane ``l``'s coefficient before masks and truncation (0 for an idle lane): ``coefs[l][b]``
+    is ``weights[l] << b`` unless the bit is masked or truncation drops some of its digits.
     """
 
     layer: int
@@ -53,6 +55,7 @@ class Step:
     constant: int
     first: bool
     last: bool
+    weights: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,10 @@ def schedule(net: Network, lanes: int = 1) -> Schedule:
                 coefs = [tuple(int(c) for c in coef[i, :, j]) + pad[width:] for i in group]
                 # Idle lanes read the step's first source (or input 0) with zero coefficients.
                 idle = group[0] if group else 0
+                weights = tuple(layer.weights[j][i] for i in group) + (0,) * (lanes - len(group))
                 steps.append(Step(k, j, tuple(group) + (idle,) * (lanes - len(group)),
                                   tuple(coefs) + (pad,) * (lanes - len(group)), int(const[j]),
-                                  n == 0, n == len(groups) - 1))
+                                  n == 0, n == len(groups) - 1, weights))
     return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
 
 
