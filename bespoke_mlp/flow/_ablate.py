@@ -15,7 +15,7 @@ from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, 
 from ..hdl import Architecture
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
-from ..synth import Technology
+from ..synth import Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -105,6 +105,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
             })
         write_json(tmp / "ablation.json", {"dataset": trained.dataset,
                                            "topology": list(net.topology), "rows": rows,
+                                           "technology": (tech or technology()).to_dict(),
                                            "runtime_s": log.runtime()})
     print(ablation_table(trained.dataset, rows))
     return rows

@@ -80,6 +80,7 @@ def _ablate(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("generate needs --out DIR")
+    tech = technology(args.tech)  # checked even when only Verilog is written
     try:
         net = Network.from_json(Path(args.model).read_text())
     except OSError as exc:
@@ -109,9 +110,8 @@ def _generate(args: argparse.Namespace) -> int:
         log = Log(enabled=not args.quiet)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
-                             work_dir=Path(work), adc_mw=args.adc_mw,
-                             tech=technology(args.tech), clock_hz=args.clock_hz, log=log,
-                             arch=_arch(args))
+                             work_dir=Path(work), adc_mw=args.adc_mw, tech=tech,
+                             clock_hz=args.clock_hz, log=log, arch=_arch(args))
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,

@@ -46,6 +46,7 @@ def summary_table(report: dict[str, Any], title: str) -> str:
     """A short human-readable summary of a design report."""
     acc = report["accuracy"]
     ver = report["verification"]
+    tech = report["technology"]
     rows = [
         ("dataset", report["dataset"]),
         ("topology", "-".join(str(n) for n in report["topology"])),
@@ -59,6 +60,8 @@ def summary_table(report: dict[str, Any], title: str) -> str:
         ("architecture", f"{report['arch']}: {report['cycles']} cycles at "
                          f"{report['clock_hz']:g} Hz, latency {report['latency_s']:.3g} s, "
                          f"{report['energy_mj']:.3g} mJ per inference"),
+        ("technology", f"{tech['name']}" + (f" ({tech['voltage']:g} V)" if tech["voltage"] else "")
+                       + f", power at a {tech['freq_hz']:g} Hz clock"),
         ("verification", f"RTL {ver['rtl_agreement']:.4f}, gates {ver['gate_agreement']:.4f} "
                          f"on {ver['n_vectors']} vectors ({ver['simulator']})"),
         ("runtime", f"{report['runtime_s']['total']:.1f} s"),

@@ -157,6 +157,10 @@ def read_netlist(path: Path, library: Library, *, top: str | None = None) -> Net
     if foreign:
         reasons = "; ".join(f"{c}: {library.skipped[c]}" for c in sorted(foreign)
                             if c in library.skipped)
+        if any(c.startswith(("$_DFF", "$_SDFF", "$_DLATCH", "$_ALDFF")) for c in foreign):
+            reasons = "; ".join(filter(None, [reasons, (
+                "flip-flops or latches that no register cell of the library implements "
+                f"(its registers: {', '.join(library.registers) or 'none'})")]))
         raise UsageError(
             f"netlist {str(path)!r} has cells that library {library.name!r} cannot model: "
             f"{dict(sorted(foreign.items()))!r}" + (f" ({reasons})" if reasons else "")
