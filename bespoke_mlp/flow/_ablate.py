@@ -12,6 +12,7 @@ import numpy as np
 
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
+from ..hdl import Architecture
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
 from ..synth import Effort, Technology, technology
@@ -61,11 +62,13 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
                  clock_hz: float | None = None, effort: Effort = "high",
-                 log: Log | None = None) -> list[dict[str, Any]]:
+                 log: Log | None = None,
+                 arch: Architecture | str = "parallel") -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
     approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech``, clocked at
-    ``clock_hz`` (see :func:`implement`) and synthesized at ``effort``."""
+    ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized at
+    ``effort``."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -83,7 +86,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
                                    executor=executor, tech=tech, clock_hz=clock_hz,
-                                   effort=effort, log=log)
+                                   effort=effort, log=log, arch=arch)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()
@@ -94,6 +97,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                 "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
                 "delay_ms": m["delay_ms"], "n_features_used": m["n_features_used"],
                 "system_power_mw": m["system_power_mw"], "activity": m["technology"]["activity"],
+                "lanes": m["lanes"], "cycles": m["cycles"], "clock_hz": m["clock_hz"],
+                "latency_s": m["latency_s"], "energy_mj": m["energy_mj"],
                 "rtl_agreement": impl.rtl_agreement, "gate_agreement": impl.gate_agreement,
                 "csd_terms": impl.network.n_csd_terms,
                 "max_accumulator_bits": max(accumulator_width(layer, j)

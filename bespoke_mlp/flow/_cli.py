@@ -12,7 +12,7 @@ from .._signals import Interrupted
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import write_verilog
+from ..hdl import ARCHS, Architecture, write_verilog
 from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
@@ -33,6 +33,10 @@ __all__ = ["register"]
 def _default_out(dataset: str, suffix: str) -> Path:
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(dataset).stem)
     return Path("runs") / f"{stem}{suffix}"
+
+
+def _arch(args: argparse.Namespace) -> Architecture:
+    return Architecture(args.arch, args.lanes)
 
 
 def _check_options(args: argparse.Namespace, out: Path) -> tuple[int, ...] | None:
@@ -67,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, tech=technology(args.tech),
                   clock_hz=args.clock_hz, effort=args.effort, log=log,
-                  from_model=args.from_model)
+                  from_model=args.from_model, arch=_arch(args))
     if settings is None:
         report = run_exact(data, out=out, **common)
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
@@ -109,7 +113,7 @@ def _ablate(args: argparse.Namespace) -> int:
                             force=args.force, executor=executor,
                             tech=technology(args.tech), clock_hz=args.clock_hz,
                             effort=args.effort,
-                            log=Log(enabled=not args.quiet))
+                            log=Log(enabled=not args.quiet), arch=_arch(args))
     print(ablation_table(data.name, rows))
     print(f"wrote {out / 'ablation.json'}")
     return 0
@@ -118,6 +122,7 @@ def _ablate(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("generate needs --out DIR")
+    tech = technology(args.tech)  # checked even when only Verilog is written
     _check_adc(args.adc_mw)
     check_replaceable(args.out, force=args.force)
     if args.model.suffix.lower() in IMPORT_SUFFIXES:
@@ -130,7 +135,8 @@ def _generate(args: argparse.Namespace) -> int:
     with atomic_output_dir(out, force=args.force) as tmp:
         if args.data is None:
             with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work))
+                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
+                              arch=_arch(args))
             (tmp / "design" / "network.json").write_text(net.to_json())
             print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
             return 0
@@ -151,13 +157,14 @@ def _generate(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
                              work_dir=Path(work), adc_mw=args.adc_mw, form=args.form,
-                             tech=technology(args.tech), clock_hz=args.clock_hz,
-                             effort=args.effort, log=log)
+                             tech=tech, clock_hz=args.clock_hz, effort=args.effort, log=log,
+                             arch=_arch(args))
         (tmp / "model.json").write_text(net.to_json())
         quantized = float((predict_codes(net, codes) == labels).mean())
         report = design_report(dataset=data.name, impl=impl,
                                accuracy={"quantized": quantized},
-                               settings={"model": str(args.model), "split_seed": args.split_seed},
+                               settings={"model": str(args.model), "split_seed": args.split_seed,
+                                         "arch": _arch(args).to_dict()},
                                runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
     print(summary_table(report, f"design from {Path(args.model).name}"))
@@ -174,7 +181,8 @@ def _generate_imported(args: argparse.Namespace) -> int:
                         activation_bits=args.activation_bits)
         with atomic_output_dir(out, force=args.force) as tmp:
             with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work))
+                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
+                              arch=_arch(args))
             (tmp / "design" / "network.json").write_text(net.to_json())
         print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
         return 0
@@ -192,10 +200,13 @@ def _generate_imported(args: argparse.Namespace) -> int:
         labels = class_indices(net, result.split.y_test)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design",
-                             work_dir=Path(work), adc_mw=args.adc_mw, log=log)
+                             work_dir=Path(work), adc_mw=args.adc_mw, form=args.form,
+                             tech=technology(args.tech), clock_hz=args.clock_hz,
+                             effort=args.effort, log=log, arch=_arch(args))
         (tmp / "model.json").write_text(net.to_json())
         settings = {"model": str(args.model), "exact_import": result.exact,
-                    "split_seed": args.split_seed, "qat": args.qat, "seed": args.seed}
+                    "split_seed": args.split_seed, "qat": args.qat, "seed": args.seed,
+                    "arch": _arch(args).to_dict()}
         if not result.exact:
             settings.update(input_bits=args.input_bits, weight_bits=args.weight_bits,
                             activation_bits=args.activation_bits)
@@ -215,6 +226,13 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
                    help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--arch", choices=ARCHS, default="parallel",
+                   help="parallel: combinational, one evaluation per clock (default); "
+                        "sequential: folded onto one multiply-accumulate unit, one neuron "
+                        "input per clock cycle per lane")
+    p.add_argument("--lanes", type=int, default=1, metavar="N",
+                   help="sequential: neuron inputs per clock cycle, the fold factor (default: "
+                        "1; more lanes take fewer, slightly longer cycles and more area)")
     add_tech_arguments(p)
     add_effort_argument(p)
 

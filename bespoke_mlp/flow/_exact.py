@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .._util import atomic_output_dir, write_json
+from ..hdl import Architecture, check_arch
 from ..synth import Effort, Technology
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
@@ -21,19 +22,22 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
               effort: Effort = "high",
-              log: Log | None = None, from_model: Path | None = None) -> dict[str, Any]:
+              log: Log | None = None, from_model: Path | None = None,
+              arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically (``from_model``: an
     ONNX model to import instead of training one).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
-    clocked at ``clock_hz`` (see :func:`implement`) and synthesized at ``effort``. Returns
+    clocked at ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized
+    at ``effort``. Returns
     the report.
     """
     log = log or quiet()
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                 "split_seed": split_seed, "input_bits": input_bits,
-                "weight_bits": weight_bits, "activation_bits": activation_bits}
+                "weight_bits": weight_bits, "activation_bits": activation_bits,
+                "arch": check_arch(arch).to_dict()}
     if from_model is not None:
         settings["from_model"] = str(from_model)
     with atomic_output_dir(out, force=force) as tmp:
@@ -49,7 +53,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
                              adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, effort=effort,
-                             log=log)
+                             log=log, arch=arch)
         (tmp / "model.json").write_text(net.to_json())
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())

@@ -4,6 +4,7 @@ measure area, power and delay."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -16,8 +17,8 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import TOP_MODULE, Form, write_verilog
-from ..ir import Network, partial_product_counts, predict_codes
+from ..hdl import TOP_MODULE, Architecture, Form, check_arch, write_verilog
+from ..ir import Network, cycle_predict, partial_product_counts, predict_codes, schedule
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
@@ -75,6 +76,8 @@ class Implementation:
     n_vectors: int
     adc_mw: float
     tech: Technology | None = None
+    arch: Architecture = Architecture()
+    cycles: int = 1
 
     @property
     def adc_power_mw(self) -> float:
@@ -83,7 +86,15 @@ class Implementation:
     def metrics(self) -> dict[str, Any]:
         """The hardware and verification figures of a report (deterministic)."""
         s = self.synth.to_dict()
+        # One inference takes ``cycles`` clock periods (a parallel design: one).
+        latency = self.cycles / s["freq_hz"]
         return {
+            "arch": self.arch.kind,
+            "lanes": self.arch.lanes,
+            "cycles": self.cycles,
+            "clock_hz": s["freq_hz"],
+            "latency_s": round(latency, 6),
+            "energy_mj": round(s["power_mw"] * latency, 6),
             "area_cm2": s["area_cm2"],
             "power_mw": s["power_mw"],
             "static_power_mw": s["static_power_mw"],
@@ -133,8 +144,23 @@ def _models(tech: Technology, work_dir: Path) -> Path:
     return write_cell_models(load_library(tech.liberty), work_dir / "cells.v")
 
 
-def _clocked(syn: SynthResult, clock_hz: float | None, log: Log) -> tuple[SynthResult, float]:
-    """``syn`` at the clock it runs at (see :func:`~bespoke_mlp.synth.choose_clock`)."""
+def _fastest_clock(delay_ms: float) -> float:
+    """The fastest clock whose period covers ``delay_ms``, rounded down to two significant
+    digits: a sequential design runs as fast as one step allows."""
+    fmax = 1e3 / delay_ms if delay_ms > 0 else 1e3
+    exponent = math.floor(math.log10(fmax)) - 1
+    return float(f"{math.floor(fmax / 10.0 ** exponent)}e{exponent}")
+
+
+def _clocked(syn: SynthResult, clock_hz: float | None, log: Log,
+             arch: Architecture) -> tuple[SynthResult, float]:
+    """``syn`` at the clock it runs at: for a parallel design see
+    :func:`~bespoke_mlp.synth.choose_clock`; a sequential one defaults to the fastest clock
+    its critical path (one step, register to register) allows."""
+    if arch.sequential and clock_hz is None:
+        clock = _fastest_clock(syn.delay_ms)
+        log(f"one step takes {syn.delay_ms:.1f} ms: {syn.top} is clocked at {clock:g} Hz")
+        return syn.at_clock(clock), clock
     clock = choose_clock(syn.delay_ms, clock_hz)
     if clock_hz is None and clock != syn.freq_hz:
         log(f"the critical path ({syn.delay_ms:.1f} ms) exceeds the period of the default "
@@ -146,7 +172,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               form: Form = "tree", tech: Technology | None = None,
               clock_hz: float | None = None, effort: Effort = "high",
-              log: Log | None = None) -> Implementation:
+              log: Log | None = None, arch: Architecture | str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -160,21 +186,27 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell
     library (default: EGFET 1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the
     fastest clock the critical path allows if slower; a ``clock_hz`` the design cannot meet
-    raises UsageError).
+    raises UsageError). ``arch`` is the architecture (or its kind, ``"parallel"`` or
+    ``"sequential"``; folded, see :class:`~bespoke_mlp.hdl.SequentialClassifier`: its
+    cycle-accurate model must equal the golden model too, it is clocked by default as fast as
+    one step allows, and its switching activity is measured per clock cycle).
     """
     log = log or quiet()
     tech = tech or technology()
     design_dir.mkdir(parents=True, exist_ok=True)
     golden = predict_codes(net, codes)
-    with log.stage("generate", "generating RTL"):
+    arch = check_arch(arch)
+    cycles = _cycles(net, codes, golden, arch)
+    with log.stage("generate", f"generating {arch.kind} RTL"
+                   + (f" ({cycles} cycles per inference)" if cycles else "")):
         top_v = write_verilog(net, design_dir / "top.v", name=TOP_MODULE, form=form,
-                              work_dir=work_dir)
+                              work_dir=work_dir, arch=arch)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
         with log.stage("rtl_sim"):
             return simulate([top_v], TOP_MODULE, codes, input_bits=net.input_bits,
-                            work_dir=work_dir / "rtl_sim", timeout=timeout)
+                            work_dir=work_dir / "rtl_sim", timeout=timeout, cycles=cycles)
 
     def synth():
         with log.stage("synthesis"):
@@ -184,20 +216,32 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
     syn, rtl = _concurrently(synth, rtl_sim)
-    syn, clock = _clocked(syn, clock_hz, log)
+    syn, clock = _clocked(syn, clock_hz, log, arch)
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
         gate = simulate([design_dir / "netlist.v", _models(tech, work_dir)], TOP_MODULE,
                         codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=len(codes) >= 2, timeout=timeout)
+                        count_toggles=len(codes) >= 2 or cycles > 1, timeout=timeout,
+                        cycles=cycles)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
         for name in ("tb.v", "vectors.hex"):
             shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
-                          len(codes), adc_mw, tech)
+                          len(codes), adc_mw, tech, arch, max(1, cycles))
+
+
+def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: Architecture) -> int:
+    """Clock cycles per inference (0: combinational); for a sequential design, first check
+    that its cycle-accurate model equals the golden model on ``codes``."""
+    if not arch.sequential:
+        return 0
+    sched = schedule(net, arch.lanes)
+    check_agreement(cycle_predict(sched, codes), golden, what="cycle-accurate model",
+                    codes=codes)
+    return sched.cycles
 
 
 def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
@@ -220,7 +264,8 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
                    clock_hz: float | None = None, effort: Effort = "high",
-                   log: Log | None = None) -> list[Implementation]:
+                   log: Log | None = None,
+                   arch: Architecture | str = "parallel") -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
 
@@ -229,15 +274,16 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
     several workers the networks are dealt out round-robin, each worker building in a
     temporary directory of its own; the figures are the same whatever the executor. ``tech``,
-    ``clock_hz`` and ``effort`` as in :func:`implement`.
+    ``clock_hz``, ``effort`` and ``arch`` as in :func:`implement`.
     """
     log = log or quiet()
     tech = tech or technology()
+    arch = check_arch(arch)
     names = [f"{TOP_MODULE}_{k}" for k in range(len(nets))]
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, tech=tech,
-                                   clock_hz=clock_hz, effort=effort, log=log)
+                                   clock_hz=clock_hz, effort=effort, log=log, arch=arch)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -245,7 +291,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, effort),
+            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, effort, arch),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -261,12 +307,12 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
 
 def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
-                                   float | None, Effort],
+                                   float | None, Effort, Architecture],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout, tech, clock_hz, effort = shared
+    codes, labels, adc_mw, timeout, tech, clock_hz, effort, arch = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
@@ -274,7 +320,7 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
         impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
                                     labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
                                     tech=tech, clock_hz=clock_hz, effort=effort,
-                                    log=quiet())
+                                    log=quiet(), arch=arch)
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -285,21 +331,23 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
                         timeout: float, tech: Technology, clock_hz: float | None,
-                        effort: Effort, log: Log) -> list[Implementation]:
+                        effort: Effort, log: Log, arch: Architecture) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
-    with log.stage("generate", f"generating RTL of {len(nets)} designs"):
+    goldens = [predict_codes(net, codes) for net in nets]
+    cycles = [_cycles(net, codes, g, arch) for net, g in zip(nets, goldens)]
+    with log.stage("generate", f"generating {arch.kind} RTL of {len(nets)} designs"):
         tops = []
         for net, name, d in zip(nets, names, dirs):
             d.mkdir(parents=True, exist_ok=True)
-            tops.append(write_verilog(net, d / "top.v", name=name))
-    goldens = [predict_codes(net, codes) for net in nets]
+            tops.append(write_verilog(net, d / "top.v", name=name, arch=arch))
 
     def rtl_sims():
         with log.stage("rtl_sim"):
             return [r.predictions for r in simulate_many(
-                [Design((t,), n, codes, net.input_bits) for t, n, net in zip(tops, names, nets)],
+                [Design((t,), n, codes, net.input_bits, cycles=c)
+                 for t, n, net, c in zip(tops, names, nets, cycles)],
                 work_dir=work_dir / "rtl_sim", timeout=timeout)]
 
     def synths():
@@ -309,7 +357,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
                 log(f"synthesizing design {k + 1}/{len(nets)}")
                 syn = synthesize([top], name, d / "synth", timeout=timeout,
                                  liberty=tech.liberty, effort=effort)
-                out.append(_clocked(syn, clock_hz, log)[0])
+                out.append(_clocked(syn, clock_hz, log, arch)[0])
         return out
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
@@ -318,18 +366,23 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
            for n, p, g in zip(names, preds, goldens)]
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
                                "toggles (one Verilator build)"):
-        sims = simulate_many(
-            [Design((s.netlist_v,) + ((_models(tech, work_dir),) if k == 0 else ()), n, codes,
-                    net.input_bits, count_toggles=len(codes) >= 2)
-             for k, (s, n, net) in enumerate(zip(syns, names, nets))],
-            work_dir=work_dir / "gate_sim", timeout=timeout)
+        models = _models(tech, work_dir)
+        gates = [Design((s.netlist_v, models), n, codes, net.input_bits,
+                        count_toggles=len(codes) >= 2 or c > 1, cycles=c)
+                 for s, n, net, c in zip(syns, names, nets, cycles)]
+        if arch.sequential:
+            # A clocked testbench records the activity of its first design only: one run each.
+            sims = [simulate_many([d], work_dir=work_dir / f"gate_sim{k}", timeout=timeout)[0]
+                    for k, d in enumerate(gates)]
+        else:
+            sims = simulate_many(gates, work_dir=work_dir / "gate_sim", timeout=timeout)
         gate = [check_agreement(sim.predictions, g, what=f"gate-level simulation of {n}",
                                 codes=codes)
                 for n, sim, g in zip(names, sims, goldens)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
     return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
-                           tech)
-            for net, s, sim, r, g in zip(nets, syns, sims, rtl, gate)]
+                           tech, arch, max(1, c))
+            for net, s, sim, r, g, c in zip(nets, syns, sims, rtl, gate, cycles)]
 
 
 def _with_measured_activity(syn: SynthResult, sim: SimResult) -> SynthResult:
@@ -337,5 +390,5 @@ def _with_measured_activity(syn: SynthResult, sim: SimResult) -> SynthResult:
     measured (unchanged if it counted none: a single vector has no transitions)."""
     if sim.toggles is None:
         return syn
-    return syn.with_activity(toggle_rates(sim.toggles, sim.n_vectors),
-                             net_values=sim.net_values, n_vectors=sim.n_vectors)
+    return syn.with_activity(toggle_rates(sim.toggles, sim.activity_samples),
+                             net_values=sim.net_values, n_vectors=sim.activity_samples)

@@ -13,8 +13,9 @@ BATTERIES_MW = {"Blue Spark": 6.0, "Zinergy": 15.0}
 
 def plot_pareto(path: Path, *, title: str, power_mw: Sequence[float],
                 accuracy: Sequence[float], baseline: tuple[float, float],
-                selected: tuple[float, float] | None) -> None:
-    """Write ``path`` (PNG): verified front points, the exact baseline and the selected design;
+                selected: tuple[float, float] | None, arch: str = "parallel") -> None:
+    """Write ``path`` (PNG): verified front points, the exact baseline and the selected design
+    of architecture ``arch`` (parallel: circles, sequential: triangles, named in the legend);
     power on a log axis with a vertical guide per battery budget."""
     import matplotlib
 
@@ -23,9 +24,10 @@ def plot_pareto(path: Path, *, title: str, power_mw: Sequence[float],
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
     ax.scatter(power_mw, [100 * a for a in accuracy], s=22, color="tab:blue",
-               label="verified Pareto designs", zorder=3)
+               marker="^" if arch == "sequential" else "o",
+               label=f"verified Pareto designs ({arch})", zorder=3)
     ax.scatter([baseline[0]], [100 * baseline[1]], marker="s", s=50, color="black",
-               label="exact baseline", zorder=4)
+               label=f"exact baseline ({arch})", zorder=4)
     if selected is not None:
         ax.scatter([selected[0]], [100 * selected[1]], marker="*", s=160, color="tab:red",
                    label="selected", zorder=5)

@@ -70,6 +70,9 @@ def summary_table(report: dict[str, Any], title: str) -> str:
         ("system power", f"{report['system_power_mw']:.4f} mW  (+{report['n_features_used']} "
                          f"ADCs, {report['adc_power_mw']:.3f} mW)"),
         ("delay", f"{report['delay_ms']:.2f} ms"),
+        ("architecture", f"{report['arch']}: {report['cycles']} cycles at "
+                         f"{report['clock_hz']:g} Hz, latency {report['latency_s']:.3g} s, "
+                         f"{report['energy_mj']:.3g} mJ per inference"),
         ("technology", f"{tech['name']}" + (f" ({tech['voltage']:g} V)" if tech["voltage"] else "")
                        + f", power at a {tech['freq_hz']:g} Hz clock"),
         ("verification", f"RTL {ver['rtl_agreement']:.4f}, gates {ver['gate_agreement']:.4f} "

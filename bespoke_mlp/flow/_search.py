@@ -15,6 +15,7 @@ import numpy as np
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
+from ..hdl import Architecture, check_arch
 from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, check_resumable
@@ -115,7 +116,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     force: bool = False, resume: bool = False,
                     executor: Executor | None = None, tech: Technology | None = None,
                     clock_hz: float | None = None, effort: Effort = "high",
-                    log: Log | None = None, from_model: Path | None = None) -> dict[str, Any]:
+                    log: Log | None = None, from_model: Path | None = None,
+                    arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained.
 
@@ -145,9 +147,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
-    mapped onto ``tech`` and clocked at ``clock_hz`` (see :func:`implement`); every
-    implemented design (baseline, verified front, selected design) is synthesized at
-    ``effort``.
+    mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
+    :func:`implement`; the search's area estimate is the parallel one); every implemented
+    design (baseline, verified front, selected design) is synthesized at ``effort``.
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -171,7 +173,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             work = Path(work_name)
             baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
-                                 clock_hz=clock_hz, effort=effort, log=log)
+                                 clock_hz=clock_hz, effort=effort, log=log, arch=arch)
             log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
                 f"{baseline.synth.power_mw:.3f} mW")
             stats = input_bit_counts(parts["train"][0], input_bits)
@@ -203,7 +205,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
-                                      effort=effort, log=log)
+                                      effort=effort, log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = select_design([found.bounds[i] for i in picks],
@@ -215,11 +217,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
                                      adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
-                                     effort=effort, log=log)
+                                     effort=effort, log=log, arch=arch)
         base = {"accuracy": round(baseline.accuracy, 6),
                 "selection_accuracy": round(_accuracy(net, parts["select"]), 6), **{
                     k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells",
-                                                       "delay_ms")}}
+                                                       "delay_ms", "arch", "lanes", "cycles",
+                                                       "clock_hz", "latency_s", "energy_mj")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
@@ -231,7 +234,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     accuracy=[p["accuracy"] for p in points],
                     baseline=(base["power_mw"], base["accuracy"]),
                     selected=None if selected is None else
-                    (selected.synth.power_mw, selected.accuracy))
+                    (selected.synth.power_mw, selected.accuracy), arch=check_arch(arch).kind)
         (tmp / "model.json").write_text(net.to_json())
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
@@ -243,7 +246,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
                         "search_samples": settings.search_samples,
                         "confidence": settings.confidence,
-                        "select_size": settings.select_size, "fidelity": settings.fidelity}
+                        "select_size": settings.select_size, "fidelity": settings.fidelity,
+                        "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
         if selected is None:
@@ -304,6 +308,8 @@ def _point(impl: Implementation, config: ApproxConfig, loss: PairedLoss,
             "selection": loss.to_dict(),
             "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
             "delay_ms": m["delay_ms"], "system_power_mw": m["system_power_mw"],
+            **{k: m[k] for k in ("arch", "lanes", "cycles", "clock_hz", "latency_s",
+                                 "energy_mj")},
             "n_features_used": m["n_features_used"],
             "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
             "activity": m["technology"]["activity"], "topology": list(impl.network.topology),

@@ -1,13 +1,27 @@
 """Bespoke RTL generation in Amaranth: neurons with bit-level compressor trees, ReLU windows,
 an argmax tree, and Verilog emission."""
 
-from ._emit import TOP_MODULE, check_module_name, to_rtlil, write_verilog, write_verilog_many
+from ._emit import (
+    ARCHS,
+    TOP_MODULE,
+    Architecture,
+    check_arch,
+    check_module_name,
+    to_rtlil,
+    write_verilog,
+    write_verilog_many,
+)
 from ._neuron import Argmax, Form, Neuron, NeuronLayer
+from ._sequential import SequentialClassifier
 from ._top import Classifier
 from ._tree import compress, dadda_heights
 
 __all__ = [
     "TOP_MODULE",
+    "ARCHS",
+    "Architecture",
+    "SequentialClassifier",
+    "check_arch",
     "Argmax",
     "Classifier",
     "Form",

@@ -1,6 +1,7 @@
 """Integer network IR and its golden model."""
 
 from ._csd import CSD_LIMIT, csd_digits, csd_weight
+from ._cycle import Schedule, Step, cycle_predict, schedule
 from ._golden import (
     NeuronSum,
     PartialProduct,
@@ -26,6 +27,10 @@ __all__ = [
     "Layer",
     "Network",
     "Window",
+    "Schedule",
+    "Step",
+    "cycle_predict",
+    "schedule",
     "NeuronSum",
     "PartialProduct",
     "accumulator_range",

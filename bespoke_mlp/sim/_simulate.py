@@ -14,6 +14,7 @@ import numpy as np
 
 from .._util import run_tool
 from ..errors import ToolError, UsageError
+from ._clocked import ClockedDesign, record_vectors, render_clocked_testbench
 from ._netlist import module_net_bits
 from ._testbench import (
     TB_MODULE,
@@ -55,6 +56,9 @@ class Design:
         Bits per input code ``b``; feature ``i`` drives ``x[b*i + b-1 : b*i]``.
     count_toggles:
         Also count the value changes of every net of ``top`` (see :class:`SimResult`).
+    cycles:
+        0 for a combinational design; else the clock cycles per inference of a clocked one
+        (ports ``clk`` and ``rst`` too, see :mod:`bespoke_mlp.sim._clocked`).
     """
 
     sources: tuple[Path, ...]
@@ -62,6 +66,7 @@ class Design:
     codes: np.ndarray
     input_bits: int
     count_toggles: bool = False
+    cycles: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,6 +95,9 @@ class SimResult:
         ``(names, packed)``: ``packed[i]`` holds net ``names[i]``, vector ``v`` at bit
         ``v % 8`` of byte ``v // 8`` (the input-state probabilities of the power model come
         from it). Otherwise None.
+    activity_samples:
+        The samples the toggles and net values span: ``n_vectors`` for a combinational
+        design, the recorded clock cycles for a clocked one (toggles are then per cycle).
     """
 
     predictions: np.ndarray
@@ -98,6 +106,7 @@ class SimResult:
     build_seconds: float
     run_seconds: float
     net_values: tuple[tuple[str, ...], np.ndarray] | None = None
+    activity_samples: int = 0
 
 
 def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
@@ -110,6 +119,9 @@ def _check_design(design: Design) -> tuple[tuple[Path, ...], np.ndarray]:
             raise UsageError(f"Verilog source {str(source)!r} does not exist")
     if not _IDENT.fullmatch(design.top):
         raise UsageError(f"top module name {design.top!r} is not a simple Verilog identifier")
+    cycles = design.cycles
+    if isinstance(cycles, bool) or not isinstance(cycles, (int, np.integer)) or cycles < 0:
+        raise UsageError(f"cycles must be an integer >= 0, got {cycles!r}")
     bits = design.input_bits
     if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool) or not 1 <= bits <= 32:
         raise UsageError(f"input_bits must be an integer from 1 to 32, got {bits!r}")
@@ -197,6 +209,9 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
     tops = [d.top for d in designs]
     if len(set(tops)) != len(tops):
         raise UsageError(f"designs simulated together need distinct top modules, got {tops!r}")
+    clocked = designs[0].cycles > 0
+    if any((d.cycles > 0) != clocked for d in designs):
+        raise UsageError("combinational and clocked designs cannot be simulated together")
     tools = require_toolchain()
     # Absolute, because the simulation binary runs with the work directory as its cwd.
     work_dir = Path(work_dir).resolve()
@@ -221,15 +236,25 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
     # build and one run measure the activity of a whole batch.
     counted = {k: module_net_bits(checked[k][0], d.top, f"dut{k}")
                for k, d in enumerate(designs) if d.count_toggles}
+    if clocked and any(k != 0 for k in counted):
+        raise UsageError("a clocked testbench counts the toggles of its first design only")
     nets = [net for k in counted for net in counted[k]]
     if counted:
         (work_dir / _NETS_FILE).write_text("".join(
             f"{net.name}\n" if single else f"{designs[k].top} {net.name}\n"
             for k in counted for net in counted[k]))
         (work_dir / _TOGGLES_FILE).unlink(missing_ok=True)
-    (work_dir / "tb.v").write_text(
-        render_testbench(tb_designs, toggle_nets=nets, toggles_file=_TOGGLES_FILE)
-    )
+    if clocked:
+        text = render_clocked_testbench(
+            [ClockedDesign(tb.top, tb.x_bits, tb.n_vectors, int(d.cycles), tb.vectors_file,
+                           tb.predictions_file) for tb, d in zip(tb_designs, designs)],
+            toggle_nets=nets, toggles_file=_TOGGLES_FILE)
+        samples = [record_vectors(tb.n_vectors, int(d.cycles)) * int(d.cycles)
+                   for tb, d in zip(tb_designs, designs)]
+    else:
+        text = render_testbench(tb_designs, toggle_nets=nets, toggles_file=_TOGGLES_FILE)
+        samples = [tb.n_vectors for tb in tb_designs]
+    (work_dir / "tb.v").write_text(text)
     build_seconds = _build(
         tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0)
     )
@@ -249,23 +274,23 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
         path = work_dir / _TOGGLES_FILE
         if not path.is_file():
             raise ToolError(f"simulation wrote no toggle file {str(path)!r}; log: {run_log}")
-        # A design with fewer vectors than the longest holds its last input: no toggles.
-        longest = max(tb.n_vectors for tb in tb_designs)
-        counts = iter(count_toggles(path, len(nets), longest))
-        packed = read_net_values(path, len(nets), longest)
-        # The file grows with vectors x nets; the counts and values are all that is kept.
+        # A combinational design with fewer vectors than the longest holds its last input:
+        # no toggles. A clocked testbench records the cycles of its first design only.
+        lines = samples[0] if clocked else max(samples)
+        counts = iter(count_toggles(path, len(nets), lines))
+        packed = read_net_values(path, len(nets), lines)
+        # The file grows with samples x nets; the counts and values are all that is kept.
         path.unlink()
         row = 0
         for k in counted:
             names = tuple(net.name for net in counted[k])
             toggles[k] = {name: int(next(counts)) for name in names}
-            n_bytes = -(-tb_designs[k].n_vectors // 8)
-            values[k] = (names, packed[row:row + len(names), :n_bytes])
+            values[k] = (names, packed[row:row + len(names), :-(-samples[k] // 8)])
             row += len(names)
     run_seconds = time.perf_counter() - start
     return [SimResult(predictions=p, n_vectors=len(p), toggles=toggles.get(k),
                       build_seconds=build_seconds, run_seconds=run_seconds,
-                      net_values=values.get(k))
+                      net_values=values.get(k), activity_samples=samples[k])
             for k, p in enumerate(predictions)]
 
 
@@ -278,6 +303,7 @@ def simulate(
     work_dir: Path,
     count_toggles: bool = False,
     timeout: float = 600.0,
+    cycles: int = 0,
 ) -> SimResult:
     """Simulate a combinational design on input codes with Verilator.
 
@@ -301,6 +327,8 @@ def simulate(
         Also count the value changes of every net of ``top`` (see :class:`SimResult`).
     timeout:
         Seconds allowed for build and run together.
+    cycles:
+        0 (a combinational design), or the clock cycles per inference of a clocked design.
 
     Raises
     ------
@@ -313,7 +341,7 @@ def simulate(
         wide); the message names the log and quotes its tail.
     """
     design = Design(tuple(Path(s) for s in sources), top, codes, input_bits,
-                    count_toggles=count_toggles)
+                    count_toggles=count_toggles, cycles=cycles)
     return _run([design], Path(work_dir), timeout=timeout)[0]
 
 

@@ -1,0 +1,176 @@
+"""The folded (sequential) schedule of a :class:`Network` and its cycle-accurate golden model.
+
+A sequential classifier computes ``lanes`` neuron inputs per clock cycle on one shared
+multiply-accumulate unit (the fold factor: one lane folds the most). Cycle ``s`` of an inference
+executes step ``s`` of the schedule:
+
+* ``sum = base + sum_l sum_b operand_l[b] * coef[s][l][b]``, where ``operand_l`` is lane ``l``'s
+  source (input code ``i`` of layer 0, or hidden activation ``i`` of the previous layer) and
+  ``coef[s][l][b]`` is the integer weight of its bit ``b`` in the neuron's linear form
+  (coefficient digits, masks and truncation applied, see
+  :func:`~bespoke_mlp.ir.layer_linear_form`); ``base`` is the neuron's
+  constant on its first step, else the accumulator register. The accumulator register takes
+  ``sum`` (``acc_bits`` wide, two's complement: exact, since every neuron's final value and
+  range fit).
+* On a hidden neuron's last step its ReLU window of ``sum`` is written to the neuron's
+  activation register.
+* On an output neuron's last step, ``v = sum >> argmax_shift`` replaces the running maximum
+  (and the class register takes the neuron's index) if it is the first output neuron or
+  ``v`` is strictly greater, so the lowest index wins ties.
+
+Connections that contribute nothing (zero coefficient or mask, or fully truncated) get no lane;
+a neuron's last step fills its unused lanes with zero coefficients, and a neuron with no
+connection keeps one step of zero coefficients. After the last step the class register
+holds the prediction, and the counter wraps to the next inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ._golden import accumulator_range, layer_linear_form, signed_width
+from ._network import Network
+
+__all__ = ["Step", "Schedule", "schedule", "cycle_predict"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One clock cycle of the folded datapath.
+
+    ``sources[l]`` is lane ``l``'s operand: input code ``sources[l]`` for layer 0, else
+    activation ``sources[l]`` of layer ``layer - 1``. ``coefs[l][b]`` multiplies that operand's
+    bit ``b``. ``constant`` is the neuron's constant (used on its first step). ``weights[l]`` is
+    lane ``l``'s coefficient before masks and truncation (0 for an idle lane): ``coefs[l][b]``
+    is ``weights[l] << b`` unless the bit is masked or truncation drops some of its digits.
+    """
+
+    layer: int
+    neuron: int
+    sources: tuple[int, ...]
+    coefs: tuple[tuple[int, ...], ...]
+    constant: int
+    first: bool
+    last: bool
+    weights: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The steps of one inference and the register widths they need."""
+
+    net: Network
+    steps: tuple[Step, ...]
+    acc_bits: int
+    operand_bits: int
+    lanes: int = 1
+
+    @property
+    def cycles(self) -> int:
+        """Clock cycles per inference."""
+        return len(self.steps)
+
+    @cached_property
+    def output_bits(self) -> int:
+        """Width of the output neurons' accumulators (the argmax compares their top part)."""
+        out = self.net.layers[-1]
+        return max(signed_width(*accumulator_range(out, j)) for j in range(out.n_out))
+
+    @property
+    def best_bits(self) -> int:
+        """Width of the running-maximum register: ``acc >> argmax_shift`` of an output."""
+        return max(1, self.output_bits - self.net.argmax_shift)
+
+    @property
+    def class_bits(self) -> int:
+        return max(1, (self.net.n_classes - 1).bit_length())
+
+    @property
+    def activation_bits(self) -> int:
+        """Bits of the hidden activations kept for the next layer."""
+        return sum(w.bits for layer in self.net.layers[:-1] for w in layer.activation or ())
+
+    @property
+    def loop_bits(self) -> int:
+        """Bits of the registers read in the cycle they are written: counter, accumulator,
+        running maximum and class (flip-flops in hardware)."""
+        return (max(1, (self.cycles - 1).bit_length()) + self.acc_bits + self.best_bits
+                + self.class_bits)
+
+    @property
+    def state_bits(self) -> int:
+        """Register bits: counter, accumulator, activations, running maximum and class."""
+        return self.loop_bits + self.activation_bits
+
+
+def schedule(net: Network, lanes: int = 1) -> Schedule:
+    """The folded schedule of ``net``: layer by layer, neuron by neuron, ``lanes`` inputs at a
+    time."""
+    if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+        raise ValueError(f"lanes must be an int >= 1, not {lanes!r}")
+    steps: list[Step] = []
+    acc_bits = 1
+    operand_bits = max(max(net.input_widths(k)) for k in range(len(net.layers)))
+    for k, layer in enumerate(net.layers):
+        width = max(net.input_widths(k))
+        coef, const = layer_linear_form(layer, width)  # coef: (n_in * width, n_out)
+        coef = coef.reshape(layer.n_in, width, layer.n_out)
+        for j in range(layer.n_out):
+            acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
+            sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
+            groups = [sources[n:n + lanes] for n in range(0, len(sources), lanes)] or [[]]
+            pad = (0,) * operand_bits
+            for n, group in enumerate(groups):
+                coefs = [tuple(int(c) for c in coef[i, :, j]) + pad[width:] for i in group]
+                # Idle lanes read the step's first source (or input 0) with zero coefficients.
+                idle = group[0] if group else 0
+                weights = tuple(layer.weights[j][i] for i in group) + (0,) * (lanes - len(group))
+                steps.append(Step(k, j, tuple(group) + (idle,) * (lanes - len(group)),
+                                  tuple(coefs) + (pad,) * (lanes - len(group)), int(const[j]),
+                                  n == 0, n == len(groups) - 1, weights))
+    return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
+
+
+def _wrap(v: np.ndarray, bits: int) -> np.ndarray:
+    """``v`` as a ``bits``-bit two's-complement register holds it."""
+    half = 1 << (bits - 1)
+    return ((v + half) & ((1 << bits) - 1)) - half
+
+
+def cycle_predict(sched: Schedule, codes: np.ndarray) -> np.ndarray:
+    """Class index per row of input codes, executing ``sched`` cycle by cycle (vectorized over
+    the rows) with the registers' widths; must equal :func:`~bespoke_mlp.ir.predict_codes`."""
+    net = sched.net
+    a = np.asarray(codes, dtype=np.int64)
+    if a.ndim != 2 or a.shape[1] != net.n_features:
+        raise ValueError(f"expected codes of shape (n, {net.n_features}), got {a.shape!r}")
+    n = len(a)
+    acc = np.zeros(n, dtype=np.int64)
+    acts = [np.zeros((n, layer.n_out), dtype=np.int64) for layer in net.layers[:-1]]
+    best = np.zeros(n, dtype=np.int64)
+    cls = np.zeros(n, dtype=np.int64)
+    bits = np.arange(sched.operand_bits, dtype=np.int64)
+    last_layer = len(net.layers) - 1
+    for s in sched.steps:
+        term = np.zeros(n, dtype=np.int64)
+        for source, coefs in zip(s.sources, s.coefs):
+            operand = a[:, source] if s.layer == 0 else acts[s.layer - 1][:, source]
+            term += ((operand[:, None] >> bits) & 1) @ np.array(coefs, dtype=np.int64)
+        base = np.full(n, s.constant, dtype=np.int64) if s.first else acc
+        total = _wrap(base + term, sched.acc_bits)
+        acc = total
+        if not s.last:
+            continue
+        layer = net.layers[s.layer]
+        if s.layer < last_layer:
+            w = layer.activation[s.neuron]
+            acts[s.layer][:, s.neuron] = np.clip(total >> w.lsb, 0, (1 << w.bits) - 1)
+        else:
+            v = total >> net.argmax_shift
+            take = np.ones(n, dtype=bool) if s.neuron == 0 else v > best
+            best = np.where(take, v, best)
+            cls = np.where(take, s.neuron, cls)
+    return cls

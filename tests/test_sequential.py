@@ -1,0 +1,156 @@
+"""Tests of the folded (sequential) architecture: schedule, cycle-accurate model, RTL and gate
+netlist against the golden model, flow figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _nets import random_config, random_network
+
+from bespoke_mlp.approx import apply_config, input_bit_counts
+from bespoke_mlp.cli import main
+from bespoke_mlp.errors import UsageError
+from bespoke_mlp.flow._implement import implement
+from bespoke_mlp.hdl import Architecture, to_rtlil, write_verilog
+from bespoke_mlp.ir import Layer, Network, Window, cycle_predict, predict_codes, schedule
+from bespoke_mlp.sim import Design, simulate_many
+from bespoke_mlp.sim._clocked import ClockedDesign, record_vectors, render_clocked_testbench
+
+
+def _two_hidden(rng: np.random.Generator) -> Network:
+    """A 4-3-2-3 network (two hidden layers), one hidden neuron without inputs."""
+    w0 = rng.integers(-60, 60, (3, 4))
+    w0[1] = 0
+    l0 = Layer(w0, rng.integers(-300, 300, 3), np.full((3, 4), 15), (0, 0, 1),
+               (Window(2, 4), Window(0, 3), Window(3, 5)))
+    l1 = Layer(rng.integers(-40, 40, (2, 3)), rng.integers(-50, 50, 2),
+               [[15, 7, 31]] * 2, (0, 0), (Window(1, 4), Window(2, 3)))
+    l2 = Layer(rng.integers(-40, 40, (3, 2)), rng.integers(-50, 50, 3), [[15, 7]] * 3,
+               (1, 0, 0))
+    return Network(4, (l0, l1, l2), (0, 1, 2), argmax_shift=1)
+
+
+def test_cycle_model_equals_golden_model() -> None:
+    rng = np.random.default_rng(5)
+    nets = [random_network(rng, approximate=bool(k % 2)) for k in range(40)]
+    nets += [_two_hidden(rng) for _ in range(5)]
+    base = random_network(rng)
+    stats = input_bit_counts(rng.integers(0, 16, (50, base.n_features)), base.input_bits)
+    nets += [apply_config(base, random_config(rng, base), stats) for _ in range(20)]
+    for k, net in enumerate(nets):
+        codes = rng.integers(0, 1 << net.input_bits, (200, net.n_features))
+        sched = schedule(net, lanes=1 + k % 3)
+        assert np.array_equal(cycle_predict(sched, codes), predict_codes(net, codes))
+
+
+def test_schedule_skips_connections_that_contribute_nothing() -> None:
+    net = _two_hidden(np.random.default_rng(0))
+    sched = schedule(net)
+    # Hidden neuron 1 has no inputs: one step with zero coefficients keeps its constant.
+    idle = [s for s in sched.steps if s.layer == 0 and s.neuron == 1]
+    assert len(idle) == 1 and not any(map(any, idle[0].coefs)) and idle[0].first
+    assert idle[0].last
+    assert sched.cycles == 4 + 1 + 4 + 3 + 3 + 3 * 2
+    assert sched.operand_bits == 5
+    assert sched.state_bits == 5 + sched.acc_bits + (4 + 3 + 5) + (4 + 3) + sched.best_bits + 2
+    # Three lanes: a neuron of n inputs takes ceil(n / 3) cycles; idle lanes add nothing.
+    folded = schedule(net, lanes=3)
+    assert folded.cycles == 2 + 1 + 2 + 1 + 1 + 3
+    assert all(len(s.sources) == len(s.coefs) == 3 for s in folded.steps)
+    with pytest.raises(ValueError, match="lanes must be an int >= 1"):
+        schedule(net, lanes=0)
+
+
+def test_generation_is_deterministic_and_refuses_behavioral_form() -> None:
+    net = random_network(np.random.default_rng(2), approximate=True)
+    assert to_rtlil(net, arch="sequential") == to_rtlil(net, arch="sequential")
+    with pytest.raises(UsageError, match="no 'behavioral' form"):
+        to_rtlil(net, arch="sequential", form="behavioral")
+    with pytest.raises(UsageError, match="architecture must be one of"):
+        to_rtlil(net, arch="folded")
+    with pytest.raises(UsageError, match="lanes apply to the sequential architecture"):
+        Architecture("parallel", 2)
+    with pytest.raises(UsageError, match="lanes must be an integer in 1..64"):
+        Architecture("sequential", 0)
+
+
+def test_clocked_testbench_records_the_first_vectors_cycles() -> None:
+    assert record_vectors(3000, 100) == 200
+    assert record_vectors(10, 100) == 10
+    text = render_clocked_testbench(
+        [ClockedDesign("a", 8, 5, 7, "v0.hex", "p0.txt"),
+         ClockedDesign("b", 8, 5, 3, "v1.hex", "p1.txt")])
+    assert "c_0 < 7" in text and "c_1 < 3" in text and "wait (done_0 && done_1)" in text
+
+
+def test_clocked_and_combinational_designs_are_not_mixed(tmp_path: Path) -> None:
+    v = tmp_path / "a.v"
+    v.write_text("module a(input [3:0] x, output y); assign y = x[0]; endmodule\n")
+    codes = np.zeros((2, 1), dtype=np.int64)
+    with pytest.raises(UsageError, match="cannot be simulated together"):
+        simulate_many([Design((v,), "a", codes, 4), Design((v,), "a2", codes, 4, 3)],
+                      work_dir=tmp_path)
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_rtl_and_gates_equal_golden_model_and_figures(tmp_path: Path, lanes: int) -> None:
+    rng = np.random.default_rng(7)
+    net = _two_hidden(rng)
+    codes = rng.integers(0, 16, (60, 4))
+    labels = predict_codes(net, codes)
+    impl = implement(net, codes, labels, design_dir=tmp_path / "design",
+                     work_dir=tmp_path / "work", arch=Architecture("sequential", lanes))
+    assert impl.rtl_agreement == impl.gate_agreement == impl.accuracy == 1.0
+    m = impl.metrics()
+    sched = schedule(net, lanes)
+    assert m["arch"] == "sequential" and m["lanes"] == lanes and m["cycles"] == sched.cycles
+    # Flip-flops where a register is read as it is written, latches for the activations.
+    assert m["cells"]["DFFNRX1"] == sched.loop_bits
+    assert m["cells"]["DFFX1"] == sched.activation_bits == 4 + 3 + 5 + 4 + 3
+    # The clock is as fast as one step allows, rounded down.
+    assert 0.9 * m["fmax_hz"] <= m["clock_hz"] <= m["fmax_hz"]
+    assert m["latency_s"] == pytest.approx(m["cycles"] / m["clock_hz"], rel=1e-5)
+    assert m["energy_mj"] == pytest.approx(m["power_mw"] * m["latency_s"], rel=1e-4)
+    assert m["technology"]["activity"] == "measured"
+
+
+def test_rtl_of_approximated_networks_equals_golden_model(tmp_path: Path) -> None:
+    """Masks, truncation, windows, argmax shift and removed neurons, 1 and 3 lanes: the RTL of
+    each (one Verilator build for all) predicts exactly what the golden model does."""
+    rng = np.random.default_rng(11)
+    base = random_network(rng)
+    stats = input_bit_counts(rng.integers(0, 16, (50, base.n_features)), base.input_bits)
+    nets = [random_network(rng, approximate=True) for _ in range(2)]
+    nets += [apply_config(base, random_config(rng, base), stats) for _ in range(2)]
+    codes = rng.integers(0, 16, (80, base.n_features))
+    designs, goldens = [], []
+    for k, net in enumerate(nets):
+        lanes = 1 + 2 * (k % 2)
+        top = write_verilog(net, tmp_path / f"d{k}" / "top.v", name=f"seq{k}",
+                            arch=Architecture("sequential", lanes))
+        designs.append(Design((top,), f"seq{k}", codes, 4, schedule(net, lanes).cycles))
+        goldens.append(predict_codes(net, codes))
+    for pred, golden in zip(simulate_many(designs, work_dir=tmp_path / "sim"), goldens):
+        assert np.array_equal(pred, golden)
+
+
+def test_generate_cli_writes_sequential_rtl(tmp_path: Path) -> None:
+    net = random_network(np.random.default_rng(3))
+    model = tmp_path / "model.json"
+    model.write_text(net.to_json())
+    assert main(["generate", str(model), "--arch", "sequential", "--out",
+                 str(tmp_path / "out"), "--quiet"]) == 0
+    top = (tmp_path / "out" / "design" / "top.v").read_text()
+    assert "input clk;" in top and "input rst;" in top
+    assert json.loads((tmp_path / "out" / "design" / "network.json").read_text())
+
+
+def test_cli_refuses_lanes_without_sequential(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model.json"
+    model.write_text(random_network(np.random.default_rng(4)).to_json())
+    assert main(["generate", str(model), "--lanes", "2", "--out", str(tmp_path / "o")]) == 2
+    assert "lanes apply to the sequential architecture, got 2" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
