@@ -210,7 +210,9 @@ def test_verify_rechecks_a_written_design(exact_runs, tmp_path, capsys):
     tampered = tmp_path / "tampered"
     shutil.copytree(out, tampered)
     network = json.loads((tampered / "design" / "network.json").read_text())
-    network["layers"][-1]["biases"][0] += 1 << 12
+    last = network["layers"][-1]
+    for key in ("weights", "biases", "masks", "truncation"):  # output neurons 0 and 1 swapped
+        last[key][0], last[key][1] = last[key][1], last[key][0]
     (tampered / "design" / "network.json").write_text(json.dumps(network))
     assert main(["verify", str(tampered)]) == 1
     assert "is not the RTL that network.json generates" in capsys.readouterr().err
