@@ -91,7 +91,7 @@ def test_clocked_and_combinational_designs_are_not_mixed(tmp_path: Path) -> None
     v.write_text("module a(input [3:0] x, output y); assign y = x[0]; endmodule\n")
     codes = np.zeros((2, 1), dtype=np.int64)
     with pytest.raises(UsageError, match="cannot be simulated together"):
-        simulate_many([Design((v,), "a", codes, 4), Design((v,), "a2", codes, 4, 3)],
+        simulate_many([Design((v,), "a", codes, 4), Design((v,), "a2", codes, 4, cycles=3)],
                       work_dir=tmp_path)
 
 
@@ -131,7 +131,7 @@ def test_rtl_of_approximated_networks_equals_golden_model(tmp_path: Path) -> Non
         lanes = 1 + 2 * (k % 2)
         top = write_verilog(net, tmp_path / f"d{k}" / "top.v", name=f"seq{k}",
                             arch=Architecture("sequential", lanes))
-        designs.append(Design((top,), f"seq{k}", codes, 4, schedule(net, lanes).cycles))
+        designs.append(Design((top,), f"seq{k}", codes, 4, cycles=schedule(net, lanes).cycles))
         goldens.append(predict_codes(net, codes))
     for pred, golden in zip(simulate_many(designs, work_dir=tmp_path / "sim"), goldens):
         assert np.array_equal(pred, golden)
