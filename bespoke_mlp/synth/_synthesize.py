@@ -53,7 +53,7 @@ _COMPRESS2RS = (
 # the variant, so two variants (LUTs of 3-6 inputs, and of 2-6: -t) are mapped and the smaller
 # netlist is kept.
 _DEEP_SMALL_SCRIPTS = tuple(
-    f"strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0{flag}; &put; dch -f; amap"
+    f"strash; ifraig; dc2; &get -n; &deepsyn -I 1 -J 10 -S 0{flag}; &put; dch -f; amap"
     for flag in ("", " -t")
 )
 # Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
