@@ -64,9 +64,10 @@ _DEEP_LARGE_SCRIPT = "; ".join(
        "&get -n" for k in (3, 4)]
     + ["&put; dch -f; amap"]
 )
-DEEP_MAX_CELLS = 2000
+DEEP_MAX_CELLS = 600
 """``high`` effort uses &deepsyn up to this many Yosys cells before mapping (measured: the
-committed designs up to Cardio ≤1 % have < 500, Pendigits and exact Cardio > 3 700)."""
+committed designs up to Cardio ≤1 % have < 400 and Cardio's front designs < 500, taking up to
+~10 s of CPU; a design of 1 863 cells did not finish in 6 minutes)."""
 
 
 def abc_scripts_for(effort: Effort, n_cells: int) -> tuple[str, ...]:
