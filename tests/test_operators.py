@@ -56,7 +56,9 @@ def implemented(fixed, tmp_path_factory):
         codes = rng.integers(0, 16, (100, 4))
         nets += [apply_config(base, cfg, input_bit_counts(codes, 4))
                  for cfg in operators(base).values()]
-    impls = implement_many(nets, *parts["test"], work_dir=tmp_path_factory.mktemp("ops"))
+    # Normal effort: the operators' effect, not deep optimization, is under test (and cheap).
+    impls = implement_many(nets, *parts["test"], work_dir=tmp_path_factory.mktemp("ops"),
+                           effort="normal")
     return dict(zip(names, impls[:len(names)])), impls
 
 

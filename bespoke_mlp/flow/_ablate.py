@@ -15,7 +15,7 @@ from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, 
 from ..hdl import Architecture
 from ..ir import Network, accumulator_width, predict_codes
 from ..parallel import Executor
-from ..synth import Effort, Technology, technology
+from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -61,7 +61,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
-                 clock_hz: float | None = None, effort: Effort = "high",
+                 clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                  log: Log | None = None,
                  arch: Architecture | str = "parallel") -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus

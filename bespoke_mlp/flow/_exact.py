@@ -8,7 +8,7 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ..hdl import Architecture, check_arch
-from ..synth import Effort, Technology
+from ..synth import DEFAULT_EFFORT, Effort, Technology
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts
@@ -21,7 +21,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
-              effort: Effort = "high",
+              effort: Effort = DEFAULT_EFFORT,
               log: Log | None = None, from_model: Path | None = None,
               arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically (``from_model``: an

@@ -22,6 +22,7 @@ from ..ir import Network, cycle_predict, partial_product_counts, predict_codes, 
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
+    DEFAULT_EFFORT,
     Effort,
     SynthResult,
     Technology,
@@ -171,7 +172,7 @@ def _clocked(syn: SynthResult, clock_hz: float | None, log: Log,
 def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, design_dir: Path,
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               form: Form = "tree", tech: Technology | None = None,
-              clock_hz: float | None = None, effort: Effort = "high",
+              clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
               log: Log | None = None, arch: Architecture | str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
@@ -263,7 +264,7 @@ def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A
 def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarray | None, *,
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
-                   clock_hz: float | None = None, effort: Effort = "high",
+                   clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                    log: Log | None = None,
                    arch: Architecture | str = "parallel") -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and

@@ -19,7 +19,7 @@ from ..hdl import Architecture, check_arch
 from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, check_resumable
-from ..synth import Effort, Technology
+from ..synth import DEFAULT_EFFORT, Effort, Technology
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -115,7 +115,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     adc_mw: float = DEFAULT_ADC_MW, cost: CostModel | None = None,
                     force: bool = False, resume: bool = False,
                     executor: Executor | None = None, tech: Technology | None = None,
-                    clock_hz: float | None = None, effort: Effort = "high",
+                    clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                     log: Log | None = None, from_model: Path | None = None,
                     arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.

@@ -13,7 +13,7 @@ from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
 from ._derive import derive_library
 from ._power import DEFAULT_FREQ_HZ
-from ._synthesize import EFFORTS, SynthResult, synthesize
+from ._synthesize import DEFAULT_EFFORT, EFFORTS, SynthResult, synthesize
 from ._tech import add_tech_arguments, technology
 from ._timing import choose_clock
 
@@ -21,10 +21,10 @@ __all__ = ["add_effort_argument", "register"]
 
 
 def add_effort_argument(p: argparse.ArgumentParser) -> None:
-    """Add ``--effort`` (synthesis effort, default ``high``)."""
-    p.add_argument("--effort", choices=EFFORTS, default="high",
-                   help="synthesis effort: fast (estimates), normal, or high (deep logic "
-                        "optimization; default, for every reported design)")
+    """Add ``--effort`` (synthesis effort, default :data:`DEFAULT_EFFORT`)."""
+    p.add_argument("--effort", choices=EFFORTS, default=DEFAULT_EFFORT,
+                   help=f"synthesis effort: fast (estimates), normal, or high (deterministic "
+                        f"deep logic optimization, slower; default: {DEFAULT_EFFORT})")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -33,6 +33,7 @@ from ._timing import analyze_timing, cell_delays
 __all__ = [
     "ABC_SCRIPT",
     "DEEP_MAX_CELLS",
+    "DEFAULT_EFFORT",
     "EFFORTS",
     "Effort",
     "SynthResult",
@@ -41,8 +42,12 @@ __all__ = [
 ]
 
 Effort = Literal["fast", "normal", "high"]
-"""How hard ABC optimizes: ``fast`` for estimates, ``high`` for every reported design."""
+"""How hard ABC optimizes: ``fast`` for estimates, ``high`` for the smallest netlists."""
 EFFORTS: tuple[str, ...] = get_args(Effort)
+DEFAULT_EFFORT: Effort = "normal"
+"""The default effort: ``high`` takes minutes per search on 2 cores (``run cardio`` measured
+well over its 120 s budget) and gains 0.6-17 % area on the 9 reference designs; it is opt-in
+until its run time fits (see ``tech/README.md``)."""
 
 ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
 """The ``normal`` effort: SAT sweeping, AIG rewriting, structural choices, then area-only
@@ -62,7 +67,7 @@ _COMPRESS2RS = (
 # the variant, so two variants (LUTs of 3-6 inputs, and of 2-6: -t) are mapped and the smaller
 # netlist is kept.
 _DEEP_SMALL_SCRIPTS = tuple(
-    f"strash; ifraig; dc2; &get -n; &deepsyn -I 3 -J 10 -S 0{flag}; &put; dch -f; amap"
+    f"strash; ifraig; dc2; &get -n; &deepsyn -I 1 -J 10 -S 0{flag}; &put; dch -f; amap"
     for flag in ("", " -t")
 )
 # Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
@@ -73,9 +78,10 @@ _DEEP_LARGE_SCRIPT = "; ".join(
        "&get -n" for k in (3, 4)]
     + ["&put; dch -f; amap"]
 )
-DEEP_MAX_CELLS = 2000
+DEEP_MAX_CELLS = 600
 """``high`` effort uses &deepsyn up to this many Yosys cells before mapping (measured: the
-committed designs up to Cardio ≤1 % have < 500, Pendigits and exact Cardio > 3 700)."""
+committed designs up to Cardio ≤1 % have < 400 and Cardio's front designs < 500, taking up to
+~10 s of CPU; a design of 1 863 cells did not finish in 6 minutes)."""
 
 
 def abc_scripts_for(effort: Effort, n_cells: int) -> tuple[str, ...]:
@@ -272,7 +278,7 @@ def synthesize(
     timeout: float = 600.0,
     activity: Mapping[str, float] | None = None,
     freq_hz: float = DEFAULT_FREQ_HZ,
-    effort: Effort = "high",
+    effort: Effort = DEFAULT_EFFORT,
     abc_script: str | None = None,
     log: Path | None = None,
 ) -> SynthResult:
@@ -296,8 +302,8 @@ def synthesize(
     activity : measured transitions per applied vector of the gate netlist's nets (see
         :func:`netlist_power`); default: the calibrated default toggle rate for every cell.
     freq_hz : clock (vector) rate for dynamic power.
-    effort : ``"fast"`` (estimates), ``"normal"`` or ``"high"`` (deep optimization, for
-        reported designs; its script depends on the design's size).
+    effort : ``"fast"`` (estimates), ``"normal"`` (default) or ``"high"`` (deep
+        optimization; its script depends on the design's size).
     abc_script : ABC commands, ``;``-separated, instead of ``effort``'s (for experiments).
     log : where to write the Yosys log (default ``out_dir/yosys.log``).
 
