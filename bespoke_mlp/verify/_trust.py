@@ -109,8 +109,10 @@ def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
     where = str(netlist_v)
     _lexical_check(netlist_v.read_text(errors="replace"), where)
     library = load_library(DEFAULT_LIBERTY)
-    cells = {name: {*cell.inputs, cell.output} for name, cell in
-             library.cells.items()}
+    cells = {name: {*cell.inputs, cell.output} for name, cell in library.cells.items()}
+    # The library's registers are blackbox modules too (a sequential design instantiates them).
+    cells.update({name: {*reg.inputs, *(p for p in (reg.q, reg.qn) if p)}
+                  for name, reg in library.registers.items()})
     work_dir.mkdir(parents=True, exist_ok=True)
     as_json, checked = work_dir / "netlist.json", work_dir / "netlist_checked.v"
     script = "\n".join([
