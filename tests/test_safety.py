@@ -433,7 +433,7 @@ def test_resume_with_other_settings_is_refused_before_any_work(tmp_path, monkeyp
     out = tmp_path / "out"
     with pytest.raises(UsageError, match="nothing to resume"):
         search_flow.run_search_flow("iris", out=out, resume=True)
-    made = search_flow._fingerprinted(search_flow.SearchSettings(), 0)
+    made = search_flow.fingerprinted(search_flow.SearchSettings(), 0)
     write_json(search_flow.checkpoint_path(out), {"fingerprint": {
         "network": "n", "data": "d", "settings": made}})
     monkeypatch.setattr(search_flow, "train_stage", None)  # any work would fail differently

@@ -133,8 +133,8 @@ def test_rtl_of_approximated_networks_equals_golden_model(tmp_path: Path) -> Non
                             arch=Architecture("sequential", lanes))
         designs.append(Design((top,), f"seq{k}", codes, 4, cycles=schedule(net, lanes).cycles))
         goldens.append(predict_codes(net, codes))
-    for pred, golden in zip(simulate_many(designs, work_dir=tmp_path / "sim"), goldens):
-        assert np.array_equal(pred, golden)
+    for sim, golden in zip(simulate_many(designs, work_dir=tmp_path / "sim"), goldens):
+        assert np.array_equal(sim.predictions, golden)
 
 
 def test_generate_cli_writes_sequential_rtl(tmp_path: Path) -> None:
