@@ -36,6 +36,9 @@ TB_MODULE = "bespoke_mlp_tb"
 _WORD = 64
 _WORDS_PER_WRITE = 16
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# Character -> hex digit value (255: not a hex digit).
+_HEX_VALUES = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUES[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -156,14 +159,9 @@ def render_testbench(
     return "".join(out)
 
 
-def count_toggles(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
-    """Per-net number of value changes between consecutive vectors, from a toggles file.
-
-    Raises
-    ------
-    ToolError
-        If the file does not hold ``n_vectors`` well-formed lines.
-    """
+def _toggle_rows(path: Path, n_nets: int, n_vectors: int) -> tuple[np.ndarray, int]:
+    """The hex digits of a toggles file, one row per vector, and the 64-bit words per row;
+    raises ToolError unless the file holds ``n_vectors`` lines of the right length."""
     n_words = -(-n_nets // _WORD)
     digits = n_words * _WORD // 4
     data = np.fromfile(path, dtype=np.uint8)
@@ -172,16 +170,31 @@ def count_toggles(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
             f"toggle file {str(path)!r} has {data.size} bytes, expected {n_vectors} lines of "
             f"{digits} hex digits"
         )
-    lut = np.full(256, 255, dtype=np.uint8)
-    lut[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
+    return data.reshape(n_vectors, digits + 1)[:, :digits], n_words
+
+
+def _nibbles(rows: np.ndarray, path: Path) -> np.ndarray:
+    """The values of hex digit characters; raises ToolError on any other character."""
+    nib = _HEX_VALUES[rows]
+    if (nib == 255).any():
+        raise ToolError(f"toggle file {str(path)!r} holds a non-hexadecimal digit")
+    return nib
+
+
+def count_toggles(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
+    """Per-net number of value changes between consecutive vectors, from a toggles file.
+
+    Raises
+    ------
+    ToolError
+        If the file does not hold ``n_vectors`` well-formed lines.
+    """
+    rows, n_words = _toggle_rows(path, n_nets, n_vectors)
     # Only differences between rows matter, so rows are handled in blocks to bound memory.
-    block = max(2, (1 << 24) // (digits * 4))
-    rows = data.reshape(n_vectors, digits + 1)[:, :digits]
+    block = max(2, (1 << 24) // (rows.shape[1] * 4))
     counts = np.zeros(n_words * _WORD, dtype=np.int64)
     for start in range(0, n_vectors - 1, block - 1):
-        nib = lut[rows[start:start + block]]
-        if (nib == 255).any():
-            raise ToolError(f"toggle file {str(path)!r} holds a non-hexadecimal digit")
+        nib = _nibbles(rows[start:start + block], path)
         diff = (nib[1:] ^ nib[:-1]).reshape(-1, n_words, _WORD // 4)[:, :, ::-1]
         flips = np.unpackbits(diff[..., None], axis=-1, bitorder="little")[..., :4]
         counts += flips.reshape(-1, n_words * _WORD).sum(axis=0, dtype=np.int64)
@@ -198,24 +211,12 @@ def read_net_values(path: Path, n_nets: int, n_vectors: int) -> np.ndarray:
     ToolError
         If the file does not hold ``n_vectors`` well-formed lines.
     """
-    n_words = -(-n_nets // _WORD)
-    digits = n_words * _WORD // 4
-    data = np.fromfile(path, dtype=np.uint8)
-    if data.size != n_vectors * (digits + 1):
-        raise ToolError(
-            f"toggle file {str(path)!r} has {data.size} bytes, expected {n_vectors} lines of "
-            f"{digits} hex digits"
-        )
-    lut = np.full(256, 255, dtype=np.uint8)
-    lut[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
-    rows = data.reshape(n_vectors, digits + 1)[:, :digits]
+    rows, n_words = _toggle_rows(path, n_nets, n_vectors)
     # Blocks of a multiple of 8 vectors, so that each block packs into whole bytes.
-    block = max(8, ((1 << 24) // (digits * 4)) // 8 * 8)
+    block = max(8, ((1 << 24) // (rows.shape[1] * 4)) // 8 * 8)
     packed = []
     for start in range(0, n_vectors, block):
-        nib = lut[rows[start:start + block]]
-        if (nib == 255).any():
-            raise ToolError(f"toggle file {str(path)!r} holds a non-hexadecimal digit")
+        nib = _nibbles(rows[start:start + block], path)
         nib = nib.reshape(len(nib), n_words, _WORD // 4)[:, :, ::-1]
         bits = np.unpackbits(nib[..., None], axis=-1, bitorder="little")[..., :4]
         bits = bits.reshape(len(nib), n_words * _WORD)[:, :n_nets]
