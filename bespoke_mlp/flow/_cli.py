@@ -119,6 +119,14 @@ def _ablate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
+    """``generate`` without ``--data``: only ``design/top.v`` and ``design/network.json``."""
+    with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
+        write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
+                      arch=_arch(args))
+    (tmp / "design" / "network.json").write_text(net.to_json())
+
+
 def _generate(args: argparse.Namespace) -> int:
     if args.out is None:
         raise UsageError("generate needs --out DIR")
@@ -134,10 +142,7 @@ def _generate(args: argparse.Namespace) -> int:
     out = args.out
     with atomic_output_dir(out, force=args.force) as tmp:
         if args.data is None:
-            with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
-                              arch=_arch(args))
-            (tmp / "design" / "network.json").write_text(net.to_json())
+            _write_rtl(net, tmp, args)
             print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
             return 0
         data = load_dataset(args.data, data_dir=args.data_dir, label=args.label)
@@ -180,10 +185,7 @@ def _generate_imported(args: argparse.Namespace) -> int:
         net = from_onnx(args.model, input_bits=args.input_bits, weight_bits=args.weight_bits,
                         activation_bits=args.activation_bits)
         with atomic_output_dir(out, force=args.force) as tmp:
-            with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-                write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
-                              arch=_arch(args))
-            (tmp / "design" / "network.json").write_text(net.to_json())
+            _write_rtl(net, tmp, args)
         print(f"wrote {out / 'design' / 'top.v'} ({'-'.join(map(str, net.topology))})")
         return 0
     data = load_dataset(args.data, data_dir=args.data_dir, label=args.label)
