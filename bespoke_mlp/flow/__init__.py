@@ -2,6 +2,7 @@
 ablation of approximation operators, and the search flow."""
 
 from ._ablate import ablation_steps, ablation_table, run_ablation
+from ._cache import BaselineCache, baseline_key
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
 from ._log import Log, quiet
@@ -11,12 +12,14 @@ from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
 
 __all__ = [
     "DEFAULT_ADC_MW",
+    "BaselineCache",
     "Implementation",
     "Log",
     "PairedLoss",
     "SearchSettings",
     "ablation_steps",
     "ablation_table",
+    "baseline_key",
     "class_indices",
     "design_report",
     "implement",

@@ -21,6 +21,7 @@ from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, parse_hidden
 from ._ablate import ablation_table, run_ablation
+from ._cache import BaselineCache
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
@@ -81,8 +82,9 @@ def _run(args: argparse.Namespace) -> int:
         with executor_from_args(args) as executor:
             if not isinstance(executor, SerialExecutor):
                 log(f"parallel work on {executor.describe()}")
+            cache = None if args.baseline_cache is None else BaselineCache(args.baseline_cache)
             report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                                     executor=executor, **common)
+                                     executor=executor, baseline_cache=cache, **common)
     except KeyboardInterrupt as exc:
         kept = [str(p) for r in range(1, settings.rounds + 1)
                 if (p := checkpoint_path(out, r)).exists()]
@@ -281,6 +283,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")
+    s.add_argument("--baseline-cache", type=Path, default=None, metavar="DIR",
+                   help="keep the exact baseline's figures in DIR, keyed by a hash of the "
+                        "network and settings, so that runs at other budgets skip its "
+                        "synthesis and simulation (default: no cache)")
     add_executor_arguments(s)
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)

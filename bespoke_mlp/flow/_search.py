@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
-from ..ir import predict_codes
+from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, check_resumable
-from ..synth import DEFAULT_EFFORT, Effort, Technology
+from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
+from ._cache import BaselineCache, baseline_key
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -117,7 +119,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     executor: Executor | None = None, tech: Technology | None = None,
                     clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                     log: Log | None = None, from_model: Path | None = None,
-                    arch: Architecture | str = "parallel") -> dict[str, Any]:
+                    arch: Architecture | str = "parallel",
+                    baseline_cache: BaselineCache | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained.
 
@@ -171,11 +174,19 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             f"{len(parts['select'][1])} selection samples judge the loss")
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
-            baseline = implement(net, codes_test, y_test, design_dir=work / "baseline",
+
+            def baseline() -> dict[str, Any]:
+                impl = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
                                  clock_hz=clock_hz, effort=effort, log=log, arch=arch)
-            log(f"exact baseline: {baseline.synth.area_cm2:.3f} cm², "
-                f"{baseline.synth.power_mw:.3f} mW")
+                return {"accuracy": round(impl.accuracy, 6), **{
+                    k: impl.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
+                                                   "arch", "lanes", "cycles", "clock_hz",
+                                                   "latency_s", "energy_mj")}}
+
+            base = _baseline(baseline, baseline_cache, net, codes_test, y_test, log, adc_mw=adc_mw,
+                             tech=tech, clock_hz=clock_hz, effort=effort, arch=arch)
+            base["selection_accuracy"] = round(_accuracy(net, parts["select"]), 6)
             stats = input_bit_counts(parts["train"][0], input_bits)
             # Tens of thousands of candidates would overfit a small part: the search scores
             # them on train samples (a stratified subset of a large train part), never on the
@@ -218,11 +229,6 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                      design_dir=tmp / "design", work_dir=work / "selected",
                                      adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
                                      effort=effort, log=log, arch=arch)
-        base = {"accuracy": round(baseline.accuracy, 6),
-                "selection_accuracy": round(_accuracy(net, parts["select"]), 6), **{
-                    k: baseline.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells",
-                                                       "delay_ms", "arch", "lanes", "cycles",
-                                                       "clock_hz", "latency_s", "energy_mj")}}
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
@@ -287,6 +293,25 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             test_loss, len(y_test), settings.max_loss, loss.upper_bound,
             100 * settings.confidence)
     return report
+
+
+def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None, net: Network,
+              codes: np.ndarray, labels: np.ndarray, log: Log, *, adc_mw: float,
+              tech: Technology | None, clock_hz: float | None, effort: Effort,
+              arch: Architecture | str) -> dict[str, Any]:
+    """The exact baseline's figures: implemented, or read from ``cache`` when a run has
+    implemented the same network with the same settings."""
+    if cache is None:
+        base = compute()
+    else:
+        key = baseline_key(net, codes, labels, adc_mw=adc_mw, clock_hz=clock_hz, effort=effort,
+                           arch=check_arch(arch).to_dict(),
+                           library_sha256=(tech or technology()).sha256)
+        base, hit = cache.get_or_compute(key, compute)
+        if hit:
+            log(f"exact baseline: figures from the cache ({cache.root / key}.json)")
+    log(f"exact baseline: {base['area_cm2']:.3f} cm², {base['power_mw']:.3f} mW")
+    return dict(base)
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:

@@ -1,0 +1,85 @@
+"""A content-addressed cache of exact baselines' figures, shared by runs on the same network.
+
+The exact baseline of a search is the most expensive design a run implements (Arrhythmia's has
+about 78 k cells), and runs that differ only in their budgets (``--max-loss 1`` and ``5``) train
+the same exact network. Its figures are stored under a key that hashes everything they depend
+on: the network, the test vectors and labels, the technology file's bytes, the clock, the
+effort, the architecture, the ADC figure and the package version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import UsageError
+from ..ir import Network
+
+__all__ = ["BaselineCache", "baseline_key"]
+
+
+def baseline_key(net: Network, codes: np.ndarray, labels: np.ndarray, **settings: Any) -> str:
+    """The SHA-256 key of a baseline: ``net``, the vectors and labels, and ``settings``
+    (JSON-able values: technology hash, clock, effort, architecture, ADC figure)."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"version": __version__, "network": net.to_dict(), **settings},
+                        sort_keys=True, default=str).encode())
+    for a in (codes, labels):
+        arr = np.ascontiguousarray(a, dtype=np.int64)
+        h.update(repr(arr.shape).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+class BaselineCache:
+    """Baseline figures (JSON objects) in ``root/<key>.json``.
+
+    Entries are written atomically (a temporary file, then a rename), so that concurrent runs
+    on the same network at worst both compute it; nothing in ``root`` is ever deleted.
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise UsageError(f"baseline cache {str(self.root)!r} is not a directory")
+
+    def __repr__(self) -> str:
+        return f"BaselineCache({str(self.root)!r})"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The figures stored under ``key`` (None if absent or unreadable)."""
+        try:
+            value = json.loads((self.root / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        """Store ``value`` under ``key``."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(value, f, indent=1, sort_keys=True)
+            os.replace(tmp, self.root / f"{key}.json")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_or_compute(self, key: str, compute: Callable[[], dict[str, Any]]
+                       ) -> tuple[dict[str, Any], bool]:
+        """(figures, whether they came from the cache): computed and stored on a miss."""
+        hit = self.get(key)
+        if hit is not None:
+            return hit, True
+        value = compute()
+        self.put(key, value)
+        return value, False

@@ -1,0 +1,65 @@
+"""The exact baseline's cache: keys, atomic entries, and a search run that reuses one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bespoke_mlp.cli import main
+from bespoke_mlp.errors import UsageError
+from bespoke_mlp.flow import BaselineCache, baseline_key
+from tests._nets import random_network
+
+
+def test_key_depends_on_network_vectors_and_settings():
+    net = random_network(np.random.default_rng(0))
+    codes, labels = np.arange(12).reshape(4, 3) % 16, np.array([0, 1, 0, 1])
+    key = baseline_key(net, codes, labels, effort="normal")
+    assert key == baseline_key(net, codes.copy(), labels.copy(), effort="normal")
+    assert key != baseline_key(net, codes, labels, effort="high")
+    assert key != baseline_key(net, codes, labels[::-1], effort="normal")
+    assert key != baseline_key(net, codes[:3], labels[:3], effort="normal")
+
+
+def test_entries_round_trip_and_are_computed_once(tmp_path):
+    cache = BaselineCache(tmp_path / "cache")
+    assert cache.get("k" * 64) is None
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"area_cm2": 1.5}
+
+    assert cache.get_or_compute("k" * 64, compute) == ({"area_cm2": 1.5}, False)
+    assert cache.get_or_compute("k" * 64, compute) == ({"area_cm2": 1.5}, True)
+    assert calls == [1]
+    # Only the entry: no temporary file is left behind.
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["k" * 64 + ".json"]
+
+
+def test_unreadable_entry_is_a_miss(tmp_path):
+    cache = BaselineCache(tmp_path)
+    (tmp_path / ("a" * 64 + ".json")).write_text("{not json")
+    assert cache.get("a" * 64) is None
+
+
+def test_root_must_be_a_directory(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(UsageError, match="baseline cache '.*file' is not a directory"):
+        BaselineCache(tmp_path / "file")
+
+
+def test_search_runs_share_the_exact_baseline(tmp_path, caplog):
+    cache = tmp_path / "cache"
+    args = ["run", "iris", "--generations", "2", "--population", "8", "--verify", "1",
+            "--rounds", "1", "--hidden", "2", "--baseline-cache", str(cache)]
+    assert main([*args, "--max-loss", "100", "--out", str(tmp_path / "a")]) == 0
+    assert len(list(cache.glob("*.json"))) == 1
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        assert main([*args, "--max-loss", "50", "--out", str(tmp_path / "b")]) == 0
+    assert "figures from the cache" in caplog.text
+    reports = [json.loads((tmp_path / r / "report.json").read_text()) for r in "ab"]
+    assert reports[0]["baseline"] == reports[1]["baseline"]
