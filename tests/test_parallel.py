@@ -72,6 +72,12 @@ def test_describe_and_workers(processes, dask_local):
     assert dask_local.n_workers == 2 and "local:2" in dask_local.describe()
 
 
+def test_a_second_local_cluster_does_not_fight_for_the_dashboard_port(dask_local, recwarn):
+    with DaskExecutor("local:1") as second:
+        assert second.map(abs, [-1]) == [1]
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
+
+
 @pytest.mark.parametrize("jobs", [0, -1, 1.5, "2"])
 def test_bad_job_counts_are_refused(jobs):
     with pytest.raises(UsageError, match=f"--jobs must be a positive integer, got {jobs!r}"):

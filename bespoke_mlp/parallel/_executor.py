@@ -183,9 +183,11 @@ class DaskExecutor(Executor):
         if address == "local" or address.startswith("local:"):
             n = _local_workers(address)
             # Workers inherit an ignored Ctrl-C: only this process reacts, and closes them.
+            # The scheduler's HTTP server starts even without a dashboard: a free local port
+            # (":0") keeps two clusters from fighting over 8787.
             with ignore_interrupts():
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                             dashboard_address=None,
+                                             dashboard_address="127.0.0.1:0",
                                              silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster)
         else:
