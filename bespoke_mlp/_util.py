@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,12 @@ def log_tail(path: Path, lines: int = _TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+#: A new process group, not a new session where Python allows (3.11): on Linux each session
+#: is a scheduler autogroup of its own, which would make the tool ignore the caller's ``nice``.
+_OWN_GROUP: dict[str, Any] = ({"process_group": 0} if sys.version_info >= (3, 11)
+                              else {"start_new_session": True})
+
+
 def run_tool(
     args: Sequence[str | os.PathLike[str]],
     *,
@@ -67,10 +74,10 @@ def run_tool(
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         try:
-            # A session of its own, so that a timeout or Ctrl-C ends the tool's children
+            # A process group of its own, so that a timeout or Ctrl-C ends the tool's children
             # (make, the compiler, ABC) too.
             proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, **_OWN_GROUP)
         except FileNotFoundError as exc:
             raise ToolNotFoundError(f"{name}: executable {argv[0]!r} not found") from exc
         with _RUNNING_LOCK:
