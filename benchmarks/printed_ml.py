@@ -389,16 +389,20 @@ def main() -> None:
            readme=args.readme)
 
 
-def update_readme(readme: Path, md: str) -> None:
-    """Put the tables of ``md`` (without its title and machine line) between the
-    ``<!-- results:start -->`` and ``<!-- results:end -->`` markers of ``readme``."""
+def update_readme(readme: Path, md: str, figure: Path | None = None) -> None:
+    """Put the tables of ``md`` (without its title) and ``figure`` (the suite plot) between
+    the ``<!-- results:start -->`` and ``<!-- results:end -->`` markers of ``readme``."""
     start, end = "<!-- results:start -->\n", "<!-- results:end -->"
     text = readme.read_text()
     if start not in text or end not in text:
         raise SystemExit(f"{readme} has no {start.strip()} ... {end} block")
-    tables = md[md.index("## "):].replace("## ", "### ")
+    body = md[md.index("\n") + 1:].lstrip("\n").replace("## ", "### ")
+    if figure is not None:
+        rel = os.path.relpath(figure, readme.resolve().parent)
+        body = (f"![Area against accuracy loss, every dataset: ours beside TCASAI'25]({rel})"
+                "\n\n" + body)
     head, rest = text.split(start, 1)
-    readme.write_text(head + start + tables + "\n" + end + rest.split(end, 1)[1])
+    readme.write_text(head + start + body + "\n" + end + rest.split(end, 1)[1])
 
 
 def _write(out: Path, rows: list[dict], meta: dict, *, readme: Path | None = None) -> None:
@@ -416,7 +420,7 @@ def _write(out: Path, rows: list[dict], meta: dict, *, readme: Path | None = Non
         plot_dataset(r, out / f"pareto_{r['dataset']}.png")
     plot_suite(rows, PUBLISHED, out / "suite.png")
     if readme is not None:
-        update_readme(readme, md)
+        update_readme(readme, md, (out / "suite.png").resolve())
     print(md)
 
 
