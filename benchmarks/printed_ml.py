@@ -246,7 +246,7 @@ def markdown(rows: list[dict], meta: dict) -> str:
     """The results as Markdown tables."""
     counts = summary(rows)
     out = [f"# Printed-ML benchmark ({meta['date']}, commit {meta['commit']})", "",
-           f"Machine: {meta['machine']}; "
+           f"Run of {meta['date']} at commit {meta['commit']} on {meta['machine']}; "
            + (f"sum of the runs' times {meta['wall_s']:.0f} s (tabulated with --collect)"
               if meta.get("collected") else
               f"total wall time {meta['wall_s']:.0f} s (`{meta['executor']}`, load average "
