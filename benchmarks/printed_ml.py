@@ -346,7 +346,20 @@ def markdown(rows: list[dict], meta: dict) -> str:
                     f"{d['latency_s']:.3g} | {d['energy_mj']:.3g} | "
                     + (f"{svm[0]} / {svm[1]} @ {svm[2]}" if svm and d is r["loss1"] else "")
                     + " |")
+    out += ["", "## Where the time goes", "",
+            "Seconds per stage, summed over each dataset's three runs (the runs' own "
+            "`runtime_s`; the 0.6 V and sequential re-implementations are not included).", "",
+            "| dataset | " + " | ".join(_STAGES) + " | total |",
+            "|---|" + "---|" * (len(_STAGES) + 1)]
+    for r in rows:
+        t = [sum(r[k]["runtime_s"].get(stage, 0.0) for k in KINDS) for stage in _STAGES]
+        out.append(f"| {r['dataset']} | " + " | ".join(f"{x:.0f}" for x in t)
+                   + f" | {r['wall_s']:.0f} |")
     return "\n".join(out) + "\n"
+
+
+#: The stages of a run's ``runtime_s``, in pipeline order.
+_STAGES = ("train", "search", "retrain", "generate", "rtl_sim", "synthesis", "gate_sim")
 
 
 def main() -> None:
