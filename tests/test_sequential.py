@@ -15,7 +15,15 @@ from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.flow._implement import implement
 from bespoke_mlp.hdl import Architecture, to_rtlil, write_verilog
-from bespoke_mlp.ir import Layer, Network, Window, cycle_predict, predict_codes, schedule
+from bespoke_mlp.ir import (
+    Layer,
+    Network,
+    Window,
+    cycle_predict,
+    predict_codes,
+    schedule,
+    sequential_area_cm2,
+)
 from bespoke_mlp.sim import Design, simulate_many
 from bespoke_mlp.sim._clocked import ClockedDesign, record_vectors, render_clocked_testbench
 
@@ -154,3 +162,28 @@ def test_cli_refuses_lanes_without_sequential(tmp_path: Path, capsys) -> None:
     assert main(["generate", str(model), "--lanes", "2", "--out", str(tmp_path / "o")]) == 2
     assert "lanes apply to the sequential architecture, got 2" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_sequential_area_estimate_follows_the_schedule() -> None:
+    net = _two_hidden(np.random.default_rng(0))
+    one, three = schedule(net), schedule(net, lanes=3)
+    f1, f3 = one.cost_features(), three.cost_features()
+    assert f1[:2] == (one.loop_bits, one.activation_bits)
+    # More lanes: a wider adder tree and more operand multiplexers, fewer control cycles.
+    assert f3[2] > f1[2] and f3[3] >= f1[3] and f3[4] < f1[4]
+    assert sequential_area_cm2(one) > one.loop_bits * 0.0277 + one.activation_bits * 0.0141
+
+
+def test_sequential_search_run_verifies(tmp_path: Path, capsys) -> None:
+    """End to end: a sequential search run at 0.6 V reports its timing, and ``verify``
+    re-checks it with the architecture and technology of its report."""
+    out = tmp_path / "run"
+    assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",
+                 "--verify", "2", "--max-loss", "5", "--arch", "sequential", "--tech",
+                 "egfet-0.6v", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["arch"] == "sequential" and report["technology"]["name"] == "egfet-0.6v"
+    assert report["latency_s"] == pytest.approx(report["cycles"] / report["clock_hz"], rel=1e-5)
+    capsys.readouterr()
+    assert main(["verify", str(out)]) == 0
+    assert "design: sequential, 1 lane(s)" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
-from ..ir import Network, predict_codes
+from ..ir import Network, predict_codes, schedule, sequential_area_cm2
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
@@ -26,7 +26,7 @@ from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, i
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
-from ._rounds import estimated_area, fingerprinted, search_rounds, subsample
+from ._rounds import Retrained, estimated_area, fingerprinted, search_rounds, subsample
 from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
 __all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
@@ -101,6 +101,14 @@ class _ProgressBar:
                            f"{p.evaluations} candidates, best feasible {best}")
 
 
+def _pick_areas(found: Retrained, arch: Architecture) -> list[float]:
+    """Estimated areas that pick the front points to implement: the search's (parallel)
+    estimate, or for a sequential design :func:`~bespoke_mlp.ir.sequential_area_cm2`."""
+    if not arch.sequential:
+        return list(found.area)
+    return [sequential_area_cm2(schedule(n, arch.lanes)) for n in found.nets]
+
+
 def checkpoint_path(out: Path, search_round: int = 1) -> Path:
     """Where round ``search_round`` of the search of a run into ``out`` keeps its resumable
     state: a hidden file beside ``out``, so that an interrupted run leaves no partial output
@@ -151,7 +159,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
     mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
-    :func:`implement`; the search's area estimate is the parallel one); every implemented
+    :func:`implement`; the search's area estimate is the parallel one, the front points to
+    implement are picked by the sequential one for a sequential design); every implemented
     design (baseline, verified front, selected design) is synthesized at ``effort``.
     """
     log = log or quiet()
@@ -211,8 +220,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                           PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
                                      exact=True),
                           estimated_area(net, stats, cost), 0)
-            picks = pick_for_verification(found.bounds, found.area, settings.max_loss,
-                                          settings.n_verify)
+            picks = pick_for_verification(found.bounds, _pick_areas(found, check_arch(arch)),
+                                          settings.max_loss, settings.n_verify)
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,

@@ -79,6 +79,12 @@ def _library_reads(work_dir: Path, arch: Architecture | str) -> list[str]:
     return [f"read_verilog {quote_path(path)}"]
 
 
+def _library_renames(arch: Architecture | str) -> list[str]:
+    """Yosys commands hiding the flattened latches' port nets (``latch<k>_<j>_<b>.d``): Yosys
+    writes some as ``[0:0]`` vectors, whose bits the netlist's readers name differently."""
+    return ["rename -hide w:latch*"] if check_arch(arch).sequential else []
+
+
 def to_rtlil(net: Network, *, name: str = TOP_MODULE, form: Form = "tree",
              arch: Architecture | str = "parallel") -> str:
     """The classifier for ``net`` as RTLIL text (hierarchical, deterministic). The sequential
@@ -114,6 +120,7 @@ def write_verilog(net: Network, path: Path, *, name: str = TOP_MODULE, form: For
         f"hierarchy -top {name}",
         "proc",
         "flatten",
+        *_library_renames(arch),
         "opt_clean -purge",
         f"write_verilog -noattr {quote_path(path)}",
         "",
@@ -138,7 +145,8 @@ def write_verilog_many(nets: Sequence[Network], names: Sequence[str], path: Path
         il.write_text(to_rtlil(net, name=name, form=form, arch=arch))
         lines.append(f"read_rtlil {quote_path(il)}")
     # Every design is a top: clear the attribute, or flatten would delete all but one.
-    lines += ["setattr -mod -unset top", "proc", "flatten", "opt_clean -purge",
+    lines += ["setattr -mod -unset top", "proc", "flatten", *_library_renames(arch),
+              "opt_clean -purge",
               "delete " + " ".join(f"{n}.*" for n in names),
               f"write_verilog -noattr {quote_path(path)}", ""]
     run_yosys("\n".join(lines), script_path=work_dir / "emit_many.ys",

@@ -238,9 +238,9 @@ class SequentialClassifier(wiring.Component):
                 data = Signal(win.bits, name=f"wd{s.layer}_{s.neuron}")
                 m.d.comb += [enable.eq(~self.clk & (count == n)),
                              data.eq(_window(m, total, w, win.lsb, win.bits))]
-                m.submodules[f"latch{s.layer}_{s.neuron}"] = Instance(
-                    LATCH_MODULE, p_WIDTH=win.bits, i_en=enable, i_d=data,
-                    o_q=acts[s.layer][s.neuron])
+                for b in range(win.bits):
+                    m.submodules[f"latch{s.layer}_{s.neuron}_{b}"] = Instance(
+                        LATCH_MODULE, i_en=enable, i_d=data[b], o_q=acts[s.layer][s.neuron][b])
             else:
                 cond = count == n if s.neuron == 0 else (count == n) & greater
                 with m.If(cond):

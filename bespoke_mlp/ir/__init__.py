@@ -1,7 +1,14 @@
 """Integer network IR and its golden model."""
 
 from ._csd import CSD_LIMIT, csd_digits, csd_weight
-from ._cycle import Schedule, Step, cycle_predict, schedule
+from ._cycle import (
+    SEQUENTIAL_COST_FEATURES,
+    Schedule,
+    Step,
+    cycle_predict,
+    schedule,
+    sequential_area_cm2,
+)
 from ._golden import (
     NeuronSum,
     PartialProduct,
@@ -27,10 +34,12 @@ __all__ = [
     "Layer",
     "Network",
     "Window",
+    "SEQUENTIAL_COST_FEATURES",
     "Schedule",
     "Step",
     "cycle_predict",
     "schedule",
+    "sequential_area_cm2",
     "NeuronSum",
     "PartialProduct",
     "accumulator_range",

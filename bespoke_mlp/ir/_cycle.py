@@ -34,7 +34,8 @@ import numpy as np
 from ._golden import accumulator_range, layer_linear_form, signed_width
 from ._network import Network
 
-__all__ = ["Step", "Schedule", "schedule", "cycle_predict"]
+__all__ = ["SEQUENTIAL_COST_FEATURES", "Step", "Schedule", "cycle_predict", "schedule",
+           "sequential_area_cm2"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,49 @@ class Schedule:
     def state_bits(self) -> int:
         """Register bits: counter, accumulator, activations, running maximum and class."""
         return self.loop_bits + self.activation_bits
+
+    def cost_features(self) -> tuple[int, ...]:
+        """The hardware features of :data:`SEQUENTIAL_COST_FEATURES`, from the schedule alone.
+
+        Adder-tree bits: the accumulator plus, per lane and operand bit, the width of the
+        largest coefficient that bit is gated with (what the datapath's rows hold). Operand
+        multiplexer bits: per lane, one 2-way selection per source beyond the first, times the
+        operand width. Control bits: per lane, its operand select and the coefficient words
+        of its bits (at the weight's width), plus the start constant, times the cycles (the
+        constant logic indexed by the counter).
+        """
+        tree = self.acc_bits
+        mux = control = 0
+        for lane in range(self.lanes):
+            coefs = [s.coefs[lane] for s in self.steps]
+            for b in range(self.operand_bits):
+                top = max(abs(c[b]) >> b for c in coefs)
+                tree += top.bit_length() + (1 if top else 0)
+            sources = {(s.layer, s.sources[lane]) for s in self.steps}
+            mux += (len(sources) - 1) * self.operand_bits
+            weights = max(abs(w) for s in self.steps for w in s.weights[lane:lane + 1] or (0,))
+            control += max(1, (len(sources) - 1).bit_length()) + weights.bit_length() + 1
+        control = (control + self.acc_bits) * self.cycles
+        return (self.loop_bits, self.activation_bits, tree, mux, control)
+
+
+#: Features of the sequential area estimate: flip-flop bits, latch bits, adder-tree input
+#: bits, operand-multiplexer bits and control bits x cycles (see
+#: :meth:`Schedule.cost_features`).
+SEQUENTIAL_COST_FEATURES = ("flip_flops", "latches", "tree_bits", "mux_bits", "control_bits")
+
+#: cm² per feature: the EGFET registers' own areas (DFFNRX1, DFFX1), the rest fitted by
+#: non-negative least squares on the eight synthesized Cardio and Pendigits designs of 1-4
+#: lanes (``benchmarks/sequential.py --fit``; largest error 0.97 cm², see
+#: ``benchmarks/results/sequential.md``). The multiplexer bits got no weight of their own:
+#: on these designs they grow with the tree bits.
+_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.02165, 0.0, 0.00121)
+
+
+def sequential_area_cm2(sched: Schedule) -> float:
+    """Estimated area (cm², EGFET) of the sequential classifier of ``sched``: the search's
+    ranking of sequential candidates (their measured area is what the flow reports)."""
+    return float(sum(c * f for c, f in zip(_SEQUENTIAL_CM2, sched.cost_features())))
 
 
 def schedule(net: Network, lanes: int = 1) -> Schedule:

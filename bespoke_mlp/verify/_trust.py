@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._yosys import quote_path, run_yosys
 from ..errors import VerificationError
-from ..hdl import write_verilog
+from ..hdl import Architecture, check_arch, write_verilog
 from ..ir import Network
 from ..sim._netlist import _TOKEN
 from ..synth import DEFAULT_LIBERTY, load_library
@@ -35,27 +35,31 @@ def _body(text: str) -> str:
     return rest if first.startswith(_BANNER) else text
 
 
-def checked_rtl(top_v: Path, net: Network, *, work_dir: Path, timeout: float) -> Path:
-    """The RTL of ``net``, regenerated into ``work_dir``, after checking that ``top_v`` is
-    that RTL (in either description form).
+def checked_rtl(top_v: Path, net: Network, *, work_dir: Path, timeout: float,
+                arch: Architecture | str = "parallel") -> Path:
+    """The RTL of ``net`` in architecture ``arch``, regenerated into ``work_dir``, after
+    checking that ``top_v`` is that RTL (in either description form of a parallel design).
 
     Raises
     ------
     VerificationError
         If ``top_v`` is not the RTL that ``net`` generates.
     """
+    arch = check_arch(arch)
     received = _body(top_v.read_text(errors="replace"))
-    for form in ("tree", "behavioral"):
+    for form in ("tree",) if arch.sequential else ("tree", "behavioral"):
         path = work_dir / f"rtl_{form}.v"
         try:
-            write_verilog(net, path, form=form, work_dir=work_dir / form, timeout=timeout)
+            write_verilog(net, path, form=form, work_dir=work_dir / form, timeout=timeout,
+                          arch=arch)
         except ValueError:  # a form that cannot express this network (e.g. truncation)
             continue
         if _body(path.read_text()) == received:
             return path
     raise VerificationError(
-        f"{str(top_v)!r} is not the RTL that network.json generates (regenerated in both "
-        "forms and compared); verify checks only designs it can regenerate")
+        f"{str(top_v)!r} is not the RTL that network.json generates in the {arch.kind} "
+        f"architecture with {arch.lanes} lane(s) (regenerated and compared); verify checks "
+        "only designs it can regenerate")
 
 
 def _lexical_check(text: str, where: str) -> None:
@@ -94,9 +98,11 @@ def _structural_check(data: dict, top: str, ports: dict[str, tuple[str, int]],
 
 
 def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
-                    timeout: float) -> Path:
-    """Check the gate netlist ``netlist_v`` structurally and return the netlist Yosys writes
-    back from the checked design (in ``work_dir``), the one to compile.
+                    timeout: float, liberty: Path = DEFAULT_LIBERTY,
+                    sequential: bool = False) -> Path:
+    """Check the gate netlist ``netlist_v`` structurally (cells of ``liberty``; a
+    ``sequential`` design also has the ports ``clk`` and ``rst``) and return the netlist Yosys
+    writes back from the checked design (in ``work_dir``), the one to compile.
 
     Raises
     ------
@@ -108,7 +114,7 @@ def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
     """
     where = str(netlist_v)
     _lexical_check(netlist_v.read_text(errors="replace"), where)
-    library = load_library(DEFAULT_LIBERTY)
+    library = load_library(liberty)
     cells = {name: {*cell.inputs, cell.output} for name, cell in library.cells.items()}
     # The library's registers are blackbox modules too (a sequential design instantiates them).
     cells.update({name: {*reg.inputs, *(p for p in (reg.q, reg.qn) if p)}
@@ -116,7 +122,7 @@ def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
     work_dir.mkdir(parents=True, exist_ok=True)
     as_json, checked = work_dir / "netlist.json", work_dir / "netlist_checked.v"
     script = "\n".join([
-        f"read_liberty -lib {quote_path(DEFAULT_LIBERTY)}",
+        f"read_liberty -lib {quote_path(liberty)}",
         f"read_verilog {quote_path(netlist_v)}",
         f"hierarchy -check -top {top}",
         # Behavioral code becomes $-cells here, which the structural check refuses.
@@ -129,5 +135,7 @@ def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
               timeout=timeout)
     class_bits = max(1, (net.n_classes - 1).bit_length())
     ports = {"x": ("input", net.n_features * net.input_bits), "y": ("output", class_bits)}
+    if sequential:
+        ports.update(clk=("input", 1), rst=("input", 1))
     _structural_check(json.loads(as_json.read_text()), top, ports, cells, where)
     return checked
