@@ -49,7 +49,7 @@ def main() -> None:
     ap.add_argument("--split-seed", type=int, default=42)
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("settings", nargs="*", metavar="NAME=VALUE")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     settings, seed, t = _settings(args.settings), 0, time.perf_counter()
     trained = train_stage(args.dataset, quiet(), data_dir=args.data_dir, split_seed=args.split_seed,
                           seed=seed, select_size=settings.select_size)
