@@ -108,6 +108,11 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert sel["n_samples"] == chosen["selection"]["n_samples"] == 32
     assert acc["test_loss"] == pytest.approx(100 * (acc["quantized"] - acc["design"]), abs=1e-3)
     assert sel["fallback"] is None or chosen["search_round"] == 0
+    # Feature importance on train samples, with what the exact and selected designs read.
+    features = json.loads((out / "features.json").read_text())
+    assert features["method"] == "permutation" and len(features["features"]) == 4
+    assert sorted(f["rank"] for f in features["features"]) == [1, 2, 3, 4]
+    assert features["n_used_selected"] == report["n_features_used"]
 
 
 def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):

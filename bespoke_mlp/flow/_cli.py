@@ -63,7 +63,8 @@ def _run(args: argparse.Namespace) -> int:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
                                   rounds=args.rounds, n_verify=args.verify,
-                                  confidence=args.confidence)
+                                  confidence=args.confidence,
+                                  feature_seeds=not args.no_feature_seeds)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -281,6 +282,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")
+    s.add_argument("--no-feature-seeds", action="store_true",
+                   help="start the search from all features only (default: also from the most "
+                        "important ones by permutation importance on train samples, "
+                        "recorded in features.json)")
     add_executor_arguments(s)
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)

@@ -61,6 +61,10 @@ class SearchSettings:
     #: The search and retraining aim at the exact network's predictions, not the labels: the
     #: loss bound grows with every prediction a design changes, right or wrong.
     fidelity: bool = True
+    #: Rank features by importance on train samples and start part of the search (and, in
+    #: round 1, retrained candidates) from the top ``k`` features: a wide dataset's search
+    #: does not start at one ADC per feature only.
+    feature_seeds: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -123,10 +127,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
-    ``out/model.json``, ``out/approximation.json`` (plus ``out/approximation_base.json``, the
-    design it applies to, when that is not the exact network) and ``out/design/``. The search
-    checkpoints every generation (:func:`checkpoint_path`); with ``resume`` an interrupted run
-    continues from there and reaches the same result as an uninterrupted one.
+    ``out/model.json``, ``out/features.json`` (:func:`features_record`; with
+    ``settings.feature_seeds``), ``out/approximation.json`` (plus
+    ``out/approximation_base.json``, the design it applies to, when that is not the exact
+    network) and ``out/design/``. The search checkpoints every generation
+    (:func:`checkpoint_path`); with ``resume`` an interrupted run continues from there and
+    reaches the same result as an uninterrupted one.
 
     The data (see :func:`~bespoke_mlp.data.split_dataset`): the exact network fits the train
     part (restarts and epochs chosen on the validation part); NSGA-II scores candidates on
@@ -247,6 +253,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "search_samples": settings.search_samples,
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
+                        "feature_seeds": settings.feature_seeds,
                         "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
@@ -264,6 +271,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             (tmp / "approximation_base.json").write_text(
                 found.bases[found.rounds[i] - 1].to_json())
         (tmp / "selected_model.json").write_text(selected.network.to_json())
+        if found.importance:
+            write_json(tmp / "features.json",
+                       features_record(net, found.importance[0], selected.network))
         loss = found.losses[i]
         report = design_report(
             dataset=trained.dataset, impl=selected,
@@ -287,6 +297,23 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             test_loss, len(y_test), settings.max_loss, loss.upper_bound,
             100 * settings.confidence)
     return report
+
+
+def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:
+    """``features.json``: each feature's permutation importance in the exact network (accuracy
+    lost on train samples when its column is shuffled, against the search's targets), its
+    rank, and the input bits the exact and the selected design read of it."""
+    rank = np.empty(len(importance), dtype=np.int64)
+    rank[np.argsort(-importance, kind="stable")] = np.arange(1, len(importance) + 1)
+    names = net.feature_names or tuple(f"x{i}" for i in range(net.n_features))
+    return {"method": "permutation", "samples": "train (the search's scored samples)",
+            "n_features": net.n_features, "n_used_exact": net.n_used_features,
+            "n_used_selected": selected.n_used_features,
+            "features": [{"input": f"x{i}", "name": names[i],
+                          "importance": round(float(importance[i]), 6), "rank": int(rank[i]),
+                          "bits_exact": net.feature_resolution[i],
+                          "bits_selected": selected.feature_resolution[i]}
+                         for i in range(net.n_features)]}
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:
