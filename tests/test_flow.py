@@ -241,3 +241,12 @@ def test_ablate_implements_every_step(tmp_path, capsys):
     assert rows[-2]["area_cm2"] < rows[0]["area_cm2"]
     printed = capsys.readouterr().out
     assert "ablation: iris" in printed and "| + retraining |" in printed
+
+
+def test_hidden_scale_widens_the_default_topology_and_is_checked():
+    from bespoke_mlp.flow._search import search_hidden
+
+    ds, widths = search_hidden("iris", 2, None)
+    assert ds.name == "iris" and widths == (6,)
+    with pytest.raises(UsageError, match="--hidden-scale must be within 1..8, got 0"):
+        SearchSettings(hidden_scale=0)

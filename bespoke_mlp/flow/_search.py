@@ -65,6 +65,10 @@ class SearchSettings:
     #: round 1, retrained candidates) from the top ``k`` features: a wide dataset's search
     #: does not start at one ADC per feature only.
     feature_seeds: bool = True
+    #: Without ``--hidden``, the exact network of a search has this many times the dataset's
+    #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
+    #: prunes it back. ``--hidden`` overrides it.
+    hidden_scale: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -84,6 +88,8 @@ class SearchSettings:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
         if not 0.5 <= self.confidence < 1.0:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
+        if not 1 <= self.hidden_scale <= 8:
+            raise UsageError(f"--hidden-scale must be within 1..8, got {self.hidden_scale!r}")
         if not 0.0 < self.select_size < 1.0:
             raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
 
@@ -123,7 +129,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     log: Log | None = None, from_model: Path | None = None,
                     arch: Architecture | str = "parallel") -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
-    With ``from_model`` (an ONNX file) that network is imported instead of trained.
+    With ``from_model`` (an ONNX file) that network is imported instead of trained. Without
+    ``hidden``, the trained network has ``settings.hidden_scale`` times the dataset's default
+    hidden widths (:func:`search_hidden`).
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
@@ -164,7 +172,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
-        trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
+        if hidden is None and from_model is None and settings.hidden_scale > 1:
+            dataset, widths = search_hidden(dataset, settings.hidden_scale, data_dir)
+        else:
+            widths = hidden
+        trained = train_stage(dataset, log, data_dir=data_dir, hidden=widths, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
                               select_size=settings.select_size, from_model=from_model)
@@ -254,6 +266,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
                         "feature_seeds": settings.feature_seeds,
+                        "hidden_scale": settings.hidden_scale,
                         "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
@@ -297,6 +310,16 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             test_loss, len(y_test), settings.max_loss, loss.upper_bound,
             100 * settings.confidence)
     return report
+
+
+def search_hidden(dataset, scale: int, data_dir: Path | None) -> tuple[Any, tuple[int, ...]]:
+    """The loaded dataset and the hidden widths of its search's exact network: ``scale`` times
+    its default widths (a wider start that neuron removal prunes)."""
+    from ..data import Dataset, load_dataset
+    from ..train import default_hidden
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
+    return ds, tuple(scale * h for h in default_hidden(ds.name, len(ds.classes)))
 
 
 def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:
