@@ -120,8 +120,9 @@ class SearchSpace:
 
     def seeds(self) -> np.ndarray:
         """Sensible starting points: exact, power-of-two, and progressively pruned designs;
-        with a ``feature_order``, also the exact and power-of-two designs narrowed to the top
-        ``k`` features for each ``k`` of :func:`top_k_sizes`."""
+        with a ``feature_order``, then the exact and power-of-two designs narrowed to the top
+        ``k`` features for each ``k`` of :meth:`narrow_sizes` (the last ``2 * len(narrow_sizes())``
+        rows)."""
         exact = self.exact
         po2 = exact.copy()
         digits = np.array([n.endswith(".digits") for n in self.names])
