@@ -108,6 +108,11 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert sel["n_samples"] == chosen["selection"]["n_samples"] == 32
     assert acc["test_loss"] == pytest.approx(100 * (acc["quantized"] - acc["design"]), abs=1e-3)
     assert sel["fallback"] is None or chosen["search_round"] == 0
+    # Feature importance on train samples, with what the exact and selected designs read.
+    features = json.loads((out / "features.json").read_text())
+    assert features["method"] == "permutation" and len(features["features"]) == 4
+    assert sorted(f["rank"] for f in features["features"]) == [1, 2, 3, 4]
+    assert features["n_used_selected"] == report["n_features_used"]
 
 
 def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
@@ -236,3 +241,12 @@ def test_ablate_implements_every_step(tmp_path, capsys):
     assert rows[-2]["area_cm2"] < rows[0]["area_cm2"]
     printed = capsys.readouterr().out
     assert "ablation: iris" in printed and "| + retraining |" in printed
+
+
+def test_hidden_scale_widens_the_default_topology_and_is_checked():
+    from bespoke_mlp.flow._search import search_hidden
+
+    ds, widths = search_hidden("iris", 2, None)
+    assert ds.name == "iris" and widths == (6,)
+    with pytest.raises(UsageError, match="--hidden-scale must be within 1..8, got 0"):
+        SearchSettings(hidden_scale=0)

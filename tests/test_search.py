@@ -107,3 +107,27 @@ def test_windows_narrow_only_as_far_as_the_next_layer_coefficients_allow():
     x = space.lower.copy()[None]
     slow = predict_codes(apply_config(net, space.config(x[0]), space.input_stats), codes)
     assert np.array_equal(space.predict(space.decode(x), codes)[0], slow)
+
+
+def test_narrow_seeds_keep_the_top_k_features_and_decode_like_the_golden_model():
+    rng = np.random.default_rng(4)
+    net = random_network(rng, n_features=9, hidden=3)
+    codes = rng.integers(0, 16, (120, net.n_features))
+    order = np.array([4, 0, 8, 1, 2, 3, 5, 6, 7])
+    space = SearchSpace(net, input_bit_counts(codes, 4), feature_order=order)
+    assert space.narrow_sizes() == (4, 2)
+    seeds = space.seeds()
+    assert len(seeds) == 4 + 2 * 2
+    for seed, k in zip(seeds[4::2], (4, 2)):
+        used = apply_config(net, space.config(seed), space.input_stats).feature_resolution
+        assert [i for i, r in enumerate(used) if r] == sorted(order[:k].tolist())
+    fast = space.predict(space.decode(seeds), codes)
+    for g, row in zip(seeds, fast):
+        slow = predict_codes(apply_config(net, space.config(g), space.input_stats), codes)
+        assert np.array_equal(row, slow)
+
+
+def test_feature_order_must_be_a_permutation():
+    net, codes, _, _ = _space(0, n_features=3)
+    with pytest.raises(ValueError, match=r"permutation of 0..2, got \[0, 0, 1\]"):
+        SearchSpace(net, input_bit_counts(codes, 4), feature_order=np.array([0, 0, 1]))

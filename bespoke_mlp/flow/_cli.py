@@ -64,7 +64,9 @@ def _run(args: argparse.Namespace) -> int:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
                                   rounds=args.rounds, n_verify=args.verify,
-                                  confidence=args.confidence)
+                                  confidence=args.confidence,
+                                  feature_seeds=not args.no_feature_seeds,
+                                  hidden_scale=args.hidden_scale)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -287,6 +289,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep the exact baseline's figures in DIR, keyed by a hash of the "
                         "network and settings, so that runs at other budgets skip its "
                         "synthesis and simulation (default: no cache)")
+    s.add_argument("--hidden-scale", type=int, default=SearchSettings.hidden_scale,
+                   metavar="N",
+                   help="without --hidden, train the searched exact network with N times the "
+                        "dataset's default hidden widths; neuron removal prunes it (default: "
+                        f"{SearchSettings.hidden_scale})")
+    s.add_argument("--no-feature-seeds", action="store_true",
+                   help="start the search from all features only (default: also from the most "
+                        "important ones by permutation importance on train samples, "
+                        "recorded in features.json)")
     add_executor_arguments(s)
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)

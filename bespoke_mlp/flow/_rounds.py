@@ -14,7 +14,14 @@ from sklearn.model_selection import train_test_split
 from ..approx import ApproxConfig, apply_config, retrain
 from ..ir import Network, predict_codes
 from ..parallel import Executor
-from ..search import CostModel, Progress, SearchSpace, run_search, search_fingerprint
+from ..search import (
+    CostModel,
+    Progress,
+    SearchSpace,
+    feature_importance,
+    run_search,
+    search_fingerprint,
+)
 from ._log import Log
 from ._selection import PairedLoss, paired_loss, spread
 
@@ -30,9 +37,11 @@ Parts = dict[str, tuple[np.ndarray, np.ndarray]]
 @dataclass
 class Retrained:
     """The retrained front designs of all search rounds, with their configurations (each
-    relative to its round's base), loss on the selection part, estimated area and round."""
+    relative to its round's base), loss on the selection part, estimated area and round;
+    ``importance`` holds each round's feature importance of its base (or is empty)."""
 
     bases: list[Network] = field(default_factory=list)
+    importance: list[np.ndarray] = field(default_factory=list)
     nets: list[Network] = field(default_factory=list)
     configs: list[ApproxConfig] = field(default_factory=list)
     losses: list[PairedLoss] = field(default_factory=list)
@@ -74,6 +83,12 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     round searches from the
     smallest retrained design whose loss bound is within ``settings.max_loss`` so far (the
     exact network until there is one).
+
+    With ``settings.feature_seeds``, each round ranks its base's features by permutation
+    importance on ``scored`` (train samples only) and seeds NSGA-II with designs narrowed to
+    the top features (:class:`SearchSpace`); round 1 also retrains the exact network on the
+    top ``k`` features for each ``k`` of :meth:`SearchSpace.narrow_sizes`, so that a narrow
+    design within the loss budget can be a later round's base.
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
@@ -86,7 +101,13 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                 origin, area = found.nets[smallest], found.area[smallest]
             log(f"round {r}: searching from a design of {area:.3f} cm² (est.)")
         found.bases.append(origin)
-        space = SearchSpace(origin, stats)
+        order = None
+        if settings.feature_seeds:
+            with log.stage("importance"):
+                importance = feature_importance(origin, *scored, seed=seed)
+            found.importance.append(importance)
+            order = np.argsort(-importance, kind="stable")
+        space = SearchSpace(origin, stats, feature_order=order)
         label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
         with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
                                  f"{settings.pop_size}, {gens} generations, "
@@ -103,6 +124,9 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
             f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
         configs = [space.config(front.genomes[i])
                    for i in spread(len(front.genomes), settings.n_retrain)]
+        if r == 1:
+            configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
+                        for k in space.narrow_sizes()]
         with log.stage("retrain", f"retraining {len(configs)} front points"):
             nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed),
@@ -120,7 +144,8 @@ def fingerprinted(settings: SearchSettings, seed: int) -> dict[str, Any]:
             "rounds": settings.rounds, "max_loss": settings.max_loss, "slack": settings.slack,
             "search_samples": settings.search_samples, "n_retrain": settings.n_retrain,
             "retrain_epochs": settings.retrain_epochs, "confidence": settings.confidence,
-            "select_size": settings.select_size, "fidelity": settings.fidelity}
+            "select_size": settings.select_size, "fidelity": settings.fidelity,
+            "feature_seeds": settings.feature_seeds}
 
 
 def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:

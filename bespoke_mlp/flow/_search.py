@@ -63,6 +63,14 @@ class SearchSettings:
     #: The search and retraining aim at the exact network's predictions, not the labels: the
     #: loss bound grows with every prediction a design changes, right or wrong.
     fidelity: bool = True
+    #: Rank features by importance on train samples and start part of the search (and, in
+    #: round 1, retrained candidates) from the top ``k`` features: a wide dataset's search
+    #: does not start at one ADC per feature only.
+    feature_seeds: bool = True
+    #: Without ``--hidden``, the exact network of a search has this many times the dataset's
+    #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
+    #: prunes it back. ``--hidden`` overrides it.
+    hidden_scale: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -82,6 +90,8 @@ class SearchSettings:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
         if not 0.5 <= self.confidence < 1.0:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
+        if not 1 <= self.hidden_scale <= 8:
+            raise UsageError(f"--hidden-scale must be within 1..8, got {self.hidden_scale!r}")
         if not 0.0 < self.select_size < 1.0:
             raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
 
@@ -130,14 +140,18 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     arch: Architecture | str = "parallel",
                     baseline_cache: BaselineCache | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
-    With ``from_model`` (an ONNX file) that network is imported instead of trained.
+    With ``from_model`` (an ONNX file) that network is imported instead of trained. Without
+    ``hidden``, the trained network has ``settings.hidden_scale`` times the dataset's default
+    hidden widths (:func:`search_hidden`).
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
-    ``out/model.json``, ``out/approximation.json`` (plus ``out/approximation_base.json``, the
-    design it applies to, when that is not the exact network) and ``out/design/``. The search
-    checkpoints every generation (:func:`checkpoint_path`); with ``resume`` an interrupted run
-    continues from there and reaches the same result as an uninterrupted one.
+    ``out/model.json``, ``out/features.json`` (:func:`features_record`; with
+    ``settings.feature_seeds``), ``out/approximation.json`` (plus
+    ``out/approximation_base.json``, the design it applies to, when that is not the exact
+    network) and ``out/design/``. The search checkpoints every generation
+    (:func:`checkpoint_path`); with ``resume`` an interrupted run continues from there and
+    reaches the same result as an uninterrupted one.
 
     The data (see :func:`~bespoke_mlp.data.split_dataset`): the exact network fits the train
     part (restarts and epochs chosen on the validation part); NSGA-II scores candidates on
@@ -170,7 +184,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
-        trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
+        if hidden is None and from_model is None and settings.hidden_scale > 1:
+            dataset, widths = search_hidden(dataset, settings.hidden_scale, data_dir)
+        else:
+            widths = hidden
+        trained = train_stage(dataset, log, data_dir=data_dir, hidden=widths, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
                               select_size=settings.select_size, from_model=from_model)
@@ -262,6 +280,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "search_samples": settings.search_samples,
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
+                        "feature_seeds": settings.feature_seeds,
+                        "hidden_scale": settings.hidden_scale,
                         "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
@@ -279,6 +299,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             (tmp / "approximation_base.json").write_text(
                 found.bases[found.rounds[i] - 1].to_json())
         (tmp / "selected_model.json").write_text(selected.network.to_json())
+        if found.importance:
+            write_json(tmp / "features.json",
+                       features_record(net, found.importance[0], selected.network))
         loss = found.losses[i]
         report = design_report(
             dataset=trained.dataset, impl=selected,
@@ -321,6 +344,33 @@ def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None
             log(f"exact baseline: figures from the cache ({cache.root / key}.json)")
     log(f"exact baseline: {base['area_cm2']:.3f} cm², {base['power_mw']:.3f} mW")
     return dict(base)
+
+
+def search_hidden(dataset, scale: int, data_dir: Path | None) -> tuple[Any, tuple[int, ...]]:
+    """The loaded dataset and the hidden widths of its search's exact network: ``scale`` times
+    its default widths (a wider start that neuron removal prunes)."""
+    from ..data import Dataset, load_dataset
+    from ..train import default_hidden
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
+    return ds, tuple(scale * h for h in default_hidden(ds.name, len(ds.classes)))
+
+
+def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:
+    """``features.json``: each feature's permutation importance in the exact network (accuracy
+    lost on train samples when its column is shuffled, against the search's targets), its
+    rank, and the input bits the exact and the selected design read of it."""
+    rank = np.empty(len(importance), dtype=np.int64)
+    rank[np.argsort(-importance, kind="stable")] = np.arange(1, len(importance) + 1)
+    names = net.feature_names or tuple(f"x{i}" for i in range(net.n_features))
+    return {"method": "permutation", "samples": "train (the search's scored samples)",
+            "n_features": net.n_features, "n_used_exact": net.n_used_features,
+            "n_used_selected": selected.n_used_features,
+            "features": [{"input": f"x{i}", "name": names[i],
+                          "importance": round(float(importance[i]), 6), "rank": int(rank[i]),
+                          "bits_exact": net.feature_resolution[i],
+                          "bits_selected": selected.feature_resolution[i]}
+                         for i in range(net.n_features)]}
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:

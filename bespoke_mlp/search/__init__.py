@@ -6,6 +6,7 @@ from ._decoded import Decoded
 from ._features import COST_FEATURES
 from ._fingerprint import check_resumable, search_fingerprint
 from ._genome import SearchSpace
+from ._importance import IMPORTANCE_METHODS, feature_importance, top_k_sizes
 from ._nsga import Progress, SearchResult, run_search
 
 __all__ = [
@@ -14,6 +15,9 @@ __all__ = [
     "COST_FEATURES",
     "CostModel",
     "Decoded",
+    "IMPORTANCE_METHODS",
+    "feature_importance",
+    "top_k_sizes",
     "Progress",
     "SearchResult",
     "SearchSpace",

@@ -17,6 +17,7 @@ from ..ir import (
 from ._decoded import Decoded, signed_widths
 from ._evaluate import predict_batch
 from ._features import cost_features
+from ._importance import top_k_sizes
 
 __all__ = ["EXACT_GENE", "SearchSpace"]
 
@@ -34,11 +35,18 @@ class SearchSpace:
     the number of low input bits dropped from its mask. Per neuron: truncated columns. Per hidden
     neuron: activation bits (the window keeps its msb) and removal. Then the argmax bits and, per
     feature, the input precision.
+
+    ``feature_order`` (features by decreasing importance, :func:`feature_importance`) adds
+    narrow seeds that keep only the ``k`` most important features the network reads, for
+    each ``k`` of :func:`top_k_sizes`: a wide dataset's search then starts at few ADCs too.
     """
 
-    def __init__(self, net: Network, input_stats: tuple[np.ndarray, int]):
+    def __init__(self, net: Network, input_stats: tuple[np.ndarray, int],
+                 feature_order: np.ndarray | None = None):
         self.net = net
         self.input_stats = input_stats
+        self.feature_order = None if feature_order is None else _check_order(
+            feature_order, net.n_features)
         self._conns = [np.argwhere(np.array(layer.weights) != 0) for layer in net.layers]
         lo, hi, names = [], [], []
 
@@ -111,7 +119,10 @@ class SearchSpace:
         return x
 
     def seeds(self) -> np.ndarray:
-        """Sensible starting points: exact, power-of-two, and progressively pruned designs."""
+        """Sensible starting points: exact, power-of-two, and progressively pruned designs;
+        with a ``feature_order``, then the exact and power-of-two designs narrowed to the top
+        ``k`` features for each ``k`` of :meth:`narrow_sizes` (the last ``2 * len(narrow_sizes())``
+        rows)."""
         exact = self.exact
         po2 = exact.copy()
         digits = np.array([n.endswith(".digits") for n in self.names])
@@ -123,7 +134,27 @@ class SearchSpace:
             drops = np.array([n.endswith(".drop") for n in self.names])
             x[drops] = np.minimum(self.upper[drops], 4 - keep)
             out.append(x)
+        for k in self.narrow_sizes():
+            for x in (exact, po2):
+                narrow = x.copy()
+                narrow[self._precision_genes] = self.top_k_precision(k)
+                out.append(narrow)
         return np.array(out)
+
+    def narrow_sizes(self) -> tuple[int, ...]:
+        """The feature counts of the narrow seeds (none without a ``feature_order``)."""
+        return () if self.feature_order is None else top_k_sizes(self.net.n_used_features)
+
+    def top_k_precision(self, k: int) -> np.ndarray:
+        """Per-feature input bits that keep the ``k`` most important features the network
+        reads (full precision) and drop the others."""
+        if self.feature_order is None:
+            raise ValueError("top_k_precision needs a feature_order")
+        read = np.array(self.net.feature_resolution) > 0
+        order = [i for i in self.feature_order if read[i]]
+        bits = np.zeros(self.net.n_features, dtype=np.int64)
+        bits[order[:k]] = self.net.input_bits
+        return bits
 
     # -- decoding -------------------------------------------------------------------------
 
@@ -225,6 +256,14 @@ class SearchSpace:
     def cost_features(self, d: Decoded) -> np.ndarray:
         """Hardware features of each candidate (:func:`cost_features`)."""
         return cost_features(d)
+
+
+def _check_order(order: np.ndarray, n_features: int) -> np.ndarray:
+    order = np.asarray(order, dtype=np.int64)
+    if sorted(order.tolist()) != list(range(n_features)):
+        raise ValueError(f"feature_order must be a permutation of 0..{n_features - 1}, "
+                         f"got {order.tolist()!r}")
+    return order
 
 
 @lru_cache(maxsize=1)

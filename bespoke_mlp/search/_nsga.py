@@ -115,11 +115,14 @@ class _Problem(Problem):
 
 
 def _initial_population(space: SearchSpace, size: int, rng: np.random.Generator) -> np.ndarray:
-    """The seeds, then mutants of them (each gene redrawn with a small probability)."""
+    """The seeds, then mutants of the seeds other than the narrow ones (each gene redrawn
+    with a small probability). Narrow seeds (top-k features) enter unmutated: their mutants
+    crowded out the others (Cardio: ≤1 % design 4.69 instead of 3.95 cm²)."""
     seeds = space.seeds()
     out = [seeds]
     n = size - len(seeds)
-    base = seeds[rng.integers(0, len(seeds), n)]
+    wide = seeds[:len(seeds) - 2 * len(space.narrow_sizes())]
+    base = wide[rng.integers(0, len(wide), n)]
     redraw = rng.random(base.shape) < rng.uniform(0.02, 0.3, (n, 1))
     fresh = rng.integers(space.lower, space.upper + 1, base.shape)
     out.append(np.where(redraw, fresh, base))
