@@ -206,11 +206,12 @@ def test_verify_rechecks_a_written_design(exact_runs, tmp_path, capsys):
     capsys.readouterr()
     assert main(["verify", str(out), "--formal"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[:4] == ["RTL: top.v is the RTL that network.json generates",
+    assert lines[:5] == ["design: parallel, mapped onto egfet-1.0v",
+                         "RTL: top.v is the RTL that network.json generates",
                          "gate netlist: only library cells and wiring",
                          "RTL: agrees with the golden model on all 45 vectors",
                          "gate netlist: agrees with the golden model on all 45 vectors"]
-    assert lines[4].startswith("formal: gate netlist proven equivalent to the RTL")
+    assert lines[5].startswith("formal: gate netlist proven equivalent to the RTL")
     # A network that is not what the design implements: top.v is not its RTL (exit 1).
     tampered = tmp_path / "tampered"
     shutil.copytree(out, tampered)
