@@ -13,21 +13,24 @@ from typing import Any
 import numpy as np
 
 from .._util import atomic_output_dir, write_json
-from ..approx import ApproxConfig, input_bit_counts
+from ..approx import ApproxConfig, input_bit_counts, learn_thresholds
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
 from ..ir import predict_codes
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress, check_resumable
+from ..search import CostModel, Objective, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, Technology
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
-from ._rounds import estimated_area, fingerprinted, search_rounds, subsample
+from ._rounds import estimated_cost, fingerprinted, search_rounds, subsample
 from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
-__all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
+__all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "run_search_flow"]
+
+#: ``--quantizer`` choices.
+QUANTIZERS = ("learned", "uniform")
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,13 @@ class SearchSettings:
     #: The search and retraining aim at the exact network's predictions, not the labels: the
     #: loss bound grows with every prediction a design changes, right or wrong.
     fidelity: bool = True
+    #: What the search minimizes and the selection picks the lowest of: ``system-power``
+    #: (classifier + flash ADCs), ``power`` or ``area`` (the classifier's). ``budget_mw``
+    #: always applies to system power.
+    objective: str = "system-power"
+    #: Learn each feature's flash-ADC thresholds at reduced resolutions on the train part
+    #: (``learned``) or keep the uniform quantizer's (``uniform``).
+    quantizer: str = "learned"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -80,6 +90,10 @@ class SearchSettings:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
         if not 0.5 <= self.confidence < 1.0:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
+        Objective(self.objective)
+        if self.quantizer not in QUANTIZERS:
+            raise UsageError(f"--quantizer must be one of {', '.join(QUANTIZERS)}, "
+                             f"got {self.quantizer!r}")
         if not 0.0 < self.select_size < 1.0:
             raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
 
@@ -87,13 +101,14 @@ class SearchSettings:
 class _ProgressBar:
     """Logs the search's progress after every generation (the CLI draws it as a bar)."""
 
-    def __init__(self, log: Log, label: str = "search"):
+    def __init__(self, log: Log, label: str = "search", unit: str = "cm²"):
         self._log = log
         self._label = label
+        self._unit = unit
 
     def __call__(self, p: Progress) -> None:
         best = "none yet" if p.best_feasible_area_cm2 is None else \
-            f"{p.best_feasible_area_cm2:.3f} cm² (est.)"
+            f"{p.best_feasible_area_cm2:.3f} {self._unit} (est.)"
         self._log.progress(p.generation, p.generations,
                            f"{self._label}: generation {p.generation}/{p.generations}, "
                            f"{p.evaluations} candidates, best feasible {best}")
@@ -164,6 +179,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                               select_size=settings.select_size, from_model=from_model)
         net = trained.network
         check_size(net, force=force)
+        objective = Objective(settings.objective, adc_mw)
+        if settings.quantizer == "learned":
+            net = _learned(net, trained.split, settings, seed, log)
         parts = split_parts(net, trained.split)
         codes_test, y_test = parts["test"]
         exact_test = trained.accuracy["quantized"]
@@ -187,8 +205,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             found = search_rounds(net, fitted, parts["select"], scored, stats, cost, settings,
                                   search_min=search_min, seed=seed,
                                   checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
-                                  progress=lambda label: _ProgressBar(log, label),
-                                  executor=executor, log=log)
+                                  progress=lambda label: _ProgressBar(log, label,
+                                                                      objective.unit),
+                                  executor=executor, log=log, objective=objective)
             fallback = None
             if found.smallest_within(settings.max_loss) is None:
                 fallback = (f"no retrained design's accuracy loss is within "
@@ -199,7 +218,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                 found.add(net, ApproxConfig(),
                           PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
                                      exact=True),
-                          estimated_area(net, stats, cost), 0)
+                          estimated_cost(net, stats, cost, objective), 0)
             picks = pick_for_verification(found.bounds, found.area, settings.max_loss,
                                           settings.n_verify)
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
@@ -208,10 +227,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       effort=effort, log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
+            key = {"system-power": "system_power_mw", "power": "power_mw",
+                   "area": "area_cm2"}[settings.objective]
             chosen = select_design([found.bounds[i] for i in picks],
-                                   [p["power_mw"] for p in points],
+                                   [p["system_power_mw"] for p in points],
                                    [p["area_cm2"] for p in points], settings.max_loss,
-                                   settings.budget_mw)
+                                   settings.budget_mw, key=[p[key] for p in points])
             selected = None
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
@@ -247,12 +268,13 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "search_samples": settings.search_samples,
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
-                        "arch": check_arch(arch).to_dict()}
+                        "objective": settings.objective, "quantizer": settings.quantizer,
+                        "adc_mw": adc_mw, "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
         if selected is None:
             reason = none_fits([found.bounds[i] for i in picks],
-                               [p["power_mw"] for p in points], settings.max_loss,
+                               [p["system_power_mw"] for p in points], settings.max_loss,
                                settings.budget_mw, settings.confidence)
             # Nothing is written; a finished search has nothing left to resume either.
             _remove_checkpoints(out, settings.rounds)
@@ -287,6 +309,20 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             test_loss, len(y_test), settings.max_loss, loss.upper_bound,
             100 * settings.confidence)
     return report
+
+
+def _learned(net, split, settings: SearchSettings, seed: int, log: Log):
+    """``net`` with flash-ADC thresholds learned on (a stratified subset of) the train part,
+    aiming at its own predictions (or the labels without ``settings.fidelity``)."""
+    from ..data import label_indices
+    from ..ir import encode_inputs
+
+    with log.stage("quantizers", "learning per-feature ADC thresholds on the train part"):
+        codes = encode_inputs(net, split.X_train)
+        y = label_indices(net.classes, split.y_train)
+        targets = predict_codes(net, codes) if settings.fidelity else y
+        rows, _ = subsample((np.arange(len(y)), y), settings.search_samples, seed)
+        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows])
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:

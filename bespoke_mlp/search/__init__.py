@@ -1,7 +1,7 @@
 """Design-space search: the genome over approximation configurations, a batched golden-model
 evaluator, the calibrated cost model, and NSGA-II."""
 
-from ._cost import CostModel
+from ._cost import AREA, OBJECTIVES, CostModel, Objective
 from ._decoded import Decoded
 from ._features import COST_FEATURES
 from ._fingerprint import check_resumable, search_fingerprint
@@ -9,10 +9,13 @@ from ._genome import SearchSpace
 from ._nsga import Progress, SearchResult, run_search
 
 __all__ = [
+    "AREA",
     "check_resumable",
     "search_fingerprint",
     "COST_FEATURES",
     "CostModel",
+    "OBJECTIVES",
+    "Objective",
     "Decoded",
     "Progress",
     "SearchResult",

@@ -16,7 +16,7 @@ from ..ir import (
 )
 from ._decoded import Decoded, signed_widths
 from ._evaluate import predict_batch
-from ._features import cost_features
+from ._features import adc_comparator_counts, cost_features
 
 __all__ = ["EXACT_GENE", "SearchSpace"]
 
@@ -225,6 +225,10 @@ class SearchSpace:
     def cost_features(self, d: Decoded) -> np.ndarray:
         """Hardware features of each candidate (:func:`cost_features`)."""
         return cost_features(d)
+
+    def adc_comparators(self, d: Decoded) -> np.ndarray:
+        """Flash-ADC comparators of each candidate (:func:`adc_comparator_counts`)."""
+        return adc_comparator_counts(d)
 
 
 @lru_cache(maxsize=1)
