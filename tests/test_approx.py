@@ -155,7 +155,7 @@ def test_learned_thresholds_keep_predictions_at_least_as_well_as_uniform_ones():
         for r, t in enumerate(learned.thresholds[i], start=1):
             assert len(t) == (1 << r) - 1 and 0 <= min(t) and max(t) <= 10
 
-            def agreement(th):
+            def agreement(th, i=i):
                 c = codes.copy()
                 c[:, i] = threshold_codes(x[:, i], th, 4)
                 return (predict_codes(net, c) == target).mean()

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..approx import ApproxConfig, apply_config, retrain
-from ..ir import Network, network_codes, predict_codes
+from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain
+from ..data import Split, label_indices
+from ..ir import Network, encode_inputs, network_codes, predict_codes
 from ..parallel import Executor
 from ..search import (
     AREA,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ._search import SearchSettings
 
 __all__ = ["Parts", "Retrained", "estimated_area", "estimated_cost", "search_rounds",
-           "subsample"]
+           "subsample", "with_learned_thresholds"]
 
 #: ``{part name: (input codes, class indices)}``.
 Parts = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -151,6 +152,18 @@ def subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
                                random_state=seed)
     keep = np.sort(keep)
     return codes[keep], y[keep]
+
+
+def with_learned_thresholds(net: Network, split: Split, *, fidelity: bool, samples: int | None,
+                            seed: int, log: Log) -> Network:
+    """``net`` with flash-ADC thresholds learned on (a stratified subset of ``samples`` of)
+    the train part, aiming at its own predictions (``fidelity``) or the labels."""
+    with log.stage("quantizers", "learning per-feature ADC thresholds on the train part"):
+        codes = encode_inputs(net, split.X_train)
+        y = label_indices(net.classes, split.y_train)
+        targets = predict_codes(net, codes) if fidelity else y
+        rows, _ = subsample((np.arange(len(y)), y), samples, seed)
+        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows])
 
 
 def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int],

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._util import atomic_output_dir, write_json
-from ..approx import ApproxConfig, input_bit_counts, learn_thresholds
+from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
 from ..ir import predict_codes
@@ -24,7 +24,13 @@ from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, i
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
-from ._rounds import estimated_cost, fingerprinted, search_rounds, subsample
+from ._rounds import (
+    estimated_cost,
+    fingerprinted,
+    search_rounds,
+    subsample,
+    with_learned_thresholds,
+)
 from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
 __all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "run_search_flow"]
@@ -181,7 +187,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)
         if settings.quantizer == "learned":
-            net = _learned(net, trained.split, settings, seed, log)
+            net = with_learned_thresholds(net, trained.split, fidelity=settings.fidelity,
+                                          samples=settings.search_samples, seed=seed, log=log)
         parts = split_parts(net, trained.split)
         codes_test, y_test = parts["test"]
         exact_test = trained.accuracy["quantized"]
@@ -309,20 +316,6 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             test_loss, len(y_test), settings.max_loss, loss.upper_bound,
             100 * settings.confidence)
     return report
-
-
-def _learned(net, split, settings: SearchSettings, seed: int, log: Log):
-    """``net`` with flash-ADC thresholds learned on (a stratified subset of) the train part,
-    aiming at its own predictions (or the labels without ``settings.fidelity``)."""
-    from ..data import label_indices
-    from ..ir import encode_inputs
-
-    with log.stage("quantizers", "learning per-feature ADC thresholds on the train part"):
-        codes = encode_inputs(net, split.X_train)
-        y = label_indices(net.classes, split.y_train)
-        targets = predict_codes(net, codes) if settings.fidelity else y
-        rows, _ = subsample((np.arange(len(y)), y), settings.search_samples, seed)
-        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows])
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:
