@@ -195,6 +195,9 @@ def test_learned_thresholds_code_reduced_features_and_round_trip():
     assert res.shape == (3, 3, 2)
     assert np.array_equal(network_codes(net, res), codes)
     assert np.array_equal(predict_codes(net, res), predict_codes(net, codes))
+    # A network without thresholds reads the uniform codes whatever its resolutions.
+    uniform = dataclasses.replace(net, thresholds=())
+    assert np.array_equal(network_codes(uniform, res), res[:, -1])
     again = Network.from_json(net.to_json())
     assert again == net and again.thresholds == net.thresholds
 

@@ -25,12 +25,13 @@ def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
                      targets: np.ndarray) -> Network:
     """``net`` with learned thresholds for every feature at 1..input_bits-1 bits.
 
-    For each feature and resolution ``r`` alone (the others at full resolution), coordinate
-    search moves each of the ``2**r - 1`` thresholds, starting from the uniform quantizer's,
-    among cut points between the feature's train values, keeping the position under which
-    ``net`` agrees most often with ``targets`` (its own predictions, or labels) on ``x_train``
-    when that feature is read at ``r`` bits (ties keep the earlier position). ``x_train`` are
-    raw train features, ``codes_train`` their codes; never the selection or test part.
+    For each resolution ``r``, with every feature read at ``r`` bits, the features' thresholds
+    are fitted one feature after another: coordinate search moves each of the ``2**r - 1``
+    thresholds, starting from the uniform quantizer's, among cut points between the feature's
+    train values, keeping the position under which ``net`` agrees most often with ``targets``
+    (its own predictions, or labels) on ``x_train`` (ties keep the earlier position).
+    ``x_train`` are raw train features, ``codes_train`` their codes; never the selection or
+    test part.
     A feature that is constant after quantization on the train part gets a warning.
     """
     x = np.asarray(x_train, dtype=np.float64)
@@ -44,22 +45,34 @@ def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
     bits = net.input_bits
     targets = np.asarray(targets)
     coef, const = layer_linear_form(net.layers[0], bits)
-    acc_full = bit_planes(codes, bits) @ coef + const
     values = bit_planes(np.arange(1 << bits)[:, None], bits)
-    out = []
+    # tables[i][c]: feature i's contribution to the first layer at code c.
+    tables = [values @ coef[i * bits:(i + 1) * bits] for i in range(net.n_features)]
     for i in range(net.n_features):
-        table = values @ coef[i * bits:(i + 1) * bits]  # feature i's code -> contribution
         if len(np.unique(codes[:, i])) < 2:
             name = net.feature_names[i] if net.feature_names else f"x{i}"
             logger.warning("feature %r is constant after quantization on the train part "
                            "(every code %d): its ADC carries no information", name,
                            int(codes[0, i]))
-        rest = acc_full - table[codes[:, i]]
-        cuts = _cut_points(x[:, i], net.feature_min[i], net.feature_max[i])
-        out.append(tuple(
-            _fit(net, x[:, i], rest, table, targets, cuts, r,
-                 _uniform_thresholds(net.feature_min[i], net.feature_max[i], r, bits))
-            for r in range(1, bits)))
+    cuts = [_cut_points(x[:, i], net.feature_min[i], net.feature_max[i])
+            for i in range(net.n_features)]
+    learned: list[list[tuple[float, ...]]] = [[] for _ in range(net.n_features)]
+    for r in range(1, bits):
+        # Every feature at r bits (as in a design that reads its inputs at r bits), starting
+        # from the uniform quantizer; each feature's thresholds are fitted in turn.
+        t = [np.sort(np.clip(_uniform_thresholds(net.feature_min[i], net.feature_max[i], r,
+                                                 bits), cuts[i].min(), cuts[i].max()))
+             for i in range(net.n_features)]
+        current = np.stack([threshold_codes(x[:, i], t[i], bits)
+                            for i in range(net.n_features)], axis=1)
+        acc = bit_planes(current, bits) @ coef + const
+        for i in range(net.n_features):
+            rest = acc - tables[i][current[:, i]]
+            t[i] = _fit(net, x[:, i], rest, tables[i], targets, cuts[i], t[i], r)
+            current[:, i] = threshold_codes(x[:, i], t[i], bits)
+            acc = rest + tables[i][current[:, i]]
+            learned[i].append(tuple(float(c) for c in t[i]))
+    out = [tuple(per_bits) for per_bits in learned]
     return dataclasses.replace(net, thresholds=tuple(out))
 
 
@@ -79,8 +92,9 @@ def _uniform_thresholds(lo: float, hi: float, r: int, bits: int) -> np.ndarray:
 
 
 def _fit(net: Network, v: np.ndarray, rest: np.ndarray, table: np.ndarray,
-         targets: np.ndarray, cuts: np.ndarray, r: int, start: np.ndarray) -> tuple[float, ...]:
-    t = np.sort(np.clip(start, cuts.min(), cuts.max()))
+         targets: np.ndarray, cuts: np.ndarray, t: np.ndarray, r: int) -> np.ndarray:
+    """Coordinate search over one feature's thresholds ``t`` at ``r`` bits."""
+    t = t.copy()
     for _ in range(_SWEEPS):
         for j in range(len(t)):
             low = t[j - 1] if j else -np.inf
@@ -90,7 +104,7 @@ def _fit(net: Network, v: np.ndarray, rest: np.ndarray, table: np.ndarray,
             trials[:, j] = options
             score = _agreement(net, v, rest, table, targets, trials, r)
             t = trials[int(np.argmax(score))]
-    return tuple(float(c) for c in t)
+    return t
 
 
 def _agreement(net: Network, v: np.ndarray, rest: np.ndarray, table: np.ndarray,

@@ -68,10 +68,13 @@ def resolution_codes(net: Network, x: np.ndarray, uniform: np.ndarray) -> np.nda
 
 def network_codes(net: Network, codes: np.ndarray) -> np.ndarray:
     """``net``'s input codes: ``codes`` itself when 2-D, else each feature's column of
-    resolution codes at the resolution ``net`` reads it (unused features: full resolution)."""
+    resolution codes at the resolution ``net`` reads it (unused features, and every feature of
+    a network without thresholds: full resolution, the uniform codes)."""
     codes = np.asarray(codes, dtype=np.int64)
     if codes.ndim != 3:
         return codes
+    if not net.thresholds:
+        return codes[:, -1]
     res = np.array(net.feature_resolution, dtype=np.int64)
     res = np.where(res == 0, net.input_bits, res)
     return codes[:, res - 1, np.arange(codes.shape[2])]

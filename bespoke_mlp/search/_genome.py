@@ -219,7 +219,11 @@ class SearchSpace:
                        tuple(lsb), tuple(bits), tuple(alive), shift)
 
     def predict(self, d: Decoded, codes: np.ndarray) -> np.ndarray:
-        """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`)."""
+        """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`); of
+        resolution codes, a network without thresholds reads the full-resolution ones."""
+        codes = np.asarray(codes)
+        if codes.ndim == 3 and not self.net.thresholds:
+            codes = codes[:, -1]
         return predict_batch(d, codes)
 
     def cost_features(self, d: Decoded) -> np.ndarray:
