@@ -84,7 +84,8 @@ def test_generate_from_model_file(exact_runs, tmp_path):
 def test_search_flow_selects_a_verified_design(tmp_path):
     out = tmp_path / "search"
     code = main(["run", "iris", "--quiet", "--generations", "8", "--population", "24",
-                 "--verify", "3", "--max-loss", "5", "--out", str(out)])
+                 "--verify", "3", "--max-loss", "5", "--quantizer", "learned", "--out",
+                 str(out)])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     pareto = json.loads((out / "pareto.json").read_text())

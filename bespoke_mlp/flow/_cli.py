@@ -276,9 +276,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "system-power (classifier + flash ADCs, the default), power or area "
                         "(the classifier's)")
     s.add_argument("--quantizer", choices=QUANTIZERS, default=SearchSettings.quantizer,
-                   help="learned: each feature read at fewer bits is coded through flash-ADC "
-                        "thresholds learned on the train part (default); uniform: the top "
-                        "bits of the uniform code")
+                   help="uniform: a feature read at fewer bits takes the top bits of the "
+                        "uniform code (default); learned: it is coded through flash-ADC "
+                        "thresholds learned on the train part")
     s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",
                    help="NSGA-II generations in all, split over the rounds (default: "
                         f"{SearchSettings.generations})")
