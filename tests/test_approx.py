@@ -126,3 +126,58 @@ def test_digit_projection_keeps_budgets():
         assert csd_weight(int(w)) <= csd_weight(int(w0))
         if w0 == 0:
             assert w == 0
+
+
+def _raw_network(seed: int):
+    """A random network over raw features in [0, 10] and its train part's raw values and
+    codes."""
+    import dataclasses
+
+    from bespoke_mlp.ir import quantize_codes
+
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, n_features=4, hidden=3)
+    net = dataclasses.replace(net, feature_min=(0.0,) * 4, feature_max=(10.0,) * 4)
+    x = rng.uniform(0, 10, (300, 4)) ** 2 / 10  # skewed: uniform cut points are poor
+    return net, x, quantize_codes(x, np.zeros(4), np.full(4, 10.0), 4)
+
+
+def test_learned_thresholds_keep_predictions_at_least_as_well_as_uniform_ones():
+    from bespoke_mlp.approx import learn_thresholds
+    from bespoke_mlp.approx._thresholds import _uniform_thresholds
+    from bespoke_mlp.ir import threshold_codes
+
+    net, x, codes = _raw_network(5)
+    target = predict_codes(net, codes)
+    learned = learn_thresholds(net, x, codes, target)
+    assert learned.layers == net.layers
+    for r in range(1, 4):
+        def agreement(per_feature, r=r):
+            c = np.stack([threshold_codes(x[:, i], per_feature[i], 4) for i in range(4)], axis=1)
+            return (predict_codes(net, c) == target).mean()
+
+        fitted = [learned.thresholds[i][r - 1] for i in range(4)]
+        assert all(len(t) == (1 << r) - 1 and 0 <= min(t) and max(t) <= 10 for t in fitted)
+        # Every input at r bits: at least as faithful as the uniform quantizer's thresholds.
+        assert agreement(fitted) >= agreement([_uniform_thresholds(0.0, 10.0, r, 4)] * 4)
+    again = learn_thresholds(net, x, codes, target)
+    assert again == learned  # deterministic
+
+
+def test_learning_thresholds_warns_about_a_constant_feature(caplog):
+    from bespoke_mlp.approx import learn_thresholds
+
+    net, x, codes = _raw_network(6)
+    x[:, 2], codes[:, 2] = 3.0, 5
+    with caplog.at_level("WARNING"):
+        learn_thresholds(net, x, codes, predict_codes(net, codes))
+    assert "constant after quantization" in caplog.text and "'x2'" in caplog.text
+
+
+def test_learning_thresholds_refuses_mismatched_data():
+    from bespoke_mlp.approx import learn_thresholds
+    from bespoke_mlp.errors import UsageError
+
+    net, x, codes = _raw_network(7)
+    with pytest.raises(UsageError, match=r"\(300, 3\)"):
+        learn_thresholds(net, x[:, :3], codes, predict_codes(net, codes))

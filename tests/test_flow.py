@@ -9,10 +9,12 @@ import pytest
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.flow import SearchSettings
+from bespoke_mlp.ir import Network
 
 REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
                "static_power_mw", "dynamic_power_mw", "delay_ms", "cells", "verification",
-               "runtime_s", "n_features_used", "system_power_mw", "adc_power_mw"}
+               "runtime_s", "n_features_used", "system_power_mw", "adc_power_mw",
+               "adc_comparators", "adc_area_cm2", "feature_bits"}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,8 @@ def test_generate_from_model_file(exact_runs, tmp_path):
 def test_search_flow_selects_a_verified_design(tmp_path):
     out = tmp_path / "search"
     code = main(["run", "iris", "--quiet", "--generations", "8", "--population", "24",
-                 "--verify", "3", "--max-loss", "5", "--out", str(out)])
+                 "--verify", "3", "--max-loss", "5", "--quantizer", "learned", "--out",
+                 str(out)])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     pareto = json.loads((out / "pareto.json").read_text())
@@ -113,6 +116,17 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert features["method"] == "permutation" and len(features["features"]) == 4
     assert sorted(f["rank"] for f in features["features"]) == [1, 2, 3, 4]
     assert features["n_used_selected"] == report["n_features_used"]
+    # System power (classifier + flash ADCs) is what the search and the selection minimize;
+    # the quantizer (learned thresholds) belongs to the model.
+    assert report["settings"]["objective"] == "system-power"
+    assert report["adc_comparators"] == sum((1 << b) - 1 for b in report["feature_bits"])
+    assert report["system_power_mw"] == pytest.approx(report["power_mw"]
+                                                      + report["adc_power_mw"], abs=1e-5)
+    within = [p["system_power_mw"] for p in pareto["points"]
+              if p["selection"]["loss_upper_bound"] <= 5.0]
+    assert chosen["system_power_mw"] == min(within)
+    model = Network.from_json((out / "model.json").read_text())
+    assert len(model.thresholds) == model.n_features
 
 
 def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
@@ -125,6 +139,13 @@ def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
            "accuracy loss (bound at 95 % confidence); the lowest is" in text
     assert "nothing was written" in text
     assert not out.exists()
+
+
+def test_objective_and_quantizer_are_checked():
+    with pytest.raises(UsageError, match="'energy'"):
+        SearchSettings(objective="energy")
+    with pytest.raises(UsageError, match="'kmeans'"):
+        SearchSettings(quantizer="kmeans")
 
 
 def test_confidence_is_checked():
@@ -233,13 +254,18 @@ def test_ablate_implements_every_step(tmp_path, capsys):
     names = [r["name"] for r in data["rows"]]
     assert names == ["exact", "+ power-of-two coefficients", "+ input-bit masks",
                      "+ column truncation", "+ activation windows", "+ argmax bits",
-                     "+ input precision", "+ retraining"]
+                     "+ input precision", "+ learned ADC thresholds", "+ 2-bit learned inputs",
+                     "+ retraining"]
     for row in data["rows"]:
         assert row["rtl_agreement"] == row["gate_agreement"] == 1.0
         assert row["activity"] == "measured" and row["area_cm2"] > 0
     rows = data["rows"]
     assert rows[1]["csd_terms"] < rows[0]["csd_terms"]
     assert rows[-2]["area_cm2"] < rows[0]["area_cm2"]
+    # 3-bit inputs are 7 comparators per ADC, 2-bit ones 3.
+    assert rows[7]["adc_comparators"] == 7 * rows[7]["n_features_used"]
+    assert rows[8]["adc_comparators"] == 3 * rows[8]["n_features_used"]
+    assert rows[8]["system_power_mw"] < rows[7]["system_power_mw"]
     printed = capsys.readouterr().out
     assert "ablation: iris" in printed and "| + retraining |" in printed
 

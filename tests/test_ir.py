@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -11,11 +12,14 @@ from bespoke_mlp.ir import (
     Window,
     accumulator_range,
     csd_digits,
+    encode_inputs,
     forward,
     layer_linear_form,
+    network_codes,
     neuron_sum,
     predict_codes,
     quantize_codes,
+    resolution_codes,
 )
 
 
@@ -161,3 +165,58 @@ def test_cost_properties():
     assert net.n_used_features == 1
     assert net.adc_power_mw(0.33) == pytest.approx(0.33)
     assert json.loads(net.to_json())["format"] == "bespoke-mlp/network"
+
+
+def _thresholded(input_bits: int = 3):
+    layer0 = Layer([[3, -2], [1, 1]], [0, 0], [[7, 4], [6, 0]], [0, 0], (Window(0, 4),) * 2)
+    layer1 = Layer([[1, -1], [-1, 1]], [0, 0], [[15, 15], [15, 15]], [0, 0])
+    thresholds = (((0.5,), (0.2, 0.5, 0.8)), ((3.0,), (1.0, 3.0, 3.5)))
+    return Network(input_bits, (layer0, layer1), ("a", "b"), feature_min=(0.0, 0.0),
+                   feature_max=(1.0, 4.0), thresholds=thresholds)
+
+
+def test_flash_adc_cost_counts_comparators():
+    net = _thresholded()
+    assert net.feature_resolution == (3, 1)
+    assert net.adc_comparators == 7 + 1
+    # --adc-mw is the power of a 4-bit flash ADC: 15 comparators.
+    assert net.adc_power_mw(0.33) == pytest.approx(0.33 * 8 / 15)
+    assert net.adc_area_cm2(0.33) == pytest.approx(net.adc_power_mw(0.33) / 3.3432539813939273)
+
+
+def test_learned_thresholds_code_reduced_features_and_round_trip():
+    net = _thresholded()
+    x = np.array([[0.1, 0.5], [0.9, 3.2], [0.6, 2.9]])
+    codes = encode_inputs(net, x)
+    # Feature 0 at full resolution: uniform; feature 1 read at 1 bit: x >= 3.0, in the top bit.
+    assert codes[:, 0].tolist() == quantize_codes(x[:, :1], [0.0], [1.0], 3)[:, 0].tolist()
+    assert codes[:, 1].tolist() == [0, 4, 0]
+    res = resolution_codes(net, x, quantize_codes(x, [0.0, 0.0], [1.0, 4.0], 3))
+    assert res.shape == (3, 3, 2)
+    assert np.array_equal(network_codes(net, res), codes)
+    assert np.array_equal(predict_codes(net, res), predict_codes(net, codes))
+    # A network without thresholds reads the uniform codes whatever its resolutions.
+    uniform = dataclasses.replace(net, thresholds=())
+    assert np.array_equal(network_codes(uniform, res), res[:, -1])
+    again = Network.from_json(net.to_json())
+    assert again == net and again.thresholds == net.thresholds
+
+
+def test_networks_without_thresholds_keep_their_json():
+    net = _thresholded()
+    old = dataclasses.replace(net, thresholds=())
+    assert "thresholds" not in old.to_dict()
+    assert Network.from_dict(old.to_dict()).thresholds == ()
+
+
+@pytest.mark.parametrize("thresholds, match", [
+    ((((0.5,), (0.2, 0.5, 0.8)), ((5.0,), (1.0, 3.0, 3.5))), r"outside the feature's range"),
+    ((((0.5,), (0.8, 0.5, 0.2)), ((3.0,), (1.0, 3.0, 3.5))), "sorted"),
+    ((((0.5,), (0.2, 0.5)), ((3.0,), (1.0, 3.0, 3.5))), "expected 3"),
+    ((((0.5,),), ((3.0,),)), "for 1 resolutions, expected 2"),
+])
+def test_bad_thresholds_are_refused(thresholds, match):
+    d = _thresholded().to_dict()
+    d["thresholds"] = [[list(t) for t in per] for per in thresholds]
+    with pytest.raises(ModelFileError, match=match):
+        Network.from_dict(d)

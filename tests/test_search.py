@@ -131,3 +131,72 @@ def test_feature_order_must_be_a_permutation():
     net, codes, _, _ = _space(0, n_features=3)
     with pytest.raises(ValueError, match=r"permutation of 0..2, got \[0, 0, 1\]"):
         SearchSpace(net, input_bit_counts(codes, 4), feature_order=np.array([0, 0, 1]))
+
+
+def _with_thresholds(net, rng):
+    """``net`` with random learned thresholds over the range [0, 1] of every feature."""
+    import dataclasses
+
+    per_feature = tuple(tuple(tuple(np.sort(rng.uniform(0, 1, (1 << r) - 1)).tolist())
+                              for r in range(1, net.input_bits))
+                        for _ in range(net.n_features))
+    return dataclasses.replace(net, feature_min=(0.0,) * net.n_features,
+                               feature_max=(1.0,) * net.n_features, thresholds=per_feature)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_evaluation_reads_each_candidates_own_quantizers(seed):
+    from bespoke_mlp.ir import encode_inputs, quantize_codes, resolution_codes
+
+    rng = np.random.default_rng(100 + seed)
+    net = _with_thresholds(random_network(rng, n_features=int(2 + seed % 5),
+                                          approximate=bool(seed % 2)), rng)
+    x = rng.uniform(-0.1, 1.1, (120, net.n_features))
+    codes = resolution_codes(net, x, quantize_codes(x, np.zeros(net.n_features),
+                                                    np.ones(net.n_features), net.input_bits))
+    space = SearchSpace(net, input_bit_counts(codes, net.input_bits))
+    genomes = np.concatenate([space.seeds(), rng.integers(space.lower, space.upper + 1,
+                                                          (10, space.n_genes))])
+    fast = space.predict(space.decode(genomes), codes)
+    for g, row in zip(genomes, fast):
+        applied = apply_config(net, space.config(g), space.input_stats)
+        assert np.array_equal(row, predict_codes(applied, codes))
+        # The raw-input path of the golden model codes the same way.
+        assert np.array_equal(row, predict_codes(applied, encode_inputs(applied, x)))
+
+
+def test_adc_comparators_of_candidates_match_their_networks():
+    net, codes, space, rng = _space(30, n_features=6, hidden=3)
+    genomes = rng.integers(space.lower, space.upper + 1, (15, space.n_genes))
+    counts = space.adc_comparators(space.decode(genomes))
+    for g, c in zip(genomes, counts):
+        assert c == apply_config(net, space.config(g), space.input_stats).adc_comparators
+
+
+def test_objectives():
+    from bespoke_mlp.search import Objective
+
+    cost = CostModel.default()
+    f = np.array([[100.0, 0, 0, 0]])
+    area = Objective("area").values(cost, f, np.array([15]))
+    power = Objective("power").values(cost, f, np.array([15]))
+    system = Objective("system-power", adc_mw=0.33).values(cost, f, np.array([15]))
+    assert power[0] == pytest.approx(area[0] * cost.mw_per_cm2)
+    assert system[0] == pytest.approx(power[0] + 0.33)  # one full 4-bit ADC
+    assert Objective("power").unit == "mW" and Objective("area").unit == "cm²"
+    with pytest.raises(UsageError, match="'energy'"):
+        Objective("energy")
+    with pytest.raises(UsageError, match="-1"):
+        Objective(adc_mw=-1)
+
+
+def test_search_of_system_power_drops_adcs():
+    from bespoke_mlp.search import Objective
+
+    net, codes, space, _ = _space(31, n_features=8, hidden=3)
+    y = predict_codes(net, codes)
+    kw = dict(min_accuracy=0.5, pop_size=24, generations=6, seed=3)
+    system = run_search(space, CostModel.default(), codes, y,
+                        objective=Objective("system-power", adc_mw=5.0), **kw)
+    comparators = space.adc_comparators(space.decode(system.genomes))
+    assert comparators.min() < net.adc_comparators

@@ -5,6 +5,7 @@ approximation-aware retraining."""
 from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
 from ._retrain import digit_projection, retrain
+from ._thresholds import learn_thresholds
 
 __all__ = [
     "CSD_LIMIT",
@@ -14,6 +15,7 @@ __all__ = [
     "apply_config",
     "digit_projection",
     "input_bit_counts",
+    "learn_thresholds",
     "nearest_csd",
     "nearest_csd_table",
     "retrain",

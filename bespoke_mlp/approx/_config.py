@@ -143,8 +143,11 @@ def _check_shape(what: str, m: Matrix | tuple | None, rows: int, cols: int | Non
 
 
 def input_bit_counts(codes: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
-    """How often each input bit is 1 over training codes: ``(ones[n_features, bits], total)``."""
+    """How often each input bit is 1 over training codes: ``(ones[n_features, bits], total)``
+    (of resolution codes: their full-resolution codes)."""
     codes = np.asarray(codes, dtype=np.int64)
+    if codes.ndim == 3:
+        codes = codes[:, -1]
     return ((codes[:, :, None] >> np.arange(bits)) & 1).sum(axis=0), len(codes)
 
 

@@ -13,12 +13,13 @@ import numpy as np
 from .._util import atomic_output_dir, write_json
 from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, retrain
 from ..hdl import Architecture
-from ..ir import Network, accumulator_width, predict_codes
+from ..ir import Network, accumulator_width, network_codes, predict_codes
 from ..parallel import Executor
 from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
+from ._rounds import with_learned_thresholds
 
 __all__ = ["ablation_steps", "ablation_table", "run_ablation"]
 
@@ -64,8 +65,10 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                  log: Log | None = None,
                  arch: Architecture | str = "parallel") -> list[dict[str, Any]]:
-    """Implement the exact design and each cumulative step of :func:`ablation_steps` (plus
-    approximation-aware retraining of the last one); write ``out/ablation.json``. The designs
+    """Implement the exact design and each cumulative step of :func:`ablation_steps`, then
+    that last step with flash-ADC thresholds learned on the train part and with 2-bit learned
+    inputs, plus approximation-aware retraining of the last one (aware of its quantizers);
+    write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech``, clocked at
     ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized at
     ``effort``."""
@@ -75,13 +78,24 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits)
         net = trained.network
-        parts = split_parts(net, trained.split)
+        learned = with_learned_thresholds(net, trained.split, fidelity=True, samples=2000,
+                                          seed=seed, log=log)
+        # Resolution codes: every step reads the codes of its own quantizers.
+        parts = split_parts(learned, trained.split)
         stats = input_bit_counts(parts["train"][0], net.input_bits)
         steps = ablation_steps(net)
         nets = [apply_config(net, cfg, stats) for _, cfg in steps]
+        # The sensor interface: the last step's reduced inputs through learned thresholds,
+        # then at 2 bits (3 comparators per ADC instead of 7).
+        last = steps[-1][1]
+        nets.append(apply_config(learned, last, stats))
+        nets.append(apply_config(learned, replace(last, input_precision=(
+            min(2, net.input_bits),) * net.n_features), stats))
+        steps += [("+ learned ADC thresholds", last), ("+ 2-bit learned inputs", last)]
         with log.stage("retrain", "approximation-aware retraining of the last step"):
-            nets.append(retrain(nets[-1], *parts["train"], *parts["val"],
-                                epochs=retrain_epochs, seed=seed))
+            nets.append(retrain(nets[-1], network_codes(nets[-1], parts["train"][0]),
+                                parts["train"][1], network_codes(nets[-1], parts["val"][0]),
+                                parts["val"][1], epochs=retrain_epochs, seed=seed))
         names = [name for name, _ in steps] + ["+ retraining"]
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
@@ -96,7 +110,9 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                     predict_codes(impl.network, parts["val"][0]) == parts["val"][1])), 6),
                 "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
                 "delay_ms": m["delay_ms"], "n_features_used": m["n_features_used"],
-                "system_power_mw": m["system_power_mw"], "activity": m["technology"]["activity"],
+                "system_power_mw": m["system_power_mw"], "adc_power_mw": m["adc_power_mw"],
+                "adc_comparators": m["adc_comparators"],
+                "activity": m["technology"]["activity"],
                 "lanes": m["lanes"], "cycles": m["cycles"], "clock_hz": m["clock_hz"],
                 "latency_s": m["latency_s"], "energy_mj": m["energy_mj"],
                 "rtl_agreement": impl.rtl_agreement, "gate_agreement": impl.gate_agreement,
@@ -115,9 +131,11 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
 def ablation_table(dataset: str, rows: list[dict[str, Any]]) -> str:
     """The ablation as a Markdown table."""
     lines = [f"ablation: {dataset}", "",
-             "| step | test acc. | area (cm²) | power (mW) | cells | ADCs | gate agreement |",
-             "|---|---|---|---|---|---|---|"]
+             "| step | test acc. | area (cm²) | power (mW) | cells | ADCs | comparators | "
+             "system power (mW) | gate agreement |",
+             "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {r['name']} | {100 * r['accuracy']:.2f} % | {r['area_cm2']:.3f} | "
               f"{r['power_mw']:.3f} | {r['n_cells']} | {r['n_features_used']} | "
+              f"{r['adc_comparators']} | {r['system_power_mw']:.3f} | "
               f"{r['gate_agreement']:.4f} |" for r in rows]
     return "\n".join(lines)

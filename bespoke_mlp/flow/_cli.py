@@ -16,6 +16,7 @@ from ..hdl import ARCHS, Architecture, write_verilog
 from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
+from ..search import OBJECTIVES
 from ..synth import add_tech_arguments, technology
 from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
@@ -26,7 +27,7 @@ from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
-from ._search import SearchSettings, checkpoint_path, run_search_flow
+from ._search import QUANTIZERS, SearchSettings, checkpoint_path, run_search_flow
 
 __all__ = ["register"]
 
@@ -66,7 +67,8 @@ def _run(args: argparse.Namespace) -> int:
                                   rounds=args.rounds, n_verify=args.verify,
                                   confidence=args.confidence,
                                   feature_seeds=not args.no_feature_seeds,
-                                  hidden_scale=args.hidden_scale)
+                                  hidden_scale=args.hidden_scale, objective=args.objective,
+                                  quantizer=args.quantizer)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -230,7 +232,9 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--force", action="store_true",
                    help="replace a previous output of bespoke-mlp (only that)")
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
-                   help=f"power of one 4-bit printed ADC (default: {DEFAULT_ADC_MW})")
+                   help="power of one 4-bit printed flash ADC, 15 comparators; a feature read "
+                        "at b bits costs 2**b - 1 of them (default: "
+                        f"{DEFAULT_ADC_MW})")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--arch", choices=ARCHS, default="parallel",
                    help="parallel: combinational, one evaluation per clock (default); "
@@ -270,7 +274,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="confidence of that one-sided bound, in [0.5, 1) (default: "
                         f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
-                   help="also require the classifier's power to be at most MW")
+                   help="also require the system power (classifier + ADCs) to be at most MW")
+    s.add_argument("--objective", choices=OBJECTIVES, default=SearchSettings.objective,
+                   help="what the search minimizes and the selection picks the lowest of: "
+                        "system-power (classifier + flash ADCs, the default), power or area "
+                        "(the classifier's)")
+    s.add_argument("--quantizer", choices=QUANTIZERS, default=SearchSettings.quantizer,
+                   help="uniform: a feature read at fewer bits takes the top bits of the "
+                        "uniform code (default); learned: it is coded through flash-ADC "
+                        "thresholds learned on the train part")
     s.add_argument("--generations", type=int, default=SearchSettings.generations, metavar="N",
                    help="NSGA-II generations in all, split over the rounds (default: "
                         f"{SearchSettings.generations})")

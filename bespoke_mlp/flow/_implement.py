@@ -18,7 +18,14 @@ import numpy as np
 from .._util import kill_running_tools
 from ..errors import UsageError
 from ..hdl import TOP_MODULE, Architecture, Form, check_arch, write_verilog
-from ..ir import Network, cycle_predict, partial_product_counts, predict_codes, schedule
+from ..ir import (
+    Network,
+    cycle_predict,
+    network_codes,
+    partial_product_counts,
+    predict_codes,
+    schedule,
+)
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
@@ -55,7 +62,8 @@ MAX_CELLS = 150_000
 #: Cells per partial-product bit, measured on synthesized exact designs (Cardio: 8.4).
 _CELLS_PER_PP_BIT = 8.4
 
-#: Power of one 4-bit printed ADC (scaled with the bits a feature keeps).
+#: Power of one 4-bit printed flash ADC (15 comparators); a feature read at ``b`` bits costs
+#: ``2**b - 1`` comparators of it (``bespoke_mlp/ir/_adc.py``).
 DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
 
@@ -105,6 +113,9 @@ class Implementation:
             "cells": s["cells"],
             "n_cells": s["n_cells"],
             "n_features_used": self.network.n_used_features,
+            "feature_bits": list(self.network.feature_resolution),
+            "adc_comparators": self.network.adc_comparators,
+            "adc_area_cm2": round(self.network.adc_area_cm2(self.adc_mw), 6),
             "adc_power_mw": round(self.adc_power_mw, 6),
             "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
             "technology": {**(self.tech or technology(self.synth.liberty)).to_dict(),
@@ -195,6 +206,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     log = log or quiet()
     tech = tech or technology()
     design_dir.mkdir(parents=True, exist_ok=True)
+    codes = network_codes(net, codes)
     golden = predict_codes(net, codes)
     arch = check_arch(arch)
     cycles = _cycles(net, codes, golden, arch)
@@ -336,8 +348,10 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
-    goldens = [predict_codes(net, codes) for net in nets]
-    cycles = [_cycles(net, codes, g, arch) for net, g in zip(nets, goldens)]
+    # Resolution codes: each design gets the codes of its own quantizers.
+    vectors = [network_codes(net, codes) for net in nets]
+    goldens = [predict_codes(net, v) for net, v in zip(nets, vectors)]
+    cycles = [_cycles(net, v, g, arch) for net, v, g in zip(nets, vectors, goldens)]
     with log.stage("generate", f"generating {arch.kind} RTL of {len(nets)} designs"):
         tops = []
         for net, name, d in zip(nets, names, dirs):
@@ -347,8 +361,8 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     def rtl_sims():
         with log.stage("rtl_sim"):
             return [r.predictions for r in simulate_many(
-                [Design((t,), n, codes, net.input_bits, cycles=c)
-                 for t, n, net, c in zip(tops, names, nets, cycles)],
+                [Design((t,), n, v, net.input_bits, cycles=c)
+                 for t, n, net, v, c in zip(tops, names, nets, vectors, cycles)],
                 work_dir=work_dir / "rtl_sim", timeout=timeout)]
 
     def synths():
@@ -363,14 +377,14 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
     syns, preds = _concurrently(synths, rtl_sims)
-    rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=codes)
-           for n, p, g in zip(names, preds, goldens)]
+    rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=v)
+           for n, p, g, v in zip(names, preds, goldens, vectors)]
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
                                "toggles (one Verilator build)"):
         models = _models(tech, work_dir)
-        gates = [Design((s.netlist_v, models), n, codes, net.input_bits,
+        gates = [Design((s.netlist_v, models), n, v, net.input_bits,
                         count_toggles=len(codes) >= 2 or c > 1, cycles=c)
-                 for s, n, net, c in zip(syns, names, nets, cycles)]
+                 for s, n, net, v, c in zip(syns, names, nets, vectors, cycles)]
         if arch.sequential:
             # A clocked testbench records the activity of its first design only: one run each.
             sims = [simulate_many([d], work_dir=work_dir / f"gate_sim{k}", timeout=timeout)[0]
@@ -378,8 +392,8 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
         else:
             sims = simulate_many(gates, work_dir=work_dir / "gate_sim", timeout=timeout)
         gate = [check_agreement(sim.predictions, g, what=f"gate-level simulation of {n}",
-                                codes=codes)
-                for n, sim, g in zip(names, sims, goldens)]
+                                codes=v)
+                for n, sim, g, v in zip(names, sims, goldens, vectors)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
     return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
                            tech, arch, max(1, c))

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Split, label_indices
-from ..ir import Network
+from ..ir import Network, resolution_codes
 from ._implement import Implementation
 
 __all__ = ["class_indices", "design_report", "split_parts", "summary_table"]
@@ -21,9 +21,16 @@ def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
 
 def split_parts(net: Network, split: Split) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"train" | "val" | "select" | "test": (input codes, class indices)}`` of a split for
-    ``net``."""
-    return {p: (split.codes(p, net.input_bits), class_indices(net, getattr(split, f"y_{p}")))
-            for p in ("train", "val", "select", "test")}
+    ``net``; with learned thresholds, resolution codes (see
+    :func:`bespoke_mlp.ir.network_codes`), so that every design derived from ``net`` reads
+    the codes of its own quantizers."""
+    out = {}
+    for p in ("train", "val", "select", "test"):
+        codes = split.codes(p, net.input_bits)
+        if net.thresholds:
+            codes = resolution_codes(net, getattr(split, f"X_{p}"), codes)
+        out[p] = (codes, class_indices(net, getattr(split, f"y_{p}")))
+    return out
 
 
 def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, float],
@@ -68,7 +75,8 @@ def summary_table(report: dict[str, Any], title: str) -> str:
         ("power", f"{report['power_mw']:.4f} mW  (static {report['static_power_mw']:.4f}, "
                   f"dynamic {report['dynamic_power_mw']:.4f})"),
         ("system power", f"{report['system_power_mw']:.4f} mW  (+{report['n_features_used']} "
-                         f"ADCs, {report['adc_power_mw']:.3f} mW)"),
+                         f"ADCs, {report['adc_comparators']} comparators: "
+                         f"{report['adc_power_mw']:.3f} mW, {report['adc_area_cm2']:.3f} cm²)"),
         ("delay", f"{report['delay_ms']:.2f} ms"),
         ("architecture", f"{report['arch']}: {report['cycles']} cycles at "
                          f"{report['clock_hz']:g} Hz, latency {report['latency_s']:.3g} s, "

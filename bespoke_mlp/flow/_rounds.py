@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..approx import ApproxConfig, apply_config, retrain
-from ..ir import Network, predict_codes
+from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain
+from ..data import Split, label_indices
+from ..ir import Network, encode_inputs, network_codes, predict_codes
 from ..parallel import Executor
 from ..search import (
+    AREA,
     CostModel,
+    Objective,
     Progress,
     SearchSpace,
     feature_importance,
@@ -28,7 +31,8 @@ from ._selection import PairedLoss, paired_loss, spread
 if TYPE_CHECKING:
     from ._search import SearchSettings
 
-__all__ = ["Parts", "Retrained", "estimated_area", "search_rounds", "subsample"]
+__all__ = ["Parts", "Retrained", "estimated_area", "estimated_cost", "search_rounds",
+           "subsample", "with_learned_thresholds"]
 
 #: ``{part name: (input codes, class indices)}``.
 Parts = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -73,7 +77,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                   stats: tuple[np.ndarray, int], cost: CostModel, settings: SearchSettings, *,
                   search_min: float, seed: int, checkpoints: Callable[[int], Path],
                   resume: bool, progress: Callable[[str], Callable[[Progress], None]],
-                  executor: Executor, log: Log) -> Retrained:
+                  executor: Executor, log: Log,
+                  objective: Objective = AREA) -> Retrained:
     """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front.
 
     Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
@@ -82,7 +87,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     ``select`` (the selection part's codes and labels), which nothing here fits. A later
     round searches from the
     smallest retrained design whose loss bound is within ``settings.max_loss`` so far (the
-    exact network until there is one).
+    exact network until there is one). "Smallest" and the search's cost are ``objective``'s
+    estimate (``Retrained.area`` holds it).
 
     With ``settings.feature_seeds``, each round ranks its base's features by permutation
     importance on ``scored`` (train samples only) and seeds NSGA-II with designs narrowed to
@@ -96,10 +102,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         if r > 1:
             smallest = found.smallest_within(settings.max_loss)
             if smallest is None:
-                area = estimated_area(net, stats, cost)
+                area = estimated_cost(net, stats, cost, objective)
             else:
                 origin, area = found.nets[smallest], found.area[smallest]
-            log(f"round {r}: searching from a design of {area:.3f} cm² (est.)")
+            log(f"round {r}: searching from a design of {area:.3f} {objective.unit} (est.)")
         found.bases.append(origin)
         order = None
         if settings.feature_seeds:
@@ -117,7 +123,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                seed=seed + 1000 * (r - 1), checkpoint=checkpoints(r),
                                resume=resume, progress=progress(label), executor=executor,
                                fingerprint=search_fingerprint(
-                                   origin, *scored, **fingerprinted(settings, seed)))
+                                   origin, *scored, **fingerprinted(settings, seed)),
+                               objective=objective)
         target = "the exact network's predictions" if settings.fidelity else "the labels"
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
             f"points of train-sample loss against {target} from {front.evaluations} "
@@ -134,7 +141,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         for tuned, config in zip(nets, configs):
             loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
                                settings.confidence)
-            found.add(tuned, config, loss, estimated_area(tuned, stats, cost), r)
+            found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r)
     return found
 
 
@@ -145,7 +152,8 @@ def fingerprinted(settings: SearchSettings, seed: int) -> dict[str, Any]:
             "search_samples": settings.search_samples, "n_retrain": settings.n_retrain,
             "retrain_epochs": settings.retrain_epochs, "confidence": settings.confidence,
             "select_size": settings.select_size, "fidelity": settings.fidelity,
-            "feature_seeds": settings.feature_seeds}
+            "feature_seeds": settings.feature_seeds,
+            "objective": settings.objective, "quantizer": settings.quantizer}
 
 
 def _every(n: int, report: Callable[[int, int], None]) -> Callable[[int, int], None]:
@@ -165,13 +173,28 @@ def subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
     return codes[keep], y[keep]
 
 
+def with_learned_thresholds(net: Network, split: Split, *, fidelity: bool, samples: int | None,
+                            seed: int, log: Log) -> Network:
+    """``net`` with flash-ADC thresholds learned on (a stratified subset of ``samples`` of)
+    the train part, aiming at its own predictions (``fidelity``) or the labels."""
+    with log.stage("quantizers", "learning per-feature ADC thresholds on the train part"):
+        codes = encode_inputs(net, split.X_train)
+        y = label_indices(net.classes, split.y_train)
+        targets = predict_codes(net, codes) if fidelity else y
+        rows, _ = subsample((np.arange(len(y)), y), samples, seed)
+        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows])
+
+
 def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int],
                   config: str) -> Network:
     """Work unit: apply an approximation (JSON) to the round's base network and retrain it
     (fitting the train part, epochs chosen on the validation part)."""
     net, parts, input_stats, epochs, seed = shared
     approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
-    return retrain(approx, *parts["train"], *parts["val"], epochs=epochs, seed=seed)
+    # Retraining sees the codes of the approximation's own quantizers (its resolutions).
+    (train, y_train), (val, y_val) = parts["train"], parts["val"]
+    return retrain(approx, network_codes(approx, train), y_train, network_codes(approx, val),
+                   y_val, epochs=epochs, seed=seed)
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -183,3 +206,11 @@ def estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel)
     """The cost model's area of a network (its own exact genome)."""
     space = SearchSpace(net, stats)
     return float(cost.area_cm2(space.cost_features(space.decode(space.exact[None])))[0])
+
+
+def estimated_cost(net: Network, stats: tuple[np.ndarray, int], cost: CostModel,
+                   objective: Objective) -> float:
+    """``objective``'s estimate of a network (its own exact genome)."""
+    space = SearchSpace(net, stats)
+    d = space.decode(space.exact[None])
+    return float(objective.values(cost, space.cost_features(d), space.adc_comparators(d))[0])

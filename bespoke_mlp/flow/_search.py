@@ -19,17 +19,27 @@ from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
 from ..ir import Network, predict_codes, schedule, sequential_area_cm2
 from ..parallel import Executor, SerialExecutor
-from ..search import CostModel, Progress, check_resumable
+from ..search import CostModel, Objective, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
 from ._cache import BaselineCache, baseline_key
 from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
-from ._rounds import Retrained, estimated_area, fingerprinted, search_rounds, subsample
+from ._rounds import (
+    Retrained,
+    estimated_cost,
+    fingerprinted,
+    search_rounds,
+    subsample,
+    with_learned_thresholds,
+)
 from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
 
-__all__ = ["SearchSettings", "checkpoint_path", "run_search_flow"]
+__all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "run_search_flow"]
+
+#: ``--quantizer`` choices.
+QUANTIZERS = ("learned", "uniform")
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +81,15 @@ class SearchSettings:
     #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
     #: prunes it back. ``--hidden`` overrides it.
     hidden_scale: int = 1
+    #: What the search minimizes and the selection picks the lowest of: ``system-power``
+    #: (classifier + flash ADCs), ``power`` or ``area`` (the classifier's). ``budget_mw``
+    #: always applies to system power.
+    objective: str = "system-power"
+    #: Learn each feature's flash-ADC thresholds at reduced resolutions on the train part
+    #: (``learned``) or keep the uniform quantizer's (``uniform``). Uniform by measurement:
+    #: at ``--max-loss 1`` learned thresholds made Vertebral fall back to the exact network
+    #: (uniform: 3.99 mW system) and did not lower Cardio's system power.
+    quantizer: str = "uniform"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -92,6 +111,10 @@ class SearchSettings:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
         if not 1 <= self.hidden_scale <= 8:
             raise UsageError(f"--hidden-scale must be within 1..8, got {self.hidden_scale!r}")
+        Objective(self.objective)
+        if self.quantizer not in QUANTIZERS:
+            raise UsageError(f"--quantizer must be one of {', '.join(QUANTIZERS)}, "
+                             f"got {self.quantizer!r}")
         if not 0.0 < self.select_size < 1.0:
             raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
 
@@ -99,13 +122,14 @@ class SearchSettings:
 class _ProgressBar:
     """Logs the search's progress after every generation (the CLI draws it as a bar)."""
 
-    def __init__(self, log: Log, label: str = "search"):
+    def __init__(self, log: Log, label: str = "search", unit: str = "cm²"):
         self._log = log
         self._label = label
+        self._unit = unit
 
     def __call__(self, p: Progress) -> None:
         best = "none yet" if p.best_feasible_area_cm2 is None else \
-            f"{p.best_feasible_area_cm2:.3f} cm² (est.)"
+            f"{p.best_feasible_area_cm2:.3f} {self._unit} (est.)"
         self._log.progress(p.generation, p.generations,
                            f"{self._label}: generation {p.generation}/{p.generations}, "
                            f"{p.evaluations} candidates, best feasible {best}")
@@ -194,6 +218,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                               select_size=settings.select_size, from_model=from_model)
         net = trained.network
         check_size(net, force=force)
+        objective = Objective(settings.objective, adc_mw)
+        if settings.quantizer == "learned":
+            net = with_learned_thresholds(net, trained.split, fidelity=settings.fidelity,
+                                          samples=settings.search_samples, seed=seed, log=log)
         parts = split_parts(net, trained.split)
         codes_test, y_test = parts["test"]
         exact_test = trained.accuracy["quantized"]
@@ -225,8 +253,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             found = search_rounds(net, fitted, parts["select"], scored, stats, cost, settings,
                                   search_min=search_min, seed=seed,
                                   checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
-                                  progress=lambda label: _ProgressBar(log, label),
-                                  executor=executor, log=log)
+                                  progress=lambda label: _ProgressBar(log, label,
+                                                                      objective.unit),
+                                  executor=executor, log=log, objective=objective)
             fallback = None
             if found.smallest_within(settings.max_loss) is None:
                 fallback = (f"no retrained design's accuracy loss is within "
@@ -237,7 +266,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                 found.add(net, ApproxConfig(),
                           PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
                                      exact=True),
-                          estimated_area(net, stats, cost), 0)
+                          estimated_cost(net, stats, cost, objective), 0)
             picks = pick_for_verification(found.bounds, _pick_areas(found, check_arch(arch)),
                                           settings.max_loss, settings.n_verify)
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
@@ -246,10 +275,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       effort=effort, log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
+            key = {"system-power": "system_power_mw", "power": "power_mw",
+                   "area": "area_cm2"}[settings.objective]
             chosen = select_design([found.bounds[i] for i in picks],
-                                   [p["power_mw"] for p in points],
+                                   [p["system_power_mw"] for p in points],
                                    [p["area_cm2"] for p in points], settings.max_loss,
-                                   settings.budget_mw)
+                                   settings.budget_mw, key=[p[key] for p in points])
             selected = None
             if chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
@@ -282,12 +313,13 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
                         "feature_seeds": settings.feature_seeds,
                         "hidden_scale": settings.hidden_scale,
-                        "arch": check_arch(arch).to_dict()}
+                        "objective": settings.objective, "quantizer": settings.quantizer,
+                        "adc_mw": adc_mw, "arch": check_arch(arch).to_dict()}
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
         if selected is None:
             reason = none_fits([found.bounds[i] for i in picks],
-                               [p["power_mw"] for p in points], settings.max_loss,
+                               [p["system_power_mw"] for p in points], settings.max_loss,
                                settings.budget_mw, settings.confidence)
             # Nothing is written; a finished search has nothing left to resume either.
             _remove_checkpoints(out, settings.rounds)

@@ -129,13 +129,16 @@ def pick_for_verification(bound: Sequence[float], area: Sequence[float], max_los
 
 
 def select_design(bound: Sequence[float], power_mw: Sequence[float], area: Sequence[float],
-           max_loss: float, budget_mw: float | None = None) -> int | None:
-    """The selected design: the lowest-power one whose loss bound is within ``max_loss``
-    points (and whose power within ``budget_mw``, if given); ties go to the lower bound, then
-    the smaller area, then the earlier design. None if no design qualifies."""
+                  max_loss: float, budget_mw: float | None = None, *,
+                  key: Sequence[float] | None = None) -> int | None:
+    """The selected design: the lowest-``key`` one (default: ``power_mw``) whose loss bound is
+    within ``max_loss`` points (and whose ``power_mw`` within ``budget_mw``, if given); ties
+    go to the lower bound, then the smaller area, then the earlier design. None if no design
+    qualifies."""
+    key = power_mw if key is None else key
     ok = [i for i in range(len(bound)) if bound[i] <= max_loss + 1e-9
           and (budget_mw is None or power_mw[i] <= budget_mw)]
-    return min(ok, key=lambda i: (power_mw[i], bound[i], area[i], i), default=None)
+    return min(ok, key=lambda i: (key[i], bound[i], area[i], i), default=None)
 
 
 def none_fits(bound: Sequence[float], power_mw: Sequence[float], max_loss: float,

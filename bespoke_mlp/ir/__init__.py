@@ -1,5 +1,6 @@
 """Integer network IR and its golden model."""
 
+from ._adc import ADC_REFERENCE_BITS, adc_comparators, comparators_per_feature
 from ._csd import CSD_LIMIT, csd_digits, csd_weight
 from ._cycle import (
     SEQUENTIAL_COST_FEATURES,
@@ -27,9 +28,16 @@ from ._golden import (
     truncation_compensation,
 )
 from ._network import FORMAT, Layer, Network, Window
+from ._quantizer import network_codes, resolution_codes, threshold_codes
 
 __all__ = [
+    "ADC_REFERENCE_BITS",
     "CSD_LIMIT",
+    "adc_comparators",
+    "comparators_per_feature",
+    "network_codes",
+    "resolution_codes",
+    "threshold_codes",
     "FORMAT",
     "Layer",
     "Network",

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._csd import CSD_LIMIT, csd_digits
 from ._network import Layer, Network
+from ._quantizer import network_codes, resolution_codes
 
 __all__ = [
     "bit_planes",
@@ -210,9 +211,13 @@ def accumulator_width(layer: Layer, j: int) -> int:
 
 
 def encode_inputs(net: Network, x: np.ndarray) -> np.ndarray:
-    """Quantize raw features to the network's input codes (see :func:`quantize_codes`)."""
-    return quantize_codes(x, np.asarray(net.feature_min), np.asarray(net.feature_max),
-                          net.input_bits)
+    """Quantize raw features to the network's input codes: :func:`quantize_codes`, and each
+    feature read at fewer bits through its learned thresholds, if any (``_quantizer.py``)."""
+    codes = quantize_codes(x, np.asarray(net.feature_min), np.asarray(net.feature_max),
+                           net.input_bits)
+    if not net.thresholds:
+        return codes
+    return network_codes(net, resolution_codes(net, x, codes))
 
 
 def bit_planes(values: np.ndarray, width: int) -> np.ndarray:
@@ -223,8 +228,9 @@ def bit_planes(values: np.ndarray, width: int) -> np.ndarray:
 
 
 def forward(net: Network, codes: np.ndarray) -> list[np.ndarray]:
-    """Accumulators of every layer (hidden layers: after the ReLU window) for input codes."""
-    a = np.asarray(codes, dtype=np.int64)
+    """Accumulators of every layer (hidden layers: after the ReLU window) for input codes
+    (or resolution codes, see :func:`network_codes`)."""
+    a = network_codes(net, codes)
     if a.ndim != 2 or a.shape[1] != net.n_features:
         raise ValueError(f"expected codes of shape (n, {net.n_features}), got {a.shape!r}")
     top = (1 << net.input_bits) - 1

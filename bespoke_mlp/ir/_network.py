@@ -25,7 +25,9 @@ from functools import cached_property
 from typing import Any
 
 from ..errors import ModelFileError
+from ._adc import ADC_REFERENCE_BITS, MW_PER_CM2, adc_comparators
 from ._csd import csd_weight
+from ._quantizer import check_thresholds
 
 __all__ = ["Window", "Layer", "Network", "FORMAT"]
 
@@ -183,6 +185,9 @@ class Network:
         a raw value ``x`` becomes ``round(clip((x - min) / (max - min), 0, 1) * (2**bits - 1))``.
     feature_names : the data column that drives each input ``x[k]`` (empty: unknown).
     dropped_features : constant data columns that were dropped before training.
+    thresholds : learned quantizers (empty: uniform only): per feature, for ``r`` in
+        1..input_bits-1, ``2**r - 1`` sorted raw thresholds; a feature the circuit reads at
+        ``r < input_bits`` bits is coded through them (see ``_quantizer.py``).
     """
 
     input_bits: int
@@ -193,8 +198,11 @@ class Network:
     feature_max: tuple[float, ...] = field(default=())
     feature_names: tuple[str, ...] = field(default=())
     dropped_features: tuple[str, ...] = field(default=())
+    thresholds: tuple[tuple[tuple[float, ...], ...], ...] = field(default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", tuple(
+            tuple(tuple(float(v) for v in t) for t in per_bits) for per_bits in self.thresholds))
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "feature_min", tuple(float(v) for v in self.feature_min))
@@ -243,6 +251,9 @@ class Network:
                         ("feature_names", self.feature_names)):
             if v and len(v) != self.n_features:
                 raise ValueError(f"{name} has {len(v)} entries for {self.n_features} features")
+        if self.thresholds:
+            check_thresholds(self.thresholds, self.n_features, self.input_bits,
+                             self.feature_min, self.feature_max)
 
     # -- structure ------------------------------------------------------------------------
 
@@ -287,9 +298,19 @@ class Network:
         """Input features that need an ADC."""
         return sum(1 for r in self.feature_resolution if r)
 
+    @property
+    def adc_comparators(self) -> int:
+        """Comparators of the flash ADCs (``2**bits - 1`` per used feature; see ``_adc.py``)."""
+        return adc_comparators(self.feature_resolution)
+
     def adc_power_mw(self, mw_per_adc: float = 0.33) -> float:
-        """Printed ADC power: ``mw_per_adc`` per 4-bit ADC, scaled with the bits each keeps."""
-        return mw_per_adc * sum(self.feature_resolution) / 4.0
+        """Printed ADC power: ``mw_per_adc`` is the power of one full 4-bit flash ADC (15
+        comparators); a feature read at ``b`` bits costs ``2**b - 1`` comparators of it."""
+        return mw_per_adc * self.adc_comparators / ((1 << ADC_REFERENCE_BITS) - 1)
+
+    def adc_area_cm2(self, mw_per_adc: float = 0.33) -> float:
+        """Estimated area of the ADCs: their power at printed logic's power density."""
+        return self.adc_power_mw(mw_per_adc) / MW_PER_CM2
 
     @property
     def n_csd_terms(self) -> int:
@@ -301,6 +322,8 @@ class Network:
         # Names only when known, so that networks without them keep their JSON.
         names = {k: list(getattr(self, k)) for k in ("feature_names", "dropped_features")
                  if getattr(self, k)}
+        if self.thresholds:
+            names["thresholds"] = [[list(t) for t in per_bits] for per_bits in self.thresholds]
         return {
             **names,
             "format": FORMAT,
@@ -334,6 +357,7 @@ class Network:
                 feature_max=tuple(d["feature_max"]),
                 feature_names=tuple(d.get("feature_names", ())),
                 dropped_features=tuple(d.get("dropped_features", ())),
+                thresholds=tuple(d.get("thresholds", ())),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"corrupted network description: {exc}") from exc

@@ -1,7 +1,7 @@
 """Design-space search: the genome over approximation configurations, a batched golden-model
 evaluator, the calibrated cost model, and NSGA-II."""
 
-from ._cost import CostModel
+from ._cost import AREA, OBJECTIVES, CostModel, Objective
 from ._decoded import Decoded
 from ._features import COST_FEATURES
 from ._fingerprint import check_resumable, search_fingerprint
@@ -10,10 +10,13 @@ from ._importance import IMPORTANCE_METHODS, feature_importance, top_k_sizes
 from ._nsga import Progress, SearchResult, run_search
 
 __all__ = [
+    "AREA",
     "check_resumable",
     "search_fingerprint",
     "COST_FEATURES",
     "CostModel",
+    "OBJECTIVES",
+    "Objective",
     "Decoded",
     "IMPORTANCE_METHODS",
     "feature_importance",

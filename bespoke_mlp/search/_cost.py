@@ -9,9 +9,14 @@ from importlib import resources
 
 import numpy as np
 
+from ..errors import UsageError
+from ..ir import ADC_REFERENCE_BITS
 from ._features import COST_FEATURES
 
-__all__ = ["CostModel"]
+__all__ = ["AREA", "OBJECTIVES", "CostModel", "Objective"]
+
+#: What the search minimizes beside the loss (``--objective``).
+OBJECTIVES = ("system-power", "power", "area")
 
 
 @dataclass(frozen=True)
@@ -52,3 +57,39 @@ class CostModel:
     def to_dict(self) -> dict:
         return {"features": list(COST_FEATURES), "coefficients": list(self.coefficients),
                 "intercept": self.intercept, "mw_per_cm2": self.mw_per_cm2}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The search's cost objective: ``system-power`` (estimated classifier power plus the
+    flash ADCs' power, ``adc_mw`` per full 4-bit ADC of 15 comparators), ``power`` (the
+    classifier's) or ``area`` (the classifier's)."""
+
+    kind: str = "system-power"
+    adc_mw: float = 0.33
+
+    def __post_init__(self) -> None:
+        if self.kind not in OBJECTIVES:
+            raise UsageError(f"--objective must be one of {', '.join(OBJECTIVES)}, "
+                             f"got {self.kind!r}")
+        if not (np.isfinite(self.adc_mw) and self.adc_mw >= 0):
+            raise UsageError(f"--adc-mw must be a finite power >= 0 (mW), got {self.adc_mw!r}")
+
+    @property
+    def unit(self) -> str:
+        return "cm²" if self.kind == "area" else "mW"
+
+    def values(self, cost: CostModel, features: np.ndarray,
+               comparators: np.ndarray) -> np.ndarray:
+        """The objective of candidates with hardware ``features`` and ADC ``comparators``."""
+        if self.kind == "area":
+            return cost.area_cm2(features)
+        power = cost.power_mw(features)
+        if self.kind == "power":
+            return power
+        per_comparator = self.adc_mw / ((1 << ADC_REFERENCE_BITS) - 1)
+        return power + per_comparator * np.asarray(comparators, dtype=np.float64)
+
+
+#: The classifier-area objective (the search's default when called directly).
+AREA = Objective("area")

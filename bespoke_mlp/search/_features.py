@@ -6,8 +6,9 @@ import numpy as np
 
 from ..ir import linear_form_arrays, partial_product_counts
 from ._decoded import Decoded, signed_widths
+from ._evaluate import input_resolution
 
-__all__ = ["COST_FEATURES", "cost_features"]
+__all__ = ["COST_FEATURES", "adc_comparator_counts", "cost_features"]
 
 #: Names of the columns of :func:`cost_features`.
 COST_FEATURES = ("partial_product_bits", "adder_bits", "activation_bits", "argmax_bits")
@@ -47,3 +48,8 @@ def cost_features(d: Decoded) -> np.ndarray:
         cpa += (np.maximum(width - d.truncation[k], 0) * (counts > 0) * live).sum(axis=1)
     cmp = out_width * (d.weights[-1].shape[1] - 1)
     return np.stack([pp, cpa, act, cmp], axis=1)
+
+
+def adc_comparator_counts(d: Decoded) -> np.ndarray:
+    """Flash-ADC comparators of each candidate ``(P,)``: ``2**bits - 1`` per feature read."""
+    return ((1 << input_resolution(d)) - 1).sum(axis=1)

@@ -16,7 +16,7 @@ from ..ir import (
 )
 from ._decoded import Decoded, signed_widths
 from ._evaluate import predict_batch
-from ._features import cost_features
+from ._features import adc_comparator_counts, cost_features
 from ._importance import top_k_sizes
 
 __all__ = ["EXACT_GENE", "SearchSpace"]
@@ -250,12 +250,20 @@ class SearchSpace:
                        tuple(lsb), tuple(bits), tuple(alive), shift)
 
     def predict(self, d: Decoded, codes: np.ndarray) -> np.ndarray:
-        """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`)."""
+        """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`); of
+        resolution codes, a network without thresholds reads the full-resolution ones."""
+        codes = np.asarray(codes)
+        if codes.ndim == 3 and not self.net.thresholds:
+            codes = codes[:, -1]
         return predict_batch(d, codes)
 
     def cost_features(self, d: Decoded) -> np.ndarray:
         """Hardware features of each candidate (:func:`cost_features`)."""
         return cost_features(d)
+
+    def adc_comparators(self, d: Decoded) -> np.ndarray:
+        """Flash-ADC comparators of each candidate (:func:`adc_comparator_counts`)."""
+        return adc_comparator_counts(d)
 
 
 def _check_order(order: np.ndarray, n_features: int) -> np.ndarray:

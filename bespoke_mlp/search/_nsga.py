@@ -19,7 +19,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from .._util import read_json, write_json
 from ..errors import UsageError
 from ..parallel import Executor, SerialExecutor
-from ._cost import CostModel
+from ._cost import AREA, CostModel, Objective
 from ._fingerprint import check_fingerprint
 from ._genome import SearchSpace
 
@@ -47,7 +47,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The feasible non-dominated candidates of the final population, sorted by area."""
+    """The feasible non-dominated candidates of the final population, sorted by the cost
+    objective (``area_cm2`` holds its value: cm² for ``area``, mW for the power objectives)."""
 
     genomes: np.ndarray
     val_accuracy: np.ndarray
@@ -58,26 +59,27 @@ class SearchResult:
     history: tuple[Progress, ...] = field(default=())
 
 
-def _score(shared: tuple[SearchSpace, CostModel, np.ndarray, np.ndarray, int],
+def _score(shared: tuple[SearchSpace, CostModel, np.ndarray, np.ndarray, int, Objective],
            x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy on ``codes`` and estimated area of integer genomes, ``batch`` at a time (the
-    work unit that executors run)."""
-    space, cost, codes, y, batch = shared
+    """Accuracy on ``codes`` and estimated cost objective of integer genomes, ``batch`` at a
+    time (the work unit that executors run)."""
+    space, cost, codes, y, batch, objective = shared
     acc, area = [], []
     for start in range(0, len(x), batch):
         d = space.decode(x[start:start + batch])
         pred = space.predict(d, codes)
         acc.append((pred == y[None, :]).mean(axis=1))
-        area.append(cost.area_cm2(space.cost_features(d)))
+        area.append(objective.values(cost, space.cost_features(d), space.adc_comparators(d)))
     return np.concatenate(acc), np.concatenate(area)
 
 
 class _Problem(Problem):
     def __init__(self, space: SearchSpace, cost: CostModel, codes: np.ndarray, y: np.ndarray,
-                 min_accuracy: float, batch: int, executor: Executor | None):
+                 min_accuracy: float, batch: int, executor: Executor | None,
+                 objective: Objective):
         super().__init__(n_var=space.n_genes, n_obj=2, n_ieq_constr=1,
                          xl=space.lower.astype(float), xu=space.upper.astype(float), vtype=int)
-        self.shared = (space, cost, codes, y, batch)
+        self.shared = (space, cost, codes, y, batch, objective)
         self.min_accuracy = min_accuracy
         self.executor = executor
         self.evaluations = 0
@@ -173,10 +175,12 @@ def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val
                batch: int = 100, checkpoint: Path | None = None, resume: bool = False,
                progress: Callable[[Progress], None] | None = None,
                executor: Executor | None = None,
-               fingerprint: dict | None = None) -> SearchResult:
+               fingerprint: dict | None = None,
+               objective: Objective = AREA) -> SearchResult:
     """Run NSGA-II over ``space``.
 
-    Objectives: validation error (golden model) and estimated area (``cost``); constraint:
+    Objectives: validation error (golden model) and the estimated ``objective`` (``cost``,
+    plus the ADCs for ``system-power``); constraint:
     validation accuracy ``>= min_accuracy``. Each generation restarts NSGA-II from the
     surviving population with a seed derived from ``(seed, generation)``, so a run resumed from
     a ``checkpoint`` (written after every generation) reaches the same result as an
@@ -187,7 +191,8 @@ def run_search(space: SearchSpace, cost: CostModel, codes_val: np.ndarray, y_val
     if pop_size < 8 or generations < 0:
         raise UsageError(f"need pop_size >= 8 and generations >= 0, got {pop_size!r}, "
                          f"{generations!r}")
-    problem = _Problem(space, cost, codes_val, np.asarray(y_val), min_accuracy, batch, executor)
+    problem = _Problem(space, cost, codes_val, np.asarray(y_val), min_accuracy, batch, executor,
+                       objective)
     start = time.perf_counter()
     first, elapsed0, evals0 = 0, 0.0, 0
     if resume and checkpoint is not None and checkpoint.exists():
