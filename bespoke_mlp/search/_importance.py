@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Network, predict_codes
+from ..ir import Network, network_codes, predict_codes
 
 __all__ = ["IMPORTANCE_METHODS", "feature_importance", "top_k_sizes"]
 
@@ -21,7 +21,8 @@ def feature_importance(net: Network, codes: np.ndarray, y: np.ndarray, *,
                        method: str = "permutation", seed: int = 0) -> np.ndarray:
     """Importance of each of ``net``'s features, ``(n_features,)``, larger is more important.
 
-    ``codes`` and ``y`` must be training samples (codes and target classes): the importance
+    ``codes`` (input codes, or resolution codes: see :func:`~bespoke_mlp.ir.network_codes`)
+    and ``y`` must be training samples (codes and target classes): the importance
     steers the search, so it must not see the parts that judge it. A feature the network
     does not read (all its first-layer masks or weights zero) has importance 0 and every
     other feature more than 0, so sorting keeps read features ahead of unread ones.
@@ -29,7 +30,7 @@ def feature_importance(net: Network, codes: np.ndarray, y: np.ndarray, *,
     if method not in IMPORTANCE_METHODS:
         raise UsageError(f"importance method must be one of {IMPORTANCE_METHODS!r}, "
                          f"got {method!r}")
-    codes = np.asarray(codes, dtype=np.int64)
+    codes = network_codes(net, np.asarray(codes, dtype=np.int64))
     y = np.asarray(y)
     w = np.abs(np.array(net.layers[0].weights, dtype=np.float64))
     w = w * (np.array(net.layers[0].masks) != 0)
