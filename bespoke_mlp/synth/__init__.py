@@ -27,6 +27,7 @@ from ._power import (
 from ._synthesize import (
     ABC_SCRIPT,
     DEEP_MAX_CELLS,
+    DEEP_TINY_CELLS,
     DEFAULT_EFFORT,
     EFFORTS,
     Effort,
@@ -48,6 +49,7 @@ __all__ = [
     "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",
     "DEEP_MAX_CELLS",
+    "DEEP_TINY_CELLS",
     "DEFAULT_EFFORT",
     "DEFAULT_FREQ_HZ",
     "DEFAULT_LIBERTY",
