@@ -149,7 +149,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
     mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
     :func:`implement`; the search's area estimate is the parallel one); every implemented
-    design (baseline, verified front, selected design) is synthesized at ``effort``.
+    design (baseline, selected design) is synthesized at ``effort``, the verified front at
+    ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -202,10 +203,13 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                           estimated_area(net, stats, cost), 0)
             picks = pick_for_verification(found.bounds, found.area, settings.max_loss,
                                           settings.n_verify)
+            # The front only ranks the designs (at most normal effort: high effort on every
+            # front point would take minutes); the selected design is re-implemented below.
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
-                                      effort=effort, log=log, arch=arch)
+                                      effort="normal" if effort == "high" else effort,
+                                      log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             chosen = select_design([found.bounds[i] for i in picks],

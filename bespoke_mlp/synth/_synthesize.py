@@ -36,6 +36,7 @@ __all__ = [
     "DEEP_TINY_CELLS",
     "DEFAULT_EFFORT",
     "EFFORTS",
+    "REPORT_EFFORT",
     "Effort",
     "SynthResult",
     "abc_scripts_for",
@@ -46,9 +47,13 @@ Effort = Literal["fast", "normal", "high"]
 """How hard ABC optimizes: ``fast`` for estimates, ``high`` for the smallest netlists."""
 EFFORTS: tuple[str, ...] = get_args(Effort)
 DEFAULT_EFFORT: Effort = "normal"
-"""The default effort: ``high`` takes minutes per search on 2 cores (``run cardio`` measured
-well over its 120 s budget) and gains 0.6-17 % area on the 9 reference designs; it is opt-in
-until its run time fits (see ``tech/README.md``)."""
+"""The default effort of the Python API and ``bespoke-mlp synth``: a quick look (seconds even on
+Arrhythmia-size designs)."""
+REPORT_EFFORT: Effort = "high"
+"""The default effort of ``run``, ``ablate`` and ``generate``, whose designs are reported: deep
+optimization, 20.6 % smaller on average on the 9 reference designs. A search ranks its verified
+front at ``normal`` and re-implements only the selected design at this effort (``run cardio``:
+92 s of CPU; see ``tech/README.md``)."""
 
 ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
 """The ``normal`` effort: SAT sweeping, AIG rewriting, structural choices, then area-only
