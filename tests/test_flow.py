@@ -37,6 +37,7 @@ def test_exact_flow_verifies_and_synthesizes(exact_runs):
     assert report["accuracy"]["design"] == report["accuracy"]["quantized"]
     assert report["area_cm2"] > 0 and report["power_mw"] > report["static_power_mw"] > 0
     assert report["technology"]["activity"] == "measured"
+    assert report["technology"]["effort"] == "high"  # run's default: a reported design
     for name in ("top.v", "netlist.v", "tb.v", "vectors.hex"):
         assert (out / "design" / name).stat().st_size > 0
     assert json.loads((out / "model.json").read_text())["format"] == "bespoke-mlp/network"
@@ -96,6 +97,7 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     # Every point's power comes from its own gate-level simulation's toggles.
     assert {p["activity"] for p in pareto["points"]} == {"measured"}
     assert report["technology"]["activity"] == "measured"
+    assert report["technology"]["effort"] == "high"
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "design" / "netlist.v").exists()
     # Three search rounds (the default); a later round starts from a retrained design.

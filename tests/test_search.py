@@ -80,7 +80,7 @@ def test_search_resumes_from_checkpoint(tmp_path):
 def test_cost_model_fit_recovers_a_linear_model():
     rng = np.random.default_rng(0)
     f = rng.random((50, len(COST_FEATURES))) * 100
-    truth = np.array([0.02, 0.05, 0.01, 0.03])
+    truth = np.array([0.02, 0.05, 0.01, 0.03])[:len(COST_FEATURES)]
     area = f @ truth + 0.1
     model = CostModel.fit(f, area, 3 * area)
     assert np.allclose(model.coefficients, truth, atol=1e-6)

@@ -16,6 +16,7 @@ from bespoke_mlp.errors import ToolError, UsageError
 from bespoke_mlp.synth import (
     CELL_MODELS,
     DEEP_MAX_CELLS,
+    DEEP_TINY_CELLS,
     DEFAULT_TOGGLE_RATE,
     EFFORTS,
     abc_scripts_for,
@@ -118,6 +119,7 @@ def test_synthesis_is_deterministic(design, result, tmp_path):
     assert again.netlist_v.read_bytes() == result.netlist_v.read_bytes()
     assert again.netlist_json.read_bytes() == result.netlist_json.read_bytes()
     assert again.to_dict() == result.to_dict()
+    assert result.to_dict()["effort"] == "normal"
 
 
 def test_effort_scripts_are_bounded_by_iterations_not_time():
@@ -129,6 +131,10 @@ def test_effort_scripts_are_bounded_by_iterations_not_time():
                 assert script.rstrip().endswith("amap")
     for script in abc_scripts_for("high", DEEP_MAX_CELLS):
         assert re.search(r"&deepsyn .*-J \d+.*-S \d+", script)
+    # The smallest designs get more variants (seeds), each with more rounds.
+    tiny, small = abc_scripts_for("high", DEEP_TINY_CELLS), abc_scripts_for("high", DEEP_MAX_CELLS)
+    assert (len(tiny), len(small)) == (6, 2)
+    assert len(set(tiny)) == 6 and all("-J 50 " in s for s in tiny)
     assert "&deepsyn" not in "".join(abc_scripts_for("high", DEEP_MAX_CELLS + 1))
 
 

@@ -17,7 +17,7 @@ from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
 from ..search import OBJECTIVES
-from ..synth import add_tech_arguments, technology
+from ..synth import REPORT_EFFORT, add_tech_arguments, technology
 from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, parse_hidden
@@ -244,7 +244,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
                    help="sequential: neuron inputs per clock cycle, the fold factor (default: "
                         "1; more lanes take fewer, slightly longer cycles and more area)")
     add_tech_arguments(p)
-    add_effort_argument(p)
+    add_effort_argument(p, default=REPORT_EFFORT)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

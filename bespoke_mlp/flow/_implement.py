@@ -120,6 +120,7 @@ class Implementation:
             "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
             "technology": {**(self.tech or technology(self.synth.liberty)).to_dict(),
                            "freq_hz": s["freq_hz"], "activity": s["activity"],
+                           "effort": s["effort"],
                            "adc_mw_per_4bit": self.adc_mw},
             "verification": {"rtl_agreement": self.rtl_agreement,
                              "gate_agreement": self.gate_agreement,

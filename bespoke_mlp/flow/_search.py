@@ -199,7 +199,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
     :func:`implement`; the search's area estimate is the parallel one, the front points to
     implement are picked by the sequential one for a sequential design); every implemented
-    design (baseline, verified front, selected design) is synthesized at ``effort``.
+    design (baseline, selected design) is synthesized at ``effort``, the verified front at
+    ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -269,10 +270,13 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                           estimated_cost(net, stats, cost, objective), 0)
             picks = pick_for_verification(found.bounds, _pick_areas(found, check_arch(arch)),
                                           settings.max_loss, settings.n_verify)
+            # The front only ranks the designs (at most normal effort: high effort on every
+            # front point would take minutes); the selected design is re-implemented below.
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
-                                      effort=effort, log=log, arch=arch)
+                                      effort="normal" if effort == "high" else effort,
+                                      log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
             key = {"system-power": "system_power_mw", "power": "power_mw",

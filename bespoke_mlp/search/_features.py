@@ -5,49 +5,40 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import linear_form_arrays, partial_product_counts
-from ._decoded import Decoded, signed_widths
+from ._decoded import Decoded
 from ._evaluate import input_resolution
 
 __all__ = ["COST_FEATURES", "adc_comparator_counts", "cost_features"]
 
-#: Names of the columns of :func:`cost_features`.
-COST_FEATURES = ("partial_product_bits", "adder_bits", "activation_bits", "argmax_bits")
+#: Names of the columns of :func:`cost_features`. Adder, activation and argmax bits were fitted
+#: beside them and got zero weight at every calibration (they grow with the partial products).
+COST_FEATURES = ("partial_product_bits",)
 
 
 def cost_features(d: Decoded) -> np.ndarray:
     """Hardware features of each candidate, ``(P, len(COST_FEATURES))``.
 
-    Partial-product bits (the compressor trees' inputs), carry-propagate adder bits above the
-    truncated columns, hidden activation logic (saturation detection and output bits), and
-    argmax comparator bits. Only live logic counts: removed neurons, and hidden neurons whose
-    window never opens (or is always saturated), are constants; so are the connections they
-    feed, which synthesis removes.
+    Partial-product bits (the compressor trees' inputs). Only live logic counts: removed
+    neurons, and hidden neurons whose window never opens (or is always saturated), are
+    constants; so are the connections they feed, which synthesis removes.
     """
     n = len(d.argmax_shift)
     pp = np.zeros(n)
-    cpa = np.zeros(n)
-    act = np.zeros(n)
     constant_inputs = np.zeros((n, d.weights[0].shape[2]), dtype=bool)
     for k in range(len(d.weights)):
         live = d.alive[k]
         masks = np.where(constant_inputs[:, None, :], 0, d.masks[k])
-        coef, const = linear_form_arrays(d.weights[k], masks, d.truncation[k],
-                                         d.biases[k], d.widths[k])
-        lo = const + np.minimum(coef, 0).sum(axis=1)
-        hi = const + np.maximum(coef, 0).sum(axis=1)
-        width = signed_widths(lo, hi)
         if k < len(d.lsb):
+            coef, const = linear_form_arrays(d.weights[k], masks, d.truncation[k],
+                                             d.biases[k], d.widths[k])
+            lo = const + np.minimum(coef, 0).sum(axis=1)
+            hi = const + np.maximum(coef, 0).sum(axis=1)
             top = (1 << d.bits[k]) - 1
             live = live & ((hi >> d.lsb[k]) > 0) & ((lo >> d.lsb[k]) < top)
-            act += (np.maximum(width - d.lsb[k], 0) * live).sum(axis=1)
             constant_inputs = ~live
-        else:
-            out_width = np.maximum(width.max(axis=1) - d.argmax_shift, 1)
         counts = partial_product_counts(d.weights[k], masks, d.truncation[k], d.widths[k])
         pp += (counts * live).sum(axis=1)
-        cpa += (np.maximum(width - d.truncation[k], 0) * (counts > 0) * live).sum(axis=1)
-    cmp = out_width * (d.weights[-1].shape[1] - 1)
-    return np.stack([pp, cpa, act, cmp], axis=1)
+    return pp[:, None]
 
 
 def adc_comparator_counts(d: Decoded) -> np.ndarray:

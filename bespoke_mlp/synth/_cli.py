@@ -20,11 +20,11 @@ from ._timing import choose_clock
 __all__ = ["add_effort_argument", "register"]
 
 
-def add_effort_argument(p: argparse.ArgumentParser) -> None:
-    """Add ``--effort`` (synthesis effort, default :data:`DEFAULT_EFFORT`)."""
-    p.add_argument("--effort", choices=EFFORTS, default=DEFAULT_EFFORT,
+def add_effort_argument(p: argparse.ArgumentParser, default: str = DEFAULT_EFFORT) -> None:
+    """Add ``--effort`` (synthesis effort, default ``default``)."""
+    p.add_argument("--effort", choices=EFFORTS, default=default,
                    help=f"synthesis effort: fast (estimates), normal, or high (deterministic "
-                        f"deep logic optimization, slower; default: {DEFAULT_EFFORT})")
+                        f"deep logic optimization, slower; default: {default})")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

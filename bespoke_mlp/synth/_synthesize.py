@@ -33,8 +33,10 @@ from ._timing import analyze_timing, cell_delays
 __all__ = [
     "ABC_SCRIPT",
     "DEEP_MAX_CELLS",
+    "DEEP_TINY_CELLS",
     "DEFAULT_EFFORT",
     "EFFORTS",
+    "REPORT_EFFORT",
     "Effort",
     "SynthResult",
     "abc_scripts_for",
@@ -45,9 +47,13 @@ Effort = Literal["fast", "normal", "high"]
 """How hard ABC optimizes: ``fast`` for estimates, ``high`` for the smallest netlists."""
 EFFORTS: tuple[str, ...] = get_args(Effort)
 DEFAULT_EFFORT: Effort = "normal"
-"""The default effort: ``high`` takes minutes per search on 2 cores (``run cardio`` measured
-well over its 120 s budget) and gains 0.6-17 % area on the 9 reference designs; it is opt-in
-until its run time fits (see ``tech/README.md``)."""
+"""The default effort of the Python API and ``bespoke-mlp synth``: a quick look (seconds even on
+Arrhythmia-size designs)."""
+REPORT_EFFORT: Effort = "high"
+"""The default effort of ``run``, ``ablate`` and ``generate``, whose designs are reported: deep
+optimization, 20.6 % smaller on average on the 9 reference designs. A search ranks its verified
+front at ``normal`` and re-implements only the selected design at this effort (``run cardio``:
+92 s of CPU; see ``tech/README.md``)."""
 
 ABC_SCRIPT = "strash; ifraig; dc2; dch -f; amap"
 """The ``normal`` effort: SAT sweeping, AIG rewriting, structural choices, then area-only
@@ -63,13 +69,24 @@ _COMPRESS2RS = (
 # Deep optimization for small designs: &deepsyn's randomized rounds of choices, LUT mapping,
 # don't-care resynthesis (&mfs), extraction and rewriting, keeping the smallest AIG. Bounded by
 # rounds without improvement (-J) and restarts (-I) from a fixed seed (-S), never by time, so
-# that the result does not depend on the machine's load. Its result varies by some percent with
-# the variant, so two variants (LUTs of 3-6 inputs, and of 2-6: -t) are mapped and the smaller
-# netlist is kept.
-_DEEP_SMALL_SCRIPTS = tuple(
-    f"strash; ifraig; dc2; &get -n; &deepsyn -I 1 -J 10 -S 0{flag}; &put; dch -f; amap"
-    for flag in ("", " -t")
-)
+# that the result does not depend on the machine's load. Its mapped area scatters by up to
+# 20 % with the seed and the variant (LUTs of 3-6 inputs, or of 2-6: -t), so several are mapped
+# and the smallest netlist is kept: more of them for the smallest designs, where they are cheap.
+def _deep_small_scripts(seeds: int, rounds: int) -> tuple[str, ...]:
+    return tuple(
+        f"strash; ifraig; dc2; &get -n; &deepsyn -I 1 -J {rounds} -S {seed}{flag}; &put; "
+        "dch -f; amap"
+        for seed in range(seeds) for flag in ("", " -t")
+    )
+
+
+DEEP_TINY_CELLS = 300
+"""``high`` effort maps six &deepsyn variants (seeds 0-2, with and without ``-t``) of up to
+50 rounds without improvement, instead of two of 10, up to this many Yosys cells before mapping
+(measured on the reference designs: Seeds, 208 cells, 0.428 instead of 0.479 cm², Balance,
+Breast Cancer and Red Wine 7-10 % smaller, up to 18 s of CPU; Vertebral and Cardio gained
+nothing from 50 rounds at 3x the time)."""
+
 # Large designs: &deepsyn's unbounded &mfs windows take minutes per round there, so two fixed
 # rounds of the same steps with bounded windows (-M 300).
 _DEEP_LARGE_SCRIPT = "; ".join(
@@ -91,7 +108,11 @@ def abc_scripts_for(effort: Effort, n_cells: int) -> tuple[str, ...]:
         return (_FAST_SCRIPT,)
     if effort == "normal":
         return (ABC_SCRIPT,)
-    return _DEEP_SMALL_SCRIPTS if n_cells <= DEEP_MAX_CELLS else (_DEEP_LARGE_SCRIPT,)
+    if n_cells <= DEEP_TINY_CELLS:
+        return _deep_small_scripts(3, 50)
+    if n_cells <= DEEP_MAX_CELLS:
+        return _deep_small_scripts(1, 10)
+    return (_DEEP_LARGE_SCRIPT,)
 
 _READERS = {".v": "read_verilog", ".sv": "read_verilog -sv", ".il": "read_rtlil"}
 _UM2_PER_CM2 = 1e8
@@ -112,6 +133,7 @@ class SynthResult:
     fmax_hz : highest clock frequency whose period covers the critical path.
     freq_hz : the clock frequency the power is given at.
     activity : ``"default"`` (calibrated toggle rate for every cell) or ``"measured"``.
+    effort : the synthesis effort (``"script"``: an experimental ABC script).
     netlist_v, netlist_json, log : files written by the run.
     liberty : the Liberty file mapped onto.
     seconds : wall-clock time of the Yosys run (not part of :meth:`to_dict`).
@@ -129,6 +151,7 @@ class SynthResult:
     fmax_hz: float
     freq_hz: float
     activity: str
+    effort: str
     netlist_v: Path
     netlist_json: Path
     log: Path
@@ -151,6 +174,7 @@ class SynthResult:
             "freq_hz": self.freq_hz,
             "activity": self.activity,
             "library": self.liberty.stem,
+            "effort": self.effort,
         }
 
     def with_activity(
@@ -368,7 +392,8 @@ def synthesize(
         if len(logs) > 1:
             log.write_text("".join(logs))
     netlist = read_netlist(netlist_json, library, top=top)
-    return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz)
+    return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz,
+                   "script" if abc_script else effort)
 
 
 def _prepared_cells(stats: Path) -> int:
@@ -382,7 +407,7 @@ def _area(netlist: Netlist, library: Library) -> float:
 
 def _result(
     netlist: Netlist, library: Library, netlist_v: Path, netlist_json: Path, log: Path,
-    seconds: float, activity: Mapping[str, float] | None, freq_hz: float,
+    seconds: float, activity: Mapping[str, float] | None, freq_hz: float, effort: str,
 ) -> SynthResult:
     counts = netlist.cell_counts
     area = _area(netlist, library)
@@ -403,6 +428,7 @@ def _result(
         netlist_json=netlist_json,
         log=log,
         liberty=library.path,
+        effort=effort,
         seconds=seconds,
         **_power_fields(report),
     )
