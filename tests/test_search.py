@@ -177,7 +177,7 @@ def test_objectives():
     from bespoke_mlp.search import Objective
 
     cost = CostModel.default()
-    f = np.array([[100.0, 0, 0, 0]])
+    f = np.array([[100.0]])
     area = Objective("area").values(cost, f, np.array([15]))
     power = Objective("power").values(cost, f, np.array([15]))
     system = Objective("system-power", adc_mw=0.33).values(cost, f, np.array([15]))
