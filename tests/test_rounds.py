@@ -17,3 +17,29 @@ def test_next_round_starts_from_the_smallest_design_within_the_bound():
     assert found.smallest_within(1.0) == 2  # equal candidates: the earlier one
     assert found.smallest_within(2.2) == 1
     assert found.smallest_within(0.1) is None
+
+
+def test_a_wide_base_gets_narrow_retrained_candidates_in_round_one(tmp_path):
+    from bespoke_mlp.approx import input_bit_counts
+    from bespoke_mlp.flow import SearchSettings
+    from bespoke_mlp.flow._log import quiet
+    from bespoke_mlp.flow._rounds import NARROW_MIN_FEATURES, search_rounds
+    from bespoke_mlp.ir import predict_codes
+    from bespoke_mlp.parallel import SerialExecutor
+    from bespoke_mlp.search import CostModel, top_k_sizes
+
+    rng = np.random.default_rng(1)
+    net = random_network(rng, n_features=NARROW_MIN_FEATURES, hidden=2)
+    codes = rng.integers(0, 16, (60, net.n_features))
+    part = (codes, predict_codes(net, codes))
+    settings = SearchSettings(pop_size=8, generations=1, rounds=1, n_retrain=2,
+                              retrain_epochs=1)
+    found = search_rounds(net, {"train": part, "val": part}, part, part,
+                          input_bit_counts(codes, 4), CostModel.default(), settings,
+                          search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
+                          resume=False, progress=lambda label: (lambda p: None),
+                          executor=SerialExecutor(), log=quiet())
+    assert len(found.importance) == 1 and found.importance[0].shape == (net.n_features,)
+    narrow = [c for c in found.configs if c.layers == () and c.input_precision is not None]
+    assert [sum(1 for p in c.input_precision if p) for c in narrow] == \
+        list(top_k_sizes(net.n_used_features))

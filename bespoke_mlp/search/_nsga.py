@@ -122,7 +122,7 @@ def _initial_population(space: SearchSpace, size: int, rng: np.random.Generator)
     crowded out the others (Cardio: ≤1 % design 4.69 instead of 3.95 cm²)."""
     seeds = space.seeds()
     out = [seeds]
-    n = size - len(seeds)
+    n = max(0, size - len(seeds))  # a small population keeps the first seeds only
     wide = seeds[:len(seeds) - 2 * len(space.narrow_sizes())]
     base = wide[rng.integers(0, len(wide), n)]
     redraw = rng.random(base.shape) < rng.uniform(0.02, 0.3, (n, 1))
