@@ -32,7 +32,7 @@ from bespoke_mlp.flow import (
 )
 from bespoke_mlp.ir import Network
 from bespoke_mlp.parallel import add_executor_arguments, executor_from_args
-from bespoke_mlp.synth import technology
+from bespoke_mlp.synth import REPORT_EFFORT, technology
 
 SUITE = ("cardio", "pendigits", "redwine", "whitewine", "breast_cancer", "seeds",
          "vertebral_3c", "balance", "arrhythmia")
@@ -40,6 +40,10 @@ SUITE = ("cardio", "pendigits", "redwine", "whitewine", "breast_cancer", "seeds"
 SEQUENTIAL = ("cardio", "pendigits", "arrhythmia")
 #: The low-voltage technology every selected design is re-implemented on (TCASAI'25's).
 LOW_VOLTAGE = "egfet-0.6v"
+
+
+#: The synthesis effort of every run, as the command line's: reported designs at ``high``.
+EFFORT = REPORT_EFFORT
 
 
 def search_settings(max_loss: float, generations: int | None = None) -> SearchSettings:
@@ -122,7 +126,7 @@ def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
     codes, labels = split_parts(net, split)["test"]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-bench-") as work:
         impl = implement(net, codes, labels, design_dir=Path(work) / "design",
-                         work_dir=Path(work) / "work", arch=arch,
+                         work_dir=Path(work) / "work", arch=arch, effort=EFFORT,
                          tech=None if tech is None else technology(tech))
     if round(impl.accuracy, 6) != report["accuracy"]["design"]:
         raise RuntimeError(f"{name}: re-implemented {model} gives {impl.accuracy!r} on test, "
@@ -154,11 +158,12 @@ def _unit(item: tuple[str, str, Path | None, Path, int | None]) -> dict:
     name, kind, data_dir, out, generations = item
     run_dir = out / name / kind
     if kind == "exact":
-        report = run_exact(name, data_dir=data_dir, out=run_dir, force=True)
+        report = run_exact(name, data_dir=data_dir, out=run_dir, force=True, effort=EFFORT)
     else:
         # The ≤1 % and ≤5 % runs train the same exact network: its baseline is made once.
         report = run_search_flow(name, data_dir=data_dir, out=run_dir, force=True,
                                  settings=search_settings(float(kind[4:]), generations),
+                                 effort=EFFORT,
                                  baseline_cache=BaselineCache(out / ".baselines"))
     return {"report": {k: report[k] for k in _KEYS if k in report},
             "front": _points(run_dir), **_variants(name, kind, data_dir, run_dir)}

@@ -216,7 +216,7 @@ def _search(name: str, data_dir: Path | None, work: Path, verbose: bool) -> Path
     sink = console_logging() if verbose else contextlib.nullcontext()
     with sink:  # the flow's progress, as the command line shows it
         run_search_flow(name, data_dir=data_dir, out=out, settings=reference_settings(),
-                        force=True, log=Log(enabled=verbose))
+                        force=True, log=Log(enabled=verbose), effort=_benchmark().EFFORT)
     return out
 
 
