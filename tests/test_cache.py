@@ -35,8 +35,31 @@ def test_entries_round_trip_and_are_computed_once(tmp_path):
     assert cache.get_or_compute("k" * 64, compute) == ({"area_cm2": 1.5}, False)
     assert cache.get_or_compute("k" * 64, compute) == ({"area_cm2": 1.5}, True)
     assert calls == [1]
-    # Only the entry: no temporary file is left behind.
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["k" * 64 + ".json"]
+    # The entry and its lock: no temporary file is left behind.
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["k" * 64 + ".json",
+                                                                       "k" * 64 + ".lock"]
+
+
+def test_concurrent_runs_compute_a_baseline_once(tmp_path):
+    import threading
+    import time
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.3)
+        return {"area_cm2": 2.0}
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        BaselineCache(tmp_path).get_or_compute("c" * 64, compute))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+    assert sorted(hit for _, hit in results) == [False, True]
 
 
 def test_unreadable_entry_is_a_miss(tmp_path):

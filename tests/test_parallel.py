@@ -143,3 +143,34 @@ def test_jobs_and_dask_are_exclusive(capsys):
         main(["run", "iris", "--jobs", "2", "--dask", "local:2"])
     assert exc.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_workers_end_when_their_parent_is_killed():
+    """A parent killed outright (no chance to stop its pool) leaves no worker running."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from bespoke_mlp._util import _descendants
+
+    # Both workers busy (a long unit each) when the parent dies.
+    script = ("import threading, time\nfrom bespoke_mlp.parallel import ProcessExecutor\n"
+              "ex = ProcessExecutor(2)\nex.map(abs, [-1, -2])\n"
+              "threading.Thread(target=ex.map, args=(time.sleep, [90, 90]), daemon=True).start()\n"
+              "time.sleep(1)\nprint('ready', flush=True)\ntime.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    workers = [pid for pid in _descendants(proc.pid)
+               if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 2
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+        time.sleep(0.2)
+    alive = [p for p in workers if Path(f"/proc/{p}").exists()
+             and Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()[0] != "Z"]
+    assert alive == []

@@ -9,11 +9,12 @@ effort, the architecture, the ADC figure and the package version.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ def baseline_key(net: Network, codes: np.ndarray, labels: np.ndarray, **settings
 class BaselineCache:
     """Baseline figures (JSON objects) in ``root/<key>.json``.
 
-    Entries are written atomically (a temporary file, then a rename), so that concurrent runs
-    on the same network at worst both compute it; nothing in ``root`` is ever deleted.
+    Entries are written atomically (a temporary file, then a rename). Runs on the same network
+    at the same time take turns (a lock file per key, where the platform has ``fcntl``): the
+    second waits for the first's figures instead of computing them again. Nothing in ``root``
+    is ever deleted.
     """
 
     def __init__(self, root: Path):
@@ -77,9 +80,25 @@ class BaselineCache:
     def get_or_compute(self, key: str, compute: Callable[[], dict[str, Any]]
                        ) -> tuple[dict[str, Any], bool]:
         """(figures, whether they came from the cache): computed and stored on a miss."""
-        hit = self.get(key)
-        if hit is not None:
-            return hit, True
-        value = compute()
-        self.put(key, value)
+        with self._locked(key):
+            hit = self.get(key)
+            if hit is not None:
+                return hit, True
+            value = compute()
+            self.put(key, value)
         return value, False
+
+    @contextlib.contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks: concurrent runs may both compute
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f"{key}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -18,6 +19,7 @@ from hashlib import sha256
 from typing import Any
 
 from .._signals import ignore_interrupts
+from .._util import kill_running_tools
 from ..errors import UsageError
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor"]
@@ -101,13 +103,31 @@ def _stop_worker(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _init_local_worker() -> None:
+def _watch_parent(parent: int) -> None:
+    """End this worker (SIGTERM, so its tools are killed) once its parent is gone: a parent
+    killed without the chance to stop its pool must not leave workers burning CPU."""
+    import signal
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    # SIGTERM unwinds a running unit (its tools killed, its temporary directories removed);
+    # the pool's loop would then wait for work forever, so the process ends here after that.
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5.0)
+    kill_running_tools()
+    os._exit(128 + signal.SIGTERM)
+
+
+def _init_local_worker(parent: int) -> None:
     """Local worker set-up: Ctrl-C goes to the parent only (which stops the workers); SIGTERM
-    ends a worker after cleaning up."""
+    ends a worker after cleaning up, and so does the end of the parent ``parent``."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="bespoke-mlp-parent-watch").start()
     _init_worker()
 
 
@@ -119,7 +139,8 @@ class ProcessExecutor(Executor):
         self.n_workers = _check_jobs(jobs)
         self._shared: tuple[Any, _Shared] | None = None
         self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_local_worker)
+                                         initializer=_init_local_worker,
+                                         initargs=(os.getpid(),))
         self._interrupted = False
 
     def map(self, fn, items, *, shared=None, progress=None):
