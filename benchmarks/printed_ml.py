@@ -122,8 +122,10 @@ def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
     implemented again on ``tech`` in architecture ``arch``, verified on the run's test split."""
     report = json.loads((run_dir / "report.json").read_text())
     net = Network.from_json((run_dir / model).read_text())
-    split = split_dataset(load_dataset(name, data_dir=data_dir),
-                          seed=report["settings"]["split_seed"])
+    # The run's own split: the selection part changes the train part, hence the input scaling.
+    settings = report["settings"]
+    split = split_dataset(load_dataset(name, data_dir=data_dir), seed=settings["split_seed"],
+                          select_size=settings.get("select_size", 0.0))
     codes, labels = split_parts(net, split)["test"]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-bench-") as work:
         impl = implement(net, codes, labels, design_dir=Path(work) / "design",

@@ -104,17 +104,15 @@ def _stop_worker(signum: int, frame: object) -> None:
 
 
 def _watch_parent(parent: int) -> None:
-    """End this worker (SIGTERM, so its tools are killed) once its parent is gone: a parent
-    killed without the chance to stop its pool must not leave workers burning CPU."""
+    """End this worker and its tools once its parent is gone: a parent killed without the
+    chance to stop its pool must not leave workers burning CPU."""
     import signal
     import time
 
     while os.getppid() == parent:
         time.sleep(1.0)
-    # SIGTERM unwinds a running unit (its tools killed, its temporary directories removed);
-    # the pool's loop would then wait for work forever, so the process ends here after that.
-    os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(5.0)
+    # Not SIGTERM: unwinding the main thread can leave the process waiting on the pool's
+    # pipe during shutdown. The running unit's tools are killed, then the process ends.
     kill_running_tools()
     os._exit(128 + signal.SIGTERM)
 
