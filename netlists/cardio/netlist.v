@@ -6,178 +6,1747 @@ module bespoke_mlp(y, x);
   input [83:0] x;
   wire [83:0] x;
   wire _0_;
+  wire _1000_;
+  wire _1001_;
+  wire _1002_;
+  wire _1003_;
+  wire _1004_;
+  wire _1005_;
+  wire _1006_;
+  wire _1007_;
+  wire _1008_;
+  wire _1009_;
   wire _100_;
+  wire _1010_;
+  wire _1011_;
+  wire _1012_;
+  wire _1013_;
+  wire _1014_;
+  wire _1015_;
+  wire _1016_;
+  wire _1017_;
+  wire _1018_;
+  wire _1019_;
   wire _101_;
+  wire _1020_;
+  wire _1021_;
+  wire _1022_;
+  wire _1023_;
+  wire _1024_;
+  wire _1025_;
+  wire _1026_;
+  wire _1027_;
+  wire _1028_;
+  wire _1029_;
   wire _102_;
+  wire _1030_;
+  wire _1031_;
+  wire _1032_;
+  wire _1033_;
+  wire _1034_;
+  wire _1035_;
+  wire _1036_;
+  wire _1037_;
+  wire _1038_;
+  wire _1039_;
   wire _103_;
+  wire _1040_;
+  wire _1041_;
+  wire _1042_;
+  wire _1043_;
+  wire _1044_;
+  wire _1045_;
+  wire _1046_;
+  wire _1047_;
+  wire _1048_;
+  wire _1049_;
   wire _104_;
+  wire _1050_;
+  wire _1051_;
+  wire _1052_;
+  wire _1053_;
+  wire _1054_;
+  wire _1055_;
+  wire _1056_;
+  wire _1057_;
+  wire _1058_;
+  wire _1059_;
   wire _105_;
+  wire _1060_;
+  wire _1061_;
+  wire _1062_;
+  wire _1063_;
+  wire _1064_;
+  wire _1065_;
+  wire _1066_;
+  wire _1067_;
+  wire _1068_;
+  wire _1069_;
   wire _106_;
+  wire _1070_;
+  wire _1071_;
+  wire _1072_;
+  wire _1073_;
+  wire _1074_;
+  wire _1075_;
+  wire _1076_;
+  wire _1077_;
+  wire _1078_;
+  wire _1079_;
   wire _107_;
+  wire _1080_;
+  wire _1081_;
+  wire _1082_;
+  wire _1083_;
+  wire _1084_;
+  wire _1085_;
+  wire _1086_;
+  wire _1087_;
+  wire _1088_;
+  wire _1089_;
   wire _108_;
+  wire _1090_;
+  wire _1091_;
+  wire _1092_;
+  wire _1093_;
+  wire _1094_;
+  wire _1095_;
+  wire _1096_;
+  wire _1097_;
+  wire _1098_;
+  wire _1099_;
   wire _109_;
   wire _10_;
+  wire _1100_;
+  wire _1101_;
+  wire _1102_;
+  wire _1103_;
+  wire _1104_;
+  wire _1105_;
+  wire _1106_;
+  wire _1107_;
+  wire _1108_;
+  wire _1109_;
   wire _110_;
+  wire _1110_;
+  wire _1111_;
+  wire _1112_;
+  wire _1113_;
+  wire _1114_;
+  wire _1115_;
+  wire _1116_;
+  wire _1117_;
+  wire _1118_;
+  wire _1119_;
   wire _111_;
+  wire _1120_;
+  wire _1121_;
+  wire _1122_;
+  wire _1123_;
+  wire _1124_;
+  wire _1125_;
+  wire _1126_;
+  wire _1127_;
+  wire _1128_;
+  wire _1129_;
   wire _112_;
+  wire _1130_;
+  wire _1131_;
+  wire _1132_;
+  wire _1133_;
+  wire _1134_;
+  wire _1135_;
+  wire _1136_;
+  wire _1137_;
+  wire _1138_;
+  wire _1139_;
   wire _113_;
+  wire _1140_;
+  wire _1141_;
+  wire _1142_;
+  wire _1143_;
+  wire _1144_;
+  wire _1145_;
+  wire _1146_;
+  wire _1147_;
+  wire _1148_;
+  wire _1149_;
   wire _114_;
+  wire _1150_;
+  wire _1151_;
+  wire _1152_;
+  wire _1153_;
+  wire _1154_;
+  wire _1155_;
+  wire _1156_;
+  wire _1157_;
+  wire _1158_;
+  wire _1159_;
   wire _115_;
+  wire _1160_;
+  wire _1161_;
+  wire _1162_;
+  wire _1163_;
+  wire _1164_;
+  wire _1165_;
+  wire _1166_;
+  wire _1167_;
+  wire _1168_;
+  wire _1169_;
   wire _116_;
+  wire _1170_;
+  wire _1171_;
+  wire _1172_;
+  wire _1173_;
+  wire _1174_;
+  wire _1175_;
+  wire _1176_;
+  wire _1177_;
+  wire _1178_;
+  wire _1179_;
   wire _117_;
+  wire _1180_;
+  wire _1181_;
+  wire _1182_;
+  wire _1183_;
+  wire _1184_;
+  wire _1185_;
+  wire _1186_;
+  wire _1187_;
+  wire _1188_;
+  wire _1189_;
   wire _118_;
+  wire _1190_;
+  wire _1191_;
+  wire _1192_;
+  wire _1193_;
+  wire _1194_;
+  wire _1195_;
+  wire _1196_;
+  wire _1197_;
+  wire _1198_;
+  wire _1199_;
   wire _119_;
   wire _11_;
+  wire _1200_;
+  wire _1201_;
+  wire _1202_;
+  wire _1203_;
+  wire _1204_;
+  wire _1205_;
+  wire _1206_;
+  wire _1207_;
+  wire _1208_;
+  wire _1209_;
   wire _120_;
+  wire _1210_;
+  wire _1211_;
+  wire _1212_;
+  wire _1213_;
+  wire _1214_;
+  wire _1215_;
+  wire _1216_;
+  wire _1217_;
+  wire _1218_;
+  wire _1219_;
   wire _121_;
+  wire _1220_;
+  wire _1221_;
+  wire _1222_;
+  wire _1223_;
+  wire _1224_;
+  wire _1225_;
+  wire _1226_;
+  wire _1227_;
+  wire _1228_;
+  wire _1229_;
   wire _122_;
+  wire _1230_;
+  wire _1231_;
+  wire _1232_;
+  wire _1233_;
+  wire _1234_;
+  wire _1235_;
+  wire _1236_;
+  wire _1237_;
+  wire _1238_;
+  wire _1239_;
   wire _123_;
+  wire _1240_;
+  wire _1241_;
+  wire _1242_;
+  wire _1243_;
+  wire _1244_;
+  wire _1245_;
+  wire _1246_;
+  wire _1247_;
+  wire _1248_;
+  wire _1249_;
   wire _124_;
+  wire _1250_;
+  wire _1251_;
+  wire _1252_;
+  wire _1253_;
+  wire _1254_;
+  wire _1255_;
+  wire _1256_;
+  wire _1257_;
+  wire _1258_;
+  wire _1259_;
   wire _125_;
+  wire _1260_;
+  wire _1261_;
+  wire _1262_;
+  wire _1263_;
+  wire _1264_;
+  wire _1265_;
+  wire _1266_;
+  wire _1267_;
+  wire _1268_;
+  wire _1269_;
   wire _126_;
+  wire _1270_;
+  wire _1271_;
+  wire _1272_;
+  wire _1273_;
+  wire _1274_;
+  wire _1275_;
+  wire _1276_;
+  wire _1277_;
+  wire _1278_;
+  wire _1279_;
   wire _127_;
+  wire _1280_;
+  wire _1281_;
+  wire _1282_;
+  wire _1283_;
+  wire _1284_;
+  wire _1285_;
+  wire _1286_;
+  wire _1287_;
+  wire _1288_;
+  wire _1289_;
   wire _128_;
+  wire _1290_;
+  wire _1291_;
+  wire _1292_;
+  wire _1293_;
+  wire _1294_;
+  wire _1295_;
+  wire _1296_;
+  wire _1297_;
+  wire _1298_;
+  wire _1299_;
   wire _129_;
   wire _12_;
+  wire _1300_;
+  wire _1301_;
+  wire _1302_;
+  wire _1303_;
+  wire _1304_;
+  wire _1305_;
+  wire _1306_;
+  wire _1307_;
+  wire _1308_;
+  wire _1309_;
   wire _130_;
+  wire _1310_;
+  wire _1311_;
+  wire _1312_;
+  wire _1313_;
+  wire _1314_;
+  wire _1315_;
+  wire _1316_;
+  wire _1317_;
+  wire _1318_;
+  wire _1319_;
   wire _131_;
+  wire _1320_;
+  wire _1321_;
+  wire _1322_;
+  wire _1323_;
+  wire _1324_;
+  wire _1325_;
+  wire _1326_;
+  wire _1327_;
+  wire _1328_;
+  wire _1329_;
   wire _132_;
+  wire _1330_;
+  wire _1331_;
+  wire _1332_;
+  wire _1333_;
+  wire _1334_;
+  wire _1335_;
+  wire _1336_;
+  wire _1337_;
+  wire _1338_;
+  wire _1339_;
   wire _133_;
+  wire _1340_;
+  wire _1341_;
+  wire _1342_;
+  wire _1343_;
+  wire _1344_;
+  wire _1345_;
+  wire _1346_;
+  wire _1347_;
+  wire _1348_;
+  wire _1349_;
   wire _134_;
+  wire _1350_;
+  wire _1351_;
+  wire _1352_;
+  wire _1353_;
+  wire _1354_;
+  wire _1355_;
+  wire _1356_;
+  wire _1357_;
+  wire _1358_;
+  wire _1359_;
   wire _135_;
+  wire _1360_;
+  wire _1361_;
+  wire _1362_;
+  wire _1363_;
+  wire _1364_;
+  wire _1365_;
+  wire _1366_;
+  wire _1367_;
+  wire _1368_;
+  wire _1369_;
   wire _136_;
+  wire _1370_;
+  wire _1371_;
+  wire _1372_;
+  wire _1373_;
+  wire _1374_;
+  wire _1375_;
+  wire _1376_;
+  wire _1377_;
+  wire _1378_;
+  wire _1379_;
   wire _137_;
+  wire _1380_;
+  wire _1381_;
+  wire _1382_;
+  wire _1383_;
+  wire _1384_;
+  wire _1385_;
+  wire _1386_;
+  wire _1387_;
+  wire _1388_;
+  wire _1389_;
   wire _138_;
+  wire _1390_;
+  wire _1391_;
+  wire _1392_;
+  wire _1393_;
+  wire _1394_;
+  wire _1395_;
+  wire _1396_;
+  wire _1397_;
+  wire _1398_;
+  wire _1399_;
   wire _139_;
   wire _13_;
+  wire _1400_;
+  wire _1401_;
+  wire _1402_;
+  wire _1403_;
+  wire _1404_;
+  wire _1405_;
+  wire _1406_;
+  wire _1407_;
+  wire _1408_;
+  wire _1409_;
   wire _140_;
+  wire _1410_;
+  wire _1411_;
+  wire _1412_;
+  wire _1413_;
+  wire _1414_;
+  wire _1415_;
+  wire _1416_;
+  wire _1417_;
+  wire _1418_;
+  wire _1419_;
   wire _141_;
+  wire _1420_;
+  wire _1421_;
+  wire _1422_;
+  wire _1423_;
+  wire _1424_;
+  wire _1425_;
+  wire _1426_;
+  wire _1427_;
+  wire _1428_;
+  wire _1429_;
   wire _142_;
+  wire _1430_;
+  wire _1431_;
+  wire _1432_;
+  wire _1433_;
+  wire _1434_;
+  wire _1435_;
+  wire _1436_;
+  wire _1437_;
+  wire _1438_;
+  wire _1439_;
   wire _143_;
+  wire _1440_;
+  wire _1441_;
+  wire _1442_;
+  wire _1443_;
+  wire _1444_;
+  wire _1445_;
+  wire _1446_;
+  wire _1447_;
+  wire _1448_;
+  wire _1449_;
   wire _144_;
+  wire _1450_;
+  wire _1451_;
+  wire _1452_;
+  wire _1453_;
+  wire _1454_;
+  wire _1455_;
+  wire _1456_;
+  wire _1457_;
+  wire _1458_;
+  wire _1459_;
   wire _145_;
+  wire _1460_;
+  wire _1461_;
+  wire _1462_;
+  wire _1463_;
+  wire _1464_;
+  wire _1465_;
+  wire _1466_;
+  wire _1467_;
+  wire _1468_;
+  wire _1469_;
   wire _146_;
+  wire _1470_;
+  wire _1471_;
+  wire _1472_;
+  wire _1473_;
+  wire _1474_;
+  wire _1475_;
+  wire _1476_;
+  wire _1477_;
+  wire _1478_;
+  wire _1479_;
   wire _147_;
+  wire _1480_;
+  wire _1481_;
+  wire _1482_;
+  wire _1483_;
+  wire _1484_;
+  wire _1485_;
+  wire _1486_;
+  wire _1487_;
+  wire _1488_;
+  wire _1489_;
   wire _148_;
+  wire _1490_;
+  wire _1491_;
+  wire _1492_;
+  wire _1493_;
+  wire _1494_;
+  wire _1495_;
+  wire _1496_;
+  wire _1497_;
+  wire _1498_;
+  wire _1499_;
   wire _149_;
   wire _14_;
+  wire _1500_;
+  wire _1501_;
+  wire _1502_;
+  wire _1503_;
+  wire _1504_;
+  wire _1505_;
+  wire _1506_;
+  wire _1507_;
+  wire _1508_;
+  wire _1509_;
   wire _150_;
+  wire _1510_;
+  wire _1511_;
+  wire _1512_;
+  wire _1513_;
+  wire _1514_;
+  wire _1515_;
+  wire _1516_;
+  wire _1517_;
+  wire _1518_;
+  wire _1519_;
   wire _151_;
+  wire _1520_;
+  wire _1521_;
+  wire _1522_;
+  wire _1523_;
+  wire _1524_;
+  wire _1525_;
+  wire _1526_;
+  wire _1527_;
+  wire _1528_;
+  wire _1529_;
   wire _152_;
+  wire _1530_;
+  wire _1531_;
+  wire _1532_;
+  wire _1533_;
+  wire _1534_;
+  wire _1535_;
+  wire _1536_;
+  wire _1537_;
+  wire _1538_;
+  wire _1539_;
   wire _153_;
+  wire _1540_;
+  wire _1541_;
+  wire _1542_;
+  wire _1543_;
+  wire _1544_;
+  wire _1545_;
+  wire _1546_;
+  wire _1547_;
+  wire _1548_;
+  wire _1549_;
   wire _154_;
+  wire _1550_;
+  wire _1551_;
+  wire _1552_;
+  wire _1553_;
+  wire _1554_;
+  wire _1555_;
+  wire _1556_;
+  wire _1557_;
+  wire _1558_;
+  wire _1559_;
   wire _155_;
+  wire _1560_;
+  wire _1561_;
+  wire _1562_;
+  wire _1563_;
+  wire _1564_;
+  wire _1565_;
+  wire _1566_;
+  wire _1567_;
+  wire _1568_;
+  wire _1569_;
   wire _156_;
+  wire _1570_;
+  wire _1571_;
+  wire _1572_;
+  wire _1573_;
+  wire _1574_;
+  wire _1575_;
+  wire _1576_;
+  wire _1577_;
+  wire _1578_;
+  wire _1579_;
   wire _157_;
+  wire _1580_;
+  wire _1581_;
+  wire _1582_;
+  wire _1583_;
+  wire _1584_;
+  wire _1585_;
+  wire _1586_;
+  wire _1587_;
+  wire _1588_;
+  wire _1589_;
   wire _158_;
+  wire _1590_;
+  wire _1591_;
+  wire _1592_;
+  wire _1593_;
+  wire _1594_;
+  wire _1595_;
+  wire _1596_;
+  wire _1597_;
+  wire _1598_;
+  wire _1599_;
   wire _159_;
   wire _15_;
+  wire _1600_;
+  wire _1601_;
+  wire _1602_;
+  wire _1603_;
+  wire _1604_;
+  wire _1605_;
+  wire _1606_;
+  wire _1607_;
+  wire _1608_;
+  wire _1609_;
   wire _160_;
+  wire _1610_;
+  wire _1611_;
+  wire _1612_;
+  wire _1613_;
+  wire _1614_;
+  wire _1615_;
+  wire _1616_;
+  wire _1617_;
+  wire _1618_;
+  wire _1619_;
   wire _161_;
+  wire _1620_;
+  wire _1621_;
+  wire _1622_;
+  wire _1623_;
+  wire _1624_;
+  wire _1625_;
+  wire _1626_;
+  wire _1627_;
+  wire _1628_;
+  wire _1629_;
   wire _162_;
+  wire _1630_;
+  wire _1631_;
+  wire _1632_;
+  wire _1633_;
+  wire _1634_;
+  wire _1635_;
+  wire _1636_;
+  wire _1637_;
+  wire _1638_;
+  wire _1639_;
   wire _163_;
+  wire _1640_;
+  wire _1641_;
+  wire _1642_;
+  wire _1643_;
+  wire _1644_;
+  wire _1645_;
+  wire _1646_;
+  wire _1647_;
+  wire _1648_;
+  wire _1649_;
   wire _164_;
+  wire _1650_;
+  wire _1651_;
+  wire _1652_;
+  wire _1653_;
+  wire _1654_;
+  wire _1655_;
+  wire _1656_;
+  wire _1657_;
+  wire _1658_;
+  wire _1659_;
   wire _165_;
+  wire _1660_;
+  wire _1661_;
+  wire _1662_;
+  wire _1663_;
+  wire _1664_;
+  wire _1665_;
+  wire _1666_;
+  wire _1667_;
+  wire _1668_;
+  wire _1669_;
   wire _166_;
+  wire _1670_;
+  wire _1671_;
+  wire _1672_;
+  wire _1673_;
+  wire _1674_;
+  wire _1675_;
+  wire _1676_;
+  wire _1677_;
+  wire _1678_;
+  wire _1679_;
   wire _167_;
+  wire _1680_;
+  wire _1681_;
+  wire _1682_;
+  wire _1683_;
+  wire _1684_;
+  wire _1685_;
+  wire _1686_;
+  wire _1687_;
+  wire _1688_;
+  wire _1689_;
   wire _168_;
+  wire _1690_;
+  wire _1691_;
+  wire _1692_;
+  wire _1693_;
+  wire _1694_;
+  wire _1695_;
+  wire _1696_;
+  wire _1697_;
+  wire _1698_;
+  wire _1699_;
   wire _169_;
   wire _16_;
+  wire _1700_;
+  wire _1701_;
+  wire _1702_;
+  wire _1703_;
+  wire _1704_;
+  wire _1705_;
+  wire _1706_;
+  wire _1707_;
+  wire _1708_;
+  wire _1709_;
   wire _170_;
+  wire _1710_;
+  wire _1711_;
+  wire _1712_;
+  wire _1713_;
+  wire _1714_;
+  wire _1715_;
+  wire _1716_;
+  wire _1717_;
+  wire _1718_;
+  wire _1719_;
   wire _171_;
+  wire _1720_;
+  wire _1721_;
+  wire _1722_;
+  wire _1723_;
+  wire _1724_;
+  wire _1725_;
+  wire _1726_;
+  wire _1727_;
+  wire _1728_;
+  wire _1729_;
   wire _172_;
+  wire _1730_;
+  wire _1731_;
+  wire _1732_;
+  wire _1733_;
+  wire _1734_;
+  wire _1735_;
+  wire _1736_;
+  wire _1737_;
+  wire _1738_;
+  wire _1739_;
   wire _173_;
+  wire _1740_;
+  wire _1741_;
+  wire _1742_;
+  wire _1743_;
+  wire _1744_;
+  wire _1745_;
+  wire _1746_;
+  wire _1747_;
+  wire _1748_;
+  wire _1749_;
   wire _174_;
+  wire _1750_;
+  wire _1751_;
+  wire _1752_;
+  wire _1753_;
+  wire _1754_;
+  wire _1755_;
+  wire _1756_;
+  wire _1757_;
+  wire _1758_;
+  wire _1759_;
   wire _175_;
+  wire _1760_;
+  wire _1761_;
+  wire _1762_;
+  wire _1763_;
+  wire _1764_;
+  wire _1765_;
+  wire _1766_;
+  wire _1767_;
+  wire _1768_;
+  wire _1769_;
   wire _176_;
+  wire _1770_;
+  wire _1771_;
+  wire _1772_;
+  wire _1773_;
+  wire _1774_;
+  wire _1775_;
+  wire _1776_;
+  wire _1777_;
+  wire _1778_;
+  wire _1779_;
   wire _177_;
+  wire _1780_;
+  wire _1781_;
+  wire _1782_;
+  wire _1783_;
+  wire _1784_;
+  wire _1785_;
+  wire _1786_;
+  wire _1787_;
+  wire _1788_;
+  wire _1789_;
   wire _178_;
+  wire _1790_;
+  wire _1791_;
+  wire _1792_;
+  wire _1793_;
+  wire _1794_;
+  wire _1795_;
+  wire _1796_;
+  wire _1797_;
+  wire _1798_;
+  wire _1799_;
   wire _179_;
   wire _17_;
+  wire _1800_;
+  wire _1801_;
+  wire _1802_;
+  wire _1803_;
+  wire _1804_;
+  wire _1805_;
+  wire _1806_;
+  wire _1807_;
+  wire _1808_;
+  wire _1809_;
   wire _180_;
+  wire _1810_;
+  wire _1811_;
+  wire _1812_;
+  wire _1813_;
+  wire _1814_;
+  wire _1815_;
+  wire _1816_;
+  wire _1817_;
+  wire _1818_;
+  wire _1819_;
   wire _181_;
+  wire _1820_;
+  wire _1821_;
+  wire _1822_;
+  wire _1823_;
+  wire _1824_;
+  wire _1825_;
+  wire _1826_;
+  wire _1827_;
+  wire _1828_;
+  wire _1829_;
   wire _182_;
+  wire _1830_;
+  wire _1831_;
+  wire _1832_;
+  wire _1833_;
+  wire _1834_;
+  wire _1835_;
+  wire _1836_;
+  wire _1837_;
+  wire _1838_;
+  wire _1839_;
   wire _183_;
+  wire _1840_;
+  wire _1841_;
+  wire _1842_;
+  wire _1843_;
+  wire _1844_;
+  wire _1845_;
+  wire _1846_;
+  wire _1847_;
+  wire _1848_;
+  wire _1849_;
   wire _184_;
+  wire _1850_;
+  wire _1851_;
+  wire _1852_;
+  wire _1853_;
+  wire _1854_;
+  wire _1855_;
+  wire _1856_;
+  wire _1857_;
+  wire _1858_;
+  wire _1859_;
   wire _185_;
+  wire _1860_;
+  wire _1861_;
+  wire _1862_;
+  wire _1863_;
+  wire _1864_;
+  wire _1865_;
+  wire _1866_;
+  wire _1867_;
+  wire _1868_;
+  wire _1869_;
   wire _186_;
+  wire _1870_;
+  wire _1871_;
+  wire _1872_;
+  wire _1873_;
+  wire _1874_;
+  wire _1875_;
+  wire _1876_;
+  wire _1877_;
+  wire _1878_;
+  wire _1879_;
   wire _187_;
+  wire _1880_;
+  wire _1881_;
+  wire _1882_;
+  wire _1883_;
+  wire _1884_;
+  wire _1885_;
+  wire _1886_;
+  wire _1887_;
+  wire _1888_;
+  wire _1889_;
   wire _188_;
+  wire _1890_;
+  wire _1891_;
+  wire _1892_;
+  wire _1893_;
+  wire _1894_;
+  wire _1895_;
+  wire _1896_;
+  wire _1897_;
+  wire _1898_;
+  wire _1899_;
   wire _189_;
   wire _18_;
+  wire _1900_;
+  wire _1901_;
+  wire _1902_;
+  wire _1903_;
+  wire _1904_;
+  wire _1905_;
+  wire _1906_;
+  wire _1907_;
+  wire _1908_;
+  wire _1909_;
   wire _190_;
+  wire _1910_;
+  wire _1911_;
+  wire _1912_;
+  wire _1913_;
+  wire _1914_;
+  wire _1915_;
+  wire _1916_;
+  wire _1917_;
+  wire _1918_;
+  wire _1919_;
   wire _191_;
+  wire _1920_;
+  wire _1921_;
+  wire _1922_;
+  wire _1923_;
+  wire _1924_;
+  wire _1925_;
+  wire _1926_;
+  wire _1927_;
+  wire _1928_;
+  wire _1929_;
   wire _192_;
+  wire _1930_;
+  wire _1931_;
+  wire _1932_;
+  wire _1933_;
+  wire _1934_;
+  wire _1935_;
+  wire _1936_;
+  wire _1937_;
+  wire _1938_;
+  wire _1939_;
   wire _193_;
+  wire _1940_;
+  wire _1941_;
+  wire _1942_;
+  wire _1943_;
+  wire _1944_;
+  wire _1945_;
+  wire _1946_;
+  wire _1947_;
+  wire _1948_;
+  wire _1949_;
   wire _194_;
+  wire _1950_;
+  wire _1951_;
+  wire _1952_;
+  wire _1953_;
+  wire _1954_;
+  wire _1955_;
+  wire _1956_;
+  wire _1957_;
+  wire _1958_;
+  wire _1959_;
   wire _195_;
+  wire _1960_;
+  wire _1961_;
+  wire _1962_;
+  wire _1963_;
+  wire _1964_;
+  wire _1965_;
+  wire _1966_;
+  wire _1967_;
+  wire _1968_;
+  wire _1969_;
   wire _196_;
+  wire _1970_;
+  wire _1971_;
+  wire _1972_;
+  wire _1973_;
+  wire _1974_;
+  wire _1975_;
+  wire _1976_;
+  wire _1977_;
+  wire _1978_;
+  wire _1979_;
   wire _197_;
+  wire _1980_;
+  wire _1981_;
+  wire _1982_;
+  wire _1983_;
+  wire _1984_;
+  wire _1985_;
+  wire _1986_;
+  wire _1987_;
+  wire _1988_;
+  wire _1989_;
   wire _198_;
+  wire _1990_;
+  wire _1991_;
+  wire _1992_;
+  wire _1993_;
+  wire _1994_;
+  wire _1995_;
+  wire _1996_;
+  wire _1997_;
+  wire _1998_;
+  wire _1999_;
   wire _199_;
   wire _19_;
   wire _1_;
+  wire _2000_;
+  wire _2001_;
+  wire _2002_;
+  wire _2003_;
+  wire _2004_;
+  wire _2005_;
+  wire _2006_;
+  wire _2007_;
+  wire _2008_;
+  wire _2009_;
   wire _200_;
+  wire _2010_;
+  wire _2011_;
+  wire _2012_;
+  wire _2013_;
+  wire _2014_;
+  wire _2015_;
+  wire _2016_;
+  wire _2017_;
+  wire _2018_;
+  wire _2019_;
   wire _201_;
+  wire _2020_;
+  wire _2021_;
+  wire _2022_;
+  wire _2023_;
+  wire _2024_;
+  wire _2025_;
+  wire _2026_;
+  wire _2027_;
+  wire _2028_;
+  wire _2029_;
   wire _202_;
+  wire _2030_;
+  wire _2031_;
+  wire _2032_;
+  wire _2033_;
+  wire _2034_;
+  wire _2035_;
+  wire _2036_;
+  wire _2037_;
+  wire _2038_;
+  wire _2039_;
   wire _203_;
+  wire _2040_;
+  wire _2041_;
+  wire _2042_;
+  wire _2043_;
+  wire _2044_;
+  wire _2045_;
+  wire _2046_;
+  wire _2047_;
+  wire _2048_;
+  wire _2049_;
   wire _204_;
+  wire _2050_;
+  wire _2051_;
+  wire _2052_;
+  wire _2053_;
+  wire _2054_;
+  wire _2055_;
+  wire _2056_;
+  wire _2057_;
+  wire _2058_;
+  wire _2059_;
   wire _205_;
+  wire _2060_;
+  wire _2061_;
+  wire _2062_;
+  wire _2063_;
+  wire _2064_;
+  wire _2065_;
+  wire _2066_;
+  wire _2067_;
+  wire _2068_;
+  wire _2069_;
   wire _206_;
+  wire _2070_;
+  wire _2071_;
+  wire _2072_;
+  wire _2073_;
+  wire _2074_;
+  wire _2075_;
+  wire _2076_;
+  wire _2077_;
+  wire _2078_;
+  wire _2079_;
   wire _207_;
+  wire _2080_;
+  wire _2081_;
+  wire _2082_;
+  wire _2083_;
+  wire _2084_;
+  wire _2085_;
+  wire _2086_;
+  wire _2087_;
+  wire _2088_;
+  wire _2089_;
   wire _208_;
+  wire _2090_;
+  wire _2091_;
+  wire _2092_;
+  wire _2093_;
+  wire _2094_;
+  wire _2095_;
+  wire _2096_;
+  wire _2097_;
+  wire _2098_;
+  wire _2099_;
   wire _209_;
   wire _20_;
+  wire _2100_;
+  wire _2101_;
+  wire _2102_;
+  wire _2103_;
+  wire _2104_;
+  wire _2105_;
+  wire _2106_;
+  wire _2107_;
+  wire _2108_;
+  wire _2109_;
   wire _210_;
+  wire _2110_;
+  wire _2111_;
+  wire _2112_;
+  wire _2113_;
+  wire _2114_;
+  wire _2115_;
+  wire _2116_;
+  wire _2117_;
+  wire _2118_;
+  wire _2119_;
   wire _211_;
+  wire _2120_;
+  wire _2121_;
+  wire _2122_;
+  wire _2123_;
+  wire _2124_;
+  wire _2125_;
+  wire _2126_;
+  wire _2127_;
+  wire _2128_;
+  wire _2129_;
   wire _212_;
+  wire _2130_;
+  wire _2131_;
+  wire _2132_;
+  wire _2133_;
+  wire _2134_;
+  wire _2135_;
+  wire _2136_;
+  wire _2137_;
+  wire _2138_;
+  wire _2139_;
   wire _213_;
+  wire _2140_;
+  wire _2141_;
+  wire _2142_;
+  wire _2143_;
+  wire _2144_;
+  wire _2145_;
+  wire _2146_;
+  wire _2147_;
+  wire _2148_;
+  wire _2149_;
   wire _214_;
+  wire _2150_;
+  wire _2151_;
+  wire _2152_;
+  wire _2153_;
+  wire _2154_;
+  wire _2155_;
+  wire _2156_;
+  wire _2157_;
+  wire _2158_;
+  wire _2159_;
   wire _215_;
+  wire _2160_;
+  wire _2161_;
+  wire _2162_;
+  wire _2163_;
+  wire _2164_;
+  wire _2165_;
+  wire _2166_;
+  wire _2167_;
+  wire _2168_;
+  wire _2169_;
   wire _216_;
+  wire _2170_;
+  wire _2171_;
+  wire _2172_;
+  wire _2173_;
+  wire _2174_;
+  wire _2175_;
+  wire _2176_;
+  wire _2177_;
+  wire _2178_;
+  wire _2179_;
   wire _217_;
+  wire _2180_;
+  wire _2181_;
+  wire _2182_;
+  wire _2183_;
+  wire _2184_;
+  wire _2185_;
+  wire _2186_;
+  wire _2187_;
+  wire _2188_;
+  wire _2189_;
   wire _218_;
+  wire _2190_;
+  wire _2191_;
+  wire _2192_;
+  wire _2193_;
+  wire _2194_;
+  wire _2195_;
+  wire _2196_;
+  wire _2197_;
+  wire _2198_;
+  wire _2199_;
   wire _219_;
   wire _21_;
+  wire _2200_;
+  wire _2201_;
+  wire _2202_;
+  wire _2203_;
+  wire _2204_;
+  wire _2205_;
+  wire _2206_;
+  wire _2207_;
+  wire _2208_;
+  wire _2209_;
   wire _220_;
+  wire _2210_;
+  wire _2211_;
+  wire _2212_;
+  wire _2213_;
+  wire _2214_;
+  wire _2215_;
+  wire _2216_;
+  wire _2217_;
+  wire _2218_;
+  wire _2219_;
   wire _221_;
+  wire _2220_;
+  wire _2221_;
+  wire _2222_;
+  wire _2223_;
+  wire _2224_;
+  wire _2225_;
+  wire _2226_;
+  wire _2227_;
+  wire _2228_;
+  wire _2229_;
   wire _222_;
+  wire _2230_;
+  wire _2231_;
+  wire _2232_;
+  wire _2233_;
+  wire _2234_;
+  wire _2235_;
+  wire _2236_;
+  wire _2237_;
+  wire _2238_;
+  wire _2239_;
   wire _223_;
+  wire _2240_;
+  wire _2241_;
+  wire _2242_;
+  wire _2243_;
+  wire _2244_;
+  wire _2245_;
+  wire _2246_;
+  wire _2247_;
+  wire _2248_;
+  wire _2249_;
   wire _224_;
+  wire _2250_;
+  wire _2251_;
+  wire _2252_;
+  wire _2253_;
+  wire _2254_;
+  wire _2255_;
+  wire _2256_;
+  wire _2257_;
+  wire _2258_;
+  wire _2259_;
   wire _225_;
+  wire _2260_;
+  wire _2261_;
+  wire _2262_;
+  wire _2263_;
+  wire _2264_;
+  wire _2265_;
+  wire _2266_;
+  wire _2267_;
+  wire _2268_;
+  wire _2269_;
   wire _226_;
+  wire _2270_;
+  wire _2271_;
+  wire _2272_;
+  wire _2273_;
+  wire _2274_;
+  wire _2275_;
+  wire _2276_;
+  wire _2277_;
+  wire _2278_;
+  wire _2279_;
   wire _227_;
+  wire _2280_;
+  wire _2281_;
+  wire _2282_;
+  wire _2283_;
+  wire _2284_;
+  wire _2285_;
+  wire _2286_;
+  wire _2287_;
+  wire _2288_;
+  wire _2289_;
   wire _228_;
+  wire _2290_;
+  wire _2291_;
+  wire _2292_;
+  wire _2293_;
+  wire _2294_;
+  wire _2295_;
+  wire _2296_;
+  wire _2297_;
+  wire _2298_;
+  wire _2299_;
   wire _229_;
   wire _22_;
+  wire _2300_;
+  wire _2301_;
+  wire _2302_;
+  wire _2303_;
+  wire _2304_;
+  wire _2305_;
+  wire _2306_;
+  wire _2307_;
+  wire _2308_;
+  wire _2309_;
   wire _230_;
+  wire _2310_;
+  wire _2311_;
+  wire _2312_;
+  wire _2313_;
+  wire _2314_;
+  wire _2315_;
+  wire _2316_;
+  wire _2317_;
+  wire _2318_;
+  wire _2319_;
   wire _231_;
+  wire _2320_;
+  wire _2321_;
+  wire _2322_;
+  wire _2323_;
+  wire _2324_;
+  wire _2325_;
+  wire _2326_;
+  wire _2327_;
+  wire _2328_;
+  wire _2329_;
   wire _232_;
+  wire _2330_;
+  wire _2331_;
+  wire _2332_;
+  wire _2333_;
+  wire _2334_;
+  wire _2335_;
+  wire _2336_;
+  wire _2337_;
+  wire _2338_;
+  wire _2339_;
   wire _233_;
+  wire _2340_;
+  wire _2341_;
+  wire _2342_;
+  wire _2343_;
+  wire _2344_;
+  wire _2345_;
+  wire _2346_;
+  wire _2347_;
+  wire _2348_;
+  wire _2349_;
   wire _234_;
+  wire _2350_;
+  wire _2351_;
+  wire _2352_;
+  wire _2353_;
+  wire _2354_;
+  wire _2355_;
+  wire _2356_;
+  wire _2357_;
+  wire _2358_;
+  wire _2359_;
   wire _235_;
+  wire _2360_;
+  wire _2361_;
+  wire _2362_;
+  wire _2363_;
+  wire _2364_;
+  wire _2365_;
+  wire _2366_;
+  wire _2367_;
+  wire _2368_;
+  wire _2369_;
   wire _236_;
+  wire _2370_;
+  wire _2371_;
+  wire _2372_;
+  wire _2373_;
+  wire _2374_;
+  wire _2375_;
+  wire _2376_;
+  wire _2377_;
+  wire _2378_;
+  wire _2379_;
   wire _237_;
+  wire _2380_;
+  wire _2381_;
+  wire _2382_;
+  wire _2383_;
+  wire _2384_;
+  wire _2385_;
+  wire _2386_;
+  wire _2387_;
+  wire _2388_;
+  wire _2389_;
   wire _238_;
+  wire _2390_;
+  wire _2391_;
+  wire _2392_;
+  wire _2393_;
+  wire _2394_;
+  wire _2395_;
+  wire _2396_;
+  wire _2397_;
+  wire _2398_;
+  wire _2399_;
   wire _239_;
   wire _23_;
+  wire _2400_;
+  wire _2401_;
+  wire _2402_;
+  wire _2403_;
+  wire _2404_;
+  wire _2405_;
+  wire _2406_;
+  wire _2407_;
+  wire _2408_;
+  wire _2409_;
   wire _240_;
+  wire _2410_;
+  wire _2411_;
+  wire _2412_;
+  wire _2413_;
+  wire _2414_;
+  wire _2415_;
+  wire _2416_;
+  wire _2417_;
+  wire _2418_;
+  wire _2419_;
   wire _241_;
+  wire _2420_;
+  wire _2421_;
+  wire _2422_;
+  wire _2423_;
+  wire _2424_;
+  wire _2425_;
+  wire _2426_;
+  wire _2427_;
+  wire _2428_;
+  wire _2429_;
   wire _242_;
+  wire _2430_;
+  wire _2431_;
+  wire _2432_;
+  wire _2433_;
+  wire _2434_;
+  wire _2435_;
+  wire _2436_;
+  wire _2437_;
+  wire _2438_;
+  wire _2439_;
   wire _243_;
+  wire _2440_;
+  wire _2441_;
+  wire _2442_;
+  wire _2443_;
+  wire _2444_;
+  wire _2445_;
+  wire _2446_;
+  wire _2447_;
+  wire _2448_;
+  wire _2449_;
   wire _244_;
+  wire _2450_;
+  wire _2451_;
+  wire _2452_;
+  wire _2453_;
+  wire _2454_;
+  wire _2455_;
+  wire _2456_;
+  wire _2457_;
+  wire _2458_;
+  wire _2459_;
   wire _245_;
+  wire _2460_;
+  wire _2461_;
+  wire _2462_;
+  wire _2463_;
+  wire _2464_;
+  wire _2465_;
+  wire _2466_;
+  wire _2467_;
+  wire _2468_;
+  wire _2469_;
   wire _246_;
+  wire _2470_;
+  wire _2471_;
+  wire _2472_;
+  wire _2473_;
+  wire _2474_;
+  wire _2475_;
+  wire _2476_;
+  wire _2477_;
+  wire _2478_;
+  wire _2479_;
   wire _247_;
+  wire _2480_;
+  wire _2481_;
+  wire _2482_;
+  wire _2483_;
+  wire _2484_;
+  wire _2485_;
+  wire _2486_;
+  wire _2487_;
+  wire _2488_;
+  wire _2489_;
   wire _248_;
+  wire _2490_;
+  wire _2491_;
+  wire _2492_;
+  wire _2493_;
+  wire _2494_;
+  wire _2495_;
+  wire _2496_;
+  wire _2497_;
+  wire _2498_;
+  wire _2499_;
   wire _249_;
   wire _24_;
+  wire _2500_;
+  wire _2501_;
+  wire _2502_;
+  wire _2503_;
+  wire _2504_;
+  wire _2505_;
+  wire _2506_;
+  wire _2507_;
+  wire _2508_;
+  wire _2509_;
   wire _250_;
+  wire _2510_;
+  wire _2511_;
+  wire _2512_;
+  wire _2513_;
+  wire _2514_;
+  wire _2515_;
+  wire _2516_;
+  wire _2517_;
+  wire _2518_;
+  wire _2519_;
   wire _251_;
+  wire _2520_;
+  wire _2521_;
+  wire _2522_;
+  wire _2523_;
+  wire _2524_;
+  wire _2525_;
+  wire _2526_;
+  wire _2527_;
+  wire _2528_;
+  wire _2529_;
   wire _252_;
+  wire _2530_;
+  wire _2531_;
+  wire _2532_;
+  wire _2533_;
+  wire _2534_;
+  wire _2535_;
+  wire _2536_;
+  wire _2537_;
+  wire _2538_;
+  wire _2539_;
   wire _253_;
+  wire _2540_;
+  wire _2541_;
+  wire _2542_;
+  wire _2543_;
+  wire _2544_;
+  wire _2545_;
+  wire _2546_;
+  wire _2547_;
+  wire _2548_;
+  wire _2549_;
   wire _254_;
+  wire _2550_;
+  wire _2551_;
+  wire _2552_;
+  wire _2553_;
+  wire _2554_;
+  wire _2555_;
+  wire _2556_;
+  wire _2557_;
+  wire _2558_;
+  wire _2559_;
   wire _255_;
+  wire _2560_;
+  wire _2561_;
+  wire _2562_;
+  wire _2563_;
+  wire _2564_;
+  wire _2565_;
+  wire _2566_;
+  wire _2567_;
+  wire _2568_;
   wire _256_;
   wire _257_;
   wire _258_;
@@ -413,2302 +1982,12863 @@ module bespoke_mlp(y, x);
   wire _465_;
   wire _466_;
   wire _467_;
+  wire _468_;
+  wire _469_;
   wire _46_;
+  wire _470_;
+  wire _471_;
+  wire _472_;
+  wire _473_;
+  wire _474_;
+  wire _475_;
+  wire _476_;
+  wire _477_;
+  wire _478_;
+  wire _479_;
   wire _47_;
+  wire _480_;
+  wire _481_;
+  wire _482_;
+  wire _483_;
+  wire _484_;
+  wire _485_;
+  wire _486_;
+  wire _487_;
+  wire _488_;
+  wire _489_;
   wire _48_;
+  wire _490_;
+  wire _491_;
+  wire _492_;
+  wire _493_;
+  wire _494_;
+  wire _495_;
+  wire _496_;
+  wire _497_;
+  wire _498_;
+  wire _499_;
   wire _49_;
   wire _4_;
+  wire _500_;
+  wire _501_;
+  wire _502_;
+  wire _503_;
+  wire _504_;
+  wire _505_;
+  wire _506_;
+  wire _507_;
+  wire _508_;
+  wire _509_;
   wire _50_;
+  wire _510_;
+  wire _511_;
+  wire _512_;
+  wire _513_;
+  wire _514_;
+  wire _515_;
+  wire _516_;
+  wire _517_;
+  wire _518_;
+  wire _519_;
   wire _51_;
+  wire _520_;
+  wire _521_;
+  wire _522_;
+  wire _523_;
+  wire _524_;
+  wire _525_;
+  wire _526_;
+  wire _527_;
+  wire _528_;
+  wire _529_;
   wire _52_;
+  wire _530_;
+  wire _531_;
+  wire _532_;
+  wire _533_;
+  wire _534_;
+  wire _535_;
+  wire _536_;
+  wire _537_;
+  wire _538_;
+  wire _539_;
   wire _53_;
+  wire _540_;
+  wire _541_;
+  wire _542_;
+  wire _543_;
+  wire _544_;
+  wire _545_;
+  wire _546_;
+  wire _547_;
+  wire _548_;
+  wire _549_;
   wire _54_;
+  wire _550_;
+  wire _551_;
+  wire _552_;
+  wire _553_;
+  wire _554_;
+  wire _555_;
+  wire _556_;
+  wire _557_;
+  wire _558_;
+  wire _559_;
   wire _55_;
+  wire _560_;
+  wire _561_;
+  wire _562_;
+  wire _563_;
+  wire _564_;
+  wire _565_;
+  wire _566_;
+  wire _567_;
+  wire _568_;
+  wire _569_;
   wire _56_;
+  wire _570_;
+  wire _571_;
+  wire _572_;
+  wire _573_;
+  wire _574_;
+  wire _575_;
+  wire _576_;
+  wire _577_;
+  wire _578_;
+  wire _579_;
   wire _57_;
+  wire _580_;
+  wire _581_;
+  wire _582_;
+  wire _583_;
+  wire _584_;
+  wire _585_;
+  wire _586_;
+  wire _587_;
+  wire _588_;
+  wire _589_;
   wire _58_;
+  wire _590_;
+  wire _591_;
+  wire _592_;
+  wire _593_;
+  wire _594_;
+  wire _595_;
+  wire _596_;
+  wire _597_;
+  wire _598_;
+  wire _599_;
   wire _59_;
   wire _5_;
+  wire _600_;
+  wire _601_;
+  wire _602_;
+  wire _603_;
+  wire _604_;
+  wire _605_;
+  wire _606_;
+  wire _607_;
+  wire _608_;
+  wire _609_;
   wire _60_;
+  wire _610_;
+  wire _611_;
+  wire _612_;
+  wire _613_;
+  wire _614_;
+  wire _615_;
+  wire _616_;
+  wire _617_;
+  wire _618_;
+  wire _619_;
   wire _61_;
+  wire _620_;
+  wire _621_;
+  wire _622_;
+  wire _623_;
+  wire _624_;
+  wire _625_;
+  wire _626_;
+  wire _627_;
+  wire _628_;
+  wire _629_;
   wire _62_;
+  wire _630_;
+  wire _631_;
+  wire _632_;
+  wire _633_;
+  wire _634_;
+  wire _635_;
+  wire _636_;
+  wire _637_;
+  wire _638_;
+  wire _639_;
   wire _63_;
+  wire _640_;
+  wire _641_;
+  wire _642_;
+  wire _643_;
+  wire _644_;
+  wire _645_;
+  wire _646_;
+  wire _647_;
+  wire _648_;
+  wire _649_;
   wire _64_;
+  wire _650_;
+  wire _651_;
+  wire _652_;
+  wire _653_;
+  wire _654_;
+  wire _655_;
+  wire _656_;
+  wire _657_;
+  wire _658_;
+  wire _659_;
   wire _65_;
+  wire _660_;
+  wire _661_;
+  wire _662_;
+  wire _663_;
+  wire _664_;
+  wire _665_;
+  wire _666_;
+  wire _667_;
+  wire _668_;
+  wire _669_;
   wire _66_;
+  wire _670_;
+  wire _671_;
+  wire _672_;
+  wire _673_;
+  wire _674_;
+  wire _675_;
+  wire _676_;
+  wire _677_;
+  wire _678_;
+  wire _679_;
   wire _67_;
+  wire _680_;
+  wire _681_;
+  wire _682_;
+  wire _683_;
+  wire _684_;
+  wire _685_;
+  wire _686_;
+  wire _687_;
+  wire _688_;
+  wire _689_;
   wire _68_;
+  wire _690_;
+  wire _691_;
+  wire _692_;
+  wire _693_;
+  wire _694_;
+  wire _695_;
+  wire _696_;
+  wire _697_;
+  wire _698_;
+  wire _699_;
   wire _69_;
   wire _6_;
+  wire _700_;
+  wire _701_;
+  wire _702_;
+  wire _703_;
+  wire _704_;
+  wire _705_;
+  wire _706_;
+  wire _707_;
+  wire _708_;
+  wire _709_;
   wire _70_;
+  wire _710_;
+  wire _711_;
+  wire _712_;
+  wire _713_;
+  wire _714_;
+  wire _715_;
+  wire _716_;
+  wire _717_;
+  wire _718_;
+  wire _719_;
   wire _71_;
+  wire _720_;
+  wire _721_;
+  wire _722_;
+  wire _723_;
+  wire _724_;
+  wire _725_;
+  wire _726_;
+  wire _727_;
+  wire _728_;
+  wire _729_;
   wire _72_;
+  wire _730_;
+  wire _731_;
+  wire _732_;
+  wire _733_;
+  wire _734_;
+  wire _735_;
+  wire _736_;
+  wire _737_;
+  wire _738_;
+  wire _739_;
   wire _73_;
+  wire _740_;
+  wire _741_;
+  wire _742_;
+  wire _743_;
+  wire _744_;
+  wire _745_;
+  wire _746_;
+  wire _747_;
+  wire _748_;
+  wire _749_;
   wire _74_;
+  wire _750_;
+  wire _751_;
+  wire _752_;
+  wire _753_;
+  wire _754_;
+  wire _755_;
+  wire _756_;
+  wire _757_;
+  wire _758_;
+  wire _759_;
   wire _75_;
+  wire _760_;
+  wire _761_;
+  wire _762_;
+  wire _763_;
+  wire _764_;
+  wire _765_;
+  wire _766_;
+  wire _767_;
+  wire _768_;
+  wire _769_;
   wire _76_;
+  wire _770_;
+  wire _771_;
+  wire _772_;
+  wire _773_;
+  wire _774_;
+  wire _775_;
+  wire _776_;
+  wire _777_;
+  wire _778_;
+  wire _779_;
   wire _77_;
+  wire _780_;
+  wire _781_;
+  wire _782_;
+  wire _783_;
+  wire _784_;
+  wire _785_;
+  wire _786_;
+  wire _787_;
+  wire _788_;
+  wire _789_;
   wire _78_;
+  wire _790_;
+  wire _791_;
+  wire _792_;
+  wire _793_;
+  wire _794_;
+  wire _795_;
+  wire _796_;
+  wire _797_;
+  wire _798_;
+  wire _799_;
   wire _79_;
   wire _7_;
+  wire _800_;
+  wire _801_;
+  wire _802_;
+  wire _803_;
+  wire _804_;
+  wire _805_;
+  wire _806_;
+  wire _807_;
+  wire _808_;
+  wire _809_;
   wire _80_;
+  wire _810_;
+  wire _811_;
+  wire _812_;
+  wire _813_;
+  wire _814_;
+  wire _815_;
+  wire _816_;
+  wire _817_;
+  wire _818_;
+  wire _819_;
   wire _81_;
+  wire _820_;
+  wire _821_;
+  wire _822_;
+  wire _823_;
+  wire _824_;
+  wire _825_;
+  wire _826_;
+  wire _827_;
+  wire _828_;
+  wire _829_;
   wire _82_;
+  wire _830_;
+  wire _831_;
+  wire _832_;
+  wire _833_;
+  wire _834_;
+  wire _835_;
+  wire _836_;
+  wire _837_;
+  wire _838_;
+  wire _839_;
   wire _83_;
+  wire _840_;
+  wire _841_;
+  wire _842_;
+  wire _843_;
+  wire _844_;
+  wire _845_;
+  wire _846_;
+  wire _847_;
+  wire _848_;
+  wire _849_;
   wire _84_;
+  wire _850_;
+  wire _851_;
+  wire _852_;
+  wire _853_;
+  wire _854_;
+  wire _855_;
+  wire _856_;
+  wire _857_;
+  wire _858_;
+  wire _859_;
   wire _85_;
+  wire _860_;
+  wire _861_;
+  wire _862_;
+  wire _863_;
+  wire _864_;
+  wire _865_;
+  wire _866_;
+  wire _867_;
+  wire _868_;
+  wire _869_;
   wire _86_;
+  wire _870_;
+  wire _871_;
+  wire _872_;
+  wire _873_;
+  wire _874_;
+  wire _875_;
+  wire _876_;
+  wire _877_;
+  wire _878_;
+  wire _879_;
   wire _87_;
+  wire _880_;
+  wire _881_;
+  wire _882_;
+  wire _883_;
+  wire _884_;
+  wire _885_;
+  wire _886_;
+  wire _887_;
+  wire _888_;
+  wire _889_;
   wire _88_;
+  wire _890_;
+  wire _891_;
+  wire _892_;
+  wire _893_;
+  wire _894_;
+  wire _895_;
+  wire _896_;
+  wire _897_;
+  wire _898_;
+  wire _899_;
   wire _89_;
   wire _8_;
+  wire _900_;
+  wire _901_;
+  wire _902_;
+  wire _903_;
+  wire _904_;
+  wire _905_;
+  wire _906_;
+  wire _907_;
+  wire _908_;
+  wire _909_;
   wire _90_;
+  wire _910_;
+  wire _911_;
+  wire _912_;
+  wire _913_;
+  wire _914_;
+  wire _915_;
+  wire _916_;
+  wire _917_;
+  wire _918_;
+  wire _919_;
   wire _91_;
+  wire _920_;
+  wire _921_;
+  wire _922_;
+  wire _923_;
+  wire _924_;
+  wire _925_;
+  wire _926_;
+  wire _927_;
+  wire _928_;
+  wire _929_;
   wire _92_;
+  wire _930_;
+  wire _931_;
+  wire _932_;
+  wire _933_;
+  wire _934_;
+  wire _935_;
+  wire _936_;
+  wire _937_;
+  wire _938_;
+  wire _939_;
   wire _93_;
+  wire _940_;
+  wire _941_;
+  wire _942_;
+  wire _943_;
+  wire _944_;
+  wire _945_;
+  wire _946_;
+  wire _947_;
+  wire _948_;
+  wire _949_;
   wire _94_;
+  wire _950_;
+  wire _951_;
+  wire _952_;
+  wire _953_;
+  wire _954_;
+  wire _955_;
+  wire _956_;
+  wire _957_;
+  wire _958_;
+  wire _959_;
   wire _95_;
+  wire _960_;
+  wire _961_;
+  wire _962_;
+  wire _963_;
+  wire _964_;
+  wire _965_;
+  wire _966_;
+  wire _967_;
+  wire _968_;
+  wire _969_;
   wire _96_;
+  wire _970_;
+  wire _971_;
+  wire _972_;
+  wire _973_;
+  wire _974_;
+  wire _975_;
+  wire _976_;
+  wire _977_;
+  wire _978_;
+  wire _979_;
   wire _97_;
+  wire _980_;
+  wire _981_;
+  wire _982_;
+  wire _983_;
+  wire _984_;
+  wire _985_;
+  wire _986_;
+  wire _987_;
+  wire _988_;
+  wire _989_;
   wire _98_;
+  wire _990_;
+  wire _991_;
+  wire _992_;
+  wire _993_;
+  wire _994_;
+  wire _995_;
+  wire _996_;
+  wire _997_;
+  wire _998_;
+  wire _999_;
   wire _99_;
   wire _9_;
-  INVX1 _468_ (
-    .A(x[43]),
-    .Y(_432_)
+  INVX1 _2569_ (
+    .A(x[4]),
+    .Y(_2490_)
   );
-  INVX1 _469_ (
-    .A(x[42]),
-    .Y(_431_)
-  );
-  INVX1 _470_ (
-    .A(x[39]),
-    .Y(_430_)
-  );
-  INVX1 _471_ (
-    .A(x[75]),
-    .Y(_429_)
-  );
-  INVX1 _472_ (
-    .A(x[71]),
-    .Y(_428_)
-  );
-  INVX1 _473_ (
-    .A(x[74]),
-    .Y(_427_)
-  );
-  INVX1 _474_ (
-    .A(x[6]),
-    .Y(_426_)
-  );
-  INVX1 _475_ (
-    .A(x[67]),
-    .Y(_425_)
-  );
-  INVX1 _476_ (
-    .A(x[41]),
-    .Y(_424_)
-  );
-  INVX1 _477_ (
-    .A(x[49]),
-    .Y(_423_)
-  );
-  INVX1 _478_ (
-    .A(x[46]),
-    .Y(_422_)
-  );
-  INVX1 _479_ (
-    .A(x[47]),
-    .Y(_421_)
-  );
-  INVX1 _480_ (
-    .A(x[51]),
-    .Y(_420_)
-  );
-  INVX1 _481_ (
-    .A(x[59]),
-    .Y(_419_)
-  );
-  INVX1 _482_ (
-    .A(x[57]),
-    .Y(_418_)
-  );
-  INVX1 _483_ (
-    .A(x[66]),
-    .Y(_417_)
-  );
-  INVX1 _484_ (
-    .A(x[7]),
-    .Y(_416_)
-  );
-  INVX1 _485_ (
+  INVX1 _2570_ (
     .A(x[14]),
-    .Y(_415_)
+    .Y(_2489_)
   );
-  INVX1 _486_ (
-    .A(x[38]),
-    .Y(_414_)
+  INVX1 _2571_ (
+    .A(x[17]),
+    .Y(_2488_)
   );
-  NAND2X1 _487_ (
-    .A(x[43]),
-    .B(_414_),
-    .Y(_413_)
+  INVX1 _2572_ (
+    .A(x[60]),
+    .Y(_2487_)
   );
-  INVX1 _488_ (
-    .A(_413_),
-    .Y(_412_)
+  INVX1 _2573_ (
+    .A(x[5]),
+    .Y(_2486_)
   );
-  NAND2X1 _489_ (
-    .A(_430_),
-    .B(_412_),
-    .Y(_411_)
+  INVX1 _2574_ (
+    .A(x[18]),
+    .Y(_2485_)
   );
-  NAND2X1 _490_ (
-    .A(_432_),
-    .B(x[38]),
-    .Y(_410_)
+  INVX1 _2575_ (
+    .A(x[8]),
+    .Y(_2484_)
   );
-  NAND2X1 _491_ (
-    .A(_413_),
-    .B(_410_),
-    .Y(_409_)
+  INVX1 _2576_ (
+    .A(x[15]),
+    .Y(_2483_)
   );
-  INVX1 _492_ (
-    .A(_409_),
-    .Y(_408_)
+  INVX1 _2577_ (
+    .A(x[41]),
+    .Y(_2482_)
   );
-  NAND2X1 _493_ (
-    .A(_428_),
-    .B(_408_),
-    .Y(_407_)
+  INVX1 _2578_ (
+    .A(x[29]),
+    .Y(_2481_)
   );
-  NAND2X1 _494_ (
-    .A(x[71]),
-    .B(_409_),
-    .Y(_406_)
+  INVX1 _2579_ (
+    .A(x[35]),
+    .Y(_2480_)
   );
-  NAND2X1 _495_ (
-    .A(_407_),
-    .B(_406_),
-    .Y(_405_)
-  );
-  INVX1 _496_ (
-    .A(_405_),
-    .Y(_404_)
-  );
-  NAND2X1 _497_ (
-    .A(_429_),
-    .B(_404_),
-    .Y(_403_)
-  );
-  NAND2X1 _498_ (
-    .A(_407_),
-    .B(_403_),
-    .Y(_402_)
-  );
-  INVX1 _499_ (
-    .A(_402_),
-    .Y(_401_)
-  );
-  NAND2X1 _500_ (
-    .A(x[39]),
-    .B(_413_),
-    .Y(_400_)
-  );
-  NAND2X1 _501_ (
-    .A(_411_),
-    .B(_400_),
-    .Y(_399_)
-  );
-  INVX1 _502_ (
-    .A(_399_),
-    .Y(_398_)
-  );
-  NAND2X1 _503_ (
-    .A(_402_),
-    .B(_398_),
-    .Y(_397_)
-  );
-  NAND2X1 _504_ (
-    .A(_411_),
-    .B(_397_),
-    .Y(_396_)
-  );
-  INVX1 _505_ (
-    .A(_396_),
-    .Y(_395_)
-  );
-  NOR2X1 _506_ (
-    .A(_431_),
-    .B(x[70]),
-    .Y(_394_)
-  );
-  INVX1 _507_ (
-    .A(_394_),
-    .Y(_393_)
-  );
-  NAND2X1 _508_ (
-    .A(x[75]),
-    .B(_405_),
-    .Y(_392_)
-  );
-  NAND2X1 _509_ (
-    .A(_403_),
-    .B(_392_),
-    .Y(_391_)
-  );
-  INVX1 _510_ (
-    .A(_391_),
-    .Y(_390_)
-  );
-  NAND2X1 _511_ (
-    .A(_394_),
-    .B(_390_),
-    .Y(_389_)
-  );
-  NAND2X1 _512_ (
-    .A(_431_),
-    .B(x[70]),
-    .Y(_388_)
-  );
-  NAND2X1 _513_ (
-    .A(_393_),
-    .B(_388_),
-    .Y(_387_)
-  );
-  NOR2X1 _514_ (
-    .A(x[74]),
-    .B(_387_),
-    .Y(_386_)
-  );
-  INVX1 _515_ (
-    .A(_386_),
-    .Y(_385_)
-  );
-  NAND2X1 _516_ (
-    .A(_393_),
-    .B(_391_),
-    .Y(_384_)
-  );
-  NAND2X1 _517_ (
-    .A(_389_),
-    .B(_384_),
-    .Y(_383_)
-  );
-  INVX1 _518_ (
-    .A(_383_),
-    .Y(_382_)
-  );
-  NAND2X1 _519_ (
-    .A(_386_),
-    .B(_382_),
-    .Y(_381_)
-  );
-  NAND2X1 _520_ (
-    .A(_389_),
-    .B(_381_),
-    .Y(_380_)
-  );
-  INVX1 _521_ (
-    .A(_380_),
-    .Y(_379_)
-  );
-  NAND2X1 _522_ (
-    .A(_401_),
-    .B(_399_),
-    .Y(_378_)
-  );
-  NAND2X1 _523_ (
-    .A(_397_),
-    .B(_378_),
-    .Y(_377_)
-  );
-  INVX1 _524_ (
-    .A(_377_),
-    .Y(_376_)
-  );
-  NAND2X1 _525_ (
-    .A(_380_),
-    .B(_376_),
-    .Y(_375_)
-  );
-  NAND2X1 _526_ (
-    .A(_395_),
-    .B(_375_),
-    .Y(_374_)
-  );
-  NAND2X1 _527_ (
-    .A(_379_),
-    .B(_377_),
-    .Y(_373_)
-  );
-  NAND2X1 _528_ (
-    .A(_396_),
-    .B(_373_),
-    .Y(_372_)
-  );
-  INVX1 _529_ (
-    .A(_372_),
-    .Y(_371_)
-  );
-  NAND2X1 _530_ (
-    .A(_430_),
-    .B(x[41]),
-    .Y(_370_)
-  );
-  NAND2X1 _531_ (
-    .A(x[39]),
-    .B(_424_),
-    .Y(_369_)
-  );
-  NAND2X1 _532_ (
-    .A(_370_),
-    .B(_369_),
-    .Y(_368_)
-  );
-  INVX1 _533_ (
-    .A(_368_),
-    .Y(_367_)
-  );
-  NAND2X1 _534_ (
-    .A(_432_),
-    .B(_367_),
-    .Y(_366_)
-  );
-  NAND2X1 _535_ (
-    .A(_370_),
-    .B(_366_),
-    .Y(_365_)
-  );
-  INVX1 _536_ (
-    .A(_365_),
-    .Y(_364_)
-  );
-  NAND2X1 _537_ (
-    .A(x[42]),
-    .B(_365_),
-    .Y(_363_)
-  );
-  NAND2X1 _538_ (
-    .A(_431_),
-    .B(_364_),
-    .Y(_362_)
-  );
-  NAND2X1 _539_ (
-    .A(_363_),
-    .B(_362_),
-    .Y(_361_)
-  );
-  INVX1 _540_ (
-    .A(_361_),
-    .Y(_360_)
-  );
-  NAND2X1 _541_ (
-    .A(x[51]),
-    .B(_360_),
-    .Y(_359_)
-  );
-  NAND2X1 _542_ (
-    .A(_363_),
-    .B(_359_),
-    .Y(_358_)
-  );
-  INVX1 _543_ (
-    .A(_358_),
-    .Y(_357_)
-  );
-  NAND2X1 _544_ (
-    .A(x[75]),
-    .B(x[59]),
-    .Y(_356_)
-  );
-  INVX1 _545_ (
-    .A(_356_),
-    .Y(_355_)
-  );
-  NAND2X1 _546_ (
-    .A(_358_),
-    .B(_355_),
-    .Y(_354_)
-  );
-  NAND2X1 _547_ (
-    .A(_357_),
-    .B(_356_),
-    .Y(_353_)
-  );
-  NAND2X1 _548_ (
-    .A(_354_),
-    .B(_353_),
-    .Y(_352_)
-  );
-  INVX1 _549_ (
-    .A(_352_),
-    .Y(_351_)
-  );
-  NAND2X1 _550_ (
-    .A(x[43]),
-    .B(_351_),
-    .Y(_350_)
-  );
-  NAND2X1 _551_ (
-    .A(_354_),
-    .B(_350_),
-    .Y(_349_)
-  );
-  NAND2X1 _552_ (
-    .A(_431_),
-    .B(_414_),
-    .Y(_348_)
-  );
-  NAND2X1 _553_ (
-    .A(x[43]),
-    .B(_368_),
-    .Y(_347_)
-  );
-  NAND2X1 _554_ (
-    .A(_366_),
-    .B(_347_),
-    .Y(_346_)
-  );
-  OR2X1 _555_ (
-    .A(_348_),
-    .B(_346_),
-    .Y(_345_)
-  );
-  NAND2X1 _556_ (
-    .A(_348_),
-    .B(_346_),
-    .Y(_344_)
-  );
-  NAND2X1 _557_ (
-    .A(_345_),
-    .B(_344_),
-    .Y(_343_)
-  );
-  INVX1 _558_ (
-    .A(_343_),
-    .Y(_342_)
-  );
-  NAND2X1 _559_ (
-    .A(x[47]),
-    .B(_342_),
-    .Y(_341_)
-  );
-  NAND2X1 _560_ (
-    .A(_345_),
-    .B(_341_),
-    .Y(_340_)
-  );
-  INVX1 _561_ (
-    .A(_340_),
-    .Y(_339_)
-  );
-  NAND2X1 _562_ (
-    .A(x[50]),
-    .B(x[58]),
-    .Y(_338_)
-  );
-  INVX1 _563_ (
-    .A(_338_),
-    .Y(_337_)
-  );
-  NAND2X1 _564_ (
-    .A(_340_),
-    .B(_337_),
-    .Y(_336_)
-  );
-  NAND2X1 _565_ (
-    .A(_420_),
-    .B(_361_),
-    .Y(_335_)
-  );
-  NAND2X1 _566_ (
-    .A(_359_),
-    .B(_335_),
-    .Y(_334_)
-  );
-  NAND2X1 _567_ (
-    .A(_339_),
-    .B(_338_),
-    .Y(_333_)
-  );
-  NAND2X1 _568_ (
-    .A(_336_),
-    .B(_333_),
-    .Y(_332_)
-  );
-  OR2X1 _569_ (
-    .A(_334_),
-    .B(_332_),
-    .Y(_331_)
-  );
-  NAND2X1 _570_ (
-    .A(_336_),
-    .B(_331_),
-    .Y(_330_)
-  );
-  NAND2X1 _571_ (
-    .A(_432_),
-    .B(_352_),
-    .Y(_329_)
-  );
-  AND2X1 _572_ (
-    .A(_350_),
-    .B(_329_),
-    .Y(_328_)
-  );
-  OR2X1 _573_ (
-    .A(_330_),
-    .B(_328_),
-    .Y(_327_)
-  );
-  NOR2X1 _574_ (
-    .A(_349_),
-    .B(_327_),
-    .Y(_326_)
-  );
-  INVX1 _575_ (
-    .A(_326_),
-    .Y(_325_)
-  );
-  NAND2X1 _576_ (
-    .A(_349_),
-    .B(_327_),
-    .Y(_324_)
-  );
-  INVX1 _577_ (
-    .A(_324_),
-    .Y(_323_)
-  );
-  NAND2X1 _578_ (
-    .A(x[42]),
-    .B(x[38]),
-    .Y(_322_)
-  );
-  NAND2X1 _579_ (
-    .A(_348_),
-    .B(_322_),
-    .Y(_321_)
-  );
-  INVX1 _580_ (
-    .A(_321_),
-    .Y(_320_)
-  );
-  NAND2X1 _581_ (
-    .A(x[46]),
-    .B(_320_),
-    .Y(_319_)
-  );
-  NAND2X1 _582_ (
-    .A(_422_),
-    .B(_321_),
-    .Y(_318_)
-  );
-  NAND2X1 _583_ (
-    .A(_319_),
-    .B(_318_),
-    .Y(_317_)
-  );
-  INVX1 _584_ (
-    .A(_317_),
-    .Y(_316_)
-  );
-  NAND2X1 _585_ (
-    .A(x[49]),
-    .B(_316_),
-    .Y(_315_)
-  );
-  NAND2X1 _586_ (
-    .A(_319_),
-    .B(_315_),
-    .Y(_314_)
-  );
-  INVX1 _587_ (
-    .A(_314_),
-    .Y(_313_)
-  );
-  NAND2X1 _588_ (
-    .A(_421_),
-    .B(_343_),
-    .Y(_312_)
-  );
-  NAND2X1 _589_ (
-    .A(_341_),
-    .B(_312_),
-    .Y(_311_)
-  );
-  INVX1 _590_ (
-    .A(_311_),
-    .Y(_310_)
-  );
-  NAND2X1 _591_ (
-    .A(_314_),
-    .B(_310_),
-    .Y(_309_)
-  );
-  NAND2X1 _592_ (
-    .A(_313_),
-    .B(_311_),
-    .Y(_308_)
-  );
-  NAND2X1 _593_ (
-    .A(_309_),
-    .B(_308_),
-    .Y(_307_)
-  );
-  OR2X1 _594_ (
-    .A(x[50]),
-    .B(x[58]),
-    .Y(_306_)
-  );
-  NAND2X1 _595_ (
-    .A(_338_),
-    .B(_306_),
-    .Y(_305_)
-  );
-  OR2X1 _596_ (
-    .A(_307_),
-    .B(_305_),
-    .Y(_304_)
-  );
-  NAND2X1 _597_ (
-    .A(_309_),
-    .B(_304_),
-    .Y(_303_)
-  );
-  INVX1 _598_ (
-    .A(_303_),
-    .Y(_302_)
-  );
-  NAND2X1 _599_ (
-    .A(_334_),
-    .B(_332_),
-    .Y(_301_)
-  );
-  NAND2X1 _600_ (
-    .A(_331_),
-    .B(_301_),
-    .Y(_300_)
-  );
-  INVX1 _601_ (
-    .A(_300_),
-    .Y(_299_)
-  );
-  NAND2X1 _602_ (
-    .A(_303_),
-    .B(_299_),
-    .Y(_298_)
-  );
-  NAND2X1 _603_ (
-    .A(_302_),
-    .B(_300_),
-    .Y(_297_)
-  );
-  NAND2X1 _604_ (
-    .A(_298_),
-    .B(_297_),
-    .Y(_296_)
-  );
-  NAND2X1 _605_ (
-    .A(_429_),
-    .B(_419_),
-    .Y(_295_)
-  );
-  NAND2X1 _606_ (
-    .A(_356_),
-    .B(_295_),
-    .Y(_294_)
-  );
-  OR2X1 _607_ (
-    .A(_296_),
-    .B(_294_),
-    .Y(_293_)
-  );
-  NAND2X1 _608_ (
-    .A(_298_),
-    .B(_293_),
-    .Y(_292_)
-  );
-  NAND2X1 _609_ (
-    .A(_330_),
-    .B(_328_),
-    .Y(_291_)
-  );
-  NAND2X1 _610_ (
-    .A(_327_),
-    .B(_291_),
-    .Y(_290_)
-  );
-  NAND2X1 _611_ (
-    .A(_292_),
-    .B(_290_),
-    .Y(_289_)
-  );
-  NAND2X1 _612_ (
-    .A(_423_),
-    .B(_317_),
-    .Y(_288_)
-  );
-  NAND2X1 _613_ (
-    .A(_315_),
-    .B(_288_),
-    .Y(_287_)
-  );
-  NOR2X1 _614_ (
-    .A(_418_),
-    .B(_287_),
-    .Y(_286_)
-  );
-  INVX1 _615_ (
-    .A(_286_),
-    .Y(_285_)
-  );
-  NAND2X1 _616_ (
-    .A(_307_),
-    .B(_305_),
-    .Y(_284_)
-  );
-  NAND2X1 _617_ (
-    .A(_304_),
-    .B(_284_),
-    .Y(_283_)
-  );
-  INVX1 _618_ (
-    .A(_283_),
-    .Y(_282_)
-  );
-  NAND2X1 _619_ (
-    .A(_286_),
-    .B(_282_),
-    .Y(_281_)
-  );
-  NAND2X1 _620_ (
-    .A(_285_),
-    .B(_283_),
-    .Y(_280_)
-  );
-  NAND2X1 _621_ (
-    .A(_281_),
-    .B(_280_),
-    .Y(_279_)
-  );
-  INVX1 _622_ (
-    .A(_279_),
-    .Y(_278_)
-  );
-  NAND2X1 _623_ (
-    .A(x[74]),
-    .B(_278_),
-    .Y(_277_)
-  );
-  NAND2X1 _624_ (
-    .A(_281_),
-    .B(_277_),
-    .Y(_276_)
-  );
-  INVX1 _625_ (
-    .A(_276_),
-    .Y(_275_)
-  );
-  NAND2X1 _626_ (
-    .A(_296_),
-    .B(_294_),
-    .Y(_274_)
-  );
-  NAND2X1 _627_ (
-    .A(_293_),
-    .B(_274_),
-    .Y(_273_)
-  );
-  INVX1 _628_ (
-    .A(_273_),
-    .Y(_272_)
-  );
-  NAND2X1 _629_ (
-    .A(_276_),
-    .B(_272_),
-    .Y(_271_)
-  );
-  NAND2X1 _630_ (
-    .A(_275_),
-    .B(_273_),
-    .Y(_270_)
-  );
-  NAND2X1 _631_ (
-    .A(_271_),
-    .B(_270_),
-    .Y(_269_)
-  );
-  NAND2X1 _632_ (
-    .A(_427_),
-    .B(_279_),
-    .Y(_268_)
-  );
-  NAND2X1 _633_ (
-    .A(_418_),
-    .B(_287_),
-    .Y(_267_)
-  );
-  NAND2X1 _634_ (
-    .A(_285_),
-    .B(_267_),
-    .Y(_266_)
-  );
-  INVX1 _635_ (
-    .A(_266_),
-    .Y(_265_)
-  );
-  NAND2X1 _636_ (
-    .A(_425_),
-    .B(_266_),
-    .Y(_264_)
-  );
-  NAND2X1 _637_ (
-    .A(x[73]),
-    .B(_264_),
-    .Y(_263_)
-  );
-  NAND2X1 _638_ (
+  INVX1 _2580_ (
     .A(x[67]),
-    .B(_265_),
-    .Y(_262_)
+    .Y(_2479_)
   );
-  NAND2X1 _639_ (
-    .A(_263_),
-    .B(_262_),
-    .Y(_261_)
-  );
-  AND2X1 _640_ (
-    .A(_277_),
-    .B(_268_),
-    .Y(_260_)
-  );
-  NAND2X1 _641_ (
-    .A(_261_),
-    .B(_260_),
-    .Y(_259_)
-  );
-  OR2X1 _642_ (
-    .A(_269_),
-    .B(_259_),
-    .Y(_258_)
-  );
-  NAND2X1 _643_ (
-    .A(_271_),
-    .B(_258_),
-    .Y(_257_)
-  );
-  INVX1 _644_ (
-    .A(_257_),
-    .Y(_256_)
-  );
-  OR2X1 _645_ (
-    .A(_292_),
-    .B(_290_),
-    .Y(_255_)
-  );
-  NAND2X1 _646_ (
-    .A(_289_),
-    .B(_255_),
-    .Y(_254_)
-  );
-  INVX1 _647_ (
-    .A(_254_),
-    .Y(_253_)
-  );
-  NAND2X1 _648_ (
-    .A(_257_),
-    .B(_253_),
-    .Y(_252_)
-  );
-  NAND2X1 _649_ (
-    .A(_289_),
-    .B(_252_),
-    .Y(_251_)
-  );
-  INVX1 _650_ (
-    .A(_251_),
-    .Y(_250_)
-  );
-  NAND2X1 _651_ (
-    .A(_324_),
-    .B(_250_),
-    .Y(_249_)
-  );
-  NAND2X1 _652_ (
-    .A(_325_),
-    .B(_249_),
-    .Y(_248_)
-  );
-  INVX1 _653_ (
-    .A(_248_),
-    .Y(_247_)
-  );
-  NAND2X1 _654_ (
-    .A(_372_),
-    .B(_247_),
-    .Y(_246_)
-  );
-  NAND2X1 _655_ (
-    .A(_385_),
-    .B(_383_),
-    .Y(_245_)
-  );
-  AND2X1 _656_ (
-    .A(_381_),
-    .B(_374_),
-    .Y(_244_)
-  );
-  NAND2X1 _657_ (
-    .A(_245_),
-    .B(_244_),
-    .Y(_243_)
-  );
-  INVX1 _658_ (
-    .A(_243_),
-    .Y(_242_)
-  );
-  NAND2X1 _659_ (
-    .A(_323_),
-    .B(_251_),
-    .Y(_241_)
-  );
-  NAND2X1 _660_ (
-    .A(_326_),
-    .B(_250_),
-    .Y(_240_)
-  );
-  NAND2X1 _661_ (
-    .A(_256_),
-    .B(_254_),
-    .Y(_239_)
-  );
-  AND2X1 _662_ (
-    .A(_252_),
-    .B(_239_),
-    .Y(_238_)
-  );
-  NAND2X1 _663_ (
-    .A(_240_),
-    .B(_238_),
-    .Y(_237_)
-  );
-  NAND2X1 _664_ (
-    .A(_241_),
-    .B(_237_),
-    .Y(_236_)
-  );
-  INVX1 _665_ (
-    .A(_236_),
-    .Y(_235_)
-  );
-  NAND2X1 _666_ (
-    .A(_243_),
-    .B(_236_),
-    .Y(_234_)
-  );
-  NAND2X1 _667_ (
-    .A(_269_),
-    .B(_259_),
-    .Y(_233_)
-  );
-  NAND2X1 _668_ (
-    .A(_258_),
-    .B(_233_),
-    .Y(_232_)
-  );
-  NAND2X1 _669_ (
-    .A(_241_),
-    .B(_232_),
-    .Y(_231_)
-  );
-  NAND2X1 _670_ (
-    .A(_240_),
-    .B(_231_),
-    .Y(_230_)
-  );
-  NAND2X1 _671_ (
-    .A(x[74]),
-    .B(_387_),
-    .Y(_229_)
-  );
-  AND2X1 _672_ (
-    .A(_374_),
-    .B(_229_),
-    .Y(_228_)
-  );
-  AND2X1 _673_ (
-    .A(_385_),
-    .B(_228_),
-    .Y(_227_)
-  );
-  NOR2X1 _674_ (
-    .A(_230_),
-    .B(_227_),
-    .Y(_226_)
-  );
-  INVX1 _675_ (
-    .A(_226_),
-    .Y(_225_)
-  );
-  NAND2X1 _676_ (
-    .A(_242_),
-    .B(_235_),
-    .Y(_224_)
-  );
-  NAND2X1 _677_ (
-    .A(_234_),
-    .B(_224_),
-    .Y(_223_)
-  );
-  INVX1 _678_ (
-    .A(_223_),
-    .Y(_222_)
-  );
-  NAND2X1 _679_ (
-    .A(_226_),
-    .B(_222_),
-    .Y(_221_)
-  );
-  NAND2X1 _680_ (
-    .A(_234_),
-    .B(_221_),
-    .Y(_220_)
-  );
-  INVX1 _681_ (
-    .A(_220_),
-    .Y(_219_)
-  );
-  NAND2X1 _682_ (
-    .A(_371_),
-    .B(_248_),
-    .Y(_218_)
-  );
-  NAND2X1 _683_ (
-    .A(_246_),
-    .B(_218_),
-    .Y(_217_)
-  );
-  INVX1 _684_ (
-    .A(_217_),
-    .Y(_216_)
-  );
-  NAND2X1 _685_ (
-    .A(_220_),
-    .B(_216_),
-    .Y(_215_)
-  );
-  AND2X1 _686_ (
-    .A(_246_),
-    .B(_215_),
-    .Y(_214_)
-  );
-  NOR2X1 _687_ (
-    .A(_415_),
-    .B(x[25]),
-    .Y(_213_)
-  );
-  INVX1 _688_ (
-    .A(_213_),
-    .Y(_212_)
-  );
-  NAND2X1 _689_ (
-    .A(_415_),
-    .B(x[25]),
-    .Y(_211_)
-  );
-  NAND2X1 _690_ (
-    .A(_212_),
-    .B(_211_),
-    .Y(_210_)
-  );
-  OR2X1 _691_ (
-    .A(x[29]),
-    .B(_210_),
-    .Y(_209_)
-  );
-  NAND2X1 _692_ (
-    .A(x[29]),
-    .B(_210_),
-    .Y(_208_)
-  );
-  NAND2X1 _693_ (
-    .A(_209_),
-    .B(_208_),
-    .Y(_207_)
-  );
-  INVX1 _694_ (
-    .A(_207_),
-    .Y(_206_)
-  );
-  NAND2X1 _695_ (
-    .A(_414_),
-    .B(_206_),
-    .Y(_205_)
-  );
-  NAND2X1 _696_ (
-    .A(_209_),
-    .B(_205_),
-    .Y(_204_)
-  );
-  INVX1 _697_ (
-    .A(_204_),
-    .Y(_203_)
-  );
-  NAND2X1 _698_ (
-    .A(x[5]),
-    .B(x[15]),
-    .Y(_202_)
-  );
-  INVX1 _699_ (
-    .A(_202_),
-    .Y(_201_)
-  );
-  OR2X1 _700_ (
-    .A(x[5]),
-    .B(x[15]),
-    .Y(_433_)
-  );
-  NAND2X1 _701_ (
-    .A(_202_),
-    .B(_433_),
-    .Y(_434_)
-  );
-  INVX1 _702_ (
-    .A(_434_),
-    .Y(_435_)
-  );
-  NAND2X1 _703_ (
-    .A(_213_),
-    .B(_435_),
-    .Y(_436_)
-  );
-  NAND2X1 _704_ (
-    .A(_212_),
-    .B(_434_),
-    .Y(_437_)
-  );
-  NAND2X1 _705_ (
-    .A(_436_),
-    .B(_437_),
-    .Y(_438_)
-  );
-  OR2X1 _706_ (
-    .A(x[26]),
-    .B(_438_),
-    .Y(_439_)
-  );
-  NAND2X1 _707_ (
-    .A(x[26]),
-    .B(_438_),
-    .Y(_440_)
-  );
-  NAND2X1 _708_ (
-    .A(_439_),
-    .B(_440_),
-    .Y(_441_)
-  );
-  INVX1 _709_ (
-    .A(_441_),
-    .Y(_442_)
-  );
-  NAND2X1 _710_ (
-    .A(_204_),
-    .B(_442_),
-    .Y(_443_)
-  );
-  NAND2X1 _711_ (
-    .A(_203_),
-    .B(_441_),
-    .Y(_444_)
-  );
-  NAND2X1 _712_ (
-    .A(_443_),
-    .B(_444_),
-    .Y(_445_)
-  );
-  NOR2X1 _713_ (
+  INVX1 _2581_ (
     .A(x[30]),
-    .B(x[39]),
-    .Y(_446_)
+    .Y(_2478_)
   );
-  INVX1 _714_ (
-    .A(_446_),
-    .Y(_447_)
+  INVX1 _2582_ (
+    .A(x[42]),
+    .Y(_2477_)
   );
-  NAND2X1 _715_ (
-    .A(x[30]),
-    .B(x[39]),
-    .Y(_448_)
+  INVX1 _2583_ (
+    .A(x[47]),
+    .Y(_2476_)
   );
-  NAND2X1 _716_ (
-    .A(_447_),
-    .B(_448_),
-    .Y(_449_)
-  );
-  OR2X1 _717_ (
-    .A(_445_),
-    .B(_449_),
-    .Y(_450_)
-  );
-  NAND2X1 _718_ (
-    .A(_443_),
-    .B(_450_),
-    .Y(_451_)
-  );
-  INVX1 _719_ (
-    .A(_451_),
-    .Y(_452_)
-  );
-  NAND2X1 _720_ (
+  INVX1 _2584_ (
     .A(x[6]),
-    .B(_201_),
-    .Y(_453_)
+    .Y(_2475_)
   );
-  NAND2X1 _721_ (
-    .A(_426_),
-    .B(_202_),
-    .Y(_454_)
+  INVX1 _2585_ (
+    .A(x[31]),
+    .Y(_2474_)
   );
-  NAND2X1 _722_ (
-    .A(_453_),
-    .B(_454_),
-    .Y(_455_)
+  INVX1 _2586_ (
+    .A(x[9]),
+    .Y(_2473_)
   );
-  OR2X1 _723_ (
+  INVX1 _2587_ (
+    .A(x[19]),
+    .Y(_2472_)
+  );
+  INVX1 _2588_ (
+    .A(x[43]),
+    .Y(_2471_)
+  );
+  INVX1 _2589_ (
+    .A(x[58]),
+    .Y(_2470_)
+  );
+  INVX1 _2590_ (
+    .A(x[46]),
+    .Y(_2469_)
+  );
+  INVX1 _2591_ (
+    .A(x[59]),
+    .Y(_2468_)
+  );
+  INVX1 _2592_ (
+    .A(x[69]),
+    .Y(_2467_)
+  );
+  INVX1 _2593_ (
+    .A(x[55]),
+    .Y(_2466_)
+  );
+  INVX1 _2594_ (
+    .A(x[70]),
+    .Y(_2465_)
+  );
+  INVX1 _2595_ (
+    .A(x[78]),
+    .Y(_2464_)
+  );
+  INVX1 _2596_ (
+    .A(x[7]),
+    .Y(_2463_)
+  );
+  INVX1 _2597_ (
+    .A(x[10]),
+    .Y(_2462_)
+  );
+  INVX1 _2598_ (
     .A(x[27]),
-    .B(_455_),
-    .Y(_456_)
+    .Y(_2461_)
   );
-  NAND2X1 _724_ (
+  INVX1 _2599_ (
+    .A(x[79]),
+    .Y(_2460_)
+  );
+  INVX1 _2600_ (
+    .A(x[71]),
+    .Y(_2459_)
+  );
+  INVX1 _2601_ (
+    .A(x[11]),
+    .Y(_2458_)
+  );
+  INVX1 _2602_ (
+    .A(x[37]),
+    .Y(_2457_)
+  );
+  INVX1 _2603_ (
+    .A(x[40]),
+    .Y(_2456_)
+  );
+  INVX1 _2604_ (
+    .A(x[68]),
+    .Y(_2455_)
+  );
+  INVX1 _2605_ (
+    .A(x[57]),
+    .Y(_2454_)
+  );
+  INVX1 _2606_ (
+    .A(x[66]),
+    .Y(_2453_)
+  );
+  INVX1 _2607_ (
+    .A(x[72]),
+    .Y(_2452_)
+  );
+  INVX1 _2608_ (
+    .A(x[73]),
+    .Y(_2451_)
+  );
+  INVX1 _2609_ (
+    .A(x[33]),
+    .Y(_2450_)
+  );
+  INVX1 _2610_ (
+    .A(x[34]),
+    .Y(_2449_)
+  );
+  INVX1 _2611_ (
+    .A(x[56]),
+    .Y(_2448_)
+  );
+  INVX1 _2612_ (
+    .A(x[49]),
+    .Y(_2447_)
+  );
+  INVX1 _2613_ (
+    .A(x[50]),
+    .Y(_2446_)
+  );
+  INVX1 _2614_ (
+    .A(x[26]),
+    .Y(_2445_)
+  );
+  INVX1 _2615_ (
+    .A(x[51]),
+    .Y(_2444_)
+  );
+  INVX1 _2616_ (
+    .A(x[13]),
+    .Y(_2443_)
+  );
+  INVX1 _2617_ (
+    .A(x[32]),
+    .Y(_2442_)
+  );
+  INVX1 _2618_ (
+    .A(x[74]),
+    .Y(_2441_)
+  );
+  INVX1 _2619_ (
+    .A(x[45]),
+    .Y(_2440_)
+  );
+  INVX1 _2620_ (
+    .A(x[65]),
+    .Y(_2439_)
+  );
+  INVX1 _2621_ (
+    .A(x[53]),
+    .Y(_2438_)
+  );
+  INVX1 _2622_ (
+    .A(x[75]),
+    .Y(_2437_)
+  );
+  INVX1 _2623_ (
+    .A(x[44]),
+    .Y(_2436_)
+  );
+  INVX1 _2624_ (
+    .A(x[76]),
+    .Y(_2435_)
+  );
+  INVX1 _2625_ (
+    .A(x[82]),
+    .Y(_2434_)
+  );
+  INVX1 _2626_ (
+    .A(x[77]),
+    .Y(_2433_)
+  );
+  INVX1 _2627_ (
+    .A(x[12]),
+    .Y(_2432_)
+  );
+  INVX1 _2628_ (
+    .A(x[16]),
+    .Y(_2431_)
+  );
+  INVX1 _2629_ (
+    .A(x[0]),
+    .Y(_2430_)
+  );
+  INVX1 _2630_ (
+    .A(x[1]),
+    .Y(_2429_)
+  );
+  INVX1 _2631_ (
+    .A(x[38]),
+    .Y(_2428_)
+  );
+  INVX1 _2632_ (
+    .A(x[2]),
+    .Y(_2427_)
+  );
+  INVX1 _2633_ (
+    .A(x[28]),
+    .Y(_2426_)
+  );
+  INVX1 _2634_ (
+    .A(x[22]),
+    .Y(_2425_)
+  );
+  INVX1 _2635_ (
+    .A(x[39]),
+    .Y(_2424_)
+  );
+  INVX1 _2636_ (
+    .A(x[54]),
+    .Y(_2423_)
+  );
+  INVX1 _2637_ (
+    .A(x[52]),
+    .Y(_2422_)
+  );
+  INVX1 _2638_ (
+    .A(x[3]),
+    .Y(_2421_)
+  );
+  INVX1 _2639_ (
+    .A(x[23]),
+    .Y(_2420_)
+  );
+  INVX1 _2640_ (
+    .A(x[63]),
+    .Y(_2419_)
+  );
+  INVX1 _2641_ (
+    .A(x[36]),
+    .Y(_2418_)
+  );
+  INVX1 _2642_ (
+    .A(x[61]),
+    .Y(_2417_)
+  );
+  INVX1 _2643_ (
+    .A(x[62]),
+    .Y(_2416_)
+  );
+  NAND2X1 _2644_ (
+    .A(_2461_),
+    .B(_2460_),
+    .Y(_2415_)
+  );
+  NAND2X1 _2645_ (
+    .A(x[55]),
+    .B(x[78]),
+    .Y(_2414_)
+  );
+  NAND2X1 _2646_ (
+    .A(x[10]),
+    .B(x[3]),
+    .Y(_2413_)
+  );
+  NAND2X1 _2647_ (
+    .A(_2462_),
+    .B(_2421_),
+    .Y(_2412_)
+  );
+  NAND2X1 _2648_ (
+    .A(_2413_),
+    .B(_2412_),
+    .Y(_2411_)
+  );
+  INVX1 _2649_ (
+    .A(_2411_),
+    .Y(_2410_)
+  );
+  NAND2X1 _2650_ (
+    .A(_2490_),
+    .B(_2410_),
+    .Y(_2409_)
+  );
+  NAND2X1 _2651_ (
+    .A(_2413_),
+    .B(_2409_),
+    .Y(_2408_)
+  );
+  INVX1 _2652_ (
+    .A(_2408_),
+    .Y(_2407_)
+  );
+  NAND2X1 _2653_ (
+    .A(_2481_),
+    .B(x[33]),
+    .Y(_2406_)
+  );
+  NAND2X1 _2654_ (
+    .A(x[29]),
+    .B(_2450_),
+    .Y(_2405_)
+  );
+  NAND2X1 _2655_ (
+    .A(_2406_),
+    .B(_2405_),
+    .Y(_2404_)
+  );
+  INVX1 _2656_ (
+    .A(_2404_),
+    .Y(_2403_)
+  );
+  NAND2X1 _2657_ (
+    .A(x[26]),
+    .B(_2403_),
+    .Y(_2402_)
+  );
+  NAND2X1 _2658_ (
+    .A(_2406_),
+    .B(_2402_),
+    .Y(_2401_)
+  );
+  INVX1 _2659_ (
+    .A(_2401_),
+    .Y(_2400_)
+  );
+  NAND2X1 _2660_ (
+    .A(_2407_),
+    .B(_2401_),
+    .Y(_2399_)
+  );
+  NAND2X1 _2661_ (
+    .A(_2408_),
+    .B(_2400_),
+    .Y(_2398_)
+  );
+  NAND2X1 _2662_ (
+    .A(_2399_),
+    .B(_2398_),
+    .Y(_2397_)
+  );
+  INVX1 _2663_ (
+    .A(_2397_),
+    .Y(_2396_)
+  );
+  NAND2X1 _2664_ (
+    .A(x[14]),
+    .B(_2420_),
+    .Y(_2395_)
+  );
+  NAND2X1 _2665_ (
+    .A(_2489_),
+    .B(x[23]),
+    .Y(_2394_)
+  );
+  NAND2X1 _2666_ (
+    .A(_2395_),
+    .B(_2394_),
+    .Y(_2393_)
+  );
+  INVX1 _2667_ (
+    .A(_2393_),
+    .Y(_2392_)
+  );
+  NAND2X1 _2668_ (
+    .A(x[19]),
+    .B(_2392_),
+    .Y(_2391_)
+  );
+  NAND2X1 _2669_ (
+    .A(_2395_),
+    .B(_2391_),
+    .Y(_2390_)
+  );
+  INVX1 _2670_ (
+    .A(_2390_),
+    .Y(_2389_)
+  );
+  NAND2X1 _2671_ (
+    .A(_2396_),
+    .B(_2390_),
+    .Y(_2388_)
+  );
+  NAND2X1 _2672_ (
+    .A(_2399_),
+    .B(_2388_),
+    .Y(_2387_)
+  );
+  INVX1 _2673_ (
+    .A(_2387_),
+    .Y(_2386_)
+  );
+  NAND2X1 _2674_ (
+    .A(_2449_),
+    .B(x[39]),
+    .Y(_2385_)
+  );
+  NAND2X1 _2675_ (
+    .A(_2478_),
+    .B(x[27]),
+    .Y(_2384_)
+  );
+  INVX1 _2676_ (
+    .A(_2384_),
+    .Y(_2383_)
+  );
+  NAND2X1 _2677_ (
+    .A(x[30]),
+    .B(_2461_),
+    .Y(_2382_)
+  );
+  NAND2X1 _2678_ (
+    .A(_2384_),
+    .B(_2382_),
+    .Y(_2381_)
+  );
+  INVX1 _2679_ (
+    .A(_2381_),
+    .Y(_2380_)
+  );
+  NAND2X1 _2680_ (
+    .A(x[34]),
+    .B(_2424_),
+    .Y(_2379_)
+  );
+  NAND2X1 _2681_ (
+    .A(_2385_),
+    .B(_2379_),
+    .Y(_2378_)
+  );
+  INVX1 _2682_ (
+    .A(_2378_),
+    .Y(_2377_)
+  );
+  NAND2X1 _2683_ (
+    .A(_2381_),
+    .B(_2377_),
+    .Y(_2376_)
+  );
+  NAND2X1 _2684_ (
+    .A(_2385_),
+    .B(_2376_),
+    .Y(_2375_)
+  );
+  INVX1 _2685_ (
+    .A(_2375_),
+    .Y(_2374_)
+  );
+  NAND2X1 _2686_ (
+    .A(_2387_),
+    .B(_2374_),
+    .Y(_2373_)
+  );
+  NAND2X1 _2687_ (
+    .A(_2386_),
+    .B(_2375_),
+    .Y(_2372_)
+  );
+  NAND2X1 _2688_ (
+    .A(_2373_),
+    .B(_2372_),
+    .Y(_2371_)
+  );
+  INVX1 _2689_ (
+    .A(_2371_),
+    .Y(_2370_)
+  );
+  NAND2X1 _2690_ (
+    .A(_2466_),
+    .B(x[38]),
+    .Y(_2369_)
+  );
+  NAND2X1 _2691_ (
+    .A(x[55]),
+    .B(_2428_),
+    .Y(_2368_)
+  );
+  NAND2X1 _2692_ (
+    .A(_2369_),
+    .B(_2368_),
+    .Y(_2367_)
+  );
+  INVX1 _2693_ (
+    .A(_2367_),
+    .Y(_2366_)
+  );
+  NAND2X1 _2694_ (
+    .A(x[53]),
+    .B(_2366_),
+    .Y(_2365_)
+  );
+  NAND2X1 _2695_ (
+    .A(_2369_),
+    .B(_2365_),
+    .Y(_2364_)
+  );
+  INVX1 _2696_ (
+    .A(_2364_),
+    .Y(_2363_)
+  );
+  NAND2X1 _2697_ (
+    .A(x[59]),
+    .B(_2419_),
+    .Y(_2362_)
+  );
+  NAND2X1 _2698_ (
+    .A(_2468_),
+    .B(x[63]),
+    .Y(_2361_)
+  );
+  NAND2X1 _2699_ (
+    .A(_2362_),
+    .B(_2361_),
+    .Y(_2360_)
+  );
+  INVX1 _2700_ (
+    .A(_2360_),
+    .Y(_2359_)
+  );
+  NAND2X1 _2701_ (
+    .A(x[67]),
+    .B(_2359_),
+    .Y(_2358_)
+  );
+  NAND2X1 _2702_ (
+    .A(_2362_),
+    .B(_2358_),
+    .Y(_2357_)
+  );
+  INVX1 _2703_ (
+    .A(_2357_),
+    .Y(_2356_)
+  );
+  NAND2X1 _2704_ (
+    .A(_2363_),
+    .B(_2357_),
+    .Y(_2355_)
+  );
+  NAND2X1 _2705_ (
+    .A(x[5]),
+    .B(_2458_),
+    .Y(_2354_)
+  );
+  NAND2X1 _2706_ (
+    .A(_2486_),
+    .B(x[11]),
+    .Y(_2353_)
+  );
+  NAND2X1 _2707_ (
+    .A(_2354_),
+    .B(_2353_),
+    .Y(_2352_)
+  );
+  INVX1 _2708_ (
+    .A(_2352_),
+    .Y(_2351_)
+  );
+  NAND2X1 _2709_ (
+    .A(x[15]),
+    .B(_2352_),
+    .Y(_2350_)
+  );
+  NAND2X1 _2710_ (
+    .A(_2483_),
+    .B(_2351_),
+    .Y(_2349_)
+  );
+  NAND2X1 _2711_ (
+    .A(_2350_),
+    .B(_2349_),
+    .Y(_2348_)
+  );
+  INVX1 _2712_ (
+    .A(_2348_),
+    .Y(_2347_)
+  );
+  NAND2X1 _2713_ (
+    .A(_2364_),
+    .B(_2356_),
+    .Y(_2346_)
+  );
+  NAND2X1 _2714_ (
+    .A(_2355_),
+    .B(_2346_),
+    .Y(_2345_)
+  );
+  INVX1 _2715_ (
+    .A(_2345_),
+    .Y(_2344_)
+  );
+  NAND2X1 _2716_ (
+    .A(_2348_),
+    .B(_2344_),
+    .Y(_2343_)
+  );
+  NAND2X1 _2717_ (
+    .A(_2355_),
+    .B(_2343_),
+    .Y(_2342_)
+  );
+  INVX1 _2718_ (
+    .A(_2342_),
+    .Y(_2341_)
+  );
+  NAND2X1 _2719_ (
+    .A(_2370_),
+    .B(_2342_),
+    .Y(_2340_)
+  );
+  NAND2X1 _2720_ (
+    .A(_2373_),
+    .B(_2340_),
+    .Y(_2339_)
+  );
+  NAND2X1 _2721_ (
+    .A(_2414_),
+    .B(_2339_),
+    .Y(_2338_)
+  );
+  OR2X1 _2722_ (
+    .A(_2414_),
+    .B(_2339_),
+    .Y(_2337_)
+  );
+  NAND2X1 _2723_ (
+    .A(_2338_),
+    .B(_2337_),
+    .Y(_2336_)
+  );
+  INVX1 _2724_ (
+    .A(_2336_),
+    .Y(_2335_)
+  );
+  NAND2X1 _2725_ (
+    .A(x[77]),
+    .B(x[54]),
+    .Y(_2334_)
+  );
+  NAND2X1 _2726_ (
+    .A(_2433_),
+    .B(_2423_),
+    .Y(_2333_)
+  );
+  NAND2X1 _2727_ (
+    .A(_2334_),
+    .B(_2333_),
+    .Y(_2332_)
+  );
+  INVX1 _2728_ (
+    .A(_2332_),
+    .Y(_2331_)
+  );
+  NAND2X1 _2729_ (
+    .A(_2437_),
+    .B(_2331_),
+    .Y(_2330_)
+  );
+  NAND2X1 _2730_ (
+    .A(_2334_),
+    .B(_2330_),
+    .Y(_2329_)
+  );
+  INVX1 _2731_ (
+    .A(_2329_),
+    .Y(_2328_)
+  );
+  NAND2X1 _2732_ (
+    .A(x[35]),
+    .B(_2445_),
+    .Y(_2327_)
+  );
+  NAND2X1 _2733_ (
+    .A(_2480_),
+    .B(x[26]),
+    .Y(_2326_)
+  );
+  NAND2X1 _2734_ (
+    .A(_2474_),
+    .B(_2326_),
+    .Y(_2325_)
+  );
+  NAND2X1 _2735_ (
+    .A(_2327_),
+    .B(_2325_),
+    .Y(_2324_)
+  );
+  INVX1 _2736_ (
+    .A(_2324_),
+    .Y(_2323_)
+  );
+  NAND2X1 _2737_ (
+    .A(_2327_),
+    .B(_2324_),
+    .Y(_2322_)
+  );
+  NAND2X1 _2738_ (
+    .A(_2474_),
+    .B(_2322_),
+    .Y(_2321_)
+  );
+  NAND2X1 _2739_ (
+    .A(_2326_),
+    .B(_2323_),
+    .Y(_2320_)
+  );
+  NAND2X1 _2740_ (
+    .A(_2321_),
+    .B(_2320_),
+    .Y(_2319_)
+  );
+  INVX1 _2741_ (
+    .A(_2319_),
+    .Y(_2318_)
+  );
+  NAND2X1 _2742_ (
+    .A(_2328_),
+    .B(_2319_),
+    .Y(_2317_)
+  );
+  NAND2X1 _2743_ (
+    .A(x[6]),
+    .B(_2383_),
+    .Y(_2316_)
+  );
+  NAND2X1 _2744_ (
+    .A(_2475_),
+    .B(_2384_),
+    .Y(_2315_)
+  );
+  NAND2X1 _2745_ (
+    .A(_2316_),
+    .B(_2315_),
+    .Y(_2314_)
+  );
+  NAND2X1 _2746_ (
+    .A(_2483_),
+    .B(_2354_),
+    .Y(_2313_)
+  );
+  NAND2X1 _2747_ (
+    .A(_2353_),
+    .B(_2313_),
+    .Y(_2312_)
+  );
+  OR2X1 _2748_ (
+    .A(_2314_),
+    .B(_2312_),
+    .Y(_2311_)
+  );
+  NAND2X1 _2749_ (
+    .A(_2314_),
+    .B(_2312_),
+    .Y(_2310_)
+  );
+  NAND2X1 _2750_ (
+    .A(_2311_),
+    .B(_2310_),
+    .Y(_2309_)
+  );
+  NAND2X1 _2751_ (
+    .A(_2329_),
+    .B(_2318_),
+    .Y(_2308_)
+  );
+  NAND2X1 _2752_ (
+    .A(_2317_),
+    .B(_2308_),
+    .Y(_2307_)
+  );
+  OR2X1 _2753_ (
+    .A(_2309_),
+    .B(_2307_),
+    .Y(_2306_)
+  );
+  NAND2X1 _2754_ (
+    .A(_2317_),
+    .B(_2306_),
+    .Y(_2305_)
+  );
+  INVX1 _2755_ (
+    .A(_2305_),
+    .Y(_2304_)
+  );
+  NAND2X1 _2756_ (
+    .A(_2335_),
+    .B(_2305_),
+    .Y(_2303_)
+  );
+  NAND2X1 _2757_ (
+    .A(_2338_),
+    .B(_2303_),
+    .Y(_2302_)
+  );
+  INVX1 _2758_ (
+    .A(_2302_),
+    .Y(_2301_)
+  );
+  NAND2X1 _2759_ (
+    .A(_2463_),
+    .B(_2323_),
+    .Y(_2300_)
+  );
+  INVX1 _2760_ (
+    .A(_2300_),
+    .Y(_2299_)
+  );
+  NAND2X1 _2761_ (
+    .A(_2316_),
+    .B(_2311_),
+    .Y(_2298_)
+  );
+  NAND2X1 _2762_ (
+    .A(x[7]),
+    .B(_2324_),
+    .Y(_2297_)
+  );
+  NAND2X1 _2763_ (
+    .A(_2300_),
+    .B(_2297_),
+    .Y(_2296_)
+  );
+  OR2X1 _2764_ (
+    .A(_2298_),
+    .B(_2296_),
+    .Y(_2295_)
+  );
+  NAND2X1 _2765_ (
+    .A(_2298_),
+    .B(_2296_),
+    .Y(_2294_)
+  );
+  NAND2X1 _2766_ (
+    .A(_2295_),
+    .B(_2294_),
+    .Y(_2293_)
+  );
+  NAND2X1 _2767_ (
     .A(x[27]),
-    .B(_455_),
-    .Y(_457_)
+    .B(x[79]),
+    .Y(_2292_)
   );
-  NAND2X1 _725_ (
-    .A(_456_),
-    .B(_457_),
-    .Y(_458_)
+  AND2X1 _2768_ (
+    .A(_2415_),
+    .B(_2292_),
+    .Y(_2291_)
   );
-  NAND2X1 _726_ (
-    .A(_436_),
-    .B(_439_),
-    .Y(_459_)
+  NOR2X1 _2769_ (
+    .A(_2293_),
+    .B(_2291_),
+    .Y(_2290_)
   );
-  INVX1 _727_ (
-    .A(_459_),
-    .Y(_460_)
+  INVX1 _2770_ (
+    .A(_2290_),
+    .Y(_2289_)
   );
-  NAND2X1 _728_ (
-    .A(_446_),
-    .B(_459_),
-    .Y(_461_)
+  NAND2X1 _2771_ (
+    .A(_2299_),
+    .B(_2290_),
+    .Y(_2288_)
   );
-  NAND2X1 _729_ (
-    .A(_447_),
-    .B(_460_),
-    .Y(_462_)
+  NOR2X1 _2772_ (
+    .A(_2299_),
+    .B(_2290_),
+    .Y(_2287_)
   );
-  NAND2X1 _730_ (
-    .A(_461_),
-    .B(_462_),
-    .Y(_463_)
+  NAND2X1 _2773_ (
+    .A(_2295_),
+    .B(_2287_),
+    .Y(_2286_)
   );
-  OR2X1 _731_ (
-    .A(_458_),
-    .B(_463_),
-    .Y(_464_)
+  NAND2X1 _2774_ (
+    .A(_2288_),
+    .B(_2286_),
+    .Y(_2285_)
   );
-  NAND2X1 _732_ (
-    .A(_458_),
-    .B(_463_),
-    .Y(_465_)
+  INVX1 _2775_ (
+    .A(_2285_),
+    .Y(_2284_)
   );
-  NAND2X1 _733_ (
-    .A(_464_),
-    .B(_465_),
-    .Y(_466_)
+  NAND2X1 _2776_ (
+    .A(_2301_),
+    .B(_2285_),
+    .Y(_2283_)
   );
-  INVX1 _734_ (
-    .A(_466_),
-    .Y(_467_)
+  NAND2X1 _2777_ (
+    .A(_2302_),
+    .B(_2284_),
+    .Y(_2282_)
   );
-  NAND2X1 _735_ (
-    .A(_451_),
-    .B(_467_),
+  NAND2X1 _2778_ (
+    .A(_2283_),
+    .B(_2282_),
+    .Y(_2281_)
+  );
+  NAND2X1 _2779_ (
+    .A(_2415_),
+    .B(_2281_),
+    .Y(_2280_)
+  );
+  OR2X1 _2780_ (
+    .A(_2415_),
+    .B(_2281_),
+    .Y(_2279_)
+  );
+  NAND2X1 _2781_ (
+    .A(_2280_),
+    .B(_2279_),
+    .Y(_2278_)
+  );
+  INVX1 _2782_ (
+    .A(_2278_),
+    .Y(_2277_)
+  );
+  NAND2X1 _2783_ (
+    .A(_2336_),
+    .B(_2304_),
+    .Y(_2276_)
+  );
+  NAND2X1 _2784_ (
+    .A(_2303_),
+    .B(_2276_),
+    .Y(_2275_)
+  );
+  NAND2X1 _2785_ (
+    .A(_2371_),
+    .B(_2341_),
+    .Y(_2274_)
+  );
+  NAND2X1 _2786_ (
+    .A(_2340_),
+    .B(_2274_),
+    .Y(_2273_)
+  );
+  INVX1 _2787_ (
+    .A(_2273_),
+    .Y(_2272_)
+  );
+  NAND2X1 _2788_ (
+    .A(_2466_),
+    .B(_2464_),
+    .Y(_2271_)
+  );
+  NAND2X1 _2789_ (
+    .A(_2414_),
+    .B(_2271_),
+    .Y(_2270_)
+  );
+  INVX1 _2790_ (
+    .A(_2270_),
+    .Y(_2269_)
+  );
+  NAND2X1 _2791_ (
+    .A(_2273_),
+    .B(_2269_),
+    .Y(_2268_)
+  );
+  NAND2X1 _2792_ (
+    .A(_2309_),
+    .B(_2307_),
+    .Y(_2267_)
+  );
+  NAND2X1 _2793_ (
+    .A(_2306_),
+    .B(_2267_),
+    .Y(_2266_)
+  );
+  INVX1 _2794_ (
+    .A(_2266_),
+    .Y(_2265_)
+  );
+  NAND2X1 _2795_ (
+    .A(_2272_),
+    .B(_2270_),
+    .Y(_2264_)
+  );
+  NAND2X1 _2796_ (
+    .A(_2268_),
+    .B(_2264_),
+    .Y(_2263_)
+  );
+  INVX1 _2797_ (
+    .A(_2263_),
+    .Y(_2262_)
+  );
+  NAND2X1 _2798_ (
+    .A(_2266_),
+    .B(_2262_),
+    .Y(_2261_)
+  );
+  NAND2X1 _2799_ (
+    .A(_2268_),
+    .B(_2261_),
+    .Y(_2260_)
+  );
+  NAND2X1 _2800_ (
+    .A(_2275_),
+    .B(_2260_),
+    .Y(_2259_)
+  );
+  OR2X1 _2801_ (
+    .A(_2275_),
+    .B(_2260_),
+    .Y(_2258_)
+  );
+  NAND2X1 _2802_ (
+    .A(_2259_),
+    .B(_2258_),
+    .Y(_2257_)
+  );
+  NAND2X1 _2803_ (
+    .A(_2380_),
+    .B(_2378_),
+    .Y(_2256_)
+  );
+  NAND2X1 _2804_ (
+    .A(_2376_),
+    .B(_2256_),
+    .Y(_2255_)
+  );
+  NAND2X1 _2805_ (
+    .A(x[75]),
+    .B(_2332_),
+    .Y(_2254_)
+  );
+  NAND2X1 _2806_ (
+    .A(_2330_),
+    .B(_2254_),
+    .Y(_2253_)
+  );
+  NOR2X1 _2807_ (
+    .A(_2255_),
+    .B(_2253_),
+    .Y(_2252_)
+  );
+  INVX1 _2808_ (
+    .A(_2252_),
+    .Y(_2251_)
+  );
+  NAND2X1 _2809_ (
+    .A(_2397_),
+    .B(_2389_),
+    .Y(_2250_)
+  );
+  NAND2X1 _2810_ (
+    .A(_2388_),
+    .B(_2250_),
+    .Y(_2249_)
+  );
+  INVX1 _2811_ (
+    .A(_2249_),
+    .Y(_2248_)
+  );
+  NAND2X1 _2812_ (
+    .A(x[74]),
+    .B(_2435_),
+    .Y(_2247_)
+  );
+  NAND2X1 _2813_ (
+    .A(_2441_),
+    .B(x[76]),
+    .Y(_2246_)
+  );
+  NAND2X1 _2814_ (
+    .A(_2247_),
+    .B(_2246_),
+    .Y(_2245_)
+  );
+  INVX1 _2815_ (
+    .A(_2245_),
+    .Y(_2244_)
+  );
+  NAND2X1 _2816_ (
+    .A(x[71]),
+    .B(_2244_),
+    .Y(_2243_)
+  );
+  NAND2X1 _2817_ (
+    .A(_2247_),
+    .B(_2243_),
+    .Y(_2242_)
+  );
+  INVX1 _2818_ (
+    .A(_2242_),
+    .Y(_2241_)
+  );
+  NAND2X1 _2819_ (
+    .A(_2249_),
+    .B(_2241_),
+    .Y(_2240_)
+  );
+  NAND2X1 _2820_ (
+    .A(_2347_),
+    .B(_2345_),
+    .Y(_2239_)
+  );
+  NAND2X1 _2821_ (
+    .A(_2343_),
+    .B(_2239_),
+    .Y(_2238_)
+  );
+  INVX1 _2822_ (
+    .A(_2238_),
+    .Y(_2237_)
+  );
+  NAND2X1 _2823_ (
+    .A(_2248_),
+    .B(_2242_),
+    .Y(_2236_)
+  );
+  NAND2X1 _2824_ (
+    .A(_2240_),
+    .B(_2236_),
+    .Y(_2235_)
+  );
+  INVX1 _2825_ (
+    .A(_2235_),
+    .Y(_2234_)
+  );
+  NAND2X1 _2826_ (
+    .A(_2238_),
+    .B(_2234_),
+    .Y(_2233_)
+  );
+  NAND2X1 _2827_ (
+    .A(_2240_),
+    .B(_2233_),
+    .Y(_2232_)
+  );
+  INVX1 _2828_ (
+    .A(_2232_),
+    .Y(_2231_)
+  );
+  NAND2X1 _2829_ (
+    .A(_2251_),
+    .B(_2231_),
+    .Y(_2230_)
+  );
+  NAND2X1 _2830_ (
+    .A(_2252_),
+    .B(_2232_),
+    .Y(_2229_)
+  );
+  NAND2X1 _2831_ (
+    .A(_2230_),
+    .B(_2229_),
+    .Y(_2228_)
+  );
+  NAND2X1 _2832_ (
+    .A(_2445_),
+    .B(_2404_),
+    .Y(_2227_)
+  );
+  NAND2X1 _2833_ (
+    .A(_2402_),
+    .B(_2227_),
+    .Y(_2226_)
+  );
+  NAND2X1 _2834_ (
+    .A(_2479_),
+    .B(_2360_),
+    .Y(_2225_)
+  );
+  NAND2X1 _2835_ (
+    .A(_2358_),
+    .B(_2225_),
+    .Y(_2224_)
+  );
+  NAND2X1 _2836_ (
+    .A(_2226_),
+    .B(_2224_),
+    .Y(_2223_)
+  );
+  OR2X1 _2837_ (
+    .A(_2226_),
+    .B(_2224_),
+    .Y(_2222_)
+  );
+  NAND2X1 _2838_ (
+    .A(_2223_),
+    .B(_2222_),
+    .Y(_2221_)
+  );
+  NAND2X1 _2839_ (
+    .A(_2438_),
+    .B(_2367_),
+    .Y(_2220_)
+  );
+  NAND2X1 _2840_ (
+    .A(_2365_),
+    .B(_2220_),
+    .Y(_2219_)
+  );
+  OR2X1 _2841_ (
+    .A(_2221_),
+    .B(_2219_),
+    .Y(_2218_)
+  );
+  NAND2X1 _2842_ (
+    .A(_2223_),
+    .B(_2218_),
+    .Y(_2217_)
+  );
+  NAND2X1 _2843_ (
+    .A(_2457_),
+    .B(x[39]),
+    .Y(_2216_)
+  );
+  NAND2X1 _2844_ (
+    .A(x[37]),
+    .B(_2424_),
+    .Y(_2215_)
+  );
+  NAND2X1 _2845_ (
+    .A(_2216_),
+    .B(_2215_),
+    .Y(_2214_)
+  );
+  INVX1 _2846_ (
+    .A(_2214_),
+    .Y(_2213_)
+  );
+  NAND2X1 _2847_ (
+    .A(x[32]),
+    .B(_2213_),
+    .Y(_2212_)
+  );
+  NAND2X1 _2848_ (
+    .A(_2216_),
+    .B(_2212_),
+    .Y(_2211_)
+  );
+  NAND2X1 _2849_ (
+    .A(x[13]),
+    .B(_2427_),
+    .Y(_2210_)
+  );
+  NAND2X1 _2850_ (
+    .A(_2443_),
+    .B(x[2]),
+    .Y(_2209_)
+  );
+  NAND2X1 _2851_ (
+    .A(_2473_),
+    .B(_2209_),
+    .Y(_2208_)
+  );
+  NAND2X1 _2852_ (
+    .A(_2210_),
+    .B(_2208_),
+    .Y(_2207_)
+  );
+  OR2X1 _2853_ (
+    .A(_2211_),
+    .B(_2207_),
+    .Y(_2206_)
+  );
+  NAND2X1 _2854_ (
+    .A(_2211_),
+    .B(_2207_),
+    .Y(_2205_)
+  );
+  NAND2X1 _2855_ (
+    .A(_2206_),
+    .B(_2205_),
+    .Y(_2204_)
+  );
+  NAND2X1 _2856_ (
+    .A(x[18]),
+    .B(_2426_),
+    .Y(_2203_)
+  );
+  NAND2X1 _2857_ (
+    .A(_2485_),
+    .B(x[28]),
+    .Y(_2202_)
+  );
+  NAND2X1 _2858_ (
+    .A(_2425_),
+    .B(_2202_),
+    .Y(_2201_)
+  );
+  NAND2X1 _2859_ (
+    .A(_2203_),
+    .B(_2201_),
+    .Y(_2200_)
+  );
+  OR2X1 _2860_ (
+    .A(_2204_),
+    .B(_2200_),
+    .Y(_2199_)
+  );
+  NAND2X1 _2861_ (
+    .A(_2206_),
+    .B(_2199_),
+    .Y(_2198_)
+  );
+  NAND2X1 _2862_ (
+    .A(_2217_),
+    .B(_2198_),
+    .Y(_2197_)
+  );
+  NAND2X1 _2863_ (
+    .A(x[4]),
+    .B(_2411_),
+    .Y(_2196_)
+  );
+  NAND2X1 _2864_ (
+    .A(_2409_),
+    .B(_2196_),
+    .Y(_2195_)
+  );
+  INVX1 _2865_ (
+    .A(_2195_),
+    .Y(_2194_)
+  );
+  NAND2X1 _2866_ (
+    .A(_2472_),
+    .B(_2393_),
+    .Y(_2193_)
+  );
+  NAND2X1 _2867_ (
+    .A(_2391_),
+    .B(_2193_),
+    .Y(_2192_)
+  );
+  INVX1 _2868_ (
+    .A(_2192_),
+    .Y(_2191_)
+  );
+  NAND2X1 _2869_ (
+    .A(_2194_),
+    .B(_2192_),
+    .Y(_2190_)
+  );
+  NAND2X1 _2870_ (
+    .A(_2195_),
+    .B(_2191_),
+    .Y(_2189_)
+  );
+  NAND2X1 _2871_ (
+    .A(_2190_),
+    .B(_2189_),
+    .Y(_2188_)
+  );
+  INVX1 _2872_ (
+    .A(_2188_),
+    .Y(_2187_)
+  );
+  NAND2X1 _2873_ (
+    .A(_2476_),
+    .B(_2423_),
+    .Y(_2186_)
+  );
+  NAND2X1 _2874_ (
+    .A(x[47]),
+    .B(x[54]),
+    .Y(_2185_)
+  );
+  NAND2X1 _2875_ (
+    .A(x[52]),
+    .B(_2185_),
+    .Y(_2184_)
+  );
+  NAND2X1 _2876_ (
+    .A(_2186_),
+    .B(_2184_),
+    .Y(_2183_)
+  );
+  INVX1 _2877_ (
+    .A(_2183_),
+    .Y(_2182_)
+  );
+  NAND2X1 _2878_ (
+    .A(_2187_),
+    .B(_2183_),
+    .Y(_2181_)
+  );
+  NAND2X1 _2879_ (
+    .A(_2190_),
+    .B(_2181_),
+    .Y(_2180_)
+  );
+  INVX1 _2880_ (
+    .A(_2180_),
+    .Y(_2179_)
+  );
+  OR2X1 _2881_ (
+    .A(_2217_),
+    .B(_2198_),
+    .Y(_2178_)
+  );
+  NAND2X1 _2882_ (
+    .A(_2197_),
+    .B(_2178_),
+    .Y(_2177_)
+  );
+  INVX1 _2883_ (
+    .A(_2177_),
+    .Y(_2176_)
+  );
+  NAND2X1 _2884_ (
+    .A(_2180_),
+    .B(_2176_),
+    .Y(_2175_)
+  );
+  NAND2X1 _2885_ (
+    .A(_2197_),
+    .B(_2175_),
+    .Y(_2174_)
+  );
+  OR2X1 _2886_ (
+    .A(_2228_),
+    .B(_2174_),
+    .Y(_2173_)
+  );
+  NAND2X1 _2887_ (
+    .A(_2230_),
+    .B(_2173_),
+    .Y(_2172_)
+  );
+  OR2X1 _2888_ (
+    .A(_2257_),
+    .B(_2172_),
+    .Y(_2171_)
+  );
+  NAND2X1 _2889_ (
+    .A(_2259_),
+    .B(_2171_),
+    .Y(_2170_)
+  );
+  INVX1 _2890_ (
+    .A(_2170_),
+    .Y(_2169_)
+  );
+  NAND2X1 _2891_ (
+    .A(_2277_),
+    .B(_2170_),
+    .Y(_2168_)
+  );
+  NAND2X1 _2892_ (
+    .A(_2280_),
+    .B(_2168_),
+    .Y(_2167_)
+  );
+  INVX1 _2893_ (
+    .A(_2167_),
+    .Y(_2166_)
+  );
+  NAND2X1 _2894_ (
+    .A(_2286_),
+    .B(_2282_),
+    .Y(_2165_)
+  );
+  INVX1 _2895_ (
+    .A(_2165_),
+    .Y(_2164_)
+  );
+  NAND2X1 _2896_ (
+    .A(_2167_),
+    .B(_2164_),
+    .Y(_2163_)
+  );
+  NAND2X1 _2897_ (
+    .A(_2166_),
+    .B(_2165_),
+    .Y(_2162_)
+  );
+  NAND2X1 _2898_ (
+    .A(_2163_),
+    .B(_2162_),
+    .Y(_2161_)
+  );
+  INVX1 _2899_ (
+    .A(_2161_),
+    .Y(_2160_)
+  );
+  NAND2X1 _2900_ (
+    .A(_2278_),
+    .B(_2169_),
+    .Y(_2159_)
+  );
+  NAND2X1 _2901_ (
+    .A(_2168_),
+    .B(_2159_),
+    .Y(_2158_)
+  );
+  INVX1 _2902_ (
+    .A(_2158_),
+    .Y(_2157_)
+  );
+  NAND2X1 _2903_ (
+    .A(_2257_),
+    .B(_2172_),
+    .Y(_2156_)
+  );
+  NAND2X1 _2904_ (
+    .A(_2171_),
+    .B(_2156_),
+    .Y(_2155_)
+  );
+  NAND2X1 _2905_ (
+    .A(_2293_),
+    .B(_2291_),
+    .Y(_2154_)
+  );
+  NAND2X1 _2906_ (
+    .A(_2289_),
+    .B(_2154_),
+    .Y(_2153_)
+  );
+  OR2X1 _2907_ (
+    .A(_2155_),
+    .B(_2153_),
+    .Y(_2152_)
+  );
+  NAND2X1 _2908_ (
+    .A(_2155_),
+    .B(_2153_),
+    .Y(_2151_)
+  );
+  NAND2X1 _2909_ (
+    .A(_2152_),
+    .B(_2151_),
+    .Y(_2150_)
+  );
+  INVX1 _2910_ (
+    .A(_2150_),
+    .Y(_2149_)
+  );
+  NAND2X1 _2911_ (
+    .A(_2237_),
+    .B(_2235_),
+    .Y(_2148_)
+  );
+  NAND2X1 _2912_ (
+    .A(_2233_),
+    .B(_2148_),
+    .Y(_2147_)
+  );
+  NAND2X1 _2913_ (
+    .A(_2255_),
+    .B(_2253_),
+    .Y(_2146_)
+  );
+  NAND2X1 _2914_ (
+    .A(_2251_),
+    .B(_2146_),
+    .Y(_2145_)
+  );
+  NAND2X1 _2915_ (
+    .A(_2147_),
+    .B(_2145_),
+    .Y(_2144_)
+  );
+  NAND2X1 _2916_ (
+    .A(_2179_),
+    .B(_2177_),
+    .Y(_2143_)
+  );
+  NAND2X1 _2917_ (
+    .A(_2175_),
+    .B(_2143_),
+    .Y(_2142_)
+  );
+  INVX1 _2918_ (
+    .A(_2142_),
+    .Y(_2141_)
+  );
+  OR2X1 _2919_ (
+    .A(_2147_),
+    .B(_2145_),
+    .Y(_2140_)
+  );
+  NAND2X1 _2920_ (
+    .A(_2144_),
+    .B(_2140_),
+    .Y(_2139_)
+  );
+  INVX1 _2921_ (
+    .A(_2139_),
+    .Y(_2138_)
+  );
+  NAND2X1 _2922_ (
+    .A(_2142_),
+    .B(_2138_),
+    .Y(_2137_)
+  );
+  NAND2X1 _2923_ (
+    .A(_2144_),
+    .B(_2137_),
+    .Y(_2136_)
+  );
+  NAND2X1 _2924_ (
+    .A(_2221_),
+    .B(_2219_),
+    .Y(_2135_)
+  );
+  NAND2X1 _2925_ (
+    .A(_2218_),
+    .B(_2135_),
+    .Y(_2134_)
+  );
+  NAND2X1 _2926_ (
+    .A(_2459_),
+    .B(_2245_),
+    .Y(_2133_)
+  );
+  AND2X1 _2927_ (
+    .A(_2243_),
+    .B(_2133_),
+    .Y(_2132_)
+  );
+  NOR2X1 _2928_ (
+    .A(_2134_),
+    .B(_2132_),
+    .Y(_2131_)
+  );
+  INVX1 _2929_ (
+    .A(_2131_),
+    .Y(_2130_)
+  );
+  NAND2X1 _2930_ (
+    .A(x[8]),
+    .B(_2432_),
+    .Y(_2129_)
+  );
+  NAND2X1 _2931_ (
+    .A(_2484_),
+    .B(x[12]),
+    .Y(_2128_)
+  );
+  NAND2X1 _2932_ (
+    .A(_2129_),
+    .B(_2128_),
+    .Y(_2127_)
+  );
+  INVX1 _2933_ (
+    .A(_2127_),
+    .Y(_2126_)
+  );
+  NAND2X1 _2934_ (
+    .A(x[1]),
+    .B(_2126_),
+    .Y(_2125_)
+  );
+  NAND2X1 _2935_ (
+    .A(_2129_),
+    .B(_2125_),
+    .Y(_2124_)
+  );
+  INVX1 _2936_ (
+    .A(_2124_),
+    .Y(_2123_)
+  );
+  NAND2X1 _2937_ (
+    .A(x[38]),
+    .B(_2418_),
+    .Y(_2122_)
+  );
+  NAND2X1 _2938_ (
+    .A(_2428_),
+    .B(x[36]),
+    .Y(_2121_)
+  );
+  NAND2X1 _2939_ (
+    .A(_2122_),
+    .B(_2121_),
+    .Y(_2120_)
+  );
+  INVX1 _2940_ (
+    .A(_2120_),
+    .Y(_2119_)
+  );
+  NAND2X1 _2941_ (
+    .A(x[17]),
+    .B(_2119_),
+    .Y(_2118_)
+  );
+  NAND2X1 _2942_ (
+    .A(_2122_),
+    .B(_2118_),
+    .Y(_2117_)
+  );
+  INVX1 _2943_ (
+    .A(_2117_),
+    .Y(_2116_)
+  );
+  NAND2X1 _2944_ (
+    .A(_2123_),
+    .B(_2117_),
+    .Y(_2115_)
+  );
+  NAND2X1 _2945_ (
+    .A(x[43]),
+    .B(x[46]),
+    .Y(_2114_)
+  );
+  NAND2X1 _2946_ (
+    .A(_2124_),
+    .B(_2116_),
+    .Y(_2113_)
+  );
+  NAND2X1 _2947_ (
+    .A(_2115_),
+    .B(_2113_),
+    .Y(_2112_)
+  );
+  OR2X1 _2948_ (
+    .A(_2114_),
+    .B(_2112_),
+    .Y(_2111_)
+  );
+  NAND2X1 _2949_ (
+    .A(_2115_),
+    .B(_2111_),
+    .Y(_2110_)
+  );
+  NAND2X1 _2950_ (
+    .A(x[58]),
+    .B(_2416_),
+    .Y(_2109_)
+  );
+  NAND2X1 _2951_ (
+    .A(_2470_),
+    .B(x[62]),
+    .Y(_2108_)
+  );
+  NAND2X1 _2952_ (
+    .A(_2186_),
+    .B(_2185_),
+    .Y(_2107_)
+  );
+  NAND2X1 _2953_ (
+    .A(_2422_),
+    .B(_2107_),
+    .Y(_2106_)
+  );
+  NAND2X1 _2954_ (
+    .A(_2186_),
+    .B(_2183_),
+    .Y(_2105_)
+  );
+  NAND2X1 _2955_ (
+    .A(_2106_),
+    .B(_2105_),
+    .Y(_2104_)
+  );
+  NAND2X1 _2956_ (
+    .A(_2108_),
+    .B(_2104_),
+    .Y(_2103_)
+  );
+  NAND2X1 _2957_ (
+    .A(_2109_),
+    .B(_2103_),
+    .Y(_2102_)
+  );
+  NAND2X1 _2958_ (
+    .A(_2110_),
+    .B(_2102_),
+    .Y(_2101_)
+  );
+  OR2X1 _2959_ (
+    .A(_2110_),
+    .B(_2102_),
+    .Y(_2100_)
+  );
+  NAND2X1 _2960_ (
+    .A(_2101_),
+    .B(_2100_),
+    .Y(_2099_)
+  );
+  INVX1 _2961_ (
+    .A(_2099_),
+    .Y(_2098_)
+  );
+  NAND2X1 _2962_ (
+    .A(_2203_),
+    .B(_2202_),
+    .Y(_2097_)
+  );
+  INVX1 _2963_ (
+    .A(_2097_),
+    .Y(_2096_)
+  );
+  NAND2X1 _2964_ (
+    .A(x[22]),
+    .B(_2097_),
+    .Y(_2095_)
+  );
+  NAND2X1 _2965_ (
+    .A(_2425_),
+    .B(_2096_),
+    .Y(_2094_)
+  );
+  NAND2X1 _2966_ (
+    .A(_2095_),
+    .B(_2094_),
+    .Y(_2093_)
+  );
+  NAND2X1 _2967_ (
+    .A(_2210_),
+    .B(_2209_),
+    .Y(_2092_)
+  );
+  INVX1 _2968_ (
+    .A(_2092_),
+    .Y(_2091_)
+  );
+  NAND2X1 _2969_ (
+    .A(x[9]),
+    .B(_2092_),
+    .Y(_2090_)
+  );
+  NAND2X1 _2970_ (
+    .A(_2473_),
+    .B(_2091_),
+    .Y(_2089_)
+  );
+  NAND2X1 _2971_ (
+    .A(_2090_),
+    .B(_2089_),
+    .Y(_2088_)
+  );
+  OR2X1 _2972_ (
+    .A(_2093_),
+    .B(_2088_),
+    .Y(_2087_)
+  );
+  NAND2X1 _2973_ (
+    .A(_2093_),
+    .B(_2088_),
+    .Y(_2086_)
+  );
+  NAND2X1 _2974_ (
+    .A(_2087_),
+    .B(_2086_),
+    .Y(_2085_)
+  );
+  NAND2X1 _2975_ (
+    .A(_2442_),
+    .B(_2214_),
+    .Y(_2084_)
+  );
+  NAND2X1 _2976_ (
+    .A(_2212_),
+    .B(_2084_),
+    .Y(_2083_)
+  );
+  OR2X1 _2977_ (
+    .A(_2085_),
+    .B(_2083_),
+    .Y(_2082_)
+  );
+  NAND2X1 _2978_ (
+    .A(_2087_),
+    .B(_2082_),
+    .Y(_2081_)
+  );
+  INVX1 _2979_ (
+    .A(_2081_),
+    .Y(_2080_)
+  );
+  NAND2X1 _2980_ (
+    .A(_2098_),
+    .B(_2081_),
+    .Y(_2079_)
+  );
+  NAND2X1 _2981_ (
+    .A(_2101_),
+    .B(_2079_),
+    .Y(_2078_)
+  );
+  INVX1 _2982_ (
+    .A(_2078_),
+    .Y(_2077_)
+  );
+  NAND2X1 _2983_ (
+    .A(_2130_),
+    .B(_2078_),
+    .Y(_2076_)
+  );
+  NAND2X1 _2984_ (
+    .A(_2204_),
+    .B(_2200_),
+    .Y(_2075_)
+  );
+  NAND2X1 _2985_ (
+    .A(_2199_),
+    .B(_2075_),
+    .Y(_2074_)
+  );
+  NAND2X1 _2986_ (
+    .A(x[66]),
+    .B(x[73]),
+    .Y(_2073_)
+  );
+  NAND2X1 _2987_ (
+    .A(_2453_),
+    .B(_2451_),
+    .Y(_2072_)
+  );
+  NAND2X1 _2988_ (
+    .A(x[70]),
+    .B(_2072_),
+    .Y(_2071_)
+  );
+  NAND2X1 _2989_ (
+    .A(_2073_),
+    .B(_2071_),
+    .Y(_2070_)
+  );
+  NAND2X1 _2990_ (
+    .A(_2074_),
+    .B(_2070_),
+    .Y(_2069_)
+  );
+  NAND2X1 _2991_ (
+    .A(_2188_),
+    .B(_2182_),
+    .Y(_2068_)
+  );
+  NAND2X1 _2992_ (
+    .A(_2181_),
+    .B(_2068_),
+    .Y(_2067_)
+  );
+  INVX1 _2993_ (
+    .A(_2067_),
+    .Y(_2066_)
+  );
+  OR2X1 _2994_ (
+    .A(_2074_),
+    .B(_2070_),
+    .Y(_2065_)
+  );
+  NAND2X1 _2995_ (
+    .A(_2069_),
+    .B(_2065_),
+    .Y(_2064_)
+  );
+  INVX1 _2996_ (
+    .A(_2064_),
+    .Y(_2063_)
+  );
+  NAND2X1 _2997_ (
+    .A(_2067_),
+    .B(_2063_),
+    .Y(_2062_)
+  );
+  NAND2X1 _2998_ (
+    .A(_2069_),
+    .B(_2062_),
+    .Y(_2061_)
+  );
+  INVX1 _2999_ (
+    .A(_2061_),
+    .Y(_2060_)
+  );
+  NAND2X1 _3000_ (
+    .A(_2131_),
+    .B(_2077_),
+    .Y(_2059_)
+  );
+  NAND2X1 _3001_ (
+    .A(_2076_),
+    .B(_2059_),
+    .Y(_2058_)
+  );
+  INVX1 _3002_ (
+    .A(_2058_),
+    .Y(_2057_)
+  );
+  NAND2X1 _3003_ (
+    .A(_2061_),
+    .B(_2057_),
+    .Y(_2056_)
+  );
+  NAND2X1 _3004_ (
+    .A(_2076_),
+    .B(_2056_),
+    .Y(_2055_)
+  );
+  OR2X1 _3005_ (
+    .A(_2136_),
+    .B(_2055_),
+    .Y(_2054_)
+  );
+  NAND2X1 _3006_ (
+    .A(_2228_),
+    .B(_2174_),
+    .Y(_2053_)
+  );
+  NAND2X1 _3007_ (
+    .A(_2173_),
+    .B(_2053_),
+    .Y(_2052_)
+  );
+  INVX1 _3008_ (
+    .A(_2052_),
+    .Y(_2051_)
+  );
+  NAND2X1 _3009_ (
+    .A(_2136_),
+    .B(_2055_),
+    .Y(_2050_)
+  );
+  NAND2X1 _3010_ (
+    .A(_2054_),
+    .B(_2050_),
+    .Y(_2049_)
+  );
+  INVX1 _3011_ (
+    .A(_2049_),
+    .Y(_2048_)
+  );
+  NAND2X1 _3012_ (
+    .A(_2052_),
+    .B(_2048_),
+    .Y(_2047_)
+  );
+  NAND2X1 _3013_ (
+    .A(_2054_),
+    .B(_2047_),
+    .Y(_2046_)
+  );
+  INVX1 _3014_ (
+    .A(_2046_),
+    .Y(_2045_)
+  );
+  NAND2X1 _3015_ (
+    .A(_2149_),
+    .B(_2046_),
+    .Y(_2044_)
+  );
+  NAND2X1 _3016_ (
+    .A(_2152_),
+    .B(_2044_),
+    .Y(_2043_)
+  );
+  INVX1 _3017_ (
+    .A(_2043_),
+    .Y(_2042_)
+  );
+  NAND2X1 _3018_ (
+    .A(_2158_),
+    .B(_2042_),
+    .Y(_2041_)
+  );
+  NAND2X1 _3019_ (
+    .A(_2150_),
+    .B(_2045_),
+    .Y(_2040_)
+  );
+  NAND2X1 _3020_ (
+    .A(_2044_),
+    .B(_2040_),
+    .Y(_2039_)
+  );
+  INVX1 _3021_ (
+    .A(_2039_),
+    .Y(_2038_)
+  );
+  NAND2X1 _3022_ (
+    .A(_2051_),
+    .B(_2049_),
+    .Y(_2037_)
+  );
+  NAND2X1 _3023_ (
+    .A(_2047_),
+    .B(_2037_),
+    .Y(_2036_)
+  );
+  NAND2X1 _3024_ (
+    .A(_2099_),
+    .B(_2080_),
+    .Y(_2035_)
+  );
+  NAND2X1 _3025_ (
+    .A(_2079_),
+    .B(_2035_),
+    .Y(_2034_)
+  );
+  INVX1 _3026_ (
+    .A(_2034_),
+    .Y(_2033_)
+  );
+  NAND2X1 _3027_ (
+    .A(_2134_),
+    .B(_2132_),
+    .Y(_2032_)
+  );
+  NAND2X1 _3028_ (
+    .A(_2130_),
+    .B(_2032_),
+    .Y(_2031_)
+  );
+  INVX1 _3029_ (
+    .A(_2031_),
+    .Y(_2030_)
+  );
+  NAND2X1 _3030_ (
+    .A(_2034_),
+    .B(_2030_),
+    .Y(_2029_)
+  );
+  NAND2X1 _3031_ (
+    .A(_2066_),
+    .B(_2064_),
+    .Y(_2028_)
+  );
+  NAND2X1 _3032_ (
+    .A(_2062_),
+    .B(_2028_),
+    .Y(_2027_)
+  );
+  INVX1 _3033_ (
+    .A(_2027_),
+    .Y(_2026_)
+  );
+  NAND2X1 _3034_ (
+    .A(_2033_),
+    .B(_2031_),
+    .Y(_2025_)
+  );
+  NAND2X1 _3035_ (
+    .A(_2029_),
+    .B(_2025_),
+    .Y(_2024_)
+  );
+  INVX1 _3036_ (
+    .A(_2024_),
+    .Y(_2023_)
+  );
+  NAND2X1 _3037_ (
+    .A(_2027_),
+    .B(_2023_),
+    .Y(_2022_)
+  );
+  NAND2X1 _3038_ (
+    .A(_2029_),
+    .B(_2022_),
+    .Y(_2021_)
+  );
+  INVX1 _3039_ (
+    .A(_2021_),
+    .Y(_2020_)
+  );
+  NAND2X1 _3040_ (
+    .A(_2085_),
+    .B(_2083_),
+    .Y(_2019_)
+  );
+  NAND2X1 _3041_ (
+    .A(_2082_),
+    .B(_2019_),
+    .Y(_2018_)
+  );
+  NAND2X1 _3042_ (
+    .A(_2114_),
+    .B(_2112_),
+    .Y(_2017_)
+  );
+  NAND2X1 _3043_ (
+    .A(_2111_),
+    .B(_2017_),
+    .Y(_2016_)
+  );
+  NAND2X1 _3044_ (
+    .A(_2018_),
+    .B(_2016_),
+    .Y(_2015_)
+  );
+  NAND2X1 _3045_ (
+    .A(x[69]),
+    .B(x[65]),
+    .Y(_2014_)
+  );
+  INVX1 _3046_ (
+    .A(_2014_),
+    .Y(_2013_)
+  );
+  OR2X1 _3047_ (
+    .A(_2018_),
+    .B(_2016_),
+    .Y(_2012_)
+  );
+  NAND2X1 _3048_ (
+    .A(_2015_),
+    .B(_2012_),
+    .Y(_2011_)
+  );
+  INVX1 _3049_ (
+    .A(_2011_),
+    .Y(_2010_)
+  );
+  NAND2X1 _3050_ (
+    .A(_2014_),
+    .B(_2010_),
+    .Y(_2009_)
+  );
+  NAND2X1 _3051_ (
+    .A(_2015_),
+    .B(_2009_),
+    .Y(_2008_)
+  );
+  NAND2X1 _3052_ (
+    .A(_2444_),
+    .B(_2438_),
+    .Y(_2007_)
+  );
+  NAND2X1 _3053_ (
+    .A(_2471_),
+    .B(_2469_),
+    .Y(_2006_)
+  );
+  NAND2X1 _3054_ (
+    .A(_2114_),
+    .B(_2006_),
+    .Y(_2005_)
+  );
+  INVX1 _3055_ (
+    .A(_2005_),
+    .Y(_2004_)
+  );
+  NAND2X1 _3056_ (
+    .A(x[51]),
+    .B(x[53]),
+    .Y(_2003_)
+  );
+  NAND2X1 _3057_ (
+    .A(_2007_),
+    .B(_2003_),
+    .Y(_2002_)
+  );
+  INVX1 _3058_ (
+    .A(_2002_),
+    .Y(_2001_)
+  );
+  NAND2X1 _3059_ (
+    .A(_2005_),
+    .B(_2001_),
+    .Y(_2000_)
+  );
+  NAND2X1 _3060_ (
+    .A(_2007_),
+    .B(_2000_),
+    .Y(_1999_)
+  );
+  INVX1 _3061_ (
+    .A(_1999_),
+    .Y(_1998_)
+  );
+  NAND2X1 _3062_ (
+    .A(x[57]),
+    .B(_2417_),
+    .Y(_1997_)
+  );
+  NAND2X1 _3063_ (
+    .A(_2454_),
+    .B(x[61]),
+    .Y(_1996_)
+  );
+  NAND2X1 _3064_ (
+    .A(_1997_),
+    .B(_1996_),
+    .Y(_1995_)
+  );
+  INVX1 _3065_ (
+    .A(_1995_),
+    .Y(_1994_)
+  );
+  NAND2X1 _3066_ (
+    .A(x[59]),
+    .B(_1994_),
+    .Y(_1993_)
+  );
+  NAND2X1 _3067_ (
+    .A(_1997_),
+    .B(_1993_),
+    .Y(_1992_)
+  );
+  INVX1 _3068_ (
+    .A(_1992_),
+    .Y(_1991_)
+  );
+  NAND2X1 _3069_ (
+    .A(_1999_),
+    .B(_1991_),
+    .Y(_1990_)
+  );
+  NAND2X1 _3070_ (
+    .A(_1998_),
+    .B(_1992_),
+    .Y(_1989_)
+  );
+  NAND2X1 _3071_ (
+    .A(_1990_),
+    .B(_1989_),
+    .Y(_1988_)
+  );
+  NAND2X1 _3072_ (
+    .A(_2429_),
+    .B(_2127_),
+    .Y(_1987_)
+  );
+  NAND2X1 _3073_ (
+    .A(_2125_),
+    .B(_1987_),
+    .Y(_1986_)
+  );
+  INVX1 _3074_ (
+    .A(_1986_),
+    .Y(_1985_)
+  );
+  NAND2X1 _3075_ (
+    .A(_2431_),
+    .B(x[0]),
+    .Y(_1984_)
+  );
+  NAND2X1 _3076_ (
+    .A(x[16]),
+    .B(_2430_),
+    .Y(_1983_)
+  );
+  NAND2X1 _3077_ (
+    .A(x[27]),
+    .B(_1983_),
+    .Y(_1982_)
+  );
+  NAND2X1 _3078_ (
+    .A(_1984_),
+    .B(_1982_),
+    .Y(_1981_)
+  );
+  INVX1 _3079_ (
+    .A(_1981_),
+    .Y(_1980_)
+  );
+  NAND2X1 _3080_ (
+    .A(_1986_),
+    .B(_1980_),
+    .Y(_1979_)
+  );
+  NAND2X1 _3081_ (
+    .A(_1985_),
+    .B(_1981_),
+    .Y(_1978_)
+  );
+  NAND2X1 _3082_ (
+    .A(_1979_),
+    .B(_1978_),
+    .Y(_1977_)
+  );
+  NAND2X1 _3083_ (
+    .A(_2488_),
+    .B(_2120_),
+    .Y(_1976_)
+  );
+  NAND2X1 _3084_ (
+    .A(_2118_),
+    .B(_1976_),
+    .Y(_1975_)
+  );
+  OR2X1 _3085_ (
+    .A(_1977_),
+    .B(_1975_),
+    .Y(_1974_)
+  );
+  NAND2X1 _3086_ (
+    .A(_1979_),
+    .B(_1974_),
+    .Y(_1973_)
+  );
+  OR2X1 _3087_ (
+    .A(_1988_),
+    .B(_1973_),
+    .Y(_1972_)
+  );
+  NAND2X1 _3088_ (
+    .A(_1990_),
+    .B(_1972_),
+    .Y(_1971_)
+  );
+  OR2X1 _3089_ (
+    .A(_2008_),
+    .B(_1971_),
+    .Y(_1970_)
+  );
+  NAND2X1 _3090_ (
+    .A(x[70]),
+    .B(x[75]),
+    .Y(_1969_)
+  );
+  NAND2X1 _3091_ (
+    .A(_2465_),
+    .B(_2437_),
+    .Y(_1968_)
+  );
+  NAND2X1 _3092_ (
+    .A(_1969_),
+    .B(_1968_),
+    .Y(_1967_)
+  );
+  INVX1 _3093_ (
+    .A(_1967_),
+    .Y(_1966_)
+  );
+  NAND2X1 _3094_ (
+    .A(_2073_),
+    .B(_2072_),
+    .Y(_1965_)
+  );
+  INVX1 _3095_ (
+    .A(_1965_),
+    .Y(_1964_)
+  );
+  NAND2X1 _3096_ (
+    .A(_1966_),
+    .B(_1965_),
+    .Y(_1963_)
+  );
+  NAND2X1 _3097_ (
+    .A(_1967_),
+    .B(_1964_),
+    .Y(_1962_)
+  );
+  NAND2X1 _3098_ (
+    .A(_1963_),
+    .B(_1962_),
+    .Y(_1961_)
+  );
+  NAND2X1 _3099_ (
+    .A(_2109_),
+    .B(_2108_),
+    .Y(_1960_)
+  );
+  XOR2X1 _3100_ (
+    .A(_2104_),
+    .B(_1960_),
+    .Y(_1959_)
+  );
+  OR2X1 _3101_ (
+    .A(_1961_),
+    .B(_1959_),
+    .Y(_1958_)
+  );
+  NAND2X1 _3102_ (
+    .A(_2437_),
+    .B(_1961_),
+    .Y(_1957_)
+  );
+  NAND2X1 _3103_ (
+    .A(_1958_),
+    .B(_1957_),
+    .Y(_1956_)
+  );
+  INVX1 _3104_ (
+    .A(_1956_),
+    .Y(_1955_)
+  );
+  NAND2X1 _3105_ (
+    .A(_2008_),
+    .B(_1971_),
+    .Y(_1954_)
+  );
+  NAND2X1 _3106_ (
+    .A(_1970_),
+    .B(_1954_),
+    .Y(_1953_)
+  );
+  INVX1 _3107_ (
+    .A(_1953_),
+    .Y(_1952_)
+  );
+  NAND2X1 _3108_ (
+    .A(_1956_),
+    .B(_1952_),
+    .Y(_1951_)
+  );
+  NAND2X1 _3109_ (
+    .A(_1970_),
+    .B(_1951_),
+    .Y(_1950_)
+  );
+  INVX1 _3110_ (
+    .A(_1950_),
+    .Y(_1949_)
+  );
+  NAND2X1 _3111_ (
+    .A(_2020_),
+    .B(_1950_),
+    .Y(_1948_)
+  );
+  NAND2X1 _3112_ (
+    .A(_2060_),
+    .B(_2058_),
+    .Y(_1947_)
+  );
+  NAND2X1 _3113_ (
+    .A(_2056_),
+    .B(_1947_),
+    .Y(_1946_)
+  );
+  NAND2X1 _3114_ (
+    .A(_2021_),
+    .B(_1949_),
+    .Y(_1945_)
+  );
+  NAND2X1 _3115_ (
+    .A(_1948_),
+    .B(_1945_),
+    .Y(_1944_)
+  );
+  OR2X1 _3116_ (
+    .A(_1946_),
+    .B(_1944_),
+    .Y(_1943_)
+  );
+  NAND2X1 _3117_ (
+    .A(_1948_),
+    .B(_1943_),
+    .Y(_1942_)
+  );
+  OR2X1 _3118_ (
+    .A(_2036_),
+    .B(_1942_),
+    .Y(_1941_)
+  );
+  NAND2X1 _3119_ (
+    .A(_2265_),
+    .B(_2263_),
+    .Y(_1940_)
+  );
+  NAND2X1 _3120_ (
+    .A(_2261_),
+    .B(_1940_),
+    .Y(_1939_)
+  );
+  NAND2X1 _3121_ (
+    .A(_2036_),
+    .B(_1942_),
+    .Y(_1938_)
+  );
+  NAND2X1 _3122_ (
+    .A(_1941_),
+    .B(_1938_),
+    .Y(_1937_)
+  );
+  OR2X1 _3123_ (
+    .A(_1939_),
+    .B(_1937_),
+    .Y(_1936_)
+  );
+  NAND2X1 _3124_ (
+    .A(_1941_),
+    .B(_1936_),
+    .Y(_1935_)
+  );
+  INVX1 _3125_ (
+    .A(_1935_),
+    .Y(_1934_)
+  );
+  NAND2X1 _3126_ (
+    .A(_2038_),
+    .B(_1935_),
+    .Y(_1933_)
+  );
+  NAND2X1 _3127_ (
+    .A(_2141_),
+    .B(_2139_),
+    .Y(_1932_)
+  );
+  NAND2X1 _3128_ (
+    .A(_2137_),
+    .B(_1932_),
+    .Y(_1931_)
+  );
+  NAND2X1 _3129_ (
+    .A(_1955_),
+    .B(_1953_),
+    .Y(_1930_)
+  );
+  NAND2X1 _3130_ (
+    .A(_1951_),
+    .B(_1930_),
+    .Y(_1929_)
+  );
+  NAND2X1 _3131_ (
+    .A(x[55]),
+    .B(x[52]),
+    .Y(_1928_)
+  );
+  NAND2X1 _3132_ (
+    .A(_2477_),
+    .B(_2440_),
+    .Y(_1927_)
+  );
+  NAND2X1 _3133_ (
+    .A(x[42]),
+    .B(x[45]),
+    .Y(_1926_)
+  );
+  NAND2X1 _3134_ (
+    .A(_1927_),
+    .B(_1926_),
+    .Y(_1925_)
+  );
+  INVX1 _3135_ (
+    .A(_1925_),
+    .Y(_1924_)
+  );
+  NAND2X1 _3136_ (
+    .A(_2446_),
+    .B(_1924_),
+    .Y(_1923_)
+  );
+  NAND2X1 _3137_ (
+    .A(_1927_),
+    .B(_1923_),
+    .Y(_1922_)
+  );
+  OR2X1 _3138_ (
+    .A(_1928_),
+    .B(_1922_),
+    .Y(_1921_)
+  );
+  NAND2X1 _3139_ (
+    .A(_1928_),
+    .B(_1922_),
+    .Y(_1920_)
+  );
+  NAND2X1 _3140_ (
+    .A(_1921_),
+    .B(_1920_),
+    .Y(_1919_)
+  );
+  INVX1 _3141_ (
+    .A(_1919_),
+    .Y(_1918_)
+  );
+  NAND2X1 _3142_ (
+    .A(x[37]),
+    .B(x[39]),
+    .Y(_1917_)
+  );
+  NAND2X1 _3143_ (
+    .A(_1984_),
+    .B(_1983_),
+    .Y(_1916_)
+  );
+  INVX1 _3144_ (
+    .A(_1916_),
+    .Y(_1915_)
+  );
+  NAND2X1 _3145_ (
+    .A(_2461_),
+    .B(_1916_),
+    .Y(_1914_)
+  );
+  NAND2X1 _3146_ (
+    .A(x[27]),
+    .B(_1915_),
+    .Y(_1913_)
+  );
+  NAND2X1 _3147_ (
+    .A(_1914_),
+    .B(_1913_),
+    .Y(_1912_)
+  );
+  INVX1 _3148_ (
+    .A(_1912_),
+    .Y(_1911_)
+  );
+  NAND2X1 _3149_ (
+    .A(_2214_),
+    .B(_1912_),
+    .Y(_1910_)
+  );
+  NAND2X1 _3150_ (
+    .A(_1917_),
+    .B(_1910_),
+    .Y(_1909_)
+  );
+  INVX1 _3151_ (
+    .A(_1909_),
+    .Y(_1908_)
+  );
+  NAND2X1 _3152_ (
+    .A(_1918_),
+    .B(_1909_),
+    .Y(_1907_)
+  );
+  NAND2X1 _3153_ (
+    .A(_1921_),
+    .B(_1907_),
+    .Y(_1906_)
+  );
+  NAND2X1 _3154_ (
+    .A(x[72]),
+    .B(_2441_),
+    .Y(_1905_)
+  );
+  NAND2X1 _3155_ (
+    .A(_2467_),
+    .B(_2439_),
+    .Y(_1904_)
+  );
+  NAND2X1 _3156_ (
+    .A(_2452_),
+    .B(x[74]),
+    .Y(_1903_)
+  );
+  AND2X1 _3157_ (
+    .A(_2014_),
+    .B(_1904_),
+    .Y(_1902_)
+  );
+  NAND2X1 _3158_ (
+    .A(_1903_),
+    .B(_1902_),
+    .Y(_1901_)
+  );
+  NAND2X1 _3159_ (
+    .A(_1905_),
+    .B(_1901_),
+    .Y(_1900_)
+  );
+  OR2X1 _3160_ (
+    .A(_1906_),
+    .B(_1900_),
+    .Y(_1899_)
+  );
+  NAND2X1 _3161_ (
+    .A(_2004_),
+    .B(_2002_),
+    .Y(_1898_)
+  );
+  NAND2X1 _3162_ (
+    .A(_2000_),
+    .B(_1898_),
+    .Y(_1897_)
+  );
+  INVX1 _3163_ (
+    .A(_1897_),
+    .Y(_1896_)
+  );
+  NAND2X1 _3164_ (
+    .A(_2468_),
+    .B(_1995_),
+    .Y(_1895_)
+  );
+  NAND2X1 _3165_ (
+    .A(_1993_),
+    .B(_1895_),
+    .Y(_1894_)
+  );
+  INVX1 _3166_ (
+    .A(_1894_),
+    .Y(_1893_)
+  );
+  NAND2X1 _3167_ (
+    .A(_1896_),
+    .B(_1894_),
+    .Y(_1892_)
+  );
+  NAND2X1 _3168_ (
+    .A(_1977_),
+    .B(_1975_),
+    .Y(_1891_)
+  );
+  NAND2X1 _3169_ (
+    .A(_1974_),
+    .B(_1891_),
+    .Y(_1890_)
+  );
+  INVX1 _3170_ (
+    .A(_1890_),
+    .Y(_1889_)
+  );
+  NAND2X1 _3171_ (
+    .A(_1897_),
+    .B(_1893_),
+    .Y(_1888_)
+  );
+  NAND2X1 _3172_ (
+    .A(_1892_),
+    .B(_1888_),
+    .Y(_1887_)
+  );
+  INVX1 _3173_ (
+    .A(_1887_),
+    .Y(_1886_)
+  );
+  NAND2X1 _3174_ (
+    .A(_1890_),
+    .B(_1886_),
+    .Y(_1885_)
+  );
+  NAND2X1 _3175_ (
+    .A(_1892_),
+    .B(_1885_),
+    .Y(_1884_)
+  );
+  INVX1 _3176_ (
+    .A(_1884_),
+    .Y(_1883_)
+  );
+  NAND2X1 _3177_ (
+    .A(_1906_),
+    .B(_1900_),
+    .Y(_1882_)
+  );
+  NAND2X1 _3178_ (
+    .A(_1899_),
+    .B(_1882_),
+    .Y(_1881_)
+  );
+  INVX1 _3179_ (
+    .A(_1881_),
+    .Y(_1880_)
+  );
+  NAND2X1 _3180_ (
+    .A(_1884_),
+    .B(_1880_),
+    .Y(_1879_)
+  );
+  NAND2X1 _3181_ (
+    .A(_1899_),
+    .B(_1879_),
+    .Y(_1878_)
+  );
+  NAND2X1 _3182_ (
+    .A(_1929_),
+    .B(_1878_),
+    .Y(_1877_)
+  );
+  NAND2X1 _3183_ (
+    .A(_1988_),
+    .B(_1973_),
+    .Y(_1876_)
+  );
+  NAND2X1 _3184_ (
+    .A(_1972_),
+    .B(_1876_),
+    .Y(_1875_)
+  );
+  INVX1 _3185_ (
+    .A(_1875_),
+    .Y(_1874_)
+  );
+  NAND2X1 _3186_ (
+    .A(_1961_),
+    .B(_1959_),
+    .Y(_1873_)
+  );
+  NAND2X1 _3187_ (
+    .A(_1958_),
+    .B(_1873_),
+    .Y(_1872_)
+  );
+  INVX1 _3188_ (
+    .A(_1872_),
+    .Y(_1871_)
+  );
+  NAND2X1 _3189_ (
+    .A(_1875_),
+    .B(_1871_),
+    .Y(_1870_)
+  );
+  NAND2X1 _3190_ (
+    .A(_2013_),
+    .B(_2011_),
+    .Y(_1869_)
+  );
+  NAND2X1 _3191_ (
+    .A(_2009_),
+    .B(_1869_),
+    .Y(_1868_)
+  );
+  INVX1 _3192_ (
+    .A(_1868_),
+    .Y(_1867_)
+  );
+  NAND2X1 _3193_ (
+    .A(_1874_),
+    .B(_1872_),
+    .Y(_1866_)
+  );
+  NAND2X1 _3194_ (
+    .A(_1870_),
+    .B(_1866_),
+    .Y(_1865_)
+  );
+  INVX1 _3195_ (
+    .A(_1865_),
+    .Y(_1864_)
+  );
+  NAND2X1 _3196_ (
+    .A(_1868_),
+    .B(_1864_),
+    .Y(_1863_)
+  );
+  NAND2X1 _3197_ (
+    .A(_1870_),
+    .B(_1863_),
+    .Y(_1862_)
+  );
+  OR2X1 _3198_ (
+    .A(_1929_),
+    .B(_1878_),
+    .Y(_1861_)
+  );
+  NAND2X1 _3199_ (
+    .A(_1877_),
+    .B(_1861_),
+    .Y(_1860_)
+  );
+  OR2X1 _3200_ (
+    .A(_1862_),
+    .B(_1860_),
+    .Y(_1859_)
+  );
+  NAND2X1 _3201_ (
+    .A(_1877_),
+    .B(_1859_),
+    .Y(_1858_)
+  );
+  NAND2X1 _3202_ (
+    .A(_1931_),
+    .B(_1858_),
+    .Y(_1857_)
+  );
+  NAND2X1 _3203_ (
+    .A(_1946_),
+    .B(_1944_),
+    .Y(_1856_)
+  );
+  NAND2X1 _3204_ (
+    .A(_1943_),
+    .B(_1856_),
+    .Y(_1855_)
+  );
+  INVX1 _3205_ (
+    .A(_1855_),
+    .Y(_1854_)
+  );
+  OR2X1 _3206_ (
+    .A(_1931_),
+    .B(_1858_),
+    .Y(_1853_)
+  );
+  NAND2X1 _3207_ (
+    .A(_1857_),
+    .B(_1853_),
+    .Y(_1852_)
+  );
+  INVX1 _3208_ (
+    .A(_1852_),
+    .Y(_1851_)
+  );
+  NAND2X1 _3209_ (
+    .A(_1855_),
+    .B(_1851_),
+    .Y(_1850_)
+  );
+  NAND2X1 _3210_ (
+    .A(_1857_),
+    .B(_1850_),
+    .Y(_1849_)
+  );
+  INVX1 _3211_ (
+    .A(_1849_),
+    .Y(_1848_)
+  );
+  NAND2X1 _3212_ (
+    .A(_1939_),
+    .B(_1937_),
+    .Y(_1847_)
+  );
+  NAND2X1 _3213_ (
+    .A(_1936_),
+    .B(_1847_),
+    .Y(_1846_)
+  );
+  INVX1 _3214_ (
+    .A(_1846_),
+    .Y(_1845_)
+  );
+  NAND2X1 _3215_ (
+    .A(_1848_),
+    .B(_1846_),
+    .Y(_1844_)
+  );
+  NAND2X1 _3216_ (
+    .A(_1849_),
+    .B(_1845_),
+    .Y(_1843_)
+  );
+  NAND2X1 _3217_ (
+    .A(_1844_),
+    .B(_1843_),
+    .Y(_1842_)
+  );
+  NAND2X1 _3218_ (
+    .A(_1854_),
+    .B(_1852_),
+    .Y(_1841_)
+  );
+  NAND2X1 _3219_ (
+    .A(_1850_),
+    .B(_1841_),
+    .Y(_1840_)
+  );
+  NAND2X1 _3220_ (
+    .A(_1862_),
+    .B(_1860_),
+    .Y(_1839_)
+  );
+  NAND2X1 _3221_ (
+    .A(_1859_),
+    .B(_1839_),
+    .Y(_1838_)
+  );
+  NAND2X1 _3222_ (
+    .A(_1919_),
+    .B(_1908_),
+    .Y(_1837_)
+  );
+  NAND2X1 _3223_ (
+    .A(_1907_),
+    .B(_1837_),
+    .Y(_1836_)
+  );
+  INVX1 _3224_ (
+    .A(_1836_),
+    .Y(_1835_)
+  );
+  NAND2X1 _3225_ (
+    .A(x[69]),
+    .B(_2441_),
+    .Y(_1834_)
+  );
+  INVX1 _3226_ (
+    .A(_1834_),
+    .Y(_1833_)
+  );
+  NAND2X1 _3227_ (
+    .A(_2467_),
+    .B(x[74]),
+    .Y(_1832_)
+  );
+  NAND2X1 _3228_ (
+    .A(_1834_),
+    .B(_1832_),
+    .Y(_1831_)
+  );
+  INVX1 _3229_ (
+    .A(_1831_),
+    .Y(_1830_)
+  );
+  NAND2X1 _3230_ (
+    .A(_2452_),
+    .B(_2439_),
+    .Y(_1829_)
+  );
+  NAND2X1 _3231_ (
+    .A(x[72]),
+    .B(x[65]),
+    .Y(_1828_)
+  );
+  NAND2X1 _3232_ (
+    .A(_1829_),
+    .B(_1828_),
+    .Y(_1827_)
+  );
+  INVX1 _3233_ (
+    .A(_1827_),
+    .Y(_1826_)
+  );
+  NAND2X1 _3234_ (
+    .A(_1830_),
+    .B(_1827_),
+    .Y(_1825_)
+  );
+  NAND2X1 _3235_ (
+    .A(_1831_),
+    .B(_1826_),
+    .Y(_1824_)
+  );
+  NAND2X1 _3236_ (
+    .A(_1825_),
+    .B(_1824_),
+    .Y(_1823_)
+  );
+  INVX1 _3237_ (
+    .A(_1823_),
+    .Y(_1822_)
+  );
+  NAND2X1 _3238_ (
+    .A(_1835_),
+    .B(_1823_),
+    .Y(_1821_)
+  );
+  NAND2X1 _3239_ (
+    .A(_1889_),
+    .B(_1887_),
+    .Y(_1820_)
+  );
+  NAND2X1 _3240_ (
+    .A(_1885_),
+    .B(_1820_),
+    .Y(_1819_)
+  );
+  INVX1 _3241_ (
+    .A(_1819_),
+    .Y(_1818_)
+  );
+  NAND2X1 _3242_ (
+    .A(_1836_),
+    .B(_1822_),
+    .Y(_1817_)
+  );
+  NAND2X1 _3243_ (
+    .A(_1821_),
+    .B(_1817_),
+    .Y(_1816_)
+  );
+  INVX1 _3244_ (
+    .A(_1816_),
+    .Y(_1815_)
+  );
+  NAND2X1 _3245_ (
+    .A(_1819_),
+    .B(_1815_),
+    .Y(_1814_)
+  );
+  NAND2X1 _3246_ (
+    .A(_1821_),
+    .B(_1814_),
+    .Y(_1813_)
+  );
+  NAND2X1 _3247_ (
+    .A(_2487_),
+    .B(_2479_),
+    .Y(_1812_)
+  );
+  NAND2X1 _3248_ (
+    .A(_2470_),
+    .B(_2448_),
+    .Y(_1811_)
+  );
+  NAND2X1 _3249_ (
+    .A(_2466_),
+    .B(_2422_),
+    .Y(_1810_)
+  );
+  NAND2X1 _3250_ (
+    .A(_1928_),
+    .B(_1810_),
+    .Y(_1809_)
+  );
+  INVX1 _3251_ (
+    .A(_1809_),
+    .Y(_1808_)
+  );
+  NAND2X1 _3252_ (
+    .A(x[58]),
+    .B(x[56]),
+    .Y(_1807_)
+  );
+  NAND2X1 _3253_ (
+    .A(_1811_),
+    .B(_1807_),
+    .Y(_1806_)
+  );
+  INVX1 _3254_ (
+    .A(_1806_),
+    .Y(_1805_)
+  );
+  NAND2X1 _3255_ (
+    .A(_1809_),
+    .B(_1805_),
+    .Y(_1804_)
+  );
+  NAND2X1 _3256_ (
+    .A(_1811_),
+    .B(_1804_),
+    .Y(_1803_)
+  );
+  OR2X1 _3257_ (
+    .A(_1812_),
+    .B(_1803_),
+    .Y(_1802_)
+  );
+  NAND2X1 _3258_ (
+    .A(x[50]),
+    .B(_1925_),
+    .Y(_1801_)
+  );
+  NAND2X1 _3259_ (
+    .A(_1923_),
+    .B(_1801_),
+    .Y(_1800_)
+  );
+  INVX1 _3260_ (
+    .A(_1800_),
+    .Y(_1799_)
+  );
+  NAND2X1 _3261_ (
+    .A(_2428_),
+    .B(_2418_),
+    .Y(_1798_)
+  );
+  NAND2X1 _3262_ (
+    .A(x[26]),
+    .B(_2120_),
+    .Y(_1797_)
+  );
+  NAND2X1 _3263_ (
+    .A(_1798_),
+    .B(_1797_),
+    .Y(_1796_)
+  );
+  INVX1 _3264_ (
+    .A(_1796_),
+    .Y(_1795_)
+  );
+  NAND2X1 _3265_ (
+    .A(_1799_),
+    .B(_1796_),
+    .Y(_1794_)
+  );
+  NAND2X1 _3266_ (
+    .A(_2213_),
+    .B(_1911_),
+    .Y(_1793_)
+  );
+  NAND2X1 _3267_ (
+    .A(_1910_),
+    .B(_1793_),
+    .Y(_1792_)
+  );
+  INVX1 _3268_ (
+    .A(_1792_),
+    .Y(_1791_)
+  );
+  NAND2X1 _3269_ (
+    .A(_1800_),
+    .B(_1795_),
+    .Y(_1790_)
+  );
+  NAND2X1 _3270_ (
+    .A(_1794_),
+    .B(_1790_),
+    .Y(_1789_)
+  );
+  INVX1 _3271_ (
+    .A(_1789_),
+    .Y(_1788_)
+  );
+  NAND2X1 _3272_ (
+    .A(_1792_),
+    .B(_1788_),
+    .Y(_1787_)
+  );
+  NAND2X1 _3273_ (
+    .A(_1794_),
+    .B(_1787_),
+    .Y(_1786_)
+  );
+  NAND2X1 _3274_ (
+    .A(_1812_),
+    .B(_1803_),
+    .Y(_1785_)
+  );
+  NAND2X1 _3275_ (
+    .A(_1802_),
+    .B(_1785_),
+    .Y(_1784_)
+  );
+  OR2X1 _3276_ (
+    .A(_1786_),
+    .B(_1784_),
+    .Y(_1783_)
+  );
+  NAND2X1 _3277_ (
+    .A(_1802_),
+    .B(_1783_),
+    .Y(_1782_)
+  );
+  NAND2X1 _3278_ (
+    .A(_1813_),
+    .B(_1782_),
+    .Y(_1781_)
+  );
+  NAND2X1 _3279_ (
+    .A(_1883_),
+    .B(_1881_),
+    .Y(_1780_)
+  );
+  NAND2X1 _3280_ (
+    .A(_1879_),
+    .B(_1780_),
+    .Y(_1779_)
+  );
+  INVX1 _3281_ (
+    .A(_1779_),
+    .Y(_1778_)
+  );
+  OR2X1 _3282_ (
+    .A(_1813_),
+    .B(_1782_),
+    .Y(_1777_)
+  );
+  NAND2X1 _3283_ (
+    .A(_1781_),
+    .B(_1777_),
+    .Y(_1776_)
+  );
+  INVX1 _3284_ (
+    .A(_1776_),
+    .Y(_1775_)
+  );
+  NAND2X1 _3285_ (
+    .A(_1779_),
+    .B(_1775_),
+    .Y(_1774_)
+  );
+  NAND2X1 _3286_ (
+    .A(_1781_),
+    .B(_1774_),
+    .Y(_1773_)
+  );
+  NAND2X1 _3287_ (
+    .A(_1838_),
+    .B(_1773_),
+    .Y(_1772_)
+  );
+  NAND2X1 _3288_ (
+    .A(_2026_),
+    .B(_2024_),
+    .Y(_1771_)
+  );
+  NAND2X1 _3289_ (
+    .A(_2022_),
+    .B(_1771_),
+    .Y(_1770_)
+  );
+  INVX1 _3290_ (
+    .A(_1770_),
+    .Y(_1769_)
+  );
+  OR2X1 _3291_ (
+    .A(_1838_),
+    .B(_1773_),
+    .Y(_1768_)
+  );
+  NAND2X1 _3292_ (
+    .A(_1772_),
+    .B(_1768_),
+    .Y(_1767_)
+  );
+  INVX1 _3293_ (
+    .A(_1767_),
+    .Y(_1766_)
+  );
+  NAND2X1 _3294_ (
+    .A(_1770_),
+    .B(_1766_),
+    .Y(_1765_)
+  );
+  NAND2X1 _3295_ (
+    .A(_1772_),
+    .B(_1765_),
+    .Y(_1764_)
+  );
+  OR2X1 _3296_ (
+    .A(_1840_),
+    .B(_1764_),
+    .Y(_1763_)
+  );
+  NAND2X1 _3297_ (
+    .A(_1840_),
+    .B(_1764_),
+    .Y(_1762_)
+  );
+  NAND2X1 _3298_ (
+    .A(_1763_),
+    .B(_1762_),
+    .Y(_1761_)
+  );
+  INVX1 _3299_ (
+    .A(_1761_),
+    .Y(_1760_)
+  );
+  NAND2X1 _3300_ (
+    .A(_1769_),
+    .B(_1767_),
+    .Y(_1759_)
+  );
+  NAND2X1 _3301_ (
+    .A(_1765_),
+    .B(_1759_),
+    .Y(_1758_)
+  );
+  NAND2X1 _3302_ (
+    .A(_1867_),
+    .B(_1865_),
+    .Y(_1757_)
+  );
+  NAND2X1 _3303_ (
+    .A(_1863_),
+    .B(_1757_),
+    .Y(_1756_)
+  );
+  INVX1 _3304_ (
+    .A(_1756_),
+    .Y(_1755_)
+  );
+  NAND2X1 _3305_ (
+    .A(_1786_),
+    .B(_1784_),
+    .Y(_1754_)
+  );
+  NAND2X1 _3306_ (
+    .A(_1783_),
+    .B(_1754_),
+    .Y(_1753_)
+  );
+  INVX1 _3307_ (
+    .A(_1753_),
+    .Y(_1752_)
+  );
+  NAND2X1 _3308_ (
+    .A(x[60]),
+    .B(x[67]),
+    .Y(_1751_)
+  );
+  NAND2X1 _3309_ (
+    .A(_1812_),
+    .B(_1751_),
+    .Y(_1750_)
+  );
+  INVX1 _3310_ (
+    .A(_1750_),
+    .Y(_1749_)
+  );
+  NAND2X1 _3311_ (
+    .A(_2451_),
+    .B(_1749_),
+    .Y(_1748_)
+  );
+  NAND2X1 _3312_ (
+    .A(_1808_),
+    .B(_1806_),
+    .Y(_1747_)
+  );
+  NAND2X1 _3313_ (
+    .A(_1804_),
+    .B(_1747_),
+    .Y(_1746_)
+  );
+  INVX1 _3314_ (
+    .A(_1746_),
+    .Y(_1745_)
+  );
+  NAND2X1 _3315_ (
+    .A(x[73]),
+    .B(_1750_),
+    .Y(_1744_)
+  );
+  NAND2X1 _3316_ (
+    .A(_1748_),
+    .B(_1744_),
+    .Y(_1743_)
+  );
+  INVX1 _3317_ (
+    .A(_1743_),
+    .Y(_1742_)
+  );
+  NAND2X1 _3318_ (
+    .A(_1746_),
+    .B(_1742_),
+    .Y(_1741_)
+  );
+  NAND2X1 _3319_ (
+    .A(_1748_),
+    .B(_1741_),
+    .Y(_1740_)
+  );
+  INVX1 _3320_ (
+    .A(_1740_),
+    .Y(_1739_)
+  );
+  NAND2X1 _3321_ (
+    .A(_1752_),
+    .B(_1740_),
+    .Y(_1738_)
+  );
+  NAND2X1 _3322_ (
+    .A(_1753_),
+    .B(_1739_),
+    .Y(_1737_)
+  );
+  NAND2X1 _3323_ (
+    .A(_1738_),
+    .B(_1737_),
+    .Y(_1736_)
+  );
+  NAND2X1 _3324_ (
+    .A(x[49]),
+    .B(x[54]),
+    .Y(_1735_)
+  );
+  INVX1 _3325_ (
+    .A(_1735_),
+    .Y(_1734_)
+  );
+  NAND2X1 _3326_ (
+    .A(x[41]),
+    .B(x[44]),
+    .Y(_1733_)
+  );
+  NAND2X1 _3327_ (
+    .A(_2445_),
+    .B(_2119_),
+    .Y(_1732_)
+  );
+  NAND2X1 _3328_ (
+    .A(_1797_),
+    .B(_1732_),
+    .Y(_1731_)
+  );
+  INVX1 _3329_ (
+    .A(_1731_),
+    .Y(_1730_)
+  );
+  NAND2X1 _3330_ (
+    .A(_2482_),
+    .B(_2436_),
+    .Y(_1729_)
+  );
+  NAND2X1 _3331_ (
+    .A(_1733_),
+    .B(_1729_),
+    .Y(_1728_)
+  );
+  INVX1 _3332_ (
+    .A(_1728_),
+    .Y(_1727_)
+  );
+  NAND2X1 _3333_ (
+    .A(_1731_),
+    .B(_1727_),
+    .Y(_1726_)
+  );
+  NAND2X1 _3334_ (
+    .A(_1733_),
+    .B(_1726_),
+    .Y(_1725_)
+  );
+  INVX1 _3335_ (
+    .A(_1725_),
+    .Y(_1724_)
+  );
+  NAND2X1 _3336_ (
+    .A(_1735_),
+    .B(_1724_),
+    .Y(_1723_)
+  );
+  NAND2X1 _3337_ (
+    .A(_1791_),
+    .B(_1789_),
+    .Y(_1722_)
+  );
+  NAND2X1 _3338_ (
+    .A(_1787_),
+    .B(_1722_),
+    .Y(_1721_)
+  );
+  NAND2X1 _3339_ (
+    .A(_1734_),
+    .B(_1725_),
+    .Y(_1720_)
+  );
+  NAND2X1 _3340_ (
+    .A(_1723_),
+    .B(_1720_),
+    .Y(_1719_)
+  );
+  OR2X1 _3341_ (
+    .A(_1721_),
+    .B(_1719_),
+    .Y(_1718_)
+  );
+  NAND2X1 _3342_ (
+    .A(_1723_),
+    .B(_1718_),
+    .Y(_1717_)
+  );
+  OR2X1 _3343_ (
+    .A(_1736_),
+    .B(_1717_),
+    .Y(_1716_)
+  );
+  NAND2X1 _3344_ (
+    .A(_1738_),
+    .B(_1716_),
+    .Y(_1715_)
+  );
+  INVX1 _3345_ (
+    .A(_1715_),
+    .Y(_1714_)
+  );
+  NAND2X1 _3346_ (
+    .A(_1756_),
+    .B(_1714_),
+    .Y(_1713_)
+  );
+  NAND2X1 _3347_ (
+    .A(_1778_),
+    .B(_1776_),
+    .Y(_1712_)
+  );
+  NAND2X1 _3348_ (
+    .A(_1774_),
+    .B(_1712_),
+    .Y(_1711_)
+  );
+  INVX1 _3349_ (
+    .A(_1711_),
+    .Y(_1710_)
+  );
+  NAND2X1 _3350_ (
+    .A(_1755_),
+    .B(_1715_),
+    .Y(_1709_)
+  );
+  NAND2X1 _3351_ (
+    .A(_1713_),
+    .B(_1709_),
+    .Y(_1708_)
+  );
+  INVX1 _3352_ (
+    .A(_1708_),
+    .Y(_1707_)
+  );
+  NAND2X1 _3353_ (
+    .A(_1711_),
+    .B(_1707_),
+    .Y(_1706_)
+  );
+  NAND2X1 _3354_ (
+    .A(_1713_),
+    .B(_1706_),
+    .Y(_1705_)
+  );
+  NAND2X1 _3355_ (
+    .A(_1758_),
+    .B(_1705_),
+    .Y(_1704_)
+  );
+  NAND2X1 _3356_ (
+    .A(_1710_),
+    .B(_1708_),
+    .Y(_1703_)
+  );
+  NAND2X1 _3357_ (
+    .A(_1706_),
+    .B(_1703_),
+    .Y(_1702_)
+  );
+  INVX1 _3358_ (
+    .A(_1702_),
+    .Y(_1701_)
+  );
+  NAND2X1 _3359_ (
+    .A(_1736_),
+    .B(_1717_),
+    .Y(_1700_)
+  );
+  NAND2X1 _3360_ (
+    .A(_1716_),
+    .B(_1700_),
+    .Y(_1699_)
+  );
+  NAND2X1 _3361_ (
+    .A(_1818_),
+    .B(_1816_),
+    .Y(_1698_)
+  );
+  NAND2X1 _3362_ (
+    .A(_1814_),
+    .B(_1698_),
+    .Y(_1697_)
+  );
+  NAND2X1 _3363_ (
+    .A(_1699_),
+    .B(_1697_),
+    .Y(_1696_)
+  );
+  NAND2X1 _3364_ (
+    .A(_2453_),
+    .B(_2452_),
+    .Y(_1695_)
+  );
+  INVX1 _3365_ (
+    .A(_1695_),
+    .Y(_1694_)
+  );
+  NAND2X1 _3366_ (
+    .A(_2447_),
+    .B(_2423_),
+    .Y(_1693_)
+  );
+  NAND2X1 _3367_ (
+    .A(_1735_),
+    .B(_1693_),
+    .Y(_1692_)
+  );
+  INVX1 _3368_ (
+    .A(_1692_),
+    .Y(_1691_)
+  );
+  NAND2X1 _3369_ (
+    .A(x[57]),
+    .B(_1691_),
+    .Y(_1690_)
+  );
+  NAND2X1 _3370_ (
+    .A(_1730_),
+    .B(_1728_),
+    .Y(_1689_)
+  );
+  NAND2X1 _3371_ (
+    .A(_1726_),
+    .B(_1689_),
+    .Y(_1688_)
+  );
+  NAND2X1 _3372_ (
+    .A(_2454_),
+    .B(_1692_),
+    .Y(_1687_)
+  );
+  NAND2X1 _3373_ (
+    .A(_1690_),
+    .B(_1687_),
+    .Y(_1686_)
+  );
+  OR2X1 _3374_ (
+    .A(_1688_),
+    .B(_1686_),
+    .Y(_1685_)
+  );
+  NAND2X1 _3375_ (
+    .A(_1690_),
+    .B(_1685_),
+    .Y(_1684_)
+  );
+  INVX1 _3376_ (
+    .A(_1684_),
+    .Y(_1683_)
+  );
+  NAND2X1 _3377_ (
+    .A(_1694_),
+    .B(_1684_),
+    .Y(_1682_)
+  );
+  NAND2X1 _3378_ (
+    .A(_1721_),
+    .B(_1719_),
+    .Y(_1681_)
+  );
+  NAND2X1 _3379_ (
+    .A(_1718_),
+    .B(_1681_),
+    .Y(_1680_)
+  );
+  INVX1 _3380_ (
+    .A(_1680_),
+    .Y(_1679_)
+  );
+  NAND2X1 _3381_ (
+    .A(_1695_),
+    .B(_1683_),
+    .Y(_1678_)
+  );
+  NAND2X1 _3382_ (
+    .A(_1682_),
+    .B(_1678_),
+    .Y(_1677_)
+  );
+  INVX1 _3383_ (
+    .A(_1677_),
+    .Y(_1676_)
+  );
+  NAND2X1 _3384_ (
+    .A(_1680_),
+    .B(_1676_),
+    .Y(_1675_)
+  );
+  NAND2X1 _3385_ (
+    .A(_1682_),
+    .B(_1675_),
+    .Y(_1674_)
+  );
+  OR2X1 _3386_ (
+    .A(_1699_),
+    .B(_1697_),
+    .Y(_1673_)
+  );
+  NAND2X1 _3387_ (
+    .A(_1696_),
+    .B(_1673_),
+    .Y(_1672_)
+  );
+  OR2X1 _3388_ (
+    .A(_1674_),
+    .B(_1672_),
+    .Y(_1671_)
+  );
+  NAND2X1 _3389_ (
+    .A(_1696_),
+    .B(_1671_),
+    .Y(_1670_)
+  );
+  INVX1 _3390_ (
+    .A(_1670_),
+    .Y(_1669_)
+  );
+  NAND2X1 _3391_ (
+    .A(_1701_),
+    .B(_1670_),
+    .Y(_1668_)
+  );
+  NAND2X1 _3392_ (
+    .A(_1702_),
+    .B(_1669_),
+    .Y(_1667_)
+  );
+  NAND2X1 _3393_ (
+    .A(_1668_),
+    .B(_1667_),
+    .Y(_1666_)
+  );
+  INVX1 _3394_ (
+    .A(_1666_),
+    .Y(_1665_)
+  );
+  NAND2X1 _3395_ (
+    .A(_1674_),
+    .B(_1672_),
+    .Y(_1664_)
+  );
+  NAND2X1 _3396_ (
+    .A(_1671_),
+    .B(_1664_),
+    .Y(_1663_)
+  );
+  INVX1 _3397_ (
+    .A(_1663_),
+    .Y(_1662_)
+  );
+  NAND2X1 _3398_ (
+    .A(_1745_),
+    .B(_1743_),
+    .Y(_1661_)
+  );
+  NAND2X1 _3399_ (
+    .A(_1741_),
+    .B(_1661_),
+    .Y(_1660_)
+  );
+  INVX1 _3400_ (
+    .A(_1660_),
+    .Y(_1659_)
+  );
+  NAND2X1 _3401_ (
+    .A(x[37]),
+    .B(x[40]),
+    .Y(_1658_)
+  );
+  NAND2X1 _3402_ (
+    .A(x[66]),
+    .B(x[72]),
+    .Y(_1657_)
+  );
+  NAND2X1 _3403_ (
+    .A(_1695_),
+    .B(_1657_),
+    .Y(_1656_)
+  );
+  OR2X1 _3404_ (
+    .A(_1658_),
+    .B(_1656_),
+    .Y(_1655_)
+  );
+  NAND2X1 _3405_ (
+    .A(_1688_),
+    .B(_1686_),
+    .Y(_1654_)
+  );
+  NAND2X1 _3406_ (
+    .A(_1685_),
+    .B(_1654_),
+    .Y(_1653_)
+  );
+  NAND2X1 _3407_ (
+    .A(_1658_),
+    .B(_1656_),
+    .Y(_1652_)
+  );
+  NAND2X1 _3408_ (
+    .A(_1655_),
+    .B(_1652_),
+    .Y(_1651_)
+  );
+  OR2X1 _3409_ (
+    .A(_1653_),
+    .B(_1651_),
+    .Y(_1650_)
+  );
+  NAND2X1 _3410_ (
+    .A(_1655_),
+    .B(_1650_),
+    .Y(_1649_)
+  );
+  INVX1 _3411_ (
+    .A(_1649_),
+    .Y(_1648_)
+  );
+  NAND2X1 _3412_ (
+    .A(_1660_),
+    .B(_1648_),
+    .Y(_1647_)
+  );
+  NAND2X1 _3413_ (
+    .A(_1679_),
+    .B(_1677_),
+    .Y(_1646_)
+  );
+  NAND2X1 _3414_ (
+    .A(_1675_),
+    .B(_1646_),
+    .Y(_1645_)
+  );
+  INVX1 _3415_ (
+    .A(_1645_),
+    .Y(_1644_)
+  );
+  NAND2X1 _3416_ (
+    .A(_1659_),
+    .B(_1649_),
+    .Y(_1643_)
+  );
+  NAND2X1 _3417_ (
+    .A(_1647_),
+    .B(_1643_),
+    .Y(_1642_)
+  );
+  INVX1 _3418_ (
+    .A(_1642_),
+    .Y(_1641_)
+  );
+  NAND2X1 _3419_ (
+    .A(_1645_),
+    .B(_1641_),
+    .Y(_1640_)
+  );
+  NAND2X1 _3420_ (
+    .A(_1647_),
+    .B(_1640_),
+    .Y(_1639_)
+  );
+  INVX1 _3421_ (
+    .A(_1639_),
+    .Y(_1638_)
+  );
+  NAND2X1 _3422_ (
+    .A(_1662_),
+    .B(_1639_),
+    .Y(_1637_)
+  );
+  NAND2X1 _3423_ (
+    .A(_2457_),
+    .B(_2456_),
+    .Y(_1636_)
+  );
+  NAND2X1 _3424_ (
+    .A(_1658_),
+    .B(_1636_),
+    .Y(_1635_)
+  );
+  NOR2X1 _3425_ (
+    .A(_2438_),
+    .B(_1635_),
+    .Y(_1634_)
+  );
+  INVX1 _3426_ (
+    .A(_1634_),
+    .Y(_1633_)
+  );
+  NAND2X1 _3427_ (
+    .A(_1653_),
+    .B(_1651_),
+    .Y(_1632_)
+  );
+  NAND2X1 _3428_ (
+    .A(_1650_),
+    .B(_1632_),
+    .Y(_1631_)
+  );
+  INVX1 _3429_ (
+    .A(_1631_),
+    .Y(_1630_)
+  );
+  NAND2X1 _3430_ (
+    .A(_1633_),
+    .B(_1631_),
+    .Y(_1629_)
+  );
+  INVX1 _3431_ (
+    .A(_1629_),
+    .Y(_1628_)
+  );
+  NAND2X1 _3432_ (
+    .A(x[52]),
+    .B(x[36]),
+    .Y(_1627_)
+  );
+  NAND2X1 _3433_ (
+    .A(_2438_),
+    .B(_1635_),
+    .Y(_1626_)
+  );
+  NAND2X1 _3434_ (
+    .A(_1633_),
+    .B(_1626_),
+    .Y(_1625_)
+  );
+  OR2X1 _3435_ (
+    .A(_1627_),
+    .B(_1625_),
+    .Y(_1624_)
+  );
+  NOR2X1 _3436_ (
+    .A(x[56]),
+    .B(_2439_),
+    .Y(_1623_)
+  );
+  NAND2X1 _3437_ (
+    .A(_1624_),
+    .B(_1623_),
+    .Y(_1622_)
+  );
+  NAND2X1 _3438_ (
+    .A(x[56]),
+    .B(_2439_),
+    .Y(_1621_)
+  );
+  AND2X1 _3439_ (
+    .A(_1627_),
+    .B(_1625_),
+    .Y(_1620_)
+  );
+  NAND2X1 _3440_ (
+    .A(_1621_),
+    .B(_1620_),
+    .Y(_1619_)
+  );
+  NAND2X1 _3441_ (
+    .A(_1622_),
+    .B(_1619_),
+    .Y(_1618_)
+  );
+  INVX1 _3442_ (
+    .A(_1618_),
+    .Y(_1617_)
+  );
+  NAND2X1 _3443_ (
+    .A(_1628_),
+    .B(_1618_),
+    .Y(_1616_)
+  );
+  NAND2X1 _3444_ (
+    .A(_1644_),
+    .B(_1642_),
+    .Y(_1615_)
+  );
+  NAND2X1 _3445_ (
+    .A(_1640_),
+    .B(_1615_),
+    .Y(_1614_)
+  );
+  NAND2X1 _3446_ (
+    .A(_1634_),
+    .B(_1630_),
+    .Y(_1613_)
+  );
+  NOR2X1 _3447_ (
+    .A(_1624_),
+    .B(_1621_),
+    .Y(_1612_)
+  );
+  NAND2X1 _3448_ (
+    .A(_1629_),
+    .B(_1612_),
+    .Y(_1611_)
+  );
+  NAND2X1 _3449_ (
+    .A(_1613_),
+    .B(_1611_),
+    .Y(_1610_)
+  );
+  NAND2X1 _3450_ (
+    .A(_1617_),
+    .B(_1610_),
+    .Y(_1609_)
+  );
+  NAND2X1 _3451_ (
+    .A(_1616_),
+    .B(_1609_),
+    .Y(_1608_)
+  );
+  OR2X1 _3452_ (
+    .A(_1614_),
+    .B(_1608_),
+    .Y(_1607_)
+  );
+  NAND2X1 _3453_ (
+    .A(_1616_),
+    .B(_1607_),
+    .Y(_1606_)
+  );
+  INVX1 _3454_ (
+    .A(_1606_),
+    .Y(_1605_)
+  );
+  NAND2X1 _3455_ (
+    .A(_1663_),
+    .B(_1638_),
+    .Y(_1604_)
+  );
+  NAND2X1 _3456_ (
+    .A(_1637_),
+    .B(_1604_),
+    .Y(_1603_)
+  );
+  INVX1 _3457_ (
+    .A(_1603_),
+    .Y(_1602_)
+  );
+  NAND2X1 _3458_ (
+    .A(_1606_),
+    .B(_1602_),
+    .Y(_1601_)
+  );
+  NAND2X1 _3459_ (
+    .A(_1637_),
+    .B(_1601_),
+    .Y(_1600_)
+  );
+  INVX1 _3460_ (
+    .A(_1600_),
+    .Y(_1599_)
+  );
+  NAND2X1 _3461_ (
+    .A(_1665_),
+    .B(_1600_),
+    .Y(_1598_)
+  );
+  NAND2X1 _3462_ (
+    .A(_1668_),
+    .B(_1598_),
+    .Y(_1597_)
+  );
+  INVX1 _3463_ (
+    .A(_1597_),
+    .Y(_1596_)
+  );
+  OR2X1 _3464_ (
+    .A(_1758_),
+    .B(_1705_),
+    .Y(_1595_)
+  );
+  NAND2X1 _3465_ (
+    .A(_1704_),
+    .B(_1595_),
+    .Y(_1594_)
+  );
+  INVX1 _3466_ (
+    .A(_1594_),
+    .Y(_1593_)
+  );
+  NAND2X1 _3467_ (
+    .A(_1597_),
+    .B(_1593_),
+    .Y(_1592_)
+  );
+  NAND2X1 _3468_ (
+    .A(_1704_),
+    .B(_1592_),
+    .Y(_1591_)
+  );
+  INVX1 _3469_ (
+    .A(_1591_),
+    .Y(_1590_)
+  );
+  NAND2X1 _3470_ (
+    .A(_1760_),
+    .B(_1591_),
+    .Y(_1589_)
+  );
+  NAND2X1 _3471_ (
+    .A(_1763_),
+    .B(_1589_),
+    .Y(_1588_)
+  );
+  OR2X1 _3472_ (
+    .A(_1842_),
+    .B(_1588_),
+    .Y(_1587_)
+  );
+  NAND2X1 _3473_ (
+    .A(_1844_),
+    .B(_1587_),
+    .Y(_1586_)
+  );
+  NAND2X1 _3474_ (
+    .A(_2039_),
+    .B(_1934_),
+    .Y(_1585_)
+  );
+  NAND2X1 _3475_ (
+    .A(_1933_),
+    .B(_1585_),
+    .Y(_1584_)
+  );
+  OR2X1 _3476_ (
+    .A(_1586_),
+    .B(_1584_),
+    .Y(_1583_)
+  );
+  NAND2X1 _3477_ (
+    .A(_1933_),
+    .B(_1583_),
+    .Y(_1582_)
+  );
+  INVX1 _3478_ (
+    .A(_1582_),
+    .Y(_1581_)
+  );
+  NAND2X1 _3479_ (
+    .A(_2041_),
+    .B(_1582_),
+    .Y(_1580_)
+  );
+  INVX1 _3480_ (
+    .A(_1580_),
+    .Y(_1579_)
+  );
+  NAND2X1 _3481_ (
+    .A(_2160_),
+    .B(_1579_),
+    .Y(_1578_)
+  );
+  NAND2X1 _3482_ (
+    .A(_2157_),
+    .B(_2043_),
+    .Y(_1577_)
+  );
+  NAND2X1 _3483_ (
+    .A(_1580_),
+    .B(_1577_),
+    .Y(_1576_)
+  );
+  INVX1 _3484_ (
+    .A(_1576_),
+    .Y(_1575_)
+  );
+  NAND2X1 _3485_ (
+    .A(_2160_),
+    .B(_1576_),
+    .Y(_1574_)
+  );
+  AND2X1 _3486_ (
+    .A(_2163_),
+    .B(_1574_),
+    .Y(_1573_)
+  );
+  NAND2X1 _3487_ (
+    .A(_1842_),
+    .B(_1588_),
+    .Y(_1572_)
+  );
+  NAND2X1 _3488_ (
+    .A(_1587_),
+    .B(_1572_),
+    .Y(_1571_)
+  );
+  NAND2X1 _3489_ (
+    .A(_2161_),
+    .B(_1577_),
+    .Y(_1570_)
+  );
+  NAND2X1 _3490_ (
+    .A(_2161_),
+    .B(_1575_),
+    .Y(_1569_)
+  );
+  NAND2X1 _3491_ (
+    .A(_1571_),
+    .B(_1569_),
+    .Y(_1568_)
+  );
+  NAND2X1 _3492_ (
+    .A(_1573_),
+    .B(_1568_),
+    .Y(_1567_)
+  );
+  INVX1 _3493_ (
+    .A(_1567_),
+    .Y(_1566_)
+  );
+  NAND2X1 _3494_ (
+    .A(x[7]),
+    .B(x[10]),
+    .Y(_1565_)
+  );
+  NAND2X1 _3495_ (
+    .A(_2463_),
+    .B(_2462_),
+    .Y(_1564_)
+  );
+  NAND2X1 _3496_ (
+    .A(_1565_),
+    .B(_1564_),
+    .Y(_1563_)
+  );
+  INVX1 _3497_ (
+    .A(_1563_),
+    .Y(_1562_)
+  );
+  NAND2X1 _3498_ (
+    .A(_2428_),
+    .B(_1562_),
+    .Y(_1561_)
+  );
+  NAND2X1 _3499_ (
+    .A(_1565_),
+    .B(_1561_),
+    .Y(_1560_)
+  );
+  INVX1 _3500_ (
+    .A(_1560_),
+    .Y(_1559_)
+  );
+  NAND2X1 _3501_ (
+    .A(x[11]),
+    .B(_1560_),
+    .Y(_1558_)
+  );
+  NAND2X1 _3502_ (
+    .A(_2458_),
+    .B(_1559_),
+    .Y(_1557_)
+  );
+  NAND2X1 _3503_ (
+    .A(_1558_),
+    .B(_1557_),
+    .Y(_1556_)
+  );
+  INVX1 _3504_ (
+    .A(_1556_),
+    .Y(_1555_)
+  );
+  NAND2X1 _3505_ (
+    .A(_2473_),
+    .B(_2472_),
+    .Y(_1554_)
+  );
+  NAND2X1 _3506_ (
+    .A(x[9]),
+    .B(x[19]),
+    .Y(_1553_)
+  );
+  NAND2X1 _3507_ (
+    .A(_1554_),
+    .B(_1553_),
+    .Y(_1552_)
+  );
+  INVX1 _3508_ (
+    .A(_1552_),
+    .Y(_1551_)
+  );
+  NAND2X1 _3509_ (
+    .A(_2474_),
+    .B(_1551_),
+    .Y(_1550_)
+  );
+  NAND2X1 _3510_ (
+    .A(_1554_),
+    .B(_1550_),
+    .Y(_1549_)
+  );
+  NAND2X1 _3511_ (
+    .A(_2471_),
+    .B(x[37]),
+    .Y(_1548_)
+  );
+  NAND2X1 _3512_ (
+    .A(x[43]),
+    .B(_2457_),
+    .Y(_1547_)
+  );
+  NAND2X1 _3513_ (
+    .A(_1548_),
+    .B(_1547_),
+    .Y(_1546_)
+  );
+  INVX1 _3514_ (
+    .A(_1546_),
+    .Y(_1545_)
+  );
+  NAND2X1 _3515_ (
+    .A(x[63]),
+    .B(_1545_),
+    .Y(_1544_)
+  );
+  NAND2X1 _3516_ (
+    .A(_1548_),
+    .B(_1544_),
+    .Y(_1543_)
+  );
+  NAND2X1 _3517_ (
+    .A(_1549_),
+    .B(_1543_),
+    .Y(_1542_)
+  );
+  OR2X1 _3518_ (
+    .A(_1549_),
+    .B(_1543_),
+    .Y(_1541_)
+  );
+  NAND2X1 _3519_ (
+    .A(_1542_),
+    .B(_1541_),
+    .Y(_1540_)
+  );
+  INVX1 _3520_ (
+    .A(_1540_),
+    .Y(_1539_)
+  );
+  NAND2X1 _3521_ (
+    .A(_2485_),
+    .B(_2483_),
+    .Y(_1538_)
+  );
+  NAND2X1 _3522_ (
+    .A(x[18]),
+    .B(x[15]),
+    .Y(_1537_)
+  );
+  NAND2X1 _3523_ (
+    .A(_1538_),
+    .B(_1537_),
+    .Y(_1536_)
+  );
+  INVX1 _3524_ (
+    .A(_1536_),
+    .Y(_1535_)
+  );
+  NAND2X1 _3525_ (
+    .A(_2484_),
+    .B(_1535_),
+    .Y(_1534_)
+  );
+  NAND2X1 _3526_ (
+    .A(_1538_),
+    .B(_1534_),
+    .Y(_1533_)
+  );
+  NAND2X1 _3527_ (
+    .A(_2486_),
+    .B(x[7]),
+    .Y(_1532_)
+  );
+  NAND2X1 _3528_ (
+    .A(x[5]),
+    .B(_2463_),
+    .Y(_1531_)
+  );
+  NAND2X1 _3529_ (
+    .A(_1532_),
+    .B(_1531_),
+    .Y(_1530_)
+  );
+  INVX1 _3530_ (
+    .A(_1530_),
+    .Y(_1529_)
+  );
+  NAND2X1 _3531_ (
+    .A(x[3]),
+    .B(_1529_),
+    .Y(_1528_)
+  );
+  NAND2X1 _3532_ (
+    .A(_1532_),
+    .B(_1528_),
+    .Y(_1527_)
+  );
+  NAND2X1 _3533_ (
+    .A(_1533_),
+    .B(_1527_),
+    .Y(_1526_)
+  );
+  OR2X1 _3534_ (
+    .A(_1533_),
+    .B(_1527_),
+    .Y(_1525_)
+  );
+  NAND2X1 _3535_ (
+    .A(_2475_),
+    .B(_1525_),
+    .Y(_1524_)
+  );
+  NAND2X1 _3536_ (
+    .A(_1526_),
+    .B(_1524_),
+    .Y(_1523_)
+  );
+  INVX1 _3537_ (
+    .A(_1523_),
+    .Y(_1522_)
+  );
+  NAND2X1 _3538_ (
+    .A(_1539_),
+    .B(_1523_),
+    .Y(_1521_)
+  );
+  NAND2X1 _3539_ (
+    .A(_1542_),
+    .B(_1521_),
+    .Y(_1520_)
+  );
+  INVX1 _3540_ (
+    .A(_1520_),
+    .Y(_1519_)
+  );
+  NAND2X1 _3541_ (
+    .A(_1555_),
+    .B(_1520_),
+    .Y(_1518_)
+  );
+  NAND2X1 _3542_ (
+    .A(_1556_),
+    .B(_1519_),
+    .Y(_1517_)
+  );
+  NAND2X1 _3543_ (
+    .A(_1518_),
+    .B(_1517_),
+    .Y(_1516_)
+  );
+  NAND2X1 _3544_ (
+    .A(x[8]),
+    .B(_1536_),
+    .Y(_1515_)
+  );
+  NAND2X1 _3545_ (
+    .A(_1534_),
+    .B(_1515_),
+    .Y(_1514_)
+  );
+  INVX1 _3546_ (
+    .A(_1514_),
+    .Y(_1513_)
+  );
+  NAND2X1 _3547_ (
+    .A(_2380_),
+    .B(_1514_),
+    .Y(_1512_)
+  );
+  NAND2X1 _3548_ (
+    .A(_2382_),
+    .B(_1512_),
+    .Y(_1511_)
+  );
+  INVX1 _3549_ (
+    .A(_1511_),
+    .Y(_1510_)
+  );
+  NAND2X1 _3550_ (
+    .A(x[47]),
+    .B(x[36]),
+    .Y(_1509_)
+  );
+  NAND2X1 _3551_ (
+    .A(_2476_),
+    .B(_2418_),
+    .Y(_1508_)
+  );
+  NAND2X1 _3552_ (
+    .A(_1509_),
+    .B(_1508_),
+    .Y(_1507_)
+  );
+  INVX1 _3553_ (
+    .A(_1507_),
+    .Y(_1506_)
+  );
+  NAND2X1 _3554_ (
+    .A(_2477_),
+    .B(_1506_),
+    .Y(_1505_)
+  );
+  NAND2X1 _3555_ (
+    .A(_1509_),
+    .B(_1505_),
+    .Y(_1504_)
+  );
+  INVX1 _3556_ (
+    .A(_1504_),
+    .Y(_1503_)
+  );
+  NAND2X1 _3557_ (
+    .A(_1511_),
+    .B(_1503_),
+    .Y(_1502_)
+  );
+  NAND2X1 _3558_ (
+    .A(_1510_),
+    .B(_1504_),
+    .Y(_1501_)
+  );
+  NAND2X1 _3559_ (
+    .A(_1502_),
+    .B(_1501_),
+    .Y(_1500_)
+  );
+  INVX1 _3560_ (
+    .A(_1500_),
+    .Y(_1499_)
+  );
+  NAND2X1 _3561_ (
+    .A(x[14]),
+    .B(x[17]),
+    .Y(_1498_)
+  );
+  NAND2X1 _3562_ (
+    .A(_2490_),
+    .B(x[6]),
+    .Y(_1497_)
+  );
+  NAND2X1 _3563_ (
+    .A(x[4]),
+    .B(_2475_),
+    .Y(_1496_)
+  );
+  NAND2X1 _3564_ (
+    .A(_1497_),
+    .B(_1496_),
+    .Y(_1495_)
+  );
+  INVX1 _3565_ (
+    .A(_1495_),
+    .Y(_1494_)
+  );
+  NAND2X1 _3566_ (
+    .A(x[2]),
+    .B(_1494_),
+    .Y(_1493_)
+  );
+  NAND2X1 _3567_ (
+    .A(_1497_),
+    .B(_1493_),
+    .Y(_1492_)
+  );
+  OR2X1 _3568_ (
+    .A(_1498_),
+    .B(_1492_),
+    .Y(_1491_)
+  );
+  NAND2X1 _3569_ (
+    .A(_1498_),
+    .B(_1492_),
+    .Y(_1490_)
+  );
+  NAND2X1 _3570_ (
+    .A(_1491_),
+    .B(_1490_),
+    .Y(_1489_)
+  );
+  INVX1 _3571_ (
+    .A(_1489_),
+    .Y(_1488_)
+  );
+  NAND2X1 _3572_ (
+    .A(_2421_),
+    .B(_1530_),
+    .Y(_1487_)
+  );
+  NAND2X1 _3573_ (
+    .A(_1528_),
+    .B(_1487_),
+    .Y(_1486_)
+  );
+  INVX1 _3574_ (
+    .A(_1486_),
+    .Y(_1485_)
+  );
+  NAND2X1 _3575_ (
+    .A(_1488_),
+    .B(_1486_),
+    .Y(_1484_)
+  );
+  NAND2X1 _3576_ (
+    .A(_1491_),
+    .B(_1484_),
+    .Y(_1483_)
+  );
+  INVX1 _3577_ (
+    .A(_1483_),
+    .Y(_1482_)
+  );
+  NAND2X1 _3578_ (
+    .A(_1499_),
+    .B(_1483_),
+    .Y(_1481_)
+  );
+  NAND2X1 _3579_ (
+    .A(_1502_),
+    .B(_1481_),
+    .Y(_1480_)
+  );
+  NAND2X1 _3580_ (
+    .A(_1969_),
+    .B(_1480_),
+    .Y(_1479_)
+  );
+  OR2X1 _3581_ (
+    .A(_1969_),
+    .B(_1480_),
+    .Y(_1478_)
+  );
+  NAND2X1 _3582_ (
+    .A(_1479_),
+    .B(_1478_),
+    .Y(_1477_)
+  );
+  INVX1 _3583_ (
+    .A(_1477_),
+    .Y(_1476_)
+  );
+  NAND2X1 _3584_ (
+    .A(x[31]),
+    .B(_1552_),
+    .Y(_1475_)
+  );
+  NAND2X1 _3585_ (
+    .A(_1550_),
+    .B(_1475_),
+    .Y(_1474_)
+  );
+  NAND2X1 _3586_ (
+    .A(_2419_),
+    .B(_1546_),
+    .Y(_1473_)
+  );
+  NAND2X1 _3587_ (
+    .A(_1544_),
+    .B(_1473_),
+    .Y(_1472_)
+  );
+  NAND2X1 _3588_ (
+    .A(_1474_),
+    .B(_1472_),
+    .Y(_1471_)
+  );
+  OR2X1 _3589_ (
+    .A(_1474_),
+    .B(_1472_),
+    .Y(_1470_)
+  );
+  NAND2X1 _3590_ (
+    .A(_1471_),
+    .B(_1470_),
+    .Y(_1469_)
+  );
+  INVX1 _3591_ (
+    .A(_1469_),
+    .Y(_1468_)
+  );
+  NAND2X1 _3592_ (
+    .A(_1526_),
+    .B(_1525_),
+    .Y(_1467_)
+  );
+  NAND2X1 _3593_ (
+    .A(x[6]),
+    .B(_1467_),
+    .Y(_1466_)
+  );
+  NAND2X1 _3594_ (
+    .A(_1526_),
+    .B(_1523_),
+    .Y(_1465_)
+  );
+  NAND2X1 _3595_ (
+    .A(_1466_),
+    .B(_1465_),
+    .Y(_1464_)
+  );
+  INVX1 _3596_ (
+    .A(_1464_),
+    .Y(_1463_)
+  );
+  NAND2X1 _3597_ (
+    .A(_1468_),
+    .B(_1464_),
+    .Y(_1462_)
+  );
+  NAND2X1 _3598_ (
+    .A(_1471_),
+    .B(_1462_),
+    .Y(_1461_)
+  );
+  INVX1 _3599_ (
+    .A(_1461_),
+    .Y(_1460_)
+  );
+  NAND2X1 _3600_ (
+    .A(_1476_),
+    .B(_1461_),
+    .Y(_1459_)
+  );
+  NAND2X1 _3601_ (
+    .A(_1479_),
+    .B(_1459_),
+    .Y(_1458_)
+  );
+  NAND2X1 _3602_ (
+    .A(_1516_),
+    .B(_1458_),
+    .Y(_1457_)
+  );
+  NAND2X1 _3603_ (
+    .A(x[38]),
+    .B(_1563_),
+    .Y(_1456_)
+  );
+  NAND2X1 _3604_ (
+    .A(_1561_),
+    .B(_1456_),
+    .Y(_1455_)
+  );
+  INVX1 _3605_ (
+    .A(_1455_),
+    .Y(_1454_)
+  );
+  NAND2X1 _3606_ (
+    .A(_2459_),
+    .B(_1454_),
+    .Y(_1453_)
+  );
+  NAND2X1 _3607_ (
+    .A(_1540_),
+    .B(_1522_),
+    .Y(_1452_)
+  );
+  NAND2X1 _3608_ (
+    .A(_1521_),
+    .B(_1452_),
+    .Y(_1451_)
+  );
+  INVX1 _3609_ (
+    .A(_1451_),
+    .Y(_1450_)
+  );
+  NAND2X1 _3610_ (
+    .A(x[71]),
+    .B(_1455_),
+    .Y(_1449_)
+  );
+  NAND2X1 _3611_ (
+    .A(_1453_),
+    .B(_1449_),
+    .Y(_1448_)
+  );
+  INVX1 _3612_ (
+    .A(_1448_),
+    .Y(_1447_)
+  );
+  NAND2X1 _3613_ (
+    .A(_1451_),
+    .B(_1447_),
+    .Y(_1446_)
+  );
+  NAND2X1 _3614_ (
+    .A(_1453_),
+    .B(_1446_),
+    .Y(_1445_)
+  );
+  INVX1 _3615_ (
+    .A(_1445_),
+    .Y(_1444_)
+  );
+  OR2X1 _3616_ (
+    .A(_1516_),
+    .B(_1458_),
+    .Y(_1443_)
+  );
+  NAND2X1 _3617_ (
+    .A(_1457_),
+    .B(_1443_),
+    .Y(_1442_)
+  );
+  INVX1 _3618_ (
+    .A(_1442_),
+    .Y(_1441_)
+  );
+  NAND2X1 _3619_ (
+    .A(_1445_),
+    .B(_1441_),
+    .Y(_1440_)
+  );
+  AND2X1 _3620_ (
+    .A(_1457_),
+    .B(_1440_),
+    .Y(_1439_)
+  );
+  NAND2X1 _3621_ (
+    .A(_1557_),
+    .B(_1518_),
+    .Y(_1438_)
+  );
+  NOR2X1 _3622_ (
+    .A(_1439_),
+    .B(_1438_),
+    .Y(_1437_)
+  );
+  NAND2X1 _3623_ (
+    .A(_1444_),
+    .B(_1442_),
+    .Y(_1436_)
+  );
+  NAND2X1 _3624_ (
+    .A(_1440_),
+    .B(_1436_),
+    .Y(_1435_)
+  );
+  INVX1 _3625_ (
+    .A(_1435_),
+    .Y(_1434_)
+  );
+  NAND2X1 _3626_ (
+    .A(x[39]),
+    .B(_1435_),
+    .Y(_1433_)
+  );
+  NAND2X1 _3627_ (
+    .A(_2424_),
+    .B(_1434_),
+    .Y(_1432_)
+  );
+  NAND2X1 _3628_ (
+    .A(_1433_),
+    .B(_1432_),
+    .Y(_1431_)
+  );
+  NAND2X1 _3629_ (
+    .A(_1477_),
+    .B(_1460_),
+    .Y(_1430_)
+  );
+  NAND2X1 _3630_ (
+    .A(_1459_),
+    .B(_1430_),
+    .Y(_1429_)
+  );
+  INVX1 _3631_ (
+    .A(_1429_),
+    .Y(_1428_)
+  );
+  NAND2X1 _3632_ (
+    .A(_2467_),
+    .B(_2416_),
+    .Y(_1427_)
+  );
+  NAND2X1 _3633_ (
+    .A(x[42]),
+    .B(_1507_),
+    .Y(_1426_)
+  );
+  NAND2X1 _3634_ (
+    .A(_1505_),
+    .B(_1426_),
+    .Y(_1425_)
+  );
+  INVX1 _3635_ (
+    .A(_1425_),
+    .Y(_1424_)
+  );
+  NAND2X1 _3636_ (
+    .A(_2468_),
+    .B(_1424_),
+    .Y(_1423_)
+  );
+  NAND2X1 _3637_ (
+    .A(_2381_),
+    .B(_1513_),
+    .Y(_1422_)
+  );
+  NAND2X1 _3638_ (
+    .A(_1512_),
+    .B(_1422_),
+    .Y(_1421_)
+  );
+  INVX1 _3639_ (
+    .A(_1421_),
+    .Y(_1420_)
+  );
+  NAND2X1 _3640_ (
+    .A(x[59]),
+    .B(_1425_),
+    .Y(_1419_)
+  );
+  NAND2X1 _3641_ (
+    .A(_1423_),
+    .B(_1419_),
+    .Y(_1418_)
+  );
+  INVX1 _3642_ (
+    .A(_1418_),
+    .Y(_1417_)
+  );
+  NAND2X1 _3643_ (
+    .A(_1421_),
+    .B(_1417_),
+    .Y(_1416_)
+  );
+  NAND2X1 _3644_ (
+    .A(_1423_),
+    .B(_1416_),
+    .Y(_1415_)
+  );
+  OR2X1 _3645_ (
+    .A(_1427_),
+    .B(_1415_),
+    .Y(_1414_)
+  );
+  NAND2X1 _3646_ (
+    .A(_2489_),
+    .B(_2488_),
+    .Y(_1413_)
+  );
+  NAND2X1 _3647_ (
+    .A(_1498_),
+    .B(_1413_),
+    .Y(_1412_)
+  );
+  INVX1 _3648_ (
+    .A(_1412_),
+    .Y(_1411_)
+  );
+  NAND2X1 _3649_ (
+    .A(x[26]),
+    .B(_1412_),
+    .Y(_1410_)
+  );
+  NAND2X1 _3650_ (
+    .A(_2445_),
+    .B(_1411_),
+    .Y(_1409_)
+  );
+  NAND2X1 _3651_ (
+    .A(_1410_),
+    .B(_1409_),
+    .Y(_1408_)
+  );
+  NAND2X1 _3652_ (
+    .A(_2427_),
+    .B(_1495_),
+    .Y(_1407_)
+  );
+  NAND2X1 _3653_ (
+    .A(_1493_),
+    .B(_1407_),
+    .Y(_1406_)
+  );
+  OR2X1 _3654_ (
+    .A(_1408_),
+    .B(_1406_),
+    .Y(_1405_)
+  );
+  NAND2X1 _3655_ (
+    .A(_1410_),
+    .B(_1405_),
+    .Y(_1404_)
+  );
+  NAND2X1 _3656_ (
+    .A(_2482_),
+    .B(_2480_),
+    .Y(_1403_)
+  );
+  NAND2X1 _3657_ (
+    .A(_2482_),
+    .B(x[35]),
+    .Y(_1402_)
+  );
+  NAND2X1 _3658_ (
+    .A(x[41]),
+    .B(_2480_),
+    .Y(_1401_)
+  );
+  NAND2X1 _3659_ (
+    .A(_1402_),
+    .B(_1401_),
+    .Y(_1400_)
+  );
+  INVX1 _3660_ (
+    .A(_1400_),
+    .Y(_1399_)
+  );
+  NAND2X1 _3661_ (
+    .A(_2481_),
+    .B(_1400_),
+    .Y(_1398_)
+  );
+  NAND2X1 _3662_ (
+    .A(_1403_),
+    .B(_1398_),
+    .Y(_1397_)
+  );
+  NAND2X1 _3663_ (
+    .A(_1404_),
+    .B(_1397_),
+    .Y(_1396_)
+  );
+  NAND2X1 _3664_ (
+    .A(_1489_),
+    .B(_1485_),
+    .Y(_1395_)
+  );
+  NAND2X1 _3665_ (
+    .A(_1484_),
+    .B(_1395_),
+    .Y(_1394_)
+  );
+  INVX1 _3666_ (
+    .A(_1394_),
+    .Y(_1393_)
+  );
+  OR2X1 _3667_ (
+    .A(_1404_),
+    .B(_1397_),
+    .Y(_1392_)
+  );
+  NAND2X1 _3668_ (
+    .A(_1396_),
+    .B(_1392_),
+    .Y(_1391_)
+  );
+  INVX1 _3669_ (
+    .A(_1391_),
+    .Y(_1390_)
+  );
+  NAND2X1 _3670_ (
+    .A(_1394_),
+    .B(_1390_),
+    .Y(_1389_)
+  );
+  NAND2X1 _3671_ (
+    .A(_1396_),
+    .B(_1389_),
+    .Y(_1388_)
+  );
+  NAND2X1 _3672_ (
+    .A(_1427_),
+    .B(_1415_),
+    .Y(_1387_)
+  );
+  NAND2X1 _3673_ (
+    .A(_1414_),
+    .B(_1387_),
+    .Y(_1386_)
+  );
+  OR2X1 _3674_ (
+    .A(_1388_),
+    .B(_1386_),
+    .Y(_1385_)
+  );
+  NAND2X1 _3675_ (
+    .A(_1414_),
+    .B(_1385_),
+    .Y(_1384_)
+  );
+  INVX1 _3676_ (
+    .A(_1384_),
+    .Y(_1383_)
+  );
+  NAND2X1 _3677_ (
+    .A(_1428_),
+    .B(_1384_),
+    .Y(_1382_)
+  );
+  NAND2X1 _3678_ (
+    .A(_1429_),
+    .B(_1383_),
+    .Y(_1381_)
+  );
+  NAND2X1 _3679_ (
+    .A(_1382_),
+    .B(_1381_),
+    .Y(_1380_)
+  );
+  NAND2X1 _3680_ (
+    .A(_1500_),
+    .B(_1482_),
+    .Y(_1379_)
+  );
+  NAND2X1 _3681_ (
+    .A(_1481_),
+    .B(_1379_),
+    .Y(_1378_)
+  );
+  INVX1 _3682_ (
+    .A(_1378_),
+    .Y(_1377_)
+  );
+  NAND2X1 _3683_ (
+    .A(_1966_),
+    .B(_1378_),
+    .Y(_1376_)
+  );
+  NAND2X1 _3684_ (
+    .A(_1469_),
+    .B(_1463_),
+    .Y(_1375_)
+  );
+  NAND2X1 _3685_ (
+    .A(_1462_),
+    .B(_1375_),
+    .Y(_1374_)
+  );
+  INVX1 _3686_ (
+    .A(_1374_),
+    .Y(_1373_)
+  );
+  NAND2X1 _3687_ (
+    .A(_1967_),
+    .B(_1377_),
+    .Y(_1372_)
+  );
+  NAND2X1 _3688_ (
+    .A(_1376_),
+    .B(_1372_),
+    .Y(_1371_)
+  );
+  INVX1 _3689_ (
+    .A(_1371_),
+    .Y(_1370_)
+  );
+  NAND2X1 _3690_ (
+    .A(_1374_),
+    .B(_1370_),
+    .Y(_1369_)
+  );
+  NAND2X1 _3691_ (
+    .A(_1376_),
+    .B(_1369_),
+    .Y(_1368_)
+  );
+  OR2X1 _3692_ (
+    .A(_1380_),
+    .B(_1368_),
+    .Y(_1367_)
+  );
+  NAND2X1 _3693_ (
+    .A(_1382_),
+    .B(_1367_),
+    .Y(_1366_)
+  );
+  OR2X1 _3694_ (
+    .A(_1431_),
+    .B(_1366_),
+    .Y(_1365_)
+  );
+  NAND2X1 _3695_ (
+    .A(_1433_),
+    .B(_1365_),
+    .Y(_1364_)
+  );
+  NAND2X1 _3696_ (
+    .A(_1431_),
+    .B(_1366_),
+    .Y(_1363_)
+  );
+  NAND2X1 _3697_ (
+    .A(_1365_),
+    .B(_1363_),
+    .Y(_1362_)
+  );
+  INVX1 _3698_ (
+    .A(_1362_),
+    .Y(_1361_)
+  );
+  NAND2X1 _3699_ (
+    .A(_1450_),
+    .B(_1448_),
+    .Y(_1360_)
+  );
+  NAND2X1 _3700_ (
+    .A(_1446_),
+    .B(_1360_),
+    .Y(_1359_)
+  );
+  NAND2X1 _3701_ (
+    .A(_1388_),
+    .B(_1386_),
+    .Y(_1358_)
+  );
+  NAND2X1 _3702_ (
+    .A(_1385_),
+    .B(_1358_),
+    .Y(_1357_)
+  );
+  NAND2X1 _3703_ (
+    .A(_1393_),
+    .B(_1391_),
+    .Y(_1356_)
+  );
+  NAND2X1 _3704_ (
+    .A(_1389_),
+    .B(_1356_),
+    .Y(_1355_)
+  );
+  INVX1 _3705_ (
+    .A(_1355_),
+    .Y(_1354_)
+  );
+  NAND2X1 _3706_ (
+    .A(x[29]),
+    .B(_1399_),
+    .Y(_1353_)
+  );
+  NAND2X1 _3707_ (
+    .A(_1398_),
+    .B(_1353_),
+    .Y(_1352_)
+  );
+  INVX1 _3708_ (
+    .A(_1352_),
+    .Y(_1351_)
+  );
+  NAND2X1 _3709_ (
+    .A(x[43]),
+    .B(_1351_),
+    .Y(_1350_)
+  );
+  NAND2X1 _3710_ (
+    .A(_1408_),
+    .B(_1406_),
+    .Y(_1349_)
+  );
+  NAND2X1 _3711_ (
+    .A(_1405_),
+    .B(_1349_),
+    .Y(_1348_)
+  );
+  NAND2X1 _3712_ (
+    .A(_2471_),
+    .B(_1352_),
+    .Y(_1347_)
+  );
+  NAND2X1 _3713_ (
+    .A(_1350_),
+    .B(_1347_),
+    .Y(_1346_)
+  );
+  OR2X1 _3714_ (
+    .A(_1348_),
+    .B(_1346_),
+    .Y(_1345_)
+  );
+  NAND2X1 _3715_ (
+    .A(_1350_),
+    .B(_1345_),
+    .Y(_1344_)
+  );
+  INVX1 _3716_ (
+    .A(_1344_),
+    .Y(_1343_)
+  );
+  NAND2X1 _3717_ (
+    .A(_1354_),
+    .B(_1344_),
+    .Y(_1342_)
+  );
+  NAND2X1 _3718_ (
+    .A(x[58]),
+    .B(_2469_),
+    .Y(_1341_)
+  );
+  INVX1 _3719_ (
+    .A(_1341_),
+    .Y(_1340_)
+  );
+  NAND2X1 _3720_ (
+    .A(_1355_),
+    .B(_1343_),
+    .Y(_1339_)
+  );
+  NAND2X1 _3721_ (
+    .A(_1342_),
+    .B(_1339_),
+    .Y(_1338_)
+  );
+  INVX1 _3722_ (
+    .A(_1338_),
+    .Y(_1337_)
+  );
+  NAND2X1 _3723_ (
+    .A(_1341_),
+    .B(_1337_),
+    .Y(_1336_)
+  );
+  NAND2X1 _3724_ (
+    .A(_1342_),
+    .B(_1336_),
+    .Y(_1335_)
+  );
+  NAND2X1 _3725_ (
+    .A(_1357_),
+    .B(_1335_),
+    .Y(_1334_)
+  );
+  NAND2X1 _3726_ (
+    .A(_1420_),
+    .B(_1418_),
+    .Y(_1333_)
+  );
+  AND2X1 _3727_ (
+    .A(_1416_),
+    .B(_1333_),
+    .Y(_1332_)
+  );
+  NAND2X1 _3728_ (
+    .A(x[69]),
+    .B(x[62]),
+    .Y(_1331_)
+  );
+  NAND2X1 _3729_ (
+    .A(_1427_),
+    .B(_1331_),
+    .Y(_1330_)
+  );
+  NOR2X1 _3730_ (
+    .A(_1332_),
+    .B(_1330_),
+    .Y(_1329_)
+  );
+  INVX1 _3731_ (
+    .A(_1329_),
+    .Y(_1328_)
+  );
+  OR2X1 _3732_ (
+    .A(_1357_),
+    .B(_1335_),
+    .Y(_1327_)
+  );
+  NAND2X1 _3733_ (
+    .A(_1334_),
+    .B(_1327_),
+    .Y(_1326_)
+  );
+  INVX1 _3734_ (
+    .A(_1326_),
+    .Y(_1325_)
+  );
+  NAND2X1 _3735_ (
+    .A(_1328_),
+    .B(_1325_),
+    .Y(_1324_)
+  );
+  NAND2X1 _3736_ (
+    .A(_1334_),
+    .B(_1324_),
+    .Y(_1323_)
+  );
+  NAND2X1 _3737_ (
+    .A(_1359_),
+    .B(_1323_),
+    .Y(_1322_)
+  );
+  NAND2X1 _3738_ (
+    .A(_1380_),
+    .B(_1368_),
+    .Y(_1321_)
+  );
+  NAND2X1 _3739_ (
+    .A(_1367_),
+    .B(_1321_),
+    .Y(_1320_)
+  );
+  INVX1 _3740_ (
+    .A(_1320_),
+    .Y(_1319_)
+  );
+  OR2X1 _3741_ (
+    .A(_1359_),
+    .B(_1323_),
+    .Y(_1318_)
+  );
+  NAND2X1 _3742_ (
+    .A(_1322_),
+    .B(_1318_),
+    .Y(_1317_)
+  );
+  INVX1 _3743_ (
+    .A(_1317_),
+    .Y(_1316_)
+  );
+  NAND2X1 _3744_ (
+    .A(_1320_),
+    .B(_1316_),
+    .Y(_1315_)
+  );
+  NAND2X1 _3745_ (
+    .A(_1322_),
+    .B(_1315_),
+    .Y(_1314_)
+  );
+  INVX1 _3746_ (
+    .A(_1314_),
+    .Y(_1313_)
+  );
+  NAND2X1 _3747_ (
+    .A(_1361_),
+    .B(_1314_),
+    .Y(_1312_)
+  );
+  NAND2X1 _3748_ (
+    .A(_1362_),
+    .B(_1313_),
+    .Y(_1311_)
+  );
+  NAND2X1 _3749_ (
+    .A(_1312_),
+    .B(_1311_),
+    .Y(_1310_)
+  );
+  INVX1 _3750_ (
+    .A(_1310_),
+    .Y(_1309_)
+  );
+  NAND2X1 _3751_ (
+    .A(_1319_),
+    .B(_1317_),
+    .Y(_1308_)
+  );
+  NAND2X1 _3752_ (
+    .A(_1315_),
+    .B(_1308_),
+    .Y(_1307_)
+  );
+  INVX1 _3753_ (
+    .A(_1307_),
+    .Y(_1306_)
+  );
+  NAND2X1 _3754_ (
+    .A(_1329_),
+    .B(_1326_),
+    .Y(_1305_)
+  );
+  NAND2X1 _3755_ (
+    .A(_1324_),
+    .B(_1305_),
+    .Y(_1304_)
+  );
+  NAND2X1 _3756_ (
+    .A(_1373_),
+    .B(_1371_),
+    .Y(_1303_)
+  );
+  NAND2X1 _3757_ (
+    .A(_1369_),
+    .B(_1303_),
+    .Y(_1302_)
+  );
+  OR2X1 _3758_ (
+    .A(_1304_),
+    .B(_1302_),
+    .Y(_1301_)
+  );
+  NAND2X1 _3759_ (
+    .A(_1340_),
+    .B(_1338_),
+    .Y(_1300_)
+  );
+  NAND2X1 _3760_ (
+    .A(_1336_),
+    .B(_1300_),
+    .Y(_1299_)
+  );
+  INVX1 _3761_ (
+    .A(_1299_),
+    .Y(_1298_)
+  );
+  NAND2X1 _3762_ (
+    .A(_1332_),
+    .B(_1330_),
+    .Y(_1297_)
+  );
+  NAND2X1 _3763_ (
+    .A(_1328_),
+    .B(_1297_),
+    .Y(_1296_)
+  );
+  INVX1 _3764_ (
+    .A(_1296_),
+    .Y(_1295_)
+  );
+  NAND2X1 _3765_ (
+    .A(_1298_),
+    .B(_1296_),
+    .Y(_1294_)
+  );
+  NAND2X1 _3766_ (
+    .A(_1299_),
+    .B(_1295_),
+    .Y(_1293_)
+  );
+  NAND2X1 _3767_ (
+    .A(_1294_),
+    .B(_1293_),
+    .Y(_1292_)
+  );
+  NAND2X1 _3768_ (
+    .A(_2470_),
+    .B(x[46]),
+    .Y(_1291_)
+  );
+  NAND2X1 _3769_ (
+    .A(_1341_),
+    .B(_1291_),
+    .Y(_1290_)
+  );
+  INVX1 _3770_ (
+    .A(_1290_),
+    .Y(_1289_)
+  );
+  NAND2X1 _3771_ (
+    .A(_2417_),
+    .B(_1289_),
+    .Y(_1288_)
+  );
+  NAND2X1 _3772_ (
+    .A(_1348_),
+    .B(_1346_),
+    .Y(_1287_)
+  );
+  NAND2X1 _3773_ (
+    .A(_1345_),
+    .B(_1287_),
+    .Y(_1286_)
+  );
+  INVX1 _3774_ (
+    .A(_1286_),
+    .Y(_1285_)
+  );
+  NAND2X1 _3775_ (
+    .A(x[61]),
+    .B(_1290_),
+    .Y(_1284_)
+  );
+  NAND2X1 _3776_ (
+    .A(_1288_),
+    .B(_1284_),
+    .Y(_1283_)
+  );
+  INVX1 _3777_ (
+    .A(_1283_),
+    .Y(_1282_)
+  );
+  NAND2X1 _3778_ (
+    .A(_1286_),
+    .B(_1282_),
+    .Y(_1281_)
+  );
+  NAND2X1 _3779_ (
+    .A(_1288_),
+    .B(_1281_),
+    .Y(_1280_)
+  );
+  OR2X1 _3780_ (
+    .A(_1292_),
+    .B(_1280_),
+    .Y(_1279_)
+  );
+  NAND2X1 _3781_ (
+    .A(_1294_),
+    .B(_1279_),
+    .Y(_1278_)
+  );
+  INVX1 _3782_ (
+    .A(_1278_),
+    .Y(_1277_)
+  );
+  NAND2X1 _3783_ (
+    .A(_1304_),
+    .B(_1302_),
+    .Y(_1276_)
+  );
+  NAND2X1 _3784_ (
+    .A(_1301_),
+    .B(_1276_),
+    .Y(_1275_)
+  );
+  INVX1 _3785_ (
+    .A(_1275_),
+    .Y(_1274_)
+  );
+  NAND2X1 _3786_ (
+    .A(_1278_),
+    .B(_1274_),
+    .Y(_1273_)
+  );
+  NAND2X1 _3787_ (
+    .A(_1301_),
+    .B(_1273_),
+    .Y(_1272_)
+  );
+  INVX1 _3788_ (
+    .A(_1272_),
+    .Y(_1271_)
+  );
+  NAND2X1 _3789_ (
+    .A(_1306_),
+    .B(_1272_),
+    .Y(_1270_)
+  );
+  NAND2X1 _3790_ (
+    .A(_1307_),
+    .B(_1271_),
+    .Y(_1269_)
+  );
+  NAND2X1 _3791_ (
+    .A(_1270_),
+    .B(_1269_),
+    .Y(_1268_)
+  );
+  INVX1 _3792_ (
+    .A(_1268_),
+    .Y(_1267_)
+  );
+  NAND2X1 _3793_ (
+    .A(_1277_),
+    .B(_1275_),
+    .Y(_1266_)
+  );
+  NAND2X1 _3794_ (
+    .A(_1273_),
+    .B(_1266_),
+    .Y(_1265_)
+  );
+  INVX1 _3795_ (
+    .A(_1265_),
+    .Y(_1264_)
+  );
+  NAND2X1 _3796_ (
+    .A(_1285_),
+    .B(_1283_),
+    .Y(_1263_)
+  );
+  NAND2X1 _3797_ (
+    .A(_1281_),
+    .B(_1263_),
+    .Y(_1262_)
+  );
+  NOR2X1 _3798_ (
+    .A(x[68]),
+    .B(_1262_),
+    .Y(_1261_)
+  );
+  INVX1 _3799_ (
+    .A(_1261_),
+    .Y(_1260_)
+  );
+  NAND2X1 _3800_ (
+    .A(_1292_),
+    .B(_1280_),
+    .Y(_1259_)
+  );
+  NAND2X1 _3801_ (
+    .A(_1279_),
+    .B(_1259_),
+    .Y(_1258_)
+  );
+  INVX1 _3802_ (
+    .A(_1258_),
+    .Y(_1257_)
+  );
+  NAND2X1 _3803_ (
+    .A(_1260_),
+    .B(_1257_),
+    .Y(_1256_)
+  );
+  NAND2X1 _3804_ (
+    .A(_1261_),
+    .B(_1258_),
+    .Y(_1255_)
+  );
+  NAND2X1 _3805_ (
+    .A(_1256_),
+    .B(_1255_),
+    .Y(_1254_)
+  );
+  INVX1 _3806_ (
+    .A(_1254_),
+    .Y(_1253_)
+  );
+  NAND2X1 _3807_ (
+    .A(_2459_),
+    .B(_1253_),
+    .Y(_1252_)
+  );
+  NAND2X1 _3808_ (
+    .A(_1256_),
+    .B(_1252_),
+    .Y(_1251_)
+  );
+  INVX1 _3809_ (
+    .A(_1251_),
+    .Y(_1250_)
+  );
+  NAND2X1 _3810_ (
+    .A(_1264_),
+    .B(_1251_),
+    .Y(_1249_)
+  );
+  NAND2X1 _3811_ (
+    .A(x[68]),
+    .B(_1262_),
+    .Y(_1248_)
+  );
+  NAND2X1 _3812_ (
+    .A(_1260_),
+    .B(_1248_),
+    .Y(_1247_)
+  );
+  INVX1 _3813_ (
+    .A(_1247_),
+    .Y(_1246_)
+  );
+  NAND2X1 _3814_ (
+    .A(_2465_),
+    .B(_1247_),
+    .Y(_1245_)
+  );
+  NAND2X1 _3815_ (
+    .A(x[71]),
+    .B(_1254_),
+    .Y(_1244_)
+  );
+  NAND2X1 _3816_ (
+    .A(_1252_),
+    .B(_1244_),
+    .Y(_1243_)
+  );
+  NAND2X1 _3817_ (
+    .A(_1245_),
+    .B(_1243_),
+    .Y(_1242_)
+  );
+  INVX1 _3818_ (
+    .A(_1242_),
+    .Y(_1241_)
+  );
+  NAND2X1 _3819_ (
+    .A(_1265_),
+    .B(_1250_),
+    .Y(_1240_)
+  );
+  NAND2X1 _3820_ (
+    .A(_1249_),
+    .B(_1240_),
+    .Y(_1239_)
+  );
+  INVX1 _3821_ (
+    .A(_1239_),
+    .Y(_1238_)
+  );
+  NAND2X1 _3822_ (
+    .A(_1242_),
+    .B(_1238_),
+    .Y(_1237_)
+  );
+  NAND2X1 _3823_ (
+    .A(_1249_),
+    .B(_1237_),
+    .Y(_1236_)
+  );
+  INVX1 _3824_ (
+    .A(_1236_),
+    .Y(_1235_)
+  );
+  NAND2X1 _3825_ (
+    .A(_1267_),
+    .B(_1236_),
+    .Y(_1234_)
+  );
+  NAND2X1 _3826_ (
+    .A(_1270_),
+    .B(_1234_),
+    .Y(_1233_)
+  );
+  INVX1 _3827_ (
+    .A(_1233_),
+    .Y(_1232_)
+  );
+  NAND2X1 _3828_ (
+    .A(_1309_),
+    .B(_1233_),
+    .Y(_1231_)
+  );
+  NAND2X1 _3829_ (
+    .A(_1312_),
+    .B(_1231_),
+    .Y(_1230_)
+  );
+  NOR2X1 _3830_ (
+    .A(_1364_),
+    .B(_1230_),
+    .Y(_1229_)
+  );
+  NOR2X1 _3831_ (
+    .A(_1437_),
+    .B(_1229_),
+    .Y(_1228_)
+  );
+  NAND2X1 _3832_ (
+    .A(_1364_),
+    .B(_1230_),
+    .Y(_1227_)
+  );
+  NAND2X1 _3833_ (
+    .A(_1437_),
+    .B(_1227_),
+    .Y(_1226_)
+  );
+  NAND2X1 _3834_ (
+    .A(_1439_),
+    .B(_1438_),
+    .Y(_1225_)
+  );
+  INVX1 _3835_ (
+    .A(_1225_),
+    .Y(_1224_)
+  );
+  NOR2X1 _3836_ (
+    .A(_1437_),
+    .B(_1224_),
+    .Y(_1223_)
+  );
+  NAND2X1 _3837_ (
+    .A(_1229_),
+    .B(_1223_),
+    .Y(_1222_)
+  );
+  NAND2X1 _3838_ (
+    .A(_1226_),
+    .B(_1222_),
+    .Y(_1221_)
+  );
+  INVX1 _3839_ (
+    .A(_1221_),
+    .Y(_1220_)
+  );
+  NAND2X1 _3840_ (
+    .A(_1567_),
+    .B(_1221_),
+    .Y(_1219_)
+  );
+  INVX1 _3841_ (
+    .A(_1219_),
+    .Y(_1218_)
+  );
+  AND2X1 _3842_ (
+    .A(_1574_),
+    .B(_1569_),
+    .Y(_1217_)
+  );
+  NAND2X1 _3843_ (
+    .A(_1586_),
+    .B(_1584_),
+    .Y(_1216_)
+  );
+  AND2X1 _3844_ (
+    .A(_1583_),
+    .B(_1216_),
+    .Y(_1215_)
+  );
+  NAND2X1 _3845_ (
+    .A(_1217_),
+    .B(_1215_),
+    .Y(_1214_)
+  );
+  NAND2X1 _3846_ (
+    .A(_1573_),
+    .B(_1214_),
+    .Y(_1213_)
+  );
+  INVX1 _3847_ (
+    .A(_1213_),
+    .Y(_1212_)
+  );
+  NAND2X1 _3848_ (
+    .A(_1218_),
+    .B(_1213_),
+    .Y(_1211_)
+  );
+  NAND2X1 _3849_ (
+    .A(_1219_),
+    .B(_1212_),
+    .Y(_1210_)
+  );
+  NAND2X1 _3850_ (
+    .A(_1211_),
+    .B(_1210_),
+    .Y(_1209_)
+  );
+  NAND2X1 _3851_ (
+    .A(_1566_),
+    .B(_1220_),
+    .Y(_1208_)
+  );
+  NAND2X1 _3852_ (
+    .A(_1219_),
+    .B(_1208_),
+    .Y(_1207_)
+  );
+  INVX1 _3853_ (
+    .A(_1207_),
+    .Y(_1206_)
+  );
+  NAND2X1 _3854_ (
+    .A(_1227_),
+    .B(_1225_),
+    .Y(_1205_)
+  );
+  NAND2X1 _3855_ (
+    .A(_1228_),
+    .B(_1205_),
+    .Y(_1204_)
+  );
+  INVX1 _3856_ (
+    .A(_1204_),
+    .Y(_1203_)
+  );
+  NAND2X1 _3857_ (
+    .A(_1268_),
+    .B(_1235_),
+    .Y(_1202_)
+  );
+  AND2X1 _3858_ (
+    .A(_1234_),
+    .B(_1202_),
+    .Y(_1201_)
+  );
+  NAND2X1 _3859_ (
+    .A(_1437_),
+    .B(_1229_),
+    .Y(_1200_)
+  );
+  INVX1 _3860_ (
+    .A(_1200_),
+    .Y(_1199_)
+  );
+  NAND2X1 _3861_ (
+    .A(_1201_),
+    .B(_1200_),
+    .Y(_1198_)
+  );
+  NAND2X1 _3862_ (
+    .A(_1204_),
+    .B(_1198_),
+    .Y(_1197_)
+  );
+  INVX1 _3863_ (
+    .A(_1197_),
+    .Y(_1196_)
+  );
+  NAND2X1 _3864_ (
+    .A(_2464_),
+    .B(x[75]),
+    .Y(_1195_)
+  );
+  INVX1 _3865_ (
+    .A(_1195_),
+    .Y(_1194_)
+  );
+  NAND2X1 _3866_ (
+    .A(x[11]),
+    .B(_1194_),
+    .Y(_1193_)
+  );
+  NAND2X1 _3867_ (
+    .A(_2468_),
+    .B(_2461_),
+    .Y(_1192_)
+  );
+  NAND2X1 _3868_ (
+    .A(x[59]),
+    .B(x[27]),
+    .Y(_1191_)
+  );
+  NAND2X1 _3869_ (
+    .A(_1192_),
+    .B(_1191_),
+    .Y(_1190_)
+  );
+  INVX1 _3870_ (
+    .A(_1190_),
+    .Y(_1189_)
+  );
+  NAND2X1 _3871_ (
+    .A(_2471_),
+    .B(_1189_),
+    .Y(_1188_)
+  );
+  NAND2X1 _3872_ (
+    .A(_1192_),
+    .B(_1188_),
+    .Y(_1187_)
+  );
+  NAND2X1 _3873_ (
+    .A(x[71]),
+    .B(_2419_),
+    .Y(_1186_)
+  );
+  INVX1 _3874_ (
+    .A(_1186_),
+    .Y(_1185_)
+  );
+  NAND2X1 _3875_ (
+    .A(_1562_),
+    .B(_1186_),
+    .Y(_1184_)
+  );
+  NAND2X1 _3876_ (
+    .A(_1564_),
+    .B(_1184_),
+    .Y(_1183_)
+  );
+  NAND2X1 _3877_ (
+    .A(_1187_),
+    .B(_1183_),
+    .Y(_1182_)
+  );
+  OR2X1 _3878_ (
+    .A(_1187_),
+    .B(_1183_),
+    .Y(_1181_)
+  );
+  NAND2X1 _3879_ (
+    .A(_1182_),
+    .B(_1181_),
+    .Y(_1180_)
+  );
+  INVX1 _3880_ (
+    .A(_1180_),
+    .Y(_1179_)
+  );
+  NAND2X1 _3881_ (
+    .A(_2470_),
+    .B(_2444_),
+    .Y(_1178_)
+  );
+  NAND2X1 _3882_ (
+    .A(x[58]),
+    .B(x[51]),
+    .Y(_1177_)
+  );
+  NAND2X1 _3883_ (
+    .A(_1178_),
+    .B(_1177_),
+    .Y(_1176_)
+  );
+  INVX1 _3884_ (
+    .A(_1176_),
+    .Y(_1175_)
+  );
+  NAND2X1 _3885_ (
+    .A(_2477_),
+    .B(_1175_),
+    .Y(_1174_)
+  );
+  NAND2X1 _3886_ (
+    .A(_1178_),
+    .B(_1174_),
+    .Y(_1173_)
+  );
+  INVX1 _3887_ (
+    .A(_1173_),
+    .Y(_1172_)
+  );
+  NAND2X1 _3888_ (
+    .A(x[9]),
+    .B(x[26]),
+    .Y(_1171_)
+  );
+  NAND2X1 _3889_ (
+    .A(_2473_),
+    .B(_2445_),
+    .Y(_1170_)
+  );
+  NAND2X1 _3890_ (
+    .A(_1171_),
+    .B(_1170_),
+    .Y(_1169_)
+  );
+  INVX1 _3891_ (
+    .A(_1169_),
+    .Y(_1168_)
+  );
+  NAND2X1 _3892_ (
+    .A(_2424_),
+    .B(_1168_),
+    .Y(_1167_)
+  );
+  NAND2X1 _3893_ (
+    .A(_1171_),
+    .B(_1167_),
+    .Y(_1166_)
+  );
+  INVX1 _3894_ (
+    .A(_1166_),
+    .Y(_1165_)
+  );
+  NAND2X1 _3895_ (
+    .A(_1173_),
+    .B(_1165_),
+    .Y(_1164_)
+  );
+  NAND2X1 _3896_ (
+    .A(_1172_),
+    .B(_1166_),
+    .Y(_1163_)
+  );
+  NAND2X1 _3897_ (
+    .A(_1164_),
+    .B(_1163_),
+    .Y(_1162_)
+  );
+  INVX1 _3898_ (
+    .A(_1162_),
+    .Y(_1161_)
+  );
+  NAND2X1 _3899_ (
+    .A(_2475_),
+    .B(x[3]),
+    .Y(_1160_)
+  );
+  NAND2X1 _3900_ (
+    .A(x[6]),
+    .B(_2421_),
+    .Y(_1159_)
+  );
+  NAND2X1 _3901_ (
+    .A(_1160_),
+    .B(_1159_),
+    .Y(_1158_)
+  );
+  INVX1 _3902_ (
+    .A(_1158_),
+    .Y(_1157_)
+  );
+  NAND2X1 _3903_ (
+    .A(x[2]),
+    .B(_1529_),
+    .Y(_1156_)
+  );
+  NAND2X1 _3904_ (
+    .A(_1532_),
+    .B(_1156_),
+    .Y(_1155_)
+  );
+  INVX1 _3905_ (
+    .A(_1155_),
+    .Y(_1154_)
+  );
+  NAND2X1 _3906_ (
+    .A(_1157_),
+    .B(_1155_),
+    .Y(_1153_)
+  );
+  NAND2X1 _3907_ (
+    .A(_1160_),
+    .B(_1153_),
+    .Y(_1152_)
+  );
+  INVX1 _3908_ (
+    .A(_1152_),
+    .Y(_1151_)
+  );
+  NAND2X1 _3909_ (
+    .A(_1161_),
+    .B(_1152_),
+    .Y(_1150_)
+  );
+  NAND2X1 _3910_ (
+    .A(_1164_),
+    .B(_1150_),
+    .Y(_1149_)
+  );
+  INVX1 _3911_ (
+    .A(_1149_),
+    .Y(_1148_)
+  );
+  NAND2X1 _3912_ (
+    .A(_1179_),
+    .B(_1149_),
+    .Y(_1147_)
+  );
+  NAND2X1 _3913_ (
+    .A(_1182_),
+    .B(_1147_),
+    .Y(_1146_)
+  );
+  NOR2X1 _3914_ (
+    .A(_1193_),
+    .B(_1146_),
+    .Y(_1145_)
+  );
+  INVX1 _3915_ (
+    .A(_1145_),
+    .Y(_1144_)
+  );
+  NAND2X1 _3916_ (
+    .A(_1193_),
+    .B(_1146_),
+    .Y(_1143_)
+  );
+  NAND2X1 _3917_ (
+    .A(_1144_),
+    .B(_1143_),
+    .Y(_1142_)
+  );
+  NAND2X1 _3918_ (
+    .A(_2458_),
+    .B(_1195_),
+    .Y(_1141_)
+  );
+  NAND2X1 _3919_ (
+    .A(_1193_),
+    .B(_1141_),
+    .Y(_1140_)
+  );
+  INVX1 _3920_ (
+    .A(_1140_),
+    .Y(_1139_)
+  );
+  NAND2X1 _3921_ (
+    .A(x[79]),
+    .B(_1140_),
+    .Y(_1138_)
+  );
+  NAND2X1 _3922_ (
+    .A(_1180_),
+    .B(_1148_),
+    .Y(_1137_)
+  );
+  NAND2X1 _3923_ (
+    .A(_1147_),
+    .B(_1137_),
+    .Y(_1136_)
+  );
+  NAND2X1 _3924_ (
+    .A(_2460_),
+    .B(_1139_),
+    .Y(_1135_)
+  );
+  NAND2X1 _3925_ (
+    .A(_1138_),
+    .B(_1135_),
+    .Y(_1134_)
+  );
+  OR2X1 _3926_ (
+    .A(_1136_),
+    .B(_1134_),
+    .Y(_1133_)
+  );
+  NAND2X1 _3927_ (
+    .A(_1138_),
+    .B(_1133_),
+    .Y(_1132_)
+  );
+  NAND2X1 _3928_ (
+    .A(_1142_),
+    .B(_1132_),
+    .Y(_1131_)
+  );
+  OR2X1 _3929_ (
+    .A(_1142_),
+    .B(_1132_),
+    .Y(_1130_)
+  );
+  NAND2X1 _3930_ (
+    .A(_1131_),
+    .B(_1130_),
+    .Y(_1129_)
+  );
+  NAND2X1 _3931_ (
+    .A(x[43]),
+    .B(_1190_),
+    .Y(_1128_)
+  );
+  NAND2X1 _3932_ (
+    .A(_1188_),
+    .B(_1128_),
+    .Y(_1127_)
+  );
+  NAND2X1 _3933_ (
+    .A(x[78]),
+    .B(_2437_),
+    .Y(_1126_)
+  );
+  AND2X1 _3934_ (
+    .A(_1195_),
+    .B(_1126_),
+    .Y(_1125_)
+  );
+  NOR2X1 _3935_ (
+    .A(_1127_),
+    .B(_1125_),
+    .Y(_1124_)
+  );
+  INVX1 _3936_ (
+    .A(_1124_),
+    .Y(_1123_)
+  );
+  NAND2X1 _3937_ (
+    .A(_1563_),
+    .B(_1185_),
+    .Y(_1122_)
+  );
+  NAND2X1 _3938_ (
+    .A(_1184_),
+    .B(_1122_),
+    .Y(_1121_)
+  );
+  NAND2X1 _3939_ (
+    .A(x[74]),
+    .B(_2433_),
+    .Y(_1120_)
+  );
+  NAND2X1 _3940_ (
+    .A(_2441_),
+    .B(x[77]),
+    .Y(_1119_)
+  );
+  NAND2X1 _3941_ (
+    .A(_1120_),
+    .B(_1119_),
+    .Y(_1118_)
+  );
+  INVX1 _3942_ (
+    .A(_1118_),
+    .Y(_1117_)
+  );
+  NAND2X1 _3943_ (
+    .A(x[79]),
+    .B(_1117_),
+    .Y(_2491_)
+  );
+  NAND2X1 _3944_ (
+    .A(_1120_),
+    .B(_2491_),
+    .Y(_2492_)
+  );
+  NAND2X1 _3945_ (
+    .A(_1121_),
+    .B(_2492_),
+    .Y(_2493_)
+  );
+  NAND2X1 _3946_ (
+    .A(_1162_),
+    .B(_1151_),
+    .Y(_2494_)
+  );
+  NAND2X1 _3947_ (
+    .A(_1150_),
+    .B(_2494_),
+    .Y(_2495_)
+  );
+  INVX1 _3948_ (
+    .A(_2495_),
+    .Y(_2496_)
+  );
+  OR2X1 _3949_ (
+    .A(_1121_),
+    .B(_2492_),
+    .Y(_2497_)
+  );
+  NAND2X1 _3950_ (
+    .A(_2493_),
+    .B(_2497_),
+    .Y(_2498_)
+  );
+  INVX1 _3951_ (
+    .A(_2498_),
+    .Y(_2499_)
+  );
+  NAND2X1 _3952_ (
+    .A(_2495_),
+    .B(_2499_),
+    .Y(_2500_)
+  );
+  NAND2X1 _3953_ (
+    .A(_2493_),
+    .B(_2500_),
+    .Y(_2501_)
+  );
+  INVX1 _3954_ (
+    .A(_2501_),
+    .Y(_2502_)
+  );
+  NAND2X1 _3955_ (
+    .A(_1123_),
+    .B(_2501_),
+    .Y(_2503_)
+  );
+  NAND2X1 _3956_ (
+    .A(_2461_),
+    .B(_2420_),
+    .Y(_2504_)
+  );
+  NAND2X1 _3957_ (
+    .A(x[27]),
+    .B(x[23]),
+    .Y(_2505_)
+  );
+  NAND2X1 _3958_ (
+    .A(_2504_),
+    .B(_2505_),
+    .Y(_2506_)
+  );
+  INVX1 _3959_ (
+    .A(_2506_),
+    .Y(_2507_)
+  );
+  NAND2X1 _3960_ (
+    .A(_2474_),
+    .B(_2507_),
+    .Y(_2508_)
+  );
+  NAND2X1 _3961_ (
+    .A(_2504_),
+    .B(_2508_),
+    .Y(_2509_)
+  );
+  INVX1 _3962_ (
+    .A(_2509_),
+    .Y(_2510_)
+  );
+  NAND2X1 _3963_ (
+    .A(x[38]),
+    .B(_1399_),
+    .Y(_2511_)
+  );
+  NAND2X1 _3964_ (
+    .A(_1402_),
+    .B(_2511_),
+    .Y(_2512_)
+  );
+  INVX1 _3965_ (
+    .A(_2512_),
+    .Y(_2513_)
+  );
+  NAND2X1 _3966_ (
+    .A(_2510_),
+    .B(_2512_),
+    .Y(_2514_)
+  );
+  NAND2X1 _3967_ (
+    .A(_2509_),
+    .B(_2513_),
+    .Y(_2515_)
+  );
+  NAND2X1 _3968_ (
+    .A(_2514_),
+    .B(_2515_),
+    .Y(_2516_)
+  );
+  INVX1 _3969_ (
+    .A(_2516_),
+    .Y(_2517_)
+  );
+  NAND2X1 _3970_ (
+    .A(x[4]),
+    .B(_2429_),
+    .Y(_2518_)
+  );
+  INVX1 _3971_ (
+    .A(_2518_),
+    .Y(_2519_)
+  );
+  NAND2X1 _3972_ (
+    .A(_2484_),
+    .B(_2518_),
+    .Y(_2520_)
+  );
+  NAND2X1 _3973_ (
+    .A(x[8]),
+    .B(_2519_),
+    .Y(_2521_)
+  );
+  NAND2X1 _3974_ (
+    .A(_2520_),
+    .B(_2521_),
+    .Y(_2522_)
+  );
+  NAND2X1 _3975_ (
+    .A(_2427_),
+    .B(_1530_),
+    .Y(_2523_)
+  );
+  NAND2X1 _3976_ (
+    .A(_1156_),
+    .B(_2523_),
+    .Y(_2524_)
+  );
+  OR2X1 _3977_ (
+    .A(_2522_),
+    .B(_2524_),
+    .Y(_2525_)
+  );
+  NAND2X1 _3978_ (
+    .A(_2520_),
+    .B(_2525_),
+    .Y(_2526_)
+  );
+  INVX1 _3979_ (
+    .A(_2526_),
+    .Y(_2527_)
+  );
+  NAND2X1 _3980_ (
+    .A(_2517_),
+    .B(_2526_),
+    .Y(_2528_)
+  );
+  NAND2X1 _3981_ (
+    .A(_2514_),
+    .B(_2528_),
+    .Y(_2529_)
+  );
+  NAND2X1 _3982_ (
+    .A(x[39]),
+    .B(_1169_),
+    .Y(_2530_)
+  );
+  NAND2X1 _3983_ (
+    .A(_1167_),
+    .B(_2530_),
+    .Y(_2531_)
+  );
+  INVX1 _3984_ (
+    .A(_2531_),
+    .Y(_2532_)
+  );
+  NAND2X1 _3985_ (
+    .A(x[42]),
+    .B(_1176_),
+    .Y(_2533_)
+  );
+  NAND2X1 _3986_ (
+    .A(_1174_),
+    .B(_2533_),
+    .Y(_2534_)
+  );
+  INVX1 _3987_ (
+    .A(_2534_),
+    .Y(_2535_)
+  );
+  NAND2X1 _3988_ (
+    .A(_2531_),
+    .B(_2535_),
+    .Y(_2536_)
+  );
+  NAND2X1 _3989_ (
+    .A(_2459_),
+    .B(x[63]),
+    .Y(_2537_)
+  );
+  NAND2X1 _3990_ (
+    .A(_1186_),
+    .B(_2537_),
+    .Y(_2538_)
+  );
+  INVX1 _3991_ (
+    .A(_2538_),
+    .Y(_2539_)
+  );
+  NAND2X1 _3992_ (
+    .A(_2532_),
+    .B(_2534_),
+    .Y(_2540_)
+  );
+  NAND2X1 _3993_ (
+    .A(_2536_),
+    .B(_2540_),
+    .Y(_2541_)
+  );
+  INVX1 _3994_ (
+    .A(_2541_),
+    .Y(_2542_)
+  );
+  NAND2X1 _3995_ (
+    .A(_2538_),
+    .B(_2542_),
+    .Y(_2543_)
+  );
+  NAND2X1 _3996_ (
+    .A(_2536_),
+    .B(_2543_),
+    .Y(_2544_)
+  );
+  OR2X1 _3997_ (
+    .A(_2529_),
+    .B(_2544_),
+    .Y(_2545_)
+  );
+  NAND2X1 _3998_ (
+    .A(x[67]),
+    .B(_2416_),
+    .Y(_2546_)
+  );
+  NAND2X1 _3999_ (
+    .A(_2479_),
+    .B(x[62]),
+    .Y(_2547_)
+  );
+  NAND2X1 _4000_ (
+    .A(_2546_),
+    .B(_2547_),
+    .Y(_2548_)
+  );
+  INVX1 _4001_ (
+    .A(_2548_),
+    .Y(_2549_)
+  );
+  NAND2X1 _4002_ (
+    .A(x[70]),
+    .B(_2549_),
+    .Y(_2550_)
+  );
+  NAND2X1 _4003_ (
+    .A(_2546_),
+    .B(_2550_),
+    .Y(_2551_)
+  );
+  INVX1 _4004_ (
+    .A(_2551_),
+    .Y(_2552_)
+  );
+  NAND2X1 _4005_ (
+    .A(_2476_),
+    .B(_2454_),
+    .Y(_2553_)
+  );
+  INVX1 _4006_ (
+    .A(_2553_),
+    .Y(_2554_)
+  );
+  NAND2X1 _4007_ (
+    .A(x[47]),
+    .B(x[57]),
+    .Y(_2555_)
+  );
+  INVX1 _4008_ (
+    .A(_2555_),
+    .Y(_2556_)
+  );
+  NAND2X1 _4009_ (
+    .A(_2446_),
+    .B(_2555_),
+    .Y(_2557_)
+  );
+  NAND2X1 _4010_ (
+    .A(_2553_),
+    .B(_2557_),
+    .Y(_2558_)
+  );
+  INVX1 _4011_ (
+    .A(_2558_),
+    .Y(_2559_)
+  );
+  NAND2X1 _4012_ (
+    .A(_2551_),
+    .B(_2559_),
+    .Y(_2560_)
+  );
+  NAND2X1 _4013_ (
+    .A(_2552_),
+    .B(_2558_),
+    .Y(_2561_)
+  );
+  NAND2X1 _4014_ (
+    .A(_2560_),
+    .B(_2561_),
+    .Y(_2562_)
+  );
+  INVX1 _4015_ (
+    .A(_2562_),
+    .Y(_2563_)
+  );
+  NAND2X1 _4016_ (
+    .A(_1158_),
+    .B(_1154_),
+    .Y(_2564_)
+  );
+  NAND2X1 _4017_ (
+    .A(_1153_),
+    .B(_2564_),
+    .Y(_2565_)
+  );
+  INVX1 _4018_ (
+    .A(_2565_),
+    .Y(_2566_)
+  );
+  NAND2X1 _4019_ (
+    .A(_2563_),
+    .B(_2565_),
+    .Y(_2567_)
+  );
+  NAND2X1 _4020_ (
+    .A(_2560_),
+    .B(_2567_),
+    .Y(_2568_)
+  );
+  INVX1 _4021_ (
+    .A(_2568_),
     .Y(_0_)
   );
-  NAND2X1 _736_ (
-    .A(_452_),
-    .B(_466_),
+  NAND2X1 _4022_ (
+    .A(_2529_),
+    .B(_2544_),
     .Y(_1_)
   );
-  NAND2X1 _737_ (
-    .A(_0_),
+  NAND2X1 _4023_ (
+    .A(_2545_),
     .B(_1_),
     .Y(_2_)
   );
-  NOR2X1 _738_ (
-    .A(x[31]),
-    .B(x[79]),
+  INVX1 _4024_ (
+    .A(_2_),
     .Y(_3_)
   );
-  INVX1 _739_ (
-    .A(_3_),
+  NAND2X1 _4025_ (
+    .A(_2568_),
+    .B(_3_),
     .Y(_4_)
   );
-  NAND2X1 _740_ (
-    .A(x[31]),
-    .B(x[79]),
+  NAND2X1 _4026_ (
+    .A(_2545_),
+    .B(_4_),
     .Y(_5_)
   );
-  NAND2X1 _741_ (
-    .A(_4_),
-    .B(_5_),
+  INVX1 _4027_ (
+    .A(_5_),
     .Y(_6_)
   );
-  OR2X1 _742_ (
-    .A(_2_),
-    .B(_6_),
+  NAND2X1 _4028_ (
+    .A(_1124_),
+    .B(_2502_),
     .Y(_7_)
   );
-  NAND2X1 _743_ (
-    .A(_0_),
+  NAND2X1 _4029_ (
+    .A(_2503_),
     .B(_7_),
     .Y(_8_)
   );
-  INVX1 _744_ (
+  INVX1 _4030_ (
     .A(_8_),
     .Y(_9_)
   );
-  NAND2X1 _745_ (
-    .A(_461_),
-    .B(_464_),
+  NAND2X1 _4031_ (
+    .A(_5_),
+    .B(_9_),
     .Y(_10_)
   );
-  INVX1 _746_ (
-    .A(_10_),
+  AND2X1 _4032_ (
+    .A(_2503_),
+    .B(_10_),
     .Y(_11_)
   );
-  NAND2X1 _747_ (
-    .A(_453_),
-    .B(_456_),
+  AND2X1 _4033_ (
+    .A(_1129_),
+    .B(_11_),
     .Y(_12_)
   );
-  INVX1 _748_ (
-    .A(_12_),
+  NOR2X1 _4034_ (
+    .A(_1129_),
+    .B(_11_),
     .Y(_13_)
   );
-  NAND2X1 _749_ (
-    .A(_3_),
-    .B(_12_),
+  NOR2X1 _4035_ (
+    .A(_12_),
+    .B(_13_),
     .Y(_14_)
   );
-  NAND2X1 _750_ (
-    .A(_4_),
-    .B(_13_),
+  NAND2X1 _4036_ (
+    .A(_6_),
+    .B(_8_),
     .Y(_15_)
   );
-  NAND2X1 _751_ (
-    .A(_14_),
+  NAND2X1 _4037_ (
+    .A(_10_),
     .B(_15_),
     .Y(_16_)
   );
-  INVX1 _752_ (
-    .A(_16_),
+  NAND2X1 _4038_ (
+    .A(_2496_),
+    .B(_2498_),
     .Y(_17_)
   );
-  NAND2X1 _753_ (
-    .A(_10_),
+  NAND2X1 _4039_ (
+    .A(_2500_),
     .B(_17_),
     .Y(_18_)
   );
-  NAND2X1 _754_ (
-    .A(_11_),
-    .B(_16_),
+  INVX1 _4040_ (
+    .A(_18_),
     .Y(_19_)
   );
-  NAND2X1 _755_ (
-    .A(_18_),
-    .B(_19_),
+  NAND2X1 _4041_ (
+    .A(_1127_),
+    .B(_1125_),
     .Y(_20_)
   );
-  NOR2X1 _756_ (
-    .A(_416_),
+  NAND2X1 _4042_ (
+    .A(_1123_),
     .B(_20_),
     .Y(_21_)
   );
-  INVX1 _757_ (
+  INVX1 _4043_ (
     .A(_21_),
     .Y(_22_)
   );
-  NAND2X1 _758_ (
-    .A(_416_),
-    .B(_20_),
+  NAND2X1 _4044_ (
+    .A(_18_),
+    .B(_22_),
     .Y(_23_)
   );
-  NAND2X1 _759_ (
-    .A(_22_),
-    .B(_23_),
+  NAND2X1 _4045_ (
+    .A(_0_),
+    .B(_2_),
     .Y(_24_)
   );
-  INVX1 _760_ (
-    .A(_24_),
+  NAND2X1 _4046_ (
+    .A(_4_),
+    .B(_24_),
     .Y(_25_)
   );
-  NAND2X1 _761_ (
-    .A(_8_),
-    .B(_25_),
+  INVX1 _4047_ (
+    .A(_25_),
     .Y(_26_)
   );
-  NAND2X1 _762_ (
-    .A(x[38]),
-    .B(_207_),
+  NAND2X1 _4048_ (
+    .A(_19_),
+    .B(_21_),
     .Y(_27_)
   );
-  NAND2X1 _763_ (
-    .A(_205_),
+  NAND2X1 _4049_ (
+    .A(_23_),
     .B(_27_),
     .Y(_28_)
   );
-  NOR2X1 _764_ (
-    .A(_425_),
-    .B(_28_),
+  INVX1 _4050_ (
+    .A(_28_),
     .Y(_29_)
   );
-  INVX1 _765_ (
-    .A(_29_),
+  NAND2X1 _4051_ (
+    .A(_25_),
+    .B(_29_),
     .Y(_30_)
   );
-  NAND2X1 _766_ (
-    .A(_445_),
-    .B(_449_),
+  NAND2X1 _4052_ (
+    .A(_23_),
+    .B(_30_),
     .Y(_31_)
   );
-  NAND2X1 _767_ (
-    .A(_450_),
+  OR2X1 _4053_ (
+    .A(_16_),
     .B(_31_),
     .Y(_32_)
   );
-  INVX1 _768_ (
-    .A(_32_),
+  NAND2X1 _4054_ (
+    .A(_16_),
+    .B(_31_),
     .Y(_33_)
   );
-  NAND2X1 _769_ (
-    .A(_29_),
+  NAND2X1 _4055_ (
+    .A(_32_),
     .B(_33_),
     .Y(_34_)
   );
-  NAND2X1 _770_ (
-    .A(_30_),
-    .B(_32_),
+  NAND2X1 _4056_ (
+    .A(_2539_),
+    .B(_2541_),
     .Y(_35_)
   );
-  NAND2X1 _771_ (
-    .A(_34_),
+  NAND2X1 _4057_ (
+    .A(_2543_),
     .B(_35_),
     .Y(_36_)
   );
-  OR2X1 _772_ (
-    .A(x[78]),
-    .B(_36_),
+  NAND2X1 _4058_ (
+    .A(_2460_),
+    .B(_1118_),
     .Y(_37_)
   );
-  NAND2X1 _773_ (
-    .A(_34_),
+  AND2X1 _4059_ (
+    .A(_2491_),
     .B(_37_),
     .Y(_38_)
   );
-  INVX1 _774_ (
-    .A(_38_),
+  NOR2X1 _4060_ (
+    .A(_36_),
+    .B(_38_),
     .Y(_39_)
   );
-  NAND2X1 _775_ (
-    .A(_2_),
-    .B(_6_),
+  INVX1 _4061_ (
+    .A(_39_),
     .Y(_40_)
   );
-  NAND2X1 _776_ (
-    .A(_7_),
-    .B(_40_),
+  NAND2X1 _4062_ (
+    .A(_2465_),
+    .B(_2548_),
     .Y(_41_)
   );
-  INVX1 _777_ (
-    .A(_41_),
+  NAND2X1 _4063_ (
+    .A(_2550_),
+    .B(_41_),
     .Y(_42_)
   );
-  NAND2X1 _778_ (
-    .A(_38_),
-    .B(_42_),
+  NAND2X1 _4064_ (
+    .A(_2446_),
+    .B(_2554_),
     .Y(_43_)
   );
-  NAND2X1 _779_ (
-    .A(_425_),
-    .B(_28_),
+  NAND2X1 _4065_ (
+    .A(x[50]),
+    .B(_2556_),
     .Y(_44_)
   );
-  NAND2X1 _780_ (
-    .A(_30_),
+  NAND2X1 _4066_ (
+    .A(_2559_),
     .B(_44_),
     .Y(_45_)
   );
-  INVX1 _781_ (
-    .A(_45_),
+  NAND2X1 _4067_ (
+    .A(_43_),
+    .B(_45_),
     .Y(_46_)
   );
-  NAND2X1 _782_ (
-    .A(_429_),
-    .B(_45_),
+  OR2X1 _4068_ (
+    .A(_42_),
+    .B(_46_),
     .Y(_47_)
   );
-  INVX1 _783_ (
-    .A(_47_),
+  NAND2X1 _4069_ (
+    .A(_2428_),
+    .B(_1400_),
     .Y(_48_)
   );
-  NAND2X1 _784_ (
-    .A(x[78]),
-    .B(_36_),
+  NAND2X1 _4070_ (
+    .A(_2511_),
+    .B(_48_),
     .Y(_49_)
   );
-  NAND2X1 _785_ (
-    .A(_37_),
-    .B(_49_),
+  INVX1 _4071_ (
+    .A(_49_),
     .Y(_50_)
   );
-  INVX1 _786_ (
-    .A(_50_),
+  NAND2X1 _4072_ (
+    .A(_42_),
+    .B(_46_),
     .Y(_51_)
   );
-  NAND2X1 _787_ (
+  NAND2X1 _4073_ (
     .A(_47_),
     .B(_51_),
     .Y(_52_)
   );
-  NAND2X1 _788_ (
-    .A(_48_),
-    .B(_50_),
+  INVX1 _4074_ (
+    .A(_52_),
     .Y(_53_)
   );
-  NAND2X1 _789_ (
-    .A(_52_),
+  NAND2X1 _4075_ (
+    .A(_49_),
     .B(_53_),
     .Y(_54_)
   );
-  NAND2X1 _790_ (
-    .A(x[75]),
-    .B(_46_),
+  NAND2X1 _4076_ (
+    .A(_47_),
+    .B(_54_),
     .Y(_55_)
   );
-  NAND2X1 _791_ (
-    .A(_47_),
-    .B(_55_),
+  INVX1 _4077_ (
+    .A(_55_),
     .Y(_56_)
   );
-  NAND2X1 _792_ (
-    .A(x[71]),
-    .B(x[66]),
+  NAND2X1 _4078_ (
+    .A(_2445_),
+    .B(_2425_),
     .Y(_57_)
   );
-  NAND2X1 _793_ (
-    .A(_428_),
-    .B(_417_),
+  NAND2X1 _4079_ (
+    .A(x[26]),
+    .B(x[22]),
     .Y(_58_)
   );
-  NAND2X1 _794_ (
-    .A(x[74]),
+  NAND2X1 _4080_ (
+    .A(_57_),
     .B(_58_),
     .Y(_59_)
   );
-  NAND2X1 _795_ (
-    .A(_57_),
-    .B(_59_),
+  INVX1 _4081_ (
+    .A(_59_),
     .Y(_60_)
   );
-  NAND2X1 _796_ (
-    .A(_56_),
+  NAND2X1 _4082_ (
+    .A(_2478_),
     .B(_60_),
     .Y(_61_)
   );
-  OR2X1 _797_ (
-    .A(_54_),
+  NAND2X1 _4083_ (
+    .A(_57_),
     .B(_61_),
     .Y(_62_)
   );
-  NAND2X1 _798_ (
-    .A(_52_),
-    .B(_62_),
+  NAND2X1 _4084_ (
+    .A(_2471_),
+    .B(_2457_),
     .Y(_63_)
   );
-  INVX1 _799_ (
-    .A(_63_),
+  NAND2X1 _4085_ (
+    .A(_2449_),
+    .B(_1546_),
     .Y(_64_)
   );
-  NAND2X1 _800_ (
-    .A(_39_),
-    .B(_41_),
+  NAND2X1 _4086_ (
+    .A(_63_),
+    .B(_64_),
     .Y(_65_)
   );
-  NAND2X1 _801_ (
-    .A(_43_),
+  OR2X1 _4087_ (
+    .A(_62_),
     .B(_65_),
     .Y(_66_)
   );
-  INVX1 _802_ (
-    .A(_66_),
+  NAND2X1 _4088_ (
+    .A(_62_),
+    .B(_65_),
     .Y(_67_)
   );
-  NAND2X1 _803_ (
-    .A(_63_),
+  NAND2X1 _4089_ (
+    .A(_66_),
     .B(_67_),
     .Y(_68_)
   );
-  NAND2X1 _804_ (
-    .A(_43_),
-    .B(_68_),
+  INVX1 _4090_ (
+    .A(_68_),
     .Y(_69_)
   );
-  INVX1 _805_ (
-    .A(_69_),
+  NAND2X1 _4091_ (
+    .A(_2483_),
+    .B(x[6]),
     .Y(_70_)
   );
-  NAND2X1 _806_ (
-    .A(_9_),
-    .B(_24_),
+  NAND2X1 _4092_ (
+    .A(x[15]),
+    .B(_2475_),
     .Y(_71_)
   );
-  NAND2X1 _807_ (
-    .A(_26_),
-    .B(_71_),
+  NAND2X1 _4093_ (
+    .A(_2490_),
+    .B(x[1]),
     .Y(_72_)
   );
-  INVX1 _808_ (
-    .A(_72_),
+  NAND2X1 _4094_ (
+    .A(_2518_),
+    .B(_72_),
     .Y(_73_)
   );
-  NAND2X1 _809_ (
-    .A(_69_),
+  NAND2X1 _4095_ (
+    .A(_71_),
     .B(_73_),
     .Y(_74_)
   );
-  NAND2X1 _810_ (
-    .A(_26_),
+  NAND2X1 _4096_ (
+    .A(_70_),
     .B(_74_),
     .Y(_75_)
   );
-  INVX1 _811_ (
+  INVX1 _4097_ (
     .A(_75_),
     .Y(_76_)
   );
-  NOR2X1 _812_ (
-    .A(_14_),
-    .B(_22_),
+  NAND2X1 _4098_ (
+    .A(_69_),
+    .B(_75_),
     .Y(_77_)
   );
-  INVX1 _813_ (
-    .A(_77_),
+  NAND2X1 _4099_ (
+    .A(_66_),
+    .B(_77_),
     .Y(_78_)
   );
-  NAND2X1 _814_ (
-    .A(_14_),
-    .B(_18_),
+  INVX1 _4100_ (
+    .A(_78_),
     .Y(_79_)
   );
-  NOR2X1 _815_ (
-    .A(_21_),
-    .B(_79_),
+  NAND2X1 _4101_ (
+    .A(_56_),
+    .B(_78_),
     .Y(_80_)
   );
-  NOR2X1 _816_ (
-    .A(_77_),
-    .B(_80_),
+  NAND2X1 _4102_ (
+    .A(x[31]),
+    .B(_2506_),
     .Y(_81_)
   );
-  NAND2X1 _817_ (
-    .A(_75_),
+  NAND2X1 _4103_ (
+    .A(_2508_),
     .B(_81_),
     .Y(_82_)
   );
-  NAND2X1 _818_ (
-    .A(_78_),
-    .B(_82_),
+  NAND2X1 _4104_ (
+    .A(_2469_),
+    .B(_2448_),
     .Y(_83_)
   );
-  NAND2X1 _819_ (
-    .A(_76_),
-    .B(_80_),
+  NAND2X1 _4105_ (
+    .A(x[46]),
+    .B(x[56]),
     .Y(_84_)
   );
-  NAND2X1 _820_ (
-    .A(_70_),
-    .B(_72_),
+  NAND2X1 _4106_ (
+    .A(_83_),
+    .B(_84_),
     .Y(_85_)
   );
-  AND2X1 _821_ (
-    .A(_74_),
-    .B(_84_),
+  INVX1 _4107_ (
+    .A(_85_),
     .Y(_86_)
   );
-  NAND2X1 _822_ (
-    .A(_85_),
+  NAND2X1 _4108_ (
+    .A(_2447_),
     .B(_86_),
     .Y(_87_)
   );
-  INVX1 _823_ (
-    .A(_87_),
+  NAND2X1 _4109_ (
+    .A(_83_),
+    .B(_87_),
     .Y(_88_)
   );
-  NAND2X1 _824_ (
-    .A(_64_),
-    .B(_66_),
+  OR2X1 _4110_ (
+    .A(_82_),
+    .B(_88_),
     .Y(_89_)
   );
-  AND2X1 _825_ (
-    .A(_68_),
-    .B(_84_),
+  NAND2X1 _4111_ (
+    .A(_2522_),
+    .B(_2524_),
     .Y(_90_)
   );
-  NAND2X1 _826_ (
-    .A(_89_),
+  NAND2X1 _4112_ (
+    .A(_2525_),
     .B(_90_),
     .Y(_91_)
   );
-  INVX1 _827_ (
+  INVX1 _4113_ (
     .A(_91_),
     .Y(_92_)
   );
-  NAND2X1 _828_ (
-    .A(_54_),
-    .B(_61_),
+  NAND2X1 _4114_ (
+    .A(_82_),
+    .B(_88_),
     .Y(_93_)
   );
-  AND2X1 _829_ (
-    .A(_62_),
-    .B(_84_),
+  NAND2X1 _4115_ (
+    .A(_89_),
+    .B(_93_),
     .Y(_94_)
   );
-  NAND2X1 _830_ (
-    .A(_93_),
-    .B(_94_),
+  INVX1 _4116_ (
+    .A(_94_),
     .Y(_95_)
   );
-  INVX1 _831_ (
-    .A(_95_),
+  NAND2X1 _4117_ (
+    .A(_91_),
+    .B(_95_),
     .Y(_96_)
   );
-  NAND2X1 _832_ (
-    .A(_247_),
-    .B(_95_),
+  NAND2X1 _4118_ (
+    .A(_89_),
+    .B(_96_),
     .Y(_97_)
   );
-  INVX1 _833_ (
-    .A(_97_),
+  NAND2X1 _4119_ (
+    .A(_55_),
+    .B(_79_),
     .Y(_98_)
   );
-  NAND2X1 _834_ (
-    .A(_92_),
-    .B(_97_),
+  NAND2X1 _4120_ (
+    .A(_80_),
+    .B(_98_),
     .Y(_99_)
   );
-  NAND2X1 _835_ (
-    .A(_91_),
-    .B(_98_),
+  OR2X1 _4121_ (
+    .A(_97_),
+    .B(_99_),
     .Y(_100_)
   );
-  NAND2X1 _836_ (
-    .A(_99_),
+  NAND2X1 _4122_ (
+    .A(_80_),
     .B(_100_),
     .Y(_101_)
   );
-  INVX1 _837_ (
+  INVX1 _4123_ (
     .A(_101_),
     .Y(_102_)
   );
-  NAND2X1 _838_ (
-    .A(_248_),
-    .B(_96_),
+  NAND2X1 _4124_ (
+    .A(_39_),
+    .B(_101_),
     .Y(_103_)
   );
-  NAND2X1 _839_ (
-    .A(_97_),
-    .B(_103_),
+  NAND2X1 _4125_ (
+    .A(_40_),
+    .B(_102_),
     .Y(_104_)
   );
-  OR2X1 _840_ (
-    .A(_56_),
-    .B(_60_),
+  NAND2X1 _4126_ (
+    .A(_103_),
+    .B(_104_),
     .Y(_105_)
   );
-  AND2X1 _841_ (
-    .A(_61_),
-    .B(_84_),
+  INVX1 _4127_ (
+    .A(_105_),
     .Y(_106_)
   );
-  NAND2X1 _842_ (
-    .A(_105_),
-    .B(_106_),
+  NAND2X1 _4128_ (
+    .A(_2516_),
+    .B(_2527_),
     .Y(_107_)
   );
-  INVX1 _843_ (
-    .A(_107_),
+  NAND2X1 _4129_ (
+    .A(_2528_),
+    .B(_107_),
     .Y(_108_)
   );
-  NAND2X1 _844_ (
-    .A(_236_),
-    .B(_107_),
+  INVX1 _4130_ (
+    .A(_108_),
     .Y(_109_)
   );
-  NAND2X1 _845_ (
-    .A(_104_),
-    .B(_109_),
+  NAND2X1 _4131_ (
+    .A(x[75]),
+    .B(x[76]),
     .Y(_110_)
   );
-  INVX1 _846_ (
+  INVX1 _4132_ (
     .A(_110_),
     .Y(_111_)
   );
-  NAND2X1 _847_ (
-    .A(_102_),
-    .B(_111_),
+  NAND2X1 _4133_ (
+    .A(_2437_),
+    .B(_2435_),
     .Y(_112_)
   );
-  NAND2X1 _848_ (
-    .A(_99_),
+  NAND2X1 _4134_ (
+    .A(_110_),
     .B(_112_),
     .Y(_113_)
   );
-  INVX1 _849_ (
+  INVX1 _4135_ (
     .A(_113_),
     .Y(_114_)
   );
-  NAND2X1 _850_ (
-    .A(_87_),
+  NAND2X1 _4136_ (
+    .A(_2464_),
     .B(_114_),
     .Y(_115_)
   );
-  NOR2X1 _851_ (
-    .A(_83_),
+  NAND2X1 _4137_ (
+    .A(_110_),
     .B(_115_),
     .Y(_116_)
   );
-  NAND2X1 _852_ (
-    .A(_214_),
-    .B(_116_),
+  INVX1 _4138_ (
+    .A(_116_),
     .Y(_117_)
   );
-  NAND2X1 _853_ (
-    .A(_371_),
-    .B(_87_),
+  NAND2X1 _4139_ (
+    .A(_109_),
+    .B(_116_),
     .Y(_118_)
   );
-  OR2X1 _854_ (
-    .A(_83_),
-    .B(_118_),
+  NAND2X1 _4140_ (
+    .A(_2562_),
+    .B(_2566_),
     .Y(_119_)
   );
-  NAND2X1 _855_ (
-    .A(_83_),
-    .B(_118_),
+  NAND2X1 _4141_ (
+    .A(_2567_),
+    .B(_119_),
     .Y(_120_)
   );
-  NAND2X1 _856_ (
-    .A(_119_),
-    .B(_120_),
+  INVX1 _4142_ (
+    .A(_120_),
     .Y(_121_)
   );
-  INVX1 _857_ (
-    .A(_121_),
+  NAND2X1 _4143_ (
+    .A(_108_),
+    .B(_117_),
     .Y(_122_)
   );
-  NAND2X1 _858_ (
-    .A(_372_),
-    .B(_88_),
+  NAND2X1 _4144_ (
+    .A(_118_),
+    .B(_122_),
     .Y(_123_)
   );
-  NAND2X1 _859_ (
-    .A(_118_),
-    .B(_123_),
+  INVX1 _4145_ (
+    .A(_123_),
     .Y(_124_)
   );
-  NAND2X1 _860_ (
-    .A(_243_),
-    .B(_92_),
+  NAND2X1 _4146_ (
+    .A(_120_),
+    .B(_124_),
     .Y(_125_)
   );
-  INVX1 _861_ (
-    .A(_125_),
+  NAND2X1 _4147_ (
+    .A(_118_),
+    .B(_125_),
     .Y(_126_)
   );
-  NOR2X1 _862_ (
-    .A(_124_),
-    .B(_126_),
+  INVX1 _4148_ (
+    .A(_126_),
     .Y(_127_)
   );
-  INVX1 _863_ (
-    .A(_127_),
+  NAND2X1 _4149_ (
+    .A(_106_),
+    .B(_126_),
     .Y(_128_)
   );
-  NAND2X1 _864_ (
-    .A(_122_),
-    .B(_127_),
+  NAND2X1 _4150_ (
+    .A(_103_),
+    .B(_128_),
     .Y(_129_)
   );
-  NAND2X1 _865_ (
-    .A(_121_),
-    .B(_128_),
+  OR2X1 _4151_ (
+    .A(_34_),
+    .B(_129_),
     .Y(_130_)
   );
-  NAND2X1 _866_ (
-    .A(_129_),
+  NAND2X1 _4152_ (
+    .A(_32_),
     .B(_130_),
     .Y(_131_)
   );
-  NAND2X1 _867_ (
-    .A(_83_),
-    .B(_115_),
+  NOR2X1 _4153_ (
+    .A(_14_),
+    .B(_131_),
     .Y(_132_)
   );
-  NAND2X1 _868_ (
-    .A(_117_),
-    .B(_132_),
+  INVX1 _4154_ (
+    .A(_132_),
     .Y(_133_)
   );
-  NAND2X1 _869_ (
-    .A(_131_),
-    .B(_133_),
+  NAND2X1 _4155_ (
+    .A(_14_),
+    .B(_131_),
     .Y(_134_)
   );
-  NAND2X1 _870_ (
-    .A(_124_),
-    .B(_126_),
+  NAND2X1 _4156_ (
+    .A(_133_),
+    .B(_134_),
     .Y(_135_)
   );
-  NAND2X1 _871_ (
-    .A(_128_),
-    .B(_135_),
+  INVX1 _4157_ (
+    .A(_135_),
     .Y(_136_)
   );
-  NAND2X1 _872_ (
-    .A(_219_),
-    .B(_217_),
+  NAND2X1 _4158_ (
+    .A(_97_),
+    .B(_99_),
     .Y(_137_)
   );
-  NAND2X1 _873_ (
-    .A(_215_),
+  NAND2X1 _4159_ (
+    .A(_100_),
     .B(_137_),
     .Y(_138_)
   );
-  INVX1 _874_ (
-    .A(_138_),
+  NAND2X1 _4160_ (
+    .A(_36_),
+    .B(_38_),
     .Y(_139_)
   );
-  NAND2X1 _875_ (
-    .A(_88_),
-    .B(_113_),
+  NAND2X1 _4161_ (
+    .A(_40_),
+    .B(_139_),
     .Y(_140_)
   );
-  NAND2X1 _876_ (
-    .A(_115_),
+  NAND2X1 _4162_ (
+    .A(_138_),
     .B(_140_),
     .Y(_141_)
   );
-  INVX1 _877_ (
-    .A(_141_),
+  NAND2X1 _4163_ (
+    .A(_121_),
+    .B(_123_),
     .Y(_142_)
   );
-  NAND2X1 _878_ (
-    .A(_138_),
-    .B(_141_),
+  NAND2X1 _4164_ (
+    .A(_125_),
+    .B(_142_),
     .Y(_143_)
   );
-  NAND2X1 _879_ (
-    .A(_225_),
-    .B(_223_),
+  INVX1 _4165_ (
+    .A(_143_),
     .Y(_144_)
   );
-  NAND2X1 _880_ (
-    .A(_221_),
-    .B(_144_),
+  OR2X1 _4166_ (
+    .A(_138_),
+    .B(_140_),
     .Y(_145_)
   );
-  INVX1 _881_ (
-    .A(_145_),
+  NAND2X1 _4167_ (
+    .A(_141_),
+    .B(_145_),
     .Y(_146_)
   );
-  NAND2X1 _882_ (
-    .A(_101_),
-    .B(_110_),
+  INVX1 _4168_ (
+    .A(_146_),
     .Y(_147_)
   );
-  NAND2X1 _883_ (
-    .A(_112_),
+  NAND2X1 _4169_ (
+    .A(_143_),
     .B(_147_),
     .Y(_148_)
   );
-  INVX1 _884_ (
-    .A(_148_),
+  NAND2X1 _4170_ (
+    .A(_141_),
+    .B(_148_),
     .Y(_149_)
   );
-  NAND2X1 _885_ (
-    .A(_145_),
-    .B(_149_),
+  NAND2X1 _4171_ (
+    .A(x[49]),
+    .B(_85_),
     .Y(_150_)
   );
-  NAND2X1 _886_ (
-    .A(_146_),
-    .B(_148_),
+  NAND2X1 _4172_ (
+    .A(_87_),
+    .B(_150_),
     .Y(_151_)
   );
-  OR2X1 _887_ (
-    .A(_104_),
-    .B(_109_),
+  INVX1 _4173_ (
+    .A(_151_),
     .Y(_152_)
   );
-  AND2X1 _888_ (
-    .A(_110_),
-    .B(_152_),
+  NAND2X1 _4174_ (
+    .A(x[30]),
+    .B(_59_),
     .Y(_153_)
   );
-  NAND2X1 _889_ (
-    .A(_235_),
-    .B(_108_),
+  NAND2X1 _4175_ (
+    .A(_61_),
+    .B(_153_),
     .Y(_154_)
   );
-  NAND2X1 _890_ (
-    .A(_109_),
-    .B(_154_),
+  INVX1 _4176_ (
+    .A(_154_),
     .Y(_155_)
   );
-  NAND2X1 _891_ (
-    .A(_153_),
-    .B(_155_),
+  NAND2X1 _4177_ (
+    .A(_152_),
+    .B(_154_),
     .Y(_156_)
   );
-  NAND2X1 _892_ (
-    .A(_230_),
-    .B(_227_),
+  NAND2X1 _4178_ (
+    .A(x[34]),
+    .B(_1545_),
     .Y(_157_)
   );
-  NAND2X1 _893_ (
-    .A(_225_),
+  NAND2X1 _4179_ (
+    .A(_64_),
     .B(_157_),
     .Y(_158_)
   );
-  NAND2X1 _894_ (
-    .A(_111_),
-    .B(_154_),
+  INVX1 _4180_ (
+    .A(_158_),
     .Y(_159_)
   );
-  NAND2X1 _895_ (
-    .A(_158_),
-    .B(_159_),
+  NAND2X1 _4181_ (
+    .A(_151_),
+    .B(_155_),
     .Y(_160_)
   );
-  NAND2X1 _896_ (
+  NAND2X1 _4182_ (
     .A(_156_),
     .B(_160_),
     .Y(_161_)
   );
-  NAND2X1 _897_ (
-    .A(_151_),
-    .B(_161_),
+  INVX1 _4183_ (
+    .A(_161_),
     .Y(_162_)
   );
-  AND2X1 _898_ (
-    .A(_150_),
+  NAND2X1 _4184_ (
+    .A(_158_),
     .B(_162_),
     .Y(_163_)
   );
-  NAND2X1 _899_ (
-    .A(_143_),
+  NAND2X1 _4185_ (
+    .A(_156_),
     .B(_163_),
     .Y(_164_)
   );
-  NAND2X1 _900_ (
-    .A(_139_),
-    .B(_142_),
+  NAND2X1 _4186_ (
+    .A(x[63]),
+    .B(x[61]),
     .Y(_165_)
   );
-  AND2X1 _901_ (
-    .A(_164_),
-    .B(_165_),
+  NAND2X1 _4187_ (
+    .A(_2419_),
+    .B(_2417_),
     .Y(_166_)
   );
-  NOR2X1 _902_ (
-    .A(_214_),
+  NAND2X1 _4188_ (
+    .A(_165_),
     .B(_166_),
     .Y(_167_)
   );
-  NAND2X1 _903_ (
-    .A(_132_),
-    .B(_167_),
+  INVX1 _4189_ (
+    .A(_167_),
     .Y(_168_)
   );
-  NAND2X1 _904_ (
-    .A(_214_),
-    .B(_166_),
+  NAND2X1 _4190_ (
+    .A(_2453_),
+    .B(_168_),
     .Y(_169_)
   );
-  NAND2X1 _905_ (
-    .A(_116_),
+  NAND2X1 _4191_ (
+    .A(_165_),
     .B(_169_),
     .Y(_170_)
   );
-  NAND2X1 _906_ (
-    .A(_168_),
+  OR2X1 _4192_ (
+    .A(_164_),
     .B(_170_),
     .Y(_171_)
   );
-  INVX1 _907_ (
-    .A(_171_),
+  NAND2X1 _4193_ (
+    .A(_164_),
+    .B(_170_),
     .Y(_172_)
   );
-  NAND2X1 _908_ (
-    .A(_139_),
-    .B(_171_),
+  NAND2X1 _4194_ (
+    .A(_171_),
+    .B(_172_),
     .Y(_173_)
   );
-  NAND2X1 _909_ (
-    .A(_141_),
-    .B(_172_),
+  INVX1 _4195_ (
+    .A(_173_),
     .Y(_174_)
   );
-  NAND2X1 _910_ (
-    .A(_173_),
-    .B(_174_),
+  NAND2X1 _4196_ (
+    .A(x[29]),
+    .B(x[33]),
     .Y(_175_)
   );
-  OR2X1 _911_ (
-    .A(_136_),
-    .B(_175_),
+  NAND2X1 _4197_ (
+    .A(_2489_),
+    .B(_2404_),
     .Y(_176_)
   );
-  NOR2X1 _912_ (
-    .A(_158_),
-    .B(_172_),
+  NAND2X1 _4198_ (
+    .A(_175_),
+    .B(_176_),
     .Y(_177_)
   );
-  NAND2X1 _913_ (
-    .A(_153_),
-    .B(_172_),
+  NAND2X1 _4199_ (
+    .A(x[0]),
+    .B(_1529_),
     .Y(_178_)
   );
-  NAND2X1 _914_ (
-    .A(_242_),
-    .B(_91_),
+  NAND2X1 _4200_ (
+    .A(_1531_),
+    .B(_178_),
     .Y(_179_)
   );
-  AND2X1 _915_ (
-    .A(_125_),
+  OR2X1 _4201_ (
+    .A(_177_),
     .B(_179_),
     .Y(_180_)
   );
-  NAND2X1 _916_ (
-    .A(_149_),
-    .B(_172_),
+  NAND2X1 _4202_ (
+    .A(_177_),
+    .B(_179_),
     .Y(_181_)
   );
-  NAND2X1 _917_ (
-    .A(_146_),
-    .B(_171_),
+  NAND2X1 _4203_ (
+    .A(_180_),
+    .B(_181_),
     .Y(_182_)
   );
-  NAND2X1 _918_ (
-    .A(_181_),
-    .B(_182_),
+  INVX1 _4204_ (
+    .A(_182_),
     .Y(_183_)
   );
-  NAND2X1 _919_ (
-    .A(_180_),
-    .B(_183_),
+  NAND2X1 _4205_ (
+    .A(_70_),
+    .B(_71_),
     .Y(_184_)
   );
-  NOR2X1 _920_ (
-    .A(_180_),
-    .B(_183_),
+  XOR2X1 _4206_ (
+    .A(_73_),
+    .B(_184_),
     .Y(_185_)
   );
-  NAND2X1 _921_ (
-    .A(_136_),
-    .B(_175_),
+  INVX1 _4207_ (
+    .A(_185_),
     .Y(_186_)
   );
-  NOR2X1 _922_ (
-    .A(_177_),
+  NAND2X1 _4208_ (
+    .A(_183_),
     .B(_185_),
     .Y(_187_)
   );
-  AND2X1 _923_ (
-    .A(_176_),
+  NAND2X1 _4209_ (
+    .A(_180_),
     .B(_187_),
     .Y(_188_)
   );
-  NAND2X1 _924_ (
-    .A(_178_),
-    .B(_186_),
+  INVX1 _4210_ (
+    .A(_188_),
     .Y(_189_)
   );
-  NAND2X1 _925_ (
-    .A(_95_),
-    .B(_184_),
+  NAND2X1 _4211_ (
+    .A(_174_),
+    .B(_188_),
     .Y(_190_)
   );
-  NOR2X1 _926_ (
-    .A(_189_),
+  NAND2X1 _4212_ (
+    .A(_171_),
     .B(_190_),
     .Y(_191_)
   );
-  NAND2X1 _927_ (
-    .A(_188_),
-    .B(_191_),
+  INVX1 _4213_ (
+    .A(_191_),
     .Y(_192_)
   );
-  NAND2X1 _928_ (
-    .A(_185_),
-    .B(_186_),
+  NAND2X1 _4214_ (
+    .A(x[78]),
+    .B(_113_),
     .Y(_193_)
   );
-  OR2X1 _929_ (
-    .A(_131_),
-    .B(_133_),
+  NAND2X1 _4215_ (
+    .A(_115_),
+    .B(_193_),
     .Y(_194_)
   );
-  AND2X1 _930_ (
-    .A(_193_),
+  OR2X1 _4216_ (
+    .A(x[83]),
     .B(_194_),
     .Y(_195_)
   );
-  AND2X1 _931_ (
-    .A(_192_),
-    .B(_195_),
+  NAND2X1 _4217_ (
+    .A(_50_),
+    .B(_52_),
     .Y(_196_)
   );
-  NAND2X1 _932_ (
-    .A(_176_),
+  NAND2X1 _4218_ (
+    .A(_54_),
     .B(_196_),
     .Y(_197_)
   );
-  NAND2X1 _933_ (
-    .A(_134_),
-    .B(_197_),
+  INVX1 _4219_ (
+    .A(_197_),
     .Y(_198_)
   );
-  NAND2X1 _934_ (
-    .A(_117_),
-    .B(_198_),
+  NAND2X1 _4220_ (
+    .A(x[83]),
+    .B(_194_),
     .Y(_199_)
   );
-  NAND2X1 _935_ (
-    .A(_119_),
-    .B(_129_),
+  NAND2X1 _4221_ (
+    .A(_195_),
+    .B(_199_),
     .Y(_200_)
   );
-  AND2X1 _936_ (
-    .A(_199_),
+  INVX1 _4222_ (
+    .A(_200_),
+    .Y(_201_)
+  );
+  NAND2X1 _4223_ (
+    .A(_197_),
+    .B(_201_),
+    .Y(_202_)
+  );
+  NAND2X1 _4224_ (
+    .A(_195_),
+    .B(_202_),
+    .Y(_203_)
+  );
+  INVX1 _4225_ (
+    .A(_203_),
+    .Y(_204_)
+  );
+  NAND2X1 _4226_ (
+    .A(_191_),
+    .B(_204_),
+    .Y(_205_)
+  );
+  NAND2X1 _4227_ (
+    .A(_68_),
+    .B(_76_),
+    .Y(_206_)
+  );
+  NAND2X1 _4228_ (
+    .A(_77_),
+    .B(_206_),
+    .Y(_207_)
+  );
+  INVX1 _4229_ (
+    .A(_207_),
+    .Y(_208_)
+  );
+  NAND2X1 _4230_ (
+    .A(_1834_),
+    .B(_208_),
+    .Y(_209_)
+  );
+  NAND2X1 _4231_ (
+    .A(_92_),
+    .B(_94_),
+    .Y(_210_)
+  );
+  NAND2X1 _4232_ (
+    .A(_96_),
+    .B(_210_),
+    .Y(_211_)
+  );
+  INVX1 _4233_ (
+    .A(_211_),
+    .Y(_212_)
+  );
+  NAND2X1 _4234_ (
+    .A(_1833_),
+    .B(_207_),
+    .Y(_213_)
+  );
+  NAND2X1 _4235_ (
+    .A(_209_),
+    .B(_213_),
+    .Y(_214_)
+  );
+  INVX1 _4236_ (
+    .A(_214_),
+    .Y(_215_)
+  );
+  NAND2X1 _4237_ (
+    .A(_211_),
+    .B(_215_),
+    .Y(_216_)
+  );
+  NAND2X1 _4238_ (
+    .A(_209_),
+    .B(_216_),
+    .Y(_217_)
+  );
+  NAND2X1 _4239_ (
+    .A(_192_),
+    .B(_203_),
+    .Y(_218_)
+  );
+  NAND2X1 _4240_ (
+    .A(_205_),
+    .B(_218_),
+    .Y(_219_)
+  );
+  OR2X1 _4241_ (
+    .A(_217_),
+    .B(_219_),
+    .Y(_220_)
+  );
+  NAND2X1 _4242_ (
+    .A(_205_),
+    .B(_220_),
+    .Y(_221_)
+  );
+  NAND2X1 _4243_ (
+    .A(_149_),
+    .B(_221_),
+    .Y(_222_)
+  );
+  NAND2X1 _4244_ (
+    .A(_105_),
+    .B(_127_),
+    .Y(_223_)
+  );
+  NAND2X1 _4245_ (
+    .A(_128_),
+    .B(_223_),
+    .Y(_224_)
+  );
+  INVX1 _4246_ (
+    .A(_224_),
+    .Y(_225_)
+  );
+  OR2X1 _4247_ (
+    .A(_149_),
+    .B(_221_),
+    .Y(_226_)
+  );
+  NAND2X1 _4248_ (
+    .A(_222_),
+    .B(_226_),
+    .Y(_227_)
+  );
+  INVX1 _4249_ (
+    .A(_227_),
+    .Y(_228_)
+  );
+  NAND2X1 _4250_ (
+    .A(_224_),
+    .B(_228_),
+    .Y(_229_)
+  );
+  NAND2X1 _4251_ (
+    .A(_222_),
+    .B(_229_),
+    .Y(_230_)
+  );
+  NAND2X1 _4252_ (
+    .A(_1136_),
+    .B(_1134_),
+    .Y(_231_)
+  );
+  NAND2X1 _4253_ (
+    .A(_1133_),
+    .B(_231_),
+    .Y(_232_)
+  );
+  OR2X1 _4254_ (
+    .A(_230_),
+    .B(_232_),
+    .Y(_233_)
+  );
+  NAND2X1 _4255_ (
+    .A(_34_),
+    .B(_129_),
+    .Y(_234_)
+  );
+  NAND2X1 _4256_ (
+    .A(_130_),
+    .B(_234_),
+    .Y(_235_)
+  );
+  INVX1 _4257_ (
+    .A(_235_),
+    .Y(_236_)
+  );
+  NAND2X1 _4258_ (
+    .A(_230_),
+    .B(_232_),
+    .Y(_237_)
+  );
+  NAND2X1 _4259_ (
+    .A(_233_),
+    .B(_237_),
+    .Y(_238_)
+  );
+  INVX1 _4260_ (
+    .A(_238_),
+    .Y(_239_)
+  );
+  NAND2X1 _4261_ (
+    .A(_235_),
+    .B(_239_),
+    .Y(_240_)
+  );
+  NAND2X1 _4262_ (
+    .A(_233_),
+    .B(_240_),
+    .Y(_241_)
+  );
+  INVX1 _4263_ (
+    .A(_241_),
+    .Y(_242_)
+  );
+  NAND2X1 _4264_ (
+    .A(_136_),
+    .B(_241_),
+    .Y(_243_)
+  );
+  NAND2X1 _4265_ (
+    .A(_135_),
+    .B(_242_),
+    .Y(_244_)
+  );
+  NAND2X1 _4266_ (
+    .A(_243_),
+    .B(_244_),
+    .Y(_245_)
+  );
+  INVX1 _4267_ (
+    .A(_245_),
+    .Y(_246_)
+  );
+  NAND2X1 _4268_ (
+    .A(_236_),
+    .B(_238_),
+    .Y(_247_)
+  );
+  NAND2X1 _4269_ (
+    .A(_240_),
+    .B(_247_),
+    .Y(_248_)
+  );
+  INVX1 _4270_ (
+    .A(_248_),
+    .Y(_249_)
+  );
+  NAND2X1 _4271_ (
+    .A(_26_),
+    .B(_28_),
+    .Y(_250_)
+  );
+  NAND2X1 _4272_ (
+    .A(_30_),
+    .B(_250_),
+    .Y(_251_)
+  );
+  NAND2X1 _4273_ (
+    .A(_217_),
+    .B(_219_),
+    .Y(_252_)
+  );
+  NAND2X1 _4274_ (
+    .A(_220_),
+    .B(_252_),
+    .Y(_253_)
+  );
+  NAND2X1 _4275_ (
+    .A(x[42]),
+    .B(_2440_),
+    .Y(_254_)
+  );
+  NAND2X1 _4276_ (
+    .A(x[60]),
+    .B(_1925_),
+    .Y(_255_)
+  );
+  NAND2X1 _4277_ (
+    .A(_254_),
+    .B(_255_),
+    .Y(_256_)
+  );
+  INVX1 _4278_ (
+    .A(_256_),
+    .Y(_257_)
+  );
+  NAND2X1 _4279_ (
+    .A(x[65]),
+    .B(_2549_),
+    .Y(_258_)
+  );
+  NAND2X1 _4280_ (
+    .A(_2546_),
+    .B(_258_),
+    .Y(_259_)
+  );
+  INVX1 _4281_ (
+    .A(_259_),
+    .Y(_260_)
+  );
+  NAND2X1 _4282_ (
+    .A(_257_),
+    .B(_259_),
+    .Y(_261_)
+  );
+  NAND2X1 _4283_ (
+    .A(_256_),
+    .B(_260_),
+    .Y(_262_)
+  );
+  NAND2X1 _4284_ (
+    .A(_261_),
+    .B(_262_),
+    .Y(_263_)
+  );
+  NAND2X1 _4285_ (
+    .A(_2430_),
+    .B(_1530_),
+    .Y(_264_)
+  );
+  NAND2X1 _4286_ (
+    .A(_178_),
+    .B(_264_),
+    .Y(_265_)
+  );
+  INVX1 _4287_ (
+    .A(_265_),
+    .Y(_266_)
+  );
+  NAND2X1 _4288_ (
+    .A(x[36]),
+    .B(_266_),
+    .Y(_267_)
+  );
+  NAND2X1 _4289_ (
+    .A(x[14]),
+    .B(_2403_),
+    .Y(_268_)
+  );
+  NAND2X1 _4290_ (
+    .A(_176_),
+    .B(_268_),
+    .Y(_269_)
+  );
+  NAND2X1 _4291_ (
+    .A(_2418_),
+    .B(_265_),
+    .Y(_270_)
+  );
+  NAND2X1 _4292_ (
+    .A(_267_),
+    .B(_270_),
+    .Y(_271_)
+  );
+  OR2X1 _4293_ (
+    .A(_269_),
+    .B(_271_),
+    .Y(_272_)
+  );
+  NAND2X1 _4294_ (
+    .A(_267_),
+    .B(_272_),
+    .Y(_273_)
+  );
+  OR2X1 _4295_ (
+    .A(_263_),
+    .B(_273_),
+    .Y(_274_)
+  );
+  NAND2X1 _4296_ (
+    .A(_261_),
+    .B(_274_),
+    .Y(_275_)
+  );
+  NAND2X1 _4297_ (
+    .A(x[82]),
+    .B(x[77]),
+    .Y(_276_)
+  );
+  NAND2X1 _4298_ (
+    .A(_2434_),
+    .B(_2433_),
+    .Y(_277_)
+  );
+  NAND2X1 _4299_ (
+    .A(_1830_),
+    .B(_277_),
+    .Y(_278_)
+  );
+  NAND2X1 _4300_ (
+    .A(_276_),
+    .B(_278_),
+    .Y(_279_)
+  );
+  OR2X1 _4301_ (
+    .A(_275_),
+    .B(_279_),
+    .Y(_280_)
+  );
+  NAND2X1 _4302_ (
+    .A(_275_),
+    .B(_279_),
+    .Y(_281_)
+  );
+  NAND2X1 _4303_ (
+    .A(_280_),
+    .B(_281_),
+    .Y(_282_)
+  );
+  NAND2X1 _4304_ (
+    .A(x[66]),
+    .B(_167_),
+    .Y(_283_)
+  );
+  NAND2X1 _4305_ (
+    .A(_169_),
+    .B(_283_),
+    .Y(_284_)
+  );
+  INVX1 _4306_ (
+    .A(_284_),
+    .Y(_285_)
+  );
+  NAND2X1 _4307_ (
+    .A(_182_),
+    .B(_186_),
+    .Y(_286_)
+  );
+  NAND2X1 _4308_ (
+    .A(_187_),
+    .B(_286_),
+    .Y(_287_)
+  );
+  INVX1 _4309_ (
+    .A(_287_),
+    .Y(_288_)
+  );
+  NAND2X1 _4310_ (
+    .A(_284_),
+    .B(_288_),
+    .Y(_289_)
+  );
+  NAND2X1 _4311_ (
+    .A(_159_),
+    .B(_161_),
+    .Y(_290_)
+  );
+  NAND2X1 _4312_ (
+    .A(_163_),
+    .B(_290_),
+    .Y(_291_)
+  );
+  INVX1 _4313_ (
+    .A(_291_),
+    .Y(_292_)
+  );
+  NAND2X1 _4314_ (
+    .A(_285_),
+    .B(_287_),
+    .Y(_293_)
+  );
+  NAND2X1 _4315_ (
+    .A(_289_),
+    .B(_293_),
+    .Y(_294_)
+  );
+  INVX1 _4316_ (
+    .A(_294_),
+    .Y(_295_)
+  );
+  NAND2X1 _4317_ (
+    .A(_291_),
+    .B(_295_),
+    .Y(_296_)
+  );
+  NAND2X1 _4318_ (
+    .A(_289_),
+    .B(_296_),
+    .Y(_297_)
+  );
+  OR2X1 _4319_ (
+    .A(_282_),
+    .B(_297_),
+    .Y(_298_)
+  );
+  NAND2X1 _4320_ (
+    .A(_280_),
+    .B(_298_),
+    .Y(_299_)
+  );
+  OR2X1 _4321_ (
+    .A(_253_),
+    .B(_299_),
+    .Y(_300_)
+  );
+  NAND2X1 _4322_ (
+    .A(_173_),
+    .B(_189_),
+    .Y(_301_)
+  );
+  NAND2X1 _4323_ (
+    .A(_190_),
+    .B(_301_),
+    .Y(_302_)
+  );
+  INVX1 _4324_ (
+    .A(_302_),
+    .Y(_303_)
+  );
+  NAND2X1 _4325_ (
+    .A(_198_),
     .B(_200_),
+    .Y(_304_)
+  );
+  NAND2X1 _4326_ (
+    .A(_202_),
+    .B(_304_),
+    .Y(_305_)
+  );
+  INVX1 _4327_ (
+    .A(_305_),
+    .Y(_306_)
+  );
+  NAND2X1 _4328_ (
+    .A(_303_),
+    .B(_305_),
+    .Y(_307_)
+  );
+  NAND2X1 _4329_ (
+    .A(_212_),
+    .B(_214_),
+    .Y(_308_)
+  );
+  NAND2X1 _4330_ (
+    .A(_216_),
+    .B(_308_),
+    .Y(_309_)
+  );
+  INVX1 _4331_ (
+    .A(_309_),
+    .Y(_310_)
+  );
+  NAND2X1 _4332_ (
+    .A(_302_),
+    .B(_306_),
+    .Y(_311_)
+  );
+  NAND2X1 _4333_ (
+    .A(_307_),
+    .B(_311_),
+    .Y(_312_)
+  );
+  INVX1 _4334_ (
+    .A(_312_),
+    .Y(_313_)
+  );
+  NAND2X1 _4335_ (
+    .A(_309_),
+    .B(_313_),
+    .Y(_314_)
+  );
+  NAND2X1 _4336_ (
+    .A(_307_),
+    .B(_314_),
+    .Y(_315_)
+  );
+  INVX1 _4337_ (
+    .A(_315_),
+    .Y(_316_)
+  );
+  NAND2X1 _4338_ (
+    .A(_253_),
+    .B(_299_),
+    .Y(_317_)
+  );
+  NAND2X1 _4339_ (
+    .A(_300_),
+    .B(_317_),
+    .Y(_318_)
+  );
+  INVX1 _4340_ (
+    .A(_318_),
+    .Y(_319_)
+  );
+  NAND2X1 _4341_ (
+    .A(_315_),
+    .B(_319_),
+    .Y(_320_)
+  );
+  NAND2X1 _4342_ (
+    .A(_300_),
+    .B(_320_),
+    .Y(_321_)
+  );
+  OR2X1 _4343_ (
+    .A(_251_),
+    .B(_321_),
+    .Y(_322_)
+  );
+  NAND2X1 _4344_ (
+    .A(_225_),
+    .B(_227_),
+    .Y(_323_)
+  );
+  NAND2X1 _4345_ (
+    .A(_229_),
+    .B(_323_),
+    .Y(_324_)
+  );
+  INVX1 _4346_ (
+    .A(_324_),
+    .Y(_325_)
+  );
+  NAND2X1 _4347_ (
+    .A(_251_),
+    .B(_321_),
+    .Y(_326_)
+  );
+  NAND2X1 _4348_ (
+    .A(_322_),
+    .B(_326_),
+    .Y(_327_)
+  );
+  INVX1 _4349_ (
+    .A(_327_),
+    .Y(_328_)
+  );
+  NAND2X1 _4350_ (
+    .A(_324_),
+    .B(_328_),
+    .Y(_329_)
+  );
+  NAND2X1 _4351_ (
+    .A(_322_),
+    .B(_329_),
+    .Y(_330_)
+  );
+  INVX1 _4352_ (
+    .A(_330_),
+    .Y(_331_)
+  );
+  NAND2X1 _4353_ (
+    .A(_249_),
+    .B(_330_),
+    .Y(_332_)
+  );
+  NAND2X1 _4354_ (
+    .A(_248_),
+    .B(_331_),
+    .Y(_333_)
+  );
+  NAND2X1 _4355_ (
+    .A(_332_),
+    .B(_333_),
+    .Y(_334_)
+  );
+  NAND2X1 _4356_ (
+    .A(_325_),
+    .B(_327_),
+    .Y(_335_)
+  );
+  NAND2X1 _4357_ (
+    .A(_329_),
+    .B(_335_),
+    .Y(_336_)
+  );
+  NAND2X1 _4358_ (
+    .A(_144_),
+    .B(_146_),
+    .Y(_337_)
+  );
+  NAND2X1 _4359_ (
+    .A(_148_),
+    .B(_337_),
+    .Y(_338_)
+  );
+  NAND2X1 _4360_ (
+    .A(_2439_),
+    .B(_2548_),
+    .Y(_339_)
+  );
+  NAND2X1 _4361_ (
+    .A(_258_),
+    .B(_339_),
+    .Y(_340_)
+  );
+  INVX1 _4362_ (
+    .A(_340_),
+    .Y(_341_)
+  );
+  NAND2X1 _4363_ (
+    .A(x[68]),
+    .B(_341_),
+    .Y(_342_)
+  );
+  NAND2X1 _4364_ (
+    .A(_2487_),
+    .B(_1924_),
+    .Y(_343_)
+  );
+  NAND2X1 _4365_ (
+    .A(_255_),
+    .B(_343_),
+    .Y(_344_)
+  );
+  INVX1 _4366_ (
+    .A(_344_),
+    .Y(_345_)
+  );
+  NAND2X1 _4367_ (
+    .A(_2455_),
+    .B(_340_),
+    .Y(_346_)
+  );
+  NAND2X1 _4368_ (
+    .A(_342_),
+    .B(_346_),
+    .Y(_347_)
+  );
+  INVX1 _4369_ (
+    .A(_347_),
+    .Y(_348_)
+  );
+  NAND2X1 _4370_ (
+    .A(_344_),
+    .B(_348_),
+    .Y(_349_)
+  );
+  NAND2X1 _4371_ (
+    .A(_342_),
+    .B(_349_),
+    .Y(_350_)
+  );
+  INVX1 _4372_ (
+    .A(_350_),
+    .Y(_351_)
+  );
+  NAND2X1 _4373_ (
+    .A(_110_),
+    .B(_351_),
+    .Y(_352_)
+  );
+  NAND2X1 _4374_ (
+    .A(_2442_),
+    .B(_2426_),
+    .Y(_353_)
+  );
+  INVX1 _4375_ (
+    .A(_353_),
+    .Y(_354_)
+  );
+  NAND2X1 _4376_ (
+    .A(x[13]),
+    .B(_1494_),
+    .Y(_355_)
+  );
+  NAND2X1 _4377_ (
+    .A(_1497_),
+    .B(_355_),
+    .Y(_356_)
+  );
+  INVX1 _4378_ (
+    .A(_356_),
+    .Y(_357_)
+  );
+  NAND2X1 _4379_ (
+    .A(_353_),
+    .B(_357_),
+    .Y(_358_)
+  );
+  NAND2X1 _4380_ (
+    .A(_354_),
+    .B(_356_),
+    .Y(_359_)
+  );
+  NAND2X1 _4381_ (
+    .A(_358_),
+    .B(_359_),
+    .Y(_360_)
+  );
+  NAND2X1 _4382_ (
+    .A(_269_),
+    .B(_271_),
+    .Y(_361_)
+  );
+  NAND2X1 _4383_ (
+    .A(_272_),
+    .B(_361_),
+    .Y(_362_)
+  );
+  OR2X1 _4384_ (
+    .A(_360_),
+    .B(_362_),
+    .Y(_363_)
+  );
+  NAND2X1 _4385_ (
+    .A(_358_),
+    .B(_363_),
+    .Y(_364_)
+  );
+  INVX1 _4386_ (
+    .A(_364_),
+    .Y(_365_)
+  );
+  NAND2X1 _4387_ (
+    .A(_111_),
+    .B(_350_),
+    .Y(_366_)
+  );
+  NAND2X1 _4388_ (
+    .A(_352_),
+    .B(_366_),
+    .Y(_367_)
+  );
+  INVX1 _4389_ (
+    .A(_367_),
+    .Y(_368_)
+  );
+  NAND2X1 _4390_ (
+    .A(_364_),
+    .B(_368_),
+    .Y(_369_)
+  );
+  NAND2X1 _4391_ (
+    .A(_352_),
+    .B(_369_),
+    .Y(_370_)
+  );
+  NAND2X1 _4392_ (
+    .A(_263_),
+    .B(_273_),
+    .Y(_371_)
+  );
+  NAND2X1 _4393_ (
+    .A(_274_),
+    .B(_371_),
+    .Y(_372_)
+  );
+  INVX1 _4394_ (
+    .A(_372_),
+    .Y(_373_)
+  );
+  NAND2X1 _4395_ (
+    .A(_2467_),
+    .B(_2434_),
+    .Y(_374_)
+  );
+  NAND2X1 _4396_ (
+    .A(x[69]),
+    .B(x[82]),
+    .Y(_375_)
+  );
+  NAND2X1 _4397_ (
+    .A(_374_),
+    .B(_375_),
+    .Y(_376_)
+  );
+  INVX1 _4398_ (
+    .A(_376_),
+    .Y(_377_)
+  );
+  NAND2X1 _4399_ (
+    .A(_1117_),
+    .B(_376_),
+    .Y(_378_)
+  );
+  NAND2X1 _4400_ (
+    .A(_1118_),
+    .B(_377_),
+    .Y(_379_)
+  );
+  NAND2X1 _4401_ (
+    .A(_378_),
+    .B(_379_),
+    .Y(_380_)
+  );
+  INVX1 _4402_ (
+    .A(_380_),
+    .Y(_381_)
+  );
+  NAND2X1 _4403_ (
+    .A(_372_),
+    .B(_381_),
+    .Y(_382_)
+  );
+  NAND2X1 _4404_ (
+    .A(_292_),
+    .B(_294_),
+    .Y(_383_)
+  );
+  NAND2X1 _4405_ (
+    .A(_296_),
+    .B(_383_),
+    .Y(_384_)
+  );
+  INVX1 _4406_ (
+    .A(_384_),
+    .Y(_385_)
+  );
+  NAND2X1 _4407_ (
+    .A(_373_),
+    .B(_380_),
+    .Y(_386_)
+  );
+  NAND2X1 _4408_ (
+    .A(_382_),
+    .B(_386_),
+    .Y(_387_)
+  );
+  INVX1 _4409_ (
+    .A(_387_),
+    .Y(_388_)
+  );
+  NAND2X1 _4410_ (
+    .A(_384_),
+    .B(_388_),
+    .Y(_389_)
+  );
+  NAND2X1 _4411_ (
+    .A(_382_),
+    .B(_389_),
+    .Y(_390_)
+  );
+  NAND2X1 _4412_ (
+    .A(_370_),
+    .B(_390_),
+    .Y(_391_)
+  );
+  NAND2X1 _4413_ (
+    .A(_282_),
+    .B(_297_),
+    .Y(_392_)
+  );
+  NAND2X1 _4414_ (
+    .A(_298_),
+    .B(_392_),
+    .Y(_393_)
+  );
+  OR2X1 _4415_ (
+    .A(_370_),
+    .B(_390_),
+    .Y(_394_)
+  );
+  NAND2X1 _4416_ (
+    .A(_391_),
+    .B(_394_),
+    .Y(_395_)
+  );
+  OR2X1 _4417_ (
+    .A(_393_),
+    .B(_395_),
+    .Y(_396_)
+  );
+  NAND2X1 _4418_ (
+    .A(_391_),
+    .B(_396_),
+    .Y(_397_)
+  );
+  OR2X1 _4419_ (
+    .A(_338_),
+    .B(_397_),
+    .Y(_398_)
+  );
+  NAND2X1 _4420_ (
+    .A(_316_),
+    .B(_318_),
+    .Y(_399_)
+  );
+  NAND2X1 _4421_ (
+    .A(_320_),
+    .B(_399_),
+    .Y(_400_)
+  );
+  NAND2X1 _4422_ (
+    .A(_338_),
+    .B(_397_),
+    .Y(_401_)
+  );
+  NAND2X1 _4423_ (
+    .A(_398_),
+    .B(_401_),
+    .Y(_402_)
+  );
+  OR2X1 _4424_ (
+    .A(_400_),
+    .B(_402_),
+    .Y(_403_)
+  );
+  NAND2X1 _4425_ (
+    .A(_398_),
+    .B(_403_),
+    .Y(_404_)
+  );
+  NAND2X1 _4426_ (
+    .A(_336_),
+    .B(_404_),
+    .Y(_405_)
+  );
+  OR2X1 _4427_ (
+    .A(_336_),
+    .B(_404_),
+    .Y(_406_)
+  );
+  NAND2X1 _4428_ (
+    .A(_405_),
+    .B(_406_),
+    .Y(_407_)
+  );
+  INVX1 _4429_ (
+    .A(_407_),
+    .Y(_408_)
+  );
+  NAND2X1 _4430_ (
+    .A(_400_),
+    .B(_402_),
+    .Y(_409_)
+  );
+  NAND2X1 _4431_ (
+    .A(_403_),
+    .B(_409_),
+    .Y(_410_)
+  );
+  NAND2X1 _4432_ (
+    .A(_393_),
+    .B(_395_),
+    .Y(_411_)
+  );
+  NAND2X1 _4433_ (
+    .A(_396_),
+    .B(_411_),
+    .Y(_412_)
+  );
+  INVX1 _4434_ (
+    .A(_412_),
+    .Y(_413_)
+  );
+  NAND2X1 _4435_ (
+    .A(_365_),
+    .B(_367_),
+    .Y(_414_)
+  );
+  NAND2X1 _4436_ (
+    .A(_369_),
+    .B(_414_),
+    .Y(_415_)
+  );
+  INVX1 _4437_ (
+    .A(_415_),
+    .Y(_416_)
+  );
+  NAND2X1 _4438_ (
+    .A(_2460_),
+    .B(_113_),
+    .Y(_417_)
+  );
+  NAND2X1 _4439_ (
+    .A(_345_),
+    .B(_347_),
+    .Y(_418_)
+  );
+  NAND2X1 _4440_ (
+    .A(_349_),
+    .B(_418_),
+    .Y(_419_)
+  );
+  INVX1 _4441_ (
+    .A(_419_),
+    .Y(_420_)
+  );
+  NAND2X1 _4442_ (
+    .A(x[79]),
+    .B(_114_),
+    .Y(_421_)
+  );
+  NAND2X1 _4443_ (
+    .A(_417_),
+    .B(_421_),
+    .Y(_422_)
+  );
+  INVX1 _4444_ (
+    .A(_422_),
+    .Y(_423_)
+  );
+  NAND2X1 _4445_ (
+    .A(_419_),
+    .B(_423_),
+    .Y(_424_)
+  );
+  NAND2X1 _4446_ (
+    .A(_417_),
+    .B(_424_),
+    .Y(_425_)
+  );
+  INVX1 _4447_ (
+    .A(_425_),
+    .Y(_426_)
+  );
+  NAND2X1 _4448_ (
+    .A(_416_),
+    .B(_425_),
+    .Y(_427_)
+  );
+  NAND2X1 _4449_ (
+    .A(_415_),
+    .B(_426_),
+    .Y(_428_)
+  );
+  NAND2X1 _4450_ (
+    .A(_427_),
+    .B(_428_),
+    .Y(_429_)
+  );
+  INVX1 _4451_ (
+    .A(_429_),
+    .Y(_430_)
+  );
+  NAND2X1 _4452_ (
+    .A(_360_),
+    .B(_362_),
+    .Y(_431_)
+  );
+  NAND2X1 _4453_ (
+    .A(_363_),
+    .B(_431_),
+    .Y(_432_)
+  );
+  NAND2X1 _4454_ (
+    .A(x[32]),
+    .B(x[28]),
+    .Y(_433_)
+  );
+  NAND2X1 _4455_ (
+    .A(_353_),
+    .B(_433_),
+    .Y(_434_)
+  );
+  INVX1 _4456_ (
+    .A(_434_),
+    .Y(_435_)
+  );
+  NAND2X1 _4457_ (
+    .A(_2482_),
+    .B(_435_),
+    .Y(_436_)
+  );
+  NAND2X1 _4458_ (
+    .A(x[41]),
+    .B(_434_),
+    .Y(_437_)
+  );
+  NAND2X1 _4459_ (
+    .A(_436_),
+    .B(_437_),
+    .Y(_438_)
+  );
+  NAND2X1 _4460_ (
+    .A(_2443_),
+    .B(_1495_),
+    .Y(_439_)
+  );
+  NAND2X1 _4461_ (
+    .A(_355_),
+    .B(_439_),
+    .Y(_440_)
+  );
+  OR2X1 _4462_ (
+    .A(_438_),
+    .B(_440_),
+    .Y(_441_)
+  );
+  NAND2X1 _4463_ (
+    .A(_436_),
+    .B(_441_),
+    .Y(_442_)
+  );
+  OR2X1 _4464_ (
+    .A(_432_),
+    .B(_442_),
+    .Y(_443_)
+  );
+  NAND2X1 _4465_ (
+    .A(x[44]),
+    .B(_2417_),
+    .Y(_444_)
+  );
+  INVX1 _4466_ (
+    .A(_444_),
+    .Y(_445_)
+  );
+  NAND2X1 _4467_ (
+    .A(_432_),
+    .B(_442_),
+    .Y(_446_)
+  );
+  NAND2X1 _4468_ (
+    .A(_443_),
+    .B(_446_),
+    .Y(_447_)
+  );
+  INVX1 _4469_ (
+    .A(_447_),
+    .Y(_448_)
+  );
+  NAND2X1 _4470_ (
+    .A(_444_),
+    .B(_448_),
+    .Y(_449_)
+  );
+  NAND2X1 _4471_ (
+    .A(_443_),
+    .B(_449_),
+    .Y(_450_)
+  );
+  INVX1 _4472_ (
+    .A(_450_),
+    .Y(_451_)
+  );
+  NAND2X1 _4473_ (
+    .A(_430_),
+    .B(_450_),
+    .Y(_452_)
+  );
+  NAND2X1 _4474_ (
+    .A(_427_),
+    .B(_452_),
+    .Y(_453_)
+  );
+  INVX1 _4475_ (
+    .A(_453_),
+    .Y(_454_)
+  );
+  NAND2X1 _4476_ (
+    .A(_413_),
+    .B(_453_),
+    .Y(_455_)
+  );
+  NAND2X1 _4477_ (
+    .A(_310_),
+    .B(_312_),
+    .Y(_456_)
+  );
+  NAND2X1 _4478_ (
+    .A(_314_),
+    .B(_456_),
+    .Y(_457_)
+  );
+  INVX1 _4479_ (
+    .A(_457_),
+    .Y(_458_)
+  );
+  NAND2X1 _4480_ (
+    .A(_412_),
+    .B(_454_),
+    .Y(_459_)
+  );
+  NAND2X1 _4481_ (
+    .A(_455_),
+    .B(_459_),
+    .Y(_460_)
+  );
+  INVX1 _4482_ (
+    .A(_460_),
+    .Y(_461_)
+  );
+  NAND2X1 _4483_ (
+    .A(_457_),
+    .B(_461_),
+    .Y(_462_)
+  );
+  NAND2X1 _4484_ (
+    .A(_455_),
+    .B(_462_),
+    .Y(_463_)
+  );
+  OR2X1 _4485_ (
+    .A(_410_),
+    .B(_463_),
+    .Y(_464_)
+  );
+  NAND2X1 _4486_ (
+    .A(_458_),
+    .B(_460_),
+    .Y(_465_)
+  );
+  NAND2X1 _4487_ (
+    .A(_462_),
+    .B(_465_),
+    .Y(_466_)
+  );
+  NAND2X1 _4488_ (
+    .A(_429_),
+    .B(_451_),
+    .Y(_467_)
+  );
+  NAND2X1 _4489_ (
+    .A(_452_),
+    .B(_467_),
+    .Y(_468_)
+  );
+  NAND2X1 _4490_ (
+    .A(_385_),
+    .B(_387_),
+    .Y(_469_)
+  );
+  NAND2X1 _4491_ (
+    .A(_389_),
+    .B(_469_),
+    .Y(_470_)
+  );
+  NAND2X1 _4492_ (
+    .A(_468_),
+    .B(_470_),
+    .Y(_471_)
+  );
+  OR2X1 _4493_ (
+    .A(_468_),
+    .B(_470_),
+    .Y(_472_)
+  );
+  NAND2X1 _4494_ (
+    .A(_471_),
+    .B(_472_),
+    .Y(_473_)
+  );
+  INVX1 _4495_ (
+    .A(_473_),
+    .Y(_474_)
+  );
+  NAND2X1 _4496_ (
+    .A(x[78]),
+    .B(x[74]),
+    .Y(_475_)
+  );
+  INVX1 _4497_ (
+    .A(_475_),
+    .Y(_476_)
+  );
+  NAND2X1 _4498_ (
+    .A(_2436_),
+    .B(x[61]),
+    .Y(_477_)
+  );
+  NAND2X1 _4499_ (
+    .A(_444_),
+    .B(_477_),
+    .Y(_478_)
+  );
+  INVX1 _4500_ (
+    .A(_478_),
+    .Y(_479_)
+  );
+  NAND2X1 _4501_ (
+    .A(x[66]),
+    .B(_479_),
+    .Y(_480_)
+  );
+  NAND2X1 _4502_ (
+    .A(_438_),
+    .B(_440_),
+    .Y(_481_)
+  );
+  NAND2X1 _4503_ (
+    .A(_441_),
+    .B(_481_),
+    .Y(_482_)
+  );
+  NAND2X1 _4504_ (
+    .A(_2453_),
+    .B(_478_),
+    .Y(_483_)
+  );
+  NAND2X1 _4505_ (
+    .A(_480_),
+    .B(_483_),
+    .Y(_484_)
+  );
+  OR2X1 _4506_ (
+    .A(_482_),
+    .B(_484_),
+    .Y(_485_)
+  );
+  NAND2X1 _4507_ (
+    .A(_480_),
+    .B(_485_),
+    .Y(_486_)
+  );
+  INVX1 _4508_ (
+    .A(_486_),
+    .Y(_487_)
+  );
+  NAND2X1 _4509_ (
+    .A(_476_),
+    .B(_486_),
+    .Y(_488_)
+  );
+  NAND2X1 _4510_ (
+    .A(_475_),
+    .B(_487_),
+    .Y(_489_)
+  );
+  NAND2X1 _4511_ (
+    .A(_488_),
+    .B(_489_),
+    .Y(_490_)
+  );
+  INVX1 _4512_ (
+    .A(_490_),
+    .Y(_491_)
+  );
+  NAND2X1 _4513_ (
+    .A(_445_),
+    .B(_447_),
+    .Y(_492_)
+  );
+  NAND2X1 _4514_ (
+    .A(_449_),
+    .B(_492_),
+    .Y(_493_)
+  );
+  INVX1 _4515_ (
+    .A(_493_),
+    .Y(_494_)
+  );
+  NAND2X1 _4516_ (
+    .A(_491_),
+    .B(_493_),
+    .Y(_495_)
+  );
+  NAND2X1 _4517_ (
+    .A(_488_),
+    .B(_495_),
+    .Y(_496_)
+  );
+  INVX1 _4518_ (
+    .A(_496_),
+    .Y(_497_)
+  );
+  NAND2X1 _4519_ (
+    .A(_474_),
+    .B(_496_),
+    .Y(_498_)
+  );
+  NAND2X1 _4520_ (
+    .A(_471_),
+    .B(_498_),
+    .Y(_499_)
+  );
+  OR2X1 _4521_ (
+    .A(_466_),
+    .B(_499_),
+    .Y(_500_)
+  );
+  NAND2X1 _4522_ (
+    .A(_466_),
+    .B(_499_),
+    .Y(_501_)
+  );
+  NAND2X1 _4523_ (
+    .A(_500_),
+    .B(_501_),
+    .Y(_502_)
+  );
+  INVX1 _4524_ (
+    .A(_502_),
+    .Y(_503_)
+  );
+  NAND2X1 _4525_ (
+    .A(_473_),
+    .B(_497_),
+    .Y(_504_)
+  );
+  NAND2X1 _4526_ (
+    .A(_498_),
+    .B(_504_),
+    .Y(_505_)
+  );
+  NAND2X1 _4527_ (
+    .A(_420_),
+    .B(_422_),
+    .Y(_506_)
+  );
+  NAND2X1 _4528_ (
+    .A(_424_),
+    .B(_506_),
+    .Y(_507_)
+  );
+  NAND2X1 _4529_ (
+    .A(x[5]),
+    .B(x[12]),
+    .Y(_508_)
+  );
+  NAND2X1 _4530_ (
+    .A(_2464_),
+    .B(_2441_),
+    .Y(_509_)
+  );
+  NAND2X1 _4531_ (
+    .A(_475_),
+    .B(_509_),
+    .Y(_510_)
+  );
+  OR2X1 _4532_ (
+    .A(_508_),
+    .B(_510_),
+    .Y(_511_)
+  );
+  NAND2X1 _4533_ (
+    .A(_482_),
+    .B(_484_),
+    .Y(_512_)
+  );
+  NAND2X1 _4534_ (
+    .A(_485_),
+    .B(_512_),
+    .Y(_513_)
+  );
+  NAND2X1 _4535_ (
+    .A(_508_),
+    .B(_510_),
+    .Y(_514_)
+  );
+  NAND2X1 _4536_ (
+    .A(_511_),
+    .B(_514_),
+    .Y(_515_)
+  );
+  OR2X1 _4537_ (
+    .A(_513_),
+    .B(_515_),
+    .Y(_516_)
+  );
+  NAND2X1 _4538_ (
+    .A(_511_),
+    .B(_516_),
+    .Y(_517_)
+  );
+  OR2X1 _4539_ (
+    .A(_507_),
+    .B(_517_),
+    .Y(_518_)
+  );
+  NAND2X1 _4540_ (
+    .A(_490_),
+    .B(_494_),
+    .Y(_519_)
+  );
+  NAND2X1 _4541_ (
+    .A(_495_),
+    .B(_519_),
+    .Y(_520_)
+  );
+  INVX1 _4542_ (
+    .A(_520_),
+    .Y(_521_)
+  );
+  NAND2X1 _4543_ (
+    .A(_507_),
+    .B(_517_),
+    .Y(_522_)
+  );
+  NAND2X1 _4544_ (
+    .A(_518_),
+    .B(_522_),
+    .Y(_523_)
+  );
+  INVX1 _4545_ (
+    .A(_523_),
+    .Y(_524_)
+  );
+  NAND2X1 _4546_ (
+    .A(_520_),
+    .B(_524_),
+    .Y(_525_)
+  );
+  NAND2X1 _4547_ (
+    .A(_518_),
+    .B(_525_),
+    .Y(_526_)
+  );
+  NAND2X1 _4548_ (
+    .A(_505_),
+    .B(_526_),
+    .Y(_527_)
+  );
+  NAND2X1 _4549_ (
+    .A(_513_),
+    .B(_515_),
+    .Y(_528_)
+  );
+  NAND2X1 _4550_ (
+    .A(_516_),
+    .B(_528_),
+    .Y(_529_)
+  );
+  INVX1 _4551_ (
+    .A(_529_),
+    .Y(_530_)
+  );
+  NAND2X1 _4552_ (
+    .A(_2486_),
+    .B(_2432_),
+    .Y(_531_)
+  );
+  NAND2X1 _4553_ (
+    .A(_508_),
+    .B(_531_),
+    .Y(_532_)
+  );
+  NOR2X1 _4554_ (
+    .A(x[60]),
+    .B(_532_),
+    .Y(_533_)
+  );
+  INVX1 _4555_ (
+    .A(_533_),
+    .Y(_534_)
+  );
+  NAND2X1 _4556_ (
+    .A(x[60]),
+    .B(_532_),
+    .Y(_535_)
+  );
+  NAND2X1 _4557_ (
+    .A(_534_),
+    .B(_535_),
+    .Y(_536_)
+  );
+  INVX1 _4558_ (
+    .A(_536_),
+    .Y(_537_)
+  );
+  NAND2X1 _4559_ (
+    .A(_2439_),
+    .B(_536_),
+    .Y(_538_)
+  );
+  NAND2X1 _4560_ (
+    .A(x[65]),
+    .B(_537_),
+    .Y(_539_)
+  );
+  AND2X1 _4561_ (
+    .A(_538_),
+    .B(_539_),
+    .Y(_540_)
+  );
+  AND2X1 _4562_ (
+    .A(x[77]),
+    .B(_540_),
+    .Y(_541_)
+  );
+  NOR2X1 _4563_ (
+    .A(_533_),
+    .B(_541_),
+    .Y(_542_)
+  );
+  NAND2X1 _4564_ (
+    .A(_539_),
+    .B(_542_),
+    .Y(_543_)
+  );
+  INVX1 _4565_ (
+    .A(_543_),
+    .Y(_544_)
+  );
+  NAND2X1 _4566_ (
+    .A(_529_),
+    .B(_544_),
+    .Y(_545_)
+  );
+  NAND2X1 _4567_ (
+    .A(_521_),
+    .B(_523_),
+    .Y(_546_)
+  );
+  NAND2X1 _4568_ (
+    .A(_525_),
+    .B(_546_),
+    .Y(_547_)
+  );
+  NAND2X1 _4569_ (
+    .A(_533_),
+    .B(_541_),
+    .Y(_548_)
+  );
+  INVX1 _4570_ (
+    .A(_548_),
+    .Y(_549_)
+  );
+  NAND2X1 _4571_ (
+    .A(_530_),
+    .B(_549_),
+    .Y(_550_)
+  );
+  NAND2X1 _4572_ (
+    .A(_545_),
+    .B(_550_),
+    .Y(_551_)
+  );
+  OR2X1 _4573_ (
+    .A(_547_),
+    .B(_551_),
+    .Y(_552_)
+  );
+  NAND2X1 _4574_ (
+    .A(_545_),
+    .B(_552_),
+    .Y(_553_)
+  );
+  INVX1 _4575_ (
+    .A(_553_),
+    .Y(_554_)
+  );
+  OR2X1 _4576_ (
+    .A(_505_),
+    .B(_526_),
+    .Y(_555_)
+  );
+  NAND2X1 _4577_ (
+    .A(_527_),
+    .B(_555_),
+    .Y(_556_)
+  );
+  INVX1 _4578_ (
+    .A(_556_),
+    .Y(_557_)
+  );
+  NAND2X1 _4579_ (
+    .A(_553_),
+    .B(_557_),
+    .Y(_558_)
+  );
+  NAND2X1 _4580_ (
+    .A(_527_),
+    .B(_558_),
+    .Y(_559_)
+  );
+  INVX1 _4581_ (
+    .A(_559_),
+    .Y(_560_)
+  );
+  NAND2X1 _4582_ (
+    .A(_503_),
+    .B(_559_),
+    .Y(_561_)
+  );
+  NAND2X1 _4583_ (
+    .A(_500_),
+    .B(_561_),
+    .Y(_562_)
+  );
+  NAND2X1 _4584_ (
+    .A(_410_),
+    .B(_463_),
+    .Y(_563_)
+  );
+  NAND2X1 _4585_ (
+    .A(_464_),
+    .B(_563_),
+    .Y(_564_)
+  );
+  OR2X1 _4586_ (
+    .A(_562_),
+    .B(_564_),
+    .Y(_565_)
+  );
+  NAND2X1 _4587_ (
+    .A(_464_),
+    .B(_565_),
+    .Y(_566_)
+  );
+  INVX1 _4588_ (
+    .A(_566_),
+    .Y(_567_)
+  );
+  NAND2X1 _4589_ (
+    .A(_408_),
+    .B(_566_),
+    .Y(_568_)
+  );
+  NAND2X1 _4590_ (
+    .A(_405_),
+    .B(_568_),
+    .Y(_569_)
+  );
+  OR2X1 _4591_ (
+    .A(_334_),
+    .B(_569_),
+    .Y(_570_)
+  );
+  NAND2X1 _4592_ (
+    .A(_332_),
+    .B(_570_),
+    .Y(_571_)
+  );
+  INVX1 _4593_ (
+    .A(_571_),
+    .Y(_572_)
+  );
+  NAND2X1 _4594_ (
+    .A(_246_),
+    .B(_571_),
+    .Y(_573_)
+  );
+  NAND2X1 _4595_ (
+    .A(_243_),
+    .B(_573_),
+    .Y(_574_)
+  );
+  INVX1 _4596_ (
+    .A(_574_),
+    .Y(_575_)
+  );
+  NAND2X1 _4597_ (
+    .A(_1145_),
+    .B(_13_),
+    .Y(_576_)
+  );
+  NOR2X1 _4598_ (
+    .A(_1145_),
+    .B(_13_),
+    .Y(_577_)
+  );
+  NAND2X1 _4599_ (
+    .A(_1130_),
+    .B(_577_),
+    .Y(_578_)
+  );
+  NAND2X1 _4600_ (
+    .A(_576_),
+    .B(_578_),
+    .Y(_579_)
+  );
+  INVX1 _4601_ (
+    .A(_579_),
+    .Y(_580_)
+  );
+  NAND2X1 _4602_ (
+    .A(_132_),
+    .B(_580_),
+    .Y(_581_)
+  );
+  NAND2X1 _4603_ (
+    .A(_133_),
+    .B(_579_),
+    .Y(_582_)
+  );
+  NAND2X1 _4604_ (
+    .A(_581_),
+    .B(_582_),
+    .Y(_583_)
+  );
+  INVX1 _4605_ (
+    .A(_583_),
+    .Y(_584_)
+  );
+  NAND2X1 _4606_ (
+    .A(_575_),
+    .B(_583_),
+    .Y(_585_)
+  );
+  NAND2X1 _4607_ (
+    .A(_578_),
+    .B(_581_),
+    .Y(_586_)
+  );
+  NAND2X1 _4608_ (
+    .A(_585_),
+    .B(_586_),
+    .Y(_587_)
+  );
+  NAND2X1 _4609_ (
+    .A(_574_),
+    .B(_584_),
+    .Y(_588_)
+  );
+  NAND2X1 _4610_ (
+    .A(_585_),
+    .B(_588_),
+    .Y(_589_)
+  );
+  NAND2X1 _4611_ (
+    .A(_245_),
+    .B(_572_),
+    .Y(_590_)
+  );
+  AND2X1 _4612_ (
+    .A(_573_),
+    .B(_590_),
+    .Y(_591_)
+  );
+  NAND2X1 _4613_ (
+    .A(_589_),
+    .B(_591_),
+    .Y(_592_)
+  );
+  NAND2X1 _4614_ (
+    .A(_587_),
+    .B(_592_),
+    .Y(_593_)
+  );
+  INVX1 _4615_ (
+    .A(_593_),
+    .Y(_594_)
+  );
+  NAND2X1 _4616_ (
+    .A(_1197_),
+    .B(_594_),
+    .Y(_595_)
+  );
+  INVX1 _4617_ (
+    .A(_595_),
+    .Y(_596_)
+  );
+  NAND2X1 _4618_ (
+    .A(_1310_),
+    .B(_1232_),
+    .Y(_597_)
+  );
+  NAND2X1 _4619_ (
+    .A(_1231_),
+    .B(_597_),
+    .Y(_598_)
+  );
+  NAND2X1 _4620_ (
+    .A(_1204_),
+    .B(_598_),
+    .Y(_599_)
+  );
+  NAND2X1 _4621_ (
+    .A(_1200_),
+    .B(_599_),
+    .Y(_600_)
+  );
+  INVX1 _4622_ (
+    .A(_600_),
+    .Y(_601_)
+  );
+  NAND2X1 _4623_ (
+    .A(_595_),
+    .B(_600_),
+    .Y(_602_)
+  );
+  NAND2X1 _4624_ (
+    .A(_596_),
+    .B(_599_),
+    .Y(_603_)
+  );
+  NAND2X1 _4625_ (
+    .A(_602_),
+    .B(_603_),
+    .Y(_604_)
+  );
+  INVX1 _4626_ (
+    .A(_604_),
+    .Y(_605_)
+  );
+  NAND2X1 _4627_ (
+    .A(_1761_),
+    .B(_1590_),
+    .Y(_606_)
+  );
+  AND2X1 _4628_ (
+    .A(_1589_),
+    .B(_606_),
+    .Y(_607_)
+  );
+  NAND2X1 _4629_ (
+    .A(_1569_),
+    .B(_607_),
+    .Y(_608_)
+  );
+  NAND2X1 _4630_ (
+    .A(_1573_),
+    .B(_608_),
+    .Y(_609_)
+  );
+  INVX1 _4631_ (
+    .A(_609_),
+    .Y(_610_)
+  );
+  NAND2X1 _4632_ (
+    .A(_605_),
+    .B(_609_),
+    .Y(_611_)
+  );
+  NAND2X1 _4633_ (
+    .A(_602_),
+    .B(_611_),
+    .Y(_612_)
+  );
+  INVX1 _4634_ (
+    .A(_612_),
+    .Y(_613_)
+  );
+  NAND2X1 _4635_ (
+    .A(_1207_),
+    .B(_613_),
+    .Y(_614_)
+  );
+  NAND2X1 _4636_ (
+    .A(_1196_),
+    .B(_593_),
+    .Y(_615_)
+  );
+  NAND2X1 _4637_ (
+    .A(_595_),
+    .B(_615_),
+    .Y(_616_)
+  );
+  INVX1 _4638_ (
+    .A(_616_),
+    .Y(_617_)
+  );
+  NAND2X1 _4639_ (
+    .A(_1596_),
+    .B(_1594_),
+    .Y(_618_)
+  );
+  AND2X1 _4640_ (
+    .A(_1592_),
+    .B(_618_),
+    .Y(_619_)
+  );
+  NAND2X1 _4641_ (
+    .A(_1569_),
+    .B(_619_),
+    .Y(_620_)
+  );
+  NAND2X1 _4642_ (
+    .A(_1573_),
+    .B(_620_),
+    .Y(_621_)
+  );
+  INVX1 _4643_ (
+    .A(_621_),
+    .Y(_622_)
+  );
+  NAND2X1 _4644_ (
+    .A(_616_),
+    .B(_621_),
+    .Y(_623_)
+  );
+  NAND2X1 _4645_ (
+    .A(_604_),
+    .B(_610_),
+    .Y(_624_)
+  );
+  NAND2X1 _4646_ (
+    .A(_611_),
+    .B(_624_),
+    .Y(_625_)
+  );
+  NAND2X1 _4647_ (
+    .A(_623_),
+    .B(_625_),
+    .Y(_626_)
+  );
+  NAND2X1 _4648_ (
+    .A(_1206_),
+    .B(_612_),
+    .Y(_627_)
+  );
+  NAND2X1 _4649_ (
+    .A(_614_),
+    .B(_627_),
+    .Y(_628_)
+  );
+  OR2X1 _4650_ (
+    .A(_626_),
+    .B(_628_),
+    .Y(_629_)
+  );
+  NAND2X1 _4651_ (
+    .A(_614_),
+    .B(_629_),
+    .Y(_630_)
+  );
+  OR2X1 _4652_ (
+    .A(_1209_),
+    .B(_630_),
+    .Y(_631_)
+  );
+  NAND2X1 _4653_ (
+    .A(_1211_),
+    .B(_631_),
+    .Y(_632_)
+  );
+  INVX1 _4654_ (
+    .A(_632_),
+    .Y(_633_)
+  );
+  NAND2X1 _4655_ (
+    .A(_2041_),
+    .B(_1577_),
+    .Y(_634_)
+  );
+  NAND2X1 _4656_ (
+    .A(_1581_),
+    .B(_634_),
+    .Y(_635_)
+  );
+  AND2X1 _4657_ (
+    .A(_1578_),
+    .B(_635_),
+    .Y(_636_)
+  );
+  NAND2X1 _4658_ (
+    .A(_1570_),
+    .B(_636_),
+    .Y(_637_)
+  );
+  NAND2X1 _4659_ (
+    .A(_1573_),
+    .B(_637_),
+    .Y(_638_)
+  );
+  INVX1 _4660_ (
+    .A(_638_),
+    .Y(_639_)
+  );
+  NAND2X1 _4661_ (
+    .A(_632_),
+    .B(_638_),
+    .Y(_640_)
+  );
+  NAND2X1 _4662_ (
+    .A(_594_),
+    .B(_601_),
+    .Y(_641_)
+  );
+  NAND2X1 _4663_ (
+    .A(_593_),
+    .B(_600_),
+    .Y(_642_)
+  );
+  NAND2X1 _4664_ (
+    .A(_641_),
+    .B(_642_),
+    .Y(_643_)
+  );
+  NAND2X1 _4665_ (
+    .A(_1196_),
+    .B(_639_),
+    .Y(_644_)
+  );
+  NAND2X1 _4666_ (
+    .A(_1197_),
+    .B(_638_),
+    .Y(_645_)
+  );
+  NAND2X1 _4667_ (
+    .A(_644_),
+    .B(_645_),
+    .Y(_646_)
+  );
+  INVX1 _4668_ (
+    .A(_646_),
+    .Y(_647_)
+  );
+  NAND2X1 _4669_ (
+    .A(_334_),
+    .B(_569_),
+    .Y(_648_)
+  );
+  AND2X1 _4670_ (
+    .A(_570_),
+    .B(_648_),
+    .Y(_649_)
+  );
+  NAND2X1 _4671_ (
+    .A(_589_),
+    .B(_649_),
+    .Y(_650_)
+  );
+  NAND2X1 _4672_ (
+    .A(_587_),
+    .B(_650_),
+    .Y(_651_)
+  );
+  INVX1 _4673_ (
+    .A(_651_),
+    .Y(_652_)
+  );
+  NAND2X1 _4674_ (
+    .A(_647_),
+    .B(_651_),
+    .Y(_653_)
+  );
+  NAND2X1 _4675_ (
+    .A(_644_),
+    .B(_653_),
+    .Y(_654_)
+  );
+  OR2X1 _4676_ (
+    .A(_643_),
+    .B(_654_),
+    .Y(_655_)
+  );
+  NAND2X1 _4677_ (
+    .A(_641_),
+    .B(_655_),
+    .Y(_656_)
+  );
+  NAND2X1 _4678_ (
+    .A(_1220_),
+    .B(_656_),
+    .Y(_657_)
+  );
+  NAND2X1 _4679_ (
+    .A(_646_),
+    .B(_652_),
+    .Y(_658_)
+  );
+  NAND2X1 _4680_ (
+    .A(_653_),
+    .B(_658_),
+    .Y(_659_)
+  );
+  NAND2X1 _4681_ (
+    .A(_1241_),
+    .B(_1239_),
+    .Y(_660_)
+  );
+  AND2X1 _4682_ (
+    .A(_1237_),
+    .B(_660_),
+    .Y(_661_)
+  );
+  NAND2X1 _4683_ (
+    .A(_1200_),
+    .B(_661_),
+    .Y(_662_)
+  );
+  NAND2X1 _4684_ (
+    .A(_1204_),
+    .B(_662_),
+    .Y(_663_)
+  );
+  INVX1 _4685_ (
+    .A(_663_),
+    .Y(_664_)
+  );
+  NAND2X1 _4686_ (
+    .A(_1212_),
+    .B(_664_),
+    .Y(_665_)
+  );
+  NAND2X1 _4687_ (
+    .A(_407_),
+    .B(_567_),
+    .Y(_666_)
+  );
+  NAND2X1 _4688_ (
+    .A(_568_),
+    .B(_666_),
+    .Y(_667_)
+  );
+  NAND2X1 _4689_ (
+    .A(_589_),
+    .B(_667_),
+    .Y(_668_)
+  );
+  NAND2X1 _4690_ (
+    .A(_587_),
+    .B(_668_),
+    .Y(_669_)
+  );
+  INVX1 _4691_ (
+    .A(_669_),
+    .Y(_670_)
+  );
+  NAND2X1 _4692_ (
+    .A(_1213_),
+    .B(_663_),
+    .Y(_671_)
+  );
+  NAND2X1 _4693_ (
+    .A(_665_),
+    .B(_671_),
+    .Y(_672_)
+  );
+  INVX1 _4694_ (
+    .A(_672_),
+    .Y(_673_)
+  );
+  NAND2X1 _4695_ (
+    .A(_669_),
+    .B(_673_),
+    .Y(_674_)
+  );
+  AND2X1 _4696_ (
+    .A(_665_),
+    .B(_674_),
+    .Y(_675_)
+  );
+  NOR2X1 _4697_ (
+    .A(_659_),
+    .B(_675_),
+    .Y(_676_)
+  );
+  INVX1 _4698_ (
+    .A(_676_),
+    .Y(_677_)
+  );
+  NAND2X1 _4699_ (
+    .A(_643_),
+    .B(_654_),
+    .Y(_678_)
+  );
+  NAND2X1 _4700_ (
+    .A(_655_),
+    .B(_678_),
+    .Y(_679_)
+  );
+  INVX1 _4701_ (
+    .A(_679_),
+    .Y(_680_)
+  );
+  NAND2X1 _4702_ (
+    .A(_677_),
+    .B(_680_),
+    .Y(_681_)
+  );
+  NAND2X1 _4703_ (
+    .A(_676_),
+    .B(_679_),
+    .Y(_682_)
+  );
+  NAND2X1 _4704_ (
+    .A(_670_),
+    .B(_672_),
+    .Y(_683_)
+  );
+  NAND2X1 _4705_ (
+    .A(_674_),
+    .B(_683_),
+    .Y(_684_)
+  );
+  OR2X1 _4706_ (
+    .A(_1245_),
+    .B(_1243_),
+    .Y(_685_)
+  );
+  AND2X1 _4707_ (
+    .A(_1242_),
+    .B(_685_),
+    .Y(_686_)
+  );
+  NAND2X1 _4708_ (
+    .A(_1204_),
+    .B(_686_),
+    .Y(_687_)
+  );
+  NAND2X1 _4709_ (
+    .A(_1200_),
+    .B(_687_),
+    .Y(_688_)
+  );
+  INVX1 _4710_ (
+    .A(_688_),
+    .Y(_689_)
+  );
+  NAND2X1 _4711_ (
+    .A(_1566_),
+    .B(_688_),
+    .Y(_690_)
+  );
+  NAND2X1 _4712_ (
+    .A(_562_),
+    .B(_564_),
+    .Y(_691_)
+  );
+  NAND2X1 _4713_ (
+    .A(_565_),
+    .B(_691_),
+    .Y(_692_)
+  );
+  NAND2X1 _4714_ (
+    .A(_589_),
+    .B(_692_),
+    .Y(_693_)
+  );
+  NAND2X1 _4715_ (
+    .A(_587_),
+    .B(_693_),
+    .Y(_694_)
+  );
+  INVX1 _4716_ (
+    .A(_694_),
+    .Y(_695_)
+  );
+  NAND2X1 _4717_ (
+    .A(_1567_),
+    .B(_689_),
+    .Y(_696_)
+  );
+  NAND2X1 _4718_ (
+    .A(_690_),
+    .B(_696_),
+    .Y(_697_)
+  );
+  INVX1 _4719_ (
+    .A(_697_),
+    .Y(_698_)
+  );
+  NAND2X1 _4720_ (
+    .A(_694_),
+    .B(_698_),
+    .Y(_699_)
+  );
+  AND2X1 _4721_ (
+    .A(_690_),
+    .B(_699_),
+    .Y(_700_)
+  );
+  NOR2X1 _4722_ (
+    .A(_684_),
+    .B(_700_),
+    .Y(_701_)
+  );
+  INVX1 _4723_ (
+    .A(_701_),
+    .Y(_702_)
+  );
+  NAND2X1 _4724_ (
+    .A(_659_),
+    .B(_675_),
+    .Y(_703_)
+  );
+  NAND2X1 _4725_ (
+    .A(_677_),
+    .B(_703_),
+    .Y(_704_)
+  );
+  INVX1 _4726_ (
+    .A(_704_),
+    .Y(_705_)
+  );
+  NAND2X1 _4727_ (
+    .A(_701_),
+    .B(_705_),
+    .Y(_706_)
+  );
+  NAND2X1 _4728_ (
+    .A(_695_),
+    .B(_697_),
+    .Y(_707_)
+  );
+  NAND2X1 _4729_ (
+    .A(_699_),
+    .B(_707_),
+    .Y(_708_)
+  );
+  NAND2X1 _4730_ (
+    .A(x[70]),
+    .B(_1246_),
+    .Y(_709_)
+  );
+  AND2X1 _4731_ (
+    .A(_1245_),
+    .B(_709_),
+    .Y(_710_)
+  );
+  NAND2X1 _4732_ (
+    .A(_1200_),
+    .B(_710_),
+    .Y(_711_)
+  );
+  NAND2X1 _4733_ (
+    .A(_1204_),
+    .B(_711_),
+    .Y(_712_)
+  );
+  INVX1 _4734_ (
+    .A(_712_),
+    .Y(_713_)
+  );
+  NAND2X1 _4735_ (
+    .A(_610_),
+    .B(_713_),
+    .Y(_714_)
+  );
+  NAND2X1 _4736_ (
+    .A(_609_),
+    .B(_712_),
+    .Y(_715_)
+  );
+  NAND2X1 _4737_ (
+    .A(_714_),
+    .B(_715_),
+    .Y(_716_)
+  );
+  INVX1 _4738_ (
+    .A(_716_),
+    .Y(_717_)
+  );
+  NAND2X1 _4739_ (
+    .A(_502_),
+    .B(_560_),
+    .Y(_718_)
+  );
+  AND2X1 _4740_ (
+    .A(_561_),
+    .B(_718_),
+    .Y(_719_)
+  );
+  NAND2X1 _4741_ (
+    .A(_589_),
+    .B(_719_),
+    .Y(_720_)
+  );
+  NAND2X1 _4742_ (
+    .A(_587_),
+    .B(_720_),
+    .Y(_721_)
+  );
+  INVX1 _4743_ (
+    .A(_721_),
+    .Y(_722_)
+  );
+  NAND2X1 _4744_ (
+    .A(_717_),
+    .B(_721_),
+    .Y(_723_)
+  );
+  AND2X1 _4745_ (
+    .A(_714_),
+    .B(_723_),
+    .Y(_724_)
+  );
+  NOR2X1 _4746_ (
+    .A(_708_),
+    .B(_724_),
+    .Y(_725_)
+  );
+  INVX1 _4747_ (
+    .A(_725_),
+    .Y(_726_)
+  );
+  NAND2X1 _4748_ (
+    .A(_684_),
+    .B(_700_),
+    .Y(_727_)
+  );
+  NAND2X1 _4749_ (
+    .A(_702_),
+    .B(_727_),
+    .Y(_728_)
+  );
+  INVX1 _4750_ (
+    .A(_728_),
+    .Y(_729_)
+  );
+  NAND2X1 _4751_ (
+    .A(_726_),
+    .B(_728_),
+    .Y(_730_)
+  );
+  NAND2X1 _4752_ (
+    .A(_716_),
+    .B(_722_),
+    .Y(_731_)
+  );
+  NAND2X1 _4753_ (
+    .A(_723_),
+    .B(_731_),
+    .Y(_732_)
+  );
+  NAND2X1 _4754_ (
+    .A(_1204_),
+    .B(_622_),
+    .Y(_733_)
+  );
+  NAND2X1 _4755_ (
+    .A(_1203_),
+    .B(_621_),
+    .Y(_734_)
+  );
+  NAND2X1 _4756_ (
+    .A(_733_),
+    .B(_734_),
+    .Y(_735_)
+  );
+  INVX1 _4757_ (
+    .A(_735_),
+    .Y(_736_)
+  );
+  NAND2X1 _4758_ (
+    .A(_554_),
+    .B(_556_),
+    .Y(_737_)
+  );
+  AND2X1 _4759_ (
+    .A(_558_),
+    .B(_737_),
+    .Y(_738_)
+  );
+  NAND2X1 _4760_ (
+    .A(_589_),
+    .B(_738_),
+    .Y(_739_)
+  );
+  NAND2X1 _4761_ (
+    .A(_587_),
+    .B(_739_),
+    .Y(_740_)
+  );
+  INVX1 _4762_ (
+    .A(_740_),
+    .Y(_741_)
+  );
+  NAND2X1 _4763_ (
+    .A(_736_),
+    .B(_740_),
+    .Y(_742_)
+  );
+  AND2X1 _4764_ (
+    .A(_733_),
+    .B(_742_),
+    .Y(_743_)
+  );
+  NOR2X1 _4765_ (
+    .A(_732_),
+    .B(_743_),
+    .Y(_744_)
+  );
+  INVX1 _4766_ (
+    .A(_744_),
+    .Y(_745_)
+  );
+  NAND2X1 _4767_ (
+    .A(_708_),
+    .B(_724_),
+    .Y(_746_)
+  );
+  NAND2X1 _4768_ (
+    .A(_726_),
+    .B(_746_),
+    .Y(_747_)
+  );
+  INVX1 _4769_ (
+    .A(_747_),
+    .Y(_748_)
+  );
+  NAND2X1 _4770_ (
+    .A(_744_),
+    .B(_748_),
+    .Y(_749_)
+  );
+  NAND2X1 _4771_ (
+    .A(_745_),
+    .B(_747_),
+    .Y(_750_)
+  );
+  NAND2X1 _4772_ (
+    .A(_749_),
+    .B(_750_),
+    .Y(_751_)
+  );
+  NAND2X1 _4773_ (
+    .A(_547_),
+    .B(_551_),
+    .Y(_752_)
+  );
+  AND2X1 _4774_ (
+    .A(_552_),
+    .B(_752_),
+    .Y(_753_)
+  );
+  NAND2X1 _4775_ (
+    .A(_589_),
+    .B(_753_),
+    .Y(_754_)
+  );
+  NAND2X1 _4776_ (
+    .A(_587_),
+    .B(_754_),
+    .Y(_755_)
+  );
+  INVX1 _4777_ (
+    .A(_755_),
+    .Y(_756_)
+  );
+  NAND2X1 _4778_ (
+    .A(_1200_),
+    .B(_756_),
+    .Y(_757_)
+  );
+  INVX1 _4779_ (
+    .A(_757_),
+    .Y(_758_)
+  );
+  NAND2X1 _4780_ (
+    .A(_735_),
+    .B(_741_),
+    .Y(_759_)
+  );
+  NAND2X1 _4781_ (
+    .A(_742_),
+    .B(_759_),
+    .Y(_760_)
+  );
+  INVX1 _4782_ (
+    .A(_760_),
+    .Y(_761_)
+  );
+  NAND2X1 _4783_ (
+    .A(_757_),
+    .B(_761_),
+    .Y(_762_)
+  );
+  NAND2X1 _4784_ (
+    .A(_732_),
+    .B(_743_),
+    .Y(_763_)
+  );
+  NAND2X1 _4785_ (
+    .A(_745_),
+    .B(_763_),
+    .Y(_764_)
+  );
+  NAND2X1 _4786_ (
+    .A(_762_),
+    .B(_764_),
+    .Y(_765_)
+  );
+  NAND2X1 _4787_ (
+    .A(_1199_),
+    .B(_755_),
+    .Y(_766_)
+  );
+  NAND2X1 _4788_ (
+    .A(_757_),
+    .B(_766_),
+    .Y(_767_)
+  );
+  INVX1 _4789_ (
+    .A(_767_),
+    .Y(_768_)
+  );
+  NAND2X1 _4790_ (
+    .A(_1666_),
+    .B(_1599_),
+    .Y(_769_)
+  );
+  AND2X1 _4791_ (
+    .A(_1598_),
+    .B(_769_),
+    .Y(_770_)
+  );
+  NAND2X1 _4792_ (
+    .A(_1217_),
+    .B(_770_),
+    .Y(_771_)
+  );
+  NAND2X1 _4793_ (
+    .A(_1573_),
+    .B(_771_),
+    .Y(_772_)
+  );
+  INVX1 _4794_ (
+    .A(_772_),
+    .Y(_773_)
+  );
+  NAND2X1 _4795_ (
+    .A(_768_),
+    .B(_772_),
+    .Y(_774_)
+  );
+  NAND2X1 _4796_ (
+    .A(_1605_),
+    .B(_1603_),
+    .Y(_775_)
+  );
+  AND2X1 _4797_ (
+    .A(_1601_),
+    .B(_775_),
+    .Y(_776_)
+  );
+  NAND2X1 _4798_ (
+    .A(_1217_),
+    .B(_776_),
+    .Y(_777_)
+  );
+  NAND2X1 _4799_ (
+    .A(_1573_),
+    .B(_777_),
+    .Y(_778_)
+  );
+  INVX1 _4800_ (
+    .A(_778_),
+    .Y(_779_)
+  );
+  NAND2X1 _4801_ (
+    .A(_1614_),
+    .B(_1608_),
+    .Y(_780_)
+  );
+  AND2X1 _4802_ (
+    .A(_1607_),
+    .B(_1217_),
+    .Y(_781_)
+  );
+  NAND2X1 _4803_ (
+    .A(_780_),
+    .B(_781_),
+    .Y(_782_)
+  );
+  NAND2X1 _4804_ (
+    .A(_1573_),
+    .B(_782_),
+    .Y(_783_)
+  );
+  INVX1 _4805_ (
+    .A(_783_),
+    .Y(_784_)
+  );
+  NAND2X1 _4806_ (
+    .A(_778_),
+    .B(_783_),
+    .Y(_785_)
+  );
+  NAND2X1 _4807_ (
+    .A(_767_),
+    .B(_773_),
+    .Y(_786_)
+  );
+  NAND2X1 _4808_ (
+    .A(_774_),
+    .B(_786_),
+    .Y(_787_)
+  );
+  NAND2X1 _4809_ (
+    .A(_785_),
+    .B(_787_),
+    .Y(_788_)
+  );
+  INVX1 _4810_ (
+    .A(_788_),
+    .Y(_789_)
+  );
+  NAND2X1 _4811_ (
+    .A(_758_),
+    .B(_761_),
+    .Y(_790_)
+  );
+  NAND2X1 _4812_ (
+    .A(_788_),
+    .B(_790_),
+    .Y(_791_)
+  );
+  NAND2X1 _4813_ (
+    .A(_774_),
+    .B(_791_),
+    .Y(_792_)
+  );
+  NAND2X1 _4814_ (
+    .A(_757_),
+    .B(_774_),
+    .Y(_793_)
+  );
+  INVX1 _4815_ (
+    .A(_793_),
+    .Y(_794_)
+  );
+  NAND2X1 _4816_ (
+    .A(_761_),
+    .B(_788_),
+    .Y(_795_)
+  );
+  NAND2X1 _4817_ (
+    .A(_760_),
+    .B(_789_),
+    .Y(_796_)
+  );
+  NAND2X1 _4818_ (
+    .A(_795_),
+    .B(_796_),
+    .Y(_797_)
+  );
+  INVX1 _4819_ (
+    .A(_797_),
+    .Y(_798_)
+  );
+  NAND2X1 _4820_ (
+    .A(_793_),
+    .B(_798_),
+    .Y(_799_)
+  );
+  NAND2X1 _4821_ (
+    .A(_760_),
+    .B(_799_),
+    .Y(_800_)
+  );
+  NAND2X1 _4822_ (
+    .A(_792_),
+    .B(_800_),
+    .Y(_801_)
+  );
+  OR2X1 _4823_ (
+    .A(_762_),
+    .B(_764_),
+    .Y(_802_)
+  );
+  NAND2X1 _4824_ (
+    .A(_765_),
+    .B(_802_),
+    .Y(_803_)
+  );
+  OR2X1 _4825_ (
+    .A(_801_),
+    .B(_803_),
+    .Y(_804_)
+  );
+  NAND2X1 _4826_ (
+    .A(_765_),
+    .B(_804_),
+    .Y(_805_)
+  );
+  OR2X1 _4827_ (
+    .A(_751_),
+    .B(_805_),
+    .Y(_806_)
+  );
+  NAND2X1 _4828_ (
+    .A(_749_),
+    .B(_806_),
+    .Y(_807_)
+  );
+  NAND2X1 _4829_ (
+    .A(_725_),
+    .B(_729_),
+    .Y(_808_)
+  );
+  NAND2X1 _4830_ (
+    .A(_730_),
+    .B(_808_),
+    .Y(_809_)
+  );
+  OR2X1 _4831_ (
+    .A(_807_),
+    .B(_809_),
+    .Y(_810_)
+  );
+  NAND2X1 _4832_ (
+    .A(_730_),
+    .B(_810_),
+    .Y(_811_)
+  );
+  NAND2X1 _4833_ (
+    .A(_702_),
+    .B(_704_),
+    .Y(_812_)
+  );
+  NAND2X1 _4834_ (
+    .A(_706_),
+    .B(_812_),
+    .Y(_813_)
+  );
+  OR2X1 _4835_ (
+    .A(_811_),
+    .B(_813_),
+    .Y(_814_)
+  );
+  NAND2X1 _4836_ (
+    .A(_706_),
+    .B(_814_),
+    .Y(_815_)
+  );
+  NAND2X1 _4837_ (
+    .A(_681_),
+    .B(_815_),
+    .Y(_816_)
+  );
+  NAND2X1 _4838_ (
+    .A(_682_),
+    .B(_816_),
+    .Y(_817_)
+  );
+  NOR2X1 _4839_ (
+    .A(_657_),
+    .B(_817_),
+    .Y(_818_)
+  );
+  NOR2X1 _4840_ (
+    .A(_640_),
+    .B(_818_),
+    .Y(_819_)
+  );
+  INVX1 _4841_ (
+    .A(_819_),
+    .Y(_820_)
+  );
+  NAND2X1 _4842_ (
+    .A(_1221_),
+    .B(_593_),
+    .Y(_821_)
+  );
+  INVX1 _4843_ (
+    .A(_821_),
+    .Y(_822_)
+  );
+  NAND2X1 _4844_ (
+    .A(_639_),
+    .B(_821_),
+    .Y(_823_)
+  );
+  INVX1 _4845_ (
+    .A(_823_),
+    .Y(_824_)
+  );
+  NAND2X1 _4846_ (
+    .A(_638_),
+    .B(_822_),
+    .Y(_825_)
+  );
+  NAND2X1 _4847_ (
+    .A(_823_),
+    .B(_825_),
+    .Y(_826_)
+  );
+  INVX1 _4848_ (
+    .A(_826_),
+    .Y(_827_)
+  );
+  NAND2X1 _4849_ (
+    .A(_600_),
+    .B(_651_),
+    .Y(_828_)
+  );
+  INVX1 _4850_ (
+    .A(_828_),
+    .Y(_829_)
+  );
+  NAND2X1 _4851_ (
+    .A(_1212_),
+    .B(_828_),
+    .Y(_830_)
+  );
+  NAND2X1 _4852_ (
+    .A(_1220_),
+    .B(_594_),
+    .Y(_831_)
+  );
+  NAND2X1 _4853_ (
+    .A(_821_),
+    .B(_831_),
+    .Y(_832_)
+  );
+  INVX1 _4854_ (
+    .A(_832_),
+    .Y(_833_)
+  );
+  NAND2X1 _4855_ (
+    .A(_1213_),
+    .B(_829_),
+    .Y(_834_)
+  );
+  NAND2X1 _4856_ (
+    .A(_830_),
+    .B(_834_),
+    .Y(_835_)
+  );
+  INVX1 _4857_ (
+    .A(_835_),
+    .Y(_836_)
+  );
+  NAND2X1 _4858_ (
+    .A(_832_),
+    .B(_836_),
+    .Y(_837_)
+  );
+  NAND2X1 _4859_ (
+    .A(_830_),
+    .B(_837_),
+    .Y(_838_)
+  );
+  INVX1 _4860_ (
+    .A(_838_),
+    .Y(_839_)
+  );
+  NAND2X1 _4861_ (
+    .A(_827_),
+    .B(_838_),
+    .Y(_840_)
+  );
+  NAND2X1 _4862_ (
+    .A(_826_),
+    .B(_839_),
+    .Y(_841_)
+  );
+  NAND2X1 _4863_ (
+    .A(_840_),
+    .B(_841_),
+    .Y(_842_)
+  );
+  NAND2X1 _4864_ (
+    .A(_833_),
+    .B(_835_),
+    .Y(_843_)
+  );
+  NAND2X1 _4865_ (
+    .A(_837_),
+    .B(_843_),
+    .Y(_844_)
+  );
+  INVX1 _4866_ (
+    .A(_844_),
+    .Y(_845_)
+  );
+  NAND2X1 _4867_ (
+    .A(_1196_),
+    .B(_669_),
+    .Y(_846_)
+  );
+  INVX1 _4868_ (
+    .A(_846_),
+    .Y(_847_)
+  );
+  NAND2X1 _4869_ (
+    .A(_1566_),
+    .B(_846_),
+    .Y(_848_)
+  );
+  NAND2X1 _4870_ (
+    .A(_601_),
+    .B(_652_),
+    .Y(_849_)
+  );
+  NAND2X1 _4871_ (
+    .A(_828_),
+    .B(_849_),
+    .Y(_850_)
+  );
+  INVX1 _4872_ (
+    .A(_850_),
+    .Y(_851_)
+  );
+  NAND2X1 _4873_ (
+    .A(_1567_),
+    .B(_847_),
+    .Y(_852_)
+  );
+  NAND2X1 _4874_ (
+    .A(_848_),
+    .B(_852_),
+    .Y(_853_)
+  );
+  INVX1 _4875_ (
+    .A(_853_),
+    .Y(_854_)
+  );
+  NAND2X1 _4876_ (
+    .A(_850_),
+    .B(_854_),
+    .Y(_855_)
+  );
+  NAND2X1 _4877_ (
+    .A(_848_),
+    .B(_855_),
+    .Y(_856_)
+  );
+  INVX1 _4878_ (
+    .A(_856_),
+    .Y(_857_)
+  );
+  NAND2X1 _4879_ (
+    .A(_845_),
+    .B(_856_),
+    .Y(_858_)
+  );
+  NAND2X1 _4880_ (
+    .A(_844_),
+    .B(_857_),
+    .Y(_859_)
+  );
+  NAND2X1 _4881_ (
+    .A(_858_),
+    .B(_859_),
+    .Y(_860_)
+  );
+  INVX1 _4882_ (
+    .A(_860_),
+    .Y(_861_)
+  );
+  NAND2X1 _4883_ (
+    .A(_851_),
+    .B(_853_),
+    .Y(_862_)
+  );
+  NAND2X1 _4884_ (
+    .A(_855_),
+    .B(_862_),
+    .Y(_863_)
+  );
+  NAND2X1 _4885_ (
+    .A(_1197_),
+    .B(_670_),
+    .Y(_864_)
+  );
+  NAND2X1 _4886_ (
+    .A(_846_),
+    .B(_864_),
+    .Y(_865_)
+  );
+  INVX1 _4887_ (
+    .A(_865_),
+    .Y(_866_)
+  );
+  NAND2X1 _4888_ (
+    .A(_609_),
+    .B(_866_),
+    .Y(_867_)
+  );
+  NAND2X1 _4889_ (
+    .A(_610_),
+    .B(_865_),
+    .Y(_868_)
+  );
+  NAND2X1 _4890_ (
+    .A(_867_),
+    .B(_868_),
+    .Y(_869_)
+  );
+  INVX1 _4891_ (
+    .A(_869_),
+    .Y(_870_)
+  );
+  NAND2X1 _4892_ (
+    .A(_621_),
+    .B(_664_),
+    .Y(_871_)
+  );
+  NAND2X1 _4893_ (
+    .A(_622_),
+    .B(_663_),
+    .Y(_872_)
+  );
+  NAND2X1 _4894_ (
+    .A(_871_),
+    .B(_872_),
+    .Y(_873_)
+  );
+  INVX1 _4895_ (
+    .A(_873_),
+    .Y(_874_)
+  );
+  NAND2X1 _4896_ (
+    .A(_694_),
+    .B(_874_),
+    .Y(_875_)
+  );
+  NAND2X1 _4897_ (
+    .A(_871_),
+    .B(_875_),
+    .Y(_876_)
+  );
+  INVX1 _4898_ (
+    .A(_876_),
+    .Y(_877_)
+  );
+  NAND2X1 _4899_ (
+    .A(_870_),
+    .B(_876_),
+    .Y(_878_)
+  );
+  NAND2X1 _4900_ (
+    .A(_867_),
+    .B(_878_),
+    .Y(_879_)
+  );
+  OR2X1 _4901_ (
+    .A(_863_),
+    .B(_879_),
+    .Y(_880_)
+  );
+  NAND2X1 _4902_ (
+    .A(_863_),
+    .B(_879_),
+    .Y(_881_)
+  );
+  NAND2X1 _4903_ (
+    .A(_880_),
+    .B(_881_),
+    .Y(_882_)
+  );
+  INVX1 _4904_ (
+    .A(_882_),
+    .Y(_883_)
+  );
+  NAND2X1 _4905_ (
+    .A(_695_),
+    .B(_873_),
+    .Y(_884_)
+  );
+  AND2X1 _4906_ (
+    .A(_875_),
+    .B(_884_),
+    .Y(_885_)
+  );
+  NAND2X1 _4907_ (
+    .A(_688_),
+    .B(_772_),
+    .Y(_886_)
+  );
+  NAND2X1 _4908_ (
+    .A(_689_),
+    .B(_773_),
+    .Y(_887_)
+  );
+  NAND2X1 _4909_ (
+    .A(_886_),
+    .B(_887_),
+    .Y(_888_)
+  );
+  INVX1 _4910_ (
+    .A(_888_),
+    .Y(_889_)
+  );
+  NAND2X1 _4911_ (
+    .A(_721_),
+    .B(_889_),
+    .Y(_890_)
+  );
+  NAND2X1 _4912_ (
+    .A(_886_),
+    .B(_890_),
+    .Y(_891_)
+  );
+  NOR2X1 _4913_ (
+    .A(_885_),
+    .B(_891_),
+    .Y(_892_)
+  );
+  INVX1 _4914_ (
+    .A(_892_),
+    .Y(_893_)
+  );
+  NAND2X1 _4915_ (
+    .A(_869_),
+    .B(_877_),
+    .Y(_894_)
+  );
+  NAND2X1 _4916_ (
+    .A(_878_),
+    .B(_894_),
+    .Y(_895_)
+  );
+  INVX1 _4917_ (
+    .A(_895_),
+    .Y(_896_)
+  );
+  NAND2X1 _4918_ (
+    .A(_892_),
+    .B(_895_),
+    .Y(_897_)
+  );
+  NAND2X1 _4919_ (
+    .A(_893_),
+    .B(_896_),
+    .Y(_898_)
+  );
+  NAND2X1 _4920_ (
+    .A(_897_),
+    .B(_898_),
+    .Y(_899_)
+  );
+  NAND2X1 _4921_ (
+    .A(_713_),
+    .B(_740_),
+    .Y(_900_)
+  );
+  NAND2X1 _4922_ (
+    .A(_722_),
+    .B(_888_),
+    .Y(_901_)
+  );
+  NAND2X1 _4923_ (
+    .A(_890_),
+    .B(_901_),
+    .Y(_902_)
+  );
+  NAND2X1 _4924_ (
+    .A(_900_),
+    .B(_902_),
+    .Y(_903_)
+  );
+  NAND2X1 _4925_ (
+    .A(_885_),
+    .B(_891_),
+    .Y(_904_)
+  );
+  NAND2X1 _4926_ (
+    .A(_893_),
+    .B(_904_),
+    .Y(_905_)
+  );
+  NAND2X1 _4927_ (
+    .A(_903_),
+    .B(_905_),
+    .Y(_906_)
+  );
+  NAND2X1 _4928_ (
+    .A(_712_),
+    .B(_741_),
+    .Y(_907_)
+  );
+  NAND2X1 _4929_ (
+    .A(_900_),
+    .B(_907_),
+    .Y(_908_)
+  );
+  INVX1 _4930_ (
+    .A(_908_),
+    .Y(_909_)
+  );
+  NAND2X1 _4931_ (
+    .A(_779_),
+    .B(_908_),
+    .Y(_910_)
+  );
+  OR2X1 _4932_ (
+    .A(_900_),
+    .B(_902_),
+    .Y(_911_)
+  );
+  NAND2X1 _4933_ (
+    .A(_903_),
+    .B(_911_),
+    .Y(_912_)
+  );
+  NAND2X1 _4934_ (
+    .A(_910_),
+    .B(_912_),
+    .Y(_913_)
+  );
+  NAND2X1 _4935_ (
+    .A(_1204_),
+    .B(_783_),
+    .Y(_914_)
+  );
+  INVX1 _4936_ (
+    .A(_914_),
+    .Y(_915_)
+  );
+  NAND2X1 _4937_ (
+    .A(_1203_),
+    .B(_784_),
+    .Y(_916_)
+  );
+  NAND2X1 _4938_ (
+    .A(_914_),
+    .B(_916_),
+    .Y(_917_)
+  );
+  INVX1 _4939_ (
+    .A(_917_),
+    .Y(_918_)
+  );
+  NAND2X1 _4940_ (
+    .A(_755_),
+    .B(_918_),
+    .Y(_919_)
+  );
+  NAND2X1 _4941_ (
+    .A(_756_),
+    .B(_917_),
+    .Y(_920_)
+  );
+  NAND2X1 _4942_ (
+    .A(_919_),
+    .B(_920_),
+    .Y(_921_)
+  );
+  NAND2X1 _4943_ (
+    .A(_543_),
+    .B(_548_),
+    .Y(_922_)
+  );
+  INVX1 _4944_ (
+    .A(_922_),
+    .Y(_923_)
+  );
+  NAND2X1 _4945_ (
+    .A(_529_),
+    .B(_923_),
+    .Y(_924_)
+  );
+  NAND2X1 _4946_ (
+    .A(_530_),
+    .B(_922_),
+    .Y(_925_)
+  );
+  NAND2X1 _4947_ (
+    .A(_924_),
+    .B(_925_),
+    .Y(_926_)
+  );
+  NAND2X1 _4948_ (
+    .A(_589_),
+    .B(_926_),
+    .Y(_927_)
+  );
+  NAND2X1 _4949_ (
+    .A(_587_),
+    .B(_927_),
+    .Y(_928_)
+  );
+  NOR2X1 _4950_ (
+    .A(_1199_),
+    .B(_928_),
+    .Y(_929_)
+  );
+  INVX1 _4951_ (
+    .A(_929_),
+    .Y(_930_)
+  );
+  NOR2X1 _4952_ (
+    .A(_921_),
+    .B(_929_),
+    .Y(_931_)
+  );
+  INVX1 _4953_ (
+    .A(_931_),
+    .Y(_932_)
+  );
+  NAND2X1 _4954_ (
+    .A(_915_),
+    .B(_931_),
+    .Y(_933_)
+  );
+  NAND2X1 _4955_ (
+    .A(_778_),
+    .B(_909_),
+    .Y(_934_)
+  );
+  NAND2X1 _4956_ (
+    .A(_910_),
+    .B(_934_),
+    .Y(_935_)
+  );
+  NAND2X1 _4957_ (
+    .A(_914_),
+    .B(_932_),
+    .Y(_936_)
+  );
+  NAND2X1 _4958_ (
+    .A(_933_),
+    .B(_936_),
+    .Y(_937_)
+  );
+  NAND2X1 _4959_ (
+    .A(_919_),
+    .B(_937_),
+    .Y(_938_)
+  );
+  NAND2X1 _4960_ (
+    .A(_935_),
+    .B(_938_),
+    .Y(_939_)
+  );
+  NAND2X1 _4961_ (
+    .A(_933_),
+    .B(_939_),
+    .Y(_940_)
+  );
+  INVX1 _4962_ (
+    .A(_940_),
+    .Y(_941_)
+  );
+  OR2X1 _4963_ (
+    .A(_910_),
+    .B(_912_),
+    .Y(_942_)
+  );
+  NAND2X1 _4964_ (
+    .A(_913_),
+    .B(_942_),
+    .Y(_943_)
+  );
+  INVX1 _4965_ (
+    .A(_943_),
+    .Y(_944_)
+  );
+  NAND2X1 _4966_ (
+    .A(_940_),
+    .B(_944_),
+    .Y(_945_)
+  );
+  NAND2X1 _4967_ (
+    .A(_913_),
+    .B(_945_),
+    .Y(_946_)
+  );
+  INVX1 _4968_ (
+    .A(_946_),
+    .Y(_947_)
+  );
+  OR2X1 _4969_ (
+    .A(_903_),
+    .B(_905_),
+    .Y(_948_)
+  );
+  NAND2X1 _4970_ (
+    .A(_906_),
+    .B(_948_),
+    .Y(_949_)
+  );
+  INVX1 _4971_ (
+    .A(_949_),
+    .Y(_950_)
+  );
+  NAND2X1 _4972_ (
+    .A(_946_),
+    .B(_950_),
+    .Y(_951_)
+  );
+  NAND2X1 _4973_ (
+    .A(_906_),
+    .B(_951_),
+    .Y(_952_)
+  );
+  OR2X1 _4974_ (
+    .A(_899_),
+    .B(_952_),
+    .Y(_953_)
+  );
+  NAND2X1 _4975_ (
+    .A(_897_),
+    .B(_953_),
+    .Y(_954_)
+  );
+  INVX1 _4976_ (
+    .A(_954_),
+    .Y(_955_)
+  );
+  NAND2X1 _4977_ (
+    .A(_883_),
+    .B(_954_),
+    .Y(_956_)
+  );
+  NAND2X1 _4978_ (
+    .A(_880_),
+    .B(_956_),
+    .Y(_957_)
+  );
+  INVX1 _4979_ (
+    .A(_957_),
+    .Y(_958_)
+  );
+  NAND2X1 _4980_ (
+    .A(_861_),
+    .B(_957_),
+    .Y(_959_)
+  );
+  AND2X1 _4981_ (
+    .A(_858_),
+    .B(_959_),
+    .Y(_960_)
+  );
+  NOR2X1 _4982_ (
+    .A(_842_),
+    .B(_960_),
+    .Y(_961_)
+  );
+  NAND2X1 _4983_ (
+    .A(_824_),
+    .B(_961_),
+    .Y(_962_)
+  );
+  NAND2X1 _4984_ (
+    .A(_823_),
+    .B(_840_),
+    .Y(_963_)
+  );
+  NOR2X1 _4985_ (
+    .A(_961_),
+    .B(_963_),
+    .Y(_964_)
+  );
+  INVX1 _4986_ (
+    .A(_964_),
+    .Y(_965_)
+  );
+  NAND2X1 _4987_ (
+    .A(_962_),
+    .B(_965_),
+    .Y(_966_)
+  );
+  NAND2X1 _4988_ (
+    .A(_819_),
+    .B(_966_),
+    .Y(_967_)
+  );
+  NAND2X1 _4989_ (
+    .A(_947_),
+    .B(_949_),
+    .Y(_968_)
+  );
+  NAND2X1 _4990_ (
+    .A(_951_),
+    .B(_968_),
+    .Y(_969_)
+  );
+  INVX1 _4991_ (
+    .A(_969_),
+    .Y(_970_)
+  );
+  OR2X1 _4992_ (
+    .A(_623_),
+    .B(_625_),
+    .Y(_971_)
+  );
+  NAND2X1 _4993_ (
+    .A(_626_),
+    .B(_971_),
+    .Y(_972_)
+  );
+  INVX1 _4994_ (
+    .A(_972_),
+    .Y(_973_)
+  );
+  NAND2X1 _4995_ (
+    .A(_633_),
+    .B(_639_),
+    .Y(_974_)
+  );
+  NAND2X1 _4996_ (
+    .A(_640_),
+    .B(_974_),
+    .Y(_975_)
+  );
+  NAND2X1 _4997_ (
+    .A(_681_),
+    .B(_682_),
+    .Y(_976_)
+  );
+  XOR2X1 _4998_ (
+    .A(_815_),
+    .B(_976_),
+    .Y(_977_)
+  );
+  INVX1 _4999_ (
+    .A(_977_),
+    .Y(_978_)
+  );
+  NAND2X1 _5000_ (
+    .A(_975_),
+    .B(_978_),
+    .Y(_979_)
+  );
+  NAND2X1 _5001_ (
+    .A(_1209_),
+    .B(_630_),
+    .Y(_980_)
+  );
+  NAND2X1 _5002_ (
+    .A(_631_),
+    .B(_980_),
+    .Y(_981_)
+  );
+  INVX1 _5003_ (
+    .A(_981_),
+    .Y(_982_)
+  );
+  NAND2X1 _5004_ (
+    .A(_811_),
+    .B(_813_),
+    .Y(_983_)
+  );
+  NAND2X1 _5005_ (
+    .A(_814_),
+    .B(_983_),
+    .Y(_984_)
+  );
+  INVX1 _5006_ (
+    .A(_984_),
+    .Y(_985_)
+  );
+  NAND2X1 _5007_ (
+    .A(_982_),
+    .B(_984_),
+    .Y(_986_)
+  );
+  NAND2X1 _5008_ (
+    .A(_626_),
+    .B(_628_),
+    .Y(_987_)
+  );
+  NAND2X1 _5009_ (
+    .A(_629_),
+    .B(_987_),
+    .Y(_988_)
+  );
+  INVX1 _5010_ (
+    .A(_988_),
+    .Y(_989_)
+  );
+  NAND2X1 _5011_ (
+    .A(_807_),
+    .B(_809_),
+    .Y(_990_)
+  );
+  NAND2X1 _5012_ (
+    .A(_810_),
+    .B(_990_),
+    .Y(_991_)
+  );
+  INVX1 _5013_ (
+    .A(_991_),
+    .Y(_992_)
+  );
+  NAND2X1 _5014_ (
+    .A(_988_),
+    .B(_992_),
+    .Y(_993_)
+  );
+  NAND2X1 _5015_ (
+    .A(_989_),
+    .B(_991_),
+    .Y(_994_)
+  );
+  NAND2X1 _5016_ (
+    .A(_751_),
+    .B(_805_),
+    .Y(_995_)
+  );
+  NAND2X1 _5017_ (
+    .A(_806_),
+    .B(_995_),
+    .Y(_996_)
+  );
+  INVX1 _5018_ (
+    .A(_996_),
+    .Y(_997_)
+  );
+  NAND2X1 _5019_ (
+    .A(_801_),
+    .B(_803_),
+    .Y(_998_)
+  );
+  NAND2X1 _5020_ (
+    .A(_804_),
+    .B(_998_),
+    .Y(_999_)
+  );
+  INVX1 _5021_ (
+    .A(_999_),
+    .Y(_1000_)
+  );
+  NAND2X1 _5022_ (
+    .A(_617_),
+    .B(_622_),
+    .Y(_1001_)
+  );
+  NAND2X1 _5023_ (
+    .A(_623_),
+    .B(_1001_),
+    .Y(_1002_)
+  );
+  INVX1 _5024_ (
+    .A(_1002_),
+    .Y(_1003_)
+  );
+  NAND2X1 _5025_ (
+    .A(_794_),
+    .B(_797_),
+    .Y(_1004_)
+  );
+  NAND2X1 _5026_ (
+    .A(_799_),
+    .B(_1004_),
+    .Y(_1005_)
+  );
+  NAND2X1 _5027_ (
+    .A(_779_),
+    .B(_782_),
+    .Y(_1006_)
+  );
+  NAND2X1 _5028_ (
+    .A(_785_),
+    .B(_1006_),
+    .Y(_1007_)
+  );
+  INVX1 _5029_ (
+    .A(_1007_),
+    .Y(_1008_)
+  );
+  NAND2X1 _5030_ (
+    .A(_789_),
+    .B(_1006_),
+    .Y(_1009_)
+  );
+  NAND2X1 _5031_ (
+    .A(_1005_),
+    .B(_1009_),
+    .Y(_1010_)
+  );
+  NAND2X1 _5032_ (
+    .A(_1000_),
+    .B(_1003_),
+    .Y(_1011_)
+  );
+  NAND2X1 _5033_ (
+    .A(_999_),
+    .B(_1002_),
+    .Y(_1012_)
+  );
+  NAND2X1 _5034_ (
+    .A(_1010_),
+    .B(_1012_),
+    .Y(_1013_)
+  );
+  NAND2X1 _5035_ (
+    .A(_1011_),
+    .B(_1013_),
+    .Y(_1014_)
+  );
+  NAND2X1 _5036_ (
+    .A(_973_),
+    .B(_997_),
+    .Y(_1015_)
+  );
+  NAND2X1 _5037_ (
+    .A(_1014_),
+    .B(_1015_),
+    .Y(_1016_)
+  );
+  NAND2X1 _5038_ (
+    .A(_972_),
+    .B(_996_),
+    .Y(_1017_)
+  );
+  NAND2X1 _5039_ (
+    .A(_1016_),
+    .B(_1017_),
+    .Y(_1018_)
+  );
+  NAND2X1 _5040_ (
+    .A(_994_),
+    .B(_1018_),
+    .Y(_1019_)
+  );
+  NAND2X1 _5041_ (
+    .A(_993_),
+    .B(_1019_),
+    .Y(_1020_)
+  );
+  NAND2X1 _5042_ (
+    .A(_981_),
+    .B(_985_),
+    .Y(_1021_)
+  );
+  NAND2X1 _5043_ (
+    .A(_1020_),
+    .B(_1021_),
+    .Y(_1022_)
+  );
+  NAND2X1 _5044_ (
+    .A(_986_),
+    .B(_1022_),
+    .Y(_1023_)
+  );
+  NAND2X1 _5045_ (
+    .A(_979_),
+    .B(_1023_),
+    .Y(_1024_)
+  );
+  NAND2X1 _5046_ (
+    .A(_974_),
+    .B(_977_),
+    .Y(_1025_)
+  );
+  AND2X1 _5047_ (
+    .A(_1024_),
+    .B(_1025_),
+    .Y(_1026_)
+  );
+  NAND2X1 _5048_ (
+    .A(_640_),
+    .B(_1026_),
+    .Y(_1027_)
+  );
+  NAND2X1 _5049_ (
+    .A(_818_),
+    .B(_1027_),
+    .Y(_1028_)
+  );
+  NAND2X1 _5050_ (
+    .A(_657_),
+    .B(_817_),
+    .Y(_1029_)
+  );
+  NOR2X1 _5051_ (
+    .A(_1220_),
+    .B(_656_),
+    .Y(_1030_)
+  );
+  NOR2X1 _5052_ (
+    .A(_640_),
+    .B(_1030_),
+    .Y(_1031_)
+  );
+  NAND2X1 _5053_ (
+    .A(_1029_),
+    .B(_1031_),
+    .Y(_1032_)
+  );
+  OR2X1 _5054_ (
+    .A(_1024_),
+    .B(_1032_),
+    .Y(_1033_)
+  );
+  NAND2X1 _5055_ (
+    .A(_1028_),
+    .B(_1033_),
+    .Y(_1034_)
+  );
+  INVX1 _5056_ (
+    .A(_1034_),
+    .Y(_1035_)
+  );
+  NAND2X1 _5057_ (
+    .A(_972_),
+    .B(_1035_),
+    .Y(_1036_)
+  );
+  NAND2X1 _5058_ (
+    .A(_997_),
+    .B(_1034_),
+    .Y(_1037_)
+  );
+  NAND2X1 _5059_ (
+    .A(_1036_),
+    .B(_1037_),
+    .Y(_1038_)
+  );
+  INVX1 _5060_ (
+    .A(_1038_),
+    .Y(_1039_)
+  );
+  NAND2X1 _5061_ (
+    .A(_969_),
+    .B(_1039_),
+    .Y(_1040_)
+  );
+  NAND2X1 _5062_ (
+    .A(_941_),
+    .B(_943_),
+    .Y(_1041_)
+  );
+  NAND2X1 _5063_ (
+    .A(_945_),
+    .B(_1041_),
+    .Y(_1042_)
+  );
+  INVX1 _5064_ (
+    .A(_1042_),
+    .Y(_1043_)
+  );
+  NAND2X1 _5065_ (
+    .A(_1003_),
+    .B(_1035_),
+    .Y(_1044_)
+  );
+  NAND2X1 _5066_ (
+    .A(_999_),
+    .B(_1034_),
+    .Y(_1045_)
+  );
+  NAND2X1 _5067_ (
+    .A(_1044_),
+    .B(_1045_),
+    .Y(_1046_)
+  );
+  INVX1 _5068_ (
+    .A(_1046_),
+    .Y(_1047_)
+  );
+  NAND2X1 _5069_ (
+    .A(_1043_),
+    .B(_1046_),
+    .Y(_1048_)
+  );
+  OR2X1 _5070_ (
+    .A(_935_),
+    .B(_938_),
+    .Y(_1049_)
+  );
+  NAND2X1 _5071_ (
+    .A(_939_),
+    .B(_1049_),
+    .Y(_1050_)
+  );
+  INVX1 _5072_ (
+    .A(_1050_),
+    .Y(_1051_)
+  );
+  NAND2X1 _5073_ (
+    .A(_1008_),
+    .B(_1034_),
+    .Y(_1052_)
+  );
+  NAND2X1 _5074_ (
+    .A(_921_),
+    .B(_929_),
+    .Y(_1053_)
+  );
+  NAND2X1 _5075_ (
+    .A(_932_),
+    .B(_1053_),
+    .Y(_1054_)
+  );
+  NAND2X1 _5076_ (
+    .A(_1199_),
+    .B(_928_),
+    .Y(_1055_)
+  );
+  NAND2X1 _5077_ (
+    .A(_930_),
+    .B(_1055_),
+    .Y(_1056_)
+  );
+  INVX1 _5078_ (
+    .A(_1056_),
+    .Y(_1057_)
+  );
+  NOR2X1 _5079_ (
+    .A(_1054_),
+    .B(_1057_),
+    .Y(_1058_)
+  );
+  NAND2X1 _5080_ (
+    .A(_1052_),
+    .B(_1058_),
+    .Y(_1059_)
+  );
+  NAND2X1 _5081_ (
+    .A(_1007_),
+    .B(_1056_),
+    .Y(_1060_)
+  );
+  NAND2X1 _5082_ (
+    .A(_1054_),
+    .B(_1060_),
+    .Y(_1061_)
+  );
+  OR2X1 _5083_ (
+    .A(_785_),
+    .B(_787_),
+    .Y(_1062_)
+  );
+  AND2X1 _5084_ (
+    .A(_788_),
+    .B(_1061_),
+    .Y(_1063_)
+  );
+  AND2X1 _5085_ (
+    .A(_1062_),
+    .B(_1063_),
+    .Y(_1064_)
+  );
+  NAND2X1 _5086_ (
+    .A(_1034_),
+    .B(_1064_),
+    .Y(_1065_)
+  );
+  NAND2X1 _5087_ (
+    .A(_1059_),
+    .B(_1065_),
+    .Y(_1066_)
+  );
+  INVX1 _5088_ (
+    .A(_1066_),
+    .Y(_1067_)
+  );
+  NAND2X1 _5089_ (
+    .A(_1051_),
+    .B(_1066_),
+    .Y(_1068_)
+  );
+  NOR2X1 _5090_ (
+    .A(_1005_),
+    .B(_1035_),
+    .Y(_1069_)
+  );
+  NAND2X1 _5091_ (
+    .A(_1068_),
+    .B(_1069_),
+    .Y(_1070_)
+  );
+  NAND2X1 _5092_ (
+    .A(_1042_),
+    .B(_1047_),
+    .Y(_1071_)
+  );
+  NAND2X1 _5093_ (
+    .A(_1050_),
+    .B(_1067_),
+    .Y(_1072_)
+  );
+  AND2X1 _5094_ (
+    .A(_1071_),
+    .B(_1072_),
+    .Y(_1073_)
+  );
+  NAND2X1 _5095_ (
+    .A(_1070_),
+    .B(_1073_),
+    .Y(_1074_)
+  );
+  NAND2X1 _5096_ (
+    .A(_1048_),
+    .B(_1074_),
+    .Y(_1075_)
+  );
+  NAND2X1 _5097_ (
+    .A(_1040_),
+    .B(_1075_),
+    .Y(_1076_)
+  );
+  NAND2X1 _5098_ (
+    .A(_970_),
+    .B(_1038_),
+    .Y(_1077_)
+  );
+  NAND2X1 _5099_ (
+    .A(_899_),
+    .B(_952_),
+    .Y(_1078_)
+  );
+  NAND2X1 _5100_ (
+    .A(_953_),
+    .B(_1078_),
+    .Y(_1079_)
+  );
+  NAND2X1 _5101_ (
+    .A(_988_),
+    .B(_1035_),
+    .Y(_1080_)
+  );
+  NAND2X1 _5102_ (
+    .A(_991_),
+    .B(_1034_),
+    .Y(_1081_)
+  );
+  NAND2X1 _5103_ (
+    .A(_1080_),
+    .B(_1081_),
+    .Y(_1082_)
+  );
+  NAND2X1 _5104_ (
+    .A(_1079_),
+    .B(_1082_),
+    .Y(_1083_)
+  );
+  AND2X1 _5105_ (
+    .A(_1077_),
+    .B(_1083_),
+    .Y(_1084_)
+  );
+  NAND2X1 _5106_ (
+    .A(_1076_),
+    .B(_1084_),
+    .Y(_1085_)
+  );
+  NAND2X1 _5107_ (
+    .A(_882_),
+    .B(_955_),
+    .Y(_1086_)
+  );
+  NAND2X1 _5108_ (
+    .A(_956_),
+    .B(_1086_),
+    .Y(_1087_)
+  );
+  INVX1 _5109_ (
+    .A(_1087_),
+    .Y(_1088_)
+  );
+  NAND2X1 _5110_ (
+    .A(_984_),
+    .B(_1034_),
+    .Y(_1089_)
+  );
+  NAND2X1 _5111_ (
+    .A(_981_),
+    .B(_1035_),
+    .Y(_1090_)
+  );
+  NAND2X1 _5112_ (
+    .A(_1089_),
+    .B(_1090_),
+    .Y(_1091_)
+  );
+  INVX1 _5113_ (
+    .A(_1091_),
+    .Y(_1092_)
+  );
+  NAND2X1 _5114_ (
+    .A(_1088_),
+    .B(_1091_),
+    .Y(_1093_)
+  );
+  OR2X1 _5115_ (
+    .A(_1079_),
+    .B(_1082_),
+    .Y(_1094_)
+  );
+  AND2X1 _5116_ (
+    .A(_1093_),
+    .B(_1094_),
+    .Y(_1095_)
+  );
+  NAND2X1 _5117_ (
+    .A(_1085_),
+    .B(_1095_),
+    .Y(_1096_)
+  );
+  NAND2X1 _5118_ (
+    .A(_860_),
+    .B(_958_),
+    .Y(_1097_)
+  );
+  NAND2X1 _5119_ (
+    .A(_959_),
+    .B(_1097_),
+    .Y(_1098_)
+  );
+  INVX1 _5120_ (
+    .A(_1098_),
+    .Y(_1099_)
+  );
+  NAND2X1 _5121_ (
+    .A(_977_),
+    .B(_1034_),
+    .Y(_1100_)
+  );
+  NAND2X1 _5122_ (
+    .A(_975_),
+    .B(_1035_),
+    .Y(_1101_)
+  );
+  NAND2X1 _5123_ (
+    .A(_1100_),
+    .B(_1101_),
+    .Y(_1102_)
+  );
+  INVX1 _5124_ (
+    .A(_1102_),
+    .Y(_1103_)
+  );
+  NAND2X1 _5125_ (
+    .A(_1098_),
+    .B(_1103_),
+    .Y(_1104_)
+  );
+  NAND2X1 _5126_ (
+    .A(_1087_),
+    .B(_1092_),
+    .Y(_1105_)
+  );
+  AND2X1 _5127_ (
+    .A(_1104_),
+    .B(_1105_),
+    .Y(_1106_)
+  );
+  NAND2X1 _5128_ (
+    .A(_1096_),
+    .B(_1106_),
+    .Y(_1107_)
+  );
+  NAND2X1 _5129_ (
+    .A(_1099_),
+    .B(_1102_),
+    .Y(_1108_)
+  );
+  NAND2X1 _5130_ (
+    .A(_842_),
+    .B(_960_),
+    .Y(_1109_)
+  );
+  NAND2X1 _5131_ (
+    .A(_964_),
+    .B(_1109_),
+    .Y(_1110_)
+  );
+  NAND2X1 _5132_ (
+    .A(_820_),
+    .B(_1110_),
+    .Y(_1111_)
+  );
+  NOR2X1 _5133_ (
+    .A(_820_),
+    .B(_961_),
+    .Y(_1112_)
+  );
+  NAND2X1 _5134_ (
+    .A(_1109_),
+    .B(_1112_),
+    .Y(_1113_)
+  );
+  AND2X1 _5135_ (
+    .A(_1111_),
+    .B(_1113_),
+    .Y(_1114_)
+  );
+  AND2X1 _5136_ (
+    .A(_1108_),
+    .B(_1114_),
+    .Y(_1115_)
+  );
+  NAND2X1 _5137_ (
+    .A(_1107_),
+    .B(_1115_),
+    .Y(_1116_)
+  );
+  NAND2X1 _5138_ (
+    .A(_967_),
+    .B(_1116_),
     .Y(y[1])
   );
-  NOR2X1 _937_ (
-    .A(_172_),
+  NOR2X1 _5139_ (
+    .A(_1035_),
     .B(y[1]),
     .Y(y[0])
   );
