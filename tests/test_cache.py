@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from _nets import random_network
 
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.flow import BaselineCache, baseline_key
-from tests._nets import random_network
 
 
 def test_key_depends_on_network_vectors_and_settings():

@@ -80,21 +80,29 @@ def prove_equivalent(rtl: list[Path], netlist: Path, top: str, *, work_dir: Path
               f"read_verilog {quote_path(models)}", "proc", "flatten",
               "miter -equiv -flatten gold gate miter", "hierarchy -top miter", "opt_clean",
               "techmap", "opt -fast", "aigmap", f"write_aiger -zinit {quote_path(aig)}", ""]
-    start = time.perf_counter()
-    run_yosys("\n".join(lines), script_path=work_dir / "miter.ys",
-              log=work_dir / "miter.log", timeout=timeout)
-    log = work_dir / "abc.log"
-    remaining = max(1.0, timeout - (time.perf_counter() - start))
-    run_tool([_abc(), "-c", f"read_aiger {aig}; print_stats; iprove"], log=log,
-             timeout=remaining, what="yosys-abc (equivalence)")
-    text = log.read_text()
-    seconds = time.perf_counter() - start
-    nodes = int(text.split("and =", 1)[1].split()[0]) if "and =" in text else 0
+    text, seconds, nodes, log = _prove(lines, aig, "iprove", "yosys-abc (equivalence)",
+                                       work_dir=work_dir, timeout=timeout)
     if "UNSATISFIABLE" in text:
         return FormalResult(True, seconds, nodes, log)
     if "SATISFIABLE" in text:
         return FormalResult(False, seconds, nodes, log)
     raise ToolError(f"equivalence check gave no verdict; log: {log}\n{log_tail(log)}")
+
+
+def _prove(lines: list[str], aig: Path, command: str, what: str, *, work_dir: Path,
+           timeout: float) -> tuple[str, float, int, Path]:
+    """Build the miter with the Yosys script ``lines`` into ``aig`` and run ABC's ``command``
+    on it, both within ``timeout``: (ABC's log text, seconds, AND nodes, log path)."""
+    start = time.perf_counter()
+    run_yosys("\n".join(lines), script_path=work_dir / "miter.ys",
+              log=work_dir / "miter.log", timeout=timeout)
+    log = work_dir / "abc.log"
+    remaining = max(1.0, timeout - (time.perf_counter() - start))
+    run_tool([_abc(), "-c", f"read_aiger {aig}; print_stats; {command}"], log=log,
+             timeout=remaining, what=what)
+    text = log.read_text()
+    nodes = int(text.split("and =", 1)[1].split()[0]) if "and =" in text else 0
+    return text, time.perf_counter() - start, nodes, log
 
 
 def prove_sequential(rtl: list[Path], netlist: Path, top: str, *, work_dir: Path,
@@ -120,16 +128,9 @@ def prove_sequential(rtl: list[Path], netlist: Path, top: str, *, work_dir: Path
               "miter -equiv -flatten gold gate miter", "hierarchy -top miter", "opt_clean",
               "techmap", "opt -fast", "dffunmap", "aigmap", "setundef -zero -init",
               f"write_aiger -zinit {quote_path(aig)}", ""]
-    start = time.perf_counter()
-    run_yosys("\n".join(lines), script_path=work_dir / "miter.ys",
-              log=work_dir / "miter.log", timeout=timeout)
-    log = work_dir / "abc.log"
-    remaining = max(1.0, timeout - (time.perf_counter() - start))
-    run_tool([_abc(), "-c", f"read_aiger {aig}; print_stats; dprove"], log=log,
-             timeout=remaining, what="yosys-abc (sequential equivalence)")
-    text = log.read_text()
-    seconds = time.perf_counter() - start
-    nodes = int(text.split("and =", 1)[1].split()[0]) if "and =" in text else 0
+    text, seconds, nodes, log = _prove(lines, aig, "dprove",
+                                       "yosys-abc (sequential equivalence)",
+                                       work_dir=work_dir, timeout=timeout)
     registers = int(text.split("lat =", 1)[1].split()[0]) if "lat =" in text else 0
     if "Networks are equivalent" in text:
         return FormalResult(True, seconds, nodes, log, registers)
