@@ -281,7 +281,8 @@ def test_netlist_holds_only_library_cells_and_wiring(text, match, tmp_path):
 def test_rtl_is_tied_to_network_json(tmp_path):
     """A top.v and netlist.v changed the same way (formal would prove them equal) fail."""
     net = Network.from_json((BALANCE / "network.json").read_text())
-    other = Network.from_json(json.dumps({**net.to_dict(), "argmax_shift": 1}))
+    other = Network.from_json(json.dumps({**net.to_dict(),
+                                          "argmax_shift": net.argmax_shift + 1}))
     rtl = checked_rtl(BALANCE / "top.v", net, work_dir=tmp_path / "a", timeout=120)
     assert rtl.read_text().split("\n", 1)[1] == (BALANCE / "top.v").read_text().split("\n", 1)[1]
     with pytest.raises(VerificationError, match="not the RTL"):
