@@ -21,14 +21,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-from bespoke_mlp.data import load_dataset, split_dataset
 from bespoke_mlp.flow import (
     BaselineCache,
     SearchSettings,
     implement,
+    report_test_part,
     run_exact,
     run_search_flow,
-    split_parts,
 )
 from bespoke_mlp.ir import Network
 from bespoke_mlp.parallel import add_executor_arguments, executor_from_args
@@ -122,11 +121,7 @@ def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
     implemented again on ``tech`` in architecture ``arch``, verified on the run's test split."""
     report = json.loads((run_dir / "report.json").read_text())
     net = Network.from_json((run_dir / model).read_text())
-    # The run's own split: the selection part changes the train part, hence the input scaling.
-    settings = report["settings"]
-    split = split_dataset(load_dataset(name, data_dir=data_dir), seed=settings["split_seed"],
-                          select_size=settings.get("select_size", 0.0))
-    codes, labels = split_parts(net, split)["test"]
+    codes, labels = report_test_part(net, name, report["settings"], data_dir)
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-bench-") as work:
         impl = implement(net, codes, labels, design_dir=Path(work) / "design",
                          work_dir=Path(work) / "work", arch=arch, effort=EFFORT,

@@ -32,10 +32,9 @@ from typing import Any
 from bespoke_mlp._outdir import MARKER
 from bespoke_mlp._util import atomic_output_dir
 from bespoke_mlp.cli import console_logging
-from bespoke_mlp.data import load_dataset, split_dataset
 from bespoke_mlp.errors import BespokeError
-from bespoke_mlp.flow import Log, SearchSettings, run_search_flow
-from bespoke_mlp.ir import Network, predict_codes
+from bespoke_mlp.flow import Log, SearchSettings, report_test_part, run_search_flow
+from bespoke_mlp.ir import Network, network_codes, predict_codes
 from bespoke_mlp.sim import pack_vectors
 
 HERE = Path(__file__).resolve().parent
@@ -194,11 +193,8 @@ def add_vectors(datasets: Sequence[str], *, out: Path = HERE,
             continue
         report = json.loads((d / "report.json").read_text())
         net = Network.from_json((d / "network.json").read_text())
-        split = split_dataset(load_dataset(name, data_dir=data_dir),
-                              seed=report["settings"]["split_seed"])
-        codes = split.codes("test", net.input_bits)
-        index = {c: i for i, c in enumerate(net.classes)}
-        labels = [index[v.item()] for v in split.y_test]
+        codes, labels = report_test_part(net, name, report["settings"], data_dir)
+        codes = network_codes(net, codes)
         accuracy = round(float((predict_codes(net, codes) == labels).mean()), 6)
         if len(codes) != report["n_test"] or accuracy != report["accuracy"]["design"]:
             raise RegenerationError(f"{name}: recomputed vectors give {len(codes)} vectors at "

@@ -6,7 +6,13 @@ from ._cache import BaselineCache, baseline_key
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
 from ._log import Log, quiet
-from ._report import class_indices, design_report, split_parts, summary_table
+from ._report import (
+    class_indices,
+    design_report,
+    report_test_part,
+    split_parts,
+    summary_table,
+)
 from ._search import SearchSettings, run_search_flow
 from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
 
@@ -27,6 +33,7 @@ __all__ = [
     "loss_upper_bound",
     "paired_loss",
     "quiet",
+    "report_test_part",
     "run_ablation",
     "run_exact",
     "run_search_flow",

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data import Split, label_indices
+from ..data import Split, label_indices, load_dataset, split_dataset
 from ..ir import Network, resolution_codes
 from ._implement import Implementation
 
-__all__ = ["class_indices", "design_report", "split_parts", "summary_table"]
+__all__ = ["class_indices", "design_report", "report_test_part", "split_parts", "summary_table"]
 
 
 def class_indices(net: Network, labels: np.ndarray) -> np.ndarray:
@@ -31,6 +32,16 @@ def split_parts(net: Network, split: Split) -> dict[str, tuple[np.ndarray, np.nd
             codes = resolution_codes(net, getattr(split, f"X_{p}"), codes)
         out[p] = (codes, class_indices(net, getattr(split, f"y_{p}")))
     return out
+
+
+def report_test_part(net: Network, dataset: str, settings: dict[str, Any],
+                     data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The test part (codes for ``net``, class indices) of the run whose ``report.json``
+    recorded ``settings``: split as that run split it, since the selection part changes the
+    train part and so the input scaling."""
+    split = split_dataset(load_dataset(dataset, data_dir=data_dir), seed=settings["split_seed"],
+                          select_size=settings.get("select_size", 0.0))
+    return split_parts(net, split)["test"]
 
 
 def design_report(*, dataset: str, impl: Implementation, accuracy: dict[str, float],

@@ -136,8 +136,8 @@ class _ProgressBar:
 
 
 def _pick_areas(found: Retrained, arch: Architecture) -> list[float]:
-    """Estimated areas that pick the front points to implement: the search's (parallel)
-    estimate, or for a sequential design :func:`~bespoke_mlp.ir.sequential_area_cm2`."""
+    """Estimated costs that pick the front points to implement: the search objective's
+    (parallel) estimate, or for a sequential design :func:`~bespoke_mlp.ir.sequential_area_cm2`."""
     if not arch.sequential:
         return list(found.area)
     return [sequential_area_cm2(schedule(n, arch.lanes)) for n in found.nets]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._netlist import NetBit
-from ._testbench import TB_MODULE, _toggle_block
+from ._testbench import TB_MODULE, _open_files, _toggle_block
 
 __all__ = ["ClockedDesign", "render_clocked_testbench", "record_vectors"]
 
@@ -70,13 +70,7 @@ def render_clocked_testbench(
             f"  integer fd_{k}, i_{k}, c_{k};\n",
             f"  {d.top} dut{k} (.x(x_{k}), .clk(clk_{k}), .rst(rst_{k}));\n",
             "  initial begin\n",
-            f"    if ($bits(dut{k}.x) != {d.x_bits}) begin\n",
-            f'      $display("%%Error: design {d.top}: port x has %0d bits, the vectors '
-            f'{d.x_bits}", $bits(dut{k}.x));\n',
-            "      $fatal(1);\n",
-            "    end\n",
-            f'    $readmemh("{d.vectors_file}", vectors_{k});\n',
-            f'    fd_{k} = $fopen("{d.predictions_file}", "w");\n',
+            *_open_files(k, d.top, d.x_bits, d.vectors_file, d.predictions_file),
         ]
         if k == 0 and toggle_nets:
             out.append(f'    fd_toggles = $fopen("{toggles_file}", "w");\n')

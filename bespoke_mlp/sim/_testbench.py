@@ -99,6 +99,22 @@ def _toggle_block(nets: Sequence[NetBit], toggles_file: str) -> tuple[list[str],
     return decls, writes
 
 
+def _open_files(k: int, top: str, x_bits: int, vectors_file: str,
+                predictions_file: str) -> list[str]:
+    """Testbench lines that check design ``k``'s input port width, load its vectors and open
+    its predictions file."""
+    # A port width the vectors do not fill would be silently truncated or zero-extended.
+    return [
+        f"    if ($bits(dut{k}.x) != {x_bits}) begin\n",
+        f'      $display("%%Error: design {top}: port x has %0d bits, the vectors '
+        f'{x_bits}", $bits(dut{k}.x));\n',
+        "      $fatal(1);\n",
+        "    end\n",
+        f'    $readmemh("{vectors_file}", vectors_{k});\n',
+        f'    fd_{k} = $fopen("{predictions_file}", "w");\n',
+    ]
+
+
 def render_testbench(
     designs: Sequence[TbDesign],
     *,
@@ -128,16 +144,7 @@ def render_testbench(
         out += decls + ["  integer fd_toggles;\n"]
     out += ["  integer i;\n", "  initial begin\n"]
     for k, d in enumerate(designs):
-        # A port width the vectors do not fill would be silently truncated or zero-extended.
-        out += [
-            f"    if ($bits(dut{k}.x) != {d.x_bits}) begin\n",
-            f'      $display("%%Error: design {d.top}: port x has %0d bits, the vectors '
-            f'{d.x_bits}", $bits(dut{k}.x));\n',
-            "      $fatal(1);\n",
-            "    end\n",
-            f'    $readmemh("{d.vectors_file}", vectors_{k});\n',
-            f'    fd_{k} = $fopen("{d.predictions_file}", "w");\n',
-        ]
+        out += _open_files(k, d.top, d.x_bits, d.vectors_file, d.predictions_file)
     if toggle_nets:
         out.append(f'    fd_toggles = $fopen("{toggles_file}", "w");\n')
     n_steps = max(d.n_vectors for d in designs)
