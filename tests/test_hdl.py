@@ -5,7 +5,14 @@ from amaranth.hdl import Const, Module, Signal
 from amaranth.sim import Simulator
 
 from bespoke_mlp.errors import UsageError
-from bespoke_mlp.hdl import Classifier, check_module_name, compress, dadda_heights, to_rtlil
+from bespoke_mlp.hdl import (
+    Classifier,
+    check_module_name,
+    compress,
+    dadda_heights,
+    to_rtlil,
+)
+from bespoke_mlp.hdl._top import _pairwise
 from bespoke_mlp.ir import Layer, Network, Window, predict_codes
 
 
@@ -116,3 +123,27 @@ def test_compressor_tree_sums_columns(seed):
 
     sim.add_testbench(bench)
     sim.run()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_pairwise_argmax_matches_golden_model(n_classes):
+    rng = np.random.default_rng(40 + n_classes)
+    net = random_network(rng, n_classes=n_classes)
+    assert _pairwise(net)
+    codes = rng.integers(0, 16, (120, net.n_features))
+    assert np.array_equal(simulate_amaranth(net, codes), predict_codes(net, codes))
+
+
+def test_pairwise_argmax_ties_go_to_lowest_index():
+    # Every pair ties somewhere: v0 = 2x, v1 = x + 8, v2 = 3x - 8 (equal at x = 8).
+    l0 = Layer([[2], [1], [3]], [0, 8, -8], [[15], [15], [15]], [0, 0, 0])
+    net = Network(4, (l0,), ("a", "b", "c"))
+    codes = np.arange(16)[:, None]
+    assert _pairwise(net)
+    assert simulate_amaranth(net, codes).tolist() == predict_codes(net, codes).tolist()
+    assert predict_codes(net, codes)[8] == 0
+
+
+def test_approximated_output_layer_keeps_the_tournament():
+    net = random_network(np.random.default_rng(3), approximate=True)
+    assert not _pairwise(net)

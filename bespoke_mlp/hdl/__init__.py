@@ -11,7 +11,7 @@ from ._emit import (
     write_verilog,
     write_verilog_many,
 )
-from ._neuron import Argmax, Form, Neuron, NeuronLayer
+from ._neuron import Argmax, Form, Neuron, NeuronLayer, PairwiseArgmax
 from ._sequential import SequentialClassifier
 from ._top import Classifier
 from ._tree import compress, dadda_heights
@@ -27,6 +27,7 @@ __all__ = [
     "Form",
     "Neuron",
     "NeuronLayer",
+    "PairwiseArgmax",
     "check_module_name",
     "compress",
     "dadda_heights",

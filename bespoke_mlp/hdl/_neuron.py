@@ -9,10 +9,10 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import UsageError
-from ..ir import Layer, accumulator_width, neuron_sum
+from ..ir import Layer, accumulator_width, csd_digits, layer_linear_form, neuron_sum, signed_width
 from ._tree import compress
 
-__all__ = ["Form", "Neuron", "NeuronLayer", "Argmax", "check_form"]
+__all__ = ["Form", "Neuron", "NeuronLayer", "Argmax", "PairwiseArgmax", "check_form"]
 
 #: How a neuron's sum is described: ``"tree"`` (one bit-level compressor tree with the constants
 #: folded in) or ``"behavioral"`` (``sum(x_i * w_i) + b``, left to synthesis).
@@ -158,4 +158,72 @@ class Argmax(wiring.Component):
             entries = nxt
             level += 1
         m.d.comb += self.y.eq(entries[0][1])
+        return m
+
+
+class PairwiseArgmax(wiring.Component):
+    """The class index of an output layer of two or three neurons, from the signs of its
+    accumulators' pairwise differences (``argmax_shift`` 0; the lowest index wins ties).
+
+    ``v_h > v_l`` is the sign of ``v_h - v_l - 1``, one compressor tree over the layer's input
+    bits whose coefficient per bit is the difference of the two neurons' (CSD digits of the
+    difference, so digits the two share cancel). Only that tree's carry chain is needed: no
+    accumulator is ever formed, and no comparator or multiplexer follows.
+
+    Ports: ``a`` (the layer's packed inputs, input ``i`` at its width) and ``y``.
+    """
+
+    def __init__(self, layer: Layer, in_widths: Sequence[int]):
+        if not 2 <= layer.n_out <= 3 or layer.activation is not None:
+            raise ValueError(f"pairwise argmax needs an output layer of 2 or 3 neurons, "
+                             f"got {layer.n_out!r}")
+        self._layer = layer
+        self._in_widths = tuple(in_widths)
+        super().__init__({"a": In(sum(self._in_widths)),
+                          "y": Out(max(1, (layer.n_out - 1).bit_length()))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        width = max(self._in_widths)
+        coef, const = layer_linear_form(self._layer, width)
+        offsets = _offsets(self._in_widths)
+
+        def greater(hi: int, lo: int):
+            diff = (coef[:, hi] - coef[:, lo]).tolist()
+            constant = int(const[hi] - const[lo]) - 1
+            low = constant + sum(c for c in diff if c < 0)
+            high = constant + sum(c for c in diff if c > 0)
+            if high < 0 or low >= 0:
+                return Const(int(low >= 0), 1)
+            w = signed_width(low, high)
+            columns: list[list] = [[] for _ in range(w)]
+            for k, c in enumerate(diff):
+                if not c:
+                    continue
+                i, b = divmod(k, width)
+                if b >= self._in_widths[i]:
+                    raise ValueError(f"input {i} has {self._in_widths[i]} bits, but its "
+                                     f"bit {b} has a coefficient")
+                bit = self.a[offsets[i] + b]
+                for sign, e in csd_digits(c):
+                    if sign < 0:
+                        constant -= 1 << e
+                    # Exact modulo 2**w (the difference fits): higher columns add nothing.
+                    if e < w:
+                        columns[e].append(~bit if sign < 0 else bit)
+            constant %= 1 << w
+            for col in range(w):
+                if constant >> col & 1:
+                    columns[col].append(Const(1, 1))
+            total = compress(m, columns, w, f"d{hi}{lo}_")
+            g = Signal(name=f"gt{hi}{lo}")
+            m.d.comb += g.eq(~total[w - 1])
+            return g
+
+        g10 = greater(1, 0)
+        if self._layer.n_out == 2:
+            m.d.comb += self.y.eq(g10)
+            return m
+        g20, g21 = greater(2, 0), greater(2, 1)
+        m.d.comb += self.y.eq(Mux(g20 & g21, 2, Mux(g10, 1, 0)))
         return m

@@ -8,9 +8,24 @@ from amaranth.lib.wiring import In, Out
 
 from ..errors import UsageError
 from ..ir import Network
-from ._neuron import Argmax, Form, NeuronLayer, check_form
+from ._neuron import Argmax, Form, NeuronLayer, PairwiseArgmax, check_form
 
 __all__ = ["Classifier"]
+
+
+def _pairwise(net: Network) -> bool:
+    """Whether the output layer and argmax are built as :class:`PairwiseArgmax`: for two or
+    three classes compared in full (``argmax_shift`` 0) when the output neurons' inputs are
+    neither masked differently (a zero coefficient's mask does not count) nor truncated.
+    Their differences then share and cancel CSD digits. Measured at high effort, exact
+    networks: Cardio 15.215 -> 14.612 cm², Seeds 7.756 -> 7.313, Breast Cancer 7.832 ->
+    7.706; on Cardio's truncated ≤1 % output layer the tournament was smaller (normal
+    effort: 6.848 against 7.213)."""
+    last = net.layers[-1]
+    used = [{m for w, m in zip(ws, ms) if w} for ws, ms in zip(zip(*last.weights),
+                                                            zip(*last.masks))]
+    return (net.argmax_shift == 0 and last.activation is None and 2 <= last.n_out <= 3
+            and not any(last.truncation) and all(len(u) <= 1 for u in used))
 
 
 class Classifier(wiring.Component):
@@ -28,12 +43,16 @@ class Classifier(wiring.Component):
             raise
         self._net = net
         self.layers = []
-        widths = net.input_widths(0)
-        for k, layer in enumerate(net.layers):
+        last = net.layers[-1]
+        pairwise = form == "tree" and _pairwise(net)
+        for k, layer in enumerate(net.layers[:-1] if pairwise else net.layers):
             nl = NeuronLayer(layer, net.input_widths(k), form=form)
             self.layers.append(nl)
             widths = nl.out_widths
-        self.argmax = Argmax(widths, shift=net.argmax_shift)
+        if pairwise:
+            self.argmax = PairwiseArgmax(last, net.input_widths(len(net.layers) - 1))
+        else:
+            self.argmax = Argmax(widths, shift=net.argmax_shift)
         super().__init__({
             "x": In(net.input_bits * net.n_features),
             "y": Out(max(1, (net.n_classes - 1).bit_length())),
@@ -47,5 +66,6 @@ class Classifier(wiring.Component):
             m.d.comb += layer.a.eq(prev)
             prev = layer.out
         m.submodules.argmax = self.argmax
-        m.d.comb += [self.argmax.v.eq(prev), self.y.eq(self.argmax.y)]
+        port = self.argmax.a if isinstance(self.argmax, PairwiseArgmax) else self.argmax.v
+        m.d.comb += [port.eq(prev), self.y.eq(self.argmax.y)]
         return m
