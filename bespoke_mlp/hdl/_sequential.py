@@ -19,8 +19,9 @@ are written while the clock is low in their cycle: their enables ``~clk & (count
 the held comparison) cannot glitch, as the counter changes only on the rising edge, and their
 data (from the accumulator) are stable from early in the cycle to the rising edge that closes
 it. The comparison ``acc >> argmax_shift > best`` is held by a latch open while the clock is
-high, so the running maximum's update does not feed back into its own enable (that path must
-settle within the high phase). No step writes an activation register it reads.
+high, so the running maximum's update does not feed back into its own enable; its data must
+settle within the high phase, which the static timing checks
+(``synth.HALF_PERIOD_SUFFIX``). No step writes an activation register it reads.
 
 Ports: ``x`` (input codes, held stable for the inference), ``y`` (the class, valid after the
 inference's last cycle until the next inference's first output neuron ends), and the ``sync``
@@ -48,6 +49,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network, Schedule, schedule, signed_width
+from ..synth import HALF_PERIOD_SUFFIX
 from ._tree import compress
 
 __all__ = ["LATCH_MODULE", "LATCH_VERILOG", "SequentialClassifier"]
@@ -247,7 +249,7 @@ class SequentialClassifier(wiring.Component):
         shifted = _top_part(acc, net.argmax_shift, sched.output_bits)
         greater = Signal(name="greater")
         m.d.comb += greater.eq(shifted > best)
-        greater_held = Signal(name="greater_held")
+        greater_held = Signal(name=f"greater{HALF_PERIOD_SUFFIX}")
         _latch(m, "latch_greater", self.clk, greater, greater_held)
         takes, compares = [], []
         cls_next = Signal(sched.class_bits, name="cls_next")
