@@ -150,10 +150,9 @@ SEQUENTIAL_COST_FEATURES = ("flip_flops", "latches", "tree_bits", "mux_bits", "c
 
 #: cm² per feature: the EGFET registers' own areas (DFFNRX1, DFFX1), the rest fitted by
 #: non-negative least squares on the eight synthesized Cardio and Pendigits designs of 1-4
-#: lanes (``benchmarks/sequential.py --fit``; largest error 0.97 cm², see
-#: ``benchmarks/results/sequential.md``). The multiplexer bits got no weight of their own:
-#: on these designs they grow with the tree bits.
-_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.02165, 0.0, 0.00121)
+#: lanes (``benchmarks/sequential.py --fit``, EGFET 1.0 V, normal effort; largest error
+#: 0.52 cm², see ``benchmarks/results/sequential.md``).
+_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.0238, 0.00165, 0.00107)
 
 
 def sequential_area_cm2(sched: Schedule) -> float:
