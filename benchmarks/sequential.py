@@ -26,7 +26,7 @@ from bespoke_mlp.flow._log import Log
 from bespoke_mlp.flow._report import class_indices
 from bespoke_mlp.hdl import Architecture
 from bespoke_mlp.ir import Network, encode_inputs, schedule, sequential_area_cm2
-from bespoke_mlp.synth import technology
+from bespoke_mlp.synth import EFFORTS, technology
 
 NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 #: The EGFET registers' areas (DFFNRX1, DFFX1), cm².
@@ -41,6 +41,11 @@ def main() -> None:
     ap.add_argument("--lanes", default="1", help="sequential fold factors to implement")
     ap.add_argument("--no-parallel", action="store_true", help="sequential designs only")
     ap.add_argument("--fit", action="store_true", help="fit the sequential area estimate")
+    ap.add_argument("--effort", default="normal", choices=EFFORTS,
+                    help="synthesis effort (run reports at high)")
+    ap.add_argument("--network", type=Path, default=None,
+                    help="a network.json to implement instead of netlists/<dataset>/ (one "
+                         "dataset)")
     args = ap.parse_args()
     fit_rows: list[tuple[tuple[int, ...], float]] = []
     archs = [] if args.no_parallel else [Architecture()]
@@ -50,7 +55,7 @@ def main() -> None:
           "gate agreement | gate sim s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.datasets.split(","):
-        net = Network.from_json((NETLISTS / name / "network.json").read_text())
+        net = Network.from_json((args.network or NETLISTS / name / "network.json").read_text())
         split = split_dataset(load_dataset(name, data_dir=args.data_dir), seed=42)
         codes = encode_inputs(net, split.X_test)
         labels = class_indices(net, split.y_test)
@@ -60,7 +65,8 @@ def main() -> None:
                 log = Log(enabled=False)
                 with tempfile.TemporaryDirectory() as d:
                     impl = implement(net, codes, labels, design_dir=Path(d) / "design",
-                                     work_dir=Path(d) / "work", tech=tech, arch=arch, log=log)
+                                     work_dir=Path(d) / "work", tech=tech, arch=arch, log=log,
+                                     effort=args.effort)
                 m = impl.metrics()
                 regs = f"{m['cells'].get('DFFNRX1', 0)} / {m['cells'].get('DFFX1', 0)}"
                 estimate = "—"

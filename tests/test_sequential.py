@@ -61,13 +61,36 @@ def test_schedule_skips_connections_that_contribute_nothing() -> None:
     idle = [s for s in sched.steps if s.layer == 0 and s.neuron == 1]
     assert len(idle) == 1 and not any(map(any, idle[0].coefs)) and idle[0].first
     assert idle[0].last
-    assert sched.cycles == 4 + 1 + 4 + 3 + 3 + 3 * 2
+    # Steps of the neurons, and the drain cycle of the last output neuron's update.
+    assert sched.cycles == 4 + 1 + 4 + 3 + 3 + 3 * 2 + 1
     assert sched.operand_bits == 5
-    assert sched.state_bits == 5 + sched.acc_bits + (4 + 3 + 5) + (4 + 3) + sched.best_bits + 2
-    # Three lanes: a neuron of n inputs takes ceil(n / 3) cycles; idle lanes add nothing.
+    assert sched.loop_bits == 5 + sched.acc_bits
+    assert sched.latch_bits == (4 + 3 + 5) + (4 + 3) + sched.best_bits + 2 + 1
+    # Three lanes: a neuron of n inputs takes ceil(n / 3) cycles; idle lanes add nothing. A
+    # layer's first neuron reading all of the previous layer in one step gets an idle step.
     folded = schedule(net, lanes=3)
-    assert folded.cycles == 2 + 1 + 2 + 1 + 1 + 3
+    assert folded.cycles == 2 + 1 + 2 + (1 + 1) + 1 + (1 + 1) + 1 + 1 + 1
     assert all(len(s.sources) == len(s.coefs) == 3 for s in folded.steps)
+    # Input i on lane i % 3 where the lane has room.
+    assert [s.sources for s in folded.steps[:2]] == [(0, 1, 2), (3, 1, 2)]
+
+
+def test_first_step_of_a_layer_never_reads_the_activation_written_then() -> None:
+    """The previous layer's last neuron is written during the layer's first step: that
+    source is read last, after an idle first step if it is the only one."""
+    net = _two_hidden(np.random.default_rng(0))
+    for lanes in (1, 2, 3):
+        steps = schedule(net, lanes).steps
+        for k in (1, 2):
+            first = next(n for n, s in enumerate(steps) if s.layer == k)
+            written = net.layers[k - 1].n_out - 1
+            reads = [i for i, c in zip(steps[first].sources, steps[first].coefs) if any(c)]
+            assert written not in reads and steps[first].first
+    lone = Network(4, (Layer([[20, 30]], [5], [[15, 15]], (0,), (Window(0, 4),)),
+                       Layer([[7], [-7]], [0, 1], [[15]] * 2, (0, 0))), (0, 1))
+    steps = schedule(lone).steps
+    assert [(s.layer, s.first, s.last, any(map(any, s.coefs))) for s in steps[2:4]] == [
+        (1, True, False, False), (1, False, True, True)]
     with pytest.raises(ValueError, match="lanes must be an int >= 1"):
         schedule(net, lanes=0)
 
@@ -115,9 +138,10 @@ def test_rtl_and_gates_equal_golden_model_and_figures(tmp_path: Path, lanes: int
     m = impl.metrics()
     sched = schedule(net, lanes)
     assert m["arch"] == "sequential" and m["lanes"] == lanes and m["cycles"] == sched.cycles
-    # Flip-flops where a register is read as it is written, latches for the activations.
+    # Flip-flops where a register is read as it is written (counter, accumulator), latches
+    # for the activations, the running maximum, the class and the comparison.
     assert m["cells"]["DFFNRX1"] == sched.loop_bits
-    assert m["cells"]["DFFX1"] == sched.activation_bits == 4 + 3 + 5 + 4 + 3
+    assert m["cells"]["DFFX1"] == sched.latch_bits
     # The clock is as fast as one step allows, rounded down.
     assert 0.9 * m["fmax_hz"] <= m["clock_hz"] <= m["fmax_hz"]
     assert m["latency_s"] == pytest.approx(m["cycles"] / m["clock_hz"], rel=1e-5)
@@ -168,10 +192,10 @@ def test_sequential_area_estimate_follows_the_schedule() -> None:
     net = _two_hidden(np.random.default_rng(0))
     one, three = schedule(net), schedule(net, lanes=3)
     f1, f3 = one.cost_features(), three.cost_features()
-    assert f1[:2] == (one.loop_bits, one.activation_bits)
+    assert f1[:2] == (one.loop_bits, one.latch_bits)
     # More lanes: a wider adder tree and more operand multiplexers, fewer control cycles.
     assert f3[2] > f1[2] and f3[3] >= f1[3] and f3[4] < f1[4]
-    assert sequential_area_cm2(one) > one.loop_bits * 0.0277 + one.activation_bits * 0.0141
+    assert sequential_area_cm2(one) > one.loop_bits * 0.0277 + one.latch_bits * 0.0141
 
 
 def test_sequential_search_run_verifies(tmp_path: Path, capsys) -> None:

@@ -19,12 +19,14 @@ from bespoke_mlp.synth import (
     DEEP_TINY_CELLS,
     DEFAULT_TOGGLE_RATE,
     EFFORTS,
+    HALF_PERIOD_SUFFIX,
     abc_scripts_for,
     load_library,
     netlist_power,
     power,
     static_timing,
     synthesize,
+    technology,
     toggle_rates,
 )
 from bespoke_mlp.synth import _cli as synth_cli
@@ -323,3 +325,19 @@ def test_cli_calibrate(capsys):
     assert args.func(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert len(data["designs"]) == 18 and data["max_abs_error"]["power_error"] < 0.03
+
+
+def test_half_period_registers_count_twice(tmp_path):
+    """A register named with HALF_PERIOD_SUFFIX must get its data in half a period (here
+    the XOR tree into the latch is longer than the latch's clock-to-output delay)."""
+    delays = {}
+    for name in ("q", f"q{HALF_PERIOD_SUFFIX}"):
+        src = tmp_path / f"{name}.v"
+        src.write_text(f"module half(input clk, input [15:0] a, output y);\n"
+                       f"  reg {name};\n  always @* if (clk) {name} = ^a;\n"
+                       f"  assign y = {name} & clk;\nendmodule\n")
+        lib = technology("egfet-0.6v").liberty
+        result = synthesize([src], "half", tmp_path / name, liberty=lib)
+        delays[name] = static_timing(result.netlist_json, liberty=lib).delay_ms
+    assert delays[f"q{HALF_PERIOD_SUFFIX}"] == pytest.approx(2 * delays["q"])
+    assert delays["q"] > 0

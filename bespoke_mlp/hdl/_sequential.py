@@ -6,15 +6,22 @@ Per cycle the counter selects, through synthesized constant logic (no memory), t
 connection, whether the neuron starts (its constant replaces the accumulator) and whether it
 ends. The operand bits gate the coefficients into one compressor tree with the accumulator
 (signed coefficients enter with the sign-bit trick: the inverted sign bit plus a constant), so
-one step is one tree and one carry-propagate adder. A hidden neuron's last step writes its ReLU
-window into its activation register; an output neuron's last step updates the running maximum
-and the class register, which is the output ``y``.
+one step is one tree and one carry-propagate adder. In the cycle after a neuron's last step
+(the accumulator then holds its sum), a hidden neuron's ReLU window of the accumulator is
+written into its activation register, and an output neuron updates the running maximum and
+the class register, which is the output ``y``: the comparison and the windows are off the
+accumulator's path, and the last update takes a drain cycle.
 
-The activation registers are latches (:data:`LATCH_MODULE`, half a flip-flop's area and
-leakage in EGFET), written while the clock is low in the cycle of the neuron's last step: the
-enable ``~clk & (count == step)`` cannot glitch, as the counter changes only on the rising edge,
-and the latch's data (the adder tree's sum) is stable from the middle of the cycle to the
-rising edge that closes it. No step writes an activation register it reads.
+Registers written on one clock phase are latches (:data:`LATCH_MODULE`, half a flip-flop's
+area and leakage in EGFET); only the counter and the accumulator, read in the cycle they are
+written, are flip-flops. The activation registers, the running maximum and the class register
+are written while the clock is low in their cycle: their enables ``~clk & (count == n)`` (and
+the held comparison) cannot glitch, as the counter changes only on the rising edge, and their
+data (from the accumulator) are stable from early in the cycle to the rising edge that closes
+it. The comparison ``acc >> argmax_shift > best`` is held by a latch open while the clock is
+high, so the running maximum's update does not feed back into its own enable; its data must
+settle within the high phase, which the static timing checks
+(``synth.HALF_PERIOD_SUFFIX``). No step writes an activation register it reads.
 
 Ports: ``x`` (input codes, held stable for the inference), ``y`` (the class, valid after the
 inference's last cycle until the next inference's first output neuron ends), and the ``sync``
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 from amaranth.hdl import (
     Array,
+    Cat,
     ClockDomain,
     ClockSignal,
     Const,
@@ -41,6 +49,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Network, Schedule, schedule, signed_width
+from ..synth import HALF_PERIOD_SUFFIX
 from ._tree import compress
 
 __all__ = ["LATCH_MODULE", "LATCH_VERILOG", "SequentialClassifier"]
@@ -64,6 +73,18 @@ def _window(m: Module, total, acc_bits: int, lsb: int, bits: int):
     field = total[lsb:top]
     over = total[lsb + bits:acc_bits - 1].any() if lsb + bits < acc_bits - 1 else Const(0, 1)
     return Mux(total[acc_bits - 1], 0, Mux(over, (1 << bits) - 1, field))
+
+
+def _top_part(value, shift: int, bits: int):
+    """``value >> shift`` of the signed ``bits`` low bits of ``value`` (at least its sign)."""
+    return value[min(shift, bits - 1):bits].as_signed()
+
+
+def _latch(m: Module, name: str, enable, data, q) -> None:
+    """One :data:`LATCH_MODULE` per bit: ``q`` follows ``data`` while ``enable`` is high."""
+    for b in range(len(q)):
+        m.submodules[f"{name}_{b}"] = Instance(LATCH_MODULE, i_en=enable, i_d=data[b],
+                                               o_q=q[b])
 
 
 def _width(lo: int, hi: int) -> int:
@@ -170,8 +191,8 @@ class SequentialClassifier(wiring.Component):
         acts = [[Signal(unsigned(win.bits), name=f"h{k}_{j}")
                  for j, win in enumerate(layer.activation)]
                 for k, layer in enumerate(net.layers[:-1])]
-        best = Signal(signed(sched.best_bits), name="best", reset_less=True)
-        cls = Signal(sched.class_bits, name="cls", reset_less=True)
+        best = Signal(signed(sched.best_bits), name="best")
+        cls = Signal(sched.class_bits, name="cls")
         m.d.comb += self.y.eq(cls)
 
         # Operand sources: the input codes, then every hidden layer's activations.
@@ -222,13 +243,21 @@ class SequentialClassifier(wiring.Component):
         m.d.comb += total.eq(compress(m, columns, w, "mac_"))
         m.d.sync += acc.eq(total)
 
-        # End of a neuron: the ReLU window into its register, or the argmax update.
+        # End of a neuron, in the next cycle (from the accumulator): the ReLU window into its
+        # register, or the argmax update (see the module docstring).
         last_layer = len(net.layers) - 1
-        shifted = total[net.argmax_shift:sched.output_bits].as_signed() \
-            if net.argmax_shift < sched.output_bits - 1 else total[sched.output_bits - 1:
-                                                                   sched.output_bits].as_signed()
+        shifted = _top_part(acc, net.argmax_shift, sched.output_bits)
         greater = Signal(name="greater")
         m.d.comb += greater.eq(shifted > best)
+        greater_held = Signal(name=f"greater{HALF_PERIOD_SUFFIX}")
+        _latch(m, "latch_greater", self.clk, greater, greater_held)
+        takes, compares = [], []
+        cls_next = Signal(sched.class_bits, name="cls_next")
+        with m.Switch(count):
+            for n, s in enumerate(steps):
+                if s.last and s.layer == last_layer:
+                    with m.Case(n + 1):
+                        m.d.comb += cls_next.eq(s.neuron)
         for n, s in enumerate(steps):
             if not s.last:
                 continue
@@ -236,13 +265,15 @@ class SequentialClassifier(wiring.Component):
                 win = net.layers[s.layer].activation[s.neuron]
                 enable = Signal(name=f"we{s.layer}_{s.neuron}")
                 data = Signal(win.bits, name=f"wd{s.layer}_{s.neuron}")
-                m.d.comb += [enable.eq(~self.clk & (count == n)),
-                             data.eq(_window(m, total, w, win.lsb, win.bits))]
-                for b in range(win.bits):
-                    m.submodules[f"latch{s.layer}_{s.neuron}_{b}"] = Instance(
-                        LATCH_MODULE, i_en=enable, i_d=data[b], o_q=acts[s.layer][s.neuron][b])
+                m.d.comb += [enable.eq(~self.clk & (count == n + 1)),
+                             data.eq(_window(m, acc, w, win.lsb, win.bits))]
+                _latch(m, f"latch{s.layer}_{s.neuron}", enable, data,
+                       acts[s.layer][s.neuron])
             else:
-                cond = count == n if s.neuron == 0 else (count == n) & greater
-                with m.If(cond):
-                    m.d.sync += [best.eq(shifted), cls.eq(s.neuron)]
+                (takes if s.neuron == 0 else compares).append(count == n + 1)
+        update = Signal(name="update")
+        m.d.comb += update.eq(~self.clk & (Cat(*takes).any()
+                                           | (Cat(*compares).any() & greater_held)))
+        _latch(m, "latch_best", update, shifted, best)
+        _latch(m, "latch_cls", update, cls_next, cls)
         return m

@@ -12,16 +12,22 @@ executes step ``s`` of the schedule:
   constant on its first step, else the accumulator register. The accumulator register takes
   ``sum`` (``acc_bits`` wide, two's complement: exact, since every neuron's final value and
   range fit).
-* On a hidden neuron's last step its ReLU window of ``sum`` is written to the neuron's
-  activation register.
-* On an output neuron's last step, ``v = sum >> argmax_shift`` replaces the running maximum
-  (and the class register takes the neuron's index) if it is the first output neuron or
-  ``v`` is strictly greater, so the lowest index wins ties.
+* In the cycle after a neuron's last step (the accumulator then holds its sum): a hidden
+  neuron's ReLU window of the accumulator is written to the neuron's activation register; for
+  an output neuron, ``v = acc >> argmax_shift`` replaces the running maximum (and the class
+  register takes the neuron's index) if it is the first output neuron or ``v`` is strictly
+  greater, so the lowest index wins ties. So the comparison and the windows are off the
+  accumulator's path, and the last output neuron's update takes one more (drain) cycle:
+  ``cycles = len(steps) + 1``.
 
 Connections that contribute nothing (zero coefficient or mask, or fully truncated) get no lane;
-a neuron's last step fills its unused lanes with zero coefficients, and a neuron with no
-connection keeps one step of zero coefficients. After the last step the class register
-holds the prediction, and the counter wraps to the next inference.
+a neuron's inputs are spread over the lanes by index (input ``i`` preferably on lane
+``i % lanes``, so that each lane's operand multiplexer sees few sources), its steps fill unused
+lanes with zero coefficients, and a neuron with no connection keeps one step of zero
+coefficients. The first step of a layer never reads the activation the previous layer writes
+in that cycle (its last neuron's): that source is read last, after an idle first step if
+need be. After the drain cycle the class register holds the prediction, and the counter wraps
+to the next inference.
 """
 
 from __future__ import annotations
@@ -71,8 +77,8 @@ class Schedule:
 
     @property
     def cycles(self) -> int:
-        """Clock cycles per inference."""
-        return len(self.steps)
+        """Clock cycles per inference: the steps and the drain cycle."""
+        return len(self.steps) + 1
 
     @cached_property
     def output_bits(self) -> int:
@@ -96,15 +102,21 @@ class Schedule:
 
     @property
     def loop_bits(self) -> int:
-        """Bits of the registers read in the cycle they are written: counter, accumulator,
-        running maximum and class (flip-flops in hardware)."""
-        return (max(1, (self.cycles - 1).bit_length()) + self.acc_bits + self.best_bits
-                + self.class_bits)
+        """Bits of the registers read in the cycle they are written: counter and accumulator
+        (flip-flops in hardware)."""
+        return max(1, (self.cycles - 1).bit_length()) + self.acc_bits
+
+    @property
+    def latch_bits(self) -> int:
+        """Bits of the registers written on one clock phase (latches in hardware): the
+        activations, the running maximum, the class and the comparison's result."""
+        return self.activation_bits + self.best_bits + self.class_bits + 1
 
     @property
     def state_bits(self) -> int:
-        """Register bits: counter, accumulator, activations, running maximum and class."""
-        return self.loop_bits + self.activation_bits
+        """Register bits: counter, accumulator, activations, running maximum, class and
+        comparison."""
+        return self.loop_bits + self.latch_bits
 
     def cost_features(self) -> tuple[int, ...]:
         """The hardware features of :data:`SEQUENTIAL_COST_FEATURES`, from the schedule alone.
@@ -128,7 +140,7 @@ class Schedule:
             weights = max(abs(w) for s in self.steps for w in s.weights[lane:lane + 1] or (0,))
             control += max(1, (len(sources) - 1).bit_length()) + weights.bit_length() + 1
         control = (control + self.acc_bits) * self.cycles
-        return (self.loop_bits, self.activation_bits, tree, mux, control)
+        return (self.loop_bits, self.latch_bits, tree, mux, control)
 
 
 #: Features of the sequential area estimate: flip-flop bits, latch bits, adder-tree input
@@ -138,16 +150,35 @@ SEQUENTIAL_COST_FEATURES = ("flip_flops", "latches", "tree_bits", "mux_bits", "c
 
 #: cm² per feature: the EGFET registers' own areas (DFFNRX1, DFFX1), the rest fitted by
 #: non-negative least squares on the eight synthesized Cardio and Pendigits designs of 1-4
-#: lanes (``benchmarks/sequential.py --fit``; largest error 0.97 cm², see
-#: ``benchmarks/results/sequential.md``). The multiplexer bits got no weight of their own:
-#: on these designs they grow with the tree bits.
-_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.02165, 0.0, 0.00121)
+#: lanes (``benchmarks/sequential.py --fit``, EGFET 1.0 V, normal effort; largest error
+#: 0.52 cm², see ``benchmarks/results/sequential.md``).
+_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.0238, 0.00165, 0.00107)
 
 
 def sequential_area_cm2(sched: Schedule) -> float:
     """Estimated area (cm², EGFET) of the sequential classifier of ``sched``: the search's
     ranking of sequential candidates (their measured area is what the flow reports)."""
     return float(sum(c * f for c, f in zip(_SEQUENTIAL_CM2, sched.cost_features())))
+
+
+def _lane_groups(sources: list[int], lanes: int, last_read: int | None) -> list[list[int]]:
+    """``sources`` spread over ``lanes`` lanes in as few steps as possible: per lane, the
+    sources it reads, step by step. Source ``i`` goes to lane ``i % lanes`` where that lane
+    has room, the rest fill the lanes with room; ``last_read`` (if any) comes last in its
+    lane."""
+    n_steps = max(1, -(-len(sources) // lanes))
+    queues: list[list[int]] = [[] for _ in range(lanes)]
+    spill = []
+    for i in sources:
+        (queues[i % lanes] if len(queues[i % lanes]) < n_steps else spill).append(i)
+    for q in queues:
+        while spill and len(q) < n_steps:
+            q.append(spill.pop(0))
+    for q in queues:
+        if last_read in q:
+            q.remove(last_read)
+            q.append(last_read)
+    return queues
 
 
 def schedule(net: Network, lanes: int = 1) -> Schedule:
@@ -158,23 +189,32 @@ def schedule(net: Network, lanes: int = 1) -> Schedule:
     steps: list[Step] = []
     acc_bits = 1
     operand_bits = max(max(net.input_widths(k)) for k in range(len(net.layers)))
+    pad = (0,) * operand_bits
     for k, layer in enumerate(net.layers):
         width = max(net.input_widths(k))
         coef, const = layer_linear_form(layer, width)  # coef: (n_in * width, n_out)
         coef = coef.reshape(layer.n_in, width, layer.n_out)
+        # Idle lanes read a source their multiplexer has anyway (zero coefficients), not the
+        # activation written in the layer's first step.
+        idle = [lane % layer.n_in if not k or lane % layer.n_in != layer.n_in - 1 else 0
+                for lane in range(lanes)]
         for j in range(layer.n_out):
             acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
             sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
-            groups = [sources[n:n + lanes] for n in range(0, len(sources), lanes)] or [[]]
-            pad = (0,) * operand_bits
+            # The previous layer's last neuron is written during this layer's first step.
+            last_read = net.layers[k - 1].n_out - 1 if k and j == 0 else None
+            queues = _lane_groups(sources, lanes, last_read)
+            n_steps = max(1, *map(len, queues))
+            groups = [[q[n] if n < len(q) else None for q in queues] for n in range(n_steps)]
+            if last_read is not None and last_read in groups[0]:
+                groups.insert(0, [None] * lanes)
             for n, group in enumerate(groups):
-                coefs = [tuple(int(c) for c in coef[i, :, j]) + pad[width:] for i in group]
-                # Idle lanes read the step's first source (or input 0) with zero coefficients.
-                idle = group[0] if group else 0
-                weights = tuple(layer.weights[j][i] for i in group) + (0,) * (lanes - len(group))
-                steps.append(Step(k, j, tuple(group) + (idle,) * (lanes - len(group)),
-                                  tuple(coefs) + (pad,) * (lanes - len(group)), int(const[j]),
-                                  n == 0, n == len(groups) - 1, weights))
+                coefs = tuple(pad if i is None else tuple(int(c) for c in coef[i, :, j])
+                              + pad[width:] for i in group)
+                weights = tuple(0 if i is None else layer.weights[j][i] for i in group)
+                srcs = tuple(idle[lane] if i is None else i for lane, i in enumerate(group))
+                steps.append(Step(k, j, srcs, coefs, int(const[j]), n == 0,
+                                  n == len(groups) - 1, weights))
     return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
 
 
@@ -198,23 +238,24 @@ def cycle_predict(sched: Schedule, codes: np.ndarray) -> np.ndarray:
     cls = np.zeros(n, dtype=np.int64)
     bits = np.arange(sched.operand_bits, dtype=np.int64)
     last_layer = len(net.layers) - 1
-    for s in sched.steps:
+    ending: Step | None = None  # the neuron whose sum the accumulator holds
+    for s in (*sched.steps, None):  # None: the drain cycle
         term = np.zeros(n, dtype=np.int64)
-        for source, coefs in zip(s.sources, s.coefs):
+        for source, coefs in zip(s.sources, s.coefs) if s else ():
             operand = a[:, source] if s.layer == 0 else acts[s.layer - 1][:, source]
             term += ((operand[:, None] >> bits) & 1) @ np.array(coefs, dtype=np.int64)
-        base = np.full(n, s.constant, dtype=np.int64) if s.first else acc
-        total = _wrap(base + term, sched.acc_bits)
-        acc = total
-        if not s.last:
-            continue
-        layer = net.layers[s.layer]
-        if s.layer < last_layer:
-            w = layer.activation[s.neuron]
-            acts[s.layer][:, s.neuron] = np.clip(total >> w.lsb, 0, (1 << w.bits) - 1)
-        else:
-            v = total >> net.argmax_shift
-            take = np.ones(n, dtype=bool) if s.neuron == 0 else v > best
+        # The previous step's neuron ends in this cycle, after this step read its operands.
+        if ending is not None and ending.layer < last_layer:
+            w = net.layers[ending.layer].activation[ending.neuron]
+            acts[ending.layer][:, ending.neuron] = np.clip(acc >> w.lsb, 0, (1 << w.bits) - 1)
+        elif ending is not None:
+            v = acc >> net.argmax_shift
+            take = np.ones(n, dtype=bool) if ending.neuron == 0 else v > best
             best = np.where(take, v, best)
-            cls = np.where(take, s.neuron, cls)
+            cls = np.where(take, ending.neuron, cls)
+        if s is None:
+            break
+        base = np.full(n, s.constant, dtype=np.int64) if s.first else acc
+        acc = _wrap(base + term, sched.acc_bits)
+        ending = s if s.last else None
     return cls

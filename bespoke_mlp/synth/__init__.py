@@ -43,9 +43,10 @@ from ._tech import (
     add_tech_arguments,
     technology,
 )
-from ._timing import TimingReport, choose_clock, static_timing
+from ._timing import HALF_PERIOD_SUFFIX, TimingReport, choose_clock, static_timing
 
 __all__ = [
+    "HALF_PERIOD_SUFFIX",
     "ABC_SCRIPT",
     "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",

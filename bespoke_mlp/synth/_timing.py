@@ -13,7 +13,13 @@ from ._liberty import Library, load_library
 from ._netlist import Bit, Netlist, read_netlist
 from ._power import DEFAULT_FREQ_HZ
 
-__all__ = ["TimingReport", "analyze_timing", "choose_clock", "static_timing"]
+__all__ = ["HALF_PERIOD_SUFFIX", "TimingReport", "analyze_timing", "choose_clock",
+           "static_timing"]
+
+#: A register whose output net's name ends with this is open in one clock phase and read in
+#: the other (e.g. a latch holding a comparison while the clock is low): its data must
+#: arrive within half a period, so its arrival counts twice toward the critical path.
+HALF_PERIOD_SUFFIX = "_half_period"
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,8 @@ def analyze_timing(netlist: Netlist, delays: dict[str, float]) -> TimingReport:
 
     Paths start at the primary inputs (arrival 0) and at the outputs of flip-flops and latches
     (arrival: their clock-to-output delay) and end at the primary outputs and at register
-    data and clear pins; the critical path is the latest of these ends.
+    data and clear pins; the critical path is the latest of these ends (the data of a register
+    named with :data:`HALF_PERIOD_SUFFIX` counted at twice its arrival).
 
     Raises
     ------
@@ -85,14 +92,15 @@ def analyze_timing(netlist: Netlist, delays: dict[str, float]) -> TimingReport:
     if done != len(nodes):
         stuck = sorted(nodes[i][0] for i, n in enumerate(pending) if n)[:5]
         raise UsageError(f"netlist {netlist.top!r} has a combinational loop through {stuck!r}")
-    ends = netlist.output_bits() + [
-        b for r in netlist.registers for b in (r.data, r.clear) if b is not None]
+    ends = [(b, 1.0) for b in netlist.output_bits()] + [
+        (b, 2.0 if b == r.data and _half_period(netlist, r.outputs) else 1.0)
+        for r in netlist.registers for b in (r.data, r.clear) if b is not None]
     end: int | None = None
-    for bit in ends:
+    delay = 0.0
+    for bit, factor in ends:
         j = driver.get(bit)
-        if j is not None and (end is None or arrival[j] > arrival[end]):
-            end = j
-    delay = 0.0 if end is None else arrival[end]
+        if j is not None and (end is None or factor * arrival[j] > delay):
+            end, delay = j, factor * arrival[j]
     path: list[str] = []
     while end is not None:
         path.append(nodes[end][0])
@@ -102,6 +110,11 @@ def analyze_timing(netlist: Netlist, delays: dict[str, float]) -> TimingReport:
         fmax_hz=1e3 / delay if delay > 0 else math.inf,
         critical_path=tuple(reversed(path)),
     )
+
+
+def _half_period(netlist: Netlist, outputs: tuple[Bit | None, ...]) -> bool:
+    return any(name.split("[")[0].endswith(HALF_PERIOD_SUFFIX)
+               for b in outputs if b is not None for name in netlist.bit_names.get(b, ()))
 
 
 def choose_clock(delay_ms: float, requested_hz: float | None) -> float:
