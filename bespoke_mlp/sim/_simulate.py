@@ -15,6 +15,7 @@ import numpy as np
 from .._util import run_tool
 from ..errors import ToolError, UsageError
 from ._clocked import ClockedDesign, record_vectors, render_clocked_testbench
+from ._models import model_cache, model_key, reuse_model, store_model
 from ._netlist import module_net_bits
 from ._testbench import (
     TB_MODULE,
@@ -181,18 +182,29 @@ def _verilator_args(
     return args + [str(s) for s in sources]
 
 
-def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: float) -> float:
-    """Verilate and compile ``tb.v`` plus ``sources``; returns the build time in seconds."""
+def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: float, *,
+           reusable: bool = False) -> float:
+    """Verilate and compile ``tb.v`` plus ``sources``; returns the build time in seconds. A
+    ``reusable`` model (one without toggle counting) may come from the model cache
+    (:mod:`._models`)."""
     start = time.perf_counter()
     obj_dir = work_dir / "obj"
     cache_dir = runtime_cache_dir(tools, log=work_dir / "verilator_root.log")
     runtime = cached_runtime_objects(cache_dir)
     pch = cached_pch(cache_dir) if runtime is not None else None
-    args = _verilator_args(tools, [work_dir / "tb.v", *sources], obj_dir, runtime, pch)
+    files = [work_dir / "tb.v", *sources]
+    args = _verilator_args(tools, files, obj_dir, runtime, pch)
+    log = work_dir / "verilator.log"
+    models = model_cache() if reusable and runtime is not None else None
+    key = None if models is None else model_key(args, files, obj_dir)
+    if key is not None and reuse_model(models, key, obj_dir / _BINARY):
+        log.write_text(f"model {key} copied from the model cache {models}\n")
+        return time.perf_counter() - start
     # The compiler's temporary files go to the work directory: a killed build leaves none.
     env = {**os.environ, "TMPDIR": str(work_dir)}
-    log = work_dir / "verilator.log"
     run_tool(args, log=log, timeout=timeout, what="verilator", env=env)
+    if key is not None:
+        store_model(models, key, obj_dir / _BINARY)
     if runtime is None:
         store_runtime_objects(obj_dir, cache_dir)
     elif pch is None:
@@ -273,7 +285,8 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
         samples = [tb.n_vectors for tb in tb_designs]
     (work_dir / "tb.v").write_text(text)
     build_seconds = _build(
-        tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0)
+        tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0),
+        reusable=not counted,
     )
 
     start = time.perf_counter()
