@@ -31,6 +31,7 @@ from bespoke_mlp.flow import (
 )
 from bespoke_mlp.ir import Network
 from bespoke_mlp.parallel import add_executor_arguments, executor_from_args
+from bespoke_mlp.sim import MODEL_CACHE_ENV
 from bespoke_mlp.synth import REPORT_EFFORT, technology
 
 SUITE = ("cardio", "pendigits", "redwine", "whitewine", "breast_cancer", "seeds",
@@ -392,6 +393,9 @@ def main() -> None:
                    else len(_LONGEST_FIRST))
     items = [(n, kind, args.data_dir, args.out / "runs", args.generations)
              for n in order for kind in KINDS]
+    # The 0.6 V re-implementation simulates the run's RTL again: its model is built once
+    # (local workers inherit the variable).
+    os.environ.setdefault(MODEL_CACHE_ENV, str((args.out / "runs" / ".models").resolve()))
     with executor_from_args(args) as executor:
         print(f"{len(items)} runs on {executor.describe()}", flush=True)
         done = executor.map(_unit, items, progress=lambda d, n: print(

@@ -128,6 +128,32 @@ def test_digit_projection_keeps_budgets():
             assert w == 0
 
 
+def test_digit_projection_equals_nearest_csd_per_coefficient():
+    import dataclasses
+
+    rng = np.random.default_rng(11)
+    net = random_network(rng, n_features=40, hidden=50)
+    # Coefficients of every CSD weight 0-7 give every digit budget.
+    w0 = rng.integers(-CSD_LIMIT, CSD_LIMIT, (50, 40)) >> rng.integers(0, 14, (50, 40))
+    w0[0, 0] = 64
+    net = dataclasses.replace(net, layers=(dataclasses.replace(
+        net.layers[0], weights=tuple(map(tuple, w0.tolist()))), net.layers[1]))
+    budgets = np.vectorize(csd_weight)(w0)
+    assert set(np.unique(budgets)) == set(range(8))
+    noisy = rng.uniform(-CSD_LIMIT - 0.5, CSD_LIMIT + 0.5, w0.shape)
+    out = digit_projection(net)(0, noisy)
+    expected = [[nearest_csd(int(v), int(d)) for v, d in zip(row, brow)]
+                for row, brow in zip(np.rint(noisy).astype(np.int64), budgets)]
+    assert out.dtype == np.int64 and out.tolist() == expected
+    # Beyond ±CSD_LIMIT: what nearest_csd does (kept if exact, refused otherwise).
+    far = np.zeros(w0.shape)
+    far[0, 0] = 4 * CSD_LIMIT
+    assert digit_projection(net)(0, far)[0, 0] == 4 * CSD_LIMIT
+    far[0, 0] = 4 * CSD_LIMIT + 3
+    with pytest.raises(ValueError, match="outside"):
+        digit_projection(net)(0, far)
+
+
 def _raw_network(seed: int):
     """A random network over raw features in [0, 10] and its train part's raw values and
     codes."""

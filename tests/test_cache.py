@@ -74,15 +74,35 @@ def test_root_must_be_a_directory(tmp_path):
         BaselineCache(tmp_path / "file")
 
 
-def test_search_runs_share_the_exact_baseline(tmp_path, caplog):
+def test_search_runs_share_the_exact_baseline(tmp_path, caplog, monkeypatch):
+    import bespoke_mlp.flow._search as search_flow
+
+    calls = []
+    original = search_flow.implement
+
+    def counted(net, *args, **kwargs):
+        calls.append(net.to_json())
+        return original(net, *args, **kwargs)
+
+    monkeypatch.setattr(search_flow, "implement", counted)
     cache = tmp_path / "cache"
+    # No loss bound is 0 points: both runs select the exact network (a fallback).
     args = ["run", "iris", "--generations", "2", "--population", "8", "--verify", "1",
-            "--rounds", "1", "--hidden", "2", "--baseline-cache", str(cache)]
-    assert main([*args, "--max-loss", "100", "--out", str(tmp_path / "a")]) == 0
+            "--rounds", "1", "--hidden", "2", "--max-loss", "0", "--baseline-cache", str(cache)]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert len(list(cache.glob("*.json"))) == 1
+    # The first run implemented the baseline and reused it as its selected design.
+    assert len(calls) == 1
     caplog.clear()
     with caplog.at_level("INFO"):
-        assert main([*args, "--max-loss", "50", "--out", str(tmp_path / "b")]) == 0
+        assert main([*args, "--out", str(tmp_path / "b")]) == 0
     assert "figures from the cache" in caplog.text
+    # The second read the baseline's figures, so it implemented the selected design itself:
+    # the same files and figures as the reused baseline.
+    assert len(calls) == 2 and calls[0] == calls[1]
     reports = [json.loads((tmp_path / r / "report.json").read_text()) for r in "ab"]
-    assert reports[0]["baseline"] == reports[1]["baseline"]
+    assert reports[0]["selection"]["fallback"] is not None
+    assert {**reports[0], "runtime_s": None} == {**reports[1], "runtime_s": None}
+    for name in ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex"):
+        assert (tmp_path / "a" / "design" / name).read_bytes() == \
+            (tmp_path / "b" / "design" / name).read_bytes()

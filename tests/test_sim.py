@@ -110,6 +110,58 @@ def test_testbench_text_does_not_depend_on_work_dir(rtl_run) -> None:
     assert '$readmemh("vectors.hex"' in text
 
 
+def test_builds_include_the_cached_precompiled_runtime_headers(sources, tmp_path) -> None:
+    from bespoke_mlp.sim._toolchain import cached_pch, runtime_cache_dir
+
+    codes = all_codes(3, 2)
+    # The first build stores the runtime headers precompiled if no earlier one did.
+    first = simulate([sources["argmax"]], "argmax3", codes, input_bits=4,
+                     work_dir=tmp_path / "a")
+    pch = cached_pch(runtime_cache_dir(require_toolchain(), log=tmp_path / "root.log"))
+    assert pch is not None and pch.with_name(pch.name + ".gch").is_file()
+    second = simulate([sources["argmax"]], "argmax3", codes, input_bits=4,
+                      work_dir=tmp_path / "b")
+    log = (tmp_path / "b" / "verilator.log").read_text()
+    # GCC warns (-Winvalid-pch) when it cannot use the precompiled header.
+    assert f"-include {pch}" in log and "not used because" not in log
+    assert np.array_equal(first.predictions, second.predictions)
+
+
+def test_precompiling_without_a_compile_line_is_skipped(tmp_path) -> None:
+    from bespoke_mlp.sim._toolchain import cached_pch, store_pch
+
+    (tmp_path / "verilator.log").write_text("make: nothing to be done\n")
+    store_pch(tmp_path / "verilator.log", tmp_path, work_dir=tmp_path, timeout=10.0)
+    assert cached_pch(tmp_path) is None and sorted(tmp_path.iterdir()) == \
+        [tmp_path / "verilator.log"]
+
+
+def test_model_cache_reuses_an_identical_rtl_model(sources, tmp_path, monkeypatch) -> None:
+    from bespoke_mlp.sim._models import MODEL_CACHE_ENV
+
+    monkeypatch.setenv(MODEL_CACHE_ENV, str(tmp_path / "models"))
+    codes = all_codes(3, 2)
+    copies = []
+    for k in range(2):
+        # The same RTL in another place: the model built first is reused.
+        copies.append(tmp_path / f"copy{k}" / "argmax.v")
+        copies[-1].parent.mkdir()
+        shutil.copyfile(sources["argmax"], copies[-1])
+    first = simulate([copies[0]], "argmax3", codes, input_bits=4, work_dir=tmp_path / "a")
+    second = simulate([copies[1]], "argmax3", codes[::-1], input_bits=4,
+                      work_dir=tmp_path / "b")
+    assert "copied from the model cache" in (tmp_path / "b" / "verilator.log").read_text()
+    assert np.array_equal(second.predictions, first.predictions[::-1])
+    assert len(list((tmp_path / "models").iterdir())) == 1
+    # Another source is another model; a model counting toggles is never stored.
+    copies[1].write_text(argmax3_verilog(offset=3))
+    simulate([copies[1]], "argmax3", codes, input_bits=4, work_dir=tmp_path / "c")
+    simulate([sources["tiny"], sources["cells"]], "tiny", all_codes(3, 1), input_bits=1,
+             count_toggles=True, work_dir=tmp_path / "d")
+    assert "model cache" not in (tmp_path / "c" / "verilator.log").read_text()
+    assert len(list((tmp_path / "models").iterdir())) == 2
+
+
 def test_pack_vectors_places_feature_i_at_bits_b_i() -> None:
     codes = np.array([[1, 2, 3], [15, 0, 9]])
     assert pack_vectors(codes, 4) == b"321\n90f\n"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..ir import Network, csd_weight
-from ._csd_round import nearest_csd
+from ._csd_round import CSD_LIMIT, nearest_csd, nearest_csd_table
 
 __all__ = ["digit_projection", "retrain"]
 
@@ -20,11 +20,17 @@ def digit_projection(net: Network) -> Callable[[int, np.ndarray], np.ndarray]:
 
     def project(k: int, w: np.ndarray) -> np.ndarray:
         rounded = np.rint(w).astype(np.int64)
-        return np.array(
-            [[nearest_csd(int(v), int(d)) for v, d in zip(row, brow)]
-             for row, brow in zip(rounded, budgets[k])],
-            dtype=np.int64,
-        )
+        budget = budgets[k]
+        out = np.empty_like(rounded)
+        # Table look-ups per digit budget (the tables equal nearest_csd within ±CSD_LIMIT);
+        # a coefficient beyond goes through nearest_csd itself, which may refuse it.
+        inside = np.abs(rounded) <= CSD_LIMIT
+        for d in np.unique(budget[inside]):
+            sel = inside & (budget == d)
+            out[sel] = nearest_csd_table(int(d))[rounded[sel] + CSD_LIMIT]
+        for i, j in zip(*np.nonzero(~inside)):
+            out[i, j] = nearest_csd(int(rounded[i, j]), int(budget[i, j]))
+        return out
 
     return project
 

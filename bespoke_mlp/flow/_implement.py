@@ -44,6 +44,7 @@ from ._log import Log, quiet
 
 __all__ = [
     "DEFAULT_ADC_MW",
+    "DESIGN_FILES",
     "MAX_CELLS",
     "SIMULATOR",
     "Implementation",
@@ -66,6 +67,8 @@ _CELLS_PER_PP_BIT = 8.4
 #: ``2**b - 1`` comparators of it (``bespoke_mlp/ir/_adc.py``).
 DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
+#: The files :func:`implement` writes into its ``design_dir``.
+DESIGN_FILES = ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ part."""
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Objective, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
 from ._cache import BaselineCache, baseline_key
-from ._implement import DEFAULT_ADC_MW, Implementation, check_size, implement, implement_many
+from ._implement import (
+    DEFAULT_ADC_MW,
+    DESIGN_FILES,
+    Implementation,
+    check_size,
+    implement,
+    implement_many,
+)
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
@@ -230,11 +238,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             f"{len(parts['select'][1])} selection samples judge the loss")
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
+            # The baseline implemented in this run (not read from the cache), for a fallback.
+            implemented: list[Implementation] = []
 
             def baseline() -> dict[str, Any]:
                 impl = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
                                  clock_hz=clock_hz, effort=effort, log=log, arch=arch)
+                implemented.append(impl)
                 return {"accuracy": round(impl.accuracy, 6), **{
                     k: impl.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
                                                    "arch", "lanes", "cycles", "clock_hz",
@@ -286,7 +297,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                    [p["area_cm2"] for p in points], settings.max_loss,
                                    settings.budget_mw, key=[p[key] for p in points])
             selected = None
-            if chosen is not None:
+            if chosen is not None and implemented and \
+                    verified[chosen].network.to_json() == net.to_json():
+                # The exact network was selected and implemented above with the same
+                # vectors and settings: its verified design files are the selected design's.
+                log("the selected design is the exact baseline implemented above")
+                _copy_design(work / "baseline", tmp / "design")
+                selected = implemented[0]
+            elif chosen is not None:
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
                                      adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
@@ -407,6 +425,13 @@ def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:
                           "bits_exact": net.feature_resolution[i],
                           "bits_selected": selected.feature_resolution[i]}
                          for i in range(net.n_features)]}
+
+
+def _copy_design(src: Path, dst: Path) -> None:
+    """Copy the design files :func:`implement` wrote into ``src`` to ``dst``."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in DESIGN_FILES:
+        shutil.copyfile(src / name, dst / name)
 
 
 def _remove_checkpoints(out: Path, rounds: int) -> None:

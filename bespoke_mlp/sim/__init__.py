@@ -3,15 +3,19 @@
 :func:`simulate` builds a testbench around one combinational design (input port ``x``, output
 port ``y``), applies input codes and returns the predicted classes, optionally with per-net
 toggle counts for the power model; :func:`simulate_many` amortizes one build over several
-designs; :func:`check_agreement` compares predictions with the golden model exactly.
+designs; :func:`check_agreement` compares predictions with the golden model exactly. With
+``$BESPOKE_MLP_MODEL_CACHE`` (:data:`MODEL_CACHE_ENV`) set, RTL models are built once per
+content (:mod:`bespoke_mlp.sim._models`).
 """
 
 from ._check import check_agreement
+from ._models import MODEL_CACHE_ENV
 from ._simulate import Design, SimResult, simulate, simulate_many
 from ._testbench import pack_vectors, unpack_vectors
 from ._toolchain import Toolchain, require_toolchain
 
 __all__ = [
+    "MODEL_CACHE_ENV",
     "Design",
     "SimResult",
     "Toolchain",
