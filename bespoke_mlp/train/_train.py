@@ -15,6 +15,7 @@ from ..ir import Network, predict_codes
 from ._checks import check_bits, check_bool, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
 from ._quantize import quantize
+from ._wide import fit_wide_mlp, is_wide
 
 __all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
 
@@ -112,7 +113,8 @@ def train_model(
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
     split = split_dataset(ds, seed=split_seed, select_size=select_size)
     codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
-    mlp = fit_float_mlp(
+    fit = fit_wide_mlp if is_wide(ds.X.shape[1]) else fit_float_mlp
+    mlp = fit(
         codes_to_unit(codes["train"], input_bits), split.y_train,
         codes_to_unit(codes["val"], input_bits), split.y_val,
         hidden=hidden_sizes, seed=seed,
