@@ -66,7 +66,9 @@ def train_model(
     ``split_seed``; of the rest, ``select_size`` held out for selection, a fifth of what
     remains for validation, the others train); inputs quantized to
     ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
-    1)`` (best of a few seeded restarts by validation accuracy); :func:`quantize` to
+    1)`` (best of a few seeded restarts by validation accuracy; a dataset of at least 32
+    features also selects its features on the validation part, see
+    :func:`~bespoke_mlp.train._wide.fit_wide_mlp`); :func:`quantize` to
     ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
     quantization-aware fine-tuning selected on the validation part.
 
