@@ -30,6 +30,7 @@ from bespoke_mlp.train import (
     train_model,
 )
 from bespoke_mlp.train import _cli as train_cli
+from bespoke_mlp.train._wide import feature_counts, fit_wide_mlp, is_wide
 
 
 def reference_predict(net: Network, codes: np.ndarray) -> np.ndarray:
@@ -355,6 +356,41 @@ def test_train_model_on_iris():
         np.mean(predict_codes(result.network, codes) == result.split.y_test)
     )
     assert result.runtime_s > 0
+
+
+# -- wide datasets -------------------------------------------------------------------------------
+
+
+def test_feature_counts_and_the_wide_threshold():
+    assert feature_counts(261) == (4, 8, 16, 32, 64, 128, 261)
+    assert feature_counts(32) == (4, 8, 16, 32)
+    assert feature_counts(4) == (4,)
+    assert is_wide(32) and not is_wide(31)
+
+
+def _wide_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """40 features in [0, 1], the class decided by features 3 and 17 only."""
+    x = np.random.default_rng(seed).integers(0, 16, (n, 40)) / 15.0
+    return x, (x[:, 3] + x[:, 17] > 1.0).astype(int)
+
+
+def test_wide_training_selects_few_features_and_quantizes_without_their_adcs():
+    x, y = _wide_data(200, 0)
+    xv, yv = _wide_data(60, 1)
+    mlp = fit_wide_mlp(x, y, xv, yv, hidden=(3,), seed=0)
+    read = np.flatnonzero(np.any(mlp.coefs_[0] != 0, axis=1))
+    assert mlp.coefs_[0].shape == (40, 3) and {3, 17} <= set(read) and len(read) < 40
+    assert np.mean(mlp.predict(xv) == yv) >= 0.9
+    net = quantize(mlp, x * 15, y, xv * 15, yv, feature_min=np.zeros(40),
+                   feature_max=np.full(40, 15.0))
+    # Unselected features have mask 0, which fine-tuning keeps: no ADC, no wiring.
+    assert [i for i, r in enumerate(net.feature_resolution) if r] == list(read)
+
+
+def test_wide_training_without_validation_keeps_all_features():
+    x, y = _wide_data(100, 0)
+    mlp = fit_wide_mlp(x, y, x[:0], y[:0], hidden=(3,), seed=0)
+    assert np.all(np.any(mlp.coefs_[0] != 0, axis=1))
 
 
 def _run_cli(argv):

@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPClassifier
 
 from .._signals import raise_if_interrupted
 
-__all__ = ["DEFAULT_HIDDEN", "default_hidden", "codes_to_unit", "fit_float_mlp"]
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_HIDDEN", "default_hidden", "codes_to_unit", "fit_float_mlp"]
 
 #: Hidden layer sizes of the published bespoke printed MLPs (e.g. cardio 21-3-3,
 #: pendigits 16-5-10, redwine 11-2-6, whitewine 11-4-7, breast_cancer 9-3-2).
@@ -36,6 +36,8 @@ _MAX_EPOCHS = 1000
 _PATIENCE = 30
 _LEARNING_RATE = 0.01
 _REVIVALS = 2
+#: scikit-learn's default L2 penalty, kept for datasets that are not wide.
+DEFAULT_ALPHA = 1e-4
 
 
 def default_hidden(name: str, n_classes: int) -> tuple[int, ...]:
@@ -60,6 +62,7 @@ def fit_float_mlp(
     hidden: tuple[int, ...],
     seed: int,
     restarts: int = _RESTARTS,
+    alpha: float = DEFAULT_ALPHA,
 ) -> MLPClassifier:
     """Fit a ReLU ``MLPClassifier`` with Adam, keeping the best of ``restarts`` initializations.
 
@@ -81,11 +84,12 @@ def fit_float_mlp(
     hidden : hidden layer sizes.
     seed : base random seed; the result is deterministic for a seed.
     restarts : number of initializations tried (>= 1).
+    alpha : L2 weight penalty (scikit-learn's ``alpha``).
     """
     best = None
     best_key = (-1.0, -1.0)
     for state in np.random.SeedSequence(seed).generate_state(restarts):
-        mlp = _fit_restart(x_train, y_train, hidden, int(state))
+        mlp = _fit_restart(x_train, y_train, hidden, int(state), alpha)
         train_acc = float(np.mean(mlp.predict(x_train) == y_train))
         val_acc = float(np.mean(mlp.predict(x_val) == y_val)) if len(x_val) else 0.0
         if best is None or (val_acc, train_acc) > best_key:
@@ -93,19 +97,19 @@ def fit_float_mlp(
     return best
 
 
-def _fit_restart(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int
-                 ) -> MLPClassifier:
+def _fit_restart(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
+                 alpha: float) -> MLPClassifier:
     """One training run: one epoch, biases centered, training, up to two dead-neuron revivals."""
-    mlp = _warm_fit(x, y, hidden, state, None)
+    mlp = _warm_fit(x, y, hidden, state, None, alpha)
     for _ in range(_REVIVALS):
         if not _center_biases(mlp, x, only_dead=True):
             break
-        mlp = _warm_fit(x, y, hidden, state, mlp)
+        mlp = _warm_fit(x, y, hidden, state, mlp, alpha)
     return mlp
 
 
 def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
-              start: MLPClassifier | None) -> MLPClassifier:
+              start: MLPClassifier | None, alpha: float) -> MLPClassifier:
     """Train a fresh ``MLPClassifier`` from ``start``'s parameters (or, without ``start``, from
     its own first epoch with centered biases).
 
@@ -120,6 +124,7 @@ def _warm_fit(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
         hidden_layer_sizes=hidden,
         activation="relu",
         solver="adam",
+        alpha=alpha,
         learning_rate_init=_LEARNING_RATE,
         batch_size=min(batch, n),
         max_iter=1,

@@ -139,7 +139,8 @@ def network_from_layers(
       constant-zero output 0 (zero weights, masks and bias); the golden model's argmax with the
       lowest index winning ties then gives class 1 iff ``z > 0``, sklearn's rule.
 
-    Masks are all ones, truncations 0 and ``argmax_shift`` 0.
+    Masks are all ones (but 0 on an input whose float weights are all exactly zero: the
+    input is not read), truncations 0 and ``argmax_shift`` 0.
     """
     codes = np.asarray(codes_train, dtype=np.int64)
     scale_in = np.full(codes.shape[1], 1.0 / ((1 << input_bits) - 1))
@@ -153,6 +154,10 @@ def network_from_layers(
         w = np.rint(np.ldexp(v, e)).astype(np.int64)
         b = np.rint(np.ldexp(intercept, e)).astype(np.int64)
         masks = np.full(w.shape, (1 << width) - 1, dtype=np.int64)
+        if k == 0:
+            # An input whose float weights are all exactly zero was left out by training (or
+            # pruned): it is not read, and fine-tuning must not bring it back (no ADC for it).
+            masks[:, ~np.any(coef != 0, axis=1)] = 0
         acc = a @ w.T + b
         if k < n_layers - 1:
             peak = np.ceil(np.percentile(acc, activation_percentile, axis=0)).astype(np.int64)

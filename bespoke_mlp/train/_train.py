@@ -15,6 +15,7 @@ from ..ir import Network, predict_codes
 from ._checks import check_bits, check_bool, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
 from ._quantize import quantize
+from ._wide import fit_wide_mlp, is_wide
 
 __all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
 
@@ -65,7 +66,9 @@ def train_model(
     ``split_seed``; of the rest, ``select_size`` held out for selection, a fifth of what
     remains for validation, the others train); inputs quantized to
     ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
-    1)`` (best of a few seeded restarts by validation accuracy); :func:`quantize` to
+    1)`` (best of a few seeded restarts by validation accuracy; a dataset of at least 32
+    features also selects its features on the validation part, see
+    :func:`~bespoke_mlp.train._wide.fit_wide_mlp`); :func:`quantize` to
     ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
     quantization-aware fine-tuning selected on the validation part.
 
@@ -112,7 +115,8 @@ def train_model(
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
     split = split_dataset(ds, seed=split_seed, select_size=select_size)
     codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
-    mlp = fit_float_mlp(
+    fit = fit_wide_mlp if is_wide(ds.X.shape[1]) else fit_float_mlp
+    mlp = fit(
         codes_to_unit(codes["train"], input_bits), split.y_train,
         codes_to_unit(codes["val"], input_bits), split.y_val,
         hidden=hidden_sizes, seed=seed,
