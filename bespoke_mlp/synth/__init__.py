@@ -26,6 +26,7 @@ from ._power import (
 )
 from ._synthesize import (
     ABC_SCRIPT,
+    COLLAPSE_MAX_INPUTS,
     DEEP_MAX_CELLS,
     DEEP_TINY_CELLS,
     DEFAULT_EFFORT,
@@ -47,6 +48,7 @@ from ._timing import TimingReport, choose_clock, static_timing
 
 __all__ = [
     "ABC_SCRIPT",
+    "COLLAPSE_MAX_INPUTS",
     "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",
     "DEEP_MAX_CELLS",
