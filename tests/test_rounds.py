@@ -43,3 +43,45 @@ def test_a_wide_base_gets_narrow_retrained_candidates_in_round_one(tmp_path):
     narrow = [c for c in found.configs if c.layers == () and c.input_precision is not None]
     assert [sum(1 for p in c.input_precision if p) for c in narrow] == \
         list(top_k_sizes(net.n_used_features))
+
+
+def test_tiny_precisions_keep_the_most_important_read_features_at_few_bits():
+    from bespoke_mlp.flow._rounds import TINY_SHAPES, tiny_precisions
+
+    net = random_network(np.random.default_rng(2), n_features=3)
+    importance = np.array([0.1, 0.5, 0.3])
+    out = tiny_precisions(net, importance)
+    assert len(out) == sum(k <= 3 for k, _ in TINY_SHAPES)
+    assert out[0] == (0, 1, 0) and out[1] == (0, 1, 1) and (1, 1, 1) in out
+    assert (0, 2, 2) in out and all(max(p) <= 2 for p in out)
+
+
+def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
+    from bespoke_mlp.approx import input_bit_counts
+    from bespoke_mlp.flow import SearchSettings
+    from bespoke_mlp.flow._log import quiet
+    from bespoke_mlp.flow._rounds import estimated_cost, search_rounds, tiny_precisions
+    from bespoke_mlp.ir import predict_codes
+    from bespoke_mlp.parallel import SerialExecutor
+    from bespoke_mlp.search import AREA, CostModel, few_input_area_cm2
+
+    rng = np.random.default_rng(3)
+    net = random_network(rng, n_features=6)
+    codes = rng.integers(0, 16, (60, net.n_features))
+    part = (codes, predict_codes(net, codes))
+    settings = SearchSettings(pop_size=8, generations=1, rounds=1, n_retrain=2,
+                              retrain_epochs=1)
+    found = search_rounds(net, {"train": part, "val": part}, part, part,
+                          input_bit_counts(codes, 4), CostModel.default(), settings,
+                          search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
+                          resume=False, progress=lambda label: (lambda p: None),
+                          executor=SerialExecutor(), log=quiet(), tiny_base=net)
+    tiny = [i for i, t in enumerate(found.tiny) if t]
+    assert [found.configs[i].input_precision for i in tiny] == \
+        tiny_precisions(net, found.importance[0])
+    for i in tiny:
+        bits = sum(found.nets[i].feature_resolution)
+        assert bits <= 6
+        assert found.area[i] <= few_input_area_cm2(bits, 3) + 1e-12
+    stats = input_bit_counts(codes, 4)
+    assert estimated_cost(net, stats, CostModel.default(), AREA) > few_input_area_cm2(6, 3)

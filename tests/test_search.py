@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from _nets import random_network
@@ -188,6 +190,27 @@ def test_objectives():
         Objective("energy")
     with pytest.raises(UsageError, match="-1"):
         Objective(adc_mw=-1)
+
+
+def test_few_input_area_bounds_a_collapsed_function():
+    from bespoke_mlp.search import few_input_area_cm2
+    from bespoke_mlp.synth import COLLAPSE_MAX_INPUTS
+
+    assert few_input_area_cm2(0, 3) == 0.0
+    # Two output bits of 4 variables: 2 * 2**4 / 4 = 8 gates of 0.248 mm².
+    assert few_input_area_cm2(4, 3) == pytest.approx(8 * 0.00248)
+    assert few_input_area_cm2(2, 2) < few_input_area_cm2(2, 6) < few_input_area_cm2(3, 6)
+    assert few_input_area_cm2(COLLAPSE_MAX_INPUTS + 1, 3) == math.inf
+
+
+def test_objective_of_an_area_matches_its_features():
+    from bespoke_mlp.search import Objective
+
+    cost, f, comparators = CostModel.default(), np.array([[40.0], [7.0]]), np.array([15, 3])
+    for kind in ("area", "power", "system-power"):
+        o = Objective(kind)
+        assert o.of_area(cost, cost.area_cm2(f), comparators) == \
+            pytest.approx(o.values(cost, f, comparators))
 
 
 def test_search_of_system_power_drops_adcs():

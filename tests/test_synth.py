@@ -15,6 +15,7 @@ from bespoke_mlp._yosys import run_yosys
 from bespoke_mlp.errors import ToolError, UsageError
 from bespoke_mlp.synth import (
     CELL_MODELS,
+    COLLAPSE_MAX_INPUTS,
     DEEP_MAX_CELLS,
     DEEP_TINY_CELLS,
     DEFAULT_TOGGLE_RATE,
@@ -138,6 +139,16 @@ def test_effort_scripts_are_bounded_by_iterations_not_time():
     assert (len(tiny), len(small)) == (6, 2)
     assert len(set(tiny)) == 6 and all("-J 50 " in s for s in tiny)
     assert "&deepsyn" not in "".join(abc_scripts_for("high", DEEP_MAX_CELLS + 1))
+
+
+def test_few_input_designs_get_a_collapsing_candidate():
+    for effort in EFFORTS:
+        for n_cells in (10, DEEP_MAX_CELLS + 1):
+            plain = abc_scripts_for(effort, n_cells)
+            assert abc_scripts_for(effort, n_cells, COLLAPSE_MAX_INPUTS + 1) == plain
+            few = abc_scripts_for(effort, n_cells, COLLAPSE_MAX_INPUTS)
+            assert few[:-1] == plain and few[-1].startswith("strash; collapse; ")
+            assert few[-1].endswith("amap") and "strash; strash" not in few[-1]
 
 
 def test_high_effort_is_deterministic_smaller_and_equivalent(tmp_path):

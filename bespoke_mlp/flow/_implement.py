@@ -228,7 +228,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     def synth():
         with log.stage("synthesis"):
             return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
-                              liberty=tech.liberty, effort=effort)
+                              liberty=tech.liberty, effort=effort, support=_support(net, arch))
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
@@ -248,6 +248,12 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
                           len(codes), adc_mw, tech, arch, max(1, cycles))
+
+
+def _support(net: Network, arch: Architecture) -> int | None:
+    """Input bits a parallel design's outputs depend on at most: those its network reads (a
+    sequential design's depend on its state too)."""
+    return None if arch.sequential else sum(net.feature_resolution)
 
 
 def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: Architecture) -> int:
@@ -375,7 +381,8 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
             with log.stage("synthesis"):
                 log(f"synthesizing design {k + 1}/{len(nets)}")
                 syn = synthesize([top], name, d / "synth", timeout=timeout,
-                                 liberty=tech.liberty, effort=effort)
+                                 liberty=tech.liberty, effort=effort,
+                                 support=_support(nets[k], arch))
                 out.append(_clocked(syn, clock_hz, log, arch)[0])
         return out
 

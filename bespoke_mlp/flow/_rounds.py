@@ -22,6 +22,7 @@ from ..search import (
     Progress,
     SearchSpace,
     feature_importance,
+    few_input_area_cm2,
     run_search,
     search_fingerprint,
 )
@@ -31,14 +32,22 @@ from ._selection import PairedLoss, paired_loss, spread
 if TYPE_CHECKING:
     from ._search import SearchSettings
 
-__all__ = ["Parts", "Retrained", "estimated_area", "estimated_cost", "search_rounds",
-           "subsample", "with_learned_thresholds"]
+__all__ = ["TINY_SHAPES", "Parts", "Retrained", "estimated_area", "estimated_cost",
+           "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
 
 #: Narrow starts apply to bases reading at least this many features. Measured at default
 #: settings: Arrhythmia's ≤1 % design fell to 156 mW (217 of 261 features) from 220 mW in an
 #: earlier run without them; Cardio's (21 features) grew from 3.95 to 4.69 and 7.67 cm² in
 #: two runs with them.
 NARROW_MIN_FEATURES = 32
+
+#: The tiny designs round 1 retrains besides the search's front: ``(k, bits)``, the ``k`` most
+#: important features read at ``bits`` bits through learned thresholds (one comparator each at
+#: 1 bit), the others dropped. Measured (exact network retrained so, test accuracy, area at
+#: ``normal`` with collapsing): Red Wine 2 x 1 bit 56.7 % in 0.005 cm² (exact 60.6 %), Seeds
+#: 4 x 1 bit 85.7 % in 0.034 cm² (exact 87.3 %), Vertebral 2 x 1 bit 79.6 % in 0.011 cm², 3 x 2
+#: bits 85.0 % in 0.031 cm² (exact 81.7 %); uniform thresholds lost 4-20 points more at 1 bit.
+TINY_SHAPES = ((1, 1), (2, 1), (3, 1), (4, 1), (2, 2), (3, 2))
 
 #: ``{part name: (input codes, class indices)}``.
 Parts = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -53,14 +62,17 @@ class Retrained:
     bases: list[Network] = field(default_factory=list)
     importance: list[np.ndarray] = field(default_factory=list)
     nets: list[Network] = field(default_factory=list)
+    #: Whether each design is one of the tiny ones (:data:`TINY_SHAPES`).
+    tiny: list[bool] = field(default_factory=list)
     configs: list[ApproxConfig] = field(default_factory=list)
     losses: list[PairedLoss] = field(default_factory=list)
     area: list[float] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
 
     def add(self, net: Network, config: ApproxConfig, loss: PairedLoss, area: float,
-            search_round: int) -> None:
+            search_round: int, *, tiny: bool = False) -> None:
         self.nets.append(net)
+        self.tiny.append(tiny)
         self.configs.append(config)
         self.losses.append(loss)
         self.area.append(area)
@@ -84,7 +96,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                   search_min: float, seed: int, checkpoints: Callable[[int], Path],
                   resume: bool, progress: Callable[[str], Callable[[Progress], None]],
                   executor: Executor, log: Log,
-                  objective: Objective = AREA) -> Retrained:
+                  objective: Objective = AREA, tiny_base: Network | None = None) -> Retrained:
     """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front.
 
     Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
@@ -101,7 +113,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     :data:`NARROW_MIN_FEATURES` features, seeds NSGA-II with designs narrowed to the top
     features (:class:`SearchSpace`); round 1 also retrains the exact network on the top ``k``
     features for each ``k`` of :meth:`SearchSpace.narrow_sizes`, so that a narrow design
-    within the loss budget can be a later round's base.
+    within the loss budget can be a later round's base. With a ``tiny_base`` (``net`` with
+    learned thresholds) and the ranking, round 1 also retrains the tiny designs of
+    :func:`tiny_precisions` from it: the search's constraint keeps its front within
+    ``max_loss + slack`` points of the exact network's predictions, far above them.
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
@@ -146,11 +161,36 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
             nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
-        for tuned, config in zip(nets, configs):
+        tiny = []
+        if r == 1 and tiny_base is not None and found.importance:
+            tiny = [ApproxConfig(input_precision=p)
+                    for p in tiny_precisions(origin, found.importance[0])]
+            with log.stage("retrain", f"retraining {len(tiny)} tiny designs (learned "
+                                      "thresholds, 1-2 bits)"):
+                nets += executor.map(_retrain_unit, [c.to_json() for c in tiny],
+                                     shared=(tiny_base, fitted, stats, settings.retrain_epochs,
+                                             seed))
+        for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
             loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
                                settings.confidence)
-            found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r)
+            found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r,
+                      tiny=k >= len(configs))
     return found
+
+
+def tiny_precisions(net: Network, importance: np.ndarray) -> list[tuple[int, ...]]:
+    """Per-feature input bits of the tiny designs (:data:`TINY_SHAPES`) of ``net``: its ``k``
+    most important read features at ``bits`` bits, for the shapes whose ``k`` it reads."""
+    read = np.array(net.feature_resolution) > 0
+    order = [int(i) for i in np.argsort(-np.asarray(importance), kind="stable") if read[i]]
+    out = []
+    for k, bits in TINY_SHAPES:
+        if k <= len(order) and bits < net.input_bits:
+            p = [0] * net.n_features
+            for i in order[:k]:
+                p[i] = bits
+            out.append(tuple(p))
+    return out
 
 
 def fingerprinted(settings: SearchSettings, seed: int) -> dict[str, Any]:
@@ -218,7 +258,11 @@ def estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel)
 
 def estimated_cost(net: Network, stats: tuple[np.ndarray, int], cost: CostModel,
                    objective: Objective) -> float:
-    """``objective``'s estimate of a network (its own exact genome)."""
+    """``objective``'s estimate of a network (its own exact genome; a network reading few
+    input bits at most :func:`~bespoke_mlp.search.few_input_area_cm2`)."""
     space = SearchSpace(net, stats)
     d = space.decode(space.exact[None])
-    return float(objective.values(cost, space.cost_features(d), space.adc_comparators(d))[0])
+    # Synthesis collapses a network that reads few input bits: its area is bounded by theirs.
+    area = min(float(cost.area_cm2(space.cost_features(d))[0]),
+               few_input_area_cm2(sum(net.feature_resolution), len(net.classes)))
+    return float(objective.of_area(cost, np.array([area]), space.adc_comparators(d))[0])

@@ -42,7 +42,14 @@ from ._rounds import (
     subsample,
     with_learned_thresholds,
 )
-from ._selection import METHOD, PairedLoss, none_fits, pick_for_verification, select_design
+from ._selection import (
+    METHOD,
+    PairedLoss,
+    none_fits,
+    pick_for_verification,
+    select_design,
+    small_end,
+)
 
 __all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "run_search_flow"]
 
@@ -228,10 +235,17 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         net = trained.network
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)
+        thresholded = None
+        if settings.quantizer == "learned" or settings.feature_seeds:
+            thresholded = with_learned_thresholds(net, trained.split,
+                                                  fidelity=settings.fidelity,
+                                                  samples=settings.search_samples, seed=seed,
+                                                  log=log)
         if settings.quantizer == "learned":
-            net = with_learned_thresholds(net, trained.split, fidelity=settings.fidelity,
-                                          samples=settings.search_samples, seed=seed, log=log)
-        parts = split_parts(net, trained.split)
+            net = thresholded
+        # The codes of the learned quantizers too (resolution codes) when the tiny designs
+        # read them: a network without thresholds reads the uniform codes of those.
+        parts = split_parts(thresholded or net, trained.split)
         codes_test, y_test = parts["test"]
         exact_test = trained.accuracy["quantized"]
         log(f"exact network {'-'.join(map(str, net.topology))}: test {100 * exact_test:.2f} %; "
@@ -267,7 +281,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                   checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
                                   progress=lambda label: _ProgressBar(log, label,
                                                                       objective.unit),
-                                  executor=executor, log=log, objective=objective)
+                                  executor=executor, log=log, objective=objective,
+                                  tiny_base=thresholded)
             fallback = None
             if found.smallest_within(settings.max_loss) is None:
                 fallback = (f"no retrained design's accuracy loss is within "
@@ -279,8 +294,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                           PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
                                      exact=True),
                           estimated_cost(net, stats, cost, objective), 0)
-            picks = pick_for_verification(found.bounds, _pick_areas(found, check_arch(arch)),
-                                          settings.max_loss, settings.n_verify)
+            areas = _pick_areas(found, check_arch(arch))
+            picks = sorted(set(pick_for_verification(found.bounds, areas, settings.max_loss,
+                                                     settings.n_verify))
+                           | set(small_end(found.bounds, areas, found.tiny)),
+                           key=lambda i: (areas[i], i))
             # The front only ranks the designs (at most normal effort: high effort on every
             # front point would take minutes); the selected design is re-implemented below.
             verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,

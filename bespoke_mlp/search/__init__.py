@@ -1,7 +1,7 @@
 """Design-space search: the genome over approximation configurations, a batched golden-model
 evaluator, the calibrated cost model, and NSGA-II."""
 
-from ._cost import AREA, OBJECTIVES, CostModel, Objective
+from ._cost import AREA, OBJECTIVES, CostModel, Objective, few_input_area_cm2
 from ._decoded import Decoded
 from ._features import COST_FEATURES
 from ._fingerprint import check_resumable, search_fingerprint
@@ -17,6 +17,7 @@ __all__ = [
     "CostModel",
     "OBJECTIVES",
     "Objective",
+    "few_input_area_cm2",
     "Decoded",
     "IMPORTANCE_METHODS",
     "feature_importance",

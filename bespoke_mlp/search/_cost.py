@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..ir import ADC_REFERENCE_BITS
 from ._features import COST_FEATURES
 
-__all__ = ["AREA", "OBJECTIVES", "CostModel", "Objective"]
+__all__ = ["AREA", "OBJECTIVES", "CostModel", "Objective", "few_input_area_cm2"]
 
 #: What the search minimizes beside the loss (``--objective``).
 OBJECTIVES = ("system-power", "power", "area")
@@ -59,6 +59,27 @@ class CostModel:
                 "intercept": self.intercept, "mw_per_cm2": self.mw_per_cm2}
 
 
+#: Area of a two-input gate (EGFET NAND2X1, 0.248 mm²), the unit of :func:`few_input_area_cm2`.
+_GATE_CM2 = 0.00248
+
+
+def few_input_area_cm2(input_bits: int, n_classes: int) -> float:
+    """An upper bound on the area of a classifier whose outputs depend on ``input_bits`` input
+    bits, when synthesis collapses it (``bespoke_mlp.synth.COLLAPSE_MAX_INPUTS``; infinite
+    above): each of its ``ceil(log2(n_classes))`` output bits is a Boolean function of
+    ``input_bits`` variables, which takes at most about ``2**n / n`` two-input gates
+    (Lupanov). The partial-product cost model cannot see that such a network is small: its
+    hidden activations keep their full width, yet take only ``2**n`` values."""
+    from ..synth import COLLAPSE_MAX_INPUTS
+
+    if input_bits > COLLAPSE_MAX_INPUTS:
+        return float("inf")
+    if input_bits == 0:
+        return 0.0
+    out_bits = max(1, (n_classes - 1).bit_length())
+    return out_bits * _GATE_CM2 * (1 << input_bits) / input_bits
+
+
 @dataclass(frozen=True)
 class Objective:
     """The search's cost objective: ``system-power`` (estimated classifier power plus the
@@ -82,9 +103,14 @@ class Objective:
     def values(self, cost: CostModel, features: np.ndarray,
                comparators: np.ndarray) -> np.ndarray:
         """The objective of candidates with hardware ``features`` and ADC ``comparators``."""
+        return self.of_area(cost, cost.area_cm2(features), comparators)
+
+    def of_area(self, cost: CostModel, area_cm2: np.ndarray,
+                comparators: np.ndarray) -> np.ndarray:
+        """The objective of candidates of estimated classifier area ``area_cm2``."""
         if self.kind == "area":
-            return cost.area_cm2(features)
-        power = cost.power_mw(features)
+            return np.asarray(area_cm2, dtype=np.float64)
+        power = np.asarray(area_cm2, dtype=np.float64) * cost.mw_per_cm2
         if self.kind == "power":
             return power
         per_comparator = self.adc_mw / ((1 << ADC_REFERENCE_BITS) - 1)

@@ -26,6 +26,7 @@ from ._power import (
 )
 from ._synthesize import (
     ABC_SCRIPT,
+    COLLAPSE_MAX_INPUTS,
     DEEP_MAX_CELLS,
     DEEP_TINY_CELLS,
     DEFAULT_EFFORT,
@@ -48,6 +49,7 @@ from ._timing import HALF_PERIOD_SUFFIX, TimingReport, choose_clock, static_timi
 __all__ = [
     "HALF_PERIOD_SUFFIX",
     "ABC_SCRIPT",
+    "COLLAPSE_MAX_INPUTS",
     "BUILTIN_TECHNOLOGIES",
     "CELL_MODELS",
     "DEEP_MAX_CELLS",
