@@ -284,8 +284,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                      exact=True),
                           estimated_cost(net, stats, cost, objective), 0)
             areas = _pick_areas(found, check_arch(arch))
-            picks = sorted(set(pick_for_verification(found.bounds, areas, settings.max_loss,
-                                                     settings.n_verify))
+            # The tiny designs are verified apart (their small end), so that they take none of
+            # the picks of the front the selection chooses from.
+            rest = [i for i, tiny in enumerate(found.tiny) if not tiny]
+            picks = sorted({rest[j] for j in pick_for_verification(
+                                [found.bounds[i] for i in rest], [areas[i] for i in rest],
+                                settings.max_loss, settings.n_verify)}
                            | set(small_end(found.bounds, areas, found.tiny)),
                            key=lambda i: (areas[i], i))
             # The front only ranks the designs (at most normal effort: high effort on every
