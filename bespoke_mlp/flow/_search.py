@@ -302,7 +302,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       effort="normal" if effort == "high" else effort,
                                       log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
-                       "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
+                       "search_round": found.rounds[i], "tiny": found.tiny[i]}
+                      for impl, i in zip(verified, picks)]
             key = {"system-power": "system_power_mw", "power": "power_mw",
                    "area": "area_cm2"}[settings.objective]
             chosen = select_design([found.bounds[i] for i in picks],
