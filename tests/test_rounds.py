@@ -17,6 +17,9 @@ def test_next_round_starts_from_the_smallest_design_within_the_bound():
     assert found.smallest_within(1.0) == 2  # equal candidates: the earlier one
     assert found.smallest_within(2.2) == 1
     assert found.smallest_within(0.1) is None
+    # A tiny design is never a round's base.
+    found.add(net, ApproxConfig(), PairedLoss(400, 0, 0, 0.9), 0.01, 1, tiny=True)
+    assert found.smallest_within(1.0) == 2 and found.tiny == [False] * 4 + [True]
 
 
 def test_a_wide_base_gets_narrow_retrained_candidates_in_round_one(tmp_path):

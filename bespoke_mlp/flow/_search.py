@@ -90,7 +90,9 @@ class SearchSettings:
     fidelity: bool = True
     #: Rank features by importance on train samples and start part of the search (and, in
     #: round 1, retrained candidates) from the top ``k`` features: a wide dataset's search
-    #: does not start at one ADC per feature only.
+    #: does not start at one ADC per feature only. Round 1 also retrains tiny designs (the
+    #: top 1-4 features at 1-2 bits through learned thresholds, ``_rounds.TINY_SHAPES``),
+    #: which are verified as the small end of the front.
     feature_seeds: bool = True
     #: Without ``--hidden``, the exact network of a search has this many times the dataset's
     #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
@@ -295,8 +297,12 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                      exact=True),
                           estimated_cost(net, stats, cost, objective), 0)
             areas = _pick_areas(found, check_arch(arch))
-            picks = sorted(set(pick_for_verification(found.bounds, areas, settings.max_loss,
-                                                     settings.n_verify))
+            # The tiny designs are verified apart (their small end), so that they take none of
+            # the picks of the front the selection chooses from.
+            rest = [i for i, tiny in enumerate(found.tiny) if not tiny]
+            picks = sorted({rest[j] for j in pick_for_verification(
+                                [found.bounds[i] for i in rest], [areas[i] for i in rest],
+                                settings.max_loss, settings.n_verify)}
                            | set(small_end(found.bounds, areas, found.tiny)),
                            key=lambda i: (areas[i], i))
             # The front only ranks the designs (at most normal effort: high effort on every
@@ -307,7 +313,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       effort="normal" if effort == "high" else effort,
                                       log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
-                       "search_round": found.rounds[i]} for impl, i in zip(verified, picks)]
+                       "search_round": found.rounds[i], "tiny": found.tiny[i]}
+                      for impl, i in zip(verified, picks)]
             key = {"system-power": "system_power_mw", "power": "power_mw",
                    "area": "area_cm2"}[settings.objective]
             chosen = select_design([found.bounds[i] for i in picks],
