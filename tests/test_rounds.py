@@ -8,6 +8,29 @@ from bespoke_mlp.flow._rounds import Retrained
 from bespoke_mlp.flow._selection import PairedLoss
 
 
+def _one_round(net, rng, tmp_path, **kwargs):
+    """One small search round over 60 random input codes scored against ``net`` itself:
+    what it found, and those codes."""
+    from bespoke_mlp.approx import input_bit_counts
+    from bespoke_mlp.flow import SearchSettings
+    from bespoke_mlp.flow._log import quiet
+    from bespoke_mlp.flow._rounds import search_rounds
+    from bespoke_mlp.ir import predict_codes
+    from bespoke_mlp.parallel import SerialExecutor
+    from bespoke_mlp.search import CostModel
+
+    codes = rng.integers(0, 16, (60, net.n_features))
+    part = (codes, predict_codes(net, codes))
+    settings = SearchSettings(pop_size=8, generations=1, rounds=1, n_retrain=2,
+                              retrain_epochs=1)
+    found = search_rounds(net, {"train": part, "val": part}, part, part,
+                          input_bit_counts(codes, 4), CostModel.default(), settings,
+                          search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
+                          resume=False, progress=lambda label: (lambda p: None),
+                          executor=SerialExecutor(), log=quiet(), **kwargs)
+    return found, codes
+
+
 def test_next_round_starts_from_the_smallest_design_within_the_bound():
     net, found = random_network(np.random.default_rng(0)), Retrained()
     # (worse, better) on 400 selection samples at 90 %: bounds 0.41, 2.19, 0.76, 0.76 points.
@@ -23,25 +46,12 @@ def test_next_round_starts_from_the_smallest_design_within_the_bound():
 
 
 def test_a_wide_base_gets_narrow_retrained_candidates_in_round_one(tmp_path):
-    from bespoke_mlp.approx import input_bit_counts
-    from bespoke_mlp.flow import SearchSettings
-    from bespoke_mlp.flow._log import quiet
-    from bespoke_mlp.flow._rounds import NARROW_MIN_FEATURES, search_rounds
-    from bespoke_mlp.ir import predict_codes
-    from bespoke_mlp.parallel import SerialExecutor
-    from bespoke_mlp.search import CostModel, top_k_sizes
+    from bespoke_mlp.flow._rounds import NARROW_MIN_FEATURES
+    from bespoke_mlp.search import top_k_sizes
 
     rng = np.random.default_rng(1)
     net = random_network(rng, n_features=NARROW_MIN_FEATURES, hidden=2)
-    codes = rng.integers(0, 16, (60, net.n_features))
-    part = (codes, predict_codes(net, codes))
-    settings = SearchSettings(pop_size=8, generations=1, rounds=1, n_retrain=2,
-                              retrain_epochs=1)
-    found = search_rounds(net, {"train": part, "val": part}, part, part,
-                          input_bit_counts(codes, 4), CostModel.default(), settings,
-                          search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
-                          resume=False, progress=lambda label: (lambda p: None),
-                          executor=SerialExecutor(), log=quiet())
+    found, _ = _one_round(net, rng, tmp_path)
     assert len(found.importance) == 1 and found.importance[0].shape == (net.n_features,)
     narrow = [c for c in found.configs if c.layers == () and c.input_precision is not None]
     assert [sum(1 for p in c.input_precision if p) for c in narrow] == \
@@ -61,24 +71,12 @@ def test_tiny_precisions_keep_the_most_important_read_features_at_few_bits():
 
 def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
     from bespoke_mlp.approx import input_bit_counts
-    from bespoke_mlp.flow import SearchSettings
-    from bespoke_mlp.flow._log import quiet
-    from bespoke_mlp.flow._rounds import estimated_cost, search_rounds, tiny_precisions
-    from bespoke_mlp.ir import predict_codes
-    from bespoke_mlp.parallel import SerialExecutor
+    from bespoke_mlp.flow._rounds import estimated_cost, tiny_precisions
     from bespoke_mlp.search import AREA, CostModel, few_input_area_cm2
 
     rng = np.random.default_rng(3)
     net = random_network(rng, n_features=6)
-    codes = rng.integers(0, 16, (60, net.n_features))
-    part = (codes, predict_codes(net, codes))
-    settings = SearchSettings(pop_size=8, generations=1, rounds=1, n_retrain=2,
-                              retrain_epochs=1)
-    found = search_rounds(net, {"train": part, "val": part}, part, part,
-                          input_bit_counts(codes, 4), CostModel.default(), settings,
-                          search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
-                          resume=False, progress=lambda label: (lambda p: None),
-                          executor=SerialExecutor(), log=quiet(), tiny_base=net)
+    found, codes = _one_round(net, rng, tmp_path, tiny_base=net)
     tiny = [i for i, t in enumerate(found.tiny) if t]
     assert [found.configs[i].input_precision for i in tiny] == \
         tiny_precisions(net, found.importance[0])
