@@ -23,8 +23,10 @@ def operators(net: Network) -> dict[str, ApproxConfig]:
         "pruning": ApproxConfig(layers=(LayerApprox(digits=prune), LayerApprox())),
         "input-bit masks": ApproxConfig(layers=(
             LayerApprox(masks=np.full(shape0, (1 << net.input_bits) - 2)), LayerApprox())),
+        # Hidden columns only: a truncated output layer of two or three classes gives up the
+        # exact network's pairwise argmax (hdl/_top.py), a different trade-off.
         "column truncation": ApproxConfig(layers=(
-            LayerApprox(truncation=(4,) * l0.n_out), LayerApprox(truncation=(3,) * l1.n_out))),
+            LayerApprox(truncation=(4,) * l0.n_out), LayerApprox())),
         "activation windows": ApproxConfig(layers=(
             LayerApprox(windows=[(w.msb, max(w.lsb, w.msb - 2)) for w in l0.activation]),
             LayerApprox())),
@@ -69,8 +71,11 @@ def test_every_operator_is_bit_exact_in_rtl_and_gates(implemented):
         assert impl.rtl_agreement == 1.0 and impl.gate_agreement == 1.0
 
 
+# Not "argmax bits": on these three-class networks the exact design compares the classes
+# pairwise, with no output accumulator left to narrow, and a shifted argmax needs the
+# accumulators back (Iris: 5.99 against 4.79 cm² at normal effort).
 @pytest.mark.parametrize("name", ["power-of-two", "pruning", "input-bit masks",
-                                  "column truncation", "activation windows", "argmax bits",
+                                  "column truncation", "activation windows",
                                   "input precision", "neuron removal"])
 def test_operator_shrinks_the_synthesized_area(implemented, name):
     by_name, _ = implemented

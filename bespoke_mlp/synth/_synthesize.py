@@ -258,7 +258,10 @@ def _map_script(
         f"abc -liberty {quote_path(work / 'mapper.lib')} -script {abc_inline}",
         f"techmap -map {quote_path(work / 'buffer_expansion.v')}",
         "opt_clean -purge",
-        # Short public names, identical in the Verilog and JSON netlists.
+        # Short public names, identical in the Verilog and JSON netlists. Wires the RTL's
+        # Verilog named like Yosys' own (_123_) are hidden first: enumerating could otherwise
+        # give a cell the name of one that survived (a Yosys assertion).
+        "rename -hide w:_*_",
         "rename -enumerate",
         "setattr -unset src",
         "setattr -mod -unset src",
