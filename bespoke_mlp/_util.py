@@ -147,10 +147,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as indented, key-sorted JSON with a trailing newline (deterministic)."""
+def write_json(path: Path, data: Any, *, indent: int | None = 2) -> None:
+    """Write ``data`` as key-sorted JSON with a trailing newline (deterministic), indented by
+    ``indent`` (None: compact, for files rewritten often)."""
     try:
-        text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+        text = json.dumps(data, indent=indent, sort_keys=True, allow_nan=False)
     except ValueError as exc:  # NaN or infinity: strict parsers reject them
         raise UsageError(f"{Path(path).name}: cannot write a non-finite number ({exc})") \
             from None

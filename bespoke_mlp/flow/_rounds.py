@@ -26,6 +26,7 @@ from ..search import (
     run_search,
     search_fingerprint,
 )
+from ..train import WIDE_MIN_FEATURES
 from ._log import Log
 from ._selection import PairedLoss, paired_loss, spread
 
@@ -35,11 +36,11 @@ if TYPE_CHECKING:
 __all__ = ["TINY_SHAPES", "Parts", "Retrained", "estimated_area", "estimated_cost",
            "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
 
-#: Narrow starts apply to bases reading at least this many features. Measured at default
-#: settings: Arrhythmia's ≤1 % design fell to 156 mW (217 of 261 features) from 220 mW in an
-#: earlier run without them; Cardio's (21 features) grew from 3.95 to 4.69 and 7.67 cm² in
-#: two runs with them.
-NARROW_MIN_FEATURES = 32
+#: Narrow starts apply to bases reading at least this many features, the threshold of a wide
+#: dataset's feature selection in training. Measured at default settings: Arrhythmia's ≤1 %
+#: design fell to 156 mW (217 of 261 features) from 220 mW in an earlier run without them;
+#: Cardio's (21 features) grew from 3.95 to 4.69 and 7.67 cm² in two runs with them.
+NARROW_MIN_FEATURES = WIDE_MIN_FEATURES
 
 #: The tiny designs round 1 retrains besides the search's front: ``(k, bits)``, the ``k`` most
 #: important features read at ``bits`` bits through learned thresholds (one comparator each at

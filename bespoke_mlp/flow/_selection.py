@@ -5,7 +5,7 @@ the design to select (pure functions, no I/O)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -118,12 +118,7 @@ def pick_for_verification(bound: Sequence[float], area: Sequence[float], max_los
     within = sorted((i for i in range(len(bound)) if bound[i] <= max_loss + 1e-9),
                     key=lambda i: (area[i], bound[i], i))
     chosen = set(within[:(k + 1) // 2])
-    front, best = [], math.inf
-    for i in np.lexsort((bound, area)):
-        if bound[i] < best:
-            front.append(int(i))
-            best = bound[i]
-    rest = [i for i in front if i not in chosen]
+    rest = [i for i in _non_dominated(range(len(bound)), bound, area) if i not in chosen]
     chosen |= {rest[j] for j in spread(len(rest), k - len(chosen))}
     return sorted(chosen, key=lambda i: (area[i], i))
 
@@ -134,9 +129,15 @@ def small_end(bound: Sequence[float], area: Sequence[float],
     in loss bound and estimated area, in order of area: the small end of the front, verified
     besides :func:`pick_for_verification`'s picks (a tiny design's bound is far above the
     budget, so the spread over the whole front reaches few of them)."""
+    return _non_dominated((i for i in range(len(bound)) if among[i]), bound, area)
+
+
+def _non_dominated(indices: Iterable[int], bound: Sequence[float],
+                   area: Sequence[float]) -> list[int]:
+    """Those of ``indices`` that no other of them dominates in loss bound and area, in order
+    of area (ties: the lower bound, then the lower index)."""
     out, best = [], math.inf
-    for i in sorted((i for i in range(len(bound)) if among[i]),
-                    key=lambda i: (area[i], bound[i], i)):
+    for i in sorted(indices, key=lambda i: (area[i], bound[i], i)):
         if bound[i] < best:
             out.append(i)
             best = bound[i]

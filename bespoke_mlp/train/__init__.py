@@ -11,9 +11,11 @@ from ._finetune import Projection, finetune
 from ._float import DEFAULT_HIDDEN, default_hidden
 from ._quantize import quantize
 from ._train import TrainResult, train_model
+from ._wide import WIDE_MIN_FEATURES
 
 __all__ = [
     "DEFAULT_HIDDEN",
+    "WIDE_MIN_FEATURES",
     "BespokeMLPClassifier",
     "Projection",
     "TrainResult",

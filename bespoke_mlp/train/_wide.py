@@ -18,8 +18,8 @@ from ._float import fit_float_mlp
 
 __all__ = ["WIDE_MIN_FEATURES", "feature_counts", "fit_wide_mlp", "is_wide"]
 
-#: Datasets with at least this many features train with feature selection (the threshold of
-#: the search's narrow starts, ``bespoke_mlp.flow._rounds.NARROW_MIN_FEATURES``).
+#: Datasets with at least this many features train with feature selection (the search's
+#: narrow starts use the same threshold, ``bespoke_mlp.flow._rounds.NARROW_MIN_FEATURES``).
 WIDE_MIN_FEATURES = 32
 #: L2 penalty of the all-feature network that ranks the features, and of the candidates.
 #: Five-fold cross-validation on Arrhythmia's train + validation parts (221 samples, 5 hidden):
