@@ -93,6 +93,7 @@ def test_unfitted_and_mismatched_inputs(fitted):
         ({"val_size": 1.0}, "1.0"),
         ({"qat": None}, "None"),
         ({"qat_epochs": -1}, "-1"),
+        ({"feature_selection": "yes"}, "'yes'"),
     ],
 )
 def test_invalid_parameters_raise_usage_error_at_fit(blobs, params, shown):
@@ -100,6 +101,18 @@ def test_invalid_parameters_raise_usage_error_at_fit(blobs, params, shown):
     with pytest.raises(UsageError) as info:
         BespokeMLPClassifier(**params).fit(X, y)
     assert shown in str(info.value)
+
+
+@pytest.mark.parametrize(("setting", "selects"), [("auto", True), (True, True), (False, False)])
+def test_feature_selection_reads_only_the_selected_features(setting, selects):
+    # 40 features (wide: "auto" selects), the class decided by features 3 and 17 only.
+    X = np.random.default_rng(0).integers(0, 16, (300, 40)).astype(float)
+    y = (X[:, 3] + X[:, 17] > 15).astype(int)
+    clf = BespokeMLPClassifier(feature_selection=setting, qat_epochs=5).fit(X, y)
+    read = [i for i, r in enumerate(clf.network_.feature_resolution) if r]
+    assert {3, 17} <= set(read)
+    assert (len(read) < 40) == selects
+    assert clf.score(X, y) > 0.9
 
 
 def test_single_class_is_rejected():

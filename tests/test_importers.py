@@ -155,6 +155,8 @@ def test_import_model_and_train_stage(iris_onnx):
     assert abs(result.accuracy["quantized"] - result.accuracy["imported"]) <= 0.05
     with pytest.raises(UsageError, match="--hidden does not apply"):
         train_stage("iris", quiet(), from_model=iris_onnx, hidden=(3,))
+    with pytest.raises(UsageError, match="--feature-selection does not apply"):
+        train_stage("iris", quiet(), from_model=iris_onnx, feature_selection=True)
 
 
 # -- QONNX -------------------------------------------------------------------------------------

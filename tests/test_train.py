@@ -387,6 +387,15 @@ def test_wide_training_selects_few_features_and_quantizes_without_their_adcs():
     assert [i for i, r in enumerate(net.feature_resolution) if r] == list(read)
 
 
+def test_feature_selection_setting(tmp_path):
+    with pytest.raises(UsageError, match="'sometimes'"):
+        train_model("iris", feature_selection="sometimes")
+    out = tmp_path / "run"
+    assert _run_cli(["train", "iris", "--hidden", "2", "--no-qat", "--feature-selection", "on",
+                     "--out", str(out)]) == 0
+    assert json.loads((out / "train.json").read_text())["feature_selection"] is True
+
+
 def test_wide_training_without_validation_keeps_all_features():
     x, y = _wide_data(100, 0)
     mlp = fit_wide_mlp(x, y, x[:0], y[:0], hidden=(3,), seed=0)
@@ -412,6 +421,7 @@ def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     assert summary["topology"] == [4, 4, 3]
     assert set(summary["accuracy"]) == {"float", "quantized"}
     assert summary["qat"] is False and summary["runtime_s"] > 0
+    assert summary["feature_selection"] is None
     assert "iris 4-4-3" in capsys.readouterr().out
     # Refuses to overwrite without --force; the same run reproduces the model byte for byte.
     with pytest.raises(UsageError, match="--force"):

@@ -64,19 +64,21 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  executor: Executor | None = None, tech: Technology | None = None,
                  clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                  log: Log | None = None,
-                 arch: Architecture | str = "parallel") -> list[dict[str, Any]]:
+                 arch: Architecture | str = "parallel",
+                 feature_selection: bool | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps`, then
     that last step with flash-ADC thresholds learned on the train part and with 2-bit learned
     inputs, plus approximation-aware retraining of the last one (aware of its quantizers);
     write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech``, clocked at
     ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized at
-    ``effort``."""
+    ``effort``; ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits)
+                              weight_bits=weight_bits, activation_bits=activation_bits,
+                              feature_selection=feature_selection)
         net = trained.network
         learned = with_learned_thresholds(net, trained.split, fidelity=True, samples=2000,
                                           seed=seed, log=log)

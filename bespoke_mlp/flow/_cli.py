@@ -20,7 +20,7 @@ from ..search import OBJECTIVES
 from ..synth import REPORT_EFFORT, add_tech_arguments, technology
 from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
-from ..train._cli import add_model_arguments, parse_hidden
+from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._ablate import ablation_table, run_ablation
 from ._cache import BaselineCache
 from ._exact import run_exact
@@ -76,7 +76,8 @@ def _run(args: argparse.Namespace) -> int:
                   weight_bits=args.weight_bits, activation_bits=args.activation_bits,
                   adc_mw=args.adc_mw, force=args.force, tech=technology(args.tech),
                   clock_hz=args.clock_hz, effort=args.effort, log=log,
-                  from_model=args.from_model, arch=_arch(args))
+                  from_model=args.from_model, arch=_arch(args),
+                  feature_selection=feature_selection_of(args))
     if settings is None:
         report = run_exact(data, out=out, **common)
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
@@ -119,7 +120,8 @@ def _ablate(args: argparse.Namespace) -> int:
                             force=args.force, executor=executor,
                             tech=technology(args.tech), clock_hz=args.clock_hz,
                             effort=args.effort,
-                            log=Log(enabled=not args.quiet), arch=_arch(args))
+                            log=Log(enabled=not args.quiet), arch=_arch(args),
+                            feature_selection=feature_selection_of(args))
     print(ablation_table(data.name, rows))
     print(f"wrote {out / 'ablation.json'}")
     return 0

@@ -23,9 +23,11 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               tech: Technology | None = None, clock_hz: float | None = None,
               effort: Effort = DEFAULT_EFFORT,
               log: Log | None = None, from_model: Path | None = None,
-              arch: Architecture | str = "parallel") -> dict[str, Any]:
+              arch: Architecture | str = "parallel",
+              feature_selection: bool | None = None) -> dict[str, Any]:
     """Run the exact flow for ``dataset`` and write ``out/`` atomically (``from_model``: an
-    ONNX model to import instead of training one).
+    ONNX model to import instead of training one; ``feature_selection``: see
+    :func:`~bespoke_mlp.train.train_model`).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
@@ -37,14 +39,14 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                 "split_seed": split_seed, "input_bits": input_bits,
                 "weight_bits": weight_bits, "activation_bits": activation_bits,
-                "arch": check_arch(arch).to_dict()}
+                "arch": check_arch(arch).to_dict(), "feature_selection": feature_selection}
     if from_model is not None:
         settings["from_model"] = str(from_model)
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
-                              from_model=from_model)
+                              from_model=from_model, feature_selection=feature_selection)
         net = trained.network
         check_size(net, force=force)
         log(f"topology {'-'.join(map(str, net.topology))}: " + ", ".join(

@@ -75,13 +75,16 @@ def train_stage(dataset, log: Log, *, from_model=None, **options):
 
 def _import_stage(path, dataset, log: Log, *, data_dir=None, hidden=None, seed=0,
                   split_seed=42, input_bits=4, weight_bits=8, activation_bits=8,
-                  select_size=0.0):
+                  select_size=0.0, feature_selection=None):
     from ..data import load_dataset
     from ..errors import UsageError
     from ..importers import import_model
 
     if hidden is not None:
         raise UsageError("--hidden does not apply to an imported model (--from-model)")
+    if feature_selection is not None:
+        raise UsageError("--feature-selection does not apply to an imported model "
+                         "(--from-model)")
     if isinstance(dataset, str | os.PathLike):
         dataset = load_dataset(dataset, data_dir=data_dir)
     with log.stage("train", f"importing {os.fspath(path)!r} for {dataset.name}"):

@@ -179,9 +179,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                     log: Log | None = None, from_model: Path | None = None,
                     arch: Architecture | str = "parallel",
-                    baseline_cache: BaselineCache | None = None) -> dict[str, Any]:
+                    baseline_cache: BaselineCache | None = None,
+                    feature_selection: bool | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
-    With ``from_model`` (an ONNX file) that network is imported instead of trained. Without
+    With ``from_model`` (an ONNX file) that network is imported instead of trained (else
+    ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
     ``hidden``, the trained network has ``settings.hidden_scale`` times the dataset's default
     hidden widths (:func:`search_hidden`).
 
@@ -233,7 +235,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=widths, seed=seed,
                               split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
-                              select_size=settings.select_size, from_model=from_model)
+                              select_size=settings.select_size, from_model=from_model,
+                              feature_selection=feature_selection)
         net = trained.network
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)
@@ -350,6 +353,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
                         "weight_bits": weight_bits, "activation_bits": activation_bits,
+                        "feature_selection": feature_selection,
                         "max_loss": settings.max_loss, "budget_mw": settings.budget_mw,
                         "pop_size": settings.pop_size, "generations": settings.generations,
                         "rounds": settings.rounds, "n_verify": settings.n_verify,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
+
 from ..errors import UsageError
 
-__all__ = ["BIT_RANGES", "check_bits", "check_int", "check_hidden", "check_fraction", "check_bool"]
+__all__ = ["BIT_RANGES", "check_bits", "check_int", "check_hidden", "check_fraction", "check_bool",
+           "check_feature_selection"]
 
 #: Allowed widths: inputs (the IR's limit), signed weights (14 bits: the IR's coefficient limit
 #: ±8192), hidden activation windows.
@@ -70,3 +73,13 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool | numbers.Integral) or value not in (0, 1):
         raise UsageError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_feature_selection(value: object) -> bool | None:
+    """Feature selection during training: ``True``, ``False``, or ``None`` / ``"auto"``
+    (automatic: wide datasets, see :func:`bespoke_mlp.train._wide.is_wide`)."""
+    if value is None or (isinstance(value, str) and value == "auto"):
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise UsageError(f"feature_selection must be 'auto', True or False, got {value!r}")

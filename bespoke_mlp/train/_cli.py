@@ -11,8 +11,10 @@ from ..data import add_data_arguments, known_datasets, load_dataset
 from ..errors import UsageError
 from ._checks import BIT_RANGES, check_bits
 from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
+from ._wide import WIDE_MIN_FEATURES
 
-__all__ = ["register", "add_model_arguments", "parse_hidden", "train_summary"]
+__all__ = ["register", "add_model_arguments", "feature_selection_of", "parse_hidden",
+           "train_summary"]
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -30,7 +32,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 
 
 def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bits: int,
-                  activation_bits: int, qat: bool) -> dict:
+                  activation_bits: int, qat: bool, feature_selection: bool | None) -> dict:
     """The contents of ``train.json``."""
     net = result.network
     split = result.split
@@ -40,6 +42,7 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
         "bespoke_mlp_version": __version__,
         "classes": list(net.classes),
         "dataset": result.dataset,
+        "feature_selection": feature_selection,
         "hidden": list(net.topology[1:-1]),
         "input_bits": net.input_bits,
         "qat": qat,
@@ -53,10 +56,14 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
     }
 
 
+#: ``--feature-selection`` values: the ``feature_selection`` argument of ``train_model``.
+_FEATURE_SELECTION = {"auto": None, "on": True, "off": False}
+
+
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """The options that choose and quantize the network, shared by every command that trains:
     ``--hidden``, ``--seed``, ``--split-seed``, ``--input-bits``, ``--weight-bits``,
-    ``--activation-bits``."""
+    ``--activation-bits``, ``--feature-selection``."""
     p.add_argument("--hidden", metavar="N[,N]", default=None,
                    help="hidden layer sizes (default: the dataset's published topology)")
     p.add_argument("--seed", type=int, default=0,
@@ -69,6 +76,16 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="signed weight width, 2..14 (default: 8)")
     p.add_argument("--activation-bits", type=int, default=8, metavar="N",
                    help="hidden activation width of the exact network, 1..16 (default: 8)")
+    p.add_argument("--feature-selection", choices=tuple(_FEATURE_SELECTION), default="auto",
+                   help="select the features the network reads while training (auto: on "
+                        f"datasets of at least {WIDE_MIN_FEATURES} features) (default: auto)")
+
+
+
+def feature_selection_of(args: argparse.Namespace) -> bool | None:
+    """The ``feature_selection`` argument of :func:`train_model` that ``--feature-selection``
+    chose."""
+    return _FEATURE_SELECTION[args.feature_selection]
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -80,12 +97,13 @@ def _run(args: argparse.Namespace) -> int:
         result = train_model(
             ds, hidden=hidden, seed=args.seed, input_bits=args.input_bits,
             weight_bits=args.weight_bits, activation_bits=args.activation_bits, qat=args.qat,
-            split_seed=args.split_seed,
+            split_seed=args.split_seed, feature_selection=feature_selection_of(args),
         )
         (tmp / "model.json").write_text(result.network.to_json())
         write_json(tmp / "train.json", train_summary(
             result, seed=args.seed, split_seed=args.split_seed, weight_bits=args.weight_bits,
             activation_bits=args.activation_bits, qat=args.qat,
+            feature_selection=feature_selection_of(args),
         ))
     topology = "-".join(str(n) for n in result.network.topology)
     print(

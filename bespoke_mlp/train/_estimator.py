@@ -11,10 +11,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..data import stratified_holdout
 from ..errors import DataError, UsageError
 from ..ir import encode_inputs, predict_codes, quantize_codes
-from ._checks import check_bits, check_bool, check_fraction, check_hidden, check_int
+from ._checks import (
+    check_bits,
+    check_bool,
+    check_feature_selection,
+    check_fraction,
+    check_hidden,
+    check_int,
+)
 from ._finetune import DEFAULT_EPOCHS, finetune
 from ._float import codes_to_unit, fit_float_mlp
 from ._quantize import network_from_mlp
+from ._wide import fit_wide_mlp, selects_features
 
 __all__ = ["BespokeMLPClassifier"]
 
@@ -52,6 +60,9 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         selects on the training data.
     random_state : seed (int), ``RandomState`` or ``None``.
     qat_epochs : fine-tuning epochs.
+    feature_selection : ``"auto"`` (select the features the network reads on datasets of at
+        least :data:`~bespoke_mlp.train.WIDE_MIN_FEATURES` features), ``True`` or ``False``.
+        Unselected features get all-zero first-layer weights: no ADC reads them.
 
     Attributes
     ----------
@@ -71,6 +82,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         val_size: float = 0.2,
         random_state: int | np.random.RandomState | None = 0,
         qat_epochs: int = DEFAULT_EPOCHS,
+        feature_selection: bool | str = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.input_bits = input_bits
@@ -80,6 +92,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         self.val_size = val_size
         self.random_state = random_state
         self.qat_epochs = qat_epochs
+        self.feature_selection = feature_selection
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BespokeMLPClassifier:
         """Train, quantize and fine-tune on ``X`` (n_samples, n_features) and labels ``y``.
@@ -98,6 +111,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         qat = check_bool("qat", self.qat)
         val_size = check_fraction("val_size", self.val_size, allow_zero=True)
         epochs = check_int("qat_epochs", self.qat_epochs, 0)
+        selection = check_feature_selection(self.feature_selection)
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
@@ -110,7 +124,8 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         lo, hi = X.min(axis=0), X.max(axis=0)
         codes = quantize_codes(X, lo, hi, input_bits)
         train, val = _validation_split(y_idx, val_size, split_seed)
-        mlp = fit_float_mlp(
+        fit = fit_wide_mlp if selects_features(selection, X.shape[1]) else fit_float_mlp
+        mlp = fit(
             codes_to_unit(codes[train], input_bits), y[train],
             codes_to_unit(codes[val], input_bits), y[val],
             hidden=hidden, seed=mlp_seed,

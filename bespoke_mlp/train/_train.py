@@ -12,10 +12,10 @@ from sklearn.neural_network import MLPClassifier
 from ..data import Dataset, Split, label_indices, load_dataset, split_dataset
 from ..errors import UsageError
 from ..ir import Network, predict_codes
-from ._checks import check_bits, check_bool, check_hidden, check_int
+from ._checks import check_bits, check_bool, check_feature_selection, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
 from ._quantize import quantize
-from ._wide import fit_wide_mlp, is_wide
+from ._wide import fit_wide_mlp, selects_features
 
 __all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
 
@@ -59,6 +59,7 @@ def train_model(
     qat: bool = True,
     split_seed: int = DEFAULT_SPLIT_SEED,
     select_size: float = 0.0,
+    feature_selection: bool | str | None = None,
 ) -> TrainResult:
     """Train a bespoke MLP classifier for a dataset and quantize it to an integer network.
 
@@ -66,8 +67,8 @@ def train_model(
     ``split_seed``; of the rest, ``select_size`` held out for selection, a fifth of what
     remains for validation, the others train); inputs quantized to
     ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
-    1)`` (best of a few seeded restarts by validation accuracy; a dataset of at least 32
-    features also selects its features on the validation part, see
+    1)`` (best of a few seeded restarts by validation accuracy; with ``feature_selection``
+    also selecting its features on the validation part, see
     :func:`~bespoke_mlp.train._wide.fit_wide_mlp`); :func:`quantize` to
     ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
     quantization-aware fine-tuning selected on the validation part.
@@ -87,6 +88,9 @@ def train_model(
     split_seed : seed of the train/validation/test split (42: the papers' test set).
     select_size : fraction of the non-test samples held out as the selection part, which
         training never sees (see :func:`~bespoke_mlp.data.split_dataset`).
+    feature_selection : select the features the network reads (``True``), read all
+        (``False``), or ``None`` / ``"auto"``: select on datasets of at least
+        :data:`~bespoke_mlp.train.WIDE_MIN_FEATURES` features.
 
     Raises
     ------
@@ -103,6 +107,7 @@ def train_model(
     weight_bits = check_bits("weight_bits", weight_bits)
     activation_bits = check_bits("activation_bits", activation_bits)
     qat = check_bool("qat", qat)
+    feature_selection = check_feature_selection(feature_selection)
     if isinstance(dataset, Dataset):
         ds = dataset
     elif isinstance(dataset, str | os.PathLike):
@@ -115,7 +120,7 @@ def train_model(
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
     split = split_dataset(ds, seed=split_seed, select_size=select_size)
     codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
-    fit = fit_wide_mlp if is_wide(ds.X.shape[1]) else fit_float_mlp
+    fit = fit_wide_mlp if selects_features(feature_selection, ds.X.shape[1]) else fit_float_mlp
     mlp = fit(
         codes_to_unit(codes["train"], input_bits), split.y_train,
         codes_to_unit(codes["val"], input_bits), split.y_val,

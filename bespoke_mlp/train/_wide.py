@@ -16,7 +16,7 @@ from sklearn.neural_network import MLPClassifier
 
 from ._float import fit_float_mlp
 
-__all__ = ["WIDE_MIN_FEATURES", "feature_counts", "fit_wide_mlp", "is_wide"]
+__all__ = ["WIDE_MIN_FEATURES", "feature_counts", "fit_wide_mlp", "is_wide", "selects_features"]
 
 #: Datasets with at least this many features train with feature selection (the search's
 #: narrow starts use the same threshold, ``bespoke_mlp.flow._rounds.NARROW_MIN_FEATURES``).
@@ -33,6 +33,12 @@ _SMALLEST = 4
 def is_wide(n_features: int) -> bool:
     """Whether a dataset with ``n_features`` features trains with feature selection."""
     return n_features >= WIDE_MIN_FEATURES
+
+
+def selects_features(setting: bool | None, n_features: int) -> bool:
+    """Whether training selects features: ``setting`` if given, else (``None``, automatic)
+    whether the dataset is wide (:func:`is_wide`)."""
+    return is_wide(n_features) if setting is None else setting
 
 
 def feature_counts(n_features: int) -> tuple[int, ...]:
