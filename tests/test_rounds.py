@@ -3,7 +3,7 @@
 import numpy as np
 from _nets import random_network
 
-from bespoke_mlp.approx import ApproxConfig
+from bespoke_mlp.approx import ApproxConfig, apply_config
 from bespoke_mlp.flow._rounds import Retrained
 from bespoke_mlp.flow._selection import PairedLoss
 
@@ -66,7 +66,7 @@ def test_tiny_precisions_keep_the_most_important_read_features_at_few_bits():
     out = tiny_precisions(net, importance)
     assert len(out) == sum(k <= 3 for k, _ in TINY_SHAPES)
     assert out[0] == (0, 1, 0) and out[1] == (0, 1, 1) and (1, 1, 1) in out
-    assert (0, 2, 2) in out and all(max(p) <= 2 for p in out)
+    assert (0, 2, 2) in out and (0, 3, 3) in out and all(max(p) <= 3 for p in out)
 
 
 def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
@@ -86,3 +86,25 @@ def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
         assert found.area[i] <= few_input_area_cm2(bits, 3) + 1e-12
     stats = input_bit_counts(codes, 4)
     assert estimated_cost(net, stats, CostModel.default(), AREA) > few_input_area_cm2(6, 3)
+
+
+def test_tiny_designs_retrain_at_their_own_step_size():
+    from bespoke_mlp.approx import input_bit_counts, retrain
+    from bespoke_mlp.flow._rounds import TINY_LR, _retrain_unit, tiny_precisions
+    from bespoke_mlp.ir import predict_codes
+
+    rng = np.random.default_rng(4)
+    net = random_network(rng, n_features=4)
+    codes = rng.integers(0, 16, (40, net.n_features))
+    part = (codes, predict_codes(net, codes))
+    stats = input_bit_counts(codes, 4)
+    config = ApproxConfig(input_precision=tiny_precisions(net, np.arange(4.0))[2])
+    shared = (net, {"train": part, "val": part}, stats, 3, 0)
+    tuned = {lr: _retrain_unit((*shared, lr), config.to_json()) for lr in (None, TINY_LR)}
+    approx = apply_config(net, config, stats)
+    # None keeps retraining's default step; the tiny step is passed on to finetune.
+    for lr, out in tuned.items():
+        assert out.to_json() == retrain(approx, codes, part[1], codes, part[1], epochs=3,
+                                        seed=0, lr=lr).to_json()
+    assert tuned[None].to_json() == retrain(approx, codes, part[1], codes, part[1], epochs=3,
+                                            seed=0).to_json()

@@ -12,7 +12,6 @@ from bespoke_mlp.flow._selection import (
     paired_loss,
     pick_for_verification,
     select_design,
-    small_end,
     spread,
 )
 
@@ -107,12 +106,3 @@ def test_spread_keeps_the_smallest():
     assert spread(3, 5) == [0, 1, 2]
     assert spread(10, 4) == [0, 3, 6, 9]
     assert spread(10, 1) == [0]
-
-
-def test_small_end_keeps_the_marked_designs_no_marked_one_dominates():
-    bound = [30.0, 20.0, 25.0, 16.0, 0.5, 12.0]
-    area = [0.01, 0.02, 0.03, 0.04, 0.05, 0.02]
-    tiny = [True, True, True, True, False, False]
-    # 2 (bound 25 at 0.03) is dominated by 1; the unmarked ones are not considered.
-    assert small_end(bound, area, tiny) == [0, 1, 3]
-    assert small_end(bound, area, [False] * 6) == []

@@ -37,11 +37,13 @@ def digit_projection(net: Network) -> Callable[[int, np.ndarray], np.ndarray]:
 
 def retrain(net: Network, codes_train: np.ndarray, y_train: np.ndarray,
             codes_val: np.ndarray, y_val: np.ndarray, *, epochs: int = 60,
-            seed: int = 0) -> Network:
+            seed: int = 0, lr: float | None = None) -> Network:
     """Fine-tune weights and biases of an approximated network (straight-through estimator),
     keeping every coefficient within its digit budget; returns the network with the best
-    validation accuracy (which may be ``net`` itself)."""
+    validation accuracy (which may be ``net`` itself). ``lr``: the step size in weight LSBs
+    (default: :func:`bespoke_mlp.train.finetune`'s)."""
     from ..train import finetune
 
+    step = {} if lr is None else {"lr": lr}
     return finetune(net, codes_train, y_train, codes_val, y_val, epochs=epochs, seed=seed,
-                    project=digit_projection(net))
+                    project=digit_projection(net), **step)

@@ -12,7 +12,7 @@ from statistics import NormalDist
 import numpy as np
 
 __all__ = ["METHOD", "PairedLoss", "loss_upper_bound", "none_fits", "paired_loss",
-           "pick_for_verification", "select_design", "small_end", "spread"]
+           "pick_for_verification", "select_design", "spread"]
 
 #: What ``report.json``'s ``selection.method`` says.
 METHOD = "held-out selection part, paired score upper bound (Tango)"
@@ -121,15 +121,6 @@ def pick_for_verification(bound: Sequence[float], area: Sequence[float], max_los
     rest = [i for i in _non_dominated(range(len(bound)), bound, area) if i not in chosen]
     chosen |= {rest[j] for j in spread(len(rest), k - len(chosen))}
     return sorted(chosen, key=lambda i: (area[i], i))
-
-
-def small_end(bound: Sequence[float], area: Sequence[float],
-              among: Sequence[bool]) -> list[int]:
-    """The designs marked in ``among`` (the tiny ones) that no other marked design dominates
-    in loss bound and estimated area, in order of area: the small end of the front, verified
-    besides :func:`pick_for_verification`'s picks (a tiny design's bound is far above the
-    budget, so the spread over the whole front reaches few of them)."""
-    return _non_dominated((i for i in range(len(bound)) if among[i]), bound, area)
 
 
 def _non_dominated(indices: Iterable[int], bound: Sequence[float],
