@@ -86,3 +86,15 @@ def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
         assert found.area[i] <= few_input_area_cm2(bits, 3) + 1e-12
     stats = input_bit_counts(codes, 4)
     assert estimated_cost(net, stats, CostModel.default(), AREA) > few_input_area_cm2(6, 3)
+
+
+def test_class_counts_follow_the_output_neurons():
+    from bespoke_mlp.approx import apply_config
+    from bespoke_mlp.flow._rounds import class_counts
+    from bespoke_mlp.ir import predict_codes
+
+    rng = np.random.default_rng(9)
+    net = apply_config(random_network(rng, n_classes=4), ApproxConfig(removed_classes=(1,)))
+    codes = rng.integers(0, 16, (100, net.n_features))
+    pred = predict_codes(net, codes)
+    assert class_counts(net, codes).tolist() == [int(np.sum(pred == c)) for c in (0, 2, 3)]

@@ -148,6 +148,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         space = SearchSpace(origin, stats, feature_order=order,
                             class_counts=class_counts(origin, fitted["train"][0]),
                             max_class_share=(settings.max_loss + settings.slack) / 100.0)
+        if len(space.class_order):
+            rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
+            log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
+                f"least predicted on the train part first: classes {rare!r}")
         label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
         with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
                                  f"{settings.pop_size}, {gens} generations, "
