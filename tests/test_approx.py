@@ -10,6 +10,7 @@ from bespoke_mlp.approx import (
     input_bit_counts,
     nearest_csd,
     nearest_csd_table,
+    retrain,
 )
 from bespoke_mlp.approx._csd_round import CSD_LIMIT
 from bespoke_mlp.errors import ModelFileError
@@ -207,3 +208,58 @@ def test_learning_thresholds_refuses_mismatched_data():
     net, x, codes = _raw_network(7)
     with pytest.raises(UsageError, match=r"\(300, 3\)"):
         learn_thresholds(net, x[:, :3], codes, predict_codes(net, codes))
+
+
+def test_class_removal_drops_output_neurons_and_keeps_labels():
+    rng = np.random.default_rng(70)
+    net = random_network(rng, n_classes=5)
+    codes = rng.integers(0, 16, (300, net.n_features))
+    small = apply_config(net, ApproxConfig(removed_classes=(3, 1)))
+    assert small.outputs == (0, 2, 4) and small.layers[-1].n_out == 3
+    assert small.topology[-1] == 3 and small.n_classes == 5
+    # Only samples the exact network gave a removed class change, to a kept class.
+    exact, pred = predict_codes(net, codes), predict_codes(small, codes)
+    kept = ~np.isin(exact, [1, 3])
+    assert np.array_equal(pred[kept], exact[kept]) and not np.isin(pred, [1, 3]).any()
+    # Indices name classes, so a second removal from the smaller network composes.
+    smaller = apply_config(small, ApproxConfig(removed_classes=(4,)))
+    assert smaller.outputs == (0, 2)
+    assert type(small).from_json(small.to_json()) == small
+
+
+def test_class_removal_json_round_trip_and_errors():
+    config = ApproxConfig(removed_classes=(2, 0, 2))
+    assert config.removed_classes == (0, 2)
+    assert ApproxConfig.from_json(config.to_json()) == config
+    assert "removed_classes" not in ApproxConfig().to_dict()  # old files unchanged
+    with pytest.raises(ValueError, match=r"\(-1,\)"):
+        ApproxConfig(removed_classes=(-1,))
+    net = random_network(np.random.default_rng(71), n_classes=3)
+    with pytest.raises(ValueError, match=r"\[5\]"):
+        apply_config(net, ApproxConfig(removed_classes=(5,)))
+    with pytest.raises(ValueError, match="every output"):
+        apply_config(net, ApproxConfig(removed_classes=(0, 1, 2)))
+    with pytest.raises(ModelFileError):
+        ApproxConfig.from_json(config.to_json().replace("[0, 2]", '["x"]'))
+
+
+def test_argmax_bits_count_from_the_remaining_outputs():
+    from bespoke_mlp.ir import accumulator_width
+
+    net = random_network(np.random.default_rng(72), n_classes=4)
+    small = apply_config(net, ApproxConfig(removed_classes=(1,), argmax_bits=3))
+    last = small.layers[-1]
+    top = max(accumulator_width(last, j) for j in range(last.n_out))
+    assert small.argmax_shift == max(0, top - 3)
+
+
+def test_retraining_a_network_without_some_classes():
+    rng = np.random.default_rng(73)
+    net = random_network(rng, n_classes=4)
+    codes = rng.integers(0, 16, (200, net.n_features))
+    y = predict_codes(net, codes)
+    small = apply_config(net, ApproxConfig(removed_classes=(int(y[0]),)))
+    tuned = retrain(small, codes[:150], y[:150], codes[150:], y[150:], epochs=3)
+    assert tuned.outputs == small.outputs
+    assert np.mean(predict_codes(tuned, codes[150:]) == y[150:]) >= np.mean(
+        predict_codes(small, codes[150:]) == y[150:])

@@ -147,3 +147,18 @@ def test_pairwise_argmax_ties_go_to_lowest_index():
 def test_approximated_output_layer_keeps_the_tournament():
     net = random_network(np.random.default_rng(3), approximate=True)
     assert not _pairwise(net)
+
+
+@pytest.mark.parametrize("n_classes,removed", [(5, (0, 3)), (4, (1,)), (3, (0,)), (4, (0, 2))])
+def test_class_removal_keeps_original_class_indices(n_classes, removed):
+    # The tournament (5, 4 outputs) and the pairwise form (2-3 outputs) alike.
+    from bespoke_mlp.approx import ApproxConfig, apply_config
+
+    rng = np.random.default_rng(60 + n_classes)
+    net = apply_config(random_network(rng, n_classes=n_classes),
+                       ApproxConfig(removed_classes=removed))
+    codes = rng.integers(0, 16, (120, net.n_features))
+    gold = predict_codes(net, codes)
+    assert not set(gold.tolist()) & set(removed)
+    assert np.array_equal(simulate_amaranth(net, codes), gold)
+    assert Classifier(net).y.shape().width == (n_classes - 1).bit_length()

@@ -220,3 +220,19 @@ def test_bad_thresholds_are_refused(thresholds, match):
     d["thresholds"] = [[list(t) for t in per] for per in thresholds]
     with pytest.raises(ModelFileError, match=match):
         Network.from_dict(d)
+
+
+def test_outputs_name_the_class_of_each_output_neuron():
+    import re
+
+    l0 = Layer([[2], [1]], [0, 8], [[15], [15]], [0, 0])
+    net = Network(4, (l0,), ("a", "b", "c", "d"), outputs=(1, 3))
+    assert net.output_classes == (1, 3) and net.topology == (1, 2)
+    codes = np.arange(16)[:, None]
+    assert set(predict_codes(net, codes).tolist()) == {1, 3}
+    assert Network.from_json(net.to_json()) == net
+    plain = dataclasses.replace(net, classes=("a", "b"), outputs=())
+    assert "outputs" not in plain.to_dict() and plain.output_classes == (0, 1)
+    for bad in [(3, 1), (1, 4), (0,), (-1, 2)]:
+        with pytest.raises(ValueError, match=re.escape(repr(list(bad)))):
+            dataclasses.replace(net, outputs=bad)

@@ -108,3 +108,15 @@ def test_tiny_designs_retrain_at_their_own_step_size():
                                         seed=0, lr=lr).to_json()
     assert tuned[None].to_json() == retrain(approx, codes, part[1], codes, part[1], epochs=3,
                                             seed=0).to_json()
+
+
+def test_class_counts_follow_the_output_neurons():
+    from bespoke_mlp.approx import apply_config
+    from bespoke_mlp.flow._rounds import class_counts
+    from bespoke_mlp.ir import predict_codes
+
+    rng = np.random.default_rng(9)
+    net = apply_config(random_network(rng, n_classes=4), ApproxConfig(removed_classes=(1,)))
+    codes = rng.integers(0, 16, (100, net.n_features))
+    pred = predict_codes(net, codes)
+    assert class_counts(net, codes).tolist() == [int(np.sum(pred == c)) for c in (0, 2, 3)]

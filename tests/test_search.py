@@ -223,3 +223,39 @@ def test_search_of_system_power_drops_adcs():
                         objective=Objective("system-power", adc_mw=5.0), **kw)
     comparators = space.adc_comparators(space.decode(system.genomes))
     assert comparators.min() < net.adc_comparators
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_class_removal_gene_equals_golden_model(seed):
+    rng = np.random.default_rng(300 + seed)
+    net = random_network(rng, n_features=4, hidden=3, n_classes=4 + seed % 2,
+                         approximate=seed % 2 == 1)
+    codes = rng.integers(0, 16, (150, net.n_features))
+    counts = np.bincount(predict_codes(net, codes), minlength=net.n_classes)
+    space = SearchSpace(net, input_bit_counts(codes, 4), class_counts=counts,
+                        max_class_share=1.0)
+    assert len(space.class_order) == net.n_classes - 2  # two outputs stay
+    x = np.concatenate([space.seeds(), rng.integers(space.lower, space.upper + 1,
+                                                     (12, space.n_genes))])
+    d = space.decode(x)
+    fast = space.predict(d, codes)
+    for g, row in zip(x, fast):
+        applied = apply_config(net, space.config(g), space.input_stats)
+        assert np.array_equal(row, predict_codes(applied, codes))
+    # Removed outputs cost nothing: the most removed seed is cheaper than the exact design.
+    f = space.cost_features(d)
+    assert f[len(space.seeds()) - 2, 0] < f[0, 0]
+
+
+def test_class_removal_ranks_by_predictions_and_respects_the_share():
+    net, codes, _, _ = _space(23, n_classes=4)
+    stats = input_bit_counts(codes, 4)
+    counts = np.array([50, 3, 0, 47])
+    assert SearchSpace(net, stats, class_counts=counts, max_class_share=0.05
+                       ).class_order.tolist() == [2, 1]
+    assert SearchSpace(net, stats, class_counts=counts, max_class_share=0.0
+                       ).class_order.tolist() == [2]
+    space = SearchSpace(net, stats, class_counts=np.array([50, 50, 50, 50]))
+    assert space.class_order.tolist() == [] and "classes.removed" not in space.names
+    with pytest.raises(ValueError, match=r"\[1, 2\]"):
+        SearchSpace(net, stats, class_counts=np.array([1, 2]))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from _nets import random_config, random_network
 
-from bespoke_mlp.approx import apply_config, input_bit_counts
+from bespoke_mlp.approx import ApproxConfig, apply_config, input_bit_counts
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.flow._implement import implement
@@ -48,6 +48,8 @@ def test_cycle_model_equals_golden_model() -> None:
     base = random_network(rng)
     stats = input_bit_counts(rng.integers(0, 16, (50, base.n_features)), base.input_bits)
     nets += [apply_config(base, random_config(rng, base), stats) for _ in range(20)]
+    nets += [apply_config(random_network(rng, n_classes=4), ApproxConfig(removed_classes=r))
+             for r in [(0,), (1, 3)]]
     for k, net in enumerate(nets):
         codes = rng.integers(0, 1 << net.input_bits, (200, net.n_features))
         sched = schedule(net, lanes=1 + k % 3)
@@ -150,13 +152,17 @@ def test_rtl_and_gates_equal_golden_model_and_figures(tmp_path: Path, lanes: int
 
 
 def test_rtl_of_approximated_networks_equals_golden_model(tmp_path: Path) -> None:
-    """Masks, truncation, windows, argmax shift and removed neurons, 1 and 3 lanes: the RTL of
-    each (one Verilator build for all) predicts exactly what the golden model does."""
+    """Masks, truncation, windows, argmax shift, removed neurons and classes, 1 and 3 lanes:
+    the RTL of each (one Verilator build for all) predicts exactly what the golden model
+    does."""
     rng = np.random.default_rng(11)
     base = random_network(rng)
     stats = input_bit_counts(rng.integers(0, 16, (50, base.n_features)), base.input_bits)
     nets = [random_network(rng, approximate=True) for _ in range(2)]
     nets += [apply_config(base, random_config(rng, base), stats) for _ in range(2)]
+    # Class removal: the class register takes the original class indices.
+    nets.append(apply_config(random_network(rng, n_classes=4, n_features=base.n_features),
+                             ApproxConfig(removed_classes=(0, 2))))
     codes = rng.integers(0, 16, (80, base.n_features))
     designs, goldens = [], []
     for k, net in enumerate(nets):

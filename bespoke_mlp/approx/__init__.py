@@ -1,6 +1,6 @@
 """Approximation operators: coefficient digit budgets and pruning, input-bit masks, column
-truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, and
-approximation-aware retraining."""
+truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, class
+removal, and approximation-aware retraining."""
 
 from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table

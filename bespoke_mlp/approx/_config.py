@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -80,12 +81,16 @@ class ApproxConfig:
         feature and its ADC.
     removed_neurons : per hidden layer, indices of neurons removed entirely.
     argmax_bits : compare only this many top bits of the widest output (``None``: all).
+    removed_classes : class indices (positions in the network's ``classes``) whose output
+        neurons, accumulators and argmax inputs are removed: the design never predicts them.
+        Each must be one the network still has an output for; at least one must remain.
     """
 
     layers: tuple[LayerApprox, ...] = ()
     input_precision: tuple[int, ...] | None = None
     removed_neurons: tuple[tuple[int, ...], ...] = ()
     argmax_bits: int | None = None
+    removed_classes: tuple[int, ...] = ()
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -96,9 +101,17 @@ class ApproxConfig:
         )
         if self.argmax_bits is not None and self.argmax_bits < 1:
             raise ValueError(f"argmax_bits must be >= 1, not {self.argmax_bits!r}")
+        removed = tuple(self.removed_classes)
+        if not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 0
+                   for c in removed):
+            raise ValueError(f"removed_classes must be class indices >= 0, not {removed!r}")
+        object.__setattr__(self, "removed_classes", tuple(sorted({int(c) for c in removed})))
 
     def to_dict(self) -> dict[str, Any]:
+        # Without class removal the JSON stays as it was before the operator existed.
+        removed = {"removed_classes": list(self.removed_classes)} if self.removed_classes else {}
         return {
+            **removed,
             "format": _FORMAT,
             "name": self.name,
             "layers": [la.to_dict() for la in self.layers],
@@ -121,6 +134,7 @@ class ApproxConfig:
                 input_precision=d["input_precision"],
                 removed_neurons=tuple(tuple(r) for r in d["removed_neurons"]),
                 argmax_bits=d["argmax_bits"],
+                removed_classes=tuple(d.get("removed_classes", ())),
                 name=d.get("name", ""),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -237,8 +251,18 @@ def apply_config(net: Network, config: ApproxConfig,
     for k, idx in enumerate(config.removed_neurons):
         truncation_before[k] = tuple(t for j, t in enumerate(truncation_before[k]) if j not in idx)
     layers = _remove_neurons(layers, config.removed_neurons)
+    outputs = net.outputs
+    if config.removed_classes:
+        keep = _kept_outputs(net, config.removed_classes)
+        outputs = tuple(net.output_classes[j] for j in keep)
+        truncation_before[-1] = tuple(truncation_before[-1][j] for j in keep)
+        last = layers[-1]
+        layers[-1] = Layer(weights=[last.weights[j] for j in keep],
+                           biases=[last.biases[j] for j in keep],
+                           masks=[last.masks[j] for j in keep],
+                           truncation=[last.truncation[j] for j in keep])
 
-    partial = replace(net, layers=tuple(layers))
+    partial = replace(net, layers=tuple(layers), outputs=outputs)
     layers = [_compensate(layer, before, max(partial.input_widths(k)),
                           input_stats if k == 0 else None)
               for k, (layer, before) in enumerate(zip(layers, truncation_before))]
@@ -248,7 +272,20 @@ def apply_config(net: Network, config: ApproxConfig,
         last = layers[-1]
         top = max(accumulator_width(last, j) for j in range(last.n_out))
         shift = max(0, top - config.argmax_bits)
-    return replace(net, layers=tuple(layers), argmax_shift=shift)
+    return replace(net, layers=tuple(layers), argmax_shift=shift, outputs=outputs)
+
+
+def _kept_outputs(net: Network, removed: tuple[int, ...]) -> list[int]:
+    """The output neurons of ``net`` that class removal keeps."""
+    have = net.output_classes
+    missing = [c for c in removed if c not in have]
+    if missing:
+        raise ValueError(f"removed_classes {list(removed)!r}: class indices {missing!r} have no "
+                         f"output neuron (the network's are {list(have)!r})")
+    keep = [j for j, c in enumerate(have) if c not in removed]
+    if not keep:
+        raise ValueError(f"removed_classes {list(removed)!r} would remove every output")
+    return keep
 
 
 def _remove_neurons(layers: list[Layer], removed: tuple[tuple[int, ...], ...]) -> list[Layer]:

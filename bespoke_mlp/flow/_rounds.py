@@ -33,8 +33,9 @@ from ._selection import PairedLoss, paired_loss, spread
 if TYPE_CHECKING:
     from ._search import SearchSettings
 
-__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "estimated_area", "estimated_cost",
-           "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
+__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_area",
+           "estimated_cost", "search_rounds", "subsample", "tiny_precisions",
+           "with_learned_thresholds"]
 
 #: Narrow starts apply to bases reading at least this many features, the threshold of a wide
 #: dataset's feature selection in training. Measured at default settings: Arrhythmia's ≤1 %
@@ -123,6 +124,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     exact network until there is one). "Smallest" and the search's cost are ``objective``'s
     estimate (``Retrained.area`` holds it).
 
+    Each round offers the search class removal (:class:`SearchSpace`): the output neurons of
+    the classes its base predicts least often on the train part, as many as make up at most
+    ``max_loss + slack`` points of its predictions there.
+
     With ``settings.feature_seeds``, each round ranks its base's features by permutation
     importance on ``scored`` (train samples only) and, when the base reads at least
     :data:`NARROW_MIN_FEATURES` features, seeds NSGA-II with designs narrowed to the top
@@ -151,7 +156,13 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
             found.importance.append(importance)
             if origin.n_used_features >= NARROW_MIN_FEATURES:
                 order = np.argsort(-importance, kind="stable")
-        space = SearchSpace(origin, stats, feature_order=order)
+        space = SearchSpace(origin, stats, feature_order=order,
+                            class_counts=class_counts(origin, fitted["train"][0]),
+                            max_class_share=(settings.max_loss + settings.slack) / 100.0)
+        if len(space.class_order):
+            rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
+            log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
+                f"least predicted on the train part first: classes {rare!r}")
         label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
         with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
                                  f"{settings.pop_size}, {gens} generations, "
@@ -192,6 +203,13 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
             found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r,
                       tiny=k >= len(configs))
     return found
+
+
+def class_counts(net: Network, codes: np.ndarray) -> np.ndarray:
+    """How often ``net`` predicts the class of each of its output neurons on ``codes`` (the
+    train part: class removal is ranked on it, never on the selection or test part)."""
+    pred = predict_codes(net, codes)
+    return np.array([int(np.sum(pred == c)) for c in net.output_classes], dtype=np.int64)
 
 
 def tiny_precisions(net: Network, importance: np.ndarray) -> list[tuple[int, ...]]:

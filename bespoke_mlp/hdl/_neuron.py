@@ -127,23 +127,27 @@ class Argmax(wiring.Component):
     lowest), comparing ``value >> shift``; the lowest index wins ties.
 
     A tournament tree whose left operand always holds the lower indices, and which takes the
-    right operand only when it is strictly greater, keeps that tie rule.
+    right operand only when it is strictly greater, keeps that tie rule. ``y`` gives
+    ``labels[j]`` for value ``j`` (default ``j``): the class an output neuron stands for
+    after class removal.
     """
 
-    def __init__(self, widths: Sequence[int], *, shift: int = 0):
+    def __init__(self, widths: Sequence[int], *, shift: int = 0,
+                 labels: Sequence[int] | None = None):
         self._widths = tuple(widths)
         self._shift = shift
+        self._labels = _labels(labels, len(self._widths))
         super().__init__({
             "v": In(sum(self._widths)),
-            "y": Out(max(1, (len(self._widths) - 1).bit_length())),
+            "y": Out(max(1, max(self._labels).bit_length())),
         })
 
     def elaborate(self, platform) -> Module:
         m = Module()
         idx_width = self.y.shape().width
         entries = [
-            (self.v[off:off + w].as_signed() >> self._shift, Const(j, idx_width))
-            for j, (off, w) in enumerate(zip(_offsets(self._widths), self._widths))
+            (self.v[off:off + w].as_signed() >> self._shift, Const(label, idx_width))
+            for label, off, w in zip(self._labels, _offsets(self._widths), self._widths)
         ]
         level = 0
         while len(entries) > 1:
@@ -170,17 +174,20 @@ class PairwiseArgmax(wiring.Component):
     difference, so digits the two share cancel). Only that tree's carry chain is needed: no
     accumulator is ever formed, and no comparator or multiplexer follows.
 
-    Ports: ``a`` (the layer's packed inputs, input ``i`` at its width) and ``y``.
+    Ports: ``a`` (the layer's packed inputs, input ``i`` at its width) and ``y`` (``labels[j]``
+    for neuron ``j``, default ``j``).
     """
 
-    def __init__(self, layer: Layer, in_widths: Sequence[int]):
+    def __init__(self, layer: Layer, in_widths: Sequence[int],
+                 labels: Sequence[int] | None = None):
         if not 2 <= layer.n_out <= 3 or layer.activation is not None:
             raise ValueError(f"pairwise argmax needs an output layer of 2 or 3 neurons, "
                              f"got {layer.n_out!r}")
         self._layer = layer
         self._in_widths = tuple(in_widths)
+        self._labels = _labels(labels, layer.n_out)
         super().__init__({"a": In(sum(self._in_widths)),
-                          "y": Out(max(1, (layer.n_out - 1).bit_length()))})
+                          "y": Out(max(1, max(self._labels).bit_length()))})
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -220,10 +227,19 @@ class PairwiseArgmax(wiring.Component):
             m.d.comb += g.eq(~total[w - 1])
             return g
 
+        lab = self._labels
         g10 = greater(1, 0)
         if self._layer.n_out == 2:
-            m.d.comb += self.y.eq(g10)
+            m.d.comb += self.y.eq(g10 if lab == (0, 1) else Mux(g10, lab[1], lab[0]))
             return m
         g20, g21 = greater(2, 0), greater(2, 1)
-        m.d.comb += self.y.eq(Mux(g20 & g21, 2, Mux(g10, 1, 0)))
+        m.d.comb += self.y.eq(Mux(g20 & g21, lab[2], Mux(g10, lab[1], lab[0])))
         return m
+
+
+def _labels(labels: Sequence[int] | None, n: int) -> tuple[int, ...]:
+    """The class index of each of ``n`` argmax entries (default: the entry's own)."""
+    out = tuple(range(n)) if labels is None else tuple(int(v) for v in labels)
+    if len(out) != n or min(out) < 0:
+        raise ValueError(f"expected {n} class indices >= 0, got {labels!r}")
+    return out

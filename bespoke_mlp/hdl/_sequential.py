@@ -257,7 +257,7 @@ class SequentialClassifier(wiring.Component):
             for n, s in enumerate(steps):
                 if s.last and s.layer == last_layer:
                     with m.Case(n + 1):
-                        m.d.comb += cls_next.eq(s.neuron)
+                        m.d.comb += cls_next.eq(net.output_classes[s.neuron])
         for n, s in enumerate(steps):
             if not s.last:
                 continue

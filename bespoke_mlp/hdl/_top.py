@@ -30,7 +30,8 @@ def _pairwise(net: Network) -> bool:
 
 class Classifier(wiring.Component):
     """A bespoke MLP classifier: ``x`` packs the input codes (feature ``i`` at bits
-    ``[b*i + b - 1 : b*i]``), ``y`` is the predicted class index."""
+    ``[b*i + b - 1 : b*i]``), ``y`` is the predicted class index (after class removal still
+    the original one: each remaining output neuron maps to its class's index)."""
 
     def __init__(self, net: Network, *, form: Form = "tree"):
         try:
@@ -50,9 +51,10 @@ class Classifier(wiring.Component):
             self.layers.append(nl)
             widths = nl.out_widths
         if pairwise:
-            self.argmax = PairwiseArgmax(last, net.input_widths(len(net.layers) - 1))
+            self.argmax = PairwiseArgmax(last, net.input_widths(len(net.layers) - 1),
+                                         labels=net.output_classes)
         else:
-            self.argmax = Argmax(widths, shift=net.argmax_shift)
+            self.argmax = Argmax(widths, shift=net.argmax_shift, labels=net.output_classes)
         super().__init__({
             "x": In(net.input_bits * net.n_features),
             "y": Out(max(1, (net.n_classes - 1).bit_length())),

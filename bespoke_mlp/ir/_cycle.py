@@ -252,7 +252,7 @@ def cycle_predict(sched: Schedule, codes: np.ndarray) -> np.ndarray:
             v = acc >> net.argmax_shift
             take = np.ones(n, dtype=bool) if ending.neuron == 0 else v > best
             best = np.where(take, v, best)
-            cls = np.where(take, ending.neuron, cls)
+            cls = np.where(take, net.output_classes[ending.neuron], cls)
         if s is None:
             break
         base = np.full(n, s.constant, dtype=np.int64) if s.first else acc

@@ -251,7 +251,8 @@ def forward(net: Network, codes: np.ndarray) -> list[np.ndarray]:
 
 
 def predict_codes(net: Network, codes: np.ndarray) -> np.ndarray:
-    """Class index per row of input codes: argmax of ``acc >> argmax_shift``, lowest index
-    winning ties."""
+    """Class index per row of input codes: the class of the argmax of
+    ``acc >> argmax_shift`` (:attr:`Network.output_classes`), lowest index winning ties."""
     acc = forward(net, codes)[-1]
-    return np.argmax(acc >> net.argmax_shift, axis=1)
+    return np.asarray(net.output_classes, dtype=np.int64)[np.argmax(acc >> net.argmax_shift,
+                                                                     axis=1)]

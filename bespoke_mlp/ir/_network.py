@@ -14,6 +14,8 @@ Semantics (the golden model in ``_golden.py`` is the executable definition):
   truncate below, saturate above).
 * The output layer has no activation; the class is the argmax of ``acc >> argmax_shift``,
   lowest index winning ties. Binary problems use two outputs, the first a constant zero.
+  Output ``j`` stands for class ``outputs[j]`` (class removal drops the output neurons of
+  classes the network never needs; without it output ``j`` is class ``j``).
 """
 
 from __future__ import annotations
@@ -188,6 +190,10 @@ class Network:
     thresholds : learned quantizers (empty: uniform only): per feature, for ``r`` in
         1..input_bits-1, ``2**r - 1`` sorted raw thresholds; a feature the circuit reads at
         ``r < input_bits`` bits is coded through them (see ``_quantizer.py``).
+    outputs : the class index (position in ``classes``) of each output neuron, strictly
+        increasing (so the lowest class wins ties as without removal); empty: output ``j`` is
+        class ``j``, one output per class. Non-empty after class removal: the circuit's class
+        output still gives the original class index.
     """
 
     input_bits: int
@@ -199,8 +205,12 @@ class Network:
     feature_names: tuple[str, ...] = field(default=())
     dropped_features: tuple[str, ...] = field(default=())
     thresholds: tuple[tuple[tuple[float, ...], ...], ...] = field(default=())
+    outputs: tuple[int, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        if not all(isinstance(o, int) and not isinstance(o, bool) for o in self.outputs):
+            raise ValueError(f"outputs must be class indices, got {list(self.outputs)!r}")
         object.__setattr__(self, "thresholds", tuple(
             tuple(tuple(float(v) for v in t) for t in per_bits) for per_bits in self.thresholds))
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -243,7 +253,15 @@ class Network:
                 raise ValueError(f"class labels must be numbers or strings, found {c!r}")
         if len(set(self.classes)) != len(self.classes):
             raise ValueError(f"class labels must be distinct, got {list(self.classes)!r}")
-        if len(self.classes) != self.layers[-1].n_out:
+        if self.outputs:
+            if len(self.outputs) != self.layers[-1].n_out:
+                raise ValueError(f"outputs {list(self.outputs)!r} name {len(self.outputs)} "
+                                 f"classes for {self.layers[-1].n_out} output neurons")
+            if any(b <= a for a, b in zip(self.outputs, self.outputs[1:])) or not (
+                    0 <= self.outputs[0] and self.outputs[-1] < len(self.classes)):
+                raise ValueError(f"outputs must be strictly increasing class indices in "
+                                 f"0..{len(self.classes) - 1}, got {list(self.outputs)!r}")
+        elif len(self.classes) != self.layers[-1].n_out:
             raise ValueError(
                 f"{len(self.classes)} classes for {self.layers[-1].n_out} outputs"
             )
@@ -266,9 +284,14 @@ class Network:
         return len(self.classes)
 
     @property
+    def output_classes(self) -> tuple[int, ...]:
+        """The class index of each output neuron (:attr:`outputs`, or all classes)."""
+        return self.outputs or tuple(range(self.n_classes))
+
+    @property
     def topology(self) -> tuple[int, ...]:
-        """Inputs, hidden sizes and outputs, as the papers write it (e.g. 21-3-3)."""
-        return (self.n_features, *(layer.n_out for layer in self.layers[:-1]), self.n_classes)
+        """Inputs, hidden sizes and output neurons, as the papers write it (e.g. 21-3-3)."""
+        return (self.n_features, *(layer.n_out for layer in self.layers))
 
     def input_widths(self, k: int) -> tuple[int, ...]:
         """Bit width of each input of layer ``k``."""
@@ -324,6 +347,8 @@ class Network:
                  if getattr(self, k)}
         if self.thresholds:
             names["thresholds"] = [[list(t) for t in per_bits] for per_bits in self.thresholds]
+        if self.outputs:
+            names["outputs"] = list(self.outputs)
         return {
             **names,
             "format": FORMAT,
@@ -358,6 +383,7 @@ class Network:
                 feature_names=tuple(d.get("feature_names", ())),
                 dropped_features=tuple(d.get("dropped_features", ())),
                 thresholds=tuple(d.get("thresholds", ())),
+                outputs=tuple(d.get("outputs", ())),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"corrupted network description: {exc}") from exc

@@ -15,7 +15,8 @@ class Decoded:
     """Array form of a batch of ``P`` candidates: per layer, weights and masks
     ``(P, n_out, n_in)``, truncation and compensated biases ``(P, n_out)`` and the input width
     used for the bit layout; per hidden layer, window ``lsb`` and ``bits`` ``(P, n_out)``; per
-    layer, which neurons are not removed ``(P, n_out)``; the argmax shift ``(P,)``."""
+    layer, which neurons are not removed ``(P, n_out)``; the argmax shift ``(P,)``; the class
+    index of each output neuron ``(n_out,)`` (removed outputs never win the argmax)."""
 
     weights: tuple[np.ndarray, ...]
     masks: tuple[np.ndarray, ...]
@@ -26,6 +27,7 @@ class Decoded:
     bits: tuple[np.ndarray, ...]
     alive: tuple[np.ndarray, ...]
     argmax_shift: np.ndarray
+    output_classes: np.ndarray
 
 
 def _bit_length(v: np.ndarray) -> np.ndarray:

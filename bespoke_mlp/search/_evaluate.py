@@ -26,9 +26,10 @@ def input_resolution(d: Decoded) -> np.ndarray:
 
 def predict_batch(d: Decoded, codes: np.ndarray) -> np.ndarray:
     """Class indices ``(P, n_samples)`` of decoded candidates (the golden model's
-    arithmetic, batched). ``codes`` are input codes ``(n, n_features)`` or resolution codes
-    ``(n, input_bits, n_features)`` (see :func:`bespoke_mlp.ir.network_codes`): then each
-    candidate reads every feature at its own resolution."""
+    arithmetic, batched; removed outputs never win). ``codes`` are input codes
+    ``(n, n_features)`` or resolution codes ``(n, input_bits, n_features)`` (see
+    :func:`bespoke_mlp.ir.network_codes`): then each candidate reads every feature at its own
+    resolution."""
     a, first = np.asarray(codes, dtype=np.int64), 0
     if a.ndim == 3:
         a, first = _first_layer(d, a), 1
@@ -43,7 +44,10 @@ def predict_batch(d: Decoded, codes: np.ndarray) -> np.ndarray:
         if k < len(d.lsb):
             acc = np.clip(acc >> d.lsb[k][:, None, :], 0, (1 << d.bits[k][:, None, :]) - 1)
         a = acc
-    return np.argmax(a >> d.argmax_shift[:, None, None], axis=2)
+    v = a >> d.argmax_shift[:, None, None]
+    # A removed output takes no part: below every value a live one can take.
+    v = np.where(d.alive[-1][:, None, :], v, v.min(initial=0) - 1)
+    return d.output_classes[np.argmax(v, axis=2)]
 
 
 def _first_layer(d: Decoded, codes: np.ndarray) -> np.ndarray:

@@ -39,14 +39,23 @@ class SearchSpace:
     ``feature_order`` (features by decreasing importance, :func:`feature_importance`) adds
     narrow seeds that keep only the ``k`` most important features the network reads, for
     each ``k`` of :func:`top_k_sizes`: a wide dataset's search then starts at few ADCs too.
+
+    ``class_counts`` (how often the network predicts each of its outputs on train samples)
+    adds class removal: one gene removes the ``g`` least predicted output neurons (ties: the
+    higher class first), for ``g`` up to the most whose predictions make up at most
+    ``max_class_share`` of the samples (beyond, every candidate would break a loss
+    constraint of that share against the network's predictions), keeping two outputs. Then
+    the exact and power-of-two designs with that most removed seed the search too.
     """
 
     def __init__(self, net: Network, input_stats: tuple[np.ndarray, int],
-                 feature_order: np.ndarray | None = None):
+                 feature_order: np.ndarray | None = None,
+                 class_counts: np.ndarray | None = None, max_class_share: float = 0.0):
         self.net = net
         self.input_stats = input_stats
         self.feature_order = None if feature_order is None else _check_order(
             feature_order, net.n_features)
+        self.class_order = _class_order(class_counts, net.layers[-1].n_out, max_class_share)
         self._conns = [np.argwhere(np.array(layer.weights) != 0) for layer in net.layers]
         lo, hi, names = [], [], []
 
@@ -84,6 +93,8 @@ class SearchSpace:
                     [gene(f"l{k}.n{j}.removed", 0, 1) for j in range(layer.n_out)]))
         self._out_width = max(signed_width(*r) for r in self._exact_ranges(net))
         self._argmax_gene = gene("argmax_bits", 2, self._out_width)
+        self._classes_gene = (gene("classes.removed", 0, len(self.class_order))
+                              if len(self.class_order) else None)
         self._precision_genes = np.array(
             [gene(f"x{i}.bits", 0, net.input_bits) for i in range(net.n_features)])
         self._weights = [np.array(layer.weights, dtype=np.int64) for layer in net.layers]
@@ -134,6 +145,11 @@ class SearchSpace:
             drops = np.array([n.endswith(".drop") for n in self.names])
             x[drops] = np.minimum(self.upper[drops], 4 - keep)
             out.append(x)
+        if self._classes_gene is not None:
+            for x in (exact, po2):
+                fewer = x.copy()
+                fewer[self._classes_gene] = self.upper[self._classes_gene]
+                out.append(fewer)
         for k in self.narrow_sizes():
             for x in (exact, po2):
                 narrow = x.copy()
@@ -181,12 +197,16 @@ class SearchSpace:
             layers.append(LayerApprox(digits=digits, masks=masks, truncation=trunc,
                                       windows=windows))
         argmax_bits = next(it)
+        n_removed = 0 if self._classes_gene is None else next(it)
+        outputs = net.output_classes
+        removed_classes = tuple(outputs[j] for j in self.class_order[:n_removed])
         precision = tuple(next(it) for _ in range(net.n_features))
         # A hidden layer keeps at least one neuron.
         removed = [r[1:] if len(r) == net.layers[k].n_out else r for k, r in enumerate(removed)]
         return ApproxConfig(
             layers=tuple(layers), input_precision=precision, removed_neurons=tuple(removed),
             argmax_bits=None if argmax_bits >= self._out_width else argmax_bits,
+            removed_classes=removed_classes,
         )
 
     def decode(self, x: np.ndarray) -> Decoded:
@@ -214,7 +234,7 @@ class SearchSpace:
             lsb.append(new_lsb)
             bits.append(b)
             alive.append(~removed)
-        alive.append(np.ones((n, net.layers[-1].n_out), dtype=bool))
+        alive.append(self._outputs_alive(x))
         p = x[:, self._precision_genes]
         masks[0] &= (((1 << p) - 1) << (net.input_bits - p))[:, None, :]
         tables = _rounding_tables()
@@ -241,13 +261,26 @@ class SearchSpace:
             biases.append(self._biases[k] + comp)
         coef, const = linear_form_arrays(weights[-1], masks[-1], trunc[-1], biases[-1],
                                          widths[-1])
-        top = signed_widths(const + np.minimum(coef, 0).sum(axis=1),
-                            const + np.maximum(coef, 0).sum(axis=1)).max(axis=1)
+        # The argmax bits count from the widest output that remains.
+        top = np.where(alive[-1], signed_widths(const + np.minimum(coef, 0).sum(axis=1),
+                                                const + np.maximum(coef, 0).sum(axis=1)),
+                       0).max(axis=1)
         argmax_bits = x[:, self._argmax_gene]
         shift = np.where(argmax_bits < self._out_width, np.maximum(0, top - argmax_bits),
                          net.argmax_shift)
         return Decoded(tuple(weights), tuple(masks), tuple(trunc), tuple(biases), tuple(widths),
-                       tuple(lsb), tuple(bits), tuple(alive), shift)
+                       tuple(lsb), tuple(bits), tuple(alive), shift,
+                       np.array(net.output_classes, dtype=np.int64))
+
+    def _outputs_alive(self, x: np.ndarray) -> np.ndarray:
+        """Which output neurons each genome of ``x`` keeps ``(P, n_out)``."""
+        alive = np.ones((len(x), self.net.layers[-1].n_out), dtype=bool)
+        if self._classes_gene is not None:
+            # Rank of each output in the removal order: removed when below the gene.
+            rank = np.full(alive.shape[1], len(self.class_order), dtype=np.int64)
+            rank[self.class_order] = np.arange(len(self.class_order))
+            alive &= rank[None, :] >= x[:, self._classes_gene][:, None]
+        return alive
 
     def predict(self, d: Decoded, codes: np.ndarray) -> np.ndarray:
         """Class indices ``(P, n_samples)`` of decoded candidates (:func:`predict_batch`); of
@@ -264,6 +297,21 @@ class SearchSpace:
     def adc_comparators(self, d: Decoded) -> np.ndarray:
         """Flash-ADC comparators of each candidate (:func:`adc_comparator_counts`)."""
         return adc_comparator_counts(d)
+
+
+def _class_order(counts: np.ndarray | None, n_out: int, max_share: float) -> np.ndarray:
+    """The output neurons class removal may remove, least predicted first (see
+    :class:`SearchSpace`)."""
+    if counts is None:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.shape != (n_out,) or (counts < 0).any():
+        raise ValueError(f"class_counts must be {n_out} counts >= 0, got {counts.tolist()!r}")
+    # Least predicted first; among equals the higher class, so the lower ones keep ties.
+    order = np.lexsort((-np.arange(n_out), counts))
+    share = np.cumsum(counts[order]) / max(1, counts.sum())
+    k = min(n_out - 2, int(np.sum(share <= max_share + 1e-12)))
+    return order[:max(0, k)].astype(np.int64)
 
 
 def _check_order(order: np.ndarray, n_features: int) -> np.ndarray:

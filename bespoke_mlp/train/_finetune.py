@@ -325,15 +325,23 @@ def finetune(
     wq, bq = integer_params()
     best = to_network(wq, bq)
     best_score = score(best)
+    # The loss sees the output neurons; samples of a class without one (class removal) are
+    # left out of it (their prediction is wrong whatever the weights).
+    position = np.full(net.n_classes, -1, dtype=np.int64)
+    position[list(net.output_classes)] = np.arange(net.layers[-1].n_out)
+    target = position[y_train]
+    fit = np.flatnonzero(target >= 0)
+    if len(fit) == 0:
+        return best
     offsets = _truncation_offsets(best, codes_train, infos)
     out, cache = forward(codes_train, wq, bq, offsets)
-    temperature = _temperature(out, y_train)
+    temperature = _temperature(out[fit], target[fit])
     for weight, bias, (inputs, _) in zip(weights, biases, cache, strict=True):
         # A bias step comparable to one weight step on a typical input.
         bias.lr = weight.lr * max(1.0, float(inputs.mean()))
 
     rng = np.random.default_rng(seed)
-    n = len(codes_train)
+    n = len(fit)
     # At least ~16 steps per epoch, so that small datasets get trained too.
     batch = min(_BATCH, max(8, n // 16))
     t = 0
@@ -341,8 +349,8 @@ def finetune(
         anneal = 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         order = rng.permutation(n)
         for start in range(0, n, batch):
-            idx = order[start:start + batch]
-            y = y_train[idx]
+            idx = fit[order[start:start + batch]]
+            y = target[idx]
             out, cache = forward(codes_train[idx], wq, bq, offsets)
             _, p = _cross_entropy(out * temperature, y)
             p[np.arange(len(idx)), y] -= 1.0
