@@ -214,14 +214,18 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
     mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
-    :func:`implement`; the search's area estimate is the parallel one, the front points to
-    implement are picked by the sequential one for a sequential design); every implemented
+    :func:`implement`; the search ranks a sequential design's candidates by the sequential
+    estimate, :meth:`~bespoke_mlp.search.CostModel.sequential`); every implemented
     design (baseline, selected design) is synthesized at ``effort``, the verified front at
     ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
-    cost = cost or CostModel.default()
+    if cost is None:
+        # A sequential design's area follows its schedule, not its partial products.
+        lanes = check_arch(arch).lanes
+        cost = CostModel.sequential(lanes) if check_arch(arch).sequential else \
+            CostModel.default()
     checkpoint = checkpoint_path(out)
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
