@@ -6,7 +6,7 @@ from _nets import random_network
 
 from bespoke_mlp.approx import apply_config, input_bit_counts
 from bespoke_mlp.errors import UsageError
-from bespoke_mlp.ir import predict_codes
+from bespoke_mlp.ir import predict_codes, schedule, sequential_area_cm2
 from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
 
 
@@ -45,6 +45,30 @@ def test_cost_features_shrink_with_approximation():
     assert f.shape == (4, len(COST_FEATURES))
     assert f[1, 0] < f[0, 0]  # power-of-two has fewer partial products than exact
     assert f[3, 0] <= f[2, 0] <= f[1, 0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_sequential_features_are_the_schedules(seed):
+    # One lane: exactly the schedule's features; more lanes: the area within 0.6 cm² (the
+    # estimate does not see the schedule's balancing of a neuron's inputs over the lanes).
+    net, _, space, rng = _space(30 + seed, n_features=int(2 + seed), hidden=int(1 + seed % 4),
+                                approximate=bool(seed % 2))
+    x = np.concatenate([space.exact[None], space.seeds(),
+                        rng.integers(space.lower, space.upper + 1, (6, space.n_genes))])
+    for lanes in (1, 2, 3):
+        cost = CostModel.sequential(lanes)
+        est = cost.area_cm2(cost.features(space.decode(x)))
+        for g, area, f in zip(x, est, cost.features(space.decode(x))):
+            sched = schedule(apply_config(net, space.config(g), space.input_stats), lanes)
+            if lanes == 1:
+                assert tuple(f) == sched.cost_features()
+            assert abs(area - sequential_area_cm2(sched)) < 0.6
+
+
+def test_sequential_cost_model_needs_lanes():
+    assert CostModel.default().lanes == 0
+    with pytest.raises(ValueError, match="lanes must be an int >= 1, not 0"):
+        CostModel.sequential(0)
 
 
 def test_search_finds_smaller_feasible_designs_deterministically():

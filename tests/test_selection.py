@@ -81,6 +81,16 @@ def test_fallback_exact_network_is_selected_when_nothing_else_fits():
     assert select_design(bounds, [1.0, 2.0, 30.0], [0.3, 0.6, 9.0], 1.0) == 2
 
 
+def test_latency_limit_excludes_slow_designs():
+    bound, power, area = [0.5, 0.5, 0.5], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]
+    latency = [12.0, 9.0, 4.0]
+    assert select_design(bound, power, area, 1.0, latency_s=latency, max_latency_s=10) == 1
+    assert select_design(bound, power, area, 1.0, latency_s=latency, max_latency_s=3) is None
+    assert none_fits(bound, power, 1.0, None, 0.95, latency_s=latency, max_latency_s=3) == (
+        "no verified design within 1 points of accuracy loss takes at most 3 s per "
+        "inference; the shortest takes 4 s")
+
+
 def test_none_fits_explains_power_and_loss():
     text = none_fits([0.5, 2.0], [3.0, 1.0], 1.0, 2.0, 0.9)
     assert text == ("no verified design fits 2 mW within 1 points of accuracy loss (bound at "

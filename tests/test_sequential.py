@@ -12,7 +12,8 @@ from _nets import random_config, random_network
 
 from bespoke_mlp.approx import ApproxConfig, apply_config, input_bit_counts
 from bespoke_mlp.cli import main
-from bespoke_mlp.errors import UsageError
+from bespoke_mlp.errors import NoDesignError, UsageError
+from bespoke_mlp.flow import lanes_for_latency, quiet
 from bespoke_mlp.flow._implement import implement
 from bespoke_mlp.hdl import Architecture, to_rtlil, write_verilog
 from bespoke_mlp.ir import (
@@ -205,15 +206,58 @@ def test_sequential_area_estimate_follows_the_schedule() -> None:
 
 
 def test_sequential_search_run_verifies(tmp_path: Path, capsys) -> None:
-    """End to end: a sequential search run at 0.6 V reports its timing, and ``verify``
-    re-checks it with the architecture and technology of its report."""
+    """End to end: a sequential search run at 0.6 V (lanes chosen for a latency limit every
+    lane count meets) reports its timing, and ``verify`` re-checks it with the architecture
+    and technology of its report."""
     out = tmp_path / "run"
     assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",
                  "--verify", "2", "--max-loss", "5", "--arch", "sequential", "--tech",
-                 "egfet-0.6v", "--out", str(out)]) == 0
+                 "egfet-0.6v", "--lanes", "auto", "--max-latency", "1000",
+                 "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["arch"] == "sequential" and report["technology"]["name"] == "egfet-0.6v"
+    assert report["lanes"] == 1 and report["latency_s"] <= 1000
+    assert report["settings"]["max_latency_s"] == 1000 and report["settings"]["auto_lanes"]
+    assert "lanes" in report["runtime_s"]
     assert report["latency_s"] == pytest.approx(report["cycles"] / report["clock_hz"], rel=1e-5)
     capsys.readouterr()
     assert main(["verify", str(out)]) == 0
     assert "design: sequential, 1 lane(s)" in capsys.readouterr().out
+
+
+def test_lanes_for_latency_takes_the_fewest_lanes_that_meet_the_limit(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    net = random_network(rng, n_features=2, hidden=2, n_classes=2)
+    codes = rng.integers(0, 16, (20, 2))
+    labels = predict_codes(net, codes)
+    assert lanes_for_latency(net, codes, labels, max_latency_s=1e6, work_dir=tmp_path / "a",
+                             log=quiet()) == Architecture("sequential", 1)
+    # Two inputs at most per neuron: no more than two lanes are tried.
+    with pytest.raises(NoDesignError, match=r"no lane count meets 1e-06 s per inference: "
+                                            r"the exact network takes .* s on 2 lanes"):
+        lanes_for_latency(net, codes, labels, max_latency_s=1e-6, work_dir=tmp_path / "b",
+                          log=quiet())
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "iris", "--arch", "sequential", "--lanes", "auto"],
+     "--lanes auto chooses the lanes for --max-latency: give it"),
+    (["run", "iris", "--lanes", "auto", "--max-latency", "10"],
+     "--lanes auto applies to the sequential architecture (--arch sequential)"),
+    (["run", "iris", "--exact", "--arch", "sequential", "--max-latency", "10"],
+     "--max-latency applies to a search run (without --exact)"),
+    (["run", "iris", "--arch", "sequential", "--max-latency", "0"],
+     "--max-latency must be > 0 (s), got 0.0"),
+])
+def test_lane_choice_usage_errors(tmp_path: Path, capsys, argv, message) -> None:
+    assert main([*argv, "--quiet", "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_generate_has_no_lane_choice(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "model.json"
+    model.write_text(random_network(np.random.default_rng(4)).to_json())
+    assert main(["generate", str(model), "--arch", "sequential", "--lanes", "auto",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--lanes auto applies to a search run" in capsys.readouterr().err

@@ -8,11 +8,14 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _designs import argmax3_verilog
+from _nets import random_network
 
 from bespoke_mlp._yosys import run_yosys
 from bespoke_mlp.errors import ToolError, UsageError
+from bespoke_mlp.hdl import TOP_MODULE, write_verilog
 from bespoke_mlp.synth import (
     CELL_MODELS,
     COLLAPSE_MAX_INPUTS,
@@ -123,6 +126,20 @@ def test_synthesis_is_deterministic(design, result, tmp_path):
     assert again.netlist_json.read_bytes() == result.netlist_json.read_bytes()
     assert again.to_dict() == result.to_dict()
     assert result.to_dict()["effort"] == "normal"
+
+
+def test_netlist_does_not_name_the_source_path(tmp_path):
+    # Yosys names a Verilog function's result (here the sequential classifier's class
+    # multiplexer) after the source file's path; a design read from a temporary directory
+    # must still give the same netlist.
+    net = random_network(np.random.default_rng(3), n_classes=4)
+    netlists = []
+    for name in ("one", "two"):
+        top = write_verilog(net, tmp_path / name / "top.v", arch="sequential")
+        netlists.append(synthesize([top], TOP_MODULE, tmp_path / name / "out",
+                                   liberty=technology("egfet-0.6v").liberty,
+                                   effort="fast").netlist_v.read_text())
+    assert netlists[0] == netlists[1] and str(tmp_path) not in netlists[0]
 
 
 def test_effort_scripts_are_bounded_by_iterations_not_time():

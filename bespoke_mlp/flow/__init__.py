@@ -13,7 +13,7 @@ from ._report import (
     split_parts,
     summary_table,
 )
-from ._search import SearchSettings, run_search_flow
+from ._search import SearchSettings, lanes_for_latency, run_search_flow
 from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "report_test_part",
     "run_ablation",
     "run_exact",
+    "lanes_for_latency",
     "run_search_flow",
     "select_design",
     "split_parts",

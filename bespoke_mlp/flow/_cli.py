@@ -38,7 +38,27 @@ def _default_out(dataset: str, suffix: str) -> Path:
 
 
 def _arch(args: argparse.Namespace) -> Architecture:
+    if args.lanes == AUTO_LANES:
+        if args.command != "run" or getattr(args, "exact", False):
+            raise UsageError("--lanes auto applies to a search run (bespoke-mlp run without "
+                             "--exact)")
+        return Architecture(args.arch, 1)
     return Architecture(args.arch, args.lanes)
+
+
+def _lanes(text: str) -> int | str:
+    """``--lanes``: a count, or ``auto`` (chosen for ``--max-latency``)."""
+    if text == AUTO_LANES:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a lane count or {AUTO_LANES!r}, "
+                                         f"got {text!r}") from None
+
+
+#: ``--lanes`` value that lets ``run`` choose the lanes for ``--max-latency``.
+AUTO_LANES = "auto"
 
 
 def _check_options(args: argparse.Namespace, out: Path) -> tuple[int, ...] | None:
@@ -61,6 +81,8 @@ def _run(args: argparse.Namespace) -> int:
     out = args.out or _default_out(args.dataset, "-exact" if args.exact else "")
     hidden = _check_options(args, out)
     settings = None
+    if args.exact and args.max_latency is not None:
+        raise UsageError("--max-latency applies to a search run (without --exact)")
     if not args.exact:
         settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
                                   pop_size=args.population, generations=args.generations,
@@ -68,7 +90,8 @@ def _run(args: argparse.Namespace) -> int:
                                   confidence=args.confidence,
                                   feature_seeds=not args.no_feature_seeds,
                                   hidden_scale=args.hidden_scale, objective=args.objective,
-                                  quantizer=args.quantizer)
+                                  quantizer=args.quantizer, max_latency_s=args.max_latency,
+                                  auto_lanes=args.lanes == AUTO_LANES)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -242,9 +265,11 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
                    help="parallel: combinational, one evaluation per clock (default); "
                         "sequential: folded onto one multiply-accumulate unit, one neuron "
                         "input per clock cycle per lane")
-    p.add_argument("--lanes", type=int, default=1, metavar="N",
+    p.add_argument("--lanes", type=_lanes, default=1, metavar="N",
                    help="sequential: neuron inputs per clock cycle, the fold factor (default: "
-                        "1; more lanes take fewer, slightly longer cycles and more area)")
+                        "1; more lanes take fewer, slightly longer cycles and more area); "
+                        "run: 'auto', the fewest on which the exact network meets "
+                        "--max-latency")
     add_tech_arguments(p)
     add_effort_argument(p, default=REPORT_EFFORT)
 
@@ -277,6 +302,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
                    help="also require the system power (classifier + ADCs) to be at most MW")
+    s.add_argument("--max-latency", type=float, default=None, metavar="S",
+                   help="also require one inference to take at most S seconds (sequential "
+                        "designs; with --lanes auto the lanes are chosen for it)")
     s.add_argument("--objective", choices=OBJECTIVES, default=SearchSettings.objective,
                    help="what the search minimizes and the selection picks the lowest of: "
                         "system-power (classifier + flash ADCs, the default), power or area "

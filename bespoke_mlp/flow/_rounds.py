@@ -172,7 +172,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                seed=seed + 1000 * (r - 1), checkpoint=checkpoints(r),
                                resume=resume, progress=progress(label), executor=executor,
                                fingerprint=search_fingerprint(
-                                   origin, *scored, **fingerprinted(settings, seed)),
+                                   origin, *scored, **fingerprinted(settings, seed),
+                                   **({"lanes": cost.lanes} if cost.lanes else {})),
                                objective=objective)
         target = "the exact network's predictions" if settings.fidelity else "the labels"
         log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
@@ -288,7 +289,7 @@ def _split(total: int, parts: int) -> list[int]:
 def estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel) -> float:
     """The cost model's area of a network (its own exact genome)."""
     space = SearchSpace(net, stats)
-    return float(cost.area_cm2(space.cost_features(space.decode(space.exact[None])))[0])
+    return float(cost.area_cm2(cost.features(space.decode(space.exact[None])))[0])
 
 
 def estimated_cost(net: Network, stats: tuple[np.ndarray, int], cost: CostModel,
@@ -297,7 +298,9 @@ def estimated_cost(net: Network, stats: tuple[np.ndarray, int], cost: CostModel,
     input bits at most :func:`~bespoke_mlp.search.few_input_area_cm2`)."""
     space = SearchSpace(net, stats)
     d = space.decode(space.exact[None])
-    # Synthesis collapses a network that reads few input bits: its area is bounded by theirs.
-    area = min(float(cost.area_cm2(space.cost_features(d))[0]),
-               few_input_area_cm2(sum(net.feature_resolution), len(net.classes)))
+    area = float(cost.area_cm2(cost.features(d))[0])
+    if not cost.lanes:
+        # Synthesis collapses a parallel network that reads few input bits: its area is
+        # bounded by theirs.
+        area = min(area, few_input_area_cm2(sum(net.feature_resolution), len(net.classes)))
     return float(objective.of_area(cost, np.array([area]), space.adc_comparators(d))[0])

@@ -50,7 +50,8 @@ from ._selection import (
     select_design,
 )
 
-__all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "run_search_flow"]
+__all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "lanes_for_latency",
+           "run_search_flow"]
 
 #: ``--quantizer`` choices.
 QUANTIZERS = ("learned", "uniform")
@@ -106,6 +107,11 @@ class SearchSettings:
     #: at ``--max-loss 1`` learned thresholds made Vertebral fall back to the exact network
     #: (uniform: 3.99 mW system) and did not lower Cardio's system power.
     quantizer: str = "uniform"
+    #: A sequential design's latency limit (s): slower verified designs are not selected.
+    max_latency_s: float | None = None
+    #: Choose the lane count (the fold factor): the fewest lanes whose exact network meets
+    #: ``max_latency_s`` (see :func:`lanes_for_latency`).
+    auto_lanes: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_loss <= 100.0:
@@ -133,6 +139,10 @@ class SearchSettings:
                              f"got {self.quantizer!r}")
         if not 0.0 < self.select_size < 1.0:
             raise UsageError(f"select_size must be within (0, 1), got {self.select_size!r}")
+        if self.max_latency_s is not None and not self.max_latency_s > 0:
+            raise UsageError(f"--max-latency must be > 0 (s), got {self.max_latency_s!r}")
+        if self.auto_lanes and self.max_latency_s is None:
+            raise UsageError("--lanes auto chooses the lanes for --max-latency: give it")
 
 
 class _ProgressBar:
@@ -157,6 +167,34 @@ def _pick_areas(found: Retrained, arch: Architecture) -> list[float]:
     if not arch.sequential:
         return list(found.area)
     return [sequential_area_cm2(schedule(n, arch.lanes)) for n in found.nets]
+
+
+def lanes_for_latency(net: Network, codes: np.ndarray, labels: np.ndarray, *,
+                      max_latency_s: float, work_dir: Path, log: Log,
+                      **implement_kw: Any) -> Architecture:
+    """The sequential architecture of the fewest lanes on which ``net``, implemented and
+    measured (:func:`implement`, ``implement_kw``), takes at most ``max_latency_s`` per
+    inference. Lanes beyond the widest neuron's inputs shorten nothing.
+
+    Raises
+    ------
+    NoDesignError
+        When no lane count meets the limit (with the shortest latency measured).
+    """
+    widest = max(int((np.array(layer.weights) != 0).sum(axis=1).max(initial=1))
+                 for layer in net.layers)
+    latency = float("inf")
+    for lanes in range(1, min(64, max(1, widest)) + 1):
+        arch = Architecture("sequential", lanes)
+        impl = implement(net, codes, labels, design_dir=work_dir / str(lanes) / "design",
+                         work_dir=work_dir / str(lanes) / "work", log=log, arch=arch,
+                         **implement_kw)
+        latency = impl.metrics()["latency_s"]
+        log(f"{lanes} lane(s): the exact network takes {latency:g} s per inference")
+        if latency <= max_latency_s:
+            return arch
+    raise NoDesignError(f"no lane count meets {max_latency_s:g} s per inference: the exact "
+                        f"network takes {latency:g} s on {min(64, max(1, widest))} lanes")
 
 
 def checkpoint_path(out: Path, search_round: int = 1) -> Path:
@@ -215,14 +253,17 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
     mapped onto ``tech`` and clocked at ``clock_hz`` in architecture ``arch`` (see
-    :func:`implement`; the search's area estimate is the parallel one, the front points to
-    implement are picked by the sequential one for a sequential design); every implemented
+    :func:`implement`; the search ranks a sequential design's candidates by the sequential
+    estimate, :meth:`~bespoke_mlp.search.CostModel.sequential`); every implemented
     design (baseline, selected design) is synthesized at ``effort``, the verified front at
     ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
-    cost = cost or CostModel.default()
+    arch = check_arch(arch)
+    if settings.auto_lanes and not arch.sequential:
+        raise UsageError("--lanes auto applies to the sequential architecture (--arch "
+                         "sequential)")
     checkpoint = checkpoint_path(out)
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
@@ -256,6 +297,17 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             f"{len(parts['select'][1])} selection samples judge the loss")
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
+            if settings.auto_lanes:
+                with log.stage("lanes", "choosing the lanes for "
+                                        f"{settings.max_latency_s:g} s per inference"):
+                    arch = lanes_for_latency(net, codes_test, y_test,
+                                             max_latency_s=settings.max_latency_s,
+                                             work_dir=work / "lanes", adc_mw=adc_mw, tech=tech,
+                                             clock_hz=clock_hz, effort=effort, log=log)
+            if cost is None:
+                # A sequential design's area follows its schedule, not its partial products.
+                cost = CostModel.sequential(arch.lanes) if arch.sequential else \
+                    CostModel.default()
             # The baseline implemented in this run (not read from the cache), for a fallback.
             implemented: list[Implementation] = []
 
@@ -326,7 +378,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             chosen = select_design([found.bounds[i] for i in picks],
                                    [p["system_power_mw"] for p in points],
                                    [p["area_cm2"] for p in points], settings.max_loss,
-                                   settings.budget_mw, key=[p[key] for p in points])
+                                   settings.budget_mw, key=[p[key] for p in points],
+                                   latency_s=[p["latency_s"] for p in points],
+                                   max_latency_s=settings.max_latency_s)
             selected = None
             if chosen is not None and implemented and \
                     verified[chosen].network.to_json() == net.to_json():
@@ -368,13 +422,18 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "feature_seeds": settings.feature_seeds,
                         "hidden_scale": settings.hidden_scale,
                         "objective": settings.objective, "quantizer": settings.quantizer,
-                        "adc_mw": adc_mw, "arch": check_arch(arch).to_dict()}
+                        "adc_mw": adc_mw, "arch": arch.to_dict()}
+        if settings.max_latency_s is not None:
+            run_settings.update(max_latency_s=settings.max_latency_s,
+                                auto_lanes=settings.auto_lanes)
         if from_model is not None:
             run_settings["from_model"] = str(from_model)
         if selected is None:
             reason = none_fits([found.bounds[i] for i in picks],
                                [p["system_power_mw"] for p in points], settings.max_loss,
-                               settings.budget_mw, settings.confidence)
+                               settings.budget_mw, settings.confidence,
+                               latency_s=[p["latency_s"] for p in points],
+                               max_latency_s=settings.max_latency_s)
             # Nothing is written; a finished search has nothing left to resume either.
             _remove_checkpoints(out, settings.rounds)
             raise NoDesignError(f"no design selected: {reason}; nothing was written")

@@ -137,21 +137,31 @@ def _non_dominated(indices: Iterable[int], bound: Sequence[float],
 
 def select_design(bound: Sequence[float], power_mw: Sequence[float], area: Sequence[float],
                   max_loss: float, budget_mw: float | None = None, *,
-                  key: Sequence[float] | None = None) -> int | None:
+                  key: Sequence[float] | None = None, latency_s: Sequence[float] | None = None,
+                  max_latency_s: float | None = None) -> int | None:
     """The selected design: the lowest-``key`` one (default: ``power_mw``) whose loss bound is
-    within ``max_loss`` points (and whose ``power_mw`` within ``budget_mw``, if given); ties
-    go to the lower bound, then the smaller area, then the earlier design. None if no design
-    qualifies."""
+    within ``max_loss`` points (and whose ``power_mw`` within ``budget_mw``, and whose
+    ``latency_s`` within ``max_latency_s``, if given); ties go to the lower bound, then the
+    smaller area, then the earlier design. None if no design qualifies."""
     key = power_mw if key is None else key
     ok = [i for i in range(len(bound)) if bound[i] <= max_loss + 1e-9
-          and (budget_mw is None or power_mw[i] <= budget_mw)]
+          and (budget_mw is None or power_mw[i] <= budget_mw)
+          and (max_latency_s is None or latency_s is None or latency_s[i] <= max_latency_s)]
     return min(ok, key=lambda i: (key[i], bound[i], area[i], i), default=None)
 
 
 def none_fits(bound: Sequence[float], power_mw: Sequence[float], max_loss: float,
-              budget_mw: float | None, confidence: float) -> str:
+              budget_mw: float | None, confidence: float, *,
+              latency_s: Sequence[float] | None = None,
+              max_latency_s: float | None = None) -> str:
     """Why :func:`select` found nothing, in one line."""
     within = [p for b, p in zip(bound, power_mw) if b <= max_loss + 1e-9]
+    if max_latency_s is not None and latency_s is not None and within:
+        fast = [t for b, t in zip(bound, latency_s) if b <= max_loss + 1e-9]
+        if min(fast) > max_latency_s:
+            return (f"no verified design within {max_loss:g} points of accuracy loss takes "
+                    f"at most {max_latency_s:g} s per inference; the shortest takes "
+                    f"{min(fast):g} s")
     if budget_mw is not None and within:
         return (f"no verified design fits {budget_mw:g} mW within {max_loss:g} points of "
                 f"accuracy loss (bound at {100 * confidence:g} % confidence); the lowest is "

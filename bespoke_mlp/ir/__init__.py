@@ -3,6 +3,7 @@
 from ._adc import ADC_REFERENCE_BITS, adc_comparators, comparators_per_feature
 from ._csd import CSD_LIMIT, csd_digits, csd_weight
 from ._cycle import (
+    SEQUENTIAL_CM2,
     SEQUENTIAL_COST_FEATURES,
     Schedule,
     Step,
@@ -42,6 +43,7 @@ __all__ = [
     "Layer",
     "Network",
     "Window",
+    "SEQUENTIAL_CM2",
     "SEQUENTIAL_COST_FEATURES",
     "Schedule",
     "Step",

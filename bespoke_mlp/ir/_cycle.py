@@ -40,8 +40,8 @@ import numpy as np
 from ._golden import accumulator_range, layer_linear_form, signed_width
 from ._network import Network
 
-__all__ = ["SEQUENTIAL_COST_FEATURES", "Step", "Schedule", "cycle_predict", "schedule",
-           "sequential_area_cm2"]
+__all__ = ["SEQUENTIAL_CM2", "SEQUENTIAL_COST_FEATURES", "Step", "Schedule", "cycle_predict",
+           "schedule", "sequential_area_cm2"]
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,13 @@ SEQUENTIAL_COST_FEATURES = ("flip_flops", "latches", "tree_bits", "mux_bits", "c
 #: non-negative least squares on the eight synthesized Cardio and Pendigits designs of 1-4
 #: lanes (``benchmarks/sequential.py --fit``, EGFET 1.0 V, normal effort; largest error
 #: 0.52 cm², see ``benchmarks/results/sequential.md``).
-_SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.0238, 0.00165, 0.00107)
+SEQUENTIAL_CM2 = (0.02776032, 0.01413984, 0.0238, 0.00165, 0.00107)
 
 
 def sequential_area_cm2(sched: Schedule) -> float:
     """Estimated area (cm², EGFET) of the sequential classifier of ``sched``: the search's
     ranking of sequential candidates (their measured area is what the flow reports)."""
-    return float(sum(c * f for c, f in zip(_SEQUENTIAL_CM2, sched.cost_features())))
+    return float(sum(c * f for c, f in zip(SEQUENTIAL_CM2, sched.cost_features())))
 
 
 def _lane_groups(sources: list[int], lanes: int, last_read: int | None) -> list[list[int]]:

@@ -10,8 +10,9 @@ from importlib import resources
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import ADC_REFERENCE_BITS
-from ._features import COST_FEATURES
+from ..ir import ADC_REFERENCE_BITS, SEQUENTIAL_CM2
+from ._decoded import Decoded
+from ._features import COST_FEATURES, cost_features, sequential_cost_features
 
 __all__ = ["AREA", "OBJECTIVES", "CostModel", "Objective", "few_input_area_cm2"]
 
@@ -22,11 +23,21 @@ OBJECTIVES = ("system-power", "power", "area")
 @dataclass(frozen=True)
 class CostModel:
     """``area_cm2 = intercept + features @ coefficients`` (non-negative coefficients, fitted
-    by least squares on synthesized designs); power follows area at ``mw_per_cm2``."""
+    by least squares on synthesized designs); power follows area at ``mw_per_cm2``.
+
+    ``lanes`` 0 models the parallel architecture (:data:`COST_FEATURES`); ``lanes >= 1`` the
+    sequential one folded onto that many lanes (:func:`sequential_cost_features`, see
+    :meth:`sequential`).
+    """
 
     coefficients: tuple[float, ...]
     intercept: float
     mw_per_cm2: float
+    lanes: int = 0
+
+    def features(self, d: Decoded) -> np.ndarray:
+        """The hardware features of decoded candidates this model's coefficients weigh."""
+        return sequential_cost_features(d, self.lanes) if self.lanes else cost_features(d)
 
     def area_cm2(self, features: np.ndarray) -> np.ndarray:
         return self.intercept + np.asarray(features, dtype=np.float64) @ np.array(
@@ -42,6 +53,14 @@ class CostModel:
         if tuple(data["features"]) != COST_FEATURES:
             raise ValueError("cost_model.json does not match the search's features")
         return cls(tuple(data["coefficients"]), data["intercept"], data["mw_per_cm2"])
+
+    @classmethod
+    def sequential(cls, lanes: int) -> CostModel:
+        """The sequential architecture's model on ``lanes`` lanes: the coefficients of
+        :func:`~bespoke_mlp.ir.sequential_area_cm2`, power at the default model's ratio."""
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
+            raise ValueError(f"lanes must be an int >= 1, not {lanes!r}")
+        return cls(SEQUENTIAL_CM2, 0.0, cls.default().mw_per_cm2, lanes)
 
     @classmethod
     def fit(cls, features: np.ndarray, area_cm2: np.ndarray, power_mw: np.ndarray) -> CostModel:

@@ -69,7 +69,7 @@ def _score(shared: tuple[SearchSpace, CostModel, np.ndarray, np.ndarray, int, Ob
         d = space.decode(x[start:start + batch])
         pred = space.predict(d, codes)
         acc.append((pred == y[None, :]).mean(axis=1))
-        area.append(objective.values(cost, space.cost_features(d), space.adc_comparators(d)))
+        area.append(objective.values(cost, cost.features(d), space.adc_comparators(d)))
     return np.concatenate(acc), np.concatenate(area)
 
 

@@ -260,8 +260,10 @@ def _map_script(
         "opt_clean -purge",
         # Short public names, identical in the Verilog and JSON netlists. Wires the RTL's
         # Verilog named like Yosys' own (_123_) are hidden first: enumerating could otherwise
-        # give a cell the name of one that survived (a Yosys assertion).
+        # give a cell the name of one that survived (a Yosys assertion). So are the results
+        # of its functions, named after the source file's path (a temporary directory).
         "rename -hide w:_*_",
+        "rename -hide w:*$func$*",
         "rename -enumerate",
         "setattr -unset src",
         "setattr -mod -unset src",
