@@ -256,11 +256,7 @@ def apply_config(net: Network, config: ApproxConfig,
         keep = _kept_outputs(net, config.removed_classes)
         outputs = tuple(net.output_classes[j] for j in keep)
         truncation_before[-1] = tuple(truncation_before[-1][j] for j in keep)
-        last = layers[-1]
-        layers[-1] = Layer(weights=[last.weights[j] for j in keep],
-                           biases=[last.biases[j] for j in keep],
-                           masks=[last.masks[j] for j in keep],
-                           truncation=[last.truncation[j] for j in keep])
+        layers[-1] = _kept_neurons(layers[-1], keep)
 
     partial = replace(net, layers=tuple(layers), outputs=outputs)
     layers = [_compensate(layer, before, max(partial.input_widths(k)),
@@ -288,6 +284,15 @@ def _kept_outputs(net: Network, removed: tuple[int, ...]) -> list[int]:
     return keep
 
 
+def _kept_neurons(layer: Layer, keep: list[int]) -> Layer:
+    """``layer`` with only its neurons ``keep`` (their rows, biases, truncation, windows)."""
+    return Layer(
+        weights=[layer.weights[j] for j in keep], biases=[layer.biases[j] for j in keep],
+        masks=[layer.masks[j] for j in keep], truncation=[layer.truncation[j] for j in keep],
+        activation=None if layer.activation is None else tuple(layer.activation[j] for j in keep),
+    )
+
+
 def _remove_neurons(layers: list[Layer], removed: tuple[tuple[int, ...], ...]) -> list[Layer]:
     for k, idx in enumerate(removed):
         if not idx:
@@ -300,11 +305,7 @@ def _remove_neurons(layers: list[Layer], removed: tuple[tuple[int, ...], ...]) -
             raise ValueError(f"cannot remove every neuron of hidden layer {k}")
         if any(not 0 <= j < layer.n_out for j in idx):
             raise ValueError(f"removed_neurons[{k}] = {idx!r} is out of range")
-        layers[k] = Layer(
-            weights=[layer.weights[j] for j in keep], biases=[layer.biases[j] for j in keep],
-            masks=[layer.masks[j] for j in keep], truncation=[layer.truncation[j] for j in keep],
-            activation=tuple(layer.activation[j] for j in keep),
-        )
+        layers[k] = _kept_neurons(layer, keep)
         layers[k + 1] = replace(
             nxt,
             weights=tuple(tuple(r[j] for j in keep) for r in nxt.weights),

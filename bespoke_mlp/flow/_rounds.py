@@ -33,9 +33,8 @@ from ._selection import PairedLoss, paired_loss, spread
 if TYPE_CHECKING:
     from ._search import SearchSettings
 
-__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_area",
-           "estimated_cost", "search_rounds", "subsample", "tiny_precisions",
-           "with_learned_thresholds"]
+__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_cost",
+           "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
 
 #: Narrow starts apply to bases reading at least this many features, the threshold of a wide
 #: dataset's feature selection in training. Measured at default settings: Arrhythmia's ≤1 %
@@ -284,12 +283,6 @@ def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int
 def _split(total: int, parts: int) -> list[int]:
     """``total`` split into ``parts`` near-equal positive shares, larger ones first."""
     return [total // parts + (k < total % parts) for k in range(parts)]
-
-
-def estimated_area(net: Network, stats: tuple[np.ndarray, int], cost: CostModel) -> float:
-    """The cost model's area of a network (its own exact genome)."""
-    space = SearchSpace(net, stats)
-    return float(cost.area_cm2(cost.features(space.decode(space.exact[None])))[0])
 
 
 def estimated_cost(net: Network, stats: tuple[np.ndarray, int], cost: CostModel,

@@ -350,7 +350,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                           PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
                                      exact=True),
                           estimated_cost(net, stats, cost, objective), 0)
-            areas = _pick_areas(found, check_arch(arch))
+            areas = _pick_areas(found, arch)
             # The tiny designs are all verified apart, so that they take none of the picks of
             # the front the selection chooses from. All of them, not only those no other tiny
             # one dominates in loss bound and estimated area: the bound says little of their
@@ -405,7 +405,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     accuracy=[p["accuracy"] for p in points],
                     baseline=(base["power_mw"], base["accuracy"]),
                     selected=None if selected is None else
-                    (selected.synth.power_mw, selected.accuracy), arch=check_arch(arch).kind)
+                    (selected.synth.power_mw, selected.accuracy), arch=arch.kind)
         (tmp / "model.json").write_text(net.to_json())
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
