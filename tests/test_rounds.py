@@ -72,17 +72,21 @@ def test_tiny_precisions_keep_the_most_important_read_features_at_few_bits():
 def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
     from bespoke_mlp.approx import input_bit_counts
     from bespoke_mlp.flow._rounds import estimated_cost, tiny_precisions
+    from bespoke_mlp.flow._tiny import GROW_MAX_BITS
     from bespoke_mlp.search import AREA, CostModel, few_input_area_cm2
 
     rng = np.random.default_rng(3)
     net = random_network(rng, n_features=6)
     found, codes = _one_round(net, rng, tmp_path, tiny_base=net)
     tiny = [i for i, t in enumerate(found.tiny) if t]
-    assert [found.configs[i].input_precision for i in tiny] == \
-        tiny_precisions(net, found.importance[0])
-    for i in tiny:
+    shapes = tiny_precisions(net, found.importance[0])
+    # The fixed shapes first, then the grown designs kept for verification (none of them a
+    # fixed shape again).
+    assert [found.configs[i].input_precision for i in tiny[:len(shapes)]] == shapes
+    assert not {found.configs[i].input_precision for i in tiny[len(shapes):]} & set(shapes)
+    for k, i in enumerate(tiny):
         bits = sum(found.nets[i].feature_resolution)
-        assert bits <= 6
+        assert bits <= (6 if k < len(shapes) else GROW_MAX_BITS)
         assert found.area[i] <= few_input_area_cm2(bits, 3) + 1e-12
     stats = input_bit_counts(codes, 4)
     assert estimated_cost(net, stats, CostModel.default(), AREA) > few_input_area_cm2(6, 3)

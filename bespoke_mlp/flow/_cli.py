@@ -340,7 +340,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="start the search from all features only (default: also from the most "
                         "important ones by permutation importance on train samples, "
                         "recorded in features.json, and retrain tiny designs reading the top "
-                        "1-4 of them at 1-3 bits through learned thresholds)")
+                        "1-4 of them at 1-3 bits through learned thresholds, and tiny designs "
+                        "grown bit by bit on the validation part)")
     add_executor_arguments(s)
     _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
     p.set_defaults(func=_run)

@@ -29,6 +29,7 @@ from ..search import (
 from ..train import WIDE_MIN_FEATURES
 from ._log import Log
 from ._selection import PairedLoss, paired_loss, spread
+from ._tiny import grow_tiny, worth_verifying
 
 if TYPE_CHECKING:
     from ._search import SearchSettings
@@ -74,7 +75,7 @@ class Retrained:
     bases: list[Network] = field(default_factory=list)
     importance: list[np.ndarray] = field(default_factory=list)
     nets: list[Network] = field(default_factory=list)
-    #: Whether each design is one of the tiny ones (:data:`TINY_SHAPES`).
+    #: Whether each design is one of the tiny ones (:data:`TINY_SHAPES`, or grown).
     tiny: list[bool] = field(default_factory=list)
     configs: list[ApproxConfig] = field(default_factory=list)
     losses: list[PairedLoss] = field(default_factory=list)
@@ -134,8 +135,9 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     features for each ``k`` of :meth:`SearchSpace.narrow_sizes`, so that a narrow design
     within the loss budget can be a later round's base. With a ``tiny_base`` (``net`` with
     learned thresholds) and the ranking, round 1 also retrains the tiny designs of
-    :func:`tiny_precisions` from it: the search's constraint keeps its front within
-    ``max_loss + slack`` points of the exact network's predictions, far above them.
+    :func:`tiny_precisions` from it, and those of :func:`~._tiny.grow_tiny` (chosen on
+    ``fitted["val"]``): the search's constraint keeps its front within ``max_loss + slack``
+    points of the exact network's predictions, far above them.
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
@@ -188,20 +190,34 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
                                         None),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
-        tiny = []
+        tiny, grown = [], []
         if r == 1 and tiny_base is not None and found.importance:
             tiny = [ApproxConfig(input_precision=p)
                     for p in tiny_precisions(origin, found.importance[0])]
+            shared = (tiny_base, fitted, stats, settings.retrain_epochs, seed, TINY_LR)
             with log.stage("retrain", f"retraining {len(tiny)} tiny designs (learned "
                                       "thresholds, 1-3 bits)"):
-                nets += executor.map(_retrain_unit, [c.to_json() for c in tiny],
-                                     shared=(tiny_base, fitted, stats, settings.retrain_epochs,
-                                             seed, TINY_LR))
+                nets += executor.map(_retrain_unit, [c.to_json() for c in tiny], shared=shared)
+            with log.stage("retrain", "growing tiny designs bit by bit on the validation part"):
+                grown = [(c, n) for c, n in grow_tiny(tiny_base, found.importance[0],
+                                                      _retrainer(executor, shared),
+                                                      fitted["val"])
+                         if ApproxConfig(input_precision=c) not in tiny]
         for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
             loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
                                settings.confidence)
             found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r,
                       tiny=k >= len(configs))
+        losses = [paired_loss(exact_select, predict_codes(n, select[0]), select[1],
+                              settings.confidence) for _, n in grown]
+        kept = worth_verifying([loss.upper_bound for loss in losses], settings.max_loss,
+                               settings.slack)
+        if grown:
+            log(f"{len(grown)} grown tiny designs ({', '.join(str(sum(c)) for c, _ in grown)} "
+                f"input bits), {len(kept)} kept")
+        for k in kept:
+            found.add(grown[k][1], ApproxConfig(input_precision=grown[k][0]), losses[k],
+                      estimated_cost(grown[k][1], stats, cost, objective), r, tiny=True)
     return found
 
 
@@ -278,6 +294,15 @@ def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int
     (train, y_train), (val, y_val) = parts["train"], parts["val"]
     return retrain(approx, network_codes(approx, train), y_train, network_codes(approx, val),
                    y_val, epochs=epochs, seed=seed, lr=lr)
+
+
+def _retrainer(executor: Executor, shared: tuple[Network, Parts, tuple[np.ndarray, int], int,
+                                                  int, float | None]
+               ) -> Callable[[list[tuple[int, ...]]], list[Network]]:
+    """Retraining of ``shared``'s base at per-feature precisions (:func:`_retrain_unit`)."""
+    return lambda precisions: executor.map(
+        _retrain_unit, [ApproxConfig(input_precision=p).to_json() for p in precisions],
+        shared=shared)
 
 
 def _split(total: int, parts: int) -> list[int]:

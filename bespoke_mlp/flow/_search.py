@@ -91,8 +91,9 @@ class SearchSettings:
     #: Rank features by importance on train samples and start part of the search (and, in
     #: round 1, retrained candidates) from the top ``k`` features: a wide dataset's search
     #: does not start at one ADC per feature only. Round 1 also retrains tiny designs (the
-    #: top 1-4 features at 1-3 bits through learned thresholds, ``_rounds.TINY_SHAPES``),
-    #: which are verified as the small end of the front.
+    #: top 1-4 features at 1-3 bits through learned thresholds, ``_rounds.TINY_SHAPES``,
+    #: and those grown bit by bit on the validation part, ``_tiny.grow_tiny``), which are
+    #: verified as the small end of the front.
     feature_seeds: bool = True
     #: Without ``--hidden``, the exact network of a search has this many times the dataset's
     #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
