@@ -157,7 +157,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                 order = np.argsort(-importance, kind="stable")
         space = SearchSpace(origin, stats, feature_order=order,
                             class_counts=class_counts(origin, fitted["train"][0]),
-                            max_class_share=(settings.max_loss + settings.slack) / 100.0)
+                            max_class_share=(settings.max_loss + settings.slack) / 100.0,
+                            datapath=bool(cost.lanes))
         if len(space.class_order):
             rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
             log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
@@ -186,7 +187,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         with log.stage("retrain", f"retraining {len(configs)} front points"):
             nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
-                                        None),
+                                        None, bool(cost.lanes)),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
         tiny = []
         if r == 1 and tiny_base is not None and found.importance:
@@ -196,7 +197,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                       "thresholds, 1-3 bits)"):
                 nets += executor.map(_retrain_unit, [c.to_json() for c in tiny],
                                      shared=(tiny_base, fitted, stats, settings.retrain_epochs,
-                                             seed, TINY_LR))
+                                             seed, TINY_LR, False))
         for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
             loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
                                settings.confidence)
@@ -268,16 +269,17 @@ def with_learned_thresholds(net: Network, split: Split, *, fidelity: bool, sampl
 
 
 def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int,
-                                 float | None], config: str) -> Network:
+                                 float | None, bool], config: str) -> Network:
     """Work unit: apply an approximation (JSON) to the round's base network and retrain it
     (fitting the train part, epochs chosen on the validation part, step size ``lr`` or
-    retraining's default)."""
-    net, parts, input_stats, epochs, seed, lr = shared
+    retraining's default; ``keep_steps`` for a folded datapath, see
+    :func:`~bespoke_mlp.approx.retrain`)."""
+    net, parts, input_stats, epochs, seed, lr, keep_steps = shared
     approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
     # Retraining sees the codes of the approximation's own quantizers (its resolutions).
     (train, y_train), (val, y_val) = parts["train"], parts["val"]
     return retrain(approx, network_codes(approx, train), y_train, network_codes(approx, val),
-                   y_val, epochs=epochs, seed=seed, lr=lr)
+                   y_val, epochs=epochs, seed=seed, lr=lr, keep_steps=keep_steps)
 
 
 def _split(total: int, parts: int) -> list[int]:
