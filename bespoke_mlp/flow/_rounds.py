@@ -184,6 +184,9 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         if r == 1:
             configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
                         for k in space.narrow_sizes()]
+        # A folded datapath narrows in steps, each retrained (coarse widths lose accuracy
+        # before retraining that the search's constraint would refuse).
+        configs += [space.config(x) for x in space.datapath_ladder()]
         with log.stage("retrain", f"retraining {len(configs)} front points"):
             nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
