@@ -285,3 +285,23 @@ def test_class_removal_ranks_by_predictions_and_respects_the_share():
     assert space.class_order.tolist() == [] and "classes.removed" not in space.names
     with pytest.raises(ValueError, match=r"\[1, 2\]"):
         SearchSpace(net, stats, class_counts=np.array([1, 2]))
+
+
+def test_datapath_ladder_narrows_the_folded_datapath_in_steps():
+    from bespoke_mlp.search import DATAPATH_LADDER
+
+    net, codes, space, _ = _space(40, n_features=6, hidden=4, datapath=True)
+    ladder = space.datapath_ladder()
+    assert len(ladder) == len(DATAPATH_LADDER) and len(space.seeds()) == 4 + len(ladder)
+    exact = schedule(net, 2)
+    operand = space.names.index("operand.bits")
+    for x, (dw, da) in zip(ladder, DATAPATH_LADDER):
+        assert x[operand] == space.upper[operand] - da
+        config = space.config(x)
+        assert all(la.weight_bits == 7 - dw for la in config.layers)  # ±127: 7 bits
+        narrow = schedule(apply_config(net, config, space.input_stats), 2)
+        assert narrow.operand_bits <= exact.operand_bits and narrow.acc_bits < exact.acc_bits
+        # (The random windows' low lsb limits what the hidden layer divides out.)
+        assert max(abs(w) for s in narrow.steps for w in s.weights) < max(
+            abs(w) for s in exact.steps for w in s.weights)
+    assert not len(_space(40, n_features=6, hidden=4)[2].datapath_ladder())
