@@ -14,11 +14,13 @@ from bespoke_mlp.errors import UsageError
 from bespoke_mlp.sim import simulate
 from bespoke_mlp.synth import (
     BUILTIN_TECHNOLOGIES,
+    DEFAULT_TOGGLE_RATE,
     choose_clock,
     derive_library,
     input_state_probabilities,
     load_library,
     netlist_power,
+    power,
     static_timing,
     synthesize,
     technology,
@@ -143,11 +145,44 @@ def test_state_probabilities_weight_the_leakage(tmp_path):
     probs = input_state_probabilities(netlist, lib, (("x[0]", "x[1]", "y"), packed), 4)
     assert probs == {"n1": (0.25, 0.25, 0.0, 0.5)}
     leak = lib.cells["NAND2X1"].leakage_states
-    report = netlist_power(path, {"y": 0.0}, liberty=lib.path)
+    activity = {"y": 0.0, "x[0]": 0.25, "x[1]": 0.5}
+    report = netlist_power(path, activity, liberty=lib.path)
     assert report.static_mw == pytest.approx(lib.cells["NAND2X1"].leakage_uw * 1e-3)
-    weighted = netlist_activity_power(netlist, lib, {"y": 0.0}, 5.0, probs)
+    # The input pins draw their internal energy per transition of what they read.
+    a1, a2 = lib.cells["NAND2X1"].pin_pj
+    assert report.dynamic_mw == pytest.approx((0.25 * a1 + 0.5 * a2) * 5.0 * 1e-9)
+    weighted = netlist_activity_power(netlist, lib, activity, 5.0, probs)
     assert weighted.static_mw == pytest.approx(
         (0.25 * leak[0] + 0.25 * leak[1] + 0.5 * leak[3]) * 1e-3)
+    with pytest.raises(UsageError, match=r"the activity names no net of input bit 3 of 't', "
+                                         r"which a NAND2X1 pin reads"):
+        netlist_power(path, {"y": 0.0, "x[0]": 0.25}, liberty=lib.path)
+
+
+@pytest.mark.parametrize("name", ["egfet-1.0v", "egfet-0.6v"])
+def test_a_clock_pin_draws_energy_on_every_cycle(name, tmp_path):
+    # clk -> DFFNRX1.CP, x -> D, Q -> y: the clock port's edges are not in the activity.
+    module = {
+        "attributes": {"top": "1"},
+        "ports": {"clk": {"direction": "input", "bits": [2]},
+                  "x": {"direction": "input", "bits": [3]},
+                  "y": {"direction": "output", "bits": [4]}},
+        "cells": {"r": {"type": "DFFNRX1",
+                        "connections": {"CP": [2], "D": [3], "RST_N": ["1"], "Q": [4]}}},
+        "netnames": {"clk": {"bits": [2]}, "x": {"bits": [3]}, "y": {"bits": [4]}},
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"modules": {"t": module}}))
+    lib = load_library(technology(name).liberty)
+    ff = lib.registers["DFFNRX1"]
+    cp, d, clear = (dict(zip(ff.inputs, ff.pin_pj))[p] for p in ("CP", "D", "RST_N"))
+    assert cp > ff.internal_pj and d > 0 and clear > 0
+    report = netlist_power(path, {"y": 0.5, "x": 0.25}, freq_hz=8.0, liberty=lib.path)
+    assert report.dynamic_mw == pytest.approx(
+        (0.5 * ff.internal_pj + 2 * cp + 0.25 * d) * 8.0 * 1e-9)
+    default = power({"DFFNRX1": 1}, freq_hz=8.0, liberty=lib.path)
+    assert default.dynamic_mw == pytest.approx(
+        (DEFAULT_TOGGLE_RATE * (ff.internal_pj + d + clear) + 2 * cp) * 8.0 * 1e-9)
 
 
 def test_choose_clock():
@@ -244,7 +279,6 @@ def test_implement_on_another_technology(tmp_path):
     from _nets import random_network
 
     from bespoke_mlp.flow._implement import implement
-    from bespoke_mlp.synth import power
 
     rng = np.random.default_rng(3)
     net = random_network(rng, n_features=3, hidden=2, n_classes=2)

@@ -28,6 +28,17 @@ def _state_condition(cell: Cell, k: int) -> str:
     return " & ".join(pin if (k >> i) & 1 else f"!{pin}" for i, pin in enumerate(cell.inputs))
 
 
+def _input_pin(pin: str, energy_pj: float, extra: str = "") -> str:
+    """An input pin, with its internal energy per transition when it has one."""
+    if not energy_pj:
+        return f"    pin ({pin}) {{ direction : input; capacitance : 1.0;{extra} }}\n"
+    return (f"    pin ({pin}) {{ direction : input; capacitance : 1.0;{extra}\n"
+            "      internal_power () {\n"
+            f'        rise_power (scalar) {{ values ("{_fmt(energy_pj)}"); }}\n'
+            f'        fall_power (scalar) {{ values ("{_fmt(energy_pj)}"); }}\n'
+            "      }\n    }\n")
+
+
 def _combinational(cell: Cell, delay_ms: float) -> list[str]:
     out = [f"  cell ({cell.name}) {{\n",
            f"    area : {cell.area_um2:.10g};\n",
@@ -35,8 +46,8 @@ def _combinational(cell: Cell, delay_ms: float) -> list[str]:
     for k, value in enumerate(cell.leakage_states):
         out.append(f'    leakage_power () {{ when : "{_state_condition(cell, k)}"; '
                    f"value : {_fmt(value)}; }}\n")
-    for pin in cell.inputs:
-        out.append(f"    pin ({pin}) {{ direction : input; capacitance : 1.0; }}\n")
+    for pin, energy in zip(cell.inputs, cell.pin_pj or [0.0] * len(cell.inputs)):
+        out.append(_input_pin(pin, energy))
     out += [f"    pin ({cell.output}) {{\n", "      direction : output;\n",
             f'      function : "{cell.function}";\n',
             "      internal_power () {\n",
@@ -57,9 +68,9 @@ def _register(cell: SeqCell, *, areas_only: bool = False) -> list[str]:
     out = [f"  cell ({cell.name}) {{\n", f"    area : {cell.area_um2:.10g};\n"]
     if not areas_only:
         out.append(f"    cell_leakage_power : {_fmt(cell.leakage_uw)};\n")
-    for pin in cell.inputs:
-        extra = " clock : true;" if pin == cell.clock else ""
-        out.append(f"    pin ({pin}) {{ direction : input; capacitance : 1.0;{extra} }}\n")
+    energies = cell.pin_pj if cell.pin_pj and not areas_only else [0.0] * len(cell.inputs)
+    for pin, energy in zip(cell.inputs, energies):
+        out.append(_input_pin(pin, energy, " clock : true;" if pin == cell.clock else ""))
     if cell.kind == "ff":
         out += ["    ff (IQ, IQN) {\n", f'      clocked_on : "{clock}";\n',
                 f'      next_state : "{cell.data}";\n']
@@ -145,8 +156,9 @@ def derive_library(source: Path, out: Path, *, name: str,
         f"{name}: derived by `bespoke-mlp tech derive` from {Path(source).name} (sha256 "
         f"{digest}...), supply {lib.voltage:g} V. Per cell: area (um^2); mean and "
         "per-input-state static power (uW, the characterised state-dependent leakage, supply "
-        "pins summed); internal energy per output transition (pJ, mean of the characterised "
-        "rise and fall tables over arcs, supply pins summed); one delay (ms, the slowest arc "
+        "pins summed); internal energy per output transition and per input-pin transition "
+        "(pJ, mean of the characterised rise and fall tables over arcs and states, supply "
+        "pins summed); one delay (ms, the slowest arc "
         f"at the table's centre{scaled}). Cells the flow cannot use (skipped): {skipped}."
     )
     text = [

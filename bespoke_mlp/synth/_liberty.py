@@ -65,6 +65,8 @@ class Cell:
     leakage_states : static power in µW per input state (entry ``k`` has input ``i`` = bit
         ``i`` of k), from the file's state-dependent ``leakage_power`` groups; empty when the
         file gives one figure only (``leakage_uw`` then applies in every state).
+    pin_pj : internal energy per transition of each input pin in pJ, in ``inputs`` order
+        (drawn whether or not the output switches); empty when the file gives none.
     """
 
     name: str
@@ -76,6 +78,7 @@ class Cell:
     internal_pj: float
     delay_ms: float
     leakage_states: tuple[float, ...] = ()
+    pin_pj: tuple[float, ...] = ()
 
     @functools.cached_property
     def truth_table(self) -> tuple[int, ...]:
@@ -105,6 +108,9 @@ class SeqCell:
     area_um2, leakage_uw : area (µm²) and mean static power (µW).
     internal_pj : internal energy per output transition in pJ.
     delay_ms : clock-to-output delay in ms.
+    pin_pj : internal energy per transition of each input pin in pJ, in ``inputs`` order; the
+        clock pin's is drawn on every clock edge, whether or not the stored bit changes (empty
+        when the file gives none).
     """
 
     name: str
@@ -121,6 +127,7 @@ class SeqCell:
     leakage_uw: float
     internal_pj: float
     delay_ms: float
+    pin_pj: tuple[float, ...] = ()
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -442,18 +449,30 @@ def _delay(pin: _Group, timing_types: set[str], path: Path) -> float:
     ), default=0.0)
 
 
-def _energy(outputs: list[_Group], path: Path) -> float:
-    """Mean internal energy per output transition: per arc (related pin) and direction, the
-    groups of all supply pins summed (a file may split the energy between VDD and VSS)."""
-    sums: dict[tuple[str, str, str], float] = {}
-    for out in outputs:
-        for power in out.children("internal_power"):
+def _energy(pins: list[_Group], path: Path) -> float:
+    """Mean internal energy per transition of ``pins`` (outputs: per output transition; an
+    input: per transition of that input): per pin, arc (related pin), state (``when``) and
+    direction, the groups of all supply pins summed (a file may split the energy between VDD
+    and VSS); the mean over those."""
+    sums: dict[tuple[str, str, str, str], float] = {}
+    for pin in pins:
+        for power in pin.children("internal_power"):
             for table in power.groups:
                 if table.kind in ("rise_power", "fall_power", "power"):
                     values = _table_values(table, path)
-                    key = (out.args[0], power.attrs.get("related_pin", ""), table.kind)
+                    key = (pin.args[0], power.attrs.get("related_pin", ""),
+                           power.attrs.get("when", ""), table.kind)
                     sums[key] = sums.get(key, 0.0) + sum(values) / len(values)
     return sum(sums.values()) / len(sums) if sums else 0.0
+
+
+def _pin_energies(group: _Group, inputs: tuple[str, ...], pj: float,
+                  path: Path) -> tuple[float, ...]:
+    """Internal energy per transition of each input pin (pJ), or ``()`` if the file gives
+    none."""
+    pins = {p.args[0]: p for p in group.children("pin")}
+    energies = tuple(_energy([pins[name]], path) * pj for name in inputs)
+    return energies if any(energies) else ()
 
 
 def _literal(text: str, pins: tuple[str, ...]) -> tuple[str, int] | None:
@@ -525,6 +544,7 @@ def _read_register(group: _Group, storage: _Group, inputs: tuple[str, ...],
         leakage_uw=_float_attr(group, "cell_leakage_power", path, 0.0) * uw,
         internal_pj=_energy(outputs, path) * pj,
         delay_ms=max(_delay(out, {"rising_edge", "falling_edge"}, path) for out in outputs) * ms,
+        pin_pj=_pin_energies(group, inputs, pj, path),
     )
 
 
@@ -555,6 +575,7 @@ def _read_cell(group: _Group, units: tuple[float, float, float],
         leakage_uw=_float_attr(group, "cell_leakage_power", path, 0.0) * uw,
         internal_pj=_energy([out], path) * pj,
         delay_ms=_delay(out, _COMBINATIONAL, path) * ms,
+        pin_pj=_pin_energies(group, inputs, pj, path),
     )
     cell.truth_table  # noqa: B018 - parse the function now, so a bad one fails on loading
     return dataclasses.replace(cell, leakage_states=_leakage_states(group, cell, uw, path))

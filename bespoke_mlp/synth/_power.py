@@ -7,8 +7,13 @@ measured by gate-level simulation (:func:`input_state_probabilities`), the per-s
 weighted by how long the instance's inputs spent in each state; otherwise the cell's one
 (mean or fitted) figure. Dynamic power is, per instance, the
 cell's internal energy per output transition times the transitions per second: the toggle rate
-(transitions per applied input vector) times the vector rate, i.e. the clock frequency.
-Without measured activity every cell output is assumed to toggle :data:`DEFAULT_TOGGLE_RATE`
+(transitions per applied input vector) times the vector rate, i.e. the clock frequency; plus,
+where the library gives them, each input pin's internal energy per transition of that input.
+A register clocked straight from an input port (the clock) gets one pulse, two transitions,
+per vector: the clock's own edges are not in the activity, which samples nets once per vector
+(a sequential design: once per clock cycle), and a flip-flop's clock pin draws its energy on
+every edge, whether or not the stored bit changes.
+Without measured activity every other cell pin is assumed to toggle :data:`DEFAULT_TOGGLE_RATE`
 times per vector, the activity the library's internal energies were calibrated at (see
 ``tech/README.md``). Net switching power is negligible at 5 Hz and not modelled separately.
 """
@@ -24,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ._liberty import Library, load_library
+from ._liberty import Library, SeqCell, load_library
 from ._netlist import Bit, Netlist, read_netlist
 
 __all__ = [
@@ -41,6 +46,8 @@ DEFAULT_FREQ_HZ = 5.0
 """Clock (input vector) rate of the published printed classifiers: a 200 ms period."""
 DEFAULT_TOGGLE_RATE = 0.36
 """Transitions per applied vector assumed for every cell output when none are measured."""
+_CLOCK_TRANSITIONS = 2.0
+"""Transitions per vector of a register's clock pin: one pulse per vector (clock cycle)."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,13 @@ def power(
     for name, n in cells.items():
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise UsageError(f"count of cell {name!r} must be an int >= 0, got {n!r}")
-    energy = sum(library.cell(name).internal_pj * n for name, n in cells.items()) * rate
+    energy = 0.0
+    for name, n in cells.items():
+        cell = library.cell(name)
+        clock = cell.clock if isinstance(cell, SeqCell) else None
+        pins = sum(e * (_CLOCK_TRANSITIONS if pin == clock else rate)
+                   for pin, e in zip(cell.inputs, cell.pin_pj))
+        energy += (cell.internal_pj * rate + pins) * n
     activity = "default" if toggle_rate is None else "uniform"
     return _report(_static_mw(library, cells), energy, freq_hz, activity)
 
@@ -125,13 +138,15 @@ def netlist_activity_power(
     unmatched = []
     outputs = [(i.name, i.cell, i.output) for i in netlist.instances]
     outputs += [(r.name, r.cell, r.outputs[0]) for r in netlist.registers]
+    rates: dict[Bit, float] = {"0": 0.0, "1": 0.0}
     for name, cell, output in outputs:
         keys = (name, *netlist.bit_names.get(output, ()))
         key = next((k for k in keys if k in activity), None)
         if key is None:
             unmatched.append(name)
             continue
-        energy += library.cell(cell).internal_pj * _check_rate(repr(key), activity[key])
+        rates[output] = _check_rate(repr(key), activity[key])
+        energy += library.cell(cell).internal_pj * rates[output]
     # A cell left out would count as never toggling: under-reported power labelled measured.
     if unmatched:
         example = next(iter(activity), None)
@@ -140,6 +155,7 @@ def netlist_activity_power(
             f"{len(outputs)} cells of {netlist.top!r} (e.g. {unmatched[0]!r}; the "
             f"activity has e.g. {example!r}); key it by the nets of the gate netlist"
         )
+    energy += _pin_energy(netlist, library, activity, rates)
     if states is None:
         static_mw = _static_mw(library, netlist.cell_counts)
     else:
@@ -152,6 +168,39 @@ def netlist_activity_power(
             else:
                 static_mw += cell.leakage_uw * 1e-3
     return _report(static_mw, energy, freq_hz, "measured")
+
+
+def _pin_energy(netlist: Netlist, library: Library, activity: Mapping[str, float],
+                rates: dict[Bit, float]) -> float:
+    """Input pins' internal energy per vector (pJ), from the rates of the nets they read
+    (``rates`` holds the cell outputs'); a register clock read from an input port pulses
+    once per vector."""
+    inputs = {b for direction, bits in netlist.ports.values() if direction == "input"
+              for b in bits}
+    pins = [(library.cells[i.cell], i.inputs) for i in netlist.instances]
+    for r in netlist.registers:
+        cell = library.registers[r.cell]
+        by_pin = {cell.data: r.data, cell.clock: r.clock, cell.clear: r.clear}
+        pins.append((cell, tuple(by_pin.get(pin) for pin in cell.inputs)))
+    clocks = {r.clock for r in netlist.registers} & inputs
+    energy = 0.0
+    for cell, bits in pins:
+        for bit, pin_pj in zip(bits, cell.pin_pj):
+            if bit is None or not pin_pj:
+                continue
+            if bit in clocks:
+                rate = _CLOCK_TRANSITIONS
+            elif bit in rates:
+                rate = rates[bit]
+            else:
+                key = next((k for k in netlist.bit_names.get(bit, ()) if k in activity), None)
+                if key is None:
+                    raise UsageError(f"the activity names no net of input bit {bit!r} of "
+                                     f"{netlist.top!r}, which a {cell.name} pin reads; key "
+                                     "it by the nets of the gate netlist")
+                rate = _check_rate(repr(key), activity[key])
+            energy += pin_pj * rate
+    return energy
 
 
 _POPCOUNT = np.array([bin(b).count("1") for b in range(256)], dtype=np.int64)
