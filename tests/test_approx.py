@@ -14,7 +14,15 @@ from bespoke_mlp.approx import (
 )
 from bespoke_mlp.approx._csd_round import CSD_LIMIT
 from bespoke_mlp.errors import ModelFileError
-from bespoke_mlp.ir import csd_digits, csd_weight, forward, predict_codes
+from bespoke_mlp.ir import (
+    Layer,
+    Network,
+    Window,
+    csd_digits,
+    csd_weight,
+    forward,
+    predict_codes,
+)
 
 
 @pytest.mark.parametrize("digits", range(5))
@@ -263,3 +271,46 @@ def test_retraining_a_network_without_some_classes():
     assert tuned.outputs == small.outputs
     assert np.mean(predict_codes(tuned, codes[150:]) == y[150:]) >= np.mean(
         predict_codes(small, codes[150:]) == y[150:])
+
+
+def test_weight_bits_round_to_a_shared_step():
+    net = random_network(np.random.default_rng(12))
+    config = ApproxConfig(layers=(LayerApprox(weight_bits=2), LayerApprox(weight_bits=3)))
+    out = apply_config(net, config)
+    for layer, bits in zip(out.layers, (2, 3)):
+        w = np.abs(np.array(layer.weights))
+        step = 1 << max(0, int(w.max()).bit_length() - 1 - bits)
+        assert not (w % step).any()
+    # The output layer's biases share the step (so the datapath can divide it out).
+    assert all(b % (1 << (int(np.abs(np.array(out.layers[1].weights)).max()).bit_length()
+                          - 1 - 3)) == 0 for b in out.layers[1].biases)
+    # Half away from zero, relative to the largest magnitude.
+    one = Network(4, (Layer([[7, -3, 1, -1]], [3], [[15] * 4], (0,), (Window(0, 4),)),
+                      Layer([[5], [-6]], [1, 2], [[15]] * 2, (0, 0))), (0, 1))
+    out = apply_config(one, ApproxConfig(layers=(LayerApprox(weight_bits=2),
+                                                 LayerApprox(weight_bits=2))))
+    assert out.layers[0].weights == ((8, -4, 2, -2),) and out.layers[0].biases == (3,)
+    assert out.layers[1].weights == ((6,), (-6,)) and out.layers[1].biases == (2, 2)
+    assert ApproxConfig.from_json(ApproxConfig(layers=(LayerApprox(weight_bits=5),)).to_json()
+                                  ).layers[0].weight_bits == 5
+    assert "weight_bits" not in ApproxConfig(layers=(LayerApprox(),)).to_json()
+    with pytest.raises(ValueError, match="weight_bits must be an int >= 1 or None, not 0"):
+        LayerApprox(weight_bits=0)
+
+
+def test_retraining_keeps_the_weight_steps():
+    from bespoke_mlp.approx import weight_steps
+
+    rng = np.random.default_rng(13)
+    net = random_network(rng)
+    approx = apply_config(net, ApproxConfig(layers=(LayerApprox(weight_bits=3),
+                                                    LayerApprox(weight_bits=3))))
+    codes = rng.integers(0, 16, (120, net.n_features))
+    labels = rng.integers(0, 3, 120)
+    tuned = retrain(approx, codes[:80], labels[:80], codes[80:], labels[80:], epochs=4,
+                    keep_steps=True, lr=2.0)
+    assert tuned != approx
+    for before, after in zip(weight_steps(approx), weight_steps(tuned)):
+        assert (after >= before).all()
+    step = 1 << int(weight_steps(approx)[-1].min())
+    assert step > 1 and all(b % step == 0 for b in tuned.layers[-1].biases)

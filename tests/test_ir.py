@@ -236,3 +236,35 @@ def test_outputs_name_the_class_of_each_output_neuron():
     for bad in [(3, 1), (1, 4), (0,), (-1, 2)]:
         with pytest.raises(ValueError, match=re.escape(repr(list(bad)))):
             dataclasses.replace(net, outputs=bad)
+
+
+def test_normalize_divides_out_common_powers_of_two_exactly() -> None:
+    from bespoke_mlp.approx import ApproxConfig, LayerApprox, apply_config
+    from bespoke_mlp.ir import normalize
+
+    rng = np.random.default_rng(8)
+    narrowed = 0
+    for k in range(30):
+        base = random_network(rng, approximate=bool(k % 2))
+        config = ApproxConfig(layers=tuple(LayerApprox(weight_bits=int(rng.integers(1, 5)))
+                                           for _ in base.layers))
+        net = apply_config(base, config)
+        norm = normalize(net)
+        codes = rng.integers(0, 1 << net.input_bits, (300, net.n_features))
+        assert np.array_equal(predict_codes(norm, codes), predict_codes(net, codes))
+        widest = [max(abs(w) for r in layer.weights for w in r) for layer in net.layers]
+        narrowed += [max(abs(w) for r in layer.weights for w in r)
+                     for layer in norm.layers] < widest
+    assert narrowed > 10
+    # Hidden: up to the window's lsb; output: beyond the argmax shift only with the biases.
+    hidden = Layer([[4, 8, -12], [4, 8, 0]], [5, -7], [[15] * 3] * 2, (3, 0),
+                   (Window(3, 4), Window(1, 4)))
+    out = Layer([[8, 16], [24, -8]], [8, 3], [[15, 15]] * 2, (0, 0))
+    norm = normalize(Network(4, (hidden, out), (0, 1), argmax_shift=1))
+    assert norm.layers[0].weights == ((1, 2, -3), (2, 4, 0))
+    assert norm.layers[0].biases == (1, -4) and norm.layers[0].truncation == (1, 0)
+    assert norm.layers[0].activation == (Window(1, 4), Window(0, 4))
+    assert norm.layers[1].weights == ((4, 8), (12, -4)) and norm.argmax_shift == 0
+    even = dataclasses.replace(out, biases=(8, 24))
+    norm = normalize(Network(4, (hidden, even), (0, 1), argmax_shift=1))
+    assert norm.layers[1].weights == ((1, 2), (3, -1)) and norm.layers[1].biases == (1, 3)

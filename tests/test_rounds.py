@@ -104,7 +104,8 @@ def test_tiny_designs_retrain_at_their_own_step_size():
     stats = input_bit_counts(codes, 4)
     config = ApproxConfig(input_precision=tiny_precisions(net, np.arange(4.0))[2])
     shared = (net, {"train": part, "val": part}, stats, 3, 0)
-    tuned = {lr: _retrain_unit((*shared, lr), config.to_json()) for lr in (None, TINY_LR)}
+    tuned = {lr: _retrain_unit((*shared, lr, False), config.to_json())
+             for lr in (None, TINY_LR)}
     approx = apply_config(net, config, stats)
     # None keeps retraining's default step; the tiny step is passed on to finetune.
     for lr, out in tuned.items():

@@ -10,21 +10,22 @@ from bespoke_mlp.ir import predict_codes, schedule, sequential_area_cm2
 from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
 
 
-def _space(seed: int, **kw):
+def _space(seed: int, datapath: bool = False, **kw):
     rng = np.random.default_rng(seed)
     net = random_network(rng, **kw)
     codes = rng.integers(0, 16, (150, net.n_features))
-    return net, codes, SearchSpace(net, input_bit_counts(codes, net.input_bits)), rng
+    return net, codes, SearchSpace(net, input_bit_counts(codes, net.input_bits),
+                                   datapath=datapath), rng
 
 
 @pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximated"])
 @pytest.mark.parametrize("seed", range(12))
 def test_fast_evaluation_equals_golden_model_of_applied_config(seed, approximate):
     # An approximated base (a retrained design searched again) has masks, truncation and
-    # windows of its own: the space refines them.
+    # windows of its own: the space refines them. Every third seed adds the datapath genes.
     net, codes, space, rng = _space(seed, n_features=int(1 + seed % 7),
                                     hidden=int(1 + seed % 4), n_classes=int(2 + seed % 3),
-                                    approximate=approximate)
+                                    approximate=approximate, datapath=seed % 3 == 0)
     x = np.concatenate([space.seeds(), rng.integers(space.lower, space.upper + 1,
                                                      (12, space.n_genes))])
     fast = space.predict(space.decode(x), codes)
@@ -33,9 +34,10 @@ def test_fast_evaluation_equals_golden_model_of_applied_config(seed, approximate
         assert np.array_equal(row, slow)
 
 
+@pytest.mark.parametrize("datapath", [False, True], ids=["plain", "datapath"])
 @pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximated"])
-def test_exact_genome_is_the_base_network(approximate):
-    net, codes, space, _ = _space(20, approximate=approximate)
+def test_exact_genome_is_the_base_network(approximate, datapath):
+    net, codes, space, _ = _space(20, approximate=approximate, datapath=datapath)
     assert apply_config(net, space.config(space.exact), space.input_stats) == net
 
 
@@ -52,7 +54,7 @@ def test_sequential_features_are_the_schedules(seed):
     # One lane: exactly the schedule's features; more lanes: the area within 0.6 cm² (the
     # estimate does not see the schedule's balancing of a neuron's inputs over the lanes).
     net, _, space, rng = _space(30 + seed, n_features=int(2 + seed), hidden=int(1 + seed % 4),
-                                approximate=bool(seed % 2))
+                                approximate=bool(seed % 2), datapath=seed % 3 != 2)
     x = np.concatenate([space.exact[None], space.seeds(),
                         rng.integers(space.lower, space.upper + 1, (6, space.n_genes))])
     for lanes in (1, 2, 3):
@@ -283,3 +285,23 @@ def test_class_removal_ranks_by_predictions_and_respects_the_share():
     assert space.class_order.tolist() == [] and "classes.removed" not in space.names
     with pytest.raises(ValueError, match=r"\[1, 2\]"):
         SearchSpace(net, stats, class_counts=np.array([1, 2]))
+
+
+def test_datapath_ladder_narrows_the_folded_datapath_in_steps():
+    from bespoke_mlp.search import DATAPATH_LADDER
+
+    net, codes, space, _ = _space(40, n_features=6, hidden=4, datapath=True)
+    ladder = space.datapath_ladder()
+    assert len(ladder) == len(DATAPATH_LADDER) and len(space.seeds()) == 4 + len(ladder)
+    exact = schedule(net, 2)
+    operand = space.names.index("operand.bits")
+    for x, (dw, da) in zip(ladder, DATAPATH_LADDER):
+        assert x[operand] == space.upper[operand] - da
+        config = space.config(x)
+        assert all(la.weight_bits == 7 - dw for la in config.layers)  # ±127: 7 bits
+        narrow = schedule(apply_config(net, config, space.input_stats), 2)
+        assert narrow.operand_bits <= exact.operand_bits and narrow.acc_bits < exact.acc_bits
+        # (The random windows' low lsb limits what the hidden layer divides out.)
+        assert max(abs(w) for s in narrow.steps for w in s.weights) < max(
+            abs(w) for s in exact.steps for w in s.weights)
+    assert not len(_space(40, n_features=6, hidden=4)[2].datapath_ladder())

@@ -3,6 +3,7 @@ netlist against the golden model, flow figures."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from _nets import random_config, random_network
 
-from bespoke_mlp.approx import ApproxConfig, apply_config, input_bit_counts
+from bespoke_mlp.approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import NoDesignError, UsageError
 from bespoke_mlp.flow import lanes_for_latency, quiet
@@ -51,6 +52,10 @@ def test_cycle_model_equals_golden_model() -> None:
     nets += [apply_config(base, random_config(rng, base), stats) for _ in range(20)]
     nets += [apply_config(random_network(rng, n_classes=4), ApproxConfig(removed_classes=r))
              for r in [(0,), (1, 3)]]
+    # Coarse weights: the schedule executes the normalized network.
+    nets += [apply_config(random_network(rng, approximate=bool(b % 2)), ApproxConfig(
+        layers=(LayerApprox(weight_bits=b), LayerApprox(weight_bits=1 + b % 3))))
+        for b in range(1, 7)]
     for k, net in enumerate(nets):
         codes = rng.integers(0, 1 << net.input_bits, (200, net.n_features))
         sched = schedule(net, lanes=1 + k % 3)
@@ -164,6 +169,9 @@ def test_rtl_of_approximated_networks_equals_golden_model(tmp_path: Path) -> Non
     # Class removal: the class register takes the original class indices.
     nets.append(apply_config(random_network(rng, n_classes=4, n_features=base.n_features),
                              ApproxConfig(removed_classes=(0, 2))))
+    # Coarse weights, divided out of the datapath.
+    nets.append(apply_config(base, ApproxConfig(layers=(LayerApprox(weight_bits=3),
+                                                       LayerApprox(weight_bits=2)))))
     codes = rng.integers(0, 16, (80, base.n_features))
     designs, goldens = [], []
     for k, net in enumerate(nets):
@@ -193,6 +201,24 @@ def test_cli_refuses_lanes_without_sequential(tmp_path: Path, capsys) -> None:
     assert main(["generate", str(model), "--lanes", "2", "--out", str(tmp_path / "o")]) == 2
     assert "lanes apply to the sequential architecture, got 2" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_coarse_weights_narrow_the_folded_datapath() -> None:
+    """Weight bits shrink the shared coefficient word and the accumulator: the schedule runs
+    the normalized network, and the estimate sees it."""
+    rng = np.random.default_rng(6)
+    net = random_network(rng, n_features=8, hidden=4)
+    # Windows above the steps (as a trained network's, 8 bits of an accumulator of ~18).
+    l0 = net.layers[0]
+    net = dataclasses.replace(net, layers=(dataclasses.replace(
+        l0, activation=tuple(Window(6, w.bits) for w in l0.activation)), net.layers[1]))
+    coarse = apply_config(net, ApproxConfig(layers=(LayerApprox(weight_bits=3),
+                                                    LayerApprox(weight_bits=3))))
+    fine, narrow = schedule(net), schedule(coarse)
+    assert narrow.acc_bits < fine.acc_bits
+    assert narrow.cost_features()[2] < fine.cost_features()[2]
+    assert sequential_area_cm2(narrow) < sequential_area_cm2(fine)
+    assert max(abs(w) for s in narrow.steps for w in s.weights) <= 8
 
 
 def test_sequential_area_estimate_follows_the_schedule() -> None:

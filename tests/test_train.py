@@ -444,3 +444,13 @@ def test_train_cli_rejects_bad_widths(tmp_path, option, value):
     with pytest.raises(UsageError, match=f"{option} must be an integer in .*got {value}"):
         _run_cli(["train", "iris", option, value, "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
+
+
+def test_finetune_refuses_malformed_bias_steps():
+    from _nets import random_network
+
+    net = random_network(np.random.default_rng(0))
+    codes = np.zeros((4, net.n_features), dtype=np.int64)
+    y = np.zeros(4, dtype=np.int64)
+    with pytest.raises(UsageError, match=r"bias_steps must be 2 ints >= 0, got \[1\]"):
+        finetune(net, codes, y, codes, y, epochs=1, bias_steps=[1])

@@ -2,9 +2,16 @@
 truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, class
 removal, and approximation-aware retraining."""
 
-from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
+from ._config import (
+    ApproxConfig,
+    LayerApprox,
+    apply_config,
+    input_bit_counts,
+    round_to_step,
+    weight_step,
+)
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
-from ._retrain import digit_projection, retrain
+from ._retrain import digit_projection, retrain, weight_steps
 from ._thresholds import learn_thresholds
 
 __all__ = [
@@ -19,4 +26,7 @@ __all__ = [
     "nearest_csd",
     "nearest_csd_table",
     "retrain",
+    "round_to_step",
+    "weight_step",
+    "weight_steps",
 ]

@@ -13,7 +13,8 @@ from ..errors import ModelFileError
 from ..ir import Layer, Network, Window, accumulator_width, truncation_compensation
 from ._csd_round import nearest_csd
 
-__all__ = ["LayerApprox", "ApproxConfig", "apply_config", "input_bit_counts"]
+__all__ = ["LayerApprox", "ApproxConfig", "apply_config", "input_bit_counts", "round_to_step",
+           "weight_step"]
 
 _FORMAT = "bespoke-mlp/approximation"
 
@@ -42,14 +43,25 @@ class LayerApprox:
     windows : hidden layers only: per neuron ``(msb, lsb)`` of the accumulator kept by the ReLU.
         The next layer's coefficients are rescaled by the change of ``lsb`` so the function is
         preserved up to precision.
+    weight_bits : significant bits kept of the layer's coefficients (``None``: all): with
+        ``m`` the bit length of the largest magnitude among the neurons that remain (after the
+        windows' rescaling and the digits), every coefficient is rounded to the nearest
+        multiple of ``2**(m - weight_bits)`` (half away from zero), and of the output layer the
+        biases too. The folded datapath divides that factor out
+        (:func:`bespoke_mlp.ir.normalize`), so its shared coefficient word narrows.
     """
 
     digits: Matrix | None = None
     masks: Matrix | None = None
     truncation: tuple[int, ...] | None = None
     windows: tuple[tuple[int, int], ...] | None = None
+    weight_bits: int | None = None
 
     def __post_init__(self) -> None:
+        if self.weight_bits is not None and (
+                isinstance(self.weight_bits, bool) or not isinstance(self.weight_bits, int)
+                or self.weight_bits < 1):
+            raise ValueError(f"weight_bits must be an int >= 1 or None, not {self.weight_bits!r}")
         object.__setattr__(self, "digits", _matrix(self.digits))
         object.__setattr__(self, "masks", _matrix(self.masks))
         object.__setattr__(self, "truncation", _vector(self.truncation))
@@ -62,7 +74,10 @@ class LayerApprox:
                     raise ValueError(f"window (msb, lsb) = {(msb, lsb)!r} is not msb >= lsb >= 0")
 
     def to_dict(self) -> dict[str, Any]:
+        # Without weight bits the JSON stays as it was before the operator existed.
+        step = {} if self.weight_bits is None else {"weight_bits": self.weight_bits}
         return {
+            **step,
             "digits": None if self.digits is None else [list(r) for r in self.digits],
             "masks": None if self.masks is None else [list(r) for r in self.masks],
             "truncation": None if self.truncation is None else list(self.truncation),
@@ -225,6 +240,7 @@ def apply_config(net: Network, config: ApproxConfig,
             keep = ((1 << p) - 1) << (net.input_bits - p)
             masks[0][:, i] &= keep
 
+    steps = [0] * n_layers
     for k, la in enumerate(config.layers):
         layer = net.layers[k]
         _check_shape(f"layer {k} digits", la.digits, layer.n_out, layer.n_in)
@@ -235,6 +251,10 @@ def apply_config(net: Network, config: ApproxConfig,
                  for wr, dr in zip(weights[k], la.digits)], dtype=np.int64)
         if la.masks is not None:
             masks[k] &= np.array(la.masks, dtype=np.int64)
+        if la.weight_bits is not None:
+            steps[k] = weight_step(np.where(_kept_entries(net, config, k), weights[k], 0),
+                                   la.weight_bits)
+            weights[k] = round_to_step(weights[k], steps[k])
 
     layers = []
     for k, layer in enumerate(net.layers):
@@ -263,12 +283,54 @@ def apply_config(net: Network, config: ApproxConfig,
                           input_stats if k == 0 else None)
               for k, (layer, before) in enumerate(zip(layers, truncation_before))]
 
+    if steps[-1]:
+        last = layers[-1]
+        layers[-1] = replace(last, biases=tuple(round_to_step(
+            np.array(last.biases, dtype=np.int64), steps[-1]).tolist()))
     shift = net.argmax_shift
     if config.argmax_bits is not None:
         last = layers[-1]
         top = max(accumulator_width(last, j) for j in range(last.n_out))
         shift = max(0, top - config.argmax_bits)
     return replace(net, layers=tuple(layers), argmax_shift=shift, outputs=outputs)
+
+
+def weight_step(weights: np.ndarray, bits: int | np.ndarray) -> np.ndarray:
+    """The rounding step (log2) that keeps ``bits`` significant bits of the largest magnitude
+    of ``weights`` (over the last two axes)."""
+    top = np.abs(np.asarray(weights, dtype=np.int64)).max(axis=(-2, -1))
+    length = np.zeros(top.shape, dtype=np.int64)
+    pos = top > 0
+    length[pos] = np.floor(np.log2(top[pos].astype(np.float64))).astype(np.int64) + 1
+    return np.maximum(0, length - bits)
+
+
+def _kept_entries(net: Network, config: ApproxConfig, k: int) -> np.ndarray:
+    """Which coefficients of layer ``k`` belong to neurons that neuron and class removal
+    keep (rows and, of the previous layer, columns)."""
+    layer = net.layers[k]
+    rows = np.ones(layer.n_out, dtype=bool)
+    cols = np.ones(layer.n_in, dtype=bool)
+    if k < len(config.removed_neurons):
+        removed = list(config.removed_neurons[k])
+        if len(removed) < layer.n_out:  # invalid removals are refused later
+            rows[[j for j in removed if 0 <= j < layer.n_out]] = False
+    if 0 < k <= len(config.removed_neurons):
+        prev = list(config.removed_neurons[k - 1])
+        if len(prev) < layer.n_in:
+            cols[[j for j in prev if 0 <= j < layer.n_in]] = False
+    if k == len(net.layers) - 1 and config.removed_classes:
+        have = net.output_classes
+        rows &= np.array([c not in config.removed_classes for c in have])
+    return rows[:, None] & cols[None, :]
+
+
+def round_to_step(v: np.ndarray, step: int | np.ndarray) -> np.ndarray:
+    """Integers ``v`` rounded to the nearest multiple of ``2**step`` (half away from zero)."""
+    v = np.asarray(v, dtype=np.int64)
+    step = np.asarray(step, dtype=np.int64)
+    half = np.where(step > 0, 1 << np.maximum(step - 1, 0), 0)
+    return np.sign(v) * (((np.abs(v) + half) >> step) << step)
 
 
 def _kept_outputs(net: Network, removed: tuple[int, ...]) -> list[int]:

@@ -159,7 +159,8 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                 order = np.argsort(-importance, kind="stable")
         space = SearchSpace(origin, stats, feature_order=order,
                             class_counts=class_counts(origin, fitted["train"][0]),
-                            max_class_share=(settings.max_loss + settings.slack) / 100.0)
+                            max_class_share=(settings.max_loss + settings.slack) / 100.0,
+                            datapath=bool(cost.lanes))
         if len(space.class_order):
             rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
             log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
@@ -185,16 +186,19 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         if r == 1:
             configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
                         for k in space.narrow_sizes()]
+        # A folded datapath narrows in steps, each retrained (coarse widths lose accuracy
+        # before retraining that the search's constraint would refuse).
+        configs += [space.config(x) for x in space.datapath_ladder()]
         with log.stage("retrain", f"retraining {len(configs)} front points"):
             nets = executor.map(_retrain_unit, [c.to_json() for c in configs],
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
-                                        None),
+                                        None, bool(cost.lanes)),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
         tiny, grown = [], []
         if r == 1 and tiny_base is not None and found.importance:
             tiny = [ApproxConfig(input_precision=p)
                     for p in tiny_precisions(origin, found.importance[0])]
-            shared = (tiny_base, fitted, stats, settings.retrain_epochs, seed, TINY_LR)
+            shared = (tiny_base, fitted, stats, settings.retrain_epochs, seed, TINY_LR, False)
             with log.stage("retrain", f"retraining {len(tiny)} tiny designs (learned "
                                       "thresholds, 1-3 bits)"):
                 nets += executor.map(_retrain_unit, [c.to_json() for c in tiny], shared=shared)
@@ -284,20 +288,21 @@ def with_learned_thresholds(net: Network, split: Split, *, fidelity: bool, sampl
 
 
 def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int,
-                                 float | None], config: str) -> Network:
+                                 float | None, bool], config: str) -> Network:
     """Work unit: apply an approximation (JSON) to the round's base network and retrain it
     (fitting the train part, epochs chosen on the validation part, step size ``lr`` or
-    retraining's default)."""
-    net, parts, input_stats, epochs, seed, lr = shared
+    retraining's default; ``keep_steps`` for a folded datapath, see
+    :func:`~bespoke_mlp.approx.retrain`)."""
+    net, parts, input_stats, epochs, seed, lr, keep_steps = shared
     approx = apply_config(net, ApproxConfig.from_json(config), input_stats)
     # Retraining sees the codes of the approximation's own quantizers (its resolutions).
     (train, y_train), (val, y_val) = parts["train"], parts["val"]
     return retrain(approx, network_codes(approx, train), y_train, network_codes(approx, val),
-                   y_val, epochs=epochs, seed=seed, lr=lr)
+                   y_val, epochs=epochs, seed=seed, lr=lr, keep_steps=keep_steps)
 
 
 def _retrainer(executor: Executor, shared: tuple[Network, Parts, tuple[np.ndarray, int], int,
-                                                  int, float | None]
+                                                  int, float | None, bool]
                ) -> Callable[[list[tuple[int, ...]]], list[Network]]:
     """Retraining of ``shared``'s base at per-feature precisions (:func:`_retrain_unit`)."""
     return lambda precisions: executor.map(

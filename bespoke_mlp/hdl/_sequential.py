@@ -167,8 +167,9 @@ class SequentialClassifier(wiring.Component):
     """A folded bespoke MLP classifier for ``net`` (see the module docstring)."""
 
     def __init__(self, net: Network, *, lanes: int = 1):
-        self._net = net
         self.schedule: Schedule = schedule(net, lanes)
+        # The schedule's network: ``net`` with its power-of-two factors divided out.
+        self._net = self.schedule.net
         super().__init__({
             "x": In(net.input_bits * net.n_features),
             "y": Out(self.schedule.class_bits),

@@ -30,6 +30,7 @@ from ._golden import (
 )
 from ._network import FORMAT, Layer, Network, Window
 from ._quantizer import network_codes, resolution_codes, threshold_codes
+from ._scale import normalize, trailing_zeros
 
 __all__ = [
     "ADC_REFERENCE_BITS",
@@ -48,6 +49,8 @@ __all__ = [
     "Schedule",
     "Step",
     "cycle_predict",
+    "normalize",
+    "trailing_zeros",
     "schedule",
     "sequential_area_cm2",
     "NeuronSum",

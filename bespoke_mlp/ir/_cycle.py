@@ -39,6 +39,7 @@ import numpy as np
 
 from ._golden import accumulator_range, layer_linear_form, signed_width
 from ._network import Network
+from ._scale import normalize
 
 __all__ = ["SEQUENTIAL_CM2", "SEQUENTIAL_COST_FEATURES", "Step", "Schedule", "cycle_predict",
            "schedule", "sequential_area_cm2"]
@@ -183,9 +184,11 @@ def _lane_groups(sources: list[int], lanes: int, last_read: int | None) -> list[
 
 def schedule(net: Network, lanes: int = 1) -> Schedule:
     """The folded schedule of ``net``: layer by layer, neuron by neuron, ``lanes`` inputs at a
-    time."""
+    time. It executes :func:`~bespoke_mlp.ir.normalize` of ``net`` (the same predictions, with
+    each neuron's common power-of-two factor divided out), which is its ``net``."""
     if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
         raise ValueError(f"lanes must be an int >= 1, not {lanes!r}")
+    net = normalize(net)
     steps: list[Step] = []
     acc_bits = 1
     operand_bits = max(max(net.input_widths(k)) for k in range(len(net.layers)))

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from ..ir import SEQUENTIAL_COST_FEATURES, linear_form_arrays, partial_product_counts
+from ..ir import (
+    SEQUENTIAL_COST_FEATURES,
+    linear_form_arrays,
+    partial_product_counts,
+    trailing_zeros,
+)
 from ._decoded import Decoded, signed_widths
 from ._evaluate import input_resolution
 
@@ -52,6 +59,34 @@ def _bits(v: np.ndarray) -> np.ndarray:
     return signed_widths(np.zeros_like(v), v) - 1
 
 
+def normalized(d: Decoded) -> Decoded:
+    """:func:`bespoke_mlp.ir.normalize` of each decoded candidate (what the folded datapath
+    executes): every hidden neuron's common power-of-two factor (up to its window's ``lsb``)
+    and the output layer's (of its remaining neurons) divided out."""
+    weights, biases, trunc, lsb = list(d.weights), list(d.biases), list(d.truncation), \
+        list(d.lsb)
+    shift = d.argmax_shift
+    for k in range(len(weights)):
+        w, b = weights[k], biases[k]
+        if k < len(lsb):
+            g = np.minimum(trailing_zeros(w, axis=2), lsb[k])
+            lsb[k] = lsb[k] - g
+        else:
+            alive = d.alive[k]
+            live_w = np.where(alive[:, :, None], w, 0).reshape(len(w), -1)
+            tz = trailing_zeros(live_w)
+            g_out = np.maximum(np.minimum(tz, shift), trailing_zeros(
+                np.concatenate([live_w, np.where(alive, b, 0)], axis=1)))
+            g_out = np.where(live_w.any(axis=1), g_out, 0)
+            shift = np.maximum(0, shift - g_out)
+            g = np.repeat(g_out[:, None], w.shape[1], axis=1)
+        weights[k] = w >> g[:, :, None]
+        biases[k] = b >> g
+        trunc[k] = np.maximum(0, trunc[k] - g)
+    return replace(d, weights=tuple(weights), biases=tuple(biases), truncation=tuple(trunc),
+                   lsb=tuple(lsb), argmax_shift=shift)
+
+
 def sequential_cost_features(d: Decoded, lanes: int) -> np.ndarray:
     """The features of :meth:`bespoke_mlp.ir.Schedule.cost_features` of each candidate folded
     onto ``lanes`` lanes, ``(P, len(SEQUENTIAL_COST_FEATURES))``, from the arrays.
@@ -61,8 +96,10 @@ def sequential_cost_features(d: Decoded, lanes: int) -> np.ndarray:
     input ``i`` goes to lane ``i % lanes``, whose row of operand bit ``b`` is as wide as the
     largest coefficient of that bit there and whose multiplexer sees the sources read there.
     Exact for one lane; with more, a neuron's inputs that spill to other lanes (the
-    schedule balances the lanes) are not seen.
+    schedule balances the lanes) are not seen. The candidates are :func:`normalized` first,
+    as the schedule normalizes its network.
     """
+    d = normalized(d)
     n = len(d.argmax_shift)
     acc = np.ones(n, dtype=np.int64)
     steps = np.zeros(n, dtype=np.int64)

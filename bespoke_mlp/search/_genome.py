@@ -7,11 +7,20 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from ..approx import CSD_LIMIT, MAX_DIGITS, ApproxConfig, LayerApprox, nearest_csd_table
+from ..approx import (
+    CSD_LIMIT,
+    MAX_DIGITS,
+    ApproxConfig,
+    LayerApprox,
+    nearest_csd_table,
+    round_to_step,
+    weight_step,
+)
 from ..ir import (
     Network,
     linear_form_arrays,
     signed_width,
+    trailing_zeros,
     truncation_compensation,
 )
 from ._decoded import Decoded, signed_widths
@@ -19,13 +28,22 @@ from ._evaluate import predict_batch
 from ._features import adc_comparator_counts, cost_features
 from ._importance import top_k_sizes
 
-__all__ = ["EXACT_GENE", "SearchSpace"]
+__all__ = ["DATAPATH_LADDER", "EXACT_GENE", "SearchSpace"]
 
 #: Digit genes run 0..EXACT_GENE; the top value keeps the coefficient exact.
 EXACT_GENE = 4
 _MAX_TRUNCATION = 10
 #: Bits a hidden activation window may lose.
 _MAX_NARROWING = 6
+#: Datapath genes: significant bits of a layer's coefficients run 2.._MAX_WEIGHT_BITS; one
+#: more keeps them exact.
+_MAX_WEIGHT_BITS = 8
+#: Steps of :meth:`SearchSpace.datapath_ladder`: (coefficient bits, operand bits) fewer. An
+#: operand step comes with a coefficient step: narrowing the windows rescales the next
+#: layer's coefficients, which its coefficient step divides out again. Measured on Pendigits
+#: (16-5-10, two lanes, retrained): 7 to 6 coefficient bits and 8 to 6 operand bits, then
+#: to 5 and 5, kept the selection-part loss at 0.22 points.
+DATAPATH_LADDER = ((1, 0), (1, 1), (1, 2), (2, 0), (2, 1))
 
 
 class SearchSpace:
@@ -46,11 +64,18 @@ class SearchSpace:
     ``max_class_share`` of the samples (beyond, every candidate would break a loss
     constraint of that share against the network's predictions), keeping two outputs. Then
     the exact and power-of-two designs with that most removed seed the search too.
+
+    ``datapath`` adds the folded datapath's widths: per layer, the significant bits kept of its
+    coefficients (:class:`~bespoke_mlp.approx.LayerApprox` ``weight_bits``; the shared
+    coefficient word), and one operand width that caps every feature's input precision and
+    every hidden activation's bits (the shared operand). Single coefficients and features
+    cannot narrow a shared multiply-accumulate unit; these genes do it in one move.
     """
 
     def __init__(self, net: Network, input_stats: tuple[np.ndarray, int],
                  feature_order: np.ndarray | None = None,
-                 class_counts: np.ndarray | None = None, max_class_share: float = 0.0):
+                 class_counts: np.ndarray | None = None, max_class_share: float = 0.0,
+                 datapath: bool = False):
         self.net = net
         self.input_stats = input_stats
         self.feature_order = None if feature_order is None else _check_order(
@@ -97,6 +122,11 @@ class SearchSpace:
                               if len(self.class_order) else None)
         self._precision_genes = np.array(
             [gene(f"x{i}.bits", 0, net.input_bits) for i in range(net.n_features)])
+        self._wbits_genes = np.array(
+            [gene(f"l{k}.weight_bits", 2, _MAX_WEIGHT_BITS + 1) for k in range(len(net.layers))]
+            if datapath else [], dtype=np.int64)
+        widest = max(max(net.input_widths(k)) for k in range(len(net.layers)))
+        self._operand_gene = gene("operand.bits", 1, widest) if datapath else None
         self._weights = [np.array(layer.weights, dtype=np.int64) for layer in net.layers]
         self._masks = [np.array(layer.masks, dtype=np.int64) for layer in net.layers]
         self._biases = [np.array(layer.biases, dtype=np.int64) for layer in net.layers]
@@ -131,9 +161,9 @@ class SearchSpace:
 
     def seeds(self) -> np.ndarray:
         """Sensible starting points: exact, power-of-two, and progressively pruned designs;
-        with a ``feature_order``, then the exact and power-of-two designs narrowed to the top
-        ``k`` features for each ``k`` of :meth:`narrow_sizes` (the last ``2 * len(narrow_sizes())``
-        rows)."""
+        with the datapath genes, the :meth:`datapath_ladder`; with a ``feature_order``, then
+        the exact and power-of-two designs narrowed to the top ``k`` features for each ``k``
+        of :meth:`narrow_sizes` (the last ``2 * len(narrow_sizes())`` rows)."""
         exact = self.exact
         po2 = exact.copy()
         digits = np.array([n.endswith(".digits") for n in self.names])
@@ -150,11 +180,35 @@ class SearchSpace:
                 fewer = x.copy()
                 fewer[self._classes_gene] = self.upper[self._classes_gene]
                 out.append(fewer)
+        out += list(self.datapath_ladder())
         for k in self.narrow_sizes():
             for x in (exact, po2):
                 narrow = x.copy()
                 narrow[self._precision_genes] = self.top_k_precision(k)
                 out.append(narrow)
+        return np.array(out)
+
+    def datapath_ladder(self) -> np.ndarray:
+        """The exact design with a narrower folded datapath, one step from the base network's
+        own widths: ``(dw, da)`` of :data:`DATAPATH_LADDER` fewer significant coefficient
+        bits in every layer and operand bits (none without the datapath genes). A search
+        round retrains them too: coarse widths lose accuracy that retraining recovers, which
+        a candidate's score before retraining does not see."""
+        if self._operand_gene is None:
+            return np.zeros((0, self.n_genes), dtype=np.int64)
+        # Significant bits of each layer's coefficients (its common power of two aside).
+        sig = []
+        for w in self._weights:
+            top = int(np.abs(w).max())
+            sig.append(top.bit_length() - int(trailing_zeros(w.ravel())) if top else 1)
+        widest = self.upper[self._operand_gene]
+        out = []
+        for dw, da in DATAPATH_LADDER:
+            x = self.exact.copy()
+            if dw:
+                x[self._wbits_genes] = np.clip(np.array(sig) - dw, 2, _MAX_WEIGHT_BITS + 1)
+            x[self._operand_gene] = max(1, widest - da)
+            out.append(x)
         return np.array(out)
 
     def narrow_sizes(self) -> tuple[int, ...]:
@@ -176,8 +230,11 @@ class SearchSpace:
 
     def config(self, x: np.ndarray) -> ApproxConfig:
         """The approximation configuration a genome stands for."""
-        it = iter(np.asarray(x, dtype=np.int64).tolist())
+        x = np.asarray(x, dtype=np.int64)
+        it = iter(x.tolist())
         net = self.net
+        cap = None if self._operand_gene is None else int(x[self._operand_gene])
+        wbits = [None if b > _MAX_WEIGHT_BITS else int(b) for b in x[self._wbits_genes]]
         layers, removed = [], []
         for k, layer in enumerate(net.layers):
             widths = net.input_widths(k)
@@ -190,17 +247,21 @@ class SearchSpace:
             trunc = tuple(next(it) for _ in range(layer.n_out))
             windows = None
             if layer.activation is not None:
+                floor = self.lower[self._bits_genes[k]]
                 windows = tuple(
-                    (w.msb, w.msb - next(it) + 1) for w in layer.activation
+                    (w.msb, w.msb - self._capped(next(it), lo, cap) + 1)
+                    for w, lo in zip(layer.activation, floor.tolist())
                 )
                 removed.append(tuple(j for j in range(layer.n_out) if next(it)))
             layers.append(LayerApprox(digits=digits, masks=masks, truncation=trunc,
-                                      windows=windows))
+                                      windows=windows,
+                                      weight_bits=wbits[k] if wbits else None))
         argmax_bits = next(it)
         n_removed = 0 if self._classes_gene is None else next(it)
         outputs = net.output_classes
         removed_classes = tuple(outputs[j] for j in self.class_order[:n_removed])
-        precision = tuple(next(it) for _ in range(net.n_features))
+        precision = tuple(next(it) if cap is None else min(next(it), cap)
+                          for _ in range(net.n_features))
         # A hidden layer keeps at least one neuron.
         removed = [r[1:] if len(r) == net.layers[k].n_out else r for k, r in enumerate(removed)]
         return ApproxConfig(
@@ -208,6 +269,12 @@ class SearchSpace:
             argmax_bits=None if argmax_bits >= self._out_width else argmax_bits,
             removed_classes=removed_classes,
         )
+
+    @staticmethod
+    def _capped(bits, floor, cap):
+        """Activation bits under the operand width ``cap`` (``None``: no cap), never below
+        the gene's ``floor``."""
+        return bits if cap is None else np.maximum(floor, np.minimum(bits, cap))
 
     def decode(self, x: np.ndarray) -> Decoded:
         """Array form of ``apply_config(net, config(g), input_stats)`` for each genome ``g`` of
@@ -222,9 +289,10 @@ class SearchSpace:
         weights = [np.repeat(w[None], n, axis=0) for w in self._weights]
         masks = [np.repeat(m[None], n, axis=0) for m in self._masks]
         widths = [max(net.input_widths(k)) for k in range(len(net.layers))]
+        cap = None if self._operand_gene is None else x[:, self._operand_gene][:, None]
         lsb, bits, alive = [], [], []
         for k in range(len(net.layers) - 1):
-            b = x[:, self._bits_genes[k]]
+            b = self._capped(x[:, self._bits_genes[k]], self.lower[self._bits_genes[k]], cap)
             new_lsb = self._msb[k] - b + 1
             weights[k + 1] <<= (new_lsb - self._lsb[k])[:, None, :]
             masks[k + 1] &= ((1 << b) - 1)[:, None, :]
@@ -236,6 +304,8 @@ class SearchSpace:
             alive.append(~removed)
         alive.append(self._outputs_alive(x))
         p = x[:, self._precision_genes]
+        if cap is not None:
+            p = np.minimum(p, cap)
         masks[0] &= (((1 << p) - 1) << (net.input_bits - p))[:, None, :]
         tables = _rounding_tables()
         trunc, biases = [], []
@@ -246,6 +316,12 @@ class SearchSpace:
             rounded = tables[np.minimum(d, EXACT_GENE - 1), np.clip(w, -CSD_LIMIT, CSD_LIMIT)
                              + CSD_LIMIT]
             weights[k][:, rows, cols] = np.where(d >= EXACT_GENE, w, rounded)
+            step = np.zeros(n, dtype=np.int64)
+            if len(self._wbits_genes):
+                wb = x[:, self._wbits_genes[k]]
+                step = np.where(wb > _MAX_WEIGHT_BITS, 0, weight_step(
+                    np.where(alive[k][:, :, None], weights[k], 0), wb))
+                weights[k] = round_to_step(weights[k], step[:, None, None])
             masks[k][:, rows, cols] &= ~((1 << x[:, self._drop_genes[k]]) - 1)
             masks[k] = np.where(weights[k] == 0, 0, masks[k])
             t = x[:, self._trunc_genes[k]]
@@ -258,6 +334,8 @@ class SearchSpace:
                 base = np.broadcast_to(self._base_trunc[k], t.shape)
                 comp = comp - truncation_compensation(weights[k], masks[k], base, widths[k],
                                                        ones, total)
+            if k == len(net.layers) - 1:
+                comp = round_to_step(self._biases[k] + comp, step[:, None]) - self._biases[k]
             biases.append(self._biases[k] + comp)
         coef, const = linear_form_arrays(weights[-1], masks[-1], trunc[-1], biases[-1],
                                          widths[-1])

@@ -181,6 +181,7 @@ def finetune(
     seed: int = 0,
     project: Projection | None = None,
     weight_bits: int | None = None,
+    bias_steps: list[int] | None = None,
 ) -> Network:
     """Quantization-aware fine-tuning of an integer network (straight-through estimator).
 
@@ -226,6 +227,8 @@ def finetune(
         round and clip to the signed ``weight_bits`` range.
     weight_bits : signed weight width for the default projection and the shadows' range;
         default: the smallest width holding the network's current weights.
+    bias_steps : per layer, biases are rounded to multiples of ``2**step`` (default: 0, to
+        integers).
 
     Returns
     -------
@@ -261,6 +264,12 @@ def finetune(
         return np.clip(np.rint(w), w_lo, w_hi)
 
     projection = round_clip if project is None else project
+    if bias_steps is None:
+        bias_steps = [0] * len(net.layers)
+    if len(bias_steps) != len(net.layers) or any(
+            isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in bias_steps):
+        raise UsageError(f"bias_steps must be {len(net.layers)} ints >= 0, got {bias_steps!r}")
+    bias_units = [float(1 << s) for s in bias_steps]
     infos = [_layer_info(net, k) for k in range(len(net.layers))]
 
     # Shadows and their frozen entries; bias learning rates are set below.
@@ -276,7 +285,7 @@ def finetune(
 
     def integer_params() -> tuple[list[np.ndarray], list[np.ndarray]]:
         wq, bq = [], []
-        for k, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        for k, (w, b, unit) in enumerate(zip(weights, biases, bias_units, strict=True)):
             q = np.asarray(projection(k, w.value.copy()))
             if q.shape != w.value.shape:
                 raise UsageError(
@@ -287,7 +296,7 @@ def finetune(
             ):
                 raise UsageError(f"project({k}, W) returned non-integer weights")
             wq.append(np.where(w.trainable, q, 0).astype(np.float64))
-            bq.append(np.where(b.trainable, np.rint(b.value), 0.0))
+            bq.append(np.where(b.trainable, np.rint(b.value / unit) * unit, 0.0))
         return wq, bq
 
     def to_network(wq: list[np.ndarray], bq: list[np.ndarray]) -> Network:
