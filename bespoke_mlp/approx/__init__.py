@@ -1,10 +1,11 @@
 """Approximation operators: coefficient digit budgets and pruning, input-bit masks, column
 truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, class
-removal, and approximation-aware retraining."""
+removal, approximation-aware retraining, and sparse power-of-two training."""
 
 from ._config import ApproxConfig, LayerApprox, apply_config, input_bit_counts
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
 from ._retrain import digit_projection, retrain
+from ._sparse import sparse_po2, sparse_po2_family, sparse_po2_projection
 from ._thresholds import learn_thresholds
 
 __all__ = [
@@ -19,4 +20,7 @@ __all__ = [
     "nearest_csd",
     "nearest_csd_table",
     "retrain",
+    "sparse_po2",
+    "sparse_po2_family",
+    "sparse_po2_projection",
 ]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain
+from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain, sparse_po2_family
 from ..data import Split, label_indices
 from ..ir import Network, encode_inputs, network_codes, predict_codes
 from ..parallel import Executor
@@ -188,6 +188,14 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
                                         None),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
+        if r == 1:
+            with log.stage("retrain", "training sparse power-of-two networks"):
+                (train, y_train), (val, y_val) = fitted["train"], fitted["val"]
+                for config, sparse in sparse_po2_family(
+                        origin, network_codes(origin, train), y_train,
+                        network_codes(origin, val), y_val, seed=seed):
+                    configs.append(config)
+                    nets.append(sparse)
         tiny = []
         if r == 1 and tiny_base is not None and found.importance:
             tiny = [ApproxConfig(input_precision=p)
