@@ -1,6 +1,7 @@
 """Sparse power-of-two training: the projection, the trained network and its configuration."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -42,6 +43,11 @@ def test_the_projection_keeps_the_largest_coefficients_as_powers_of_two():
     assert np.count_nonzero(q) == 6
     assert q[0, 0] == 128 and q[0, 4] == -64 and q[1, 1] == -64 and q[2, 4] == 32
     assert q[1, 4] == 8 and q[0, 3] == 8  # a tie (12) goes to the smaller power
+    # The fraction is of the layer's nonzero coefficients: with 12 of 24 pruned, 3 are kept.
+    w0 = np.array(net.layers[0].weights)
+    w0[:2] = 0
+    pruned = replace(net, layers=(replace(net.layers[0], weights=w0.tolist()), net.layers[1]))
+    assert np.count_nonzero(sparse_po2_projection(pruned, 0.25)(0, w)) == 3
     # A layer keeps at least one coefficient however small the fraction.
     assert np.count_nonzero(sparse_po2_projection(net, 0.01)(1, np.ones((3, 4)))) == 1
 

@@ -29,8 +29,10 @@ def sparse_po2_projection(net: Network,
                           keep: float) -> Callable[[int, np.ndarray], np.ndarray]:
     """A projection for :func:`bespoke_mlp.train.finetune`: each layer's coefficients rounded
     to the nearest signed power of two (or 0), of which only the ``ceil(keep * n)`` largest
-    in magnitude (``n`` the layer's coefficients, ties to the earlier) stay nonzero. The
-    kept set follows the shadow weights, so training may move it.
+    in magnitude (``n`` the layer's nonzero coefficients in ``net``, ties to the earlier)
+    stay nonzero: relative to the nonzero ones, so that a network of few features (a wide
+    dataset's feature selection) gets sparser too. The kept set follows the shadow weights,
+    so training may move it.
 
     Raises
     ------
@@ -40,7 +42,7 @@ def sparse_po2_projection(net: Network,
     if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep <= 1:
         raise UsageError(f"the kept fraction of coefficients must be within (0, 1], "
                          f"got {keep!r}")
-    counts = [max(1, math.ceil(keep * layer.n_out * layer.n_in)) for layer in net.layers]
+    counts = [max(1, math.ceil(keep * np.count_nonzero(layer.weights))) for layer in net.layers]
     po2 = nearest_csd_table(1)
 
     def project(k: int, w: np.ndarray) -> np.ndarray:
