@@ -1,6 +1,6 @@
 """Sparse power-of-two networks: quantization-aware training of a network whose coefficients
-are each 0 or a signed power of two (one CSD digit: a wire, no adder), with only a fraction of
-each layer's coefficients nonzero."""
+are each 0 or a signed power of two (one CSD digit: a shifted input, no adders of its own),
+with only a fraction of each layer's coefficients nonzero."""
 
 from __future__ import annotations
 

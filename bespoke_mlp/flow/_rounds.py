@@ -136,6 +136,11 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     learned thresholds) and the ranking, round 1 also retrains the tiny designs of
     :func:`tiny_precisions` from it: the search's constraint keeps its front within
     ``max_loss + slack`` points of the exact network's predictions, far above them.
+
+    Round 1 also trains its base into sparse power-of-two networks
+    (:func:`~bespoke_mlp.approx.sparse_po2_family`, aiming at ``fitted``'s targets): each
+    coefficient pruned or a power of two (a shifted input, no adders of its own), which the
+    search approximates further when one within the loss budget is a later round's base.
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
