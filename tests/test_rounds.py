@@ -71,6 +71,7 @@ def test_tiny_precisions_keep_the_most_important_read_features_at_few_bits():
 
 def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
     from bespoke_mlp.approx import input_bit_counts
+    from bespoke_mlp.approx._sparse import SPARSE_KEEP
     from bespoke_mlp.flow._rounds import estimated_cost, tiny_precisions
     from bespoke_mlp.flow._tiny import GROW_MAX_BITS
     from bespoke_mlp.search import AREA, CostModel, few_input_area_cm2
@@ -90,6 +91,12 @@ def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
         assert found.area[i] <= few_input_area_cm2(bits, 3) + 1e-12
     stats = input_bit_counts(codes, 4)
     assert estimated_cost(net, stats, CostModel.default(), AREA) > few_input_area_cm2(6, 3)
+    # Round 1 also trains the sparse power-of-two networks, which may be a later base.
+    sparse = [i for i, c in enumerate(found.configs) if c.name.startswith("sparse-po2")]
+    assert len(sparse) == len(SPARSE_KEEP) and not any(found.tiny[i] for i in sparse)
+    for i in sparse:
+        w = np.concatenate([np.abs(layer.weights).ravel() for layer in found.nets[i].layers])
+        assert np.all((w & (w - 1)) == 0)
 
 
 def test_tiny_designs_retrain_at_their_own_step_size():

@@ -1,6 +1,6 @@
 """Approximation operators: coefficient digit budgets and pruning, input-bit masks, column
 truncation with compensation, ReLU windows, argmax bits, input precision, neuron removal, class
-removal, and approximation-aware retraining."""
+removal, approximation-aware retraining, and sparse power-of-two training."""
 
 from ._config import (
     ApproxConfig,
@@ -12,6 +12,7 @@ from ._config import (
 )
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
 from ._retrain import digit_projection, retrain, weight_steps
+from ._sparse import sparse_po2, sparse_po2_family, sparse_po2_projection
 from ._thresholds import learn_thresholds
 
 __all__ = [
@@ -27,6 +28,9 @@ __all__ = [
     "nearest_csd_table",
     "retrain",
     "round_to_step",
+    "sparse_po2",
+    "sparse_po2_family",
+    "sparse_po2_projection",
     "weight_step",
     "weight_steps",
 ]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain
+from ..approx import ApproxConfig, apply_config, learn_thresholds, retrain, sparse_po2_family
 from ..data import Split, label_indices
 from ..ir import Network, encode_inputs, network_codes, predict_codes
 from ..parallel import Executor
@@ -138,6 +138,11 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     :func:`tiny_precisions` from it, and those of :func:`~._tiny.grow_tiny` (chosen on
     ``fitted["val"]``): the search's constraint keeps its front within ``max_loss + slack``
     points of the exact network's predictions, far above them.
+
+    Round 1 also trains its base into sparse power-of-two networks
+    (:func:`~bespoke_mlp.approx.sparse_po2_family`, aiming at ``fitted``'s targets): each
+    coefficient pruned or a power of two (a shifted input, no adders of its own), which the
+    search approximates further when one within the loss budget is a later round's base.
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
@@ -194,6 +199,14 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                 shared=(origin, fitted, stats, settings.retrain_epochs, seed,
                                         None, bool(cost.lanes)),
                                 progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
+        if r == 1:
+            with log.stage("retrain", "training sparse power-of-two networks"):
+                (train, y_train), (val, y_val) = fitted["train"], fitted["val"]
+                for config, sparse in sparse_po2_family(
+                        origin, network_codes(origin, train), y_train,
+                        network_codes(origin, val), y_val, seed=seed):
+                    configs.append(config)
+                    nets.append(sparse)
         tiny, grown = [], []
         if r == 1 and tiny_base is not None and found.importance:
             tiny = [ApproxConfig(input_precision=p)
