@@ -146,6 +146,11 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     """
     found, origin = Retrained(), net
     exact_select = predict_codes(net, select[0])
+
+    def selection_loss(design: Network) -> PairedLoss:
+        return paired_loss(exact_select, predict_codes(design, select[0]), select[1],
+                           settings.confidence)
+
     for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
         if r > 1:
             smallest = found.smallest_within(settings.max_loss)
@@ -209,24 +214,21 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                     nets.append(sparse)
         tiny, grown = [], []
         if r == 1 and tiny_base is not None and found.importance:
-            tiny = [ApproxConfig(input_precision=p)
-                    for p in tiny_precisions(origin, found.importance[0])]
-            shared = (tiny_base, fitted, stats, settings.retrain_epochs, seed, TINY_LR, False)
+            precisions = tiny_precisions(origin, found.importance[0])
+            tiny = [ApproxConfig(input_precision=p) for p in precisions]
+            retrain_at = _retrainer(executor, (tiny_base, fitted, stats,
+                                               settings.retrain_epochs, seed, TINY_LR, False))
             with log.stage("retrain", f"retraining {len(tiny)} tiny designs (learned "
                                       "thresholds, 1-3 bits)"):
-                nets += executor.map(_retrain_unit, [c.to_json() for c in tiny], shared=shared)
+                nets += retrain_at(precisions)
             with log.stage("retrain", "growing tiny designs bit by bit on the validation part"):
                 grown = [(c, n) for c, n in grow_tiny(tiny_base, found.importance[0],
-                                                      _retrainer(executor, shared),
-                                                      fitted["val"])
+                                                      retrain_at, fitted["val"])
                          if ApproxConfig(input_precision=c) not in tiny]
         for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
-            loss = paired_loss(exact_select, predict_codes(tuned, select[0]), select[1],
-                               settings.confidence)
-            found.add(tuned, config, loss, estimated_cost(tuned, stats, cost, objective), r,
-                      tiny=k >= len(configs))
-        losses = [paired_loss(exact_select, predict_codes(n, select[0]), select[1],
-                              settings.confidence) for _, n in grown]
+            found.add(tuned, config, selection_loss(tuned),
+                      estimated_cost(tuned, stats, cost, objective), r, tiny=k >= len(configs))
+        losses = [selection_loss(n) for _, n in grown]
         kept = worth_verifying([loss.upper_bound for loss in losses], settings.max_loss,
                                settings.slack)
         if grown:
