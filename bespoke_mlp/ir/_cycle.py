@@ -22,9 +22,10 @@ executes step ``s`` of the schedule:
 
 Connections that contribute nothing (zero coefficient or mask, or fully truncated) get no lane;
 a neuron's inputs are spread over the lanes by index (input ``i`` preferably on lane
-``i % lanes``, so that each lane's operand multiplexer sees few sources), its steps fill unused
-lanes with zero coefficients, and a neuron with no connection keeps one step of zero
-coefficients. The first step of a layer never reads the activation the previous layer writes
+``i % lanes``, so that each lane's operand multiplexer sees few sources, and at step
+``i // lanes`` where that takes no more steps, so that the selects follow the counter), its
+steps fill unused lanes with zero coefficients, and a neuron with no connection keeps one step
+of zero coefficients. The first step of a layer never reads the activation the previous layer writes
 in that cycle (its last neuron's): that source is read last, after an idle first step if
 need be. After the drain cycle the class register holds the prediction, and the counter wraps
 to the next inference.
@@ -162,12 +163,22 @@ def sequential_area_cm2(sched: Schedule) -> float:
     return float(sum(c * f for c, f in zip(SEQUENTIAL_CM2, sched.cost_features())))
 
 
-def _lane_groups(sources: list[int], lanes: int, last_read: int | None) -> list[list[int]]:
-    """``sources`` spread over ``lanes`` lanes in as few steps as possible: per lane, the
-    sources it reads, step by step. Source ``i`` goes to lane ``i % lanes`` where that lane
-    has room, the rest fill the lanes with room; ``last_read`` (if any) comes last in its
-    lane."""
+def _lane_groups(sources: list[int], lanes: int,
+                 last_read: int | None) -> list[list[int | None]]:
+    """``sources`` spread over ``lanes`` lanes in as few steps as possible: per step, the
+    source each lane reads (None: idle).
+
+    Source ``i`` goes to step ``i // lanes`` of lane ``i % lanes`` if that takes no more steps
+    (the operand selects then follow the counter: measured 1.3 % smaller on a Pendigits
+    design); else it goes to lane ``i % lanes`` where that lane has room and the rest fill
+    the lanes with room. ``last_read`` (if any) comes last in its lane.
+    """
     n_steps = max(1, -(-len(sources) // lanes))
+    if sources and max(sources) // lanes < n_steps:
+        groups: list[list[int | None]] = [[None] * lanes for _ in range(n_steps)]
+        for i in sources:
+            groups[i // lanes][i % lanes] = i
+        return groups  # ``last_read``, the highest index, is in the last step
     queues: list[list[int]] = [[] for _ in range(lanes)]
     spill = []
     for i in sources:
@@ -179,7 +190,7 @@ def _lane_groups(sources: list[int], lanes: int, last_read: int | None) -> list[
         if last_read in q:
             q.remove(last_read)
             q.append(last_read)
-    return queues
+    return [[q[n] if n < len(q) else None for q in queues] for n in range(n_steps)]
 
 
 def schedule(net: Network, lanes: int = 1) -> Schedule:
@@ -201,21 +212,24 @@ def schedule(net: Network, lanes: int = 1) -> Schedule:
         # activation written in the layer's first step.
         idle = [lane % layer.n_in if not k or lane % layer.n_in != layer.n_in - 1 else 0
                 for lane in range(lanes)]
+        readable = layer.n_in - (1 if k else 0)
         for j in range(layer.n_out):
             acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
             sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
             # The previous layer's last neuron is written during this layer's first step.
             last_read = net.layers[k - 1].n_out - 1 if k and j == 0 else None
-            queues = _lane_groups(sources, lanes, last_read)
-            n_steps = max(1, *map(len, queues))
-            groups = [[q[n] if n < len(q) else None for q in queues] for n in range(n_steps)]
+            groups = _lane_groups(sources, lanes, last_read)
             if last_read is not None and last_read in groups[0]:
                 groups.insert(0, [None] * lanes)
             for n, group in enumerate(groups):
                 coefs = tuple(pad if i is None else tuple(int(c) for c in coef[i, :, j])
                               + pad[width:] for i in group)
                 weights = tuple(0 if i is None else layer.weights[j][i] for i in group)
-                srcs = tuple(idle[lane] if i is None else i for lane, i in enumerate(group))
+                # An idle slot reads the source of its position if it may (so the selects
+                # keep following the counter), else the lane's idle source.
+                slots = [n * lanes + lane for lane in range(lanes)]
+                srcs = tuple(i if i is not None else slots[lane] if slots[lane] < readable
+                             else idle[lane] for lane, i in enumerate(group))
                 steps.append(Step(k, j, srcs, coefs, int(const[j]), n == 0,
                                   n == len(groups) - 1, weights))
     return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
