@@ -98,6 +98,17 @@ def test_name_is_case_insensitive():
     assert load_dataset("Iris").name == "iris"
 
 
+def test_name_wins_over_a_same_named_file_or_directory(tmp_path, monkeypatch):
+    """A run directory named like the dataset (``bespoke-mlp run iris`` writes ``iris/``) does
+    not shadow the dataset; a path still reads the file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "iris").mkdir()
+    (tmp_path / "Wine").write_text("a,Y\n1,0\n2,1\n3,0\n4,1\n")
+    assert load_dataset("iris").name == "iris"
+    assert load_dataset("Wine").name == "wine"
+    assert load_dataset(Path("Wine")).name == "Wine"
+
+
 @pytest.mark.parametrize("name", sorted(SUITE_SHAPES))
 def test_suite_loads(name, shared_data_dir):
     ds = _load(name, data_dir=shared_data_dir)

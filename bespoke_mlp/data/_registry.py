@@ -134,9 +134,11 @@ def _load_csv(path: Path, label: str | None) -> Dataset:
 
 
 def _looks_like_path(text: str) -> bool:
-    return bool(text) and (
-        os.sep in text or "/" in text or text.lower().endswith(".csv") or Path(text).exists()
-    )
+    if os.sep in text or "/" in text or text.lower().endswith(".csv"):
+        return True
+    # A dataset's name wins over a same-named file or directory in the working directory
+    # (e.g. the run directory ``bespoke-mlp run iris`` wrote before).
+    return bool(text) and text.lower() not in known_datasets() and Path(text).exists()
 
 
 def load_dataset(
@@ -152,7 +154,7 @@ def load_dataset(
     name_or_path
         A name from :func:`known_datasets` (case-insensitive) or the path of a CSV file. A
         :class:`~pathlib.Path`, or a string containing a path separator, ending in ``.csv`` or
-        naming an existing file, is read as a CSV (names win over a same-named file).
+        naming an existing file, is read as a CSV (names win over a same-named file or directory in the working directory).
     data_dir
         Directory of the printed-ML suite CSVs; defaults to the ``BESPOKE_MLP_DATA``
         environment variable, else the cache that ``bespoke-mlp datasets fetch`` fills
