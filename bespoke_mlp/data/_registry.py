@@ -154,7 +154,8 @@ def load_dataset(
     name_or_path
         A name from :func:`known_datasets` (case-insensitive) or the path of a CSV file. A
         :class:`~pathlib.Path`, or a string containing a path separator, ending in ``.csv`` or
-        naming an existing file, is read as a CSV (names win over a same-named file or directory in the working directory).
+        naming an existing file, is read as a CSV (names win over a same-named file or
+        directory in the working directory).
     data_dir
         Directory of the printed-ML suite CSVs; defaults to the ``BESPOKE_MLP_DATA``
         environment variable, else the cache that ``bespoke-mlp datasets fetch`` fills
