@@ -299,9 +299,8 @@ def weight_step(weights: np.ndarray, bits: int | np.ndarray) -> np.ndarray:
     """The rounding step (log2) that keeps ``bits`` significant bits of the largest magnitude
     of ``weights`` (over the last two axes)."""
     top = np.abs(np.asarray(weights, dtype=np.int64)).max(axis=(-2, -1))
-    length = np.zeros(top.shape, dtype=np.int64)
-    pos = top > 0
-    length[pos] = np.floor(np.log2(top[pos].astype(np.float64))).astype(np.int64) + 1
+    # frexp's exponent is the bit length, exactly (weights are far below 2**53).
+    length = np.frexp(top.astype(np.float64))[1].astype(np.int64)
     return np.maximum(0, length - bits)
 
 
