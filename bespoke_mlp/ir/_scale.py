@@ -18,14 +18,8 @@ def trailing_zeros(v: np.ndarray, axis: int = -1) -> np.ndarray:
     v = np.abs(np.asarray(v, dtype=np.int64))
     common = np.bitwise_or.reduce(v, axis=axis)
     low = common & -common
-    return np.where(common > 0, _log2(low), 0)
-
-
-def _log2(powers: np.ndarray) -> np.ndarray:
-    out = np.zeros(powers.shape, dtype=np.int64)
-    pos = powers > 0
-    out[pos] = np.round(np.log2(powers[pos].astype(np.float64))).astype(np.int64)
-    return out
+    # The lowest set bit's index: frexp's exponent (exact) minus one.
+    return np.where(common > 0, np.frexp(low.astype(np.float64))[1] - 1, 0).astype(np.int64)
 
 
 def normalize(net: Network) -> Network:
