@@ -86,15 +86,18 @@ def test_schedule_skips_connections_that_contribute_nothing() -> None:
 def test_inputs_keep_their_positions_where_that_costs_no_step() -> None:
     """Input ``i`` is read at step ``i // lanes`` when that takes no more steps, so that the
     operand selects follow the counter: a pruned connection leaves an idle slot, which reads
-    its position's source with zero coefficients; else the inputs are packed."""
+    with zero coefficients its position's source if its lane reads that anyway, else the
+    lane's first; else the inputs are packed."""
     masks = [[15] * 6] * 2
     net = Network(4, (Layer([[5, 0, 7, 9, 3, 2], [5, 0, 0, 0, 3, 2]], [1, 2], masks, (0, 0)),),
                   (0, 1))
     steps = schedule(net, lanes=2).steps
-    assert [s.sources for s in steps] == [(0, 1), (2, 3), (4, 5), (0, 5), (4, 3)]
+    assert [s.sources for s in steps] == [(0, 3), (2, 3), (4, 5), (0, 5), (4, 3)]
     assert [s.weights for s in steps] == [(5, 0), (7, 9), (3, 2), (5, 2), (3, 0)]
     codes = np.random.default_rng(1).integers(0, 16, (100, 6))
     assert np.array_equal(cycle_predict(schedule(net, 2), codes), predict_codes(net, codes))
+    # Idle slots add no source to a lane's multiplexer: input 1, read by no neuron, stays out.
+    assert {s.sources[1] for s in steps} == {3, 5}
 
 
 def test_first_step_of_a_layer_never_reads_the_activation_written_then() -> None:

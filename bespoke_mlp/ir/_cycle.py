@@ -200,38 +200,46 @@ def schedule(net: Network, lanes: int = 1) -> Schedule:
     if isinstance(lanes, bool) or not isinstance(lanes, int) or lanes < 1:
         raise ValueError(f"lanes must be an int >= 1, not {lanes!r}")
     net = normalize(net)
-    steps: list[Step] = []
     acc_bits = 1
     operand_bits = max(max(net.input_widths(k)) for k in range(len(net.layers)))
     pad = (0,) * operand_bits
+    forms, plan = [], []
     for k, layer in enumerate(net.layers):
         width = max(net.input_widths(k))
         coef, const = layer_linear_form(layer, width)  # coef: (n_in * width, n_out)
-        coef = coef.reshape(layer.n_in, width, layer.n_out)
-        # Idle lanes read a source their multiplexer has anyway (zero coefficients), not the
-        # activation written in the layer's first step.
-        idle = [lane % layer.n_in if not k or lane % layer.n_in != layer.n_in - 1 else 0
-                for lane in range(lanes)]
-        readable = layer.n_in - (1 if k else 0)
+        forms.append((coef.reshape(layer.n_in, width, layer.n_out), const, width))
         for j in range(layer.n_out):
             acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
-            sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
+            sources = [i for i in range(layer.n_in) if forms[k][0][i, :, j].any()]
             # The previous layer's last neuron is written during this layer's first step.
             last_read = net.layers[k - 1].n_out - 1 if k and j == 0 else None
             groups = _lane_groups(sources, lanes, last_read)
             if last_read is not None and last_read in groups[0]:
                 groups.insert(0, [None] * lanes)
-            for n, group in enumerate(groups):
-                coefs = tuple(pad if i is None else tuple(int(c) for c in coef[i, :, j])
-                              + pad[width:] for i in group)
-                weights = tuple(0 if i is None else layer.weights[j][i] for i in group)
-                # An idle slot reads the source of its position if it may (so the selects
-                # keep following the counter), else the lane's idle source.
-                slots = [n * lanes + lane for lane in range(lanes)]
-                srcs = tuple(i if i is not None else slots[lane] if slots[lane] < readable
-                             else idle[lane] for lane, i in enumerate(group))
-                steps.append(Step(k, j, srcs, coefs, int(const[j]), n == 0,
-                                  n == len(groups) - 1, weights))
+            plan.append((k, j, groups))
+    read = [{(k, g[lane]) for k, _, groups in plan for g in groups} for lane in range(lanes)]
+    steps: list[Step] = []
+    for k, j, groups in plan:
+        layer = net.layers[k]
+        coef, const, width = forms[k]
+        # An idle slot reads a source its lane's multiplexer has anyway (zero coefficients),
+        # not the activation written in the layer's first step: its position's source where
+        # it can (so that the selects keep following the counter), else the lane's first.
+        last = layer.n_in - 1 if k else None
+        fallback = [min((i for kk, i in read[lane] if kk == k and i not in (None, last)),
+                        default=lane % layer.n_in if lane % layer.n_in != last else 0)
+                    for lane in range(lanes)]
+        for n, group in enumerate(groups):
+            coefs = tuple(pad if i is None else tuple(int(c) for c in coef[i, :, j])
+                          + pad[width:] for i in group)
+            weights = tuple(0 if i is None else layer.weights[j][i] for i in group)
+            slots = [n * lanes + lane for lane in range(lanes)]
+            srcs = tuple(
+                i if i is not None
+                else slots[lane] if slots[lane] != last and (k, slots[lane]) in read[lane]
+                else fallback[lane] for lane, i in enumerate(group))
+            steps.append(Step(k, j, srcs, coefs, int(const[j]), n == 0,
+                              n == len(groups) - 1, weights))
     return Schedule(net, tuple(steps), acc_bits, operand_bits, lanes)
 
 
