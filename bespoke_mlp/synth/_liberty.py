@@ -60,8 +60,8 @@ MappingCost = Literal["area", "power"]
 MAPPINGS: tuple[str, ...] = get_args(MappingCost)
 DEFAULT_MAPPING: MappingCost = "power"
 """The default mapping: EGFET power is almost all static leakage, and the cells' leakage per
-area differs by up to 2.5x (measured in ``tech/README.md``: about 3-12 % less leakage for
--2 to +1 % area)."""
+area differs by up to 2.4x (measured in ``tech/README.md``: 2.7-12.3 % less leakage for -2.4 to
++1.0 % area on five reference designs)."""
 POWER_MAPPING_WEIGHT = 1.0
 """``mu`` of the ``power`` mapping's cost ``area + mu * leakage * (A_ref / L_ref)``: 1 weighs a
 cell's leakage, in area of the reference cell that leaks as much, like its area (0.5 and 2
