@@ -25,6 +25,7 @@ from bespoke_mlp.flow import (
     BaselineCache,
     SearchSettings,
     implement,
+    mapping_for,
     report_test_part,
     run_exact,
     run_search_flow,
@@ -119,13 +120,16 @@ def _points(run_dir: Path) -> list[dict]:
 def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
                  tech: str | None = None, arch: str = "parallel") -> dict:
     """The figures of a run's network (``model``: ``selected_model.json`` or ``model.json``)
-    implemented again on ``tech`` in architecture ``arch``, verified on the run's test split."""
+    implemented again on ``tech`` in architecture ``arch`` (mapped for the run's objective),
+    verified on the run's test split."""
     report = json.loads((run_dir / "report.json").read_text())
     net = Network.from_json((run_dir / model).read_text())
     codes, labels = report_test_part(net, name, report["settings"], data_dir)
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-bench-") as work:
         impl = implement(net, codes, labels, design_dir=Path(work) / "design",
                          work_dir=Path(work) / "work", arch=arch, effort=EFFORT,
+                         mapping=mapping_for(report["settings"].get(
+                             "objective", SearchSettings.objective)),
                          tech=None if tech is None else technology(tech))
     if round(impl.accuracy, 6) != report["accuracy"]["design"]:
         raise RuntimeError(f"{name}: re-implemented {model} gives {impl.accuracy!r} on test, "

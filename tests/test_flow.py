@@ -8,7 +8,7 @@ import pytest
 
 from bespoke_mlp.cli import main
 from bespoke_mlp.errors import UsageError
-from bespoke_mlp.flow import SearchSettings
+from bespoke_mlp.flow import SearchSettings, mapping_for, run_search_flow
 from bespoke_mlp.ir import Network
 
 REPORT_KEYS = {"dataset", "topology", "n_test", "accuracy", "area_cm2", "power_mw",
@@ -38,6 +38,7 @@ def test_exact_flow_verifies_and_synthesizes(exact_runs):
     assert report["area_cm2"] > 0 and report["power_mw"] > report["static_power_mw"] > 0
     assert report["technology"]["activity"] == "measured"
     assert report["technology"]["effort"] == "high"  # run's default: a reported design
+    assert report["technology"]["mapping"] == "power"  # as the default system-power objective
     for name in ("top.v", "netlist.v", "tb.v", "vectors.hex"):
         assert (out / "design" / name).stat().st_size > 0
     assert json.loads((out / "model.json").read_text())["format"] == "bespoke-mlp/network"
@@ -98,6 +99,7 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     assert {p["activity"] for p in pareto["points"]} == {"measured"}
     assert report["technology"]["activity"] == "measured"
     assert report["technology"]["effort"] == "high"
+    assert report["technology"]["mapping"] == "power"
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "design" / "netlist.v").exists()
     # Three search rounds (the default); a later round starts from a retrained design.
@@ -153,6 +155,35 @@ def test_objective_and_quantizer_are_checked():
         SearchSettings(objective="energy")
     with pytest.raises(UsageError, match="'kmeans'"):
         SearchSettings(quantizer="kmeans")
+
+
+class _Stop(Exception):
+    """Stops a flow where the test has seen what it needs."""
+
+
+def test_objective_chooses_the_mapping(tmp_path, monkeypatch):
+    import bespoke_mlp.flow._cli as flow_cli
+    import bespoke_mlp.flow._search as search_flow
+
+    assert [mapping_for(o) for o in ("system-power", "power", "area")] == \
+        ["power", "power", "area"]
+    seen = []
+
+    def stop(*args, **kw):
+        seen.append(kw["mapping"])
+        raise _Stop
+
+    monkeypatch.setattr(flow_cli, "run_exact", stop)
+    for objective in ("area", "system-power"):
+        with pytest.raises(_Stop):
+            main(["run", "iris", "--exact", "--quiet", "--objective", objective,
+                  "--out", str(tmp_path / objective)])
+    # A search implements its baseline (the first design) with its objective's mapping.
+    monkeypatch.setattr(search_flow, "implement", stop)
+    with pytest.raises(_Stop):
+        run_search_flow("iris", out=tmp_path / "search",
+                        settings=SearchSettings(objective="area", feature_seeds=False))
+    assert seen == ["area", "power", "area"]
 
 
 def test_confidence_is_checked():

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from bespoke_mlp.errors import DataError, UsageError
-from bespoke_mlp.synth import CELL_MODELS, DEFAULT_LIBERTY, calibrate, load_library, power
+from bespoke_mlp.synth import (
+    CELL_MODELS,
+    DEFAULT_LIBERTY,
+    POWER_MAPPING_WEIGHT,
+    calibrate,
+    load_library,
+    mapping_costs,
+    power,
+    technology,
+)
 from bespoke_mlp.synth._liberty import MAPPER_BUFFER, write_mapper_library
 
 TECH = Path(__file__).resolve().parents[1] / "bespoke_mlp" / "tech"
@@ -108,7 +117,7 @@ def test_missing_liberty_is_a_usage_error(tmp_path):
 def test_mapper_library_adds_a_two_inverter_buffer(tmp_path):
     lib = load_library()
     path = tmp_path / "mapper.lib"
-    write_mapper_library(lib, path)
+    write_mapper_library(lib, path, "area")
     text = path.read_text()
     # ABC reads ns; the numbers are the ms delays and areas in units of 1000 µm².
     assert 'time_unit : "1ns"' in text
@@ -121,6 +130,66 @@ def test_mapper_library_adds_a_two_inverter_buffer(tmp_path):
     for name, cell in lib.cells.items():
         assert mapper.cells[name].area_um2 * 1000 == pytest.approx(cell.area_um2)
         assert mapper.cells[name].truth_table == cell.truth_table
+
+
+def test_area_mapping_costs_are_the_areas():
+    lib = load_library()
+    costs = mapping_costs(lib, "area")
+    assert costs == {**{n: c.area_um2 for n, c in lib.cells.items()},
+                     **{n: c.area_um2 for n, c in lib.registers.items()},
+                     MAPPER_BUFFER: 2 * lib.inverter.area_um2}
+
+
+@pytest.mark.parametrize("tech", ["egfet-1.0v", "egfet-0.6v"])
+def test_power_mapping_weighs_leakage_in_nand2_area(tech):
+    lib = load_library(technology(tech).liberty)
+    nand = lib.cells["NAND2X1"]
+    costs = mapping_costs(lib, "power")
+    assert POWER_MAPPING_WEIGHT == 1.0
+    # The reference cell costs twice its area; every other cell its area plus the area of
+    # NAND2 that leaks as much (mean leakage).
+    assert costs["NAND2X1"] == pytest.approx(2 * nand.area_um2)
+    for name in (*lib.cells, *lib.registers):
+        cell = lib.cell(name)
+        assert costs[name] == pytest.approx(
+            cell.area_um2 + nand.area_um2 * cell.leakage_uw / nand.leakage_uw), name
+    inv = lib.inverter
+    assert costs[MAPPER_BUFFER] == pytest.approx(2 * costs[inv.name])
+    # At 0.6 V the inverter leaks per area about 1.7x what the NAND2 does.
+    if tech == "egfet-0.6v":
+        assert costs["INVX1"] / inv.area_um2 > 3.3 and costs["NAND2X1"] / nand.area_um2 == 2
+
+
+def test_power_mapping_without_nand_weighs_in_inverter_area(tmp_path):
+    text = DEFAULT_LIBERTY.read_text()
+    # The library without its NAND2: the inverter is the reference.
+    start = text.index("cell (NAND2X1)")
+    end = text.index("cell (", start + 1)
+    path = tmp_path / "no_nand.lib"
+    path.write_text(text[:start] + text[end:])
+    lib = load_library(path)
+    costs = mapping_costs(lib, "power")
+    assert costs["INVX1"] == pytest.approx(2 * lib.inverter.area_um2)
+
+
+def test_unknown_mapping_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="mapping must be one of area, power, got 'leakage'"):
+        mapping_costs(load_library(), "leakage")
+    with pytest.raises(UsageError, match="got 'Power'"):
+        write_mapper_library(load_library(), tmp_path / "mapper.lib", "Power")
+
+
+def test_mapper_library_areas_are_the_mapping_costs(tmp_path):
+    lib = load_library(technology("egfet-0.6v").liberty)
+    path = tmp_path / "mapper.lib"
+    write_mapper_library(lib, path, "power")
+    assert "power mapping costs" in path.read_text()
+    mapper = load_library(path)
+    costs = mapping_costs(lib, "power")
+    for name, cell in mapper.cells.items():
+        assert cell.area_um2 * 1000 == pytest.approx(costs[name]), name
+        if name != MAPPER_BUFFER:
+            assert cell.leakage_uw == pytest.approx(lib.cells[name].leakage_uw)
 
 
 def test_calibration_meets_the_acceptance_criteria():

@@ -4,7 +4,7 @@ ablation of approximation operators, and the search flow."""
 from ._ablate import ablation_steps, ablation_table, run_ablation
 from ._cache import BaselineCache, baseline_key
 from ._exact import run_exact
-from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many
+from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many, mapping_for
 from ._log import Log, quiet
 from ._report import (
     class_indices,
@@ -31,6 +31,7 @@ __all__ = [
     "implement",
     "implement_many",
     "loss_upper_bound",
+    "mapping_for",
     "paired_loss",
     "quiet",
     "report_test_part",

@@ -15,7 +15,7 @@ from ..approx import ApproxConfig, LayerApprox, apply_config, input_bit_counts, 
 from ..hdl import Architecture
 from ..ir import Network, accumulator_width, network_codes, predict_codes
 from ..parallel import Executor
-from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
+from ..synth import DEFAULT_EFFORT, DEFAULT_MAPPING, Effort, MappingCost, Technology, technology
 from ._implement import DEFAULT_ADC_MW, implement_many
 from ._log import Log, quiet, train_stage
 from ._report import split_parts
@@ -63,7 +63,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                  adc_mw: float = DEFAULT_ADC_MW, retrain_epochs: int = 60, force: bool = False,
                  executor: Executor | None = None, tech: Technology | None = None,
                  clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
-                 log: Log | None = None,
+                 mapping: MappingCost = DEFAULT_MAPPING, log: Log | None = None,
                  arch: Architecture | str = "parallel",
                  feature_selection: bool | None = None) -> list[dict[str, Any]]:
     """Implement the exact design and each cumulative step of :func:`ablation_steps`, then
@@ -72,7 +72,8 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
     write ``out/ablation.json``. The designs
     are implemented on ``executor`` (default: in-process), mapped onto ``tech``, clocked at
     ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized at
-    ``effort``; ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s."""
+    ``effort``, ABC mapping for ``mapping``; ``feature_selection`` is
+    :func:`~bespoke_mlp.train.train_model`'s."""
     log = log or quiet()
     with atomic_output_dir(out, force=force) as tmp:
         trained = train_stage(dataset, log, data_dir=data_dir, hidden=hidden, seed=seed,
@@ -102,7 +103,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impls = implement_many(nets, *parts["test"], work_dir=Path(work), adc_mw=adc_mw,
                                    executor=executor, tech=tech, clock_hz=clock_hz,
-                                   effort=effort, log=log, arch=arch)
+                                   effort=effort, mapping=mapping, log=log, arch=arch)
         rows = []
         for name, impl in zip(names, impls):
             m = impl.metrics()

@@ -4,7 +4,7 @@ The exact baseline of a search is the most expensive design a run implements (Ar
 about 78 k cells), and runs that differ only in their budgets (``--max-loss 1`` and ``5``) train
 the same exact network. Its figures are stored under a key that hashes everything they depend
 on: the network, the test vectors and labels, the technology file's bytes, the clock, the
-effort, the architecture, the ADC figure and the package version.
+effort and mapping, the architecture, the ADC figure and the package version.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["BaselineCache", "baseline_key"]
 
 def baseline_key(net: Network, codes: np.ndarray, labels: np.ndarray, **settings: Any) -> str:
     """The SHA-256 key of a baseline: ``net``, the vectors and labels, and ``settings``
-    (JSON-able values: technology hash, clock, effort, architecture, ADC figure)."""
+    (JSON-able values: technology hash, clock, effort, mapping, architecture, ADC figure)."""
     h = hashlib.sha256()
     h.update(json.dumps({"version": __version__, "network": net.to_dict(), **settings},
                         sort_keys=True, default=str).encode())

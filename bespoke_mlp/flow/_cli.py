@@ -24,7 +24,7 @@ from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._ablate import ablation_table, run_ablation
 from ._cache import BaselineCache
 from ._exact import run_exact
-from ._implement import DEFAULT_ADC_MW, check_size, implement
+from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
 from ._search import QUANTIZERS, SearchSettings, checkpoint_path, run_search_flow
@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
                   from_model=args.from_model, arch=_arch(args),
                   feature_selection=feature_selection_of(args))
     if settings is None:
-        report = run_exact(data, out=out, **common)
+        report = run_exact(data, out=out, mapping=mapping_for(args.objective), **common)
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
         print(f"wrote {out}")
         return 0
@@ -308,7 +308,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--objective", choices=OBJECTIVES, default=SearchSettings.objective,
                    help="what the search minimizes and the selection picks the lowest of: "
                         "system-power (classifier + flash ADCs, the default), power or area "
-                        "(the classifier's)")
+                        "(the classifier's); ABC maps the logic for power (area plus "
+                        "weighted cell leakage), or for area with area (also with --exact)")
     s.add_argument("--quantizer", choices=QUANTIZERS, default=SearchSettings.quantizer,
                    help="uniform: a feature read at fewer bits takes the top bits of the "
                         "uniform code (default); learned: it is coded through flash-ADC "

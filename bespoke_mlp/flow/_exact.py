@@ -8,7 +8,7 @@ from typing import Any
 
 from .._util import atomic_output_dir, write_json
 from ..hdl import Architecture, check_arch
-from ..synth import DEFAULT_EFFORT, Effort, Technology
+from ..synth import DEFAULT_EFFORT, DEFAULT_MAPPING, Effort, MappingCost, Technology
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts
@@ -21,7 +21,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
               input_bits: int = 4, weight_bits: int = 8, activation_bits: int = 8,
               adc_mw: float = DEFAULT_ADC_MW, force: bool = False,
               tech: Technology | None = None, clock_hz: float | None = None,
-              effort: Effort = DEFAULT_EFFORT,
+              effort: Effort = DEFAULT_EFFORT, mapping: MappingCost = DEFAULT_MAPPING,
               log: Log | None = None, from_model: Path | None = None,
               arch: Architecture | str = "parallel",
               feature_selection: bool | None = None) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
     (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
     clocked at ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized
-    at ``effort``. Returns
+    at ``effort``, ABC mapping for ``mapping``. Returns
     the report.
     """
     log = log or quiet()
@@ -55,6 +55,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
             impl = implement(net, codes, labels, design_dir=tmp / "design", work_dir=Path(work),
                              adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, effort=effort,
+                             mapping=mapping,
                              log=log, arch=arch)
         (tmp / "model.json").write_text(net.to_json())
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,

@@ -30,7 +30,9 @@ from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
     DEFAULT_EFFORT,
+    DEFAULT_MAPPING,
     Effort,
+    MappingCost,
     SynthResult,
     Technology,
     choose_clock,
@@ -52,6 +54,7 @@ __all__ = [
     "estimated_cells",
     "implement",
     "implement_many",
+    "mapping_for",
 ]
 
 A = TypeVar("A")
@@ -123,12 +126,19 @@ class Implementation:
             "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
             "technology": {**(self.tech or technology(self.synth.liberty)).to_dict(),
                            "freq_hz": s["freq_hz"], "activity": s["activity"],
-                           "effort": s["effort"],
+                           "effort": s["effort"], "mapping": s["mapping"],
                            "adc_mw_per_4bit": self.adc_mw},
             "verification": {"rtl_agreement": self.rtl_agreement,
                              "gate_agreement": self.gate_agreement,
                              "n_vectors": self.n_vectors, "simulator": SIMULATOR},
         }
+
+
+def mapping_for(objective: str) -> MappingCost:
+    """ABC's mapping for a run minimizing ``objective`` (``--objective``): area-mapped for
+    ``"area"``, power-mapped (less leakage for about the same area) for the power
+    objectives."""
+    return "area" if objective == "area" else "power"
 
 
 def estimated_cells(net: Network) -> int:
@@ -188,7 +198,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
               form: Form = "tree", tech: Technology | None = None,
               clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
-              log: Log | None = None, arch: Architecture | str = "parallel") -> Implementation:
+              mapping: MappingCost = DEFAULT_MAPPING, log: Log | None = None,
+              arch: Architecture | str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
@@ -198,7 +209,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
     switching activity feeds the dynamic power (the library's default activity only for a
     single vector, which has no transitions). ``labels`` are class indices (or None). RTL
-    simulation and synthesis (at ``effort``) run concurrently. ``form`` is the neuron
+    simulation and synthesis (at ``effort``, ABC mapping for ``mapping``: see
+    :func:`~bespoke_mlp.synth.synthesize`) run concurrently. ``form`` is the neuron
     description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell
     library (default: EGFET 1.0 V); power is given at ``clock_hz`` (default: 5 Hz, or the
     fastest clock the critical path allows if slower; a ``clock_hz`` the design cannot meet
@@ -228,7 +240,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     def synth():
         with log.stage("synthesis"):
             return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
-                              liberty=tech.liberty, effort=effort, support=_support(net, arch))
+                              liberty=tech.liberty, effort=effort, mapping=mapping,
+                              support=_support(net, arch))
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
@@ -287,7 +300,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
                    work_dir: Path, adc_mw: float = DEFAULT_ADC_MW, timeout: float = 900.0,
                    executor: Executor | None = None, tech: Technology | None = None,
                    clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
-                   log: Log | None = None,
+                   mapping: MappingCost = DEFAULT_MAPPING, log: Log | None = None,
                    arch: Architecture | str = "parallel") -> list[Implementation]:
     """Verify and synthesize several networks, batching their simulations into one RTL and
     one gate-level simulator build per worker.
@@ -297,7 +310,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
     several workers the networks are dealt out round-robin, each worker building in a
     temporary directory of its own; the figures are the same whatever the executor. ``tech``,
-    ``clock_hz``, ``effort`` and ``arch`` as in :func:`implement`.
+    ``clock_hz``, ``effort``, ``mapping`` and ``arch`` as in :func:`implement`.
     """
     log = log or quiet()
     tech = tech or technology()
@@ -306,7 +319,8 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
     if executor is None or isinstance(executor, SerialExecutor):
         return _implement_batch_in(nets, names, codes, labels, work_dir=work_dir,
                                    adc_mw=adc_mw, timeout=timeout, tech=tech,
-                                   clock_hz=clock_hz, effort=effort, log=log, arch=arch)
+                                   clock_hz=clock_hz, effort=effort, mapping=mapping,
+                                   log=log, arch=arch)
     n = min(executor.n_workers, len(nets))
     batches = [tuple(range(w, len(nets), n)) for w in range(n)]
     log(f"implementing {len(nets)} designs in {n} batches on {executor.describe()}")
@@ -314,7 +328,7 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
         done = executor.map(
             _implement_batch,
             [(b, tuple(nets[k].to_json() for k in b)) for b in batches],
-            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, effort, arch),
+            shared=(codes, labels, adc_mw, timeout, tech, clock_hz, effort, mapping, arch),
             progress=lambda d, t: log(f"design batch {d}/{t} verified and synthesized"))
     out: list[Implementation | None] = [None] * len(nets)
     for batch, results in zip(batches, done):
@@ -330,12 +344,12 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
 
 
 def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, Technology,
-                                   float | None, Effort, Architecture],
+                                   float | None, Effort, MappingCost, Architecture],
                      batch: tuple[tuple[int, ...], tuple[str, ...]],
                      ) -> list[tuple[Implementation, dict[str, bytes]]]:
     """Work unit: implement the networks (JSON IR) of ``batch`` in a temporary directory and
     return them with their files' contents."""
-    codes, labels, adc_mw, timeout, tech, clock_hz, effort, arch = shared
+    codes, labels, adc_mw, timeout, tech, clock_hz, effort, mapping, arch = shared
     indices, texts = batch
     nets = [Network.from_json(t) for t in texts]
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-worker-") as work:
@@ -343,7 +357,7 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
         impls = _implement_batch_in(nets, [f"{TOP_MODULE}_{k}" for k in indices], codes,
                                     labels, work_dir=work_dir, adc_mw=adc_mw, timeout=timeout,
                                     tech=tech, clock_hz=clock_hz, effort=effort,
-                                    log=quiet(), arch=arch)
+                                    mapping=mapping, log=quiet(), arch=arch)
         return [(impl, {"top.v": (work_dir / f"d{j}" / "top.v").read_bytes(),
                         "netlist.v": impl.synth.netlist_v.read_bytes(),
                         "netlist.json": impl.synth.netlist_json.read_bytes(),
@@ -354,7 +368,8 @@ def _implement_batch(shared: tuple[np.ndarray, np.ndarray | None, float, float, 
 def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np.ndarray,
                         labels: np.ndarray | None, *, work_dir: Path, adc_mw: float,
                         timeout: float, tech: Technology, clock_hz: float | None,
-                        effort: Effort, log: Log, arch: Architecture) -> list[Implementation]:
+                        effort: Effort, mapping: MappingCost, log: Log,
+                        arch: Architecture) -> list[Implementation]:
     """:func:`implement_many` in this process: the files of design ``j`` in
     ``work_dir/d<j>/``."""
     dirs = [work_dir / f"d{j}" for j in range(len(nets))]
@@ -381,7 +396,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
             with log.stage("synthesis"):
                 log(f"synthesizing design {k + 1}/{len(nets)}")
                 syn = synthesize([top], name, d / "synth", timeout=timeout,
-                                 liberty=tech.liberty, effort=effort,
+                                 liberty=tech.liberty, effort=effort, mapping=mapping,
                                  support=_support(nets[k], arch))
                 out.append(_clocked(syn, clock_hz, log, arch)[0])
         return out

@@ -93,6 +93,7 @@ def summary_table(report: dict[str, Any], title: str) -> str:
                          f"{report['clock_hz']:g} Hz, latency {report['latency_s']:.3g} s, "
                          f"{report['energy_mj']:.3g} mJ per inference"),
         ("technology", f"{tech['name']}" + (f" ({tech['voltage']:g} V)" if tech["voltage"] else "")
+                       + f", mapped for {tech['mapping']}"
                        + f", power at a {tech['freq_hz']:g} Hz clock"),
         ("verification", f"RTL {ver['rtl_agreement']:.4f}, gates {ver['gate_agreement']:.4f} "
                          f"on {ver['n_vectors']} vectors ({ver['simulator']})"),

@@ -21,7 +21,7 @@ from ..hdl import Architecture, check_arch
 from ..ir import Network, predict_codes, schedule, sequential_area_cm2
 from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Objective, Progress, check_resumable
-from ..synth import DEFAULT_EFFORT, Effort, Technology, technology
+from ..synth import DEFAULT_EFFORT, Effort, MappingCost, Technology, technology
 from ._cache import BaselineCache, baseline_key
 from ._implement import (
     DEFAULT_ADC_MW,
@@ -30,6 +30,7 @@ from ._implement import (
     check_size,
     implement,
     implement_many,
+    mapping_for,
 )
 from ._log import Log, quiet, train_stage
 from ._plot import plot_pareto
@@ -257,7 +258,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     :func:`implement`; the search ranks a sequential design's candidates by the sequential
     estimate, :meth:`~bespoke_mlp.search.CostModel.sequential`); every implemented
     design (baseline, selected design) is synthesized at ``effort``, the verified front at
-    ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``).
+    ``effort`` but at most ``"normal"`` (it ranks the designs; see ``tech/README.md``), ABC
+    mapping for the objective (:func:`mapping_for`: area for ``"area"``, else power).
     """
     log = log or quiet()
     executor = executor or SerialExecutor()
@@ -281,6 +283,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
         net = trained.network
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)
+        mapping = mapping_for(settings.objective)
         thresholded = None
         if settings.quantizer == "learned" or settings.feature_seeds:
             thresholded = with_learned_thresholds(net, trained.split,
@@ -304,7 +307,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     arch = lanes_for_latency(net, codes_test, y_test,
                                              max_latency_s=settings.max_latency_s,
                                              work_dir=work / "lanes", adc_mw=adc_mw, tech=tech,
-                                             clock_hz=clock_hz, effort=effort, log=log)
+                                             clock_hz=clock_hz, effort=effort,
+                                             mapping=mapping, log=log)
             if cost is None:
                 # A sequential design's area follows its schedule, not its partial products.
                 cost = CostModel.sequential(arch.lanes) if arch.sequential else \
@@ -315,7 +319,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             def baseline() -> dict[str, Any]:
                 impl = implement(net, codes_test, y_test, design_dir=work / "baseline",
                                  work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
-                                 clock_hz=clock_hz, effort=effort, log=log, arch=arch)
+                                 clock_hz=clock_hz, effort=effort, mapping=mapping, log=log,
+                                 arch=arch)
                 implemented.append(impl)
                 return {"accuracy": round(impl.accuracy, 6), **{
                     k: impl.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
@@ -323,7 +328,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                                    "latency_s", "energy_mj")}}
 
             base = _baseline(baseline, baseline_cache, net, codes_test, y_test, log, adc_mw=adc_mw,
-                             tech=tech, clock_hz=clock_hz, effort=effort, arch=arch)
+                             tech=tech, clock_hz=clock_hz, effort=effort, mapping=mapping,
+                             arch=arch)
             base["selection_accuracy"] = round(_accuracy(net, parts["select"]), 6)
             stats = input_bit_counts(parts["train"][0], input_bits)
             # Tens of thousands of candidates would overfit a small part: the search scores
@@ -370,7 +376,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                       work_dir=work / "front", adc_mw=adc_mw,
                                       executor=executor, tech=tech, clock_hz=clock_hz,
                                       effort="normal" if effort == "high" else effort,
-                                      log=log, arch=arch)
+                                      mapping=mapping, log=log, arch=arch)
             points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
                        "search_round": found.rounds[i], "tiny": found.tiny[i]}
                       for impl, i in zip(verified, picks)]
@@ -394,7 +400,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                 selected = implement(verified[chosen].network, codes_test, y_test,
                                      design_dir=tmp / "design", work_dir=work / "selected",
                                      adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
-                                     effort=effort, log=log, arch=arch)
+                                     effort=effort, mapping=mapping, log=log, arch=arch)
         # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
         write_json(tmp / "pareto.json", {
             "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
@@ -476,13 +482,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
 def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None, net: Network,
               codes: np.ndarray, labels: np.ndarray, log: Log, *, adc_mw: float,
               tech: Technology | None, clock_hz: float | None, effort: Effort,
-              arch: Architecture | str) -> dict[str, Any]:
+              mapping: MappingCost, arch: Architecture | str) -> dict[str, Any]:
     """The exact baseline's figures: implemented, or read from ``cache`` when a run has
     implemented the same network with the same settings."""
     if cache is None:
         base = compute()
     else:
         key = baseline_key(net, codes, labels, adc_mw=adc_mw, clock_hz=clock_hz, effort=effort,
+                           mapping=mapping,
                            arch=check_arch(arch).to_dict(),
                            library_sha256=(tech or technology()).sha256)
         base, hit = cache.get_or_compute(key, compute)

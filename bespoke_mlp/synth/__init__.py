@@ -3,7 +3,8 @@
 :func:`synthesize` maps a Verilog/RTLIL design with Yosys and ABC (through pyosys, in a child
 process) onto the cells of a technology (:func:`technology`: a built-in such as the default
 ``tech/egfet_1v0.lib`` or ``"egfet-0.6v"``, or any Liberty file) and returns a
-:class:`SynthResult` with area, power and critical-path delay. :func:`power`,
+:class:`SynthResult` with area, power and critical-path delay; ABC's mapper minimizes area or,
+by default, power (:func:`mapping_costs`). :func:`power`,
 :func:`netlist_power` and :func:`static_timing` evaluate the model on cell counts or on a mapped
 netlist; :func:`input_state_probabilities` turns gate-level simulation values into the
 state-dependent leakage's weights; :func:`calibrate` checks the model against the published
@@ -13,7 +14,19 @@ simulation models; :func:`derive_library` derives a compact library from a chara
 
 from ._calibrate import CalibrationRow, calibrate
 from ._derive import derive_library
-from ._liberty import CELL_MODELS, DEFAULT_LIBERTY, Cell, Library, SeqCell, load_library
+from ._liberty import (
+    CELL_MODELS,
+    DEFAULT_LIBERTY,
+    DEFAULT_MAPPING,
+    MAPPINGS,
+    POWER_MAPPING_WEIGHT,
+    Cell,
+    Library,
+    MappingCost,
+    SeqCell,
+    load_library,
+    mapping_costs,
+)
 from ._models import write_cell_models
 from ._power import (
     DEFAULT_FREQ_HZ,
@@ -57,14 +70,18 @@ __all__ = [
     "DEFAULT_EFFORT",
     "DEFAULT_FREQ_HZ",
     "DEFAULT_LIBERTY",
+    "DEFAULT_MAPPING",
     "DEFAULT_TECH",
     "DEFAULT_TOGGLE_RATE",
     "EFFORTS",
+    "MAPPINGS",
+    "POWER_MAPPING_WEIGHT",
     "REPORT_EFFORT",
     "Effort",
     "CalibrationRow",
     "Cell",
     "Library",
+    "MappingCost",
     "PowerReport",
     "SeqCell",
     "SynthResult",
@@ -77,6 +94,7 @@ __all__ = [
     "derive_library",
     "input_state_probabilities",
     "load_library",
+    "mapping_costs",
     "netlist_power",
     "power",
     "static_timing",

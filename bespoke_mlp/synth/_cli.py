@@ -12,6 +12,7 @@ from typing import Any
 from .._util import atomic_output_dir, write_json
 from ._calibrate import CalibrationRow, calibrate
 from ._derive import derive_library
+from ._liberty import DEFAULT_MAPPING, MAPPINGS
 from ._power import DEFAULT_FREQ_HZ
 from ._synthesize import DEFAULT_EFFORT, EFFORTS, SynthResult, synthesize
 from ._tech import add_tech_arguments, technology
@@ -48,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     synth.add_argument("--timeout", type=float, default=600.0,
                        help="seconds allowed for Yosys and ABC (default: %(default)s)")
     add_effort_argument(synth)
+    synth.add_argument("--mapping", choices=MAPPINGS, default=DEFAULT_MAPPING,
+                       help="what ABC's mapper minimizes: area, or power (area plus each "
+                            "cell's leakage weighted as area of the 2-input NAND that leaks as "
+                            "much; reported area and power are the library's either way; "
+                            "default: %(default)s, as run with its default --objective)")
     synth.add_argument("--force", action="store_true",
                        help="replace a previous output of bespoke-mlp in OUT")
     synth.set_defaults(func=_synth)
@@ -108,7 +114,8 @@ def _synth(args: argparse.Namespace) -> int:
     with atomic_output_dir(out, force=args.force) as tmp:
         tech = technology(args.liberty if args.liberty is not None else args.tech)
         result = synthesize(args.sources, args.top, tmp, liberty=tech.liberty,
-                            timeout=args.timeout, effort=args.effort, log=log)
+                            timeout=args.timeout, effort=args.effort, mapping=args.mapping,
+                            log=log)
         clock = choose_clock(result.delay_ms, args.clock_hz)
         if clock != result.freq_hz:
             result = result.at_clock(clock)

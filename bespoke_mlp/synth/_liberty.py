@@ -5,7 +5,8 @@ leakage (static) power, internal energy per output transition, pin-to-output del
 function. :func:`load_library` reads those numbers into a :class:`Library` in fixed units (µm²,
 µW, pJ, ms) whatever units the file declares. :func:`write_mapper_library` writes the variant
 that ABC maps onto: the same cells plus a buffer built from two inverters (ABC needs one; the
-EGFET library has none), in units ABC's mappers accept.
+EGFET library has none), in units ABC's mappers accept, with each cell's mapping cost
+(:func:`mapping_costs`) as its area.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, get_args
 
 from ..errors import UsageError
 
@@ -29,7 +31,12 @@ __all__ = [
     "DEFAULT_LIBERTY",
     "CELL_MODELS",
     "MAPPER_BUFFER",
+    "DEFAULT_MAPPING",
+    "MAPPINGS",
+    "POWER_MAPPING_WEIGHT",
+    "MappingCost",
     "load_library",
+    "mapping_costs",
     "write_mapper_library",
     "write_buffer_expansion",
 ]
@@ -46,6 +53,19 @@ MAPPER_BUFFER = "MAPBUF"
 # The mapper library states areas in units of 1000 µm² (and delays in ms) to keep its numbers
 # at CMOS-like magnitudes: ABC's classic ``map`` rejected a µm²/ns-scaled EGFET library.
 _MAPPER_AREA_UNIT_UM2 = 1000.0
+
+MappingCost = Literal["area", "power"]
+"""What ABC's mapper minimizes: cell ``area``, or ``power``: area plus weighted leakage (see
+:func:`mapping_costs`)."""
+MAPPINGS: tuple[str, ...] = get_args(MappingCost)
+DEFAULT_MAPPING: MappingCost = "power"
+"""The default mapping: EGFET power is almost all static leakage, and the cells' leakage per
+area differs by up to 2.4x (measured in ``tech/README.md``: 2.7-12.3 % less leakage for -2.4 to
++1.0 % area on five reference designs)."""
+POWER_MAPPING_WEIGHT = 1.0
+"""``mu`` of the ``power`` mapping's cost ``area + mu * leakage * (A_ref / L_ref)``: 1 weighs a
+cell's leakage, in area of the reference cell that leaks as much, like its area (0.5 and 2
+measured alike; 4 grew area by 2-4 %)."""
 
 
 @dataclass(frozen=True)
@@ -653,21 +673,66 @@ def _fmt(value: float) -> str:
     return f"{value:.10g}"
 
 
-def write_mapper_library(library: Library, path: Path) -> None:
+def _mapper_buffer(library: Library) -> Cell:
+    inv = library.inverter
+    return Cell(MAPPER_BUFFER, ("A",), "Y", "A", 2 * inv.area_um2, 2 * inv.leakage_uw, 0.0,
+                2 * inv.delay_ms)
+
+
+def _leakage_reference(library: Library) -> Cell:
+    """The smallest 2-input NAND, else the inverter: the cell power mapping's leakage is
+    expressed in area of."""
+    nands = [c for c in library.cells.values() if c.truth_table == (1, 1, 1, 0)]
+    return min(nands, key=lambda c: (c.area_um2, c.name)) if nands else library.inverter
+
+
+def mapping_costs(library: Library, mapping: MappingCost = DEFAULT_MAPPING) -> dict[str, float]:
+    """The cost (µm²) of each cell, register and :data:`MAPPER_BUFFER` for ``mapping``.
+
+    ``area``: the cell's area. ``power``: ``area + mu * leakage * (A_ref / L_ref)`` with mean
+    leakage, ``mu`` = :data:`POWER_MAPPING_WEIGHT` and ``A_ref``, ``L_ref`` the area and leakage
+    of the smallest 2-input NAND (the inverter if the library has none), so that a cell that
+    leaks like the reference costs its area plus the reference's area (leakage 0 in the
+    reference leaves only the areas).
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``mapping``.
+    """
+    if mapping not in MAPPINGS:
+        raise UsageError(f"mapping must be one of {', '.join(MAPPINGS)}, got {mapping!r}")
+    cells: list[Cell | SeqCell] = [*library.cells.values(), *library.registers.values(),
+                                   _mapper_buffer(library)]
+    ref = _leakage_reference(library)
+    per_uw = 0.0
+    if mapping == "power" and ref.leakage_uw > 0:
+        per_uw = POWER_MAPPING_WEIGHT * ref.area_um2 / ref.leakage_uw
+    return {c.name: c.area_um2 + per_uw * c.leakage_uw for c in cells}
+
+
+def write_mapper_library(library: Library, path: Path,
+                         mapping: MappingCost = DEFAULT_MAPPING) -> None:
     """Write the library ABC maps onto: every cell plus :data:`MAPPER_BUFFER`.
 
-    Areas are in units of 1000 µm² and delays in ms written as if ns (ABC compares them only
-    with each other); each delay becomes a constant 3×3 table, the smallest table from which
-    ABC derives gate delays for its classic mapper.
+    A cell's ``area`` is its mapping cost (:func:`mapping_costs` of ``mapping``: the real area
+    only for ``"area"``) in units of 1000 µm²; ``cell_leakage_power`` is its mean leakage in
+    µW, and delays are in ms written as if ns (ABC compares them only with each other); each
+    delay becomes a constant 3×3 table, the smallest table from which ABC derives gate delays
+    for its classic mapper. Reported figures never come from this file.
+
+    Raises
+    ------
+    UsageError
+        For an unknown ``mapping``.
     """
+    costs = mapping_costs(library, mapping)
     inv = library.inverter
-    cells = list(library.cells.values())
-    cells.append(Cell(MAPPER_BUFFER, ("A",), "Y", "A", 2 * inv.area_um2, 2 * inv.leakage_uw,
-                      0.0, 2 * inv.delay_ms))
+    cells = [*library.cells.values(), _mapper_buffer(library)]
     out = [
-        f"/* Generated by bespoke_mlp.synth from {library.path.name} for ABC only: areas in\n"
-        f"   units of 1000 um^2, delays in ms (declared ns). {MAPPER_BUFFER} = two "
-        f"{inv.name}. */\n",
+        f"/* Generated by bespoke_mlp.synth from {library.path.name} for ABC only: areas are\n"
+        f"   {mapping} mapping costs in units of 1000 um^2, delays in ms (declared ns).\n"
+        f"   {MAPPER_BUFFER} = two {inv.name}. */\n",
         f"library ({library.name}_mapper) {{\n",
         "  delay_model : table_lookup;\n",
         '  time_unit : "1ns";\n',
@@ -687,7 +752,7 @@ def write_mapper_library(library: Library, path: Path) -> None:
         table = ", ".join([f'"{row}"'] * 3)
         zeros = ", ".join(['"0.0, 0.0, 0.0"'] * 3)
         out.append(f"  cell ({cell.name}) {{\n")
-        out.append(f"    area : {_fmt(cell.area_um2 / _MAPPER_AREA_UNIT_UM2)};\n")
+        out.append(f"    area : {_fmt(costs[cell.name] / _MAPPER_AREA_UNIT_UM2)};\n")
         out.append(f"    cell_leakage_power : {_fmt(cell.leakage_uw)};\n")
         for pin in cell.inputs:
             out.append(f"    pin ({pin}) {{ direction : input; capacitance : 0.01; }}\n")

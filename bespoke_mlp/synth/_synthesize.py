@@ -19,7 +19,15 @@ from .._util import log_tail
 from .._yosys import quote_path, run_yosys
 from ..errors import ToolError, UsageError
 from ._derive import write_register_cells
-from ._liberty import Library, load_library, write_buffer_expansion, write_mapper_library
+from ._liberty import (
+    DEFAULT_MAPPING,
+    Library,
+    MappingCost,
+    load_library,
+    mapping_costs,
+    write_buffer_expansion,
+    write_mapper_library,
+)
 from ._netlist import Netlist, read_netlist
 from ._power import (
     DEFAULT_FREQ_HZ,
@@ -151,6 +159,8 @@ class SynthResult:
     freq_hz : the clock frequency the power is given at.
     activity : ``"default"`` (calibrated toggle rate for every cell) or ``"measured"``.
     effort : the synthesis effort (``"script"``: an experimental ABC script).
+    mapping : what ABC's mapper minimized, ``"area"`` or ``"power"`` (see
+        :func:`~bespoke_mlp.synth.mapping_costs`); area and power are the library's either way.
     netlist_v, netlist_json, log : files written by the run.
     liberty : the Liberty file mapped onto.
     seconds : wall-clock time of the Yosys run (not part of :meth:`to_dict`).
@@ -169,6 +179,7 @@ class SynthResult:
     freq_hz: float
     activity: str
     effort: str
+    mapping: str
     netlist_v: Path
     netlist_json: Path
     log: Path
@@ -192,6 +203,7 @@ class SynthResult:
             "activity": self.activity,
             "library": self.liberty.stem,
             "effort": self.effort,
+            "mapping": self.mapping,
         }
 
     def with_activity(
@@ -325,6 +337,7 @@ def synthesize(
     activity: Mapping[str, float] | None = None,
     freq_hz: float = DEFAULT_FREQ_HZ,
     effort: Effort = DEFAULT_EFFORT,
+    mapping: MappingCost = DEFAULT_MAPPING,
     abc_script: str | None = None,
     log: Path | None = None,
     support: int | None = None,
@@ -351,6 +364,10 @@ def synthesize(
     freq_hz : clock (vector) rate for dynamic power.
     effort : ``"fast"`` (estimates), ``"normal"`` (default) or ``"high"`` (deep
         optimization; its script depends on the design's size).
+    mapping : what ABC's mapper minimizes: ``"power"`` (default: area plus weighted leakage,
+        see :func:`~bespoke_mlp.synth.mapping_costs`) or ``"area"``; of several candidate
+        netlists the one of least such cost is kept. The reported area and power are the
+        library's figures either way.
     abc_script : ABC commands, ``;``-separated, instead of ``effort``'s (for experiments).
     log : where to write the Yosys log (default ``out_dir/yosys.log``).
     support : at most this many input bits drive the outputs (e.g. the input bits a network
@@ -359,9 +376,9 @@ def synthesize(
     Raises
     ------
     UsageError
-        For missing or unsupported sources, a bad top name, timeout, effort, library or
-        activity, or a design that does not map onto the library's cells (e.g. registers it
-        has no cell for).
+        For missing or unsupported sources, a bad top name, timeout, effort, mapping,
+        library or activity, or a design that does not map onto the library's cells (e.g.
+        registers it has no cell for).
     ToolError
         If Yosys or ABC fails or exceeds ``timeout``; the message names the log.
     """
@@ -373,13 +390,14 @@ def synthesize(
     ):
         raise UsageError(f"abc_script must be ';'-separated ABC commands, got {abc_script!r}")
     library = load_library(liberty)
+    costs = mapping_costs(library, mapping)  # raises UsageError for an unknown mapping
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     netlist_v, netlist_json = out_dir / "netlist.v", out_dir / "netlist.json"
     log = out_dir / "yosys.log" if log is None else Path(log)
     with tempfile.TemporaryDirectory(prefix="bespoke-synth-") as tmp:
         work = Path(tmp)
-        write_mapper_library(library, work / "mapper.lib")
+        write_mapper_library(library, work / "mapper.lib", mapping)
         write_buffer_expansion(library, work / "buffer_expansion.v")
         if library.registers:
             write_register_cells(library, work / "registers.lib")
@@ -399,26 +417,27 @@ def synthesize(
                        f"read_rtlil {quote_path(prepared)}"]
         else:
             scripts = (abc_script,) if abc_script else abc_scripts_for(effort, 0, support)
-        areas = []
+        totals = []
         for k, script in enumerate(scripts):
             cand = work / f"candidate{k}"
             cand.mkdir()
-            mapping = _map_script(top, library.path, work, script, cand / "netlist.v",
-                                  cand / "netlist.json")
+            commands = _map_script(top, library.path, work, script, cand / "netlist.v",
+                                   cand / "netlist.json")
             remaining = timeout - (time.perf_counter() - start)
-            _run_yosys(_script(prepare + mapping), cand / "synth.ys", log,
+            _run_yosys(_script(prepare + commands), cand / "synth.ys", log,
                        max(remaining, 1e-3), top, limit=timeout)
             logs.append(log.read_text())
-            areas.append(_area(read_netlist(cand / "netlist.json", library, top=top), library))
+            counts = read_netlist(cand / "netlist.json", library, top=top).cell_counts
+            totals.append(sum(costs[name] * n for name, n in counts.items()))
         seconds = time.perf_counter() - start
-        best = work / f"candidate{areas.index(min(areas))}"  # the first on a tie
+        best = work / f"candidate{totals.index(min(totals))}"  # the first on a tie
         shutil.copyfile(best / "netlist.v", netlist_v)
         shutil.copyfile(best / "netlist.json", netlist_json)
         if len(logs) > 1:
             log.write_text("".join(logs))
     netlist = read_netlist(netlist_json, library, top=top)
     return _result(netlist, library, netlist_v, netlist_json, log, seconds, activity, freq_hz,
-                   "script" if abc_script else effort)
+                   "script" if abc_script else effort, mapping)
 
 
 def _prepared_cells(stats: Path) -> int:
@@ -433,6 +452,7 @@ def _area(netlist: Netlist, library: Library) -> float:
 def _result(
     netlist: Netlist, library: Library, netlist_v: Path, netlist_json: Path, log: Path,
     seconds: float, activity: Mapping[str, float] | None, freq_hz: float, effort: str,
+    mapping: str,
 ) -> SynthResult:
     counts = netlist.cell_counts
     area = _area(netlist, library)
@@ -454,6 +474,7 @@ def _result(
         log=log,
         liberty=library.path,
         effort=effort,
+        mapping=mapping,
         seconds=seconds,
         **_power_fields(report),
     )
