@@ -8,9 +8,9 @@ from bespoke_mlp.flow._rounds import Retrained
 from bespoke_mlp.flow._selection import PairedLoss
 
 
-def _one_round(net, rng, tmp_path, **kwargs):
-    """One small search round over 60 random input codes scored against ``net`` itself:
-    what it found, and those codes."""
+def _one_round(net, rng, tmp_path, executor=None, **kwargs):
+    """One small search round over 60 random input codes scored against ``net`` itself (on
+    ``executor``, default in-process): what it found, and those codes."""
     from bespoke_mlp.approx import input_bit_counts
     from bespoke_mlp.flow import SearchSettings
     from bespoke_mlp.flow._log import quiet
@@ -27,7 +27,7 @@ def _one_round(net, rng, tmp_path, **kwargs):
                           input_bit_counts(codes, 4), CostModel.default(), settings,
                           search_min=0.0, seed=0, checkpoints=lambda r: tmp_path / f"c{r}",
                           resume=False, progress=lambda label: (lambda p: None),
-                          executor=SerialExecutor(), log=quiet(), **kwargs)
+                          executor=executor or SerialExecutor(), log=quiet(), **kwargs)
     return found, codes
 
 
@@ -97,6 +97,24 @@ def test_round_one_retrains_tiny_designs_and_estimates_them_small(tmp_path):
     for i in sparse:
         w = np.concatenate([np.abs(layer.weights).ravel() for layer in found.nets[i].layers])
         assert np.all((w & (w - 1)) == 0)
+
+
+def test_worker_processes_give_the_in_process_round(tmp_path):
+    from bespoke_mlp.parallel import ProcessExecutor
+
+    # Front points, sparse networks, tiny designs and their growth, all on two workers.
+    net = random_network(np.random.default_rng(5), n_features=5)
+    (tmp_path / "serial").mkdir()
+    (tmp_path / "workers").mkdir()
+    serial, _ = _one_round(net, np.random.default_rng(6), tmp_path / "serial", tiny_base=net)
+    with ProcessExecutor(2) as executor:
+        workers, _ = _one_round(net, np.random.default_rng(6), tmp_path / "workers",
+                                executor=executor, tiny_base=net)
+    assert any(c.name.startswith("sparse-po2") for c in serial.configs) and any(serial.tiny)
+    assert [n.to_json() for n in workers.nets] == [n.to_json() for n in serial.nets]
+    assert [c.to_json() for c in workers.configs] == [c.to_json() for c in serial.configs]
+    assert (workers.tiny, workers.losses, workers.area) == \
+        (serial.tiny, serial.losses, serial.area)
 
 
 def test_tiny_designs_retrain_at_their_own_step_size():

@@ -87,3 +87,8 @@ def test_the_family_is_deterministic_and_one_per_kept_fraction():
     assert len(first) == len(SPARSE_KEEP)
     assert [n.to_json() for _, n in first] == [n.to_json() for _, n in second]
     assert [c.to_json() for c, _ in first] == [c.to_json() for c, _ in second]
+    # A member trained alone (a parallel work unit) is the family's.
+    [alone] = sparse_po2_family(net, codes[:40], y[:40], codes[40:], y[40:], seed=3,
+                                keeps=(SPARSE_KEEP[1],))
+    assert alone[0].to_json() == first[1][0].to_json()
+    assert alone[1].to_json() == first[1][1].to_json()

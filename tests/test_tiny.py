@@ -5,7 +5,7 @@ import pytest
 from _nets import random_network
 
 from bespoke_mlp.approx import ApproxConfig, apply_config, input_bit_counts
-from bespoke_mlp.flow._tiny import grow_tiny, worth_verifying
+from bespoke_mlp.flow._tiny import Backfill, grow_tiny, worth_verifying
 from bespoke_mlp.ir import predict_codes
 
 
@@ -64,3 +64,29 @@ def test_grown_designs_are_verified_up_to_the_first_within_the_budget():
     assert worth_verifying([9.0, 5.0, 6.0, 4.5, 4.5], 1.0, 4.0) == [1, 3]
     assert worth_verifying([9.0, 5.0, 6.0, 4.5, 4.5], 1.0, 3.0) == []
     assert worth_verifying([], 1.0, 3.0) == []
+
+
+def test_backfill_fills_idle_workers_from_its_backlog_and_fits_each_precision_once():
+    batches = []
+
+    def fit(precisions):
+        batches.append(list(precisions))
+        return [f"net{p}" for p in precisions]
+
+    a, b, c, d, e = (1, 0), (0, 1), (1, 1), (2, 0), (0, 2)
+    backfill = Backfill(fit, 2, [a, b, c])
+    # One candidate on two workers: one backlog precision along.
+    assert backfill([d]) == ["net(2, 0)"] and batches == [[d, a]]
+    # Two candidates fill both workers; a retrained one is not retrained again.
+    assert backfill([a, e, b]) == ["net(1, 0)", "net(0, 2)", "net(0, 1)"]
+    assert batches[1] == [e, b] and backfill.pending == [c]
+    assert backfill([a]) == ["net(1, 0)"] and len(batches) == 2
+    backfill.add([c], ["elsewhere"])
+    assert backfill.pending == [] and backfill[c] == "elsewhere"
+    # Growth through a backfill gives the same path as through the plain fit.
+    net, path, _, val = _growth(5, max_bits=6)
+    stats = input_bit_counts(val[0], 4)
+    plain = Backfill(lambda ps: [apply_config(net, ApproxConfig(input_precision=p), stats)
+                                 for p in ps], 3, [(1, 0, 0, 0), (0, 1, 0, 0)])
+    again = grow_tiny(net, np.array([0.1, 0.4, 0.3, 0.2]), plain, val, max_bits=6)
+    assert [(q, n.to_json()) for q, n in again] == [(q, n.to_json()) for q, n in path]

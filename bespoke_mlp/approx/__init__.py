@@ -12,12 +12,13 @@ from ._config import (
 )
 from ._csd_round import CSD_LIMIT, MAX_DIGITS, nearest_csd, nearest_csd_table
 from ._retrain import digit_projection, retrain, weight_steps
-from ._sparse import sparse_po2, sparse_po2_family, sparse_po2_projection
+from ._sparse import SPARSE_KEEP, sparse_po2, sparse_po2_family, sparse_po2_projection
 from ._thresholds import learn_thresholds
 
 __all__ = [
     "CSD_LIMIT",
     "MAX_DIGITS",
+    "SPARSE_KEEP",
     "ApproxConfig",
     "LayerApprox",
     "apply_config",

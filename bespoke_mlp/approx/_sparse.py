@@ -5,7 +5,7 @@ with only a fraction of each layer's coefficients nonzero."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -82,9 +82,11 @@ def sparse_po2(net: Network, codes_train: np.ndarray, y_train: np.ndarray,
 
 
 def sparse_po2_family(net: Network, codes_train: np.ndarray, y_train: np.ndarray,
-                      codes_val: np.ndarray, y_val: np.ndarray, *,
-                      seed: int = 0) -> list[tuple[ApproxConfig, Network]]:
-    """:func:`sparse_po2` of ``net`` at each kept fraction of :data:`SPARSE_KEEP`
-    (:data:`SPARSE_EPOCHS` epochs at step size :data:`SPARSE_LR`)."""
+                      codes_val: np.ndarray, y_val: np.ndarray, *, seed: int = 0,
+                      keeps: Sequence[float] = SPARSE_KEEP) -> list[tuple[ApproxConfig, Network]]:
+    """:func:`sparse_po2` of ``net`` at each kept fraction of ``keeps``
+    (:data:`SPARSE_EPOCHS` epochs at step size :data:`SPARSE_LR`). Each is independent of the
+    others: a member trained alone (``keeps=(keep,)``, e.g. as a parallel work unit) equals
+    the same member of the whole family."""
     return [sparse_po2(net, codes_train, y_train, codes_val, y_val, keep=keep,
-                       epochs=SPARSE_EPOCHS, seed=seed, lr=SPARSE_LR) for keep in SPARSE_KEEP]
+                       epochs=SPARSE_EPOCHS, seed=seed, lr=SPARSE_LR) for keep in keeps]

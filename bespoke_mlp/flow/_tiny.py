@@ -9,7 +9,7 @@ import numpy as np
 
 from ..ir import Network, predict_codes
 
-__all__ = ["GROW_MAX_BITS", "grow_tiny", "worth_verifying"]
+__all__ = ["GROW_MAX_BITS", "Backfill", "grow_tiny", "worth_verifying"]
 
 #: Input bits in all (the sum over features) that the growth stops at. Measured (default
 #: run, 2 x 3-bit tiny design's loss bound 1.16 points on White Wine's 1029 selection
@@ -65,6 +65,45 @@ def grow_tiny(net: Network, importance: np.ndarray, fit: Fit,
         if best >= 1.0:
             break
     return path
+
+
+class Backfill:
+    """A :data:`Fit` for :func:`grow_tiny` that retrains each precision once and fills the
+    workers its steps leave idle with precisions from a backlog (the fixed tiny designs).
+
+    A growth step of ``c`` candidates on ``workers`` workers leaves ``-c % workers`` of them
+    idle at its end; the step takes as many backlog precisions along. A candidate retrained
+    before (a backlog one, e.g. the most important feature at 1 bit) is not retrained again:
+    retraining is deterministic, so the networks are those of retraining each precision on
+    its own. Measured on Pendigits (2 workers, load 2): the 7 fixed tiny designs and the
+    growth took 31.4-32.8 s one after the other, 25.3-26.6 s backfilled.
+    """
+
+    def __init__(self, fit: Fit, workers: int, backlog: Sequence[tuple[int, ...]]):
+        self._fit, self._workers = fit, workers
+        self._backlog = list(dict.fromkeys(backlog))
+        self._done: dict[tuple[int, ...], Network] = {}
+
+    @property
+    def pending(self) -> list[tuple[int, ...]]:
+        """The backlog precisions not retrained yet, in backlog order."""
+        return list(self._backlog)
+
+    def add(self, precisions: Sequence[tuple[int, ...]], nets: Sequence[Network]) -> None:
+        """Record ``nets``, the networks of ``precisions`` retrained elsewhere."""
+        self._done.update(zip(precisions, nets, strict=True))
+        self._backlog = [p for p in self._backlog if p not in self._done]
+
+    def __call__(self, precisions: list[tuple[int, ...]]) -> list[Network]:
+        new = [p for p in dict.fromkeys(precisions) if p not in self._done]
+        rest = [p for p in self._backlog if p not in new]
+        extra = rest[:-len(new) % self._workers] if new else []
+        batch = new + extra
+        self.add(batch, self._fit(batch) if batch else [])
+        return [self._done[p] for p in precisions]
+
+    def __getitem__(self, precision: tuple[int, ...]) -> Network:
+        return self._done[precision]
 
 
 def worth_verifying(bounds: Sequence[float], max_loss: float, slack: float) -> list[int]:
