@@ -25,9 +25,9 @@ a neuron's inputs are spread over the lanes by index (input ``i`` preferably on 
 ``i % lanes``, so that each lane's operand multiplexer sees few sources, and at step
 ``i // lanes`` where that takes no more steps, so that the selects follow the counter), its
 steps fill unused lanes with zero coefficients, and a neuron with no connection keeps one step
-of zero coefficients. The first step of a layer never reads the activation the previous layer writes
-in that cycle (its last neuron's): that source is read last, after an idle first step if
-need be. After the drain cycle the class register holds the prediction, and the counter wraps
+of zero coefficients. The first step of a layer never reads the activation the previous layer
+writes in that cycle (its last neuron's): that source is read last, after an idle first step
+if need be. After the drain cycle the class register holds the prediction, and the counter wraps
 to the next inference.
 """
 
@@ -207,28 +207,30 @@ def schedule(net: Network, lanes: int = 1) -> Schedule:
     for k, layer in enumerate(net.layers):
         width = max(net.input_widths(k))
         coef, const = layer_linear_form(layer, width)  # coef: (n_in * width, n_out)
-        forms.append((coef.reshape(layer.n_in, width, layer.n_out), const, width))
+        coef = coef.reshape(layer.n_in, width, layer.n_out)
+        forms.append((coef, const, width))
         for j in range(layer.n_out):
             acc_bits = max(acc_bits, signed_width(*accumulator_range(layer, j)))
-            sources = [i for i in range(layer.n_in) if forms[k][0][i, :, j].any()]
+            sources = [i for i in range(layer.n_in) if coef[i, :, j].any()]
             # The previous layer's last neuron is written during this layer's first step.
             last_read = net.layers[k - 1].n_out - 1 if k and j == 0 else None
             groups = _lane_groups(sources, lanes, last_read)
             if last_read is not None and last_read in groups[0]:
                 groups.insert(0, [None] * lanes)
             plan.append((k, j, groups))
+    # An idle slot reads a source its lane's multiplexer has anyway (zero coefficients), not
+    # the activation written in the layer's first step: its position's source where it can
+    # (so that the selects keep following the counter), else the lane's first of the layer.
     read = [{(k, g[lane]) for k, _, groups in plan for g in groups} for lane in range(lanes)]
+    lasts = [layer.n_in - 1 if k else None for k, layer in enumerate(net.layers)]
+    fallbacks = [[min((i for kk, i in read[lane] if kk == k and i not in (None, last)),
+                      default=lane % layer.n_in if lane % layer.n_in != last else 0)
+                  for lane in range(lanes)]
+                 for k, (layer, last) in enumerate(zip(net.layers, lasts))]
     steps: list[Step] = []
     for k, j, groups in plan:
-        layer = net.layers[k]
+        layer, last, fallback = net.layers[k], lasts[k], fallbacks[k]
         coef, const, width = forms[k]
-        # An idle slot reads a source its lane's multiplexer has anyway (zero coefficients),
-        # not the activation written in the layer's first step: its position's source where
-        # it can (so that the selects keep following the counter), else the lane's first.
-        last = layer.n_in - 1 if k else None
-        fallback = [min((i for kk, i in read[lane] if kk == k and i not in (None, last)),
-                        default=lane % layer.n_in if lane % layer.n_in != last else 0)
-                    for lane in range(lanes)]
         for n, group in enumerate(groups):
             coefs = tuple(pad if i is None else tuple(int(c) for c in coef[i, :, j])
                           + pad[width:] for i in group)
