@@ -21,6 +21,23 @@ def _run(argv: list[str], *, cwd: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
+def _site_packages() -> list[str]:
+    """The running environment's package directories (a venv's, a conda env's or the system's).
+
+    ``--system-site-packages`` would expose the *base* interpreter's packages, which inside a venv
+    lack the dependencies; these directories hold them wherever the tests run."""
+    return [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+
+
+def _see_running_dependencies(python: Path, env: dict[str, str]) -> None:
+    # A plain path line in a .pth is appended to sys.path after the venv's own site-packages,
+    # and the .pth files inside it are not read, so an editable install of the checkout there
+    # stays invisible and the wheel's copy is the one imported.
+    purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                   cwd=python.parent, env=env).strip()
+    Path(purelib, "_test_dependencies.pth").write_text("\n".join(_site_packages()) + "\n")
+
+
 def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     # No PYTHONPATH: it would put the checkout ahead of the installed copy.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -32,7 +49,7 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
         shutil.copyfile(ROOT / name, src / name)
     dist = tmp_path / "dist"
     # Offline: the build backend (setuptools, in the dev extra) comes from this environment,
-    # and the venv sees this environment's dependencies, so only the wheel is installed.
+    # and the venv sees this environment's dependencies by path, so only the wheel is installed.
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
           "--no-index", "--wheel-dir", str(dist), str(src)], cwd=tmp_path, env=env)
     (wheel,) = dist.glob("bespoke_mlp-*.whl")
@@ -41,9 +58,9 @@ def test_wheel_installs_and_runs_outside_the_repository(tmp_path):
     assert {"bespoke_mlp/tech/egfet_1v0.lib", "bespoke_mlp/tech/egfet_cells.v",
             "bespoke_mlp/search/cost_model.json"} <= names
     venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
-         cwd=tmp_path, env=env)
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp_path, env=env)
     python = venv / "bin" / "python"
+    _see_running_dependencies(python, env)
     _run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
          cwd=tmp_path, env=env)
     work = tmp_path / "elsewhere"
