@@ -1,0 +1,119 @@
+"""Which input-range rule should the flows use? Test accuracy of ``run --exact``'s network per rule.
+
+For every (dataset, split seed, rule): :func:`~bespoke_mlp.train.train_model` at the settings of
+``bespoke-mlp run --exact`` (the network it implements; its golden model scores the test part,
+which agrees bit-exactly with the RTL and gates), with the input range fitted by the rule on the
+non-test samples. Each finished run is added to ``OUT/input_range.json`` at once (runs already
+there are skipped), so partial results survive; every invocation then tabulates what is there
+into ``OUT/input_range.md``. The validation accuracy is recorded too, for a choice made without
+the test part.
+
+    nice python benchmarks/input_range.py --data-dir ../shared/datasets
+    python benchmarks/input_range.py --collect
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bespoke_mlp.data import label_indices
+from bespoke_mlp.ir import MIN_MAX, InputRange, predict_codes
+from bespoke_mlp.train import train_model
+
+#: The slow datasets come last, so that an interrupted benchmark leaves the most rows.
+DATASETS = ("balance", "breast_cancer", "cardio", "redwine", "seeds", "vertebral_3c",
+            "whitewine", "pendigits", "arrhythmia")
+SEEDS = (42, 1, 2)
+RULES = (MIN_MAX, InputRange(0.5, 99.5), InputRange(1.0, 99.0))
+
+
+def _row(name: str, seed: int, rule: InputRange, data_dir: Path | None) -> dict:
+    start = time.perf_counter()
+    trained = train_model(name, data_dir=data_dir, split_seed=seed, input_range=rule)
+    net, split = trained.network, trained.split
+    y_val = label_indices(trained.mlp.classes_, split.y_val)
+    val = float(np.mean(predict_codes(net, split.codes("val", net.input_bits)) == y_val))
+    return {"dataset": name, "split_seed": seed, "rule": str(rule),
+            "test": trained.accuracy["quantized"], "n_test": len(split.y_test), "val": val,
+            "clipped_features": sum(net.input_clipped), "n_features": net.n_features,
+            "runtime_s": round(time.perf_counter() - start, 1)}
+
+
+def _load(path: Path) -> list[dict]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _save(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def _table(rows: dict[tuple[str, int, str], dict]) -> str:
+    """Markdown: test accuracy per run and rule, the change in test samples against min-max,
+    and the rule validation would choose per run."""
+    names = [str(r) for r in RULES]
+    lines = ["| dataset | seed | n_test | " + " | ".join(f"{n} test %" for n in names)
+             + " | " + " | ".join(f"{n} Δ samples" for n in names[1:])
+             + " | val-chosen |", "|" + "---|" * (3 + 2 * len(names)) + "---|"]
+    complete = []
+    for name in DATASETS:
+        for seed in SEEDS:
+            got = [rows.get((name, seed, n)) for n in names]
+            if not all(got):
+                continue
+            complete.append(got)
+            n_test = got[0]["n_test"]
+            delta = [round((g["test"] - got[0]["test"]) * n_test) for g in got[1:]]
+            chosen = max(range(len(got)), key=lambda k: (got[k]["val"], -k))
+            lines.append(f"| {name} | {seed} | {n_test} | "
+                         + " | ".join(f"{100 * g['test']:.2f}" for g in got) + " | "
+                         + " | ".join(f"{d:+d}" for d in delta) + f" | {names[chosen]} |")
+    if not complete:
+        return "\n".join(lines) + "\n\nno complete run yet\n"
+    lines += ["", f"{len(complete)} complete runs (dataset × seed).", "",
+              "| rule | mean test % | mean Δ points | runs losing > 1 sample | worst Δ samples |",
+              "|---|---|---|---|---|"]
+    for k, n in enumerate(names):
+        d = [round((g[k]["test"] - g[0]["test"]) * g[0]["n_test"]) for g in complete]
+        points = [100 * (g[k]["test"] - g[0]["test"]) for g in complete]
+        lines.append(f"| {n} | {statistics.mean(100 * g[k]['test'] for g in complete):.2f} | "
+                     f"{statistics.mean(points):+.2f} | {sum(x < -1 for x in d)} | "
+                     f"{min(d):+d} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    p.add_argument("--datasets", nargs="*", default=list(DATASETS))
+    p.add_argument("--collect", action="store_true", help="only tabulate the rows there")
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "input_range.json"
+    rows = _load(path)
+    done = {(r["dataset"], r["split_seed"], r["rule"]) for r in rows}
+    todo = [(n, s, r) for n in ([] if args.collect else args.datasets) for s in SEEDS
+            for r in RULES if (n, s, str(r)) not in done]
+    for name, seed, rule in todo:
+        row = _row(name, seed, rule, args.data_dir)
+        rows.append(row)
+        _save(path, rows)
+        print(f"{name} s{seed} {rule}: test {100 * row['test']:.2f} % "
+              f"({row['runtime_s']} s)", flush=True)
+    table = _table({(r["dataset"], r["split_seed"], r["rule"]): r for r in rows})
+    (args.out / "input_range.md").write_text("# Input range rules: test accuracy of `run --exact`"
+                                         "'s network\n\nGenerated by `benchmarks/input_range.py`."
+                                         "\n\n" + table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
