@@ -37,7 +37,8 @@ class Split:
     no labels, and so every split of the same seed codes its test part identically, whatever
     its selection part); never on the test part. Values outside the range, in any part, are
     clipped to the end codes by :meth:`codes`; ``input_clipped`` says per feature whether any
-    fitting sample is.
+    fitting sample is. ``input_range`` is None when the range is given (an imported model's
+    own).
     """
 
     X_train: np.ndarray
@@ -50,7 +51,7 @@ class Split:
     y_test: np.ndarray
     feature_min: np.ndarray
     feature_max: np.ndarray
-    input_range: InputRange = DEFAULT_INPUT_RANGE
+    input_range: InputRange | None = DEFAULT_INPUT_RANGE
     input_clipped: tuple[bool, ...] = ()
 
     def codes(self, part: str, bits: int) -> np.ndarray:
