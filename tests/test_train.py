@@ -11,9 +11,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from bespoke_mlp.data import load_dataset, split_dataset
+from bespoke_mlp.data import Dataset, load_dataset, split_dataset
 from bespoke_mlp.errors import UsageError
+from bespoke_mlp.flow import SearchSettings, split_parts
 from bespoke_mlp.ir import (
+    DEFAULT_INPUT_RANGE,
+    MIN_MAX,
     Layer,
     Network,
     csd_weight,
@@ -454,3 +457,38 @@ def test_finetune_refuses_malformed_bias_steps():
     y = np.zeros(4, dtype=np.int64)
     with pytest.raises(UsageError, match=r"bias_steps must be 2 ints >= 0, got \[1\]"):
         finetune(net, codes, y, codes, y, epochs=1, bias_steps=[1])
+
+
+def _outlier_dataset() -> Dataset:
+    """Two gaussian classes of 3 features; one non-test sample of feature 0 far out."""
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1], 120)
+    X = rng.normal(size=(240, 3)) + y[:, None]
+    X[0, 0] = 400.0
+    return Dataset("outlier", X, y, ("a", "b", "c"))
+
+
+def test_exact_and_search_runs_code_each_test_sample_identically():
+    ds = _outlier_dataset()
+    exact = train_model(ds, hidden=(3,), qat=False)
+    search = train_model(ds, hidden=(3,), qat=False,
+                         select_size=SearchSettings().select_size)
+    codes_exact = split_parts(exact.network, exact.split)["test"][0]
+    codes_search = split_parts(search.network, search.split)["test"][0]
+    np.testing.assert_array_equal(exact.split.X_test, search.split.X_test)
+    np.testing.assert_array_equal(codes_exact, codes_search)
+    np.testing.assert_array_equal(codes_exact, encode_inputs(search.network,
+                                                             search.split.X_test))
+    assert exact.network.feature_max == search.network.feature_max
+
+
+def test_trained_network_records_its_input_range():
+    ds = _outlier_dataset()
+    net = train_model(ds, hidden=(3,), qat=False).network
+    assert net.input_range == DEFAULT_INPUT_RANGE and net.input_clipped == (True,) * 3
+    assert net.feature_max[0] < 10  # the outlier at 400 is clipped, not spanned
+    plain = train_model(ds, hidden=(3,), qat=False, input_range=MIN_MAX).network
+    assert plain.input_range == MIN_MAX and plain.input_clipped == (False,) * 3
+    assert plain.feature_max[0] == 400.0
+    again = Network.from_json(net.to_json())
+    assert again.input_range == net.input_range and again.input_clipped == net.input_clipped
