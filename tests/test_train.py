@@ -425,6 +425,7 @@ def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     assert set(summary["accuracy"]) == {"float", "quantized"}
     assert summary["qat"] is False and summary["runtime_s"] > 0
     assert summary["feature_selection"] is None
+    assert summary["input_range"] == str(DEFAULT_INPUT_RANGE) == str(net.input_range)
     assert "iris 4-4-3" in capsys.readouterr().out
     # Refuses to overwrite without --force; the same run reproduces the model byte for byte.
     with pytest.raises(UsageError, match="--force"):
@@ -432,6 +433,17 @@ def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     first = (out / "model.json").read_bytes()
     _run_cli(["train", "iris", "--hidden", "4", "--no-qat", "--out", str(out), "--force"])
     assert (out / "model.json").read_bytes() == first
+
+
+def test_train_cli_input_range(tmp_path):
+    out = tmp_path / "mm"
+    _run_cli(["train", "iris", "--hidden", "3", "--no-qat", "--input-range", "min-max",
+              "--out", str(out)])
+    net = Network.from_json((out / "model.json").read_text())
+    assert net.input_range == MIN_MAX and net.input_clipped == (False,) * 4
+    with pytest.raises(UsageError, match="--input-range: .*got 'q5'"):
+        _run_cli(["train", "iris", "--input-range", "q5", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("hidden", ["0", "3,x", "", "-2"])
