@@ -283,6 +283,11 @@ def test_input_range_rules_name_and_parse():
     rule = InputRange(0.5, 99.5)
     assert str(rule) == "q0.5-99.5" and InputRange.parse("q0.5-99.5") == rule
     assert InputRange.parse("min-max") == MIN_MAX and InputRange.parse("q1-99") == InputRange(1, 99)
+    assert str(InputRange(1, 99, 1.5)) == "q1-99x1.5"
+    assert InputRange.parse("q1-99x1.5") == InputRange(1, 99, 1.5)
+    assert InputRange(0, 100, 2) == MIN_MAX
+    with pytest.raises(ValueError, match="outlier ratio must be a number >= 1, got 0.5"):
+        InputRange(1, 99, 0.5)
     with pytest.raises(ValueError, match="'q1'"):
         InputRange.parse("q1")
     with pytest.raises(ValueError, match="upper percentile must be in .*, got 101"):
@@ -309,6 +314,11 @@ def test_quantile_range_clips_an_outlier_and_keeps_rare_flags():
     codes = quantize_codes(x, fitted.lo, fitted.hi, 4)
     assert codes[-1, 0] == 15 and len(np.unique(codes[:, 0])) == 16
     assert len(np.unique(quantize_codes(x, plain.lo, plain.hi, 4)[:, 0])) == 2
+    # Where it pays: only the outlier's feature (min-max span 102 times its 1..99 % span)
+    # is clipped; the uniform one (1.02 times) keeps its min-max range.
+    where = InputRange(1, 99, 1.5).fit(x)
+    assert where.hi.tolist() == [990.0, 1.0, 1000.0] and where.lo.tolist() == [10.0, 0, 0]
+    assert where.clipped.tolist() == [True, False, False]
 
 
 def test_network_records_its_input_range():
