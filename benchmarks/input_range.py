@@ -32,14 +32,17 @@ DATASETS = ("balance", "breast_cancer", "cardio", "redwine", "seeds", "vertebral
 SEEDS = (42, 1, 2)
 #: Min-max first: a rule that gives every feature the same range trains the same network.
 RULES = (MIN_MAX, InputRange(0.5, 99.5), InputRange(1.0, 99.0), InputRange(0.5, 99.5, 1.5),
-         InputRange(1.0, 99.0, 1.5))
+         InputRange(1.0, 99.0, 1.5), InputRange(0.5, 99.5, 2.0), InputRange(1.0, 99.0, 2.0))
+#: The noise floor: min-max again with another training seed (same split, same codes).
+NOISE_SEED = 1
+NOISE = f"{MIN_MAX} seed {NOISE_SEED}"
 
 
 def _row(name: str, seed: int, rule: InputRange, data_dir: Path | None,
-         plain: dict | None) -> dict:
+         plain: dict | None, train_seed: int = 0) -> dict:
     """One training run, or the min-max run ``plain`` when ``rule`` fits the same ranges
     (training is deterministic: the same codes give the same network)."""
-    if plain is not None:
+    if plain is not None and not train_seed:
         ds = load_dataset(name, data_dir=data_dir)
         ranged = split_dataset(ds, seed=seed, input_range=rule)
         minmax = split_dataset(ds, seed=seed, input_range=MIN_MAX)
@@ -47,11 +50,13 @@ def _row(name: str, seed: int, rule: InputRange, data_dir: Path | None,
                 ranged.feature_max, minmax.feature_max):
             return {**plain, "rule": str(rule), "same_as": str(MIN_MAX), "runtime_s": 0.0}
     start = time.perf_counter()
-    trained = train_model(name, data_dir=data_dir, split_seed=seed, input_range=rule)
+    trained = train_model(name, data_dir=data_dir, split_seed=seed, input_range=rule,
+                          seed=train_seed)
     net, split = trained.network, trained.split
     y_val = label_indices(trained.mlp.classes_, split.y_val)
     val = float(np.mean(predict_codes(net, split.codes("val", net.input_bits)) == y_val))
-    return {"dataset": name, "split_seed": seed, "rule": str(rule),
+    label = f"{rule} seed {train_seed}" if train_seed else str(rule)
+    return {"dataset": name, "split_seed": seed, "rule": label,
             "test": trained.accuracy["quantized"], "n_test": len(split.y_test), "val": val,
             "clipped_features": sum(net.input_clipped), "n_features": net.n_features,
             "runtime_s": round(time.perf_counter() - start, 1)}
@@ -68,12 +73,13 @@ def _save(path: Path, rows: list[dict]) -> None:
 
 
 def _table(rows: dict[tuple[str, int, str], dict]) -> str:
-    """Markdown: test accuracy per run and rule, the change in test samples against min-max,
-    and the rule validation would choose per run."""
+    """Markdown: per run, min-max's test accuracy and each rule's change in test samples
+    against it (and the training-seed noise floor); then each rule's mean over the runs
+    every rule finished."""
     names = [str(r) for r in RULES]
-    lines = ["| dataset | seed | n_test | " + " | ".join(f"{n} test %" for n in names)
-             + " | " + " | ".join(f"{n} Δ samples" for n in names[1:])
-             + " | val-chosen |", "|" + "---|" * (3 + 2 * len(names)) + "---|"]
+    lines = ["| dataset | seed | n_test | min-max test % | "
+             + " | ".join(f"{n} Δ" for n in names[1:]) + f" | {NOISE} Δ | val-chosen |",
+             "|" + "---|" * (len(names) + 5)]
     complete = []
     for name in DATASETS:
         for seed in SEEDS:
@@ -83,13 +89,16 @@ def _table(rows: dict[tuple[str, int, str], dict]) -> str:
             complete.append(got)
             n_test = got[0]["n_test"]
             delta = [round((g["test"] - got[0]["test"]) * n_test) for g in got[1:]]
-            chosen = _val_choice(got)
-            lines.append(f"| {name} | {seed} | {n_test} | "
-                         + " | ".join(f"{100 * g['test']:.2f}" for g in got) + " | "
-                         + " | ".join(f"{d:+d}" for d in delta) + f" | {names[chosen]} |")
+            noise = rows.get((name, seed, NOISE))
+            noise_d = ("" if noise is None
+                       else f"{round((noise['test'] - got[0]['test']) * n_test):+d}")
+            lines.append(f"| {name} | {seed} | {n_test} | {100 * got[0]['test']:.2f} | "
+                         + " | ".join(f"{d:+d}" for d in delta)
+                         + f" | {noise_d} | {names[_val_choice(got)]} |")
     if not complete:
         return "\n".join(lines) + "\n\nno complete run yet\n"
-    lines += ["", f"{len(complete)} complete runs (dataset × seed).", "",
+    lines += ["", f"Δ: test samples gained (+) or lost (−) against min-max. "
+              f"{len(complete)} complete runs (dataset × split seed).", "",
               "| rule | mean test % | mean Δ points | runs losing > 1 sample | worst Δ samples |",
               "|---|---|---|---|---|"]
     choices = [(n, [k] * len(complete)) for k, n in enumerate(names)]
@@ -115,20 +124,23 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--datasets", nargs="*", default=list(DATASETS))
     p.add_argument("--collect", action="store_true", help="only tabulate the rows there")
+    p.add_argument("--noise", action="store_true",
+                   help=f"also train min-max with training seed {NOISE_SEED} (noise floor)")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "input_range.json"
     rows = _load(path)
     done = {(r["dataset"], r["split_seed"], r["rule"]) for r in rows}
-    todo = [(n, s, r) for n in ([] if args.collect else args.datasets) for s in SEEDS
-            for r in RULES if (n, s, str(r)) not in done]
-    for name, seed, rule in todo:
+    runs = [(r, 0) for r in RULES] + ([(MIN_MAX, NOISE_SEED)] if args.noise else [])
+    todo = [(n, s, r, t) for n in ([] if args.collect else args.datasets) for s in SEEDS
+            for r, t in runs if (n, s, f"{r} seed {t}" if t else str(r)) not in done]
+    for name, seed, rule, train_seed in todo:
         plain = next((r for r in rows if (r["dataset"], r["split_seed"], r["rule"])
                       == (name, seed, str(MIN_MAX))), None)
-        row = _row(name, seed, rule, args.data_dir, plain)
+        row = _row(name, seed, rule, args.data_dir, plain, train_seed)
         rows.append(row)
         _save(path, rows)
-        print(f"{name} s{seed} {rule}: test {100 * row['test']:.2f} % "
+        print(f"{name} s{seed} {row['rule']}: test {100 * row['test']:.2f} % "
               f"({row['runtime_s']} s)", flush=True)
     table = _table({(r["dataset"], r["split_seed"], r["rule"]): r for r in rows})
     (args.out / "input_range.md").write_text("# Input range rules: test accuracy of `run --exact`"
