@@ -108,8 +108,8 @@ def _table(rows: dict[tuple[str, int, str], dict], data_dir: Path | None) -> str
         return "\n".join(lines) + "\n\nno complete run yet\n"
     lines += ["", f"Δ: test samples gained (+) or lost (−) against min-max. "
               f"{len(complete)} complete runs (dataset × split seed).", "",
-              "| rule | runs it changes | mean test % | mean Δ points | runs losing > 1 sample "
-              "| worst Δ samples |", "|---|---|---|---|---|---|"]
+              "| rule | runs it changes | mean validation % | mean test % | mean Δ points "
+              "| runs losing > 1 sample | worst Δ samples |", "|---|---|---|---|---|---|---|"]
     choices = [(n, [k] * len(complete)) for k, n in enumerate(names)]
     choices.append(("chosen on validation", [_val_choice(g) for g in complete]))
     for n, ks in choices:
@@ -118,7 +118,8 @@ def _table(rows: dict[tuple[str, int, str], dict], data_dir: Path | None) -> str
         points = [100 * (t - g[0]["test"]) for t, g in zip(test, complete)]
         changed = sum(k > 0 and _changed(g[0]["dataset"], g[0]["split_seed"], RULES[k],
                                          data_dir) for g, k in zip(complete, ks))
-        lines.append(f"| {n} | {changed} | {100 * statistics.mean(test):.2f} | "
+        val = statistics.mean(100 * g[k]["val"] for g, k in zip(complete, ks))
+        lines.append(f"| {n} | {changed} | {val:.2f} | {100 * statistics.mean(test):.2f} | "
                      f"{statistics.mean(points):+.2f} | {sum(x < -1 for x in d)} | "
                      f"{min(d):+d} |")
     noisy = [(rows[(g[0]["dataset"], g[0]["split_seed"], NOISE)], g[0]) for g in complete

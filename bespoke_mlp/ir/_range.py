@@ -96,4 +96,4 @@ class FittedRange:
 #: Min-max scaling: no fitting sample is clipped.
 MIN_MAX = InputRange()
 #: The flows' rule, chosen by benchmarks/input_range.py (see docs/input_range.md).
-DEFAULT_INPUT_RANGE = InputRange(1.0, 99.0)
+DEFAULT_INPUT_RANGE = InputRange(0.5, 99.5, 1.5)
