@@ -91,7 +91,7 @@ def feature_selection_of(args: argparse.Namespace) -> bool | None:
 
 
 def parse_input_range(text: str) -> InputRange:
-    """The ``--input-range`` rule: ``min-max`` or ``qLOW-HIGH`` (percentiles)."""
+    """The ``--input-range`` rule (see :meth:`~bespoke_mlp.ir.InputRange.parse`)."""
     try:
         return InputRange.parse(text)
     except ValueError as exc:
@@ -145,9 +145,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_arguments(p)
     add_model_arguments(p)
     p.add_argument("--input-range", default=str(DEFAULT_INPUT_RANGE), metavar="RULE",
-                   help="each feature's ADC range, fitted on the non-test samples: 'min-max' "
-                        "or percentiles 'qLOW-HIGH' such as 'q1-99' (values beyond it read as "
-                        f"the end codes) (default: {DEFAULT_INPUT_RANGE})")
+                   help="each feature's ADC range, fitted on the non-test samples: 'min-max', "
+                        "percentiles 'qLOW-HIGH' such as 'q1-99', or 'qLOW-HIGHxRATIO': the "
+                        "percentiles only for features whose min-max span is RATIO times "
+                        "wider (values beyond the range read as the end codes) (default: "
+                        f"{DEFAULT_INPUT_RANGE})")
     p.add_argument("--no-qat", dest="qat", action="store_false",
                    help="skip quantization-aware fine-tuning")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
