@@ -35,7 +35,7 @@ class ImportResult:
     Attributes
     ----------
     network : the integer network.
-    split : the dataset's split; its min-max range is the network's input scaling.
+    split : the dataset's split; its range is the network's input range.
     dataset : the dataset's name.
     accuracy : test-split accuracy of the source model (``"imported"``, run by onnxruntime or
         qonnx) and of the network's golden model (``"quantized"``).
@@ -337,9 +337,9 @@ def import_model(
     select_size: float = 0.0,
 ) -> ImportResult:
     """Import a model for the flows: split ``dataset`` (as training does), quantize a float
-    model on its train part (inputs scaled by the train + validation range unless the model
-    carries its own; ``qat``: fine-tuned on train, selected on validation) or import a QONNX
-    model exactly, and score the source model and the network on the test part
+    model on its train part (inputs scaled by the min-max range of the non-test samples unless
+    the model carries its own; ``qat``: fine-tuned on train, selected on validation) or import
+    a QONNX model exactly, and score the source model and the network on the test part
     (``select_size``: the selection part a search holds out, see
     :func:`~bespoke_mlp.data.split_dataset`)."""
     start = time.perf_counter()
