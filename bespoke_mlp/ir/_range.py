@@ -22,10 +22,11 @@ class InputRange:
     the fitting samples (0 and 100: min-max).
 
     A feature takes its percentile range only where that pays: where its min-max span is at
-    least ``outlier_ratio`` times the percentile span (its tails would leave the data that
-    share fewer codes; 1: always). Otherwise, and where the percentile range is empty (a
-    feature constant on all but a few samples, such as a rare binary flag), it keeps its
-    min-max range, and none of its fitting samples is clipped.
+    least ``outlier_ratio`` times the percentile span (under min-max, the bulk of its samples
+    would get at most ``1 / outlier_ratio`` of its codes; 1: always). Otherwise, and where
+    the percentile range is empty (a feature constant on all but a few samples, such as a
+    rare binary flag), it keeps its min-max range, and none of its fitting samples is
+    clipped.
     """
 
     lower: float = 0.0
