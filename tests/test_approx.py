@@ -199,6 +199,22 @@ def test_learned_thresholds_keep_predictions_at_least_as_well_as_uniform_ones():
     assert again == learned  # deterministic
 
 
+def test_learned_thresholds_stay_inside_a_clipping_input_range():
+    from bespoke_mlp.approx import learn_thresholds
+    from bespoke_mlp.approx._thresholds import _cut_points
+    from bespoke_mlp.ir import quantize_codes
+
+    net, x, _ = _raw_network(7)
+    # Train values beyond the range [0, 10] (clipped by the ADC to the end codes): no
+    # threshold may leave the range, or the network would not validate.
+    x[:40] = np.where(np.arange(40)[:, None] % 2, 25.0, -5.0)
+    codes = quantize_codes(x, np.zeros(4), np.full(4, 10.0), 4)
+    learned = learn_thresholds(net, x, codes, predict_codes(net, codes))
+    assert all(0 <= min(t) and max(t) <= 10 for per in learned.thresholds for t in per)
+    cuts = _cut_points(np.array([-5.0, 1.0, 2.0, 25.0]), 0.0, 10.0)
+    assert cuts.tolist() == [0.5, 1.5, 6.0]
+
+
 def test_learning_thresholds_warns_about_a_constant_feature(caplog):
     from bespoke_mlp.approx import learn_thresholds
 

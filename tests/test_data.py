@@ -25,6 +25,7 @@ from bespoke_mlp.data import (
     split_dataset,
 )
 from bespoke_mlp.errors import DataError, UsageError
+from bespoke_mlp.ir import DEFAULT_INPUT_RANGE, MIN_MAX, InputRange
 
 # name: (samples, features after loading, classes)
 BUILTIN_SHAPES = {
@@ -316,18 +317,21 @@ def test_split_is_deterministic():
     assert _ids(a.X_test) != _ids(c.X_test)
 
 
-def test_scaling_fitted_on_training_portion_only():
+@pytest.mark.parametrize("rule", [MIN_MAX, DEFAULT_INPUT_RANGE])
+def test_scaling_fitted_on_training_portion_only(rule):
     ds = _id_dataset({0: 60, 1: 40})
-    s = split_dataset(ds)
+    s = split_dataset(ds, input_range=rule)
     portion = np.vstack([s.X_train, s.X_val])
-    np.testing.assert_array_equal(s.feature_min, portion.min(axis=0))
-    np.testing.assert_array_equal(s.feature_max, portion.max(axis=0))
+    fitted = rule.fit(portion)
+    np.testing.assert_array_equal(s.feature_min, fitted.lo)
+    np.testing.assert_array_equal(s.feature_max, fitted.hi)
+    assert s.input_range == rule and s.input_clipped == tuple(fitted.clipped.tolist())
     # Making test samples extreme changes neither the scaling nor the training codes.
     X = ds.X.copy()
     test_rows = s.X_test[:, 0].astype(int)
     X[test_rows, 1:] = 1e6
     X[test_rows[0], 1:] = -1e6
-    s2 = split_dataset(Dataset("ids", X, ds.y, ds.feature_names))
+    s2 = split_dataset(Dataset("ids", X, ds.y, ds.feature_names), input_range=rule)
     np.testing.assert_array_equal(s2.feature_min, s.feature_min)
     np.testing.assert_array_equal(s2.feature_max, s.feature_max)
     np.testing.assert_array_equal(s2.codes("train", 4), s.codes("train", 4))
@@ -373,7 +377,7 @@ def test_unstratified_val_fallback():
     assert set(s.y_test.tolist()) == {0, 1, 2, 3}
 
 
-def test_selection_part_is_held_out_of_training_and_scaling():
+def test_selection_part_is_held_out_of_training_not_of_scaling():
     ds = _id_dataset({0: 120, 1: 80})
     plain, s = split_dataset(ds), split_dataset(ds, select_size=0.3)
     np.testing.assert_array_equal(s.X_test, plain.X_test)  # the papers' test set stays
@@ -381,9 +385,14 @@ def test_selection_part_is_held_out_of_training_and_scaling():
     ids = [_ids(x) for x in (s.X_train, s.X_val, s.X_select, s.X_test)]
     assert sum(map(len, ids)) == 200 and len(set().union(*ids)) == 200
     assert len(s.y_select) == 42 and np.bincount(s.y_select).tolist() == [25, 17]
-    seen = np.vstack([s.X_train, s.X_val])
-    np.testing.assert_array_equal(s.feature_min, seen.min(axis=0))
-    np.testing.assert_array_equal(s.feature_max, seen.max(axis=0))
+    # One encoding per split: the range is fitted on every non-test sample (no labels), so
+    # a search's split codes each test sample as the exact flow's does.
+    seen = np.vstack([s.X_train, s.X_val, s.X_select])
+    fitted = DEFAULT_INPUT_RANGE.fit(seen)
+    np.testing.assert_array_equal(s.feature_min, fitted.lo)
+    np.testing.assert_array_equal(s.feature_max, fitted.hi)
+    np.testing.assert_array_equal(s.feature_min, plain.feature_min)
+    np.testing.assert_array_equal(s.codes("test", 4), plain.codes("test", 4))
     with pytest.raises(UsageError, match=r"select_size must be a fraction in \[0, 1\), got 1"):
         split_dataset(ds, select_size=1)
 
@@ -537,3 +546,24 @@ def test_label_indices_marks_unknown_labels():
     assert label_indices((2, 4, 3), np.array([4, 3, 5, 2])).tolist() == [1, 2, -1, 0]
     assert label_indices(np.array(["b", "a"]), np.array(["a", "c", "b"])).tolist() == [1, -1, 0]
     assert label_indices((1, 2), np.array([], dtype=np.int64)).tolist() == []
+
+
+def test_quantile_range_clips_an_outlier_of_the_fitting_samples():
+    ds = _id_dataset({0: 150, 1: 100})
+    X = ds.X.copy()
+    plain = split_dataset(ds)
+    outlier = int(plain.X_train[0, 0])
+    X[outlier, 1] = 1e3
+    s = split_dataset(Dataset("ids", X, ds.y, ds.feature_names), input_range=InputRange(1, 99))
+    seen = np.vstack([s.X_train, s.X_val])
+    assert s.feature_max[1] == pytest.approx(np.percentile(seen[:, 1], 99))
+    assert s.feature_max[1] < 10 and s.input_clipped == (True,) * 4
+    row = np.flatnonzero(s.X_train[:, 0] == outlier)[0]
+    assert s.codes("train", 4)[row, 1] == 15
+    m = split_dataset(Dataset("ids", X, ds.y, ds.feature_names), input_range=MIN_MAX)
+    assert m.feature_max[1] == 1e3 and m.input_clipped == (False,) * 4
+
+
+def test_input_range_must_be_a_rule():
+    with pytest.raises(UsageError, match="input_range must be an InputRange, got 'q1-99'"):
+        split_dataset(load_dataset("iris"), input_range="q1-99")

@@ -94,6 +94,7 @@ def test_unfitted_and_mismatched_inputs(fitted):
         ({"qat": None}, "None"),
         ({"qat_epochs": -1}, "-1"),
         ({"feature_selection": "yes"}, "'yes'"),
+        ({"input_range": "q1-99"}, "'q1-99'"),
     ],
 )
 def test_invalid_parameters_raise_usage_error_at_fit(blobs, params, shown):
@@ -126,3 +127,17 @@ def test_sklearn_estimator_checks():
     results = check_estimator(BespokeMLPClassifier(), on_fail=None)
     failed = [r["check_name"] for r in results if r["status"] == "failed"]
     assert not failed
+
+
+def test_input_range_is_fitted_on_x_and_recorded(blobs):
+    from bespoke_mlp.ir import MIN_MAX, InputRange
+
+    X, y = blobs
+    X = X.copy()
+    X[0, 0] = 1e3  # an outlier: clipped by a percentile range, spanned by min-max
+    rule = InputRange(1, 99)
+    net = BespokeMLPClassifier(input_range=rule, qat=False).fit(X, y).network_
+    assert net.input_range == rule and net.input_clipped[0]
+    assert net.feature_max[0] == pytest.approx(np.percentile(X[:, 0], 99))
+    plain = BespokeMLPClassifier(input_range=MIN_MAX, qat=False).fit(X, y).network_
+    assert plain.feature_max[0] == 1e3 and not any(plain.input_clipped)

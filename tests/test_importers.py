@@ -27,7 +27,7 @@ from bespoke_mlp.importers import (
     load_onnx,
     predict_onnx,
 )
-from bespoke_mlp.ir import encode_inputs, predict_codes
+from bespoke_mlp.ir import MIN_MAX, encode_inputs, predict_codes
 
 X, Y = load_iris(return_X_y=True)
 QONNX_DOMAIN = "qonnx.custom_op.general"
@@ -146,6 +146,28 @@ def test_bad_input_shape_and_width(tmp_path, iris_onnx):
         from_onnx(iris_onnx)
     with pytest.raises(UsageError, match=r"'iris.onnx' has 4 inputs but 'wine' has 13 features"):
         import_model(iris_onnx, load_dataset("wine"))
+
+
+def test_imported_model_keeps_its_own_scaling(iris_onnx, tmp_path):
+    iris = load_dataset("iris")
+    # Without a range of its own, a float model is taken as trained on the min-max range.
+    result = import_model(iris_onnx, iris)
+    seen = np.vstack([result.split.X_train, result.split.X_val])
+    net = result.network
+    assert net.feature_min == tuple(seen.min(axis=0)) and net.input_range == MIN_MAX
+    assert net.input_clipped == (False,) * 4 and result.split.input_range == MIN_MAX
+    # Its own range stays as given; the features it clips on the non-test samples are recorded.
+    model = load_onnx(iris_onnx)
+    helper.set_model_props(model, {"feature_min": json.dumps([0.0] * 4),
+                                   "feature_max": json.dumps([8.0, 8.0, 8.0, 1.0])})
+    onnx.save(model, str(tmp_path / "ranged.onnx"))
+    ranged = import_model(tmp_path / "ranged.onnx", iris)
+    net = ranged.network
+    assert net.feature_max == (8.0, 8.0, 8.0, 1.0) and net.input_range is None
+    assert net.input_clipped == (False, False, False, True)
+    np.testing.assert_array_equal(ranged.split.feature_max, net.feature_max)
+    np.testing.assert_array_equal(ranged.split.codes("test", 4),
+                                  encode_inputs(net, ranged.split.X_test))
 
 
 def test_import_model_and_train_stage(iris_onnx):

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +8,8 @@ from _nets import random_network
 
 from bespoke_mlp.errors import ModelFileError
 from bespoke_mlp.ir import (
+    MIN_MAX,
+    InputRange,
     Layer,
     Network,
     Window,
@@ -268,3 +271,76 @@ def test_normalize_divides_out_common_powers_of_two_exactly() -> None:
     even = dataclasses.replace(out, biases=(8, 24))
     norm = normalize(Network(4, (hidden, even), (0, 1), argmax_shift=1))
     assert norm.layers[1].weights == ((1, 2), (3, -1)) and norm.layers[1].biases == (1, 3)
+
+
+# --- input ranges ------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_input_range_rules_name_and_parse():
+    assert str(MIN_MAX) == "min-max" and MIN_MAX.is_min_max
+    rule = InputRange(0.5, 99.5)
+    assert str(rule) == "q0.5-99.5" and InputRange.parse("q0.5-99.5") == rule
+    assert InputRange.parse("min-max") == MIN_MAX and InputRange.parse("q1-99") == InputRange(1, 99)
+    assert str(InputRange(1, 99, 1.5)) == "q1-99x1.5"
+    assert InputRange.parse("q1-99x1.5") == InputRange(1, 99, 1.5)
+    assert InputRange(0, 100, 2) == MIN_MAX
+    with pytest.raises(ValueError, match="outlier ratio must be a number >= 1, got 0.5"):
+        InputRange(1, 99, 0.5)
+    with pytest.raises(ValueError, match="'q1'"):
+        InputRange.parse("q1")
+    with pytest.raises(ValueError, match="upper percentile must be in .*, got 101"):
+        InputRange(1, 101)
+    with pytest.raises(ValueError, match="lower < 50 < upper, got 60.0 and 99.0"):
+        InputRange(60, 99)
+    with pytest.raises(ValueError, match="True"):
+        InputRange(True, 99)
+
+
+def test_quantile_range_clips_an_outlier_and_keeps_rare_flags():
+    x = np.column_stack([np.append(np.arange(1000.0), 1e5),  # one outlier
+                         np.append(np.zeros(1000), 1.0),      # a rare binary flag
+                         np.arange(1001.0)])
+    plain = MIN_MAX.fit(x)
+    assert plain.lo.tolist() == [0, 0, 0] and plain.hi.tolist() == [1e5, 1, 1000]
+    assert not plain.clipped.any()
+    fitted = InputRange(1, 99).fit(x)
+    assert (fitted.lo[0], fitted.hi[0]) == (10.0, 990.0)
+    # The flag's 1..99 % range is empty: it keeps its min-max range, nothing clipped.
+    assert (fitted.lo[1], fitted.hi[1]) == (0.0, 1.0)
+    assert fitted.clipped.tolist() == [True, False, True]
+    # The outlier reads as the top code, not as a range that wastes the codes below it.
+    codes = quantize_codes(x, fitted.lo, fitted.hi, 4)
+    assert codes[-1, 0] == 15 and len(np.unique(codes[:, 0])) == 16
+    assert len(np.unique(quantize_codes(x, plain.lo, plain.hi, 4)[:, 0])) == 2
+    # Where it pays: only the outlier's feature (min-max span 102 times its 1..99 % span)
+    # is clipped; the uniform one (1.02 times) keeps its min-max range.
+    where = InputRange(1, 99, 1.5).fit(x)
+    assert where.hi.tolist() == [990.0, 1.0, 1000.0] and where.lo.tolist() == [10.0, 0, 0]
+    assert where.clipped.tolist() == [True, False, False]
+
+
+def test_network_records_its_input_range():
+    net = _thresholded()
+    ranged = dataclasses.replace(net, input_range=InputRange(1, 99),
+                                 input_clipped=(True, False))
+    d = ranged.to_dict()
+    assert d["input_range"] == "q1-99" and d["input_clipped"] == [True, False]
+    again = Network.from_json(ranged.to_json())
+    assert again == ranged and again.to_json() == ranged.to_json()
+    with pytest.raises(ValueError, match=r"input_clipped has 1 entries for 2 features"):
+        dataclasses.replace(net, input_clipped=(True,))
+    with pytest.raises(ValueError, match=r"booleans, got \[1, 0\]"):
+        dataclasses.replace(net, input_clipped=(1, 0))
+    with pytest.raises(ModelFileError, match="corrupted.*'q2'"):
+        Network.from_dict({**d, "input_range": "q2"})
+
+
+@pytest.mark.parametrize("name", ["cardio", "seeds"])
+def test_model_files_without_ranges_load_unchanged(name):
+    # Written before input ranges were recorded (netlists/ of 99229e7).
+    text = (ROOT / "netlists" / name / "network.json").read_text()
+    net = Network.from_json(text)
+    assert net.input_range is None and net.input_clipped == ()
+    assert net.to_json() == text

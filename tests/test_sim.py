@@ -366,3 +366,30 @@ def test_net_bits_refuse_parameter_ranges(tmp_path: Path) -> None:
         module_net_bits([src], "top", "dut0")
     with pytest.raises(UsageError, match="no source defines module 'nope'"):
         module_net_bits([src], "nope", "dut0")
+
+
+def test_rtl_agrees_on_inputs_beyond_the_input_range(tmp_path: Path) -> None:
+    """A range fitted on quantiles clips: test vectors beyond it (either side) read as the end
+    codes, and the RTL agrees with the golden model on them bit for bit."""
+    from bespoke_mlp.data import Dataset
+    from bespoke_mlp.hdl import TOP_MODULE, write_verilog
+    from bespoke_mlp.ir import InputRange, encode_inputs, predict_codes
+    from bespoke_mlp.train import train_model
+
+    rng = np.random.default_rng(5)
+    y = np.repeat([0, 1, 2], 60)
+    X = rng.normal(size=(180, 3)) + y[:, None]
+    trained = train_model(Dataset("clip", X, y, ("a", "b", "c")), hidden=(3,), qat=False,
+                          input_range=InputRange(1, 99))
+    net = trained.network
+    assert net.input_clipped == (True,) * 3
+    beyond = np.array([[1e6, -1e6, 0.5], [-1e6, 1e6, 1e6], [net.feature_max[0] + 1.0,
+                                                            net.feature_min[1] - 1.0, -1e6]])
+    x = np.vstack([trained.split.X_test, beyond])
+    codes = encode_inputs(net, x)
+    assert codes[-3:].tolist() == [[15, 0, codes[-3, 2]], [0, 15, 15], [15, 0, 0]]
+    top = write_verilog(net, tmp_path / "top.v", work_dir=tmp_path / "hdl")
+    result = simulate([top], TOP_MODULE, codes, input_bits=net.input_bits,
+                      work_dir=tmp_path / "sim")
+    assert check_agreement(result.predictions, predict_codes(net, codes), what="clipped RTL",
+                           codes=codes) == 1.0

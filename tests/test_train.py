@@ -11,9 +11,12 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from bespoke_mlp.data import load_dataset, split_dataset
+from bespoke_mlp.data import Dataset, load_dataset, split_dataset
 from bespoke_mlp.errors import UsageError
+from bespoke_mlp.flow import SearchSettings, split_parts
 from bespoke_mlp.ir import (
+    DEFAULT_INPUT_RANGE,
+    MIN_MAX,
     Layer,
     Network,
     csd_weight,
@@ -422,6 +425,7 @@ def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     assert set(summary["accuracy"]) == {"float", "quantized"}
     assert summary["qat"] is False and summary["runtime_s"] > 0
     assert summary["feature_selection"] is None
+    assert summary["input_range"] == str(DEFAULT_INPUT_RANGE) == str(net.input_range)
     assert "iris 4-4-3" in capsys.readouterr().out
     # Refuses to overwrite without --force; the same run reproduces the model byte for byte.
     with pytest.raises(UsageError, match="--force"):
@@ -429,6 +433,17 @@ def test_train_cli_writes_model_and_summary(tmp_path, capsys):
     first = (out / "model.json").read_bytes()
     _run_cli(["train", "iris", "--hidden", "4", "--no-qat", "--out", str(out), "--force"])
     assert (out / "model.json").read_bytes() == first
+
+
+def test_train_cli_input_range(tmp_path):
+    out = tmp_path / "mm"
+    _run_cli(["train", "iris", "--hidden", "3", "--no-qat", "--input-range", "min-max",
+              "--out", str(out)])
+    net = Network.from_json((out / "model.json").read_text())
+    assert net.input_range == MIN_MAX and net.input_clipped == (False,) * 4
+    with pytest.raises(UsageError, match="--input-range: .*got 'q5'"):
+        _run_cli(["train", "iris", "--input-range", "q5", "--out", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("hidden", ["0", "3,x", "", "-2"])
@@ -454,3 +469,41 @@ def test_finetune_refuses_malformed_bias_steps():
     y = np.zeros(4, dtype=np.int64)
     with pytest.raises(UsageError, match=r"bias_steps must be 2 ints >= 0, got \[1\]"):
         finetune(net, codes, y, codes, y, epochs=1, bias_steps=[1])
+
+
+def _outlier_dataset() -> Dataset:
+    """Two gaussian classes of 3 features; one non-test sample of feature 0 far out."""
+    rng = np.random.default_rng(3)
+    # 280 non-test samples: the 99.5th percentile lies below the largest one.
+    y = np.repeat([0, 1], 200)
+    X = rng.normal(size=(400, 3)) + y[:, None]
+    X[0, 0] = 400.0
+    return Dataset("outlier", X, y, ("a", "b", "c"))
+
+
+def test_exact_and_search_runs_code_each_test_sample_identically():
+    ds = _outlier_dataset()
+    exact = train_model(ds, hidden=(3,), qat=False)
+    search = train_model(ds, hidden=(3,), qat=False,
+                         select_size=SearchSettings().select_size)
+    codes_exact = split_parts(exact.network, exact.split)["test"][0]
+    codes_search = split_parts(search.network, search.split)["test"][0]
+    np.testing.assert_array_equal(exact.split.X_test, search.split.X_test)
+    np.testing.assert_array_equal(codes_exact, codes_search)
+    np.testing.assert_array_equal(codes_exact, encode_inputs(search.network,
+                                                             search.split.X_test))
+    assert exact.network.feature_max == search.network.feature_max
+
+
+def test_trained_network_records_its_input_range():
+    ds = _outlier_dataset()
+    net = train_model(ds, hidden=(3,), qat=False).network
+    # Only the outlier's feature is clipped (at 400, not spanned); the gaussian ones keep
+    # their min-max range under the default rule.
+    assert net.input_range == DEFAULT_INPUT_RANGE
+    assert net.input_clipped == (True, False, False) and net.feature_max[0] < 10
+    plain = train_model(ds, hidden=(3,), qat=False, input_range=MIN_MAX).network
+    assert plain.input_range == MIN_MAX and plain.input_clipped == (False,) * 3
+    assert plain.feature_max[0] == 400.0
+    again = Network.from_json(net.to_json())
+    assert again.input_range == net.input_range and again.input_clipped == net.input_clipped

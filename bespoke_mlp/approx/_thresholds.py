@@ -77,7 +77,9 @@ def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
 
 
 def _cut_points(v: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    u = np.unique(v)
+    # The ADC spans [lo, hi]: values beyond it are clipped (they read as the end codes), so
+    # a threshold never leaves the range.
+    u = np.unique(np.clip(v, lo, hi))
     mids = (u[1:] + u[:-1]) / 2 if len(u) > 1 else np.array([(lo + hi) / 2])
     if len(mids) > _CANDIDATES:
         mids = np.unique(mids[np.rint(np.linspace(0, len(mids) - 1, _CANDIDATES)).astype(int)])

@@ -3,7 +3,8 @@
 :func:`load_dataset` reads scikit-learn's bundled datasets, the printed-ML benchmark suite (CSV
 files in a directory given by ``data_dir`` or the ``BESPOKE_MLP_DATA`` environment variable) or
 any labelled CSV file; :func:`split_dataset` makes the stratified train/validation/selection/test
-split with min-max scaling fitted on train + validation.
+split, with each feature's input range fitted on all non-test samples
+(:class:`~bespoke_mlp.ir.InputRange`).
 """
 
 from ._args import add_data_arguments

@@ -1,5 +1,6 @@
-"""The evaluation protocol: stratified train/validation/selection/test split and min-max input
-scaling.
+"""The evaluation protocol: stratified train/validation/selection/test split and the input
+scaling (a per-feature range, fitted on all non-test samples by an
+:class:`~bespoke_mlp.ir.InputRange` rule).
 
 The four parts, and the only names this package uses for them:
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, UsageError
-from ..ir import quantize_codes
+from ..ir import DEFAULT_INPUT_RANGE, InputRange, quantize_codes
 from ._dataset import Dataset, check_classes, readonly
 
 __all__ = ["Split", "split_dataset", "stratified_holdout", "PARTS"]
@@ -31,9 +32,13 @@ class Split:
     """A dataset split into train, validation, selection and test parts (raw values,
     read-only).
 
-    ``feature_min``/``feature_max`` are the per-feature minimum and maximum over the parts that
-    training sees (train + validation), never the selection or test part, so their values may
-    fall outside them; :meth:`codes` clips those to the code range.
+    ``feature_min``/``feature_max`` are the per-feature input range, fitted by the rule
+    ``input_range`` on every non-test sample (train, validation and selection: the fit reads
+    no labels, and so every split of the same seed codes its test part identically, whatever
+    its selection part); never on the test part. Values outside the range, in any part, are
+    clipped to the end codes by :meth:`codes`; ``input_clipped`` says per feature whether any
+    fitting sample is. ``input_range`` is None when the range is given (an imported model's
+    own).
     """
 
     X_train: np.ndarray
@@ -46,12 +51,14 @@ class Split:
     y_test: np.ndarray
     feature_min: np.ndarray
     feature_max: np.ndarray
+    input_range: InputRange | None = DEFAULT_INPUT_RANGE
+    input_clipped: tuple[bool, ...] = ()
 
     def codes(self, part: str, bits: int) -> np.ndarray:
         """Unsigned ``bits``-bit input codes (``int64``) of ``part`` ("train", "val", "select"
         or "test").
 
-        Computed by :func:`bespoke_mlp.ir.quantize_codes` with this split's min-max scaling.
+        Computed by :func:`bespoke_mlp.ir.quantize_codes` with this split's input range.
         """
         if part not in PARTS:
             raise UsageError(f"unknown split part {part!r}; expected one of {', '.join(PARTS)}")
@@ -110,7 +117,7 @@ def stratified_holdout(
 
 def split_dataset(
     ds: Dataset, *, test_size: float = 0.3, val_size: float = 0.2, select_size: float = 0.0,
-    seed: int = 42
+    seed: int = 42, input_range: InputRange = DEFAULT_INPUT_RANGE,
 ) -> Split:
     """Split a dataset by the printed-ML evaluation protocol.
 
@@ -133,11 +140,13 @@ def split_dataset(
         Fraction of the non-test samples held out for selection, in [0, 1).
     seed
         Random seed of both splits.
+    input_range
+        The rule that fits each feature's input range on the non-test samples.
 
     Returns
     -------
     Split
-        The parts and the min-max range fitted on train + validation.
+        The parts and the input range fitted on all non-test samples.
 
     Notes
     -----
@@ -145,7 +154,7 @@ def split_dataset(
     in the train part; if the validation part is then too small to hold every class
     (or the training part too small), the validation split is made without stratification.
     The published papers min-max scale over the whole dataset; here the test part never
-    influences the scaling.
+    influences the scaling, and the selection part's size never changes it.
 
     Raises
     ------
@@ -164,6 +173,8 @@ def split_dataset(
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    if not isinstance(input_range, InputRange):
+        raise UsageError(f"input_range must be an InputRange, got {input_range!r}")
     check_classes(ds.name, ds.y)
     index = np.arange(ds.n_samples)
     try:
@@ -175,10 +186,10 @@ def split_dataset(
             f"dataset {ds.name!r} ({ds.n_samples} samples, {len(ds.classes)} classes) is too "
             f"small for a stratified test split of {test_size!r}: {exc}"
         ) from None
+    fitted = input_range.fit(ds.X[portion])
     portion, select = stratified_holdout(portion, ds.y, select_size, seed, name=ds.name,
                                          what="selection")
     train, val = stratified_holdout(portion, ds.y, val_size, seed, name=ds.name)
-    X_portion = ds.X[portion]
     return Split(
         X_train=readonly(ds.X[train]),
         y_train=readonly(ds.y[train]),
@@ -188,6 +199,8 @@ def split_dataset(
         y_select=readonly(ds.y[select]),
         X_test=readonly(ds.X[test]),
         y_test=readonly(ds.y[test]),
-        feature_min=readonly(X_portion.min(axis=0)),
-        feature_max=readonly(X_portion.max(axis=0)),
+        feature_min=readonly(fitted.lo),
+        feature_max=readonly(fitted.hi),
+        input_range=input_range,
+        input_clipped=tuple(bool(c) for c in fitted.clipped),
     )

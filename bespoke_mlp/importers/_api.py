@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data import Dataset, Split, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..ir import Network, encode_inputs, predict_codes
+from ..ir import MIN_MAX, InputRange, Network, encode_inputs, predict_codes
 from ..train._checks import check_bits, check_bool
 from ..train._quantize import check_mlp, json_label
 from ._float import float_layers, quantize_float
@@ -35,7 +35,7 @@ class ImportResult:
     Attributes
     ----------
     network : the integer network.
-    split : the dataset's split; its min-max range is the network's input scaling.
+    split : the dataset's split; its range is the network's input range.
     dataset : the dataset's name.
     accuracy : test-split accuracy of the source model (``"imported"``, run by onnxruntime or
         qonnx) and of the network's golden model (``"quantized"``).
@@ -129,6 +129,24 @@ def _input_range(chain: Chain, lo: Any, hi: Any, x: np.ndarray
         raise UsageError(f"the input range must have {chain.n_features} entries, got "
                          f"{lo.shape!r} and {hi.shape!r}")
     return lo, hi
+
+
+def _owns_range(chain: Chain) -> bool:
+    """Whether the imported network's input range comes from the split (not the model)."""
+    return not chain.quantized and not (
+        "feature_min" in chain.metadata and "feature_max" in chain.metadata)
+
+
+def _record_range(net: Network, split: Split, rule: InputRange | None
+                  ) -> tuple[Network, Split]:
+    """``net`` recording its input range's rule (None: the model's own) and the features it
+    clips on the non-test samples, and ``split`` coding with that range."""
+    lo, hi = np.asarray(net.feature_min), np.asarray(net.feature_max)
+    seen = np.concatenate([split.X_train, split.X_val, split.X_select])
+    clipped = tuple(bool(c) for c in ((seen < lo) | (seen > hi)).any(axis=0))
+    net = dataclasses.replace(net, input_range=rule, input_clipped=clipped)
+    return net, dataclasses.replace(split, feature_min=lo, feature_max=hi,
+                                    input_range=rule, input_clipped=clipped)
 
 
 def _check_bits(input_bits: int, weight_bits: int, activation_bits: int) -> None:
@@ -319,9 +337,9 @@ def import_model(
     select_size: float = 0.0,
 ) -> ImportResult:
     """Import a model for the flows: split ``dataset`` (as training does), quantize a float
-    model on its train part (inputs scaled by the train + validation range unless the model
-    carries its own; ``qat``: fine-tuned on train, selected on validation) or import a QONNX
-    model exactly, and score the source model and the network on the test part
+    model on its train part (inputs scaled by the min-max range of the non-test samples unless
+    the model carries its own; ``qat``: fine-tuned on train, selected on validation) or import
+    a QONNX model exactly, and score the source model and the network on the test part
     (``select_size``: the selection part a search holds out, see
     :func:`~bespoke_mlp.data.split_dataset`)."""
     start = time.perf_counter()
@@ -331,7 +349,9 @@ def import_model(
     if chain.n_features != dataset.n_features:
         raise UsageError(f"the model {Path(path).name!r} has {chain.n_features} inputs but "
                          f"{dataset.name!r} has {dataset.n_features} features")
-    split = split_dataset(dataset, seed=split_seed, select_size=select_size)
+    # A float model without its own range was trained on min-max scaled inputs.
+    split = split_dataset(dataset, seed=split_seed, select_size=select_size,
+                          input_range=MIN_MAX)
     classes = _classes(chain, np.concatenate([split.y_train, split.y_val, split.y_select,
                                               split.y_test]))
     unknown = sorted(set(json_label(c) for c in dataset.classes) - set(classes), key=str)
@@ -352,8 +372,7 @@ def import_model(
         net = quantize_float(coefs, intercepts, classes, split.X_train, feature_min=lo,
                              feature_max=hi, input_bits=input_bits, weight_bits=weight_bits,
                              activation_bits=activation_bits, tune=tune, seed=seed)
-    split = dataclasses.replace(split, feature_min=np.asarray(net.feature_min),
-                                feature_max=np.asarray(net.feature_max))
+    net, split = _record_range(net, split, MIN_MAX if _owns_range(chain) else None)
     y_test = _indices(classes, split.y_test)
     accuracy = {
         "imported": float(np.mean(predict_onnx(model, split.X_test, chain) == y_test)),

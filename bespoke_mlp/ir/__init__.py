@@ -30,10 +30,15 @@ from ._golden import (
 )
 from ._network import FORMAT, Layer, Network, Window
 from ._quantizer import network_codes, resolution_codes, threshold_codes
+from ._range import DEFAULT_INPUT_RANGE, MIN_MAX, FittedRange, InputRange
 from ._scale import normalize, trailing_zeros
 
 __all__ = [
     "ADC_REFERENCE_BITS",
+    "DEFAULT_INPUT_RANGE",
+    "MIN_MAX",
+    "FittedRange",
+    "InputRange",
     "CSD_LIMIT",
     "adc_comparators",
     "comparators_per_feature",

@@ -30,6 +30,7 @@ from ..errors import ModelFileError
 from ._adc import ADC_REFERENCE_BITS, MW_PER_CM2, adc_comparators
 from ._csd import csd_weight
 from ._quantizer import check_thresholds
+from ._range import InputRange
 
 __all__ = ["Window", "Layer", "Network", "FORMAT"]
 
@@ -183,8 +184,13 @@ class Network:
     layers : hidden layers (with activation windows) followed by one output layer.
     classes : the class label of each output index.
     argmax_shift : low accumulator bits the argmax ignores (compare ``acc >> argmax_shift``).
-    feature_min, feature_max : min-max scaling of the raw features (fitted on training data);
-        a raw value ``x`` becomes ``round(clip((x - min) / (max - min), 0, 1) * (2**bits - 1))``.
+    feature_min, feature_max : each raw feature's input range (the span of its ADC, fitted on
+        training data); a raw value ``x`` becomes
+        ``round(clip((x - min) / (max - min), 0, 1) * (2**bits - 1))``.
+    input_range : the rule that fitted the range (None: not recorded, e.g. an imported model's
+        own scaling or a model file from before ranges were recorded).
+    input_clipped : per feature, whether the range clips some of the samples it was fitted on
+        (empty: not recorded).
     feature_names : the data column that drives each input ``x[k]`` (empty: unknown).
     dropped_features : constant data columns that were dropped before training.
     thresholds : learned quantizers (empty: uniform only): per feature, for ``r`` in
@@ -206,8 +212,15 @@ class Network:
     dropped_features: tuple[str, ...] = field(default=())
     thresholds: tuple[tuple[tuple[float, ...], ...], ...] = field(default=())
     outputs: tuple[int, ...] = field(default=())
+    input_range: InputRange | None = None
+    input_clipped: tuple[bool, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "input_clipped", tuple(self.input_clipped))
+        if not all(isinstance(c, bool) for c in self.input_clipped):
+            raise ValueError(f"input_clipped must be booleans, got {list(self.input_clipped)!r}")
+        if self.input_range is not None and not isinstance(self.input_range, InputRange):
+            raise ValueError(f"input_range must be an InputRange, got {self.input_range!r}")
         object.__setattr__(self, "outputs", tuple(self.outputs))
         if not all(isinstance(o, int) and not isinstance(o, bool) for o in self.outputs):
             raise ValueError(f"outputs must be class indices, got {list(self.outputs)!r}")
@@ -266,7 +279,8 @@ class Network:
                 f"{len(self.classes)} classes for {self.layers[-1].n_out} outputs"
             )
         for name, v in (("feature_min", self.feature_min), ("feature_max", self.feature_max),
-                        ("feature_names", self.feature_names)):
+                        ("feature_names", self.feature_names),
+                        ("input_clipped", self.input_clipped)):
             if v and len(v) != self.n_features:
                 raise ValueError(f"{name} has {len(v)} entries for {self.n_features} features")
         if self.thresholds:
@@ -349,6 +363,10 @@ class Network:
             names["thresholds"] = [[list(t) for t in per_bits] for per_bits in self.thresholds]
         if self.outputs:
             names["outputs"] = list(self.outputs)
+        if self.input_range is not None:
+            names["input_range"] = str(self.input_range)
+        if self.input_clipped:
+            names["input_clipped"] = list(self.input_clipped)
         return {
             **names,
             "format": FORMAT,
@@ -384,6 +402,8 @@ class Network:
                 dropped_features=tuple(d.get("dropped_features", ())),
                 thresholds=tuple(d.get("thresholds", ())),
                 outputs=tuple(d.get("outputs", ())),
+                input_range=_range_rule(d.get("input_range")),
+                input_clipped=tuple(d.get("input_clipped", ())),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"corrupted network description: {exc}") from exc
@@ -397,6 +417,14 @@ class Network:
         except RecursionError:
             raise ModelFileError("model file is nested too deeply to be a network") from None
         return cls.from_dict(data)
+
+
+def _range_rule(text: Any) -> InputRange | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError(f"input_range must be a rule name, got {text!r}")
+    return InputRange.parse(text)
 
 
 def _peek_format(d: Any) -> Any:

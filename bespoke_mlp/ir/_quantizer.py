@@ -1,6 +1,6 @@
 """Per-feature quantizers: the raw-feature -> input-code mapping of a network.
 
-Every feature has a uniform ``input_bits``-bit quantizer (min-max scaling). A network may also
+Every feature has a uniform ``input_bits``-bit quantizer over its input range. A network may also
 carry learned thresholds per feature and per reduced resolution ``r`` (1 .. input_bits - 1):
 ``2**r - 1`` sorted raw values, one comparator of a flash ADC each. A feature the circuit reads
 at ``r`` bits (:attr:`Network.feature_resolution`) then gets the code ``level << (input_bits -

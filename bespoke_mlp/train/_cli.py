@@ -9,6 +9,7 @@ from .. import __version__
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset
 from ..errors import UsageError
+from ..ir import DEFAULT_INPUT_RANGE, InputRange
 from ._checks import BIT_RANGES, check_bits
 from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
 from ._wide import WIDE_MIN_FEATURES
@@ -45,6 +46,7 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
         "feature_selection": feature_selection,
         "hidden": list(net.topology[1:-1]),
         "input_bits": net.input_bits,
+        "input_range": None if split.input_range is None else str(split.input_range),
         "qat": qat,
         "runtime_s": round(result.runtime_s, 3),
         "samples": {"train": len(split.y_train), "val": len(split.y_val),
@@ -88,16 +90,26 @@ def feature_selection_of(args: argparse.Namespace) -> bool | None:
     return _FEATURE_SELECTION[args.feature_selection]
 
 
+def parse_input_range(text: str) -> InputRange:
+    """The ``--input-range`` rule (see :meth:`~bespoke_mlp.ir.InputRange.parse`)."""
+    try:
+        return InputRange.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--input-range: {exc}") from None
+
+
 def _run(args: argparse.Namespace) -> int:
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
     for kind in BIT_RANGES:
         check_bits(kind, getattr(args, kind), "--" + kind.replace("_", "-"))
+    input_range = parse_input_range(args.input_range)
     with atomic_output_dir(args.out, force=args.force) as tmp:
         ds = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
         result = train_model(
             ds, hidden=hidden, seed=args.seed, input_bits=args.input_bits,
             weight_bits=args.weight_bits, activation_bits=args.activation_bits, qat=args.qat,
             split_seed=args.split_seed, feature_selection=feature_selection_of(args),
+            input_range=input_range,
         )
         (tmp / "model.json").write_text(result.network.to_json())
         write_json(tmp / "train.json", train_summary(
@@ -132,6 +144,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_data_arguments(p)
     add_model_arguments(p)
+    p.add_argument("--input-range", default=str(DEFAULT_INPUT_RANGE), metavar="RULE",
+                   help="each feature's ADC range, fitted on the non-test samples: 'min-max', "
+                        "percentiles 'qLOW-HIGH' such as 'q1-99', or 'qLOW-HIGHxRATIO': the "
+                        "percentiles only for features whose min-max span is RATIO times "
+                        "wider (values beyond the range read as the end codes) (default: "
+                        f"{DEFAULT_INPUT_RANGE})")
     p.add_argument("--no-qat", dest="qat", action="store_false",
                    help="skip quantization-aware fine-tuning")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
@@ -10,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..data import stratified_holdout
 from ..errors import DataError, UsageError
-from ..ir import encode_inputs, predict_codes, quantize_codes
+from ..ir import DEFAULT_INPUT_RANGE, InputRange, encode_inputs, predict_codes, quantize_codes
 from ._checks import (
     check_bits,
     check_bool,
@@ -43,9 +45,10 @@ def _validation_split(
 class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
     """MLP classifier quantized to a bespoke integer circuit, predicting like the hardware.
 
-    ``fit`` min-max scales the features on ``X``, quantizes them to ``input_bits``-bit codes,
-    holds out a stratified ``val_size`` fraction for validation, trains a float ReLU MLP on
-    the codes scaled to [0, 1], quantizes it to an integer
+    ``fit`` fits each feature's input range on ``X`` (``input_range``), quantizes the
+    features to ``input_bits``-bit codes, holds out a stratified ``val_size`` fraction for
+    validation, trains a float ReLU MLP on the codes scaled to [0, 1], quantizes it to an
+    integer
     :class:`~bespoke_mlp.ir.Network` and (with ``qat``) fine-tunes it quantization-aware.
     ``predict`` runs the network's bit-exact golden model on the encoded inputs.
 
@@ -63,6 +66,8 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
     feature_selection : ``"auto"`` (select the features the network reads on datasets of at
         least :data:`~bespoke_mlp.train.WIDE_MIN_FEATURES` features), ``True`` or ``False``.
         Unselected features get all-zero first-layer weights: no ADC reads them.
+    input_range : the :class:`~bespoke_mlp.ir.InputRange` rule fitting each feature's range
+        (values beyond it read as the end codes).
 
     Attributes
     ----------
@@ -83,6 +88,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = 0,
         qat_epochs: int = DEFAULT_EPOCHS,
         feature_selection: bool | str = "auto",
+        input_range: InputRange = DEFAULT_INPUT_RANGE,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.input_bits = input_bits
@@ -93,6 +99,7 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.qat_epochs = qat_epochs
         self.feature_selection = feature_selection
+        self.input_range = input_range
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> BespokeMLPClassifier:
         """Train, quantize and fine-tune on ``X`` (n_samples, n_features) and labels ``y``.
@@ -112,6 +119,8 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
         val_size = check_fraction("val_size", self.val_size, allow_zero=True)
         epochs = check_int("qat_epochs", self.qat_epochs, 0)
         selection = check_feature_selection(self.feature_selection)
+        if not isinstance(self.input_range, InputRange):
+            raise UsageError(f"input_range must be an InputRange, got {self.input_range!r}")
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         classes, y_idx = np.unique(y, return_inverse=True)
@@ -121,7 +130,8 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         split_seed, mlp_seed, qat_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=3))
-        lo, hi = X.min(axis=0), X.max(axis=0)
+        fitted = self.input_range.fit(X)
+        lo, hi = fitted.lo, fitted.hi
         codes = quantize_codes(X, lo, hi, input_bits)
         train, val = _validation_split(y_idx, val_size, split_seed)
         fit = fit_wide_mlp if selects_features(selection, X.shape[1]) else fit_float_mlp
@@ -142,7 +152,8 @@ class BespokeMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
         self.mlp_ = mlp
-        self.network_ = net
+        self.network_ = replace(net, input_range=self.input_range,
+                                input_clipped=tuple(bool(c) for c in fitted.clipped))
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:

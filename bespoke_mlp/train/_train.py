@@ -11,7 +11,7 @@ from sklearn.neural_network import MLPClassifier
 
 from ..data import Dataset, Split, label_indices, load_dataset, split_dataset
 from ..errors import UsageError
-from ..ir import Network, predict_codes
+from ..ir import DEFAULT_INPUT_RANGE, InputRange, Network, predict_codes
 from ._checks import check_bits, check_bool, check_feature_selection, check_hidden, check_int
 from ._float import codes_to_unit, default_hidden, fit_float_mlp
 from ._quantize import quantize
@@ -60,15 +60,17 @@ def train_model(
     split_seed: int = DEFAULT_SPLIT_SEED,
     select_size: float = 0.0,
     feature_selection: bool | str | None = None,
+    input_range: InputRange = DEFAULT_INPUT_RANGE,
 ) -> TrainResult:
     """Train a bespoke MLP classifier for a dataset and quantize it to an integer network.
 
     Steps: :func:`~bespoke_mlp.data.split_dataset` (30 % stratified test part with
     ``split_seed``; of the rest, ``select_size`` held out for selection, a fifth of what
-    remains for validation, the others train); inputs quantized to
-    ``input_bits``-bit codes; a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits -
-    1)`` (best of a few seeded restarts by validation accuracy; with ``feature_selection``
-    also selecting its features on the validation part, see
+    remains for validation, the others train; each feature's input range fitted by
+    ``input_range`` on all non-test samples); inputs quantized to ``input_bits``-bit codes;
+    a float ReLU ``MLPClassifier`` trained on ``codes / (2**bits - 1)`` (best of a few
+    seeded restarts by validation accuracy; with ``feature_selection`` also selecting
+    its features on the validation part, see
     :func:`~bespoke_mlp.train._wide.fit_wide_mlp`); :func:`quantize` to
     ``weight_bits``-bit weights and ``activation_bits``-bit hidden activations; with ``qat``,
     quantization-aware fine-tuning selected on the validation part.
@@ -91,6 +93,8 @@ def train_model(
     feature_selection : select the features the network reads (``True``), read all
         (``False``), or ``None`` / ``"auto"``: select on datasets of at least
         :data:`~bespoke_mlp.train.WIDE_MIN_FEATURES` features.
+    input_range : the rule fitting each feature's input range (values outside it are clipped
+        to the end codes), recorded in the network with the features it clips.
 
     Raises
     ------
@@ -118,7 +122,8 @@ def train_model(
         )
     if hidden_sizes is None:
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
-    split = split_dataset(ds, seed=split_seed, select_size=select_size)
+    split = split_dataset(ds, seed=split_seed, select_size=select_size,
+                          input_range=input_range)
     codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
     fit = fit_wide_mlp if selects_features(feature_selection, ds.X.shape[1]) else fit_float_mlp
     mlp = fit(
@@ -129,7 +134,8 @@ def train_model(
     net = replace(quantize(
         mlp, split, input_bits=input_bits, weight_bits=weight_bits,
         activation_bits=activation_bits, qat=qat, seed=seed,
-    ), feature_names=ds.feature_names, dropped_features=ds.dropped_features)
+    ), feature_names=ds.feature_names, dropped_features=ds.dropped_features,
+        input_range=split.input_range, input_clipped=split.input_clipped)
     y_test = label_indices(mlp.classes_, split.y_test)
     accuracy = {
         "float": float(np.mean(mlp.predict(codes_to_unit(codes["test"], input_bits))
