@@ -12,7 +12,7 @@ from .._signals import Interrupted
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import ARCHS, Architecture, write_verilog
+from ..hdl import ARCHS, Architecture, write_design_verilog
 from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
@@ -153,8 +153,8 @@ def _ablate(args: argparse.Namespace) -> int:
 def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
     """``generate`` without ``--data``: only ``design/top.v`` and ``design/network.json``."""
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-        write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
-                      arch=_arch(args))
+        write_design_verilog(net, tmp / "design" / "top.v", form=args.form,
+                             work_dir=Path(work), arch=_arch(args))
     (tmp / "design" / "network.json").write_text(net.to_json())
 
 

@@ -11,6 +11,7 @@ from ._emit import (
     write_verilog,
     write_verilog_many,
 )
+from ._readable import HEADER_END, design_header, write_design_verilog
 from ._neuron import Argmax, Form, Neuron, NeuronLayer, PairwiseArgmax
 from ._sequential import SequentialClassifier
 from ._top import Classifier
@@ -34,4 +35,7 @@ __all__ = [
     "to_rtlil",
     "write_verilog",
     "write_verilog_many",
+    "HEADER_END",
+    "design_header",
+    "write_design_verilog",
 ]
