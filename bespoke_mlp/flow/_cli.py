@@ -23,6 +23,7 @@ from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._ablate import ablation_table, run_ablation
 from ._cache import BaselineCache
+from ._datasheet import write_datasheet
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
@@ -203,6 +204,7 @@ def _generate(args: argparse.Namespace) -> int:
                                          "arch": _arch(args).to_dict()},
                                runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, net)
     print(summary_table(report, f"design from {Path(args.model).name}"))
     print(f"wrote {out}")
     return 0
@@ -246,6 +248,7 @@ def _generate_imported(args: argparse.Namespace) -> int:
         report = design_report(dataset=data.name, impl=impl, accuracy=result.accuracy,
                                settings=settings, runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, net)
     print(summary_table(report, f"design from {args.model.name}"))
     print(f"wrote {out}")
     return 0

@@ -40,7 +40,7 @@ def render_selfcheck_testbench(top: str, *, x_bits: int, y_bits: int, n_vectors:
         f"// Self-checking testbench of {top}: applies each vector of {vectors_file} to x,\n",
         f"// compares y with the golden model's class in {EXPECTED_FILE}, prints PASS or FAIL\n",
         "// with the counts, and ends with $fatal (a non-zero exit) on any difference.\n",
-        f"// It names no internal net: run it on top.v, or on netlist.v with cells.v.\n",
+        "// It names no internal net: run it on top.v, or on netlist.v with cells.v.\n",
         f"module {SELFCHECK_TB};\n",
         f"  localparam N = {n_vectors};\n",
         f"  reg [{x_bits - 1}:0] vectors [0:N-1];\n",
