@@ -25,6 +25,7 @@ from ._ablate import ablation_table, run_ablation
 from ._cache import BaselineCache
 from ._datasheet import write_datasheet
 from ._exact import run_exact
+from ._handoff import register as register_implement
 from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
@@ -278,7 +279,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``run``, ``ablate`` and ``generate`` subcommands."""
+    """Add the ``run``, ``ablate``, ``generate`` and ``implement`` subcommands."""
     p = subparsers.add_parser(
         "run", help="dataset to verified, synthesized design (exact or searched)",
         description=(
@@ -395,3 +396,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--seed", type=int, default=0, help="fine-tuning seed (default: 0)")
     _add_output_arguments(g, "required")
     g.set_defaults(func=_generate)
+    register_implement(subparsers)
