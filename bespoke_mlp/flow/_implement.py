@@ -242,7 +242,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
         flat_v = write_verilog(net, work_dir / "flat.v", name=TOP_MODULE, form=form,
                                work_dir=work_dir, arch=arch)
         top_v = write_design_verilog(net, design_dir / "top.v", work_dir=work_dir / "rtl",
-                                     form=form, arch=arch, cycles=cycles)
+                                     form=form, arch=arch)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import __version__
 from .._yosys import quote_path, run_yosys
-from ..ir import Network
+from ..ir import Network, schedule
 from ._emit import TOP_MODULE, Architecture, _library_reads, check_arch, check_module_name, to_rtlil
 from ._neuron import Form
 
@@ -28,12 +28,11 @@ _KNOWN = {"format", "version", "input_bits", "argmax_shift", "classes", "feature
 
 def write_design_verilog(net: Network, path: Path, *, work_dir: Path, name: str = TOP_MODULE,
                          form: Form = "tree", arch: Architecture | str = "parallel",
-                         cycles: int = 0, timeout: float = 300.0) -> Path:
+                         timeout: float = 300.0) -> Path:
     """Write ``net``'s classifier to ``path`` as hierarchical Verilog with its header.
 
     Submodules are named ``<name>_l<k>`` (layer ``k``), ``<name>_l<k>_n<j>`` (its neuron
-    ``j``) and ``<name>_argmax``; ports of the top module as :func:`write_verilog`. ``cycles``
-    is the clock cycles per inference of a sequential design (0: combinational).
+    ``j``) and ``<name>_argmax``; ports of the top module as :func:`write_verilog`.
     Deterministic: the text depends on ``net``, the options and the tool versions only.
     """
     path = Path(path)
@@ -49,7 +48,7 @@ def write_design_verilog(net: Network, path: Path, *, work_dir: Path, name: str 
     run_yosys(script, script_path=work_dir / "design.ys", log=work_dir / "design.log",
               timeout=timeout)
     body = _neuron_comments(_plain_module_names(raw.read_text(), name), net, name)
-    path.write_text(design_header(net, arch=arch, cycles=cycles) + body)
+    path.write_text(design_header(net, arch=arch) + body)
     return path
 
 
@@ -108,7 +107,7 @@ def _partial(net: Network, k: int, i: int, mask: int) -> bool:
     return mask & ((1 << width) - 1) != (1 << width) - 1
 
 
-def design_header(net: Network, *, arch: Architecture | str = "parallel", cycles: int = 0) -> str:
+def design_header(net: Network, *, arch: Architecture | str = "parallel") -> str:
     """The header comment of a design's ``top.v``: ports, input map, class map, timing."""
     arch = check_arch(arch)
     b = net.input_bits
@@ -139,8 +138,9 @@ def design_header(net: Network, *, arch: Architecture | str = "parallel", cycles
               for k, c in enumerate(net.classes)]
     lines += ["", "Clock and latency"]
     if arch.sequential:
-        lines.append(f"  y is valid {cycles} clock cycles after x is applied (x held meanwhile;"
-                     " the next inference starts by itself)")
+        cycles = schedule(net, arch.lanes).cycles
+        lines += [f"  y is valid {cycles} clock cycles after x is applied (x held meanwhile;",
+                  "  the next inference starts by itself)"]
     else:
         lines += ["  combinational: y is valid one critical path after x changes (timing.rpt);",
                   "  the clock in constraints.sdc is the evaluation rate the power assumes"]
