@@ -91,10 +91,20 @@ def render_selfcheck_testbench(top: str, *, x_bits: int, y_bits: int, n_vectors:
     return "".join(out)
 
 
-def run_script(*, rtl: Sequence[str], gates: Sequence[str]) -> str:
+def run_script(*, rtl: Sequence[str], gates: Sequence[str], clocked: bool = False) -> str:
     """``run_tb.sh``: ``run_tb.sh rtl|gates`` builds the testbench with the files ``rtl`` or
     ``gates`` (names in the design directory) and runs it with Verilator, then with Icarus
-    Verilog where ``iverilog`` is installed; it exits non-zero unless every run passes."""
+    Verilog where ``iverilog`` is installed; it exits non-zero unless every run passes.
+
+    The gates of a ``clocked`` (sequential) design run with Verilator only: their latches
+    and flip-flops without reset start unknown in Icarus' four-state simulation, and the
+    unknown values never settle (measured on Iris, sequential: every vector gives ``x``)."""
+    icarus_gates = "" if not clocked else """
+if [ "$1" = gates ] && command -v iverilog >/dev/null 2>&1; then
+  echo "== Icarus Verilog (gates): skipped: the registers of a sequential netlist start"
+  echo "   unknown in four-state simulation and never settle; Verilator checks the gates"
+  exit $status
+fi"""
     return f"""#!/bin/sh
 # Run the self-checking testbench (tb.v) of this design directory:
 #   ./run_tb.sh rtl     the RTL ({' '.join(rtl)})
@@ -131,7 +141,7 @@ if [ -n "$verilator" ]; then
     echo "FAIL: the Verilator build failed" >&2
     status=1
   fi
-fi
+fi{icarus_gates}
 if command -v iverilog >/dev/null 2>&1; then
   echo "== Icarus Verilog ($1)"
   if iverilog -g2012 -s {SELFCHECK_TB} -o "$build/tb.vvp" tb.v $sources; then
