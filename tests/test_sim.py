@@ -366,3 +366,20 @@ def test_net_bits_refuse_parameter_ranges(tmp_path: Path) -> None:
         module_net_bits([src], "top", "dut0")
     with pytest.raises(UsageError, match="no source defines module 'nope'"):
         module_net_bits([src], "nope", "dut0")
+
+
+def test_selfcheck_testbench_and_script_text():
+    """The design package's testbench names no internal net and fails with $fatal; a
+    clocked one drives clk and rst; run_tb.sh takes rtl or gates."""
+    from bespoke_mlp.sim import EXPECTED_FILE, pack_classes, render_selfcheck_testbench, run_script
+
+    tb = render_selfcheck_testbench("top", x_bits=8, y_bits=2, n_vectors=3)
+    assert "top dut (.x(x), .y(y));" in tb and "dut." not in tb
+    assert f'$readmemh("{EXPECTED_FILE}", expected);' in tb and "$fatal(1" in tb
+    clocked = render_selfcheck_testbench("top", x_bits=8, y_bits=2, n_vectors=3, cycles=5)
+    assert ".clk(clk), .rst(rst)" in clocked and "c < 5" in clocked
+    assert pack_classes([0, 10, 2]) == b"0\na\n2\n"
+    script = run_script(rtl=["top.v"], gates=["netlist.v", "cells.v"])
+    assert 'rtl) sources="top.v"' in script and 'gates) sources="netlist.v cells.v"' in script
+    assert "skipped" not in script
+    assert "skipped" in run_script(rtl=["top.v"], gates=["netlist.v"], clocked=True)
