@@ -79,11 +79,15 @@ def _accuracy(report: dict[str, Any]) -> list[str]:
     if "test_loss" in acc:
         rows.append(("loss against the exact network (test)", f"{acc['test_loss']:.2f} points"))
     sel = report.get("selection")
-    if sel:
-        rows += [("loss on the selection part", f"{sel['estimated_loss']:.2f} points"),
-                 (f"upper bound at {100 * sel['confidence']:g} % confidence",
-                  f"{sel['loss_upper_bound']:.2f} points on {sel['n_samples']} samples "
-                  f"(budget {report.get('max_loss', '?')} points; {sel['method']})")]
+    if sel and "loss_upper_bound" in sel:
+        confidence = sel.get("confidence")
+        rows += [("loss on the selection part", f"{sel.get('estimated_loss', float('nan')):.2f} "
+                                                "points"),
+                 ("upper bound" + (f" at {100 * confidence:g} % confidence" if confidence
+                                   else ""),
+                  f"{sel['loss_upper_bound']:.2f} points on {sel.get('n_samples', '?')} samples "
+                  f"(budget {report.get('max_loss', '?')} points"
+                  + (f"; {sel['method']})" if sel.get("method") else ")"))]
         if sel.get("fallback"):
             rows.append(("fallback", sel["fallback"]))
     note = ("<p>The test part is reported only: no step of the flow fits or selects on "

@@ -9,6 +9,7 @@ figures do not depend on this one; both come from the same RTLIL.
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
@@ -113,7 +114,9 @@ def design_header(net: Network, *, arch: Architecture | str = "parallel") -> str
     b = net.input_bits
     y_bits = max(1, (net.n_classes - 1).bit_length())
     lines = [
-        f"bespoke-mlp {__version__}: bespoke MLP classifier "
+        f"bespoke-mlp {__version__} (Amaranth {_amaranth_version()}, Yosys: see its banner "
+        "below)",
+        f"bespoke MLP classifier "
         f"{'-'.join(map(str, net.topology))}, {arch.kind} architecture"
         + (f", {arch.lanes} lane(s)" if arch.sequential else ""),
         "",
@@ -147,6 +150,13 @@ def design_header(net: Network, *, arch: Architecture | str = "parallel") -> str
     # Names come from data: none may close the comment early.
     return "/*\n" + "".join(f" * {line.replace('*/', '* /')}".rstrip() + "\n"
                              for line in lines) + HEADER_END
+
+
+def _amaranth_version() -> str:
+    try:
+        return metadata.version("amaranth")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _input_map(net: Network) -> list[str]:
