@@ -189,6 +189,12 @@ def timing_report_text(netlist_json: Path, *, clock_hz: float, liberty: Path | N
                        for c, (v, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
     what = ("register to register (one clock cycle)" if cycles else
             "inputs to outputs (combinational)")
+    first = next((i for i in netlist.instances if report.critical_path
+                  and i.name == report.critical_path[0]), None)
+    starts = sorted({n for b in (first.inputs if first else ()) for n in
+                     netlist.bit_names.get(b, ()) if n.split("[")[0] in netlist.ports})
+    if starts:
+        what += f", from input {' or '.join(starts)}"
     lines = [f"Timing report of {netlist.top} ({library.path.name}, static timing with the "
              "library's per-cell delays; inputs arrive at 0)",
              f"critical path: {what}, {len(report.critical_path)} cells", "", *table, "",
