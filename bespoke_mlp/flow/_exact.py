@@ -31,7 +31,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     :func:`~bespoke_mlp.train.train_model`).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
-    (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
+    (see :func:`implement`, and ``datasheet.html``). The design is mapped onto ``tech``
     clocked at ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized
     at ``effort``, ABC mapping for ``mapping``. Returns
     the report.
