@@ -41,8 +41,7 @@ def write_package(design_dir: Path, net: Network, codes: np.ndarray, golden: np.
         y_bits=max(1, (net.n_classes - 1).bit_length()), n_vectors=len(codes), cycles=cycles))
     shutil.copyfile(cell_models, design_dir / "cells.v")
     script = design_dir / RUN_SCRIPT
-    script.write_text(run_script(rtl=["top.v"], gates=["netlist.v", "cells.v"],
-                                 clocked=cycles > 0))
+    script.write_text(run_script(rtl=["top.v"], gates=["netlist.v", "cells.v"]))
     script.chmod(0o755)
     (design_dir / "timing.rpt").write_text(timing_report_text(
         syn.netlist_json, clock_hz=syn.freq_hz, liberty=syn.liberty, cycles=cycles))
