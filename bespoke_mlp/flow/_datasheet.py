@@ -32,7 +32,6 @@ class Front:
     points: tuple[dict[str, Any], ...]
     marked: int | None
     baseline: dict[str, Any] | None = None
-    label: str = ""
 
 
 def write_datasheet(path: Path, report: dict[str, Any], net: Network, *,
