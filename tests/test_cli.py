@@ -183,7 +183,8 @@ def test_help_lists_subcommands(capsys):
         main(["--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for command in ("train", "run", "ablate", "generate", "synth", "tech", "verify"):
+    for command in ("train", "run", "ablate", "generate", "implement", "synth", "tech",
+                    "verify"):
         assert command in text
 
 
