@@ -160,9 +160,12 @@ def _ports(net: Network) -> list[str]:
 def _front(report: dict[str, Any], front: Front | None) -> list[str]:
     if front is None or not front.points:
         return ["<h2>Front</h2>", "<p>This design comes from no search: it has no front.</p>"]
+    where = ("" if front.marked is None else
+             f" This design is point #{front.marked} of <code>pareto.json</code>.")
     return ["<h2>Front</h2>",
-            "<p>Verified designs of the search (system power: logic + ADCs); this design is "
-            "the red star, the exact network the dashed line.</p>", _svg(front)]
+            f"<p>The {len(front.points)} verified designs of the search (system power: logic + "
+            "ADCs, at the front's synthesis effort); this design is the red star, the exact "
+            f"network's accuracy the dashed line.{where}</p>", _svg(front)]
 
 
 def _svg(front: Front, width: int = 560, height: int = 320) -> str:
