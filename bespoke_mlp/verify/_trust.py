@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 
 from .._yosys import quote_path, run_yosys
-from ..errors import VerificationError
+from ..errors import UsageError, VerificationError
 from ..hdl import HEADER_END, Architecture, check_arch, write_design_verilog, write_verilog
 from ..ir import Network
 from ..sim._netlist import _TOKEN
@@ -141,8 +141,11 @@ def checked_netlist(netlist_v: Path, net: Network, top: str, *, work_dir: Path,
         f"write_verilog -noattr -selected {quote_path(checked)}",
         "",
     ])
-    run_yosys(script, script_path=work_dir / "check.ys", log=work_dir / "check.log",
-              timeout=timeout)
+    try:
+        run_yosys(script, script_path=work_dir / "check.ys", log=work_dir / "check.log",
+                  timeout=timeout)
+    except UsageError as exc:  # Yosys cannot read it: a received netlist fails the check
+        raise VerificationError(f"{where!r} is not a readable gate netlist: {exc}") from exc
     class_bits = max(1, (net.n_classes - 1).bit_length())
     ports = {"x": ("input", net.n_features * net.input_bits), "y": ("output", class_bits)}
     if sequential:
