@@ -119,7 +119,7 @@ def _points(run_dir: Path) -> list[dict]:
 
 def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
                  tech: str | None = None, arch: str = "parallel") -> dict:
-    """The figures of a run's network (``model``: ``selected_model.json`` or ``model.json``)
+    """The figures of a run's network (``model``: ``design/network.json`` or ``model.json``)
     implemented again on ``tech`` in architecture ``arch`` (mapped for the run's objective),
     verified on the run's test split."""
     report = json.loads((run_dir / "report.json").read_text())
@@ -142,7 +142,7 @@ def _reimplement(name: str, data_dir: Path | None, run_dir: Path, model: str, *,
 def _variants(name: str, kind: str, data_dir: Path | None, run_dir: Path) -> dict:
     """A run's re-implementations: the selected design at 0.6 V, and for ``SEQUENTIAL``
     datasets' ≤1 % runs the sequential architecture (kept beside the run directory)."""
-    model = "model.json" if kind == "exact" else "selected_model.json"
+    model = "model.json" if kind == "exact" else "design/network.json"
     out = {}
     if kind != "exact":
         out["low_voltage"] = _reimplement(name, data_dir, run_dir, model, tech=LOW_VOLTAGE)

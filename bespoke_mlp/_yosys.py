@@ -9,6 +9,7 @@ quoted path; ``#`` starts a comment line.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from ._util import log_tail, run_tool
 from .errors import ToolError, UsageError
 
 __all__ = ["quote_path", "run_yosys"]
+
+# A frontend's error in a source file, as Yosys logs it: ``path:line: ERROR: message``.
+_SOURCE_ERROR = re.compile(r"(?P<file>[^\s:][^:]*):(?P<line>\d+): ERROR: (?P<message>.*)")
 
 
 def quote_path(path: Path) -> str:
@@ -47,9 +51,16 @@ def run_yosys(script: str, *, script_path: Path, log: Path, timeout: float) -> N
                  timeout=timeout, env=env, what="yosys")
     except ToolError as exc:
         tail = log_tail(log, 40)
-        errors = [line for line in tail.splitlines() if line.startswith("ERROR:")]
-        if errors and "timed out" not in str(exc).partition("\n")[0]:
-            raise ToolError(f"yosys failed: {errors[-1][6:].strip()}; log: {log}\n{tail}") from exc
+        if "timed out" in str(exc).partition("\n")[0]:
+            raise
+        for line in reversed(tail.splitlines()):
+            source = _SOURCE_ERROR.match(line)
+            if source:
+                # A frontend's error in a source file: the input is at fault, not the flow.
+                raise UsageError(f"{source['file']} line {source['line']}: "
+                                 f"{source['message'].strip()} (log: {log})") from exc
+            if line.startswith("ERROR:"):
+                raise ToolError(f"yosys failed: {line[6:].strip()}; log: {log}\n{tail}") from exc
         raise
 
 

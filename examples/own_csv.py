@@ -38,8 +38,8 @@ def main(out: Path) -> None:
     clf = BespokeMLPClassifier(hidden_layer_sizes=(3,), random_state=0).fit(data.X, data.y)
     print(f"estimator accuracy on the table: {clf.score(data.X, data.y):.3f}")
 
-    # The exact flow on the same file: report.json, model.json and design/ under out/design.
-    report = run_exact(data, out=out / "design", force=True)
+    # The exact flow on the same file: report.json, model.json and design/ under out/sensors.
+    report = run_exact(data, out=out / "sensors", force=True)
     print(f"area {report['area_cm2']} cm², gate agreement "
           f"{report['verification']['gate_agreement']}")
 

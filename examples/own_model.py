@@ -2,6 +2,8 @@
 becomes a verified, synthesized bespoke circuit (needs ``pip install 'bespoke-mlp[onnx]'``).
 
     python examples/own_model.py [OUT_DIR]
+
+writes OUT_DIR/iris_mlp.onnx and the design OUT_DIR/iris_mlp/ (default OUT_DIR: runs/own_model).
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ def main(out: Path) -> None:
     print(f"scikit-learn test accuracy: {model.score(split.X_test, split.y_test):.4f}")
 
     # The command line: quantize (4-bit inputs, 8-bit weights and activations), generate,
-    # verify and synthesize.
-    bespoke_mlp(["generate", str(path), "--data", "iris", "--out", str(out / "design"),
-                 "--force", "--quiet"])
-    report = json.loads((out / "design" / "report.json").read_text())
+    # verify and synthesize into OUT_DIR/iris_mlp/ (report.json, model.json, design/).
+    run = out / "iris_mlp"
+    if bespoke_mlp(["generate", str(path), "--data", "iris", "--out", str(run), "--force",
+                    "--quiet"]) != 0:
+        sys.exit("bespoke-mlp generate failed")
+    report = json.loads((run / "report.json").read_text())
     print(f"accuracy {report['accuracy']}, area {report['area_cm2']} cm², gate agreement "
           f"{report['verification']['gate_agreement']}")
 

@@ -54,7 +54,7 @@ PREDATES_SELECTION_RULE: tuple[str, ...] = ()
 FILES = ("top.v", "netlist.v", "report.json", "network.json", "vectors.hex")
 #: Where each file comes from in a search run's output directory.
 SOURCES = {"top.v": "design/top.v", "netlist.v": "design/netlist.v",
-           "report.json": "report.json", "network.json": "selected_model.json",
+           "report.json": "report.json", "network.json": "design/network.json",
            "vectors.hex": "design/vectors.hex"}
 #: The run settings (``report.json``'s ``settings``) fixed by ``run_search_flow``'s defaults.
 _RUN_DEFAULTS = ("hidden", "seed", "split_seed", "input_bits", "weight_bits", "activation_bits")

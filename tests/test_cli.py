@@ -141,12 +141,14 @@ def test_yosys_failure_names_the_log(tmp_path, capsys):
     bad = tmp_path / "bad.v"
     bad.write_text("module top(input a, output y); assign y = ; endmodule\n")
     out = tmp_path / "out"
-    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 1
+    # A Verilog error in the input is an input error (exit 2) shown with its file and line.
+    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 2
     err = capsys.readouterr().err
+    assert "bad.v line 1: syntax error" in err
     # The log the error names is kept beside the output, not in a temporary directory.
     assert str(tmp_path / "out.yosys.log") in err and not out.exists()
     assert "syntax error" in (tmp_path / "out.yosys.log").read_text()
-    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 1
+    assert main(["synth", str(bad), "--top", "top", "--out", str(out)]) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.v", "out.yosys.log"]
 
 
@@ -183,7 +185,8 @@ def test_help_lists_subcommands(capsys):
         main(["--help"])
     assert info.value.code == 0
     text = capsys.readouterr().out
-    for command in ("train", "run", "ablate", "generate", "synth", "tech", "verify"):
+    for command in ("train", "run", "ablate", "generate", "implement", "synth", "tech",
+                    "verify"):
         assert command in text
 
 

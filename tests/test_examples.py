@@ -15,4 +15,8 @@ def test_example_runs(name, tmp_path, monkeypatch, capsys):
     runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     out = capsys.readouterr().out
     assert "gate agreement 1.0" in out
-    assert any((tmp_path / "out").rglob("netlist.v"))
+    netlists = list((tmp_path / "out").rglob("netlist.v"))
+    assert netlists
+    # Each design directory is one level deep (issue 31, defect 11: not design/design/).
+    assert all(p.parent.name == "design" and p.parent.parent.name != "design"
+               for p in netlists), netlists

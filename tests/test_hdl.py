@@ -164,3 +164,40 @@ def test_class_removal_keeps_original_class_indices(n_classes, removed):
     dut = Classifier(net)
     Fragment.get(dut, None)  # elaborated, so no "created but never used" warnings
     assert dut.y.shape().width == (n_classes - 1).bit_length()
+
+
+def test_design_verilog_is_hierarchical_with_a_header(tmp_path):
+    """A design directory's top.v: one module per layer and per neuron (plain names), each
+    neuron's constants in a comment, and a header with the port and class maps that data
+    cannot close early (issue 31)."""
+    import dataclasses
+
+    from bespoke_mlp.hdl import HEADER_END, write_design_verilog
+
+    rng = np.random.default_rng(3)
+    net = random_network(rng, approximate=True, n_classes=4)
+    names = ("a", "b */ module evil; /*", "c", "d", "e")
+    net = dataclasses.replace(net, feature_names=names, classes=("x", "y", "z", "w"),
+                              feature_min=(0.0,) * 5, feature_max=(1.0,) * 5)
+    path = write_design_verilog(net, tmp_path / "top.v", work_dir=tmp_path / "w")
+    text = path.read_text()
+    header, _, body = text.partition(HEADER_END)
+    assert header.startswith("/*\n") and "*/" not in header
+    assert "module evil" not in body and "\\" not in body.split("module", 1)[0]
+    modules = [line.split("(")[0].split()[1] for line in body.splitlines()
+               if line.startswith("module ")]
+    assert modules[0] == "bespoke_mlp" and "bespoke_mlp_l0" in modules
+    assert {f"bespoke_mlp_l0_n{j}" for j in range(net.layers[0].n_out)} <= set(modules)
+    assert all(m.isidentifier() for m in modules)
+    for i, r in enumerate(net.feature_resolution):
+        line = next(h for h in header.splitlines() if f"feature {i} " in h)
+        assert line.startswith(f" *   x[{4 * i + 3}:{4 * i}]")
+        assert ("ignored" in line) == (r == 0)
+    assert " *   3 = 'w'" in header
+    w = net.layers[0].weights[0]
+    first = next(i for i, v in enumerate(w) if v)
+    assert f"// Layer 0 neuron 0: acc = {'+' if w[first] > 0 else '-'} {abs(w[first])}*a{first}" \
+        in body
+    # Deterministic, and the same module whatever the work directory.
+    again = write_design_verilog(net, tmp_path / "again.v", work_dir=tmp_path / "w2")
+    assert again.read_text() == text

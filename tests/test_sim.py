@@ -393,3 +393,20 @@ def test_rtl_agrees_on_inputs_beyond_the_input_range(tmp_path: Path) -> None:
                       work_dir=tmp_path / "sim")
     assert check_agreement(result.predictions, predict_codes(net, codes), what="clipped RTL",
                            codes=codes) == 1.0
+
+
+def test_selfcheck_testbench_and_script_text():
+    """The design package's testbench names no internal net and fails with $fatal; a
+    clocked one drives clk and rst; run_tb.sh takes rtl or gates."""
+    from bespoke_mlp.sim import EXPECTED_FILE, pack_classes, render_selfcheck_testbench, run_script
+
+    tb = render_selfcheck_testbench("top", x_bits=8, y_bits=2, n_vectors=3)
+    assert "top dut (.x(x), .y(y));" in tb and "dut." not in tb
+    assert f'$readmemh("{EXPECTED_FILE}", expected);' in tb and "$fatal(1" in tb
+    clocked = render_selfcheck_testbench("top", x_bits=8, y_bits=2, n_vectors=3, cycles=5)
+    assert ".clk(clk), .rst(rst)" in clocked and "c < 5" in clocked
+    assert pack_classes([0, 10, 2]) == b"0\na\n2\n"
+    script = run_script(rtl=["top.v"], gates=["netlist.v", "cells.v"])
+    assert 'rtl) sources="top.v"' in script and 'gates) sources="netlist.v cells.v"' in script
+    # A clocked design's reset has an edge: flip-flops of a netlist reset on it.
+    assert "reg rst = 1'b0;" in clocked and "#1 rst = 1'b1;" in clocked

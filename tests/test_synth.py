@@ -327,6 +327,37 @@ def test_yosys_error_names_the_log(design, tmp_path):
         synthesize([design], "nope", tmp_path)
 
 
+def test_verilog_error_is_shown_and_exits_2(tmp_path, capsys):
+    """``synth broken.v`` names the file, line and Yosys' message and exits 2, an input error
+    (issue 31, defect 2)."""
+    from bespoke_mlp.cli import main
+
+    broken = tmp_path / "broken.v"
+    broken.write_text("module top(input a, output y);\n  assign y = a &;\nendmodule\n")
+    with pytest.raises(UsageError, match=r"broken\.v line 2: syntax error.*\(log: "):
+        synthesize([broken], "top", tmp_path / "direct")
+    assert main(["synth", str(broken), "--top", "top", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "broken.v line 2: syntax error, unexpected ';'" in err, err
+
+
+def test_timing_report_and_constraints(design, tmp_path):
+    """``timing.rpt`` lists the critical path cell by cell; its arrivals add up to the delay
+    static timing finds; ``constraints.sdc`` sets the clock."""
+    from bespoke_mlp.synth import sdc_text, timing_report_text
+
+    syn = synthesize([design], "argmax3", tmp_path)
+    text = timing_report_text(syn.netlist_json, clock_hz=5.0)
+    rows = [line.split() for line in text.splitlines() if re.match(r"\s*\d+\s+\S+\s+\S+", line)]
+    assert rows and [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+    assert float(rows[-1][-1]) == pytest.approx(static_timing(syn.netlist_json).delay_ms, abs=2e-3)
+    assert "clock period   200.000 ms (5 Hz" in text and "(met)" in text
+    sdc = sdc_text("argmax3", clock_hz=5.0)
+    assert "create_clock -name vclk -period 200" in sdc
+    assert "create_clock -name clk -period 100 [get_ports clk]" in sdc_text("s", clock_hz=10,
+                                                                             cycles=4)
+
+
 def test_bad_arguments(design, tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
         synthesize([tmp_path / "none.v"], "argmax3", tmp_path)

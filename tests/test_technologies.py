@@ -4,6 +4,7 @@ clock choice, registers and generated cell models."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -119,8 +120,15 @@ def _cell(name: str, function: str, pins: str = "A B") -> str:
 
 
 def test_technology_errors_name_the_problem(tmp_path):
-    with pytest.raises(UsageError, match=r"'egfet-9v' is neither a built-in \(egfet-1.0v"):
+    with pytest.raises(UsageError, match=r"'egfet-9v' not found: .* no built-in of that name "
+                                         r"\(egfet-1.0v"):
         technology("egfet-9v")
+    # A missing Liberty file is "not found" (issue 31, defect 6); a directory is no file.
+    missing = tmp_path / "missing.lib"
+    with pytest.raises(UsageError, match=rf"{re.escape(repr(str(missing)))} not found"):
+        technology(missing)
+    with pytest.raises(UsageError, match="is not a Liberty file"):
+        technology(tmp_path)
     with pytest.raises(UsageError, match="has no inverter cell"):
         technology(_library(tmp_path, _cell("NAND2", "!(A&B)")))
     with pytest.raises(UsageError, match="no 2-input NAND, NOR, AND or OR cell"):

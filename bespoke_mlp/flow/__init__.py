@@ -1,9 +1,12 @@
-"""End-to-end flows: implement a network (generate, verify, synthesize), the exact flow, the
-ablation of approximation operators, and the search flow."""
+"""End-to-end flows: implement a network (generate, verify, synthesize) into a design
+directory, the exact flow, the ablation of approximation operators, the search flow, and
+implementing any verified point of a search (:func:`implement_point`)."""
 
 from ._ablate import ablation_steps, ablation_table, run_ablation
 from ._cache import BaselineCache, baseline_key
+from ._datasheet import Front, write_datasheet
 from ._exact import run_exact
+from ._handoff import implement_point
 from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many, mapping_for
 from ._log import Log, quiet
 from ._report import (
@@ -19,6 +22,7 @@ from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
 __all__ = [
     "DEFAULT_ADC_MW",
     "BaselineCache",
+    "Front",
     "Implementation",
     "Log",
     "PairedLoss",
@@ -30,6 +34,7 @@ __all__ = [
     "design_report",
     "implement",
     "implement_many",
+    "implement_point",
     "loss_upper_bound",
     "mapping_for",
     "paired_loss",
@@ -42,4 +47,5 @@ __all__ = [
     "select_design",
     "split_parts",
     "summary_table",
+    "write_datasheet",
 ]

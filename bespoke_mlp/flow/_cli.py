@@ -12,7 +12,7 @@ from .._signals import Interrupted
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import ARCHS, Architecture, write_verilog
+from ..hdl import ARCHS, Architecture, write_design_verilog
 from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
 from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
@@ -23,7 +23,9 @@ from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._ablate import ablation_table, run_ablation
 from ._cache import BaselineCache
+from ._datasheet import write_datasheet
 from ._exact import run_exact
+from ._handoff import register as register_implement
 from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
@@ -153,8 +155,8 @@ def _ablate(args: argparse.Namespace) -> int:
 def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
     """``generate`` without ``--data``: only ``design/top.v`` and ``design/network.json``."""
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
-        write_verilog(net, tmp / "design" / "top.v", form=args.form, work_dir=Path(work),
-                      arch=_arch(args))
+        write_design_verilog(net, tmp / "design" / "top.v", form=args.form,
+                             work_dir=Path(work), arch=_arch(args))
     (tmp / "design" / "network.json").write_text(net.to_json())
 
 
@@ -203,6 +205,7 @@ def _generate(args: argparse.Namespace) -> int:
                                          "arch": _arch(args).to_dict()},
                                runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, net)
     print(summary_table(report, f"design from {Path(args.model).name}"))
     print(f"wrote {out}")
     return 0
@@ -246,6 +249,7 @@ def _generate_imported(args: argparse.Namespace) -> int:
         report = design_report(dataset=data.name, impl=impl, accuracy=result.accuracy,
                                settings=settings, runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, net)
     print(summary_table(report, f"design from {args.model.name}"))
     print(f"wrote {out}")
     return 0
@@ -275,7 +279,7 @@ def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``run``, ``ablate`` and ``generate`` subcommands."""
+    """Add the ``run``, ``ablate``, ``generate`` and ``implement`` subcommands."""
     p = subparsers.add_parser(
         "run", help="dataset to verified, synthesized design (exact or searched)",
         description=(
@@ -392,3 +396,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--seed", type=int, default=0, help="fine-tuning seed (default: 0)")
     _add_output_arguments(g, "required")
     g.set_defaults(func=_generate)
+    register_implement(subparsers)

@@ -9,6 +9,7 @@ from typing import Any
 from .._util import atomic_output_dir, write_json
 from ..hdl import Architecture, check_arch
 from ..synth import DEFAULT_EFFORT, DEFAULT_MAPPING, Effort, MappingCost, Technology
+from ._datasheet import write_datasheet
 from ._implement import DEFAULT_ADC_MW, check_size, implement
 from ._log import Log, quiet, train_stage
 from ._report import design_report, split_parts
@@ -30,7 +31,7 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
     :func:`~bespoke_mlp.train.train_model`).
 
     ``out`` receives ``report.json``, ``model.json`` (the integer network) and ``design/``
-    (``top.v``, ``netlist.v``, ``tb.v``, ``vectors.hex``). The design is mapped onto ``tech``
+    (see :func:`implement`, and ``datasheet.html``). The design is mapped onto ``tech``
     clocked at ``clock_hz`` in architecture ``arch`` (see :func:`implement`) and synthesized
     at ``effort``, ABC mapping for ``mapping``. Returns
     the report.
@@ -61,4 +62,5 @@ def run_exact(dataset: str, *, out: Path, data_dir: Path | None = None,
         report = design_report(dataset=trained.dataset, impl=impl, accuracy=trained.accuracy,
                                settings=settings, runtime_s=log.runtime())
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, net)
     return report

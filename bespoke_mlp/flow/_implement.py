@@ -17,7 +17,14 @@ import numpy as np
 
 from .._util import kill_running_tools
 from ..errors import UsageError
-from ..hdl import TOP_MODULE, Architecture, Form, check_arch, write_verilog
+from ..hdl import (
+    TOP_MODULE,
+    Architecture,
+    Form,
+    check_arch,
+    write_design_verilog,
+    write_verilog,
+)
 from ..ir import (
     Network,
     cycle_predict,
@@ -43,6 +50,7 @@ from ..synth import (
     write_cell_models,
 )
 from ._log import Log, quiet
+from ._package import PACKAGE_FILES, write_package
 
 __all__ = [
     "DEFAULT_ADC_MW",
@@ -70,8 +78,8 @@ _CELLS_PER_PP_BIT = 8.4
 #: ``2**b - 1`` comparators of it (``bespoke_mlp/ir/_adc.py``).
 DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
-#: The files :func:`implement` writes into its ``design_dir``.
-DESIGN_FILES = ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex")
+#: The files :func:`implement` writes into its ``design_dir`` (see :mod:`._package`).
+DESIGN_FILES = ("network.json", "top.v", "netlist.v", *PACKAGE_FILES)
 
 
 @dataclass(frozen=True)
@@ -202,9 +210,11 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               arch: Architecture | str = "parallel") -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
-    ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (RTL),
-    ``netlist.v`` (gates), ``tb.v`` and ``vectors.hex`` (the testbench and its vectors); scratch
-    files (builds, logs) go to
+    ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (the
+    hierarchical RTL with its port map, see :func:`~bespoke_mlp.hdl.write_design_verilog`),
+    ``netlist.v`` (gates) and the hand-off files of :func:`~._package.write_package` (the
+    self-checking testbench and ``run_tb.sh``, ``timing.rpt``, ``constraints.sdc``,
+    ``synth.log``); scratch files (builds, logs, the flat RTL that synthesis reads) go to
     ``work_dir``. RTL and gate-level simulation of ``codes`` must equal the golden model
     exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
     switching activity feeds the dynamic power (the library's default activity only for a
@@ -228,8 +238,11 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     cycles = _cycles(net, codes, golden, arch)
     with log.stage("generate", f"generating {arch.kind} RTL"
                    + (f" ({cycles} cycles per inference)" if cycles else "")):
-        top_v = write_verilog(net, design_dir / "top.v", name=TOP_MODULE, form=form,
-                              work_dir=work_dir, arch=arch)
+        # Synthesis reads the flat form; the RTL simulation verifies the hierarchical top.v.
+        flat_v = write_verilog(net, work_dir / "flat.v", name=TOP_MODULE, form=form,
+                               work_dir=work_dir, arch=arch)
+        top_v = write_design_verilog(net, design_dir / "top.v", work_dir=work_dir / "rtl",
+                                     form=form, arch=arch)
         (design_dir / "network.json").write_text(net.to_json())
 
     def rtl_sim():
@@ -239,7 +252,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
 
     def synth():
         with log.stage("synthesis"):
-            return synthesize([top_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
+            return synthesize([flat_v], TOP_MODULE, work_dir / "synth", timeout=timeout,
                               liberty=tech.liberty, effort=effort, mapping=mapping,
                               support=_support(net, arch))
 
@@ -249,15 +262,15 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     syn, clock = _clocked(syn, clock_hz, log, arch)
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
+    models = _models(tech, work_dir)
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
-        gate = simulate([design_dir / "netlist.v", _models(tech, work_dir)], TOP_MODULE,
+        gate = simulate([design_dir / "netlist.v", models], TOP_MODULE,
                         codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
                         count_toggles=len(codes) >= 2 or cycles > 1, timeout=timeout,
                         cycles=cycles)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
-        for name in ("tb.v", "vectors.hex"):
-            shutil.copyfile(work_dir / "gate_sim" / name, design_dir / name)
+    write_package(design_dir, net, codes, golden, syn=syn, cell_models=models, cycles=cycles)
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
                           len(codes), adc_mw, tech, arch, max(1, cycles))

@@ -23,6 +23,7 @@ from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Objective, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, MappingCost, Technology, technology
 from ._cache import BaselineCache, baseline_key
+from ._datasheet import Front, write_datasheet
 from ._implement import (
     DEFAULT_ADC_MW,
     DESIGN_FILES,
@@ -450,7 +451,6 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             # A later round's configuration applies to that round's starting design.
             (tmp / "approximation_base.json").write_text(
                 found.bases[found.rounds[i] - 1].to_json())
-        (tmp / "selected_model.json").write_text(selected.network.to_json())
         if found.importance:
             write_json(tmp / "features.json",
                        features_record(net, found.importance[0], selected.network))
@@ -468,6 +468,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                  "confidence": settings.confidence,
                                  "fallback": fallback})
         write_json(tmp / "report.json", report)
+        write_datasheet(tmp / "design" / "datasheet.html", report, selected.network,
+                        front=Front(tuple(points), chosen, base))
     _remove_checkpoints(out, settings.rounds)
     test_loss = report["accuracy"]["test_loss"]
     if test_loss > settings.max_loss + 1e-9:

@@ -12,6 +12,7 @@ from ._emit import (
     write_verilog_many,
 )
 from ._neuron import Argmax, Form, Neuron, NeuronLayer, PairwiseArgmax
+from ._readable import HEADER_END, design_header, write_design_verilog
 from ._sequential import SequentialClassifier
 from ._top import Classifier
 from ._tree import compress, dadda_heights
@@ -34,4 +35,7 @@ __all__ = [
     "to_rtlil",
     "write_verilog",
     "write_verilog_many",
+    "HEADER_END",
+    "design_header",
+    "write_design_verilog",
 ]

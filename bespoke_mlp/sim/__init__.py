@@ -10,11 +10,23 @@ content (:mod:`bespoke_mlp.sim._models`).
 
 from ._check import check_agreement
 from ._models import MODEL_CACHE_ENV
+from ._selfcheck import (
+    EXPECTED_FILE,
+    RUN_SCRIPT,
+    pack_classes,
+    render_selfcheck_testbench,
+    run_script,
+)
 from ._simulate import Design, SimResult, simulate, simulate_many
 from ._testbench import pack_vectors, unpack_vectors
 from ._toolchain import Toolchain, require_toolchain
 
 __all__ = [
+    "EXPECTED_FILE",
+    "RUN_SCRIPT",
+    "pack_classes",
+    "render_selfcheck_testbench",
+    "run_script",
     "MODEL_CACHE_ENV",
     "Design",
     "SimResult",

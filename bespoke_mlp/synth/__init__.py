@@ -57,9 +57,18 @@ from ._tech import (
     add_tech_arguments,
     technology,
 )
-from ._timing import HALF_PERIOD_SUFFIX, TimingReport, choose_clock, static_timing
+from ._timing import (
+    HALF_PERIOD_SUFFIX,
+    TimingReport,
+    choose_clock,
+    sdc_text,
+    static_timing,
+    timing_report_text,
+)
 
 __all__ = [
+    "sdc_text",
+    "timing_report_text",
     "HALF_PERIOD_SUFFIX",
     "ABC_SCRIPT",
     "COLLAPSE_MAX_INPUTS",

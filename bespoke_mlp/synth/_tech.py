@@ -96,11 +96,13 @@ def technology(spec: str | Path | None = None) -> Technology:
         path = BUILTIN_TECHNOLOGIES[spec.lower()]
     else:
         path = Path(spec)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(
-                f"technology {str(spec)!r} is neither a built-in "
-                f"({', '.join(BUILTIN_TECHNOLOGIES)}) nor a Liberty file"
+                f"technology {str(spec)!r} not found: no such Liberty file, and no built-in "
+                f"of that name ({', '.join(BUILTIN_TECHNOLOGIES)})"
             )
+        if not path.is_file():
+            raise UsageError(f"technology {str(spec)!r} is not a Liberty file (a directory?)")
     path = path.resolve()
     return _describe(path, path.stat().st_mtime_ns)
 
