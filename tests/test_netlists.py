@@ -150,6 +150,7 @@ def test_from_runs_copies_the_designs(tmp_path):
     readme = (out / "README.md").read_text()
     assert f"| [{name}]({name}/) |" in readme
     assert "copied from the benchmark runs" in readme
+    assert str(tmp_path) not in readme and "/runs`" in readme  # no machine-local path
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .._choices import DEFAULT_ADC_MW
 from .._util import kill_running_tools
 from ..errors import UsageError
 from ..hdl import TOP_MODULE, Architecture, Form, check_arch, write_verilog
@@ -66,9 +67,6 @@ MAX_CELLS = 150_000
 #: Cells per partial-product bit, measured on synthesized exact designs (Cardio: 8.4).
 _CELLS_PER_PP_BIT = 8.4
 
-#: Power of one 4-bit printed flash ADC (15 comparators); a feature read at ``b`` bits costs
-#: ``2**b - 1`` comparators of it (``bespoke_mlp/ir/_adc.py``).
-DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
 #: The files :func:`implement` writes into its ``design_dir``.
 DESIGN_FILES = ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex")
