@@ -160,7 +160,7 @@ def test_from_runs_without_selected_design(tmp_path, capsys):
     run.mkdir(parents=True)
     (run / "report.json").write_text(json.dumps({
         "dataset": "seeds", "selected": None, "settings": regen.expected_settings(),
-        "reason": "no verified design stays within 1 points of accuracy loss"}))
+        "reason": "no verified design stays within 1 point of accuracy loss"}))
     assert regen.main(["--datasets", "seeds", "--from-runs", str(runs),
                        "--out", str(tmp_path / "out")]) == 0
     assert "no design selected" in capsys.readouterr().out

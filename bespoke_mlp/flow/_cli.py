@@ -14,7 +14,7 @@ from .._choices import ARCHS, DEFAULT_ADC_MW, OBJECTIVES, QUANTIZERS
 from .._help import GROUPS, option_groups
 from .._outdir import check_replaceable
 from .._signals import Interrupted
-from .._util import atomic_output_dir, write_json
+from .._util import atomic_output_dir, counted, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
@@ -133,7 +133,7 @@ def _run(args: argparse.Namespace) -> int:
             f"only {what} kept: run the same command with --resume to continue")) from None
     base = report["baseline"]
     print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
-                                f"{settings.max_loss:g} points of loss (exact: "
+                                f"{counted(settings.max_loss, 'point')} of loss (exact: "
                                 f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     print(f"wrote {out}")
     return 0

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._choices import DEFAULT_ADC_MW
-from .._util import kill_running_tools
+from .._util import counted, kill_running_tools
 from ..errors import UsageError
 from ..hdl import TOP_MODULE, Architecture, Form, check_arch, write_verilog
 from ..ir import (
@@ -225,7 +225,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     arch = check_arch(arch)
     cycles = _cycles(net, codes, golden, arch)
     with log.stage("generate", f"generating {arch.kind} RTL"
-                   + (f" ({cycles} cycles per inference)" if cycles else "")):
+                   + (f" ({counted(cycles, 'cycle')} per inference)" if cycles else "")):
         top_v = write_verilog(net, design_dir / "top.v", name=TOP_MODULE, form=form,
                               work_dir=work_dir, arch=arch)
         (design_dir / "network.json").write_text(net.to_json())

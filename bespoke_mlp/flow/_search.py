@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import atomic_output_dir, write_json
+from .._util import atomic_output_dir, counted, write_json
 from ..approx import ApproxConfig, input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
@@ -259,7 +259,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             fallback = None
             if found.smallest_within(settings.max_loss) is None:
                 fallback = (f"no retrained design's accuracy loss is within "
-                            f"{settings.max_loss:g} points at {100 * settings.confidence:g} % "
+                            f"{counted(settings.max_loss, 'point')} at "
+                            f"{100 * settings.confidence:g} % "
                             f"confidence (smallest bound {min(found.bounds, default=100):.2f} "
                             "points): the exact network is selected")
                 log(fallback)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._choices import ARCHS
-from .._util import read_json
+from .._util import counted, read_json
 from ..errors import ModelFileError, UsageError, VerificationError
 from ..synth import BUILTIN_TECHNOLOGIES, Technology, technology
 
@@ -123,7 +123,8 @@ def _verify(args: argparse.Namespace) -> int:
     tech = _technology(report, args.tech)
     cycles = schedule(net, arch.lanes).cycles if arch.sequential else 0
     golden = predict_codes(net, codes)
-    what_arch = (f"sequential, {arch.lanes} lane(s), {cycles} cycles per inference"
+    what_arch = (f"sequential, {counted(arch.lanes, 'lane')}, {counted(cycles, 'cycle')} per "
+                 "inference"
                  if arch.sequential else "parallel")
     print(f"design: {what_arch}, mapped onto {tech.name}")
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-verify-") as work_name:
