@@ -319,11 +319,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
             "round_bases": [None if b is net else b.to_dict() for b in found.bases],
             "points": points})
         plot_pareto(tmp / "pareto.png", title=f"{trained.dataset}: verified designs",
-                    power_mw=[p["power_mw"] for p in points],
+                    system_power_mw=[p["system_power_mw"] for p in points],
                     accuracy=[p["accuracy"] for p in points],
-                    baseline=(base["power_mw"], base["accuracy"]),
-                    selected=None if selected is None else
-                    (selected.synth.power_mw, selected.accuracy), arch=arch.kind)
+                    baseline=(base["power_mw"] + net.adc_power_mw(adc_mw), base["accuracy"]),
+                    within=[found.bounds[i] <= settings.max_loss + 1e-9 for i in picks],
+                    selected=chosen, arch=arch.kind)
         (tmp / "model.json").write_text(net.to_json())
         run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
                         "split_seed": split_seed, "input_bits": input_bits,
