@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._choices import ARCHS
+from .._help import option_groups
 from .._util import counted, read_json
 from ..errors import ModelFileError, UsageError, VerificationError
 from ..synth import BUILTIN_TECHNOLOGIES, Technology, technology
@@ -183,10 +184,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "checked files are compiled."),
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="output directory of run/generate")
-    p.add_argument("--formal", action="store_true", help="also prove RTL ≡ gate netlist")
-    p.add_argument("--tech", default=None, metavar="NAME|PATH",
+    h, x = option_groups(p, "hardware", "execution")
+    x.add_argument("--formal", action="store_true", help="also prove RTL ≡ gate netlist")
+    h.add_argument("--tech", default=None, metavar="NAME|PATH",
                    help="the cell library the netlist was mapped onto (default: the one "
                         "report.json names; its SHA-256 must match the report's)")
-    p.add_argument("--timeout", type=float, default=900.0, metavar="S",
+    x.add_argument("--timeout", type=float, default=900.0, metavar="S",
                    help="seconds allowed per tool run (default: 900)")
     p.set_defaults(func=_verify)
