@@ -236,15 +236,21 @@ def test_library_flows_do_not_print(tmp_path, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_parser_imports_no_heavy_library():
+def test_parser_imports_no_heavy_library(tmp_path):
     """--help, --version and usage errors must not wait for scikit-learn, pymoo or Amaranth:
-    building the parser (and failing to parse) imports none of them."""
+    building the parser, failing to parse, and the handlers' option checks import none of
+    them."""
+    out = str(tmp_path / "out")
     code = ("import sys\n"
             "from bespoke_mlp.cli import main\n"
             "for argv in (['--help'], ['--version'], ['run', 'iris', '--jobs', '0'],\n"
-            "             ['generate', 'm.json'], ['run', '--help']):\n"
+            "             ['generate', 'm.json'], ['run', '--help'],\n"
+            f"             ['run', 'iris', '--max-loss', '101', '--out', {out!r}],\n"
+            f"             ['run', 'iris', '--exact', '--hidden', '0', '--out', {out!r}],\n"
+            f"             ['ablate', 'iris', '--adc-mw', 'nan', '--out', {out!r}],\n"
+            f"             ['generate', 'm.json', '--adc-mw', '-1', '--out', {out!r}]):\n"
             "    try:\n"
-            "        main(argv)\n"
+            "        assert main(argv) == 2, argv\n"
             "    except SystemExit:\n"
             "        pass\n"
             "heavy = sorted(m for m in ('sklearn', 'scipy', 'pymoo', 'amaranth', 'onnx', 'dask')\n"

@@ -79,13 +79,6 @@ def _check_adc(mw: float) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ._cache import BaselineCache
-    from ._exact import run_exact
-    from ._implement import mapping_for
-    from ._log import Log
-    from ._report import summary_table
-    from ._search import checkpoint_path, run_search_flow
-
     out = args.out or _default_out(args.dataset, "-exact" if args.exact else "")
     hidden = _check_options(args, out)
     settings = None
@@ -100,6 +93,13 @@ def _run(args: argparse.Namespace) -> int:
                                   hidden_scale=args.hidden_scale, objective=args.objective,
                                   quantizer=args.quantizer, max_latency_s=args.max_latency,
                                   auto_lanes=args.lanes == AUTO_LANES)
+    # Imported once the options are checked: a usage error returns at once.
+    from ._cache import BaselineCache
+    from ._exact import run_exact
+    from ._implement import mapping_for
+    from ._log import Log
+    from ._report import summary_table
+    from ._search import checkpoint_path, run_search_flow
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -140,11 +140,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _ablate(args: argparse.Namespace) -> int:
+    out = args.out or _default_out(args.dataset, "-ablation")
+    hidden = _check_options(args, out)
     from ._ablate import ablation_table, run_ablation
     from ._log import Log
 
-    out = args.out or _default_out(args.dataset, "-ablation")
-    hidden = _check_options(args, out)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     with executor_from_args(args) as executor:
         rows = run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden,
@@ -172,15 +172,15 @@ def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    tech = technology(args.tech)  # checked even when only Verilog is written
+    _check_adc(args.adc_mw)
+    check_replaceable(args.out, force=args.force)
     from ..importers import IMPORT_SUFFIXES
     from ..ir import Network, encode_inputs, predict_codes
     from ._implement import check_size, implement
     from ._log import Log
     from ._report import class_indices, design_report, summary_table
 
-    tech = technology(args.tech)  # checked even when only Verilog is written
-    _check_adc(args.adc_mw)
-    check_replaceable(args.out, force=args.force)
     if args.model.suffix.lower() in IMPORT_SUFFIXES:
         return _generate_imported(args)
     try:
