@@ -6,7 +6,7 @@ re-implemented at 0.6 V, and for ``SEQUENTIAL`` datasets the ≤1 % design in th
 architecture. Writes ``results.json``, ``results.md``, one ``pareto_<dataset>.png`` per dataset
 and ``suite.png`` into ``--out``.
 
-    python benchmarks/printed_ml.py --data-dir ../shared/datasets --jobs 2 --readme README.md
+    python benchmarks/printed_ml.py --data-dir ../shared/datasets --jobs 2
     python benchmarks/printed_ml.py --data-dir /shared/datasets --dask tcp://scheduler:8786
 """
 

@@ -92,8 +92,8 @@ def check_replaceable(out: Path, *, force: bool) -> Path:
     ------
     UsageError
         If ``out`` is ``.``, ``..``, ``/``, the home directory, the checkout or a parent of
-        any of them; is not a directory; is not empty and ``force`` is not given; or, with
-        ``force``, holds anything this tool did not write. Nothing is touched.
+        any of them; is not a directory; holds anything this tool did not write; or is a
+        previous output and ``force`` is not given. Nothing is touched.
     """
     shown = str(out)
     text = os.path.abspath(out)
@@ -108,12 +108,15 @@ def check_replaceable(out: Path, *, force: bool) -> Path:
     if real.exists() and not real.is_dir():
         raise UsageError(f"output path {shown!r} exists and is not a directory")
     if real.is_dir() and any(real.iterdir()):
-        if not force:
-            raise UsageError(f"output directory {shown!r} is not empty; use --force to "
-                             "replace a previous output")
         ok, why = written_by_tool(real)
-        if not ok:
+        if not ok and force:
             raise UsageError(f"refusing to replace {shown!r} with --force: {why}")
+        if not ok:  # --force would refuse too: suggest only what works
+            raise UsageError(f"output directory {shown!r} is not empty and not a previous "
+                             f"output of {TOOL} ({why}); choose a new or empty directory")
+        if not force:
+            raise UsageError(f"output directory {shown!r} is not empty: it holds a previous "
+                             f"output of {TOOL}; use --force to replace it")
     return real
 
 

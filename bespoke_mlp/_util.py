@@ -18,6 +18,7 @@ from ._signals import raise_if_interrupted
 from .errors import ToolError, ToolNotFoundError, UsageError
 
 __all__ = [
+    "counted",
     "run_tool",
     "kill_running_tools",
     "log_tail",
@@ -31,6 +32,18 @@ _RUNNING: set[subprocess.Popen] = set()
 _RUNNING_LOCK = threading.Lock()
 
 _TAIL_LINES = 20
+
+
+def counted(n: float, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 (a float shown as ``{:g}``).
+
+    Examples
+    --------
+    >>> counted(1, "cycle"), counted(1.0, "point"), counted(2.5, "point"), counted(0, "ADC")
+    ('1 cycle', '1 point', '2.5 points', '0 ADCs')
+    """
+    shown = format(n, "g") if isinstance(n, float) else str(n)
+    return f"{shown} {noun if n == 1 else plural or noun + 's'}"
 
 
 def log_tail(path: Path, lines: int = _TAIL_LINES) -> str:

@@ -7,6 +7,10 @@ with ``--debug``) and exit with their ``exit_code``. Ctrl-C, SIGTERM and SIGHUP 
 with exit status 128 + the signal number, kill every tool it started and write nothing (a
 search keeps its resume checkpoint and says so). The library's log records (progress) are shown
 on standard error while a command runs.
+
+Building the parser imports only the ``_cli`` modules and what their options show (defaults,
+choices); the handlers import the flows. So ``--help``, ``--version`` and usage errors return
+at once instead of after seconds of importing scikit-learn, pymoo and Amaranth.
 """
 
 from __future__ import annotations
@@ -40,11 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate bespoke, approximate printed-MLP classifier circuits (EGFET).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (train_cli, flow_cli, synth_cli, verify_cli, data_cli):
         module.register(sub)
+    _add_debug_everywhere(sub)
     return parser
+
+
+_DEBUG_HELP = "show tracebacks on errors"
+
+
+def _add_debug_everywhere(sub: argparse._SubParsersAction) -> None:
+    """Accept ``--debug`` after any (sub)command too; it then joins the command's output
+    options. SUPPRESS keeps a subcommand from resetting a ``--debug`` given before it."""
+    for parser in sub.choices.values():
+        groups = [g for g in parser._action_groups if g.title == "output"]
+        where = groups[0] if groups else parser
+        where.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                           help=_DEBUG_HELP)
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_debug_everywhere(action)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -289,11 +289,16 @@ def _say(verbose: bool, message: str) -> None:
 
 
 def _shown(path: Path) -> str:
-    """``path`` relative to the repository if inside it."""
+    """``path`` relative to the repository if inside it; else from its last ``benchmarks``
+    directory on (a benchmark checkout's layout), or only its name: the README this goes
+    into is committed, and must not name a directory of one machine."""
+    path = Path(path).resolve()
     try:
-        return str(Path(path).resolve().relative_to(ROOT))
+        return str(path.relative_to(ROOT))
     except ValueError:
-        return str(path)
+        parts = path.parts
+        start = max((i for i, p in enumerate(parts) if p == "benchmarks"), default=len(parts) - 1)
+        return str(Path(*parts[start:]))
 
 
 def _git(*args: str) -> str:

@@ -1,11 +1,17 @@
 """The bad-input matrix: every case exits non-zero with a one-line message and writes nothing."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bespoke_mlp.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _csv(tmp_path, text, name="data.csv"):
@@ -231,3 +237,90 @@ def test_library_flows_do_not_print(tmp_path, capsys):
 
     run_exact("iris", out=tmp_path / "exact")
     assert capsys.readouterr() == ("", "")
+
+
+def test_parser_imports_no_heavy_library(tmp_path):
+    """--help, --version and usage errors must not wait for scikit-learn, pymoo or Amaranth:
+    building the parser, failing to parse, and the handlers' option checks import none of
+    them."""
+    out = str(tmp_path / "out")
+    code = ("import sys\n"
+            "from bespoke_mlp.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['run', 'iris', '--jobs', '0'],\n"
+            "             ['generate', 'm.json'], ['run', '--help'],\n"
+            f"             ['run', 'iris', '--max-loss', '101', '--out', {out!r}],\n"
+            f"             ['run', 'iris', '--exact', '--hidden', '0', '--out', {out!r}],\n"
+            f"             ['ablate', 'iris', '--adc-mw', 'nan', '--out', {out!r}],\n"
+            f"             ['generate', 'm.json', '--adc-mw', '-1', '--out', {out!r}]):\n"
+            "    try:\n"
+            "        assert main(argv) == 2, argv\n"
+            "    except SystemExit:\n"
+            "        pass\n"
+            "heavy = sorted(m for m in ('sklearn', 'scipy', 'pymoo', 'amaranth', 'onnx', 'dask')\n"
+            "               if m in sys.modules)\n"
+            "assert not heavy, heavy\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_debug_after_the_subcommand(tmp_path, capsys):
+    assert main(["train", "nonexistent_dataset", "--out", str(tmp_path / "o"), "--debug"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+    assert main(["datasets", "--data-dir", str(tmp_path / "none"), "--debug"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def _help(*argv):
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+
+
+def test_help_groups_options_in_the_readme_order(capsys):
+    _help("run")
+    text = capsys.readouterr().out
+    titles = ["data:", "training:", "search and selection:", "hardware:", "execution:",
+              "output:"]
+    where = [text.index("\n" + t + "\n") for t in titles]
+    assert where == sorted(where), text
+    for option, group in (("--data-dir", "data:"), ("--hidden", "training:"),
+                          ("--max-loss", "search and selection:"), ("--tech", "hardware:"),
+                          ("--jobs", "execution:"), ("--out", "output:")):
+        section = text.split("\n" + group + "\n", 1)[1].split("\n\n", 1)[0]
+        assert option in section, (option, group)
+    assert "runs/DATASET-exact with --exact" in text
+
+
+def test_generate_out_is_required_not_defaulted(capsys):
+    _help("generate")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: required" not in text and "output directory (required)" in text
+    with pytest.raises(SystemExit) as info:
+        main(["generate", "model.json"])
+    assert info.value.code == 2
+    assert "--out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_jobs_must_be_positive(jobs, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", "iris", "--exact", "--jobs", jobs])
+    assert info.value.code == 2
+    assert f"--jobs: expected a positive number of worker processes, got {jobs!r}" in \
+        capsys.readouterr().err
+
+
+def test_force_is_suggested_only_where_it_works(tmp_path, capsys):
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "notes.txt").write_text("mine")
+    assert main(["train", "iris", "--out", str(plain)]) == 2
+    err = capsys.readouterr().err
+    assert "--force" not in err and "choose a new or empty directory" in err
+    previous = tmp_path / "previous"
+    assert main(["train", "iris", "--out", str(previous), "--no-qat"]) == 0
+    capsys.readouterr()
+    assert main(["train", "iris", "--out", str(previous)]) == 2
+    assert "holds a previous output of bespoke-mlp; use --force" in capsys.readouterr().err
+    assert main(["train", "iris", "--out", str(previous), "--no-qat", "--force"]) == 0

@@ -567,3 +567,26 @@ def test_quantile_range_clips_an_outlier_of_the_fitting_samples():
 def test_input_range_must_be_a_rule():
     with pytest.raises(UsageError, match="input_range must be an InputRange, got 'q1-99'"):
         split_dataset(load_dataset("iris"), input_range="q1-99")
+
+
+def test_datasets_lists_what_run_reads(tmp_path, monkeypatch, capsys):
+    """``datasets`` reads the directory ``run`` does: --data-dir, else BESPOKE_MLP_DATA."""
+    from bespoke_mlp.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "seeds.csv").write_text("x\n")
+    monkeypatch.setenv(DATA_ENV_VAR, str(suite))
+    assert main(["datasets"]) == 0
+    rows = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines()}
+    assert rows["seeds"] == "found" and rows["cardio"] == "missing"
+    assert rows["iris"] == "in"  # "built in"
+    assert rows["data"] == f"{DATA_ENV_VAR})"
+    monkeypatch.delenv(DATA_ENV_VAR)
+    assert main(["datasets", "--data-dir", str(suite)]) == 0
+    out = capsys.readouterr().out
+    assert f"data directory: {suite} (from --data-dir)" in out
+    assert "seeds" in out and "found" in out
+    assert main(["datasets"]) == 0  # neither: the cache, as before
+    assert "not fetched" in capsys.readouterr().out

@@ -157,6 +157,7 @@ def test_from_runs_copies_the_designs(tmp_path):
     readme = (out / "README.md").read_text()
     assert f"| [{name}]({name}/) |" in readme
     assert "copied from the benchmark runs" in readme
+    assert str(tmp_path) not in readme and "/runs`" in readme  # no machine-local path
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
@@ -166,7 +167,7 @@ def test_from_runs_without_selected_design(tmp_path, capsys):
     run.mkdir(parents=True)
     (run / "report.json").write_text(json.dumps({
         "dataset": "seeds", "selected": None, "settings": regen.expected_settings(),
-        "reason": "no verified design stays within 1 points of accuracy loss"}))
+        "reason": "no verified design stays within 1 point of accuracy loss"}))
     assert regen.main(["--datasets", "seeds", "--from-runs", str(runs),
                        "--out", str(tmp_path / "out")]) == 0
     assert "no design selected" in capsys.readouterr().out

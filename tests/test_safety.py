@@ -224,15 +224,16 @@ def test_interrupted_process_executor_stops_its_workers():
 
 
 def test_interrupted_search_reports_the_kept_checkpoint(tmp_path, capsys, monkeypatch):
-    import bespoke_mlp.flow._cli as flow_cli
+    import bespoke_mlp.flow._search as search_flow
 
     out = tmp_path / "out"
 
     def interrupted(*args, **kwargs):
-        flow_cli.checkpoint_path(out).write_text("{}")
+        search_flow.checkpoint_path(out).write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(flow_cli, "run_search_flow", interrupted)
+    # The CLI imports the search flow when it runs: patch it where it is defined.
+    monkeypatch.setattr(search_flow, "run_search_flow", interrupted)
     assert main(["run", "iris", "--quiet", "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "checkpoint" in err and "--resume" in err

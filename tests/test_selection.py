@@ -87,16 +87,16 @@ def test_latency_limit_excludes_slow_designs():
     assert select_design(bound, power, area, 1.0, latency_s=latency, max_latency_s=10) == 1
     assert select_design(bound, power, area, 1.0, latency_s=latency, max_latency_s=3) is None
     assert none_fits(bound, power, 1.0, None, 0.95, latency_s=latency, max_latency_s=3) == (
-        "no verified design within 1 points of accuracy loss takes at most 3 s per "
+        "no verified design within 1 point of accuracy loss takes at most 3 s per "
         "inference; the shortest takes 4 s")
 
 
 def test_none_fits_explains_power_and_loss():
     text = none_fits([0.5, 2.0], [3.0, 1.0], 1.0, 2.0, 0.9)
-    assert text == ("no verified design fits 2 mW within 1 points of accuracy loss (bound at "
+    assert text == ("no verified design fits 2 mW within 1 point of accuracy loss (bound at "
                     "90 % confidence); the lowest is 3.000 mW")
     assert none_fits([2.0], [1.0], 1.0, None, 0.95) == \
-        "no verified design's accuracy loss is within 1 points at 95 % confidence"
+        "no verified design's accuracy loss is within 1 point at 95 % confidence"
 
 
 def test_verification_includes_the_smallest_designs_within_the_budget():

@@ -54,3 +54,26 @@ def test_atomic_output_dir_unwritable_parent(tmp_path):
     with pytest.raises(UsageError):
         with atomic_output_dir(blocker / "out"):
             pass
+
+
+def test_counted_uses_the_singular_for_one():
+    from bespoke_mlp._util import counted
+
+    assert counted(1, "cycle") == "1 cycle" and counted(3, "cycle") == "3 cycles"
+    assert counted(1.0, "point") == "1 point" and counted(0.5, "point") == "0.5 points"
+    assert counted(1_000_000, "vector") == "1000000 vectors"
+    assert counted(2, "front point") == "2 front points"
+    assert counted(2, "mouse", "mice") == "2 mice"
+
+
+@pytest.mark.parametrize("package", ["bespoke_mlp.flow", "bespoke_mlp.train",
+                                     "bespoke_mlp.verify"])
+def test_lazy_facades_export_every_name(package):
+    import importlib
+
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name) is not None
+    assert set(module.__all__) <= set(dir(module))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        module.nope  # noqa: B018

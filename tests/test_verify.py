@@ -58,7 +58,8 @@ def sequential_design(tmp_path_factory):
 def test_verify_reads_architecture_and_technology_from_report(sequential_design, capsys):
     assert main(["verify", str(sequential_design), "--formal"]) == 0
     out = capsys.readouterr().out
-    assert "design: sequential, 2 lane(s)" in out and "mapped onto egfet-0.6v" in out
+    assert "design: sequential, 2 lanes, 9 cycles per inference" in out
+    assert "mapped onto egfet-0.6v" in out
     assert "gate netlist: agrees with the golden model on all 40 vectors" in out
     assert "proven sequentially equivalent" in out
 

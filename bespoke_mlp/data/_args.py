@@ -10,7 +10,7 @@ from ._registry import DATA_ENV_VAR
 __all__ = ["add_data_arguments"]
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+def add_data_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Add ``--data-dir DIR`` and ``--label NAME`` to ``parser``.
 
     They become ``args.data_dir`` (a :class:`~pathlib.Path` or ``None``) and ``args.label``,

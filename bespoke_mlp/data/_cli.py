@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .._help import option_groups
 from ..errors import DataError
 from ._fetch import DEFAULT_SOURCE, REGISTRY, cache_dir, fetch_dataset
+from ._registry import DATA_ENV_VAR, _resolve_data_dir
 
 __all__ = ["register"]
 
@@ -16,8 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "datasets", help="list the known datasets, or fetch the printed-ML suite",
         description="List the known datasets (name, samples, features, classes, source, "
-                    "license, and whether the cache holds it), or download suite datasets "
-                    "from the UCI repository into the cache (or --to DIR).")
+                    "license, and whether the data directory that 'run' reads holds it: "
+                    f"--data-dir, else {DATA_ENV_VAR}, else the cache), or download suite "
+                    "datasets from the UCI repository into the cache (or --to DIR).")
+    (d,) = option_groups(p, "data")
+    d.add_argument("--data-dir", metavar="DIR", type=Path, default=None,
+                   help="directory holding the printed-ML suite CSVs; default: the "
+                        f"{DATA_ENV_VAR} environment variable, else the cache")
     p.set_defaults(func=_list)
     sub = p.add_subparsers(dest="datasets_command", metavar="COMMAND")
     f = sub.add_parser(
@@ -36,17 +43,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    cache = cache_dir()
+    # The same directory `run` reads the suite from (raises if it does not exist).
+    directory, origin = _resolve_data_dir("", args.data_dir)
+    in_cache = origin == "the dataset cache"
+    found, missing = ("cached", "not fetched") if in_cache else ("found", "missing")
     rows = [("name", "samples", "features", "classes", "source", "license", "status")]
     for d in REGISTRY.values():
         status = ("built in" if d.archive is None else
-                  "cached" if (cache / f"{d.name}.csv").is_file() else "not fetched")
+                  found if (directory / f"{d.name}.csv").is_file() else missing)
         rows.append((d.name, str(d.samples), str(d.features), str(d.classes), d.source,
                      d.license, status))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    print(f"cache: {cache}")
+    if not in_cache:
+        print(f"data directory: {directory} (from {origin})")
+    print(f"cache: {cache_dir()}")
     return 0
 
 

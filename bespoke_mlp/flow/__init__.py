@@ -1,23 +1,12 @@
-"""End-to-end flows: implement a network (generate, verify, synthesize) into a design
-directory, the exact flow, the ablation of approximation operators, the search flow, and
-implementing any verified point of a search (:func:`implement_point`)."""
+"""End-to-end flows: implement a network (generate, verify, synthesize), the exact flow, the
+ablation of approximation operators, the search flow, and implementing any verified point
+of a search (:func:`implement_point`).
 
-from ._ablate import ablation_steps, ablation_table, run_ablation
-from ._cache import BaselineCache, baseline_key
-from ._datasheet import Front, write_datasheet
-from ._exact import run_exact
-from ._handoff import implement_point
-from ._implement import DEFAULT_ADC_MW, Implementation, implement, implement_many, mapping_for
-from ._log import Log, quiet
-from ._report import (
-    class_indices,
-    design_report,
-    report_test_part,
-    split_parts,
-    summary_table,
-)
-from ._search import SearchSettings, lanes_for_latency, run_search_flow
-from ._selection import PairedLoss, loss_upper_bound, paired_loss, select_design
+The names are imported on first use (see ``bespoke_mlp._lazy``): the command line imports
+this package to build its parser, which must not wait for scikit-learn, pymoo and Amaranth.
+"""
+
+from .._lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_ADC_MW",
@@ -49,3 +38,19 @@ __all__ = [
     "summary_table",
     "write_datasheet",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "._ablate": ("ablation_steps", "ablation_table", "run_ablation"),
+    "._cache": ("BaselineCache", "baseline_key"),
+    "._datasheet": ("Front", "write_datasheet"),
+    "._exact": ("run_exact",),
+    "._handoff": ("implement_point",),
+    "._implement": ("DEFAULT_ADC_MW", "Implementation", "implement", "implement_many",
+                    "mapping_for"),
+    "._log": ("Log", "quiet"),
+    "._report": ("class_indices", "design_report", "report_test_part", "split_parts",
+                 "summary_table"),
+    "._search": ("lanes_for_latency", "run_search_flow"),
+    "._settings": ("SearchSettings",),
+    "._selection": ("PairedLoss", "loss_upper_bound", "paired_loss", "select_design"),
+})

@@ -6,30 +6,28 @@ import argparse
 import math
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only what the parser needs is imported here; the handlers import the flows (scikit-learn,
+# pymoo, Amaranth), so that --help and usage errors return at once.
+from .._choices import ARCHS, DEFAULT_ADC_MW, OBJECTIVES, QUANTIZERS
+from .._help import GROUPS, option_groups
 from .._outdir import check_replaceable
 from .._signals import Interrupted
-from .._util import atomic_output_dir, write_json
+from .._util import atomic_output_dir, counted, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset, split_dataset
 from ..errors import ModelFileError, UsageError
-from ..hdl import ARCHS, Architecture, write_design_verilog
-from ..importers import IMPORT_SUFFIXES, from_onnx, import_model
-from ..ir import Network, encode_inputs, predict_codes
 from ..parallel import SerialExecutor, add_executor_arguments, executor_from_args
-from ..search import OBJECTIVES
 from ..synth import REPORT_EFFORT, add_tech_arguments, technology
 from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
-from ._ablate import ablation_table, run_ablation
-from ._cache import BaselineCache
-from ._datasheet import write_datasheet
-from ._exact import run_exact
-from ._handoff import register as register_implement
-from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
-from ._log import Log
-from ._report import class_indices, design_report, summary_table
-from ._search import QUANTIZERS, SearchSettings, checkpoint_path, run_search_flow
+from ._handoff_cli import register as register_implement
+from ._settings import SearchSettings
+
+if TYPE_CHECKING:
+    from ..hdl import Architecture
+    from ..ir import Network
 
 __all__ = ["register"]
 
@@ -40,6 +38,8 @@ def _default_out(dataset: str, suffix: str) -> Path:
 
 
 def _arch(args: argparse.Namespace) -> Architecture:
+    from ..hdl import Architecture
+
     if args.lanes == AUTO_LANES:
         if args.command != "run" or getattr(args, "exact", False):
             raise UsageError("--lanes auto applies to a search run (bespoke-mlp run without "
@@ -94,6 +94,13 @@ def _run(args: argparse.Namespace) -> int:
                                   hidden_scale=args.hidden_scale, objective=args.objective,
                                   quantizer=args.quantizer, max_latency_s=args.max_latency,
                                   auto_lanes=args.lanes == AUTO_LANES)
+    # Imported once the options are checked: a usage error returns at once.
+    from ._cache import BaselineCache
+    from ._exact import run_exact
+    from ._implement import mapping_for
+    from ._log import Log
+    from ._report import summary_table
+    from ._search import checkpoint_path, run_search_flow
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -127,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
             f"only {what} kept: run the same command with --resume to continue")) from None
     base = report["baseline"]
     print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
-                                f"{settings.max_loss:g} points of loss (exact: "
+                                f"{counted(settings.max_loss, 'point')} of loss (exact: "
                                 f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
     print(f"wrote {out}")
     return 0
@@ -136,6 +143,9 @@ def _run(args: argparse.Namespace) -> int:
 def _ablate(args: argparse.Namespace) -> int:
     out = args.out or _default_out(args.dataset, "-ablation")
     hidden = _check_options(args, out)
+    from ._ablate import ablation_table, run_ablation
+    from ._log import Log
+
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     with executor_from_args(args) as executor:
         rows = run_ablation(data, out=out, data_dir=args.data_dir, hidden=hidden,
@@ -154,6 +164,8 @@ def _ablate(args: argparse.Namespace) -> int:
 
 def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
     """``generate`` without ``--data``: only ``design/top.v`` and ``design/network.json``."""
+    from ..hdl import write_design_verilog
+
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work:
         write_design_verilog(net, tmp / "design" / "top.v", form=args.form,
                              work_dir=Path(work), arch=_arch(args))
@@ -161,11 +173,16 @@ def _write_rtl(net: Network, tmp: Path, args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    if args.out is None:
-        raise UsageError("generate needs --out DIR")
     tech = technology(args.tech)  # checked even when only Verilog is written
     _check_adc(args.adc_mw)
     check_replaceable(args.out, force=args.force)
+    from ..importers import IMPORT_SUFFIXES
+    from ..ir import Network, encode_inputs, predict_codes
+    from ._datasheet import write_datasheet
+    from ._implement import check_size, implement
+    from ._log import Log
+    from ._report import class_indices, design_report, summary_table
+
     if args.model.suffix.lower() in IMPORT_SUFFIXES:
         return _generate_imported(args)
     try:
@@ -214,6 +231,13 @@ def _generate(args: argparse.Namespace) -> int:
 def _generate_imported(args: argparse.Namespace) -> int:
     """``generate MODEL.onnx``: import (quantize a float model on --data, or a QONNX model
     exactly), then as for a model.json."""
+    from ..importers import from_onnx, import_model
+    from ..ir import encode_inputs
+    from ._datasheet import write_datasheet
+    from ._implement import check_size, implement
+    from ._log import Log
+    from ._report import class_indices, design_report, summary_table
+
     out = args.out
     if args.data is None:
         net = from_onnx(args.model, input_bits=args.input_bits, weight_bits=args.weight_bits,
@@ -255,16 +279,24 @@ def _generate_imported(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_output_arguments(p: argparse.ArgumentParser, default: str) -> None:
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help=f"output directory (default: {default}); must be empty or absent")
+def _add_output_arguments(p: argparse._ArgumentGroup, default: str | None) -> None:
+    """``--out``, ``--force``, ``--quiet``; ``default`` describes --out's default (None:
+    required)."""
+    shown = "required" if default is None else f"default: {default}"
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", required=default is None,
+                   help=f"output directory ({shown}); must be new, empty, or a previous output "
+                        "of bespoke-mlp with --force")
     p.add_argument("--force", action="store_true",
                    help="replace a previous output of bespoke-mlp (only that)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_hardware_arguments(p: argparse._ArgumentGroup) -> None:
+    """``--adc-mw``, ``--arch``, ``--lanes``, ``--tech``, ``--clock-hz``, ``--effort``."""
     p.add_argument("--adc-mw", type=float, default=DEFAULT_ADC_MW, metavar="MW",
                    help="power of one 4-bit printed flash ADC, 15 comparators; a feature read "
                         "at b bits costs 2**b - 1 of them (default: "
                         f"{DEFAULT_ADC_MW})")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--arch", choices=ARCHS, default="parallel",
                    help="parallel: combinational, one evaluation per clock (default); "
                         "sequential: folded onto one multiply-accumulate unit, one neuron "
@@ -290,13 +322,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", metavar="DATASET",
                    help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
-    add_data_arguments(p)
-    p.add_argument("--exact", action="store_true", help="implement the exact network only")
-    add_model_arguments(p)
-    p.add_argument("--from-model", type=Path, default=None, metavar="MODEL.onnx",
+    d, t, s, h, x, o = option_groups(p, *GROUPS)
+    add_data_arguments(d)
+    add_model_arguments(t)
+    t.add_argument("--from-model", type=Path, default=None, metavar="MODEL.onnx",
                    help="start from this trained float ONNX or QONNX model instead of "
                         "training one (--hidden does not apply)")
-    s = p.add_argument_group("search")
+    s.add_argument("--exact", action="store_true",
+                   help="implement the exact network only (no search)")
     s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
                         "points; it applies to the upper confidence bound of the loss on the "
@@ -327,15 +360,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"{SearchSettings.rounds})")
     s.add_argument("--population", type=int, default=SearchSettings.pop_size, metavar="N",
                    help=f"NSGA-II population (default: {SearchSettings.pop_size})")
-    s.add_argument("--resume", action="store_true",
-                   help="continue an interrupted search from its checkpoint (same settings)")
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")
-    s.add_argument("--baseline-cache", type=Path, default=None, metavar="DIR",
-                   help="keep the exact baseline's figures in DIR, keyed by a hash of the "
-                        "network and settings, so that runs at other budgets skip its "
-                        "synthesis and simulation (default: no cache)")
     s.add_argument("--hidden-scale", type=int, default=SearchSettings.hidden_scale,
                    metavar="N",
                    help="without --hidden, train the searched exact network with N times the "
@@ -347,8 +374,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "recorded in features.json, and retrain tiny designs reading the top "
                         "1-4 of them at 1-3 bits through learned thresholds, and tiny designs "
                         "grown bit by bit on the validation part)")
-    add_executor_arguments(s)
-    _add_output_arguments(p, "runs/DATASET, or runs/DATASET-exact")
+    _add_hardware_arguments(h)
+    add_executor_arguments(x)
+    x.add_argument("--resume", action="store_true",
+                   help="continue an interrupted search from its checkpoint (same settings)")
+    x.add_argument("--baseline-cache", type=Path, default=None, metavar="DIR",
+                   help="keep the exact baseline's figures in DIR, keyed by a hash of the "
+                        "network and settings, so that runs at other budgets skip its "
+                        "synthesis and simulation (default: no cache)")
+    _add_output_arguments(o, "runs/DATASET, or runs/DATASET-exact with --exact")
     p.set_defaults(func=_run)
 
     a = subparsers.add_parser(
@@ -361,10 +395,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     a.add_argument("dataset", metavar="DATASET",
                    help=f"dataset name ({', '.join(known_datasets())}) or a CSV path")
-    add_data_arguments(a)
-    add_model_arguments(a)
-    add_executor_arguments(a)
-    _add_output_arguments(a, "runs/DATASET-ablation")
+    d, t, h, x, o = option_groups(a, "data", "training", "hardware", "execution", "output")
+    add_data_arguments(d)
+    add_model_arguments(t)
+    _add_hardware_arguments(h)
+    add_executor_arguments(x)
+    _add_output_arguments(o, "runs/DATASET-ablation")
     a.set_defaults(func=_ablate)
 
     g = subparsers.add_parser(
@@ -377,23 +413,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     g.add_argument("model", type=Path, metavar="MODEL",
                    help="model.json, or a trained float ONNX / QONNX classifier (.onnx)")
-    g.add_argument("--data", metavar="DATASET", default=None,
+    d, t, h, o = option_groups(g, "data", "training", "hardware", "output")
+    d.add_argument("--data", metavar="DATASET", default=None,
                    help="dataset to verify and report on (name or CSV path)")
-    add_data_arguments(g)
-    g.add_argument("--split-seed", type=int, default=42,
+    add_data_arguments(d)
+    d.add_argument("--split-seed", type=int, default=42,
                    help="train/test split seed of --data (default: 42)")
-    g.add_argument("--form", choices=("tree", "behavioral"), default="tree",
-                   help="neuron description: compressor tree (default) or behavioral")
-    i = g.add_argument_group(
-        "ONNX models", "a float model is quantized (calibrated on --data's training split, "
-                       "inputs scaled by its range unless the model's metadata gives "
-                       "feature_min/feature_max); a QONNX model is imported exactly")
+    t.description = ("ONNX models: a float model is quantized (calibrated on --data's training "
+                     "split, inputs scaled by its range unless the model's metadata gives "
+                     "feature_min/feature_max); a QONNX model is imported exactly")
     for name, default in (("input", 4), ("weight", 8), ("activation", 8)):
-        i.add_argument(f"--{name}-bits", type=int, default=default, metavar="N",
+        t.add_argument(f"--{name}-bits", type=int, default=default, metavar="N",
                        help=f"{name} width of a float model's quantization (default: {default})")
-    i.add_argument("--qat", action="store_true",
+    t.add_argument("--qat", action="store_true",
                    help="fine-tune a float model quantization-aware on --data's training split")
-    i.add_argument("--seed", type=int, default=0, help="fine-tuning seed (default: 0)")
-    _add_output_arguments(g, "required")
+    t.add_argument("--seed", type=int, default=0, help="fine-tuning seed (default: 0)")
+    h.add_argument("--form", choices=("tree", "behavioral"), default="tree",
+                   help="neuron description: compressor tree (default) or behavioral")
+    _add_hardware_arguments(h)
+    _add_output_arguments(o, None)
     g.set_defaults(func=_generate)
     register_implement(subparsers)

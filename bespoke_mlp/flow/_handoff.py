@@ -4,24 +4,21 @@ verified and synthesized as the run implemented its selected design."""
 
 from __future__ import annotations
 
-import argparse
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from .._outdir import check_replaceable
 from .._util import atomic_output_dir, read_json, write_json
 from ..errors import ModelFileError, UsageError
 from ..hdl import Architecture
 from ..ir import Network
-from ..synth import BUILTIN_TECHNOLOGIES, EFFORTS, Technology, technology
+from ..synth import BUILTIN_TECHNOLOGIES, Technology, technology
 from ._datasheet import Front, write_datasheet
 from ._implement import implement
 from ._log import Log
-from ._report import design_report, report_test_part, summary_table
+from ._report import design_report, report_test_part
 
-__all__ = ["POINT_NAMES", "register", "resolve_point", "implement_point"]
+__all__ = ["POINT_NAMES", "resolve_point", "implement_point"]
 
 #: ``--point`` names besides an index.
 POINT_NAMES = ("selected", "alternative")
@@ -123,54 +120,3 @@ def _technology(info: dict[str, Any], spec: str | None) -> Technology:
         raise UsageError(f"--tech {spec!r} is not the library the run used ({info['library']!r}, "
                          f"SHA-256 {info['library_sha256'][:12]}...)")
     return tech
-
-
-def _implement(args: argparse.Namespace) -> int:
-    if args.clock_hz is not None and not (math.isfinite(args.clock_hz) and args.clock_hz > 0):
-        raise UsageError(f"--clock-hz must be a positive number of Hz, got {args.clock_hz!r}")
-    check_replaceable(args.out, force=args.force)
-    report = implement_point(args.run_dir, args.point, args.out, data_dir=args.data_dir,
-                             data=args.data, tech=args.tech, effort=args.effort,
-                             clock_hz=args.clock_hz, force=args.force,
-                             log=Log(enabled=not args.quiet))
-    p = report["pareto_point"]
-    print(summary_table(report, f"front point #{report['point']} of {args.run_dir}"))
-    print(f"pareto.json recorded {p['area_cm2']:.4f} cm², {p['power_mw']:.4f} mW at the "
-          "front's effort")
-    print(f"wrote {args.out}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``implement`` subcommand."""
-    p = subparsers.add_parser(
-        "implement", help="implement any verified design of a search run (a pareto.json point)",
-        description=(
-            "Implement a point of a search run's pareto.json into its own design directory: "
-            "RTL, gate netlist, self-checking testbench, timing report, clock constraint, "
-            "synthesis log and datasheet, simulated bit-exactly against the golden model on "
-            "the run's test part and synthesized with the run's technology and settings."))
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR",
-                   help="output directory of 'bespoke-mlp run' (without --exact)")
-    p.add_argument("--point", default="selected", metavar="N|selected|alternative",
-                   help="pareto.json index, 'selected' (the run's choice, the default) or "
-                        "'alternative' (the best design the run could not certify)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
-                   help="output directory; must be empty or absent")
-    p.add_argument("--force", action="store_true",
-                   help="replace a previous output of bespoke-mlp (only that)")
-    p.add_argument("--effort", choices=EFFORTS, default=None,
-                   help="synthesis effort (default: the run's, that of its selected design; "
-                        "pareto.json's figures are at most normal effort)")
-    p.add_argument("--clock-hz", type=float, default=None, metavar="HZ",
-                   help="clock that power is given at (default: 5, or the fastest clock the "
-                        "critical path allows if slower)")
-    p.add_argument("--tech", default=None, metavar="PATH",
-                   help="the Liberty file the run used, where it used no built-in library")
-    p.add_argument("--data", default=None, metavar="DATASET",
-                   help="the run's dataset, a name or CSV path (default: the name in its "
-                        "report.json)")
-    p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                   help="directory of the printed-ML suite CSVs (default: $BESPOKE_MLP_DATA)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.set_defaults(func=_implement)

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .._util import kill_running_tools
+from .._choices import DEFAULT_ADC_MW
+from .._util import counted, kill_running_tools
 from ..errors import UsageError
 from ..hdl import (
     TOP_MODULE,
@@ -74,9 +75,6 @@ MAX_CELLS = 150_000
 #: Cells per partial-product bit, measured on synthesized exact designs (Cardio: 8.4).
 _CELLS_PER_PP_BIT = 8.4
 
-#: Power of one 4-bit printed flash ADC (15 comparators); a feature read at ``b`` bits costs
-#: ``2**b - 1`` comparators of it (``bespoke_mlp/ir/_adc.py``).
-DEFAULT_ADC_MW = 0.33
 SIMULATOR = "verilator"
 #: The files :func:`implement` writes into its ``design_dir`` (see :mod:`._package`).
 DESIGN_FILES = ("network.json", "top.v", "netlist.v", *PACKAGE_FILES)
@@ -237,7 +235,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     arch = check_arch(arch)
     cycles = _cycles(net, codes, golden, arch)
     with log.stage("generate", f"generating {arch.kind} RTL"
-                   + (f" ({cycles} cycles per inference)" if cycles else "")):
+                   + (f" ({counted(cycles, 'cycle')} per inference)" if cycles else "")):
         # Synthesis reads the flat form; the RTL simulation verifies the hierarchical top.v.
         flat_v = write_verilog(net, work_dir / "flat.v", name=TOP_MODULE, form=form,
                                work_dir=work_dir, arch=arch)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util import counted
 from ..data import Split, label_indices, load_dataset, split_dataset
 from ..ir import Network, resolution_codes
 from ._implement import Implementation
@@ -89,7 +90,7 @@ def summary_table(report: dict[str, Any], title: str) -> str:
                          f"ADCs, {report['adc_comparators']} comparators: "
                          f"{report['adc_power_mw']:.3f} mW, {report['adc_area_cm2']:.3f} cm²)"),
         ("delay", f"{report['delay_ms']:.2f} ms"),
-        ("architecture", f"{report['arch']}: {report['cycles']} cycles at "
+        ("architecture", f"{report['arch']}: {counted(report['cycles'], 'cycle')} at "
                          f"{report['clock_hz']:g} Hz, latency {report['latency_s']:.3g} s, "
                          f"{report['energy_mj']:.3g} mJ per inference"),
         ("technology", f"{tech['name']}" + (f" ({tech['voltage']:g} V)" if tech["voltage"] else "")

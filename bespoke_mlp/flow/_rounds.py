@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from .._util import counted
 from ..approx import (
     SPARSE_KEEP,
     ApproxConfig,
@@ -195,8 +196,9 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                    **({"lanes": cost.lanes} if cost.lanes else {})),
                                objective=objective)
         target = "the exact network's predictions" if settings.fidelity else "the labels"
-        log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
-            f"points of train-sample loss against {target} from {front.evaluations} "
+        log(f"{counted(len(front.genomes), 'front point')} within "
+            f"{counted(settings.max_loss + settings.slack, 'point')} of train-sample loss "
+            f"against {target} from {front.evaluations} "
             f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
         configs = [space.config(front.genomes[i])
                    for i in spread(len(front.genomes), settings.n_retrain)]

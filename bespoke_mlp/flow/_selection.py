@@ -11,6 +11,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .._util import counted
+
 __all__ = ["METHOD", "PairedLoss", "loss_upper_bound", "none_fits", "paired_loss",
            "pick_for_verification", "select_design", "spread"]
 
@@ -159,12 +161,12 @@ def none_fits(bound: Sequence[float], power_mw: Sequence[float], max_loss: float
     if max_latency_s is not None and latency_s is not None and within:
         fast = [t for b, t in zip(bound, latency_s) if b <= max_loss + 1e-9]
         if min(fast) > max_latency_s:
-            return (f"no verified design within {max_loss:g} points of accuracy loss takes "
-                    f"at most {max_latency_s:g} s per inference; the shortest takes "
+            return (f"no verified design within {counted(max_loss, 'point')} of accuracy loss "
+                    f"takes at most {max_latency_s:g} s per inference; the shortest takes "
                     f"{min(fast):g} s")
     if budget_mw is not None and within:
-        return (f"no verified design fits {budget_mw:g} mW within {max_loss:g} points of "
+        return (f"no verified design fits {budget_mw:g} mW within {counted(max_loss, 'point')} of "
                 f"accuracy loss (bound at {100 * confidence:g} % confidence); the lowest is "
                 f"{min(within):.3f} mW")
-    return (f"no verified design's accuracy loss is within {max_loss:g} points at "
+    return (f"no verified design's accuracy loss is within {counted(max_loss, 'point')} at "
             f"{100 * confidence:g} % confidence")

@@ -10,6 +10,7 @@ from typing import Any
 
 from amaranth.back import rtlil
 
+from .._choices import ARCHS
 from .._yosys import quote_path, run_yosys
 from ..errors import UsageError
 from ..ir import Network
@@ -19,10 +20,6 @@ from ._top import Classifier
 
 __all__ = ["ARCHS", "TOP_MODULE", "Architecture", "to_rtlil", "write_verilog", "write_verilog_many",
            "check_module_name", "check_arch"]
-
-#: Architectures: ``"parallel"`` (combinational, every neuron its own hardware) or
-#: ``"sequential"`` (folded onto one multiply-accumulate unit, see :class:`SequentialClassifier`).
-ARCHS = ("parallel", "sequential")
 
 #: The module name of a generated classifier (a written design's ``top.v`` and netlist).
 TOP_MODULE = "bespoke_mlp"

@@ -13,12 +13,24 @@ _WORK = ("the independent work (candidate batches, retraining, synthesis and sim
          "front points)")
 
 
+def _workers(text: str) -> int:
+    """``--jobs``: a count of worker processes, at least 1."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of worker processes, "
+                                         f"got {text!r}")
+    return jobs
+
+
 def add_executor_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *,
                            work: str = _WORK) -> None:
     """Add the mutually exclusive ``--jobs N`` and ``--dask ADDRESS`` options; ``work`` says
     what they spread out."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--jobs", type=int, default=1, metavar="N",
+    group.add_argument("--jobs", type=_workers, default=1, metavar="N",
                        help=f"local worker processes for {work}; default 1 (in-process)")
     group.add_argument("--dask", metavar="ADDRESS",
                        help="run that work on a Dask cluster: a scheduler address such as "

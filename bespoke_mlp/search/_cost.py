@@ -9,15 +9,13 @@ from importlib import resources
 
 import numpy as np
 
+from .._choices import OBJECTIVES
 from ..errors import UsageError
 from ..ir import ADC_REFERENCE_BITS, SEQUENTIAL_CM2
 from ._decoded import Decoded
 from ._features import COST_FEATURES, cost_features, sequential_cost_features
 
 __all__ = ["AREA", "OBJECTIVES", "CostModel", "Objective", "few_input_area_cm2"]
-
-#: What the search minimizes beside the loss (``--objective``).
-OBJECTIVES = ("system-power", "power", "area")
 
 
 @dataclass(frozen=True)

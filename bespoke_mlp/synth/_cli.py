@@ -21,7 +21,8 @@ from ._timing import choose_clock
 __all__ = ["add_effort_argument", "register"]
 
 
-def add_effort_argument(p: argparse.ArgumentParser, default: str = DEFAULT_EFFORT) -> None:
+def add_effort_argument(p: argparse.ArgumentParser | argparse._ArgumentGroup,
+                        default: str = DEFAULT_EFFORT) -> None:
     """Add ``--effort`` (synthesis effort, default ``default``)."""
     p.add_argument("--effort", choices=EFFORTS, default=default,
                    help=f"synthesis effort: fast (estimates), normal, or high (deterministic "

@@ -107,7 +107,7 @@ def technology(spec: str | Path | None = None) -> Technology:
     return _describe(path, path.stat().st_mtime_ns)
 
 
-def add_tech_arguments(parser: argparse.ArgumentParser) -> None:
+def add_tech_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Add ``--tech NAME|PATH`` and ``--clock-hz HZ`` to a subcommand."""
     parser.add_argument(
         "--tech", default=None, metavar="NAME|PATH",

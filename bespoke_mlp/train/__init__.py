@@ -4,14 +4,12 @@
 scikit-learn ``MLPClassifier``; :func:`finetune` retrains an integer network under the golden
 model's arithmetic (also for approximation-aware retraining with a custom projection);
 :class:`BespokeMLPClassifier` wraps it all as a scikit-learn estimator.
+
+The names are imported on first use (see ``bespoke_mlp._lazy``), so that the command line's
+parser does not import scikit-learn.
 """
 
-from ._estimator import BespokeMLPClassifier
-from ._finetune import Projection, finetune
-from ._float import DEFAULT_HIDDEN, default_hidden
-from ._quantize import quantize
-from ._train import TrainResult, train_model
-from ._wide import WIDE_MIN_FEATURES
+from .._lazy import lazy_exports
 
 __all__ = [
     "DEFAULT_HIDDEN",
@@ -24,3 +22,12 @@ __all__ = [
     "quantize",
     "train_model",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "._estimator": ("BespokeMLPClassifier",),
+    "._finetune": ("Projection", "finetune"),
+    "._float": ("DEFAULT_HIDDEN", "default_hidden"),
+    "._quantize": ("quantize",),
+    "._train": ("TrainResult", "train_model"),
+    "._wide": ("WIDE_MIN_FEATURES",),
+})

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
+from .._choices import DEFAULT_SPLIT_SEED, WIDE_MIN_FEATURES
+from .._help import option_groups
 from .._util import atomic_output_dir, write_json
 from ..data import add_data_arguments, known_datasets, load_dataset
 from ..errors import UsageError
 from ..ir import DEFAULT_INPUT_RANGE, InputRange
 from ._checks import BIT_RANGES, check_bits
-from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
-from ._wide import WIDE_MIN_FEATURES
+
+if TYPE_CHECKING:
+    from ._train import TrainResult
 
 __all__ = ["register", "add_model_arguments", "feature_selection_of", "parse_hidden",
            "train_summary"]
@@ -62,7 +66,7 @@ def train_summary(result: TrainResult, *, seed: int, split_seed: int, weight_bit
 _FEATURE_SELECTION = {"auto": None, "on": True, "off": False}
 
 
-def add_model_arguments(p: argparse.ArgumentParser) -> None:
+def add_model_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """The options that choose and quantize the network, shared by every command that trains:
     ``--hidden``, ``--seed``, ``--split-seed``, ``--input-bits``, ``--weight-bits``,
     ``--activation-bits``, ``--feature-selection``."""
@@ -99,6 +103,8 @@ def parse_input_range(text: str) -> InputRange:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ._train import train_model  # here: scikit-learn is slow to import
+
     hidden = None if args.hidden is None else parse_hidden(args.hidden)
     for kind in BIT_RANGES:
         check_bits(kind, getattr(args, kind), "--" + kind.replace("_", "-"))
@@ -142,18 +148,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dataset", metavar="DATASET",
         help=f"dataset name ({', '.join(known_datasets())}) or the path of a CSV file",
     )
-    add_data_arguments(p)
-    add_model_arguments(p)
-    p.add_argument("--input-range", default=str(DEFAULT_INPUT_RANGE), metavar="RULE",
+    d, t, o = option_groups(p, "data", "training", "output")
+    add_data_arguments(d)
+    add_model_arguments(t)
+    t.add_argument("--input-range", default=str(DEFAULT_INPUT_RANGE), metavar="RULE",
                    help="each feature's ADC range, fitted on the non-test samples: 'min-max', "
                         "percentiles 'qLOW-HIGH' such as 'q1-99', or 'qLOW-HIGHxRATIO': the "
                         "percentiles only for features whose min-max span is RATIO times "
                         "wider (values beyond the range read as the end codes) (default: "
                         f"{DEFAULT_INPUT_RANGE})")
-    p.add_argument("--no-qat", dest="qat", action="store_false",
+    t.add_argument("--no-qat", dest="qat", action="store_false",
                    help="skip quantization-aware fine-tuning")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
-                   help="output directory (must be empty or absent unless --force)")
-    p.add_argument("--force", action="store_true",
+    o.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="output directory (required); must be new, empty, or a previous output "
+                        "of bespoke-mlp with --force")
+    o.add_argument("--force", action="store_true",
                    help="replace a previous output of bespoke-mlp (only that)")
     p.set_defaults(func=_run)

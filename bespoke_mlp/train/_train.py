@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
+from .._choices import DEFAULT_SPLIT_SEED
 from ..data import Dataset, Split, label_indices, load_dataset, split_dataset
 from ..errors import UsageError
 from ..ir import DEFAULT_INPUT_RANGE, InputRange, Network, predict_codes
@@ -18,9 +19,6 @@ from ._quantize import quantize
 from ._wide import fit_wide_mlp, selects_features
 
 __all__ = ["TrainResult", "train_model", "DEFAULT_SPLIT_SEED"]
-
-#: Seed of the published papers' 70 % / 30 % split.
-DEFAULT_SPLIT_SEED = 42
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,13 +14,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
+from .._choices import WIDE_MIN_FEATURES
 from ._float import fit_float_mlp
 
 __all__ = ["WIDE_MIN_FEATURES", "feature_counts", "fit_wide_mlp", "is_wide", "selects_features"]
 
-#: Datasets with at least this many features train with feature selection (the search's
-#: narrow starts use the same threshold, ``bespoke_mlp.flow._rounds.NARROW_MIN_FEATURES``).
-WIDE_MIN_FEATURES = 32
 #: L2 penalty of the all-feature network that ranks the features, and of the candidates.
 #: Five-fold cross-validation on Arrhythmia's train + validation parts (221 samples, 5 hidden):
 #: sklearn's default 1e-4 gave 51 %, 0.1 60 %, 0.3 64 %, 1.0 60 %, 3.0 the majority class.

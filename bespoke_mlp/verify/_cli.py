@@ -6,17 +6,19 @@ import argparse
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .._util import read_json
+from .._choices import ARCHS
+from .._help import option_groups
+from .._util import counted, read_json
 from ..errors import ModelFileError, UsageError, VerificationError
-from ..hdl import ARCHS, TOP_MODULE, Architecture
-from ..ir import Network, predict_codes, schedule
-from ..sim import check_agreement, simulate, unpack_vectors
-from ..synth import BUILTIN_TECHNOLOGIES, Technology, load_library, technology, write_cell_models
-from ._formal import prove_equivalent, prove_sequential
-from ._trust import checked_netlist, checked_rtl
+from ..synth import BUILTIN_TECHNOLOGIES, Technology, technology
+
+if TYPE_CHECKING:  # the handler imports them: Amaranth and the simulators are slow to load
+    import numpy as np
+
+    from ..hdl import Architecture
+    from ..ir import Network
 
 __all__ = ["register"]
 
@@ -33,6 +35,8 @@ def _design_dir(directory: Path) -> Path:
 def _read_vectors(path: Path, net: Network) -> np.ndarray:
     """The input codes of ``vectors.hex``; anything but hex words that fit the inputs raises
     a ModelFileError."""
+    from ..sim import unpack_vectors
+
     text = path.read_text(errors="replace")
     words = text.split()
     width = net.n_features * net.input_bits
@@ -69,6 +73,8 @@ def _check_count(directory: Path, report: dict, n: int) -> None:
 
 def _architecture(report: dict) -> Architecture:
     """The architecture a report states (``arch``, ``lanes``; older reports: parallel)."""
+    from ..hdl import Architecture
+
     kind, lanes = report.get("arch", "parallel"), report.get("lanes", 1)
     if kind not in ARCHS or isinstance(lanes, bool) or not isinstance(lanes, int):
         raise ModelFileError(f"report.json states architecture {kind!r} with {lanes!r} lanes; "
@@ -98,6 +104,13 @@ def _technology(report: dict, override: str | None) -> Technology:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from ..hdl import TOP_MODULE
+    from ..ir import Network, predict_codes, schedule
+    from ..sim import check_agreement, simulate
+    from ..synth import load_library, write_cell_models
+    from ._formal import prove_equivalent, prove_sequential
+    from ._trust import checked_netlist, checked_rtl
+
     design = _design_dir(args.dir)
     needed = [design / n for n in ("network.json", "top.v", "netlist.v", "vectors.hex")]
     missing = [str(p) for p in needed if not p.is_file()]
@@ -111,7 +124,8 @@ def _verify(args: argparse.Namespace) -> int:
     tech = _technology(report, args.tech)
     cycles = schedule(net, arch.lanes).cycles if arch.sequential else 0
     golden = predict_codes(net, codes)
-    what_arch = (f"sequential, {arch.lanes} lane(s), {cycles} cycles per inference"
+    what_arch = (f"sequential, {counted(arch.lanes, 'lane')}, {counted(cycles, 'cycle')} per "
+                 "inference"
                  if arch.sequential else "parallel")
     print(f"design: {what_arch}, mapped onto {tech.name}")
     with tempfile.TemporaryDirectory(prefix="bespoke-mlp-verify-") as work_name:
@@ -170,10 +184,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "checked files are compiled."),
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="output directory of run/generate")
-    p.add_argument("--formal", action="store_true", help="also prove RTL ≡ gate netlist")
-    p.add_argument("--tech", default=None, metavar="NAME|PATH",
+    h, x = option_groups(p, "hardware", "execution")
+    x.add_argument("--formal", action="store_true", help="also prove RTL ≡ gate netlist")
+    h.add_argument("--tech", default=None, metavar="NAME|PATH",
                    help="the cell library the netlist was mapped onto (default: the one "
                         "report.json names; its SHA-256 must match the report's)")
-    p.add_argument("--timeout", type=float, default=900.0, metavar="S",
+    x.add_argument("--timeout", type=float, default=900.0, metavar="S",
                    help="seconds allowed per tool run (default: 900)")
     p.set_defaults(func=_verify)
