@@ -28,6 +28,7 @@ from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
 from ._report import class_indices, design_report, summary_table
 from ._search import QUANTIZERS, SearchSettings, checkpoint_path, run_search_flow
+from ._settings import BATTERIES_MW
 
 __all__ = ["register"]
 
@@ -84,14 +85,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.exact and args.max_latency is not None:
         raise UsageError("--max-latency applies to a search run (without --exact)")
     if not args.exact:
-        settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
-                                  pop_size=args.population, generations=args.generations,
-                                  rounds=args.rounds, n_verify=args.verify,
-                                  confidence=args.confidence,
-                                  feature_seeds=not args.no_feature_seeds,
-                                  hidden_scale=args.hidden_scale, objective=args.objective,
-                                  quantizer=args.quantizer, max_latency_s=args.max_latency,
-                                  auto_lanes=args.lanes == AUTO_LANES)
+        settings = _selection_settings(args)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
     log = Log(enabled=not args.quiet)
     common = dict(data_dir=args.data_dir, hidden=hidden, seed=args.seed,
@@ -123,12 +117,43 @@ def _run(args: argparse.Namespace) -> int:
                 f"the {len(kept)} search checkpoints {kept[0]!r}, ... were")
         raise Interrupted(signum, kept=(
             f"only {what} kept: run the same command with --resume to continue")) from None
-    base = report["baseline"]
-    print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
-                                f"{settings.max_loss:g} points of loss (exact: "
-                                f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
+    print(summary_table(report, _search_title(report)))
     print(f"wrote {out}")
     return 0
+
+
+def _selection_settings(args: argparse.Namespace) -> SearchSettings:
+    """The search settings of ``run``: ``--budget-mw`` (or ``--battery``) without
+    ``--max-loss`` selects power-first; otherwise loss-first within ``--max-loss`` (1 when
+    not given)."""
+    budget = args.budget_mw
+    if args.battery is not None:
+        if budget is not None:
+            raise UsageError("give --budget-mw or --battery, not both")
+        budget = BATTERIES_MW[args.battery]
+    return SearchSettings(max_loss=1.0 if args.max_loss is None else args.max_loss,
+                          budget_mw=budget,
+                          power_first=budget is not None and args.max_loss is None,
+                          pop_size=args.population, generations=args.generations,
+                          rounds=args.rounds, n_verify=args.verify,
+                          confidence=args.confidence,
+                          feature_seeds=not args.no_feature_seeds,
+                          hidden_scale=args.hidden_scale, objective=args.objective,
+                          quantizer=args.quantizer, max_latency_s=args.max_latency,
+                          auto_lanes=args.lanes == AUTO_LANES)
+
+
+def _search_title(report: dict) -> str:
+    """The summary's title: what the selected design is, honestly."""
+    base, sel = report["baseline"], report["selection"]
+    exact = f"(exact: {base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"
+    if sel["rule"] == "power-first":
+        return (f"selected design: {report['dataset']}, least certified loss within "
+                f"{sel['budget_mw']:g} mW of system power {exact}")
+    if sel["fallback"]:
+        return (f"selected design: {report['dataset']}, exact network (no design certified "
+                f"within {sel['max_loss']:g} points) {exact}")
+    return f"selected design: {report['dataset']}, ≤ {sel['max_loss']:g} points of loss {exact}"
 
 
 def _ablate(args: argparse.Namespace) -> int:
@@ -293,15 +318,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="start from this trained float ONNX or QONNX model instead of "
                         "training one (--hidden does not apply)")
     s = p.add_argument_group("search")
-    s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
+    s.add_argument("--max-loss", type=float, default=None, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
-                        "points; it applies to the upper confidence bound of the loss on the "
-                        "selection part, which no step fits (default: 1)")
+                        "points, certified on the selection part for the whole run "
+                        "(docs/selection.md); the lowest-power certified design is selected "
+                        "(default: 1, or with --budget-mw alone: the least certified loss "
+                        "within the budget)")
     s.add_argument("--confidence", type=float, default=SearchSettings.confidence, metavar="P",
                    help="confidence of that one-sided bound, in [0.5, 1) (default: "
                         f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
-                   help="also require the system power (classifier + ADCs) to be at most MW")
+                   help="system power budget (classifier + ADCs): alone, select the verified "
+                        "design within MW of least certified loss (power-first); with "
+                        "--max-loss, the lowest-power design within both")
+    s.add_argument("--battery", choices=sorted(BATTERIES_MW), default=None,
+                   help="--budget-mw of a printed battery: " + ", ".join(
+                       f"{k} {v:g} mW" for k, v in sorted(BATTERIES_MW.items())))
     s.add_argument("--max-latency", type=float, default=None, metavar="S",
                    help="also require one inference to take at most S seconds (sequential "
                         "designs; with --lanes auto the lanes are chosen for it)")

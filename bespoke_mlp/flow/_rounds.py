@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -35,11 +35,10 @@ from ..search import (
 )
 from ..train import WIDE_MIN_FEATURES
 from ._log import Log
-from ._selection import PairedLoss, paired_loss, spread
+from ._paired import PairedLoss, paired_loss
+from ._selection import spread
+from ._settings import SearchSettings
 from ._tiny import Backfill, grow_tiny, worth_verifying
-
-if TYPE_CHECKING:
-    from ._search import SearchSettings
 
 __all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_cost",
            "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
@@ -76,7 +75,8 @@ Parts = dict[str, tuple[np.ndarray, np.ndarray]]
 @dataclass
 class Retrained:
     """The retrained front designs of all search rounds, with their configurations (each
-    relative to its round's base), loss on the selection part, estimated area and round;
+    relative to its round's base), loss on the validation part (``screen``: it orders and
+    screens, never certifies), estimated area and round;
     ``importance`` holds each round's feature importance of its base (or is empty)."""
 
     bases: list[Network] = field(default_factory=list)
@@ -85,7 +85,7 @@ class Retrained:
     #: Whether each design is one of the tiny ones (:data:`TINY_SHAPES`, or grown).
     tiny: list[bool] = field(default_factory=list)
     configs: list[ApproxConfig] = field(default_factory=list)
-    losses: list[PairedLoss] = field(default_factory=list)
+    screen: list[PairedLoss] = field(default_factory=list)
     area: list[float] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
 
@@ -94,26 +94,27 @@ class Retrained:
         self.nets.append(net)
         self.tiny.append(tiny)
         self.configs.append(config)
-        self.losses.append(loss)
+        self.screen.append(loss)
         self.area.append(area)
         self.rounds.append(search_round)
 
     @property
-    def bounds(self) -> list[float]:
-        """Upper confidence bounds of the designs' losses (points)."""
-        return [loss.upper_bound for loss in self.losses]
+    def estimates(self) -> list[float]:
+        """The designs' losses on the validation part (points)."""
+        return [loss.estimate for loss in self.screen]
 
     def smallest_within(self, max_loss: float) -> int | None:
-        """Index of the smallest (estimated area) design whose loss bound is within
-        ``max_loss`` points, the next round's base; never a tiny one, which leaves a search
+        """Index of the smallest (estimated area) design whose loss on the validation part is
+        within ``max_loss`` points, the next round's base (the selection part is never read
+        before the designs it judges are fixed); never a tiny one, which leaves a search
         little to approximate (Breast Cancer at ``--max-loss 5``: rounds 2 and 3 from its
         4 x 1-bit design found none smaller than 0.0131 cm², from the searched design 0.0056)."""
-        ok = [i for i, b in enumerate(self.bounds) if b <= max_loss + 1e-9
-              and not self.tiny[i]]
-        return min(ok, key=lambda i: (self.area[i], self.bounds[i], i), default=None)
+        est = self.estimates
+        ok = [i for i, e in enumerate(est) if e <= max_loss + 1e-9 and not self.tiny[i]]
+        return min(ok, key=lambda i: (self.area[i], est[i], i), default=None)
 
 
-def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndarray],
+def search_rounds(net: Network, fitted: Parts, screen: tuple[np.ndarray, np.ndarray],
                   scored: tuple[np.ndarray, np.ndarray],
                   stats: tuple[np.ndarray, int], cost: CostModel, settings: SearchSettings, *,
                   search_min: float, seed: int, checkpoints: Callable[[int], Path],
@@ -125,15 +126,14 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
     and chooses epochs on ``fitted["val"]`` (codes and target classes: labels, or the exact
     network's predictions); every retrained design's loss against ``net`` is measured on
-    ``select`` (the selection part's codes and labels), which nothing here fits. A later
-    round searches from the
-    smallest retrained design whose loss bound is within ``settings.max_loss`` so far (the
-    exact network until there is one). "Smallest" and the search's cost are ``objective``'s
-    estimate (``Retrained.area`` holds it).
+    ``screen`` (the validation part's codes and labels). The selection part is not read
+    here. A later round searches from the smallest retrained design whose loss on ``screen``
+    is within ``settings.search_loss`` so far (the exact network until there is one).
+    "Smallest" and the search's cost are ``objective``'s estimate (``Retrained.area``).
 
     Each round offers the search class removal (:class:`SearchSpace`): the output neurons of
     the classes its base predicts least often on the train part, as many as make up at most
-    ``max_loss + slack`` points of its predictions there.
+    ``search_loss + slack`` points of its predictions there.
 
     With ``settings.feature_seeds``, each round ranks its base's features by permutation
     importance on ``scored`` (train samples only) and, when the base reads at least
@@ -152,15 +152,15 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     search approximates further when one within the loss budget is a later round's base.
     """
     found, origin = Retrained(), net
-    exact_select = predict_codes(net, select[0])
+    exact_screen = predict_codes(net, screen[0])
 
-    def selection_loss(design: Network) -> PairedLoss:
-        return paired_loss(exact_select, predict_codes(design, select[0]), select[1],
+    def screen_loss(design: Network) -> PairedLoss:
+        return paired_loss(exact_screen, predict_codes(design, screen[0]), screen[1],
                            settings.confidence)
 
     for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
         if r > 1:
-            smallest = found.smallest_within(settings.max_loss)
+            smallest = found.smallest_within(settings.search_loss)
             if smallest is None:
                 area = estimated_cost(net, stats, cost, objective)
             else:
@@ -176,7 +176,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                 order = np.argsort(-importance, kind="stable")
         space = SearchSpace(origin, stats, feature_order=order,
                             class_counts=class_counts(origin, fitted["train"][0]),
-                            max_class_share=(settings.max_loss + settings.slack) / 100.0,
+                            max_class_share=(settings.search_loss + settings.slack) / 100.0,
                             datapath=bool(cost.lanes))
         if len(space.class_order):
             rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
@@ -195,7 +195,7 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
                                    **({"lanes": cost.lanes} if cost.lanes else {})),
                                objective=objective)
         target = "the exact network's predictions" if settings.fidelity else "the labels"
-        log(f"{len(front.genomes)} front points within {settings.max_loss + settings.slack:g} "
+        log(f"{len(front.genomes)} front points within {settings.search_loss + settings.slack:g} "
             f"points of train-sample loss against {target} from {front.evaluations} "
             f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
         configs = [space.config(front.genomes[i])
@@ -237,10 +237,10 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
         nets += [n for _, n in sparse] + [backfill[c.input_precision] for c in tiny]
         configs += [config for config, _ in sparse]
         for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
-            found.add(tuned, config, selection_loss(tuned),
+            found.add(tuned, config, screen_loss(tuned),
                       estimated_cost(tuned, stats, cost, objective), r, tiny=k >= len(configs))
-        losses = [selection_loss(n) for _, n in grown]
-        kept = worth_verifying([loss.upper_bound for loss in losses], settings.max_loss,
+        losses = [screen_loss(n) for _, n in grown]
+        kept = worth_verifying([loss.estimate for loss in losses], settings.search_loss,
                                settings.slack)
         if grown:
             log(f"{len(grown)} grown tiny designs ({', '.join(str(sum(c)) for c, _ in grown)} "
