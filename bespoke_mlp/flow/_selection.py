@@ -77,8 +77,8 @@ def uncertifiable_advice(n: int, max_loss: float, confidence: float) -> str | No
     return (f"{n} selection samples cannot certify {max_loss:g} points of loss at "
             f"{100 * confidence:g} % confidence (a design that changes no prediction is "
             f"bounded at {round_up(least):.2f}): use --max-loss {round_up(least, 1):g}{hint}; "
-            "the search runs for its front, and the exact network is selected unless a "
-            "design is certified")
+            "the search still runs for its front and its best uncertified design, and the "
+            "exact network is selected")
 
 
 def judging_order(screen: Sequence[PairedLoss], cost: Sequence[float], max_loss: float,
