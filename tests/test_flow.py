@@ -168,7 +168,10 @@ def test_power_budget_alone_selects_the_least_certified_loss_within_it(tmp_path,
     assert "Bonferroni" in sel["procedure"] and 1 <= sel["n_judged"] <= 4
     # The least Bonferroni bound among the verified designs within the budget.
     fits = [p for p in pareto["points"] if p["system_power_mw"] <= 1.0]
-    assert pareto["points"][report["selected"]] in fits
+    chosen = pareto["points"][report["selected"]]
+    assert chosen in fits and sel["n_verified_certified"] == 1
+    # Its bound is the Bonferroni one: wider than its bound alone at 95 %.
+    assert sel["loss_upper_bound"] >= chosen["selection"]["loss_upper_bound"]
     assert "least certified loss within 1 mW" in capsys.readouterr().out
     # Below every verified design: one line naming the smallest system power found.
     assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",

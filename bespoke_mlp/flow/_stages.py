@@ -217,7 +217,12 @@ def choose(front: Front, judged: Judged, settings: SearchSettings, screen: list[
                            [pw if ok else np.inf for pw, ok in zip(power, fast)],
                            [screen[i] for i in front.picks], settings.budget_mw,
                            settings.confidence)
-        chosen = cert.certified[0] if cert.certified else None
+        # Back from positions in the front to candidate indices, as loss-first's.
+        at = front.picks
+        cert = Certified(cert.procedure, tuple(at[k] for k in cert.judged),
+                         tuple(at[k] for k in cert.certified),
+                         {at[k]: b for k, b in cert.bounds.items()})
+        chosen = at.index(cert.certified[0]) if cert.certified else None
         return Choice(chosen, POWER_FIRST, cert, None)
     cert = judged.certified
     ok = set(cert.certified)
