@@ -156,26 +156,37 @@ class Front:
 
 def verification_picks(found: Retrained, judged: Judged, settings: SearchSettings,
                        areas: list[float]) -> list[int]:
-    """The candidates to implement: ``settings.n_verify`` of the front (half of them the
-    preferred ones: the smallest certified, or under power-first those estimated within
-    the budget, most accurate on the validation part first), every tiny design and the
-    exact network if it joined. Power-first picks read no selection data, so that the
-    designs it judges are fixed before it is read."""
+    """The candidates to implement: ``settings.n_verify`` of the front, every tiny design and
+    the exact network if it joined.
+
+    Loss-first, half of the front's picks are the smallest certified designs, the rest
+    spread over the front. Power-first, all of them go to the designs estimated within
+    :data:`BUDGET_MARGIN` times the budget (half the most accurate on the validation part,
+    the rest spread over them), the front filling what they leave: the most accurate design
+    under the budget is then implemented, not only estimated. Power-first picks read no
+    selection data, so that the designs it judges are fixed before it is read."""
     rest = [i for i, tiny in enumerate(found.tiny) if not tiny and found.rounds[i] > 0]
+    k = settings.n_verify
     if settings.power_first:
-        bound = [found.screen[i].estimate for i in rest]
         # The estimate is of system power only under the default objective.
-        near = settings.objective != "system-power"
-        preferred = sorted((j for j, i in enumerate(rest)
-                            if near or found.area[i] <= BUDGET_MARGIN * settings.budget_mw),
-                           key=lambda j: (bound[j], areas[rest[j]], j))
+        near = [i for i in rest if settings.objective != "system-power"
+                or found.area[i] <= BUDGET_MARGIN * settings.budget_mw]
+        est = [found.screen[i].estimate for i in near]
+        order = sorted(range(len(near)), key=lambda j: (est[j], areas[near[j]], j))
+        chosen = {near[j] for j in pick_for_verification(est, [areas[i] for i in near],
+                                                         order, k)}
+        bound = [found.screen[i].estimate for i in rest]
+        preferred, k = [], k - len(chosen)
     else:
+        chosen = set()
         bound = [judged.losses[i].upper_bound for i in rest]
         ok = set(judged.certified.certified)
         preferred = sorted((j for j, i in enumerate(rest) if i in ok),
                            key=lambda j: (areas[rest[j]], j))
-    chosen = {rest[j] for j in pick_for_verification(bound, [areas[i] for i in rest],
-                                                     preferred, settings.n_verify)}
+    others = [j for j, i in enumerate(rest) if i not in chosen]
+    chosen |= {rest[others[j]] for j in pick_for_verification(
+        [bound[j] for j in others], [areas[rest[j]] for j in others],
+        [others.index(j) for j in preferred if j in others], k)} if k > 0 else set()
     chosen |= {i for i, tiny in enumerate(found.tiny) if tiny or found.rounds[i] == 0}
     return sorted(chosen, key=lambda i: (areas[i], i))
 
