@@ -22,7 +22,7 @@ from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._ablate import ablation_table, run_ablation
-from ._cache import BaselineCache
+from ._cache import BaselineCache, exact_run_key
 from ._exact import run_exact
 from ._implement import DEFAULT_ADC_MW, check_size, implement, mapping_for
 from ._log import Log
@@ -97,6 +97,11 @@ def _run(args: argparse.Namespace) -> int:
                   feature_selection=feature_selection_of(args))
     if settings is None:
         report = run_exact(data, out=out, mapping=mapping_for(args.objective), **common)
+        if args.baseline_cache is not None and args.from_model is None:
+            # A later search run on the same split reports its loss against this network.
+            BaselineCache(args.baseline_cache).put(
+                exact_run_key(data.name, **_training_key(args, hidden)),
+                {"test_accuracy": report["accuracy"]["design"]})
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
         print(f"wrote {out}")
         return 0
@@ -106,7 +111,9 @@ def _run(args: argparse.Namespace) -> int:
                 log(f"parallel work on {executor.describe()}")
             cache = None if args.baseline_cache is None else BaselineCache(args.baseline_cache)
             report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                                     executor=executor, baseline_cache=cache, **common)
+                                     executor=executor, baseline_cache=cache,
+                                     exact_run_key=exact_run_key(
+                                         data.name, **_training_key(args, hidden)), **common)
     except KeyboardInterrupt as exc:
         kept = [str(p) for r in range(1, settings.rounds + 1)
                 if (p := checkpoint_path(out, r)).exists()]
@@ -120,6 +127,15 @@ def _run(args: argparse.Namespace) -> int:
     print(summary_table(report, _search_title(report)))
     print(f"wrote {out}")
     return 0
+
+
+def _training_key(args: argparse.Namespace, hidden: tuple[int, ...] | None) -> dict:
+    """The options the exact network of ``run`` depends on besides the dataset (the search's
+    is trained without its selection part, ``run --exact``'s with it)."""
+    return {"split_seed": args.split_seed, "seed": args.seed, "hidden": hidden,
+            "input_bits": args.input_bits, "weight_bits": args.weight_bits,
+            "activation_bits": args.activation_bits,
+            "feature_selection": feature_selection_of(args)}
 
 
 def _selection_settings(args: argparse.Namespace) -> SearchSettings:

@@ -114,6 +114,10 @@ def _selection_rows(report: dict[str, Any], sel: dict[str, Any]) -> list[tuple[s
              f"{sel['estimated_loss']:.2f} points, bound {sel['loss_upper_bound']:.2f} at "
              f"{100 * sel['confidence']:g} % confidence for the run on {sel['n_samples']} "
              f"samples (least certifiable {sel['min_certifiable_loss']:.2f})")]
+    if "loss_vs_exact_run" in sel:
+        rows.insert(1, ("loss (vs --exact)", f"{sel['loss_vs_exact_run']:.2f} points against "
+                                             "the network run --exact trains ("
+                                             f"{100 * sel['exact_run_test_accuracy']:.2f} %)"))
     what = "exact network, no design certified" if sel["fallback"] else \
         _CHOSE[sel["rule"]]
     within = "within the bound" if sel["rule"] == "loss-first" else "certified"

@@ -132,7 +132,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
                     log: Log | None = None, from_model: Path | None = None,
                     arch: Architecture | str = "parallel",
                     baseline_cache: BaselineCache | None = None,
-                    feature_selection: bool | None = None) -> dict[str, Any]:
+                    feature_selection: bool | None = None,
+                    exact_run_key: str | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained (else
     ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
@@ -165,6 +166,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
     within ``budget_mw`` of least certified loss. When no design is certified (loss-first),
     the exact network is verified and selected instead, and ``selection.fallback`` says so.
     The test split is only reported (``accuracy.test_loss``).
+
+    With a ``baseline_cache`` holding ``run --exact``'s test accuracy under
+    ``exact_run_key`` (:func:`~._cache.exact_run_key`), the report also gives the loss
+    against that network (``selection.loss_vs_exact_run``).
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
@@ -226,7 +231,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
             raise NoDesignError(f"no design selected: {no_design_reason(front, choice, settings)}"
                                 "; nothing was written")
         report = _write_selected(tmp, ref, base, found, front, judged, choice, selected,
-                                 settings, log, least=least, run_settings=_run_settings(
+                                 settings, log, least=least,
+                                 exact_run=_exact_run(baseline_cache, exact_run_key),
+                                 run_settings=_run_settings(
                                      settings, hidden=hidden, seed=seed, split_seed=split_seed,
                                      input_bits=input_bits, weight_bits=weight_bits,
                                      activation_bits=activation_bits, adc_mw=adc_mw,
@@ -357,8 +364,15 @@ def no_design_reason(front: Front, choice: Choice, settings: SearchSettings) -> 
                      max_latency_s=settings.max_latency_s)
 
 
+def _exact_run(cache: BaselineCache | None, key: str | None) -> float | None:
+    """The test accuracy of ``run --exact``'s network, when ``cache`` holds it."""
+    value = None if cache is None or key is None else cache.get(key)
+    return None if value is None else float(value["test_accuracy"])
+
+
 def _selection_record(ref: Reference, front: Front, judged: Judged, choice: Choice,
-                      settings: SearchSettings, least: float) -> dict[str, Any]:
+                      settings: SearchSettings, least: float,
+                      exact_run: float | None) -> dict[str, Any]:
     """``report.json``'s ``selection``: the rule, the procedure, the selected design's loss
     on the selection part and its certified bound, and the best uncertified alternative."""
     i = front.picks[choice.chosen]
@@ -380,13 +394,17 @@ def _selection_record(ref: Reference, front: Front, judged: Judged, choice: Choi
             "loss_upper_bound": round_up(cert.bounds.get(i, loss.upper_bound), 4),
             "confidence": settings.confidence, "max_loss": settings.max_loss,
             "budget_mw": settings.budget_mw, "fallback": judged.fallback,
-            "reference_test_accuracy": round(ref.test_accuracy, 6), "alternative": alt}
+            "reference_test_accuracy": round(ref.test_accuracy, 6), "alternative": alt,
+            **({} if exact_run is None else {
+                "exact_run_test_accuracy": round(exact_run, 6),
+                "loss_vs_exact_run": round(100 * (exact_run - front.verified[
+                    choice.chosen].accuracy), 4)})}
 
 
 def _write_selected(tmp: Path, ref: Reference, base: dict[str, Any], found: Retrained,
                     front: Front, judged: Judged, choice: Choice, selected: Implementation,
                     settings: SearchSettings, log: Log, *, least: float,
-                    run_settings: dict[str, Any]) -> dict[str, Any]:
+                    exact_run: float | None, run_settings: dict[str, Any]) -> dict[str, Any]:
     """The selected design's files and ``report.json``; returns the report."""
     i = front.picks[choice.chosen]
     (tmp / "approximation.json").write_text(found.configs[i].to_json())
@@ -405,7 +423,8 @@ def _write_selected(tmp: Path, ref: Reference, base: dict[str, Any], found: Retr
         settings=run_settings, runtime_s=log.runtime())
     report["accuracy"]["test_loss"] = round(100 * (ref.test_accuracy - selected.accuracy), 4)
     report.update(selected=choice.chosen, baseline=base, max_loss=settings.max_loss,
-                  selection=_selection_record(ref, front, judged, choice, settings, least))
+                  selection=_selection_record(ref, front, judged, choice, settings, least,
+                                              exact_run))
     write_json(tmp / "report.json", report)
     return report
 
