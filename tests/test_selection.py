@@ -98,10 +98,9 @@ def test_min_certifiable_loss_and_advice():
 def test_judging_order_reads_the_validation_part_only():
     screen = [PairedLoss(100, w, b, 0.95) for w, b in ((0, 0), (3, 0), (1, 1), (0, 1))]
     cost = [1.0, 0.5, 2.0, 0.2]
-    # Within 1 point on validation: 0, 2 and 3, costliest first; not 1.
-    assert judging_order(screen, cost, 1.0) == [2, 0, 3]
-    assert judging_order(screen, cost, 1.0, limit=2) == [2, 0]
-    assert judging_order(screen, [1.0] * 4, 1.0) == [3, 0, 2]  # ties: the lower estimate
+    # Within 1 point on validation: 3 (-1.0), then 2 and 0 (0.0, costlier first); not 1.
+    assert judging_order(screen, cost, 1.0) == [3, 2, 0]
+    assert judging_order(screen, cost, 1.0, limit=2) == [3, 2]
 
 
 def test_fixed_sequence_stops_at_the_first_failure():
