@@ -345,3 +345,19 @@ def test_hidden_scale_widens_the_default_topology_and_is_checked():
     assert ds.name == "iris" and widths == (6,)
     with pytest.raises(UsageError, match="--hidden-scale must be within 1..8, got 0"):
         SearchSettings(hidden_scale=0)
+
+
+@pytest.mark.parametrize("options,rule,max_loss,budget", [
+    ([], "loss-first", 1.0, None),
+    (["--max-loss", "5"], "loss-first", 5.0, None),
+    (["--budget-mw", "6"], "power-first", 1.0, 6.0),
+    (["--battery", "zinergy"], "power-first", 1.0, 15.0),
+    # Both: today's meaning, the lowest-power design within both budgets.
+    (["--budget-mw", "6", "--max-loss", "1"], "loss-first", 1.0, 6.0),
+])
+def test_selection_options_choose_the_rule(options, rule, max_loss, budget):
+    from bespoke_mlp.cli import build_parser
+    from bespoke_mlp.flow._cli import _selection_settings
+
+    settings = _selection_settings(build_parser().parse_args(["run", "iris", *options]))
+    assert (settings.rule, settings.max_loss, settings.budget_mw) == (rule, max_loss, budget)
