@@ -204,8 +204,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
             hw = _choose_lanes(ref, settings, hw, work, log)
-            cost = cost or (CostModel.sequential(hw.arch.lanes) if hw.arch.sequential
-                            else CostModel.default())
+            if cost is None:
+                # A sequential design's area follows its schedule, not its partial products.
+                cost = (CostModel.sequential(hw.arch.lanes) if hw.arch.sequential
+                        else CostModel.default())
             base, implemented = _baseline_stage(ref, hw, baseline_cache, work, log)
             objective = Objective(settings.objective, adc_mw)
             stats = input_bit_counts(ref.parts["train"][0], input_bits)
