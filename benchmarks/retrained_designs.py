@@ -24,6 +24,7 @@ import numpy as np
 from bespoke_mlp.approx import input_bit_counts
 from bespoke_mlp.flow import SearchSettings
 from bespoke_mlp.flow._log import quiet, train_stage
+from bespoke_mlp.flow._paired import paired_loss
 from bespoke_mlp.flow._report import split_parts
 from bespoke_mlp.flow._rounds import search_rounds, subsample
 from bespoke_mlp.ir import predict_codes
@@ -63,11 +64,14 @@ def main() -> None:
     search_min = (float(np.mean(predict_codes(net, scored[0]) == scored[1]))
                   - (settings.max_loss + settings.slack) / 100)
     with tempfile.TemporaryDirectory() as work:
-        found = search_rounds(net, fitted, parts["select"], scored, stats, CostModel.default(),
+        found = search_rounds(net, fitted, parts["val"], scored, stats, CostModel.default(),
                               settings, search_min=search_min, seed=seed,
                               checkpoints=lambda r: Path(work) / f"round{r}.json", resume=False,
                               progress=lambda label: lambda p: None,
                               executor=SerialExecutor(), log=quiet())
+    exact_select = predict_codes(net, parts["select"][0])
+    losses = [paired_loss(exact_select, predict_codes(n, parts["select"][0]), parts["select"][1],
+                          settings.confidence) for n in found.nets]
     codes_test, y_test = parts["test"]
     exact_right = predict_codes(net, codes_test) == y_test
     changed = {f.name: getattr(settings, f.name) for f in dataclasses.fields(SearchSettings)
@@ -79,7 +83,7 @@ def main() -> None:
     print("| round | est. area cm² | worse | better | est. | bound | within | test loss |")
     print("|---|---|---|---|---|---|---|---|")
     for i in sorted(range(len(found.nets)), key=lambda i: (found.area[i], i)):
-        loss = found.losses[i]
+        loss = losses[i]
         right = predict_codes(found.nets[i], codes_test) == y_test
         within = "yes" if loss.upper_bound <= settings.max_loss + 1e-9 else ""
         print(f"| {found.rounds[i]} | {found.area[i]:.3f} | {loss.worse} | {loss.better} | "

@@ -89,8 +89,12 @@ def test_search_runs_share_the_exact_baseline(tmp_path, caplog, monkeypatch):
     # No loss bound is 0 points: both runs select the exact network (a fallback).
     args = ["run", "iris", "--generations", "2", "--population", "8", "--verify", "1",
             "--rounds", "1", "--hidden", "2", "--max-loss", "0", "--baseline-cache", str(cache)]
+    # run --exact on the same split leaves its network's test accuracy in the cache.
+    assert main(["run", "iris", "--exact", "--quiet", "--hidden", "2", "--baseline-cache",
+                 str(cache), "--out", str(tmp_path / "exact")]) == 0
+    exact = json.loads((tmp_path / "exact" / "report.json").read_text())["accuracy"]["design"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
-    assert len(list(cache.glob("*.json"))) == 1
+    assert len(list(cache.glob("[!e]*.json"))) == 1
     # The first run implemented the baseline and reused it as its selected design.
     assert len(calls) == 1
     caplog.clear()
@@ -102,6 +106,10 @@ def test_search_runs_share_the_exact_baseline(tmp_path, caplog, monkeypatch):
     assert len(calls) == 2 and calls[0] == calls[1]
     reports = [json.loads((tmp_path / r / "report.json").read_text()) for r in "ab"]
     assert reports[0]["selection"]["fallback"] is not None
+    sel = reports[0]["selection"]
+    assert sel["exact_run_test_accuracy"] == exact
+    assert sel["loss_vs_exact_run"] == pytest.approx(
+        100 * (exact - reports[0]["accuracy"]["design"]), abs=1e-3)
     assert {**reports[0], "runtime_s": None} == {**reports[1], "runtime_s": None}
     for name in ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex"):
         assert (tmp_path / "a" / "design" / name).read_bytes() == \

@@ -115,7 +115,13 @@ def test_search_flow_selects_a_verified_design(tmp_path):
     # Selected on the held-out selection part, against the bound; test loss only reported.
     sel, acc = report["selection"], report["accuracy"]
     assert {"method", "n_samples", "estimated_loss", "loss_upper_bound", "confidence",
-            "fallback"} <= set(sel)
+            "fallback", "min_certifiable_loss", "n_judged", "procedure", "rule",
+            "reference_test_accuracy", "alternative"} <= set(sel)
+    assert sel["rule"] == "loss-first" and sel["n_judged"] >= 1
+    # 32 selection samples certify no less than 8.99 points (a design that changes nothing),
+    # so the exact network is selected, and the summary says so.
+    assert sel["min_certifiable_loss"] == pytest.approx(8.9943, abs=1e-3)
+    assert sel["fallback"].startswith("exact network (no design certified within 5 points")
     assert sel["loss_upper_bound"] <= 5.0 and sel["confidence"] == SearchSettings.confidence
     assert sel["n_samples"] == chosen["selection"]["n_samples"] == 32
     assert acc["test_loss"] == pytest.approx(100 * (acc["quantized"] - acc["design"]), abs=1e-3)
@@ -148,6 +154,30 @@ def test_power_budget_that_nothing_meets_selects_no_design(tmp_path, capsys):
            "accuracy loss (bound at 95 % confidence); the lowest is" in text
     assert "nothing was written" in text
     assert not out.exists()
+
+
+def test_power_budget_alone_selects_the_least_certified_loss_within_it(tmp_path, capsys):
+    out = tmp_path / "battery"
+    assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",
+                 "--verify", "2", "--budget-mw", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    pareto = json.loads((out / "pareto.json").read_text())
+    sel = report["selection"]
+    assert sel["rule"] == "power-first" and sel["budget_mw"] == 1.0
+    assert report["system_power_mw"] <= 1.0 and report["settings"]["power_first"]
+    assert "Bonferroni" in sel["procedure"] and 1 <= sel["n_judged"] <= 4
+    # The least Bonferroni bound among the verified designs within the budget.
+    fits = [p for p in pareto["points"] if p["system_power_mw"] <= 1.0]
+    chosen = pareto["points"][report["selected"]]
+    assert chosen in fits and sel["n_verified_certified"] == 1
+    # Its bound is the Bonferroni one: wider than its bound alone at 95 %.
+    assert sel["loss_upper_bound"] >= chosen["selection"]["loss_upper_bound"]
+    assert "least certified loss within 1 mW" in capsys.readouterr().out
+    # Below every verified design: one line naming the smallest system power found.
+    assert main(["run", "iris", "--quiet", "--generations", "3", "--population", "12",
+                 "--verify", "2", "--battery", "blue-spark", "--budget-mw", "1",
+                 "--out", str(tmp_path / "both")]) == 2
+    assert "not both" in capsys.readouterr().err
 
 
 def test_objective_and_quantizer_are_checked():
@@ -465,3 +495,19 @@ def test_sequential_design_directory_resets_its_registers(exact_runs, tmp_path):
                               f"+verilator+seed+{seed}"], cwd=design, capture_output=True,
                              text=True, timeout=120, check=False)
         assert run.returncode == 0 and "PASS" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("options,rule,max_loss,budget", [
+    ([], "loss-first", 1.0, None),
+    (["--max-loss", "5"], "loss-first", 5.0, None),
+    (["--budget-mw", "6"], "power-first", 1.0, 6.0),
+    (["--battery", "zinergy"], "power-first", 1.0, 15.0),
+    # Both: today's meaning, the lowest-power design within both budgets.
+    (["--budget-mw", "6", "--max-loss", "1"], "loss-first", 1.0, 6.0),
+])
+def test_selection_options_choose_the_rule(options, rule, max_loss, budget):
+    from bespoke_mlp.cli import build_parser
+    from bespoke_mlp.flow._cli import _selection_settings
+
+    settings = _selection_settings(build_parser().parse_args(["run", "iris", *options]))
+    assert (settings.rule, settings.max_loss, settings.budget_mw) == (rule, max_loss, budget)

@@ -31,15 +31,15 @@ def _one_round(net, rng, tmp_path, executor=None, **kwargs):
     return found, codes
 
 
-def test_next_round_starts_from_the_smallest_design_within_the_bound():
+def test_next_round_starts_from_the_smallest_design_within_the_budget_on_validation():
     net, found = random_network(np.random.default_rng(0)), Retrained()
-    # (worse, better) on 400 selection samples at 90 %: bounds 0.41, 2.19, 0.76, 0.76 points.
+    # (worse, better) on 400 validation samples: losses 0, 1.25, 0, 0 points.
     for (worse, better), area in (((0, 0), 3.0), ((5, 0), 1.0), ((2, 2), 2.0), ((2, 2), 2.0)):
         found.add(net, ApproxConfig(), PairedLoss(400, worse, better, 0.9), area, 1)
-    assert [round(b, 2) for b in found.bounds] == [0.41, 2.19, 0.76, 0.76]
+    assert found.estimates == [0.0, 1.25, 0.0, 0.0]
     assert found.smallest_within(1.0) == 2  # equal candidates: the earlier one
-    assert found.smallest_within(2.2) == 1
-    assert found.smallest_within(0.1) is None
+    assert found.smallest_within(1.25) == 1
+    assert found.smallest_within(-0.1) is None
     # A tiny design is never a round's base.
     found.add(net, ApproxConfig(), PairedLoss(400, 0, 0, 0.9), 0.01, 1, tiny=True)
     assert found.smallest_within(1.0) == 2 and found.tiny == [False] * 4 + [True]
@@ -113,8 +113,8 @@ def test_worker_processes_give_the_in_process_round(tmp_path):
     assert any(c.name.startswith("sparse-po2") for c in serial.configs) and any(serial.tiny)
     assert [n.to_json() for n in workers.nets] == [n.to_json() for n in serial.nets]
     assert [c.to_json() for c in workers.configs] == [c.to_json() for c in serial.configs]
-    assert (workers.tiny, workers.losses, workers.area) == \
-        (serial.tiny, serial.losses, serial.area)
+    assert (workers.tiny, workers.screen, workers.area) == \
+        (serial.tiny, serial.screen, serial.area)
 
 
 def test_tiny_designs_retrain_at_their_own_step_size():

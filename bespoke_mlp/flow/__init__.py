@@ -11,7 +11,7 @@ from .._lazy import lazy_exports
 __all__ = [
     "DEFAULT_ADC_MW",
     "BaselineCache",
-    "Front",
+    "FrontPoints",
     "Implementation",
     "Log",
     "PairedLoss",
@@ -42,7 +42,7 @@ __all__ = [
 __getattr__, __dir__ = lazy_exports(__name__, {
     "._ablate": ("ablation_steps", "ablation_table", "run_ablation"),
     "._cache": ("BaselineCache", "baseline_key"),
-    "._datasheet": ("Front", "write_datasheet"),
+    "._datasheet": ("FrontPoints", "write_datasheet"),
     "._exact": ("run_exact",),
     "._handoff": ("implement_point",),
     "._implement": ("DEFAULT_ADC_MW", "Implementation", "implement", "implement_many",

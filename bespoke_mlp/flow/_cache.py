@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import UsageError
 from ..ir import Network
 
-__all__ = ["BaselineCache", "baseline_key"]
+__all__ = ["BaselineCache", "baseline_key", "exact_run_key"]
 
 
 def baseline_key(net: Network, codes: np.ndarray, labels: np.ndarray, **settings: Any) -> str:
@@ -38,6 +38,16 @@ def baseline_key(net: Network, codes: np.ndarray, labels: np.ndarray, **settings
         h.update(repr(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()
+
+
+def exact_run_key(dataset: str, **settings: Any) -> str:
+    """The key under which ``run --exact`` leaves its network's test accuracy, so that a
+    search run on the same dataset, split and training settings reports its loss against
+    it: ``settings`` are the training options (split seed, seed, hidden widths, bits,
+    feature selection)."""
+    text = json.dumps({"version": __version__, "exact_run": dataset, **settings},
+                      sort_keys=True, default=str)
+    return "exact-run-" + hashlib.sha256(text.encode()).hexdigest()
 
 
 class BaselineCache:

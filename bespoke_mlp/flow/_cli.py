@@ -23,7 +23,7 @@ from ..synth._cli import add_effort_argument
 from ..train._checks import BIT_RANGES, check_bits
 from ..train._cli import add_model_arguments, feature_selection_of, parse_hidden
 from ._handoff_cli import register as register_implement
-from ._settings import SearchSettings
+from ._settings import BATTERIES_MW, SearchSettings
 
 if TYPE_CHECKING:
     from ..hdl import Architecture
@@ -86,16 +86,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.exact and args.max_latency is not None:
         raise UsageError("--max-latency applies to a search run (without --exact)")
     if not args.exact:
-        settings = SearchSettings(max_loss=args.max_loss, budget_mw=args.budget_mw,
-                                  pop_size=args.population, generations=args.generations,
-                                  rounds=args.rounds, n_verify=args.verify,
-                                  confidence=args.confidence,
-                                  feature_seeds=not args.no_feature_seeds,
-                                  hidden_scale=args.hidden_scale, objective=args.objective,
-                                  quantizer=args.quantizer, max_latency_s=args.max_latency,
-                                  auto_lanes=args.lanes == AUTO_LANES)
+        settings = _selection_settings(args)
     # Imported once the options are checked: a usage error returns at once.
-    from ._cache import BaselineCache
+    from ._cache import BaselineCache, exact_run_key
     from ._exact import run_exact
     from ._implement import mapping_for
     from ._log import Log
@@ -112,6 +105,11 @@ def _run(args: argparse.Namespace) -> int:
                   feature_selection=feature_selection_of(args))
     if settings is None:
         report = run_exact(data, out=out, mapping=mapping_for(args.objective), **common)
+        if args.baseline_cache is not None and args.from_model is None:
+            # A later search run on the same split reports its loss against this network.
+            BaselineCache(args.baseline_cache).put(
+                exact_run_key(data.name, **_training_key(args, hidden)),
+                {"test_accuracy": report["accuracy"]["design"]})
         print(summary_table(report, f"exact bespoke MLP: {report['dataset']}"))
         print(f"wrote {out}")
         return 0
@@ -121,7 +119,9 @@ def _run(args: argparse.Namespace) -> int:
                 log(f"parallel work on {executor.describe()}")
             cache = None if args.baseline_cache is None else BaselineCache(args.baseline_cache)
             report = run_search_flow(data, out=out, settings=settings, resume=args.resume,
-                                     executor=executor, baseline_cache=cache, **common)
+                                     executor=executor, baseline_cache=cache,
+                                     exact_run_key=exact_run_key(
+                                         data.name, **_training_key(args, hidden)), **common)
     except KeyboardInterrupt as exc:
         kept = [str(p) for r in range(1, settings.rounds + 1)
                 if (p := checkpoint_path(out, r)).exists()]
@@ -132,12 +132,53 @@ def _run(args: argparse.Namespace) -> int:
                 f"the {len(kept)} search checkpoints {kept[0]!r}, ... were")
         raise Interrupted(signum, kept=(
             f"only {what} kept: run the same command with --resume to continue")) from None
-    base = report["baseline"]
-    print(summary_table(report, f"selected design: {report['dataset']}, ≤ "
-                                f"{counted(settings.max_loss, 'point')} of loss (exact: "
-                                f"{base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"))
+    print(summary_table(report, _search_title(report)))
     print(f"wrote {out}")
     return 0
+
+
+def _training_key(args: argparse.Namespace, hidden: tuple[int, ...] | None) -> dict:
+    """The options the exact network of ``run`` depends on besides the dataset (the search's
+    is trained without its selection part, ``run --exact``'s with it)."""
+    return {"split_seed": args.split_seed, "seed": args.seed, "hidden": hidden,
+            "input_bits": args.input_bits, "weight_bits": args.weight_bits,
+            "activation_bits": args.activation_bits,
+            "feature_selection": feature_selection_of(args)}
+
+
+def _selection_settings(args: argparse.Namespace) -> SearchSettings:
+    """The search settings of ``run``: ``--budget-mw`` (or ``--battery``) without
+    ``--max-loss`` selects power-first; otherwise loss-first within ``--max-loss`` (1 when
+    not given)."""
+    budget = args.budget_mw
+    if args.battery is not None:
+        if budget is not None:
+            raise UsageError("give --budget-mw or --battery, not both")
+        budget = BATTERIES_MW[args.battery]
+    return SearchSettings(max_loss=1.0 if args.max_loss is None else args.max_loss,
+                          budget_mw=budget,
+                          power_first=budget is not None and args.max_loss is None,
+                          pop_size=args.population, generations=args.generations,
+                          rounds=args.rounds, n_verify=args.verify,
+                          confidence=args.confidence,
+                          feature_seeds=not args.no_feature_seeds,
+                          hidden_scale=args.hidden_scale, objective=args.objective,
+                          quantizer=args.quantizer, max_latency_s=args.max_latency,
+                          auto_lanes=args.lanes == AUTO_LANES)
+
+
+def _search_title(report: dict) -> str:
+    """The summary's title: what the selected design is, honestly."""
+    base, sel = report["baseline"], report["selection"]
+    exact = f"(exact: {base['area_cm2']:.3f} cm², {base['power_mw']:.2f} mW)"
+    if sel["rule"] == "power-first":
+        return (f"selected design: {report['dataset']}, least certified loss within "
+                f"{sel['budget_mw']:g} mW of system power {exact}")
+    if sel["fallback"]:
+        return (f"selected design: {report['dataset']}, exact network (no design certified "
+                f"within {counted(sel['max_loss'], 'point')}) {exact}")
+    return (f"selected design: {report['dataset']}, ≤ {counted(sel['max_loss'], 'point')} "
+            f"of loss {exact}")
 
 
 def _ablate(args: argparse.Namespace) -> int:
@@ -330,15 +371,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "training one (--hidden does not apply)")
     s.add_argument("--exact", action="store_true",
                    help="implement the exact network only (no search)")
-    s.add_argument("--max-loss", type=float, default=1.0, metavar="PCT",
+    s.add_argument("--max-loss", type=float, default=None, metavar="PCT",
                    help="accuracy loss allowed against the exact network, in percentage "
-                        "points; it applies to the upper confidence bound of the loss on the "
-                        "selection part, which no step fits (default: 1)")
+                        "points, certified on the selection part for the whole run "
+                        "(docs/selection.md); the lowest-power certified design is selected "
+                        "(default: 1, or with --budget-mw alone: the least certified loss "
+                        "within the budget)")
     s.add_argument("--confidence", type=float, default=SearchSettings.confidence, metavar="P",
                    help="confidence of that one-sided bound, in [0.5, 1) (default: "
                         f"{SearchSettings.confidence:g})")
     s.add_argument("--budget-mw", type=float, default=None, metavar="MW",
-                   help="also require the system power (classifier + ADCs) to be at most MW")
+                   help="system power budget (classifier + ADCs): alone, select the verified "
+                        "design within MW of least certified loss (power-first); with "
+                        "--max-loss, the lowest-power design within both")
+    s.add_argument("--battery", choices=sorted(BATTERIES_MW), default=None,
+                   help="--budget-mw of a printed battery: " + ", ".join(
+                       f"{k} {v:g} mW" for k, v in sorted(BATTERIES_MW.items())))
     s.add_argument("--max-latency", type=float, default=None, metavar="S",
                    help="also require one inference to take at most S seconds (sequential "
                         "designs; with --lanes auto the lanes are chosen for it)")

@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import __version__
 from ..ir import Network, partial_product_counts
+from ._paired import round_up
 
-__all__ = ["Front", "write_datasheet"]
+__all__ = ["FrontPoints", "write_datasheet"]
 
 _CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #bbb;"
@@ -25,7 +26,7 @@ _CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
 
 
 @dataclass(frozen=True)
-class Front:
+class FrontPoints:
     """The verified designs of a search (``pareto.json`` points), with ``marked`` the index
     of this design among them (None: not one of them) and the exact baseline."""
 
@@ -35,7 +36,7 @@ class Front:
 
 
 def write_datasheet(path: Path, report: dict[str, Any], net: Network, *,
-                    front: Front | None = None, title: str = "") -> Path:
+                    front: FrontPoints | None = None, title: str = "") -> Path:
     """Write the datasheet of the design ``report`` describes (its ``report.json`` content)
     and ``net`` implements to ``path``."""
     name = title or f"{report['dataset']}: bespoke MLP {'-'.join(map(str, net.topology))}"
@@ -84,7 +85,8 @@ def _accuracy(report: dict[str, Any]) -> list[str]:
                                                 "points"),
                  ("upper bound" + (f" at {100 * confidence:g} % confidence" if confidence
                                    else ""),
-                  f"{sel['loss_upper_bound']:.2f} points on {sel.get('n_samples', '?')} samples "
+                  f"{round_up(sel['loss_upper_bound']):.2f} points on "
+                  f"{sel.get('n_samples', '?')} samples "
                   f"(budget {report.get('max_loss', '?')} points"
                   + (f"; {sel['method']})" if sel.get("method") else ")"))]
         if sel.get("fallback"):
@@ -157,7 +159,7 @@ def _ports(net: Network) -> list[str]:
             *_table(("bits of x", "feature", "bits read", "min", "max"), rows)]
 
 
-def _front(report: dict[str, Any], front: Front | None) -> list[str]:
+def _front(report: dict[str, Any], front: FrontPoints | None) -> list[str]:
     if front is None or not front.points:
         return ["<h2>Front</h2>", "<p>This design comes from no search: it has no front.</p>"]
     where = ("" if front.marked is None else
@@ -168,7 +170,7 @@ def _front(report: dict[str, Any], front: Front | None) -> list[str]:
             f"network's accuracy the dashed line.{where}</p>", _svg(front)]
 
 
-def _svg(front: Front, width: int = 560, height: int = 320) -> str:
+def _svg(front: FrontPoints, width: int = 560, height: int = 320) -> str:
     """An inline SVG scatter of accuracy against system power, ``front.marked`` starred."""
     xs = [p["system_power_mw"] for p in front.points]
     ys = [100 * p["accuracy"] for p in front.points]

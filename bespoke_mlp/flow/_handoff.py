@@ -13,7 +13,7 @@ from ..errors import ModelFileError, UsageError
 from ..hdl import Architecture
 from ..ir import Network
 from ..synth import BUILTIN_TECHNOLOGIES, Technology, technology
-from ._datasheet import Front, write_datasheet
+from ._datasheet import FrontPoints, write_datasheet
 from ._implement import implement
 from ._log import Log
 from ._report import design_report, report_test_part
@@ -102,7 +102,7 @@ def implement_point(run_dir: Path, spec: str, out: Path, *, data_dir: Path | Non
                                                               "system_power_mw", "accuracy")})
         write_json(tmp / "report.json", out_report)
         write_datasheet(tmp / "design" / "datasheet.html", out_report, net,
-                        front=Front(tuple(points), index, pareto.get("baseline")),
+                        front=FrontPoints(tuple(points), index, pareto.get("baseline")),
                         title=f"{report['dataset']}: front point #{index}")
     return out_report
 

@@ -4,6 +4,7 @@ measure area, power and delay."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import shutil
 import tempfile
@@ -27,13 +28,16 @@ from ..hdl import (
     write_verilog,
 )
 from ..ir import (
+    ADC_REFERENCE_BITS,
     Network,
+    adc_comparators,
     cycle_predict,
     network_codes,
     partial_product_counts,
     predict_codes,
     schedule,
 )
+from ..ir._adc import MW_PER_CM2
 from ..parallel import Executor, SerialExecutor
 from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
 from ..synth import (
@@ -99,10 +103,20 @@ class Implementation:
     tech: Technology | None = None
     arch: Architecture = Architecture()
     cycles: int = 1
+    #: Features the network reads but the synthesized netlist does not (synthesis removed
+    #: every cell that read them): they need no ADC.
+    unread: tuple[int, ...] = ()
+
+    @property
+    def feature_bits(self) -> tuple[int, ...]:
+        """Each feature's ADC bits: the network's, 0 for a feature the netlist never reads."""
+        return tuple(0 if f in self.unread else r
+                     for f, r in enumerate(self.network.feature_resolution))
 
     @property
     def adc_power_mw(self) -> float:
-        return self.network.adc_power_mw(self.adc_mw)
+        # As Network.adc_power_mw, over the features the netlist reads.
+        return self.adc_mw * adc_comparators(self.feature_bits) / ((1 << ADC_REFERENCE_BITS) - 1)
 
     def metrics(self) -> dict[str, Any]:
         """The hardware and verification figures of a report (deterministic)."""
@@ -124,10 +138,10 @@ class Implementation:
             "fmax_hz": s["fmax_hz"],
             "cells": s["cells"],
             "n_cells": s["n_cells"],
-            "n_features_used": self.network.n_used_features,
-            "feature_bits": list(self.network.feature_resolution),
-            "adc_comparators": self.network.adc_comparators,
-            "adc_area_cm2": round(self.network.adc_area_cm2(self.adc_mw), 6),
+            "n_features_used": sum(1 for b in self.feature_bits if b),
+            "feature_bits": list(self.feature_bits),
+            "adc_comparators": adc_comparators(self.feature_bits),
+            "adc_area_cm2": round(self.adc_power_mw / MW_PER_CM2, 6),
             "adc_power_mw": round(self.adc_power_mw, 6),
             "system_power_mw": round(s["power_mw"] + self.adc_power_mw, 6),
             "technology": {**(self.tech or technology(self.synth.liberty)).to_dict(),
@@ -271,7 +285,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     write_package(design_dir, net, codes, golden, syn=syn, cell_models=models, cycles=cycles)
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
-                          len(codes), adc_mw, tech, arch, max(1, cycles))
+                          len(codes), adc_mw, tech, arch, max(1, cycles),
+                          unread_features(syn.netlist_json, net, TOP_MODULE))
 
 
 def _support(net: Network, arch: Architecture) -> int | None:
@@ -433,8 +448,22 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
                 for n, sim, g, v in zip(names, sims, goldens, vectors)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
     return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
-                           tech, arch, max(1, c))
-            for net, s, sim, r, g, c in zip(nets, syns, sims, rtl, gate, cycles)]
+                           tech, arch, max(1, c), unread_features(s.netlist_json, net, name))
+            for net, name, s, sim, r, g, c in zip(nets, names, syns, sims, rtl, gate, cycles)]
+
+
+def unread_features(netlist_json: Path, net: Network, top: str) -> tuple[int, ...]:
+    """The features ``net`` reads whose input bits (``x``, ``net.input_bits`` per feature)
+    no cell or output port of module ``top`` of the synthesized netlist (Yosys JSON)
+    connects to."""
+    module = json.loads(Path(netlist_json).read_text())["modules"][top]
+    used = {b for cell in module["cells"].values()
+            for bits in cell["connections"].values() for b in bits}
+    used |= {b for name, port in module["ports"].items() if port["direction"] == "output"
+             for b in port["bits"]}
+    x, width = module["ports"]["x"]["bits"], net.input_bits
+    return tuple(f for f, r in enumerate(net.feature_resolution)
+                 if r and not used.intersection(x[f * width:(f + 1) * width]))
 
 
 def _with_measured_activity(syn: SynthResult, sim: SimResult) -> SynthResult:

@@ -76,12 +76,7 @@ def summary_table(report: dict[str, Any], title: str) -> str:
     ]
     sel = report.get("selection")
     if sel is not None:
-        rows.append(("loss (test)", f"{report['accuracy']['test_loss']:.2f} points against the "
-                                    f"exact network (budget {report['max_loss']:g})"))
-        rows.append(("loss (selection)",
-                     f"{sel['estimated_loss']:.2f} points, bound {sel['loss_upper_bound']:.2f} "
-                     f"at {100 * sel['confidence']:g} % confidence on {sel['n_samples']} "
-                     "samples"))
+        rows += _selection_rows(report, sel)
     rows += [
         ("area", f"{report['area_cm2']:.4f} cm²  ({report['n_cells']} cells)"),
         ("power", f"{report['power_mw']:.4f} mW  (static {report['static_power_mw']:.4f}, "
@@ -103,3 +98,37 @@ def summary_table(report: dict[str, Any], title: str) -> str:
     width = max(len(k) for k, _ in rows)
     lines = [title, "-" * len(title)] + [f"{k:<{width}}  {v}" for k, v in rows]
     return "\n".join(lines)
+
+
+#: How each rule chose among the certified designs (the summary's words).
+_CHOSE = {"loss-first": "lowest system power", "power-first": "least certified loss"}
+
+
+def _selection_rows(report: dict[str, Any], sel: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary's rows of a search run's selection. Bounds are rounded up (report.json
+    holds them so), so that a bound over the budget never prints as within it."""
+    budget = (f"budget {sel['max_loss']:g}" if sel["rule"] == "loss-first" else
+              f"power budget {sel['budget_mw']:g} mW")
+    rows = [("loss (test)", f"{report['accuracy']['test_loss']:.2f} points against the search's "
+                            f"exact network ({budget})"),
+            ("loss (selection)",
+             f"{sel['estimated_loss']:.2f} points, bound {sel['loss_upper_bound']:.2f} at "
+             f"{100 * sel['confidence']:g} % confidence for the run on {sel['n_samples']} "
+             f"samples (least certifiable {sel['min_certifiable_loss']:.2f})")]
+    if "loss_vs_exact_run" in sel:
+        rows.insert(1, ("loss (vs --exact)", f"{sel['loss_vs_exact_run']:.2f} points against "
+                                             "the network run --exact trains ("
+                                             f"{100 * sel['exact_run_test_accuracy']:.2f} %)"))
+    what = "exact network, no design certified" if sel["fallback"] else \
+        _CHOSE[sel["rule"]]
+    within = "within the bound" if sel["rule"] == "loss-first" else "certified"
+    rows.append(("selection", f"{sel['rule']}: {sel['n_judged']} judged, "
+                              f"{sel['n_verified']} verified, {sel['n_verified_certified']} "
+                              f"{within}, selected #{report['selected']} ({what})"))
+    alt = sel.get("alternative")
+    if alt:
+        rows.append(("not certified", f"#{alt['index']}: {alt['area_cm2']:.4f} cm², "
+                                      f"{alt['system_power_mw']:.3f} mW system, estimated loss "
+                                      f"{alt['estimated_loss']:.2f}, bound "
+                                      f"{alt['loss_upper_bound']:.2f} (pareto.json)"))
+    return rows

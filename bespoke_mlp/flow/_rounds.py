@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -36,11 +36,10 @@ from ..search import (
 )
 from ..train import WIDE_MIN_FEATURES
 from ._log import Log
-from ._selection import PairedLoss, paired_loss, spread
+from ._paired import PairedLoss, paired_loss
+from ._selection import spread
+from ._settings import SearchSettings
 from ._tiny import Backfill, grow_tiny, worth_verifying
-
-if TYPE_CHECKING:
-    from ._search import SearchSettings
 
 __all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_cost",
            "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
@@ -77,7 +76,8 @@ Parts = dict[str, tuple[np.ndarray, np.ndarray]]
 @dataclass
 class Retrained:
     """The retrained front designs of all search rounds, with their configurations (each
-    relative to its round's base), loss on the selection part, estimated area and round;
+    relative to its round's base), loss on the validation part (``screen``: it orders and
+    screens, never certifies), estimated area and round;
     ``importance`` holds each round's feature importance of its base (or is empty)."""
 
     bases: list[Network] = field(default_factory=list)
@@ -86,7 +86,7 @@ class Retrained:
     #: Whether each design is one of the tiny ones (:data:`TINY_SHAPES`, or grown).
     tiny: list[bool] = field(default_factory=list)
     configs: list[ApproxConfig] = field(default_factory=list)
-    losses: list[PairedLoss] = field(default_factory=list)
+    screen: list[PairedLoss] = field(default_factory=list)
     area: list[float] = field(default_factory=list)
     rounds: list[int] = field(default_factory=list)
 
@@ -95,26 +95,27 @@ class Retrained:
         self.nets.append(net)
         self.tiny.append(tiny)
         self.configs.append(config)
-        self.losses.append(loss)
+        self.screen.append(loss)
         self.area.append(area)
         self.rounds.append(search_round)
 
     @property
-    def bounds(self) -> list[float]:
-        """Upper confidence bounds of the designs' losses (points)."""
-        return [loss.upper_bound for loss in self.losses]
+    def estimates(self) -> list[float]:
+        """The designs' losses on the validation part (points)."""
+        return [loss.estimate for loss in self.screen]
 
     def smallest_within(self, max_loss: float) -> int | None:
-        """Index of the smallest (estimated area) design whose loss bound is within
-        ``max_loss`` points, the next round's base; never a tiny one, which leaves a search
+        """Index of the smallest (estimated area) design whose loss on the validation part is
+        within ``max_loss`` points, the next round's base (the selection part is never read
+        before the designs it judges are fixed); never a tiny one, which leaves a search
         little to approximate (Breast Cancer at ``--max-loss 5``: rounds 2 and 3 from its
         4 x 1-bit design found none smaller than 0.0131 cm², from the searched design 0.0056)."""
-        ok = [i for i, b in enumerate(self.bounds) if b <= max_loss + 1e-9
-              and not self.tiny[i]]
-        return min(ok, key=lambda i: (self.area[i], self.bounds[i], i), default=None)
+        est = self.estimates
+        ok = [i for i, e in enumerate(est) if e <= max_loss + 1e-9 and not self.tiny[i]]
+        return min(ok, key=lambda i: (self.area[i], est[i], i), default=None)
 
 
-def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndarray],
+def search_rounds(net: Network, fitted: Parts, screen: tuple[np.ndarray, np.ndarray],
                   scored: tuple[np.ndarray, np.ndarray],
                   stats: tuple[np.ndarray, int], cost: CostModel, settings: SearchSettings, *,
                   search_min: float, seed: int, checkpoints: Callable[[int], Path],
@@ -126,15 +127,14 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
     and chooses epochs on ``fitted["val"]`` (codes and target classes: labels, or the exact
     network's predictions); every retrained design's loss against ``net`` is measured on
-    ``select`` (the selection part's codes and labels), which nothing here fits. A later
-    round searches from the
-    smallest retrained design whose loss bound is within ``settings.max_loss`` so far (the
-    exact network until there is one). "Smallest" and the search's cost are ``objective``'s
-    estimate (``Retrained.area`` holds it).
+    ``screen`` (the validation part's codes and labels). The selection part is not read
+    here. A later round searches from the smallest retrained design whose loss on ``screen``
+    is within ``settings.search_loss`` so far (the exact network until there is one).
+    "Smallest" and the search's cost are ``objective``'s estimate (``Retrained.area``).
 
     Each round offers the search class removal (:class:`SearchSpace`): the output neurons of
     the classes its base predicts least often on the train part, as many as make up at most
-    ``max_loss + slack`` points of its predictions there.
+    ``search_loss + slack`` points of its predictions there.
 
     With ``settings.feature_seeds``, each round ranks its base's features by permutation
     importance on ``scored`` (train samples only) and, when the base reads at least
@@ -152,105 +152,163 @@ def search_rounds(net: Network, fitted: Parts, select: tuple[np.ndarray, np.ndar
     coefficient pruned or a power of two (a shifted input, no adders of its own), which the
     search approximates further when one within the loss budget is a later round's base.
     """
+    ctx = _Round(net, fitted, screen, predict_codes(net, screen[0]), scored, stats, cost,
+                 settings, search_min, seed, checkpoints, resume, progress, executor, log,
+                 objective, tiny_base)
     found, origin = Retrained(), net
-    exact_select = predict_codes(net, select[0])
-
-    def selection_loss(design: Network) -> PairedLoss:
-        return paired_loss(exact_select, predict_codes(design, select[0]), select[1],
-                           settings.confidence)
-
     for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
         if r > 1:
-            smallest = found.smallest_within(settings.max_loss)
-            if smallest is None:
-                area = estimated_cost(net, stats, cost, objective)
-            else:
-                origin, area = found.nets[smallest], found.area[smallest]
-            log(f"round {r}: searching from a design of {area:.3f} {objective.unit} (est.)")
+            origin = _round_base(found, r, ctx)
         found.bases.append(origin)
-        order = None
-        if settings.feature_seeds:
-            with log.stage("importance"):
-                importance = feature_importance(origin, *scored, seed=seed)
-            found.importance.append(importance)
-            if origin.n_used_features >= NARROW_MIN_FEATURES:
-                order = np.argsort(-importance, kind="stable")
-        space = SearchSpace(origin, stats, feature_order=order,
-                            class_counts=class_counts(origin, fitted["train"][0]),
-                            max_class_share=(settings.max_loss + settings.slack) / 100.0,
-                            datapath=bool(cost.lanes))
-        if len(space.class_order):
-            rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
-            log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
-                f"least predicted on the train part first: classes {rare!r}")
-        label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
-        with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
-                                 f"{settings.pop_size}, {gens} generations, "
-                                 f"{len(scored[0])} train samples"):
-            front = run_search(space, cost, *scored, min_accuracy=search_min,
-                               pop_size=settings.pop_size, generations=gens,
-                               seed=seed + 1000 * (r - 1), checkpoint=checkpoints(r),
-                               resume=resume, progress=progress(label), executor=executor,
-                               fingerprint=search_fingerprint(
-                                   origin, *scored, **fingerprinted(settings, seed),
-                                   **({"lanes": cost.lanes} if cost.lanes else {})),
-                               objective=objective)
-        target = "the exact network's predictions" if settings.fidelity else "the labels"
-        log(f"{counted(len(front.genomes), 'front point')} within "
-            f"{counted(settings.max_loss + settings.slack, 'point')} of train-sample loss "
-            f"against {target} from {front.evaluations} "
-            f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
-        configs = [space.config(front.genomes[i])
-                   for i in spread(len(front.genomes), settings.n_retrain)]
-        if r == 1:
-            configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
-                        for k in space.narrow_sizes()]
-        # A folded datapath narrows in steps, each retrained (coarse widths lose accuracy
-        # before retraining that the search's constraint would refuse).
-        configs += [space.config(x) for x in space.datapath_ladder()]
-        keeps = SPARSE_KEEP if r == 1 else ()
-        grow = r == 1 and tiny_base is not None and bool(found.importance)
-        tiny = [ApproxConfig(input_precision=p)
-                for p in (tiny_precisions(origin, found.importance[0]) if grow else [])]
-        shared = ((origin, fitted, stats, settings.retrain_epochs, seed, None, bool(cost.lanes)),
-                  (origin, fitted, seed),
-                  (tiny_base, fitted, stats, settings.retrain_epochs, seed, TINY_LR, False))
-        backfill = Backfill(_retrainer(executor, shared[2]), executor.n_workers,
-                            [c.input_precision for c in tiny])
-        grown = []
-        if grow:
-            with log.stage("retrain", "growing tiny designs bit by bit on the validation part"):
-                grown = [(c, n) for c, n in grow_tiny(tiny_base, found.importance[0], backfill,
-                                                      fitted["val"])
-                         if ApproxConfig(input_precision=c) not in tiny]
-        # One map for the rest: the long sparse units first, so that the shorter ones fill the
-        # workers around them.
-        pending = backfill.pending
-        units = ([(_sparse_unit, 1, keep) for keep in keeps]
-                 + [(_retrain_unit, 0, c.to_json()) for c in configs]
-                 + [(_retrain_unit, 2, ApproxConfig(input_precision=p).to_json())
-                    for p in pending])
-        with log.stage("retrain", _retrain_message(len(configs), len(keeps), len(pending))):
-            done = executor.map(_unit, units, shared=shared,
-                                progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
-        backfill.add(pending, done[len(keeps) + len(configs):])
-        # In the serial order: front points, sparse networks, tiny designs.
-        sparse, nets = done[:len(keeps)], done[len(keeps):len(keeps) + len(configs)]
-        nets += [n for _, n in sparse] + [backfill[c.input_precision] for c in tiny]
-        configs += [config for config, _ in sparse]
-        for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
-            found.add(tuned, config, selection_loss(tuned),
-                      estimated_cost(tuned, stats, cost, objective), r, tiny=k >= len(configs))
-        losses = [selection_loss(n) for _, n in grown]
-        kept = worth_verifying([loss.upper_bound for loss in losses], settings.max_loss,
-                               settings.slack)
-        if grown:
-            log(f"{len(grown)} grown tiny designs ({', '.join(str(sum(c)) for c, _ in grown)} "
-                f"input bits), {len(kept)} kept")
-        for k in kept:
-            found.add(grown[k][1], ApproxConfig(input_precision=grown[k][0]), losses[k],
-                      estimated_cost(grown[k][1], stats, cost, objective), r, tiny=True)
+        space, front = _search_round(found, origin, r, gens, ctx)
+        _retrain_round(found, origin, space, front, r, ctx)
     return found
+
+
+@dataclass(frozen=True)
+class _Round:
+    """What every round of :func:`search_rounds` works with (its arguments)."""
+
+    net: Network
+    fitted: Parts
+    screen: tuple[np.ndarray, np.ndarray]
+    exact_screen: np.ndarray
+    scored: tuple[np.ndarray, np.ndarray]
+    stats: tuple[np.ndarray, int]
+    cost: CostModel
+    settings: SearchSettings
+    search_min: float
+    seed: int
+    checkpoints: Callable[[int], Path]
+    resume: bool
+    progress: Callable[[str], Callable[[Progress], None]]
+    executor: Executor
+    log: Log
+    objective: Objective
+    tiny_base: Network | None
+
+    def screen_loss(self, design: Network) -> PairedLoss:
+        """``design``'s loss against the exact network on the validation part."""
+        return paired_loss(self.exact_screen, predict_codes(design, self.screen[0]),
+                           self.screen[1], self.settings.confidence)
+
+    def cost_of(self, design: Network) -> float:
+        return estimated_cost(design, self.stats, self.cost, self.objective)
+
+
+def _round_base(found: Retrained, r: int, ctx: _Round) -> Network:
+    """Round ``r``'s base: the smallest retrained design within the search's loss on the
+    validation part (the exact network until there is one)."""
+    smallest = found.smallest_within(ctx.settings.search_loss)
+    origin = ctx.net if smallest is None else found.nets[smallest]
+    area = ctx.cost_of(ctx.net) if smallest is None else found.area[smallest]
+    ctx.log(f"round {r}: searching from a design of {area:.3f} {ctx.objective.unit} (est.)")
+    return origin
+
+
+def _search_round(found: Retrained, origin: Network, r: int, gens: int,
+                  ctx: _Round) -> tuple[SearchSpace, Any]:
+    """Round ``r``'s NSGA-II over ``origin``'s approximations (its feature importance joins
+    ``found.importance``): the search space and the front."""
+    settings, log, scored, cost = ctx.settings, ctx.log, ctx.scored, ctx.cost
+    order = None
+    if settings.feature_seeds:
+        with log.stage("importance"):
+            importance = feature_importance(origin, *scored, seed=ctx.seed)
+        found.importance.append(importance)
+        if origin.n_used_features >= NARROW_MIN_FEATURES:
+            order = np.argsort(-importance, kind="stable")
+    space = SearchSpace(origin, ctx.stats, feature_order=order,
+                        class_counts=class_counts(origin, ctx.fitted["train"][0]),
+                        max_class_share=(settings.search_loss + settings.slack) / 100.0,
+                        datapath=bool(cost.lanes))
+    if len(space.class_order):
+        rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
+        log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
+            f"least predicted on the train part first: classes {rare!r}")
+    label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
+    with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
+                             f"{settings.pop_size}, {gens} generations, "
+                             f"{len(scored[0])} train samples"):
+        front = run_search(space, cost, *scored, min_accuracy=ctx.search_min,
+                           pop_size=settings.pop_size, generations=gens,
+                           seed=ctx.seed + 1000 * (r - 1), checkpoint=ctx.checkpoints(r),
+                           resume=ctx.resume, progress=ctx.progress(label),
+                           executor=ctx.executor,
+                           fingerprint=search_fingerprint(
+                               origin, *scored, **fingerprinted(settings, ctx.seed),
+                               **({"lanes": cost.lanes} if cost.lanes else {})),
+                           objective=ctx.objective)
+    target = "the exact network's predictions" if settings.fidelity else "the labels"
+    log(f"{counted(len(front.genomes), 'front point')} within "
+        f"{counted(settings.search_loss + settings.slack, 'point')} of train-sample loss "
+        f"against {target} from {front.evaluations} "
+        f"candidates ({front.evaluations / max(front.runtime_s, 1e-9):.0f}/s)")
+    return space, front
+
+
+def _retrain_round(found: Retrained, origin: Network, space: SearchSpace, front: Any, r: int,
+                   ctx: _Round) -> None:
+    """Retrain round ``r``'s front points (round 1: also the narrow starts, the sparse
+    power-of-two networks and the tiny designs, fixed and grown) into ``found``."""
+    settings, log, fitted, seed = ctx.settings, ctx.log, ctx.fitted, ctx.seed
+    configs = [space.config(front.genomes[i])
+               for i in spread(len(front.genomes), settings.n_retrain)]
+    if r == 1:
+        configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
+                    for k in space.narrow_sizes()]
+    # A folded datapath narrows in steps, each retrained (coarse widths lose accuracy before
+    # retraining that the search's constraint would refuse).
+    configs += [space.config(x) for x in space.datapath_ladder()]
+    keeps = SPARSE_KEEP if r == 1 else ()
+    grow = r == 1 and ctx.tiny_base is not None and bool(found.importance)
+    tiny = [ApproxConfig(input_precision=p)
+            for p in (tiny_precisions(origin, found.importance[0]) if grow else [])]
+    lanes = bool(ctx.cost.lanes)
+    shared = ((origin, fitted, ctx.stats, settings.retrain_epochs, seed, None, lanes),
+              (origin, fitted, seed),
+              (ctx.tiny_base, fitted, ctx.stats, settings.retrain_epochs, seed, TINY_LR, False))
+    backfill = Backfill(_retrainer(ctx.executor, shared[2]), ctx.executor.n_workers,
+                        [c.input_precision for c in tiny])
+    grown = []
+    if grow:
+        with log.stage("retrain", "growing tiny designs bit by bit on the validation part"):
+            grown = [(c, n) for c, n in grow_tiny(ctx.tiny_base, found.importance[0], backfill,
+                                                  fitted["val"])
+                     if ApproxConfig(input_precision=c) not in tiny]
+    # One map for the rest: the long sparse units first, so that the shorter ones fill the
+    # workers around them.
+    pending = backfill.pending
+    units = ([(_sparse_unit, 1, keep) for keep in keeps]
+             + [(_retrain_unit, 0, c.to_json()) for c in configs]
+             + [(_retrain_unit, 2, ApproxConfig(input_precision=p).to_json()) for p in pending])
+    with log.stage("retrain", _retrain_message(len(configs), len(keeps), len(pending))):
+        done = ctx.executor.map(_unit, units, shared=shared,
+                                progress=_every(8, lambda d, t: log(f"retrained {d}/{t}")))
+    backfill.add(pending, done[len(keeps) + len(configs):])
+    # In the serial order: front points, sparse networks, tiny designs.
+    sparse, nets = done[:len(keeps)], done[len(keeps):len(keeps) + len(configs)]
+    nets += [n for _, n in sparse] + [backfill[c.input_precision] for c in tiny]
+    configs += [config for config, _ in sparse]
+    for k, (tuned, config) in enumerate(zip(nets, configs + tiny)):
+        found.add(tuned, config, ctx.screen_loss(tuned), ctx.cost_of(tuned), r,
+                  tiny=k >= len(configs))
+    _add_grown(found, grown, r, ctx)
+
+
+def _add_grown(found: Retrained, grown: list[tuple[tuple[int, ...], Network]], r: int,
+               ctx: _Round) -> None:
+    """The grown tiny designs worth verifying (:func:`~._tiny.worth_verifying`) into
+    ``found``."""
+    losses = [ctx.screen_loss(n) for _, n in grown]
+    kept = worth_verifying([loss.estimate for loss in losses], ctx.settings.search_loss,
+                           ctx.settings.slack)
+    if grown:
+        ctx.log(f"{len(grown)} grown tiny designs ({', '.join(str(sum(c)) for c, _ in grown)} "
+                f"input bits), {len(kept)} kept")
+    for k in kept:
+        found.add(grown[k][1], ApproxConfig(input_precision=grown[k][0]), losses[k],
+                  ctx.cost_of(grown[k][1]), r, tiny=True)
 
 
 def class_counts(net: Network, codes: np.ndarray) -> np.ndarray:

@@ -8,13 +8,14 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._util import atomic_output_dir, counted, write_json
-from ..approx import ApproxConfig, input_bit_counts
+from .._util import atomic_output_dir, write_json
+from ..approx import input_bit_counts
 from ..errors import NoDesignError, UsageError
 from ..hdl import Architecture, check_arch
 from ..ir import Network, predict_codes, schedule, sequential_area_cm2
@@ -22,40 +23,42 @@ from ..parallel import Executor, SerialExecutor
 from ..search import CostModel, Objective, Progress, check_resumable
 from ..synth import DEFAULT_EFFORT, Effort, MappingCost, Technology, technology
 from ._cache import BaselineCache, baseline_key
-from ._datasheet import Front, write_datasheet
+from ._datasheet import FrontPoints, write_datasheet
 from ._implement import (
     DEFAULT_ADC_MW,
     DESIGN_FILES,
     Implementation,
     check_size,
     implement,
-    implement_many,
     mapping_for,
 )
-from ._log import Log, quiet, train_stage
+from ._log import Log, quiet
+from ._paired import round_up
 from ._plot import plot_pareto
-from ._report import design_report, split_parts
-from ._rounds import (
-    Retrained,
-    estimated_cost,
-    fingerprinted,
-    search_rounds,
-    subsample,
-    with_learned_thresholds,
-)
-from ._selection import (
-    METHOD,
-    PairedLoss,
-    none_fits,
-    pick_for_verification,
-    select_design,
-)
+from ._report import design_report
+from ._rounds import Retrained, estimated_cost, fingerprinted, search_rounds, subsample
+from ._selection import METHOD, none_fits
 from ._settings import QUANTIZERS, SearchSettings
+from ._stages import (
+    Choice,
+    Front,
+    Judged,
+    Reference,
+    announce_certifiable,
+    choose,
+    judge,
+    train_reference,
+    verification_picks,
+    verify_front,
+)
 
 __all__ = ["QUANTIZERS", "SearchSettings", "checkpoint_path", "lanes_for_latency",
            "run_search_flow"]
 
 logger = logging.getLogger(__name__)
+
+#: ``run_search_flow``'s default settings.
+DEFAULT_SETTINGS = SearchSettings()
 
 
 class _ProgressBar:
@@ -119,7 +122,7 @@ def checkpoint_path(out: Path, search_round: int = 1) -> Path:
     return out.resolve().parent / f".{out.name}.search-checkpoint{suffix}.json"
 
 
-def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = SearchSettings(),
+def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAULT_SETTINGS,
                     data_dir: Path | None = None, hidden: tuple[int, ...] | None = None,
                     seed: int = 0, split_seed: int = 42, input_bits: int = 4,
                     weight_bits: int = 8, activation_bits: int = 8,
@@ -130,7 +133,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                     log: Log | None = None, from_model: Path | None = None,
                     arch: Architecture | str = "parallel",
                     baseline_cache: BaselineCache | None = None,
-                    feature_selection: bool | None = None) -> dict[str, Any]:
+                    feature_selection: bool | None = None,
+                    exact_run_key: str | None = None) -> dict[str, Any]:
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained (else
     ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
@@ -152,16 +156,21 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     on the train part (epochs chosen on the validation part). With ``settings.fidelity``
     (default), scoring and retraining aim at the exact network's predictions instead of the
     labels. The selection part
-    (``settings.select_size`` of the non-test samples) is fitted by none of these: on it,
-    every retrained design's loss against the exact network is measured on the same samples
-    and bounded from above at ``settings.confidence`` (:mod:`._selection`). The search runs
-    in ``settings.rounds`` rounds; each later round searches the approximations of the
-    smallest retrained design whose bound is within ``max_loss``. Retrained designs near the
-    budget and spread over the front are implemented; the selected design is the
-    lowest-power verified one whose bound is within ``max_loss`` points (and within
-    ``budget_mw``, if given). When no retrained design's bound is within ``max_loss``, the
-    exact network is verified and selected instead, and ``selection.fallback`` says why. The
-    test split is only reported (``accuracy.test_loss``).
+    (``settings.select_size`` of the non-test samples) is neither fitted nor read before
+    the candidates and the order they are judged in are fixed: then it certifies them for
+    the whole run (:mod:`._selection`: fixed-sequence testing, or Bonferroni under
+    power-first selection). The search runs in ``settings.rounds`` rounds; each later round
+    searches the approximations of the smallest retrained design whose loss on the
+    validation part is within the budget. Retrained designs near the budget and spread over
+    the front are implemented; loss-first, the selected design is the lowest-power verified
+    certified one (within ``budget_mw`` too, if given); power-first, the verified design
+    within ``budget_mw`` of least certified loss. When no design is certified (loss-first),
+    the exact network is verified and selected instead, and ``selection.fallback`` says so.
+    The test split is only reported (``accuracy.test_loss``).
+
+    With a ``baseline_cache`` holding ``run --exact``'s test accuracy under
+    ``exact_run_key`` (:func:`~._cache.exact_run_key`), the report also gives the loss
+    against that network (``selection.loss_vs_exact_run``).
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
@@ -178,218 +187,284 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if settings.auto_lanes and not arch.sequential:
         raise UsageError("--lanes auto applies to the sequential architecture (--arch "
                          "sequential)")
-    checkpoint = checkpoint_path(out)
     if resume:
-        check_resumable(checkpoint, **fingerprinted(settings, seed))
+        check_resumable(checkpoint_path(out), **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
         if hidden is None and from_model is None and settings.hidden_scale > 1:
             dataset, widths = search_hidden(dataset, settings.hidden_scale, data_dir)
         else:
             widths = hidden
-        trained = train_stage(dataset, log, data_dir=data_dir, hidden=widths, seed=seed,
-                              split_seed=split_seed, input_bits=input_bits,
+        ref = train_reference(dataset, settings, log, seed=seed, data_dir=data_dir,
+                              hidden=widths, split_seed=split_seed, input_bits=input_bits,
                               weight_bits=weight_bits, activation_bits=activation_bits,
-                              select_size=settings.select_size, from_model=from_model,
-                              feature_selection=feature_selection)
-        net = trained.network
-        check_size(net, force=force)
-        objective = Objective(settings.objective, adc_mw)
-        mapping = mapping_for(settings.objective)
-        thresholded = None
-        if settings.quantizer == "learned" or settings.feature_seeds:
-            thresholded = with_learned_thresholds(net, trained.split,
-                                                  fidelity=settings.fidelity,
-                                                  samples=settings.search_samples, seed=seed,
-                                                  log=log)
-        if settings.quantizer == "learned":
-            net = thresholded
-        # The codes of the learned quantizers too (resolution codes) when the tiny designs
-        # read them: a network without thresholds reads the uniform codes of those.
-        parts = split_parts(thresholded or net, trained.split)
-        codes_test, y_test = parts["test"]
-        exact_test = trained.accuracy["quantized"]
-        log(f"exact network {'-'.join(map(str, net.topology))}: test {100 * exact_test:.2f} %; "
-            f"{len(parts['select'][1])} selection samples judge the loss")
+                              from_model=from_model, feature_selection=feature_selection)
+        check_size(ref.net, force=force)
+        least = announce_certifiable(ref, settings, log)
+        hw = _Hardware(adc_mw=adc_mw, tech=tech, clock_hz=clock_hz, effort=effort,
+                       mapping=mapping_for(settings.objective), arch=arch)
         with tempfile.TemporaryDirectory(prefix="bespoke-mlp-") as work_name:
             work = Path(work_name)
-            if settings.auto_lanes:
-                with log.stage("lanes", "choosing the lanes for "
-                                        f"{settings.max_latency_s:g} s per inference"):
-                    arch = lanes_for_latency(net, codes_test, y_test,
-                                             max_latency_s=settings.max_latency_s,
-                                             work_dir=work / "lanes", adc_mw=adc_mw, tech=tech,
-                                             clock_hz=clock_hz, effort=effort,
-                                             mapping=mapping, log=log)
+            hw = _choose_lanes(ref, settings, hw, work, log)
             if cost is None:
                 # A sequential design's area follows its schedule, not its partial products.
-                cost = CostModel.sequential(arch.lanes) if arch.sequential else \
-                    CostModel.default()
-            # The baseline implemented in this run (not read from the cache), for a fallback.
-            implemented: list[Implementation] = []
-
-            def baseline() -> dict[str, Any]:
-                impl = implement(net, codes_test, y_test, design_dir=work / "baseline",
-                                 work_dir=work / "baseline_work", adc_mw=adc_mw, tech=tech,
-                                 clock_hz=clock_hz, effort=effort, mapping=mapping, log=log,
-                                 arch=arch)
-                implemented.append(impl)
-                return {"accuracy": round(impl.accuracy, 6), **{
-                    k: impl.metrics()[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms",
-                                                   "arch", "lanes", "cycles", "clock_hz",
-                                                   "latency_s", "energy_mj")}}
-
-            base = _baseline(baseline, baseline_cache, net, codes_test, y_test, log, adc_mw=adc_mw,
-                             tech=tech, clock_hz=clock_hz, effort=effort, mapping=mapping,
-                             arch=arch)
-            base["selection_accuracy"] = round(_accuracy(net, parts["select"]), 6)
-            stats = input_bit_counts(parts["train"][0], input_bits)
-            # Tens of thousands of candidates would overfit a small part: the search scores
-            # them on train samples (a stratified subset of a large train part), never on the
-            # selection part.
-            fitted = {k: (parts[k][0], predict_codes(net, parts[k][0]) if settings.fidelity
-                          else parts[k][1]) for k in ("train", "val")}
-            scored = subsample(fitted["train"], settings.search_samples, seed)
-            search_min = _accuracy(net, scored) - (settings.max_loss + settings.slack) / 100.0
-            found = search_rounds(net, fitted, parts["select"], scored, stats, cost, settings,
-                                  search_min=search_min, seed=seed,
-                                  checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
-                                  progress=lambda label: _ProgressBar(log, label,
-                                                                      objective.unit),
-                                  executor=executor, log=log, objective=objective,
-                                  tiny_base=thresholded)
-            fallback = None
-            if found.smallest_within(settings.max_loss) is None:
-                fallback = (f"no retrained design's accuracy loss is within "
-                            f"{counted(settings.max_loss, 'point')} at "
-                            f"{100 * settings.confidence:g} % "
-                            f"confidence (smallest bound {min(found.bounds, default=100):.2f} "
-                            "points): the exact network is selected")
-                log(fallback)
-                found.add(net, ApproxConfig(),
-                          PairedLoss(len(parts["select"][1]), 0, 0, settings.confidence,
-                                     exact=True),
-                          estimated_cost(net, stats, cost, objective), 0)
-            areas = _pick_areas(found, arch)
-            # The tiny designs are all verified apart, so that they take none of the picks of
-            # the front the selection chooses from. All of them, not only those no other tiny
-            # one dominates in loss bound and estimated area: the bound says little of their
-            # test accuracy (Vertebral 3C's 3 x 2-bit design, bound 16.0 points, 84.95 % on
-            # test, was dominated by its 4 x 1-bit one, bound 12.9, 79.57 %), and each reads
-            # at most 12 input bits, so it synthesizes in seconds.
-            rest = [i for i, tiny in enumerate(found.tiny) if not tiny]
-            picks = sorted({rest[j] for j in pick_for_verification(
-                                [found.bounds[i] for i in rest], [areas[i] for i in rest],
-                                settings.max_loss, settings.n_verify)}
-                           | {i for i, tiny in enumerate(found.tiny) if tiny},
-                           key=lambda i: (areas[i], i))
+                cost = (CostModel.sequential(hw.arch.lanes) if hw.arch.sequential
+                        else CostModel.default())
+            base, implemented = _baseline_stage(ref, hw, baseline_cache, work, log)
+            objective = Objective(settings.objective, adc_mw)
+            stats = input_bit_counts(ref.parts["train"][0], input_bits)
+            found = _candidates(ref, settings, stats, cost, objective, seed=seed, out=out,
+                                resume=resume, executor=executor, log=log)
+            exact_cost = estimated_cost(ref.net, stats, cost, objective)
+            judged = judge(found, ref, settings, exact_cost, log, exact_fits_budget=(
+                settings.power_first
+                and base.get("system_power_mw", np.inf) <= settings.budget_mw))
+            picks = verification_picks(found, judged, settings, _pick_areas(found, hw.arch))
             # The front only ranks the designs (at most normal effort: high effort on every
             # front point would take minutes); the selected design is re-implemented below.
-            verified = implement_many([found.nets[i] for i in picks], codes_test, y_test,
-                                      work_dir=work / "front", adc_mw=adc_mw,
-                                      executor=executor, tech=tech, clock_hz=clock_hz,
-                                      effort="normal" if effort == "high" else effort,
-                                      mapping=mapping, log=log, arch=arch)
-            points = [{**_point(impl, found.configs[i], found.losses[i], exact_test),
-                       "search_round": found.rounds[i], "tiny": found.tiny[i]}
-                      for impl, i in zip(verified, picks)]
-            key = {"system-power": "system_power_mw", "power": "power_mw",
-                   "area": "area_cm2"}[settings.objective]
-            chosen = select_design([found.bounds[i] for i in picks],
-                                   [p["system_power_mw"] for p in points],
-                                   [p["area_cm2"] for p in points], settings.max_loss,
-                                   settings.budget_mw, key=[p[key] for p in points],
-                                   latency_s=[p["latency_s"] for p in points],
-                                   max_latency_s=settings.max_latency_s)
-            selected = None
-            if chosen is not None and implemented and \
-                    verified[chosen].network.to_json() == net.to_json():
-                # The exact network was selected and implemented above with the same
-                # vectors and settings: its verified design files are the selected design's.
-                log("the selected design is the exact baseline implemented above")
-                _copy_design(work / "baseline", tmp / "design")
-                selected = implemented[0]
-            elif chosen is not None:
-                selected = implement(verified[chosen].network, codes_test, y_test,
-                                     design_dir=tmp / "design", work_dir=work / "selected",
-                                     adc_mw=adc_mw, tech=tech, clock_hz=clock_hz,
-                                     effort=effort, mapping=mapping, log=log, arch=arch)
-        # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
-        write_json(tmp / "pareto.json", {
-            "dataset": trained.dataset, "baseline": base, "max_loss": settings.max_loss,
-            "confidence": settings.confidence,
-            "round_bases": [None if b is net else b.to_dict() for b in found.bases],
-            "points": points})
-        plot_pareto(tmp / "pareto.png", title=f"{trained.dataset}: verified designs",
-                    system_power_mw=[p["system_power_mw"] for p in points],
-                    accuracy=[p["accuracy"] for p in points],
-                    baseline=(base["power_mw"] + net.adc_power_mw(adc_mw), base["accuracy"]),
-                    within=[found.bounds[i] <= settings.max_loss + 1e-9 for i in picks],
-                    selected=chosen, arch=arch.kind)
-        (tmp / "model.json").write_text(net.to_json())
-        run_settings = {"hidden": None if hidden is None else list(hidden), "seed": seed,
-                        "split_seed": split_seed, "input_bits": input_bits,
-                        "weight_bits": weight_bits, "activation_bits": activation_bits,
-                        "feature_selection": feature_selection,
-                        "max_loss": settings.max_loss, "budget_mw": settings.budget_mw,
-                        "pop_size": settings.pop_size, "generations": settings.generations,
-                        "rounds": settings.rounds, "n_verify": settings.n_verify,
-                        "n_retrain": settings.n_retrain,
-                        "retrain_epochs": settings.retrain_epochs, "slack": settings.slack,
-                        "search_samples": settings.search_samples,
-                        "confidence": settings.confidence,
-                        "select_size": settings.select_size, "fidelity": settings.fidelity,
-                        "feature_seeds": settings.feature_seeds,
-                        "hidden_scale": settings.hidden_scale,
-                        "objective": settings.objective, "quantizer": settings.quantizer,
-                        "adc_mw": adc_mw, "arch": arch.to_dict()}
-        if settings.max_latency_s is not None:
-            run_settings.update(max_latency_s=settings.max_latency_s,
-                                auto_lanes=settings.auto_lanes)
-        if from_model is not None:
-            run_settings["from_model"] = str(from_model)
+            front = verify_front(found, judged, picks, ref.parts["test"],
+                                 exact_test=ref.test_accuracy, work_dir=work / "front",
+                                 executor=executor, log=log,
+                                 **hw.kw(effort="normal" if effort == "high" else effort))
+            choice = choose(front, judged, settings, found.screen, log)
+            selected = _implement_selected(ref, front, choice, implemented, hw, tmp, work, log)
+        _write_front(tmp, ref, base, found, front, choice, settings, hw.arch)
         if selected is None:
-            reason = none_fits([found.bounds[i] for i in picks],
-                               [p["system_power_mw"] for p in points], settings.max_loss,
-                               settings.budget_mw, settings.confidence,
-                               latency_s=[p["latency_s"] for p in points],
-                               max_latency_s=settings.max_latency_s)
             # Nothing is written; a finished search has nothing left to resume either.
             _remove_checkpoints(out, settings.rounds)
-            raise NoDesignError(f"no design selected: {reason}; nothing was written")
-        i = picks[chosen]
-        (tmp / "approximation.json").write_text(found.configs[i].to_json())
-        if found.rounds[i] > 1:
-            # A later round's configuration applies to that round's starting design.
-            (tmp / "approximation_base.json").write_text(
-                found.bases[found.rounds[i] - 1].to_json())
-        if found.importance:
-            write_json(tmp / "features.json",
-                       features_record(net, found.importance[0], selected.network))
-        loss = found.losses[i]
-        report = design_report(
-            dataset=trained.dataset, impl=selected,
-            accuracy={**trained.accuracy,
-                      "selection": _accuracy(selected.network, parts["select"])},
-            settings=run_settings, runtime_s=log.runtime())
-        report["accuracy"]["test_loss"] = round(100 * (exact_test - selected.accuracy), 4)
-        report.update(selected=chosen, baseline=base, max_loss=settings.max_loss,
-                      selection={"method": METHOD, "n_samples": loss.n,
-                                 "estimated_loss": round(loss.estimate, 4),
-                                 "loss_upper_bound": round(loss.upper_bound, 4),
-                                 "confidence": settings.confidence,
-                                 "fallback": fallback})
-        write_json(tmp / "report.json", report)
-        write_datasheet(tmp / "design" / "datasheet.html", report, selected.network,
-                        front=Front(tuple(points), chosen, base))
+            raise NoDesignError(f"no design selected: {no_design_reason(front, choice, settings)}"
+                                "; nothing was written")
+        report = _write_selected(tmp, ref, base, found, front, judged, choice, selected,
+                                 settings, log, least=least,
+                                 exact_run=_exact_run(baseline_cache, exact_run_key),
+                                 run_settings=_run_settings(
+                                     settings, hidden=hidden, seed=seed, split_seed=split_seed,
+                                     input_bits=input_bits, weight_bits=weight_bits,
+                                     activation_bits=activation_bits, adc_mw=adc_mw,
+                                     feature_selection=feature_selection, arch=hw.arch,
+                                     from_model=from_model))
     _remove_checkpoints(out, settings.rounds)
-    test_loss = report["accuracy"]["test_loss"]
-    if test_loss > settings.max_loss + 1e-9:
+    _warn_test_loss(report, settings, len(ref.parts["test"][1]))
+    return report
+
+
+@dataclass(frozen=True)
+class _Hardware:
+    """How every design is implemented (see :func:`implement`)."""
+
+    adc_mw: float
+    tech: Technology | None
+    clock_hz: float | None
+    effort: Effort
+    mapping: MappingCost
+    arch: Architecture
+
+    def kw(self, **override: Any) -> dict[str, Any]:
+        return {"adc_mw": self.adc_mw, "tech": self.tech, "clock_hz": self.clock_hz,
+                "effort": self.effort, "mapping": self.mapping, "arch": self.arch, **override}
+
+
+def _choose_lanes(ref: Reference, settings: SearchSettings, hw: _Hardware, work: Path,
+                  log: Log) -> _Hardware:
+    """``hw`` with the lanes chosen for ``settings.max_latency_s`` (with ``auto_lanes``)."""
+    if not settings.auto_lanes:
+        return hw
+    with log.stage("lanes", f"choosing the lanes for {settings.max_latency_s:g} s per "
+                            "inference"):
+        kw = hw.kw()
+        kw.pop("arch")
+        arch = lanes_for_latency(ref.net, *ref.parts["test"],
+                                 max_latency_s=settings.max_latency_s,
+                                 work_dir=work / "lanes", log=log, **kw)
+    return replace(hw, arch=arch)
+
+
+def _baseline_stage(ref: Reference, hw: _Hardware, cache: BaselineCache | None, work: Path,
+                    log: Log) -> tuple[dict[str, Any], list[Implementation]]:
+    """The exact baseline's figures, and its implementation when this run made it (not read
+    from the cache): a fallback's design files are a copy of it."""
+    implemented: list[Implementation] = []
+
+    def compute() -> dict[str, Any]:
+        impl = implement(ref.net, *ref.parts["test"], design_dir=work / "baseline",
+                         work_dir=work / "baseline_work", log=log, **hw.kw())
+        implemented.append(impl)
+        m = impl.metrics()
+        return {"accuracy": round(impl.accuracy, 6), **{
+            k: m[k] for k in ("area_cm2", "power_mw", "n_cells", "delay_ms", "arch", "lanes",
+                              "cycles", "clock_hz", "latency_s", "energy_mj",
+                              "system_power_mw")}}
+
+    base = _baseline(compute, cache, ref.net, *ref.parts["test"], log, **hw.kw())
+    base["selection_accuracy"] = round(_accuracy(ref.net, ref.parts["select"]), 6)
+    return base, implemented
+
+
+def _candidates(ref: Reference, settings: SearchSettings, stats: tuple[np.ndarray, int],
+                cost: CostModel, objective: Objective, *, seed: int, out: Path, resume: bool,
+                executor: Executor, log: Log) -> Retrained:
+    """The search rounds' retrained candidates (:func:`search_rounds`), screened on the
+    validation part; the selection part is not read."""
+    net = ref.net
+    # Tens of thousands of candidates would overfit a small part: the search scores them on
+    # train samples (a stratified subset of a large train part), never on the selection part.
+    fitted = {k: (ref.parts[k][0], predict_codes(net, ref.parts[k][0]) if settings.fidelity
+                  else ref.parts[k][1]) for k in ("train", "val")}
+    scored = subsample(fitted["train"], settings.search_samples, seed)
+    search_min = _accuracy(net, scored) - (settings.search_loss + settings.slack) / 100.0
+    return search_rounds(net, fitted, ref.parts["val"], scored, stats, cost, settings,
+                         search_min=search_min, seed=seed,
+                         checkpoints=lambda r: checkpoint_path(out, r), resume=resume,
+                         progress=lambda label: _ProgressBar(log, label, objective.unit),
+                         executor=executor, log=log, objective=objective,
+                         tiny_base=ref.thresholded)
+
+
+def _implement_selected(ref: Reference, front: Front, choice: Choice,
+                        implemented: list[Implementation], hw: _Hardware, tmp: Path,
+                        work: Path, log: Log) -> Implementation | None:
+    """The selected design implemented at full effort into ``tmp/design`` (None if none)."""
+    if choice.chosen is None:
+        return None
+    net = front.verified[choice.chosen].network
+    if implemented and net.to_json() == ref.net.to_json():
+        # The exact network was implemented above with the same vectors and settings.
+        log("the selected design is the exact baseline implemented above")
+        _copy_design(work / "baseline", tmp / "design")
+        return implemented[0]
+    return implement(net, *ref.parts["test"], design_dir=tmp / "design",
+                     work_dir=work / "selected", log=log, **hw.kw())
+
+
+def _write_front(tmp: Path, ref: Reference, base: dict[str, Any], found: Retrained,
+                 front: Front, choice: Choice, settings: SearchSettings,
+                 arch: Architecture) -> None:
+    """``pareto.json``, ``pareto.png`` and ``model.json``."""
+    # Round r's configurations apply to round_bases[r - 1] (null: the exact network).
+    write_json(tmp / "pareto.json", {
+        "dataset": ref.trained.dataset, "baseline": base, "max_loss": settings.max_loss,
+        "confidence": settings.confidence,
+        "round_bases": [None if b is ref.net else b.to_dict() for b in found.bases],
+        "points": front.points})
+    pts = front.points
+    certified = set(choice.certified.certified)
+    plot_pareto(tmp / "pareto.png", title=f"{ref.trained.dataset}: verified designs",
+                system_power_mw=[p["system_power_mw"] for p in pts],
+                accuracy=[p["accuracy"] for p in pts],
+                baseline=(base["system_power_mw"], base["accuracy"]),
+                within=[i in certified for i in front.picks], selected=choice.chosen,
+                alternative=choice.alternative, arch=arch.kind)
+    (tmp / "model.json").write_text(ref.net.to_json())
+
+
+def no_design_reason(front: Front, choice: Choice, settings: SearchSettings) -> str:
+    """Why no verified design was selected, in one line."""
+    power = [p["system_power_mw"] for p in front.points]
+    if settings.power_first:
+        return (f"no verified design fits {settings.budget_mw:g} mW of system power; the "
+                f"smallest system power found is {min(power, default=np.inf):.3f} mW")
+    ok = set(choice.certified.certified)
+    bound = [choice.certified.bounds[i] if i in ok else np.inf for i in front.picks]
+    return none_fits(bound, power, settings.max_loss, settings.budget_mw, settings.confidence,
+                     latency_s=[p["latency_s"] for p in front.points],
+                     max_latency_s=settings.max_latency_s)
+
+
+def _exact_run(cache: BaselineCache | None, key: str | None) -> float | None:
+    """The test accuracy of ``run --exact``'s network, when ``cache`` holds it."""
+    value = None if cache is None or key is None else cache.get(key)
+    return None if value is None else float(value["test_accuracy"])
+
+
+def _selection_record(ref: Reference, front: Front, judged: Judged, choice: Choice,
+                      settings: SearchSettings, least: float,
+                      exact_run: float | None) -> dict[str, Any]:
+    """``report.json``'s ``selection``: the rule, the procedure, the selected design's loss
+    on the selection part and its certified bound, and the best uncertified alternative."""
+    i = front.picks[choice.chosen]
+    loss, cert = judged.losses[i], choice.certified
+    ok = set(cert.certified)
+    alt = None
+    if choice.alternative is not None:
+        p = front.points[choice.alternative]
+        alt = {"index": choice.alternative, "area_cm2": p["area_cm2"],
+               "system_power_mw": p["system_power_mw"],
+               "estimated_loss": p["selection"]["estimated_loss"],
+               "loss_upper_bound": p["selection"]["loss_upper_bound"]}
+    return {"rule": choice.rule, "method": METHOD, "procedure": cert.procedure,
+            "n_judged": cert.n_judged, "n_certified": len(cert.certified),
+            "n_verified": len(front.picks),
+            "n_verified_certified": sum(1 for j in front.picks if j in ok),
+            "min_certifiable_loss": round_up(least, 4), "n_samples": loss.n,
+            "estimated_loss": round(loss.estimate, 4),
+            "loss_upper_bound": round_up(cert.bounds.get(i, loss.upper_bound), 4),
+            "confidence": settings.confidence, "max_loss": settings.max_loss,
+            "budget_mw": settings.budget_mw, "fallback": judged.fallback,
+            "reference_test_accuracy": round(ref.test_accuracy, 6), "alternative": alt,
+            **({} if exact_run is None else {
+                "exact_run_test_accuracy": round(exact_run, 6),
+                "loss_vs_exact_run": round(100 * (exact_run - front.verified[
+                    choice.chosen].accuracy), 4)})}
+
+
+def _write_selected(tmp: Path, ref: Reference, base: dict[str, Any], found: Retrained,
+                    front: Front, judged: Judged, choice: Choice, selected: Implementation,
+                    settings: SearchSettings, log: Log, *, least: float,
+                    exact_run: float | None, run_settings: dict[str, Any]) -> dict[str, Any]:
+    """The selected design's files and ``report.json``; returns the report."""
+    i = front.picks[choice.chosen]
+    (tmp / "approximation.json").write_text(found.configs[i].to_json())
+    if found.rounds[i] > 1:
+        # A later round's configuration applies to that round's starting design.
+        (tmp / "approximation_base.json").write_text(
+            found.bases[found.rounds[i] - 1].to_json())
+    if found.importance:
+        write_json(tmp / "features.json",
+                   features_record(ref.net, found.importance[0], selected.network))
+    report = design_report(
+        dataset=ref.trained.dataset, impl=selected,
+        accuracy={**ref.trained.accuracy,
+                  "selection": _accuracy(selected.network, ref.parts["select"])},
+        settings=run_settings, runtime_s=log.runtime())
+    report["accuracy"]["test_loss"] = round(100 * (ref.test_accuracy - selected.accuracy), 4)
+    report.update(selected=choice.chosen, baseline=base, max_loss=settings.max_loss,
+                  selection=_selection_record(ref, front, judged, choice, settings, least,
+                                              exact_run))
+    write_json(tmp / "report.json", report)
+    write_datasheet(tmp / "design" / "datasheet.html", report, selected.network,
+                    front=FrontPoints(tuple(front.points), choice.chosen, base))
+    return report
+
+
+def _run_settings(settings: SearchSettings, *, hidden: tuple[int, ...] | None,
+                  from_model: Path | None, arch: Architecture, **options: Any) -> dict[str, Any]:
+    """``report.json``'s ``settings`` of a search run (``options``: the run's own)."""
+    out = {"hidden": None if hidden is None else list(hidden), **options,
+           "max_loss": settings.max_loss, "budget_mw": settings.budget_mw,
+           "power_first": settings.power_first,
+           "pop_size": settings.pop_size, "generations": settings.generations,
+           "rounds": settings.rounds, "n_verify": settings.n_verify,
+           "n_retrain": settings.n_retrain, "retrain_epochs": settings.retrain_epochs,
+           "slack": settings.slack, "search_samples": settings.search_samples,
+           "confidence": settings.confidence, "select_size": settings.select_size,
+           "fidelity": settings.fidelity, "feature_seeds": settings.feature_seeds,
+           "hidden_scale": settings.hidden_scale, "objective": settings.objective,
+           "quantizer": settings.quantizer, "arch": arch.to_dict()}
+    if settings.max_latency_s is not None:
+        out.update(max_latency_s=settings.max_latency_s, auto_lanes=settings.auto_lanes)
+    if from_model is not None:
+        out["from_model"] = str(from_model)
+    return out
+
+
+def _warn_test_loss(report: dict[str, Any], settings: SearchSettings, n_test: int) -> None:
+    """A warning when the test loss (reported only) exceeds the loss budget."""
+    test_loss, sel = report["accuracy"]["test_loss"], report["selection"]
+    if sel["rule"] == "loss-first" and test_loss > settings.max_loss + 1e-9:
         logger.warning(
             "the test loss (%.2f points on %d test samples) exceeds the budget (%g points); "
             "the selection part bounded it by %.2f points at %g %% confidence",
-            test_loss, len(y_test), settings.max_loss, loss.upper_bound,
+            test_loss, n_test, settings.max_loss, sel["loss_upper_bound"],
             100 * settings.confidence)
-    return report
 
 
 def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None, net: Network,
@@ -453,21 +528,3 @@ def _remove_checkpoints(out: Path, rounds: int) -> None:
 
 def _accuracy(net, part: tuple[np.ndarray, np.ndarray]) -> float:
     return float(np.mean(predict_codes(net, part[0]) == part[1])) if len(part[1]) else 0.0
-
-
-def _point(impl: Implementation, config: ApproxConfig, loss: PairedLoss,
-           exact_test: float) -> dict[str, Any]:
-    """A verified design's ``pareto.json`` entry: test accuracy and loss (reported only),
-    the loss on the selection part, hardware figures, configuration and network."""
-    m = impl.metrics()
-    return {"accuracy": round(impl.accuracy, 6),
-            "test_loss": round(100 * (exact_test - impl.accuracy), 4),
-            "selection": loss.to_dict(),
-            "area_cm2": m["area_cm2"], "power_mw": m["power_mw"], "n_cells": m["n_cells"],
-            "delay_ms": m["delay_ms"], "system_power_mw": m["system_power_mw"],
-            **{k: m[k] for k in ("arch", "lanes", "cycles", "clock_hz", "latency_s",
-                                 "energy_mj")},
-            "n_features_used": m["n_features_used"],
-            "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
-            "activity": m["technology"]["activity"], "topology": list(impl.network.topology),
-            "configuration": config.to_dict(), "network": impl.network.to_dict()}

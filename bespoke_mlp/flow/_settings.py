@@ -1,8 +1,5 @@
-"""The settings of the search flow (:class:`SearchSettings`).
-
-Kept apart from the search flow itself so that the command line, which shows their defaults,
-does not import scikit-learn, pymoo and Amaranth to build its parser.
-"""
+"""The search flow's settings (its own module, so that the stages and the rounds import it
+without importing each other)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,18 @@ from dataclasses import dataclass
 from .._choices import QUANTIZERS
 from ..errors import UsageError
 
-__all__ = ["QUANTIZERS", "SearchSettings"]
+__all__ = ["BATTERIES_MW", "POWER_FIRST_SEARCH_LOSS", "QUANTIZERS", "SearchSettings"]
+
+
+#: ``--battery`` names and the power (mW) each supplies, as the printed-ML literature quotes
+#: them for printed batteries (Mubarik et al., "Printed Machine Learning Classifiers", MICRO
+#: 2020; see docs/selection.md): Blue Spark 6 mW, Zinergy 15 mW.
+BATTERIES_MW = {"blue-spark": 6.0, "zinergy": 15.0}
+
+#: Points of loss the search and the round bases allow under power-first selection (a
+#: power budget without a loss budget): the designs under a battery's budget may lose more
+#: than the default budget before retraining wins it back.
+POWER_FIRST_SEARCH_LOSS = 5.0
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,10 @@ class SearchSettings:
 
     max_loss: float = 1.0
     budget_mw: float | None = None
+    #: Power-first selection (``--budget-mw`` without ``--max-loss``): the verified design
+    #: within ``budget_mw`` of least certified loss; else loss-first, the lowest-power
+    #: design certified within ``max_loss`` (and ``budget_mw``).
+    power_first: bool = False
     pop_size: int = 100
     #: NSGA-II generations in all, split evenly over the rounds.
     generations: int = 300
@@ -74,6 +86,8 @@ class SearchSettings:
             raise UsageError(f"--max-loss must be within [0, 100] (percent), got {self.max_loss!r}")
         if self.budget_mw is not None and not self.budget_mw > 0:
             raise UsageError(f"--budget-mw must be > 0, got {self.budget_mw!r}")
+        if self.power_first and self.budget_mw is None:
+            raise UsageError("power-first selection needs a power budget (--budget-mw)")
         if self.pop_size < 8:
             raise UsageError(f"--population must be >= 8, got {self.pop_size!r}")
         if self.generations < 1:
@@ -101,3 +115,14 @@ class SearchSettings:
             raise UsageError(f"--max-latency must be > 0 (s), got {self.max_latency_s!r}")
         if self.auto_lanes and self.max_latency_s is None:
             raise UsageError("--lanes auto chooses the lanes for --max-latency: give it")
+
+    @property
+    def search_loss(self) -> float:
+        """The loss (points) the search, the round bases and the screening aim within."""
+        return max(self.max_loss, POWER_FIRST_SEARCH_LOSS) if self.power_first else \
+            self.max_loss
+
+    @property
+    def rule(self) -> str:
+        """``power-first`` or ``loss-first`` (see ``power_first``)."""
+        return "power-first" if self.power_first else "loss-first"

@@ -108,9 +108,10 @@ class Backfill:
 
 def worth_verifying(bounds: Sequence[float], max_loss: float, slack: float) -> list[int]:
     """Indices of the grown designs (in path order, so in rising cost) worth verifying, given
-    their loss bounds on the selection part: those within ``max_loss + slack`` points whose
-    bound is below every earlier kept one's, up to the first within ``max_loss`` (a later
-    one costs more, and the selection takes the cheapest within the budget).
+    their losses on the validation part (``bounds``; the selection part is read only after
+    the designs it judges are fixed): those within ``max_loss + slack`` points whose loss
+    is below every earlier kept one's, up to the first within ``max_loss`` (a later one
+    costs more, and the selection takes the cheapest within the budget).
 
     Each verified design costs seconds of synthesis and simulation; the designs of
     :data:`~._rounds.TINY_SHAPES` already make the small end of the front. Measured on White
