@@ -31,3 +31,11 @@ def _in_process_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     from bespoke_mlp.parallel import _cli
 
     monkeypatch.setattr(_cli, "default_jobs", lambda: 1)
+
+
+@pytest.fixture(autouse=True)
+def _no_model_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every simulation in the tests builds its model (the per-user model cache is off), so
+    that tests see real builds and leave nothing in the user's cache; the cache's own tests
+    set ``$BESPOKE_MLP_MODEL_CACHE``."""
+    monkeypatch.setenv("BESPOKE_MLP_MODEL_CACHE", "")
