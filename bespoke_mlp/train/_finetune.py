@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Network, bit_planes, layer_linear_form, predict_codes
+from ..ir import Network, bit_planes, linear_form_arrays, predict_with
 from ._checks import check_int
 
 __all__ = ["finetune", "Projection", "DEFAULT_EPOCHS", "DEFAULT_LR"]
@@ -68,20 +68,21 @@ def _plain_acc(a: np.ndarray, w: np.ndarray, b: np.ndarray, info: _LayerInfo) ->
     return np.einsum("nji,ji->nj", _masked(a, info), w) + b
 
 
-def _truncation_offsets(net: Network, codes: np.ndarray, infos: list[_LayerInfo]) -> list[float]:
-    """Mean effect of each neuron's truncation on its accumulator over ``codes`` (0 if none):
-    the surrogate forward pass models truncation as this constant."""
+def _truncation_offsets(net: Network, wq: list[np.ndarray], bq: list[np.ndarray],
+                        codes: np.ndarray, infos: list[_LayerInfo]) -> list[float]:
+    """Mean effect of each neuron's truncation on its accumulator over ``codes`` (0 if none)
+    in ``net`` with integer weights ``wq`` and biases ``bq``: the surrogate forward pass
+    models truncation as this constant."""
     if not any(info.truncated for info in infos):
         return [0.0] * len(infos)
     offsets: list = []
     a = codes
-    for k, (layer, info) in enumerate(zip(net.layers, infos, strict=True)):
-        w = np.array(layer.weights, dtype=np.float64)
-        b = np.array(layer.biases, dtype=np.float64)
+    for k, (layer, info, w, b) in enumerate(zip(net.layers, infos, wq, bq, strict=True)):
         plain = _plain_acc(a.astype(np.float64), w, b, info)
         if info.truncated:
             width = max(net.input_widths(k))
-            coef, const = layer_linear_form(layer, width)
+            coef, const = linear_form_arrays(w, info.masks, np.array(layer.truncation), b,
+                                             width)
             exact = bit_planes(a, width) @ coef + const
             offsets.append(np.mean(exact - plain, axis=0))
             acc = exact
@@ -232,11 +233,11 @@ def finetune(
     shadows = _Shadows(net, infos, lr, projection, bias_units, w_range)
     params = shadows.integer()
     scorer = _Scorer(net, codes_train, y_train, codes_val, y_val)
-    best, best_score = scorer.score(*params)
+    best, best_score = scorer.network(*params), scorer.score(*params)
     target, fit = _fitted_samples(net, y_train)
     if len(fit) == 0:
         return best
-    offsets = _truncation_offsets(best, codes_train, infos)
+    offsets = _truncation_offsets(net, *params, codes_train, infos)
     temperature = _calibrate(net, infos, shadows, codes_train, target, *params, offsets)
     # At least ~16 steps per epoch, so that small datasets get trained too.
     task = _Task(net, infos, codes_train, target, fit, temperature,
@@ -247,12 +248,10 @@ def finetune(
         anneal = 0.5 * (1 + np.cos(np.pi * epoch / epochs))
         params, t = _epoch(task, shadows, rng.permutation(len(fit)), t, anneal, params,
                            offsets)
-        if scorer.is_last(*params):
-            continue  # the network of the last epoch: same score, same offsets
-        current, current_score = scorer.score(*params)
+        current_score = scorer.score(*params)
         if current_score > best_score:
-            best, best_score = current, current_score
-        offsets = _truncation_offsets(current, codes_train, infos)
+            best, best_score = scorer.network(*params), current_score
+        offsets = _truncation_offsets(net, *params, codes_train, infos)
     return best
 
 
@@ -325,16 +324,15 @@ def _views(flat: np.ndarray, start: int, shapes: list[np.ndarray]) -> list[np.nd
 
 
 class _Scorer:
-    """Accuracy of candidate networks with the exact golden model on validation and training
-    codes (one pass over both), remembering the last candidate: the integer parameters
-    often do not change over an epoch of small steps."""
+    """Accuracy of candidate integer parameters with the exact golden model
+    (:func:`bespoke_mlp.ir.predict_with`) on validation and training codes, in one pass over
+    both; the network itself is built only for a candidate that is kept."""
 
     def __init__(self, net: Network, codes_train: np.ndarray, y_train: np.ndarray,
                  codes_val: np.ndarray, y_val: np.ndarray):
         self.net = net
         self.codes = np.concatenate([codes_val, codes_train])
         self.y_val, self.y_train = y_val, y_train
-        self.last: tuple[bytes, Network, tuple[float, float]] | None = None
 
     def network(self, wq: list[np.ndarray], bq: list[np.ndarray]) -> Network:
         layers = tuple(
@@ -347,27 +345,13 @@ class _Scorer:
         )
         return dataclasses.replace(self.net, layers=layers)
 
-    def is_last(self, wq: list[np.ndarray], bq: list[np.ndarray]) -> bool:
-        """Whether ``(wq, bq)`` is the candidate scored last."""
-        return self.last is not None and self.last[0] == _key(wq, bq)
-
-    def score(self, wq: list[np.ndarray], bq: list[np.ndarray]
-              ) -> tuple[Network, tuple[float, float]]:
-        """The network of ``(wq, bq)`` and its (validation, training) accuracy; validation
-        accuracy 0 without validation samples."""
-        key = _key(wq, bq)
-        if self.last is None or self.last[0] != key:
-            candidate = self.network(wq, bq)
-            predicted = predict_codes(candidate, self.codes)
-            n_val = len(self.y_val)
-            val = float(np.mean(predicted[:n_val] == self.y_val)) if n_val else 0.0
-            self.last = (key, candidate, (val, float(np.mean(predicted[n_val:]
-                                                             == self.y_train))))
-        return self.last[1], self.last[2]
-
-
-def _key(wq: list[np.ndarray], bq: list[np.ndarray]) -> bytes:
-    return b"".join(a.tobytes() for a in wq + bq)
+    def score(self, wq: list[np.ndarray], bq: list[np.ndarray]) -> tuple[float, float]:
+        """(validation, training) accuracy of ``(wq, bq)``; validation accuracy 0 without
+        validation samples."""
+        predicted = predict_with(self.net, wq, bq, self.codes)
+        n_val = len(self.y_val)
+        val = float(np.mean(predicted[:n_val] == self.y_val)) if n_val else 0.0
+        return val, float(np.mean(predicted[n_val:] == self.y_train))
 
 
 def _forward(net: Network, infos: list[_LayerInfo], x: np.ndarray, wq: list[np.ndarray],
