@@ -287,7 +287,7 @@ def main() -> None:
         executor.map(_unit, items, progress=lambda d, n: print(
             f"{d}/{n} runs done ({time.perf_counter() - t:.0f} s)", flush=True))
     _write(args.out, f"{args.note}; wall time {time.perf_counter() - t:.0f} s "
-                     f"(`{args.dask or f'--jobs {args.jobs}'}`)")
+                     f"(`{args.dask or f'--jobs {executor.n_workers}'}`)")
 
 
 if __name__ == "__main__":

@@ -406,7 +406,7 @@ def main() -> None:
             f"{d}/{n} runs done ({time.perf_counter() - t:.0f} s)", flush=True))
     rows = [_assemble(name, {kind: r for (n, kind, *_), r in zip(items, done) if n == name})
             for name in names]
-    _write(args.out, rows, {"executor": args.dask or f"--jobs {args.jobs}",
+    _write(args.out, rows, {"executor": args.dask or f"--jobs {executor.n_workers}",
                             "wall_s": round(time.perf_counter() - t, 1), "collected": False,
                             "load_before": load_before,
                             "generations": args.generations or SearchSettings.generations},

@@ -21,6 +21,7 @@ from bespoke_mlp.ir import (
     network_codes,
     neuron_sum,
     predict_codes,
+    predict_with,
     quantize_codes,
     resolution_codes,
 )
@@ -65,6 +66,21 @@ def test_golden_model_matches_reference_on_random_networks():
                              hidden=int(rng.integers(1, 6)), n_classes=int(rng.integers(2, 6)))
         codes = rng.integers(0, 16, (200, net.n_features))
         assert np.array_equal(predict_codes(net, codes), reference_predict(net, codes))
+
+
+def test_predict_with_replaced_parameters_is_the_replaced_networks_golden_model():
+    rng = np.random.default_rng(7)
+    for k in range(20):
+        net = random_network(rng, approximate=bool(k % 2))
+        other = random_network(rng, approximate=bool(k % 2))
+        weights = [np.array(la.weights, dtype=np.float64) for la in other.layers]
+        biases = [np.array(la.biases, dtype=np.float64) for la in other.layers]
+        replaced = dataclasses.replace(net, layers=tuple(
+            dataclasses.replace(la, weights=o.weights, biases=o.biases)
+            for la, o in zip(net.layers, other.layers)))
+        codes = rng.integers(0, 16, (100, net.n_features))
+        assert np.array_equal(predict_with(net, weights, biases, codes),
+                              predict_codes(replaced, codes))
 
 
 def test_masks_and_argmax_shift_match_reference():

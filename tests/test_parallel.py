@@ -14,6 +14,8 @@ from bespoke_mlp.parallel import (
     DaskExecutor,
     ProcessExecutor,
     SerialExecutor,
+    add_executor_arguments,
+    executor_from_args,
     make_executor,
 )
 from bespoke_mlp.search import CostModel, SearchSpace, run_search
@@ -129,13 +131,33 @@ def test_search_flow_is_the_same_on_every_executor(tmp_path):
     common = ["run", "iris", "--quiet", "--generations", "6", "--population", "24",
               "--verify", "4", "--max-loss", "10"]
     results = []
-    for name, extra in [("serial", []), ("jobs", ["--jobs", "2"]),
+    for name, extra in [("serial", ["--jobs", "1"]), ("jobs", ["--jobs", "2"]),
                         ("dask", ["--dask", "local:2"])]:
         assert main([*common, *extra, "--out", str(tmp_path / name)]) == 0
         results.append(_front(tmp_path / name))
     assert results[1] == results[0]
     assert results[2] == results[0]
     assert len(results[0][0]["points"]) >= 3  # batches of several designs on 2 workers
+
+
+def test_jobs_default_to_the_usable_cores(monkeypatch):
+    """Without --jobs or --dask a command uses every core its process may run on (the test
+    harness sets the default to 1 elsewhere)."""
+    import argparse
+    import os
+
+    from bespoke_mlp.parallel import _cli
+
+    monkeypatch.undo()
+    assert _cli.default_jobs() == len(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser()
+    add_executor_arguments(parser)
+    assert f"{_cli.default_jobs()} here" in parser.format_help()
+    monkeypatch.setattr(_cli, "default_jobs", lambda: 2)
+    with executor_from_args(parser.parse_args([])) as executor:
+        assert isinstance(executor, ProcessExecutor) and executor.n_workers == 2
+    with executor_from_args(parser.parse_args(["--jobs", "1"])) as executor:
+        assert isinstance(executor, SerialExecutor)
 
 
 def test_jobs_and_dask_are_exclusive(capsys):

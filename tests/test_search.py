@@ -8,6 +8,7 @@ from bespoke_mlp.approx import apply_config, input_bit_counts
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.ir import predict_codes, schedule, sequential_area_cm2
 from bespoke_mlp.search import COST_FEATURES, CostModel, SearchSpace, run_search
+from bespoke_mlp.search import _evaluate as search_evaluate
 
 
 def _space(seed: int, datapath: bool = False, **kw):
@@ -18,11 +19,16 @@ def _space(seed: int, datapath: bool = False, **kw):
                                    datapath=datapath), rng
 
 
+@pytest.mark.parametrize("lookup", [True, False], ids=["lookup", "bit-planes"])
 @pytest.mark.parametrize("approximate", [False, True], ids=["exact", "approximated"])
 @pytest.mark.parametrize("seed", range(12))
-def test_fast_evaluation_equals_golden_model_of_applied_config(seed, approximate):
+def test_fast_evaluation_equals_golden_model_of_applied_config(seed, approximate, lookup,
+                                                               monkeypatch):
     # An approximated base (a retrained design searched again) has masks, truncation and
     # windows of its own: the space refines them. Every third seed adds the datapath genes.
+    # Hidden layers go through table look-ups, or (wide activations) bit planes.
+    if not lookup:
+        monkeypatch.setattr(search_evaluate, "_LOOKUP_MAX_WIDTH", 0)
     net, codes, space, rng = _space(seed, n_features=int(1 + seed % 7),
                                     hidden=int(1 + seed % 4), n_classes=int(2 + seed % 3),
                                     approximate=approximate, datapath=seed % 3 == 0)

@@ -136,7 +136,7 @@ def test_precompiling_without_a_compile_line_is_skipped(tmp_path) -> None:
         [tmp_path / "verilator.log"]
 
 
-def test_model_cache_reuses_an_identical_rtl_model(sources, tmp_path, monkeypatch) -> None:
+def test_model_cache_reuses_an_identical_model(sources, tmp_path, monkeypatch) -> None:
     from bespoke_mlp.sim._models import MODEL_CACHE_ENV
 
     monkeypatch.setenv(MODEL_CACHE_ENV, str(tmp_path / "models"))
@@ -153,13 +153,39 @@ def test_model_cache_reuses_an_identical_rtl_model(sources, tmp_path, monkeypatc
     assert "copied from the model cache" in (tmp_path / "b" / "verilator.log").read_text()
     assert np.array_equal(second.predictions, first.predictions[::-1])
     assert len(list((tmp_path / "models").iterdir())) == 1
-    # Another source is another model; a model counting toggles is never stored.
+    # Another source is another model; so is the same netlist with toggle counting, which
+    # is reused too (its testbench names the counted nets) and counts the same toggles.
     copies[1].write_text(argmax3_verilog(offset=3))
     simulate([copies[1]], "argmax3", codes, input_bits=4, work_dir=tmp_path / "c")
-    simulate([sources["tiny"], sources["cells"]], "tiny", all_codes(3, 1), input_bits=1,
-             count_toggles=True, work_dir=tmp_path / "d")
     assert "model cache" not in (tmp_path / "c" / "verilator.log").read_text()
-    assert len(list((tmp_path / "models").iterdir())) == 2
+    gates = [simulate([sources["tiny"], sources["cells"]], "tiny", all_codes(3, 1),
+                      input_bits=1, count_toggles=True, work_dir=tmp_path / d) for d in "de"]
+    assert "copied from the model cache" in (tmp_path / "e" / "verilator.log").read_text()
+    assert gates[0].toggles == gates[1].toggles
+    assert np.array_equal(gates[0].predictions, gates[1].predictions)
+    assert len(list((tmp_path / "models").iterdir())) == 3
+
+
+def test_model_cache_defaults_to_the_user_cache_and_prunes_it(tmp_path, monkeypatch) -> None:
+    from bespoke_mlp.sim import _models
+
+    monkeypatch.delenv(_models.MODEL_CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    root = tmp_path / "bespoke-mlp" / "models"
+    assert _models.model_cache() == root
+    monkeypatch.setenv(_models.MODEL_CACHE_ENV, "")
+    assert _models.model_cache() is None
+    # Least recently used first; a foreign file in the directory is never removed.
+    binary = tmp_path / "Vtb"
+    binary.write_bytes(b"x" * 100)
+    for k, key in enumerate("abc"):
+        _models.store_model(root, key * 64, binary)
+        os.utime(root / (key * 64), ns=(k, k))
+    (root / "notes.txt").write_text("mine")
+    assert _models.reuse_model(root, "a" * 64, tmp_path / "out" / "Vtb")  # now the newest
+    monkeypatch.setattr(_models, "MAX_BYTES", 250)
+    _models.store_model(root, "d" * 64, binary)
+    assert sorted(p.name[0] for p in root.iterdir()) == ["a", "d", "n"]
 
 
 def test_pack_vectors_places_feature_i_at_bits_b_i() -> None:

@@ -34,19 +34,19 @@ def digit_projection(net: Network, keep_steps: bool = False
     budgets = [np.vectorize(csd_weight)(np.array(layer.weights, dtype=np.int64))
                for layer in net.layers]
     units = [1 << s if keep_steps else np.ones_like(s) for s in weight_steps(net)]
+    # Per layer, the table of each digit budget it uses (the tables equal nearest_csd within
+    # ±CSD_LIMIT) and each coefficient's row: one look-up per projection, which runs at
+    # every training step.
+    levels = [np.unique(budget) for budget in budgets]
+    tables = [np.stack([nearest_csd_table(int(d)) for d in ds]) for ds in levels]
+    rows = [np.searchsorted(ds, budget) for ds, budget in zip(levels, budgets, strict=True)]
 
     def project(k: int, w: np.ndarray) -> np.ndarray:
         rounded = np.rint(w / units[k]).astype(np.int64)
-        budget = budgets[k]
-        out = np.empty_like(rounded)
-        # Table look-ups per digit budget (the tables equal nearest_csd within ±CSD_LIMIT);
-        # a coefficient beyond goes through nearest_csd itself, which may refuse it.
-        inside = np.abs(rounded) <= CSD_LIMIT
-        for d in np.unique(budget[inside]):
-            sel = inside & (budget == d)
-            out[sel] = nearest_csd_table(int(d))[rounded[sel] + CSD_LIMIT]
-        for i, j in zip(*np.nonzero(~inside)):
-            out[i, j] = nearest_csd(int(rounded[i, j]), int(budget[i, j]))
+        out = tables[k][rows[k], np.clip(rounded, -CSD_LIMIT, CSD_LIMIT) + CSD_LIMIT]
+        # A coefficient beyond the tables goes through nearest_csd itself, which may refuse it.
+        for i, j in zip(*np.nonzero(np.abs(rounded) > CSD_LIMIT)):
+            out[i, j] = nearest_csd(int(rounded[i, j]), int(budgets[k][i, j]))
         return out * units[k]
 
     return project

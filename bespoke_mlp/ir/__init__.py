@@ -24,6 +24,7 @@ from ._golden import (
     neuron_sum,
     partial_product_counts,
     predict_codes,
+    predict_with,
     quantize_codes,
     signed_width,
     truncation_compensation,
@@ -73,6 +74,7 @@ __all__ = [
     "linear_form_arrays",
     "neuron_sum",
     "predict_codes",
+    "predict_with",
     "quantize_codes",
     "signed_width",
 ]

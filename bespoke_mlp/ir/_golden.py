@@ -31,6 +31,7 @@ __all__ = [
     "quantize_codes",
     "forward",
     "predict_codes",
+    "predict_with",
 ]
 
 
@@ -236,23 +237,44 @@ def forward(net: Network, codes: np.ndarray) -> list[np.ndarray]:
     top = (1 << net.input_bits) - 1
     if a.size and (a.min() < 0 or a.max() > top):
         raise ValueError(f"input codes must lie in 0..{top}")
+    return _layer_outputs(net, [layer.weights for layer in net.layers],
+                          [layer.biases for layer in net.layers], a)
+
+
+def _layer_outputs(net: Network, weights: list, biases: list, a: np.ndarray
+                   ) -> list[np.ndarray]:
+    """:func:`forward` on checked input codes ``a``, each layer's weights and biases taken from
+    ``weights[k]``, ``biases[k]`` (integer values) and the rest from ``net``."""
     outs = []
-    for k, layer in enumerate(net.layers):
+    for k, (layer, w, b) in enumerate(zip(net.layers, weights, biases, strict=True)):
         width = max(net.input_widths(k))
-        coef, const = layer_linear_form(layer, width)
+        coef, const = linear_form_arrays(np.asarray(w), np.array(layer.masks),
+                                         np.array(layer.truncation), np.asarray(b), width)
         acc = bit_planes(a, width) @ coef + const
         if layer.activation is not None:
-            lsb = np.array([w.lsb for w in layer.activation], dtype=np.int64)
-            hi = np.array([(1 << w.bits) - 1 for w in layer.activation], dtype=np.int64)
+            lsb = np.array([win.lsb for win in layer.activation], dtype=np.int64)
+            hi = np.array([(1 << win.bits) - 1 for win in layer.activation], dtype=np.int64)
             acc = np.clip(acc >> lsb, 0, hi)
         outs.append(acc)
         a = acc
     return outs
 
 
+def _classes(net: Network, acc: np.ndarray) -> np.ndarray:
+    return np.asarray(net.output_classes, dtype=np.int64)[np.argmax(acc >> net.argmax_shift,
+                                                                     axis=1)]
+
+
 def predict_codes(net: Network, codes: np.ndarray) -> np.ndarray:
     """Class index per row of input codes: the class of the argmax of
     ``acc >> argmax_shift`` (:attr:`Network.output_classes`), lowest index winning ties."""
-    acc = forward(net, codes)[-1]
-    return np.asarray(net.output_classes, dtype=np.int64)[np.argmax(acc >> net.argmax_shift,
-                                                                     axis=1)]
+    return _classes(net, forward(net, codes)[-1])
+
+
+def predict_with(net: Network, weights: list[np.ndarray], biases: list[np.ndarray],
+                 codes: np.ndarray) -> np.ndarray:
+    """:func:`predict_codes` of ``net`` with layer ``k``'s weights and biases replaced by the
+    integer values of ``weights[k]`` ``(n_out, n_in)`` and ``biases[k]`` ``(n_out,)``, without
+    building that network (fine-tuning scores a candidate every epoch). ``codes`` are input
+    codes ``(n, n_features)`` in range (not checked)."""
+    return _classes(net, _layer_outputs(net, weights, biases, np.asarray(codes))[-1])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ._executor import Executor, make_executor
 
-__all__ = ["add_executor_arguments", "executor_from_args"]
+__all__ = ["add_executor_arguments", "default_jobs", "executor_from_args"]
 
 
 _WORK = ("the independent work (candidate batches, retraining, synthesis and simulation of "
@@ -25,13 +26,26 @@ def _workers(text: str) -> int:
     return jobs
 
 
+def default_jobs() -> int:
+    """The default ``--jobs``: the cores this process may run on (its CPU affinity, which
+    ``taskset`` or a container's CPU set narrow), or ``os.cpu_count()`` where the platform
+    has no affinity."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
 def add_executor_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *,
                            work: str = _WORK) -> None:
     """Add the mutually exclusive ``--jobs N`` and ``--dask ADDRESS`` options; ``work`` says
-    what they spread out."""
+    what they spread out. Without either, :func:`executor_from_args` uses
+    :func:`default_jobs` (resolved when the options are read, not when they are added)."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--jobs", type=_workers, default=1, metavar="N",
-                       help=f"local worker processes for {work}; default 1 (in-process)")
+    group.add_argument("--jobs", type=_workers, default=None, metavar="N",
+                       help=f"local worker processes for {work}; 1 runs everything "
+                            f"in-process (default: the cores this process may use, "
+                            f"{default_jobs()} here)")
     group.add_argument("--dask", metavar="ADDRESS",
                        help="run that work on a Dask cluster: a scheduler address such as "
                             "tcp://host:8786, or local:N for a local cluster of N processes")
@@ -39,4 +53,5 @@ def add_executor_arguments(parser: argparse.ArgumentParser | argparse._ArgumentG
 
 def executor_from_args(args: argparse.Namespace) -> Executor:
     """The executor the parsed options ask for (close it when done)."""
-    return make_executor(args.jobs, args.dask)
+    jobs = default_jobs() if args.jobs is None and args.dask is None else args.jobs
+    return make_executor(1 if jobs is None else jobs, args.dask)

@@ -6,11 +6,16 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from ..ir import linear_form_arrays
 from ._decoded import Decoded
 
 __all__ = ["input_resolution", "predict_batch"]
+
+#: Widest hidden activation evaluated by table look-up (a table has ``2**width`` rows per
+#: candidate and input); wider ones go through bit planes.
+_LOOKUP_MAX_WIDTH = 10
 
 
 def input_resolution(d: Decoded) -> np.ndarray:
@@ -39,8 +44,13 @@ def predict_batch(d: Decoded, codes: np.ndarray) -> np.ndarray:
         width = d.widths[k]
         coef, const = linear_form_arrays(d.weights[k], d.masks[k], d.truncation[k],
                                          d.biases[k], width)
-        bits = _bit_table(width)[a].reshape(*a.shape[:2], -1)
-        acc = _exact_matmul(bits, coef) + const[:, None, :]
+        if len(a) == 1:  # the input codes, shared by every candidate
+            acc = _shared_matmul(_bit_table(width)[a[0]].reshape(len(a[0]), -1), coef)
+        elif width <= _LOOKUP_MAX_WIDTH:
+            acc = _lookup_sum(a, coef, width)
+        else:
+            acc = _exact_matmul(_bit_table(width)[a].reshape(*a.shape[:2], -1), coef)
+        acc = acc + const[:, None, :]
         if k < len(d.lsb):
             acc = np.clip(acc >> d.lsb[k][:, None, :], 0, (1 << d.bits[k][:, None, :]) - 1)
         a = acc
@@ -62,7 +72,7 @@ def _first_layer(d: Decoded, codes: np.ndarray) -> np.ndarray:
     pick = res[:, None, :] == np.arange(1, levels + 1)[None, :, None]  # (P, levels, F)
     coef = coef.reshape(len(coef), 1, n_features, width, -1) * pick[:, :, :, None, None]
     bits = _bit_table(width)[codes].reshape(n, -1)
-    acc = _exact_matmul(bits[None], coef.reshape(len(coef), levels * n_features * width, -1))
+    acc = _shared_matmul(bits, coef.reshape(len(coef), levels * n_features * width, -1))
     acc = acc + const[:, None, :]
     if len(d.lsb):
         acc = np.clip(acc >> d.lsb[0][:, None, :], 0, (1 << d.bits[0][:, None, :]) - 1)
@@ -74,6 +84,41 @@ def _bit_table(width: int) -> np.ndarray:
     """``table[v, b]``: bit ``b`` of ``v`` as float64, for every ``v < 2**width``."""
     v = np.arange(1 << width)
     return ((v[:, None] >> np.arange(width)) & 1).astype(np.float64)
+
+
+def _shared_matmul(bits: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    """``bits @ coef[p]`` for every candidate ``p``, ``(P, n, n_out)``, as one matrix product
+    of the shared ``(n, m)`` bits with every candidate's ``(m, n_out)`` coefficients side by
+    side (one large BLAS call instead of ``P`` thin ones; the same integers)."""
+    n_cand, m, n_out = coef.shape
+    side_by_side = np.moveaxis(coef, 0, 1).reshape(m, n_cand * n_out)
+    # One BLAS thread: a product this size gains less from threads than they cost in CPU
+    # (measured: 6200 instead of 8000 candidates per CPU-second on 2 threads).
+    with _blas().limit(limits=1, user_api="blas"):
+        acc = _exact_matmul(bits, side_by_side).reshape(len(bits), n_cand, n_out)
+    return np.moveaxis(acc, 1, 0)
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _lookup_sum(a: np.ndarray, coef: np.ndarray, width: int) -> np.ndarray:
+    """``bits(a[p]) @ coef[p]`` for per-candidate inputs ``a`` ``(P, n, n_in)`` (a hidden
+    layer's activations): each input's share of the accumulators tabulated over its
+    ``2**width`` values, then one look-up per input and sample. The same integers as the bit
+    planes, without their ``(P, n, n_in * width)`` array (measured on Pendigits' hidden
+    layer: 2.6 times less CPU).
+    """
+    n_cand, _, n_in = a.shape
+    table = _exact_matmul(_bit_table(width), coef.reshape(n_cand, n_in, width, -1))
+    rows = table.reshape(-1, table.shape[-1])  # row (p * n_in + i) * 2**width + v
+    base = (np.arange(n_cand * n_in) << width).reshape(n_cand, n_in)
+    acc = rows[a[:, :, 0] + base[:, :1]]
+    for i in range(1, n_in):
+        acc += rows[a[:, :, i] + base[:, i:i + 1]]
+    return acc
 
 
 def _exact_matmul(bits: np.ndarray, coef: np.ndarray) -> np.ndarray:

@@ -3,9 +3,9 @@
 :func:`simulate` builds a testbench around one combinational design (input port ``x``, output
 port ``y``), applies input codes and returns the predicted classes, optionally with per-net
 toggle counts for the power model; :func:`simulate_many` amortizes one build over several
-designs; :func:`check_agreement` compares predictions with the golden model exactly. With
-``$BESPOKE_MLP_MODEL_CACHE`` (:data:`MODEL_CACHE_ENV`) set, RTL models are built once per
-content (:mod:`bespoke_mlp.sim._models`).
+designs; :func:`check_agreement` compares predictions with the golden model exactly. Models
+are built once per content and kept in a per-user cache (:mod:`bespoke_mlp.sim._models`;
+``$BESPOKE_MLP_MODEL_CACHE``, :data:`MODEL_CACHE_ENV`, moves it or, empty, turns it off).
 """
 
 from ._check import check_agreement

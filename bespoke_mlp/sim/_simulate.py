@@ -182,11 +182,9 @@ def _verilator_args(
     return args + [str(s) for s in sources]
 
 
-def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: float, *,
-           reusable: bool = False) -> float:
-    """Verilate and compile ``tb.v`` plus ``sources``; returns the build time in seconds. A
-    ``reusable`` model (one without toggle counting) may come from the model cache
-    (:mod:`._models`)."""
+def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: float) -> float:
+    """Verilate and compile ``tb.v`` plus ``sources``, or copy the same model from the model
+    cache (:mod:`._models`); returns the build time in seconds."""
     start = time.perf_counter()
     obj_dir = work_dir / "obj"
     cache_dir = runtime_cache_dir(tools, log=work_dir / "verilator_root.log")
@@ -195,7 +193,7 @@ def _build(tools: Toolchain, sources: Sequence[Path], work_dir: Path, timeout: f
     files = [work_dir / "tb.v", *sources]
     args = _verilator_args(tools, files, obj_dir, runtime, pch)
     log = work_dir / "verilator.log"
-    models = model_cache() if reusable and runtime is not None else None
+    models = model_cache() if runtime is not None else None
     key = None if models is None else model_key(args, files, obj_dir)
     if key is not None and reuse_model(models, key, obj_dir / _BINARY):
         log.write_text(f"model {key} copied from the model cache {models}\n")
@@ -285,9 +283,7 @@ def _run(designs: Sequence[Design], work_dir: Path, *, timeout: float) -> list[S
         samples = [tb.n_vectors for tb in tb_designs]
     (work_dir / "tb.v").write_text(text)
     build_seconds = _build(
-        tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0),
-        reusable=not counted,
-    )
+        tools, [Path(s) for s in sources], work_dir, max(deadline - time.monotonic(), 1.0))
 
     start = time.perf_counter()
     run_log = work_dir / "run.log"

@@ -32,6 +32,7 @@ __all__ = [
     "cached_runtime_objects",
     "store_pch",
     "store_runtime_objects",
+    "user_cache_dir",
 ]
 
 # Verilator options that change how the runtime library is compiled; part of the cache key,
@@ -91,9 +92,15 @@ def require_toolchain() -> Toolchain:
     )
 
 
-def _cache_root() -> Path:
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/bespoke-mlp`` (``~/.cache`` when unset): the tool's own caches of
+    built simulation code (only what it wrote is ever there; deleting it is always safe)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "bespoke-mlp" / "verilator-runtime"
+    return Path(base) / "bespoke-mlp"
+
+
+def _cache_root() -> Path:
+    return user_cache_dir() / "verilator-runtime"
 
 
 # VERILATOR_ROOT per Verilator executable, asked once per process (a Perl start-up each time).

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import UsageError
-from ..ir import Network, bit_planes, layer_linear_form, predict_codes
+from ..ir import Network, bit_planes, linear_form_arrays, predict_with
 from ._checks import check_int
 
 __all__ = ["finetune", "Projection", "DEFAULT_EPOCHS", "DEFAULT_LR"]
@@ -28,29 +28,6 @@ DEFAULT_EPOCHS = 30
 DEFAULT_LR = 0.05
 _BATCH = 64
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
-
-
-@dataclasses.dataclass
-class _Param:
-    """A shadow tensor with its Adam moments, trainable entries and learning rate."""
-
-    value: np.ndarray
-    trainable: np.ndarray
-    lr: float
-    m: np.ndarray = dataclasses.field(init=False)
-    v: np.ndarray = dataclasses.field(init=False)
-
-    def __post_init__(self) -> None:
-        self.m = np.zeros_like(self.value)
-        self.v = np.zeros_like(self.value)
-
-    def step(self, grad: np.ndarray, t: int, scale: float) -> None:
-        grad = np.where(self.trainable, grad, 0.0)
-        self.m = _BETA1 * self.m + (1 - _BETA1) * grad
-        self.v = _BETA2 * self.v + (1 - _BETA2) * grad * grad
-        m_hat = self.m / (1 - _BETA1**t)
-        v_hat = self.v / (1 - _BETA2**t)
-        self.value -= scale * self.lr * m_hat / (np.sqrt(v_hat) + _EPS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,18 +68,21 @@ def _plain_acc(a: np.ndarray, w: np.ndarray, b: np.ndarray, info: _LayerInfo) ->
     return np.einsum("nji,ji->nj", _masked(a, info), w) + b
 
 
-def _truncation_offsets(net: Network, codes: np.ndarray, infos: list[_LayerInfo]) -> list[float]:
-    """Mean effect of each neuron's truncation on its accumulator over ``codes`` (0 if none):
-    the surrogate forward pass models truncation as this constant."""
+def _truncation_offsets(net: Network, wq: list[np.ndarray], bq: list[np.ndarray],
+                        codes: np.ndarray, infos: list[_LayerInfo]) -> list[float]:
+    """Mean effect of each neuron's truncation on its accumulator over ``codes`` (0 if none)
+    in ``net`` with integer weights ``wq`` and biases ``bq``: the surrogate forward pass
+    models truncation as this constant."""
+    if not any(info.truncated for info in infos):
+        return [0.0] * len(infos)
     offsets: list = []
     a = codes
-    for k, (layer, info) in enumerate(zip(net.layers, infos, strict=True)):
-        w = np.array(layer.weights, dtype=np.float64)
-        b = np.array(layer.biases, dtype=np.float64)
+    for k, (layer, info, w, b) in enumerate(zip(net.layers, infos, wq, bq, strict=True)):
         plain = _plain_acc(a.astype(np.float64), w, b, info)
         if info.truncated:
             width = max(net.input_widths(k))
-            coef, const = layer_linear_form(layer, width)
+            coef, const = linear_form_arrays(w, info.masks, np.array(layer.truncation), b,
+                                             width)
             exact = bit_planes(a, width) @ coef + const
             offsets.append(np.mean(exact - plain, axis=0))
             acc = exact
@@ -241,6 +221,182 @@ def finetune(
         For malformed data, out-of-range parameters, or a projection returning the wrong
         shape or non-integers.
     """
+    codes_train, y_train, codes_val, y_val = _checked_data(net, codes_train, y_train,
+                                                           codes_val, y_val)
+    epochs = check_int("epochs", epochs, 0)
+    seed = check_int("seed", seed, 0)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < np.inf:
+        raise UsageError(f"learning rate must be a positive number, got {lr!r}")
+    projection, w_range = _projection(net, project, weight_bits)
+    bias_units = _bias_units(net, bias_steps)
+    infos = [_layer_info(net, k) for k in range(len(net.layers))]
+    shadows = _Shadows(net, infos, lr, projection, bias_units, w_range)
+    params = shadows.integer()
+    scorer = _Scorer(net, codes_train, y_train, codes_val, y_val)
+    best, best_score = scorer.network(*params), scorer.score(*params)
+    target, fit = _fitted_samples(net, y_train)
+    if len(fit) == 0:
+        return best
+    offsets = _truncation_offsets(net, *params, codes_train, infos)
+    temperature = _calibrate(net, infos, shadows, codes_train, target, *params, offsets)
+    # At least ~16 steps per epoch, so that small datasets get trained too.
+    task = _Task(net, infos, codes_train, target, fit, temperature,
+                 batch=min(_BATCH, max(8, len(fit) // 16)))
+    rng = np.random.default_rng(seed)
+    t = 0
+    for epoch in range(epochs):
+        anneal = 0.5 * (1 + np.cos(np.pi * epoch / epochs))
+        params, t = _epoch(task, shadows, rng.permutation(len(fit)), t, anneal, params,
+                           offsets)
+        current_score = scorer.score(*params)
+        if current_score > best_score:
+            best, best_score = scorer.network(*params), current_score
+        offsets = _truncation_offsets(net, *params, codes_train, infos)
+    return best
+
+
+class _Shadows:
+    """The trainable shadows of every layer's weights and biases in one flat vector (weights
+    of all layers, then biases), with their Adam moments, trainable entries and per-entry
+    step sizes: one Adam update per step for the whole network (elementwise, so the same
+    numbers as one update per tensor)."""
+
+    def __init__(self, net: Network, infos: list[_LayerInfo], lr: float,
+                 projection: Projection, bias_units: list[float], w_range: tuple[int, int]):
+        w0 = [np.array(layer.weights, dtype=np.float64) for layer in net.layers]
+        b0 = [np.array(layer.biases, dtype=np.float64) for layer in net.layers]
+        pruned = [(w == 0) & (info.masks == 0) for w, info in zip(w0, infos, strict=True)]
+        constant_zero = [p.all(axis=1) & (b == 0) for p, b in zip(pruned, b0, strict=True)]
+        self.value = np.concatenate([t.ravel() for t in w0 + b0])
+        self.trainable = ~np.concatenate([t.ravel() for t in pruned + constant_zero])
+        self.base_lr = float(lr)
+        self.lr = np.full(self.value.size, self.base_lr)
+        self.m = np.zeros_like(self.value)
+        self.v = np.zeros_like(self.value)
+        self.n_weights = sum(w.size for w in w0)
+        self.weights = _views(self.value, 0, w0)
+        self.biases = _views(self.value, self.n_weights, b0)
+        self.w_trainable = _views(self.trainable, 0, w0)
+        self.b_trainable = _views(self.trainable, self.n_weights, b0)
+        self.bias_lr = _views(self.lr, self.n_weights, b0)
+        self.projection, self.bias_units, self.w_range = projection, bias_units, w_range
+
+    def integer(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The integer weights (projected) and biases (rounded to their units) the shadows
+        stand for, as float arrays; frozen entries 0."""
+        wq, bq = [], []
+        for k, (w, b, unit) in enumerate(zip(self.weights, self.biases, self.bias_units,
+                                             strict=True)):
+            q = np.asarray(self.projection(k, w.copy()))
+            if q.shape != w.shape:
+                raise UsageError(
+                    f"project({k}, W) returned shape {q.shape!r}, expected {w.shape!r}"
+                )
+            if q.dtype.kind not in "iuf" or (
+                q.dtype.kind == "f" and (not np.all(np.isfinite(q)) or np.any(q != np.rint(q)))
+            ):
+                raise UsageError(f"project({k}, W) returned non-integer weights")
+            wq.append(np.where(self.w_trainable[k], q, 0).astype(np.float64))
+            bq.append(np.where(self.b_trainable[k], np.rint(b / unit) * unit, 0.0))
+        return wq, bq
+
+    def step(self, grad: np.ndarray, t: int, scale: float) -> None:
+        """Adam step ``t`` on the flat gradient, step sizes times ``scale``; weight shadows
+        then clipped to half an LSB beyond the weight range (shadows far outside could not
+        come back in reasonable time)."""
+        grad = np.where(self.trainable, grad, 0.0)
+        self.m = _BETA1 * self.m + (1 - _BETA1) * grad
+        self.v = _BETA2 * self.v + (1 - _BETA2) * grad * grad
+        m_hat = self.m / (1 - _BETA1**t)
+        v_hat = self.v / (1 - _BETA2**t)
+        self.value -= scale * self.lr * m_hat / (np.sqrt(v_hat) + _EPS)
+        weights = self.value[:self.n_weights]
+        np.clip(weights, self.w_range[0] - 0.5, self.w_range[1] + 0.5, out=weights)
+
+
+def _views(flat: np.ndarray, start: int, shapes: list[np.ndarray]) -> list[np.ndarray]:
+    """Views into ``flat`` from ``start`` shaped like each of ``shapes``, back to back."""
+    views = []
+    for t in shapes:
+        views.append(flat[start:start + t.size].reshape(t.shape))
+        start += t.size
+    return views
+
+
+class _Scorer:
+    """Accuracy of candidate integer parameters with the exact golden model
+    (:func:`bespoke_mlp.ir.predict_with`) on validation and training codes, in one pass over
+    both; the network itself is built only for a candidate that is kept."""
+
+    def __init__(self, net: Network, codes_train: np.ndarray, y_train: np.ndarray,
+                 codes_val: np.ndarray, y_val: np.ndarray):
+        self.net = net
+        self.codes = np.concatenate([codes_val, codes_train])
+        self.y_val, self.y_train = y_val, y_train
+
+    def network(self, wq: list[np.ndarray], bq: list[np.ndarray]) -> Network:
+        layers = tuple(
+            dataclasses.replace(
+                layer,
+                weights=w.astype(np.int64).tolist(),
+                biases=b.astype(np.int64).tolist(),
+            )
+            for layer, w, b in zip(self.net.layers, wq, bq, strict=True)
+        )
+        return dataclasses.replace(self.net, layers=layers)
+
+    def score(self, wq: list[np.ndarray], bq: list[np.ndarray]) -> tuple[float, float]:
+        """(validation, training) accuracy of ``(wq, bq)``; validation accuracy 0 without
+        validation samples."""
+        predicted = predict_with(self.net, wq, bq, self.codes)
+        n_val = len(self.y_val)
+        val = float(np.mean(predicted[:n_val] == self.y_val)) if n_val else 0.0
+        return val, float(np.mean(predicted[n_val:] == self.y_train))
+
+
+def _forward(net: Network, infos: list[_LayerInfo], x: np.ndarray, wq: list[np.ndarray],
+             bq: list[np.ndarray], offsets: list
+             ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray | None]]]:
+    """The surrogate forward pass: output values and, per layer, (inputs as multiplied,
+    window gradient or None)."""
+    cache = []
+    a = x.astype(np.float64)
+    for info, w, b, c in zip(infos, wq, bq, offsets, strict=True):
+        inputs = a if info.full else _masked(a, info)
+        acc = (a @ w.T if info.full else np.einsum("nji,ji->nj", inputs, w)) + b + c
+        if info.lsb is None:
+            cache.append((inputs, None))
+            return np.floor(acc / 2.0**net.argmax_shift), cache
+        z = np.floor(acc / 2.0**info.lsb)
+        cache.append((inputs, ((z >= 0) & (z <= info.top)) / 2.0**info.lsb))
+        a = np.clip(z, 0, info.top)
+    raise AssertionError("the last layer of a Network has no activation")
+
+
+def _gradient(net: Network, infos: list[_LayerInfo], shadows: _Shadows, x: np.ndarray,
+              y: np.ndarray, wq: list[np.ndarray], bq: list[np.ndarray], offsets: list,
+              temperature: float) -> np.ndarray:
+    """The flat gradient (layout of :class:`_Shadows`) of the batch's mean cross-entropy,
+    backpropagated straight through rounding, masks and floors."""
+    out, cache = _forward(net, infos, x, wq, bq, offsets)
+    _, p = _cross_entropy(out * temperature, y)
+    p[np.arange(len(y)), y] -= 1.0
+    grad = p * (temperature / 2.0**net.argmax_shift / len(y))
+    flat = np.empty_like(shadows.value)
+    dw_views = _views(flat, 0, shadows.weights)
+    db_views = _views(flat, shadows.n_weights, shadows.biases)
+    for k in reversed(range(len(infos))):
+        inputs, _ = cache[k]
+        dw_views[k][...] = grad.T @ inputs if infos[k].full else np.einsum(
+            "nj,nji->ji", grad, inputs)
+        db_views[k][...] = grad.sum(axis=0)
+        if k:
+            grad = (grad @ (wq[k] * infos[k].passes)) * cache[k - 1][1]
+    return flat
+
+
+def _checked_data(net: Network, codes_train: np.ndarray, y_train: np.ndarray,
+                  codes_val: np.ndarray, y_val: np.ndarray) -> tuple[np.ndarray, ...]:
     if not isinstance(net, Network):
         raise UsageError(f"finetune needs a Network, got {type(net).__name__!r}")
     codes_train = _as_int_array("training codes", codes_train)
@@ -251,10 +407,12 @@ def finetune(
     _check_codes(net, "validation", codes_val, y_val)
     if len(codes_train) == 0:
         raise UsageError("fine-tuning needs at least one training sample")
-    epochs = check_int("epochs", epochs, 0)
-    seed = check_int("seed", seed, 0)
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < np.inf:
-        raise UsageError(f"learning rate must be a positive number, got {lr!r}")
+    return codes_train, y_train, codes_val, y_val
+
+
+def _projection(net: Network, project: Projection | None, weight_bits: int | None
+                ) -> tuple[Projection, tuple[int, int]]:
+    """The projection to use and the weight range ``(lo, hi)`` of the shadows."""
     if weight_bits is None:
         weight_bits = _weight_bits(net)
     weight_bits = check_int("weight_bits", weight_bits, 2, 32)
@@ -263,125 +421,64 @@ def finetune(
     def round_clip(_k: int, w: np.ndarray) -> np.ndarray:
         return np.clip(np.rint(w), w_lo, w_hi)
 
-    projection = round_clip if project is None else project
+    return (round_clip if project is None else project), (w_lo, w_hi)
+
+
+def _bias_units(net: Network, bias_steps: list[int] | None) -> list[float]:
     if bias_steps is None:
         bias_steps = [0] * len(net.layers)
     if len(bias_steps) != len(net.layers) or any(
             isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in bias_steps):
         raise UsageError(f"bias_steps must be {len(net.layers)} ints >= 0, got {bias_steps!r}")
-    bias_units = [float(1 << s) for s in bias_steps]
-    infos = [_layer_info(net, k) for k in range(len(net.layers))]
+    return [float(1 << s) for s in bias_steps]
 
-    # Shadows and their frozen entries; bias learning rates are set below.
-    weights: list[_Param] = []
-    biases: list[_Param] = []
-    for layer, info in zip(net.layers, infos, strict=True):
-        w0 = np.array(layer.weights, dtype=np.float64)
-        b0 = np.array(layer.biases, dtype=np.float64)
-        pruned = (w0 == 0) & (info.masks == 0)
-        constant_zero = pruned.all(axis=1) & (b0 == 0)
-        weights.append(_Param(w0, ~pruned, float(lr)))
-        biases.append(_Param(b0, ~constant_zero, float(lr)))
 
-    def integer_params() -> tuple[list[np.ndarray], list[np.ndarray]]:
-        wq, bq = [], []
-        for k, (w, b, unit) in enumerate(zip(weights, biases, bias_units, strict=True)):
-            q = np.asarray(projection(k, w.value.copy()))
-            if q.shape != w.value.shape:
-                raise UsageError(
-                    f"project({k}, W) returned shape {q.shape!r}, expected {w.value.shape!r}"
-                )
-            if q.dtype.kind not in "iuf" or (
-                q.dtype.kind == "f" and (not np.all(np.isfinite(q)) or np.any(q != np.rint(q)))
-            ):
-                raise UsageError(f"project({k}, W) returned non-integer weights")
-            wq.append(np.where(w.trainable, q, 0).astype(np.float64))
-            bq.append(np.where(b.trainable, np.rint(b.value / unit) * unit, 0.0))
-        return wq, bq
-
-    def to_network(wq: list[np.ndarray], bq: list[np.ndarray]) -> Network:
-        layers = tuple(
-            dataclasses.replace(
-                layer,
-                weights=w.astype(np.int64).tolist(),
-                biases=b.astype(np.int64).tolist(),
-            )
-            for layer, w, b in zip(net.layers, wq, bq, strict=True)
-        )
-        return dataclasses.replace(net, layers=layers)
-
-    def score(candidate: Network) -> tuple[float, float]:
-        val = float(np.mean(predict_codes(candidate, codes_val) == y_val)) if len(y_val) else 0.0
-        return val, float(np.mean(predict_codes(candidate, codes_train) == y_train))
-
-    def forward(
-        x: np.ndarray, wq: list[np.ndarray], bq: list[np.ndarray], offsets: list
-    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray | None]]]:
-        """Output values and, per layer, (inputs as multiplied, window gradient or None)."""
-        cache = []
-        a = x.astype(np.float64)
-        for info, w, b, c in zip(infos, wq, bq, offsets, strict=True):
-            inputs = a if info.full else _masked(a, info)
-            acc = (a @ w.T if info.full else np.einsum("nji,ji->nj", inputs, w)) + b + c
-            if info.lsb is None:
-                cache.append((inputs, None))
-                return np.floor(acc / 2.0**net.argmax_shift), cache
-            z = np.floor(acc / 2.0**info.lsb)
-            cache.append((inputs, ((z >= 0) & (z <= info.top)) / 2.0**info.lsb))
-            a = np.clip(z, 0, info.top)
-        raise AssertionError("the last layer of a Network has no activation")
-
-    wq, bq = integer_params()
-    best = to_network(wq, bq)
-    best_score = score(best)
-    # The loss sees the output neurons; samples of a class without one (class removal) are
-    # left out of it (their prediction is wrong whatever the weights).
+def _fitted_samples(net: Network, y_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each training label's output neuron (-1 for a class without one, e.g. after class
+    removal) and the samples the loss sees: those with one (the others' predictions are
+    wrong whatever the weights)."""
     position = np.full(net.n_classes, -1, dtype=np.int64)
     position[list(net.output_classes)] = np.arange(net.layers[-1].n_out)
     target = position[y_train]
-    fit = np.flatnonzero(target >= 0)
-    if len(fit) == 0:
-        return best
-    offsets = _truncation_offsets(best, codes_train, infos)
-    out, cache = forward(codes_train, wq, bq, offsets)
-    temperature = _temperature(out[fit], target[fit])
-    for weight, bias, (inputs, _) in zip(weights, biases, cache, strict=True):
-        # A bias step comparable to one weight step on a typical input.
-        bias.lr = weight.lr * max(1.0, float(inputs.mean()))
+    return target, np.flatnonzero(target >= 0)
 
-    rng = np.random.default_rng(seed)
-    n = len(fit)
-    # At least ~16 steps per epoch, so that small datasets get trained too.
-    batch = min(_BATCH, max(8, n // 16))
-    t = 0
-    for epoch in range(epochs):
-        anneal = 0.5 * (1 + np.cos(np.pi * epoch / epochs))
-        order = rng.permutation(n)
-        for start in range(0, n, batch):
-            idx = fit[order[start:start + batch]]
-            y = target[idx]
-            out, cache = forward(codes_train[idx], wq, bq, offsets)
-            _, p = _cross_entropy(out * temperature, y)
-            p[np.arange(len(idx)), y] -= 1.0
-            grad = p * (temperature / 2.0**net.argmax_shift / len(idx))
-            t += 1
-            for k in reversed(range(len(infos))):
-                inputs, _ = cache[k]
-                if infos[k].full:
-                    dw = grad.T @ inputs
-                else:
-                    dw = np.einsum("nj,nji->ji", grad, inputs)
-                db = grad.sum(axis=0)
-                if k:
-                    grad = (grad @ (wq[k] * infos[k].passes)) * cache[k - 1][1]
-                weights[k].step(dw, t, anneal)
-                biases[k].step(db, t, anneal)
-                # Shadows far outside the weight range could not come back in reasonable time.
-                np.clip(weights[k].value, w_lo - 0.5, w_hi + 0.5, out=weights[k].value)
-            wq, bq = integer_params()
-        current = to_network(wq, bq)
-        current_score = score(current)
-        if current_score > best_score:
-            best, best_score = current, current_score
-        offsets = _truncation_offsets(current, codes_train, infos)
-    return best
+
+def _calibrate(net: Network, infos: list[_LayerInfo], shadows: _Shadows, codes: np.ndarray,
+               target: np.ndarray, wq: list[np.ndarray], bq: list[np.ndarray],
+               offsets: list) -> float:
+    """The loss's temperature, from the initial network on the fitted samples ``codes``
+    (all training codes) and ``target``; sets each layer's bias step size to a weight step
+    times its mean input (comparable to one weight step on a typical input)."""
+    fit = np.flatnonzero(target >= 0)
+    out, cache = _forward(net, infos, codes, wq, bq, offsets)
+    for k, (inputs, _) in enumerate(cache):
+        shadows.bias_lr[k][...] = shadows.base_lr * max(1.0, float(inputs.mean()))
+    return _temperature(out[fit], target[fit])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Task:
+    """What every training step needs besides the shadows."""
+
+    net: Network
+    infos: list[_LayerInfo]
+    codes: np.ndarray  # training codes
+    target: np.ndarray  # output neuron of each training sample, -1 for none
+    fit: np.ndarray  # the samples the loss sees
+    temperature: float
+    batch: int
+
+
+def _epoch(task: _Task, shadows: _Shadows, order: np.ndarray, t: int, anneal: float,
+           params: tuple[list[np.ndarray], list[np.ndarray]], offsets: list
+           ) -> tuple[tuple[list[np.ndarray], list[np.ndarray]], int]:
+    """One epoch of mini-batch steps over the fitted samples in ``order``, starting from the
+    integer ``params`` at step ``t``; returns the new integer params and step count."""
+    for start in range(0, len(order), task.batch):
+        idx = task.fit[order[start:start + task.batch]]
+        grad = _gradient(task.net, task.infos, shadows, task.codes[idx], task.target[idx],
+                         *params, offsets, task.temperature)
+        t += 1
+        shadows.step(grad, t, anneal)
+        params = shadows.integer()
+    return params, t
