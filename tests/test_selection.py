@@ -88,7 +88,7 @@ def test_min_certifiable_loss_and_advice():
                                                                                    0.95))
     assert uncertifiable_advice(2309, 1.0, 0.95) is None
     text = uncertifiable_advice(45, 1.0, 0.95)
-    assert text.startswith("45 selection samples cannot certify 1 points of loss at 95 % "
+    assert text.startswith("45 selection samples cannot certify 1 point of loss at 95 % "
                            "confidence (a design that changes no prediction is bounded at 6.49)"
                            ": use --max-loss 6.5;")
     # Where a lower confidence would do, the line says which.
