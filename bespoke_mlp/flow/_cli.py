@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
                                   rounds=args.rounds, n_verify=args.verify,
                                   confidence=args.confidence,
                                   feature_seeds=not args.no_feature_seeds,
-                                  hidden_scale=args.hidden_scale, objective=args.objective,
+                                  objective=args.objective,
                                   quantizer=args.quantizer, max_latency_s=args.max_latency,
                                   auto_lanes=args.lanes == AUTO_LANES)
     data = load_dataset(args.dataset, data_dir=args.data_dir, label=args.label)
@@ -332,11 +332,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="keep the exact baseline's figures in DIR, keyed by a hash of the "
                         "network and settings, so that runs at other budgets skip its "
                         "synthesis and simulation (default: no cache)")
-    s.add_argument("--hidden-scale", type=int, default=SearchSettings.hidden_scale,
-                   metavar="N",
-                   help="without --hidden, train the searched exact network with N times the "
-                        "dataset's default hidden widths; neuron removal prunes it (default: "
-                        f"{SearchSettings.hidden_scale})")
     s.add_argument("--no-feature-seeds", action="store_true",
                    help="start the search from all features only (default: also from the most "
                         "important ones by permutation importance on train samples, "

@@ -32,7 +32,7 @@ from ._implement import (
     implement_many,
     mapping_for,
 )
-from ._log import Log, quiet, train_stage
+from ._log import Log, family_stage, quiet
 from ._plot import plot_pareto
 from ._report import design_report, split_parts
 from ._rounds import (
@@ -96,10 +96,6 @@ class SearchSettings:
     #: and those grown bit by bit on the validation part, ``_tiny.grow_tiny``), which are
     #: verified as the small end of the front.
     feature_seeds: bool = True
-    #: Without ``--hidden``, the exact network of a search has this many times the dataset's
-    #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
-    #: prunes it back. ``--hidden`` overrides it.
-    hidden_scale: int = 1
     #: What the search minimizes and the selection picks the lowest of: ``system-power``
     #: (classifier + flash ADCs), ``power`` or ``area`` (the classifier's). ``budget_mw``
     #: always applies to system power.
@@ -133,8 +129,6 @@ class SearchSettings:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
         if not 0.5 <= self.confidence < 1.0:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
-        if not 1 <= self.hidden_scale <= 8:
-            raise UsageError(f"--hidden-scale must be within 1..8, got {self.hidden_scale!r}")
         Objective(self.objective)
         if self.quantizer not in QUANTIZERS:
             raise UsageError(f"--quantizer must be one of {', '.join(QUANTIZERS)}, "
@@ -223,8 +217,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained (else
     ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
-    ``hidden``, the trained network has ``settings.hidden_scale`` times the dataset's default
-    hidden widths (:func:`search_hidden`).
+    ``hidden``, the exact network is the most accurate on the validation part of a family of
+    widths (:func:`~bespoke_mlp.train.train_family`); ``report.json`` ``candidates`` lists
+    them.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
@@ -271,15 +266,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
-        if hidden is None and from_model is None and settings.hidden_scale > 1:
-            dataset, widths = search_hidden(dataset, settings.hidden_scale, data_dir)
-        else:
-            widths = hidden
-        trained = train_stage(dataset, log, data_dir=data_dir, hidden=widths, seed=seed,
-                              split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits,
-                              select_size=settings.select_size, from_model=from_model,
-                              feature_selection=feature_selection)
+        # Without --hidden, the exact network is the best on validation of a family of widths
+        # (issue 32); with it, that one network.
+        trained, family = family_stage(dataset, log, data_dir=data_dir, hidden=hidden,
+                                       seed=seed, split_seed=split_seed, input_bits=input_bits,
+                                       weight_bits=weight_bits,
+                                       activation_bits=activation_bits,
+                                       select_size=settings.select_size, from_model=from_model,
+                                       feature_selection=feature_selection)
         net = trained.network
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)
@@ -427,7 +421,6 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                         "confidence": settings.confidence,
                         "select_size": settings.select_size, "fidelity": settings.fidelity,
                         "feature_seeds": settings.feature_seeds,
-                        "hidden_scale": settings.hidden_scale,
                         "objective": settings.objective, "quantizer": settings.quantizer,
                         "adc_mw": adc_mw, "arch": arch.to_dict()}
         if settings.max_latency_s is not None:
@@ -466,7 +459,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                  "estimated_loss": round(loss.estimate, 4),
                                  "loss_upper_bound": round(loss.upper_bound, 4),
                                  "confidence": settings.confidence,
-                                 "fallback": fallback})
+                                 "fallback": fallback},
+                      candidates=None if family is None else family.to_list())
         write_json(tmp / "report.json", report)
     _remove_checkpoints(out, settings.rounds)
     test_loss = report["accuracy"]["test_loss"]
@@ -497,16 +491,6 @@ def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None
             log(f"exact baseline: figures from the cache ({cache.root / key}.json)")
     log(f"exact baseline: {base['area_cm2']:.3f} cm², {base['power_mw']:.3f} mW")
     return dict(base)
-
-
-def search_hidden(dataset, scale: int, data_dir: Path | None) -> tuple[Any, tuple[int, ...]]:
-    """The loaded dataset and the hidden widths of its search's exact network: ``scale`` times
-    its default widths (a wider start that neuron removal prunes)."""
-    from ..data import Dataset, load_dataset
-    from ..train import default_hidden
-
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
-    return ds, tuple(scale * h for h in default_hidden(ds.name, len(ds.classes)))
 
 
 def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:

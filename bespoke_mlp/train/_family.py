@@ -1,0 +1,183 @@
+"""A family of exact networks: the published widths and wider ones, compared on validation.
+
+Every member is trained by :func:`~bespoke_mlp.train.train_model` on the same split (the same
+quantization-aware training), so the members differ only in their hidden widths and weight
+bits. The reference is the most accurate member on the validation part; the members worth
+approximating are those no other member beats in both estimated cost and validation accuracy.
+Nothing here reads the selection or the test part.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..data import Dataset, label_indices, load_dataset
+from ..ir import Network, predict_codes
+from ._checks import check_hidden
+from ._float import default_hidden
+from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
+from ._wide import is_wide
+
+__all__ = ["Candidate", "Family", "family_shapes", "front", "partial_products", "pick_reference",
+           "train_family"]
+
+#: Multiples of the published hidden widths the family trains (one hidden layer).
+WIDTH_SCALES = (1, 2, 4)
+#: Weight bits of the low-bit member (the widest width, narrow weights).
+LOW_WEIGHT_BITS = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One member of the family: its shape, weight bits and figures on train data.
+
+    Attributes
+    ----------
+    hidden : hidden layer sizes.
+    weight_bits : signed weight width.
+    val_accuracy, train_accuracy : the quantized network's accuracy on the validation and the
+        train part (fractions).
+    cost : estimated cost of the exact network (:func:`partial_products` by default).
+    front : no other member is both cheaper and at least as accurate on validation.
+    reference : the most accurate member on validation (the search's exact network).
+    """
+
+    hidden: tuple[int, ...]
+    weight_bits: int
+    val_accuracy: float
+    train_accuracy: float
+    cost: float
+    front: bool = False
+    reference: bool = False
+
+    def to_dict(self, *, searched: bool) -> dict[str, Any]:
+        """The ``report.json`` entry; ``searched``: whether the approximation search ran from
+        this member."""
+        return {"hidden": list(self.hidden), "weight_bits": self.weight_bits,
+                "val_accuracy": round(self.val_accuracy, 6),
+                "train_accuracy": round(self.train_accuracy, 6), "cost": round(self.cost, 6),
+                "front": self.front, "reference": self.reference, "searched": searched}
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """The trained members (:class:`Candidate` and :class:`TrainResult`, in the same order)."""
+
+    candidates: tuple[Candidate, ...]
+    results: tuple[TrainResult, ...]
+
+    @property
+    def reference(self) -> TrainResult:
+        """The training result of the reference member."""
+        return self.results[[c.reference for c in self.candidates].index(True)]
+
+    def to_list(self) -> list[dict[str, Any]]:
+        """Every member's ``report.json`` entry; the search runs from the reference."""
+        return [c.to_dict(searched=c.reference) for c in self.candidates]
+
+
+def family_shapes(default: tuple[int, ...], weight_bits: int,
+                  wide: bool) -> tuple[tuple[tuple[int, ...], int], ...]:
+    """The members' ``(hidden, weight_bits)``: the published widths ``default`` times each of
+    :data:`WIDTH_SCALES` at ``weight_bits``, and the widest at :data:`LOW_WEIGHT_BITS` (when
+    narrower than ``weight_bits``). A ``wide`` dataset (feature selection) keeps ``default``
+    alone: each member there already selects among seven feature subsets, and wider networks
+    overfit its few samples."""
+    if wide:
+        return ((default, weight_bits),)
+    shapes = [(tuple(s * h for h in default), weight_bits) for s in WIDTH_SCALES]
+    if LOW_WEIGHT_BITS < weight_bits:
+        shapes.append((shapes[-1][0], LOW_WEIGHT_BITS))
+    return tuple(shapes)
+
+
+def partial_products(net: Network) -> float:
+    """A cost estimate of an exact network: its partial products, the set bits of every
+    weight's magnitude times the bits of the input it multiplies (what the adder trees sum)."""
+    total, width = 0, np.asarray(net.feature_resolution)
+    for layer in net.layers:
+        w = np.abs(np.asarray(layer.weights, dtype=np.int64))
+        ones = np.vectorize(int.bit_count, otypes=[np.int64])(w) if w.size else w
+        total += int(np.sum(ones * width[None, :]))
+        if layer.activation is not None:
+            width = np.array([a.bits for a in layer.activation], dtype=np.int64)
+    return float(total)
+
+
+def pick_reference(val_accuracy: list[float], train_accuracy: list[float],
+                   cost: list[float]) -> int:
+    """The most accurate member on validation; ties (frequent: Balance's validation part has
+    61 samples) go to the more accurate on the train part, as between the float restarts
+    (:func:`~bespoke_mlp.train._float.fit_float_mlp`), then to the cheaper, then the earlier."""
+    return min(range(len(cost)),
+               key=lambda i: (-val_accuracy[i], -train_accuracy[i], cost[i], i))
+
+
+def front(val_accuracy: list[float], cost: list[float]) -> list[bool]:
+    """Whether each member is on the front: no other member is cheaper and at least as
+    accurate, or as cheap and more accurate."""
+    def beaten(i: int) -> bool:
+        return any((cost[j] < cost[i] and val_accuracy[j] >= val_accuracy[i])
+                   or (cost[j] <= cost[i] and val_accuracy[j] > val_accuracy[i])
+                   for j in range(len(cost)))
+
+    return [not beaten(i) for i in range(len(cost))]
+
+
+def train_family(
+    dataset: str | os.PathLike[str] | Dataset,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    hidden: int | tuple[int, ...] | None = None,
+    seed: int = 0,
+    split_seed: int = DEFAULT_SPLIT_SEED,
+    input_bits: int = 4,
+    weight_bits: int = 8,
+    activation_bits: int = 8,
+    select_size: float = 0.0,
+    feature_selection: bool | None = None,
+    cost: Callable[[Network], float] = partial_products,
+) -> Family:
+    """Train the family of :func:`family_shapes` (of the dataset's published widths,
+    :func:`~bespoke_mlp.train.default_hidden`) with :func:`~bespoke_mlp.train.train_model`
+    (the other parameters are its own) and mark the reference and the front. With ``hidden``
+    the family is that one network.
+
+    Returns
+    -------
+    Family
+        The members in :func:`family_shapes` order.
+    """
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
+    wide = is_wide(ds.X.shape[1]) if feature_selection is None else bool(feature_selection)
+    if hidden is None:
+        shapes = family_shapes(default_hidden(ds.name, len(ds.classes)), weight_bits, wide)
+    else:
+        shapes = ((check_hidden(hidden), weight_bits),)
+    results = tuple(train_model(ds, hidden=hidden, seed=seed, split_seed=split_seed,
+                                input_bits=input_bits, weight_bits=bits,
+                                activation_bits=activation_bits, select_size=select_size,
+                                feature_selection=feature_selection)
+                    for hidden, bits in shapes)
+    val = [_accuracy(r, "val", input_bits) for r in results]
+    train = [_accuracy(r, "train", input_bits) for r in results]
+    costs = [float(cost(r.network)) for r in results]
+    best, on_front = pick_reference(val, train, costs), front(val, costs)
+    candidates = tuple(Candidate(hidden, bits, val[i], train[i], costs[i], on_front[i],
+                                 i == best)
+                       for i, (hidden, bits) in enumerate(shapes))
+    return Family(candidates, results)
+
+
+def _accuracy(result: TrainResult, part: str, input_bits: int) -> float:
+    """The quantized network's accuracy on the split's ``part`` (0 when it is empty)."""
+    y = label_indices(result.mlp.classes_, getattr(result.split, f"y_{part}"))
+    if not len(y):
+        return 0.0
+    return float(np.mean(predict_codes(result.network, result.split.codes(part, input_bits))
+                         == y))
