@@ -9,6 +9,7 @@ import pytest
 from bespoke_mlp.data import label_indices
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.ir import predict_codes
+from bespoke_mlp.parallel import ProcessExecutor
 from bespoke_mlp.train import Candidate, train_family
 from bespoke_mlp.train._family import family_shapes, front, partial_products, pick_reference
 from bespoke_mlp.train._quantize import network_from_layers
@@ -76,6 +77,13 @@ def test_train_family_marks_one_reference_and_records_every_member(iris_family):
     assert [e["searched"] for e in entries] == [c.reference for c in family.candidates]
     assert set(entries[0]) == {"hidden", "weight_bits", "val_accuracy", "train_accuracy", "cost",
                                "front", "reference", "searched"}
+
+
+def test_train_family_on_workers_trains_the_same_members(iris_family):
+    with ProcessExecutor(2) as executor:
+        family = train_family("iris", select_size=0.3, executor=executor)
+    assert family.candidates == iris_family.candidates
+    assert [r.network for r in family.results] == [r.network for r in iris_family.results]
 
 
 def test_train_family_with_hidden_is_that_one_network(iris_family):

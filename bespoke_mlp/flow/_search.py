@@ -273,7 +273,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
                                        weight_bits=weight_bits,
                                        activation_bits=activation_bits,
                                        select_size=settings.select_size, from_model=from_model,
-                                       feature_selection=feature_selection)
+                                       feature_selection=feature_selection,
+                                       executor=executor)
         net = trained.network
         check_size(net, force=force)
         objective = Objective(settings.objective, adc_mw)

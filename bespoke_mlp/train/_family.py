@@ -18,6 +18,7 @@ import numpy as np
 
 from ..data import Dataset, label_indices, load_dataset
 from ..ir import Network, predict_codes
+from ..parallel import Executor, SerialExecutor
 from ._checks import check_hidden
 from ._float import default_hidden
 from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
@@ -142,11 +143,13 @@ def train_family(
     select_size: float = 0.0,
     feature_selection: bool | None = None,
     cost: Callable[[Network], float] = partial_products,
+    executor: Executor | None = None,
 ) -> Family:
     """Train the family of :func:`family_shapes` (of the dataset's published widths,
     :func:`~bespoke_mlp.train.default_hidden`) with :func:`~bespoke_mlp.train.train_model`
     (the other parameters are its own) and mark the reference and the front. With ``hidden``
-    the family is that one network.
+    the family is that one network. The members train on ``executor`` (default: here, one
+    after another); the result does not depend on it.
 
     Returns
     -------
@@ -159,11 +162,10 @@ def train_family(
         shapes = family_shapes(default_hidden(ds.name, len(ds.classes)), weight_bits, wide)
     else:
         shapes = ((check_hidden(hidden), weight_bits),)
-    results = tuple(train_model(ds, hidden=hidden, seed=seed, split_seed=split_seed,
-                                input_bits=input_bits, weight_bits=bits,
-                                activation_bits=activation_bits, select_size=select_size,
-                                feature_selection=feature_selection)
-                    for hidden, bits in shapes)
+    options = dict(dataset=ds, seed=seed, split_seed=split_seed, input_bits=input_bits,
+                   activation_bits=activation_bits, select_size=select_size,
+                   feature_selection=feature_selection)
+    results = tuple((executor or SerialExecutor()).map(_train_member, shapes, shared=options))
     val = [_accuracy(r, "val", input_bits) for r in results]
     train = [_accuracy(r, "train", input_bits) for r in results]
     costs = [float(cost(r.network)) for r in results]
@@ -172,6 +174,13 @@ def train_family(
                                  i == best)
                        for i, (hidden, bits) in enumerate(shapes))
     return Family(candidates, results)
+
+
+def _train_member(options: dict[str, Any], shape: tuple[tuple[int, ...], int]) -> TrainResult:
+    """:func:`train_model` of one member (a worker's unit): ``shape`` is its hidden sizes and
+    weight bits, ``options`` the rest."""
+    hidden, weight_bits = shape
+    return train_model(hidden=hidden, weight_bits=weight_bits, **options)
 
 
 def _accuracy(result: TrainResult, part: str, input_bits: int) -> float:
