@@ -23,10 +23,19 @@ def test_family_shapes_are_the_published_widths_wider_ones_and_a_low_bit_one():
     assert family_shapes((5,), 8, wide=True) == (((5,), 8),)
 
 
-def test_reference_is_most_accurate_on_validation_then_on_train_then_cheapest():
-    assert pick_reference([0.9, 0.95, 0.93], [1.0, 0.9, 1.0], [1, 9, 3]) == 1
-    assert pick_reference([0.9, 0.9, 0.9], [0.8, 0.95, 0.95], [1, 9, 3]) == 2
-    assert pick_reference([0.9, 0.9], [0.8, 0.8], [5, 5]) == 0
+def test_reference_is_the_cheapest_member_the_most_accurate_does_not_clearly_beat():
+    right = np.ones(100, bool)
+    ten_wrong, one_wrong = right.copy(), right.copy()
+    ten_wrong[:10], one_wrong[:1] = False, False
+    # Ten samples more (none fewer) is beyond 1.645 standard errors; one is not.
+    assert pick_reference(np.array([ten_wrong, right]), [1.0, 1.0], [1, 9]) == 1
+    assert pick_reference(np.array([one_wrong, right]), [1.0, 1.0], [1, 9]) == 0
+    # Among the members it does not clearly beat, the cheapest; ties by accuracy.
+    assert pick_reference(np.array([ten_wrong, right, one_wrong, right]), [1.0] * 4,
+                          [1, 9, 3, 3]) == 3
+    # The most accurate breaks ties by train accuracy: here it is also the cheapest.
+    assert pick_reference(np.array([right, right]), [0.8, 0.9], [5, 5]) == 1
+    assert pick_reference(np.zeros((2, 0), bool), [0.8, 0.9], [5, 1]) == 1
 
 
 def test_front_keeps_members_no_other_beats_in_cost_and_accuracy():
