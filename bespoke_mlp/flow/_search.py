@@ -217,9 +217,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained (else
     ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
-    ``hidden``, the exact network is the most accurate on the validation part of a family of
-    widths (:func:`~bespoke_mlp.train.train_family`); ``report.json`` ``candidates`` lists
-    them.
+    ``hidden``, the exact network is the reference of a family of widths
+    (:func:`~bespoke_mlp.train.train_family`: the most accurate on the validation part, or a
+    cheaper one it does not clearly beat); ``report.json`` ``candidates`` lists them.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
@@ -266,8 +266,8 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = Searc
     if resume:
         check_resumable(checkpoint, **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
-        # Without --hidden, the exact network is the best on validation of a family of widths
-        # (issue 32); with it, that one network.
+        # Without --hidden, the exact network is the reference of a family of widths (issue
+        # 32); with it, that one network.
         trained, family = family_stage(dataset, log, data_dir=data_dir, hidden=hidden,
                                        seed=seed, split_seed=split_seed, input_bits=input_bits,
                                        weight_bits=weight_bits,

@@ -67,7 +67,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hidden", metavar="N[,N]", default=None,
                    help="hidden layer sizes (default: the dataset's published topology; a "
                         "search without --hidden trains it, 2x and 4x as wide and 4x with 3-bit "
-                        "weights, and searches the most accurate on validation)")
+                        "weights, and searches the most accurate on validation unless a "
+                        "cheaper one is not clearly less accurate)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of training (and search) (default: 0)")
     p.add_argument("--split-seed", type=int, default=DEFAULT_SPLIT_SEED,
