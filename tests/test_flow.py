@@ -141,6 +141,13 @@ def test_search_flow_selects_a_verified_design(tmp_path):
               if p["selection"]["loss_upper_bound"] <= 5.0]
     assert chosen["system_power_mw"] == min(within)
     model = Network.from_json((out / "model.json").read_text())
+    # Without --hidden the exact network is the reference of a family of widths (issue 32).
+    candidates = report["candidates"]
+    assert [(c["hidden"], c["weight_bits"]) for c in candidates] == \
+        [([3], 8), ([6], 8), ([12], 8), ([12], 3)]
+    searched = [c for c in candidates if c["searched"]]
+    assert len(searched) == 1 and searched[0]["reference"]
+    assert list(model.topology[1:-1]) == searched[0]["hidden"]
     assert len(model.thresholds) == model.n_features
 
 
@@ -338,13 +345,18 @@ def test_ablate_implements_every_step(tmp_path, capsys):
     assert "ablation: iris" in printed and "| + retraining |" in printed
 
 
-def test_hidden_scale_widens_the_default_topology_and_is_checked():
-    from bespoke_mlp.flow._search import search_hidden
+def test_family_stage_logs_the_family_and_keeps_hidden_as_one_network(caplog):
+    from bespoke_mlp.data import load_dataset
+    from bespoke_mlp.flow._log import Log, family_stage, quiet
 
-    ds, widths = search_hidden("iris", 2, None)
-    assert ds.name == "iris" and widths == (6,)
-    with pytest.raises(UsageError, match="--hidden-scale must be within 1..8, got 0"):
-        SearchSettings(hidden_scale=0)
+    with caplog.at_level(logging.INFO, logger="bespoke_mlp"):
+        trained, family = family_stage(load_dataset("iris"), Log(), select_size=0.3)
+    assert trained is family.reference and len(family.candidates) == 4
+    assert caplog.messages[0] == "training and quantizing on iris"
+    assert caplog.messages[1].startswith("exact networks (validation accuracy): 3 8-bit ")
+    assert "(reference)" in caplog.messages[1]
+    trained, family = family_stage("iris", quiet(), hidden=(3,), select_size=0.3)
+    assert trained.network.topology == (4, 3, 3) and len(family.candidates) == 1
 
 
 def _run_tb(design, kind):

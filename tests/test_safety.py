@@ -439,7 +439,7 @@ def test_resume_with_other_settings_is_refused_before_any_work(tmp_path, monkeyp
     made = search_flow.fingerprinted(search_flow.SearchSettings(), 0)
     write_json(search_flow.checkpoint_path(out), {"fingerprint": {
         "network": "n", "data": "d", "settings": made}})
-    monkeypatch.setattr(stages, "train_stage", None)  # any work would fail differently
+    monkeypatch.setattr(stages, "family_stage", None)  # any work would fail differently
     with pytest.raises(UsageError, match=r"generations 300 \(now 60\); population 100 "
                                          r"\(now 20\)"):
         search_flow.run_search_flow("iris", out=out, resume=True, settings=(

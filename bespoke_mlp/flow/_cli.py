@@ -162,7 +162,7 @@ def _selection_settings(args: argparse.Namespace) -> SearchSettings:
                           rounds=args.rounds, n_verify=args.verify,
                           confidence=args.confidence,
                           feature_seeds=not args.no_feature_seeds,
-                          hidden_scale=args.hidden_scale, objective=args.objective,
+                          objective=args.objective,
                           quantizer=args.quantizer, max_latency_s=args.max_latency,
                           auto_lanes=args.lanes == AUTO_LANES)
 
@@ -411,11 +411,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--verify", type=int, default=SearchSettings.n_verify, metavar="N",
                    help="front points to retrain, synthesize and simulate "
                         f"(default: {SearchSettings.n_verify})")
-    s.add_argument("--hidden-scale", type=int, default=SearchSettings.hidden_scale,
-                   metavar="N",
-                   help="without --hidden, train the searched exact network with N times the "
-                        "dataset's default hidden widths; neuron removal prunes it (default: "
-                        f"{SearchSettings.hidden_scale})")
     s.add_argument("--no-feature-seeds", action="store_true",
                    help="start the search from all features only (default: also from the most "
                         "important ones by permutation importance on train samples, "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["LOGGER", "Log", "quiet", "train_stage"]
+__all__ = ["LOGGER", "Log", "family_stage", "quiet", "train_stage"]
 
 #: The logger of every flow message.
 LOGGER = logging.getLogger("bespoke_mlp")
@@ -71,6 +71,26 @@ def train_stage(dataset, log: Log, *, from_model=None, **options):
         return _import_stage(from_model, dataset, log, **options)
     with log.stage("train", f"training and quantizing on {name}"):
         return train_model(dataset, **options)
+
+
+def family_stage(dataset, log: Log, *, from_model=None, executor=None, **options):
+    """The search's exact network and the family it was chosen from: with ``from_model``,
+    :func:`train_stage` and no family; else :func:`bespoke_mlp.train.train_family` of
+    ``dataset`` (``options`` passed on; without ``hidden``, several widths, trained on
+    ``executor``), timed as the ``train`` stage. Returns the reference's training result and
+    the family."""
+    from ..train import train_family
+
+    if from_model is not None:
+        return train_stage(dataset, log, from_model=from_model, **options), None
+    name = getattr(dataset, "name", dataset)
+    with log.stage("train", f"training and quantizing on {name}"):
+        family = train_family(dataset, executor=executor, **options)
+    if len(family.candidates) > 1:
+        log("exact networks (validation accuracy): " + ", ".join(
+            f"{'-'.join(map(str, c.hidden))} {c.weight_bits}-bit {100 * c.val_accuracy:.2f} %"
+            f"{' (reference)' if c.reference else ''}" for c in family.candidates))
+    return family.reference, family
 
 
 def _import_stage(path, dataset, log: Log, *, data_dir=None, hidden=None, seed=0,

@@ -138,8 +138,9 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
     """Search the approximations of ``dataset``'s network and implement the selected design.
     With ``from_model`` (an ONNX file) that network is imported instead of trained (else
     ``feature_selection`` is :func:`~bespoke_mlp.train.train_model`'s). Without
-    ``hidden``, the trained network has ``settings.hidden_scale`` times the dataset's default
-    hidden widths (:func:`search_hidden`).
+    ``hidden``, the exact network is the reference of a family of widths
+    (:func:`~bespoke_mlp.train.train_family`: the most accurate on the validation part, or a
+    cheaper one it does not clearly beat); ``report.json`` ``candidates`` lists them.
 
     Writes ``out/report.json`` (the selected design, plus ``baseline``, ``max_loss`` and
     ``selection``), ``out/pareto.json`` (every verified front point), ``out/pareto.png``,
@@ -190,13 +191,10 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
     if resume:
         check_resumable(checkpoint_path(out), **fingerprinted(settings, seed))
     with atomic_output_dir(out, force=force) as tmp:
-        if hidden is None and from_model is None and settings.hidden_scale > 1:
-            dataset, widths = search_hidden(dataset, settings.hidden_scale, data_dir)
-        else:
-            widths = hidden
-        ref = train_reference(dataset, settings, log, seed=seed, data_dir=data_dir,
-                              hidden=widths, split_seed=split_seed, input_bits=input_bits,
-                              weight_bits=weight_bits, activation_bits=activation_bits,
+        ref = train_reference(dataset, settings, log, seed=seed, executor=executor,
+                              data_dir=data_dir, hidden=hidden, split_seed=split_seed,
+                              input_bits=input_bits, weight_bits=weight_bits,
+                              activation_bits=activation_bits,
                               from_model=from_model, feature_selection=feature_selection)
         check_size(ref.net, force=force)
         least = announce_certifiable(ref, settings, log)
@@ -428,7 +426,8 @@ def _write_selected(tmp: Path, ref: Reference, base: dict[str, Any], found: Retr
     report["accuracy"]["test_loss"] = round(100 * (ref.test_accuracy - selected.accuracy), 4)
     report.update(selected=choice.chosen, baseline=base, max_loss=settings.max_loss,
                   selection=_selection_record(ref, front, judged, choice, settings, least,
-                                              exact_run))
+                                              exact_run),
+                  candidates=None if ref.family is None else ref.family.to_list())
     write_json(tmp / "report.json", report)
     write_datasheet(tmp / "design" / "datasheet.html", report, selected.network,
                     front=FrontPoints(tuple(front.points), choice.chosen, base))
@@ -447,7 +446,7 @@ def _run_settings(settings: SearchSettings, *, hidden: tuple[int, ...] | None,
            "slack": settings.slack, "search_samples": settings.search_samples,
            "confidence": settings.confidence, "select_size": settings.select_size,
            "fidelity": settings.fidelity, "feature_seeds": settings.feature_seeds,
-           "hidden_scale": settings.hidden_scale, "objective": settings.objective,
+           "objective": settings.objective,
            "quantizer": settings.quantizer, "arch": arch.to_dict()}
     if settings.max_latency_s is not None:
         out.update(max_latency_s=settings.max_latency_s, auto_lanes=settings.auto_lanes)
@@ -485,16 +484,6 @@ def _baseline(compute: Callable[[], dict[str, Any]], cache: BaselineCache | None
             log(f"exact baseline: figures from the cache ({cache.root / key}.json)")
     log(f"exact baseline: {base['area_cm2']:.3f} cm², {base['power_mw']:.3f} mW")
     return dict(base)
-
-
-def search_hidden(dataset, scale: int, data_dir: Path | None) -> tuple[Any, tuple[int, ...]]:
-    """The loaded dataset and the hidden widths of its search's exact network: ``scale`` times
-    its default widths (a wider start that neuron removal prunes)."""
-    from ..data import Dataset, load_dataset
-    from ..train import default_hidden
-
-    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, data_dir=data_dir)
-    return ds, tuple(scale * h for h in default_hidden(ds.name, len(ds.classes)))
 
 
 def features_record(net, importance: np.ndarray, selected) -> dict[str, Any]:

@@ -62,10 +62,6 @@ class SearchSettings:
     #: and those grown bit by bit on the validation part, ``_tiny.grow_tiny``), which are
     #: verified as the small end of the front.
     feature_seeds: bool = True
-    #: Without ``--hidden``, the exact network of a search has this many times the dataset's
-    #: default hidden widths (:func:`~bespoke_mlp.train.default_hidden`); neuron removal
-    #: prunes it back. ``--hidden`` overrides it.
-    hidden_scale: int = 1
     #: What the search minimizes and the selection picks the lowest of: ``system-power``
     #: (classifier + flash ADCs), ``power`` or ``area`` (the classifier's). ``budget_mw``
     #: always applies to system power.
@@ -101,8 +97,6 @@ class SearchSettings:
             raise UsageError(f"search_samples must be >= 10, got {self.search_samples!r}")
         if not 0.5 <= self.confidence < 1.0:
             raise UsageError(f"--confidence must be within [0.5, 1), got {self.confidence!r}")
-        if not 1 <= self.hidden_scale <= 8:
-            raise UsageError(f"--hidden-scale must be within 1..8, got {self.hidden_scale!r}")
         from ..search import Objective  # here: the search package imports pymoo
 
         Objective(self.objective)

@@ -14,8 +14,9 @@ import numpy as np
 from .._util import counted
 from ..approx import ApproxConfig
 from ..ir import Network, predict_codes
+from ..parallel import Executor
 from ._implement import Implementation, implement_many
-from ._log import Log, train_stage
+from ._log import Log, family_stage
 from ._paired import PairedLoss, paired_loss, round_up
 from ._report import split_parts
 from ._rounds import Parts, Retrained, with_learned_thresholds
@@ -44,13 +45,15 @@ BUDGET_MARGIN = 1.25
 @dataclass(frozen=True)
 class Reference:
     """The search's exact network (the reference every loss is measured against), the
-    training result it came from, the same network with learned thresholds (or None), and
-    the data parts (codes for the thresholded network when there is one)."""
+    training result it came from, the same network with learned thresholds (or None), the
+    data parts (codes for the thresholded network when there is one), and the family of
+    widths it was chosen from (None with ``--hidden`` or an imported model)."""
 
     trained: Any
     net: Network
     thresholded: Network | None
     parts: Parts
+    family: Any = None
 
     @property
     def test_accuracy(self) -> float:
@@ -62,16 +65,17 @@ class Reference:
 
 
 def train_reference(dataset: Any, settings: SearchSettings, log: Log, *, seed: int,
-                    **train_options: Any) -> Reference:
+                    executor: Executor, **train_options: Any) -> Reference:
     """Train (or import) the search's exact network on the train part and prepare the parts.
 
-    ``train_options`` go to :func:`~._log.train_stage` (``hidden``, ``data_dir``,
-    ``split_seed``, bits, ``from_model``, ``feature_selection``); the selection part is
-    ``settings.select_size`` of the non-test samples. This is the one place the search's
-    exact network is trained.
+    ``train_options`` go to :func:`~._log.family_stage` (``hidden``, ``data_dir``,
+    ``split_seed``, bits, ``from_model``, ``feature_selection``): without ``hidden``, a
+    family of widths trains on ``executor`` and its reference is the exact network. The
+    selection part is ``settings.select_size`` of the non-test samples. This is the one place
+    the search's exact network is trained.
     """
-    trained = train_stage(dataset, log, seed=seed, select_size=settings.select_size,
-                          **train_options)
+    trained, family = family_stage(dataset, log, seed=seed, select_size=settings.select_size,
+                                   executor=executor, **train_options)
     net = trained.network
     thresholded = None
     if settings.quantizer == "learned" or settings.feature_seeds:
@@ -82,7 +86,8 @@ def train_reference(dataset: Any, settings: SearchSettings, log: Log, *, seed: i
         net = thresholded
     # The codes of the learned quantizers too (resolution codes) when the tiny designs read
     # them: a network without thresholds reads the uniform codes of those.
-    return Reference(trained, net, thresholded, split_parts(thresholded or net, trained.split))
+    return Reference(trained, net, thresholded, split_parts(thresholded or net, trained.split),
+                     family)
 
 
 def announce_certifiable(ref: Reference, settings: SearchSettings, log: Log) -> float:
