@@ -265,7 +265,7 @@ def test_sequential_search_run_verifies(tmp_path: Path, capsys) -> None:
     assert report["latency_s"] == pytest.approx(report["cycles"] / report["clock_hz"], rel=1e-5)
     capsys.readouterr()
     assert main(["verify", str(out)]) == 0
-    assert "design: sequential, 1 lane(s)" in capsys.readouterr().out
+    assert "design: sequential, 1 lane, " in capsys.readouterr().out
 
 
 def test_lanes_for_latency_takes_the_fewest_lanes_that_meet_the_limit(tmp_path: Path) -> None:

@@ -119,6 +119,10 @@ def _selection_rows(report: dict[str, Any], sel: dict[str, Any]) -> list[tuple[s
         rows.insert(1, ("loss (vs --exact)", f"{sel['loss_vs_exact_run']:.2f} points against "
                                              "the network run --exact trains ("
                                              f"{100 * sel['exact_run_test_accuracy']:.2f} %)"))
+    if "selected" not in report:  # a front point implemented on request (``implement``)
+        rows.append(("front point", f"#{report['point']} of the run's pareto.json, "
+                                    "implemented on request, not selected"))
+        return rows
     what = "exact network, no design certified" if sel["fallback"] else \
         _CHOSE[sel["rule"]]
     within = "within the bound" if sel["rule"] == "loss-first" else "certified"
