@@ -95,21 +95,23 @@ def test_search_runs_share_the_exact_baseline(tmp_path, caplog, monkeypatch):
     exact = json.loads((tmp_path / "exact" / "report.json").read_text())["accuracy"]["design"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     assert len(list(cache.glob("[!e]*.json"))) == 1
-    # The first run implemented the baseline and reused it as its selected design.
-    assert len(calls) == 1
+    # The first run implemented the baseline and its selected design: a fallback delivers
+    # the network run --exact trains (the search's own is trained without the selection part).
+    assert len(calls) == 2
+    assert (tmp_path / "a" / "design" / "network.json").read_bytes() == \
+        (tmp_path / "exact" / "design" / "network.json").read_bytes()
     caplog.clear()
     with caplog.at_level("INFO"):
         assert main([*args, "--out", str(tmp_path / "b")]) == 0
     assert "figures from the cache" in caplog.text
     # The second read the baseline's figures, so it implemented the selected design itself:
     # the same files and figures as the reused baseline.
-    assert len(calls) == 2 and calls[0] == calls[1]
+    assert len(calls) == 3 and calls[1] == calls[2]
     reports = [json.loads((tmp_path / r / "report.json").read_text()) for r in "ab"]
     assert reports[0]["selection"]["fallback"] is not None
     sel = reports[0]["selection"]
     assert sel["exact_run_test_accuracy"] == exact
-    assert sel["loss_vs_exact_run"] == pytest.approx(
-        100 * (exact - reports[0]["accuracy"]["design"]), abs=1e-3)
+    assert sel["loss_vs_exact_run"] == 0 and reports[0]["accuracy"]["design"] == exact
     assert {**reports[0], "runtime_s": None} == {**reports[1], "runtime_s": None}
     for name in ("network.json", "top.v", "netlist.v", "tb.v", "vectors.hex"):
         assert (tmp_path / "a" / "design" / name).read_bytes() == \

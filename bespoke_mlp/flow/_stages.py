@@ -5,6 +5,7 @@ report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from ..approx import ApproxConfig
 from ..ir import Network, predict_codes
 from ..parallel import Executor
 from ._implement import Implementation, implement_many
-from ._log import Log, family_stage
+from ._log import Log, family_stage, train_stage
 from ._paired import PairedLoss, paired_loss, round_up
 from ._report import split_parts
 from ._rounds import Parts, Retrained, with_learned_thresholds
@@ -34,8 +35,8 @@ from ._selection import (
 )
 from ._settings import SearchSettings
 
-__all__ = ["Choice", "Front", "Judged", "Reference", "choose", "judge", "train_reference",
-           "verify_front"]
+__all__ = ["Choice", "Front", "Judged", "Reference", "choose", "judge", "train_exact_run",
+           "train_reference", "verify_front"]
 
 #: Power-first verification picks prefer designs whose estimated system power is within this
 #: factor of the budget (the estimate is only an estimate).
@@ -90,6 +91,14 @@ def train_reference(dataset: Any, settings: SearchSettings, log: Log, *, seed: i
                      family)
 
 
+def train_exact_run(dataset: Any, log: Log, *, seed: int, **train_options: Any) -> Any:
+    """The network ``run --exact`` trains on the same split and options (no selection part
+    held out, so every non-test sample trains or validates it): what a loss-first fallback
+    delivers, so that "the exact network" means the same network in both commands."""
+    log("training the network run --exact trains (every non-test sample, no selection part)")
+    return train_stage(dataset, log, seed=seed, **train_options)
+
+
 def announce_certifiable(ref: Reference, settings: SearchSettings, log: Log) -> float:
     """The smallest loss (points) the selection part can certify, said before the search
     trains; when it exceeds the loss budget, one line says what would work (the search still
@@ -117,11 +126,13 @@ class Judged:
 
 
 def judge(found: Retrained, ref: Reference, settings: SearchSettings, exact_cost: float,
-          log: Log, *, exact_fits_budget: bool = False) -> Judged:
+          log: Log, *, exact_fits_budget: bool = False,
+          fallback_net: Callable[[], Network] | None = None) -> Judged:
     """Measure every candidate on the selection part and, loss-first, certify along the
-    order fixed on the validation part. When no design is certified (loss-first), or under
-    power-first when the exact network fits the budget, the exact network joins ``found``
-    (round 0) with loss 0."""
+    order fixed on the validation part. When no design is certified (loss-first), the
+    network of ``fallback_net()`` (:func:`train_exact_run`; default: the search's exact
+    network) joins ``found`` (round 0) with loss 0; so does the search's exact network under
+    power-first when it fits the budget."""
     select = ref.parts["select"]
     exact_pred = predict_codes(ref.net, select[0])
     losses = [paired_loss(exact_pred, predict_codes(n, select[0]), select[1],
@@ -143,10 +154,11 @@ def judge(found: Retrained, ref: Reference, settings: SearchSettings, exact_cost
     # Testing stopped at the first design of the order (fixed-sequence testing).
     first = (f"; the first judged was bounded at {round_up(losses[order[0]].upper_bound):.2f}"
              if order else "; none was within it on the validation part")
-    fallback = ("exact network (no design certified within "
+    fallback = ("exact network, as run --exact trains it (no design certified within "
                 f"{counted(settings.max_loss, 'point')}{first})")
     log(fallback)
-    found.add(ref.net, ApproxConfig(), exact_loss, exact_cost, 0)
+    found.add(ref.net if fallback_net is None else fallback_net(), ApproxConfig(), exact_loss,
+              exact_cost, 0)
     losses.append(exact_loss)
     i = len(losses) - 1
     return Judged(losses, Certified(certified.procedure, certified.judged, (i,),
