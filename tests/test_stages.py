@@ -1,11 +1,22 @@
 """The search flow's stages that choose: what is verified, judged and selected."""
 
+import numpy as np
+from _nets import random_network
+
 from bespoke_mlp.approx import ApproxConfig
 from bespoke_mlp.flow import SearchSettings
+from bespoke_mlp.flow._log import Log
 from bespoke_mlp.flow._paired import PairedLoss
 from bespoke_mlp.flow._rounds import Retrained
 from bespoke_mlp.flow._selection import certify
-from bespoke_mlp.flow._stages import Judged, verification_picks
+from bespoke_mlp.flow._stages import (
+    Judged,
+    Reference,
+    delivers_exact_run,
+    judge,
+    verification_picks,
+)
+from bespoke_mlp.train import Candidate, Family
 
 
 def _found(costs, val_worse):
@@ -36,3 +47,36 @@ def test_loss_first_verifies_the_smallest_certified_designs():
                                SearchSettings(n_verify=4), costs)
     # Half the picks; the rest spread over the front (bound vs area), here only design 0.
     assert picks == [0, 3, 4]
+
+
+def _family(reference: int):
+    cands = tuple(Candidate((3 * 2 ** k,), 8, 0.9, 0.9, 1.0, reference=k == reference)
+                  for k in range(3))
+    return Family(cands, (None,) * 3)
+
+
+def test_a_fallback_delivers_run_exacts_network_unless_the_family_chose_a_wider_one():
+    def ref(family):
+        return Reference(None, None, None, {}, family)
+
+    # --hidden or an imported model (no family), or the published widths: run --exact's.
+    assert delivers_exact_run(ref(None)) and delivers_exact_run(ref(_family(0)))
+    # A wider member clearly beat the published widths on validation: the search's own.
+    assert not delivers_exact_run(ref(_family(2)))
+
+
+def test_judge_falls_back_to_the_network_it_is_given():
+    rng = np.random.default_rng(0)
+    net, other = random_network(rng), random_network(rng)
+    codes = rng.integers(0, 16, (40, 5))
+    parts = {"select": (codes, np.zeros(40, dtype=np.int64))}
+    found = Retrained()
+    # A design whose validation estimate is within the budget but that the 40 selection
+    # samples cannot certify within 1 point.
+    found.add(net, ApproxConfig(), PairedLoss(200, 0, 0, 0.95), 1.0, 1)
+    judged = judge(found, Reference(None, net, None, parts), SearchSettings(), 2.0, Log(),
+                   fallback_net=lambda: other)
+    assert judged.fallback.startswith("exact network, as run --exact trains it (no design "
+                                      "certified within 1 point")
+    assert found.nets[-1] is other and found.rounds[-1] == 0
+    assert judged.certified.certified == (1,) and judged.losses[1].exact

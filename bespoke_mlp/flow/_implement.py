@@ -64,6 +64,7 @@ __all__ = [
     "SIMULATOR",
     "Implementation",
     "check_size",
+    "concurrently",
     "estimated_cells",
     "implement",
     "implement_many",
@@ -270,7 +271,7 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
 
     log(f"simulating RTL on {len(codes)} vectors (Verilator) while synthesizing "
         f"(Yosys + ABC onto {tech.name} cells)")
-    syn, rtl = _concurrently(synth, rtl_sim)
+    syn, rtl = concurrently(synth, rtl_sim)
     syn, clock = _clocked(syn, clock_hz, log, arch)
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
@@ -306,7 +307,7 @@ def _cycles(net: Network, codes: np.ndarray, golden: np.ndarray, arch: Architect
     return sched.cycles
 
 
-def _concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
+def concurrently(main: Callable[[], A], background: Callable[[], B]) -> tuple[A, B]:
     """Run ``background`` in a thread while ``main`` runs here (tools are subprocesses, so two
     cores are used); an error or interrupt in either ends the other's tools too."""
     pool = ThreadPoolExecutor(max_workers=1)
@@ -428,7 +429,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
         return out
 
     log(f"simulating {len(nets)} RTL designs (one Verilator build) while synthesizing them")
-    syns, preds = _concurrently(synths, rtl_sims)
+    syns, preds = concurrently(synths, rtl_sims)
     rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=v)
            for n, p, g, v in zip(names, preds, goldens, vectors)]
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
