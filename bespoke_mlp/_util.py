@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,10 +89,7 @@ def run_tool(
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         try:
-            # A process group of its own, so that a timeout or Ctrl-C ends the tool's children
-            # (make, the compiler, ABC) too.
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, **_OWN_GROUP)
+            proc = _start(argv, cwd=cwd, env=env, stdout=fh)
         except FileNotFoundError as exc:
             raise ToolNotFoundError(f"{name}: executable {argv[0]!r} not found") from exc
         with _RUNNING_LOCK:
@@ -112,6 +111,32 @@ def run_tool(
         raise ToolError(
             f"{name} failed with exit code {proc.returncode}; log: {log}\n{log_tail(log)}"
         )
+
+
+#: Attempts to start a tool whose executable is busy (``ETXTBSY``), 50 ms apart and doubling.
+_BUSY_ATTEMPTS = 6
+
+
+def _start(argv: list[str], *, cwd: Path | None, env: dict[str, str] | None,
+           stdout: Any) -> subprocess.Popen:
+    """Start ``argv`` in a process group of its own, so that a timeout or Ctrl-C ends the
+    tool's children (make, the compiler, ABC) too.
+
+    An executable written just before (a simulation model copied or linked) can be briefly
+    "busy": a child forked by another thread meanwhile holds the writer's descriptor until it
+    execs (measured: 1 of 42 runs of the loss-budget benchmark failed so). That passes in
+    milliseconds, so the start is retried."""
+    attempt = 1
+    while True:
+        try:
+            return subprocess.Popen(argv, cwd=cwd, env=env, stdout=stdout,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    **_OWN_GROUP)
+        except OSError as exc:
+            if exc.errno != errno.ETXTBSY or attempt == _BUSY_ATTEMPTS:
+                raise
+            time.sleep(0.05 * 2 ** (attempt - 1))
+            attempt += 1
 
 
 def kill_running_tools() -> None:

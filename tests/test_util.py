@@ -25,6 +25,28 @@ def test_run_tool_missing_executable(tmp_path):
         run_tool(["no-such-tool"], log=tmp_path / "t.log", timeout=5)
 
 
+def test_run_tool_retries_a_busy_executable(tmp_path, monkeypatch):
+    import errno
+    import subprocess
+
+    real, calls = subprocess.Popen, []
+
+    def busy_twice(*args, **kwargs):
+        calls.append(args)
+        if len(calls) <= 2:
+            raise OSError(errno.ETXTBSY, "Text file busy")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", busy_twice)
+    run_tool([sys.executable, "-c", "print('ran')"], log=tmp_path / "ok.log", timeout=60)
+    assert len(calls) == 3 and "ran" in (tmp_path / "ok.log").read_text()
+    # One that does not pass is raised.
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: (_ for _ in ()).throw(
+        OSError(errno.ETXTBSY, "Text file busy")))
+    with pytest.raises(OSError, match="Text file busy"):
+        run_tool([sys.executable, "-c", ""], log=tmp_path / "busy.log", timeout=60)
+
+
 def test_atomic_output_dir_commits_only_on_success(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(RuntimeError), atomic_output_dir(out) as tmp:
