@@ -12,11 +12,9 @@ from bespoke_mlp.flow._selection import certify
 from bespoke_mlp.flow._stages import (
     Judged,
     Reference,
-    delivers_exact_run,
     judge,
     verification_picks,
 )
-from bespoke_mlp.train import Candidate, Family
 
 
 def _found(costs, val_worse):
@@ -47,22 +45,6 @@ def test_loss_first_verifies_the_smallest_certified_designs():
                                SearchSettings(n_verify=4), costs)
     # Half the picks; the rest spread over the front (bound vs area), here only design 0.
     assert picks == [0, 3, 4]
-
-
-def _family(reference: int):
-    cands = tuple(Candidate((3 * 2 ** k,), 8, 0.9, 0.9, 1.0, reference=k == reference)
-                  for k in range(3))
-    return Family(cands, (None,) * 3)
-
-
-def test_a_fallback_delivers_run_exacts_network_unless_the_family_chose_a_wider_one():
-    def ref(family):
-        return Reference(None, None, None, {}, family)
-
-    # --hidden or an imported model (no family), or the published widths: run --exact's.
-    assert delivers_exact_run(ref(None)) and delivers_exact_run(ref(_family(0)))
-    # A wider member clearly beat the published widths on validation: the search's own.
-    assert not delivers_exact_run(ref(_family(2)))
 
 
 def test_judge_falls_back_to_the_network_it_is_given():

@@ -47,7 +47,6 @@ from ._stages import (
     Reference,
     announce_certifiable,
     choose,
-    delivers_exact_run,
     judge,
     train_exact_run,
     train_reference,
@@ -228,7 +227,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
             judged = judge(found, ref, settings, exact_cost, log, exact_fits_budget=(
                 settings.power_first
                 and base.get("system_power_mw", np.inf) <= settings.budget_mw),
-                fallback_net=fallback_net if delivers_exact_run(ref) else None)
+                fallback_net=fallback_net)
             picks = verification_picks(found, judged, settings, _pick_areas(found, hw.arch))
             # The front only ranks the designs (at most normal effort: high effort on every
             # front point would take minutes); the selected design is re-implemented below.

@@ -35,8 +35,8 @@ from ._selection import (
 )
 from ._settings import SearchSettings
 
-__all__ = ["Choice", "Front", "Judged", "Reference", "choose", "delivers_exact_run", "judge",
-           "train_exact_run", "train_reference", "verify_front"]
+__all__ = ["Choice", "Front", "Judged", "Reference", "choose", "judge", "train_exact_run",
+           "train_reference", "verify_front"]
 
 #: Power-first verification picks prefer designs whose estimated system power is within this
 #: factor of the budget (the estimate is only an estimate).
@@ -97,14 +97,6 @@ def train_exact_run(dataset: Any, log: Log, *, seed: int, **train_options: Any) 
     delivers, so that "the exact network" means the same network in both commands."""
     log("training the network run --exact trains (every non-test sample, no selection part)")
     return train_stage(dataset, log, seed=seed, **train_options)
-
-
-def delivers_exact_run(ref: Reference) -> bool:
-    """Whether a loss-first fallback delivers :func:`train_exact_run`'s network: unless the
-    reference is a family member ``run --exact`` does not train (wider, or low-bit), which the
-    family took only because it clearly beat the published widths on the validation part
-    (measured: Balance at split seed 1, 95.74 % on test against ``run --exact``'s 88.30 %)."""
-    return ref.family is None or ref.family.candidates[0].reference
 
 
 def announce_certifiable(ref: Reference, settings: SearchSettings, log: Log) -> float:
