@@ -33,6 +33,8 @@ def test_reference_is_the_cheapest_member_the_most_accurate_does_not_clearly_bea
     # Among the members it does not clearly beat, the cheapest; ties by accuracy.
     assert pick_reference(np.array([ten_wrong, right, one_wrong, right]), [1.0] * 4,
                           [1, 9, 3, 3]) == 3
+    # Never below the first member (the published widths) on validation, however cheap.
+    assert pick_reference(np.array([right, one_wrong]), [1.0, 1.0], [9, 1]) == 0
     # The most accurate breaks ties by train accuracy: here it is also the cheapest.
     assert pick_reference(np.array([right, right]), [0.8, 0.9], [5, 5]) == 1
     assert pick_reference(np.zeros((2, 0), bool), [0.8, 0.9], [5, 1]) == 1
