@@ -168,12 +168,13 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
     the front are implemented; loss-first, the selected design is the lowest-power verified
     certified one (within ``budget_mw`` too, if given); power-first, the verified design
     within ``budget_mw`` of least certified loss. When no design is certified (loss-first),
-    the exact network is verified and selected instead, and ``selection.fallback`` says so.
+    the network ``run --exact`` trains on the same split is verified and selected instead,
+    and ``selection.fallback`` says so.
     The test split is only reported (``accuracy.test_loss``).
 
     With a ``baseline_cache`` holding ``run --exact``'s test accuracy under
-    ``exact_run_key`` (:func:`~._cache.exact_run_key`), the report also gives the loss
-    against that network (``selection.loss_vs_exact_run``).
+    ``exact_run_key`` (:func:`~._cache.exact_run_key`), or after a fallback, the report also
+    gives the loss against that network (``selection.loss_vs_exact_run``).
 
     The search's candidate batches, the retraining and the implementation of front points run
     on ``executor`` (default: in-process); the result does not depend on it. Designs are
@@ -218,16 +219,11 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
                                     resume=resume, executor=executor, log=log),
                 lambda: _baseline_stage(ref, hw, baseline_cache, work, log))
             exact_cost = estimated_cost(ref.net, stats, cost, objective)
-            exact_run: list[Any] = []  # run --exact's training result, if a fallback needs it
-
-            def fallback_net() -> Network:
-                exact_run.append(train_exact_run(dataset, log, seed=seed, **train_options))
-                return exact_run[0].network
-
             judged = judge(found, ref, settings, exact_cost, log, exact_fits_budget=(
                 settings.power_first
                 and base.get("system_power_mw", np.inf) <= settings.budget_mw),
-                fallback_net=fallback_net)
+                fallback_net=lambda: train_exact_run(dataset, log, seed=seed,
+                                                     **train_options).network)
             picks = verification_picks(found, judged, settings, _pick_areas(found, hw.arch))
             # The front only ranks the designs (at most normal effort: high effort on every
             # front point would take minutes); the selected design is re-implemented below.
@@ -245,9 +241,7 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
                                 "; nothing was written")
         report = _write_selected(tmp, ref, base, found, front, judged, choice, selected,
                                  settings, log, least=least,
-                                 exact_run=(float(exact_run[0].accuracy["quantized"])
-                                            if exact_run else
-                                            _exact_run(baseline_cache, exact_run_key)),
+                                 exact_run=_exact_run(baseline_cache, exact_run_key),
                                  run_settings=_run_settings(
                                      settings, hidden=hidden, seed=seed, split_seed=split_seed,
                                      input_bits=input_bits, weight_bits=weight_bits,
@@ -395,6 +389,9 @@ def _selection_record(ref: Reference, front: Front, judged: Judged, choice: Choi
     i = front.picks[choice.chosen]
     loss, cert = judged.losses[i], choice.certified
     ok = set(cert.certified)
+    if judged.fallback:
+        # The selected design is run --exact's network: its verified test accuracy.
+        exact_run = front.verified[choice.chosen].accuracy
     alt = None
     if choice.alternative is not None:
         p = front.points[choice.alternative]

@@ -126,13 +126,13 @@ class Judged:
 
 
 def judge(found: Retrained, ref: Reference, settings: SearchSettings, exact_cost: float,
-          log: Log, *, exact_fits_budget: bool = False,
-          fallback_net: Callable[[], Network] | None = None) -> Judged:
+          log: Log, *, fallback_net: Callable[[], Network],
+          exact_fits_budget: bool = False) -> Judged:
     """Measure every candidate on the selection part and, loss-first, certify along the
     order fixed on the validation part. When no design is certified (loss-first), the
-    network of ``fallback_net()`` (:func:`train_exact_run`; default: the search's exact
-    network) joins ``found`` (round 0) with loss 0; so does the search's exact network under
-    power-first when it fits the budget."""
+    network of ``fallback_net()`` (``run --exact``'s, :func:`train_exact_run`) joins
+    ``found`` (round 0) with loss 0; so does the search's exact network under power-first
+    when it fits the budget."""
     select = ref.parts["select"]
     exact_pred = predict_codes(ref.net, select[0])
     losses = [paired_loss(exact_pred, predict_codes(n, select[0]), select[1],
@@ -154,13 +154,10 @@ def judge(found: Retrained, ref: Reference, settings: SearchSettings, exact_cost
     # Testing stopped at the first design of the order (fixed-sequence testing).
     first = (f"; the first judged was bounded at {round_up(losses[order[0]].upper_bound):.2f}"
              if order else "; none was within it on the validation part")
-    which = "exact network" if fallback_net is None else \
-        "exact network, as run --exact trains it"
-    fallback = (f"{which} (no design certified within "
+    fallback = ("exact network, as run --exact trains it (no design certified within "
                 f"{counted(settings.max_loss, 'point')}{first})")
     log(fallback)
-    found.add(ref.net if fallback_net is None else fallback_net(), ApproxConfig(), exact_loss,
-              exact_cost, 0)
+    found.add(fallback_net(), ApproxConfig(), exact_loss, exact_cost, 0)
     losses.append(exact_loss)
     i = len(losses) - 1
     return Judged(losses, Certified(certified.procedure, certified.judged, (i,),
