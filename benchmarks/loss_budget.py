@@ -262,6 +262,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--datasets", default=None, help="only these datasets (comma-separated)")
+    ap.add_argument("--split-seeds", default=None,
+                    help="only these split seeds (comma-separated), e.g. 42")
     ap.add_argument("--budgets", default=",".join(f"{b:g}" for b in BUDGETS))
     ap.add_argument("--power-budgets", default=",".join(f"{b:g}" for b in POWER_BUDGETS),
                     help="power-first runs at these system power budgets (mW), e.g. 6")
@@ -277,11 +279,13 @@ def main() -> None:
         _write(args.out, args.note)
         return
     names = None if args.datasets is None else set(args.datasets.split(","))
+    seeds = None if args.split_seeds is None else {int(s) for s in args.split_seeds.split(",")}
     budgets: list[float | str] = [float(b) for b in args.budgets.split(",") if b]
     budgets += [f"power{float(b):g}" for b in args.power_budgets.split(",") if b]
     done = {f"{r['dataset']}-s{r['split_seed']}-{_tag(r['budget'])}" for r in _collect(args.out)}
     items = sorted(((n, s, b, args.data_dir, args.out) for n, s in RUNS for b in budgets
-                    if (names is None or n in names) and f"{n}-s{s}-{_tag(b)}" not in done),
+                    if (names is None or n in names) and (seeds is None or s in seeds)
+                    and f"{n}-s{s}-{_tag(b)}" not in done),
                    key=_order)
     t = time.perf_counter()
     with executor_from_args(args) as executor:

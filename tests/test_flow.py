@@ -173,6 +173,9 @@ def test_power_budget_alone_selects_the_least_certified_loss_within_it(tmp_path,
     sel = report["selection"]
     assert sel["rule"] == "power-first" and sel["budget_mw"] == 1.0
     assert report["system_power_mw"] <= 1.0 and report["settings"]["power_first"]
+    # The search also runs from the family's member most accurate on validation.
+    best = max(report["candidates"], key=lambda c: c["val_accuracy"])
+    assert best["searched"] and sum(c["reference"] for c in report["candidates"]) == 1
     assert "Bonferroni" in sel["procedure"] and 1 <= sel["n_judged"] <= 4
     # The least Bonferroni bound among the verified designs within the budget.
     fits = [p for p in pareto["points"] if p["system_power_mw"] <= 1.0]

@@ -4,7 +4,7 @@ import numpy as np
 from _nets import random_network
 
 from bespoke_mlp.approx import ApproxConfig, apply_config
-from bespoke_mlp.flow._rounds import Retrained
+from bespoke_mlp.flow._rounds import Retrained, aimed_spread
 from bespoke_mlp.flow._selection import PairedLoss
 
 
@@ -43,6 +43,45 @@ def test_next_round_starts_from_the_smallest_design_within_the_budget_on_validat
     # A tiny design is never a round's base.
     found.add(net, ApproxConfig(), PairedLoss(400, 0, 0, 0.9), 0.01, 1, tiny=True)
     assert found.smallest_within(1.0) == 2 and found.tiny == [False] * 4 + [True]
+
+
+def test_power_first_round_starts_from_the_most_accurate_design_within_reach():
+    net, found = random_network(np.random.default_rng(0)), Retrained()
+    # Losses 0, 1.25, 0.5, 0.5 points on 400 validation samples, estimates 13, 5, 9, 8 mW.
+    for (worse, better), cost in (((0, 0), 13.0), ((5, 0), 5.0), ((2, 0), 9.0),
+                                  ((2, 0), 8.0)):
+        found.add(net, ApproxConfig(), PairedLoss(400, worse, better, 0.9), cost, 1)
+    assert found.most_accurate_within(12.0) == 3  # equally accurate: the cheaper
+    assert found.most_accurate_within(13.0) == 0
+    assert found.most_accurate_within(6.0) == 1
+    assert found.most_accurate_within(4.0) is None
+    found.add(net, ApproxConfig(), PairedLoss(400, 0, 0, 0.9), 0.01, 1, tiny=True)
+    assert found.most_accurate_within(4.0) is None  # never a tiny one
+    # A second search's rounds (here from round 2) start from their own designs only.
+    found.add(net, ApproxConfig(), PairedLoss(400, 4, 0, 0.9), 7.0, 2)
+    assert found.most_accurate_within(12.0, since=2) == 5
+    assert found.smallest_within(0.5) == 3 and found.smallest_within(0.5, since=2) is None
+
+
+def test_power_first_retraining_spreads_over_the_front_under_the_budget():
+    costs = np.array([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 20.0])
+    assert aimed_spread(costs, 4, None) == [0, 2, 5, 7]
+    # Enough points under the limit: all picks among them.
+    assert aimed_spread(costs, 3, 4.5) == [0, 2, 3]
+    # Fewer: each of them, the rest spread over the others.
+    assert aimed_spread(costs, 4, 2.5) == [0, 1, 2, 7]
+    # None, or all, under the limit: the plain spread.
+    assert aimed_spread(costs, 4, 0.5) == aimed_spread(costs, 4, 50.0) == [0, 2, 5, 7]
+
+
+def test_estimate_limit_applies_to_power_first_under_the_system_power_objective():
+    from bespoke_mlp.flow import SearchSettings
+
+    settings = SearchSettings(budget_mw=6.0, power_first=True)
+    assert settings.estimate_limit() == 7.5 and settings.estimate_limit(2.0) == 12.0
+    assert SearchSettings(budget_mw=6.0).estimate_limit() is None
+    assert SearchSettings(budget_mw=6.0, power_first=True,
+                          objective="area").estimate_limit() is None
 
 
 def test_a_wide_base_gets_narrow_retrained_candidates_in_round_one(tmp_path):

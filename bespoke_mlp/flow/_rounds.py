@@ -38,11 +38,12 @@ from ..train import WIDE_MIN_FEATURES
 from ._log import Log
 from ._paired import PairedLoss, paired_loss
 from ._selection import spread
-from ._settings import SearchSettings
+from ._settings import BASE_REACH, SearchSettings
 from ._tiny import Backfill, grow_tiny, worth_verifying
 
-__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "class_counts", "estimated_cost",
-           "search_rounds", "subsample", "tiny_precisions", "with_learned_thresholds"]
+__all__ = ["TINY_LR", "TINY_SHAPES", "Parts", "Retrained", "aimed_spread", "class_counts",
+           "estimated_cost", "search_rounds", "subsample", "tiny_precisions",
+           "with_learned_thresholds"]
 
 #: Narrow starts apply to bases reading at least this many features, the threshold of a wide
 #: dataset's feature selection in training. Measured at default settings: Arrhythmia's ≤1 %
@@ -104,14 +105,24 @@ class Retrained:
         """The designs' losses on the validation part (points)."""
         return [loss.estimate for loss in self.screen]
 
-    def smallest_within(self, max_loss: float) -> int | None:
+    def most_accurate_within(self, limit: float, since: int = 1) -> int | None:
+        """Index of the design most accurate on the validation part (then the smallest) whose
+        estimated cost is within ``limit``, of round ``since`` or later, never a tiny one (or
+        None)."""
+        est = self.estimates
+        ok = [i for i, a in enumerate(self.area)
+              if a <= limit and not self.tiny[i] and self.rounds[i] >= since]
+        return min(ok, key=lambda i: (est[i], self.area[i], i), default=None)
+
+    def smallest_within(self, max_loss: float, since: int = 1) -> int | None:
         """Index of the smallest (estimated area) design whose loss on the validation part is
         within ``max_loss`` points, the next round's base (the selection part is never read
         before the designs it judges are fixed); never a tiny one, which leaves a search
         little to approximate (Breast Cancer at ``--max-loss 5``: rounds 2 and 3 from its
         4 x 1-bit design found none smaller than 0.0131 cm², from the searched design 0.0056)."""
         est = self.estimates
-        ok = [i for i, e in enumerate(est) if e <= max_loss + 1e-9 and not self.tiny[i]]
+        ok = [i for i, e in enumerate(est)
+              if e <= max_loss + 1e-9 and not self.tiny[i] and self.rounds[i] >= since]
         return min(ok, key=lambda i: (self.area[i], est[i], i), default=None)
 
 
@@ -121,7 +132,9 @@ def search_rounds(net: Network, fitted: Parts, screen: tuple[np.ndarray, np.ndar
                   search_min: float, seed: int, checkpoints: Callable[[int], Path],
                   resume: bool, progress: Callable[[str], Callable[[Progress], None]],
                   executor: Executor, log: Log,
-                  objective: Objective = AREA, tiny_base: Network | None = None) -> Retrained:
+                  objective: Objective = AREA, tiny_base: Network | None = None,
+                  found: Retrained | None = None,
+                  judge_against: Network | None = None) -> Retrained:
     """NSGA-II in ``settings.rounds`` rounds, each followed by retraining of its front.
 
     Candidates are scored on ``scored`` (train samples), retraining fits ``fitted["train"]``
@@ -151,13 +164,19 @@ def search_rounds(net: Network, fitted: Parts, screen: tuple[np.ndarray, np.ndar
     (:func:`~bespoke_mlp.approx.sparse_po2_family`, aiming at ``fitted``'s targets): each
     coefficient pruned or a power of two (a shifted input, no adders of its own), which the
     search approximates further when one within the loss budget is a later round's base.
+
+    With ``found`` (a second search, from another network of the family), the rounds
+    continue its numbering (their first round is "round 1" above) and add to it, and losses
+    on ``screen`` are measured against ``judge_against`` (the reference) instead of ``net``.
     """
-    ctx = _Round(net, fitted, screen, predict_codes(net, screen[0]), scored, stats, cost,
-                 settings, search_min, seed, checkpoints, resume, progress, executor, log,
-                 objective, tiny_base)
-    found, origin = Retrained(), net
-    for r, gens in enumerate(_split(settings.generations, settings.rounds), start=1):
-        if r > 1:
+    found = found or Retrained()
+    first = len(found.bases) + 1
+    ctx = _Round(net, fitted, screen, predict_codes(judge_against or net, screen[0]), scored,
+                 stats, cost, settings, search_min, seed, checkpoints, resume, progress,
+                 executor, log, objective, tiny_base, first)
+    origin = net
+    for r, gens in enumerate(_split(settings.generations, settings.rounds), start=first):
+        if r > first:
             origin = _round_base(found, r, ctx)
         found.bases.append(origin)
         space, front = _search_round(found, origin, r, gens, ctx)
@@ -186,6 +205,8 @@ class _Round:
     log: Log
     objective: Objective
     tiny_base: Network | None
+    #: The number of this search's first round.
+    first: int
 
     def screen_loss(self, design: Network) -> PairedLoss:
         """``design``'s loss against the exact network on the validation part."""
@@ -198,10 +219,14 @@ class _Round:
 
 def _round_base(found: Retrained, r: int, ctx: _Round) -> Network:
     """Round ``r``'s base: the smallest retrained design within the search's loss on the
-    validation part (the exact network until there is one)."""
-    smallest = found.smallest_within(ctx.settings.search_loss)
-    origin = ctx.net if smallest is None else found.nets[smallest]
-    area = ctx.cost_of(ctx.net) if smallest is None else found.area[smallest]
+    validation part (the exact network until there is one); power-first, the most accurate
+    one estimated within :data:`~._settings.BASE_REACH` times the budget, if any."""
+    reach = ctx.settings.estimate_limit(BASE_REACH)
+    base = None if reach is None else found.most_accurate_within(reach, since=ctx.first)
+    if base is None:
+        base = found.smallest_within(ctx.settings.search_loss, since=ctx.first)
+    origin = ctx.net if base is None else found.nets[base]
+    area = ctx.cost_of(ctx.net) if base is None else found.area[base]
     ctx.log(f"round {r}: searching from a design of {area:.3f} {ctx.objective.unit} (est.)")
     return origin
 
@@ -226,7 +251,8 @@ def _search_round(found: Retrained, origin: Network, r: int, gens: int,
         rare = [origin.classes[origin.output_classes[j]] for j in space.class_order]
         log(f"class removal: up to {len(rare)} of {origin.layers[-1].n_out} outputs, "
             f"least predicted on the train part first: classes {rare!r}")
-    label = "search" if settings.rounds == 1 else f"round {r}/{settings.rounds}"
+    last = ctx.first + settings.rounds - 1
+    label = "search" if last == 1 else f"round {r}/{last}"
     with log.stage("search", f"NSGA-II: {space.n_genes} genes, population "
                              f"{settings.pop_size}, {gens} generations, "
                              f"{len(scored[0])} train samples"):
@@ -253,15 +279,16 @@ def _retrain_round(found: Retrained, origin: Network, space: SearchSpace, front:
     power-of-two networks and the tiny designs, fixed and grown) into ``found``."""
     settings, log, fitted, seed = ctx.settings, ctx.log, ctx.fitted, ctx.seed
     configs = [space.config(front.genomes[i])
-               for i in spread(len(front.genomes), settings.n_retrain)]
-    if r == 1:
+               for i in aimed_spread(front.area_cm2, settings.n_retrain,
+                                     settings.estimate_limit())]
+    if r == ctx.first:
         configs += [ApproxConfig(input_precision=tuple(space.top_k_precision(k)))
                     for k in space.narrow_sizes()]
     # A folded datapath narrows in steps, each retrained (coarse widths lose accuracy before
     # retraining that the search's constraint would refuse).
     configs += [space.config(x) for x in space.datapath_ladder()]
-    keeps = SPARSE_KEEP if r == 1 else ()
-    grow = r == 1 and ctx.tiny_base is not None and bool(found.importance)
+    keeps = SPARSE_KEEP if r == ctx.first else ()
+    grow = r == ctx.first and ctx.tiny_base is not None and bool(found.importance)
     tiny = [ApproxConfig(input_precision=p)
             for p in (tiny_precisions(origin, found.importance[0]) if grow else [])]
     lanes = bool(ctx.cost.lanes)
@@ -309,6 +336,19 @@ def _add_grown(found: Retrained, grown: list[tuple[tuple[int, ...], Network]], r
     for k in kept:
         found.add(grown[k][1], ApproxConfig(input_precision=grown[k][0]), losses[k],
                   ctx.cost_of(grown[k][1]), r, tiny=True)
+
+
+def aimed_spread(costs: np.ndarray, k: int, limit: float | None) -> list[int]:
+    """``k`` indices of a front sorted by estimated cost ``costs`` to retrain: :func:`spread`
+    over it; with a ``limit`` (power-first), spread over the points estimated within it, and
+    over the rest only with the picks they leave."""
+    n = len(costs)
+    under = n if limit is None else int(np.searchsorted(costs, limit, side="right"))
+    if under == 0 or under == n:
+        return spread(n, k)
+    if under >= k:
+        return spread(under, k)
+    return list(range(under)) + [under + i for i in spread(n - under, k - under)]
 
 
 def class_counts(net: Network, codes: np.ndarray) -> np.ndarray:

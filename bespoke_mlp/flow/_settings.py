@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from .._choices import QUANTIZERS
 from ..errors import UsageError
 
-__all__ = ["BATTERIES_MW", "POWER_FIRST_SEARCH_LOSS", "QUANTIZERS", "SearchSettings"]
+__all__ = ["BASE_REACH", "BATTERIES_MW", "BUDGET_MARGIN", "POWER_FIRST_SEARCH_LOSS",
+           "QUANTIZERS", "SearchSettings"]
 
 
 #: ``--battery`` names and the power (mW) each supplies, as the printed-ML literature quotes
@@ -20,6 +21,15 @@ BATTERIES_MW = {"blue-spark": 6.0, "zinergy": 15.0}
 #: power budget without a loss budget): the designs under a battery's budget may lose more
 #: than the default budget before retraining wins it back.
 POWER_FIRST_SEARCH_LOSS = 5.0
+
+#: Power-first retraining and verification prefer designs whose estimated system power is
+#: within this factor of the budget (the estimate is only an estimate).
+BUDGET_MARGIN = 1.25
+
+#: Power-first, a later round searches from the design most accurate on the validation part
+#: among those estimated within this factor of the budget: its approximations reach down to
+#: the budget from above.
+BASE_REACH = 2.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,14 @@ class SearchSettings:
         """The loss (points) the search, the round bases and the screening aim within."""
         return max(self.max_loss, POWER_FIRST_SEARCH_LOSS) if self.power_first else \
             self.max_loss
+
+    def estimate_limit(self, factor: float = BUDGET_MARGIN) -> float | None:
+        """Power-first under the system-power objective (the search's estimate is then of
+        system power): ``factor`` times the budget, the estimate the search aims under;
+        else None."""
+        if not self.power_first or self.objective != "system-power":
+            return None
+        return factor * self.budget_mw
 
     @property
     def rule(self) -> str:

@@ -38,11 +38,6 @@ from ._settings import SearchSettings
 __all__ = ["Choice", "Front", "Judged", "Reference", "choose", "judge", "train_exact_run",
            "train_reference", "verify_front"]
 
-#: Power-first verification picks prefer designs whose estimated system power is within this
-#: factor of the budget (the estimate is only an estimate).
-BUDGET_MARGIN = 1.25
-
-
 @dataclass(frozen=True)
 class Reference:
     """The search's exact network (the reference every loss is measured against), the
@@ -181,16 +176,16 @@ def verification_picks(found: Retrained, judged: Judged, settings: SearchSetting
 
     Loss-first, half of the front's picks are the smallest certified designs, the rest
     spread over the front. Power-first, all of them go to the designs estimated within
-    :data:`BUDGET_MARGIN` times the budget (half the most accurate on the validation part,
-    the rest spread over them), the front filling what they leave: the most accurate design
-    under the budget is then implemented, not only estimated. Power-first picks read no
-    selection data, so that the designs it judges are fixed before it is read."""
+    :data:`~._settings.BUDGET_MARGIN` times the budget (half the most accurate on the
+    validation part, the rest spread over them), the front filling what they leave: the most
+    accurate design under the budget is then implemented, not only estimated. Power-first
+    picks read no selection data, so that the designs it judges are fixed before it is
+    read."""
     rest = [i for i, tiny in enumerate(found.tiny) if not tiny and found.rounds[i] > 0]
     k = settings.n_verify
     if settings.power_first:
-        # The estimate is of system power only under the default objective.
-        near = [i for i in rest if settings.objective != "system-power"
-                or found.area[i] <= BUDGET_MARGIN * settings.budget_mw]
+        limit = settings.estimate_limit()
+        near = [i for i in rest if limit is None or found.area[i] <= limit]
         est = [found.screen[i].estimate for i in near]
         order = sorted(range(len(near)), key=lambda j: (est[j], areas[near[j]], j))
         chosen = {near[j] for j in pick_for_verification(est, [areas[i] for i in near],

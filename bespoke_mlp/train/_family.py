@@ -83,9 +83,19 @@ class Family:
         """The training result of the reference member."""
         return self.results[[c.reference for c in self.candidates].index(True)]
 
-    def to_list(self) -> list[dict[str, Any]]:
-        """Every member's ``report.json`` entry; the search runs from the reference."""
-        return [c.to_dict(searched=c.reference) for c in self.candidates]
+    @property
+    def most_accurate(self) -> int:
+        """Index of the member most accurate on validation (ties: train accuracy, then
+        cost), as :func:`pick_reference` ranks them."""
+        c = self.candidates
+        return min(range(len(c)), key=lambda i: (-c[i].val_accuracy, -c[i].train_accuracy,
+                                                 c[i].cost, i))
+
+    def to_list(self, searched: tuple[int, ...] = ()) -> list[dict[str, Any]]:
+        """Every member's ``report.json`` entry; the search runs from the reference and the
+        members indexed in ``searched``."""
+        return [c.to_dict(searched=c.reference or i in searched)
+                for i, c in enumerate(self.candidates)]
 
 
 def family_shapes(default: tuple[int, ...], weight_bits: int,
