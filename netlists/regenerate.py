@@ -51,11 +51,15 @@ CI_DATASETS = ("balance",)
 #: removes a name from here; every design has been regenerated under the rule.
 PREDATES_SELECTION_RULE: tuple[str, ...] = ()
 #: The files of a dataset's directory with a selected design (``report.json`` alone without).
-FILES = ("top.v", "netlist.v", "report.json", "network.json", "vectors.hex")
+#: The design package a run hands over (``docs/design_package.md``) but ``synth.log``, which
+#: names the run's scratch directories.
+PACKAGE = ("tb.v", "run_tb.sh", "expected.hex", "cells.v", "timing.rpt", "constraints.sdc",
+           "datasheet.html")
+FILES = ("top.v", "netlist.v", "report.json", "network.json", "vectors.hex", *PACKAGE)
 #: Where each file comes from in a search run's output directory.
 SOURCES = {"top.v": "design/top.v", "netlist.v": "design/netlist.v",
            "report.json": "report.json", "network.json": "design/network.json",
-           "vectors.hex": "design/vectors.hex"}
+           "vectors.hex": "design/vectors.hex", **{f: f"design/{f}" for f in PACKAGE}}
 #: The run settings (``report.json``'s ``settings``) fixed by ``run_search_flow``'s defaults.
 _RUN_DEFAULTS = ("hidden", "seed", "split_seed", "input_bits", "weight_bits", "activation_bits")
 
@@ -153,7 +157,7 @@ def _install(run: Path, dest: Path) -> dict[str, Any]:
         tmp.chmod(0o755)  # a temporary directory is private; the reference is not
         files = FILES if report.get("selected") is not None else ("report.json",)
         for name in files:
-            shutil.copyfile(run / SOURCES[name], tmp / name)
+            shutil.copy2(run / SOURCES[name], tmp / name)  # run_tb.sh stays executable
     (dest / MARKER).unlink()  # the committed tree holds the reference files only
     return report
 
@@ -370,7 +374,10 @@ Each `<dataset>/` holds
 - `report.json`: accuracy, area, power, delay and verification (see the main README),
 - `network.json`: the selected, approximated integer network (the golden model's IR),
 - `vectors.hex`: the test split's input codes, so that `bespoke-mlp verify netlists/<dataset>`
-  re-checks the design (add missing ones with `--add-vectors`, no search).
+  re-checks the design (add missing ones with `--add-vectors`, no search),
+- the rest of the design package a run hands over (`docs/design_package.md`): `tb.v`,
+  `expected.hex`, `cells.v` and `run_tb.sh` (`./run_tb.sh rtl` or `gates` runs the
+  self-checking testbench), `timing.rpt`, `constraints.sdc`, `datasheet.html`.
 
 A dataset whose search selected no design has only its `report.json`. The designs are
 deterministic: `tests/test_netlists.py` regenerates {_ci_text()} and checks that the RTL is

@@ -6,2100 +6,213 @@ module bespoke_mlp(y, x);
   input [35:0] x;
   wire [35:0] x;
   wire _0_;
-  wire _1000_;
-  wire _1001_;
-  wire _1002_;
-  wire _1003_;
-  wire _1004_;
-  wire _1005_;
-  wire _1006_;
-  wire _1007_;
-  wire _1008_;
-  wire _1009_;
   wire _100_;
-  wire _1010_;
-  wire _1011_;
-  wire _1012_;
-  wire _1013_;
-  wire _1014_;
-  wire _1015_;
-  wire _1016_;
-  wire _1017_;
-  wire _1018_;
-  wire _1019_;
   wire _101_;
-  wire _1020_;
-  wire _1021_;
-  wire _1022_;
-  wire _1023_;
-  wire _1024_;
-  wire _1025_;
-  wire _1026_;
-  wire _1027_;
-  wire _1028_;
-  wire _1029_;
   wire _102_;
-  wire _1030_;
-  wire _1031_;
-  wire _1032_;
-  wire _1033_;
-  wire _1034_;
-  wire _1035_;
-  wire _1036_;
-  wire _1037_;
-  wire _1038_;
-  wire _1039_;
   wire _103_;
-  wire _1040_;
-  wire _1041_;
-  wire _1042_;
-  wire _1043_;
-  wire _1044_;
-  wire _1045_;
-  wire _1046_;
-  wire _1047_;
-  wire _1048_;
-  wire _1049_;
   wire _104_;
-  wire _1050_;
-  wire _1051_;
-  wire _1052_;
-  wire _1053_;
-  wire _1054_;
-  wire _1055_;
-  wire _1056_;
-  wire _1057_;
-  wire _1058_;
-  wire _1059_;
   wire _105_;
-  wire _1060_;
-  wire _1061_;
-  wire _1062_;
-  wire _1063_;
-  wire _1064_;
-  wire _1065_;
-  wire _1066_;
-  wire _1067_;
-  wire _1068_;
-  wire _1069_;
   wire _106_;
-  wire _1070_;
-  wire _1071_;
-  wire _1072_;
-  wire _1073_;
-  wire _1074_;
-  wire _1075_;
-  wire _1076_;
-  wire _1077_;
-  wire _1078_;
-  wire _1079_;
   wire _107_;
-  wire _1080_;
-  wire _1081_;
-  wire _1082_;
-  wire _1083_;
-  wire _1084_;
-  wire _1085_;
-  wire _1086_;
-  wire _1087_;
-  wire _1088_;
-  wire _1089_;
   wire _108_;
-  wire _1090_;
-  wire _1091_;
-  wire _1092_;
-  wire _1093_;
-  wire _1094_;
-  wire _1095_;
-  wire _1096_;
-  wire _1097_;
-  wire _1098_;
-  wire _1099_;
   wire _109_;
   wire _10_;
-  wire _1100_;
-  wire _1101_;
-  wire _1102_;
-  wire _1103_;
-  wire _1104_;
-  wire _1105_;
-  wire _1106_;
-  wire _1107_;
-  wire _1108_;
-  wire _1109_;
   wire _110_;
-  wire _1110_;
-  wire _1111_;
-  wire _1112_;
-  wire _1113_;
-  wire _1114_;
-  wire _1115_;
-  wire _1116_;
-  wire _1117_;
-  wire _1118_;
-  wire _1119_;
   wire _111_;
-  wire _1120_;
-  wire _1121_;
-  wire _1122_;
-  wire _1123_;
-  wire _1124_;
-  wire _1125_;
-  wire _1126_;
-  wire _1127_;
-  wire _1128_;
-  wire _1129_;
   wire _112_;
-  wire _1130_;
-  wire _1131_;
-  wire _1132_;
-  wire _1133_;
-  wire _1134_;
-  wire _1135_;
-  wire _1136_;
-  wire _1137_;
-  wire _1138_;
-  wire _1139_;
   wire _113_;
-  wire _1140_;
-  wire _1141_;
-  wire _1142_;
-  wire _1143_;
-  wire _1144_;
-  wire _1145_;
-  wire _1146_;
-  wire _1147_;
-  wire _1148_;
-  wire _1149_;
   wire _114_;
-  wire _1150_;
-  wire _1151_;
-  wire _1152_;
-  wire _1153_;
-  wire _1154_;
-  wire _1155_;
-  wire _1156_;
-  wire _1157_;
-  wire _1158_;
-  wire _1159_;
   wire _115_;
-  wire _1160_;
-  wire _1161_;
-  wire _1162_;
-  wire _1163_;
-  wire _1164_;
-  wire _1165_;
-  wire _1166_;
-  wire _1167_;
-  wire _1168_;
-  wire _1169_;
   wire _116_;
-  wire _1170_;
-  wire _1171_;
-  wire _1172_;
-  wire _1173_;
-  wire _1174_;
-  wire _1175_;
-  wire _1176_;
-  wire _1177_;
-  wire _1178_;
-  wire _1179_;
   wire _117_;
-  wire _1180_;
-  wire _1181_;
-  wire _1182_;
-  wire _1183_;
-  wire _1184_;
-  wire _1185_;
-  wire _1186_;
-  wire _1187_;
-  wire _1188_;
-  wire _1189_;
   wire _118_;
-  wire _1190_;
-  wire _1191_;
-  wire _1192_;
-  wire _1193_;
-  wire _1194_;
-  wire _1195_;
-  wire _1196_;
-  wire _1197_;
-  wire _1198_;
-  wire _1199_;
   wire _119_;
   wire _11_;
-  wire _1200_;
-  wire _1201_;
-  wire _1202_;
-  wire _1203_;
-  wire _1204_;
-  wire _1205_;
-  wire _1206_;
-  wire _1207_;
-  wire _1208_;
-  wire _1209_;
   wire _120_;
-  wire _1210_;
-  wire _1211_;
-  wire _1212_;
-  wire _1213_;
-  wire _1214_;
-  wire _1215_;
-  wire _1216_;
-  wire _1217_;
-  wire _1218_;
-  wire _1219_;
   wire _121_;
-  wire _1220_;
-  wire _1221_;
-  wire _1222_;
-  wire _1223_;
-  wire _1224_;
-  wire _1225_;
-  wire _1226_;
-  wire _1227_;
-  wire _1228_;
-  wire _1229_;
   wire _122_;
-  wire _1230_;
-  wire _1231_;
-  wire _1232_;
-  wire _1233_;
-  wire _1234_;
-  wire _1235_;
-  wire _1236_;
-  wire _1237_;
-  wire _1238_;
-  wire _1239_;
   wire _123_;
-  wire _1240_;
-  wire _1241_;
-  wire _1242_;
-  wire _1243_;
-  wire _1244_;
-  wire _1245_;
-  wire _1246_;
-  wire _1247_;
-  wire _1248_;
-  wire _1249_;
   wire _124_;
-  wire _1250_;
-  wire _1251_;
-  wire _1252_;
-  wire _1253_;
-  wire _1254_;
-  wire _1255_;
-  wire _1256_;
-  wire _1257_;
-  wire _1258_;
-  wire _1259_;
   wire _125_;
-  wire _1260_;
-  wire _1261_;
-  wire _1262_;
-  wire _1263_;
-  wire _1264_;
-  wire _1265_;
-  wire _1266_;
-  wire _1267_;
-  wire _1268_;
-  wire _1269_;
   wire _126_;
-  wire _1270_;
-  wire _1271_;
-  wire _1272_;
-  wire _1273_;
-  wire _1274_;
-  wire _1275_;
-  wire _1276_;
-  wire _1277_;
-  wire _1278_;
-  wire _1279_;
   wire _127_;
-  wire _1280_;
-  wire _1281_;
-  wire _1282_;
-  wire _1283_;
-  wire _1284_;
-  wire _1285_;
-  wire _1286_;
-  wire _1287_;
-  wire _1288_;
-  wire _1289_;
   wire _128_;
-  wire _1290_;
-  wire _1291_;
-  wire _1292_;
-  wire _1293_;
-  wire _1294_;
-  wire _1295_;
-  wire _1296_;
-  wire _1297_;
-  wire _1298_;
-  wire _1299_;
   wire _129_;
   wire _12_;
-  wire _1300_;
-  wire _1301_;
-  wire _1302_;
-  wire _1303_;
-  wire _1304_;
-  wire _1305_;
-  wire _1306_;
-  wire _1307_;
-  wire _1308_;
-  wire _1309_;
   wire _130_;
-  wire _1310_;
-  wire _1311_;
-  wire _1312_;
-  wire _1313_;
-  wire _1314_;
-  wire _1315_;
-  wire _1316_;
-  wire _1317_;
-  wire _1318_;
-  wire _1319_;
   wire _131_;
-  wire _1320_;
-  wire _1321_;
-  wire _1322_;
-  wire _1323_;
-  wire _1324_;
-  wire _1325_;
-  wire _1326_;
-  wire _1327_;
-  wire _1328_;
-  wire _1329_;
   wire _132_;
-  wire _1330_;
-  wire _1331_;
-  wire _1332_;
-  wire _1333_;
-  wire _1334_;
-  wire _1335_;
-  wire _1336_;
-  wire _1337_;
-  wire _1338_;
-  wire _1339_;
   wire _133_;
-  wire _1340_;
-  wire _1341_;
-  wire _1342_;
-  wire _1343_;
-  wire _1344_;
-  wire _1345_;
-  wire _1346_;
-  wire _1347_;
-  wire _1348_;
-  wire _1349_;
   wire _134_;
-  wire _1350_;
-  wire _1351_;
-  wire _1352_;
-  wire _1353_;
-  wire _1354_;
-  wire _1355_;
-  wire _1356_;
-  wire _1357_;
-  wire _1358_;
-  wire _1359_;
   wire _135_;
-  wire _1360_;
-  wire _1361_;
-  wire _1362_;
-  wire _1363_;
-  wire _1364_;
-  wire _1365_;
-  wire _1366_;
-  wire _1367_;
-  wire _1368_;
-  wire _1369_;
   wire _136_;
-  wire _1370_;
-  wire _1371_;
-  wire _1372_;
-  wire _1373_;
-  wire _1374_;
-  wire _1375_;
-  wire _1376_;
-  wire _1377_;
-  wire _1378_;
-  wire _1379_;
   wire _137_;
-  wire _1380_;
-  wire _1381_;
-  wire _1382_;
-  wire _1383_;
-  wire _1384_;
-  wire _1385_;
-  wire _1386_;
-  wire _1387_;
-  wire _1388_;
-  wire _1389_;
   wire _138_;
-  wire _1390_;
-  wire _1391_;
-  wire _1392_;
-  wire _1393_;
-  wire _1394_;
-  wire _1395_;
-  wire _1396_;
-  wire _1397_;
-  wire _1398_;
-  wire _1399_;
   wire _139_;
   wire _13_;
-  wire _1400_;
-  wire _1401_;
-  wire _1402_;
-  wire _1403_;
-  wire _1404_;
-  wire _1405_;
-  wire _1406_;
-  wire _1407_;
-  wire _1408_;
-  wire _1409_;
   wire _140_;
-  wire _1410_;
-  wire _1411_;
-  wire _1412_;
-  wire _1413_;
-  wire _1414_;
-  wire _1415_;
-  wire _1416_;
-  wire _1417_;
-  wire _1418_;
-  wire _1419_;
   wire _141_;
-  wire _1420_;
-  wire _1421_;
-  wire _1422_;
-  wire _1423_;
-  wire _1424_;
-  wire _1425_;
-  wire _1426_;
-  wire _1427_;
-  wire _1428_;
-  wire _1429_;
   wire _142_;
-  wire _1430_;
-  wire _1431_;
-  wire _1432_;
-  wire _1433_;
-  wire _1434_;
-  wire _1435_;
-  wire _1436_;
-  wire _1437_;
-  wire _1438_;
-  wire _1439_;
   wire _143_;
-  wire _1440_;
-  wire _1441_;
-  wire _1442_;
-  wire _1443_;
-  wire _1444_;
-  wire _1445_;
-  wire _1446_;
-  wire _1447_;
-  wire _1448_;
-  wire _1449_;
   wire _144_;
-  wire _1450_;
-  wire _1451_;
-  wire _1452_;
-  wire _1453_;
-  wire _1454_;
-  wire _1455_;
-  wire _1456_;
-  wire _1457_;
-  wire _1458_;
-  wire _1459_;
   wire _145_;
-  wire _1460_;
-  wire _1461_;
-  wire _1462_;
-  wire _1463_;
-  wire _1464_;
-  wire _1465_;
-  wire _1466_;
-  wire _1467_;
-  wire _1468_;
-  wire _1469_;
   wire _146_;
-  wire _1470_;
-  wire _1471_;
-  wire _1472_;
-  wire _1473_;
-  wire _1474_;
-  wire _1475_;
-  wire _1476_;
-  wire _1477_;
-  wire _1478_;
-  wire _1479_;
   wire _147_;
-  wire _1480_;
-  wire _1481_;
-  wire _1482_;
-  wire _1483_;
-  wire _1484_;
-  wire _1485_;
-  wire _1486_;
-  wire _1487_;
-  wire _1488_;
-  wire _1489_;
   wire _148_;
-  wire _1490_;
-  wire _1491_;
-  wire _1492_;
-  wire _1493_;
-  wire _1494_;
-  wire _1495_;
-  wire _1496_;
-  wire _1497_;
-  wire _1498_;
-  wire _1499_;
   wire _149_;
   wire _14_;
-  wire _1500_;
-  wire _1501_;
-  wire _1502_;
-  wire _1503_;
-  wire _1504_;
-  wire _1505_;
-  wire _1506_;
-  wire _1507_;
-  wire _1508_;
-  wire _1509_;
   wire _150_;
-  wire _1510_;
-  wire _1511_;
-  wire _1512_;
-  wire _1513_;
-  wire _1514_;
-  wire _1515_;
-  wire _1516_;
-  wire _1517_;
-  wire _1518_;
-  wire _1519_;
   wire _151_;
-  wire _1520_;
-  wire _1521_;
-  wire _1522_;
-  wire _1523_;
-  wire _1524_;
-  wire _1525_;
-  wire _1526_;
-  wire _1527_;
-  wire _1528_;
-  wire _1529_;
   wire _152_;
-  wire _1530_;
-  wire _1531_;
-  wire _1532_;
-  wire _1533_;
-  wire _1534_;
-  wire _1535_;
-  wire _1536_;
-  wire _1537_;
-  wire _1538_;
-  wire _1539_;
   wire _153_;
-  wire _1540_;
-  wire _1541_;
-  wire _1542_;
-  wire _1543_;
-  wire _1544_;
-  wire _1545_;
-  wire _1546_;
-  wire _1547_;
-  wire _1548_;
-  wire _1549_;
   wire _154_;
-  wire _1550_;
-  wire _1551_;
-  wire _1552_;
-  wire _1553_;
-  wire _1554_;
-  wire _1555_;
-  wire _1556_;
-  wire _1557_;
-  wire _1558_;
-  wire _1559_;
   wire _155_;
-  wire _1560_;
-  wire _1561_;
-  wire _1562_;
-  wire _1563_;
-  wire _1564_;
-  wire _1565_;
-  wire _1566_;
-  wire _1567_;
-  wire _1568_;
-  wire _1569_;
   wire _156_;
-  wire _1570_;
-  wire _1571_;
-  wire _1572_;
-  wire _1573_;
-  wire _1574_;
-  wire _1575_;
-  wire _1576_;
-  wire _1577_;
-  wire _1578_;
-  wire _1579_;
   wire _157_;
-  wire _1580_;
-  wire _1581_;
-  wire _1582_;
-  wire _1583_;
-  wire _1584_;
-  wire _1585_;
-  wire _1586_;
-  wire _1587_;
-  wire _1588_;
-  wire _1589_;
   wire _158_;
-  wire _1590_;
-  wire _1591_;
-  wire _1592_;
-  wire _1593_;
-  wire _1594_;
-  wire _1595_;
-  wire _1596_;
-  wire _1597_;
-  wire _1598_;
-  wire _1599_;
   wire _159_;
   wire _15_;
-  wire _1600_;
-  wire _1601_;
-  wire _1602_;
-  wire _1603_;
-  wire _1604_;
-  wire _1605_;
-  wire _1606_;
-  wire _1607_;
-  wire _1608_;
-  wire _1609_;
   wire _160_;
-  wire _1610_;
-  wire _1611_;
-  wire _1612_;
-  wire _1613_;
-  wire _1614_;
-  wire _1615_;
-  wire _1616_;
-  wire _1617_;
-  wire _1618_;
-  wire _1619_;
   wire _161_;
-  wire _1620_;
-  wire _1621_;
-  wire _1622_;
-  wire _1623_;
-  wire _1624_;
-  wire _1625_;
-  wire _1626_;
-  wire _1627_;
-  wire _1628_;
-  wire _1629_;
   wire _162_;
-  wire _1630_;
-  wire _1631_;
-  wire _1632_;
-  wire _1633_;
-  wire _1634_;
-  wire _1635_;
-  wire _1636_;
-  wire _1637_;
-  wire _1638_;
-  wire _1639_;
   wire _163_;
-  wire _1640_;
-  wire _1641_;
-  wire _1642_;
-  wire _1643_;
-  wire _1644_;
-  wire _1645_;
-  wire _1646_;
-  wire _1647_;
-  wire _1648_;
-  wire _1649_;
   wire _164_;
-  wire _1650_;
-  wire _1651_;
-  wire _1652_;
-  wire _1653_;
-  wire _1654_;
-  wire _1655_;
-  wire _1656_;
-  wire _1657_;
-  wire _1658_;
-  wire _1659_;
   wire _165_;
-  wire _1660_;
-  wire _1661_;
-  wire _1662_;
-  wire _1663_;
-  wire _1664_;
-  wire _1665_;
-  wire _1666_;
-  wire _1667_;
-  wire _1668_;
-  wire _1669_;
   wire _166_;
-  wire _1670_;
-  wire _1671_;
-  wire _1672_;
-  wire _1673_;
-  wire _1674_;
-  wire _1675_;
-  wire _1676_;
-  wire _1677_;
-  wire _1678_;
-  wire _1679_;
   wire _167_;
-  wire _1680_;
-  wire _1681_;
-  wire _1682_;
-  wire _1683_;
-  wire _1684_;
-  wire _1685_;
-  wire _1686_;
-  wire _1687_;
-  wire _1688_;
-  wire _1689_;
   wire _168_;
-  wire _1690_;
-  wire _1691_;
-  wire _1692_;
-  wire _1693_;
-  wire _1694_;
-  wire _1695_;
-  wire _1696_;
-  wire _1697_;
-  wire _1698_;
-  wire _1699_;
   wire _169_;
   wire _16_;
-  wire _1700_;
-  wire _1701_;
-  wire _1702_;
-  wire _1703_;
-  wire _1704_;
-  wire _1705_;
-  wire _1706_;
-  wire _1707_;
-  wire _1708_;
-  wire _1709_;
   wire _170_;
-  wire _1710_;
-  wire _1711_;
-  wire _1712_;
-  wire _1713_;
-  wire _1714_;
-  wire _1715_;
-  wire _1716_;
-  wire _1717_;
-  wire _1718_;
-  wire _1719_;
   wire _171_;
-  wire _1720_;
-  wire _1721_;
-  wire _1722_;
-  wire _1723_;
-  wire _1724_;
-  wire _1725_;
-  wire _1726_;
-  wire _1727_;
-  wire _1728_;
-  wire _1729_;
   wire _172_;
-  wire _1730_;
-  wire _1731_;
-  wire _1732_;
-  wire _1733_;
-  wire _1734_;
-  wire _1735_;
-  wire _1736_;
-  wire _1737_;
-  wire _1738_;
-  wire _1739_;
   wire _173_;
-  wire _1740_;
-  wire _1741_;
-  wire _1742_;
-  wire _1743_;
-  wire _1744_;
-  wire _1745_;
-  wire _1746_;
-  wire _1747_;
-  wire _1748_;
-  wire _1749_;
   wire _174_;
-  wire _1750_;
-  wire _1751_;
-  wire _1752_;
-  wire _1753_;
-  wire _1754_;
-  wire _1755_;
-  wire _1756_;
-  wire _1757_;
-  wire _1758_;
-  wire _1759_;
   wire _175_;
-  wire _1760_;
-  wire _1761_;
-  wire _1762_;
-  wire _1763_;
-  wire _1764_;
-  wire _1765_;
-  wire _1766_;
-  wire _1767_;
-  wire _1768_;
-  wire _1769_;
   wire _176_;
-  wire _1770_;
-  wire _1771_;
-  wire _1772_;
-  wire _1773_;
-  wire _1774_;
-  wire _1775_;
-  wire _1776_;
-  wire _1777_;
-  wire _1778_;
-  wire _1779_;
   wire _177_;
-  wire _1780_;
-  wire _1781_;
-  wire _1782_;
-  wire _1783_;
-  wire _1784_;
-  wire _1785_;
-  wire _1786_;
-  wire _1787_;
-  wire _1788_;
-  wire _1789_;
   wire _178_;
-  wire _1790_;
-  wire _1791_;
-  wire _1792_;
-  wire _1793_;
-  wire _1794_;
-  wire _1795_;
-  wire _1796_;
-  wire _1797_;
-  wire _1798_;
-  wire _1799_;
   wire _179_;
   wire _17_;
-  wire _1800_;
-  wire _1801_;
-  wire _1802_;
-  wire _1803_;
-  wire _1804_;
-  wire _1805_;
-  wire _1806_;
-  wire _1807_;
-  wire _1808_;
-  wire _1809_;
   wire _180_;
-  wire _1810_;
-  wire _1811_;
-  wire _1812_;
-  wire _1813_;
-  wire _1814_;
-  wire _1815_;
-  wire _1816_;
-  wire _1817_;
-  wire _1818_;
-  wire _1819_;
   wire _181_;
-  wire _1820_;
-  wire _1821_;
-  wire _1822_;
-  wire _1823_;
-  wire _1824_;
-  wire _1825_;
-  wire _1826_;
-  wire _1827_;
-  wire _1828_;
-  wire _1829_;
   wire _182_;
-  wire _1830_;
-  wire _1831_;
-  wire _1832_;
-  wire _1833_;
-  wire _1834_;
-  wire _1835_;
-  wire _1836_;
-  wire _1837_;
-  wire _1838_;
-  wire _1839_;
   wire _183_;
-  wire _1840_;
-  wire _1841_;
-  wire _1842_;
-  wire _1843_;
-  wire _1844_;
-  wire _1845_;
-  wire _1846_;
-  wire _1847_;
-  wire _1848_;
-  wire _1849_;
   wire _184_;
-  wire _1850_;
-  wire _1851_;
-  wire _1852_;
-  wire _1853_;
-  wire _1854_;
-  wire _1855_;
-  wire _1856_;
-  wire _1857_;
-  wire _1858_;
-  wire _1859_;
   wire _185_;
-  wire _1860_;
-  wire _1861_;
-  wire _1862_;
-  wire _1863_;
-  wire _1864_;
-  wire _1865_;
-  wire _1866_;
-  wire _1867_;
-  wire _1868_;
-  wire _1869_;
   wire _186_;
-  wire _1870_;
-  wire _1871_;
-  wire _1872_;
-  wire _1873_;
-  wire _1874_;
-  wire _1875_;
-  wire _1876_;
-  wire _1877_;
-  wire _1878_;
-  wire _1879_;
   wire _187_;
-  wire _1880_;
-  wire _1881_;
-  wire _1882_;
-  wire _1883_;
-  wire _1884_;
-  wire _1885_;
-  wire _1886_;
-  wire _1887_;
-  wire _1888_;
-  wire _1889_;
   wire _188_;
-  wire _1890_;
-  wire _1891_;
-  wire _1892_;
-  wire _1893_;
-  wire _1894_;
-  wire _1895_;
-  wire _1896_;
-  wire _1897_;
-  wire _1898_;
-  wire _1899_;
   wire _189_;
   wire _18_;
-  wire _1900_;
-  wire _1901_;
-  wire _1902_;
-  wire _1903_;
-  wire _1904_;
-  wire _1905_;
-  wire _1906_;
-  wire _1907_;
-  wire _1908_;
-  wire _1909_;
   wire _190_;
-  wire _1910_;
-  wire _1911_;
-  wire _1912_;
-  wire _1913_;
-  wire _1914_;
-  wire _1915_;
-  wire _1916_;
-  wire _1917_;
-  wire _1918_;
-  wire _1919_;
   wire _191_;
-  wire _1920_;
-  wire _1921_;
-  wire _1922_;
-  wire _1923_;
-  wire _1924_;
-  wire _1925_;
-  wire _1926_;
-  wire _1927_;
-  wire _1928_;
-  wire _1929_;
   wire _192_;
-  wire _1930_;
-  wire _1931_;
-  wire _1932_;
-  wire _1933_;
-  wire _1934_;
-  wire _1935_;
-  wire _1936_;
-  wire _1937_;
-  wire _1938_;
-  wire _1939_;
   wire _193_;
-  wire _1940_;
-  wire _1941_;
-  wire _1942_;
-  wire _1943_;
-  wire _1944_;
-  wire _1945_;
-  wire _1946_;
-  wire _1947_;
-  wire _1948_;
-  wire _1949_;
   wire _194_;
-  wire _1950_;
-  wire _1951_;
-  wire _1952_;
-  wire _1953_;
-  wire _1954_;
-  wire _1955_;
-  wire _1956_;
-  wire _1957_;
-  wire _1958_;
-  wire _1959_;
   wire _195_;
-  wire _1960_;
-  wire _1961_;
-  wire _1962_;
-  wire _1963_;
-  wire _1964_;
-  wire _1965_;
-  wire _1966_;
-  wire _1967_;
-  wire _1968_;
-  wire _1969_;
   wire _196_;
-  wire _1970_;
-  wire _1971_;
-  wire _1972_;
-  wire _1973_;
-  wire _1974_;
-  wire _1975_;
-  wire _1976_;
-  wire _1977_;
-  wire _1978_;
-  wire _1979_;
   wire _197_;
-  wire _1980_;
-  wire _1981_;
-  wire _1982_;
-  wire _1983_;
-  wire _1984_;
-  wire _1985_;
-  wire _1986_;
-  wire _1987_;
-  wire _1988_;
-  wire _1989_;
   wire _198_;
-  wire _1990_;
-  wire _1991_;
-  wire _1992_;
-  wire _1993_;
-  wire _1994_;
-  wire _1995_;
-  wire _1996_;
-  wire _1997_;
-  wire _1998_;
-  wire _1999_;
   wire _199_;
   wire _19_;
   wire _1_;
-  wire _2000_;
-  wire _2001_;
-  wire _2002_;
-  wire _2003_;
-  wire _2004_;
-  wire _2005_;
-  wire _2006_;
-  wire _2007_;
-  wire _2008_;
-  wire _2009_;
   wire _200_;
-  wire _2010_;
-  wire _2011_;
-  wire _2012_;
-  wire _2013_;
-  wire _2014_;
-  wire _2015_;
-  wire _2016_;
-  wire _2017_;
-  wire _2018_;
-  wire _2019_;
   wire _201_;
-  wire _2020_;
-  wire _2021_;
-  wire _2022_;
-  wire _2023_;
-  wire _2024_;
-  wire _2025_;
-  wire _2026_;
-  wire _2027_;
-  wire _2028_;
-  wire _2029_;
   wire _202_;
-  wire _2030_;
-  wire _2031_;
-  wire _2032_;
-  wire _2033_;
-  wire _2034_;
-  wire _2035_;
-  wire _2036_;
-  wire _2037_;
-  wire _2038_;
-  wire _2039_;
   wire _203_;
-  wire _2040_;
-  wire _2041_;
-  wire _2042_;
-  wire _2043_;
-  wire _2044_;
-  wire _2045_;
-  wire _2046_;
-  wire _2047_;
-  wire _2048_;
-  wire _2049_;
   wire _204_;
-  wire _2050_;
-  wire _2051_;
-  wire _2052_;
-  wire _2053_;
-  wire _2054_;
-  wire _2055_;
-  wire _2056_;
-  wire _2057_;
-  wire _2058_;
-  wire _2059_;
   wire _205_;
-  wire _2060_;
-  wire _2061_;
-  wire _2062_;
-  wire _2063_;
-  wire _2064_;
-  wire _2065_;
-  wire _2066_;
-  wire _2067_;
-  wire _2068_;
-  wire _2069_;
   wire _206_;
-  wire _2070_;
-  wire _2071_;
-  wire _2072_;
-  wire _2073_;
-  wire _2074_;
-  wire _2075_;
-  wire _2076_;
-  wire _2077_;
-  wire _2078_;
-  wire _2079_;
   wire _207_;
-  wire _2080_;
-  wire _2081_;
-  wire _2082_;
-  wire _2083_;
-  wire _2084_;
-  wire _2085_;
-  wire _2086_;
-  wire _2087_;
-  wire _2088_;
-  wire _2089_;
   wire _208_;
-  wire _2090_;
-  wire _2091_;
-  wire _2092_;
-  wire _2093_;
-  wire _2094_;
-  wire _2095_;
-  wire _2096_;
-  wire _2097_;
-  wire _2098_;
-  wire _2099_;
   wire _209_;
   wire _20_;
-  wire _2100_;
-  wire _2101_;
-  wire _2102_;
-  wire _2103_;
-  wire _2104_;
-  wire _2105_;
-  wire _2106_;
-  wire _2107_;
-  wire _2108_;
-  wire _2109_;
   wire _210_;
-  wire _2110_;
-  wire _2111_;
-  wire _2112_;
-  wire _2113_;
-  wire _2114_;
-  wire _2115_;
-  wire _2116_;
-  wire _2117_;
-  wire _2118_;
-  wire _2119_;
   wire _211_;
-  wire _2120_;
-  wire _2121_;
-  wire _2122_;
-  wire _2123_;
-  wire _2124_;
-  wire _2125_;
-  wire _2126_;
-  wire _2127_;
-  wire _2128_;
-  wire _2129_;
   wire _212_;
-  wire _2130_;
-  wire _2131_;
-  wire _2132_;
-  wire _2133_;
-  wire _2134_;
-  wire _2135_;
-  wire _2136_;
-  wire _2137_;
-  wire _2138_;
-  wire _2139_;
   wire _213_;
-  wire _2140_;
-  wire _2141_;
-  wire _2142_;
-  wire _2143_;
-  wire _2144_;
-  wire _2145_;
-  wire _2146_;
-  wire _2147_;
-  wire _2148_;
-  wire _2149_;
   wire _214_;
-  wire _2150_;
-  wire _2151_;
-  wire _2152_;
-  wire _2153_;
-  wire _2154_;
-  wire _2155_;
-  wire _2156_;
-  wire _2157_;
-  wire _2158_;
-  wire _2159_;
   wire _215_;
-  wire _2160_;
-  wire _2161_;
-  wire _2162_;
-  wire _2163_;
-  wire _2164_;
-  wire _2165_;
-  wire _2166_;
-  wire _2167_;
-  wire _2168_;
-  wire _2169_;
   wire _216_;
-  wire _2170_;
-  wire _2171_;
-  wire _2172_;
-  wire _2173_;
-  wire _2174_;
-  wire _2175_;
-  wire _2176_;
-  wire _2177_;
-  wire _2178_;
-  wire _2179_;
   wire _217_;
-  wire _2180_;
-  wire _2181_;
-  wire _2182_;
-  wire _2183_;
-  wire _2184_;
-  wire _2185_;
-  wire _2186_;
-  wire _2187_;
-  wire _2188_;
-  wire _2189_;
   wire _218_;
-  wire _2190_;
-  wire _2191_;
-  wire _2192_;
-  wire _2193_;
-  wire _2194_;
-  wire _2195_;
-  wire _2196_;
-  wire _2197_;
-  wire _2198_;
-  wire _2199_;
   wire _219_;
   wire _21_;
-  wire _2200_;
-  wire _2201_;
-  wire _2202_;
-  wire _2203_;
-  wire _2204_;
-  wire _2205_;
-  wire _2206_;
-  wire _2207_;
-  wire _2208_;
-  wire _2209_;
   wire _220_;
-  wire _2210_;
-  wire _2211_;
-  wire _2212_;
-  wire _2213_;
-  wire _2214_;
-  wire _2215_;
-  wire _2216_;
-  wire _2217_;
-  wire _2218_;
-  wire _2219_;
   wire _221_;
-  wire _2220_;
-  wire _2221_;
-  wire _2222_;
-  wire _2223_;
-  wire _2224_;
-  wire _2225_;
-  wire _2226_;
-  wire _2227_;
-  wire _2228_;
-  wire _2229_;
   wire _222_;
-  wire _2230_;
-  wire _2231_;
-  wire _2232_;
-  wire _2233_;
-  wire _2234_;
-  wire _2235_;
-  wire _2236_;
-  wire _2237_;
-  wire _2238_;
-  wire _2239_;
   wire _223_;
-  wire _2240_;
-  wire _2241_;
-  wire _2242_;
-  wire _2243_;
-  wire _2244_;
-  wire _2245_;
-  wire _2246_;
-  wire _2247_;
-  wire _2248_;
-  wire _2249_;
   wire _224_;
-  wire _2250_;
-  wire _2251_;
-  wire _2252_;
-  wire _2253_;
-  wire _2254_;
-  wire _2255_;
-  wire _2256_;
-  wire _2257_;
-  wire _2258_;
-  wire _2259_;
   wire _225_;
-  wire _2260_;
-  wire _2261_;
-  wire _2262_;
-  wire _2263_;
-  wire _2264_;
-  wire _2265_;
-  wire _2266_;
-  wire _2267_;
-  wire _2268_;
-  wire _2269_;
   wire _226_;
-  wire _2270_;
-  wire _2271_;
-  wire _2272_;
-  wire _2273_;
-  wire _2274_;
-  wire _2275_;
-  wire _2276_;
-  wire _2277_;
-  wire _2278_;
-  wire _2279_;
   wire _227_;
-  wire _2280_;
-  wire _2281_;
-  wire _2282_;
-  wire _2283_;
-  wire _2284_;
-  wire _2285_;
-  wire _2286_;
-  wire _2287_;
-  wire _2288_;
-  wire _2289_;
   wire _228_;
-  wire _2290_;
-  wire _2291_;
-  wire _2292_;
-  wire _2293_;
-  wire _2294_;
-  wire _2295_;
-  wire _2296_;
-  wire _2297_;
-  wire _2298_;
-  wire _2299_;
   wire _229_;
   wire _22_;
-  wire _2300_;
-  wire _2301_;
-  wire _2302_;
-  wire _2303_;
-  wire _2304_;
-  wire _2305_;
-  wire _2306_;
-  wire _2307_;
-  wire _2308_;
-  wire _2309_;
   wire _230_;
-  wire _2310_;
-  wire _2311_;
-  wire _2312_;
-  wire _2313_;
-  wire _2314_;
-  wire _2315_;
-  wire _2316_;
-  wire _2317_;
-  wire _2318_;
-  wire _2319_;
   wire _231_;
-  wire _2320_;
-  wire _2321_;
-  wire _2322_;
-  wire _2323_;
-  wire _2324_;
-  wire _2325_;
-  wire _2326_;
-  wire _2327_;
-  wire _2328_;
-  wire _2329_;
   wire _232_;
-  wire _2330_;
-  wire _2331_;
-  wire _2332_;
-  wire _2333_;
-  wire _2334_;
-  wire _2335_;
-  wire _2336_;
-  wire _2337_;
-  wire _2338_;
-  wire _2339_;
   wire _233_;
-  wire _2340_;
-  wire _2341_;
-  wire _2342_;
-  wire _2343_;
-  wire _2344_;
-  wire _2345_;
-  wire _2346_;
-  wire _2347_;
-  wire _2348_;
-  wire _2349_;
   wire _234_;
-  wire _2350_;
-  wire _2351_;
-  wire _2352_;
-  wire _2353_;
-  wire _2354_;
-  wire _2355_;
-  wire _2356_;
-  wire _2357_;
-  wire _2358_;
-  wire _2359_;
   wire _235_;
-  wire _2360_;
-  wire _2361_;
-  wire _2362_;
-  wire _2363_;
-  wire _2364_;
-  wire _2365_;
-  wire _2366_;
-  wire _2367_;
-  wire _2368_;
-  wire _2369_;
   wire _236_;
-  wire _2370_;
-  wire _2371_;
-  wire _2372_;
-  wire _2373_;
-  wire _2374_;
-  wire _2375_;
-  wire _2376_;
-  wire _2377_;
-  wire _2378_;
-  wire _2379_;
   wire _237_;
-  wire _2380_;
-  wire _2381_;
-  wire _2382_;
-  wire _2383_;
-  wire _2384_;
-  wire _2385_;
-  wire _2386_;
-  wire _2387_;
-  wire _2388_;
-  wire _2389_;
   wire _238_;
-  wire _2390_;
-  wire _2391_;
-  wire _2392_;
-  wire _2393_;
-  wire _2394_;
-  wire _2395_;
-  wire _2396_;
-  wire _2397_;
-  wire _2398_;
-  wire _2399_;
   wire _239_;
   wire _23_;
-  wire _2400_;
-  wire _2401_;
-  wire _2402_;
-  wire _2403_;
-  wire _2404_;
-  wire _2405_;
-  wire _2406_;
-  wire _2407_;
-  wire _2408_;
-  wire _2409_;
   wire _240_;
-  wire _2410_;
-  wire _2411_;
-  wire _2412_;
-  wire _2413_;
-  wire _2414_;
-  wire _2415_;
-  wire _2416_;
-  wire _2417_;
-  wire _2418_;
-  wire _2419_;
   wire _241_;
-  wire _2420_;
-  wire _2421_;
-  wire _2422_;
-  wire _2423_;
-  wire _2424_;
-  wire _2425_;
-  wire _2426_;
-  wire _2427_;
-  wire _2428_;
-  wire _2429_;
   wire _242_;
-  wire _2430_;
-  wire _2431_;
-  wire _2432_;
-  wire _2433_;
-  wire _2434_;
-  wire _2435_;
-  wire _2436_;
-  wire _2437_;
-  wire _2438_;
-  wire _2439_;
   wire _243_;
-  wire _2440_;
-  wire _2441_;
-  wire _2442_;
-  wire _2443_;
-  wire _2444_;
-  wire _2445_;
-  wire _2446_;
-  wire _2447_;
-  wire _2448_;
-  wire _2449_;
   wire _244_;
-  wire _2450_;
-  wire _2451_;
-  wire _2452_;
-  wire _2453_;
-  wire _2454_;
-  wire _2455_;
-  wire _2456_;
-  wire _2457_;
-  wire _2458_;
-  wire _2459_;
   wire _245_;
-  wire _2460_;
-  wire _2461_;
-  wire _2462_;
-  wire _2463_;
-  wire _2464_;
-  wire _2465_;
-  wire _2466_;
-  wire _2467_;
-  wire _2468_;
-  wire _2469_;
   wire _246_;
-  wire _2470_;
-  wire _2471_;
-  wire _2472_;
-  wire _2473_;
-  wire _2474_;
-  wire _2475_;
-  wire _2476_;
-  wire _2477_;
-  wire _2478_;
-  wire _2479_;
   wire _247_;
-  wire _2480_;
-  wire _2481_;
-  wire _2482_;
-  wire _2483_;
-  wire _2484_;
-  wire _2485_;
-  wire _2486_;
-  wire _2487_;
-  wire _2488_;
-  wire _2489_;
   wire _248_;
-  wire _2490_;
-  wire _2491_;
-  wire _2492_;
-  wire _2493_;
-  wire _2494_;
-  wire _2495_;
-  wire _2496_;
-  wire _2497_;
-  wire _2498_;
-  wire _2499_;
   wire _249_;
   wire _24_;
-  wire _2500_;
-  wire _2501_;
-  wire _2502_;
-  wire _2503_;
-  wire _2504_;
-  wire _2505_;
-  wire _2506_;
-  wire _2507_;
-  wire _2508_;
-  wire _2509_;
   wire _250_;
-  wire _2510_;
-  wire _2511_;
-  wire _2512_;
-  wire _2513_;
-  wire _2514_;
-  wire _2515_;
-  wire _2516_;
-  wire _2517_;
-  wire _2518_;
-  wire _2519_;
   wire _251_;
-  wire _2520_;
-  wire _2521_;
-  wire _2522_;
-  wire _2523_;
-  wire _2524_;
-  wire _2525_;
-  wire _2526_;
-  wire _2527_;
-  wire _2528_;
-  wire _2529_;
   wire _252_;
-  wire _2530_;
-  wire _2531_;
-  wire _2532_;
-  wire _2533_;
-  wire _2534_;
-  wire _2535_;
-  wire _2536_;
-  wire _2537_;
-  wire _2538_;
-  wire _2539_;
   wire _253_;
-  wire _2540_;
-  wire _2541_;
-  wire _2542_;
-  wire _2543_;
-  wire _2544_;
-  wire _2545_;
-  wire _2546_;
-  wire _2547_;
-  wire _2548_;
-  wire _2549_;
   wire _254_;
-  wire _2550_;
-  wire _2551_;
-  wire _2552_;
-  wire _2553_;
-  wire _2554_;
-  wire _2555_;
-  wire _2556_;
-  wire _2557_;
-  wire _2558_;
-  wire _2559_;
   wire _255_;
-  wire _2560_;
-  wire _2561_;
-  wire _2562_;
-  wire _2563_;
-  wire _2564_;
-  wire _2565_;
-  wire _2566_;
-  wire _2567_;
-  wire _2568_;
-  wire _2569_;
   wire _256_;
-  wire _2570_;
-  wire _2571_;
-  wire _2572_;
-  wire _2573_;
-  wire _2574_;
-  wire _2575_;
-  wire _2576_;
-  wire _2577_;
-  wire _2578_;
-  wire _2579_;
   wire _257_;
-  wire _2580_;
-  wire _2581_;
-  wire _2582_;
-  wire _2583_;
-  wire _2584_;
-  wire _2585_;
-  wire _2586_;
-  wire _2587_;
-  wire _2588_;
-  wire _2589_;
   wire _258_;
-  wire _2590_;
-  wire _2591_;
-  wire _2592_;
-  wire _2593_;
-  wire _2594_;
-  wire _2595_;
-  wire _2596_;
-  wire _2597_;
-  wire _2598_;
-  wire _2599_;
   wire _259_;
   wire _25_;
-  wire _2600_;
-  wire _2601_;
-  wire _2602_;
-  wire _2603_;
-  wire _2604_;
-  wire _2605_;
-  wire _2606_;
-  wire _2607_;
-  wire _2608_;
-  wire _2609_;
   wire _260_;
-  wire _2610_;
-  wire _2611_;
-  wire _2612_;
-  wire _2613_;
-  wire _2614_;
-  wire _2615_;
-  wire _2616_;
-  wire _2617_;
-  wire _2618_;
-  wire _2619_;
   wire _261_;
-  wire _2620_;
-  wire _2621_;
-  wire _2622_;
-  wire _2623_;
-  wire _2624_;
-  wire _2625_;
-  wire _2626_;
-  wire _2627_;
-  wire _2628_;
-  wire _2629_;
   wire _262_;
-  wire _2630_;
-  wire _2631_;
-  wire _2632_;
-  wire _2633_;
-  wire _2634_;
-  wire _2635_;
-  wire _2636_;
-  wire _2637_;
-  wire _2638_;
-  wire _2639_;
   wire _263_;
-  wire _2640_;
-  wire _2641_;
-  wire _2642_;
-  wire _2643_;
-  wire _2644_;
-  wire _2645_;
-  wire _2646_;
-  wire _2647_;
-  wire _2648_;
-  wire _2649_;
   wire _264_;
-  wire _2650_;
-  wire _2651_;
-  wire _2652_;
-  wire _2653_;
-  wire _2654_;
-  wire _2655_;
-  wire _2656_;
-  wire _2657_;
-  wire _2658_;
-  wire _2659_;
   wire _265_;
-  wire _2660_;
-  wire _2661_;
-  wire _2662_;
-  wire _2663_;
-  wire _2664_;
-  wire _2665_;
-  wire _2666_;
-  wire _2667_;
-  wire _2668_;
-  wire _2669_;
   wire _266_;
-  wire _2670_;
-  wire _2671_;
-  wire _2672_;
-  wire _2673_;
-  wire _2674_;
-  wire _2675_;
-  wire _2676_;
-  wire _2677_;
-  wire _2678_;
-  wire _2679_;
   wire _267_;
-  wire _2680_;
-  wire _2681_;
-  wire _2682_;
-  wire _2683_;
-  wire _2684_;
-  wire _2685_;
-  wire _2686_;
-  wire _2687_;
-  wire _2688_;
-  wire _2689_;
   wire _268_;
-  wire _2690_;
-  wire _2691_;
-  wire _2692_;
-  wire _2693_;
-  wire _2694_;
-  wire _2695_;
-  wire _2696_;
-  wire _2697_;
-  wire _2698_;
-  wire _2699_;
   wire _269_;
   wire _26_;
-  wire _2700_;
-  wire _2701_;
-  wire _2702_;
-  wire _2703_;
-  wire _2704_;
-  wire _2705_;
-  wire _2706_;
-  wire _2707_;
-  wire _2708_;
-  wire _2709_;
   wire _270_;
-  wire _2710_;
-  wire _2711_;
-  wire _2712_;
-  wire _2713_;
-  wire _2714_;
-  wire _2715_;
-  wire _2716_;
-  wire _2717_;
-  wire _2718_;
-  wire _2719_;
   wire _271_;
-  wire _2720_;
-  wire _2721_;
-  wire _2722_;
-  wire _2723_;
-  wire _2724_;
-  wire _2725_;
-  wire _2726_;
-  wire _2727_;
-  wire _2728_;
-  wire _2729_;
   wire _272_;
-  wire _2730_;
-  wire _2731_;
-  wire _2732_;
-  wire _2733_;
-  wire _2734_;
-  wire _2735_;
-  wire _2736_;
-  wire _2737_;
-  wire _2738_;
-  wire _2739_;
   wire _273_;
-  wire _2740_;
-  wire _2741_;
-  wire _2742_;
-  wire _2743_;
-  wire _2744_;
-  wire _2745_;
-  wire _2746_;
-  wire _2747_;
-  wire _2748_;
-  wire _2749_;
   wire _274_;
-  wire _2750_;
-  wire _2751_;
-  wire _2752_;
-  wire _2753_;
-  wire _2754_;
-  wire _2755_;
-  wire _2756_;
-  wire _2757_;
-  wire _2758_;
-  wire _2759_;
   wire _275_;
-  wire _2760_;
-  wire _2761_;
-  wire _2762_;
-  wire _2763_;
-  wire _2764_;
-  wire _2765_;
-  wire _2766_;
-  wire _2767_;
-  wire _2768_;
-  wire _2769_;
   wire _276_;
-  wire _2770_;
-  wire _2771_;
-  wire _2772_;
-  wire _2773_;
-  wire _2774_;
-  wire _2775_;
-  wire _2776_;
-  wire _2777_;
-  wire _2778_;
-  wire _2779_;
   wire _277_;
-  wire _2780_;
-  wire _2781_;
-  wire _2782_;
-  wire _2783_;
-  wire _2784_;
-  wire _2785_;
-  wire _2786_;
-  wire _2787_;
-  wire _2788_;
-  wire _2789_;
   wire _278_;
-  wire _2790_;
-  wire _2791_;
-  wire _2792_;
-  wire _2793_;
-  wire _2794_;
-  wire _2795_;
-  wire _2796_;
-  wire _2797_;
-  wire _2798_;
-  wire _2799_;
   wire _279_;
   wire _27_;
-  wire _2800_;
-  wire _2801_;
-  wire _2802_;
-  wire _2803_;
-  wire _2804_;
-  wire _2805_;
-  wire _2806_;
-  wire _2807_;
-  wire _2808_;
-  wire _2809_;
   wire _280_;
-  wire _2810_;
-  wire _2811_;
-  wire _2812_;
-  wire _2813_;
-  wire _2814_;
-  wire _2815_;
-  wire _2816_;
-  wire _2817_;
-  wire _2818_;
-  wire _2819_;
   wire _281_;
-  wire _2820_;
-  wire _2821_;
-  wire _2822_;
-  wire _2823_;
-  wire _2824_;
-  wire _2825_;
-  wire _2826_;
-  wire _2827_;
-  wire _2828_;
-  wire _2829_;
   wire _282_;
-  wire _2830_;
-  wire _2831_;
-  wire _2832_;
-  wire _2833_;
-  wire _2834_;
-  wire _2835_;
-  wire _2836_;
-  wire _2837_;
-  wire _2838_;
-  wire _2839_;
   wire _283_;
-  wire _2840_;
-  wire _2841_;
-  wire _2842_;
-  wire _2843_;
-  wire _2844_;
-  wire _2845_;
-  wire _2846_;
-  wire _2847_;
-  wire _2848_;
-  wire _2849_;
   wire _284_;
-  wire _2850_;
-  wire _2851_;
-  wire _2852_;
-  wire _2853_;
-  wire _2854_;
-  wire _2855_;
-  wire _2856_;
-  wire _2857_;
-  wire _2858_;
-  wire _2859_;
   wire _285_;
-  wire _2860_;
-  wire _2861_;
-  wire _2862_;
-  wire _2863_;
-  wire _2864_;
-  wire _2865_;
-  wire _2866_;
-  wire _2867_;
-  wire _2868_;
-  wire _2869_;
   wire _286_;
-  wire _2870_;
-  wire _2871_;
-  wire _2872_;
-  wire _2873_;
-  wire _2874_;
-  wire _2875_;
-  wire _2876_;
-  wire _2877_;
-  wire _2878_;
-  wire _2879_;
   wire _287_;
-  wire _2880_;
-  wire _2881_;
-  wire _2882_;
-  wire _2883_;
-  wire _2884_;
-  wire _2885_;
-  wire _2886_;
   wire _288_;
   wire _289_;
   wire _28_;
@@ -2320,14362 +433,2364 @@ module bespoke_mlp(y, x);
   wire _483_;
   wire _484_;
   wire _485_;
-  wire _486_;
-  wire _487_;
-  wire _488_;
-  wire _489_;
   wire _48_;
-  wire _490_;
-  wire _491_;
-  wire _492_;
-  wire _493_;
-  wire _494_;
-  wire _495_;
-  wire _496_;
-  wire _497_;
-  wire _498_;
-  wire _499_;
   wire _49_;
   wire _4_;
-  wire _500_;
-  wire _501_;
-  wire _502_;
-  wire _503_;
-  wire _504_;
-  wire _505_;
-  wire _506_;
-  wire _507_;
-  wire _508_;
-  wire _509_;
   wire _50_;
-  wire _510_;
-  wire _511_;
-  wire _512_;
-  wire _513_;
-  wire _514_;
-  wire _515_;
-  wire _516_;
-  wire _517_;
-  wire _518_;
-  wire _519_;
   wire _51_;
-  wire _520_;
-  wire _521_;
-  wire _522_;
-  wire _523_;
-  wire _524_;
-  wire _525_;
-  wire _526_;
-  wire _527_;
-  wire _528_;
-  wire _529_;
   wire _52_;
-  wire _530_;
-  wire _531_;
-  wire _532_;
-  wire _533_;
-  wire _534_;
-  wire _535_;
-  wire _536_;
-  wire _537_;
-  wire _538_;
-  wire _539_;
   wire _53_;
-  wire _540_;
-  wire _541_;
-  wire _542_;
-  wire _543_;
-  wire _544_;
-  wire _545_;
-  wire _546_;
-  wire _547_;
-  wire _548_;
-  wire _549_;
   wire _54_;
-  wire _550_;
-  wire _551_;
-  wire _552_;
-  wire _553_;
-  wire _554_;
-  wire _555_;
-  wire _556_;
-  wire _557_;
-  wire _558_;
-  wire _559_;
   wire _55_;
-  wire _560_;
-  wire _561_;
-  wire _562_;
-  wire _563_;
-  wire _564_;
-  wire _565_;
-  wire _566_;
-  wire _567_;
-  wire _568_;
-  wire _569_;
   wire _56_;
-  wire _570_;
-  wire _571_;
-  wire _572_;
-  wire _573_;
-  wire _574_;
-  wire _575_;
-  wire _576_;
-  wire _577_;
-  wire _578_;
-  wire _579_;
   wire _57_;
-  wire _580_;
-  wire _581_;
-  wire _582_;
-  wire _583_;
-  wire _584_;
-  wire _585_;
-  wire _586_;
-  wire _587_;
-  wire _588_;
-  wire _589_;
   wire _58_;
-  wire _590_;
-  wire _591_;
-  wire _592_;
-  wire _593_;
-  wire _594_;
-  wire _595_;
-  wire _596_;
-  wire _597_;
-  wire _598_;
-  wire _599_;
   wire _59_;
   wire _5_;
-  wire _600_;
-  wire _601_;
-  wire _602_;
-  wire _603_;
-  wire _604_;
-  wire _605_;
-  wire _606_;
-  wire _607_;
-  wire _608_;
-  wire _609_;
   wire _60_;
-  wire _610_;
-  wire _611_;
-  wire _612_;
-  wire _613_;
-  wire _614_;
-  wire _615_;
-  wire _616_;
-  wire _617_;
-  wire _618_;
-  wire _619_;
   wire _61_;
-  wire _620_;
-  wire _621_;
-  wire _622_;
-  wire _623_;
-  wire _624_;
-  wire _625_;
-  wire _626_;
-  wire _627_;
-  wire _628_;
-  wire _629_;
   wire _62_;
-  wire _630_;
-  wire _631_;
-  wire _632_;
-  wire _633_;
-  wire _634_;
-  wire _635_;
-  wire _636_;
-  wire _637_;
-  wire _638_;
-  wire _639_;
   wire _63_;
-  wire _640_;
-  wire _641_;
-  wire _642_;
-  wire _643_;
-  wire _644_;
-  wire _645_;
-  wire _646_;
-  wire _647_;
-  wire _648_;
-  wire _649_;
   wire _64_;
-  wire _650_;
-  wire _651_;
-  wire _652_;
-  wire _653_;
-  wire _654_;
-  wire _655_;
-  wire _656_;
-  wire _657_;
-  wire _658_;
-  wire _659_;
   wire _65_;
-  wire _660_;
-  wire _661_;
-  wire _662_;
-  wire _663_;
-  wire _664_;
-  wire _665_;
-  wire _666_;
-  wire _667_;
-  wire _668_;
-  wire _669_;
   wire _66_;
-  wire _670_;
-  wire _671_;
-  wire _672_;
-  wire _673_;
-  wire _674_;
-  wire _675_;
-  wire _676_;
-  wire _677_;
-  wire _678_;
-  wire _679_;
   wire _67_;
-  wire _680_;
-  wire _681_;
-  wire _682_;
-  wire _683_;
-  wire _684_;
-  wire _685_;
-  wire _686_;
-  wire _687_;
-  wire _688_;
-  wire _689_;
   wire _68_;
-  wire _690_;
-  wire _691_;
-  wire _692_;
-  wire _693_;
-  wire _694_;
-  wire _695_;
-  wire _696_;
-  wire _697_;
-  wire _698_;
-  wire _699_;
   wire _69_;
   wire _6_;
-  wire _700_;
-  wire _701_;
-  wire _702_;
-  wire _703_;
-  wire _704_;
-  wire _705_;
-  wire _706_;
-  wire _707_;
-  wire _708_;
-  wire _709_;
   wire _70_;
-  wire _710_;
-  wire _711_;
-  wire _712_;
-  wire _713_;
-  wire _714_;
-  wire _715_;
-  wire _716_;
-  wire _717_;
-  wire _718_;
-  wire _719_;
   wire _71_;
-  wire _720_;
-  wire _721_;
-  wire _722_;
-  wire _723_;
-  wire _724_;
-  wire _725_;
-  wire _726_;
-  wire _727_;
-  wire _728_;
-  wire _729_;
   wire _72_;
-  wire _730_;
-  wire _731_;
-  wire _732_;
-  wire _733_;
-  wire _734_;
-  wire _735_;
-  wire _736_;
-  wire _737_;
-  wire _738_;
-  wire _739_;
   wire _73_;
-  wire _740_;
-  wire _741_;
-  wire _742_;
-  wire _743_;
-  wire _744_;
-  wire _745_;
-  wire _746_;
-  wire _747_;
-  wire _748_;
-  wire _749_;
   wire _74_;
-  wire _750_;
-  wire _751_;
-  wire _752_;
-  wire _753_;
-  wire _754_;
-  wire _755_;
-  wire _756_;
-  wire _757_;
-  wire _758_;
-  wire _759_;
   wire _75_;
-  wire _760_;
-  wire _761_;
-  wire _762_;
-  wire _763_;
-  wire _764_;
-  wire _765_;
-  wire _766_;
-  wire _767_;
-  wire _768_;
-  wire _769_;
   wire _76_;
-  wire _770_;
-  wire _771_;
-  wire _772_;
-  wire _773_;
-  wire _774_;
-  wire _775_;
-  wire _776_;
-  wire _777_;
-  wire _778_;
-  wire _779_;
   wire _77_;
-  wire _780_;
-  wire _781_;
-  wire _782_;
-  wire _783_;
-  wire _784_;
-  wire _785_;
-  wire _786_;
-  wire _787_;
-  wire _788_;
-  wire _789_;
   wire _78_;
-  wire _790_;
-  wire _791_;
-  wire _792_;
-  wire _793_;
-  wire _794_;
-  wire _795_;
-  wire _796_;
-  wire _797_;
-  wire _798_;
-  wire _799_;
   wire _79_;
   wire _7_;
-  wire _800_;
-  wire _801_;
-  wire _802_;
-  wire _803_;
-  wire _804_;
-  wire _805_;
-  wire _806_;
-  wire _807_;
-  wire _808_;
-  wire _809_;
   wire _80_;
-  wire _810_;
-  wire _811_;
-  wire _812_;
-  wire _813_;
-  wire _814_;
-  wire _815_;
-  wire _816_;
-  wire _817_;
-  wire _818_;
-  wire _819_;
   wire _81_;
-  wire _820_;
-  wire _821_;
-  wire _822_;
-  wire _823_;
-  wire _824_;
-  wire _825_;
-  wire _826_;
-  wire _827_;
-  wire _828_;
-  wire _829_;
   wire _82_;
-  wire _830_;
-  wire _831_;
-  wire _832_;
-  wire _833_;
-  wire _834_;
-  wire _835_;
-  wire _836_;
-  wire _837_;
-  wire _838_;
-  wire _839_;
   wire _83_;
-  wire _840_;
-  wire _841_;
-  wire _842_;
-  wire _843_;
-  wire _844_;
-  wire _845_;
-  wire _846_;
-  wire _847_;
-  wire _848_;
-  wire _849_;
   wire _84_;
-  wire _850_;
-  wire _851_;
-  wire _852_;
-  wire _853_;
-  wire _854_;
-  wire _855_;
-  wire _856_;
-  wire _857_;
-  wire _858_;
-  wire _859_;
   wire _85_;
-  wire _860_;
-  wire _861_;
-  wire _862_;
-  wire _863_;
-  wire _864_;
-  wire _865_;
-  wire _866_;
-  wire _867_;
-  wire _868_;
-  wire _869_;
   wire _86_;
-  wire _870_;
-  wire _871_;
-  wire _872_;
-  wire _873_;
-  wire _874_;
-  wire _875_;
-  wire _876_;
-  wire _877_;
-  wire _878_;
-  wire _879_;
   wire _87_;
-  wire _880_;
-  wire _881_;
-  wire _882_;
-  wire _883_;
-  wire _884_;
-  wire _885_;
-  wire _886_;
-  wire _887_;
-  wire _888_;
-  wire _889_;
   wire _88_;
-  wire _890_;
-  wire _891_;
-  wire _892_;
-  wire _893_;
-  wire _894_;
-  wire _895_;
-  wire _896_;
-  wire _897_;
-  wire _898_;
-  wire _899_;
   wire _89_;
   wire _8_;
-  wire _900_;
-  wire _901_;
-  wire _902_;
-  wire _903_;
-  wire _904_;
-  wire _905_;
-  wire _906_;
-  wire _907_;
-  wire _908_;
-  wire _909_;
   wire _90_;
-  wire _910_;
-  wire _911_;
-  wire _912_;
-  wire _913_;
-  wire _914_;
-  wire _915_;
-  wire _916_;
-  wire _917_;
-  wire _918_;
-  wire _919_;
   wire _91_;
-  wire _920_;
-  wire _921_;
-  wire _922_;
-  wire _923_;
-  wire _924_;
-  wire _925_;
-  wire _926_;
-  wire _927_;
-  wire _928_;
-  wire _929_;
   wire _92_;
-  wire _930_;
-  wire _931_;
-  wire _932_;
-  wire _933_;
-  wire _934_;
-  wire _935_;
-  wire _936_;
-  wire _937_;
-  wire _938_;
-  wire _939_;
   wire _93_;
-  wire _940_;
-  wire _941_;
-  wire _942_;
-  wire _943_;
-  wire _944_;
-  wire _945_;
-  wire _946_;
-  wire _947_;
-  wire _948_;
-  wire _949_;
   wire _94_;
-  wire _950_;
-  wire _951_;
-  wire _952_;
-  wire _953_;
-  wire _954_;
-  wire _955_;
-  wire _956_;
-  wire _957_;
-  wire _958_;
-  wire _959_;
   wire _95_;
-  wire _960_;
-  wire _961_;
-  wire _962_;
-  wire _963_;
-  wire _964_;
-  wire _965_;
-  wire _966_;
-  wire _967_;
-  wire _968_;
-  wire _969_;
   wire _96_;
-  wire _970_;
-  wire _971_;
-  wire _972_;
-  wire _973_;
-  wire _974_;
-  wire _975_;
-  wire _976_;
-  wire _977_;
-  wire _978_;
-  wire _979_;
   wire _97_;
-  wire _980_;
-  wire _981_;
-  wire _982_;
-  wire _983_;
-  wire _984_;
-  wire _985_;
-  wire _986_;
-  wire _987_;
-  wire _988_;
-  wire _989_;
   wire _98_;
-  wire _990_;
-  wire _991_;
-  wire _992_;
-  wire _993_;
-  wire _994_;
-  wire _995_;
-  wire _996_;
-  wire _997_;
-  wire _998_;
-  wire _999_;
   wire _99_;
   wire _9_;
-  INVX1 _2887_ (
-    .A(x[30]),
-    .Y(_2849_)
-  );
-  INVX1 _2888_ (
-    .A(x[8]),
-    .Y(_2848_)
-  );
-  INVX1 _2889_ (
-    .A(x[11]),
-    .Y(_2847_)
-  );
-  INVX1 _2890_ (
-    .A(x[4]),
-    .Y(_2846_)
-  );
-  INVX1 _2891_ (
-    .A(x[20]),
-    .Y(_2845_)
-  );
-  INVX1 _2892_ (
-    .A(x[32]),
-    .Y(_2844_)
-  );
-  INVX1 _2893_ (
-    .A(x[1]),
-    .Y(_2843_)
-  );
-  INVX1 _2894_ (
-    .A(x[6]),
-    .Y(_2842_)
-  );
-  INVX1 _2895_ (
-    .A(x[16]),
-    .Y(_2841_)
-  );
-  INVX1 _2896_ (
-    .A(x[33]),
-    .Y(_2840_)
-  );
-  INVX1 _2897_ (
-    .A(x[14]),
-    .Y(_2839_)
-  );
-  INVX1 _2898_ (
-    .A(x[34]),
-    .Y(_2838_)
-  );
-  INVX1 _2899_ (
-    .A(x[2]),
-    .Y(_2837_)
-  );
-  INVX1 _2900_ (
-    .A(x[7]),
-    .Y(_2836_)
-  );
-  INVX1 _2901_ (
-    .A(x[0]),
-    .Y(_2835_)
-  );
-  INVX1 _2902_ (
-    .A(x[9]),
-    .Y(_2834_)
-  );
-  INVX1 _2903_ (
-    .A(x[5]),
-    .Y(_2833_)
-  );
-  INVX1 _2904_ (
-    .A(x[15]),
-    .Y(_2832_)
-  );
-  INVX1 _2905_ (
-    .A(x[17]),
-    .Y(_2831_)
-  );
-  INVX1 _2906_ (
-    .A(x[3]),
-    .Y(_2830_)
-  );
-  INVX1 _2907_ (
-    .A(x[12]),
-    .Y(_2829_)
-  );
-  INVX1 _2908_ (
-    .A(x[10]),
-    .Y(_2828_)
-  );
-  INVX1 _2909_ (
-    .A(x[19]),
-    .Y(_2827_)
-  );
-  INVX1 _2910_ (
-    .A(x[22]),
-    .Y(_2826_)
-  );
-  INVX1 _2911_ (
-    .A(x[25]),
-    .Y(_2825_)
-  );
-  INVX1 _2912_ (
-    .A(x[21]),
-    .Y(_2824_)
-  );
-  INVX1 _2913_ (
-    .A(x[18]),
-    .Y(_2823_)
-  );
-  INVX1 _2914_ (
-    .A(x[26]),
-    .Y(_2822_)
-  );
-  INVX1 _2915_ (
+  INVX1 _486_ (
     .A(x[23]),
-    .Y(_2821_)
+    .Y(_452_)
   );
-  INVX1 _2916_ (
-    .A(x[24]),
-    .Y(_2820_)
+  INVX1 _487_ (
+    .A(x[30]),
+    .Y(_451_)
   );
-  INVX1 _2917_ (
-    .A(x[13]),
-    .Y(_2819_)
+  INVX1 _488_ (
+    .A(x[34]),
+    .Y(_450_)
   );
-  INVX1 _2918_ (
-    .A(x[27]),
-    .Y(_2818_)
-  );
-  INVX1 _2919_ (
-    .A(x[31]),
-    .Y(_2817_)
-  );
-  INVX1 _2920_ (
+  INVX1 _489_ (
     .A(x[35]),
-    .Y(_2816_)
+    .Y(_449_)
   );
-  INVX1 _2921_ (
-    .A(x[28]),
-    .Y(_2815_)
+  INVX1 _490_ (
+    .A(x[33]),
+    .Y(_448_)
   );
-  INVX1 _2922_ (
+  INVX1 _491_ (
+    .A(x[6]),
+    .Y(_447_)
+  );
+  INVX1 _492_ (
+    .A(x[15]),
+    .Y(_446_)
+  );
+  INVX1 _493_ (
+    .A(x[32]),
+    .Y(_445_)
+  );
+  INVX1 _494_ (
+    .A(x[19]),
+    .Y(_444_)
+  );
+  INVX1 _495_ (
     .A(x[29]),
-    .Y(_2814_)
+    .Y(_443_)
   );
-  NAND2X1 _2923_ (
-    .A(x[15]),
-    .B(x[23]),
-    .Y(_2813_)
-  );
-  INVX1 _2924_ (
-    .A(_2813_),
-    .Y(_2812_)
-  );
-  NAND2X1 _2925_ (
-    .A(x[30]),
-    .B(_2821_),
-    .Y(_2811_)
-  );
-  NAND2X1 _2926_ (
-    .A(x[19]),
-    .B(x[22]),
-    .Y(_2810_)
-  );
-  INVX1 _2927_ (
-    .A(_2810_),
-    .Y(_2809_)
-  );
-  NAND2X1 _2928_ (
-    .A(_2827_),
-    .B(_2826_),
-    .Y(_2808_)
-  );
-  NAND2X1 _2929_ (
-    .A(_2810_),
-    .B(_2808_),
-    .Y(_2807_)
-  );
-  NAND2X1 _2930_ (
-    .A(_2811_),
-    .B(_2807_),
-    .Y(_2806_)
-  );
-  OR2X1 _2931_ (
-    .A(_2811_),
-    .B(_2807_),
-    .Y(_2805_)
-  );
-  NAND2X1 _2932_ (
-    .A(_2806_),
-    .B(_2805_),
-    .Y(_2804_)
-  );
-  NAND2X1 _2933_ (
-    .A(_2837_),
-    .B(_2836_),
-    .Y(_2803_)
-  );
-  NAND2X1 _2934_ (
-    .A(x[2]),
-    .B(x[7]),
-    .Y(_2802_)
-  );
-  NAND2X1 _2935_ (
-    .A(_2803_),
-    .B(_2802_),
-    .Y(_2801_)
-  );
-  INVX1 _2936_ (
-    .A(_2801_),
-    .Y(_2800_)
-  );
-  NAND2X1 _2937_ (
-    .A(_2839_),
-    .B(_2800_),
-    .Y(_2799_)
-  );
-  NAND2X1 _2938_ (
-    .A(x[14]),
-    .B(_2801_),
-    .Y(_2798_)
-  );
-  NAND2X1 _2939_ (
-    .A(_2799_),
-    .B(_2798_),
-    .Y(_2797_)
-  );
-  OR2X1 _2940_ (
-    .A(_2804_),
-    .B(_2797_),
-    .Y(_2796_)
-  );
-  NAND2X1 _2941_ (
-    .A(_2806_),
-    .B(_2796_),
-    .Y(_2795_)
-  );
-  INVX1 _2942_ (
-    .A(_2795_),
-    .Y(_2794_)
-  );
-  NAND2X1 _2943_ (
-    .A(_2817_),
-    .B(_2816_),
-    .Y(_2793_)
-  );
-  INVX1 _2944_ (
-    .A(_2793_),
-    .Y(_2792_)
-  );
-  NAND2X1 _2945_ (
-    .A(_2794_),
-    .B(_2793_),
-    .Y(_2791_)
-  );
-  NAND2X1 _2946_ (
-    .A(_2847_),
-    .B(_2819_),
-    .Y(_2790_)
-  );
-  NAND2X1 _2947_ (
-    .A(x[11]),
-    .B(x[13]),
-    .Y(_2789_)
-  );
-  NAND2X1 _2948_ (
-    .A(_2790_),
-    .B(_2789_),
-    .Y(_2788_)
-  );
-  INVX1 _2949_ (
-    .A(_2788_),
-    .Y(_2787_)
-  );
-  NAND2X1 _2950_ (
-    .A(_2842_),
-    .B(_2787_),
-    .Y(_2786_)
-  );
-  NAND2X1 _2951_ (
-    .A(_2790_),
-    .B(_2786_),
-    .Y(_2785_)
-  );
-  INVX1 _2952_ (
-    .A(_2785_),
-    .Y(_2784_)
-  );
-  NAND2X1 _2953_ (
-    .A(x[21]),
-    .B(x[18]),
-    .Y(_2783_)
-  );
-  NAND2X1 _2954_ (
-    .A(_2824_),
-    .B(_2823_),
-    .Y(_2782_)
-  );
-  NAND2X1 _2955_ (
-    .A(_2783_),
-    .B(_2782_),
-    .Y(_2781_)
-  );
-  INVX1 _2956_ (
-    .A(_2781_),
-    .Y(_2780_)
-  );
-  NAND2X1 _2957_ (
-    .A(_2832_),
-    .B(_2780_),
-    .Y(_2779_)
-  );
-  NAND2X1 _2958_ (
-    .A(_2783_),
-    .B(_2779_),
-    .Y(_2778_)
-  );
-  INVX1 _2959_ (
-    .A(_2778_),
-    .Y(_2777_)
-  );
-  NAND2X1 _2960_ (
-    .A(_2785_),
-    .B(_2777_),
-    .Y(_2776_)
-  );
-  NAND2X1 _2961_ (
-    .A(_2784_),
-    .B(_2778_),
-    .Y(_2775_)
-  );
-  NAND2X1 _2962_ (
-    .A(_2776_),
-    .B(_2775_),
-    .Y(_2774_)
-  );
-  INVX1 _2963_ (
-    .A(_2774_),
-    .Y(_2773_)
-  );
-  NAND2X1 _2964_ (
-    .A(x[0]),
-    .B(x[5]),
-    .Y(_2772_)
-  );
-  NAND2X1 _2965_ (
-    .A(_2835_),
-    .B(x[5]),
-    .Y(_2771_)
-  );
-  INVX1 _2966_ (
-    .A(_2771_),
-    .Y(_2770_)
-  );
-  NAND2X1 _2967_ (
-    .A(x[0]),
-    .B(_2833_),
-    .Y(_2769_)
-  );
-  NAND2X1 _2968_ (
-    .A(_2771_),
-    .B(_2769_),
-    .Y(_2768_)
-  );
-  INVX1 _2969_ (
-    .A(_2768_),
-    .Y(_2767_)
-  );
-  NAND2X1 _2970_ (
-    .A(_2830_),
-    .B(_2768_),
-    .Y(_2766_)
-  );
-  NAND2X1 _2971_ (
-    .A(_2772_),
-    .B(_2766_),
-    .Y(_2765_)
-  );
-  INVX1 _2972_ (
-    .A(_2765_),
-    .Y(_2764_)
-  );
-  NAND2X1 _2973_ (
-    .A(_2843_),
-    .B(_2764_),
-    .Y(_2763_)
-  );
-  NAND2X1 _2974_ (
-    .A(x[1]),
-    .B(_2765_),
-    .Y(_2762_)
-  );
-  NAND2X1 _2975_ (
-    .A(_2763_),
-    .B(_2762_),
-    .Y(_2761_)
-  );
-  INVX1 _2976_ (
-    .A(_2761_),
-    .Y(_2760_)
-  );
-  NAND2X1 _2977_ (
-    .A(x[12]),
-    .B(x[10]),
-    .Y(_2759_)
-  );
-  NAND2X1 _2978_ (
-    .A(_2829_),
-    .B(_2828_),
-    .Y(_2758_)
-  );
-  NAND2X1 _2979_ (
-    .A(_2836_),
-    .B(_2759_),
-    .Y(_2757_)
-  );
-  NAND2X1 _2980_ (
-    .A(_2758_),
-    .B(_2757_),
-    .Y(_2756_)
-  );
-  INVX1 _2981_ (
-    .A(_2756_),
-    .Y(_2755_)
-  );
-  NAND2X1 _2982_ (
-    .A(_2760_),
-    .B(_2756_),
-    .Y(_2754_)
-  );
-  NAND2X1 _2983_ (
-    .A(_2763_),
-    .B(_2754_),
-    .Y(_2753_)
-  );
-  INVX1 _2984_ (
-    .A(_2753_),
-    .Y(_2752_)
-  );
-  NAND2X1 _2985_ (
-    .A(_2773_),
-    .B(_2753_),
-    .Y(_2751_)
-  );
-  NAND2X1 _2986_ (
-    .A(_2776_),
-    .B(_2751_),
-    .Y(_2750_)
-  );
-  NAND2X1 _2987_ (
-    .A(_2795_),
-    .B(_2792_),
-    .Y(_2749_)
-  );
-  NAND2X1 _2988_ (
-    .A(_2791_),
-    .B(_2749_),
-    .Y(_2748_)
-  );
-  OR2X1 _2989_ (
-    .A(_2750_),
-    .B(_2748_),
-    .Y(_2747_)
-  );
-  NAND2X1 _2990_ (
-    .A(_2791_),
-    .B(_2747_),
-    .Y(_2746_)
-  );
-  INVX1 _2991_ (
-    .A(_2746_),
-    .Y(_2745_)
-  );
-  NAND2X1 _2992_ (
-    .A(x[3]),
-    .B(_2809_),
-    .Y(_2744_)
-  );
-  NAND2X1 _2993_ (
-    .A(_2830_),
-    .B(_2810_),
-    .Y(_2743_)
-  );
-  NAND2X1 _2994_ (
-    .A(_2744_),
-    .B(_2743_),
-    .Y(_2742_)
-  );
-  INVX1 _2995_ (
-    .A(_2742_),
-    .Y(_2741_)
-  );
-  NAND2X1 _2996_ (
-    .A(_2803_),
-    .B(_2799_),
-    .Y(_2740_)
-  );
-  INVX1 _2997_ (
-    .A(_2740_),
-    .Y(_2739_)
-  );
-  NAND2X1 _2998_ (
-    .A(_2741_),
-    .B(_2740_),
-    .Y(_2738_)
-  );
-  NAND2X1 _2999_ (
-    .A(_2742_),
-    .B(_2739_),
-    .Y(_2737_)
-  );
-  NAND2X1 _3000_ (
-    .A(_2738_),
-    .B(_2737_),
-    .Y(_2736_)
-  );
-  INVX1 _3001_ (
-    .A(_2736_),
-    .Y(_2735_)
-  );
-  NAND2X1 _3002_ (
-    .A(_2832_),
-    .B(_2821_),
-    .Y(_2734_)
-  );
-  NAND2X1 _3003_ (
-    .A(_2813_),
-    .B(_2734_),
-    .Y(_2733_)
-  );
-  INVX1 _3004_ (
-    .A(_2733_),
-    .Y(_2732_)
-  );
-  NAND2X1 _3005_ (
-    .A(_2735_),
-    .B(_2733_),
-    .Y(_2731_)
-  );
-  OR2X1 _3006_ (
-    .A(_2743_),
-    .B(_2731_),
-    .Y(_2730_)
-  );
-  NAND2X1 _3007_ (
-    .A(_2743_),
-    .B(_2731_),
-    .Y(_2729_)
-  );
-  NAND2X1 _3008_ (
-    .A(_2730_),
-    .B(_2729_),
-    .Y(_2728_)
-  );
-  NAND2X1 _3009_ (
-    .A(_2738_),
-    .B(_2728_),
-    .Y(_2727_)
-  );
-  INVX1 _3010_ (
-    .A(_2727_),
-    .Y(_2726_)
-  );
-  NAND2X1 _3011_ (
-    .A(_2745_),
-    .B(_2727_),
-    .Y(_2725_)
-  );
-  NAND2X1 _3012_ (
-    .A(_2746_),
-    .B(_2726_),
-    .Y(_2724_)
-  );
-  NAND2X1 _3013_ (
-    .A(_2725_),
-    .B(_2724_),
-    .Y(_2723_)
-  );
-  INVX1 _3014_ (
-    .A(_2723_),
-    .Y(_2722_)
-  );
-  NAND2X1 _3015_ (
-    .A(_2812_),
-    .B(_2723_),
-    .Y(_2721_)
-  );
-  NAND2X1 _3016_ (
-    .A(_2813_),
-    .B(_2722_),
-    .Y(_2720_)
-  );
-  NAND2X1 _3017_ (
-    .A(_2721_),
-    .B(_2720_),
-    .Y(_2719_)
-  );
-  INVX1 _3018_ (
-    .A(_2719_),
-    .Y(_2718_)
-  );
-  NAND2X1 _3019_ (
-    .A(_2750_),
-    .B(_2748_),
-    .Y(_2717_)
-  );
-  NAND2X1 _3020_ (
-    .A(_2747_),
-    .B(_2717_),
-    .Y(_2716_)
-  );
-  INVX1 _3021_ (
-    .A(_2716_),
-    .Y(_2715_)
-  );
-  NAND2X1 _3022_ (
-    .A(x[31]),
-    .B(x[35]),
-    .Y(_2714_)
-  );
-  INVX1 _3023_ (
-    .A(_2714_),
-    .Y(_2713_)
-  );
-  NAND2X1 _3024_ (
-    .A(_2793_),
-    .B(_2714_),
-    .Y(_2712_)
-  );
-  INVX1 _3025_ (
-    .A(_2712_),
-    .Y(_2711_)
-  );
-  NAND2X1 _3026_ (
-    .A(_2804_),
-    .B(_2797_),
-    .Y(_2710_)
-  );
-  NAND2X1 _3027_ (
-    .A(_2796_),
-    .B(_2710_),
-    .Y(_2709_)
-  );
-  INVX1 _3028_ (
-    .A(_2709_),
-    .Y(_2708_)
-  );
-  NAND2X1 _3029_ (
-    .A(_2712_),
-    .B(_2709_),
-    .Y(_2707_)
-  );
-  NAND2X1 _3030_ (
-    .A(_2774_),
-    .B(_2752_),
-    .Y(_2706_)
-  );
-  NAND2X1 _3031_ (
-    .A(_2751_),
-    .B(_2706_),
-    .Y(_2705_)
-  );
-  INVX1 _3032_ (
-    .A(_2705_),
-    .Y(_2704_)
-  );
-  NAND2X1 _3033_ (
-    .A(_2711_),
-    .B(_2708_),
-    .Y(_2703_)
-  );
-  NAND2X1 _3034_ (
-    .A(_2707_),
-    .B(_2703_),
-    .Y(_2702_)
-  );
-  INVX1 _3035_ (
-    .A(_2702_),
-    .Y(_2701_)
-  );
-  NAND2X1 _3036_ (
-    .A(_2705_),
-    .B(_2701_),
-    .Y(_2700_)
-  );
-  NAND2X1 _3037_ (
-    .A(_2707_),
-    .B(_2700_),
-    .Y(_2699_)
-  );
-  INVX1 _3038_ (
-    .A(_2699_),
-    .Y(_2698_)
-  );
-  NAND2X1 _3039_ (
-    .A(_2715_),
-    .B(_2699_),
-    .Y(_2697_)
-  );
-  NAND2X1 _3040_ (
-    .A(_2716_),
-    .B(_2698_),
-    .Y(_2696_)
-  );
-  NAND2X1 _3041_ (
-    .A(_2697_),
-    .B(_2696_),
-    .Y(_2695_)
-  );
-  NAND2X1 _3042_ (
-    .A(_2845_),
-    .B(_2827_),
-    .Y(_2694_)
-  );
-  NAND2X1 _3043_ (
-    .A(x[20]),
-    .B(x[19]),
-    .Y(_2693_)
-  );
-  NAND2X1 _3044_ (
-    .A(_2694_),
-    .B(_2693_),
-    .Y(_2692_)
-  );
-  INVX1 _3045_ (
-    .A(_2692_),
-    .Y(_2691_)
-  );
-  NAND2X1 _3046_ (
-    .A(x[22]),
-    .B(_2692_),
-    .Y(_2690_)
-  );
-  NAND2X1 _3047_ (
-    .A(_2845_),
-    .B(x[19]),
-    .Y(_2689_)
-  );
-  NAND2X1 _3048_ (
-    .A(_2690_),
-    .B(_2689_),
-    .Y(_2688_)
-  );
-  INVX1 _3049_ (
-    .A(_2688_),
-    .Y(_2687_)
-  );
-  NAND2X1 _3050_ (
-    .A(x[14]),
-    .B(_2831_),
-    .Y(_2686_)
-  );
-  NAND2X1 _3051_ (
-    .A(_2839_),
-    .B(x[17]),
-    .Y(_2685_)
-  );
-  NAND2X1 _3052_ (
-    .A(_2759_),
-    .B(_2758_),
-    .Y(_2684_)
-  );
-  INVX1 _3053_ (
-    .A(_2684_),
-    .Y(_2683_)
-  );
-  NAND2X1 _3054_ (
-    .A(x[14]),
-    .B(_2684_),
-    .Y(_2682_)
-  );
-  NAND2X1 _3055_ (
-    .A(_2839_),
-    .B(_2683_),
-    .Y(_2681_)
-  );
-  NAND2X1 _3056_ (
-    .A(_2682_),
-    .B(_2681_),
-    .Y(_2680_)
-  );
-  INVX1 _3057_ (
-    .A(_2680_),
-    .Y(_2679_)
-  );
-  NAND2X1 _3058_ (
-    .A(_2836_),
-    .B(_2831_),
-    .Y(_2678_)
-  );
-  NAND2X1 _3059_ (
-    .A(x[7]),
-    .B(x[17]),
-    .Y(_2677_)
-  );
-  NAND2X1 _3060_ (
-    .A(_2678_),
-    .B(_2677_),
-    .Y(_2676_)
-  );
-  XOR2X1 _3061_ (
-    .A(_2679_),
-    .B(_2676_),
-    .Y(_2675_)
-  );
-  INVX1 _3062_ (
-    .A(_2675_),
-    .Y(_2674_)
-  );
-  NAND2X1 _3063_ (
-    .A(_2686_),
-    .B(_2675_),
-    .Y(_2673_)
-  );
-  NAND2X1 _3064_ (
-    .A(_2685_),
-    .B(_2673_),
-    .Y(_2672_)
-  );
-  INVX1 _3065_ (
-    .A(_2672_),
-    .Y(_2671_)
-  );
-  NAND2X1 _3066_ (
-    .A(_2688_),
-    .B(_2671_),
-    .Y(_2670_)
-  );
-  NAND2X1 _3067_ (
-    .A(_2687_),
-    .B(_2672_),
-    .Y(_2669_)
-  );
-  NAND2X1 _3068_ (
-    .A(_2670_),
-    .B(_2669_),
-    .Y(_2668_)
-  );
-  INVX1 _3069_ (
-    .A(_2668_),
-    .Y(_2667_)
-  );
-  NAND2X1 _3070_ (
-    .A(_2834_),
-    .B(_2787_),
-    .Y(_2666_)
-  );
-  NAND2X1 _3071_ (
-    .A(_2789_),
-    .B(_2666_),
-    .Y(_2665_)
-  );
-  INVX1 _3072_ (
-    .A(_2665_),
-    .Y(_2664_)
-  );
-  NAND2X1 _3073_ (
-    .A(_2842_),
-    .B(_2837_),
-    .Y(_2663_)
-  );
-  NAND2X1 _3074_ (
-    .A(x[6]),
-    .B(x[2]),
-    .Y(_2662_)
-  );
-  NAND2X1 _3075_ (
-    .A(_2663_),
-    .B(_2662_),
-    .Y(_2661_)
-  );
-  INVX1 _3076_ (
-    .A(_2661_),
-    .Y(_2660_)
-  );
-  NAND2X1 _3077_ (
-    .A(x[4]),
-    .B(_2661_),
-    .Y(_2659_)
-  );
-  NAND2X1 _3078_ (
-    .A(x[6]),
-    .B(_2837_),
-    .Y(_2658_)
-  );
-  NAND2X1 _3079_ (
-    .A(_2659_),
-    .B(_2658_),
-    .Y(_2657_)
-  );
-  INVX1 _3080_ (
-    .A(_2657_),
-    .Y(_2656_)
-  );
-  NAND2X1 _3081_ (
-    .A(_2665_),
-    .B(_2656_),
-    .Y(_2655_)
-  );
-  NAND2X1 _3082_ (
-    .A(x[3]),
-    .B(_2767_),
-    .Y(_2654_)
-  );
-  NAND2X1 _3083_ (
-    .A(_2766_),
-    .B(_2654_),
-    .Y(_2653_)
-  );
-  INVX1 _3084_ (
-    .A(_2653_),
-    .Y(_2652_)
-  );
-  NAND2X1 _3085_ (
-    .A(_2664_),
-    .B(_2657_),
-    .Y(_2651_)
-  );
-  NAND2X1 _3086_ (
-    .A(_2655_),
-    .B(_2651_),
-    .Y(_2650_)
-  );
-  INVX1 _3087_ (
-    .A(_2650_),
-    .Y(_2649_)
-  );
-  NAND2X1 _3088_ (
-    .A(_2653_),
-    .B(_2649_),
-    .Y(_2648_)
-  );
-  NAND2X1 _3089_ (
-    .A(_2655_),
-    .B(_2648_),
-    .Y(_2647_)
-  );
-  INVX1 _3090_ (
-    .A(_2647_),
-    .Y(_2646_)
-  );
-  NAND2X1 _3091_ (
-    .A(_2667_),
-    .B(_2647_),
-    .Y(_2645_)
-  );
-  NAND2X1 _3092_ (
-    .A(_2670_),
-    .B(_2645_),
-    .Y(_2644_)
-  );
-  NAND2X1 _3093_ (
-    .A(_2849_),
-    .B(x[23]),
-    .Y(_2643_)
-  );
-  NAND2X1 _3094_ (
-    .A(_2811_),
-    .B(_2643_),
-    .Y(_2642_)
-  );
-  INVX1 _3095_ (
-    .A(_2642_),
-    .Y(_2641_)
-  );
-  NAND2X1 _3096_ (
-    .A(_2838_),
-    .B(_2642_),
-    .Y(_2640_)
-  );
-  NAND2X1 _3097_ (
-    .A(x[15]),
-    .B(_2781_),
-    .Y(_2639_)
-  );
-  NAND2X1 _3098_ (
-    .A(_2779_),
-    .B(_2639_),
-    .Y(_2638_)
-  );
-  INVX1 _3099_ (
-    .A(_2638_),
-    .Y(_2637_)
-  );
-  NAND2X1 _3100_ (
-    .A(x[34]),
-    .B(_2641_),
-    .Y(_2636_)
-  );
-  NAND2X1 _3101_ (
-    .A(_2640_),
-    .B(_2636_),
-    .Y(_2635_)
-  );
-  INVX1 _3102_ (
-    .A(_2635_),
-    .Y(_2634_)
-  );
-  NAND2X1 _3103_ (
-    .A(_2638_),
-    .B(_2634_),
-    .Y(_2633_)
-  );
-  NAND2X1 _3104_ (
-    .A(_2640_),
-    .B(_2633_),
-    .Y(_2632_)
-  );
-  NAND2X1 _3105_ (
-    .A(_2644_),
-    .B(_2632_),
-    .Y(_2631_)
-  );
-  NAND2X1 _3106_ (
-    .A(x[6]),
-    .B(_2788_),
-    .Y(_2630_)
-  );
-  NAND2X1 _3107_ (
-    .A(_2786_),
-    .B(_2630_),
-    .Y(_2629_)
-  );
-  INVX1 _3108_ (
-    .A(_2629_),
-    .Y(_2628_)
-  );
-  NAND2X1 _3109_ (
-    .A(_2840_),
-    .B(_2814_),
-    .Y(_2627_)
-  );
-  NAND2X1 _3110_ (
-    .A(x[33]),
-    .B(x[29]),
-    .Y(_2626_)
-  );
-  NAND2X1 _3111_ (
-    .A(_2627_),
-    .B(_2626_),
-    .Y(_2625_)
-  );
-  INVX1 _3112_ (
-    .A(_2625_),
-    .Y(_2624_)
-  );
-  NAND2X1 _3113_ (
-    .A(_2818_),
-    .B(_2624_),
-    .Y(_2623_)
-  );
-  NAND2X1 _3114_ (
-    .A(_2627_),
-    .B(_2623_),
-    .Y(_2622_)
-  );
-  INVX1 _3115_ (
-    .A(_2622_),
-    .Y(_2621_)
-  );
-  NAND2X1 _3116_ (
-    .A(_2629_),
-    .B(_2621_),
-    .Y(_2620_)
-  );
-  NAND2X1 _3117_ (
-    .A(_2761_),
-    .B(_2755_),
-    .Y(_2619_)
-  );
-  NAND2X1 _3118_ (
-    .A(_2754_),
-    .B(_2619_),
-    .Y(_2618_)
-  );
-  INVX1 _3119_ (
-    .A(_2618_),
-    .Y(_2617_)
-  );
-  NAND2X1 _3120_ (
-    .A(_2628_),
-    .B(_2622_),
-    .Y(_2616_)
-  );
-  NAND2X1 _3121_ (
-    .A(_2620_),
-    .B(_2616_),
-    .Y(_2615_)
-  );
-  INVX1 _3122_ (
-    .A(_2615_),
-    .Y(_2614_)
-  );
-  NAND2X1 _3123_ (
-    .A(_2618_),
-    .B(_2614_),
-    .Y(_2613_)
-  );
-  NAND2X1 _3124_ (
-    .A(_2620_),
-    .B(_2613_),
-    .Y(_2612_)
-  );
-  OR2X1 _3125_ (
-    .A(_2644_),
-    .B(_2632_),
-    .Y(_2611_)
-  );
-  NAND2X1 _3126_ (
-    .A(_2631_),
-    .B(_2611_),
-    .Y(_2610_)
-  );
-  OR2X1 _3127_ (
-    .A(_2612_),
-    .B(_2610_),
-    .Y(_2609_)
-  );
-  NAND2X1 _3128_ (
-    .A(_2631_),
-    .B(_2609_),
-    .Y(_2608_)
-  );
-  OR2X1 _3129_ (
-    .A(_2695_),
-    .B(_2608_),
-    .Y(_2607_)
-  );
-  NAND2X1 _3130_ (
-    .A(_2697_),
-    .B(_2607_),
-    .Y(_2606_)
-  );
-  INVX1 _3131_ (
-    .A(_2606_),
-    .Y(_2605_)
-  );
-  NAND2X1 _3132_ (
-    .A(_2718_),
-    .B(_2606_),
-    .Y(_2604_)
-  );
-  NAND2X1 _3133_ (
-    .A(_2721_),
-    .B(_2604_),
-    .Y(_2603_)
-  );
-  INVX1 _3134_ (
-    .A(_2603_),
-    .Y(_2602_)
-  );
-  NAND2X1 _3135_ (
-    .A(_2730_),
-    .B(_2725_),
-    .Y(_2601_)
-  );
-  INVX1 _3136_ (
-    .A(_2601_),
-    .Y(_2600_)
-  );
-  NAND2X1 _3137_ (
-    .A(_2602_),
-    .B(_2601_),
-    .Y(_2599_)
-  );
-  NAND2X1 _3138_ (
-    .A(_2719_),
-    .B(_2605_),
-    .Y(_2598_)
-  );
-  NAND2X1 _3139_ (
-    .A(_2604_),
-    .B(_2598_),
-    .Y(_2597_)
-  );
-  INVX1 _3140_ (
-    .A(_2597_),
-    .Y(_2596_)
-  );
-  NAND2X1 _3141_ (
-    .A(_2695_),
-    .B(_2608_),
-    .Y(_2595_)
-  );
-  NAND2X1 _3142_ (
-    .A(_2607_),
-    .B(_2595_),
-    .Y(_2594_)
-  );
-  INVX1 _3143_ (
-    .A(_2594_),
-    .Y(_2593_)
-  );
-  NAND2X1 _3144_ (
-    .A(_2736_),
-    .B(_2732_),
-    .Y(_2592_)
-  );
-  NAND2X1 _3145_ (
-    .A(_2731_),
-    .B(_2592_),
-    .Y(_2591_)
-  );
-  INVX1 _3146_ (
-    .A(_2591_),
-    .Y(_2590_)
-  );
-  NAND2X1 _3147_ (
-    .A(_2593_),
-    .B(_2591_),
-    .Y(_2589_)
-  );
-  NAND2X1 _3148_ (
-    .A(_2612_),
-    .B(_2610_),
-    .Y(_2588_)
-  );
-  NAND2X1 _3149_ (
-    .A(_2609_),
-    .B(_2588_),
-    .Y(_2587_)
-  );
-  INVX1 _3150_ (
-    .A(_2587_),
-    .Y(_2586_)
-  );
-  NAND2X1 _3151_ (
-    .A(_2826_),
-    .B(_2691_),
-    .Y(_2585_)
-  );
-  NAND2X1 _3152_ (
-    .A(_2690_),
-    .B(_2585_),
-    .Y(_2584_)
-  );
-  INVX1 _3153_ (
-    .A(_2584_),
-    .Y(_2583_)
-  );
-  NAND2X1 _3154_ (
-    .A(x[27]),
-    .B(_2625_),
-    .Y(_2582_)
-  );
-  NAND2X1 _3155_ (
-    .A(_2623_),
-    .B(_2582_),
-    .Y(_2581_)
-  );
-  INVX1 _3156_ (
-    .A(_2581_),
-    .Y(_2580_)
-  );
-  NAND2X1 _3157_ (
-    .A(_2583_),
-    .B(_2580_),
-    .Y(_2579_)
-  );
-  INVX1 _3158_ (
-    .A(_2579_),
-    .Y(_2578_)
-  );
-  NAND2X1 _3159_ (
-    .A(x[16]),
-    .B(_2823_),
-    .Y(_2577_)
-  );
-  INVX1 _3160_ (
-    .A(_2577_),
-    .Y(_2576_)
-  );
-  NAND2X1 _3161_ (
-    .A(_2841_),
-    .B(x[18]),
-    .Y(_2575_)
-  );
-  NAND2X1 _3162_ (
-    .A(_2577_),
-    .B(_2575_),
-    .Y(_2574_)
-  );
-  INVX1 _3163_ (
-    .A(_2574_),
-    .Y(_2573_)
-  );
-  NAND2X1 _3164_ (
-    .A(x[9]),
-    .B(_2788_),
-    .Y(_2572_)
-  );
-  NAND2X1 _3165_ (
-    .A(_2666_),
-    .B(_2572_),
-    .Y(_2571_)
-  );
-  INVX1 _3166_ (
-    .A(_2571_),
-    .Y(_2570_)
-  );
-  NAND2X1 _3167_ (
-    .A(_2573_),
-    .B(_2571_),
-    .Y(_2569_)
-  );
-  NAND2X1 _3168_ (
-    .A(_2577_),
-    .B(_2569_),
-    .Y(_2568_)
-  );
-  NAND2X1 _3169_ (
-    .A(_2824_),
-    .B(x[23]),
-    .Y(_2567_)
-  );
-  NAND2X1 _3170_ (
-    .A(x[21]),
-    .B(_2821_),
-    .Y(_2566_)
-  );
-  NAND2X1 _3171_ (
-    .A(_2567_),
-    .B(_2566_),
-    .Y(_2565_)
-  );
-  INVX1 _3172_ (
-    .A(_2565_),
-    .Y(_2564_)
-  );
-  NAND2X1 _3173_ (
-    .A(x[26]),
-    .B(_2564_),
-    .Y(_2563_)
-  );
-  NAND2X1 _3174_ (
-    .A(_2567_),
-    .B(_2563_),
-    .Y(_2562_)
-  );
-  OR2X1 _3175_ (
-    .A(_2568_),
-    .B(_2562_),
-    .Y(_2561_)
-  );
-  NAND2X1 _3176_ (
-    .A(_2832_),
-    .B(_2683_),
-    .Y(_2560_)
-  );
-  NAND2X1 _3177_ (
-    .A(_2758_),
-    .B(_2560_),
-    .Y(_2559_)
-  );
-  INVX1 _3178_ (
-    .A(_2559_),
-    .Y(_2558_)
-  );
-  NAND2X1 _3179_ (
-    .A(_2848_),
-    .B(x[1]),
-    .Y(_2557_)
-  );
-  NAND2X1 _3180_ (
-    .A(x[8]),
-    .B(_2843_),
-    .Y(_2556_)
-  );
-  NAND2X1 _3181_ (
-    .A(_2833_),
-    .B(_2556_),
-    .Y(_2555_)
-  );
-  NAND2X1 _3182_ (
-    .A(_2557_),
-    .B(_2555_),
-    .Y(_2554_)
-  );
-  INVX1 _3183_ (
-    .A(_2554_),
-    .Y(_2553_)
-  );
-  NAND2X1 _3184_ (
-    .A(_2558_),
-    .B(_2554_),
-    .Y(_2552_)
-  );
-  NAND2X1 _3185_ (
-    .A(_2846_),
-    .B(_2660_),
-    .Y(_2551_)
-  );
-  NAND2X1 _3186_ (
-    .A(_2659_),
-    .B(_2551_),
-    .Y(_2550_)
-  );
-  INVX1 _3187_ (
-    .A(_2550_),
-    .Y(_2549_)
-  );
-  NAND2X1 _3188_ (
-    .A(_2559_),
-    .B(_2553_),
-    .Y(_2548_)
-  );
-  NAND2X1 _3189_ (
-    .A(_2552_),
-    .B(_2548_),
-    .Y(_2547_)
-  );
-  INVX1 _3190_ (
-    .A(_2547_),
-    .Y(_2546_)
-  );
-  NAND2X1 _3191_ (
-    .A(_2550_),
-    .B(_2546_),
-    .Y(_2545_)
-  );
-  NAND2X1 _3192_ (
-    .A(_2552_),
-    .B(_2545_),
-    .Y(_2544_)
-  );
-  INVX1 _3193_ (
-    .A(_2544_),
-    .Y(_2543_)
-  );
-  NAND2X1 _3194_ (
-    .A(_2568_),
-    .B(_2562_),
-    .Y(_2542_)
-  );
-  NAND2X1 _3195_ (
-    .A(_2561_),
-    .B(_2542_),
-    .Y(_2541_)
-  );
-  INVX1 _3196_ (
-    .A(_2541_),
-    .Y(_2540_)
-  );
-  NAND2X1 _3197_ (
-    .A(_2544_),
-    .B(_2540_),
-    .Y(_2539_)
-  );
-  NAND2X1 _3198_ (
-    .A(_2561_),
-    .B(_2539_),
-    .Y(_2538_)
-  );
-  INVX1 _3199_ (
-    .A(_2538_),
-    .Y(_2537_)
-  );
-  NAND2X1 _3200_ (
-    .A(_2578_),
-    .B(_2538_),
-    .Y(_2536_)
-  );
-  NAND2X1 _3201_ (
-    .A(_2652_),
-    .B(_2650_),
-    .Y(_2535_)
-  );
-  NAND2X1 _3202_ (
-    .A(_2648_),
-    .B(_2535_),
-    .Y(_2534_)
-  );
-  NAND2X1 _3203_ (
-    .A(x[32]),
-    .B(x[28]),
-    .Y(_2533_)
-  );
-  NAND2X1 _3204_ (
-    .A(_2844_),
-    .B(_2815_),
-    .Y(_2532_)
-  );
-  NAND2X1 _3205_ (
-    .A(_2816_),
-    .B(_2532_),
-    .Y(_2531_)
-  );
-  NAND2X1 _3206_ (
-    .A(_2533_),
-    .B(_2531_),
-    .Y(_2530_)
-  );
-  OR2X1 _3207_ (
-    .A(_2534_),
-    .B(_2530_),
-    .Y(_2529_)
-  );
-  NAND2X1 _3208_ (
-    .A(_2534_),
-    .B(_2530_),
-    .Y(_2528_)
-  );
-  NAND2X1 _3209_ (
-    .A(_2529_),
-    .B(_2528_),
-    .Y(_2527_)
-  );
-  INVX1 _3210_ (
-    .A(_2527_),
-    .Y(_2526_)
-  );
-  NAND2X1 _3211_ (
-    .A(_2675_),
-    .B(_2526_),
-    .Y(_2525_)
-  );
-  NAND2X1 _3212_ (
-    .A(_2529_),
-    .B(_2525_),
-    .Y(_2524_)
-  );
-  INVX1 _3213_ (
-    .A(_2524_),
-    .Y(_2523_)
-  );
-  NAND2X1 _3214_ (
-    .A(_2579_),
-    .B(_2537_),
-    .Y(_2522_)
-  );
-  NAND2X1 _3215_ (
-    .A(_2536_),
-    .B(_2522_),
-    .Y(_2521_)
-  );
-  INVX1 _3216_ (
-    .A(_2521_),
-    .Y(_2520_)
-  );
-  NAND2X1 _3217_ (
-    .A(_2524_),
-    .B(_2520_),
-    .Y(_2519_)
-  );
-  NAND2X1 _3218_ (
-    .A(_2536_),
-    .B(_2519_),
-    .Y(_2518_)
-  );
-  INVX1 _3219_ (
-    .A(_2518_),
-    .Y(_2517_)
-  );
-  NAND2X1 _3220_ (
-    .A(_2586_),
-    .B(_2518_),
-    .Y(_2516_)
-  );
-  NAND2X1 _3221_ (
-    .A(_2587_),
-    .B(_2517_),
-    .Y(_2515_)
-  );
-  NAND2X1 _3222_ (
-    .A(_2516_),
-    .B(_2515_),
-    .Y(_2514_)
-  );
-  INVX1 _3223_ (
-    .A(_2514_),
-    .Y(_2513_)
-  );
-  NAND2X1 _3224_ (
-    .A(_2668_),
-    .B(_2646_),
-    .Y(_2512_)
-  );
-  NAND2X1 _3225_ (
-    .A(_2645_),
-    .B(_2512_),
-    .Y(_2511_)
-  );
-  NAND2X1 _3226_ (
-    .A(_2637_),
-    .B(_2635_),
-    .Y(_2510_)
-  );
-  NAND2X1 _3227_ (
-    .A(_2633_),
-    .B(_2510_),
-    .Y(_2509_)
-  );
-  OR2X1 _3228_ (
-    .A(_2511_),
-    .B(_2509_),
-    .Y(_2508_)
-  );
-  NAND2X1 _3229_ (
-    .A(_2617_),
-    .B(_2615_),
-    .Y(_2507_)
-  );
-  NAND2X1 _3230_ (
-    .A(_2613_),
-    .B(_2507_),
-    .Y(_2506_)
-  );
-  INVX1 _3231_ (
-    .A(_2506_),
-    .Y(_2505_)
-  );
-  NAND2X1 _3232_ (
-    .A(_2511_),
-    .B(_2509_),
-    .Y(_2504_)
-  );
-  NAND2X1 _3233_ (
-    .A(_2508_),
-    .B(_2504_),
-    .Y(_2503_)
-  );
-  INVX1 _3234_ (
-    .A(_2503_),
-    .Y(_2502_)
-  );
-  NAND2X1 _3235_ (
-    .A(_2506_),
-    .B(_2502_),
-    .Y(_2501_)
-  );
-  NAND2X1 _3236_ (
-    .A(_2508_),
-    .B(_2501_),
-    .Y(_2500_)
-  );
-  INVX1 _3237_ (
-    .A(_2500_),
-    .Y(_2499_)
-  );
-  NAND2X1 _3238_ (
-    .A(_2513_),
-    .B(_2500_),
-    .Y(_2498_)
-  );
-  NAND2X1 _3239_ (
-    .A(_2516_),
-    .B(_2498_),
-    .Y(_2497_)
-  );
-  NAND2X1 _3240_ (
-    .A(_2594_),
-    .B(_2590_),
-    .Y(_2496_)
-  );
-  NAND2X1 _3241_ (
-    .A(_2589_),
-    .B(_2496_),
-    .Y(_2495_)
-  );
-  OR2X1 _3242_ (
-    .A(_2497_),
-    .B(_2495_),
-    .Y(_2494_)
-  );
-  NAND2X1 _3243_ (
-    .A(_2589_),
-    .B(_2494_),
-    .Y(_2493_)
-  );
-  INVX1 _3244_ (
-    .A(_2493_),
-    .Y(_2492_)
-  );
-  NAND2X1 _3245_ (
-    .A(_2596_),
-    .B(_2493_),
-    .Y(_2491_)
-  );
-  NAND2X1 _3246_ (
-    .A(_2597_),
-    .B(_2492_),
-    .Y(_2490_)
-  );
-  NAND2X1 _3247_ (
-    .A(_2491_),
-    .B(_2490_),
-    .Y(_2489_)
-  );
-  INVX1 _3248_ (
-    .A(_2489_),
-    .Y(_2488_)
-  );
-  NAND2X1 _3249_ (
-    .A(_2497_),
-    .B(_2495_),
-    .Y(_2487_)
-  );
-  NAND2X1 _3250_ (
-    .A(_2494_),
-    .B(_2487_),
-    .Y(_2486_)
-  );
-  INVX1 _3251_ (
-    .A(_2486_),
-    .Y(_2485_)
-  );
-  NAND2X1 _3252_ (
-    .A(_2704_),
-    .B(_2702_),
-    .Y(_2484_)
-  );
-  NAND2X1 _3253_ (
-    .A(_2700_),
-    .B(_2484_),
-    .Y(_2483_)
-  );
-  NAND2X1 _3254_ (
-    .A(_2523_),
-    .B(_2521_),
-    .Y(_2482_)
-  );
-  NAND2X1 _3255_ (
-    .A(_2519_),
-    .B(_2482_),
-    .Y(_2481_)
-  );
-  INVX1 _3256_ (
-    .A(_2481_),
-    .Y(_2480_)
-  );
-  NAND2X1 _3257_ (
-    .A(_2822_),
-    .B(_2565_),
-    .Y(_2479_)
-  );
-  NAND2X1 _3258_ (
-    .A(_2563_),
-    .B(_2479_),
-    .Y(_2478_)
-  );
-  INVX1 _3259_ (
-    .A(_2478_),
-    .Y(_2477_)
-  );
-  NAND2X1 _3260_ (
-    .A(x[32]),
-    .B(_2816_),
-    .Y(_2476_)
-  );
-  NAND2X1 _3261_ (
-    .A(_2844_),
-    .B(x[35]),
-    .Y(_2475_)
-  );
-  NAND2X1 _3262_ (
-    .A(_2476_),
-    .B(_2475_),
-    .Y(_2474_)
-  );
-  INVX1 _3263_ (
-    .A(_2474_),
-    .Y(_2473_)
-  );
-  NAND2X1 _3264_ (
-    .A(x[28]),
-    .B(_2474_),
-    .Y(_2472_)
-  );
-  NAND2X1 _3265_ (
-    .A(_2815_),
-    .B(_2473_),
-    .Y(_2471_)
-  );
-  NAND2X1 _3266_ (
-    .A(_2472_),
-    .B(_2471_),
-    .Y(_2470_)
-  );
-  INVX1 _3267_ (
-    .A(_2470_),
-    .Y(_2469_)
-  );
-  NAND2X1 _3268_ (
-    .A(_2478_),
-    .B(_2469_),
-    .Y(_2468_)
-  );
-  NAND2X1 _3269_ (
-    .A(_2839_),
-    .B(_2834_),
-    .Y(_2467_)
-  );
-  INVX1 _3270_ (
-    .A(_2467_),
-    .Y(_2466_)
-  );
-  NAND2X1 _3271_ (
-    .A(_2835_),
-    .B(_2830_),
-    .Y(_2465_)
-  );
-  INVX1 _3272_ (
-    .A(_2465_),
-    .Y(_2464_)
-  );
-  NAND2X1 _3273_ (
-    .A(x[0]),
-    .B(x[3]),
-    .Y(_2463_)
-  );
-  NAND2X1 _3274_ (
-    .A(x[4]),
-    .B(_2463_),
-    .Y(_2462_)
-  );
-  NAND2X1 _3275_ (
-    .A(_2465_),
-    .B(_2462_),
-    .Y(_2461_)
-  );
-  INVX1 _3276_ (
-    .A(_2461_),
-    .Y(_2460_)
-  );
-  NAND2X1 _3277_ (
-    .A(_2466_),
-    .B(_2461_),
-    .Y(_2459_)
-  );
-  NAND2X1 _3278_ (
-    .A(_2467_),
-    .B(_2460_),
-    .Y(_2458_)
-  );
-  NAND2X1 _3279_ (
-    .A(_2459_),
-    .B(_2458_),
-    .Y(_2457_)
-  );
-  NAND2X1 _3280_ (
-    .A(x[1]),
-    .B(x[5]),
-    .Y(_2456_)
-  );
-  NAND2X1 _3281_ (
-    .A(_2843_),
-    .B(_2833_),
-    .Y(_2455_)
-  );
-  NAND2X1 _3282_ (
-    .A(_2456_),
-    .B(_2455_),
-    .Y(_2454_)
-  );
-  INVX1 _3283_ (
-    .A(_2454_),
-    .Y(_2453_)
-  );
-  NAND2X1 _3284_ (
-    .A(x[8]),
-    .B(_2454_),
-    .Y(_2452_)
-  );
-  NAND2X1 _3285_ (
-    .A(_2848_),
-    .B(_2453_),
-    .Y(_2451_)
-  );
-  NAND2X1 _3286_ (
-    .A(_2452_),
-    .B(_2451_),
-    .Y(_2450_)
-  );
-  OR2X1 _3287_ (
-    .A(_2457_),
-    .B(_2450_),
-    .Y(_2449_)
-  );
-  NAND2X1 _3288_ (
-    .A(_2459_),
-    .B(_2449_),
-    .Y(_2448_)
-  );
-  INVX1 _3289_ (
-    .A(_2448_),
-    .Y(_2447_)
-  );
-  NAND2X1 _3290_ (
-    .A(x[17]),
-    .B(_2827_),
-    .Y(_2446_)
-  );
-  NAND2X1 _3291_ (
-    .A(_2831_),
-    .B(x[19]),
-    .Y(_2445_)
-  );
-  NAND2X1 _3292_ (
-    .A(x[15]),
-    .B(_2684_),
-    .Y(_2444_)
-  );
-  NAND2X1 _3293_ (
-    .A(_2560_),
-    .B(_2444_),
-    .Y(_2443_)
-  );
-  NAND2X1 _3294_ (
-    .A(_2445_),
-    .B(_2443_),
-    .Y(_2442_)
-  );
-  NAND2X1 _3295_ (
-    .A(_2446_),
-    .B(_2442_),
-    .Y(_2441_)
-  );
-  INVX1 _3296_ (
-    .A(_2441_),
-    .Y(_2440_)
-  );
-  NAND2X1 _3297_ (
-    .A(_2448_),
-    .B(_2440_),
-    .Y(_2439_)
-  );
-  NAND2X1 _3298_ (
-    .A(_2447_),
-    .B(_2441_),
-    .Y(_2438_)
-  );
-  NAND2X1 _3299_ (
-    .A(_2439_),
-    .B(_2438_),
-    .Y(_2437_)
-  );
-  NAND2X1 _3300_ (
-    .A(x[20]),
-    .B(_2825_),
-    .Y(_2436_)
-  );
-  NAND2X1 _3301_ (
-    .A(_2845_),
-    .B(x[25]),
-    .Y(_2435_)
-  );
-  NAND2X1 _3302_ (
-    .A(_2826_),
-    .B(_2435_),
-    .Y(_2434_)
-  );
-  NAND2X1 _3303_ (
-    .A(_2826_),
-    .B(_2825_),
-    .Y(_2433_)
-  );
-  NAND2X1 _3304_ (
-    .A(x[22]),
-    .B(x[25]),
-    .Y(_2432_)
-  );
-  NAND2X1 _3305_ (
-    .A(_2436_),
-    .B(_2434_),
-    .Y(_2431_)
-  );
-  OR2X1 _3306_ (
-    .A(_2437_),
-    .B(_2431_),
-    .Y(_2430_)
-  );
-  NAND2X1 _3307_ (
-    .A(_2439_),
-    .B(_2430_),
-    .Y(_2429_)
-  );
-  OR2X1 _3308_ (
-    .A(_2468_),
-    .B(_2429_),
-    .Y(_2428_)
-  );
-  NAND2X1 _3309_ (
-    .A(_2468_),
-    .B(_2429_),
-    .Y(_2427_)
-  );
-  NAND2X1 _3310_ (
-    .A(_2428_),
-    .B(_2427_),
-    .Y(_2426_)
-  );
-  NAND2X1 _3311_ (
-    .A(_2574_),
-    .B(_2570_),
-    .Y(_2425_)
-  );
-  NAND2X1 _3312_ (
-    .A(_2569_),
-    .B(_2425_),
-    .Y(_2424_)
-  );
-  NAND2X1 _3313_ (
-    .A(x[34]),
-    .B(_2818_),
-    .Y(_2423_)
-  );
-  NAND2X1 _3314_ (
-    .A(_2838_),
-    .B(x[27]),
-    .Y(_2422_)
-  );
-  NAND2X1 _3315_ (
-    .A(_2817_),
-    .B(_2422_),
-    .Y(_2421_)
-  );
-  NAND2X1 _3316_ (
-    .A(_2423_),
-    .B(_2421_),
-    .Y(_2420_)
-  );
-  OR2X1 _3317_ (
-    .A(_2424_),
-    .B(_2420_),
-    .Y(_2419_)
-  );
-  NAND2X1 _3318_ (
-    .A(_2549_),
-    .B(_2547_),
-    .Y(_2418_)
-  );
-  NAND2X1 _3319_ (
-    .A(_2545_),
-    .B(_2418_),
-    .Y(_2417_)
-  );
-  INVX1 _3320_ (
-    .A(_2417_),
-    .Y(_2416_)
-  );
-  NAND2X1 _3321_ (
-    .A(_2424_),
-    .B(_2420_),
-    .Y(_2415_)
-  );
-  NAND2X1 _3322_ (
-    .A(_2419_),
-    .B(_2415_),
-    .Y(_2414_)
-  );
-  INVX1 _3323_ (
-    .A(_2414_),
-    .Y(_2413_)
-  );
-  NAND2X1 _3324_ (
-    .A(_2417_),
-    .B(_2413_),
-    .Y(_2412_)
-  );
-  NAND2X1 _3325_ (
-    .A(_2419_),
-    .B(_2412_),
-    .Y(_2411_)
-  );
-  OR2X1 _3326_ (
-    .A(_2426_),
-    .B(_2411_),
-    .Y(_2410_)
-  );
-  NAND2X1 _3327_ (
-    .A(_2428_),
-    .B(_2410_),
-    .Y(_2409_)
-  );
-  INVX1 _3328_ (
-    .A(_2409_),
-    .Y(_2408_)
-  );
-  NAND2X1 _3329_ (
-    .A(_2480_),
-    .B(_2409_),
-    .Y(_2407_)
-  );
-  NAND2X1 _3330_ (
-    .A(_2481_),
-    .B(_2408_),
-    .Y(_2406_)
-  );
-  NAND2X1 _3331_ (
-    .A(_2407_),
-    .B(_2406_),
-    .Y(_2405_)
-  );
-  INVX1 _3332_ (
-    .A(_2405_),
-    .Y(_2404_)
-  );
-  NAND2X1 _3333_ (
-    .A(_2543_),
-    .B(_2541_),
-    .Y(_2403_)
-  );
-  NAND2X1 _3334_ (
-    .A(_2539_),
-    .B(_2403_),
-    .Y(_2402_)
-  );
-  NAND2X1 _3335_ (
-    .A(_2584_),
-    .B(_2581_),
-    .Y(_2401_)
-  );
-  NAND2X1 _3336_ (
-    .A(_2579_),
-    .B(_2401_),
-    .Y(_2400_)
-  );
-  OR2X1 _3337_ (
-    .A(_2402_),
-    .B(_2400_),
-    .Y(_2399_)
-  );
-  NAND2X1 _3338_ (
-    .A(_2674_),
-    .B(_2527_),
-    .Y(_2398_)
-  );
-  NAND2X1 _3339_ (
-    .A(_2525_),
-    .B(_2398_),
-    .Y(_2397_)
-  );
-  NAND2X1 _3340_ (
-    .A(_2402_),
-    .B(_2400_),
-    .Y(_2396_)
-  );
-  NAND2X1 _3341_ (
-    .A(_2399_),
-    .B(_2396_),
-    .Y(_2395_)
-  );
-  OR2X1 _3342_ (
-    .A(_2397_),
-    .B(_2395_),
-    .Y(_2394_)
-  );
-  NAND2X1 _3343_ (
-    .A(_2399_),
-    .B(_2394_),
-    .Y(_2393_)
-  );
-  INVX1 _3344_ (
-    .A(_2393_),
-    .Y(_2392_)
-  );
-  NAND2X1 _3345_ (
-    .A(_2404_),
-    .B(_2393_),
-    .Y(_2391_)
-  );
-  NAND2X1 _3346_ (
-    .A(_2407_),
-    .B(_2391_),
-    .Y(_2390_)
-  );
-  OR2X1 _3347_ (
-    .A(_2483_),
-    .B(_2390_),
-    .Y(_2389_)
-  );
-  NAND2X1 _3348_ (
-    .A(_2514_),
-    .B(_2499_),
-    .Y(_2388_)
-  );
-  NAND2X1 _3349_ (
-    .A(_2498_),
-    .B(_2388_),
-    .Y(_2387_)
-  );
-  INVX1 _3350_ (
-    .A(_2387_),
-    .Y(_2386_)
-  );
-  NAND2X1 _3351_ (
-    .A(_2483_),
-    .B(_2390_),
-    .Y(_2385_)
-  );
-  NAND2X1 _3352_ (
-    .A(_2389_),
-    .B(_2385_),
-    .Y(_2384_)
-  );
-  INVX1 _3353_ (
-    .A(_2384_),
-    .Y(_2383_)
-  );
-  NAND2X1 _3354_ (
-    .A(_2387_),
-    .B(_2383_),
-    .Y(_2382_)
-  );
-  NAND2X1 _3355_ (
-    .A(_2389_),
-    .B(_2382_),
-    .Y(_2381_)
-  );
-  INVX1 _3356_ (
-    .A(_2381_),
-    .Y(_2380_)
-  );
-  NAND2X1 _3357_ (
-    .A(_2485_),
-    .B(_2381_),
-    .Y(_2379_)
-  );
-  NAND2X1 _3358_ (
-    .A(_2486_),
-    .B(_2380_),
-    .Y(_2378_)
-  );
-  NAND2X1 _3359_ (
-    .A(_2379_),
-    .B(_2378_),
-    .Y(_2377_)
-  );
-  INVX1 _3360_ (
-    .A(_2377_),
-    .Y(_2376_)
-  );
-  NAND2X1 _3361_ (
-    .A(_2386_),
-    .B(_2384_),
-    .Y(_2375_)
-  );
-  NAND2X1 _3362_ (
-    .A(_2382_),
-    .B(_2375_),
-    .Y(_2374_)
-  );
-  INVX1 _3363_ (
-    .A(_2374_),
-    .Y(_2373_)
-  );
-  NAND2X1 _3364_ (
-    .A(_2405_),
-    .B(_2392_),
-    .Y(_2372_)
-  );
-  NAND2X1 _3365_ (
-    .A(_2391_),
-    .B(_2372_),
-    .Y(_2371_)
-  );
-  NAND2X1 _3366_ (
-    .A(_2437_),
-    .B(_2431_),
-    .Y(_2370_)
-  );
-  NAND2X1 _3367_ (
-    .A(_2430_),
-    .B(_2370_),
-    .Y(_2369_)
-  );
-  INVX1 _3368_ (
-    .A(_2369_),
-    .Y(_2368_)
-  );
-  NAND2X1 _3369_ (
-    .A(_2477_),
-    .B(_2470_),
-    .Y(_2367_)
-  );
-  NAND2X1 _3370_ (
-    .A(_2468_),
-    .B(_2367_),
-    .Y(_2366_)
-  );
-  INVX1 _3371_ (
-    .A(_2366_),
-    .Y(_2365_)
-  );
-  NAND2X1 _3372_ (
-    .A(_2368_),
-    .B(_2366_),
-    .Y(_2364_)
-  );
-  NAND2X1 _3373_ (
-    .A(_2416_),
-    .B(_2414_),
-    .Y(_2363_)
-  );
-  NAND2X1 _3374_ (
-    .A(_2412_),
-    .B(_2363_),
-    .Y(_2362_)
-  );
-  NAND2X1 _3375_ (
-    .A(_2369_),
-    .B(_2365_),
-    .Y(_2361_)
-  );
-  NAND2X1 _3376_ (
-    .A(_2364_),
-    .B(_2361_),
-    .Y(_2360_)
-  );
-  OR2X1 _3377_ (
-    .A(_2362_),
-    .B(_2360_),
-    .Y(_2359_)
-  );
-  NAND2X1 _3378_ (
-    .A(_2364_),
-    .B(_2359_),
-    .Y(_2358_)
-  );
-  INVX1 _3379_ (
-    .A(_2358_),
-    .Y(_2357_)
-  );
-  NAND2X1 _3380_ (
-    .A(_2821_),
-    .B(_2820_),
-    .Y(_2356_)
-  );
-  NAND2X1 _3381_ (
-    .A(x[23]),
-    .B(x[24]),
-    .Y(_2355_)
-  );
-  NAND2X1 _3382_ (
-    .A(_2356_),
-    .B(_2355_),
-    .Y(_2354_)
-  );
-  INVX1 _3383_ (
-    .A(_2354_),
-    .Y(_2353_)
-  );
-  NAND2X1 _3384_ (
-    .A(_2822_),
-    .B(_2353_),
-    .Y(_2352_)
-  );
-  NAND2X1 _3385_ (
-    .A(_2356_),
-    .B(_2352_),
-    .Y(_2351_)
-  );
-  INVX1 _3386_ (
-    .A(_2351_),
-    .Y(_2350_)
-  );
-  NAND2X1 _3387_ (
-    .A(x[21]),
-    .B(_2573_),
-    .Y(_2349_)
-  );
-  NAND2X1 _3388_ (
-    .A(_2575_),
-    .B(_2349_),
-    .Y(_2348_)
-  );
-  INVX1 _3389_ (
-    .A(_2348_),
-    .Y(_2347_)
-  );
-  NAND2X1 _3390_ (
-    .A(_2350_),
-    .B(_2348_),
-    .Y(_2346_)
-  );
-  NAND2X1 _3391_ (
-    .A(_2351_),
-    .B(_2347_),
-    .Y(_2345_)
-  );
-  NAND2X1 _3392_ (
-    .A(_2346_),
-    .B(_2345_),
-    .Y(_2344_)
-  );
-  INVX1 _3393_ (
-    .A(_2344_),
-    .Y(_2343_)
-  );
-  NAND2X1 _3394_ (
-    .A(x[14]),
-    .B(x[9]),
-    .Y(_2342_)
-  );
-  NAND2X1 _3395_ (
-    .A(_2467_),
-    .B(_2342_),
-    .Y(_2341_)
-  );
-  NAND2X1 _3396_ (
-    .A(x[2]),
-    .B(_2836_),
-    .Y(_2340_)
-  );
-  NAND2X1 _3397_ (
-    .A(x[8]),
-    .B(_2801_),
-    .Y(_2339_)
-  );
-  NAND2X1 _3398_ (
-    .A(_2340_),
-    .B(_2339_),
-    .Y(_2338_)
-  );
-  OR2X1 _3399_ (
-    .A(_2341_),
-    .B(_2338_),
-    .Y(_2337_)
-  );
-  NAND2X1 _3400_ (
-    .A(_2341_),
-    .B(_2338_),
-    .Y(_2336_)
-  );
-  NAND2X1 _3401_ (
-    .A(_2337_),
-    .B(_2336_),
-    .Y(_2335_)
-  );
-  INVX1 _3402_ (
-    .A(_2335_),
-    .Y(_2334_)
-  );
-  NAND2X1 _3403_ (
-    .A(_2846_),
-    .B(_2835_),
-    .Y(_2333_)
-  );
-  NAND2X1 _3404_ (
-    .A(x[4]),
-    .B(x[0]),
-    .Y(_2332_)
-  );
-  NAND2X1 _3405_ (
-    .A(_2333_),
-    .B(_2332_),
-    .Y(_2331_)
-  );
-  INVX1 _3406_ (
-    .A(_2331_),
-    .Y(_2330_)
-  );
-  NAND2X1 _3407_ (
-    .A(x[3]),
-    .B(_2331_),
-    .Y(_2329_)
-  );
-  NAND2X1 _3408_ (
-    .A(_2830_),
-    .B(_2330_),
-    .Y(_2328_)
-  );
-  NAND2X1 _3409_ (
-    .A(_2329_),
-    .B(_2328_),
-    .Y(_2327_)
-  );
-  INVX1 _3410_ (
-    .A(_2327_),
-    .Y(_2326_)
-  );
-  NAND2X1 _3411_ (
-    .A(_2334_),
-    .B(_2327_),
-    .Y(_2325_)
-  );
-  NAND2X1 _3412_ (
-    .A(_2337_),
-    .B(_2325_),
-    .Y(_2324_)
-  );
-  INVX1 _3413_ (
-    .A(_2324_),
-    .Y(_2323_)
-  );
-  NAND2X1 _3414_ (
-    .A(_2343_),
-    .B(_2324_),
-    .Y(_2322_)
-  );
-  NAND2X1 _3415_ (
-    .A(_2346_),
-    .B(_2322_),
-    .Y(_2321_)
-  );
-  NAND2X1 _3416_ (
-    .A(_2423_),
-    .B(_2422_),
-    .Y(_2320_)
-  );
-  XOR2X1 _3417_ (
-    .A(x[31]),
-    .B(_2320_),
-    .Y(_2319_)
-  );
-  NAND2X1 _3418_ (
-    .A(_2436_),
-    .B(_2435_),
-    .Y(_2318_)
-  );
-  INVX1 _3419_ (
-    .A(_2318_),
-    .Y(_2317_)
-  );
-  XOR2X1 _3420_ (
-    .A(_2826_),
-    .B(_2319_),
-    .Y(_2316_)
-  );
-  INVX1 _3421_ (
-    .A(_2316_),
-    .Y(_2315_)
-  );
-  NAND2X1 _3422_ (
-    .A(_2317_),
-    .B(_2315_),
-    .Y(_2314_)
-  );
-  NAND2X1 _3423_ (
-    .A(_2318_),
-    .B(_2316_),
-    .Y(_2313_)
-  );
-  NAND2X1 _3424_ (
-    .A(_2314_),
-    .B(_2313_),
-    .Y(_2312_)
-  );
-  INVX1 _3425_ (
-    .A(_2312_),
-    .Y(_2311_)
-  );
-  NAND2X1 _3426_ (
-    .A(_2319_),
-    .B(_2311_),
-    .Y(_2310_)
-  );
-  OR2X1 _3427_ (
-    .A(_2321_),
-    .B(_2310_),
-    .Y(_2309_)
-  );
-  NAND2X1 _3428_ (
-    .A(_2321_),
-    .B(_2310_),
-    .Y(_2308_)
-  );
-  NAND2X1 _3429_ (
-    .A(_2309_),
-    .B(_2308_),
-    .Y(_2307_)
-  );
-  INVX1 _3430_ (
-    .A(_2307_),
-    .Y(_2306_)
-  );
-  NAND2X1 _3431_ (
-    .A(_2457_),
-    .B(_2450_),
-    .Y(_2305_)
-  );
-  NAND2X1 _3432_ (
-    .A(_2449_),
-    .B(_2305_),
-    .Y(_2304_)
-  );
-  NAND2X1 _3433_ (
-    .A(x[15]),
-    .B(x[19]),
-    .Y(_2303_)
-  );
-  NAND2X1 _3434_ (
-    .A(_2832_),
-    .B(_2827_),
-    .Y(_2302_)
-  );
-  NAND2X1 _3435_ (
-    .A(_2303_),
-    .B(_2302_),
-    .Y(_2301_)
-  );
-  INVX1 _3436_ (
-    .A(_2301_),
-    .Y(_2300_)
-  );
-  NAND2X1 _3437_ (
-    .A(_2831_),
-    .B(_2301_),
-    .Y(_2299_)
-  );
-  NAND2X1 _3438_ (
-    .A(x[17]),
-    .B(_2300_),
-    .Y(_2298_)
-  );
-  NAND2X1 _3439_ (
-    .A(x[15]),
-    .B(x[17]),
-    .Y(_2297_)
-  );
-  NAND2X1 _3440_ (
-    .A(_2832_),
-    .B(_2831_),
-    .Y(_2296_)
-  );
-  NAND2X1 _3441_ (
-    .A(_2297_),
-    .B(_2296_),
-    .Y(_2295_)
-  );
-  INVX1 _3442_ (
-    .A(_2295_),
-    .Y(_2294_)
-  );
-  NAND2X1 _3443_ (
-    .A(_2299_),
-    .B(_2298_),
-    .Y(_2293_)
-  );
-  INVX1 _3444_ (
-    .A(_2293_),
-    .Y(_2292_)
-  );
-  NAND2X1 _3445_ (
-    .A(_2684_),
-    .B(_2293_),
-    .Y(_2291_)
-  );
-  NAND2X1 _3446_ (
-    .A(_2683_),
-    .B(_2292_),
-    .Y(_2290_)
-  );
-  NAND2X1 _3447_ (
-    .A(_2291_),
-    .B(_2290_),
-    .Y(_2289_)
-  );
-  NAND2X1 _3448_ (
-    .A(_2304_),
-    .B(_2289_),
-    .Y(_2288_)
-  );
-  NAND2X1 _3449_ (
-    .A(x[30]),
-    .B(_2840_),
-    .Y(_2287_)
-  );
-  INVX1 _3450_ (
-    .A(_2287_),
-    .Y(_2286_)
-  );
-  OR2X1 _3451_ (
-    .A(_2304_),
-    .B(_2289_),
-    .Y(_2285_)
-  );
-  NAND2X1 _3452_ (
-    .A(_2288_),
-    .B(_2285_),
-    .Y(_2284_)
-  );
-  INVX1 _3453_ (
-    .A(_2284_),
-    .Y(_2283_)
-  );
-  NAND2X1 _3454_ (
-    .A(_2287_),
-    .B(_2283_),
-    .Y(_2282_)
-  );
-  NAND2X1 _3455_ (
-    .A(_2288_),
-    .B(_2282_),
-    .Y(_2281_)
-  );
-  INVX1 _3456_ (
-    .A(_2281_),
-    .Y(_2280_)
-  );
-  NAND2X1 _3457_ (
-    .A(_2306_),
-    .B(_2281_),
-    .Y(_2279_)
-  );
-  NAND2X1 _3458_ (
-    .A(_2309_),
-    .B(_2279_),
-    .Y(_2278_)
-  );
-  INVX1 _3459_ (
-    .A(_2278_),
-    .Y(_2277_)
-  );
-  NAND2X1 _3460_ (
-    .A(_2358_),
-    .B(_2277_),
-    .Y(_2276_)
-  );
-  NAND2X1 _3461_ (
-    .A(_2426_),
-    .B(_2411_),
-    .Y(_2275_)
-  );
-  NAND2X1 _3462_ (
-    .A(_2410_),
-    .B(_2275_),
-    .Y(_2274_)
-  );
-  INVX1 _3463_ (
-    .A(_2274_),
-    .Y(_2273_)
-  );
-  NAND2X1 _3464_ (
-    .A(_2357_),
-    .B(_2278_),
-    .Y(_2272_)
-  );
-  NAND2X1 _3465_ (
-    .A(_2276_),
-    .B(_2272_),
-    .Y(_2271_)
-  );
-  INVX1 _3466_ (
-    .A(_2271_),
-    .Y(_2270_)
-  );
-  NAND2X1 _3467_ (
-    .A(_2274_),
-    .B(_2270_),
-    .Y(_2269_)
-  );
-  NAND2X1 _3468_ (
-    .A(_2276_),
-    .B(_2269_),
-    .Y(_2268_)
-  );
-  NAND2X1 _3469_ (
-    .A(_2371_),
-    .B(_2268_),
-    .Y(_2267_)
-  );
-  NAND2X1 _3470_ (
-    .A(_2505_),
-    .B(_2503_),
-    .Y(_2266_)
-  );
-  NAND2X1 _3471_ (
-    .A(_2501_),
-    .B(_2266_),
-    .Y(_2265_)
-  );
-  INVX1 _3472_ (
-    .A(_2265_),
-    .Y(_2264_)
-  );
-  OR2X1 _3473_ (
-    .A(_2371_),
-    .B(_2268_),
-    .Y(_2263_)
-  );
-  NAND2X1 _3474_ (
-    .A(_2267_),
-    .B(_2263_),
-    .Y(_2262_)
-  );
-  INVX1 _3475_ (
-    .A(_2262_),
-    .Y(_2261_)
-  );
-  NAND2X1 _3476_ (
-    .A(_2265_),
-    .B(_2261_),
-    .Y(_2260_)
-  );
-  NAND2X1 _3477_ (
-    .A(_2267_),
-    .B(_2260_),
-    .Y(_2259_)
-  );
-  INVX1 _3478_ (
-    .A(_2259_),
-    .Y(_2258_)
-  );
-  NAND2X1 _3479_ (
-    .A(_2373_),
-    .B(_2259_),
-    .Y(_2257_)
-  );
-  NAND2X1 _3480_ (
-    .A(_2374_),
-    .B(_2258_),
-    .Y(_2256_)
-  );
-  NAND2X1 _3481_ (
-    .A(_2257_),
-    .B(_2256_),
-    .Y(_2255_)
-  );
-  NAND2X1 _3482_ (
-    .A(_2264_),
-    .B(_2262_),
-    .Y(_2254_)
-  );
-  NAND2X1 _3483_ (
-    .A(_2260_),
-    .B(_2254_),
-    .Y(_2253_)
-  );
-  NAND2X1 _3484_ (
-    .A(_2273_),
-    .B(_2271_),
-    .Y(_2252_)
-  );
-  NAND2X1 _3485_ (
-    .A(_2269_),
-    .B(_2252_),
-    .Y(_2251_)
-  );
-  INVX1 _3486_ (
-    .A(_2251_),
-    .Y(_2250_)
-  );
-  NAND2X1 _3487_ (
-    .A(_2397_),
-    .B(_2395_),
-    .Y(_2249_)
-  );
-  NAND2X1 _3488_ (
-    .A(_2394_),
-    .B(_2249_),
-    .Y(_2248_)
-  );
-  INVX1 _3489_ (
-    .A(_2248_),
-    .Y(_2247_)
-  );
-  NAND2X1 _3490_ (
-    .A(_2251_),
-    .B(_2247_),
-    .Y(_2246_)
-  );
-  NAND2X1 _3491_ (
-    .A(_2250_),
-    .B(_2248_),
-    .Y(_2245_)
-  );
-  NAND2X1 _3492_ (
-    .A(_2246_),
-    .B(_2245_),
-    .Y(_2244_)
-  );
-  INVX1 _3493_ (
-    .A(_2244_),
-    .Y(_2243_)
-  );
-  NAND2X1 _3494_ (
-    .A(_2307_),
-    .B(_2280_),
-    .Y(_2242_)
-  );
-  NAND2X1 _3495_ (
-    .A(_2279_),
-    .B(_2242_),
-    .Y(_2241_)
-  );
-  INVX1 _3496_ (
-    .A(_2241_),
-    .Y(_2240_)
-  );
-  NAND2X1 _3497_ (
-    .A(_2344_),
-    .B(_2323_),
-    .Y(_2239_)
-  );
-  NAND2X1 _3498_ (
-    .A(_2322_),
-    .B(_2239_),
-    .Y(_2238_)
-  );
-  INVX1 _3499_ (
-    .A(_2238_),
-    .Y(_2237_)
-  );
-  NAND2X1 _3500_ (
-    .A(_2312_),
-    .B(_2238_),
-    .Y(_2236_)
-  );
-  NAND2X1 _3501_ (
-    .A(_2286_),
-    .B(_2284_),
-    .Y(_2235_)
-  );
-  NAND2X1 _3502_ (
-    .A(_2282_),
-    .B(_2235_),
-    .Y(_2234_)
-  );
-  NAND2X1 _3503_ (
-    .A(_2311_),
-    .B(_2237_),
-    .Y(_2233_)
-  );
-  NAND2X1 _3504_ (
-    .A(_2236_),
-    .B(_2233_),
-    .Y(_2232_)
-  );
-  OR2X1 _3505_ (
-    .A(_2234_),
-    .B(_2232_),
-    .Y(_2231_)
-  );
-  NAND2X1 _3506_ (
-    .A(_2236_),
-    .B(_2231_),
-    .Y(_2230_)
-  );
-  INVX1 _3507_ (
-    .A(_2230_),
-    .Y(_2229_)
-  );
-  NAND2X1 _3508_ (
-    .A(_2240_),
-    .B(_2230_),
-    .Y(_2228_)
-  );
-  NAND2X1 _3509_ (
-    .A(_2241_),
-    .B(_2229_),
-    .Y(_2227_)
-  );
-  NAND2X1 _3510_ (
-    .A(_2228_),
-    .B(_2227_),
-    .Y(_2226_)
-  );
-  INVX1 _3511_ (
-    .A(_2226_),
-    .Y(_2225_)
-  );
-  NAND2X1 _3512_ (
-    .A(_2849_),
-    .B(x[33]),
-    .Y(_2224_)
-  );
-  NAND2X1 _3513_ (
-    .A(_2287_),
-    .B(_2224_),
-    .Y(_2223_)
-  );
-  INVX1 _3514_ (
-    .A(_2223_),
-    .Y(_2222_)
-  );
-  NAND2X1 _3515_ (
-    .A(_2816_),
-    .B(_2223_),
-    .Y(_2221_)
-  );
-  INVX1 _3516_ (
-    .A(_2221_),
-    .Y(_2220_)
-  );
-  NAND2X1 _3517_ (
-    .A(_2831_),
-    .B(_2691_),
-    .Y(_2219_)
-  );
-  NAND2X1 _3518_ (
-    .A(_2694_),
-    .B(_2219_),
-    .Y(_2218_)
-  );
-  NAND2X1 _3519_ (
-    .A(_2432_),
-    .B(_2218_),
-    .Y(_2217_)
-  );
-  NAND2X1 _3520_ (
-    .A(_2832_),
-    .B(_2819_),
-    .Y(_2216_)
-  );
-  NAND2X1 _3521_ (
-    .A(_2848_),
-    .B(_2800_),
-    .Y(_2215_)
-  );
-  NAND2X1 _3522_ (
-    .A(_2339_),
-    .B(_2215_),
-    .Y(_2214_)
-  );
-  INVX1 _3523_ (
-    .A(_2214_),
-    .Y(_2213_)
-  );
-  NAND2X1 _3524_ (
-    .A(x[15]),
-    .B(x[13]),
-    .Y(_2212_)
-  );
-  NAND2X1 _3525_ (
-    .A(_2216_),
-    .B(_2212_),
-    .Y(_2211_)
-  );
-  INVX1 _3526_ (
-    .A(_2211_),
-    .Y(_2210_)
-  );
-  NAND2X1 _3527_ (
-    .A(_2214_),
-    .B(_2210_),
-    .Y(_2209_)
-  );
-  NAND2X1 _3528_ (
-    .A(_2216_),
-    .B(_2209_),
-    .Y(_2208_)
-  );
-  OR2X1 _3529_ (
-    .A(_2432_),
-    .B(_2218_),
-    .Y(_2207_)
-  );
-  NAND2X1 _3530_ (
-    .A(_2217_),
-    .B(_2207_),
-    .Y(_2206_)
-  );
-  OR2X1 _3531_ (
-    .A(_2208_),
-    .B(_2206_),
-    .Y(_2205_)
-  );
-  NAND2X1 _3532_ (
-    .A(_2217_),
-    .B(_2205_),
-    .Y(_2204_)
-  );
-  INVX1 _3533_ (
-    .A(_2204_),
-    .Y(_2203_)
-  );
-  NAND2X1 _3534_ (
-    .A(_2220_),
-    .B(_2204_),
-    .Y(_2202_)
-  );
-  NAND2X1 _3535_ (
-    .A(x[26]),
-    .B(_2354_),
-    .Y(_2201_)
-  );
-  NAND2X1 _3536_ (
-    .A(_2352_),
-    .B(_2201_),
-    .Y(_2200_)
-  );
-  INVX1 _3537_ (
-    .A(_2200_),
-    .Y(_2199_)
-  );
-  NAND2X1 _3538_ (
-    .A(_2824_),
-    .B(_2574_),
-    .Y(_2198_)
-  );
-  NAND2X1 _3539_ (
-    .A(_2349_),
-    .B(_2198_),
-    .Y(_2197_)
-  );
-  INVX1 _3540_ (
-    .A(_2197_),
-    .Y(_2196_)
-  );
-  NAND2X1 _3541_ (
-    .A(_2199_),
-    .B(_2197_),
-    .Y(_2195_)
-  );
-  NAND2X1 _3542_ (
-    .A(_2335_),
-    .B(_2326_),
-    .Y(_2194_)
-  );
-  NAND2X1 _3543_ (
-    .A(_2325_),
-    .B(_2194_),
-    .Y(_2193_)
-  );
-  INVX1 _3544_ (
-    .A(_2193_),
-    .Y(_2192_)
-  );
-  NAND2X1 _3545_ (
-    .A(_2200_),
-    .B(_2196_),
-    .Y(_2191_)
-  );
-  NAND2X1 _3546_ (
-    .A(_2195_),
-    .B(_2191_),
-    .Y(_2190_)
-  );
-  INVX1 _3547_ (
-    .A(_2190_),
-    .Y(_2189_)
-  );
-  NAND2X1 _3548_ (
-    .A(_2193_),
-    .B(_2189_),
-    .Y(_2188_)
-  );
-  NAND2X1 _3549_ (
-    .A(_2195_),
-    .B(_2188_),
-    .Y(_2187_)
-  );
-  INVX1 _3550_ (
-    .A(_2187_),
-    .Y(_2186_)
-  );
-  NAND2X1 _3551_ (
-    .A(_2221_),
-    .B(_2203_),
-    .Y(_2185_)
-  );
-  NAND2X1 _3552_ (
-    .A(_2202_),
-    .B(_2185_),
-    .Y(_2184_)
-  );
-  INVX1 _3553_ (
-    .A(_2184_),
-    .Y(_2183_)
-  );
-  NAND2X1 _3554_ (
-    .A(_2187_),
-    .B(_2183_),
-    .Y(_2182_)
-  );
-  NAND2X1 _3555_ (
-    .A(_2202_),
-    .B(_2182_),
-    .Y(_2181_)
-  );
-  INVX1 _3556_ (
-    .A(_2181_),
-    .Y(_2180_)
-  );
-  NAND2X1 _3557_ (
-    .A(_2225_),
-    .B(_2181_),
-    .Y(_2179_)
-  );
-  NAND2X1 _3558_ (
-    .A(_2228_),
-    .B(_2179_),
-    .Y(_2178_)
-  );
-  INVX1 _3559_ (
-    .A(_2178_),
-    .Y(_2177_)
-  );
-  NAND2X1 _3560_ (
-    .A(_2243_),
-    .B(_2178_),
-    .Y(_2176_)
-  );
-  NAND2X1 _3561_ (
-    .A(_2246_),
-    .B(_2176_),
-    .Y(_2175_)
-  );
-  NAND2X1 _3562_ (
-    .A(_2253_),
-    .B(_2175_),
-    .Y(_2174_)
-  );
-  NAND2X1 _3563_ (
-    .A(_2244_),
-    .B(_2177_),
-    .Y(_2173_)
-  );
-  NAND2X1 _3564_ (
-    .A(_2176_),
-    .B(_2173_),
-    .Y(_2172_)
-  );
-  INVX1 _3565_ (
-    .A(_2172_),
-    .Y(_2171_)
-  );
-  NAND2X1 _3566_ (
-    .A(_2226_),
-    .B(_2180_),
-    .Y(_2170_)
-  );
-  NAND2X1 _3567_ (
-    .A(_2179_),
-    .B(_2170_),
-    .Y(_2169_)
-  );
-  INVX1 _3568_ (
-    .A(_2169_),
-    .Y(_2168_)
-  );
-  NAND2X1 _3569_ (
-    .A(_2362_),
-    .B(_2360_),
-    .Y(_2167_)
-  );
-  NAND2X1 _3570_ (
-    .A(_2359_),
-    .B(_2167_),
-    .Y(_2166_)
-  );
-  INVX1 _3571_ (
-    .A(_2166_),
-    .Y(_2165_)
-  );
-  NAND2X1 _3572_ (
-    .A(_2168_),
-    .B(_2166_),
-    .Y(_2164_)
-  );
-  NAND2X1 _3573_ (
-    .A(_2169_),
-    .B(_2165_),
-    .Y(_2163_)
-  );
-  NAND2X1 _3574_ (
-    .A(_2164_),
-    .B(_2163_),
-    .Y(_2162_)
-  );
-  NAND2X1 _3575_ (
-    .A(_2186_),
-    .B(_2184_),
-    .Y(_2161_)
-  );
-  NAND2X1 _3576_ (
-    .A(_2182_),
-    .B(_2161_),
-    .Y(_2160_)
-  );
-  NAND2X1 _3577_ (
-    .A(_2844_),
-    .B(x[34]),
-    .Y(_2159_)
-  );
-  INVX1 _3578_ (
-    .A(_2159_),
-    .Y(_2158_)
-  );
-  NAND2X1 _3579_ (
-    .A(x[27]),
-    .B(_2814_),
-    .Y(_2157_)
-  );
-  NAND2X1 _3580_ (
-    .A(_2818_),
-    .B(x[29]),
-    .Y(_2156_)
-  );
-  NAND2X1 _3581_ (
-    .A(_2433_),
-    .B(_2432_),
-    .Y(_2155_)
-  );
-  NAND2X1 _3582_ (
-    .A(_2156_),
-    .B(_2155_),
-    .Y(_2154_)
-  );
-  NAND2X1 _3583_ (
-    .A(_2157_),
-    .B(_2154_),
-    .Y(_2153_)
-  );
-  INVX1 _3584_ (
-    .A(_2153_),
-    .Y(_2152_)
-  );
-  NAND2X1 _3585_ (
-    .A(_2158_),
-    .B(_2152_),
-    .Y(_2151_)
-  );
-  NAND2X1 _3586_ (
-    .A(x[17]),
-    .B(_2692_),
-    .Y(_2150_)
-  );
-  NAND2X1 _3587_ (
-    .A(_2219_),
-    .B(_2150_),
-    .Y(_2149_)
-  );
-  INVX1 _3588_ (
-    .A(_2149_),
-    .Y(_2148_)
-  );
-  NAND2X1 _3589_ (
-    .A(x[1]),
-    .B(_2842_),
-    .Y(_2147_)
-  );
-  NAND2X1 _3590_ (
-    .A(_2843_),
-    .B(x[6]),
-    .Y(_2146_)
-  );
-  NAND2X1 _3591_ (
-    .A(_2147_),
-    .B(_2146_),
-    .Y(_2145_)
-  );
-  INVX1 _3592_ (
-    .A(_2145_),
-    .Y(_2144_)
-  );
-  NAND2X1 _3593_ (
-    .A(x[12]),
-    .B(_2144_),
-    .Y(_2143_)
-  );
-  NAND2X1 _3594_ (
-    .A(_2147_),
-    .B(_2143_),
-    .Y(_2142_)
-  );
-  INVX1 _3595_ (
-    .A(_2142_),
-    .Y(_2141_)
-  );
-  NAND2X1 _3596_ (
-    .A(_2148_),
-    .B(_2142_),
-    .Y(_2140_)
-  );
-  NAND2X1 _3597_ (
-    .A(_2213_),
-    .B(_2211_),
-    .Y(_2139_)
-  );
-  NAND2X1 _3598_ (
-    .A(_2209_),
-    .B(_2139_),
-    .Y(_2138_)
-  );
-  INVX1 _3599_ (
-    .A(_2138_),
-    .Y(_2137_)
-  );
-  NAND2X1 _3600_ (
-    .A(_2149_),
-    .B(_2141_),
-    .Y(_2136_)
-  );
-  NAND2X1 _3601_ (
-    .A(_2140_),
-    .B(_2136_),
-    .Y(_2135_)
-  );
-  INVX1 _3602_ (
-    .A(_2135_),
-    .Y(_2134_)
-  );
-  NAND2X1 _3603_ (
-    .A(_2138_),
-    .B(_2134_),
-    .Y(_2133_)
-  );
-  NAND2X1 _3604_ (
-    .A(_2140_),
-    .B(_2133_),
-    .Y(_2132_)
-  );
-  NAND2X1 _3605_ (
-    .A(_2159_),
-    .B(_2153_),
-    .Y(_2131_)
-  );
-  NAND2X1 _3606_ (
-    .A(_2151_),
-    .B(_2131_),
-    .Y(_2130_)
-  );
-  OR2X1 _3607_ (
-    .A(_2132_),
-    .B(_2130_),
-    .Y(_2129_)
-  );
-  NAND2X1 _3608_ (
-    .A(_2151_),
-    .B(_2129_),
-    .Y(_2128_)
-  );
-  NAND2X1 _3609_ (
-    .A(_2160_),
-    .B(_2128_),
-    .Y(_2127_)
-  );
-  NAND2X1 _3610_ (
-    .A(_2208_),
-    .B(_2206_),
-    .Y(_2126_)
-  );
-  NAND2X1 _3611_ (
-    .A(_2205_),
-    .B(_2126_),
-    .Y(_2125_)
-  );
-  NAND2X1 _3612_ (
-    .A(x[35]),
-    .B(_2222_),
-    .Y(_2124_)
-  );
-  NAND2X1 _3613_ (
-    .A(_2221_),
-    .B(_2124_),
-    .Y(_2123_)
-  );
-  NAND2X1 _3614_ (
-    .A(_2125_),
-    .B(_2123_),
-    .Y(_2122_)
-  );
-  NAND2X1 _3615_ (
-    .A(_2192_),
-    .B(_2190_),
-    .Y(_2121_)
-  );
-  NAND2X1 _3616_ (
-    .A(_2188_),
-    .B(_2121_),
-    .Y(_2120_)
-  );
-  INVX1 _3617_ (
-    .A(_2120_),
-    .Y(_2119_)
-  );
-  OR2X1 _3618_ (
-    .A(_2125_),
-    .B(_2123_),
-    .Y(_2118_)
-  );
-  NAND2X1 _3619_ (
-    .A(_2122_),
-    .B(_2118_),
-    .Y(_2117_)
-  );
-  INVX1 _3620_ (
-    .A(_2117_),
-    .Y(_2116_)
-  );
-  NAND2X1 _3621_ (
-    .A(_2120_),
-    .B(_2116_),
-    .Y(_2115_)
-  );
-  NAND2X1 _3622_ (
-    .A(_2122_),
-    .B(_2115_),
-    .Y(_2114_)
-  );
-  INVX1 _3623_ (
-    .A(_2114_),
-    .Y(_2113_)
-  );
-  OR2X1 _3624_ (
-    .A(_2160_),
-    .B(_2128_),
-    .Y(_2112_)
-  );
-  NAND2X1 _3625_ (
-    .A(_2127_),
-    .B(_2112_),
-    .Y(_2111_)
-  );
-  INVX1 _3626_ (
-    .A(_2111_),
-    .Y(_2110_)
-  );
-  NAND2X1 _3627_ (
-    .A(_2114_),
-    .B(_2110_),
-    .Y(_2109_)
-  );
-  NAND2X1 _3628_ (
-    .A(_2127_),
-    .B(_2109_),
-    .Y(_2108_)
-  );
-  OR2X1 _3629_ (
-    .A(_2162_),
-    .B(_2108_),
-    .Y(_2107_)
-  );
-  NAND2X1 _3630_ (
-    .A(_2164_),
-    .B(_2107_),
-    .Y(_2106_)
-  );
-  INVX1 _3631_ (
-    .A(_2106_),
-    .Y(_2105_)
-  );
-  NAND2X1 _3632_ (
-    .A(_2171_),
-    .B(_2106_),
-    .Y(_2104_)
-  );
-  NAND2X1 _3633_ (
-    .A(_2172_),
-    .B(_2105_),
-    .Y(_2103_)
-  );
-  NAND2X1 _3634_ (
-    .A(_2104_),
-    .B(_2103_),
-    .Y(_2102_)
-  );
-  NAND2X1 _3635_ (
-    .A(_2162_),
-    .B(_2108_),
-    .Y(_2101_)
-  );
-  NAND2X1 _3636_ (
-    .A(_2107_),
-    .B(_2101_),
-    .Y(_2100_)
-  );
-  INVX1 _3637_ (
-    .A(_2100_),
-    .Y(_2099_)
-  );
-  NAND2X1 _3638_ (
-    .A(_2234_),
-    .B(_2232_),
-    .Y(_2098_)
-  );
-  NAND2X1 _3639_ (
-    .A(_2231_),
-    .B(_2098_),
-    .Y(_2097_)
-  );
-  INVX1 _3640_ (
-    .A(_2097_),
-    .Y(_2096_)
-  );
-  NAND2X1 _3641_ (
-    .A(x[32]),
-    .B(_2838_),
-    .Y(_2095_)
-  );
-  INVX1 _3642_ (
-    .A(_2095_),
-    .Y(_2094_)
-  );
-  NAND2X1 _3643_ (
-    .A(_2159_),
-    .B(_2095_),
-    .Y(_2093_)
-  );
-  INVX1 _3644_ (
-    .A(_2093_),
-    .Y(_2092_)
-  );
-  NAND2X1 _3645_ (
-    .A(_2825_),
-    .B(_2814_),
-    .Y(_2091_)
-  );
-  INVX1 _3646_ (
-    .A(_2091_),
-    .Y(_2090_)
-  );
-  NAND2X1 _3647_ (
-    .A(x[25]),
-    .B(x[29]),
-    .Y(_2089_)
-  );
-  NAND2X1 _3648_ (
-    .A(_2091_),
-    .B(_2089_),
-    .Y(_2088_)
-  );
-  INVX1 _3649_ (
-    .A(_2088_),
-    .Y(_2087_)
-  );
-  NAND2X1 _3650_ (
-    .A(x[22]),
-    .B(_2818_),
-    .Y(_2086_)
-  );
-  NAND2X1 _3651_ (
-    .A(_2826_),
-    .B(x[27]),
-    .Y(_2085_)
-  );
-  NAND2X1 _3652_ (
-    .A(_2086_),
-    .B(_2085_),
-    .Y(_2084_)
-  );
-  XOR2X1 _3653_ (
-    .A(_2087_),
-    .B(_2084_),
-    .Y(_2083_)
-  );
-  INVX1 _3654_ (
-    .A(_2083_),
-    .Y(_2082_)
-  );
-  NAND2X1 _3655_ (
-    .A(_2093_),
-    .B(_2083_),
-    .Y(_2081_)
-  );
-  NAND2X1 _3656_ (
-    .A(_2820_),
-    .B(_2780_),
-    .Y(_2080_)
-  );
-  NAND2X1 _3657_ (
-    .A(_2782_),
-    .B(_2080_),
-    .Y(_2079_)
-  );
-  INVX1 _3658_ (
-    .A(_2079_),
-    .Y(_2078_)
-  );
-  NAND2X1 _3659_ (
-    .A(x[16]),
-    .B(_2839_),
-    .Y(_2077_)
-  );
-  NAND2X1 _3660_ (
-    .A(_2841_),
-    .B(x[14]),
-    .Y(_2076_)
-  );
-  NAND2X1 _3661_ (
-    .A(_2829_),
-    .B(_2145_),
-    .Y(_2075_)
-  );
-  NAND2X1 _3662_ (
-    .A(_2143_),
-    .B(_2075_),
-    .Y(_2074_)
-  );
-  NAND2X1 _3663_ (
-    .A(_2076_),
-    .B(_2074_),
-    .Y(_2073_)
-  );
-  NAND2X1 _3664_ (
-    .A(_2077_),
-    .B(_2073_),
-    .Y(_2072_)
-  );
-  INVX1 _3665_ (
-    .A(_2072_),
-    .Y(_2071_)
-  );
-  NAND2X1 _3666_ (
-    .A(_2078_),
-    .B(_2072_),
-    .Y(_2070_)
-  );
-  NAND2X1 _3667_ (
-    .A(_2137_),
-    .B(_2135_),
-    .Y(_2069_)
-  );
-  NAND2X1 _3668_ (
-    .A(_2133_),
-    .B(_2069_),
-    .Y(_2068_)
-  );
-  INVX1 _3669_ (
-    .A(_2068_),
-    .Y(_2067_)
-  );
-  NAND2X1 _3670_ (
-    .A(_2079_),
-    .B(_2071_),
-    .Y(_2066_)
-  );
-  NAND2X1 _3671_ (
-    .A(_2070_),
-    .B(_2066_),
-    .Y(_2065_)
-  );
-  INVX1 _3672_ (
-    .A(_2065_),
-    .Y(_2064_)
-  );
-  NAND2X1 _3673_ (
-    .A(_2068_),
-    .B(_2064_),
-    .Y(_2063_)
-  );
-  NAND2X1 _3674_ (
-    .A(_2070_),
-    .B(_2063_),
-    .Y(_2062_)
-  );
-  OR2X1 _3675_ (
-    .A(_2081_),
-    .B(_2062_),
-    .Y(_2061_)
-  );
-  NAND2X1 _3676_ (
-    .A(_2132_),
-    .B(_2130_),
-    .Y(_2060_)
-  );
-  NAND2X1 _3677_ (
-    .A(_2129_),
-    .B(_2060_),
-    .Y(_2059_)
-  );
-  INVX1 _3678_ (
-    .A(_2059_),
-    .Y(_2058_)
-  );
-  NAND2X1 _3679_ (
-    .A(_2081_),
-    .B(_2062_),
-    .Y(_2057_)
-  );
-  NAND2X1 _3680_ (
-    .A(_2061_),
-    .B(_2057_),
-    .Y(_2056_)
-  );
-  INVX1 _3681_ (
-    .A(_2056_),
-    .Y(_2055_)
-  );
-  NAND2X1 _3682_ (
-    .A(_2059_),
-    .B(_2055_),
-    .Y(_2054_)
-  );
-  NAND2X1 _3683_ (
-    .A(_2061_),
-    .B(_2054_),
-    .Y(_2053_)
-  );
-  INVX1 _3684_ (
-    .A(_2053_),
-    .Y(_2052_)
-  );
-  NAND2X1 _3685_ (
-    .A(_2096_),
-    .B(_2053_),
-    .Y(_2051_)
-  );
-  NAND2X1 _3686_ (
-    .A(_2113_),
-    .B(_2111_),
-    .Y(_2050_)
-  );
-  NAND2X1 _3687_ (
-    .A(_2109_),
-    .B(_2050_),
-    .Y(_2049_)
-  );
-  INVX1 _3688_ (
-    .A(_2049_),
-    .Y(_2048_)
-  );
-  NAND2X1 _3689_ (
-    .A(_2097_),
-    .B(_2052_),
-    .Y(_2047_)
-  );
-  NAND2X1 _3690_ (
-    .A(_2051_),
-    .B(_2047_),
-    .Y(_2046_)
-  );
-  INVX1 _3691_ (
-    .A(_2046_),
-    .Y(_2045_)
-  );
-  NAND2X1 _3692_ (
-    .A(_2049_),
-    .B(_2045_),
-    .Y(_2044_)
-  );
-  NAND2X1 _3693_ (
-    .A(_2051_),
-    .B(_2044_),
-    .Y(_2043_)
-  );
-  INVX1 _3694_ (
-    .A(_2043_),
-    .Y(_2042_)
-  );
-  NAND2X1 _3695_ (
-    .A(_2100_),
-    .B(_2042_),
-    .Y(_2041_)
-  );
-  NAND2X1 _3696_ (
-    .A(_2099_),
-    .B(_2043_),
-    .Y(_2040_)
-  );
-  NAND2X1 _3697_ (
-    .A(_2041_),
-    .B(_2040_),
-    .Y(_2039_)
-  );
-  NAND2X1 _3698_ (
-    .A(_2048_),
-    .B(_2046_),
-    .Y(_2038_)
-  );
-  NAND2X1 _3699_ (
-    .A(_2044_),
-    .B(_2038_),
-    .Y(_2037_)
-  );
-  INVX1 _3700_ (
-    .A(_2037_),
-    .Y(_2036_)
-  );
-  NAND2X1 _3701_ (
-    .A(_2058_),
-    .B(_2056_),
-    .Y(_2035_)
-  );
-  NAND2X1 _3702_ (
-    .A(_2054_),
-    .B(_2035_),
-    .Y(_2034_)
-  );
-  INVX1 _3703_ (
-    .A(_2034_),
-    .Y(_2033_)
-  );
-  NAND2X1 _3704_ (
-    .A(_2067_),
-    .B(_2065_),
-    .Y(_2032_)
-  );
-  NAND2X1 _3705_ (
-    .A(_2063_),
-    .B(_2032_),
-    .Y(_2031_)
-  );
-  NAND2X1 _3706_ (
-    .A(x[24]),
-    .B(_2781_),
-    .Y(_2030_)
-  );
-  NAND2X1 _3707_ (
-    .A(_2080_),
-    .B(_2030_),
-    .Y(_2029_)
-  );
-  INVX1 _3708_ (
-    .A(_2029_),
-    .Y(_2028_)
-  );
-  NAND2X1 _3709_ (
-    .A(_2771_),
-    .B(_2028_),
-    .Y(_2027_)
-  );
-  NAND2X1 _3710_ (
-    .A(_2770_),
-    .B(_2029_),
-    .Y(_2026_)
-  );
-  NAND2X1 _3711_ (
-    .A(_2027_),
-    .B(_2026_),
-    .Y(_2025_)
-  );
-  INVX1 _3712_ (
-    .A(_2025_),
-    .Y(_2024_)
-  );
-  NAND2X1 _3713_ (
-    .A(_2077_),
-    .B(_2076_),
-    .Y(_2023_)
-  );
-  XOR2X1 _3714_ (
-    .A(_2074_),
-    .B(_2023_),
-    .Y(_2022_)
-  );
-  INVX1 _3715_ (
-    .A(_2022_),
-    .Y(_2021_)
-  );
-  NAND2X1 _3716_ (
-    .A(_2024_),
-    .B(_2022_),
-    .Y(_2020_)
-  );
-  NAND2X1 _3717_ (
-    .A(_2027_),
-    .B(_2020_),
-    .Y(_2019_)
-  );
-  NAND2X1 _3718_ (
-    .A(_2031_),
-    .B(_2019_),
-    .Y(_2018_)
-  );
-  NAND2X1 _3719_ (
-    .A(_2822_),
-    .B(x[28]),
-    .Y(_2017_)
-  );
-  INVX1 _3720_ (
-    .A(_2017_),
-    .Y(_2016_)
-  );
-  OR2X1 _3721_ (
-    .A(_2031_),
-    .B(_2019_),
-    .Y(_2015_)
-  );
-  NAND2X1 _3722_ (
-    .A(_2018_),
-    .B(_2015_),
-    .Y(_2014_)
-  );
-  INVX1 _3723_ (
-    .A(_2014_),
-    .Y(_2013_)
-  );
-  NAND2X1 _3724_ (
-    .A(_2017_),
-    .B(_2013_),
-    .Y(_2012_)
-  );
-  NAND2X1 _3725_ (
-    .A(_2018_),
-    .B(_2012_),
-    .Y(_2011_)
-  );
-  INVX1 _3726_ (
-    .A(_2011_),
-    .Y(_2010_)
-  );
-  NAND2X1 _3727_ (
-    .A(_2033_),
-    .B(_2011_),
-    .Y(_2009_)
-  );
-  NAND2X1 _3728_ (
-    .A(_2119_),
-    .B(_2117_),
-    .Y(_2008_)
-  );
-  NAND2X1 _3729_ (
-    .A(_2115_),
-    .B(_2008_),
-    .Y(_2007_)
-  );
-  INVX1 _3730_ (
-    .A(_2007_),
-    .Y(_2006_)
-  );
-  NAND2X1 _3731_ (
-    .A(_2034_),
-    .B(_2010_),
-    .Y(_2005_)
-  );
-  NAND2X1 _3732_ (
-    .A(_2009_),
-    .B(_2005_),
-    .Y(_2004_)
-  );
-  INVX1 _3733_ (
-    .A(_2004_),
-    .Y(_2003_)
-  );
-  NAND2X1 _3734_ (
-    .A(_2007_),
-    .B(_2003_),
-    .Y(_2002_)
-  );
-  NAND2X1 _3735_ (
-    .A(_2009_),
-    .B(_2002_),
-    .Y(_2001_)
-  );
-  INVX1 _3736_ (
-    .A(_2001_),
-    .Y(_2000_)
-  );
-  NAND2X1 _3737_ (
-    .A(_2036_),
-    .B(_2001_),
-    .Y(_1999_)
-  );
-  NAND2X1 _3738_ (
-    .A(_2037_),
-    .B(_2000_),
-    .Y(_1998_)
-  );
-  NAND2X1 _3739_ (
-    .A(_1999_),
-    .B(_1998_),
-    .Y(_1997_)
-  );
-  NAND2X1 _3740_ (
-    .A(_2006_),
-    .B(_2004_),
-    .Y(_1996_)
-  );
-  NAND2X1 _3741_ (
-    .A(_2002_),
-    .B(_1996_),
-    .Y(_1995_)
-  );
-  NAND2X1 _3742_ (
-    .A(_2092_),
-    .B(_2082_),
-    .Y(_1994_)
-  );
-  NAND2X1 _3743_ (
-    .A(_2081_),
-    .B(_1994_),
-    .Y(_1993_)
-  );
-  NAND2X1 _3744_ (
-    .A(x[26]),
-    .B(_2815_),
-    .Y(_1992_)
-  );
-  NAND2X1 _3745_ (
-    .A(_2017_),
-    .B(_1992_),
-    .Y(_1991_)
-  );
-  NAND2X1 _3746_ (
-    .A(x[13]),
-    .B(_2768_),
-    .Y(_1990_)
-  );
-  NAND2X1 _3747_ (
-    .A(_2819_),
-    .B(_2767_),
-    .Y(_1989_)
-  );
-  NAND2X1 _3748_ (
-    .A(_1990_),
-    .B(_1989_),
-    .Y(_1988_)
-  );
-  INVX1 _3749_ (
-    .A(_1988_),
-    .Y(_1987_)
-  );
-  NAND2X1 _3750_ (
-    .A(_2831_),
-    .B(_1987_),
-    .Y(_1986_)
-  );
-  NAND2X1 _3751_ (
-    .A(_1990_),
-    .B(_1986_),
-    .Y(_1985_)
-  );
-  OR2X1 _3752_ (
-    .A(_1991_),
-    .B(_1985_),
-    .Y(_1984_)
-  );
-  NAND2X1 _3753_ (
-    .A(_2025_),
-    .B(_2021_),
-    .Y(_1983_)
-  );
-  NAND2X1 _3754_ (
-    .A(_2020_),
-    .B(_1983_),
-    .Y(_1982_)
-  );
-  INVX1 _3755_ (
-    .A(_1982_),
-    .Y(_1981_)
-  );
-  NAND2X1 _3756_ (
-    .A(_1991_),
-    .B(_1985_),
-    .Y(_1980_)
-  );
-  NAND2X1 _3757_ (
-    .A(_1984_),
-    .B(_1980_),
-    .Y(_1979_)
-  );
-  INVX1 _3758_ (
-    .A(_1979_),
-    .Y(_1978_)
-  );
-  NAND2X1 _3759_ (
-    .A(_1982_),
-    .B(_1978_),
-    .Y(_1977_)
-  );
-  NAND2X1 _3760_ (
-    .A(_1984_),
-    .B(_1977_),
-    .Y(_1976_)
-  );
-  NAND2X1 _3761_ (
-    .A(_1993_),
-    .B(_1976_),
-    .Y(_1975_)
-  );
-  NAND2X1 _3762_ (
-    .A(_2016_),
-    .B(_2014_),
-    .Y(_1974_)
-  );
-  NAND2X1 _3763_ (
-    .A(_2012_),
-    .B(_1974_),
-    .Y(_1973_)
-  );
-  XOR2X1 _3764_ (
-    .A(_1993_),
-    .B(_1976_),
-    .Y(_1972_)
-  );
-  NAND2X1 _3765_ (
-    .A(_1973_),
-    .B(_1972_),
-    .Y(_1971_)
-  );
-  NAND2X1 _3766_ (
-    .A(_1975_),
-    .B(_1971_),
-    .Y(_1970_)
-  );
-  NAND2X1 _3767_ (
-    .A(x[4]),
-    .B(_2829_),
-    .Y(_1969_)
-  );
-  INVX1 _3768_ (
-    .A(_1969_),
-    .Y(_1968_)
-  );
-  NAND2X1 _3769_ (
-    .A(_2844_),
-    .B(_1969_),
-    .Y(_1967_)
-  );
-  NAND2X1 _3770_ (
-    .A(x[17]),
-    .B(_1988_),
-    .Y(_1966_)
-  );
-  NAND2X1 _3771_ (
-    .A(_1986_),
-    .B(_1966_),
-    .Y(_1965_)
-  );
-  INVX1 _3772_ (
-    .A(_1965_),
-    .Y(_1964_)
-  );
-  NAND2X1 _3773_ (
-    .A(_2317_),
-    .B(_1965_),
-    .Y(_1963_)
-  );
-  NAND2X1 _3774_ (
-    .A(_2318_),
-    .B(_1964_),
-    .Y(_1962_)
-  );
-  NAND2X1 _3775_ (
-    .A(_1963_),
-    .B(_1962_),
-    .Y(_1961_)
-  );
-  INVX1 _3776_ (
-    .A(_1961_),
-    .Y(_1960_)
-  );
-  NAND2X1 _3777_ (
-    .A(x[32]),
-    .B(_1968_),
-    .Y(_1959_)
-  );
-  NAND2X1 _3778_ (
-    .A(_1967_),
-    .B(_1959_),
-    .Y(_1958_)
-  );
-  INVX1 _3779_ (
-    .A(_1958_),
-    .Y(_1957_)
-  );
-  NAND2X1 _3780_ (
-    .A(_1961_),
-    .B(_1957_),
-    .Y(_1956_)
-  );
-  NAND2X1 _3781_ (
-    .A(_1967_),
-    .B(_1956_),
-    .Y(_1955_)
-  );
-  INVX1 _3782_ (
-    .A(_1955_),
-    .Y(_1954_)
-  );
-  NAND2X1 _3783_ (
-    .A(_1960_),
-    .B(_1958_),
-    .Y(_1953_)
-  );
-  NAND2X1 _3784_ (
-    .A(_1956_),
-    .B(_1953_),
-    .Y(_1952_)
-  );
-  NAND2X1 _3785_ (
-    .A(x[4]),
-    .B(x[12]),
-    .Y(_1951_)
-  );
-  INVX1 _3786_ (
-    .A(_1951_),
-    .Y(_1950_)
-  );
-  NAND2X1 _3787_ (
-    .A(_2846_),
-    .B(_2829_),
-    .Y(_1949_)
-  );
-  NAND2X1 _3788_ (
-    .A(_1951_),
-    .B(_1949_),
-    .Y(_1948_)
-  );
-  INVX1 _3789_ (
-    .A(_1948_),
-    .Y(_1947_)
-  );
-  NAND2X1 _3790_ (
-    .A(_2841_),
-    .B(_1947_),
-    .Y(_1946_)
-  );
-  NAND2X1 _3791_ (
-    .A(_2820_),
-    .B(_1946_),
-    .Y(_1945_)
-  );
-  NAND2X1 _3792_ (
-    .A(x[16]),
-    .B(_1948_),
-    .Y(_1944_)
-  );
-  NAND2X1 _3793_ (
-    .A(_1945_),
-    .B(_1944_),
-    .Y(_1943_)
-  );
-  NAND2X1 _3794_ (
-    .A(_1952_),
-    .B(_1943_),
-    .Y(_1942_)
-  );
-  NAND2X1 _3795_ (
-    .A(_1981_),
-    .B(_1979_),
-    .Y(_1941_)
-  );
-  NAND2X1 _3796_ (
-    .A(_1977_),
-    .B(_1941_),
-    .Y(_1940_)
-  );
-  INVX1 _3797_ (
-    .A(_1940_),
-    .Y(_1939_)
-  );
-  NAND2X1 _3798_ (
-    .A(_2436_),
-    .B(_1963_),
-    .Y(_1938_)
-  );
-  INVX1 _3799_ (
-    .A(_1938_),
-    .Y(_1937_)
-  );
-  NAND2X1 _3800_ (
-    .A(_2840_),
-    .B(_1937_),
-    .Y(_1936_)
-  );
-  NAND2X1 _3801_ (
-    .A(x[33]),
-    .B(_1938_),
-    .Y(_1935_)
-  );
-  NAND2X1 _3802_ (
-    .A(_1936_),
-    .B(_1935_),
-    .Y(_1934_)
-  );
-  INVX1 _3803_ (
-    .A(_1934_),
-    .Y(_1933_)
-  );
-  NAND2X1 _3804_ (
-    .A(_1940_),
-    .B(_1933_),
-    .Y(_1932_)
-  );
-  NAND2X1 _3805_ (
-    .A(_1939_),
-    .B(_1934_),
-    .Y(_1931_)
-  );
-  NAND2X1 _3806_ (
-    .A(_1932_),
-    .B(_1931_),
-    .Y(_1930_)
-  );
-  INVX1 _3807_ (
-    .A(_1930_),
-    .Y(_1929_)
-  );
-  NAND2X1 _3808_ (
-    .A(_1955_),
-    .B(_1929_),
-    .Y(_1928_)
-  );
-  NAND2X1 _3809_ (
-    .A(_1954_),
-    .B(_1930_),
-    .Y(_1927_)
-  );
-  NAND2X1 _3810_ (
-    .A(_1942_),
-    .B(_1927_),
-    .Y(_1926_)
-  );
-  NAND2X1 _3811_ (
-    .A(_1928_),
-    .B(_1926_),
-    .Y(_1925_)
-  );
-  NAND2X1 _3812_ (
-    .A(_1936_),
-    .B(_1932_),
-    .Y(_1924_)
-  );
-  OR2X1 _3813_ (
-    .A(_1925_),
-    .B(_1924_),
-    .Y(_1923_)
-  );
-  XOR2X1 _3814_ (
-    .A(_1973_),
-    .B(_1972_),
-    .Y(_1922_)
-  );
-  NAND2X1 _3815_ (
-    .A(_1925_),
-    .B(_1924_),
-    .Y(_1921_)
-  );
-  NAND2X1 _3816_ (
-    .A(_1922_),
-    .B(_1921_),
-    .Y(_1920_)
-  );
-  NAND2X1 _3817_ (
-    .A(_1923_),
-    .B(_1920_),
-    .Y(_1919_)
-  );
-  NAND2X1 _3818_ (
-    .A(_1995_),
-    .B(_1919_),
-    .Y(_1918_)
-  );
-  OR2X1 _3819_ (
-    .A(_1995_),
-    .B(_1919_),
-    .Y(_1917_)
-  );
-  NAND2X1 _3820_ (
-    .A(_1970_),
-    .B(_1917_),
-    .Y(_1916_)
-  );
-  NAND2X1 _3821_ (
-    .A(_1918_),
-    .B(_1916_),
-    .Y(_1915_)
-  );
-  OR2X1 _3822_ (
-    .A(_1997_),
-    .B(_1915_),
-    .Y(_1914_)
-  );
-  NAND2X1 _3823_ (
-    .A(_1999_),
-    .B(_1914_),
-    .Y(_1913_)
-  );
-  OR2X1 _3824_ (
-    .A(_2039_),
-    .B(_1913_),
-    .Y(_1912_)
-  );
-  NAND2X1 _3825_ (
-    .A(_2041_),
-    .B(_1912_),
-    .Y(_1911_)
-  );
-  OR2X1 _3826_ (
-    .A(_2102_),
-    .B(_1911_),
-    .Y(_1910_)
-  );
-  NAND2X1 _3827_ (
-    .A(_2104_),
-    .B(_1910_),
-    .Y(_1909_)
-  );
-  XOR2X1 _3828_ (
-    .A(_2253_),
-    .B(_2175_),
-    .Y(_1908_)
-  );
-  NAND2X1 _3829_ (
-    .A(_1909_),
-    .B(_1908_),
-    .Y(_1907_)
-  );
-  NAND2X1 _3830_ (
-    .A(_2174_),
-    .B(_1907_),
-    .Y(_1906_)
-  );
-  OR2X1 _3831_ (
-    .A(_2255_),
-    .B(_1906_),
-    .Y(_1905_)
-  );
-  NAND2X1 _3832_ (
-    .A(_2257_),
-    .B(_1905_),
-    .Y(_1904_)
-  );
-  INVX1 _3833_ (
-    .A(_1904_),
-    .Y(_1903_)
-  );
-  NAND2X1 _3834_ (
-    .A(_2376_),
-    .B(_1904_),
-    .Y(_1902_)
-  );
-  NAND2X1 _3835_ (
-    .A(_2379_),
-    .B(_1902_),
-    .Y(_1901_)
-  );
-  INVX1 _3836_ (
-    .A(_1901_),
-    .Y(_1900_)
-  );
-  NAND2X1 _3837_ (
-    .A(_2488_),
-    .B(_1901_),
-    .Y(_1899_)
-  );
-  NAND2X1 _3838_ (
-    .A(_2491_),
-    .B(_1899_),
-    .Y(_1898_)
-  );
-  OR2X1 _3839_ (
-    .A(_2599_),
-    .B(_1898_),
-    .Y(_1897_)
-  );
-  NAND2X1 _3840_ (
-    .A(_2603_),
-    .B(_2600_),
-    .Y(_1896_)
-  );
-  INVX1 _3841_ (
-    .A(_1896_),
-    .Y(_1895_)
-  );
-  NAND2X1 _3842_ (
-    .A(_1898_),
-    .B(_1895_),
-    .Y(_1894_)
-  );
-  NAND2X1 _3843_ (
-    .A(_2489_),
-    .B(_1900_),
-    .Y(_1893_)
-  );
-  NAND2X1 _3844_ (
-    .A(_1899_),
-    .B(_1893_),
-    .Y(_1892_)
-  );
-  NAND2X1 _3845_ (
-    .A(_1894_),
-    .B(_1892_),
-    .Y(_1891_)
-  );
-  NAND2X1 _3846_ (
-    .A(_1897_),
-    .B(_1891_),
-    .Y(_1890_)
-  );
-  INVX1 _3847_ (
-    .A(_1890_),
-    .Y(_1889_)
-  );
-  NAND2X1 _3848_ (
-    .A(_2849_),
-    .B(_2838_),
-    .Y(_1888_)
-  );
-  INVX1 _3849_ (
-    .A(_1888_),
-    .Y(_1887_)
-  );
-  NAND2X1 _3850_ (
-    .A(x[22]),
-    .B(_1888_),
-    .Y(_1886_)
-  );
-  NAND2X1 _3851_ (
-    .A(_2826_),
-    .B(_1887_),
-    .Y(_1885_)
-  );
-  NAND2X1 _3852_ (
-    .A(_1886_),
-    .B(_1885_),
-    .Y(_1884_)
-  );
-  INVX1 _3853_ (
-    .A(_1884_),
-    .Y(_1883_)
-  );
-  NAND2X1 _3854_ (
-    .A(_2836_),
-    .B(x[19]),
-    .Y(_1882_)
-  );
-  INVX1 _3855_ (
-    .A(_1882_),
-    .Y(_1881_)
-  );
-  NAND2X1 _3856_ (
-    .A(x[7]),
-    .B(_2827_),
-    .Y(_1880_)
-  );
-  NAND2X1 _3857_ (
-    .A(_1882_),
-    .B(_1880_),
-    .Y(_1879_)
-  );
-  INVX1 _3858_ (
-    .A(_1879_),
-    .Y(_1878_)
-  );
-  NAND2X1 _3859_ (
-    .A(_1883_),
-    .B(_1879_),
-    .Y(_1877_)
-  );
-  NAND2X1 _3860_ (
-    .A(_1886_),
-    .B(_1877_),
-    .Y(_1876_)
-  );
-  INVX1 _3861_ (
-    .A(_1876_),
-    .Y(_1875_)
-  );
-  NAND2X1 _3862_ (
-    .A(_2714_),
-    .B(_1875_),
-    .Y(_1874_)
-  );
-  NAND2X1 _3863_ (
-    .A(_2713_),
-    .B(_1876_),
-    .Y(_1873_)
-  );
-  NAND2X1 _3864_ (
-    .A(_1874_),
-    .B(_1873_),
-    .Y(_1872_)
-  );
-  INVX1 _3865_ (
-    .A(_1872_),
-    .Y(_1871_)
-  );
-  NAND2X1 _3866_ (
-    .A(x[27]),
-    .B(_2564_),
-    .Y(_1870_)
-  );
-  NAND2X1 _3867_ (
-    .A(_2567_),
-    .B(_1870_),
-    .Y(_1869_)
-  );
-  INVX1 _3868_ (
-    .A(_1869_),
-    .Y(_1868_)
-  );
-  NAND2X1 _3869_ (
-    .A(x[15]),
-    .B(_2823_),
-    .Y(_1867_)
-  );
-  NAND2X1 _3870_ (
-    .A(_2832_),
-    .B(x[18]),
-    .Y(_1866_)
-  );
-  NAND2X1 _3871_ (
-    .A(_2847_),
-    .B(_1866_),
-    .Y(_1865_)
-  );
-  NAND2X1 _3872_ (
-    .A(_1867_),
-    .B(_1865_),
-    .Y(_1864_)
-  );
-  INVX1 _3873_ (
-    .A(_1864_),
-    .Y(_1863_)
-  );
-  NAND2X1 _3874_ (
-    .A(_1869_),
-    .B(_1863_),
-    .Y(_1862_)
-  );
-  NAND2X1 _3875_ (
-    .A(_2842_),
-    .B(_2830_),
-    .Y(_1861_)
-  );
-  NAND2X1 _3876_ (
-    .A(x[6]),
-    .B(x[3]),
-    .Y(_1860_)
-  );
-  NAND2X1 _3877_ (
-    .A(_1861_),
-    .B(_1860_),
-    .Y(_1859_)
-  );
-  NAND2X1 _3878_ (
+  INVX1 _496_ (
     .A(x[5]),
-    .B(_2828_),
-    .Y(_1858_)
+    .Y(_442_)
   );
-  NAND2X1 _3879_ (
-    .A(_2833_),
-    .B(x[10]),
-    .Y(_1857_)
+  INVX1 _497_ (
+    .A(x[14]),
+    .Y(_441_)
   );
-  NAND2X1 _3880_ (
-    .A(_1858_),
-    .B(_1857_),
-    .Y(_1856_)
+  INVX1 _498_ (
+    .A(x[31]),
+    .Y(_440_)
   );
-  INVX1 _3881_ (
-    .A(_1856_),
-    .Y(_1855_)
-  );
-  NAND2X1 _3882_ (
-    .A(x[2]),
-    .B(_1855_),
-    .Y(_1854_)
-  );
-  NAND2X1 _3883_ (
-    .A(_1858_),
-    .B(_1854_),
-    .Y(_1853_)
-  );
-  OR2X1 _3884_ (
-    .A(_1859_),
-    .B(_1853_),
-    .Y(_1852_)
-  );
-  NAND2X1 _3885_ (
-    .A(_1861_),
-    .B(_1852_),
-    .Y(_1851_)
-  );
-  INVX1 _3886_ (
-    .A(_1851_),
-    .Y(_1850_)
-  );
-  NAND2X1 _3887_ (
-    .A(_1868_),
-    .B(_1864_),
-    .Y(_1849_)
-  );
-  NAND2X1 _3888_ (
-    .A(_1862_),
-    .B(_1849_),
-    .Y(_1848_)
-  );
-  INVX1 _3889_ (
-    .A(_1848_),
-    .Y(_1847_)
-  );
-  NAND2X1 _3890_ (
-    .A(_1851_),
-    .B(_1847_),
-    .Y(_1846_)
-  );
-  NAND2X1 _3891_ (
-    .A(_1862_),
-    .B(_1846_),
-    .Y(_1845_)
-  );
-  INVX1 _3892_ (
-    .A(_1845_),
-    .Y(_1844_)
-  );
-  NAND2X1 _3893_ (
-    .A(_1871_),
-    .B(_1845_),
-    .Y(_1843_)
-  );
-  NAND2X1 _3894_ (
-    .A(_1872_),
-    .B(_1844_),
-    .Y(_1842_)
-  );
-  NAND2X1 _3895_ (
-    .A(_1843_),
-    .B(_1842_),
-    .Y(_1841_)
-  );
-  NAND2X1 _3896_ (
-    .A(_1884_),
-    .B(_1878_),
-    .Y(_1840_)
-  );
-  NAND2X1 _3897_ (
-    .A(_1877_),
-    .B(_1840_),
-    .Y(_1839_)
-  );
-  INVX1 _3898_ (
-    .A(_1839_),
-    .Y(_1838_)
-  );
-  NAND2X1 _3899_ (
-    .A(_2711_),
-    .B(_1838_),
-    .Y(_1837_)
-  );
-  NAND2X1 _3900_ (
-    .A(_1850_),
-    .B(_1848_),
-    .Y(_1836_)
-  );
-  NAND2X1 _3901_ (
-    .A(_1846_),
-    .B(_1836_),
-    .Y(_1835_)
-  );
-  INVX1 _3902_ (
-    .A(_1835_),
-    .Y(_1834_)
-  );
-  NAND2X1 _3903_ (
-    .A(_2712_),
-    .B(_1839_),
-    .Y(_1833_)
-  );
-  NAND2X1 _3904_ (
-    .A(_1837_),
-    .B(_1833_),
-    .Y(_1832_)
-  );
-  INVX1 _3905_ (
-    .A(_1832_),
-    .Y(_1831_)
-  );
-  NAND2X1 _3906_ (
-    .A(_1835_),
-    .B(_1831_),
-    .Y(_1830_)
-  );
-  NAND2X1 _3907_ (
-    .A(_1837_),
-    .B(_1830_),
-    .Y(_1829_)
-  );
-  NAND2X1 _3908_ (
-    .A(_1841_),
-    .B(_1829_),
-    .Y(_1828_)
-  );
-  OR2X1 _3909_ (
-    .A(_1841_),
-    .B(_1829_),
-    .Y(_1827_)
-  );
-  NAND2X1 _3910_ (
-    .A(_1828_),
-    .B(_1827_),
-    .Y(_1826_)
-  );
-  NAND2X1 _3911_ (
-    .A(_2693_),
-    .B(_2585_),
-    .Y(_1825_)
-  );
-  NAND2X1 _3912_ (
-    .A(_2843_),
-    .B(_2830_),
-    .Y(_1824_)
-  );
-  INVX1 _3913_ (
-    .A(_1824_),
-    .Y(_1823_)
-  );
-  NAND2X1 _3914_ (
-    .A(x[1]),
-    .B(x[3]),
-    .Y(_1822_)
-  );
-  NAND2X1 _3915_ (
-    .A(_1824_),
-    .B(_1822_),
-    .Y(_1821_)
-  );
-  INVX1 _3916_ (
-    .A(_1821_),
-    .Y(_1820_)
-  );
-  NAND2X1 _3917_ (
-    .A(_2846_),
-    .B(_1820_),
-    .Y(_1819_)
-  );
-  NAND2X1 _3918_ (
-    .A(_1824_),
-    .B(_1819_),
-    .Y(_1818_)
-  );
-  INVX1 _3919_ (
-    .A(_1818_),
-    .Y(_1817_)
-  );
-  NAND2X1 _3920_ (
-    .A(_2577_),
-    .B(_1817_),
-    .Y(_1816_)
-  );
-  NAND2X1 _3921_ (
-    .A(_2576_),
-    .B(_1818_),
-    .Y(_1815_)
-  );
-  NAND2X1 _3922_ (
-    .A(_1816_),
-    .B(_1815_),
-    .Y(_1814_)
-  );
-  INVX1 _3923_ (
-    .A(_1814_),
-    .Y(_1813_)
-  );
-  NAND2X1 _3924_ (
-    .A(x[7]),
-    .B(_2834_),
-    .Y(_1812_)
-  );
-  NAND2X1 _3925_ (
-    .A(_2836_),
-    .B(x[9]),
-    .Y(_1811_)
-  );
-  NAND2X1 _3926_ (
-    .A(_1812_),
-    .B(_1811_),
-    .Y(_1810_)
-  );
-  INVX1 _3927_ (
-    .A(_1810_),
-    .Y(_1809_)
-  );
-  NAND2X1 _3928_ (
-    .A(x[13]),
-    .B(_1809_),
-    .Y(_1808_)
-  );
-  NAND2X1 _3929_ (
-    .A(_1812_),
-    .B(_1808_),
-    .Y(_1807_)
-  );
-  INVX1 _3930_ (
-    .A(_1807_),
-    .Y(_1806_)
-  );
-  NAND2X1 _3931_ (
-    .A(_1813_),
-    .B(_1807_),
-    .Y(_1805_)
-  );
-  NAND2X1 _3932_ (
-    .A(_1816_),
-    .B(_1805_),
-    .Y(_1804_)
-  );
-  OR2X1 _3933_ (
-    .A(_1825_),
-    .B(_1804_),
-    .Y(_1803_)
-  );
-  NAND2X1 _3934_ (
-    .A(_1825_),
-    .B(_1804_),
-    .Y(_1802_)
-  );
-  NAND2X1 _3935_ (
-    .A(_1803_),
-    .B(_1802_),
-    .Y(_1801_)
-  );
-  INVX1 _3936_ (
-    .A(_1801_),
-    .Y(_1800_)
-  );
-  NAND2X1 _3937_ (
-    .A(_2686_),
-    .B(_2685_),
-    .Y(_1799_)
-  );
-  INVX1 _3938_ (
-    .A(_1799_),
-    .Y(_1798_)
-  );
-  NAND2X1 _3939_ (
-    .A(_2837_),
-    .B(_1856_),
-    .Y(_1797_)
-  );
-  NAND2X1 _3940_ (
-    .A(_1854_),
-    .B(_1797_),
-    .Y(_1796_)
-  );
-  INVX1 _3941_ (
-    .A(_1796_),
-    .Y(_1795_)
-  );
-  NAND2X1 _3942_ (
-    .A(_1798_),
-    .B(_1796_),
-    .Y(_1794_)
-  );
-  NAND2X1 _3943_ (
-    .A(_2685_),
-    .B(_1794_),
-    .Y(_1793_)
-  );
-  INVX1 _3944_ (
-    .A(_1793_),
-    .Y(_1792_)
-  );
-  NAND2X1 _3945_ (
-    .A(_1800_),
-    .B(_1793_),
-    .Y(_1791_)
-  );
-  NAND2X1 _3946_ (
-    .A(_1803_),
-    .B(_1791_),
-    .Y(_1790_)
-  );
-  NAND2X1 _3947_ (
-    .A(x[30]),
-    .B(x[34]),
-    .Y(_1789_)
-  );
-  NAND2X1 _3948_ (
-    .A(_1888_),
-    .B(_1789_),
-    .Y(_1788_)
-  );
-  NAND2X1 _3949_ (
-    .A(_2818_),
-    .B(_2565_),
-    .Y(_1787_)
-  );
-  NAND2X1 _3950_ (
-    .A(_1870_),
-    .B(_1787_),
-    .Y(_1786_)
-  );
-  NAND2X1 _3951_ (
-    .A(_1788_),
-    .B(_1786_),
-    .Y(_1785_)
-  );
-  NAND2X1 _3952_ (
-    .A(_1790_),
-    .B(_1785_),
-    .Y(_1784_)
-  );
-  NAND2X1 _3953_ (
-    .A(_2822_),
-    .B(_2624_),
-    .Y(_1783_)
-  );
-  NAND2X1 _3954_ (
-    .A(_2626_),
-    .B(_1783_),
-    .Y(_1782_)
-  );
-  NAND2X1 _3955_ (
-    .A(_1867_),
-    .B(_1866_),
-    .Y(_1781_)
-  );
-  XOR2X1 _3956_ (
-    .A(x[11]),
-    .B(_1781_),
-    .Y(_1780_)
-  );
-  NAND2X1 _3957_ (
-    .A(_1782_),
-    .B(_1780_),
-    .Y(_1779_)
-  );
-  NAND2X1 _3958_ (
-    .A(_1859_),
-    .B(_1853_),
-    .Y(_1778_)
-  );
-  NAND2X1 _3959_ (
-    .A(_1852_),
-    .B(_1778_),
-    .Y(_1777_)
-  );
-  INVX1 _3960_ (
-    .A(_1777_),
-    .Y(_1776_)
-  );
-  OR2X1 _3961_ (
-    .A(_1782_),
-    .B(_1780_),
-    .Y(_1775_)
-  );
-  NAND2X1 _3962_ (
-    .A(_1779_),
-    .B(_1775_),
-    .Y(_1774_)
-  );
-  INVX1 _3963_ (
-    .A(_1774_),
-    .Y(_1773_)
-  );
-  NAND2X1 _3964_ (
-    .A(_1777_),
-    .B(_1773_),
-    .Y(_1772_)
-  );
-  NAND2X1 _3965_ (
-    .A(_1779_),
-    .B(_1772_),
-    .Y(_1771_)
-  );
-  OR2X1 _3966_ (
-    .A(_1790_),
-    .B(_1785_),
-    .Y(_1770_)
-  );
-  NAND2X1 _3967_ (
-    .A(_1784_),
-    .B(_1770_),
-    .Y(_1769_)
-  );
-  OR2X1 _3968_ (
-    .A(_1771_),
-    .B(_1769_),
-    .Y(_1768_)
-  );
-  NAND2X1 _3969_ (
-    .A(_1784_),
-    .B(_1768_),
-    .Y(_1767_)
-  );
-  OR2X1 _3970_ (
-    .A(_1826_),
-    .B(_1767_),
-    .Y(_1766_)
-  );
-  NAND2X1 _3971_ (
-    .A(_1826_),
-    .B(_1767_),
-    .Y(_1765_)
-  );
-  NAND2X1 _3972_ (
-    .A(_1766_),
-    .B(_1765_),
-    .Y(_1764_)
-  );
-  INVX1 _3973_ (
-    .A(_1764_),
-    .Y(_1763_)
-  );
-  NAND2X1 _3974_ (
-    .A(_2821_),
-    .B(_1881_),
-    .Y(_1762_)
-  );
-  INVX1 _3975_ (
-    .A(_1762_),
-    .Y(_1761_)
-  );
-  NAND2X1 _3976_ (
-    .A(x[23]),
-    .B(_1882_),
-    .Y(_1760_)
-  );
-  NAND2X1 _3977_ (
-    .A(_1762_),
-    .B(_1760_),
-    .Y(_1759_)
-  );
-  NAND2X1 _3978_ (
-    .A(_1771_),
-    .B(_1769_),
-    .Y(_1758_)
-  );
-  NAND2X1 _3979_ (
-    .A(_1768_),
-    .B(_1758_),
-    .Y(_1757_)
-  );
-  NAND2X1 _3980_ (
-    .A(_1776_),
-    .B(_1774_),
-    .Y(_1756_)
-  );
-  NAND2X1 _3981_ (
-    .A(_1772_),
-    .B(_1756_),
-    .Y(_1755_)
-  );
-  OR2X1 _3982_ (
-    .A(_1788_),
-    .B(_1786_),
-    .Y(_1754_)
-  );
-  NAND2X1 _3983_ (
-    .A(_1785_),
-    .B(_1754_),
-    .Y(_1753_)
-  );
-  OR2X1 _3984_ (
-    .A(_1755_),
-    .B(_1753_),
-    .Y(_1752_)
-  );
-  NAND2X1 _3985_ (
-    .A(_1801_),
-    .B(_1792_),
-    .Y(_1751_)
-  );
-  NAND2X1 _3986_ (
-    .A(_1791_),
-    .B(_1751_),
-    .Y(_1750_)
-  );
-  INVX1 _3987_ (
-    .A(_1750_),
-    .Y(_1749_)
-  );
-  NAND2X1 _3988_ (
-    .A(_1755_),
-    .B(_1753_),
-    .Y(_1748_)
-  );
-  NAND2X1 _3989_ (
-    .A(_1752_),
-    .B(_1748_),
-    .Y(_1747_)
-  );
-  INVX1 _3990_ (
-    .A(_1747_),
-    .Y(_1746_)
-  );
-  NAND2X1 _3991_ (
-    .A(_1750_),
-    .B(_1746_),
-    .Y(_1745_)
-  );
-  NAND2X1 _3992_ (
-    .A(_1752_),
-    .B(_1745_),
-    .Y(_1744_)
-  );
-  NAND2X1 _3993_ (
-    .A(_1757_),
-    .B(_1744_),
-    .Y(_1743_)
-  );
-  OR2X1 _3994_ (
-    .A(_1757_),
-    .B(_1744_),
-    .Y(_1742_)
-  );
-  NAND2X1 _3995_ (
-    .A(_1743_),
-    .B(_1742_),
-    .Y(_1741_)
-  );
-  INVX1 _3996_ (
-    .A(_1741_),
-    .Y(_1740_)
-  );
-  NAND2X1 _3997_ (
-    .A(x[27]),
-    .B(_2815_),
-    .Y(_1739_)
-  );
-  NAND2X1 _3998_ (
-    .A(_2818_),
-    .B(x[28]),
-    .Y(_1738_)
-  );
-  NAND2X1 _3999_ (
-    .A(_1739_),
-    .B(_1738_),
-    .Y(_1737_)
-  );
-  INVX1 _4000_ (
-    .A(_1737_),
-    .Y(_1736_)
-  );
-  NAND2X1 _4001_ (
-    .A(x[25]),
-    .B(_1736_),
-    .Y(_1735_)
-  );
-  NAND2X1 _4002_ (
-    .A(_1739_),
-    .B(_1735_),
-    .Y(_1734_)
-  );
-  NAND2X1 _4003_ (
-    .A(x[23]),
-    .B(_2198_),
-    .Y(_1733_)
-  );
-  NAND2X1 _4004_ (
-    .A(_2349_),
-    .B(_1733_),
-    .Y(_1732_)
-  );
-  NAND2X1 _4005_ (
-    .A(_1734_),
-    .B(_1732_),
-    .Y(_1731_)
-  );
-  NAND2X1 _4006_ (
-    .A(_2835_),
-    .B(_2660_),
-    .Y(_1730_)
-  );
-  NAND2X1 _4007_ (
-    .A(_2663_),
-    .B(_1730_),
-    .Y(_1729_)
-  );
-  INVX1 _4008_ (
-    .A(_1729_),
-    .Y(_1728_)
-  );
-  NAND2X1 _4009_ (
-    .A(_2819_),
-    .B(_1810_),
-    .Y(_1727_)
-  );
-  NAND2X1 _4010_ (
-    .A(_1808_),
-    .B(_1727_),
-    .Y(_1726_)
-  );
-  INVX1 _4011_ (
-    .A(_1726_),
-    .Y(_1725_)
-  );
-  NAND2X1 _4012_ (
-    .A(_1728_),
-    .B(_1725_),
-    .Y(_1724_)
-  );
-  NAND2X1 _4013_ (
+  INVX1 _499_ (
     .A(x[4]),
-    .B(_1821_),
-    .Y(_1723_)
+    .Y(_439_)
   );
-  NAND2X1 _4014_ (
-    .A(_1819_),
-    .B(_1723_),
-    .Y(_1722_)
+  INVX1 _500_ (
+    .A(x[13]),
+    .Y(_438_)
   );
-  INVX1 _4015_ (
-    .A(_1722_),
-    .Y(_1721_)
+  INVX1 _501_ (
+    .A(x[3]),
+    .Y(_437_)
   );
-  NAND2X1 _4016_ (
-    .A(_1729_),
-    .B(_1726_),
-    .Y(_1720_)
-  );
-  NAND2X1 _4017_ (
-    .A(_1724_),
-    .B(_1720_),
-    .Y(_1719_)
-  );
-  INVX1 _4018_ (
-    .A(_1719_),
-    .Y(_1718_)
-  );
-  NAND2X1 _4019_ (
-    .A(_1722_),
-    .B(_1718_),
-    .Y(_1717_)
-  );
-  NAND2X1 _4020_ (
-    .A(_1724_),
-    .B(_1717_),
-    .Y(_1716_)
-  );
-  OR2X1 _4021_ (
-    .A(_1734_),
-    .B(_1732_),
-    .Y(_1715_)
-  );
-  NAND2X1 _4022_ (
-    .A(_1731_),
-    .B(_1715_),
-    .Y(_1714_)
-  );
-  OR2X1 _4023_ (
-    .A(_1716_),
-    .B(_1714_),
-    .Y(_1713_)
-  );
-  NAND2X1 _4024_ (
-    .A(_1731_),
-    .B(_1713_),
-    .Y(_1712_)
-  );
-  INVX1 _4025_ (
-    .A(_1712_),
-    .Y(_1711_)
-  );
-  NAND2X1 _4026_ (
-    .A(_1814_),
-    .B(_1806_),
-    .Y(_1710_)
-  );
-  NAND2X1 _4027_ (
-    .A(_1805_),
-    .B(_1710_),
-    .Y(_1709_)
-  );
-  INVX1 _4028_ (
-    .A(_1709_),
-    .Y(_1708_)
-  );
-  NAND2X1 _4029_ (
-    .A(_1799_),
-    .B(_1795_),
-    .Y(_1707_)
-  );
-  NAND2X1 _4030_ (
-    .A(_1794_),
-    .B(_1707_),
-    .Y(_1706_)
-  );
-  INVX1 _4031_ (
-    .A(_1706_),
-    .Y(_1705_)
-  );
-  NAND2X1 _4032_ (
-    .A(_1708_),
-    .B(_1706_),
-    .Y(_1704_)
-  );
-  NAND2X1 _4033_ (
-    .A(_2844_),
-    .B(x[31]),
-    .Y(_1703_)
-  );
-  INVX1 _4034_ (
-    .A(_1703_),
-    .Y(_1702_)
-  );
-  NAND2X1 _4035_ (
-    .A(_1709_),
-    .B(_1705_),
-    .Y(_1701_)
-  );
-  NAND2X1 _4036_ (
-    .A(_1704_),
-    .B(_1701_),
-    .Y(_1700_)
-  );
-  INVX1 _4037_ (
-    .A(_1700_),
-    .Y(_1699_)
-  );
-  NAND2X1 _4038_ (
-    .A(_1703_),
-    .B(_1699_),
-    .Y(_1698_)
-  );
-  NAND2X1 _4039_ (
-    .A(_1704_),
-    .B(_1698_),
-    .Y(_1697_)
-  );
-  INVX1 _4040_ (
-    .A(_1697_),
-    .Y(_1696_)
-  );
-  NAND2X1 _4041_ (
-    .A(_1711_),
-    .B(_1697_),
-    .Y(_1695_)
-  );
-  NAND2X1 _4042_ (
-    .A(_1712_),
-    .B(_1696_),
-    .Y(_1694_)
-  );
-  NAND2X1 _4043_ (
-    .A(_1695_),
-    .B(_1694_),
-    .Y(_1693_)
-  );
-  NAND2X1 _4044_ (
-    .A(x[26]),
-    .B(_2625_),
-    .Y(_1692_)
-  );
-  NAND2X1 _4045_ (
-    .A(_1783_),
-    .B(_1692_),
-    .Y(_1691_)
-  );
-  INVX1 _4046_ (
-    .A(_1691_),
-    .Y(_1690_)
-  );
-  NAND2X1 _4047_ (
-    .A(_2584_),
-    .B(_1691_),
-    .Y(_1689_)
-  );
-  NAND2X1 _4048_ (
-    .A(_2583_),
-    .B(_1690_),
-    .Y(_1688_)
-  );
-  NAND2X1 _4049_ (
-    .A(_1689_),
-    .B(_1688_),
-    .Y(_1687_)
-  );
-  INVX1 _4050_ (
-    .A(_1687_),
-    .Y(_1686_)
-  );
-  NAND2X1 _4051_ (
-    .A(_2816_),
-    .B(_1686_),
-    .Y(_1685_)
-  );
-  NAND2X1 _4052_ (
-    .A(_1689_),
-    .B(_1685_),
-    .Y(_1684_)
-  );
-  OR2X1 _4053_ (
-    .A(_1693_),
-    .B(_1684_),
-    .Y(_1683_)
-  );
-  NAND2X1 _4054_ (
-    .A(_1695_),
-    .B(_1683_),
-    .Y(_1682_)
-  );
-  INVX1 _4055_ (
-    .A(_1682_),
-    .Y(_1681_)
-  );
-  NAND2X1 _4056_ (
-    .A(_1740_),
-    .B(_1682_),
-    .Y(_1680_)
-  );
-  NAND2X1 _4057_ (
-    .A(_1743_),
-    .B(_1680_),
-    .Y(_1679_)
-  );
-  OR2X1 _4058_ (
-    .A(_1759_),
-    .B(_1679_),
-    .Y(_1678_)
-  );
-  NAND2X1 _4059_ (
-    .A(_1759_),
-    .B(_1679_),
-    .Y(_1677_)
-  );
-  NAND2X1 _4060_ (
-    .A(_1678_),
-    .B(_1677_),
-    .Y(_1676_)
-  );
-  INVX1 _4061_ (
-    .A(_1676_),
-    .Y(_1675_)
-  );
-  NAND2X1 _4062_ (
-    .A(_1764_),
-    .B(_1675_),
-    .Y(_1674_)
-  );
-  NAND2X1 _4063_ (
-    .A(_1763_),
-    .B(_1676_),
-    .Y(_1673_)
-  );
-  NAND2X1 _4064_ (
-    .A(_1674_),
-    .B(_1673_),
-    .Y(_1672_)
-  );
-  NAND2X1 _4065_ (
-    .A(_1741_),
-    .B(_1681_),
-    .Y(_1671_)
-  );
-  NAND2X1 _4066_ (
-    .A(_1680_),
-    .B(_1671_),
-    .Y(_1670_)
-  );
-  NAND2X1 _4067_ (
-    .A(_1834_),
-    .B(_1832_),
-    .Y(_1669_)
-  );
-  NAND2X1 _4068_ (
-    .A(_1830_),
-    .B(_1669_),
-    .Y(_1668_)
-  );
-  OR2X1 _4069_ (
-    .A(_1670_),
-    .B(_1668_),
-    .Y(_1667_)
-  );
-  NAND2X1 _4070_ (
-    .A(_1693_),
-    .B(_1684_),
-    .Y(_1666_)
-  );
-  NAND2X1 _4071_ (
-    .A(_1683_),
-    .B(_1666_),
-    .Y(_1665_)
-  );
-  INVX1 _4072_ (
-    .A(_1665_),
-    .Y(_1664_)
-  );
-  NAND2X1 _4073_ (
-    .A(_2817_),
-    .B(_2093_),
-    .Y(_1663_)
-  );
-  NAND2X1 _4074_ (
-    .A(x[31]),
-    .B(_2092_),
-    .Y(_1662_)
-  );
-  NAND2X1 _4075_ (
-    .A(_1663_),
-    .B(_1662_),
-    .Y(_1661_)
-  );
-  INVX1 _4076_ (
-    .A(_1661_),
-    .Y(_1660_)
-  );
-  NAND2X1 _4077_ (
-    .A(x[34]),
-    .B(_1660_),
-    .Y(_1659_)
-  );
-  INVX1 _4078_ (
-    .A(_1659_),
-    .Y(_1658_)
-  );
-  NAND2X1 _4079_ (
-    .A(x[17]),
-    .B(x[12]),
-    .Y(_1657_)
-  );
-  NAND2X1 _4080_ (
-    .A(_2831_),
-    .B(_2829_),
-    .Y(_1656_)
-  );
-  NAND2X1 _4081_ (
-    .A(_1657_),
-    .B(_1656_),
-    .Y(_1655_)
-  );
-  INVX1 _4082_ (
-    .A(_1655_),
-    .Y(_1654_)
-  );
-  NAND2X1 _4083_ (
-    .A(_2845_),
-    .B(_1654_),
-    .Y(_1653_)
-  );
-  NAND2X1 _4084_ (
-    .A(_1657_),
-    .B(_1653_),
-    .Y(_1652_)
-  );
-  NAND2X1 _4085_ (
-    .A(_2826_),
-    .B(_2822_),
-    .Y(_1651_)
-  );
-  NAND2X1 _4086_ (
+  INVX1 _502_ (
     .A(x[22]),
-    .B(x[26]),
-    .Y(_1650_)
+    .Y(_436_)
   );
-  NAND2X1 _4087_ (
-    .A(_1651_),
-    .B(_1650_),
-    .Y(_1649_)
-  );
-  INVX1 _4088_ (
-    .A(_1649_),
-    .Y(_1648_)
-  );
-  NAND2X1 _4089_ (
-    .A(_2820_),
-    .B(_1648_),
-    .Y(_1647_)
-  );
-  NAND2X1 _4090_ (
-    .A(_1651_),
-    .B(_1647_),
-    .Y(_1646_)
-  );
-  NAND2X1 _4091_ (
-    .A(_1652_),
-    .B(_1646_),
-    .Y(_1645_)
-  );
-  NAND2X1 _4092_ (
-    .A(_2848_),
-    .B(_2847_),
-    .Y(_1644_)
-  );
-  NAND2X1 _4093_ (
-    .A(x[0]),
-    .B(_2661_),
-    .Y(_1643_)
-  );
-  NAND2X1 _4094_ (
-    .A(_1730_),
-    .B(_1643_),
-    .Y(_1642_)
-  );
-  INVX1 _4095_ (
-    .A(_1642_),
-    .Y(_1641_)
-  );
-  NAND2X1 _4096_ (
-    .A(_2848_),
-    .B(x[11]),
-    .Y(_1640_)
-  );
-  NAND2X1 _4097_ (
-    .A(x[8]),
-    .B(_2847_),
-    .Y(_1639_)
-  );
-  NAND2X1 _4098_ (
-    .A(_1640_),
-    .B(_1639_),
-    .Y(_1638_)
-  );
-  INVX1 _4099_ (
-    .A(_1638_),
-    .Y(_1637_)
-  );
-  NAND2X1 _4100_ (
-    .A(_1642_),
-    .B(_1638_),
-    .Y(_1636_)
-  );
-  NAND2X1 _4101_ (
-    .A(_1644_),
-    .B(_1636_),
-    .Y(_1635_)
-  );
-  INVX1 _4102_ (
-    .A(_1635_),
-    .Y(_1634_)
-  );
-  OR2X1 _4103_ (
-    .A(_1652_),
-    .B(_1646_),
-    .Y(_1633_)
-  );
-  NAND2X1 _4104_ (
-    .A(_1645_),
-    .B(_1633_),
-    .Y(_1632_)
-  );
-  INVX1 _4105_ (
-    .A(_1632_),
-    .Y(_1631_)
-  );
-  NAND2X1 _4106_ (
-    .A(_1635_),
-    .B(_1631_),
-    .Y(_1630_)
-  );
-  NAND2X1 _4107_ (
-    .A(_1645_),
-    .B(_1630_),
-    .Y(_1629_)
-  );
-  INVX1 _4108_ (
-    .A(_1629_),
-    .Y(_1628_)
-  );
-  NAND2X1 _4109_ (
-    .A(_1658_),
-    .B(_1629_),
-    .Y(_1627_)
-  );
-  NAND2X1 _4110_ (
-    .A(_1659_),
-    .B(_1628_),
-    .Y(_1626_)
-  );
-  NAND2X1 _4111_ (
-    .A(_1627_),
-    .B(_1626_),
-    .Y(_1625_)
-  );
-  NAND2X1 _4112_ (
-    .A(_2825_),
-    .B(_1737_),
-    .Y(_1624_)
-  );
-  NAND2X1 _4113_ (
-    .A(_1735_),
-    .B(_1624_),
-    .Y(_1623_)
-  );
-  NAND2X1 _4114_ (
-    .A(_2573_),
-    .B(_2565_),
-    .Y(_1622_)
-  );
-  NAND2X1 _4115_ (
-    .A(_2574_),
-    .B(_2564_),
-    .Y(_1621_)
-  );
-  NAND2X1 _4116_ (
-    .A(_1622_),
-    .B(_1621_),
-    .Y(_1620_)
-  );
-  OR2X1 _4117_ (
-    .A(_1623_),
-    .B(_1620_),
-    .Y(_1619_)
-  );
-  NAND2X1 _4118_ (
-    .A(_1721_),
-    .B(_1719_),
-    .Y(_1618_)
-  );
-  NAND2X1 _4119_ (
-    .A(_1717_),
-    .B(_1618_),
-    .Y(_1617_)
-  );
-  INVX1 _4120_ (
-    .A(_1617_),
-    .Y(_1616_)
-  );
-  NAND2X1 _4121_ (
-    .A(_1623_),
-    .B(_1620_),
-    .Y(_1615_)
-  );
-  NAND2X1 _4122_ (
-    .A(_1619_),
-    .B(_1615_),
-    .Y(_1614_)
-  );
-  INVX1 _4123_ (
-    .A(_1614_),
-    .Y(_1613_)
-  );
-  NAND2X1 _4124_ (
-    .A(_1617_),
-    .B(_1613_),
-    .Y(_1612_)
-  );
-  NAND2X1 _4125_ (
-    .A(_1619_),
-    .B(_1612_),
-    .Y(_1611_)
-  );
-  OR2X1 _4126_ (
-    .A(_1625_),
-    .B(_1611_),
-    .Y(_1610_)
-  );
-  NAND2X1 _4127_ (
-    .A(_1627_),
-    .B(_1610_),
-    .Y(_1609_)
-  );
-  INVX1 _4128_ (
-    .A(_1609_),
-    .Y(_1608_)
-  );
-  NAND2X1 _4129_ (
-    .A(_1664_),
-    .B(_1609_),
-    .Y(_1607_)
-  );
-  NAND2X1 _4130_ (
-    .A(_1665_),
-    .B(_1608_),
-    .Y(_1606_)
-  );
-  NAND2X1 _4131_ (
-    .A(_1607_),
-    .B(_1606_),
-    .Y(_1605_)
-  );
-  NAND2X1 _4132_ (
-    .A(_1716_),
-    .B(_1714_),
-    .Y(_1604_)
-  );
-  NAND2X1 _4133_ (
-    .A(_1713_),
-    .B(_1604_),
-    .Y(_1603_)
-  );
-  NAND2X1 _4134_ (
-    .A(x[35]),
-    .B(_1687_),
-    .Y(_1602_)
-  );
-  NAND2X1 _4135_ (
-    .A(_1685_),
-    .B(_1602_),
-    .Y(_1601_)
-  );
-  OR2X1 _4136_ (
-    .A(_1603_),
-    .B(_1601_),
-    .Y(_1600_)
-  );
-  NAND2X1 _4137_ (
-    .A(_1702_),
-    .B(_1700_),
-    .Y(_1599_)
-  );
-  NAND2X1 _4138_ (
-    .A(_1698_),
-    .B(_1599_),
-    .Y(_1598_)
-  );
-  INVX1 _4139_ (
-    .A(_1598_),
-    .Y(_1597_)
-  );
-  NAND2X1 _4140_ (
-    .A(_1603_),
-    .B(_1601_),
-    .Y(_1596_)
-  );
-  NAND2X1 _4141_ (
-    .A(_1600_),
-    .B(_1596_),
-    .Y(_1595_)
-  );
-  INVX1 _4142_ (
-    .A(_1595_),
-    .Y(_1594_)
-  );
-  NAND2X1 _4143_ (
-    .A(_1598_),
-    .B(_1594_),
-    .Y(_1593_)
-  );
-  NAND2X1 _4144_ (
-    .A(_1600_),
-    .B(_1593_),
-    .Y(_1592_)
-  );
-  OR2X1 _4145_ (
-    .A(_1605_),
-    .B(_1592_),
-    .Y(_1591_)
-  );
-  NAND2X1 _4146_ (
-    .A(_1607_),
-    .B(_1591_),
-    .Y(_1590_)
-  );
-  INVX1 _4147_ (
-    .A(_1590_),
-    .Y(_1589_)
-  );
-  NAND2X1 _4148_ (
-    .A(_1670_),
-    .B(_1668_),
-    .Y(_1588_)
-  );
-  NAND2X1 _4149_ (
-    .A(_1667_),
-    .B(_1588_),
-    .Y(_1587_)
-  );
-  INVX1 _4150_ (
-    .A(_1587_),
-    .Y(_1586_)
-  );
-  NAND2X1 _4151_ (
-    .A(_1590_),
-    .B(_1586_),
-    .Y(_1585_)
-  );
-  NAND2X1 _4152_ (
-    .A(_1667_),
-    .B(_1585_),
-    .Y(_1584_)
-  );
-  OR2X1 _4153_ (
-    .A(_1672_),
-    .B(_1584_),
-    .Y(_1583_)
-  );
-  NAND2X1 _4154_ (
-    .A(_1672_),
-    .B(_1584_),
-    .Y(_1582_)
-  );
-  NAND2X1 _4155_ (
-    .A(_1583_),
-    .B(_1582_),
-    .Y(_1581_)
-  );
-  NAND2X1 _4156_ (
-    .A(_1589_),
-    .B(_1587_),
-    .Y(_1580_)
-  );
-  NAND2X1 _4157_ (
-    .A(_1585_),
-    .B(_1580_),
-    .Y(_1579_)
-  );
-  NAND2X1 _4158_ (
-    .A(_1605_),
-    .B(_1592_),
-    .Y(_1578_)
-  );
-  NAND2X1 _4159_ (
-    .A(_1591_),
-    .B(_1578_),
-    .Y(_1577_)
-  );
-  NAND2X1 _4160_ (
-    .A(_1749_),
-    .B(_1747_),
-    .Y(_1576_)
-  );
-  NAND2X1 _4161_ (
-    .A(_1745_),
-    .B(_1576_),
-    .Y(_1575_)
-  );
-  NAND2X1 _4162_ (
-    .A(_1577_),
-    .B(_1575_),
-    .Y(_1574_)
-  );
-  NAND2X1 _4163_ (
-    .A(_1625_),
-    .B(_1611_),
-    .Y(_1573_)
-  );
-  NAND2X1 _4164_ (
-    .A(_1610_),
-    .B(_1573_),
-    .Y(_1572_)
-  );
-  NAND2X1 _4165_ (
-    .A(x[33]),
-    .B(_2816_),
-    .Y(_1571_)
-  );
-  INVX1 _4166_ (
-    .A(_1571_),
-    .Y(_1570_)
-  );
-  NAND2X1 _4167_ (
-    .A(x[20]),
-    .B(_1655_),
-    .Y(_1569_)
-  );
-  NAND2X1 _4168_ (
-    .A(_1653_),
-    .B(_1569_),
-    .Y(_1568_)
-  );
-  NAND2X1 _4169_ (
-    .A(x[24]),
-    .B(_1649_),
-    .Y(_1567_)
-  );
-  NAND2X1 _4170_ (
-    .A(_1647_),
-    .B(_1567_),
-    .Y(_1566_)
-  );
-  OR2X1 _4171_ (
-    .A(_1568_),
-    .B(_1566_),
-    .Y(_1565_)
-  );
-  NAND2X1 _4172_ (
-    .A(_1568_),
-    .B(_1566_),
-    .Y(_1564_)
-  );
-  NAND2X1 _4173_ (
-    .A(_1565_),
-    .B(_1564_),
-    .Y(_1563_)
-  );
-  INVX1 _4174_ (
-    .A(_1563_),
-    .Y(_1562_)
-  );
-  NAND2X1 _4175_ (
-    .A(_2849_),
-    .B(_1562_),
-    .Y(_1561_)
-  );
-  NAND2X1 _4176_ (
-    .A(_1565_),
-    .B(_1561_),
-    .Y(_1560_)
-  );
-  INVX1 _4177_ (
-    .A(_1560_),
-    .Y(_1559_)
-  );
-  NAND2X1 _4178_ (
-    .A(_1571_),
-    .B(_1559_),
-    .Y(_1558_)
-  );
-  NAND2X1 _4179_ (
-    .A(_1570_),
-    .B(_1560_),
-    .Y(_1557_)
-  );
-  NAND2X1 _4180_ (
-    .A(_1558_),
-    .B(_1557_),
-    .Y(_1556_)
-  );
-  NAND2X1 _4181_ (
-    .A(_2465_),
-    .B(_2453_),
-    .Y(_1555_)
-  );
-  NAND2X1 _4182_ (
-    .A(_2456_),
-    .B(_1555_),
-    .Y(_1554_)
-  );
-  INVX1 _4183_ (
-    .A(_1554_),
-    .Y(_1553_)
-  );
-  NAND2X1 _4184_ (
-    .A(x[10]),
-    .B(x[21]),
-    .Y(_1552_)
-  );
-  NAND2X1 _4185_ (
-    .A(_2828_),
-    .B(_2824_),
-    .Y(_1551_)
-  );
-  NAND2X1 _4186_ (
-    .A(_1552_),
-    .B(_1551_),
-    .Y(_1550_)
-  );
-  INVX1 _4187_ (
-    .A(_1550_),
-    .Y(_1549_)
-  );
-  NAND2X1 _4188_ (
-    .A(_2841_),
-    .B(_1549_),
-    .Y(_1548_)
-  );
-  NAND2X1 _4189_ (
-    .A(_1552_),
-    .B(_1548_),
-    .Y(_1547_)
-  );
-  INVX1 _4190_ (
-    .A(_1547_),
-    .Y(_1546_)
-  );
-  NAND2X1 _4191_ (
-    .A(_1554_),
-    .B(_1546_),
-    .Y(_1545_)
-  );
-  NAND2X1 _4192_ (
-    .A(_1641_),
-    .B(_1637_),
-    .Y(_1544_)
-  );
-  NAND2X1 _4193_ (
-    .A(_1636_),
-    .B(_1544_),
-    .Y(_1543_)
-  );
-  NAND2X1 _4194_ (
-    .A(_1553_),
-    .B(_1547_),
-    .Y(_1542_)
-  );
-  NAND2X1 _4195_ (
-    .A(_1545_),
-    .B(_1542_),
-    .Y(_1541_)
-  );
-  OR2X1 _4196_ (
-    .A(_1543_),
-    .B(_1541_),
-    .Y(_1540_)
-  );
-  NAND2X1 _4197_ (
-    .A(_1545_),
-    .B(_1540_),
-    .Y(_1539_)
-  );
-  OR2X1 _4198_ (
-    .A(_1556_),
-    .B(_1539_),
-    .Y(_1538_)
-  );
-  NAND2X1 _4199_ (
-    .A(_1558_),
-    .B(_1538_),
-    .Y(_1537_)
-  );
-  NAND2X1 _4200_ (
-    .A(_1572_),
-    .B(_1537_),
-    .Y(_1536_)
-  );
-  OR2X1 _4201_ (
-    .A(_1572_),
-    .B(_1537_),
-    .Y(_1535_)
-  );
-  NAND2X1 _4202_ (
-    .A(_1536_),
-    .B(_1535_),
-    .Y(_1534_)
-  );
-  NAND2X1 _4203_ (
-    .A(_1634_),
-    .B(_1632_),
-    .Y(_1533_)
-  );
-  NAND2X1 _4204_ (
-    .A(_1630_),
-    .B(_1533_),
-    .Y(_1532_)
-  );
-  INVX1 _4205_ (
-    .A(_1532_),
-    .Y(_1531_)
-  );
-  NAND2X1 _4206_ (
-    .A(_1661_),
-    .B(_1531_),
-    .Y(_1530_)
-  );
-  NAND2X1 _4207_ (
-    .A(_1616_),
-    .B(_1614_),
-    .Y(_1529_)
-  );
-  NAND2X1 _4208_ (
-    .A(_1612_),
-    .B(_1529_),
-    .Y(_1528_)
-  );
-  INVX1 _4209_ (
-    .A(_1528_),
-    .Y(_1527_)
-  );
-  NAND2X1 _4210_ (
-    .A(_1660_),
-    .B(_1532_),
-    .Y(_1526_)
-  );
-  NAND2X1 _4211_ (
-    .A(_1530_),
-    .B(_1526_),
-    .Y(_1525_)
-  );
-  INVX1 _4212_ (
-    .A(_1525_),
-    .Y(_1524_)
-  );
-  NAND2X1 _4213_ (
-    .A(_1528_),
-    .B(_1524_),
-    .Y(_1523_)
-  );
-  NAND2X1 _4214_ (
-    .A(_1530_),
-    .B(_1523_),
-    .Y(_1522_)
-  );
-  OR2X1 _4215_ (
-    .A(_1534_),
-    .B(_1522_),
-    .Y(_1521_)
-  );
-  NAND2X1 _4216_ (
-    .A(_1536_),
-    .B(_1521_),
-    .Y(_1520_)
-  );
-  INVX1 _4217_ (
-    .A(_1520_),
-    .Y(_1519_)
-  );
-  OR2X1 _4218_ (
-    .A(_1577_),
-    .B(_1575_),
-    .Y(_1518_)
-  );
-  NAND2X1 _4219_ (
-    .A(_1574_),
-    .B(_1518_),
-    .Y(_1517_)
-  );
-  INVX1 _4220_ (
-    .A(_1517_),
-    .Y(_1516_)
-  );
-  NAND2X1 _4221_ (
-    .A(_1520_),
-    .B(_1516_),
-    .Y(_1515_)
-  );
-  NAND2X1 _4222_ (
-    .A(_1574_),
-    .B(_1515_),
-    .Y(_1514_)
-  );
-  OR2X1 _4223_ (
-    .A(_1579_),
-    .B(_1514_),
-    .Y(_1513_)
-  );
-  NAND2X1 _4224_ (
-    .A(_1519_),
-    .B(_1517_),
-    .Y(_1512_)
-  );
-  NAND2X1 _4225_ (
-    .A(_1515_),
-    .B(_1512_),
-    .Y(_1511_)
-  );
-  INVX1 _4226_ (
-    .A(_1511_),
-    .Y(_1510_)
-  );
-  NAND2X1 _4227_ (
-    .A(_1597_),
-    .B(_1595_),
-    .Y(_1509_)
-  );
-  NAND2X1 _4228_ (
-    .A(_1593_),
-    .B(_1509_),
-    .Y(_1508_)
-  );
-  INVX1 _4229_ (
-    .A(_1508_),
-    .Y(_1507_)
-  );
-  NAND2X1 _4230_ (
-    .A(_1556_),
-    .B(_1539_),
-    .Y(_1506_)
-  );
-  NAND2X1 _4231_ (
-    .A(_1538_),
-    .B(_1506_),
-    .Y(_1505_)
-  );
-  INVX1 _4232_ (
-    .A(_1505_),
-    .Y(_1504_)
-  );
-  NAND2X1 _4233_ (
-    .A(x[16]),
-    .B(_1550_),
-    .Y(_1503_)
-  );
-  NAND2X1 _4234_ (
-    .A(_1548_),
-    .B(_1503_),
-    .Y(_1502_)
-  );
-  INVX1 _4235_ (
-    .A(_1502_),
-    .Y(_1501_)
-  );
-  NAND2X1 _4236_ (
-    .A(_2087_),
-    .B(_1502_),
-    .Y(_1500_)
-  );
-  NAND2X1 _4237_ (
-    .A(_2091_),
-    .B(_1500_),
-    .Y(_1499_)
-  );
-  INVX1 _4238_ (
-    .A(_1499_),
-    .Y(_1498_)
-  );
-  NAND2X1 _4239_ (
-    .A(x[23]),
-    .B(_2692_),
-    .Y(_1497_)
-  );
-  NAND2X1 _4240_ (
-    .A(_2689_),
-    .B(_1497_),
-    .Y(_1496_)
-  );
-  INVX1 _4241_ (
-    .A(_1496_),
-    .Y(_1495_)
-  );
-  NAND2X1 _4242_ (
-    .A(_2846_),
-    .B(x[9]),
-    .Y(_1494_)
-  );
-  NAND2X1 _4243_ (
-    .A(_2834_),
-    .B(_2326_),
-    .Y(_1493_)
-  );
-  NAND2X1 _4244_ (
-    .A(_2465_),
-    .B(_2463_),
-    .Y(_1492_)
-  );
-  INVX1 _4245_ (
-    .A(_1492_),
-    .Y(_1491_)
-  );
-  NAND2X1 _4246_ (
-    .A(_1493_),
-    .B(_1491_),
-    .Y(_1490_)
-  );
-  NAND2X1 _4247_ (
-    .A(_1494_),
-    .B(_1490_),
-    .Y(_1489_)
-  );
-  INVX1 _4248_ (
-    .A(_1489_),
-    .Y(_1488_)
-  );
-  NAND2X1 _4249_ (
-    .A(_1495_),
-    .B(_1489_),
-    .Y(_1487_)
-  );
-  NAND2X1 _4250_ (
-    .A(_2464_),
-    .B(_2454_),
-    .Y(_1486_)
-  );
-  NAND2X1 _4251_ (
-    .A(_1555_),
-    .B(_1486_),
-    .Y(_1485_)
-  );
-  INVX1 _4252_ (
-    .A(_1485_),
-    .Y(_1484_)
-  );
-  NAND2X1 _4253_ (
-    .A(_1496_),
-    .B(_1488_),
-    .Y(_1483_)
-  );
-  NAND2X1 _4254_ (
-    .A(_1487_),
-    .B(_1483_),
-    .Y(_1482_)
-  );
-  INVX1 _4255_ (
-    .A(_1482_),
-    .Y(_1481_)
-  );
-  NAND2X1 _4256_ (
-    .A(_1485_),
-    .B(_1481_),
-    .Y(_1480_)
-  );
-  NAND2X1 _4257_ (
-    .A(_1487_),
-    .B(_1480_),
-    .Y(_1479_)
-  );
-  INVX1 _4258_ (
-    .A(_1479_),
-    .Y(_1478_)
-  );
-  NAND2X1 _4259_ (
-    .A(_1498_),
-    .B(_1479_),
-    .Y(_1477_)
-  );
-  NAND2X1 _4260_ (
-    .A(_1499_),
-    .B(_1478_),
-    .Y(_1476_)
-  );
-  NAND2X1 _4261_ (
-    .A(_1477_),
-    .B(_1476_),
-    .Y(_1475_)
-  );
-  INVX1 _4262_ (
-    .A(_1475_),
-    .Y(_1474_)
-  );
-  NAND2X1 _4263_ (
-    .A(_2095_),
-    .B(_1474_),
-    .Y(_1473_)
-  );
-  NAND2X1 _4264_ (
-    .A(_1477_),
-    .B(_1473_),
-    .Y(_1472_)
-  );
-  INVX1 _4265_ (
-    .A(_1472_),
-    .Y(_1471_)
-  );
-  NAND2X1 _4266_ (
-    .A(_1504_),
-    .B(_1472_),
-    .Y(_1470_)
-  );
-  NAND2X1 _4267_ (
-    .A(_1505_),
-    .B(_1471_),
-    .Y(_1469_)
-  );
-  NAND2X1 _4268_ (
-    .A(_1470_),
-    .B(_1469_),
-    .Y(_1468_)
-  );
-  INVX1 _4269_ (
-    .A(_1468_),
-    .Y(_1467_)
-  );
-  NAND2X1 _4270_ (
-    .A(_2840_),
-    .B(x[35]),
-    .Y(_1466_)
-  );
-  NAND2X1 _4271_ (
-    .A(_1571_),
-    .B(_1466_),
-    .Y(_1465_)
-  );
-  INVX1 _4272_ (
-    .A(_1465_),
-    .Y(_1464_)
-  );
-  NAND2X1 _4273_ (
-    .A(x[30]),
-    .B(_1563_),
-    .Y(_1463_)
-  );
-  NAND2X1 _4274_ (
-    .A(_1561_),
-    .B(_1463_),
-    .Y(_1462_)
-  );
-  INVX1 _4275_ (
-    .A(_1462_),
-    .Y(_1461_)
-  );
-  NAND2X1 _4276_ (
-    .A(_1465_),
-    .B(_1462_),
-    .Y(_1460_)
-  );
-  NAND2X1 _4277_ (
-    .A(_1543_),
-    .B(_1541_),
-    .Y(_1459_)
-  );
-  NAND2X1 _4278_ (
-    .A(_1540_),
-    .B(_1459_),
-    .Y(_1458_)
-  );
-  INVX1 _4279_ (
-    .A(_1458_),
-    .Y(_1457_)
-  );
-  NAND2X1 _4280_ (
-    .A(_1464_),
-    .B(_1461_),
-    .Y(_1456_)
-  );
-  NAND2X1 _4281_ (
-    .A(_1460_),
-    .B(_1456_),
-    .Y(_1455_)
-  );
-  INVX1 _4282_ (
-    .A(_1455_),
-    .Y(_1454_)
-  );
-  NAND2X1 _4283_ (
-    .A(_1458_),
-    .B(_1454_),
-    .Y(_1453_)
-  );
-  NAND2X1 _4284_ (
-    .A(_1460_),
-    .B(_1453_),
-    .Y(_1452_)
-  );
-  INVX1 _4285_ (
-    .A(_1452_),
-    .Y(_1451_)
-  );
-  NAND2X1 _4286_ (
-    .A(_1467_),
-    .B(_1452_),
-    .Y(_1450_)
-  );
-  NAND2X1 _4287_ (
-    .A(_1470_),
-    .B(_1450_),
-    .Y(_1449_)
-  );
-  INVX1 _4288_ (
-    .A(_1449_),
-    .Y(_1448_)
-  );
-  NAND2X1 _4289_ (
-    .A(_1507_),
-    .B(_1449_),
-    .Y(_1447_)
-  );
-  NAND2X1 _4290_ (
-    .A(_1534_),
-    .B(_1522_),
-    .Y(_1446_)
-  );
-  NAND2X1 _4291_ (
-    .A(_1521_),
-    .B(_1446_),
-    .Y(_1445_)
-  );
-  NAND2X1 _4292_ (
-    .A(_1508_),
-    .B(_1448_),
-    .Y(_1444_)
-  );
-  NAND2X1 _4293_ (
-    .A(_1447_),
-    .B(_1444_),
-    .Y(_1443_)
-  );
-  OR2X1 _4294_ (
-    .A(_1445_),
-    .B(_1443_),
-    .Y(_1442_)
-  );
-  NAND2X1 _4295_ (
-    .A(_1447_),
-    .B(_1442_),
-    .Y(_1441_)
-  );
-  INVX1 _4296_ (
-    .A(_1441_),
-    .Y(_1440_)
-  );
-  NAND2X1 _4297_ (
-    .A(_1510_),
-    .B(_1441_),
-    .Y(_1439_)
-  );
-  NAND2X1 _4298_ (
-    .A(_1511_),
-    .B(_1440_),
-    .Y(_1438_)
-  );
-  NAND2X1 _4299_ (
-    .A(_1439_),
-    .B(_1438_),
-    .Y(_1437_)
-  );
-  INVX1 _4300_ (
-    .A(_1437_),
-    .Y(_1436_)
-  );
-  NAND2X1 _4301_ (
-    .A(_1445_),
-    .B(_1443_),
-    .Y(_1435_)
-  );
-  NAND2X1 _4302_ (
-    .A(_1442_),
-    .B(_1435_),
-    .Y(_1434_)
-  );
-  NAND2X1 _4303_ (
-    .A(_1468_),
-    .B(_1451_),
-    .Y(_1433_)
-  );
-  NAND2X1 _4304_ (
-    .A(_1450_),
-    .B(_1433_),
-    .Y(_1432_)
-  );
-  INVX1 _4305_ (
-    .A(_1432_),
-    .Y(_1431_)
-  );
-  NAND2X1 _4306_ (
-    .A(_2094_),
-    .B(_1475_),
-    .Y(_1430_)
-  );
-  NAND2X1 _4307_ (
-    .A(_1473_),
-    .B(_1430_),
-    .Y(_1429_)
-  );
-  NAND2X1 _4308_ (
-    .A(_2088_),
-    .B(_1501_),
-    .Y(_1428_)
-  );
-  NAND2X1 _4309_ (
-    .A(_1500_),
-    .B(_1428_),
-    .Y(_1427_)
-  );
-  INVX1 _4310_ (
-    .A(_1427_),
-    .Y(_1426_)
-  );
-  NAND2X1 _4311_ (
-    .A(_2092_),
-    .B(_1426_),
-    .Y(_1425_)
-  );
-  NAND2X1 _4312_ (
-    .A(_1484_),
-    .B(_1482_),
-    .Y(_1424_)
-  );
-  NAND2X1 _4313_ (
-    .A(_1480_),
-    .B(_1424_),
-    .Y(_1423_)
-  );
-  INVX1 _4314_ (
-    .A(_1423_),
-    .Y(_1422_)
-  );
-  NAND2X1 _4315_ (
-    .A(_2093_),
-    .B(_1427_),
-    .Y(_1421_)
-  );
-  NAND2X1 _4316_ (
-    .A(_1425_),
-    .B(_1421_),
-    .Y(_1420_)
-  );
-  INVX1 _4317_ (
-    .A(_1420_),
-    .Y(_1419_)
-  );
-  NAND2X1 _4318_ (
-    .A(_1423_),
-    .B(_1419_),
-    .Y(_1418_)
-  );
-  NAND2X1 _4319_ (
-    .A(_1425_),
-    .B(_1418_),
-    .Y(_1417_)
-  );
-  OR2X1 _4320_ (
-    .A(_1429_),
-    .B(_1417_),
-    .Y(_1416_)
-  );
-  NAND2X1 _4321_ (
-    .A(_1429_),
-    .B(_1417_),
-    .Y(_1415_)
-  );
-  NAND2X1 _4322_ (
-    .A(_1416_),
-    .B(_1415_),
-    .Y(_1414_)
-  );
-  NAND2X1 _4323_ (
-    .A(x[31]),
-    .B(_1736_),
-    .Y(_1413_)
-  );
-  NAND2X1 _4324_ (
-    .A(_1739_),
-    .B(_1413_),
-    .Y(_1412_)
-  );
-  INVX1 _4325_ (
-    .A(_1412_),
-    .Y(_1411_)
-  );
-  NAND2X1 _4326_ (
-    .A(_1571_),
-    .B(_1412_),
-    .Y(_1410_)
-  );
-  NAND2X1 _4327_ (
-    .A(_2821_),
-    .B(_2691_),
-    .Y(_1409_)
-  );
-  NAND2X1 _4328_ (
-    .A(_1497_),
-    .B(_1409_),
-    .Y(_1408_)
-  );
-  INVX1 _4329_ (
-    .A(_1408_),
-    .Y(_1407_)
-  );
-  NAND2X1 _4330_ (
-    .A(_2820_),
-    .B(_1407_),
-    .Y(_1406_)
-  );
-  NAND2X1 _4331_ (
-    .A(x[9]),
-    .B(_2327_),
-    .Y(_1405_)
-  );
-  NAND2X1 _4332_ (
-    .A(_1493_),
-    .B(_1405_),
-    .Y(_1404_)
-  );
-  NAND2X1 _4333_ (
-    .A(x[24]),
-    .B(_1408_),
-    .Y(_1403_)
-  );
-  NAND2X1 _4334_ (
-    .A(_1406_),
-    .B(_1403_),
-    .Y(_1402_)
-  );
-  OR2X1 _4335_ (
-    .A(_1404_),
-    .B(_1402_),
-    .Y(_1401_)
-  );
-  NAND2X1 _4336_ (
-    .A(_1406_),
-    .B(_1401_),
-    .Y(_1400_)
-  );
-  INVX1 _4337_ (
-    .A(_1400_),
-    .Y(_1399_)
-  );
-  NAND2X1 _4338_ (
-    .A(_1570_),
-    .B(_1411_),
-    .Y(_1398_)
-  );
-  NAND2X1 _4339_ (
-    .A(_1410_),
-    .B(_1398_),
-    .Y(_1397_)
-  );
-  INVX1 _4340_ (
-    .A(_1397_),
-    .Y(_1396_)
-  );
-  NAND2X1 _4341_ (
-    .A(_1400_),
-    .B(_1396_),
-    .Y(_1395_)
-  );
-  NAND2X1 _4342_ (
-    .A(_1410_),
-    .B(_1395_),
-    .Y(_1394_)
-  );
-  OR2X1 _4343_ (
-    .A(_1414_),
-    .B(_1394_),
-    .Y(_1393_)
-  );
-  NAND2X1 _4344_ (
-    .A(_1416_),
-    .B(_1393_),
-    .Y(_1392_)
-  );
-  INVX1 _4345_ (
-    .A(_1392_),
-    .Y(_1391_)
-  );
-  NAND2X1 _4346_ (
-    .A(_1432_),
-    .B(_1391_),
-    .Y(_1390_)
-  );
-  NAND2X1 _4347_ (
-    .A(_1527_),
-    .B(_1525_),
-    .Y(_1389_)
-  );
-  NAND2X1 _4348_ (
-    .A(_1523_),
-    .B(_1389_),
-    .Y(_1388_)
-  );
-  NAND2X1 _4349_ (
-    .A(_1431_),
-    .B(_1392_),
-    .Y(_1387_)
-  );
-  NAND2X1 _4350_ (
-    .A(_1390_),
-    .B(_1387_),
-    .Y(_1386_)
-  );
-  OR2X1 _4351_ (
-    .A(_1388_),
-    .B(_1386_),
-    .Y(_1385_)
-  );
-  NAND2X1 _4352_ (
-    .A(_1390_),
-    .B(_1385_),
-    .Y(_1384_)
-  );
-  OR2X1 _4353_ (
-    .A(_1434_),
-    .B(_1384_),
-    .Y(_1383_)
-  );
-  NAND2X1 _4354_ (
-    .A(_1434_),
-    .B(_1384_),
-    .Y(_1382_)
-  );
-  NAND2X1 _4355_ (
-    .A(_1383_),
-    .B(_1382_),
-    .Y(_1381_)
-  );
-  NAND2X1 _4356_ (
-    .A(_1388_),
-    .B(_1386_),
-    .Y(_1380_)
-  );
-  NAND2X1 _4357_ (
-    .A(_1385_),
-    .B(_1380_),
-    .Y(_1379_)
-  );
-  INVX1 _4358_ (
-    .A(_1379_),
-    .Y(_1378_)
-  );
-  NAND2X1 _4359_ (
-    .A(_1414_),
-    .B(_1394_),
-    .Y(_1377_)
-  );
-  NAND2X1 _4360_ (
-    .A(_1393_),
-    .B(_1377_),
-    .Y(_1376_)
-  );
-  NAND2X1 _4361_ (
-    .A(_1457_),
-    .B(_1455_),
-    .Y(_1375_)
-  );
-  NAND2X1 _4362_ (
-    .A(_1453_),
-    .B(_1375_),
-    .Y(_1374_)
-  );
-  NAND2X1 _4363_ (
-    .A(_1376_),
-    .B(_1374_),
-    .Y(_1373_)
-  );
-  NAND2X1 _4364_ (
-    .A(_2817_),
-    .B(_1737_),
-    .Y(_1372_)
-  );
-  NAND2X1 _4365_ (
-    .A(_1413_),
-    .B(_1372_),
-    .Y(_1371_)
-  );
-  INVX1 _4366_ (
-    .A(_1371_),
-    .Y(_1370_)
-  );
-  NAND2X1 _4367_ (
-    .A(_1465_),
-    .B(_1370_),
-    .Y(_1369_)
-  );
-  INVX1 _4368_ (
-    .A(_1369_),
-    .Y(_1368_)
-  );
-  NAND2X1 _4369_ (
-    .A(_2848_),
-    .B(x[18]),
-    .Y(_1367_)
-  );
-  NAND2X1 _4370_ (
-    .A(x[8]),
-    .B(_2823_),
-    .Y(_1366_)
-  );
-  NAND2X1 _4371_ (
-    .A(_1367_),
-    .B(_1366_),
-    .Y(_1365_)
-  );
-  INVX1 _4372_ (
-    .A(_1365_),
-    .Y(_1364_)
-  );
-  NAND2X1 _4373_ (
-    .A(x[2]),
-    .B(_1364_),
-    .Y(_1363_)
-  );
-  NAND2X1 _4374_ (
-    .A(_1367_),
-    .B(_1363_),
-    .Y(_1362_)
-  );
-  NAND2X1 _4375_ (
-    .A(_1651_),
-    .B(_1362_),
-    .Y(_1361_)
-  );
-  NAND2X1 _4376_ (
-    .A(_1404_),
-    .B(_1402_),
-    .Y(_1360_)
-  );
-  NAND2X1 _4377_ (
-    .A(_1401_),
-    .B(_1360_),
-    .Y(_1359_)
-  );
-  OR2X1 _4378_ (
-    .A(_1651_),
-    .B(_1362_),
-    .Y(_1358_)
-  );
-  NAND2X1 _4379_ (
-    .A(_1361_),
-    .B(_1358_),
-    .Y(_1357_)
-  );
-  OR2X1 _4380_ (
-    .A(_1359_),
-    .B(_1357_),
-    .Y(_1356_)
-  );
-  NAND2X1 _4381_ (
-    .A(_1361_),
-    .B(_1356_),
-    .Y(_1355_)
-  );
-  INVX1 _4382_ (
-    .A(_1355_),
-    .Y(_1354_)
-  );
-  NAND2X1 _4383_ (
-    .A(_1369_),
-    .B(_1354_),
-    .Y(_1353_)
-  );
-  NAND2X1 _4384_ (
-    .A(_1399_),
-    .B(_1397_),
-    .Y(_1352_)
-  );
-  NAND2X1 _4385_ (
-    .A(_1395_),
-    .B(_1352_),
-    .Y(_1351_)
-  );
-  INVX1 _4386_ (
-    .A(_1351_),
-    .Y(_1350_)
-  );
-  NAND2X1 _4387_ (
-    .A(_1368_),
-    .B(_1355_),
-    .Y(_1349_)
-  );
-  NAND2X1 _4388_ (
-    .A(_1353_),
-    .B(_1349_),
-    .Y(_1348_)
-  );
-  INVX1 _4389_ (
-    .A(_1348_),
-    .Y(_1347_)
-  );
-  NAND2X1 _4390_ (
-    .A(_1351_),
-    .B(_1347_),
-    .Y(_1346_)
-  );
-  NAND2X1 _4391_ (
-    .A(_1353_),
-    .B(_1346_),
-    .Y(_1345_)
-  );
-  OR2X1 _4392_ (
-    .A(_1376_),
-    .B(_1374_),
-    .Y(_1344_)
-  );
-  NAND2X1 _4393_ (
-    .A(_1373_),
-    .B(_1344_),
-    .Y(_1343_)
-  );
-  OR2X1 _4394_ (
-    .A(_1345_),
-    .B(_1343_),
-    .Y(_1342_)
-  );
-  NAND2X1 _4395_ (
-    .A(_1373_),
-    .B(_1342_),
-    .Y(_1341_)
-  );
-  NAND2X1 _4396_ (
-    .A(_1378_),
-    .B(_1341_),
-    .Y(_1340_)
-  );
-  NAND2X1 _4397_ (
-    .A(_1345_),
-    .B(_1343_),
-    .Y(_1339_)
-  );
-  NAND2X1 _4398_ (
-    .A(_1342_),
-    .B(_1339_),
-    .Y(_1338_)
-  );
-  INVX1 _4399_ (
-    .A(_1338_),
-    .Y(_1337_)
-  );
-  NAND2X1 _4400_ (
-    .A(_1350_),
-    .B(_1348_),
-    .Y(_1336_)
-  );
-  NAND2X1 _4401_ (
-    .A(_1346_),
-    .B(_1336_),
-    .Y(_1335_)
-  );
-  INVX1 _4402_ (
-    .A(_1335_),
-    .Y(_1334_)
-  );
-  NAND2X1 _4403_ (
-    .A(_1422_),
-    .B(_1420_),
-    .Y(_1333_)
-  );
-  NAND2X1 _4404_ (
-    .A(_1418_),
-    .B(_1333_),
-    .Y(_1332_)
-  );
-  INVX1 _4405_ (
-    .A(_1332_),
-    .Y(_1331_)
-  );
-  NAND2X1 _4406_ (
-    .A(_1335_),
-    .B(_1331_),
-    .Y(_1330_)
-  );
-  NAND2X1 _4407_ (
-    .A(_1334_),
-    .B(_1332_),
-    .Y(_1329_)
-  );
-  NAND2X1 _4408_ (
-    .A(_1330_),
-    .B(_1329_),
-    .Y(_1328_)
-  );
-  INVX1 _4409_ (
-    .A(_1328_),
-    .Y(_1327_)
-  );
-  NAND2X1 _4410_ (
-    .A(x[30]),
-    .B(_1649_),
-    .Y(_1326_)
-  );
-  NAND2X1 _4411_ (
-    .A(_2849_),
-    .B(_1648_),
-    .Y(_1325_)
-  );
-  NAND2X1 _4412_ (
-    .A(_1326_),
-    .B(_1325_),
-    .Y(_1324_)
-  );
-  NAND2X1 _4413_ (
-    .A(_2837_),
-    .B(_1365_),
-    .Y(_1323_)
-  );
-  NAND2X1 _4414_ (
-    .A(_1363_),
-    .B(_1323_),
-    .Y(_1322_)
-  );
-  OR2X1 _4415_ (
-    .A(_1324_),
-    .B(_1322_),
-    .Y(_1321_)
-  );
-  NAND2X1 _4416_ (
-    .A(_1326_),
-    .B(_1321_),
-    .Y(_1320_)
-  );
-  INVX1 _4417_ (
-    .A(_1320_),
-    .Y(_1319_)
-  );
-  NAND2X1 _4418_ (
-    .A(_2158_),
-    .B(_1320_),
-    .Y(_1318_)
-  );
-  NAND2X1 _4419_ (
-    .A(_1359_),
-    .B(_1357_),
-    .Y(_1317_)
-  );
-  NAND2X1 _4420_ (
-    .A(_1356_),
-    .B(_1317_),
-    .Y(_1316_)
-  );
-  NAND2X1 _4421_ (
-    .A(_2159_),
-    .B(_1319_),
-    .Y(_1315_)
-  );
-  NAND2X1 _4422_ (
-    .A(_1318_),
-    .B(_1315_),
-    .Y(_1314_)
-  );
-  OR2X1 _4423_ (
-    .A(_1316_),
-    .B(_1314_),
-    .Y(_1313_)
-  );
-  NAND2X1 _4424_ (
-    .A(_1318_),
-    .B(_1313_),
-    .Y(_1312_)
-  );
-  INVX1 _4425_ (
-    .A(_1312_),
-    .Y(_1311_)
-  );
-  NAND2X1 _4426_ (
-    .A(_1327_),
-    .B(_1312_),
-    .Y(_1310_)
-  );
-  NAND2X1 _4427_ (
-    .A(_1330_),
-    .B(_1310_),
-    .Y(_1309_)
-  );
-  INVX1 _4428_ (
-    .A(_1309_),
-    .Y(_1308_)
-  );
-  NAND2X1 _4429_ (
-    .A(_1337_),
-    .B(_1309_),
-    .Y(_1307_)
-  );
-  NAND2X1 _4430_ (
-    .A(_1338_),
-    .B(_1308_),
-    .Y(_1306_)
-  );
-  NAND2X1 _4431_ (
-    .A(_1307_),
-    .B(_1306_),
-    .Y(_1305_)
-  );
-  NAND2X1 _4432_ (
-    .A(_1328_),
-    .B(_1311_),
-    .Y(_1304_)
-  );
-  NAND2X1 _4433_ (
-    .A(_1310_),
-    .B(_1304_),
-    .Y(_1303_)
-  );
-  INVX1 _4434_ (
-    .A(_1303_),
-    .Y(_1302_)
-  );
-  NAND2X1 _4435_ (
-    .A(_1464_),
-    .B(_1371_),
-    .Y(_1301_)
-  );
-  NAND2X1 _4436_ (
-    .A(_1369_),
-    .B(_1301_),
-    .Y(_1300_)
-  );
-  NAND2X1 _4437_ (
-    .A(_2843_),
-    .B(_2824_),
-    .Y(_1299_)
-  );
-  NAND2X1 _4438_ (
-    .A(x[1]),
-    .B(x[21]),
-    .Y(_1298_)
-  );
-  NAND2X1 _4439_ (
-    .A(_1299_),
-    .B(_1298_),
-    .Y(_1297_)
-  );
-  INVX1 _4440_ (
-    .A(_1297_),
-    .Y(_1296_)
-  );
-  NAND2X1 _4441_ (
-    .A(_2831_),
-    .B(_1296_),
-    .Y(_1295_)
-  );
-  NAND2X1 _4442_ (
-    .A(_1299_),
-    .B(_1295_),
-    .Y(_1294_)
-  );
-  INVX1 _4443_ (
-    .A(_1294_),
-    .Y(_1293_)
-  );
-  NAND2X1 _4444_ (
-    .A(_2090_),
-    .B(_1294_),
-    .Y(_1292_)
-  );
-  NAND2X1 _4445_ (
-    .A(_1324_),
-    .B(_1322_),
-    .Y(_1291_)
-  );
-  NAND2X1 _4446_ (
-    .A(_1321_),
-    .B(_1291_),
-    .Y(_1290_)
-  );
-  INVX1 _4447_ (
-    .A(_1290_),
-    .Y(_1289_)
-  );
-  NAND2X1 _4448_ (
-    .A(_2091_),
-    .B(_1293_),
-    .Y(_1288_)
-  );
-  NAND2X1 _4449_ (
-    .A(_1292_),
-    .B(_1288_),
-    .Y(_1287_)
-  );
-  INVX1 _4450_ (
-    .A(_1287_),
-    .Y(_1286_)
-  );
-  NAND2X1 _4451_ (
-    .A(_1290_),
-    .B(_1286_),
-    .Y(_1285_)
-  );
-  NAND2X1 _4452_ (
-    .A(_1292_),
-    .B(_1285_),
-    .Y(_1284_)
-  );
-  OR2X1 _4453_ (
-    .A(_1300_),
-    .B(_1284_),
-    .Y(_1283_)
-  );
-  NAND2X1 _4454_ (
-    .A(_1316_),
-    .B(_1314_),
-    .Y(_1282_)
-  );
-  NAND2X1 _4455_ (
-    .A(_1313_),
-    .B(_1282_),
-    .Y(_1281_)
-  );
-  NAND2X1 _4456_ (
-    .A(_1300_),
-    .B(_1284_),
-    .Y(_1280_)
-  );
-  NAND2X1 _4457_ (
-    .A(_1283_),
-    .B(_1280_),
-    .Y(_1279_)
-  );
-  OR2X1 _4458_ (
-    .A(_1281_),
-    .B(_1279_),
-    .Y(_1278_)
-  );
-  NAND2X1 _4459_ (
-    .A(_1283_),
-    .B(_1278_),
-    .Y(_1277_)
-  );
-  INVX1 _4460_ (
-    .A(_1277_),
-    .Y(_1276_)
-  );
-  NAND2X1 _4461_ (
-    .A(_1303_),
-    .B(_1276_),
-    .Y(_1275_)
-  );
-  NAND2X1 _4462_ (
-    .A(_2841_),
-    .B(_2835_),
-    .Y(_1274_)
-  );
-  NAND2X1 _4463_ (
-    .A(x[16]),
-    .B(x[0]),
-    .Y(_1273_)
-  );
-  NAND2X1 _4464_ (
-    .A(_1274_),
-    .B(_1273_),
-    .Y(_1272_)
-  );
-  INVX1 _4465_ (
-    .A(_1272_),
-    .Y(_1271_)
-  );
-  NAND2X1 _4466_ (
-    .A(_2845_),
-    .B(_1271_),
-    .Y(_1270_)
-  );
-  NAND2X1 _4467_ (
-    .A(_1274_),
-    .B(_1270_),
-    .Y(_1269_)
-  );
-  INVX1 _4468_ (
-    .A(_1269_),
-    .Y(_1268_)
-  );
-  NAND2X1 _4469_ (
-    .A(_2088_),
-    .B(_1268_),
-    .Y(_1267_)
-  );
-  NAND2X1 _4470_ (
+  INVX1 _503_ (
     .A(x[17]),
-    .B(_1297_),
-    .Y(_1266_)
+    .Y(_435_)
   );
-  NAND2X1 _4471_ (
-    .A(_1295_),
-    .B(_1266_),
-    .Y(_1265_)
+  INVX1 _504_ (
+    .A(x[26]),
+    .Y(_434_)
   );
-  INVX1 _4472_ (
-    .A(_1265_),
-    .Y(_1264_)
+  INVX1 _505_ (
+    .A(x[16]),
+    .Y(_433_)
   );
-  NAND2X1 _4473_ (
-    .A(_2087_),
-    .B(_1269_),
-    .Y(_1263_)
+  INVX1 _506_ (
+    .A(x[21]),
+    .Y(_432_)
   );
-  NAND2X1 _4474_ (
-    .A(_1267_),
-    .B(_1263_),
-    .Y(_1262_)
+  INVX1 _507_ (
+    .A(x[1]),
+    .Y(_431_)
   );
-  INVX1 _4475_ (
-    .A(_1262_),
-    .Y(_1261_)
-  );
-  NAND2X1 _4476_ (
-    .A(_1265_),
-    .B(_1261_),
-    .Y(_1260_)
-  );
-  NAND2X1 _4477_ (
-    .A(_1267_),
-    .B(_1260_),
-    .Y(_1259_)
-  );
-  NAND2X1 _4478_ (
-    .A(_2092_),
-    .B(_1259_),
-    .Y(_1258_)
-  );
-  NAND2X1 _4479_ (
-    .A(_1289_),
-    .B(_1287_),
-    .Y(_1257_)
-  );
-  NAND2X1 _4480_ (
-    .A(_1285_),
-    .B(_1257_),
-    .Y(_1256_)
-  );
-  XOR2X1 _4481_ (
-    .A(_2092_),
-    .B(_1259_),
-    .Y(_1255_)
-  );
-  NAND2X1 _4482_ (
-    .A(_1256_),
-    .B(_1255_),
-    .Y(_1254_)
-  );
-  NAND2X1 _4483_ (
-    .A(_1258_),
-    .B(_1254_),
-    .Y(_1253_)
-  );
-  NAND2X1 _4484_ (
-    .A(_1264_),
-    .B(_1262_),
-    .Y(_1252_)
-  );
-  NAND2X1 _4485_ (
-    .A(_1260_),
-    .B(_1252_),
-    .Y(_1251_)
-  );
-  NAND2X1 _4486_ (
+  INVX1 _508_ (
     .A(x[20]),
-    .B(_1272_),
-    .Y(_1250_)
+    .Y(_430_)
   );
-  NAND2X1 _4487_ (
-    .A(_1270_),
-    .B(_1250_),
-    .Y(_1249_)
+  INVX1 _509_ (
+    .A(x[25]),
+    .Y(_429_)
   );
-  INVX1 _4488_ (
-    .A(_1249_),
-    .Y(_1248_)
+  INVX1 _510_ (
+    .A(x[18]),
+    .Y(_428_)
   );
-  NAND2X1 _4489_ (
-    .A(_2820_),
-    .B(_1248_),
-    .Y(_1247_)
+  INVX1 _511_ (
+    .A(x[2]),
+    .Y(_427_)
   );
-  INVX1 _4490_ (
-    .A(_1247_),
-    .Y(_1246_)
+  INVX1 _512_ (
+    .A(x[27]),
+    .Y(_426_)
   );
-  NAND2X1 _4491_ (
-    .A(_2840_),
-    .B(_1246_),
-    .Y(_1245_)
-  );
-  NAND2X1 _4492_ (
-    .A(x[33]),
-    .B(_1247_),
-    .Y(_1244_)
-  );
-  NAND2X1 _4493_ (
-    .A(_1245_),
-    .B(_1244_),
-    .Y(_1243_)
-  );
-  INVX1 _4494_ (
-    .A(_1243_),
-    .Y(_1242_)
-  );
-  NAND2X1 _4495_ (
-    .A(_1251_),
-    .B(_1242_),
-    .Y(_1241_)
-  );
-  NAND2X1 _4496_ (
-    .A(x[24]),
-    .B(_1249_),
-    .Y(_1240_)
-  );
-  NAND2X1 _4497_ (
-    .A(_1247_),
-    .B(_1240_),
-    .Y(_1239_)
-  );
-  NAND2X1 _4498_ (
-    .A(_2532_),
-    .B(_1239_),
-    .Y(_1238_)
-  );
-  NAND2X1 _4499_ (
-    .A(_2533_),
-    .B(_1238_),
-    .Y(_1237_)
-  );
-  INVX1 _4500_ (
-    .A(_1237_),
-    .Y(_1236_)
-  );
-  XOR2X1 _4501_ (
-    .A(_1251_),
-    .B(_1242_),
-    .Y(_1235_)
-  );
-  NAND2X1 _4502_ (
-    .A(_1236_),
-    .B(_1235_),
-    .Y(_1234_)
-  );
-  NAND2X1 _4503_ (
-    .A(_1245_),
-    .B(_1241_),
-    .Y(_1233_)
-  );
-  INVX1 _4504_ (
-    .A(_1233_),
-    .Y(_1232_)
-  );
-  NAND2X1 _4505_ (
-    .A(_1234_),
-    .B(_1232_),
-    .Y(_1231_)
-  );
-  OR2X1 _4506_ (
-    .A(_1245_),
-    .B(_1234_),
-    .Y(_1230_)
-  );
-  XOR2X1 _4507_ (
-    .A(_1256_),
-    .B(_1255_),
-    .Y(_1229_)
-  );
-  NAND2X1 _4508_ (
-    .A(_1230_),
-    .B(_1229_),
-    .Y(_1228_)
-  );
-  NAND2X1 _4509_ (
-    .A(_1231_),
-    .B(_1228_),
-    .Y(_1227_)
-  );
-  OR2X1 _4510_ (
-    .A(_1253_),
-    .B(_1227_),
-    .Y(_1226_)
-  );
-  NAND2X1 _4511_ (
-    .A(_1281_),
-    .B(_1279_),
-    .Y(_1225_)
-  );
-  NAND2X1 _4512_ (
-    .A(_1278_),
-    .B(_1225_),
-    .Y(_1224_)
-  );
-  INVX1 _4513_ (
-    .A(_1224_),
-    .Y(_1223_)
-  );
-  NAND2X1 _4514_ (
-    .A(_1253_),
-    .B(_1227_),
-    .Y(_1222_)
-  );
-  NAND2X1 _4515_ (
-    .A(_1226_),
-    .B(_1222_),
-    .Y(_1221_)
-  );
-  INVX1 _4516_ (
-    .A(_1221_),
-    .Y(_1220_)
-  );
-  NAND2X1 _4517_ (
-    .A(_1224_),
-    .B(_1220_),
-    .Y(_1219_)
-  );
-  NAND2X1 _4518_ (
-    .A(_1226_),
-    .B(_1219_),
-    .Y(_1218_)
-  );
-  INVX1 _4519_ (
-    .A(_1218_),
-    .Y(_1217_)
-  );
-  NAND2X1 _4520_ (
-    .A(_1302_),
-    .B(_1277_),
-    .Y(_1216_)
-  );
-  NAND2X1 _4521_ (
-    .A(_1275_),
-    .B(_1216_),
-    .Y(_1215_)
-  );
-  INVX1 _4522_ (
-    .A(_1215_),
-    .Y(_1214_)
-  );
-  NAND2X1 _4523_ (
-    .A(_1218_),
-    .B(_1214_),
-    .Y(_1213_)
-  );
-  NAND2X1 _4524_ (
-    .A(_1275_),
-    .B(_1213_),
-    .Y(_1212_)
-  );
-  OR2X1 _4525_ (
-    .A(_1305_),
-    .B(_1212_),
-    .Y(_1211_)
-  );
-  NAND2X1 _4526_ (
-    .A(_1307_),
-    .B(_1211_),
-    .Y(_1210_)
-  );
-  XOR2X1 _4527_ (
-    .A(_1378_),
-    .B(_1341_),
-    .Y(_1209_)
-  );
-  NAND2X1 _4528_ (
-    .A(_1210_),
-    .B(_1209_),
-    .Y(_1208_)
-  );
-  NAND2X1 _4529_ (
-    .A(_1340_),
-    .B(_1208_),
-    .Y(_1207_)
-  );
-  OR2X1 _4530_ (
-    .A(_1381_),
-    .B(_1207_),
-    .Y(_1206_)
-  );
-  NAND2X1 _4531_ (
-    .A(_1383_),
-    .B(_1206_),
-    .Y(_1205_)
-  );
-  INVX1 _4532_ (
-    .A(_1205_),
-    .Y(_1204_)
-  );
-  NAND2X1 _4533_ (
-    .A(_1436_),
-    .B(_1205_),
-    .Y(_1203_)
-  );
-  NAND2X1 _4534_ (
-    .A(_1439_),
-    .B(_1203_),
-    .Y(_1202_)
-  );
-  NAND2X1 _4535_ (
-    .A(_1579_),
-    .B(_1514_),
-    .Y(_1201_)
-  );
-  NAND2X1 _4536_ (
-    .A(_1513_),
-    .B(_1201_),
-    .Y(_1200_)
-  );
-  OR2X1 _4537_ (
-    .A(_1202_),
-    .B(_1200_),
-    .Y(_1199_)
-  );
-  NAND2X1 _4538_ (
-    .A(_1513_),
-    .B(_1199_),
-    .Y(_1198_)
-  );
-  OR2X1 _4539_ (
-    .A(_1581_),
-    .B(_1198_),
-    .Y(_1197_)
-  );
-  NAND2X1 _4540_ (
-    .A(_1581_),
-    .B(_1198_),
-    .Y(_1196_)
-  );
-  NAND2X1 _4541_ (
-    .A(_1197_),
-    .B(_1196_),
-    .Y(_1195_)
-  );
-  NAND2X1 _4542_ (
-    .A(_1678_),
-    .B(_1674_),
-    .Y(_1194_)
-  );
-  NAND2X1 _4543_ (
-    .A(_1874_),
-    .B(_1843_),
-    .Y(_1193_)
-  );
-  INVX1 _4544_ (
-    .A(_1193_),
-    .Y(_1192_)
-  );
-  NAND2X1 _4545_ (
-    .A(_1761_),
-    .B(_1193_),
-    .Y(_1191_)
-  );
-  NAND2X1 _4546_ (
-    .A(_1762_),
-    .B(_1192_),
-    .Y(_1190_)
-  );
-  INVX1 _4547_ (
-    .A(_1190_),
-    .Y(_1189_)
-  );
-  NAND2X1 _4548_ (
-    .A(_1191_),
-    .B(_1190_),
-    .Y(_1188_)
-  );
-  NAND2X1 _4549_ (
-    .A(_1828_),
-    .B(_1766_),
-    .Y(_1187_)
-  );
-  INVX1 _4550_ (
-    .A(_1187_),
-    .Y(_1186_)
-  );
-  NAND2X1 _4551_ (
-    .A(_1190_),
-    .B(_1187_),
-    .Y(_1185_)
-  );
-  XOR2X1 _4552_ (
-    .A(_1188_),
-    .B(_1186_),
-    .Y(_1184_)
-  );
-  NAND2X1 _4553_ (
-    .A(_1194_),
-    .B(_1184_),
-    .Y(_1183_)
-  );
-  NAND2X1 _4554_ (
-    .A(_1191_),
-    .B(_1186_),
-    .Y(_1182_)
-  );
-  NAND2X1 _4555_ (
-    .A(_1185_),
-    .B(_1182_),
-    .Y(_1181_)
-  );
-  INVX1 _4556_ (
-    .A(_1181_),
-    .Y(_1180_)
-  );
-  NAND2X1 _4557_ (
-    .A(_1183_),
-    .B(_1181_),
-    .Y(_1179_)
-  );
-  NAND2X1 _4558_ (
-    .A(_1583_),
-    .B(_1197_),
-    .Y(_1178_)
-  );
-  OR2X1 _4559_ (
-    .A(_1194_),
-    .B(_1184_),
-    .Y(_1177_)
-  );
-  NAND2X1 _4560_ (
-    .A(_1178_),
-    .B(_1177_),
-    .Y(_1176_)
-  );
-  NAND2X1 _4561_ (
-    .A(_1180_),
-    .B(_1177_),
-    .Y(_1175_)
-  );
-  NAND2X1 _4562_ (
-    .A(_1179_),
-    .B(_1175_),
-    .Y(_1174_)
-  );
-  NAND2X1 _4563_ (
-    .A(_1179_),
-    .B(_1178_),
-    .Y(_1173_)
-  );
-  NAND2X1 _4564_ (
-    .A(_1176_),
-    .B(_1174_),
-    .Y(_1172_)
-  );
-  NAND2X1 _4565_ (
-    .A(_1173_),
-    .B(_1172_),
-    .Y(_1171_)
-  );
-  INVX1 _4566_ (
-    .A(_1171_),
-    .Y(_1170_)
-  );
-  NAND2X1 _4567_ (
-    .A(_1195_),
-    .B(_1170_),
-    .Y(_1169_)
-  );
-  NAND2X1 _4568_ (
-    .A(_1183_),
-    .B(_1176_),
-    .Y(_1168_)
-  );
-  INVX1 _4569_ (
-    .A(_1168_),
-    .Y(_2850_)
-  );
-  NAND2X1 _4570_ (
-    .A(_1189_),
-    .B(_1187_),
-    .Y(_2851_)
-  );
-  NAND2X1 _4571_ (
-    .A(_1181_),
-    .B(_2850_),
-    .Y(_2852_)
-  );
-  NAND2X1 _4572_ (
-    .A(_2851_),
-    .B(_2852_),
-    .Y(_2853_)
-  );
-  INVX1 _4573_ (
-    .A(_2853_),
-    .Y(_2854_)
-  );
-  NAND2X1 _4574_ (
-    .A(_1169_),
-    .B(_2854_),
-    .Y(_2855_)
-  );
-  INVX1 _4575_ (
-    .A(_2855_),
-    .Y(_2856_)
-  );
-  NAND2X1 _4576_ (
-    .A(_1889_),
-    .B(_2855_),
-    .Y(_2857_)
-  );
-  NAND2X1 _4577_ (
-    .A(_1890_),
-    .B(_2856_),
-    .Y(_2858_)
-  );
-  NAND2X1 _4578_ (
-    .A(_2857_),
-    .B(_2858_),
-    .Y(_2859_)
-  );
-  INVX1 _4579_ (
-    .A(_2859_),
-    .Y(_2860_)
-  );
-  NAND2X1 _4580_ (
-    .A(_2660_),
-    .B(_1824_),
-    .Y(_2861_)
-  );
-  NAND2X1 _4581_ (
-    .A(_2662_),
-    .B(_2861_),
-    .Y(_2862_)
-  );
-  INVX1 _4582_ (
-    .A(_2862_),
-    .Y(_2863_)
-  );
-  NAND2X1 _4583_ (
-    .A(_2817_),
-    .B(_2086_),
-    .Y(_2864_)
-  );
-  NAND2X1 _4584_ (
-    .A(_2085_),
-    .B(_2864_),
-    .Y(_2865_)
-  );
-  INVX1 _4585_ (
-    .A(_2865_),
-    .Y(_2866_)
-  );
-  NAND2X1 _4586_ (
-    .A(_2862_),
-    .B(_2866_),
-    .Y(_2867_)
-  );
-  NAND2X1 _4587_ (
-    .A(_2863_),
-    .B(_2865_),
-    .Y(_2868_)
-  );
-  NAND2X1 _4588_ (
-    .A(_2867_),
-    .B(_2868_),
-    .Y(_2869_)
-  );
-  INVX1 _4589_ (
-    .A(_2869_),
-    .Y(_2870_)
-  );
-  NAND2X1 _4590_ (
-    .A(_2828_),
-    .B(_2300_),
-    .Y(_2871_)
-  );
-  NAND2X1 _4591_ (
-    .A(_2303_),
-    .B(_2871_),
-    .Y(_2872_)
-  );
-  INVX1 _4592_ (
-    .A(_2872_),
-    .Y(_2873_)
-  );
-  NAND2X1 _4593_ (
-    .A(_2870_),
-    .B(_2872_),
-    .Y(_2874_)
-  );
-  NAND2X1 _4594_ (
-    .A(_2867_),
-    .B(_2874_),
-    .Y(_2875_)
-  );
-  INVX1 _4595_ (
-    .A(_2875_),
-    .Y(_2876_)
-  );
-  NAND2X1 _4596_ (
-    .A(_2821_),
-    .B(_2816_),
-    .Y(_2877_)
-  );
-  NAND2X1 _4597_ (
+  INVX1 _513_ (
     .A(x[7]),
+    .Y(_425_)
+  );
+  NAND2X1 _514_ (
+    .A(_447_),
+    .B(_446_),
+    .Y(_424_)
+  );
+  NAND2X1 _515_ (
+    .A(x[6]),
+    .B(x[15]),
+    .Y(_423_)
+  );
+  NAND2X1 _516_ (
+    .A(_424_),
+    .B(_423_),
+    .Y(_422_)
+  );
+  INVX1 _517_ (
+    .A(_422_),
+    .Y(_421_)
+  );
+  NAND2X1 _518_ (
+    .A(_449_),
+    .B(_421_),
+    .Y(_420_)
+  );
+  NAND2X1 _519_ (
+    .A(_424_),
+    .B(_420_),
+    .Y(_419_)
+  );
+  INVX1 _520_ (
+    .A(_419_),
+    .Y(_418_)
+  );
+  NAND2X1 _521_ (
+    .A(_425_),
+    .B(_419_),
+    .Y(_417_)
+  );
+  INVX1 _522_ (
+    .A(_417_),
+    .Y(_416_)
+  );
+  NAND2X1 _523_ (
+    .A(x[7]),
+    .B(_418_),
+    .Y(_415_)
+  );
+  NAND2X1 _524_ (
+    .A(x[35]),
+    .B(_422_),
+    .Y(_414_)
+  );
+  NAND2X1 _525_ (
+    .A(_420_),
+    .B(_414_),
+    .Y(_413_)
+  );
+  NAND2X1 _526_ (
+    .A(_442_),
+    .B(_441_),
+    .Y(_412_)
+  );
+  NAND2X1 _527_ (
+    .A(x[5]),
+    .B(x[14]),
+    .Y(_411_)
+  );
+  NAND2X1 _528_ (
+    .A(_412_),
+    .B(_411_),
+    .Y(_410_)
+  );
+  INVX1 _529_ (
+    .A(_410_),
+    .Y(_409_)
+  );
+  NAND2X1 _530_ (
+    .A(_450_),
+    .B(_409_),
+    .Y(_408_)
+  );
+  NAND2X1 _531_ (
+    .A(_412_),
+    .B(_408_),
+    .Y(_407_)
+  );
+  INVX1 _532_ (
+    .A(_407_),
+    .Y(_406_)
+  );
+  NAND2X1 _533_ (
+    .A(_413_),
+    .B(_406_),
+    .Y(_405_)
+  );
+  NAND2X1 _534_ (
+    .A(x[33]),
+    .B(x[4]),
+    .Y(_404_)
+  );
+  NAND2X1 _535_ (
+    .A(x[32]),
+    .B(x[12]),
+    .Y(_403_)
+  );
+  INVX1 _536_ (
+    .A(_403_),
+    .Y(_402_)
+  );
+  NAND2X1 _537_ (
+    .A(x[13]),
+    .B(_402_),
+    .Y(_401_)
+  );
+  OR2X1 _538_ (
+    .A(_404_),
+    .B(_401_),
+    .Y(_400_)
+  );
+  NAND2X1 _539_ (
+    .A(x[34]),
+    .B(_410_),
+    .Y(_399_)
+  );
+  NAND2X1 _540_ (
+    .A(_408_),
+    .B(_399_),
+    .Y(_398_)
+  );
+  NAND2X1 _541_ (
+    .A(_448_),
+    .B(_439_),
+    .Y(_397_)
+  );
+  INVX1 _542_ (
+    .A(_397_),
+    .Y(_396_)
+  );
+  NAND2X1 _543_ (
+    .A(_401_),
+    .B(_396_),
+    .Y(_395_)
+  );
+  NAND2X1 _544_ (
+    .A(_438_),
+    .B(_403_),
+    .Y(_394_)
+  );
+  INVX1 _545_ (
+    .A(_394_),
+    .Y(_393_)
+  );
+  NAND2X1 _546_ (
+    .A(_404_),
+    .B(_393_),
+    .Y(_392_)
+  );
+  NAND2X1 _547_ (
+    .A(_400_),
+    .B(_395_),
+    .Y(_391_)
+  );
+  INVX1 _548_ (
+    .A(_391_),
+    .Y(_390_)
+  );
+  NAND2X1 _549_ (
+    .A(_392_),
+    .B(_390_),
+    .Y(_389_)
+  );
+  INVX1 _550_ (
+    .A(_389_),
+    .Y(_388_)
+  );
+  NAND2X1 _551_ (
+    .A(_398_),
+    .B(_388_),
+    .Y(_387_)
+  );
+  NAND2X1 _552_ (
+    .A(_400_),
+    .B(_387_),
+    .Y(_386_)
+  );
+  XOR2X1 _553_ (
+    .A(_413_),
+    .B(_406_),
+    .Y(_385_)
+  );
+  NAND2X1 _554_ (
+    .A(_386_),
+    .B(_385_),
+    .Y(_384_)
+  );
+  NAND2X1 _555_ (
+    .A(_405_),
+    .B(_384_),
+    .Y(_383_)
+  );
+  INVX1 _556_ (
+    .A(_383_),
+    .Y(_382_)
+  );
+  NAND2X1 _557_ (
+    .A(_415_),
+    .B(_382_),
+    .Y(_381_)
+  );
+  NAND2X1 _558_ (
+    .A(_417_),
+    .B(_381_),
+    .Y(_380_)
+  );
+  NAND2X1 _559_ (
+    .A(x[34]),
+    .B(x[22]),
+    .Y(_379_)
+  );
+  NAND2X1 _560_ (
+    .A(_450_),
+    .B(_436_),
+    .Y(_378_)
+  );
+  INVX1 _561_ (
+    .A(_378_),
+    .Y(_377_)
+  );
+  NAND2X1 _562_ (
+    .A(_379_),
+    .B(_378_),
+    .Y(_376_)
+  );
+  NAND2X1 _563_ (
+    .A(_440_),
+    .B(_437_),
+    .Y(_375_)
+  );
+  NAND2X1 _564_ (
+    .A(x[31]),
     .B(x[3]),
-    .Y(_2878_)
+    .Y(_374_)
   );
-  NAND2X1 _4598_ (
-    .A(_2836_),
-    .B(_2830_),
-    .Y(_2879_)
+  NAND2X1 _565_ (
+    .A(_375_),
+    .B(_374_),
+    .Y(_373_)
   );
-  NAND2X1 _4599_ (
-    .A(_2878_),
-    .B(_2879_),
-    .Y(_2880_)
+  XOR2X1 _566_ (
+    .A(_376_),
+    .B(_373_),
+    .Y(_372_)
   );
-  INVX1 _4600_ (
-    .A(_2880_),
-    .Y(_2881_)
+  INVX1 _567_ (
+    .A(_372_),
+    .Y(_371_)
   );
-  NAND2X1 _4601_ (
-    .A(_2847_),
-    .B(_2881_),
-    .Y(_2882_)
+  NAND2X1 _568_ (
+    .A(_432_),
+    .B(_427_),
+    .Y(_370_)
   );
-  NAND2X1 _4602_ (
-    .A(_2878_),
-    .B(_2882_),
-    .Y(_2883_)
+  NAND2X1 _569_ (
+    .A(x[21]),
+    .B(x[2]),
+    .Y(_369_)
   );
-  NAND2X1 _4603_ (
-    .A(_2877_),
-    .B(_2883_),
-    .Y(_2884_)
+  NAND2X1 _570_ (
+    .A(_370_),
+    .B(_369_),
+    .Y(_368_)
   );
-  OR2X1 _4604_ (
-    .A(_2877_),
-    .B(_2883_),
-    .Y(_2885_)
+  INVX1 _571_ (
+    .A(_368_),
+    .Y(_367_)
   );
-  NAND2X1 _4605_ (
-    .A(_2884_),
-    .B(_2885_),
-    .Y(_2886_)
+  NAND2X1 _572_ (
+    .A(_451_),
+    .B(_367_),
+    .Y(_366_)
   );
-  INVX1 _4606_ (
-    .A(_2886_),
+  NAND2X1 _573_ (
+    .A(_370_),
+    .B(_366_),
+    .Y(_365_)
+  );
+  INVX1 _574_ (
+    .A(_365_),
+    .Y(_364_)
+  );
+  NAND2X1 _575_ (
+    .A(_372_),
+    .B(_365_),
+    .Y(_363_)
+  );
+  NAND2X1 _576_ (
+    .A(_371_),
+    .B(_364_),
+    .Y(_362_)
+  );
+  NAND2X1 _577_ (
+    .A(_363_),
+    .B(_362_),
+    .Y(_361_)
+  );
+  INVX1 _578_ (
+    .A(_361_),
+    .Y(_360_)
+  );
+  NAND2X1 _579_ (
+    .A(x[30]),
+    .B(_368_),
+    .Y(_359_)
+  );
+  NAND2X1 _580_ (
+    .A(_366_),
+    .B(_359_),
+    .Y(_358_)
+  );
+  INVX1 _581_ (
+    .A(_358_),
+    .Y(_357_)
+  );
+  NAND2X1 _582_ (
+    .A(_448_),
+    .B(_357_),
+    .Y(_356_)
+  );
+  NAND2X1 _583_ (
+    .A(x[1]),
+    .B(x[20]),
+    .Y(_355_)
+  );
+  INVX1 _584_ (
+    .A(_355_),
+    .Y(_354_)
+  );
+  NAND2X1 _585_ (
+    .A(x[33]),
+    .B(_358_),
+    .Y(_353_)
+  );
+  NAND2X1 _586_ (
+    .A(_356_),
+    .B(_353_),
+    .Y(_352_)
+  );
+  INVX1 _587_ (
+    .A(_352_),
+    .Y(_351_)
+  );
+  NAND2X1 _588_ (
+    .A(_355_),
+    .B(_351_),
+    .Y(_350_)
+  );
+  NAND2X1 _589_ (
+    .A(_356_),
+    .B(_350_),
+    .Y(_349_)
+  );
+  INVX1 _590_ (
+    .A(_349_),
+    .Y(_348_)
+  );
+  NAND2X1 _591_ (
+    .A(_360_),
+    .B(_349_),
+    .Y(_347_)
+  );
+  NAND2X1 _592_ (
+    .A(x[32]),
+    .B(x[29]),
+    .Y(_346_)
+  );
+  NAND2X1 _593_ (
+    .A(x[28]),
+    .B(x[0]),
+    .Y(_345_)
+  );
+  INVX1 _594_ (
+    .A(_345_),
+    .Y(_344_)
+  );
+  NAND2X1 _595_ (
+    .A(_431_),
+    .B(_430_),
+    .Y(_343_)
+  );
+  NAND2X1 _596_ (
+    .A(_355_),
+    .B(_343_),
+    .Y(_342_)
+  );
+  INVX1 _597_ (
+    .A(_342_),
+    .Y(_341_)
+  );
+  NAND2X1 _598_ (
+    .A(_344_),
+    .B(_341_),
+    .Y(_340_)
+  );
+  OR2X1 _599_ (
+    .A(_346_),
+    .B(_340_),
+    .Y(_339_)
+  );
+  NAND2X1 _600_ (
+    .A(_354_),
+    .B(_352_),
+    .Y(_338_)
+  );
+  NAND2X1 _601_ (
+    .A(_350_),
+    .B(_338_),
+    .Y(_337_)
+  );
+  NAND2X1 _602_ (
+    .A(_443_),
+    .B(_340_),
+    .Y(_336_)
+  );
+  INVX1 _603_ (
+    .A(_336_),
+    .Y(_335_)
+  );
+  NAND2X1 _604_ (
+    .A(_445_),
+    .B(_335_),
+    .Y(_334_)
+  );
+  NAND2X1 _605_ (
+    .A(_346_),
+    .B(_342_),
+    .Y(_333_)
+  );
+  INVX1 _606_ (
+    .A(_333_),
+    .Y(_332_)
+  );
+  NAND2X1 _607_ (
+    .A(_345_),
+    .B(_332_),
+    .Y(_331_)
+  );
+  NAND2X1 _608_ (
+    .A(_339_),
+    .B(_331_),
+    .Y(_330_)
+  );
+  INVX1 _609_ (
+    .A(_330_),
+    .Y(_329_)
+  );
+  NAND2X1 _610_ (
+    .A(_334_),
+    .B(_329_),
+    .Y(_328_)
+  );
+  INVX1 _611_ (
+    .A(_328_),
+    .Y(_327_)
+  );
+  NAND2X1 _612_ (
+    .A(_337_),
+    .B(_327_),
+    .Y(_326_)
+  );
+  NAND2X1 _613_ (
+    .A(_339_),
+    .B(_326_),
+    .Y(_325_)
+  );
+  NAND2X1 _614_ (
+    .A(_361_),
+    .B(_348_),
+    .Y(_324_)
+  );
+  NAND2X1 _615_ (
+    .A(_347_),
+    .B(_324_),
+    .Y(_323_)
+  );
+  OR2X1 _616_ (
+    .A(_325_),
+    .B(_323_),
+    .Y(_322_)
+  );
+  NAND2X1 _617_ (
+    .A(_347_),
+    .B(_322_),
+    .Y(_321_)
+  );
+  NAND2X1 _618_ (
+    .A(_450_),
+    .B(_371_),
+    .Y(_320_)
+  );
+  NAND2X1 _619_ (
+    .A(_363_),
+    .B(_320_),
+    .Y(_319_)
+  );
+  NAND2X1 _620_ (
+    .A(_436_),
+    .B(_374_),
+    .Y(_318_)
+  );
+  NAND2X1 _621_ (
+    .A(_375_),
+    .B(_318_),
+    .Y(_317_)
+  );
+  NAND2X1 _622_ (
+    .A(x[23]),
+    .B(x[35]),
+    .Y(_316_)
+  );
+  OR2X1 _623_ (
+    .A(_317_),
+    .B(_316_),
+    .Y(_315_)
+  );
+  NAND2X1 _624_ (
+    .A(_452_),
+    .B(_449_),
+    .Y(_314_)
+  );
+  INVX1 _625_ (
+    .A(_314_),
+    .Y(_313_)
+  );
+  NAND2X1 _626_ (
+    .A(_317_),
+    .B(_313_),
+    .Y(_312_)
+  );
+  INVX1 _627_ (
+    .A(_312_),
+    .Y(_311_)
+  );
+  NAND2X1 _628_ (
+    .A(_317_),
+    .B(_316_),
+    .Y(_310_)
+  );
+  NAND2X1 _629_ (
+    .A(_314_),
+    .B(_310_),
+    .Y(_309_)
+  );
+  NAND2X1 _630_ (
+    .A(_312_),
+    .B(_309_),
+    .Y(_308_)
+  );
+  NAND2X1 _631_ (
+    .A(_315_),
+    .B(_308_),
+    .Y(_307_)
+  );
+  XOR2X1 _632_ (
+    .A(_319_),
+    .B(_307_),
+    .Y(_306_)
+  );
+  OR2X1 _633_ (
+    .A(_321_),
+    .B(_306_),
+    .Y(_305_)
+  );
+  NAND2X1 _634_ (
+    .A(_321_),
+    .B(_306_),
+    .Y(_304_)
+  );
+  INVX1 _635_ (
+    .A(_304_),
+    .Y(_303_)
+  );
+  NAND2X1 _636_ (
+    .A(_319_),
+    .B(_309_),
+    .Y(_302_)
+  );
+  NAND2X1 _637_ (
+    .A(_303_),
+    .B(_302_),
+    .Y(_301_)
+  );
+  NAND2X1 _638_ (
+    .A(_305_),
+    .B(_301_),
+    .Y(_300_)
+  );
+  INVX1 _639_ (
+    .A(_300_),
+    .Y(_299_)
+  );
+  NAND2X1 _640_ (
+    .A(_439_),
+    .B(_433_),
+    .Y(_298_)
+  );
+  NAND2X1 _641_ (
+    .A(x[33]),
+    .B(_298_),
+    .Y(_297_)
+  );
+  NAND2X1 _642_ (
+    .A(_435_),
+    .B(_432_),
+    .Y(_296_)
+  );
+  NAND2X1 _643_ (
+    .A(x[17]),
+    .B(x[21]),
+    .Y(_295_)
+  );
+  NAND2X1 _644_ (
+    .A(_296_),
+    .B(_295_),
+    .Y(_294_)
+  );
+  INVX1 _645_ (
+    .A(_294_),
+    .Y(_293_)
+  );
+  NAND2X1 _646_ (
+    .A(_442_),
+    .B(_293_),
+    .Y(_292_)
+  );
+  NAND2X1 _647_ (
+    .A(x[5]),
+    .B(_294_),
+    .Y(_291_)
+  );
+  NAND2X1 _648_ (
+    .A(_292_),
+    .B(_291_),
+    .Y(_290_)
+  );
+  INVX1 _649_ (
+    .A(_290_),
+    .Y(_289_)
+  );
+  NAND2X1 _650_ (
+    .A(_433_),
+    .B(_396_),
+    .Y(_288_)
+  );
+  NAND2X1 _651_ (
+    .A(_297_),
+    .B(_288_),
+    .Y(_287_)
+  );
+  INVX1 _652_ (
+    .A(_287_),
+    .Y(_286_)
+  );
+  NAND2X1 _653_ (
+    .A(_290_),
+    .B(_286_),
+    .Y(_285_)
+  );
+  NAND2X1 _654_ (
+    .A(_297_),
+    .B(_285_),
+    .Y(_284_)
+  );
+  NAND2X1 _655_ (
+    .A(_447_),
+    .B(_428_),
+    .Y(_283_)
+  );
+  INVX1 _656_ (
+    .A(_283_),
+    .Y(_282_)
+  );
+  NAND2X1 _657_ (
+    .A(_376_),
+    .B(_282_),
+    .Y(_281_)
+  );
+  NAND2X1 _658_ (
+    .A(_296_),
+    .B(_292_),
+    .Y(_280_)
+  );
+  INVX1 _659_ (
+    .A(_280_),
+    .Y(_279_)
+  );
+  XOR2X1 _660_ (
+    .A(_281_),
+    .B(_279_),
+    .Y(_278_)
+  );
+  NAND2X1 _661_ (
+    .A(_284_),
+    .B(_278_),
+    .Y(_277_)
+  );
+  INVX1 _662_ (
+    .A(_277_),
+    .Y(_276_)
+  );
+  XOR2X1 _663_ (
+    .A(_284_),
+    .B(_278_),
+    .Y(_275_)
+  );
+  NAND2X1 _664_ (
+    .A(_289_),
+    .B(_287_),
+    .Y(_274_)
+  );
+  NAND2X1 _665_ (
+    .A(_285_),
+    .B(_274_),
+    .Y(_273_)
+  );
+  NAND2X1 _666_ (
+    .A(x[4]),
+    .B(x[16]),
+    .Y(_272_)
+  );
+  NAND2X1 _667_ (
+    .A(_298_),
+    .B(_272_),
+    .Y(_271_)
+  );
+  INVX1 _668_ (
+    .A(_271_),
+    .Y(_270_)
+  );
+  NAND2X1 _669_ (
+    .A(x[32]),
+    .B(x[20]),
+    .Y(_269_)
+  );
+  INVX1 _670_ (
+    .A(_269_),
+    .Y(_268_)
+  );
+  NAND2X1 _671_ (
+    .A(_271_),
+    .B(_268_),
+    .Y(_267_)
+  );
+  NOR2X1 _672_ (
+    .A(_273_),
+    .B(_267_),
+    .Y(_266_)
+  );
+  INVX1 _673_ (
+    .A(_266_),
+    .Y(_265_)
+  );
+  NAND2X1 _674_ (
+    .A(_275_),
+    .B(_266_),
+    .Y(_264_)
+  );
+  NAND2X1 _675_ (
+    .A(x[6]),
+    .B(x[18]),
+    .Y(_263_)
+  );
+  NAND2X1 _676_ (
+    .A(_377_),
+    .B(_263_),
+    .Y(_262_)
+  );
+  NAND2X1 _677_ (
+    .A(_379_),
+    .B(_282_),
+    .Y(_261_)
+  );
+  NAND2X1 _678_ (
+    .A(_262_),
+    .B(_261_),
+    .Y(_260_)
+  );
+  NAND2X1 _679_ (
+    .A(_280_),
+    .B(_260_),
+    .Y(_259_)
+  );
+  NAND2X1 _680_ (
+    .A(_377_),
+    .B(_282_),
+    .Y(_258_)
+  );
+  NAND2X1 _681_ (
+    .A(_259_),
+    .B(_258_),
+    .Y(_257_)
+  );
+  NAND2X1 _682_ (
+    .A(_445_),
+    .B(_430_),
+    .Y(_256_)
+  );
+  INVX1 _683_ (
+    .A(_256_),
+    .Y(_255_)
+  );
+  NAND2X1 _684_ (
+    .A(_270_),
+    .B(_255_),
+    .Y(_254_)
+  );
+  INVX1 _685_ (
+    .A(_254_),
+    .Y(_253_)
+  );
+  NAND2X1 _686_ (
+    .A(_273_),
+    .B(_253_),
+    .Y(_252_)
+  );
+  NAND2X1 _687_ (
+    .A(_276_),
+    .B(_252_),
+    .Y(_251_)
+  );
+  NAND2X1 _688_ (
+    .A(_444_),
+    .B(_425_),
+    .Y(_250_)
+  );
+  NAND2X1 _689_ (
+    .A(_313_),
+    .B(_257_),
+    .Y(_249_)
+  );
+  NOR2X1 _690_ (
+    .A(_250_),
+    .B(_249_),
+    .Y(_248_)
+  );
+  NAND2X1 _691_ (
+    .A(_264_),
+    .B(_248_),
+    .Y(_247_)
+  );
+  INVX1 _692_ (
+    .A(_247_),
+    .Y(_246_)
+  );
+  NAND2X1 _693_ (
+    .A(_251_),
+    .B(_246_),
+    .Y(_245_)
+  );
+  INVX1 _694_ (
+    .A(_245_),
+    .Y(_244_)
+  );
+  NAND2X1 _695_ (
+    .A(_265_),
+    .B(_252_),
+    .Y(_243_)
+  );
+  INVX1 _696_ (
+    .A(_243_),
+    .Y(_242_)
+  );
+  XOR2X1 _697_ (
+    .A(_275_),
+    .B(_242_),
+    .Y(_241_)
+  );
+  NAND2X1 _698_ (
+    .A(_244_),
+    .B(_241_),
+    .Y(_240_)
+  );
+  NAND2X1 _699_ (
+    .A(_380_),
+    .B(_240_),
+    .Y(_239_)
+  );
+  INVX1 _700_ (
+    .A(_239_),
+    .Y(_238_)
+  );
+  NAND2X1 _701_ (
+    .A(_300_),
+    .B(_238_),
+    .Y(_237_)
+  );
+  NAND2X1 _702_ (
+    .A(_380_),
+    .B(_237_),
+    .Y(_236_)
+  );
+  INVX1 _703_ (
+    .A(_236_),
+    .Y(_235_)
+  );
+  NAND2X1 _704_ (
+    .A(_447_),
+    .B(_444_),
+    .Y(_234_)
+  );
+  NAND2X1 _705_ (
+    .A(x[6]),
+    .B(x[19]),
+    .Y(_233_)
+  );
+  NAND2X1 _706_ (
+    .A(_234_),
+    .B(_233_),
+    .Y(_232_)
+  );
+  INVX1 _707_ (
+    .A(_232_),
+    .Y(_231_)
+  );
+  NAND2X1 _708_ (
+    .A(x[30]),
+    .B(x[26]),
+    .Y(_230_)
+  );
+  NAND2X1 _709_ (
+    .A(_451_),
+    .B(_434_),
+    .Y(_229_)
+  );
+  NAND2X1 _710_ (
+    .A(_230_),
+    .B(_229_),
+    .Y(_228_)
+  );
+  INVX1 _711_ (
+    .A(_228_),
+    .Y(_227_)
+  );
+  NAND2X1 _712_ (
+    .A(_231_),
+    .B(_228_),
+    .Y(_226_)
+  );
+  NAND2X1 _713_ (
+    .A(_232_),
+    .B(_227_),
+    .Y(_225_)
+  );
+  NAND2X1 _714_ (
+    .A(_226_),
+    .B(_225_),
+    .Y(_224_)
+  );
+  NAND2X1 _715_ (
+    .A(_429_),
+    .B(_428_),
+    .Y(_223_)
+  );
+  NAND2X1 _716_ (
+    .A(x[25]),
+    .B(x[18]),
+    .Y(_222_)
+  );
+  NAND2X1 _717_ (
+    .A(_442_),
+    .B(_222_),
+    .Y(_221_)
+  );
+  NAND2X1 _718_ (
+    .A(_223_),
+    .B(_221_),
+    .Y(_220_)
+  );
+  OR2X1 _719_ (
+    .A(_224_),
+    .B(_220_),
+    .Y(_219_)
+  );
+  NAND2X1 _720_ (
+    .A(_224_),
+    .B(_220_),
+    .Y(_218_)
+  );
+  NAND2X1 _721_ (
+    .A(_219_),
+    .B(_218_),
+    .Y(_217_)
+  );
+  INVX1 _722_ (
+    .A(_217_),
+    .Y(_216_)
+  );
+  OR2X1 _723_ (
+    .A(x[28]),
+    .B(x[24]),
+    .Y(_215_)
+  );
+  NAND2X1 _724_ (
+    .A(_435_),
+    .B(_271_),
+    .Y(_214_)
+  );
+  NAND2X1 _725_ (
+    .A(x[17]),
+    .B(_270_),
+    .Y(_213_)
+  );
+  NAND2X1 _726_ (
+    .A(_214_),
+    .B(_213_),
+    .Y(_212_)
+  );
+  INVX1 _727_ (
+    .A(_212_),
+    .Y(_211_)
+  );
+  NAND2X1 _728_ (
+    .A(_433_),
+    .B(_211_),
+    .Y(_210_)
+  );
+  OR2X1 _729_ (
+    .A(_215_),
+    .B(_210_),
+    .Y(_209_)
+  );
+  NAND2X1 _730_ (
+    .A(_223_),
+    .B(_222_),
+    .Y(_208_)
+  );
+  XOR2X1 _731_ (
+    .A(_442_),
+    .B(_208_),
+    .Y(_207_)
+  );
+  INVX1 _732_ (
+    .A(_207_),
+    .Y(_206_)
+  );
+  NAND2X1 _733_ (
+    .A(x[29]),
+    .B(_207_),
+    .Y(_205_)
+  );
+  NAND2X1 _734_ (
+    .A(_443_),
+    .B(_206_),
+    .Y(_204_)
+  );
+  NAND2X1 _735_ (
+    .A(_205_),
+    .B(_204_),
+    .Y(_203_)
+  );
+  INVX1 _736_ (
+    .A(_203_),
+    .Y(_202_)
+  );
+  NAND2X1 _737_ (
+    .A(_439_),
+    .B(_435_),
+    .Y(_201_)
+  );
+  INVX1 _738_ (
+    .A(_201_),
+    .Y(_200_)
+  );
+  NAND2X1 _739_ (
+    .A(_203_),
+    .B(_200_),
+    .Y(_199_)
+  );
+  NAND2X1 _740_ (
+    .A(_202_),
+    .B(_201_),
+    .Y(_198_)
+  );
+  NAND2X1 _741_ (
+    .A(_199_),
+    .B(_198_),
+    .Y(_197_)
+  );
+  INVX1 _742_ (
+    .A(_197_),
+    .Y(_196_)
+  );
+  NAND2X1 _743_ (
+    .A(x[28]),
+    .B(x[24]),
+    .Y(_195_)
+  );
+  NAND2X1 _744_ (
+    .A(_212_),
+    .B(_195_),
+    .Y(_194_)
+  );
+  NAND2X1 _745_ (
+    .A(_215_),
+    .B(_194_),
+    .Y(_193_)
+  );
+  INVX1 _746_ (
+    .A(_193_),
+    .Y(_192_)
+  );
+  NAND2X1 _747_ (
+    .A(_210_),
+    .B(_192_),
+    .Y(_191_)
+  );
+  NAND2X1 _748_ (
+    .A(_209_),
+    .B(_191_),
+    .Y(_190_)
+  );
+  INVX1 _749_ (
+    .A(_190_),
+    .Y(_189_)
+  );
+  NAND2X1 _750_ (
+    .A(_197_),
+    .B(_189_),
+    .Y(_188_)
+  );
+  NAND2X1 _751_ (
+    .A(_209_),
+    .B(_188_),
+    .Y(_187_)
+  );
+  INVX1 _752_ (
+    .A(_187_),
+    .Y(_186_)
+  );
+  NAND2X1 _753_ (
+    .A(_205_),
+    .B(_198_),
+    .Y(_185_)
+  );
+  INVX1 _754_ (
+    .A(_185_),
+    .Y(_184_)
+  );
+  NAND2X1 _755_ (
+    .A(_187_),
+    .B(_184_),
+    .Y(_183_)
+  );
+  NAND2X1 _756_ (
+    .A(_186_),
+    .B(_185_),
+    .Y(_182_)
+  );
+  NAND2X1 _757_ (
+    .A(_183_),
+    .B(_182_),
+    .Y(_181_)
+  );
+  INVX1 _758_ (
+    .A(_181_),
+    .Y(_180_)
+  );
+  NAND2X1 _759_ (
+    .A(_217_),
+    .B(_180_),
+    .Y(_179_)
+  );
+  NAND2X1 _760_ (
+    .A(_216_),
+    .B(_181_),
+    .Y(_178_)
+  );
+  NAND2X1 _761_ (
+    .A(_179_),
+    .B(_178_),
+    .Y(_177_)
+  );
+  INVX1 _762_ (
+    .A(_177_),
+    .Y(_176_)
+  );
+  NAND2X1 _763_ (
+    .A(_426_),
+    .B(_425_),
+    .Y(_175_)
+  );
+  NOR2X1 _764_ (
+    .A(_234_),
+    .B(_175_),
+    .Y(_174_)
+  );
+  INVX1 _765_ (
+    .A(_174_),
+    .Y(_173_)
+  );
+  NAND2X1 _766_ (
+    .A(_440_),
+    .B(_174_),
+    .Y(_172_)
+  );
+  NAND2X1 _767_ (
+    .A(_230_),
+    .B(_225_),
+    .Y(_171_)
+  );
+  NOR2X1 _768_ (
+    .A(_172_),
+    .B(_171_),
+    .Y(_170_)
+  );
+  INVX1 _769_ (
+    .A(_170_),
+    .Y(_169_)
+  );
+  NAND2X1 _770_ (
+    .A(_219_),
+    .B(_170_),
+    .Y(_168_)
+  );
+  INVX1 _771_ (
+    .A(_168_),
+    .Y(_167_)
+  );
+  NAND2X1 _772_ (
+    .A(_172_),
+    .B(_171_),
+    .Y(_166_)
+  );
+  NAND2X1 _773_ (
+    .A(_234_),
+    .B(_175_),
+    .Y(_165_)
+  );
+  NAND2X1 _774_ (
+    .A(x[27]),
+    .B(x[7]),
+    .Y(_164_)
+  );
+  NAND2X1 _775_ (
+    .A(_440_),
+    .B(_164_),
+    .Y(_163_)
+  );
+  NAND2X1 _776_ (
+    .A(_173_),
+    .B(_163_),
+    .Y(_162_)
+  );
+  NAND2X1 _777_ (
+    .A(_219_),
+    .B(_162_),
+    .Y(_161_)
+  );
+  NAND2X1 _778_ (
+    .A(_166_),
+    .B(_165_),
+    .Y(_160_)
+  );
+  OR2X1 _779_ (
+    .A(_161_),
+    .B(_160_),
+    .Y(_159_)
+  );
+  NAND2X1 _780_ (
+    .A(_169_),
+    .B(_159_),
+    .Y(_158_)
+  );
+  NAND2X1 _781_ (
+    .A(_183_),
+    .B(_179_),
+    .Y(_157_)
+  );
+  NAND2X1 _782_ (
+    .A(_158_),
+    .B(_157_),
+    .Y(_156_)
+  );
+  NAND2X1 _783_ (
+    .A(_168_),
+    .B(_156_),
+    .Y(_155_)
+  );
+  INVX1 _784_ (
+    .A(_155_),
+    .Y(_154_)
+  );
+  NAND2X1 _785_ (
+    .A(_176_),
+    .B(_155_),
+    .Y(_153_)
+  );
+  INVX1 _786_ (
+    .A(_153_),
+    .Y(_152_)
+  );
+  NAND2X1 _787_ (
+    .A(_167_),
+    .B(_157_),
+    .Y(_151_)
+  );
+  NAND2X1 _788_ (
+    .A(_153_),
+    .B(_151_),
+    .Y(_150_)
+  );
+  INVX1 _789_ (
+    .A(_150_),
+    .Y(_149_)
+  );
+  NAND2X1 _790_ (
+    .A(_235_),
+    .B(_150_),
+    .Y(_148_)
+  );
+  NAND2X1 _791_ (
+    .A(_196_),
+    .B(_190_),
+    .Y(_147_)
+  );
+  NAND2X1 _792_ (
+    .A(_188_),
+    .B(_147_),
+    .Y(_146_)
+  );
+  INVX1 _793_ (
+    .A(_146_),
+    .Y(_145_)
+  );
+  NAND2X1 _794_ (
+    .A(_152_),
+    .B(_146_),
+    .Y(_144_)
+  );
+  NAND2X1 _795_ (
+    .A(_267_),
+    .B(_254_),
+    .Y(_143_)
+  );
+  XOR2X1 _796_ (
+    .A(_273_),
+    .B(_143_),
+    .Y(_142_)
+  );
+  NAND2X1 _797_ (
+    .A(_244_),
+    .B(_142_),
+    .Y(_141_)
+  );
+  INVX1 _798_ (
+    .A(_141_),
+    .Y(_140_)
+  );
+  NAND2X1 _799_ (
+    .A(_416_),
+    .B(_382_),
+    .Y(_139_)
+  );
+  XOR2X1 _800_ (
+    .A(_386_),
+    .B(_385_),
+    .Y(_138_)
+  );
+  NAND2X1 _801_ (
+    .A(_139_),
+    .B(_138_),
+    .Y(_137_)
+  );
+  INVX1 _802_ (
+    .A(_137_),
+    .Y(_136_)
+  );
+  NAND2X1 _803_ (
+    .A(_140_),
+    .B(_137_),
+    .Y(_135_)
+  );
+  NAND2X1 _804_ (
+    .A(_311_),
+    .B(_303_),
+    .Y(_134_)
+  );
+  NAND2X1 _805_ (
+    .A(_325_),
+    .B(_323_),
+    .Y(_133_)
+  );
+  NAND2X1 _806_ (
+    .A(_322_),
+    .B(_133_),
+    .Y(_132_)
+  );
+  NAND2X1 _807_ (
+    .A(_134_),
+    .B(_132_),
+    .Y(_131_)
+  );
+  INVX1 _808_ (
+    .A(_131_),
+    .Y(_130_)
+  );
+  NAND2X1 _809_ (
+    .A(_141_),
+    .B(_136_),
+    .Y(_129_)
+  );
+  NAND2X1 _810_ (
+    .A(_135_),
+    .B(_129_),
+    .Y(_128_)
+  );
+  INVX1 _811_ (
+    .A(_128_),
+    .Y(_127_)
+  );
+  NAND2X1 _812_ (
+    .A(_131_),
+    .B(_127_),
+    .Y(_126_)
+  );
+  NAND2X1 _813_ (
+    .A(_135_),
+    .B(_126_),
+    .Y(_125_)
+  );
+  NAND2X1 _814_ (
+    .A(_155_),
+    .B(_145_),
+    .Y(_124_)
+  );
+  INVX1 _815_ (
+    .A(_124_),
+    .Y(_123_)
+  );
+  NAND2X1 _816_ (
+    .A(_177_),
+    .B(_123_),
+    .Y(_122_)
+  );
+  NAND2X1 _817_ (
+    .A(_144_),
+    .B(_122_),
+    .Y(_121_)
+  );
+  OR2X1 _818_ (
+    .A(_125_),
+    .B(_121_),
+    .Y(_120_)
+  );
+  NAND2X1 _819_ (
+    .A(_144_),
+    .B(_120_),
+    .Y(_119_)
+  );
+  NOR2X1 _820_ (
+    .A(_148_),
+    .B(_119_),
+    .Y(_118_)
+  );
+  NAND2X1 _821_ (
+    .A(_315_),
+    .B(_303_),
+    .Y(_117_)
+  );
+  NAND2X1 _822_ (
+    .A(_312_),
+    .B(_117_),
+    .Y(_116_)
+  );
+  INVX1 _823_ (
+    .A(_116_),
+    .Y(_115_)
+  );
+  NAND2X1 _824_ (
+    .A(_302_),
+    .B(_115_),
+    .Y(_114_)
+  );
+  INVX1 _825_ (
+    .A(_114_),
+    .Y(_113_)
+  );
+  NAND2X1 _826_ (
+    .A(x[16]),
+    .B(_155_),
+    .Y(_112_)
+  );
+  INVX1 _827_ (
+    .A(_112_),
+    .Y(_111_)
+  );
+  NAND2X1 _828_ (
+    .A(_269_),
+    .B(_256_),
+    .Y(_110_)
+  );
+  INVX1 _829_ (
+    .A(_110_),
+    .Y(_109_)
+  );
+  NAND2X1 _830_ (
+    .A(_271_),
+    .B(_110_),
+    .Y(_108_)
+  );
+  NAND2X1 _831_ (
+    .A(_270_),
+    .B(_109_),
+    .Y(_107_)
+  );
+  NAND2X1 _832_ (
+    .A(_108_),
+    .B(_107_),
+    .Y(_106_)
+  );
+  NAND2X1 _833_ (
+    .A(_244_),
+    .B(_106_),
+    .Y(_105_)
+  );
+  INVX1 _834_ (
+    .A(_105_),
+    .Y(_104_)
+  );
+  NAND2X1 _835_ (
+    .A(_142_),
+    .B(_104_),
+    .Y(_103_)
+  );
+  INVX1 _836_ (
+    .A(_103_),
+    .Y(_102_)
+  );
+  NAND2X1 _837_ (
+    .A(_112_),
+    .B(_103_),
+    .Y(_101_)
+  );
+  NAND2X1 _838_ (
+    .A(_111_),
+    .B(_102_),
+    .Y(_100_)
+  );
+  NAND2X1 _839_ (
+    .A(_101_),
+    .B(_100_),
+    .Y(_99_)
+  );
+  NAND2X1 _840_ (
+    .A(_401_),
+    .B(_394_),
+    .Y(_98_)
+  );
+  NAND2X1 _841_ (
+    .A(_404_),
+    .B(_397_),
+    .Y(_97_)
+  );
+  XOR2X1 _842_ (
+    .A(_98_),
+    .B(_97_),
+    .Y(_96_)
+  );
+  NAND2X1 _843_ (
+    .A(_139_),
+    .B(_96_),
+    .Y(_95_)
+  );
+  INVX1 _844_ (
+    .A(_95_),
+    .Y(_94_)
+  );
+  NAND2X1 _845_ (
+    .A(_244_),
+    .B(_95_),
+    .Y(_93_)
+  );
+  NAND2X1 _846_ (
+    .A(_245_),
+    .B(_94_),
+    .Y(_92_)
+  );
+  NAND2X1 _847_ (
+    .A(_93_),
+    .B(_92_),
+    .Y(_91_)
+  );
+  INVX1 _848_ (
+    .A(_91_),
+    .Y(_90_)
+  );
+  NAND2X1 _849_ (
+    .A(x[29]),
+    .B(_431_),
+    .Y(_89_)
+  );
+  NAND2X1 _850_ (
+    .A(_443_),
+    .B(x[1]),
+    .Y(_88_)
+  );
+  NAND2X1 _851_ (
+    .A(_89_),
+    .B(_88_),
+    .Y(_87_)
+  );
+  XOR2X1 _852_ (
+    .A(_344_),
+    .B(_87_),
+    .Y(_86_)
+  );
+  XOR2X1 _853_ (
+    .A(_109_),
+    .B(_86_),
+    .Y(_85_)
+  );
+  NAND2X1 _854_ (
+    .A(_134_),
+    .B(_85_),
+    .Y(_84_)
+  );
+  INVX1 _855_ (
+    .A(_84_),
+    .Y(_83_)
+  );
+  NAND2X1 _856_ (
+    .A(_90_),
+    .B(_84_),
+    .Y(_82_)
+  );
+  NAND2X1 _857_ (
+    .A(_91_),
+    .B(_83_),
+    .Y(_81_)
+  );
+  NAND2X1 _858_ (
+    .A(_82_),
+    .B(_81_),
+    .Y(_80_)
+  );
+  INVX1 _859_ (
+    .A(_80_),
+    .Y(_79_)
+  );
+  NAND2X1 _860_ (
+    .A(_99_),
+    .B(_79_),
+    .Y(_78_)
+  );
+  INVX1 _861_ (
+    .A(_78_),
+    .Y(_77_)
+  );
+  XOR2X1 _862_ (
+    .A(x[32]),
+    .B(x[12]),
+    .Y(_76_)
+  );
+  NAND2X1 _863_ (
+    .A(_139_),
+    .B(_76_),
+    .Y(_75_)
+  );
+  XOR2X1 _864_ (
+    .A(x[28]),
+    .B(x[0]),
+    .Y(_74_)
+  );
+  NAND2X1 _865_ (
+    .A(_134_),
+    .B(_74_),
+    .Y(_73_)
+  );
+  OR2X1 _866_ (
+    .A(_75_),
+    .B(_73_),
+    .Y(_72_)
+  );
+  NAND2X1 _867_ (
+    .A(_102_),
+    .B(_80_),
+    .Y(_71_)
+  );
+  NAND2X1 _868_ (
+    .A(_72_),
+    .B(_71_),
+    .Y(_70_)
+  );
+  NAND2X1 _869_ (
+    .A(_154_),
+    .B(_70_),
+    .Y(_69_)
+  );
+  INVX1 _870_ (
+    .A(_69_),
+    .Y(_68_)
+  );
+  NAND2X1 _871_ (
+    .A(_78_),
+    .B(_68_),
+    .Y(_67_)
+  );
+  NAND2X1 _872_ (
+    .A(_75_),
+    .B(_73_),
+    .Y(_66_)
+  );
+  NOR2X1 _873_ (
+    .A(_99_),
+    .B(_79_),
+    .Y(_65_)
+  );
+  NAND2X1 _874_ (
+    .A(_66_),
+    .B(_65_),
+    .Y(_64_)
+  );
+  NAND2X1 _875_ (
+    .A(_67_),
+    .B(_64_),
+    .Y(_453_)
+  );
+  NAND2X1 _876_ (
+    .A(_215_),
+    .B(_195_),
+    .Y(_454_)
+  );
+  XOR2X1 _877_ (
+    .A(_211_),
+    .B(_454_),
+    .Y(_455_)
+  );
+  NAND2X1 _878_ (
+    .A(_155_),
+    .B(_455_),
+    .Y(_456_)
+  );
+  NAND2X1 _879_ (
+    .A(_101_),
+    .B(_456_),
+    .Y(_457_)
+  );
+  OR2X1 _880_ (
+    .A(_101_),
+    .B(_456_),
+    .Y(_458_)
+  );
+  NAND2X1 _881_ (
+    .A(_457_),
+    .B(_458_),
+    .Y(_459_)
+  );
+  INVX1 _882_ (
+    .A(_459_),
+    .Y(_460_)
+  );
+  NAND2X1 _883_ (
+    .A(_93_),
+    .B(_82_),
+    .Y(_461_)
+  );
+  INVX1 _884_ (
+    .A(_461_),
+    .Y(_462_)
+  );
+  NAND2X1 _885_ (
+    .A(_460_),
+    .B(_461_),
+    .Y(_463_)
+  );
+  NAND2X1 _886_ (
+    .A(_459_),
+    .B(_462_),
+    .Y(_464_)
+  );
+  NAND2X1 _887_ (
+    .A(_463_),
+    .B(_464_),
+    .Y(_465_)
+  );
+  XOR2X1 _888_ (
+    .A(_337_),
+    .B(_327_),
+    .Y(_466_)
+  );
+  NAND2X1 _889_ (
+    .A(_134_),
+    .B(_466_),
+    .Y(_467_)
+  );
+  XOR2X1 _890_ (
+    .A(_398_),
+    .B(_388_),
+    .Y(_468_)
+  );
+  NAND2X1 _891_ (
+    .A(_139_),
+    .B(_468_),
+    .Y(_469_)
+  );
+  INVX1 _892_ (
+    .A(_469_),
+    .Y(_470_)
+  );
+  NAND2X1 _893_ (
+    .A(_105_),
+    .B(_470_),
+    .Y(_471_)
+  );
+  NAND2X1 _894_ (
+    .A(_104_),
+    .B(_469_),
+    .Y(_472_)
+  );
+  NAND2X1 _895_ (
+    .A(_471_),
+    .B(_472_),
+    .Y(_473_)
+  );
+  XOR2X1 _896_ (
+    .A(_467_),
+    .B(_473_),
+    .Y(_474_)
+  );
+  OR2X1 _897_ (
+    .A(_465_),
+    .B(_474_),
+    .Y(_475_)
+  );
+  NAND2X1 _898_ (
+    .A(_465_),
+    .B(_474_),
+    .Y(_476_)
+  );
+  INVX1 _899_ (
+    .A(_476_),
+    .Y(_477_)
+  );
+  NOR2X1 _900_ (
+    .A(_154_),
+    .B(_66_),
+    .Y(_478_)
+  );
+  NAND2X1 _901_ (
+    .A(_77_),
+    .B(_478_),
+    .Y(_479_)
+  );
+  NAND2X1 _902_ (
+    .A(_475_),
+    .B(_479_),
+    .Y(_480_)
+  );
+  NOR2X1 _903_ (
+    .A(_453_),
+    .B(_477_),
+    .Y(_481_)
+  );
+  NAND2X1 _904_ (
+    .A(_480_),
+    .B(_481_),
+    .Y(_482_)
+  );
+  NAND2X1 _905_ (
+    .A(_240_),
+    .B(_456_),
+    .Y(_483_)
+  );
+  NAND2X1 _906_ (
+    .A(_467_),
+    .B(_471_),
+    .Y(_484_)
+  );
+  NAND2X1 _907_ (
+    .A(_472_),
+    .B(_484_),
+    .Y(_485_)
+  );
+  INVX1 _908_ (
+    .A(_485_),
     .Y(_0_)
   );
-  NAND2X1 _4607_ (
-    .A(_2876_),
-    .B(_2886_),
+  NAND2X1 _909_ (
+    .A(_123_),
+    .B(_0_),
     .Y(_1_)
   );
-  NAND2X1 _4608_ (
-    .A(_2875_),
-    .B(_0_),
+  NAND2X1 _910_ (
+    .A(_124_),
+    .B(_485_),
     .Y(_2_)
   );
-  NAND2X1 _4609_ (
+  NAND2X1 _911_ (
     .A(_1_),
     .B(_2_),
     .Y(_3_)
   );
-  NAND2X1 _4610_ (
-    .A(x[11]),
-    .B(_2880_),
+  OR2X1 _912_ (
+    .A(_483_),
+    .B(_3_),
     .Y(_4_)
   );
-  NAND2X1 _4611_ (
-    .A(_2882_),
-    .B(_4_),
+  NAND2X1 _913_ (
+    .A(_483_),
+    .B(_3_),
     .Y(_5_)
   );
-  INVX1 _4612_ (
-    .A(_5_),
+  NAND2X1 _914_ (
+    .A(_4_),
+    .B(_5_),
     .Y(_6_)
   );
-  NAND2X1 _4613_ (
-    .A(x[23]),
-    .B(x[35]),
+  INVX1 _915_ (
+    .A(_6_),
     .Y(_7_)
   );
-  NAND2X1 _4614_ (
-    .A(_2877_),
-    .B(_7_),
+  NAND2X1 _916_ (
+    .A(_130_),
+    .B(_128_),
     .Y(_8_)
   );
-  INVX1 _4615_ (
-    .A(_8_),
+  NAND2X1 _917_ (
+    .A(_126_),
+    .B(_8_),
     .Y(_9_)
   );
-  NAND2X1 _4616_ (
-    .A(_5_),
-    .B(_9_),
+  INVX1 _918_ (
+    .A(_9_),
     .Y(_10_)
   );
-  NAND2X1 _4617_ (
-    .A(_2869_),
-    .B(_2873_),
+  NAND2X1 _919_ (
+    .A(_457_),
+    .B(_463_),
     .Y(_11_)
   );
-  NAND2X1 _4618_ (
-    .A(_2874_),
-    .B(_11_),
+  INVX1 _920_ (
+    .A(_11_),
     .Y(_12_)
   );
-  INVX1 _4619_ (
-    .A(_12_),
+  NAND2X1 _921_ (
+    .A(_10_),
+    .B(_11_),
     .Y(_13_)
   );
-  NAND2X1 _4620_ (
-    .A(_6_),
-    .B(_8_),
+  NAND2X1 _922_ (
+    .A(_9_),
+    .B(_12_),
     .Y(_14_)
   );
-  NAND2X1 _4621_ (
-    .A(_10_),
+  NAND2X1 _923_ (
+    .A(_13_),
     .B(_14_),
     .Y(_15_)
   );
-  INVX1 _4622_ (
+  INVX1 _924_ (
     .A(_15_),
     .Y(_16_)
   );
-  NAND2X1 _4623_ (
-    .A(_12_),
-    .B(_16_),
+  NAND2X1 _925_ (
+    .A(_7_),
+    .B(_15_),
     .Y(_17_)
   );
-  NAND2X1 _4624_ (
-    .A(_10_),
-    .B(_17_),
+  NAND2X1 _926_ (
+    .A(_6_),
+    .B(_16_),
     .Y(_18_)
   );
-  OR2X1 _4625_ (
-    .A(_3_),
-    .B(_18_),
+  NAND2X1 _927_ (
+    .A(_453_),
+    .B(_477_),
     .Y(_19_)
   );
-  NAND2X1 _4626_ (
-    .A(_3_),
-    .B(_18_),
+  NAND2X1 _928_ (
+    .A(_18_),
+    .B(_19_),
     .Y(_20_)
   );
-  NAND2X1 _4627_ (
-    .A(_19_),
-    .B(_20_),
+  INVX1 _929_ (
+    .A(_20_),
     .Y(_21_)
   );
-  INVX1 _4628_ (
-    .A(_21_),
+  NAND2X1 _930_ (
+    .A(_17_),
+    .B(_21_),
     .Y(_22_)
   );
-  NAND2X1 _4629_ (
-    .A(x[34]),
-    .B(_2315_),
+  NAND2X1 _931_ (
+    .A(_482_),
+    .B(_22_),
     .Y(_23_)
   );
-  NAND2X1 _4630_ (
-    .A(x[10]),
-    .B(_2301_),
+  NAND2X1 _932_ (
+    .A(_13_),
+    .B(_18_),
     .Y(_24_)
   );
-  NAND2X1 _4631_ (
-    .A(_2871_),
-    .B(_24_),
+  INVX1 _933_ (
+    .A(_24_),
     .Y(_25_)
   );
-  INVX1 _4632_ (
-    .A(_25_),
+  NAND2X1 _934_ (
+    .A(_125_),
+    .B(_121_),
     .Y(_26_)
   );
-  NAND2X1 _4633_ (
-    .A(x[30]),
-    .B(x[33]),
+  NAND2X1 _935_ (
+    .A(_120_),
+    .B(_26_),
     .Y(_27_)
   );
-  NAND2X1 _4634_ (
-    .A(_2822_),
-    .B(_2223_),
+  INVX1 _936_ (
+    .A(_27_),
     .Y(_28_)
   );
-  NAND2X1 _4635_ (
-    .A(_27_),
-    .B(_28_),
+  NAND2X1 _937_ (
+    .A(_299_),
+    .B(_239_),
     .Y(_29_)
   );
-  INVX1 _4636_ (
-    .A(_29_),
+  NAND2X1 _938_ (
+    .A(_237_),
+    .B(_29_),
     .Y(_30_)
   );
-  NAND2X1 _4637_ (
-    .A(_25_),
-    .B(_30_),
+  INVX1 _939_ (
+    .A(_30_),
     .Y(_31_)
   );
-  NAND2X1 _4638_ (
-    .A(_2661_),
-    .B(_1823_),
+  NAND2X1 _940_ (
+    .A(_1_),
+    .B(_4_),
     .Y(_32_)
   );
-  NAND2X1 _4639_ (
-    .A(_2861_),
-    .B(_32_),
+  INVX1 _941_ (
+    .A(_32_),
     .Y(_33_)
   );
-  INVX1 _4640_ (
-    .A(_33_),
+  NAND2X1 _942_ (
+    .A(_30_),
+    .B(_33_),
     .Y(_34_)
   );
-  NAND2X1 _4641_ (
-    .A(_26_),
-    .B(_29_),
+  NAND2X1 _943_ (
+    .A(_31_),
+    .B(_32_),
     .Y(_35_)
   );
-  NAND2X1 _4642_ (
-    .A(_31_),
+  NAND2X1 _944_ (
+    .A(_34_),
     .B(_35_),
     .Y(_36_)
   );
-  INVX1 _4643_ (
+  INVX1 _945_ (
     .A(_36_),
     .Y(_37_)
   );
-  NAND2X1 _4644_ (
-    .A(_33_),
+  NAND2X1 _946_ (
+    .A(_27_),
     .B(_37_),
     .Y(_38_)
   );
-  NAND2X1 _4645_ (
-    .A(_31_),
-    .B(_38_),
+  NAND2X1 _947_ (
+    .A(_28_),
+    .B(_36_),
     .Y(_39_)
   );
-  OR2X1 _4646_ (
-    .A(_23_),
+  NAND2X1 _948_ (
+    .A(_38_),
     .B(_39_),
     .Y(_40_)
   );
-  NAND2X1 _4647_ (
-    .A(_2839_),
-    .B(_2780_),
+  INVX1 _949_ (
+    .A(_40_),
     .Y(_41_)
   );
-  NAND2X1 _4648_ (
-    .A(_2782_),
-    .B(_41_),
+  NAND2X1 _950_ (
+    .A(_25_),
+    .B(_40_),
     .Y(_42_)
   );
-  INVX1 _4649_ (
-    .A(_42_),
+  NAND2X1 _951_ (
+    .A(_23_),
+    .B(_42_),
     .Y(_43_)
   );
-  NAND2X1 _4650_ (
-    .A(x[5]),
-    .B(_1809_),
+  NAND2X1 _952_ (
+    .A(_34_),
+    .B(_38_),
     .Y(_44_)
   );
-  NAND2X1 _4651_ (
-    .A(_1812_),
-    .B(_44_),
+  NAND2X1 _953_ (
+    .A(_236_),
+    .B(_149_),
     .Y(_45_)
   );
-  INVX1 _4652_ (
+  INVX1 _954_ (
     .A(_45_),
     .Y(_46_)
   );
-  NAND2X1 _4653_ (
-    .A(_42_),
-    .B(_46_),
+  NAND2X1 _955_ (
+    .A(_148_),
+    .B(_119_),
     .Y(_47_)
   );
-  NAND2X1 _4654_ (
-    .A(_43_),
-    .B(_45_),
+  NAND2X1 _956_ (
+    .A(_45_),
+    .B(_47_),
     .Y(_48_)
   );
-  NAND2X1 _4655_ (
-    .A(_47_),
-    .B(_48_),
+  INVX1 _957_ (
+    .A(_48_),
     .Y(_49_)
   );
-  NAND2X1 _4656_ (
-    .A(_2837_),
-    .B(_2330_),
+  NAND2X1 _958_ (
+    .A(_44_),
+    .B(_49_),
     .Y(_50_)
   );
-  NAND2X1 _4657_ (
-    .A(_2333_),
-    .B(_50_),
+  NAND2X1 _959_ (
+    .A(_24_),
+    .B(_41_),
     .Y(_51_)
   );
-  INVX1 _4658_ (
-    .A(_51_),
+  NAND2X1 _960_ (
+    .A(_43_),
+    .B(_51_),
     .Y(_52_)
   );
-  NAND2X1 _4659_ (
-    .A(x[6]),
-    .B(_1637_),
+  INVX1 _961_ (
+    .A(_52_),
     .Y(_53_)
   );
-  NAND2X1 _4660_ (
-    .A(_1640_),
+  NAND2X1 _962_ (
+    .A(_50_),
     .B(_53_),
     .Y(_54_)
   );
-  INVX1 _4661_ (
-    .A(_54_),
+  NAND2X1 _963_ (
+    .A(_119_),
+    .B(_46_),
     .Y(_55_)
   );
-  NAND2X1 _4662_ (
-    .A(_52_),
-    .B(_54_),
+  NAND2X1 _964_ (
+    .A(_44_),
+    .B(_55_),
     .Y(_56_)
   );
-  NAND2X1 _4663_ (
-    .A(_51_),
-    .B(_55_),
+  NAND2X1 _965_ (
+    .A(_48_),
+    .B(_56_),
     .Y(_57_)
   );
-  NAND2X1 _4664_ (
-    .A(_56_),
+  NAND2X1 _966_ (
+    .A(_54_),
     .B(_57_),
     .Y(_58_)
   );
-  INVX1 _4665_ (
+  INVX1 _967_ (
     .A(_58_),
     .Y(_59_)
   );
-  NAND2X1 _4666_ (
-    .A(_1821_),
-    .B(_59_),
+  NAND2X1 _968_ (
+    .A(_113_),
+    .B(_58_),
     .Y(_60_)
   );
-  NAND2X1 _4667_ (
-    .A(_56_),
+  NAND2X1 _969_ (
+    .A(_118_),
     .B(_60_),
     .Y(_61_)
   );
-  OR2X1 _4668_ (
-    .A(_49_),
-    .B(_61_),
+  NAND2X1 _970_ (
+    .A(_114_),
+    .B(_59_),
     .Y(_62_)
   );
-  NAND2X1 _4669_ (
-    .A(_47_),
+  NAND2X1 _971_ (
+    .A(_61_),
     .B(_62_),
     .Y(_63_)
   );
-  NAND2X1 _4670_ (
-    .A(_23_),
-    .B(_39_),
-    .Y(_64_)
-  );
-  NAND2X1 _4671_ (
-    .A(_40_),
-    .B(_64_),
-    .Y(_65_)
-  );
-  OR2X1 _4672_ (
+  INVX1 _972_ (
     .A(_63_),
-    .B(_65_),
-    .Y(_66_)
-  );
-  NAND2X1 _4673_ (
-    .A(_40_),
-    .B(_66_),
-    .Y(_67_)
-  );
-  INVX1 _4674_ (
-    .A(_67_),
-    .Y(_68_)
-  );
-  NAND2X1 _4675_ (
-    .A(_21_),
-    .B(_68_),
-    .Y(_69_)
-  );
-  NAND2X1 _4676_ (
-    .A(_22_),
-    .B(_67_),
-    .Y(_70_)
-  );
-  NAND2X1 _4677_ (
-    .A(_69_),
-    .B(_70_),
-    .Y(_71_)
-  );
-  NAND2X1 _4678_ (
-    .A(_34_),
-    .B(_36_),
-    .Y(_72_)
-  );
-  NAND2X1 _4679_ (
-    .A(_38_),
-    .B(_72_),
-    .Y(_73_)
-  );
-  INVX1 _4680_ (
-    .A(_73_),
-    .Y(_74_)
-  );
-  NAND2X1 _4681_ (
-    .A(_2316_),
-    .B(_73_),
-    .Y(_75_)
-  );
-  NAND2X1 _4682_ (
-    .A(_49_),
-    .B(_61_),
-    .Y(_76_)
-  );
-  NAND2X1 _4683_ (
-    .A(_62_),
-    .B(_76_),
-    .Y(_77_)
-  );
-  INVX1 _4684_ (
-    .A(_77_),
-    .Y(_78_)
-  );
-  NAND2X1 _4685_ (
-    .A(_2315_),
-    .B(_74_),
-    .Y(_79_)
-  );
-  NAND2X1 _4686_ (
-    .A(_75_),
-    .B(_79_),
-    .Y(_80_)
-  );
-  INVX1 _4687_ (
-    .A(_80_),
-    .Y(_81_)
-  );
-  NAND2X1 _4688_ (
-    .A(_77_),
-    .B(_81_),
-    .Y(_82_)
-  );
-  NAND2X1 _4689_ (
-    .A(_75_),
-    .B(_82_),
-    .Y(_83_)
-  );
-  INVX1 _4690_ (
-    .A(_83_),
-    .Y(_84_)
-  );
-  NAND2X1 _4691_ (
-    .A(x[26]),
-    .B(_2222_),
-    .Y(_85_)
-  );
-  NAND2X1 _4692_ (
-    .A(_28_),
-    .B(_85_),
-    .Y(_86_)
-  );
-  INVX1 _4693_ (
-    .A(_86_),
-    .Y(_87_)
-  );
-  NAND2X1 _4694_ (
-    .A(x[14]),
-    .B(_2781_),
-    .Y(_88_)
-  );
-  NAND2X1 _4695_ (
-    .A(_41_),
-    .B(_88_),
-    .Y(_89_)
-  );
-  INVX1 _4696_ (
-    .A(_89_),
-    .Y(_90_)
-  );
-  NAND2X1 _4697_ (
-    .A(_87_),
-    .B(_89_),
-    .Y(_91_)
-  );
-  NAND2X1 _4698_ (
-    .A(_2844_),
-    .B(_2814_),
-    .Y(_92_)
-  );
-  INVX1 _4699_ (
-    .A(_92_),
-    .Y(_93_)
-  );
-  NAND2X1 _4700_ (
-    .A(_2833_),
-    .B(_1810_),
-    .Y(_94_)
-  );
-  NAND2X1 _4701_ (
-    .A(_44_),
-    .B(_94_),
-    .Y(_95_)
-  );
-  INVX1 _4702_ (
-    .A(_95_),
-    .Y(_96_)
-  );
-  NAND2X1 _4703_ (
-    .A(_93_),
-    .B(_95_),
-    .Y(_97_)
-  );
-  NAND2X1 _4704_ (
-    .A(_1820_),
-    .B(_58_),
-    .Y(_98_)
-  );
-  NAND2X1 _4705_ (
-    .A(_60_),
-    .B(_98_),
-    .Y(_99_)
-  );
-  INVX1 _4706_ (
-    .A(_99_),
-    .Y(_100_)
-  );
-  NAND2X1 _4707_ (
-    .A(_92_),
-    .B(_96_),
-    .Y(_101_)
-  );
-  NAND2X1 _4708_ (
-    .A(_97_),
-    .B(_101_),
-    .Y(_102_)
-  );
-  INVX1 _4709_ (
-    .A(_102_),
-    .Y(_103_)
-  );
-  NAND2X1 _4710_ (
-    .A(_99_),
-    .B(_103_),
-    .Y(_104_)
-  );
-  NAND2X1 _4711_ (
-    .A(_97_),
-    .B(_104_),
-    .Y(_105_)
-  );
-  NAND2X1 _4712_ (
-    .A(_91_),
-    .B(_105_),
-    .Y(_106_)
-  );
-  NAND2X1 _4713_ (
-    .A(x[23]),
-    .B(_2317_),
-    .Y(_107_)
-  );
-  NAND2X1 _4714_ (
-    .A(_2436_),
-    .B(_107_),
-    .Y(_108_)
-  );
-  INVX1 _4715_ (
-    .A(_108_),
-    .Y(_109_)
-  );
-  NAND2X1 _4716_ (
-    .A(x[19]),
-    .B(_2297_),
-    .Y(_110_)
-  );
-  NAND2X1 _4717_ (
-    .A(_2296_),
-    .B(_110_),
-    .Y(_111_)
-  );
-  INVX1 _4718_ (
-    .A(_111_),
-    .Y(_112_)
-  );
-  NAND2X1 _4719_ (
-    .A(_109_),
-    .B(_111_),
-    .Y(_113_)
-  );
-  NAND2X1 _4720_ (
-    .A(_108_),
-    .B(_112_),
-    .Y(_114_)
-  );
-  NAND2X1 _4721_ (
-    .A(_113_),
-    .B(_114_),
-    .Y(_115_)
-  );
-  INVX1 _4722_ (
-    .A(_115_),
-    .Y(_116_)
-  );
-  NAND2X1 _4723_ (
-    .A(x[2]),
-    .B(_2331_),
-    .Y(_117_)
-  );
-  NAND2X1 _4724_ (
-    .A(_50_),
-    .B(_117_),
-    .Y(_118_)
-  );
-  INVX1 _4725_ (
-    .A(_118_),
-    .Y(_119_)
-  );
-  NAND2X1 _4726_ (
-    .A(_2842_),
-    .B(_1638_),
-    .Y(_120_)
-  );
-  NAND2X1 _4727_ (
-    .A(_53_),
-    .B(_120_),
-    .Y(_121_)
-  );
-  INVX1 _4728_ (
-    .A(_121_),
-    .Y(_122_)
-  );
-  NAND2X1 _4729_ (
-    .A(_119_),
-    .B(_121_),
-    .Y(_123_)
-  );
-  NAND2X1 _4730_ (
-    .A(_118_),
-    .B(_122_),
-    .Y(_124_)
-  );
-  NAND2X1 _4731_ (
-    .A(_123_),
-    .B(_124_),
-    .Y(_125_)
-  );
-  INVX1 _4732_ (
-    .A(_125_),
-    .Y(_126_)
-  );
-  NAND2X1 _4733_ (
-    .A(_2819_),
-    .B(_126_),
-    .Y(_127_)
-  );
-  NAND2X1 _4734_ (
-    .A(_123_),
-    .B(_127_),
-    .Y(_128_)
-  );
-  INVX1 _4735_ (
-    .A(_128_),
-    .Y(_129_)
-  );
-  NAND2X1 _4736_ (
-    .A(_116_),
-    .B(_128_),
-    .Y(_130_)
-  );
-  NAND2X1 _4737_ (
-    .A(_113_),
-    .B(_130_),
-    .Y(_131_)
-  );
-  INVX1 _4738_ (
-    .A(_131_),
-    .Y(_132_)
-  );
-  OR2X1 _4739_ (
-    .A(_91_),
-    .B(_105_),
-    .Y(_133_)
-  );
-  NAND2X1 _4740_ (
-    .A(_106_),
-    .B(_133_),
-    .Y(_134_)
-  );
-  INVX1 _4741_ (
-    .A(_134_),
-    .Y(_135_)
-  );
-  NAND2X1 _4742_ (
-    .A(_131_),
-    .B(_135_),
-    .Y(_136_)
-  );
-  NAND2X1 _4743_ (
-    .A(_106_),
-    .B(_136_),
-    .Y(_137_)
-  );
-  INVX1 _4744_ (
-    .A(_137_),
-    .Y(_138_)
-  );
-  NAND2X1 _4745_ (
-    .A(_84_),
-    .B(_137_),
-    .Y(_139_)
-  );
-  NAND2X1 _4746_ (
-    .A(_63_),
-    .B(_65_),
-    .Y(_140_)
-  );
-  NAND2X1 _4747_ (
-    .A(_66_),
-    .B(_140_),
-    .Y(_141_)
-  );
-  INVX1 _4748_ (
-    .A(_141_),
-    .Y(_142_)
-  );
-  NAND2X1 _4749_ (
-    .A(_83_),
-    .B(_138_),
-    .Y(_143_)
-  );
-  NAND2X1 _4750_ (
-    .A(_139_),
-    .B(_143_),
-    .Y(_144_)
-  );
-  INVX1 _4751_ (
-    .A(_144_),
-    .Y(_145_)
-  );
-  NAND2X1 _4752_ (
-    .A(_141_),
-    .B(_145_),
-    .Y(_146_)
-  );
-  NAND2X1 _4753_ (
-    .A(_139_),
-    .B(_146_),
-    .Y(_147_)
-  );
-  NOR2X1 _4754_ (
-    .A(_71_),
-    .B(_147_),
-    .Y(_148_)
-  );
-  INVX1 _4755_ (
-    .A(_148_),
-    .Y(_149_)
-  );
-  NAND2X1 _4756_ (
-    .A(_19_),
-    .B(_70_),
-    .Y(_150_)
-  );
-  NAND2X1 _4757_ (
-    .A(_2884_),
-    .B(_2_),
-    .Y(_151_)
-  );
-  NOR2X1 _4758_ (
-    .A(_150_),
-    .B(_151_),
-    .Y(_152_)
-  );
-  INVX1 _4759_ (
-    .A(_152_),
-    .Y(_153_)
-  );
-  NAND2X1 _4760_ (
-    .A(_149_),
-    .B(_152_),
-    .Y(_154_)
-  );
-  NAND2X1 _4761_ (
-    .A(_150_),
-    .B(_151_),
-    .Y(_155_)
-  );
-  NAND2X1 _4762_ (
-    .A(_71_),
-    .B(_147_),
-    .Y(_156_)
-  );
-  NAND2X1 _4763_ (
-    .A(_149_),
-    .B(_156_),
-    .Y(_157_)
-  );
-  INVX1 _4764_ (
-    .A(_157_),
-    .Y(_158_)
-  );
-  NAND2X1 _4765_ (
-    .A(_142_),
-    .B(_144_),
-    .Y(_159_)
-  );
-  NAND2X1 _4766_ (
-    .A(_146_),
-    .B(_159_),
-    .Y(_160_)
-  );
-  NAND2X1 _4767_ (
-    .A(_13_),
-    .B(_15_),
-    .Y(_161_)
-  );
-  NAND2X1 _4768_ (
-    .A(_17_),
-    .B(_161_),
-    .Y(_162_)
-  );
-  NAND2X1 _4769_ (
-    .A(_160_),
-    .B(_162_),
-    .Y(_163_)
-  );
-  NAND2X1 _4770_ (
-    .A(_132_),
-    .B(_134_),
-    .Y(_164_)
-  );
-  NAND2X1 _4771_ (
-    .A(_136_),
-    .B(_164_),
-    .Y(_165_)
-  );
-  INVX1 _4772_ (
-    .A(_165_),
-    .Y(_166_)
-  );
-  NAND2X1 _4773_ (
-    .A(x[22]),
-    .B(_2573_),
-    .Y(_167_)
-  );
-  NAND2X1 _4774_ (
-    .A(_2577_),
-    .B(_167_),
-    .Y(_168_)
-  );
-  NAND2X1 _4775_ (
-    .A(_2830_),
-    .B(_2455_),
-    .Y(_169_)
-  );
-  NAND2X1 _4776_ (
-    .A(_2456_),
-    .B(_169_),
-    .Y(_170_)
-  );
-  OR2X1 _4777_ (
-    .A(_168_),
-    .B(_170_),
-    .Y(_171_)
-  );
-  NAND2X1 _4778_ (
-    .A(_168_),
-    .B(_170_),
-    .Y(_172_)
-  );
-  NAND2X1 _4779_ (
-    .A(_171_),
-    .B(_172_),
-    .Y(_173_)
-  );
-  INVX1 _4780_ (
-    .A(_173_),
-    .Y(_174_)
-  );
-  NAND2X1 _4781_ (
-    .A(_2758_),
-    .B(_2681_),
-    .Y(_175_)
-  );
-  INVX1 _4782_ (
-    .A(_175_),
-    .Y(_176_)
-  );
-  NAND2X1 _4783_ (
-    .A(_174_),
-    .B(_175_),
-    .Y(_177_)
-  );
-  NAND2X1 _4784_ (
-    .A(_171_),
-    .B(_177_),
-    .Y(_178_)
-  );
-  NAND2X1 _4785_ (
-    .A(x[29]),
-    .B(_2474_),
-    .Y(_179_)
-  );
-  NAND2X1 _4786_ (
-    .A(_2814_),
-    .B(_2473_),
-    .Y(_180_)
-  );
-  NAND2X1 _4787_ (
-    .A(_179_),
-    .B(_180_),
-    .Y(_181_)
-  );
-  INVX1 _4788_ (
-    .A(_181_),
-    .Y(_182_)
-  );
-  NAND2X1 _4789_ (
-    .A(x[35]),
-    .B(_182_),
-    .Y(_183_)
-  );
-  NAND2X1 _4790_ (
-    .A(_178_),
-    .B(_183_),
-    .Y(_184_)
-  );
-  NAND2X1 _4791_ (
-    .A(_2821_),
-    .B(_2318_),
-    .Y(_185_)
-  );
-  NAND2X1 _4792_ (
-    .A(_107_),
-    .B(_185_),
-    .Y(_186_)
-  );
-  INVX1 _4793_ (
-    .A(_186_),
-    .Y(_187_)
-  );
-  NAND2X1 _4794_ (
-    .A(_2293_),
-    .B(_187_),
-    .Y(_188_)
-  );
-  NAND2X1 _4795_ (
-    .A(x[13]),
-    .B(_125_),
-    .Y(_189_)
-  );
-  NAND2X1 _4796_ (
-    .A(_127_),
-    .B(_189_),
-    .Y(_190_)
-  );
-  INVX1 _4797_ (
-    .A(_190_),
-    .Y(_191_)
-  );
-  NAND2X1 _4798_ (
-    .A(_2292_),
-    .B(_186_),
-    .Y(_192_)
-  );
-  NAND2X1 _4799_ (
-    .A(_188_),
-    .B(_192_),
-    .Y(_193_)
-  );
-  INVX1 _4800_ (
-    .A(_193_),
-    .Y(_194_)
-  );
-  NAND2X1 _4801_ (
-    .A(_190_),
-    .B(_194_),
-    .Y(_195_)
-  );
-  NAND2X1 _4802_ (
-    .A(_188_),
-    .B(_195_),
-    .Y(_196_)
-  );
-  OR2X1 _4803_ (
-    .A(_178_),
-    .B(_183_),
-    .Y(_197_)
-  );
-  NAND2X1 _4804_ (
-    .A(_184_),
-    .B(_197_),
-    .Y(_198_)
-  );
-  OR2X1 _4805_ (
-    .A(_196_),
-    .B(_198_),
-    .Y(_199_)
-  );
-  NAND2X1 _4806_ (
-    .A(_184_),
-    .B(_199_),
-    .Y(_200_)
-  );
-  INVX1 _4807_ (
-    .A(_200_),
-    .Y(_201_)
-  );
-  NAND2X1 _4808_ (
-    .A(_166_),
-    .B(_200_),
-    .Y(_202_)
-  );
-  NAND2X1 _4809_ (
-    .A(_100_),
-    .B(_102_),
-    .Y(_203_)
-  );
-  NAND2X1 _4810_ (
-    .A(_104_),
-    .B(_203_),
-    .Y(_204_)
-  );
-  INVX1 _4811_ (
-    .A(_204_),
-    .Y(_205_)
-  );
-  NAND2X1 _4812_ (
-    .A(_86_),
-    .B(_90_),
-    .Y(_206_)
-  );
-  NAND2X1 _4813_ (
-    .A(_91_),
-    .B(_206_),
-    .Y(_207_)
-  );
-  INVX1 _4814_ (
-    .A(_207_),
-    .Y(_208_)
-  );
-  NAND2X1 _4815_ (
-    .A(_204_),
-    .B(_208_),
-    .Y(_209_)
-  );
-  NAND2X1 _4816_ (
-    .A(_115_),
-    .B(_129_),
-    .Y(_210_)
-  );
-  NAND2X1 _4817_ (
-    .A(_130_),
-    .B(_210_),
-    .Y(_211_)
-  );
-  INVX1 _4818_ (
-    .A(_211_),
-    .Y(_212_)
-  );
-  NAND2X1 _4819_ (
-    .A(_205_),
-    .B(_207_),
-    .Y(_213_)
-  );
-  NAND2X1 _4820_ (
-    .A(_209_),
-    .B(_213_),
-    .Y(_214_)
-  );
-  INVX1 _4821_ (
-    .A(_214_),
-    .Y(_215_)
-  );
-  NAND2X1 _4822_ (
-    .A(_211_),
-    .B(_215_),
-    .Y(_216_)
-  );
-  NAND2X1 _4823_ (
-    .A(_209_),
-    .B(_216_),
-    .Y(_217_)
-  );
-  NAND2X1 _4824_ (
-    .A(_165_),
-    .B(_201_),
-    .Y(_218_)
-  );
-  NAND2X1 _4825_ (
-    .A(_202_),
-    .B(_218_),
-    .Y(_219_)
-  );
-  OR2X1 _4826_ (
-    .A(_217_),
-    .B(_219_),
-    .Y(_220_)
-  );
-  NAND2X1 _4827_ (
-    .A(_202_),
-    .B(_220_),
-    .Y(_221_)
-  );
-  OR2X1 _4828_ (
-    .A(_160_),
-    .B(_162_),
-    .Y(_222_)
-  );
-  NAND2X1 _4829_ (
-    .A(_163_),
-    .B(_222_),
-    .Y(_223_)
-  );
-  OR2X1 _4830_ (
-    .A(_221_),
-    .B(_223_),
-    .Y(_224_)
-  );
-  NAND2X1 _4831_ (
-    .A(_163_),
-    .B(_224_),
-    .Y(_225_)
-  );
-  INVX1 _4832_ (
-    .A(_225_),
-    .Y(_226_)
-  );
-  NAND2X1 _4833_ (
-    .A(_158_),
-    .B(_225_),
-    .Y(_227_)
-  );
-  NAND2X1 _4834_ (
-    .A(_157_),
-    .B(_226_),
-    .Y(_228_)
-  );
-  NAND2X1 _4835_ (
-    .A(_227_),
-    .B(_228_),
-    .Y(_229_)
-  );
-  NAND2X1 _4836_ (
-    .A(_221_),
-    .B(_223_),
-    .Y(_230_)
-  );
-  NAND2X1 _4837_ (
-    .A(_224_),
-    .B(_230_),
-    .Y(_231_)
-  );
-  NAND2X1 _4838_ (
-    .A(_217_),
-    .B(_219_),
-    .Y(_232_)
-  );
-  NAND2X1 _4839_ (
-    .A(_220_),
-    .B(_232_),
-    .Y(_233_)
-  );
-  INVX1 _4840_ (
-    .A(_233_),
-    .Y(_234_)
-  );
-  NAND2X1 _4841_ (
-    .A(_78_),
-    .B(_80_),
-    .Y(_235_)
-  );
-  NAND2X1 _4842_ (
-    .A(_82_),
-    .B(_235_),
-    .Y(_236_)
-  );
-  INVX1 _4843_ (
-    .A(_236_),
-    .Y(_237_)
-  );
-  NAND2X1 _4844_ (
-    .A(_234_),
-    .B(_236_),
-    .Y(_238_)
-  );
-  NAND2X1 _4845_ (
-    .A(_233_),
-    .B(_237_),
-    .Y(_239_)
-  );
-  NAND2X1 _4846_ (
-    .A(_238_),
-    .B(_239_),
-    .Y(_240_)
-  );
-  INVX1 _4847_ (
-    .A(_240_),
-    .Y(_241_)
-  );
-  NAND2X1 _4848_ (
-    .A(_196_),
-    .B(_198_),
-    .Y(_242_)
-  );
-  NAND2X1 _4849_ (
-    .A(_199_),
-    .B(_242_),
-    .Y(_243_)
-  );
-  NAND2X1 _4850_ (
-    .A(_1811_),
-    .B(_1808_),
-    .Y(_244_)
-  );
-  OR2X1 _4851_ (
-    .A(_2297_),
-    .B(_244_),
-    .Y(_245_)
-  );
-  NAND2X1 _4852_ (
-    .A(_2332_),
-    .B(_50_),
-    .Y(_246_)
-  );
-  NAND2X1 _4853_ (
-    .A(_2297_),
-    .B(_244_),
-    .Y(_247_)
-  );
-  NAND2X1 _4854_ (
-    .A(_245_),
-    .B(_247_),
-    .Y(_248_)
-  );
-  OR2X1 _4855_ (
-    .A(_246_),
-    .B(_248_),
-    .Y(_249_)
-  );
-  NAND2X1 _4856_ (
-    .A(_245_),
-    .B(_249_),
-    .Y(_250_)
-  );
-  NAND2X1 _4857_ (
-    .A(x[24]),
-    .B(_2815_),
-    .Y(_251_)
-  );
-  NAND2X1 _4858_ (
-    .A(_2820_),
-    .B(x[28]),
-    .Y(_252_)
-  );
-  NAND2X1 _4859_ (
-    .A(_2838_),
-    .B(_252_),
-    .Y(_253_)
-  );
-  NAND2X1 _4860_ (
-    .A(_251_),
-    .B(_253_),
-    .Y(_254_)
-  );
-  OR2X1 _4861_ (
-    .A(_250_),
-    .B(_254_),
-    .Y(_255_)
-  );
-  NAND2X1 _4862_ (
-    .A(_2833_),
-    .B(_1821_),
-    .Y(_256_)
-  );
-  NAND2X1 _4863_ (
-    .A(x[5]),
-    .B(_1820_),
-    .Y(_257_)
-  );
-  NAND2X1 _4864_ (
-    .A(_256_),
-    .B(_257_),
-    .Y(_258_)
-  );
-  INVX1 _4865_ (
-    .A(_258_),
-    .Y(_259_)
-  );
-  NAND2X1 _4866_ (
-    .A(_2680_),
-    .B(_258_),
-    .Y(_260_)
-  );
-  NAND2X1 _4867_ (
-    .A(_2679_),
-    .B(_259_),
-    .Y(_261_)
-  );
-  NAND2X1 _4868_ (
-    .A(_260_),
-    .B(_261_),
-    .Y(_262_)
-  );
-  NAND2X1 _4869_ (
-    .A(_2826_),
-    .B(_2574_),
-    .Y(_263_)
-  );
-  NAND2X1 _4870_ (
-    .A(_167_),
-    .B(_263_),
-    .Y(_264_)
-  );
-  OR2X1 _4871_ (
-    .A(_262_),
-    .B(_264_),
-    .Y(_265_)
-  );
-  NAND2X1 _4872_ (
-    .A(_260_),
-    .B(_265_),
-    .Y(_266_)
-  );
-  INVX1 _4873_ (
-    .A(_266_),
-    .Y(_267_)
-  );
-  NAND2X1 _4874_ (
-    .A(_250_),
-    .B(_254_),
-    .Y(_268_)
-  );
-  NAND2X1 _4875_ (
-    .A(_255_),
-    .B(_268_),
-    .Y(_269_)
-  );
-  INVX1 _4876_ (
-    .A(_269_),
-    .Y(_270_)
-  );
-  NAND2X1 _4877_ (
-    .A(_266_),
-    .B(_270_),
-    .Y(_271_)
-  );
-  NAND2X1 _4878_ (
-    .A(_255_),
-    .B(_271_),
-    .Y(_272_)
-  );
-  OR2X1 _4879_ (
-    .A(_243_),
-    .B(_272_),
-    .Y(_273_)
-  );
-  NAND2X1 _4880_ (
-    .A(_243_),
-    .B(_272_),
-    .Y(_274_)
-  );
-  NAND2X1 _4881_ (
-    .A(_273_),
-    .B(_274_),
-    .Y(_275_)
-  );
-  NAND2X1 _4882_ (
-    .A(_173_),
-    .B(_176_),
-    .Y(_276_)
-  );
-  NAND2X1 _4883_ (
-    .A(_177_),
-    .B(_276_),
-    .Y(_277_)
-  );
-  INVX1 _4884_ (
-    .A(_277_),
-    .Y(_278_)
-  );
-  NAND2X1 _4885_ (
-    .A(_181_),
-    .B(_277_),
-    .Y(_279_)
-  );
-  NAND2X1 _4886_ (
-    .A(_191_),
-    .B(_193_),
-    .Y(_280_)
-  );
-  NAND2X1 _4887_ (
-    .A(_195_),
-    .B(_280_),
-    .Y(_281_)
-  );
-  NAND2X1 _4888_ (
-    .A(_182_),
-    .B(_278_),
-    .Y(_282_)
-  );
-  NAND2X1 _4889_ (
-    .A(_279_),
-    .B(_282_),
-    .Y(_283_)
-  );
-  OR2X1 _4890_ (
-    .A(_281_),
-    .B(_283_),
-    .Y(_284_)
-  );
-  NAND2X1 _4891_ (
-    .A(_279_),
-    .B(_284_),
-    .Y(_285_)
-  );
-  OR2X1 _4892_ (
-    .A(_275_),
-    .B(_285_),
-    .Y(_286_)
-  );
-  NAND2X1 _4893_ (
-    .A(_273_),
-    .B(_286_),
-    .Y(_287_)
-  );
-  INVX1 _4894_ (
-    .A(_287_),
-    .Y(_288_)
-  );
-  NAND2X1 _4895_ (
-    .A(_241_),
-    .B(_287_),
-    .Y(_289_)
-  );
-  NAND2X1 _4896_ (
-    .A(_238_),
-    .B(_289_),
-    .Y(_290_)
-  );
-  NAND2X1 _4897_ (
-    .A(_231_),
-    .B(_290_),
-    .Y(_291_)
-  );
-  OR2X1 _4898_ (
-    .A(_231_),
-    .B(_290_),
-    .Y(_292_)
-  );
-  NAND2X1 _4899_ (
-    .A(_240_),
-    .B(_288_),
-    .Y(_293_)
-  );
-  NAND2X1 _4900_ (
-    .A(_289_),
-    .B(_293_),
-    .Y(_294_)
-  );
-  NAND2X1 _4901_ (
-    .A(_212_),
-    .B(_214_),
-    .Y(_295_)
-  );
-  NAND2X1 _4902_ (
-    .A(_216_),
-    .B(_295_),
-    .Y(_296_)
-  );
-  NAND2X1 _4903_ (
-    .A(_267_),
-    .B(_269_),
-    .Y(_297_)
-  );
-  NAND2X1 _4904_ (
-    .A(_271_),
-    .B(_297_),
-    .Y(_298_)
-  );
-  INVX1 _4905_ (
-    .A(_298_),
-    .Y(_299_)
-  );
-  NAND2X1 _4906_ (
-    .A(x[21]),
-    .B(_2295_),
-    .Y(_300_)
-  );
-  NAND2X1 _4907_ (
-    .A(_2824_),
-    .B(_2294_),
-    .Y(_301_)
-  );
-  NAND2X1 _4908_ (
-    .A(_300_),
-    .B(_301_),
-    .Y(_302_)
-  );
-  INVX1 _4909_ (
-    .A(_302_),
-    .Y(_303_)
-  );
-  NAND2X1 _4910_ (
-    .A(_1725_),
-    .B(_303_),
-    .Y(_304_)
-  );
-  NAND2X1 _4911_ (
-    .A(_300_),
-    .B(_304_),
-    .Y(_305_)
-  );
-  NAND2X1 _4912_ (
-    .A(x[14]),
-    .B(_2829_),
-    .Y(_306_)
-  );
-  NAND2X1 _4913_ (
-    .A(_2842_),
-    .B(_2557_),
-    .Y(_307_)
-  );
-  NAND2X1 _4914_ (
-    .A(_2556_),
-    .B(_307_),
-    .Y(_308_)
-  );
-  NAND2X1 _4915_ (
-    .A(_306_),
-    .B(_308_),
-    .Y(_309_)
-  );
-  OR2X1 _4916_ (
-    .A(_306_),
-    .B(_308_),
-    .Y(_310_)
-  );
-  NAND2X1 _4917_ (
-    .A(_309_),
-    .B(_310_),
-    .Y(_311_)
-  );
-  INVX1 _4918_ (
-    .A(_311_),
-    .Y(_312_)
-  );
-  NAND2X1 _4919_ (
-    .A(_119_),
-    .B(_312_),
-    .Y(_313_)
-  );
-  NAND2X1 _4920_ (
-    .A(_309_),
-    .B(_313_),
-    .Y(_314_)
-  );
-  NAND2X1 _4921_ (
-    .A(_305_),
-    .B(_314_),
-    .Y(_315_)
-  );
-  NAND2X1 _4922_ (
-    .A(_2840_),
-    .B(x[31]),
-    .Y(_316_)
-  );
-  INVX1 _4923_ (
-    .A(_316_),
-    .Y(_317_)
-  );
-  OR2X1 _4924_ (
-    .A(_305_),
-    .B(_314_),
-    .Y(_318_)
-  );
-  NAND2X1 _4925_ (
-    .A(_315_),
-    .B(_318_),
-    .Y(_319_)
-  );
-  INVX1 _4926_ (
-    .A(_319_),
-    .Y(_320_)
-  );
-  NAND2X1 _4927_ (
-    .A(_316_),
-    .B(_320_),
-    .Y(_321_)
-  );
-  NAND2X1 _4928_ (
-    .A(_315_),
-    .B(_321_),
-    .Y(_322_)
-  );
-  INVX1 _4929_ (
-    .A(_322_),
-    .Y(_323_)
-  );
-  NAND2X1 _4930_ (
-    .A(_298_),
-    .B(_323_),
-    .Y(_324_)
-  );
-  NAND2X1 _4931_ (
-    .A(_299_),
-    .B(_322_),
-    .Y(_325_)
-  );
-  NAND2X1 _4932_ (
-    .A(_324_),
-    .B(_325_),
-    .Y(_326_)
-  );
-  INVX1 _4933_ (
-    .A(_326_),
-    .Y(_327_)
-  );
-  NAND2X1 _4934_ (
-    .A(_246_),
-    .B(_248_),
-    .Y(_328_)
-  );
-  NAND2X1 _4935_ (
-    .A(_249_),
-    .B(_328_),
-    .Y(_329_)
-  );
-  INVX1 _4936_ (
-    .A(_329_),
-    .Y(_330_)
-  );
-  NAND2X1 _4937_ (
-    .A(_251_),
-    .B(_252_),
-    .Y(_331_)
-  );
-  XOR2X1 _4938_ (
-    .A(x[34]),
-    .B(_331_),
-    .Y(_332_)
-  );
-  INVX1 _4939_ (
-    .A(_332_),
-    .Y(_333_)
-  );
-  NAND2X1 _4940_ (
-    .A(_330_),
-    .B(_332_),
-    .Y(_334_)
-  );
-  NAND2X1 _4941_ (
-    .A(_262_),
-    .B(_264_),
-    .Y(_335_)
-  );
-  NAND2X1 _4942_ (
-    .A(_265_),
-    .B(_335_),
-    .Y(_336_)
-  );
-  INVX1 _4943_ (
-    .A(_336_),
-    .Y(_337_)
-  );
-  NAND2X1 _4944_ (
-    .A(_329_),
-    .B(_333_),
-    .Y(_338_)
-  );
-  NAND2X1 _4945_ (
-    .A(_334_),
-    .B(_338_),
-    .Y(_339_)
-  );
-  INVX1 _4946_ (
-    .A(_339_),
-    .Y(_340_)
-  );
-  NAND2X1 _4947_ (
-    .A(_336_),
-    .B(_340_),
-    .Y(_341_)
-  );
-  NAND2X1 _4948_ (
-    .A(_334_),
-    .B(_341_),
-    .Y(_342_)
-  );
-  INVX1 _4949_ (
-    .A(_342_),
-    .Y(_343_)
-  );
-  NAND2X1 _4950_ (
-    .A(_327_),
-    .B(_342_),
-    .Y(_344_)
-  );
-  NAND2X1 _4951_ (
-    .A(_324_),
-    .B(_344_),
-    .Y(_345_)
-  );
-  OR2X1 _4952_ (
-    .A(_296_),
-    .B(_345_),
-    .Y(_346_)
-  );
-  NAND2X1 _4953_ (
-    .A(_275_),
-    .B(_285_),
-    .Y(_347_)
-  );
-  NAND2X1 _4954_ (
-    .A(_286_),
-    .B(_347_),
-    .Y(_348_)
-  );
-  INVX1 _4955_ (
-    .A(_348_),
-    .Y(_349_)
-  );
-  NAND2X1 _4956_ (
-    .A(_296_),
-    .B(_345_),
-    .Y(_350_)
-  );
-  NAND2X1 _4957_ (
-    .A(_346_),
-    .B(_350_),
-    .Y(_351_)
-  );
-  INVX1 _4958_ (
-    .A(_351_),
-    .Y(_352_)
-  );
-  NAND2X1 _4959_ (
-    .A(_348_),
-    .B(_352_),
-    .Y(_353_)
-  );
-  NAND2X1 _4960_ (
-    .A(_346_),
-    .B(_353_),
-    .Y(_354_)
-  );
-  OR2X1 _4961_ (
-    .A(_294_),
-    .B(_354_),
-    .Y(_355_)
-  );
-  NAND2X1 _4962_ (
-    .A(_294_),
-    .B(_354_),
-    .Y(_356_)
-  );
-  NAND2X1 _4963_ (
-    .A(_349_),
-    .B(_351_),
-    .Y(_357_)
-  );
-  NAND2X1 _4964_ (
-    .A(_353_),
-    .B(_357_),
-    .Y(_358_)
-  );
-  INVX1 _4965_ (
-    .A(_358_),
-    .Y(_359_)
-  );
-  NAND2X1 _4966_ (
-    .A(_326_),
-    .B(_343_),
-    .Y(_360_)
-  );
-  NAND2X1 _4967_ (
-    .A(_344_),
-    .B(_360_),
-    .Y(_361_)
-  );
-  INVX1 _4968_ (
-    .A(_361_),
-    .Y(_362_)
-  );
-  NAND2X1 _4969_ (
-    .A(_317_),
-    .B(_319_),
-    .Y(_363_)
-  );
-  NAND2X1 _4970_ (
-    .A(_321_),
-    .B(_363_),
-    .Y(_364_)
-  );
-  INVX1 _4971_ (
-    .A(_364_),
-    .Y(_365_)
-  );
-  NAND2X1 _4972_ (
-    .A(_2845_),
-    .B(_2821_),
-    .Y(_366_)
-  );
-  NAND2X1 _4973_ (
-    .A(_2839_),
-    .B(x[12]),
-    .Y(_367_)
-  );
-  NAND2X1 _4974_ (
-    .A(_306_),
-    .B(_367_),
-    .Y(_368_)
-  );
-  INVX1 _4975_ (
-    .A(_368_),
-    .Y(_369_)
-  );
-  NAND2X1 _4976_ (
-    .A(_2841_),
-    .B(_368_),
-    .Y(_370_)
-  );
-  NAND2X1 _4977_ (
-    .A(x[16]),
-    .B(_369_),
-    .Y(_371_)
-  );
-  NAND2X1 _4978_ (
-    .A(_370_),
-    .B(_371_),
-    .Y(_372_)
-  );
-  NAND2X1 _4979_ (
-    .A(x[8]),
-    .B(_2145_),
-    .Y(_373_)
-  );
-  NAND2X1 _4980_ (
-    .A(_2848_),
-    .B(_2144_),
-    .Y(_374_)
-  );
-  NAND2X1 _4981_ (
-    .A(_373_),
-    .B(_374_),
-    .Y(_375_)
-  );
-  OR2X1 _4982_ (
-    .A(_372_),
-    .B(_375_),
-    .Y(_376_)
-  );
-  NAND2X1 _4983_ (
-    .A(_370_),
-    .B(_376_),
-    .Y(_377_)
-  );
-  NAND2X1 _4984_ (
-    .A(_366_),
-    .B(_377_),
-    .Y(_378_)
-  );
-  NAND2X1 _4985_ (
-    .A(_118_),
-    .B(_311_),
-    .Y(_379_)
-  );
-  NAND2X1 _4986_ (
-    .A(_313_),
-    .B(_379_),
-    .Y(_380_)
-  );
-  OR2X1 _4987_ (
-    .A(_366_),
-    .B(_377_),
-    .Y(_381_)
-  );
-  NAND2X1 _4988_ (
-    .A(_378_),
-    .B(_381_),
-    .Y(_382_)
-  );
-  OR2X1 _4989_ (
-    .A(_380_),
-    .B(_382_),
-    .Y(_383_)
-  );
-  NAND2X1 _4990_ (
-    .A(_378_),
-    .B(_383_),
-    .Y(_384_)
-  );
-  INVX1 _4991_ (
-    .A(_384_),
-    .Y(_385_)
-  );
-  NAND2X1 _4992_ (
-    .A(_364_),
-    .B(_385_),
-    .Y(_386_)
-  );
-  NAND2X1 _4993_ (
-    .A(_365_),
-    .B(_384_),
-    .Y(_387_)
-  );
-  NAND2X1 _4994_ (
-    .A(_386_),
-    .B(_387_),
-    .Y(_388_)
-  );
-  NAND2X1 _4995_ (
-    .A(_2817_),
-    .B(_1465_),
-    .Y(_389_)
-  );
-  NAND2X1 _4996_ (
-    .A(x[31]),
-    .B(_1464_),
-    .Y(_390_)
-  );
-  NAND2X1 _4997_ (
-    .A(_389_),
-    .B(_390_),
-    .Y(_391_)
-  );
-  INVX1 _4998_ (
-    .A(_391_),
-    .Y(_392_)
-  );
-  NAND2X1 _4999_ (
-    .A(x[35]),
-    .B(_392_),
-    .Y(_393_)
-  );
-  NAND2X1 _5000_ (
-    .A(_1726_),
-    .B(_302_),
-    .Y(_394_)
-  );
-  NAND2X1 _5001_ (
-    .A(_304_),
-    .B(_394_),
-    .Y(_395_)
-  );
-  INVX1 _5002_ (
-    .A(_395_),
-    .Y(_396_)
-  );
-  NAND2X1 _5003_ (
-    .A(_391_),
-    .B(_396_),
-    .Y(_397_)
-  );
-  NAND2X1 _5004_ (
-    .A(_393_),
-    .B(_397_),
-    .Y(_398_)
-  );
-  OR2X1 _5005_ (
-    .A(_388_),
-    .B(_398_),
-    .Y(_399_)
-  );
-  NAND2X1 _5006_ (
-    .A(_386_),
-    .B(_399_),
-    .Y(_400_)
-  );
-  INVX1 _5007_ (
-    .A(_400_),
-    .Y(_401_)
-  );
-  NAND2X1 _5008_ (
-    .A(_361_),
-    .B(_401_),
-    .Y(_402_)
-  );
-  NAND2X1 _5009_ (
-    .A(_362_),
-    .B(_400_),
-    .Y(_403_)
-  );
-  NAND2X1 _5010_ (
-    .A(_402_),
-    .B(_403_),
-    .Y(_404_)
-  );
-  NAND2X1 _5011_ (
-    .A(_281_),
-    .B(_283_),
-    .Y(_405_)
-  );
-  NAND2X1 _5012_ (
-    .A(_284_),
-    .B(_405_),
-    .Y(_406_)
-  );
-  OR2X1 _5013_ (
-    .A(_404_),
-    .B(_406_),
-    .Y(_407_)
-  );
-  NAND2X1 _5014_ (
-    .A(_402_),
-    .B(_407_),
-    .Y(_408_)
-  );
-  INVX1 _5015_ (
-    .A(_408_),
-    .Y(_409_)
-  );
-  NAND2X1 _5016_ (
-    .A(_358_),
-    .B(_409_),
-    .Y(_410_)
-  );
-  NAND2X1 _5017_ (
-    .A(_359_),
-    .B(_408_),
-    .Y(_411_)
-  );
-  NAND2X1 _5018_ (
-    .A(_410_),
-    .B(_411_),
-    .Y(_412_)
-  );
-  NAND2X1 _5019_ (
-    .A(_404_),
-    .B(_406_),
-    .Y(_413_)
-  );
-  NAND2X1 _5020_ (
-    .A(_407_),
-    .B(_413_),
-    .Y(_414_)
-  );
-  NAND2X1 _5021_ (
-    .A(_337_),
-    .B(_339_),
-    .Y(_415_)
-  );
-  NAND2X1 _5022_ (
-    .A(_341_),
-    .B(_415_),
-    .Y(_416_)
-  );
-  INVX1 _5023_ (
-    .A(_416_),
-    .Y(_417_)
-  );
-  NAND2X1 _5024_ (
-    .A(x[32]),
-    .B(x[34]),
-    .Y(_418_)
-  );
-  NAND2X1 _5025_ (
-    .A(_380_),
-    .B(_382_),
-    .Y(_419_)
-  );
-  NAND2X1 _5026_ (
-    .A(_383_),
-    .B(_419_),
-    .Y(_420_)
-  );
-  NAND2X1 _5027_ (
-    .A(_418_),
-    .B(_420_),
-    .Y(_421_)
-  );
-  OR2X1 _5028_ (
-    .A(_418_),
-    .B(_420_),
-    .Y(_422_)
-  );
-  NAND2X1 _5029_ (
-    .A(_421_),
-    .B(_422_),
-    .Y(_423_)
-  );
-  INVX1 _5030_ (
-    .A(_423_),
-    .Y(_424_)
-  );
-  NAND2X1 _5031_ (
-    .A(x[20]),
-    .B(x[23]),
-    .Y(_425_)
-  );
-  NAND2X1 _5032_ (
-    .A(_366_),
-    .B(_425_),
-    .Y(_426_)
-  );
-  INVX1 _5033_ (
-    .A(_426_),
-    .Y(_427_)
-  );
-  NAND2X1 _5034_ (
-    .A(x[30]),
-    .B(_427_),
-    .Y(_428_)
-  );
-  NAND2X1 _5035_ (
-    .A(_372_),
-    .B(_375_),
-    .Y(_429_)
-  );
-  NAND2X1 _5036_ (
-    .A(_376_),
-    .B(_429_),
-    .Y(_430_)
-  );
-  INVX1 _5037_ (
-    .A(_430_),
-    .Y(_431_)
-  );
-  NAND2X1 _5038_ (
-    .A(_2849_),
-    .B(_426_),
-    .Y(_432_)
-  );
-  NAND2X1 _5039_ (
-    .A(_428_),
-    .B(_432_),
-    .Y(_433_)
-  );
-  INVX1 _5040_ (
-    .A(_433_),
-    .Y(_434_)
-  );
-  NAND2X1 _5041_ (
-    .A(_430_),
-    .B(_434_),
-    .Y(_435_)
-  );
-  NAND2X1 _5042_ (
-    .A(_428_),
-    .B(_435_),
-    .Y(_436_)
-  );
-  INVX1 _5043_ (
-    .A(_436_),
-    .Y(_437_)
-  );
-  NAND2X1 _5044_ (
-    .A(_424_),
-    .B(_436_),
-    .Y(_438_)
-  );
-  NAND2X1 _5045_ (
-    .A(_421_),
-    .B(_438_),
-    .Y(_439_)
-  );
-  INVX1 _5046_ (
-    .A(_439_),
-    .Y(_440_)
-  );
-  NAND2X1 _5047_ (
-    .A(_417_),
-    .B(_439_),
-    .Y(_441_)
-  );
-  NAND2X1 _5048_ (
-    .A(_388_),
-    .B(_398_),
-    .Y(_442_)
-  );
-  NAND2X1 _5049_ (
-    .A(_399_),
-    .B(_442_),
-    .Y(_443_)
-  );
-  NAND2X1 _5050_ (
-    .A(_416_),
-    .B(_440_),
-    .Y(_444_)
-  );
-  NAND2X1 _5051_ (
-    .A(_441_),
-    .B(_444_),
-    .Y(_445_)
-  );
-  OR2X1 _5052_ (
-    .A(_443_),
-    .B(_445_),
-    .Y(_446_)
-  );
-  NAND2X1 _5053_ (
-    .A(_441_),
-    .B(_446_),
-    .Y(_447_)
-  );
-  OR2X1 _5054_ (
-    .A(_414_),
-    .B(_447_),
-    .Y(_448_)
-  );
-  NAND2X1 _5055_ (
-    .A(_443_),
-    .B(_445_),
-    .Y(_449_)
-  );
-  NAND2X1 _5056_ (
-    .A(_446_),
-    .B(_449_),
-    .Y(_450_)
-  );
-  INVX1 _5057_ (
-    .A(_450_),
-    .Y(_451_)
-  );
-  NAND2X1 _5058_ (
-    .A(_423_),
-    .B(_437_),
-    .Y(_452_)
-  );
-  NAND2X1 _5059_ (
-    .A(_438_),
-    .B(_452_),
-    .Y(_453_)
-  );
-  INVX1 _5060_ (
-    .A(_453_),
-    .Y(_454_)
-  );
-  NAND2X1 _5061_ (
-    .A(_392_),
-    .B(_395_),
-    .Y(_455_)
-  );
-  NAND2X1 _5062_ (
-    .A(_397_),
-    .B(_455_),
-    .Y(_456_)
-  );
-  INVX1 _5063_ (
-    .A(_456_),
-    .Y(_457_)
-  );
-  NAND2X1 _5064_ (
-    .A(_454_),
-    .B(_456_),
-    .Y(_458_)
-  );
-  NAND2X1 _5065_ (
-    .A(_453_),
-    .B(_457_),
-    .Y(_459_)
-  );
-  NAND2X1 _5066_ (
-    .A(_458_),
-    .B(_459_),
-    .Y(_460_)
-  );
-  NAND2X1 _5067_ (
-    .A(_2826_),
-    .B(x[29]),
-    .Y(_461_)
-  );
-  INVX1 _5068_ (
-    .A(_461_),
-    .Y(_462_)
-  );
-  NAND2X1 _5069_ (
-    .A(_2772_),
-    .B(_1990_),
-    .Y(_463_)
-  );
-  INVX1 _5070_ (
-    .A(_463_),
-    .Y(_464_)
-  );
-  NAND2X1 _5071_ (
-    .A(_461_),
-    .B(_464_),
-    .Y(_465_)
-  );
-  NAND2X1 _5072_ (
-    .A(_431_),
-    .B(_433_),
-    .Y(_466_)
-  );
-  NAND2X1 _5073_ (
-    .A(_435_),
-    .B(_466_),
-    .Y(_467_)
-  );
-  INVX1 _5074_ (
-    .A(_467_),
-    .Y(_468_)
-  );
-  NAND2X1 _5075_ (
-    .A(_462_),
-    .B(_463_),
-    .Y(_469_)
-  );
-  NAND2X1 _5076_ (
-    .A(_465_),
-    .B(_469_),
-    .Y(_470_)
-  );
-  INVX1 _5077_ (
-    .A(_470_),
-    .Y(_471_)
-  );
-  NAND2X1 _5078_ (
-    .A(_467_),
-    .B(_471_),
-    .Y(_472_)
-  );
-  NAND2X1 _5079_ (
-    .A(_465_),
-    .B(_472_),
-    .Y(_473_)
-  );
-  OR2X1 _5080_ (
-    .A(_460_),
-    .B(_473_),
-    .Y(_474_)
-  );
-  NAND2X1 _5081_ (
-    .A(_458_),
-    .B(_474_),
-    .Y(_475_)
-  );
-  INVX1 _5082_ (
-    .A(_475_),
-    .Y(_476_)
-  );
-  NAND2X1 _5083_ (
-    .A(_451_),
-    .B(_475_),
-    .Y(_477_)
-  );
-  NAND2X1 _5084_ (
-    .A(_450_),
-    .B(_476_),
-    .Y(_478_)
-  );
-  NAND2X1 _5085_ (
-    .A(_477_),
-    .B(_478_),
-    .Y(_479_)
-  );
-  NAND2X1 _5086_ (
-    .A(_460_),
-    .B(_473_),
-    .Y(_480_)
-  );
-  NAND2X1 _5087_ (
-    .A(_474_),
-    .B(_480_),
-    .Y(_481_)
-  );
-  NAND2X1 _5088_ (
-    .A(x[22]),
-    .B(_2814_),
-    .Y(_482_)
-  );
-  NAND2X1 _5089_ (
-    .A(_461_),
-    .B(_482_),
-    .Y(_483_)
-  );
-  INVX1 _5090_ (
-    .A(_483_),
-    .Y(_484_)
-  );
-  NAND2X1 _5091_ (
-    .A(_1988_),
-    .B(_483_),
-    .Y(_485_)
-  );
-  NAND2X1 _5092_ (
-    .A(_1987_),
-    .B(_484_),
-    .Y(_486_)
-  );
-  NAND2X1 _5093_ (
-    .A(_485_),
-    .B(_486_),
-    .Y(_487_)
-  );
-  INVX1 _5094_ (
-    .A(_487_),
-    .Y(_488_)
-  );
-  NAND2X1 _5095_ (
-    .A(_1951_),
-    .B(_488_),
-    .Y(_489_)
-  );
-  NAND2X1 _5096_ (
-    .A(_485_),
-    .B(_489_),
-    .Y(_490_)
-  );
-  INVX1 _5097_ (
-    .A(_490_),
-    .Y(_491_)
-  );
-  NAND2X1 _5098_ (
-    .A(_2093_),
-    .B(_490_),
-    .Y(_492_)
-  );
-  NAND2X1 _5099_ (
-    .A(_468_),
-    .B(_470_),
-    .Y(_493_)
-  );
-  NAND2X1 _5100_ (
-    .A(_472_),
-    .B(_493_),
-    .Y(_494_)
-  );
-  NAND2X1 _5101_ (
-    .A(_2092_),
-    .B(_491_),
-    .Y(_495_)
-  );
-  NAND2X1 _5102_ (
-    .A(_492_),
-    .B(_495_),
-    .Y(_496_)
-  );
-  OR2X1 _5103_ (
-    .A(_494_),
-    .B(_496_),
-    .Y(_497_)
-  );
-  NAND2X1 _5104_ (
-    .A(_492_),
-    .B(_497_),
-    .Y(_498_)
-  );
-  NAND2X1 _5105_ (
-    .A(_481_),
-    .B(_498_),
-    .Y(_499_)
-  );
-  XOR2X1 _5106_ (
-    .A(_481_),
-    .B(_498_),
-    .Y(_500_)
-  );
-  NAND2X1 _5107_ (
-    .A(_2824_),
-    .B(_1947_),
-    .Y(_501_)
-  );
-  INVX1 _5108_ (
-    .A(_501_),
-    .Y(_502_)
-  );
-  NAND2X1 _5109_ (
-    .A(_2840_),
-    .B(_502_),
-    .Y(_503_)
-  );
-  NAND2X1 _5110_ (
-    .A(_1950_),
-    .B(_487_),
-    .Y(_504_)
-  );
-  NAND2X1 _5111_ (
-    .A(_489_),
-    .B(_504_),
-    .Y(_505_)
-  );
-  INVX1 _5112_ (
-    .A(_505_),
-    .Y(_506_)
-  );
-  NAND2X1 _5113_ (
-    .A(x[33]),
-    .B(_501_),
-    .Y(_507_)
-  );
-  NAND2X1 _5114_ (
-    .A(_503_),
-    .B(_507_),
-    .Y(_508_)
-  );
-  INVX1 _5115_ (
-    .A(_508_),
-    .Y(_509_)
-  );
-  NAND2X1 _5116_ (
-    .A(_505_),
-    .B(_509_),
-    .Y(_510_)
-  );
-  NAND2X1 _5117_ (
-    .A(_503_),
-    .B(_510_),
-    .Y(_511_)
-  );
-  NAND2X1 _5118_ (
-    .A(_506_),
-    .B(_508_),
-    .Y(_512_)
-  );
-  NAND2X1 _5119_ (
-    .A(_510_),
-    .B(_512_),
-    .Y(_513_)
-  );
-  NAND2X1 _5120_ (
-    .A(x[21]),
-    .B(_1948_),
-    .Y(_514_)
-  );
-  NAND2X1 _5121_ (
-    .A(_501_),
-    .B(_514_),
-    .Y(_515_)
-  );
-  NAND2X1 _5122_ (
-    .A(_2845_),
-    .B(_2844_),
-    .Y(_516_)
-  );
-  NAND2X1 _5123_ (
-    .A(_2815_),
-    .B(_516_),
-    .Y(_517_)
-  );
-  INVX1 _5124_ (
-    .A(_517_),
-    .Y(_518_)
-  );
-  NAND2X1 _5125_ (
-    .A(_515_),
-    .B(_518_),
-    .Y(_519_)
-  );
-  NAND2X1 _5126_ (
-    .A(x[20]),
-    .B(x[32]),
-    .Y(_520_)
-  );
-  NAND2X1 _5127_ (
-    .A(_519_),
-    .B(_520_),
-    .Y(_521_)
-  );
-  OR2X1 _5128_ (
-    .A(_513_),
-    .B(_521_),
-    .Y(_522_)
-  );
-  NAND2X1 _5129_ (
-    .A(_513_),
-    .B(_516_),
-    .Y(_523_)
-  );
-  NAND2X1 _5130_ (
-    .A(x[28]),
-    .B(_523_),
-    .Y(_524_)
-  );
-  OR2X1 _5131_ (
-    .A(_515_),
-    .B(_524_),
-    .Y(_525_)
-  );
-  NAND2X1 _5132_ (
-    .A(_522_),
-    .B(_525_),
-    .Y(_526_)
-  );
-  OR2X1 _5133_ (
-    .A(_511_),
-    .B(_526_),
-    .Y(_527_)
-  );
-  NAND2X1 _5134_ (
-    .A(_494_),
-    .B(_496_),
-    .Y(_528_)
-  );
-  NAND2X1 _5135_ (
-    .A(_497_),
-    .B(_528_),
-    .Y(_529_)
-  );
-  NAND2X1 _5136_ (
-    .A(_511_),
-    .B(_526_),
-    .Y(_530_)
-  );
-  NAND2X1 _5137_ (
-    .A(_527_),
-    .B(_530_),
-    .Y(_531_)
-  );
-  OR2X1 _5138_ (
-    .A(_529_),
-    .B(_531_),
-    .Y(_532_)
-  );
-  NAND2X1 _5139_ (
-    .A(_527_),
-    .B(_532_),
-    .Y(_533_)
-  );
-  NAND2X1 _5140_ (
-    .A(_500_),
-    .B(_533_),
-    .Y(_534_)
-  );
-  NAND2X1 _5141_ (
-    .A(_499_),
-    .B(_534_),
-    .Y(_535_)
-  );
-  OR2X1 _5142_ (
-    .A(_479_),
-    .B(_535_),
-    .Y(_536_)
-  );
-  NAND2X1 _5143_ (
-    .A(_477_),
-    .B(_536_),
-    .Y(_537_)
-  );
-  NAND2X1 _5144_ (
-    .A(_414_),
-    .B(_447_),
-    .Y(_538_)
-  );
-  NAND2X1 _5145_ (
-    .A(_448_),
-    .B(_538_),
-    .Y(_539_)
-  );
-  OR2X1 _5146_ (
-    .A(_537_),
-    .B(_539_),
-    .Y(_540_)
-  );
-  NAND2X1 _5147_ (
-    .A(_448_),
-    .B(_540_),
-    .Y(_541_)
-  );
-  OR2X1 _5148_ (
-    .A(_412_),
-    .B(_541_),
-    .Y(_542_)
-  );
-  NAND2X1 _5149_ (
-    .A(_410_),
-    .B(_542_),
-    .Y(_543_)
-  );
-  NAND2X1 _5150_ (
-    .A(_356_),
-    .B(_543_),
-    .Y(_544_)
-  );
-  NAND2X1 _5151_ (
-    .A(_355_),
-    .B(_544_),
-    .Y(_545_)
-  );
-  NAND2X1 _5152_ (
-    .A(_292_),
-    .B(_545_),
-    .Y(_546_)
-  );
-  NAND2X1 _5153_ (
-    .A(_291_),
-    .B(_546_),
-    .Y(_547_)
-  );
-  OR2X1 _5154_ (
-    .A(_229_),
-    .B(_547_),
-    .Y(_548_)
-  );
-  NAND2X1 _5155_ (
-    .A(_227_),
-    .B(_548_),
-    .Y(_549_)
-  );
-  INVX1 _5156_ (
-    .A(_549_),
-    .Y(_550_)
-  );
-  NAND2X1 _5157_ (
-    .A(_155_),
-    .B(_550_),
-    .Y(_551_)
-  );
-  NAND2X1 _5158_ (
-    .A(_154_),
-    .B(_551_),
-    .Y(_552_)
-  );
-  NAND2X1 _5159_ (
-    .A(_153_),
-    .B(_155_),
-    .Y(_553_)
-  );
-  INVX1 _5160_ (
-    .A(_553_),
-    .Y(_554_)
-  );
-  NAND2X1 _5161_ (
-    .A(_148_),
-    .B(_554_),
-    .Y(_555_)
-  );
-  NAND2X1 _5162_ (
-    .A(_552_),
-    .B(_555_),
-    .Y(_556_)
-  );
-  INVX1 _5163_ (
-    .A(_556_),
-    .Y(_557_)
-  );
-  NAND2X1 _5164_ (
-    .A(_149_),
-    .B(_553_),
-    .Y(_558_)
-  );
-  NAND2X1 _5165_ (
-    .A(_555_),
-    .B(_558_),
-    .Y(_559_)
-  );
-  NAND2X1 _5166_ (
-    .A(_550_),
-    .B(_559_),
-    .Y(_560_)
-  );
-  NAND2X1 _5167_ (
-    .A(_229_),
-    .B(_547_),
-    .Y(_561_)
-  );
-  NAND2X1 _5168_ (
-    .A(_548_),
-    .B(_561_),
-    .Y(_562_)
-  );
-  INVX1 _5169_ (
-    .A(_562_),
-    .Y(_563_)
-  );
-  NAND2X1 _5170_ (
-    .A(_560_),
-    .B(_563_),
-    .Y(_564_)
-  );
-  NAND2X1 _5171_ (
-    .A(_557_),
-    .B(_564_),
-    .Y(_565_)
-  );
-  INVX1 _5172_ (
-    .A(_565_),
-    .Y(_566_)
-  );
-  NAND2X1 _5173_ (
-    .A(_2860_),
-    .B(_565_),
-    .Y(_567_)
-  );
-  NAND2X1 _5174_ (
-    .A(_2859_),
-    .B(_566_),
-    .Y(_568_)
-  );
-  NAND2X1 _5175_ (
-    .A(_567_),
-    .B(_568_),
-    .Y(_569_)
-  );
-  INVX1 _5176_ (
-    .A(_569_),
-    .Y(_570_)
-  );
-  NAND2X1 _5177_ (
-    .A(_552_),
-    .B(_560_),
-    .Y(_571_)
-  );
-  INVX1 _5178_ (
-    .A(_571_),
-    .Y(_572_)
-  );
-  NAND2X1 _5179_ (
-    .A(_291_),
-    .B(_292_),
-    .Y(_573_)
-  );
-  XOR2X1 _5180_ (
-    .A(_545_),
-    .B(_573_),
-    .Y(_574_)
-  );
-  NAND2X1 _5181_ (
-    .A(_572_),
-    .B(_574_),
-    .Y(_575_)
-  );
-  INVX1 _5182_ (
-    .A(_575_),
-    .Y(_576_)
-  );
-  NAND2X1 _5183_ (
-    .A(_557_),
-    .B(_575_),
-    .Y(_577_)
-  );
-  INVX1 _5184_ (
-    .A(_577_),
-    .Y(_578_)
-  );
-  NAND2X1 _5185_ (
-    .A(_1202_),
-    .B(_1200_),
-    .Y(_579_)
-  );
-  NAND2X1 _5186_ (
-    .A(_1199_),
-    .B(_579_),
-    .Y(_580_)
-  );
-  INVX1 _5187_ (
-    .A(_580_),
-    .Y(_581_)
-  );
-  NAND2X1 _5188_ (
-    .A(_1170_),
-    .B(_581_),
-    .Y(_582_)
-  );
-  INVX1 _5189_ (
-    .A(_582_),
-    .Y(_583_)
-  );
-  NAND2X1 _5190_ (
-    .A(_2854_),
-    .B(_582_),
-    .Y(_584_)
-  );
-  INVX1 _5191_ (
-    .A(_584_),
-    .Y(_585_)
-  );
-  NAND2X1 _5192_ (
-    .A(_578_),
-    .B(_585_),
-    .Y(_586_)
-  );
-  INVX1 _5193_ (
-    .A(_586_),
-    .Y(_587_)
-  );
-  NAND2X1 _5194_ (
-    .A(_570_),
-    .B(_586_),
-    .Y(_588_)
-  );
-  NAND2X1 _5195_ (
-    .A(_569_),
-    .B(_587_),
-    .Y(_589_)
-  );
-  NAND2X1 _5196_ (
-    .A(_588_),
-    .B(_589_),
-    .Y(_590_)
-  );
-  INVX1 _5197_ (
-    .A(_590_),
-    .Y(_591_)
-  );
-  NAND2X1 _5198_ (
-    .A(_2377_),
-    .B(_1903_),
-    .Y(_592_)
-  );
-  NAND2X1 _5199_ (
-    .A(_1902_),
-    .B(_592_),
-    .Y(_593_)
-  );
-  NAND2X1 _5200_ (
-    .A(_1894_),
-    .B(_593_),
-    .Y(_594_)
-  );
-  NAND2X1 _5201_ (
-    .A(_2599_),
-    .B(_1898_),
-    .Y(_595_)
-  );
-  NAND2X1 _5202_ (
-    .A(_1896_),
-    .B(_595_),
-    .Y(_596_)
-  );
-  INVX1 _5203_ (
-    .A(_596_),
-    .Y(_597_)
-  );
-  NAND2X1 _5204_ (
-    .A(_594_),
-    .B(_596_),
-    .Y(_598_)
-  );
-  NAND2X1 _5205_ (
-    .A(_1897_),
-    .B(_594_),
-    .Y(_599_)
-  );
-  NAND2X1 _5206_ (
-    .A(_597_),
-    .B(_599_),
-    .Y(_600_)
-  );
-  NAND2X1 _5207_ (
-    .A(_598_),
-    .B(_600_),
-    .Y(_601_)
-  );
-  INVX1 _5208_ (
-    .A(_601_),
-    .Y(_602_)
-  );
-  NAND2X1 _5209_ (
-    .A(_2255_),
-    .B(_1906_),
-    .Y(_603_)
-  );
-  NAND2X1 _5210_ (
-    .A(_1905_),
-    .B(_603_),
-    .Y(_604_)
-  );
-  NAND2X1 _5211_ (
-    .A(_1894_),
-    .B(_604_),
-    .Y(_605_)
-  );
-  NAND2X1 _5212_ (
-    .A(_1897_),
-    .B(_605_),
-    .Y(_606_)
-  );
-  INVX1 _5213_ (
-    .A(_606_),
-    .Y(_607_)
-  );
-  NAND2X1 _5214_ (
-    .A(_1889_),
-    .B(_605_),
-    .Y(_608_)
-  );
-  NAND2X1 _5215_ (
-    .A(_1437_),
-    .B(_1204_),
-    .Y(_609_)
-  );
-  NAND2X1 _5216_ (
-    .A(_1203_),
-    .B(_609_),
-    .Y(_610_)
-  );
-  NAND2X1 _5217_ (
-    .A(_1170_),
-    .B(_610_),
-    .Y(_611_)
-  );
-  INVX1 _5218_ (
-    .A(_611_),
-    .Y(_612_)
-  );
-  NAND2X1 _5219_ (
-    .A(_2854_),
-    .B(_611_),
-    .Y(_613_)
-  );
-  INVX1 _5220_ (
-    .A(_613_),
-    .Y(_614_)
-  );
-  NAND2X1 _5221_ (
-    .A(_1890_),
-    .B(_606_),
-    .Y(_615_)
-  );
-  NAND2X1 _5222_ (
-    .A(_608_),
-    .B(_615_),
-    .Y(_616_)
-  );
-  INVX1 _5223_ (
-    .A(_616_),
-    .Y(_617_)
-  );
-  NAND2X1 _5224_ (
-    .A(_613_),
-    .B(_617_),
-    .Y(_618_)
-  );
-  NAND2X1 _5225_ (
-    .A(_608_),
-    .B(_618_),
-    .Y(_619_)
-  );
-  INVX1 _5226_ (
-    .A(_619_),
-    .Y(_620_)
-  );
-  NAND2X1 _5227_ (
-    .A(_602_),
-    .B(_619_),
-    .Y(_621_)
-  );
-  NAND2X1 _5228_ (
-    .A(_598_),
-    .B(_621_),
-    .Y(_622_)
-  );
-  INVX1 _5229_ (
-    .A(_622_),
-    .Y(_623_)
-  );
-  NAND2X1 _5230_ (
-    .A(_591_),
-    .B(_622_),
-    .Y(_624_)
-  );
-  NAND2X1 _5231_ (
-    .A(_588_),
-    .B(_624_),
-    .Y(_625_)
-  );
-  INVX1 _5232_ (
-    .A(_625_),
-    .Y(_626_)
-  );
-  NAND2X1 _5233_ (
-    .A(_2857_),
-    .B(_567_),
-    .Y(_627_)
-  );
-  INVX1 _5234_ (
-    .A(_627_),
-    .Y(_628_)
-  );
-  NAND2X1 _5235_ (
-    .A(_596_),
-    .B(_627_),
-    .Y(_629_)
-  );
-  INVX1 _5236_ (
-    .A(_629_),
-    .Y(_630_)
-  );
-  NAND2X1 _5237_ (
-    .A(_625_),
-    .B(_630_),
-    .Y(_631_)
-  );
-  NAND2X1 _5238_ (
-    .A(_1381_),
-    .B(_1207_),
-    .Y(_632_)
-  );
-  NAND2X1 _5239_ (
-    .A(_1206_),
-    .B(_632_),
-    .Y(_633_)
-  );
-  INVX1 _5240_ (
-    .A(_633_),
-    .Y(_634_)
-  );
-  NAND2X1 _5241_ (
-    .A(_1170_),
-    .B(_633_),
-    .Y(_635_)
-  );
-  INVX1 _5242_ (
-    .A(_635_),
-    .Y(_636_)
-  );
-  NAND2X1 _5243_ (
-    .A(_1305_),
-    .B(_1212_),
-    .Y(_637_)
-  );
-  NAND2X1 _5244_ (
-    .A(_1211_),
-    .B(_637_),
-    .Y(_638_)
-  );
-  INVX1 _5245_ (
-    .A(_638_),
-    .Y(_639_)
-  );
-  NAND2X1 _5246_ (
-    .A(_1170_),
-    .B(_639_),
-    .Y(_640_)
-  );
-  INVX1 _5247_ (
-    .A(_640_),
-    .Y(_641_)
-  );
-  NAND2X1 _5248_ (
-    .A(_2854_),
-    .B(_640_),
-    .Y(_642_)
-  );
-  INVX1 _5249_ (
-    .A(_642_),
-    .Y(_643_)
-  );
-  NAND2X1 _5250_ (
-    .A(_636_),
-    .B(_643_),
-    .Y(_644_)
-  );
-  NAND2X1 _5251_ (
-    .A(_2854_),
-    .B(_635_),
-    .Y(_645_)
-  );
-  INVX1 _5252_ (
-    .A(_645_),
-    .Y(_646_)
-  );
-  NAND2X1 _5253_ (
-    .A(_641_),
-    .B(_646_),
-    .Y(_647_)
-  );
-  NAND2X1 _5254_ (
-    .A(_644_),
-    .B(_647_),
-    .Y(_648_)
-  );
-  INVX1 _5255_ (
-    .A(_648_),
-    .Y(_649_)
-  );
-  NAND2X1 _5256_ (
-    .A(_597_),
-    .B(_649_),
-    .Y(_650_)
-  );
-  NAND2X1 _5257_ (
-    .A(_596_),
-    .B(_648_),
-    .Y(_651_)
-  );
-  NAND2X1 _5258_ (
-    .A(_650_),
-    .B(_651_),
-    .Y(_652_)
-  );
-  INVX1 _5259_ (
-    .A(_652_),
-    .Y(_653_)
-  );
-  NAND2X1 _5260_ (
-    .A(_565_),
-    .B(_653_),
-    .Y(_654_)
-  );
-  NAND2X1 _5261_ (
-    .A(_479_),
-    .B(_535_),
-    .Y(_655_)
-  );
-  NAND2X1 _5262_ (
-    .A(_536_),
-    .B(_655_),
-    .Y(_656_)
-  );
-  NAND2X1 _5263_ (
-    .A(_560_),
-    .B(_656_),
-    .Y(_657_)
-  );
-  NAND2X1 _5264_ (
-    .A(_557_),
-    .B(_657_),
-    .Y(_658_)
-  );
-  INVX1 _5265_ (
-    .A(_658_),
-    .Y(_659_)
-  );
-  NAND2X1 _5266_ (
-    .A(_2856_),
-    .B(_658_),
-    .Y(_660_)
-  );
-  NAND2X1 _5267_ (
-    .A(_2855_),
-    .B(_659_),
-    .Y(_661_)
-  );
-  NAND2X1 _5268_ (
-    .A(_660_),
-    .B(_661_),
-    .Y(_662_)
-  );
-  INVX1 _5269_ (
-    .A(_662_),
-    .Y(_663_)
-  );
-  NAND2X1 _5270_ (
-    .A(_566_),
-    .B(_652_),
-    .Y(_664_)
-  );
-  NAND2X1 _5271_ (
-    .A(_654_),
-    .B(_664_),
-    .Y(_665_)
-  );
-  INVX1 _5272_ (
-    .A(_665_),
-    .Y(_666_)
-  );
-  NAND2X1 _5273_ (
-    .A(_662_),
-    .B(_666_),
-    .Y(_667_)
-  );
-  NAND2X1 _5274_ (
-    .A(_654_),
-    .B(_667_),
-    .Y(_668_)
-  );
-  INVX1 _5275_ (
-    .A(_668_),
-    .Y(_669_)
-  );
-  NAND2X1 _5276_ (
-    .A(_644_),
-    .B(_650_),
-    .Y(_670_)
-  );
-  NAND2X1 _5277_ (
-    .A(_660_),
-    .B(_670_),
-    .Y(_671_)
-  );
-  OR2X1 _5278_ (
-    .A(_660_),
-    .B(_670_),
-    .Y(_672_)
-  );
-  NAND2X1 _5279_ (
-    .A(_671_),
-    .B(_672_),
-    .Y(_673_)
-  );
-  INVX1 _5280_ (
-    .A(_673_),
-    .Y(_674_)
-  );
-  XOR2X1 _5281_ (
-    .A(_1909_),
-    .B(_1908_),
-    .Y(_675_)
-  );
-  NAND2X1 _5282_ (
-    .A(_1894_),
-    .B(_675_),
-    .Y(_676_)
-  );
-  INVX1 _5283_ (
-    .A(_676_),
-    .Y(_677_)
-  );
-  NAND2X1 _5284_ (
-    .A(_2039_),
-    .B(_1913_),
-    .Y(_678_)
-  );
-  NAND2X1 _5285_ (
-    .A(_1912_),
-    .B(_678_),
-    .Y(_679_)
-  );
-  NAND2X1 _5286_ (
-    .A(_1894_),
-    .B(_679_),
-    .Y(_680_)
-  );
-  NAND2X1 _5287_ (
-    .A(_1897_),
-    .B(_680_),
-    .Y(_681_)
-  );
-  INVX1 _5288_ (
-    .A(_681_),
-    .Y(_682_)
-  );
-  NAND2X1 _5289_ (
-    .A(_676_),
-    .B(_682_),
-    .Y(_683_)
-  );
-  NAND2X1 _5290_ (
-    .A(_1897_),
-    .B(_676_),
-    .Y(_684_)
-  );
-  NAND2X1 _5291_ (
-    .A(_681_),
-    .B(_684_),
-    .Y(_685_)
-  );
-  NAND2X1 _5292_ (
-    .A(_683_),
-    .B(_685_),
-    .Y(_686_)
-  );
-  INVX1 _5293_ (
-    .A(_686_),
-    .Y(_687_)
-  );
-  NAND2X1 _5294_ (
-    .A(_599_),
-    .B(_686_),
-    .Y(_688_)
-  );
-  NAND2X1 _5295_ (
-    .A(_2102_),
-    .B(_1911_),
-    .Y(_689_)
-  );
-  NAND2X1 _5296_ (
-    .A(_1910_),
-    .B(_689_),
-    .Y(_690_)
-  );
-  INVX1 _5297_ (
-    .A(_690_),
-    .Y(_691_)
-  );
-  NAND2X1 _5298_ (
-    .A(_1894_),
-    .B(_691_),
-    .Y(_692_)
-  );
-  NAND2X1 _5299_ (
-    .A(_1997_),
-    .B(_1915_),
-    .Y(_693_)
-  );
-  NAND2X1 _5300_ (
-    .A(_1914_),
-    .B(_693_),
-    .Y(_694_)
-  );
-  INVX1 _5301_ (
-    .A(_694_),
-    .Y(_695_)
-  );
-  NAND2X1 _5302_ (
-    .A(_1894_),
-    .B(_695_),
-    .Y(_696_)
-  );
-  NAND2X1 _5303_ (
-    .A(_1897_),
-    .B(_696_),
-    .Y(_697_)
-  );
-  INVX1 _5304_ (
-    .A(_697_),
-    .Y(_698_)
-  );
-  NAND2X1 _5305_ (
-    .A(_1897_),
-    .B(_692_),
-    .Y(_699_)
-  );
-  NAND2X1 _5306_ (
-    .A(_692_),
-    .B(_698_),
-    .Y(_700_)
-  );
-  INVX1 _5307_ (
-    .A(_700_),
-    .Y(_701_)
-  );
-  NAND2X1 _5308_ (
-    .A(_594_),
-    .B(_687_),
-    .Y(_702_)
-  );
-  NAND2X1 _5309_ (
-    .A(_688_),
-    .B(_702_),
-    .Y(_703_)
-  );
-  INVX1 _5310_ (
-    .A(_703_),
-    .Y(_704_)
-  );
-  NAND2X1 _5311_ (
-    .A(_700_),
-    .B(_704_),
-    .Y(_705_)
-  );
-  NAND2X1 _5312_ (
-    .A(_688_),
-    .B(_705_),
-    .Y(_706_)
-  );
-  INVX1 _5313_ (
-    .A(_706_),
-    .Y(_707_)
-  );
-  NAND2X1 _5314_ (
-    .A(_674_),
-    .B(_706_),
-    .Y(_708_)
-  );
-  NAND2X1 _5315_ (
-    .A(_673_),
-    .B(_707_),
-    .Y(_709_)
-  );
-  NAND2X1 _5316_ (
-    .A(_708_),
-    .B(_709_),
-    .Y(_710_)
-  );
-  INVX1 _5317_ (
-    .A(_710_),
-    .Y(_711_)
-  );
-  NAND2X1 _5318_ (
-    .A(_697_),
-    .B(_699_),
-    .Y(_712_)
-  );
-  NAND2X1 _5319_ (
-    .A(_700_),
-    .B(_712_),
-    .Y(_713_)
-  );
-  INVX1 _5320_ (
-    .A(_713_),
-    .Y(_714_)
-  );
-  NAND2X1 _5321_ (
-    .A(_607_),
-    .B(_714_),
-    .Y(_715_)
-  );
-  NAND2X1 _5322_ (
-    .A(_606_),
-    .B(_713_),
-    .Y(_716_)
-  );
-  NAND2X1 _5323_ (
-    .A(_715_),
-    .B(_716_),
-    .Y(_717_)
-  );
-  INVX1 _5324_ (
-    .A(_717_),
-    .Y(_718_)
-  );
-  NAND2X1 _5325_ (
-    .A(_1889_),
-    .B(_718_),
-    .Y(_719_)
-  );
-  NAND2X1 _5326_ (
-    .A(_715_),
-    .B(_719_),
-    .Y(_720_)
-  );
-  NAND2X1 _5327_ (
-    .A(_701_),
-    .B(_703_),
-    .Y(_721_)
-  );
-  NAND2X1 _5328_ (
-    .A(_705_),
-    .B(_721_),
-    .Y(_722_)
-  );
-  OR2X1 _5329_ (
-    .A(_720_),
-    .B(_722_),
-    .Y(_723_)
-  );
-  NAND2X1 _5330_ (
-    .A(_720_),
-    .B(_722_),
-    .Y(_724_)
-  );
-  NAND2X1 _5331_ (
-    .A(_723_),
-    .B(_724_),
-    .Y(_725_)
-  );
-  INVX1 _5332_ (
-    .A(_725_),
-    .Y(_726_)
-  );
-  NAND2X1 _5333_ (
-    .A(_1217_),
-    .B(_1215_),
-    .Y(_727_)
-  );
-  NAND2X1 _5334_ (
-    .A(_1213_),
-    .B(_727_),
-    .Y(_728_)
-  );
-  INVX1 _5335_ (
-    .A(_728_),
-    .Y(_729_)
-  );
-  NAND2X1 _5336_ (
-    .A(_1170_),
-    .B(_728_),
-    .Y(_730_)
-  );
-  INVX1 _5337_ (
-    .A(_730_),
-    .Y(_731_)
-  );
-  NAND2X1 _5338_ (
-    .A(_584_),
-    .B(_730_),
-    .Y(_732_)
-  );
-  XOR2X1 _5339_ (
-    .A(_1210_),
-    .B(_1209_),
-    .Y(_733_)
-  );
-  NAND2X1 _5340_ (
-    .A(_1170_),
-    .B(_733_),
-    .Y(_734_)
-  );
-  INVX1 _5341_ (
-    .A(_734_),
-    .Y(_735_)
-  );
-  NAND2X1 _5342_ (
-    .A(_580_),
-    .B(_731_),
-    .Y(_736_)
-  );
-  NAND2X1 _5343_ (
-    .A(_735_),
-    .B(_736_),
-    .Y(_737_)
-  );
-  NAND2X1 _5344_ (
-    .A(_732_),
-    .B(_737_),
-    .Y(_738_)
-  );
-  INVX1 _5345_ (
-    .A(_738_),
-    .Y(_739_)
-  );
-  NAND2X1 _5346_ (
-    .A(_726_),
-    .B(_738_),
-    .Y(_740_)
-  );
-  NAND2X1 _5347_ (
-    .A(_723_),
-    .B(_740_),
-    .Y(_741_)
-  );
-  INVX1 _5348_ (
-    .A(_741_),
-    .Y(_742_)
-  );
-  NAND2X1 _5349_ (
-    .A(_711_),
-    .B(_741_),
-    .Y(_743_)
-  );
-  NAND2X1 _5350_ (
-    .A(_710_),
-    .B(_742_),
-    .Y(_744_)
-  );
-  NAND2X1 _5351_ (
-    .A(_743_),
-    .B(_744_),
-    .Y(_745_)
-  );
-  INVX1 _5352_ (
-    .A(_745_),
-    .Y(_746_)
-  );
-  NAND2X1 _5353_ (
-    .A(_668_),
-    .B(_746_),
-    .Y(_747_)
-  );
-  NAND2X1 _5354_ (
-    .A(_669_),
-    .B(_745_),
-    .Y(_748_)
-  );
-  NAND2X1 _5355_ (
-    .A(_747_),
-    .B(_748_),
-    .Y(_749_)
-  );
-  NAND2X1 _5356_ (
-    .A(_607_),
-    .B(_692_),
-    .Y(_750_)
-  );
-  NAND2X1 _5357_ (
-    .A(_606_),
-    .B(_699_),
-    .Y(_751_)
-  );
-  NAND2X1 _5358_ (
-    .A(_750_),
-    .B(_751_),
-    .Y(_752_)
-  );
-  OR2X1 _5359_ (
-    .A(_683_),
-    .B(_752_),
-    .Y(_753_)
-  );
-  NAND2X1 _5360_ (
-    .A(_683_),
-    .B(_752_),
-    .Y(_754_)
-  );
-  NAND2X1 _5361_ (
-    .A(_753_),
-    .B(_754_),
-    .Y(_755_)
-  );
-  INVX1 _5362_ (
-    .A(_755_),
-    .Y(_756_)
-  );
-  NAND2X1 _5363_ (
-    .A(_537_),
-    .B(_539_),
-    .Y(_757_)
-  );
-  NAND2X1 _5364_ (
-    .A(_540_),
-    .B(_757_),
-    .Y(_758_)
-  );
-  INVX1 _5365_ (
-    .A(_758_),
-    .Y(_759_)
-  );
-  NAND2X1 _5366_ (
-    .A(_560_),
-    .B(_759_),
-    .Y(_760_)
-  );
-  NAND2X1 _5367_ (
-    .A(_557_),
-    .B(_760_),
-    .Y(_761_)
-  );
-  INVX1 _5368_ (
-    .A(_761_),
-    .Y(_762_)
-  );
-  NAND2X1 _5369_ (
-    .A(_2854_),
-    .B(_734_),
-    .Y(_763_)
-  );
-  INVX1 _5370_ (
-    .A(_763_),
-    .Y(_764_)
-  );
-  NAND2X1 _5371_ (
-    .A(_612_),
-    .B(_764_),
-    .Y(_765_)
-  );
-  NAND2X1 _5372_ (
-    .A(_614_),
-    .B(_735_),
-    .Y(_766_)
-  );
-  NAND2X1 _5373_ (
-    .A(_765_),
-    .B(_766_),
-    .Y(_767_)
-  );
-  INVX1 _5374_ (
-    .A(_767_),
-    .Y(_768_)
-  );
-  NAND2X1 _5375_ (
-    .A(_1890_),
-    .B(_768_),
-    .Y(_769_)
-  );
-  NAND2X1 _5376_ (
-    .A(_1889_),
-    .B(_767_),
-    .Y(_770_)
-  );
-  NAND2X1 _5377_ (
-    .A(_769_),
-    .B(_770_),
-    .Y(_771_)
-  );
-  INVX1 _5378_ (
-    .A(_771_),
-    .Y(_772_)
-  );
-  NAND2X1 _5379_ (
-    .A(_761_),
-    .B(_772_),
-    .Y(_773_)
-  );
-  NAND2X1 _5380_ (
-    .A(_762_),
-    .B(_771_),
-    .Y(_774_)
-  );
-  NAND2X1 _5381_ (
-    .A(_773_),
-    .B(_774_),
-    .Y(_775_)
-  );
-  INVX1 _5382_ (
-    .A(_775_),
-    .Y(_776_)
-  );
-  NAND2X1 _5383_ (
-    .A(_755_),
-    .B(_776_),
-    .Y(_777_)
-  );
-  NAND2X1 _5384_ (
-    .A(_756_),
-    .B(_775_),
-    .Y(_778_)
-  );
-  NAND2X1 _5385_ (
-    .A(_777_),
-    .B(_778_),
-    .Y(_779_)
-  );
-  XOR2X1 _5386_ (
-    .A(_500_),
-    .B(_533_),
-    .Y(_780_)
-  );
-  NAND2X1 _5387_ (
-    .A(_572_),
-    .B(_780_),
-    .Y(_781_)
-  );
-  INVX1 _5388_ (
-    .A(_781_),
-    .Y(_782_)
-  );
-  NAND2X1 _5389_ (
-    .A(_557_),
-    .B(_781_),
-    .Y(_783_)
-  );
-  INVX1 _5390_ (
-    .A(_783_),
-    .Y(_784_)
-  );
-  NAND2X1 _5391_ (
-    .A(_576_),
-    .B(_784_),
-    .Y(_785_)
-  );
-  INVX1 _5392_ (
-    .A(_785_),
-    .Y(_786_)
-  );
-  NAND2X1 _5393_ (
-    .A(_683_),
-    .B(_702_),
-    .Y(_787_)
-  );
-  NAND2X1 _5394_ (
-    .A(_583_),
-    .B(_729_),
-    .Y(_788_)
-  );
-  NAND2X1 _5395_ (
-    .A(_736_),
-    .B(_788_),
-    .Y(_789_)
-  );
-  XOR2X1 _5396_ (
-    .A(_734_),
-    .B(_789_),
-    .Y(_790_)
-  );
-  NAND2X1 _5397_ (
-    .A(_2854_),
-    .B(_790_),
-    .Y(_791_)
-  );
-  OR2X1 _5398_ (
-    .A(_787_),
-    .B(_791_),
-    .Y(_792_)
-  );
-  NAND2X1 _5399_ (
-    .A(_1890_),
-    .B(_717_),
-    .Y(_793_)
-  );
-  NAND2X1 _5400_ (
-    .A(_719_),
-    .B(_793_),
-    .Y(_794_)
-  );
-  INVX1 _5401_ (
-    .A(_794_),
-    .Y(_795_)
-  );
-  NAND2X1 _5402_ (
-    .A(_787_),
-    .B(_791_),
-    .Y(_796_)
-  );
-  NAND2X1 _5403_ (
-    .A(_792_),
-    .B(_796_),
-    .Y(_797_)
-  );
-  INVX1 _5404_ (
-    .A(_797_),
-    .Y(_798_)
-  );
-  NAND2X1 _5405_ (
-    .A(_794_),
-    .B(_798_),
-    .Y(_799_)
-  );
-  NAND2X1 _5406_ (
-    .A(_792_),
-    .B(_799_),
-    .Y(_800_)
-  );
-  INVX1 _5407_ (
-    .A(_800_),
-    .Y(_801_)
-  );
-  NAND2X1 _5408_ (
-    .A(_785_),
-    .B(_801_),
-    .Y(_802_)
-  );
-  NAND2X1 _5409_ (
-    .A(_725_),
-    .B(_739_),
-    .Y(_803_)
-  );
-  NAND2X1 _5410_ (
-    .A(_740_),
-    .B(_803_),
-    .Y(_804_)
-  );
-  INVX1 _5411_ (
-    .A(_804_),
-    .Y(_805_)
-  );
-  NAND2X1 _5412_ (
-    .A(_786_),
-    .B(_800_),
-    .Y(_806_)
-  );
-  NAND2X1 _5413_ (
-    .A(_802_),
-    .B(_806_),
-    .Y(_807_)
-  );
-  INVX1 _5414_ (
-    .A(_807_),
-    .Y(_808_)
-  );
-  NAND2X1 _5415_ (
-    .A(_804_),
-    .B(_808_),
-    .Y(_809_)
-  );
-  NAND2X1 _5416_ (
-    .A(_802_),
-    .B(_809_),
-    .Y(_810_)
-  );
-  OR2X1 _5417_ (
-    .A(_779_),
-    .B(_810_),
-    .Y(_811_)
-  );
-  NAND2X1 _5418_ (
-    .A(_779_),
-    .B(_810_),
-    .Y(_812_)
-  );
-  NAND2X1 _5419_ (
-    .A(_811_),
-    .B(_812_),
-    .Y(_813_)
-  );
-  OR2X1 _5420_ (
-    .A(_749_),
-    .B(_813_),
-    .Y(_814_)
-  );
-  NAND2X1 _5421_ (
-    .A(_749_),
-    .B(_813_),
-    .Y(_815_)
-  );
-  NAND2X1 _5422_ (
-    .A(_814_),
-    .B(_815_),
-    .Y(_816_)
-  );
-  NAND2X1 _5423_ (
-    .A(_663_),
-    .B(_665_),
-    .Y(_817_)
-  );
-  NAND2X1 _5424_ (
-    .A(_667_),
-    .B(_817_),
-    .Y(_818_)
-  );
-  NAND2X1 _5425_ (
-    .A(_355_),
-    .B(_356_),
-    .Y(_819_)
-  );
-  XOR2X1 _5426_ (
-    .A(_543_),
-    .B(_819_),
-    .Y(_820_)
-  );
-  NAND2X1 _5427_ (
-    .A(_560_),
-    .B(_820_),
-    .Y(_821_)
-  );
-  NAND2X1 _5428_ (
-    .A(_557_),
-    .B(_821_),
-    .Y(_822_)
-  );
-  INVX1 _5429_ (
-    .A(_822_),
-    .Y(_823_)
-  );
-  NAND2X1 _5430_ (
-    .A(_529_),
-    .B(_531_),
-    .Y(_824_)
-  );
-  NAND2X1 _5431_ (
-    .A(_532_),
-    .B(_824_),
-    .Y(_825_)
-  );
-  INVX1 _5432_ (
-    .A(_825_),
-    .Y(_826_)
-  );
-  NAND2X1 _5433_ (
-    .A(_572_),
-    .B(_826_),
-    .Y(_827_)
-  );
-  INVX1 _5434_ (
-    .A(_827_),
-    .Y(_828_)
-  );
-  NAND2X1 _5435_ (
-    .A(_823_),
-    .B(_828_),
-    .Y(_829_)
-  );
-  NAND2X1 _5436_ (
-    .A(_557_),
-    .B(_827_),
-    .Y(_830_)
-  );
-  OR2X1 _5437_ (
-    .A(_821_),
-    .B(_830_),
-    .Y(_831_)
-  );
-  NAND2X1 _5438_ (
-    .A(_829_),
-    .B(_831_),
-    .Y(_832_)
-  );
-  INVX1 _5439_ (
-    .A(_832_),
-    .Y(_833_)
-  );
-  NAND2X1 _5440_ (
-    .A(_614_),
-    .B(_833_),
-    .Y(_834_)
-  );
-  NAND2X1 _5441_ (
-    .A(_829_),
-    .B(_834_),
-    .Y(_835_)
-  );
-  INVX1 _5442_ (
-    .A(_835_),
-    .Y(_836_)
-  );
-  NAND2X1 _5443_ (
-    .A(_1223_),
-    .B(_1221_),
-    .Y(_837_)
-  );
-  NAND2X1 _5444_ (
-    .A(_1219_),
-    .B(_837_),
-    .Y(_838_)
-  );
-  NAND2X1 _5445_ (
-    .A(_1170_),
-    .B(_838_),
-    .Y(_839_)
-  );
-  INVX1 _5446_ (
-    .A(_839_),
-    .Y(_840_)
-  );
-  NAND2X1 _5447_ (
-    .A(_2854_),
-    .B(_839_),
-    .Y(_841_)
-  );
-  INVX1 _5448_ (
-    .A(_841_),
-    .Y(_842_)
-  );
-  NAND2X1 _5449_ (
-    .A(_641_),
-    .B(_842_),
-    .Y(_843_)
-  );
-  NAND2X1 _5450_ (
-    .A(_643_),
-    .B(_840_),
-    .Y(_844_)
-  );
-  NAND2X1 _5451_ (
-    .A(_843_),
-    .B(_844_),
-    .Y(_845_)
-  );
-  INVX1 _5452_ (
-    .A(_845_),
-    .Y(_846_)
-  );
-  NAND2X1 _5453_ (
-    .A(_703_),
-    .B(_846_),
-    .Y(_847_)
-  );
-  NAND2X1 _5454_ (
-    .A(_843_),
-    .B(_847_),
-    .Y(_848_)
-  );
-  INVX1 _5455_ (
-    .A(_848_),
-    .Y(_849_)
-  );
-  NAND2X1 _5456_ (
-    .A(_835_),
-    .B(_849_),
-    .Y(_850_)
-  );
-  NAND2X1 _5457_ (
-    .A(_795_),
-    .B(_797_),
-    .Y(_851_)
-  );
-  NAND2X1 _5458_ (
-    .A(_799_),
-    .B(_851_),
-    .Y(_852_)
-  );
-  INVX1 _5459_ (
-    .A(_852_),
-    .Y(_853_)
-  );
-  NAND2X1 _5460_ (
-    .A(_836_),
-    .B(_848_),
-    .Y(_854_)
-  );
-  NAND2X1 _5461_ (
-    .A(_850_),
-    .B(_854_),
-    .Y(_855_)
-  );
-  INVX1 _5462_ (
-    .A(_855_),
-    .Y(_856_)
-  );
-  NAND2X1 _5463_ (
-    .A(_852_),
-    .B(_856_),
-    .Y(_857_)
-  );
-  NAND2X1 _5464_ (
-    .A(_850_),
-    .B(_857_),
-    .Y(_858_)
-  );
-  NAND2X1 _5465_ (
-    .A(_818_),
-    .B(_858_),
-    .Y(_859_)
-  );
-  NAND2X1 _5466_ (
-    .A(_805_),
-    .B(_807_),
-    .Y(_860_)
-  );
-  NAND2X1 _5467_ (
-    .A(_809_),
-    .B(_860_),
-    .Y(_861_)
-  );
-  OR2X1 _5468_ (
-    .A(_818_),
-    .B(_858_),
-    .Y(_862_)
-  );
-  NAND2X1 _5469_ (
-    .A(_859_),
-    .B(_862_),
-    .Y(_863_)
-  );
-  OR2X1 _5470_ (
-    .A(_861_),
-    .B(_863_),
-    .Y(_864_)
-  );
-  NAND2X1 _5471_ (
-    .A(_859_),
-    .B(_864_),
-    .Y(_865_)
-  );
-  OR2X1 _5472_ (
-    .A(_816_),
-    .B(_865_),
-    .Y(_866_)
-  );
-  NAND2X1 _5473_ (
-    .A(_853_),
-    .B(_855_),
-    .Y(_867_)
-  );
-  NAND2X1 _5474_ (
-    .A(_857_),
-    .B(_867_),
-    .Y(_868_)
-  );
-  NAND2X1 _5475_ (
-    .A(_578_),
-    .B(_782_),
-    .Y(_869_)
-  );
-  NAND2X1 _5476_ (
-    .A(_785_),
-    .B(_869_),
-    .Y(_870_)
-  );
-  INVX1 _5477_ (
-    .A(_870_),
-    .Y(_871_)
-  );
-  NAND2X1 _5478_ (
-    .A(_700_),
-    .B(_715_),
-    .Y(_872_)
-  );
-  NAND2X1 _5479_ (
-    .A(_2854_),
-    .B(_730_),
-    .Y(_873_)
-  );
-  INVX1 _5480_ (
-    .A(_873_),
-    .Y(_874_)
-  );
-  NAND2X1 _5481_ (
-    .A(_635_),
-    .B(_874_),
-    .Y(_875_)
-  );
-  NAND2X1 _5482_ (
-    .A(_412_),
-    .B(_541_),
-    .Y(_876_)
-  );
-  NAND2X1 _5483_ (
-    .A(_542_),
-    .B(_876_),
-    .Y(_877_)
-  );
-  NAND2X1 _5484_ (
-    .A(_560_),
-    .B(_877_),
-    .Y(_878_)
-  );
-  NAND2X1 _5485_ (
-    .A(_557_),
-    .B(_878_),
-    .Y(_879_)
-  );
-  INVX1 _5486_ (
-    .A(_879_),
-    .Y(_880_)
-  );
-  NAND2X1 _5487_ (
-    .A(_645_),
-    .B(_873_),
-    .Y(_881_)
-  );
-  NAND2X1 _5488_ (
-    .A(_875_),
-    .B(_881_),
-    .Y(_882_)
-  );
-  INVX1 _5489_ (
-    .A(_882_),
-    .Y(_883_)
-  );
-  NAND2X1 _5490_ (
-    .A(_880_),
-    .B(_883_),
-    .Y(_884_)
-  );
-  NAND2X1 _5491_ (
-    .A(_875_),
-    .B(_884_),
-    .Y(_885_)
-  );
-  OR2X1 _5492_ (
-    .A(_872_),
-    .B(_885_),
-    .Y(_886_)
-  );
-  NAND2X1 _5493_ (
-    .A(_872_),
-    .B(_885_),
-    .Y(_887_)
-  );
-  NAND2X1 _5494_ (
-    .A(_886_),
-    .B(_887_),
-    .Y(_888_)
-  );
-  NAND2X1 _5495_ (
-    .A(_704_),
-    .B(_845_),
-    .Y(_889_)
-  );
-  NAND2X1 _5496_ (
-    .A(_847_),
-    .B(_889_),
-    .Y(_890_)
-  );
-  OR2X1 _5497_ (
-    .A(_888_),
-    .B(_890_),
-    .Y(_891_)
-  );
-  NAND2X1 _5498_ (
-    .A(_886_),
-    .B(_891_),
-    .Y(_892_)
-  );
-  INVX1 _5499_ (
-    .A(_892_),
-    .Y(_893_)
-  );
-  NAND2X1 _5500_ (
-    .A(_870_),
-    .B(_893_),
-    .Y(_894_)
-  );
-  NAND2X1 _5501_ (
-    .A(_871_),
-    .B(_892_),
-    .Y(_895_)
-  );
-  NAND2X1 _5502_ (
-    .A(_894_),
-    .B(_895_),
-    .Y(_896_)
-  );
-  OR2X1 _5503_ (
-    .A(_868_),
-    .B(_896_),
-    .Y(_897_)
-  );
-  NAND2X1 _5504_ (
-    .A(_868_),
-    .B(_896_),
-    .Y(_898_)
-  );
-  NAND2X1 _5505_ (
-    .A(_897_),
-    .B(_898_),
-    .Y(_899_)
-  );
-  NAND2X1 _5506_ (
-    .A(_613_),
-    .B(_832_),
-    .Y(_900_)
-  );
-  NAND2X1 _5507_ (
-    .A(_834_),
-    .B(_900_),
-    .Y(_901_)
-  );
-  NAND2X1 _5508_ (
-    .A(_762_),
-    .B(_764_),
-    .Y(_902_)
-  );
-  INVX1 _5509_ (
-    .A(_902_),
-    .Y(_903_)
-  );
-  NAND2X1 _5510_ (
-    .A(_717_),
-    .B(_902_),
-    .Y(_904_)
-  );
-  NAND2X1 _5511_ (
-    .A(_687_),
-    .B(_842_),
-    .Y(_905_)
-  );
-  NAND2X1 _5512_ (
-    .A(_683_),
-    .B(_905_),
-    .Y(_906_)
-  );
-  NAND2X1 _5513_ (
-    .A(_718_),
-    .B(_903_),
-    .Y(_907_)
-  );
-  NAND2X1 _5514_ (
-    .A(_904_),
-    .B(_907_),
-    .Y(_908_)
-  );
-  OR2X1 _5515_ (
-    .A(_906_),
-    .B(_908_),
-    .Y(_909_)
-  );
-  NAND2X1 _5516_ (
-    .A(_904_),
-    .B(_909_),
-    .Y(_910_)
-  );
-  NAND2X1 _5517_ (
-    .A(_901_),
-    .B(_910_),
-    .Y(_911_)
-  );
-  NAND2X1 _5518_ (
-    .A(_888_),
-    .B(_890_),
-    .Y(_912_)
-  );
-  NAND2X1 _5519_ (
-    .A(_891_),
-    .B(_912_),
-    .Y(_913_)
-  );
-  OR2X1 _5520_ (
-    .A(_901_),
-    .B(_910_),
-    .Y(_914_)
-  );
-  NAND2X1 _5521_ (
-    .A(_911_),
-    .B(_914_),
-    .Y(_915_)
-  );
-  OR2X1 _5522_ (
-    .A(_913_),
-    .B(_915_),
-    .Y(_916_)
-  );
-  NAND2X1 _5523_ (
-    .A(_911_),
-    .B(_916_),
-    .Y(_917_)
-  );
-  NAND2X1 _5524_ (
-    .A(_899_),
-    .B(_917_),
-    .Y(_918_)
-  );
-  NAND2X1 _5525_ (
-    .A(_686_),
-    .B(_841_),
-    .Y(_919_)
-  );
-  NAND2X1 _5526_ (
-    .A(_905_),
-    .B(_919_),
-    .Y(_920_)
-  );
-  NAND2X1 _5527_ (
-    .A(_761_),
-    .B(_763_),
-    .Y(_921_)
-  );
-  NAND2X1 _5528_ (
-    .A(_902_),
-    .B(_921_),
-    .Y(_922_)
-  );
-  INVX1 _5529_ (
-    .A(_922_),
-    .Y(_923_)
-  );
-  NAND2X1 _5530_ (
-    .A(_701_),
-    .B(_923_),
-    .Y(_924_)
-  );
-  NAND2X1 _5531_ (
-    .A(_700_),
-    .B(_922_),
-    .Y(_925_)
-  );
-  NAND2X1 _5532_ (
-    .A(_924_),
-    .B(_925_),
-    .Y(_926_)
-  );
-  OR2X1 _5533_ (
-    .A(_920_),
-    .B(_926_),
-    .Y(_927_)
-  );
-  NAND2X1 _5534_ (
-    .A(_920_),
-    .B(_926_),
-    .Y(_928_)
-  );
-  NAND2X1 _5535_ (
-    .A(_927_),
-    .B(_928_),
-    .Y(_929_)
-  );
-  NAND2X1 _5536_ (
-    .A(_643_),
-    .B(_659_),
-    .Y(_930_)
-  );
-  NAND2X1 _5537_ (
-    .A(_642_),
-    .B(_658_),
-    .Y(_931_)
-  );
-  NAND2X1 _5538_ (
-    .A(_930_),
-    .B(_931_),
-    .Y(_932_)
-  );
-  INVX1 _5539_ (
-    .A(_932_),
-    .Y(_933_)
-  );
-  NAND2X1 _5540_ (
-    .A(_714_),
-    .B(_933_),
-    .Y(_934_)
-  );
-  NAND2X1 _5541_ (
-    .A(_930_),
-    .B(_934_),
-    .Y(_935_)
-  );
-  INVX1 _5542_ (
-    .A(_935_),
-    .Y(_936_)
-  );
-  NAND2X1 _5543_ (
-    .A(_929_),
-    .B(_936_),
-    .Y(_937_)
-  );
-  INVX1 _5544_ (
-    .A(_937_),
-    .Y(_938_)
-  );
-  NAND2X1 _5545_ (
-    .A(_906_),
-    .B(_908_),
-    .Y(_939_)
-  );
-  NAND2X1 _5546_ (
-    .A(_909_),
-    .B(_939_),
-    .Y(_940_)
-  );
-  INVX1 _5547_ (
-    .A(_940_),
-    .Y(_941_)
-  );
-  NAND2X1 _5548_ (
-    .A(_879_),
-    .B(_882_),
-    .Y(_942_)
-  );
-  NAND2X1 _5549_ (
-    .A(_884_),
-    .B(_942_),
-    .Y(_943_)
-  );
-  INVX1 _5550_ (
-    .A(_943_),
-    .Y(_944_)
-  );
-  NAND2X1 _5551_ (
-    .A(_924_),
-    .B(_927_),
-    .Y(_945_)
-  );
-  INVX1 _5552_ (
-    .A(_945_),
-    .Y(_946_)
-  );
-  NAND2X1 _5553_ (
-    .A(_944_),
-    .B(_945_),
-    .Y(_947_)
-  );
-  NAND2X1 _5554_ (
-    .A(_943_),
-    .B(_946_),
-    .Y(_948_)
-  );
-  NAND2X1 _5555_ (
-    .A(_947_),
-    .B(_948_),
-    .Y(_949_)
-  );
-  INVX1 _5556_ (
-    .A(_949_),
-    .Y(_950_)
-  );
-  NAND2X1 _5557_ (
-    .A(_940_),
-    .B(_950_),
-    .Y(_951_)
-  );
-  NAND2X1 _5558_ (
-    .A(_941_),
-    .B(_949_),
-    .Y(_952_)
-  );
-  NAND2X1 _5559_ (
-    .A(_951_),
-    .B(_952_),
-    .Y(_953_)
-  );
-  INVX1 _5560_ (
-    .A(_953_),
-    .Y(_954_)
-  );
-  NAND2X1 _5561_ (
-    .A(_937_),
-    .B(_954_),
-    .Y(_955_)
-  );
-  XOR2X1 _5562_ (
-    .A(_929_),
-    .B(_936_),
-    .Y(_956_)
-  );
-  NAND2X1 _5563_ (
-    .A(_698_),
-    .B(_842_),
-    .Y(_957_)
-  );
-  NAND2X1 _5564_ (
-    .A(_697_),
-    .B(_841_),
-    .Y(_958_)
-  );
-  NAND2X1 _5565_ (
-    .A(_957_),
-    .B(_958_),
-    .Y(_959_)
-  );
-  NAND2X1 _5566_ (
-    .A(_830_),
-    .B(_959_),
-    .Y(_960_)
-  );
-  NAND2X1 _5567_ (
-    .A(_784_),
-    .B(_960_),
-    .Y(_961_)
-  );
-  INVX1 _5568_ (
-    .A(_961_),
-    .Y(_962_)
-  );
-  NAND2X1 _5569_ (
-    .A(_682_),
-    .B(_874_),
-    .Y(_963_)
-  );
-  NAND2X1 _5570_ (
-    .A(_681_),
-    .B(_873_),
-    .Y(_964_)
-  );
-  NAND2X1 _5571_ (
-    .A(_963_),
-    .B(_964_),
-    .Y(_965_)
-  );
-  NOR2X1 _5572_ (
-    .A(_957_),
-    .B(_965_),
-    .Y(_966_)
-  );
-  INVX1 _5573_ (
-    .A(_966_),
-    .Y(_967_)
-  );
-  NAND2X1 _5574_ (
-    .A(_962_),
-    .B(_966_),
-    .Y(_968_)
-  );
-  NAND2X1 _5575_ (
-    .A(_956_),
-    .B(_968_),
-    .Y(_969_)
-  );
-  NAND2X1 _5576_ (
-    .A(_713_),
-    .B(_932_),
-    .Y(_970_)
-  );
-  NAND2X1 _5577_ (
-    .A(_934_),
-    .B(_970_),
-    .Y(_971_)
-  );
-  NAND2X1 _5578_ (
-    .A(_963_),
-    .B(_971_),
-    .Y(_972_)
-  );
-  NAND2X1 _5579_ (
-    .A(_969_),
-    .B(_972_),
-    .Y(_973_)
-  );
-  OR2X1 _5580_ (
-    .A(_963_),
-    .B(_971_),
-    .Y(_974_)
-  );
-  NAND2X1 _5581_ (
-    .A(_956_),
-    .B(_974_),
-    .Y(_975_)
-  );
-  NAND2X1 _5582_ (
-    .A(_957_),
-    .B(_965_),
-    .Y(_976_)
-  );
-  INVX1 _5583_ (
-    .A(_976_),
-    .Y(_977_)
-  );
-  NAND2X1 _5584_ (
-    .A(_961_),
-    .B(_977_),
-    .Y(_978_)
-  );
-  NOR2X1 _5585_ (
-    .A(_784_),
-    .B(_960_),
-    .Y(_979_)
-  );
-  NAND2X1 _5586_ (
-    .A(_967_),
-    .B(_979_),
-    .Y(_980_)
-  );
-  NAND2X1 _5587_ (
-    .A(_978_),
-    .B(_980_),
-    .Y(_981_)
-  );
-  INVX1 _5588_ (
-    .A(_981_),
-    .Y(_982_)
-  );
-  NAND2X1 _5589_ (
-    .A(_975_),
-    .B(_982_),
-    .Y(_983_)
-  );
-  NAND2X1 _5590_ (
-    .A(_973_),
-    .B(_983_),
-    .Y(_984_)
-  );
-  NAND2X1 _5591_ (
-    .A(_913_),
-    .B(_915_),
-    .Y(_985_)
-  );
-  NAND2X1 _5592_ (
-    .A(_916_),
-    .B(_985_),
-    .Y(_986_)
-  );
-  NAND2X1 _5593_ (
-    .A(_947_),
-    .B(_951_),
-    .Y(_987_)
-  );
-  OR2X1 _5594_ (
-    .A(_986_),
-    .B(_987_),
-    .Y(_988_)
-  );
-  NAND2X1 _5595_ (
-    .A(_938_),
-    .B(_953_),
-    .Y(_989_)
-  );
-  NAND2X1 _5596_ (
-    .A(_984_),
-    .B(_989_),
-    .Y(_990_)
-  );
-  NAND2X1 _5597_ (
-    .A(_955_),
-    .B(_990_),
-    .Y(_991_)
-  );
-  NAND2X1 _5598_ (
-    .A(_988_),
-    .B(_991_),
-    .Y(_992_)
-  );
-  NAND2X1 _5599_ (
-    .A(_986_),
-    .B(_987_),
-    .Y(_993_)
-  );
-  NAND2X1 _5600_ (
-    .A(_861_),
-    .B(_863_),
-    .Y(_994_)
-  );
-  NAND2X1 _5601_ (
-    .A(_864_),
-    .B(_994_),
-    .Y(_995_)
-  );
-  INVX1 _5602_ (
-    .A(_995_),
-    .Y(_996_)
-  );
-  NAND2X1 _5603_ (
-    .A(_894_),
-    .B(_897_),
-    .Y(_997_)
-  );
-  INVX1 _5604_ (
-    .A(_997_),
-    .Y(_998_)
-  );
-  NAND2X1 _5605_ (
-    .A(_996_),
-    .B(_997_),
-    .Y(_999_)
-  );
-  OR2X1 _5606_ (
-    .A(_899_),
-    .B(_917_),
-    .Y(_1000_)
-  );
-  NAND2X1 _5607_ (
-    .A(_993_),
-    .B(_1000_),
-    .Y(_1001_)
-  );
-  INVX1 _5608_ (
-    .A(_1001_),
-    .Y(_1002_)
-  );
-  NAND2X1 _5609_ (
-    .A(_992_),
-    .B(_1002_),
-    .Y(_1003_)
-  );
-  NAND2X1 _5610_ (
-    .A(_918_),
-    .B(_1003_),
-    .Y(_1004_)
-  );
-  NAND2X1 _5611_ (
-    .A(_999_),
-    .B(_1004_),
-    .Y(_1005_)
-  );
-  NAND2X1 _5612_ (
-    .A(_995_),
-    .B(_998_),
-    .Y(_1006_)
-  );
-  NAND2X1 _5613_ (
-    .A(_1005_),
-    .B(_1006_),
-    .Y(_1007_)
-  );
-  INVX1 _5614_ (
-    .A(_1007_),
-    .Y(_1008_)
-  );
-  NAND2X1 _5615_ (
-    .A(_866_),
-    .B(_1008_),
-    .Y(_1009_)
-  );
-  NAND2X1 _5616_ (
-    .A(_773_),
-    .B(_777_),
-    .Y(_1010_)
-  );
-  INVX1 _5617_ (
-    .A(_1010_),
-    .Y(_1011_)
-  );
-  NAND2X1 _5618_ (
-    .A(_765_),
-    .B(_769_),
-    .Y(_1012_)
-  );
-  INVX1 _5619_ (
-    .A(_1012_),
-    .Y(_1013_)
-  );
-  NAND2X1 _5620_ (
-    .A(_762_),
-    .B(_1012_),
-    .Y(_1014_)
-  );
-  NAND2X1 _5621_ (
-    .A(_761_),
-    .B(_1013_),
-    .Y(_1015_)
-  );
-  NAND2X1 _5622_ (
-    .A(_1014_),
-    .B(_1015_),
-    .Y(_1016_)
-  );
-  NAND2X1 _5623_ (
-    .A(_750_),
-    .B(_753_),
-    .Y(_1017_)
-  );
-  OR2X1 _5624_ (
-    .A(_1016_),
-    .B(_1017_),
-    .Y(_1018_)
-  );
-  NAND2X1 _5625_ (
-    .A(_1016_),
-    .B(_1017_),
-    .Y(_1019_)
-  );
-  NAND2X1 _5626_ (
-    .A(_1018_),
-    .B(_1019_),
-    .Y(_1020_)
-  );
-  INVX1 _5627_ (
-    .A(_1020_),
-    .Y(_1021_)
-  );
-  NAND2X1 _5628_ (
-    .A(_671_),
-    .B(_708_),
-    .Y(_1022_)
-  );
-  INVX1 _5629_ (
-    .A(_1022_),
-    .Y(_1023_)
-  );
-  NAND2X1 _5630_ (
-    .A(_1021_),
-    .B(_1022_),
-    .Y(_1024_)
-  );
-  NAND2X1 _5631_ (
-    .A(_1020_),
-    .B(_1023_),
-    .Y(_1025_)
-  );
-  NAND2X1 _5632_ (
-    .A(_1024_),
-    .B(_1025_),
-    .Y(_1026_)
-  );
-  INVX1 _5633_ (
-    .A(_1026_),
-    .Y(_1027_)
-  );
-  NAND2X1 _5634_ (
-    .A(_1010_),
-    .B(_1027_),
-    .Y(_1028_)
-  );
-  NAND2X1 _5635_ (
-    .A(_1011_),
-    .B(_1026_),
-    .Y(_1029_)
-  );
-  NAND2X1 _5636_ (
-    .A(_1028_),
-    .B(_1029_),
-    .Y(_1030_)
-  );
-  NAND2X1 _5637_ (
-    .A(_580_),
-    .B(_636_),
-    .Y(_1031_)
-  );
-  INVX1 _5638_ (
-    .A(_1031_),
-    .Y(_1032_)
-  );
-  NAND2X1 _5639_ (
-    .A(_583_),
-    .B(_634_),
-    .Y(_1033_)
-  );
-  NAND2X1 _5640_ (
-    .A(_1031_),
-    .B(_1033_),
-    .Y(_1034_)
-  );
-  INVX1 _5641_ (
-    .A(_1034_),
-    .Y(_1035_)
-  );
-  NAND2X1 _5642_ (
-    .A(_880_),
-    .B(_1034_),
-    .Y(_1036_)
-  );
-  NAND2X1 _5643_ (
-    .A(_879_),
-    .B(_1035_),
-    .Y(_1037_)
-  );
-  NAND2X1 _5644_ (
-    .A(_1036_),
-    .B(_1037_),
-    .Y(_1038_)
-  );
-  NAND2X1 _5645_ (
-    .A(_594_),
-    .B(_676_),
-    .Y(_1039_)
-  );
-  NAND2X1 _5646_ (
-    .A(_593_),
-    .B(_677_),
-    .Y(_1040_)
-  );
-  NAND2X1 _5647_ (
-    .A(_1897_),
-    .B(_1039_),
-    .Y(_1041_)
-  );
-  INVX1 _5648_ (
-    .A(_1041_),
-    .Y(_1042_)
-  );
-  NAND2X1 _5649_ (
-    .A(_1040_),
-    .B(_1042_),
-    .Y(_1043_)
-  );
-  XOR2X1 _5650_ (
-    .A(_597_),
-    .B(_1043_),
-    .Y(_1044_)
-  );
-  OR2X1 _5651_ (
-    .A(_1038_),
-    .B(_1044_),
-    .Y(_1045_)
-  );
-  NAND2X1 _5652_ (
-    .A(_1038_),
-    .B(_1044_),
-    .Y(_1046_)
-  );
-  NAND2X1 _5653_ (
-    .A(_1045_),
-    .B(_1046_),
-    .Y(_1047_)
-  );
-  INVX1 _5654_ (
-    .A(_1047_),
-    .Y(_1048_)
-  );
-  NAND2X1 _5655_ (
-    .A(_743_),
-    .B(_747_),
-    .Y(_1049_)
-  );
-  INVX1 _5656_ (
-    .A(_1049_),
-    .Y(_1050_)
-  );
-  NAND2X1 _5657_ (
-    .A(_1048_),
-    .B(_1049_),
-    .Y(_1051_)
-  );
-  NAND2X1 _5658_ (
-    .A(_1047_),
-    .B(_1050_),
-    .Y(_1052_)
-  );
-  NAND2X1 _5659_ (
-    .A(_1051_),
-    .B(_1052_),
-    .Y(_1053_)
-  );
-  OR2X1 _5660_ (
-    .A(_1030_),
-    .B(_1053_),
-    .Y(_1054_)
-  );
-  NAND2X1 _5661_ (
-    .A(_1030_),
-    .B(_1053_),
-    .Y(_1055_)
-  );
-  NAND2X1 _5662_ (
-    .A(_1054_),
-    .B(_1055_),
-    .Y(_1056_)
-  );
-  INVX1 _5663_ (
-    .A(_1056_),
-    .Y(_1057_)
-  );
-  NAND2X1 _5664_ (
-    .A(_811_),
-    .B(_814_),
-    .Y(_1058_)
-  );
-  INVX1 _5665_ (
-    .A(_1058_),
-    .Y(_1059_)
-  );
-  NAND2X1 _5666_ (
-    .A(_1056_),
-    .B(_1059_),
-    .Y(_1060_)
-  );
-  NAND2X1 _5667_ (
-    .A(_816_),
-    .B(_865_),
-    .Y(_1061_)
-  );
-  NAND2X1 _5668_ (
-    .A(_1060_),
-    .B(_1061_),
-    .Y(_1062_)
-  );
-  INVX1 _5669_ (
-    .A(_1062_),
-    .Y(_1063_)
-  );
-  NAND2X1 _5670_ (
-    .A(_1009_),
-    .B(_1063_),
-    .Y(_1064_)
-  );
-  NAND2X1 _5671_ (
-    .A(_614_),
-    .B(_616_),
-    .Y(_1065_)
-  );
-  NAND2X1 _5672_ (
-    .A(_618_),
-    .B(_1065_),
-    .Y(_1066_)
-  );
-  INVX1 _5673_ (
-    .A(_1066_),
-    .Y(_1067_)
-  );
-  NAND2X1 _5674_ (
-    .A(_600_),
-    .B(_676_),
-    .Y(_1068_)
-  );
-  NAND2X1 _5675_ (
-    .A(_598_),
-    .B(_1068_),
-    .Y(_1069_)
-  );
-  INVX1 _5676_ (
-    .A(_1069_),
-    .Y(_1070_)
-  );
-  NAND2X1 _5677_ (
-    .A(_1031_),
-    .B(_1070_),
-    .Y(_1071_)
-  );
-  NAND2X1 _5678_ (
-    .A(_1032_),
-    .B(_1069_),
-    .Y(_1072_)
-  );
-  NAND2X1 _5679_ (
-    .A(_1071_),
-    .B(_1072_),
-    .Y(_1073_)
-  );
-  INVX1 _5680_ (
-    .A(_1073_),
-    .Y(_1074_)
-  );
-  NAND2X1 _5681_ (
-    .A(_1066_),
-    .B(_1074_),
-    .Y(_1075_)
-  );
-  NAND2X1 _5682_ (
-    .A(_1067_),
-    .B(_1073_),
-    .Y(_1076_)
-  );
-  NAND2X1 _5683_ (
-    .A(_1075_),
-    .B(_1076_),
-    .Y(_1077_)
-  );
-  INVX1 _5684_ (
-    .A(_1077_),
-    .Y(_1078_)
-  );
-  NAND2X1 _5685_ (
-    .A(_1014_),
-    .B(_1018_),
-    .Y(_1079_)
-  );
-  NAND2X1 _5686_ (
-    .A(_1036_),
-    .B(_1045_),
-    .Y(_1080_)
-  );
-  OR2X1 _5687_ (
-    .A(_1079_),
-    .B(_1080_),
-    .Y(_1081_)
-  );
-  NAND2X1 _5688_ (
-    .A(_1079_),
-    .B(_1080_),
-    .Y(_1082_)
-  );
-  NAND2X1 _5689_ (
-    .A(_1081_),
-    .B(_1082_),
-    .Y(_1083_)
-  );
-  INVX1 _5690_ (
-    .A(_1083_),
-    .Y(_1084_)
-  );
-  NAND2X1 _5691_ (
-    .A(_1077_),
-    .B(_1084_),
-    .Y(_1085_)
-  );
-  NAND2X1 _5692_ (
-    .A(_1078_),
-    .B(_1083_),
-    .Y(_1086_)
-  );
-  NAND2X1 _5693_ (
-    .A(_1085_),
-    .B(_1086_),
-    .Y(_1087_)
-  );
-  INVX1 _5694_ (
-    .A(_1087_),
-    .Y(_1088_)
-  );
-  NAND2X1 _5695_ (
-    .A(_2855_),
-    .B(_823_),
-    .Y(_1089_)
-  );
-  INVX1 _5696_ (
-    .A(_1089_),
-    .Y(_1090_)
-  );
-  NAND2X1 _5697_ (
-    .A(_2856_),
-    .B(_822_),
-    .Y(_1091_)
-  );
-  NAND2X1 _5698_ (
-    .A(_1089_),
-    .B(_1091_),
-    .Y(_1092_)
-  );
-  INVX1 _5699_ (
-    .A(_1092_),
-    .Y(_1093_)
-  );
-  NAND2X1 _5700_ (
-    .A(_1024_),
-    .B(_1028_),
-    .Y(_1094_)
-  );
-  INVX1 _5701_ (
-    .A(_1094_),
-    .Y(_1095_)
-  );
-  NAND2X1 _5702_ (
-    .A(_1093_),
-    .B(_1094_),
-    .Y(_1096_)
-  );
-  NAND2X1 _5703_ (
-    .A(_1092_),
-    .B(_1095_),
-    .Y(_1097_)
-  );
-  NAND2X1 _5704_ (
-    .A(_1096_),
-    .B(_1097_),
-    .Y(_1098_)
-  );
-  INVX1 _5705_ (
-    .A(_1098_),
-    .Y(_1099_)
-  );
-  NAND2X1 _5706_ (
-    .A(_1087_),
-    .B(_1099_),
-    .Y(_1100_)
-  );
-  NAND2X1 _5707_ (
-    .A(_1088_),
-    .B(_1098_),
-    .Y(_1101_)
-  );
-  NAND2X1 _5708_ (
-    .A(_1100_),
-    .B(_1101_),
-    .Y(_1102_)
-  );
-  INVX1 _5709_ (
-    .A(_1102_),
-    .Y(_1103_)
-  );
-  NAND2X1 _5710_ (
-    .A(_1051_),
-    .B(_1054_),
-    .Y(_1104_)
-  );
-  INVX1 _5711_ (
-    .A(_1104_),
-    .Y(_1105_)
-  );
-  NAND2X1 _5712_ (
-    .A(_1103_),
-    .B(_1104_),
-    .Y(_1106_)
-  );
-  NAND2X1 _5713_ (
-    .A(_1057_),
-    .B(_1058_),
-    .Y(_1107_)
-  );
-  NAND2X1 _5714_ (
-    .A(_1106_),
-    .B(_1107_),
-    .Y(_1108_)
-  );
-  INVX1 _5715_ (
-    .A(_1108_),
-    .Y(_1109_)
-  );
-  NAND2X1 _5716_ (
-    .A(_1064_),
-    .B(_1109_),
-    .Y(_1110_)
-  );
-  NAND2X1 _5717_ (
-    .A(_1102_),
-    .B(_1105_),
-    .Y(_1111_)
-  );
-  NAND2X1 _5718_ (
-    .A(_601_),
-    .B(_620_),
-    .Y(_1112_)
-  );
-  NAND2X1 _5719_ (
-    .A(_621_),
-    .B(_1112_),
-    .Y(_1113_)
-  );
-  INVX1 _5720_ (
-    .A(_1113_),
-    .Y(_1114_)
-  );
-  NAND2X1 _5721_ (
-    .A(_1090_),
-    .B(_1113_),
-    .Y(_1115_)
-  );
-  NAND2X1 _5722_ (
-    .A(_1089_),
-    .B(_1114_),
-    .Y(_1116_)
-  );
-  NAND2X1 _5723_ (
-    .A(_1115_),
-    .B(_1116_),
-    .Y(_1117_)
-  );
-  INVX1 _5724_ (
-    .A(_1117_),
-    .Y(_1118_)
-  );
-  NAND2X1 _5725_ (
-    .A(_1071_),
-    .B(_1075_),
-    .Y(_1119_)
-  );
-  INVX1 _5726_ (
-    .A(_1119_),
-    .Y(_1120_)
-  );
-  NAND2X1 _5727_ (
-    .A(_1118_),
-    .B(_1119_),
-    .Y(_1121_)
-  );
-  NAND2X1 _5728_ (
-    .A(_1117_),
-    .B(_1120_),
-    .Y(_1122_)
-  );
-  NAND2X1 _5729_ (
-    .A(_1121_),
-    .B(_1122_),
-    .Y(_1123_)
-  );
-  INVX1 _5730_ (
-    .A(_1123_),
-    .Y(_1124_)
-  );
-  NAND2X1 _5731_ (
-    .A(_577_),
-    .B(_584_),
-    .Y(_1125_)
-  );
-  NAND2X1 _5732_ (
-    .A(_586_),
-    .B(_1125_),
-    .Y(_1126_)
-  );
-  NAND2X1 _5733_ (
-    .A(_1081_),
-    .B(_1085_),
-    .Y(_1127_)
-  );
-  NAND2X1 _5734_ (
-    .A(_1126_),
-    .B(_1127_),
-    .Y(_1128_)
-  );
-  OR2X1 _5735_ (
-    .A(_1126_),
-    .B(_1127_),
-    .Y(_1129_)
-  );
-  NAND2X1 _5736_ (
-    .A(_1128_),
-    .B(_1129_),
-    .Y(_1130_)
-  );
-  INVX1 _5737_ (
-    .A(_1130_),
-    .Y(_1131_)
-  );
-  NAND2X1 _5738_ (
-    .A(_1123_),
-    .B(_1131_),
-    .Y(_1132_)
-  );
-  NAND2X1 _5739_ (
-    .A(_1124_),
-    .B(_1130_),
-    .Y(_1133_)
-  );
-  NAND2X1 _5740_ (
-    .A(_1132_),
-    .B(_1133_),
-    .Y(_1134_)
-  );
-  NAND2X1 _5741_ (
-    .A(_1096_),
-    .B(_1100_),
-    .Y(_1135_)
-  );
-  OR2X1 _5742_ (
-    .A(_1134_),
-    .B(_1135_),
-    .Y(_1136_)
-  );
-  NAND2X1 _5743_ (
-    .A(_1111_),
-    .B(_1136_),
-    .Y(_1137_)
-  );
-  INVX1 _5744_ (
-    .A(_1137_),
-    .Y(_1138_)
-  );
-  NAND2X1 _5745_ (
-    .A(_1110_),
-    .B(_1138_),
-    .Y(_1139_)
-  );
-  NAND2X1 _5746_ (
-    .A(_590_),
-    .B(_623_),
-    .Y(_1140_)
-  );
-  NAND2X1 _5747_ (
-    .A(_624_),
-    .B(_1140_),
-    .Y(_1141_)
-  );
-  NAND2X1 _5748_ (
-    .A(_1115_),
-    .B(_1121_),
-    .Y(_1142_)
-  );
-  NAND2X1 _5749_ (
-    .A(_1141_),
-    .B(_1142_),
-    .Y(_1143_)
-  );
-  INVX1 _5750_ (
-    .A(_1143_),
-    .Y(_1144_)
-  );
-  OR2X1 _5751_ (
-    .A(_1141_),
-    .B(_1142_),
-    .Y(_1145_)
-  );
-  NAND2X1 _5752_ (
-    .A(_1143_),
-    .B(_1145_),
-    .Y(_1146_)
-  );
-  NAND2X1 _5753_ (
-    .A(_1128_),
-    .B(_1132_),
-    .Y(_1147_)
-  );
-  OR2X1 _5754_ (
-    .A(_1146_),
-    .B(_1147_),
-    .Y(_1148_)
-  );
-  NAND2X1 _5755_ (
-    .A(_1134_),
-    .B(_1135_),
-    .Y(_1149_)
-  );
-  NAND2X1 _5756_ (
-    .A(_1139_),
-    .B(_1149_),
-    .Y(_1150_)
-  );
-  INVX1 _5757_ (
-    .A(_1150_),
-    .Y(_1151_)
-  );
-  NAND2X1 _5758_ (
-    .A(_1148_),
-    .B(_1151_),
-    .Y(_1152_)
-  );
-  NAND2X1 _5759_ (
-    .A(_597_),
-    .B(_628_),
-    .Y(_1153_)
-  );
-  INVX1 _5760_ (
-    .A(_1153_),
-    .Y(_1154_)
-  );
-  NAND2X1 _5761_ (
-    .A(_629_),
-    .B(_1153_),
-    .Y(_1155_)
-  );
-  XOR2X1 _5762_ (
-    .A(_626_),
-    .B(_1155_),
-    .Y(_1156_)
-  );
-  INVX1 _5763_ (
-    .A(_1156_),
-    .Y(_1157_)
-  );
-  NAND2X1 _5764_ (
-    .A(_1143_),
-    .B(_1157_),
-    .Y(_1158_)
-  );
-  NAND2X1 _5765_ (
-    .A(_1146_),
-    .B(_1147_),
-    .Y(_1159_)
-  );
-  NAND2X1 _5766_ (
-    .A(_1158_),
-    .B(_1159_),
-    .Y(_1160_)
-  );
-  INVX1 _5767_ (
-    .A(_1160_),
-    .Y(_1161_)
-  );
-  NAND2X1 _5768_ (
-    .A(_1152_),
-    .B(_1161_),
-    .Y(_1162_)
-  );
-  NAND2X1 _5769_ (
-    .A(_1144_),
-    .B(_1156_),
-    .Y(_1163_)
-  );
-  NAND2X1 _5770_ (
-    .A(_626_),
-    .B(_1154_),
-    .Y(_1164_)
-  );
-  NAND2X1 _5771_ (
-    .A(_1163_),
-    .B(_1164_),
-    .Y(_1165_)
-  );
-  INVX1 _5772_ (
-    .A(_1165_),
-    .Y(_1166_)
-  );
-  NAND2X1 _5773_ (
-    .A(_1162_),
-    .B(_1166_),
-    .Y(_1167_)
-  );
-  NAND2X1 _5774_ (
-    .A(_631_),
-    .B(_1167_),
     .Y(y)
   );
 endmodule

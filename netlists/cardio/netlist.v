@@ -391,337 +391,3319 @@ module bespoke_mlp(y, x);
   wire _1345_;
   wire _1346_;
   wire _1347_;
+  wire _1348_;
+  wire _1349_;
   wire _134_;
+  wire _1350_;
+  wire _1351_;
+  wire _1352_;
+  wire _1353_;
+  wire _1354_;
+  wire _1355_;
+  wire _1356_;
+  wire _1357_;
+  wire _1358_;
+  wire _1359_;
   wire _135_;
+  wire _1360_;
+  wire _1361_;
+  wire _1362_;
+  wire _1363_;
+  wire _1364_;
+  wire _1365_;
+  wire _1366_;
+  wire _1367_;
+  wire _1368_;
+  wire _1369_;
   wire _136_;
+  wire _1370_;
+  wire _1371_;
+  wire _1372_;
+  wire _1373_;
+  wire _1374_;
+  wire _1375_;
+  wire _1376_;
+  wire _1377_;
+  wire _1378_;
+  wire _1379_;
   wire _137_;
+  wire _1380_;
+  wire _1381_;
+  wire _1382_;
+  wire _1383_;
+  wire _1384_;
+  wire _1385_;
+  wire _1386_;
+  wire _1387_;
+  wire _1388_;
+  wire _1389_;
   wire _138_;
+  wire _1390_;
+  wire _1391_;
+  wire _1392_;
+  wire _1393_;
+  wire _1394_;
+  wire _1395_;
+  wire _1396_;
+  wire _1397_;
+  wire _1398_;
+  wire _1399_;
   wire _139_;
   wire _13_;
+  wire _1400_;
+  wire _1401_;
+  wire _1402_;
+  wire _1403_;
+  wire _1404_;
+  wire _1405_;
+  wire _1406_;
+  wire _1407_;
+  wire _1408_;
+  wire _1409_;
   wire _140_;
+  wire _1410_;
+  wire _1411_;
+  wire _1412_;
+  wire _1413_;
+  wire _1414_;
+  wire _1415_;
+  wire _1416_;
+  wire _1417_;
+  wire _1418_;
+  wire _1419_;
   wire _141_;
+  wire _1420_;
+  wire _1421_;
+  wire _1422_;
+  wire _1423_;
+  wire _1424_;
+  wire _1425_;
+  wire _1426_;
+  wire _1427_;
+  wire _1428_;
+  wire _1429_;
   wire _142_;
+  wire _1430_;
+  wire _1431_;
+  wire _1432_;
+  wire _1433_;
+  wire _1434_;
+  wire _1435_;
+  wire _1436_;
+  wire _1437_;
+  wire _1438_;
+  wire _1439_;
   wire _143_;
+  wire _1440_;
+  wire _1441_;
+  wire _1442_;
+  wire _1443_;
+  wire _1444_;
+  wire _1445_;
+  wire _1446_;
+  wire _1447_;
+  wire _1448_;
+  wire _1449_;
   wire _144_;
+  wire _1450_;
+  wire _1451_;
+  wire _1452_;
+  wire _1453_;
+  wire _1454_;
+  wire _1455_;
+  wire _1456_;
+  wire _1457_;
+  wire _1458_;
+  wire _1459_;
   wire _145_;
+  wire _1460_;
+  wire _1461_;
+  wire _1462_;
+  wire _1463_;
+  wire _1464_;
+  wire _1465_;
+  wire _1466_;
+  wire _1467_;
+  wire _1468_;
+  wire _1469_;
   wire _146_;
+  wire _1470_;
+  wire _1471_;
+  wire _1472_;
+  wire _1473_;
+  wire _1474_;
+  wire _1475_;
+  wire _1476_;
+  wire _1477_;
+  wire _1478_;
+  wire _1479_;
   wire _147_;
+  wire _1480_;
+  wire _1481_;
+  wire _1482_;
+  wire _1483_;
+  wire _1484_;
+  wire _1485_;
+  wire _1486_;
+  wire _1487_;
+  wire _1488_;
+  wire _1489_;
   wire _148_;
+  wire _1490_;
+  wire _1491_;
+  wire _1492_;
+  wire _1493_;
+  wire _1494_;
+  wire _1495_;
+  wire _1496_;
+  wire _1497_;
+  wire _1498_;
+  wire _1499_;
   wire _149_;
   wire _14_;
+  wire _1500_;
+  wire _1501_;
+  wire _1502_;
+  wire _1503_;
+  wire _1504_;
+  wire _1505_;
+  wire _1506_;
+  wire _1507_;
+  wire _1508_;
+  wire _1509_;
   wire _150_;
+  wire _1510_;
+  wire _1511_;
+  wire _1512_;
+  wire _1513_;
+  wire _1514_;
+  wire _1515_;
+  wire _1516_;
+  wire _1517_;
+  wire _1518_;
+  wire _1519_;
   wire _151_;
+  wire _1520_;
+  wire _1521_;
+  wire _1522_;
+  wire _1523_;
+  wire _1524_;
+  wire _1525_;
+  wire _1526_;
+  wire _1527_;
+  wire _1528_;
+  wire _1529_;
   wire _152_;
+  wire _1530_;
+  wire _1531_;
+  wire _1532_;
+  wire _1533_;
+  wire _1534_;
+  wire _1535_;
+  wire _1536_;
+  wire _1537_;
+  wire _1538_;
+  wire _1539_;
   wire _153_;
+  wire _1540_;
+  wire _1541_;
+  wire _1542_;
+  wire _1543_;
+  wire _1544_;
+  wire _1545_;
+  wire _1546_;
+  wire _1547_;
+  wire _1548_;
+  wire _1549_;
   wire _154_;
+  wire _1550_;
+  wire _1551_;
+  wire _1552_;
+  wire _1553_;
+  wire _1554_;
+  wire _1555_;
+  wire _1556_;
+  wire _1557_;
+  wire _1558_;
+  wire _1559_;
   wire _155_;
+  wire _1560_;
+  wire _1561_;
+  wire _1562_;
+  wire _1563_;
+  wire _1564_;
+  wire _1565_;
+  wire _1566_;
+  wire _1567_;
+  wire _1568_;
+  wire _1569_;
   wire _156_;
+  wire _1570_;
+  wire _1571_;
+  wire _1572_;
+  wire _1573_;
+  wire _1574_;
+  wire _1575_;
+  wire _1576_;
+  wire _1577_;
+  wire _1578_;
+  wire _1579_;
   wire _157_;
+  wire _1580_;
+  wire _1581_;
+  wire _1582_;
+  wire _1583_;
+  wire _1584_;
+  wire _1585_;
+  wire _1586_;
+  wire _1587_;
+  wire _1588_;
+  wire _1589_;
   wire _158_;
+  wire _1590_;
+  wire _1591_;
+  wire _1592_;
+  wire _1593_;
+  wire _1594_;
+  wire _1595_;
+  wire _1596_;
+  wire _1597_;
+  wire _1598_;
+  wire _1599_;
   wire _159_;
   wire _15_;
+  wire _1600_;
+  wire _1601_;
+  wire _1602_;
+  wire _1603_;
+  wire _1604_;
+  wire _1605_;
+  wire _1606_;
+  wire _1607_;
+  wire _1608_;
+  wire _1609_;
   wire _160_;
+  wire _1610_;
+  wire _1611_;
+  wire _1612_;
+  wire _1613_;
+  wire _1614_;
+  wire _1615_;
+  wire _1616_;
+  wire _1617_;
+  wire _1618_;
+  wire _1619_;
   wire _161_;
+  wire _1620_;
+  wire _1621_;
+  wire _1622_;
+  wire _1623_;
+  wire _1624_;
+  wire _1625_;
+  wire _1626_;
+  wire _1627_;
+  wire _1628_;
+  wire _1629_;
   wire _162_;
+  wire _1630_;
+  wire _1631_;
+  wire _1632_;
+  wire _1633_;
+  wire _1634_;
+  wire _1635_;
+  wire _1636_;
+  wire _1637_;
+  wire _1638_;
+  wire _1639_;
   wire _163_;
+  wire _1640_;
+  wire _1641_;
+  wire _1642_;
+  wire _1643_;
+  wire _1644_;
+  wire _1645_;
+  wire _1646_;
+  wire _1647_;
+  wire _1648_;
+  wire _1649_;
   wire _164_;
+  wire _1650_;
+  wire _1651_;
+  wire _1652_;
+  wire _1653_;
+  wire _1654_;
+  wire _1655_;
+  wire _1656_;
+  wire _1657_;
+  wire _1658_;
+  wire _1659_;
   wire _165_;
+  wire _1660_;
+  wire _1661_;
+  wire _1662_;
+  wire _1663_;
+  wire _1664_;
+  wire _1665_;
+  wire _1666_;
+  wire _1667_;
+  wire _1668_;
+  wire _1669_;
   wire _166_;
+  wire _1670_;
+  wire _1671_;
+  wire _1672_;
+  wire _1673_;
+  wire _1674_;
+  wire _1675_;
+  wire _1676_;
+  wire _1677_;
+  wire _1678_;
+  wire _1679_;
   wire _167_;
+  wire _1680_;
+  wire _1681_;
+  wire _1682_;
+  wire _1683_;
+  wire _1684_;
+  wire _1685_;
+  wire _1686_;
+  wire _1687_;
+  wire _1688_;
+  wire _1689_;
   wire _168_;
+  wire _1690_;
+  wire _1691_;
+  wire _1692_;
+  wire _1693_;
+  wire _1694_;
+  wire _1695_;
+  wire _1696_;
+  wire _1697_;
+  wire _1698_;
+  wire _1699_;
   wire _169_;
   wire _16_;
+  wire _1700_;
+  wire _1701_;
+  wire _1702_;
+  wire _1703_;
+  wire _1704_;
+  wire _1705_;
+  wire _1706_;
+  wire _1707_;
+  wire _1708_;
+  wire _1709_;
   wire _170_;
+  wire _1710_;
+  wire _1711_;
+  wire _1712_;
+  wire _1713_;
+  wire _1714_;
+  wire _1715_;
+  wire _1716_;
+  wire _1717_;
+  wire _1718_;
+  wire _1719_;
   wire _171_;
+  wire _1720_;
+  wire _1721_;
+  wire _1722_;
+  wire _1723_;
+  wire _1724_;
+  wire _1725_;
+  wire _1726_;
+  wire _1727_;
+  wire _1728_;
+  wire _1729_;
   wire _172_;
+  wire _1730_;
+  wire _1731_;
+  wire _1732_;
+  wire _1733_;
+  wire _1734_;
+  wire _1735_;
+  wire _1736_;
+  wire _1737_;
+  wire _1738_;
+  wire _1739_;
   wire _173_;
+  wire _1740_;
+  wire _1741_;
+  wire _1742_;
+  wire _1743_;
+  wire _1744_;
+  wire _1745_;
+  wire _1746_;
+  wire _1747_;
+  wire _1748_;
+  wire _1749_;
   wire _174_;
+  wire _1750_;
+  wire _1751_;
+  wire _1752_;
+  wire _1753_;
+  wire _1754_;
+  wire _1755_;
+  wire _1756_;
+  wire _1757_;
+  wire _1758_;
+  wire _1759_;
   wire _175_;
+  wire _1760_;
+  wire _1761_;
+  wire _1762_;
+  wire _1763_;
+  wire _1764_;
+  wire _1765_;
+  wire _1766_;
+  wire _1767_;
+  wire _1768_;
+  wire _1769_;
   wire _176_;
+  wire _1770_;
+  wire _1771_;
+  wire _1772_;
+  wire _1773_;
+  wire _1774_;
+  wire _1775_;
+  wire _1776_;
+  wire _1777_;
+  wire _1778_;
+  wire _1779_;
   wire _177_;
+  wire _1780_;
+  wire _1781_;
+  wire _1782_;
+  wire _1783_;
+  wire _1784_;
+  wire _1785_;
+  wire _1786_;
+  wire _1787_;
+  wire _1788_;
+  wire _1789_;
   wire _178_;
+  wire _1790_;
+  wire _1791_;
+  wire _1792_;
+  wire _1793_;
+  wire _1794_;
+  wire _1795_;
+  wire _1796_;
+  wire _1797_;
+  wire _1798_;
+  wire _1799_;
   wire _179_;
   wire _17_;
+  wire _1800_;
+  wire _1801_;
+  wire _1802_;
+  wire _1803_;
+  wire _1804_;
+  wire _1805_;
+  wire _1806_;
+  wire _1807_;
+  wire _1808_;
+  wire _1809_;
   wire _180_;
+  wire _1810_;
+  wire _1811_;
+  wire _1812_;
+  wire _1813_;
+  wire _1814_;
+  wire _1815_;
+  wire _1816_;
+  wire _1817_;
+  wire _1818_;
+  wire _1819_;
   wire _181_;
+  wire _1820_;
+  wire _1821_;
+  wire _1822_;
+  wire _1823_;
+  wire _1824_;
+  wire _1825_;
+  wire _1826_;
+  wire _1827_;
+  wire _1828_;
+  wire _1829_;
   wire _182_;
+  wire _1830_;
+  wire _1831_;
+  wire _1832_;
+  wire _1833_;
+  wire _1834_;
+  wire _1835_;
+  wire _1836_;
+  wire _1837_;
+  wire _1838_;
+  wire _1839_;
   wire _183_;
+  wire _1840_;
+  wire _1841_;
+  wire _1842_;
+  wire _1843_;
+  wire _1844_;
+  wire _1845_;
+  wire _1846_;
+  wire _1847_;
+  wire _1848_;
+  wire _1849_;
   wire _184_;
+  wire _1850_;
+  wire _1851_;
+  wire _1852_;
+  wire _1853_;
+  wire _1854_;
+  wire _1855_;
+  wire _1856_;
+  wire _1857_;
+  wire _1858_;
+  wire _1859_;
   wire _185_;
+  wire _1860_;
+  wire _1861_;
+  wire _1862_;
+  wire _1863_;
+  wire _1864_;
+  wire _1865_;
+  wire _1866_;
+  wire _1867_;
+  wire _1868_;
+  wire _1869_;
   wire _186_;
+  wire _1870_;
+  wire _1871_;
+  wire _1872_;
+  wire _1873_;
+  wire _1874_;
+  wire _1875_;
+  wire _1876_;
+  wire _1877_;
+  wire _1878_;
+  wire _1879_;
   wire _187_;
+  wire _1880_;
+  wire _1881_;
+  wire _1882_;
+  wire _1883_;
+  wire _1884_;
+  wire _1885_;
+  wire _1886_;
+  wire _1887_;
+  wire _1888_;
+  wire _1889_;
   wire _188_;
+  wire _1890_;
+  wire _1891_;
+  wire _1892_;
+  wire _1893_;
+  wire _1894_;
+  wire _1895_;
+  wire _1896_;
+  wire _1897_;
+  wire _1898_;
+  wire _1899_;
   wire _189_;
   wire _18_;
+  wire _1900_;
+  wire _1901_;
+  wire _1902_;
+  wire _1903_;
+  wire _1904_;
+  wire _1905_;
+  wire _1906_;
+  wire _1907_;
+  wire _1908_;
+  wire _1909_;
   wire _190_;
+  wire _1910_;
+  wire _1911_;
+  wire _1912_;
+  wire _1913_;
+  wire _1914_;
+  wire _1915_;
+  wire _1916_;
+  wire _1917_;
+  wire _1918_;
+  wire _1919_;
   wire _191_;
+  wire _1920_;
+  wire _1921_;
+  wire _1922_;
+  wire _1923_;
+  wire _1924_;
+  wire _1925_;
+  wire _1926_;
+  wire _1927_;
+  wire _1928_;
+  wire _1929_;
   wire _192_;
+  wire _1930_;
+  wire _1931_;
+  wire _1932_;
+  wire _1933_;
+  wire _1934_;
+  wire _1935_;
+  wire _1936_;
+  wire _1937_;
+  wire _1938_;
+  wire _1939_;
   wire _193_;
+  wire _1940_;
+  wire _1941_;
+  wire _1942_;
+  wire _1943_;
+  wire _1944_;
+  wire _1945_;
+  wire _1946_;
+  wire _1947_;
+  wire _1948_;
+  wire _1949_;
   wire _194_;
+  wire _1950_;
+  wire _1951_;
+  wire _1952_;
+  wire _1953_;
+  wire _1954_;
+  wire _1955_;
+  wire _1956_;
+  wire _1957_;
+  wire _1958_;
+  wire _1959_;
   wire _195_;
+  wire _1960_;
+  wire _1961_;
+  wire _1962_;
+  wire _1963_;
+  wire _1964_;
+  wire _1965_;
+  wire _1966_;
+  wire _1967_;
+  wire _1968_;
+  wire _1969_;
   wire _196_;
+  wire _1970_;
+  wire _1971_;
+  wire _1972_;
+  wire _1973_;
+  wire _1974_;
+  wire _1975_;
+  wire _1976_;
+  wire _1977_;
+  wire _1978_;
+  wire _1979_;
   wire _197_;
+  wire _1980_;
+  wire _1981_;
+  wire _1982_;
+  wire _1983_;
+  wire _1984_;
+  wire _1985_;
+  wire _1986_;
+  wire _1987_;
+  wire _1988_;
+  wire _1989_;
   wire _198_;
+  wire _1990_;
+  wire _1991_;
+  wire _1992_;
+  wire _1993_;
+  wire _1994_;
+  wire _1995_;
+  wire _1996_;
+  wire _1997_;
+  wire _1998_;
+  wire _1999_;
   wire _199_;
   wire _19_;
   wire _1_;
+  wire _2000_;
+  wire _2001_;
+  wire _2002_;
+  wire _2003_;
+  wire _2004_;
+  wire _2005_;
+  wire _2006_;
+  wire _2007_;
+  wire _2008_;
+  wire _2009_;
   wire _200_;
+  wire _2010_;
+  wire _2011_;
+  wire _2012_;
+  wire _2013_;
+  wire _2014_;
+  wire _2015_;
+  wire _2016_;
+  wire _2017_;
+  wire _2018_;
+  wire _2019_;
   wire _201_;
+  wire _2020_;
+  wire _2021_;
+  wire _2022_;
+  wire _2023_;
+  wire _2024_;
+  wire _2025_;
+  wire _2026_;
+  wire _2027_;
+  wire _2028_;
+  wire _2029_;
   wire _202_;
+  wire _2030_;
+  wire _2031_;
+  wire _2032_;
+  wire _2033_;
+  wire _2034_;
+  wire _2035_;
+  wire _2036_;
+  wire _2037_;
+  wire _2038_;
+  wire _2039_;
   wire _203_;
+  wire _2040_;
+  wire _2041_;
+  wire _2042_;
+  wire _2043_;
+  wire _2044_;
+  wire _2045_;
+  wire _2046_;
+  wire _2047_;
+  wire _2048_;
+  wire _2049_;
   wire _204_;
+  wire _2050_;
+  wire _2051_;
+  wire _2052_;
+  wire _2053_;
+  wire _2054_;
+  wire _2055_;
+  wire _2056_;
+  wire _2057_;
+  wire _2058_;
+  wire _2059_;
   wire _205_;
+  wire _2060_;
+  wire _2061_;
+  wire _2062_;
+  wire _2063_;
+  wire _2064_;
+  wire _2065_;
+  wire _2066_;
+  wire _2067_;
+  wire _2068_;
+  wire _2069_;
   wire _206_;
+  wire _2070_;
+  wire _2071_;
+  wire _2072_;
+  wire _2073_;
+  wire _2074_;
+  wire _2075_;
+  wire _2076_;
+  wire _2077_;
+  wire _2078_;
+  wire _2079_;
   wire _207_;
+  wire _2080_;
+  wire _2081_;
+  wire _2082_;
+  wire _2083_;
+  wire _2084_;
+  wire _2085_;
+  wire _2086_;
+  wire _2087_;
+  wire _2088_;
+  wire _2089_;
   wire _208_;
+  wire _2090_;
+  wire _2091_;
+  wire _2092_;
+  wire _2093_;
+  wire _2094_;
+  wire _2095_;
+  wire _2096_;
+  wire _2097_;
+  wire _2098_;
+  wire _2099_;
   wire _209_;
   wire _20_;
+  wire _2100_;
+  wire _2101_;
+  wire _2102_;
+  wire _2103_;
+  wire _2104_;
+  wire _2105_;
+  wire _2106_;
+  wire _2107_;
+  wire _2108_;
+  wire _2109_;
   wire _210_;
+  wire _2110_;
+  wire _2111_;
+  wire _2112_;
+  wire _2113_;
+  wire _2114_;
+  wire _2115_;
+  wire _2116_;
+  wire _2117_;
+  wire _2118_;
+  wire _2119_;
   wire _211_;
+  wire _2120_;
+  wire _2121_;
+  wire _2122_;
+  wire _2123_;
+  wire _2124_;
+  wire _2125_;
+  wire _2126_;
+  wire _2127_;
+  wire _2128_;
+  wire _2129_;
   wire _212_;
+  wire _2130_;
+  wire _2131_;
+  wire _2132_;
+  wire _2133_;
+  wire _2134_;
+  wire _2135_;
+  wire _2136_;
+  wire _2137_;
+  wire _2138_;
+  wire _2139_;
   wire _213_;
+  wire _2140_;
+  wire _2141_;
+  wire _2142_;
+  wire _2143_;
+  wire _2144_;
+  wire _2145_;
+  wire _2146_;
+  wire _2147_;
+  wire _2148_;
+  wire _2149_;
   wire _214_;
+  wire _2150_;
+  wire _2151_;
+  wire _2152_;
+  wire _2153_;
+  wire _2154_;
+  wire _2155_;
+  wire _2156_;
+  wire _2157_;
+  wire _2158_;
+  wire _2159_;
   wire _215_;
+  wire _2160_;
+  wire _2161_;
+  wire _2162_;
+  wire _2163_;
+  wire _2164_;
+  wire _2165_;
+  wire _2166_;
+  wire _2167_;
+  wire _2168_;
+  wire _2169_;
   wire _216_;
+  wire _2170_;
+  wire _2171_;
+  wire _2172_;
+  wire _2173_;
+  wire _2174_;
+  wire _2175_;
+  wire _2176_;
+  wire _2177_;
+  wire _2178_;
+  wire _2179_;
   wire _217_;
+  wire _2180_;
+  wire _2181_;
+  wire _2182_;
+  wire _2183_;
+  wire _2184_;
+  wire _2185_;
+  wire _2186_;
+  wire _2187_;
+  wire _2188_;
+  wire _2189_;
   wire _218_;
+  wire _2190_;
+  wire _2191_;
+  wire _2192_;
+  wire _2193_;
+  wire _2194_;
+  wire _2195_;
+  wire _2196_;
+  wire _2197_;
+  wire _2198_;
+  wire _2199_;
   wire _219_;
   wire _21_;
+  wire _2200_;
+  wire _2201_;
+  wire _2202_;
+  wire _2203_;
+  wire _2204_;
+  wire _2205_;
+  wire _2206_;
+  wire _2207_;
+  wire _2208_;
+  wire _2209_;
   wire _220_;
+  wire _2210_;
+  wire _2211_;
+  wire _2212_;
+  wire _2213_;
+  wire _2214_;
+  wire _2215_;
+  wire _2216_;
+  wire _2217_;
+  wire _2218_;
+  wire _2219_;
   wire _221_;
+  wire _2220_;
+  wire _2221_;
+  wire _2222_;
+  wire _2223_;
+  wire _2224_;
+  wire _2225_;
+  wire _2226_;
+  wire _2227_;
+  wire _2228_;
+  wire _2229_;
   wire _222_;
+  wire _2230_;
+  wire _2231_;
+  wire _2232_;
+  wire _2233_;
+  wire _2234_;
+  wire _2235_;
+  wire _2236_;
+  wire _2237_;
+  wire _2238_;
+  wire _2239_;
   wire _223_;
+  wire _2240_;
+  wire _2241_;
+  wire _2242_;
+  wire _2243_;
+  wire _2244_;
+  wire _2245_;
+  wire _2246_;
+  wire _2247_;
+  wire _2248_;
+  wire _2249_;
   wire _224_;
+  wire _2250_;
+  wire _2251_;
+  wire _2252_;
+  wire _2253_;
+  wire _2254_;
+  wire _2255_;
+  wire _2256_;
+  wire _2257_;
+  wire _2258_;
+  wire _2259_;
   wire _225_;
+  wire _2260_;
+  wire _2261_;
+  wire _2262_;
+  wire _2263_;
+  wire _2264_;
+  wire _2265_;
+  wire _2266_;
+  wire _2267_;
+  wire _2268_;
+  wire _2269_;
   wire _226_;
+  wire _2270_;
+  wire _2271_;
+  wire _2272_;
+  wire _2273_;
+  wire _2274_;
+  wire _2275_;
+  wire _2276_;
+  wire _2277_;
+  wire _2278_;
+  wire _2279_;
   wire _227_;
+  wire _2280_;
+  wire _2281_;
+  wire _2282_;
+  wire _2283_;
+  wire _2284_;
+  wire _2285_;
+  wire _2286_;
+  wire _2287_;
+  wire _2288_;
+  wire _2289_;
   wire _228_;
+  wire _2290_;
+  wire _2291_;
+  wire _2292_;
+  wire _2293_;
+  wire _2294_;
+  wire _2295_;
+  wire _2296_;
+  wire _2297_;
+  wire _2298_;
+  wire _2299_;
   wire _229_;
   wire _22_;
+  wire _2300_;
+  wire _2301_;
+  wire _2302_;
+  wire _2303_;
+  wire _2304_;
+  wire _2305_;
+  wire _2306_;
+  wire _2307_;
+  wire _2308_;
+  wire _2309_;
   wire _230_;
+  wire _2310_;
+  wire _2311_;
+  wire _2312_;
+  wire _2313_;
+  wire _2314_;
+  wire _2315_;
+  wire _2316_;
+  wire _2317_;
+  wire _2318_;
+  wire _2319_;
   wire _231_;
+  wire _2320_;
+  wire _2321_;
+  wire _2322_;
+  wire _2323_;
+  wire _2324_;
+  wire _2325_;
+  wire _2326_;
+  wire _2327_;
+  wire _2328_;
+  wire _2329_;
   wire _232_;
+  wire _2330_;
+  wire _2331_;
+  wire _2332_;
+  wire _2333_;
+  wire _2334_;
+  wire _2335_;
+  wire _2336_;
+  wire _2337_;
+  wire _2338_;
+  wire _2339_;
   wire _233_;
+  wire _2340_;
+  wire _2341_;
+  wire _2342_;
+  wire _2343_;
+  wire _2344_;
+  wire _2345_;
+  wire _2346_;
+  wire _2347_;
+  wire _2348_;
+  wire _2349_;
   wire _234_;
+  wire _2350_;
+  wire _2351_;
+  wire _2352_;
+  wire _2353_;
+  wire _2354_;
+  wire _2355_;
+  wire _2356_;
+  wire _2357_;
+  wire _2358_;
+  wire _2359_;
   wire _235_;
+  wire _2360_;
+  wire _2361_;
+  wire _2362_;
+  wire _2363_;
+  wire _2364_;
+  wire _2365_;
+  wire _2366_;
+  wire _2367_;
+  wire _2368_;
+  wire _2369_;
   wire _236_;
+  wire _2370_;
+  wire _2371_;
+  wire _2372_;
+  wire _2373_;
+  wire _2374_;
+  wire _2375_;
+  wire _2376_;
+  wire _2377_;
+  wire _2378_;
+  wire _2379_;
   wire _237_;
+  wire _2380_;
+  wire _2381_;
+  wire _2382_;
+  wire _2383_;
+  wire _2384_;
+  wire _2385_;
+  wire _2386_;
+  wire _2387_;
+  wire _2388_;
+  wire _2389_;
   wire _238_;
+  wire _2390_;
+  wire _2391_;
+  wire _2392_;
+  wire _2393_;
+  wire _2394_;
+  wire _2395_;
+  wire _2396_;
+  wire _2397_;
+  wire _2398_;
+  wire _2399_;
   wire _239_;
   wire _23_;
+  wire _2400_;
+  wire _2401_;
+  wire _2402_;
+  wire _2403_;
+  wire _2404_;
+  wire _2405_;
+  wire _2406_;
+  wire _2407_;
+  wire _2408_;
+  wire _2409_;
   wire _240_;
+  wire _2410_;
+  wire _2411_;
+  wire _2412_;
+  wire _2413_;
+  wire _2414_;
+  wire _2415_;
+  wire _2416_;
+  wire _2417_;
+  wire _2418_;
+  wire _2419_;
   wire _241_;
+  wire _2420_;
+  wire _2421_;
+  wire _2422_;
+  wire _2423_;
+  wire _2424_;
+  wire _2425_;
+  wire _2426_;
+  wire _2427_;
+  wire _2428_;
+  wire _2429_;
   wire _242_;
+  wire _2430_;
+  wire _2431_;
+  wire _2432_;
+  wire _2433_;
+  wire _2434_;
+  wire _2435_;
+  wire _2436_;
+  wire _2437_;
+  wire _2438_;
+  wire _2439_;
   wire _243_;
+  wire _2440_;
+  wire _2441_;
+  wire _2442_;
+  wire _2443_;
+  wire _2444_;
+  wire _2445_;
+  wire _2446_;
+  wire _2447_;
+  wire _2448_;
+  wire _2449_;
   wire _244_;
+  wire _2450_;
+  wire _2451_;
+  wire _2452_;
+  wire _2453_;
+  wire _2454_;
+  wire _2455_;
+  wire _2456_;
+  wire _2457_;
+  wire _2458_;
+  wire _2459_;
   wire _245_;
+  wire _2460_;
+  wire _2461_;
+  wire _2462_;
+  wire _2463_;
+  wire _2464_;
+  wire _2465_;
+  wire _2466_;
+  wire _2467_;
+  wire _2468_;
+  wire _2469_;
   wire _246_;
+  wire _2470_;
+  wire _2471_;
+  wire _2472_;
+  wire _2473_;
+  wire _2474_;
+  wire _2475_;
+  wire _2476_;
+  wire _2477_;
+  wire _2478_;
+  wire _2479_;
   wire _247_;
+  wire _2480_;
+  wire _2481_;
+  wire _2482_;
+  wire _2483_;
+  wire _2484_;
+  wire _2485_;
+  wire _2486_;
+  wire _2487_;
+  wire _2488_;
+  wire _2489_;
   wire _248_;
+  wire _2490_;
+  wire _2491_;
+  wire _2492_;
+  wire _2493_;
+  wire _2494_;
+  wire _2495_;
+  wire _2496_;
+  wire _2497_;
+  wire _2498_;
+  wire _2499_;
   wire _249_;
   wire _24_;
+  wire _2500_;
+  wire _2501_;
+  wire _2502_;
+  wire _2503_;
+  wire _2504_;
+  wire _2505_;
+  wire _2506_;
+  wire _2507_;
+  wire _2508_;
+  wire _2509_;
   wire _250_;
+  wire _2510_;
+  wire _2511_;
+  wire _2512_;
+  wire _2513_;
+  wire _2514_;
+  wire _2515_;
+  wire _2516_;
+  wire _2517_;
+  wire _2518_;
+  wire _2519_;
   wire _251_;
+  wire _2520_;
+  wire _2521_;
+  wire _2522_;
+  wire _2523_;
+  wire _2524_;
+  wire _2525_;
+  wire _2526_;
+  wire _2527_;
+  wire _2528_;
+  wire _2529_;
   wire _252_;
+  wire _2530_;
+  wire _2531_;
+  wire _2532_;
+  wire _2533_;
+  wire _2534_;
+  wire _2535_;
+  wire _2536_;
+  wire _2537_;
+  wire _2538_;
+  wire _2539_;
   wire _253_;
+  wire _2540_;
+  wire _2541_;
+  wire _2542_;
+  wire _2543_;
+  wire _2544_;
+  wire _2545_;
+  wire _2546_;
+  wire _2547_;
+  wire _2548_;
+  wire _2549_;
   wire _254_;
+  wire _2550_;
+  wire _2551_;
+  wire _2552_;
+  wire _2553_;
+  wire _2554_;
+  wire _2555_;
+  wire _2556_;
+  wire _2557_;
+  wire _2558_;
+  wire _2559_;
   wire _255_;
+  wire _2560_;
+  wire _2561_;
+  wire _2562_;
+  wire _2563_;
+  wire _2564_;
+  wire _2565_;
+  wire _2566_;
+  wire _2567_;
+  wire _2568_;
+  wire _2569_;
   wire _256_;
+  wire _2570_;
+  wire _2571_;
+  wire _2572_;
+  wire _2573_;
+  wire _2574_;
+  wire _2575_;
+  wire _2576_;
+  wire _2577_;
+  wire _2578_;
+  wire _2579_;
   wire _257_;
+  wire _2580_;
+  wire _2581_;
+  wire _2582_;
+  wire _2583_;
+  wire _2584_;
+  wire _2585_;
+  wire _2586_;
+  wire _2587_;
+  wire _2588_;
+  wire _2589_;
   wire _258_;
+  wire _2590_;
+  wire _2591_;
+  wire _2592_;
+  wire _2593_;
+  wire _2594_;
+  wire _2595_;
+  wire _2596_;
+  wire _2597_;
+  wire _2598_;
+  wire _2599_;
   wire _259_;
   wire _25_;
+  wire _2600_;
+  wire _2601_;
+  wire _2602_;
+  wire _2603_;
+  wire _2604_;
+  wire _2605_;
+  wire _2606_;
+  wire _2607_;
+  wire _2608_;
+  wire _2609_;
   wire _260_;
+  wire _2610_;
+  wire _2611_;
+  wire _2612_;
+  wire _2613_;
+  wire _2614_;
+  wire _2615_;
+  wire _2616_;
+  wire _2617_;
+  wire _2618_;
+  wire _2619_;
   wire _261_;
+  wire _2620_;
+  wire _2621_;
+  wire _2622_;
+  wire _2623_;
+  wire _2624_;
+  wire _2625_;
+  wire _2626_;
+  wire _2627_;
+  wire _2628_;
+  wire _2629_;
   wire _262_;
+  wire _2630_;
+  wire _2631_;
+  wire _2632_;
+  wire _2633_;
+  wire _2634_;
+  wire _2635_;
+  wire _2636_;
+  wire _2637_;
+  wire _2638_;
+  wire _2639_;
   wire _263_;
+  wire _2640_;
+  wire _2641_;
+  wire _2642_;
+  wire _2643_;
+  wire _2644_;
+  wire _2645_;
+  wire _2646_;
+  wire _2647_;
+  wire _2648_;
+  wire _2649_;
   wire _264_;
+  wire _2650_;
+  wire _2651_;
+  wire _2652_;
+  wire _2653_;
+  wire _2654_;
+  wire _2655_;
+  wire _2656_;
+  wire _2657_;
+  wire _2658_;
+  wire _2659_;
   wire _265_;
+  wire _2660_;
+  wire _2661_;
+  wire _2662_;
+  wire _2663_;
+  wire _2664_;
+  wire _2665_;
+  wire _2666_;
+  wire _2667_;
+  wire _2668_;
+  wire _2669_;
   wire _266_;
+  wire _2670_;
+  wire _2671_;
+  wire _2672_;
+  wire _2673_;
+  wire _2674_;
+  wire _2675_;
+  wire _2676_;
+  wire _2677_;
+  wire _2678_;
+  wire _2679_;
   wire _267_;
+  wire _2680_;
+  wire _2681_;
+  wire _2682_;
+  wire _2683_;
+  wire _2684_;
+  wire _2685_;
+  wire _2686_;
+  wire _2687_;
+  wire _2688_;
+  wire _2689_;
   wire _268_;
+  wire _2690_;
+  wire _2691_;
+  wire _2692_;
+  wire _2693_;
+  wire _2694_;
+  wire _2695_;
+  wire _2696_;
+  wire _2697_;
+  wire _2698_;
+  wire _2699_;
   wire _269_;
   wire _26_;
+  wire _2700_;
+  wire _2701_;
+  wire _2702_;
+  wire _2703_;
+  wire _2704_;
+  wire _2705_;
+  wire _2706_;
+  wire _2707_;
+  wire _2708_;
+  wire _2709_;
   wire _270_;
+  wire _2710_;
+  wire _2711_;
+  wire _2712_;
+  wire _2713_;
+  wire _2714_;
+  wire _2715_;
+  wire _2716_;
+  wire _2717_;
+  wire _2718_;
+  wire _2719_;
   wire _271_;
+  wire _2720_;
+  wire _2721_;
+  wire _2722_;
+  wire _2723_;
+  wire _2724_;
+  wire _2725_;
+  wire _2726_;
+  wire _2727_;
+  wire _2728_;
+  wire _2729_;
   wire _272_;
+  wire _2730_;
+  wire _2731_;
+  wire _2732_;
+  wire _2733_;
+  wire _2734_;
+  wire _2735_;
+  wire _2736_;
+  wire _2737_;
+  wire _2738_;
+  wire _2739_;
   wire _273_;
+  wire _2740_;
+  wire _2741_;
+  wire _2742_;
+  wire _2743_;
+  wire _2744_;
+  wire _2745_;
+  wire _2746_;
+  wire _2747_;
+  wire _2748_;
+  wire _2749_;
   wire _274_;
+  wire _2750_;
+  wire _2751_;
+  wire _2752_;
+  wire _2753_;
+  wire _2754_;
+  wire _2755_;
+  wire _2756_;
+  wire _2757_;
+  wire _2758_;
+  wire _2759_;
   wire _275_;
+  wire _2760_;
+  wire _2761_;
+  wire _2762_;
+  wire _2763_;
+  wire _2764_;
+  wire _2765_;
+  wire _2766_;
+  wire _2767_;
+  wire _2768_;
+  wire _2769_;
   wire _276_;
+  wire _2770_;
+  wire _2771_;
+  wire _2772_;
+  wire _2773_;
+  wire _2774_;
+  wire _2775_;
+  wire _2776_;
+  wire _2777_;
+  wire _2778_;
+  wire _2779_;
   wire _277_;
+  wire _2780_;
+  wire _2781_;
+  wire _2782_;
+  wire _2783_;
+  wire _2784_;
+  wire _2785_;
+  wire _2786_;
+  wire _2787_;
+  wire _2788_;
+  wire _2789_;
   wire _278_;
+  wire _2790_;
+  wire _2791_;
+  wire _2792_;
+  wire _2793_;
+  wire _2794_;
+  wire _2795_;
+  wire _2796_;
+  wire _2797_;
+  wire _2798_;
+  wire _2799_;
   wire _279_;
   wire _27_;
+  wire _2800_;
+  wire _2801_;
+  wire _2802_;
+  wire _2803_;
+  wire _2804_;
+  wire _2805_;
+  wire _2806_;
+  wire _2807_;
+  wire _2808_;
+  wire _2809_;
   wire _280_;
+  wire _2810_;
+  wire _2811_;
+  wire _2812_;
+  wire _2813_;
+  wire _2814_;
+  wire _2815_;
+  wire _2816_;
+  wire _2817_;
+  wire _2818_;
+  wire _2819_;
   wire _281_;
+  wire _2820_;
+  wire _2821_;
+  wire _2822_;
+  wire _2823_;
+  wire _2824_;
+  wire _2825_;
+  wire _2826_;
+  wire _2827_;
+  wire _2828_;
+  wire _2829_;
   wire _282_;
+  wire _2830_;
+  wire _2831_;
+  wire _2832_;
+  wire _2833_;
+  wire _2834_;
+  wire _2835_;
+  wire _2836_;
+  wire _2837_;
+  wire _2838_;
+  wire _2839_;
   wire _283_;
+  wire _2840_;
+  wire _2841_;
+  wire _2842_;
+  wire _2843_;
+  wire _2844_;
+  wire _2845_;
+  wire _2846_;
+  wire _2847_;
+  wire _2848_;
+  wire _2849_;
   wire _284_;
+  wire _2850_;
+  wire _2851_;
+  wire _2852_;
+  wire _2853_;
+  wire _2854_;
+  wire _2855_;
+  wire _2856_;
+  wire _2857_;
+  wire _2858_;
+  wire _2859_;
   wire _285_;
+  wire _2860_;
+  wire _2861_;
+  wire _2862_;
+  wire _2863_;
+  wire _2864_;
+  wire _2865_;
+  wire _2866_;
+  wire _2867_;
+  wire _2868_;
+  wire _2869_;
   wire _286_;
+  wire _2870_;
+  wire _2871_;
+  wire _2872_;
+  wire _2873_;
+  wire _2874_;
+  wire _2875_;
+  wire _2876_;
+  wire _2877_;
+  wire _2878_;
+  wire _2879_;
   wire _287_;
+  wire _2880_;
+  wire _2881_;
+  wire _2882_;
+  wire _2883_;
+  wire _2884_;
+  wire _2885_;
+  wire _2886_;
+  wire _2887_;
+  wire _2888_;
+  wire _2889_;
   wire _288_;
+  wire _2890_;
+  wire _2891_;
+  wire _2892_;
+  wire _2893_;
+  wire _2894_;
+  wire _2895_;
+  wire _2896_;
+  wire _2897_;
+  wire _2898_;
+  wire _2899_;
   wire _289_;
   wire _28_;
+  wire _2900_;
+  wire _2901_;
+  wire _2902_;
+  wire _2903_;
+  wire _2904_;
+  wire _2905_;
+  wire _2906_;
+  wire _2907_;
+  wire _2908_;
+  wire _2909_;
   wire _290_;
+  wire _2910_;
+  wire _2911_;
+  wire _2912_;
+  wire _2913_;
+  wire _2914_;
+  wire _2915_;
+  wire _2916_;
+  wire _2917_;
+  wire _2918_;
+  wire _2919_;
   wire _291_;
+  wire _2920_;
+  wire _2921_;
+  wire _2922_;
+  wire _2923_;
+  wire _2924_;
+  wire _2925_;
+  wire _2926_;
+  wire _2927_;
+  wire _2928_;
+  wire _2929_;
   wire _292_;
+  wire _2930_;
+  wire _2931_;
+  wire _2932_;
+  wire _2933_;
+  wire _2934_;
+  wire _2935_;
+  wire _2936_;
+  wire _2937_;
+  wire _2938_;
+  wire _2939_;
   wire _293_;
+  wire _2940_;
+  wire _2941_;
+  wire _2942_;
+  wire _2943_;
+  wire _2944_;
+  wire _2945_;
+  wire _2946_;
+  wire _2947_;
+  wire _2948_;
+  wire _2949_;
   wire _294_;
+  wire _2950_;
+  wire _2951_;
+  wire _2952_;
+  wire _2953_;
+  wire _2954_;
+  wire _2955_;
+  wire _2956_;
+  wire _2957_;
+  wire _2958_;
+  wire _2959_;
   wire _295_;
+  wire _2960_;
+  wire _2961_;
+  wire _2962_;
+  wire _2963_;
+  wire _2964_;
+  wire _2965_;
+  wire _2966_;
+  wire _2967_;
+  wire _2968_;
+  wire _2969_;
   wire _296_;
+  wire _2970_;
+  wire _2971_;
+  wire _2972_;
+  wire _2973_;
+  wire _2974_;
+  wire _2975_;
+  wire _2976_;
+  wire _2977_;
+  wire _2978_;
+  wire _2979_;
   wire _297_;
+  wire _2980_;
+  wire _2981_;
+  wire _2982_;
+  wire _2983_;
+  wire _2984_;
+  wire _2985_;
+  wire _2986_;
+  wire _2987_;
+  wire _2988_;
+  wire _2989_;
   wire _298_;
+  wire _2990_;
+  wire _2991_;
+  wire _2992_;
+  wire _2993_;
+  wire _2994_;
+  wire _2995_;
+  wire _2996_;
+  wire _2997_;
+  wire _2998_;
+  wire _2999_;
   wire _299_;
   wire _29_;
   wire _2_;
+  wire _3000_;
+  wire _3001_;
+  wire _3002_;
+  wire _3003_;
+  wire _3004_;
+  wire _3005_;
+  wire _3006_;
+  wire _3007_;
+  wire _3008_;
+  wire _3009_;
   wire _300_;
+  wire _3010_;
+  wire _3011_;
+  wire _3012_;
+  wire _3013_;
+  wire _3014_;
+  wire _3015_;
+  wire _3016_;
+  wire _3017_;
+  wire _3018_;
+  wire _3019_;
   wire _301_;
+  wire _3020_;
+  wire _3021_;
+  wire _3022_;
+  wire _3023_;
+  wire _3024_;
+  wire _3025_;
+  wire _3026_;
+  wire _3027_;
+  wire _3028_;
+  wire _3029_;
   wire _302_;
+  wire _3030_;
+  wire _3031_;
+  wire _3032_;
+  wire _3033_;
+  wire _3034_;
+  wire _3035_;
+  wire _3036_;
+  wire _3037_;
+  wire _3038_;
+  wire _3039_;
   wire _303_;
+  wire _3040_;
+  wire _3041_;
+  wire _3042_;
+  wire _3043_;
+  wire _3044_;
+  wire _3045_;
+  wire _3046_;
+  wire _3047_;
+  wire _3048_;
+  wire _3049_;
   wire _304_;
+  wire _3050_;
+  wire _3051_;
+  wire _3052_;
+  wire _3053_;
+  wire _3054_;
+  wire _3055_;
+  wire _3056_;
+  wire _3057_;
+  wire _3058_;
+  wire _3059_;
   wire _305_;
+  wire _3060_;
+  wire _3061_;
+  wire _3062_;
+  wire _3063_;
+  wire _3064_;
+  wire _3065_;
+  wire _3066_;
+  wire _3067_;
+  wire _3068_;
+  wire _3069_;
   wire _306_;
+  wire _3070_;
+  wire _3071_;
+  wire _3072_;
+  wire _3073_;
+  wire _3074_;
+  wire _3075_;
+  wire _3076_;
+  wire _3077_;
+  wire _3078_;
+  wire _3079_;
   wire _307_;
+  wire _3080_;
+  wire _3081_;
+  wire _3082_;
+  wire _3083_;
+  wire _3084_;
+  wire _3085_;
+  wire _3086_;
+  wire _3087_;
+  wire _3088_;
+  wire _3089_;
   wire _308_;
+  wire _3090_;
+  wire _3091_;
+  wire _3092_;
+  wire _3093_;
+  wire _3094_;
+  wire _3095_;
+  wire _3096_;
+  wire _3097_;
+  wire _3098_;
+  wire _3099_;
   wire _309_;
   wire _30_;
+  wire _3100_;
+  wire _3101_;
+  wire _3102_;
+  wire _3103_;
+  wire _3104_;
+  wire _3105_;
+  wire _3106_;
+  wire _3107_;
+  wire _3108_;
+  wire _3109_;
   wire _310_;
+  wire _3110_;
+  wire _3111_;
+  wire _3112_;
+  wire _3113_;
+  wire _3114_;
+  wire _3115_;
+  wire _3116_;
+  wire _3117_;
+  wire _3118_;
+  wire _3119_;
   wire _311_;
+  wire _3120_;
+  wire _3121_;
+  wire _3122_;
+  wire _3123_;
+  wire _3124_;
+  wire _3125_;
+  wire _3126_;
+  wire _3127_;
+  wire _3128_;
+  wire _3129_;
   wire _312_;
+  wire _3130_;
+  wire _3131_;
+  wire _3132_;
+  wire _3133_;
+  wire _3134_;
+  wire _3135_;
+  wire _3136_;
+  wire _3137_;
+  wire _3138_;
+  wire _3139_;
   wire _313_;
+  wire _3140_;
+  wire _3141_;
+  wire _3142_;
+  wire _3143_;
+  wire _3144_;
+  wire _3145_;
+  wire _3146_;
+  wire _3147_;
+  wire _3148_;
+  wire _3149_;
   wire _314_;
+  wire _3150_;
+  wire _3151_;
+  wire _3152_;
+  wire _3153_;
+  wire _3154_;
+  wire _3155_;
+  wire _3156_;
+  wire _3157_;
+  wire _3158_;
+  wire _3159_;
   wire _315_;
+  wire _3160_;
+  wire _3161_;
+  wire _3162_;
+  wire _3163_;
+  wire _3164_;
+  wire _3165_;
+  wire _3166_;
+  wire _3167_;
+  wire _3168_;
+  wire _3169_;
   wire _316_;
+  wire _3170_;
+  wire _3171_;
+  wire _3172_;
+  wire _3173_;
+  wire _3174_;
+  wire _3175_;
+  wire _3176_;
+  wire _3177_;
+  wire _3178_;
+  wire _3179_;
   wire _317_;
+  wire _3180_;
+  wire _3181_;
+  wire _3182_;
+  wire _3183_;
+  wire _3184_;
+  wire _3185_;
+  wire _3186_;
+  wire _3187_;
+  wire _3188_;
+  wire _3189_;
   wire _318_;
+  wire _3190_;
+  wire _3191_;
+  wire _3192_;
+  wire _3193_;
+  wire _3194_;
+  wire _3195_;
+  wire _3196_;
+  wire _3197_;
+  wire _3198_;
+  wire _3199_;
   wire _319_;
   wire _31_;
+  wire _3200_;
+  wire _3201_;
+  wire _3202_;
+  wire _3203_;
+  wire _3204_;
+  wire _3205_;
+  wire _3206_;
+  wire _3207_;
+  wire _3208_;
+  wire _3209_;
   wire _320_;
+  wire _3210_;
+  wire _3211_;
+  wire _3212_;
+  wire _3213_;
+  wire _3214_;
+  wire _3215_;
+  wire _3216_;
+  wire _3217_;
+  wire _3218_;
+  wire _3219_;
   wire _321_;
+  wire _3220_;
+  wire _3221_;
+  wire _3222_;
+  wire _3223_;
+  wire _3224_;
+  wire _3225_;
+  wire _3226_;
+  wire _3227_;
+  wire _3228_;
+  wire _3229_;
   wire _322_;
+  wire _3230_;
+  wire _3231_;
+  wire _3232_;
+  wire _3233_;
+  wire _3234_;
+  wire _3235_;
+  wire _3236_;
+  wire _3237_;
+  wire _3238_;
+  wire _3239_;
   wire _323_;
+  wire _3240_;
+  wire _3241_;
+  wire _3242_;
+  wire _3243_;
+  wire _3244_;
+  wire _3245_;
+  wire _3246_;
+  wire _3247_;
+  wire _3248_;
+  wire _3249_;
   wire _324_;
+  wire _3250_;
+  wire _3251_;
+  wire _3252_;
+  wire _3253_;
+  wire _3254_;
+  wire _3255_;
+  wire _3256_;
+  wire _3257_;
+  wire _3258_;
+  wire _3259_;
   wire _325_;
+  wire _3260_;
+  wire _3261_;
+  wire _3262_;
+  wire _3263_;
+  wire _3264_;
+  wire _3265_;
+  wire _3266_;
+  wire _3267_;
+  wire _3268_;
+  wire _3269_;
   wire _326_;
+  wire _3270_;
+  wire _3271_;
+  wire _3272_;
+  wire _3273_;
+  wire _3274_;
+  wire _3275_;
+  wire _3276_;
+  wire _3277_;
+  wire _3278_;
+  wire _3279_;
   wire _327_;
+  wire _3280_;
+  wire _3281_;
+  wire _3282_;
+  wire _3283_;
+  wire _3284_;
+  wire _3285_;
+  wire _3286_;
+  wire _3287_;
+  wire _3288_;
+  wire _3289_;
   wire _328_;
+  wire _3290_;
+  wire _3291_;
+  wire _3292_;
+  wire _3293_;
+  wire _3294_;
+  wire _3295_;
+  wire _3296_;
+  wire _3297_;
+  wire _3298_;
+  wire _3299_;
   wire _329_;
   wire _32_;
+  wire _3300_;
+  wire _3301_;
+  wire _3302_;
+  wire _3303_;
+  wire _3304_;
+  wire _3305_;
+  wire _3306_;
+  wire _3307_;
+  wire _3308_;
+  wire _3309_;
   wire _330_;
+  wire _3310_;
+  wire _3311_;
+  wire _3312_;
+  wire _3313_;
+  wire _3314_;
+  wire _3315_;
+  wire _3316_;
+  wire _3317_;
+  wire _3318_;
+  wire _3319_;
   wire _331_;
+  wire _3320_;
+  wire _3321_;
+  wire _3322_;
+  wire _3323_;
+  wire _3324_;
+  wire _3325_;
+  wire _3326_;
+  wire _3327_;
+  wire _3328_;
+  wire _3329_;
   wire _332_;
+  wire _3330_;
+  wire _3331_;
+  wire _3332_;
+  wire _3333_;
+  wire _3334_;
+  wire _3335_;
+  wire _3336_;
+  wire _3337_;
+  wire _3338_;
+  wire _3339_;
   wire _333_;
+  wire _3340_;
+  wire _3341_;
+  wire _3342_;
+  wire _3343_;
+  wire _3344_;
+  wire _3345_;
+  wire _3346_;
+  wire _3347_;
+  wire _3348_;
+  wire _3349_;
   wire _334_;
+  wire _3350_;
+  wire _3351_;
+  wire _3352_;
+  wire _3353_;
+  wire _3354_;
+  wire _3355_;
+  wire _3356_;
+  wire _3357_;
+  wire _3358_;
+  wire _3359_;
   wire _335_;
+  wire _3360_;
+  wire _3361_;
+  wire _3362_;
+  wire _3363_;
+  wire _3364_;
+  wire _3365_;
+  wire _3366_;
+  wire _3367_;
+  wire _3368_;
+  wire _3369_;
   wire _336_;
+  wire _3370_;
+  wire _3371_;
+  wire _3372_;
+  wire _3373_;
+  wire _3374_;
+  wire _3375_;
+  wire _3376_;
+  wire _3377_;
+  wire _3378_;
+  wire _3379_;
   wire _337_;
+  wire _3380_;
+  wire _3381_;
+  wire _3382_;
+  wire _3383_;
+  wire _3384_;
+  wire _3385_;
+  wire _3386_;
+  wire _3387_;
+  wire _3388_;
+  wire _3389_;
   wire _338_;
+  wire _3390_;
+  wire _3391_;
+  wire _3392_;
+  wire _3393_;
+  wire _3394_;
+  wire _3395_;
+  wire _3396_;
+  wire _3397_;
+  wire _3398_;
+  wire _3399_;
   wire _339_;
   wire _33_;
+  wire _3400_;
+  wire _3401_;
+  wire _3402_;
+  wire _3403_;
+  wire _3404_;
+  wire _3405_;
+  wire _3406_;
+  wire _3407_;
+  wire _3408_;
+  wire _3409_;
   wire _340_;
+  wire _3410_;
+  wire _3411_;
+  wire _3412_;
+  wire _3413_;
+  wire _3414_;
+  wire _3415_;
+  wire _3416_;
+  wire _3417_;
+  wire _3418_;
+  wire _3419_;
   wire _341_;
+  wire _3420_;
+  wire _3421_;
+  wire _3422_;
+  wire _3423_;
+  wire _3424_;
+  wire _3425_;
+  wire _3426_;
+  wire _3427_;
+  wire _3428_;
+  wire _3429_;
   wire _342_;
+  wire _3430_;
+  wire _3431_;
+  wire _3432_;
+  wire _3433_;
+  wire _3434_;
+  wire _3435_;
+  wire _3436_;
+  wire _3437_;
+  wire _3438_;
+  wire _3439_;
   wire _343_;
+  wire _3440_;
+  wire _3441_;
+  wire _3442_;
+  wire _3443_;
+  wire _3444_;
+  wire _3445_;
+  wire _3446_;
+  wire _3447_;
+  wire _3448_;
+  wire _3449_;
   wire _344_;
+  wire _3450_;
+  wire _3451_;
+  wire _3452_;
+  wire _3453_;
+  wire _3454_;
+  wire _3455_;
+  wire _3456_;
+  wire _3457_;
+  wire _3458_;
+  wire _3459_;
   wire _345_;
+  wire _3460_;
+  wire _3461_;
+  wire _3462_;
+  wire _3463_;
+  wire _3464_;
+  wire _3465_;
+  wire _3466_;
+  wire _3467_;
+  wire _3468_;
+  wire _3469_;
   wire _346_;
+  wire _3470_;
+  wire _3471_;
+  wire _3472_;
+  wire _3473_;
+  wire _3474_;
+  wire _3475_;
+  wire _3476_;
+  wire _3477_;
+  wire _3478_;
+  wire _3479_;
   wire _347_;
+  wire _3480_;
+  wire _3481_;
+  wire _3482_;
+  wire _3483_;
+  wire _3484_;
+  wire _3485_;
+  wire _3486_;
+  wire _3487_;
+  wire _3488_;
+  wire _3489_;
   wire _348_;
+  wire _3490_;
+  wire _3491_;
+  wire _3492_;
+  wire _3493_;
+  wire _3494_;
+  wire _3495_;
+  wire _3496_;
+  wire _3497_;
+  wire _3498_;
+  wire _3499_;
   wire _349_;
   wire _34_;
+  wire _3500_;
+  wire _3501_;
+  wire _3502_;
+  wire _3503_;
+  wire _3504_;
+  wire _3505_;
+  wire _3506_;
+  wire _3507_;
+  wire _3508_;
+  wire _3509_;
   wire _350_;
+  wire _3510_;
+  wire _3511_;
+  wire _3512_;
+  wire _3513_;
+  wire _3514_;
+  wire _3515_;
+  wire _3516_;
+  wire _3517_;
+  wire _3518_;
+  wire _3519_;
   wire _351_;
+  wire _3520_;
+  wire _3521_;
+  wire _3522_;
+  wire _3523_;
+  wire _3524_;
+  wire _3525_;
+  wire _3526_;
+  wire _3527_;
+  wire _3528_;
+  wire _3529_;
   wire _352_;
+  wire _3530_;
+  wire _3531_;
+  wire _3532_;
+  wire _3533_;
+  wire _3534_;
+  wire _3535_;
+  wire _3536_;
+  wire _3537_;
+  wire _3538_;
+  wire _3539_;
   wire _353_;
+  wire _3540_;
+  wire _3541_;
+  wire _3542_;
+  wire _3543_;
+  wire _3544_;
+  wire _3545_;
+  wire _3546_;
+  wire _3547_;
+  wire _3548_;
+  wire _3549_;
   wire _354_;
+  wire _3550_;
+  wire _3551_;
+  wire _3552_;
+  wire _3553_;
+  wire _3554_;
+  wire _3555_;
+  wire _3556_;
+  wire _3557_;
+  wire _3558_;
+  wire _3559_;
   wire _355_;
+  wire _3560_;
+  wire _3561_;
+  wire _3562_;
+  wire _3563_;
+  wire _3564_;
+  wire _3565_;
+  wire _3566_;
+  wire _3567_;
+  wire _3568_;
+  wire _3569_;
   wire _356_;
+  wire _3570_;
+  wire _3571_;
+  wire _3572_;
+  wire _3573_;
+  wire _3574_;
+  wire _3575_;
+  wire _3576_;
+  wire _3577_;
+  wire _3578_;
+  wire _3579_;
   wire _357_;
+  wire _3580_;
+  wire _3581_;
+  wire _3582_;
+  wire _3583_;
+  wire _3584_;
+  wire _3585_;
+  wire _3586_;
+  wire _3587_;
+  wire _3588_;
+  wire _3589_;
   wire _358_;
+  wire _3590_;
+  wire _3591_;
+  wire _3592_;
+  wire _3593_;
+  wire _3594_;
+  wire _3595_;
+  wire _3596_;
+  wire _3597_;
+  wire _3598_;
+  wire _3599_;
   wire _359_;
   wire _35_;
+  wire _3600_;
+  wire _3601_;
+  wire _3602_;
+  wire _3603_;
+  wire _3604_;
+  wire _3605_;
+  wire _3606_;
+  wire _3607_;
+  wire _3608_;
+  wire _3609_;
   wire _360_;
+  wire _3610_;
+  wire _3611_;
+  wire _3612_;
+  wire _3613_;
+  wire _3614_;
+  wire _3615_;
+  wire _3616_;
+  wire _3617_;
+  wire _3618_;
+  wire _3619_;
   wire _361_;
+  wire _3620_;
+  wire _3621_;
+  wire _3622_;
+  wire _3623_;
+  wire _3624_;
+  wire _3625_;
+  wire _3626_;
+  wire _3627_;
+  wire _3628_;
+  wire _3629_;
   wire _362_;
+  wire _3630_;
+  wire _3631_;
+  wire _3632_;
+  wire _3633_;
+  wire _3634_;
+  wire _3635_;
+  wire _3636_;
+  wire _3637_;
+  wire _3638_;
+  wire _3639_;
   wire _363_;
+  wire _3640_;
+  wire _3641_;
+  wire _3642_;
+  wire _3643_;
+  wire _3644_;
+  wire _3645_;
+  wire _3646_;
+  wire _3647_;
+  wire _3648_;
+  wire _3649_;
   wire _364_;
+  wire _3650_;
+  wire _3651_;
+  wire _3652_;
+  wire _3653_;
+  wire _3654_;
+  wire _3655_;
+  wire _3656_;
+  wire _3657_;
+  wire _3658_;
+  wire _3659_;
   wire _365_;
+  wire _3660_;
+  wire _3661_;
+  wire _3662_;
+  wire _3663_;
+  wire _3664_;
+  wire _3665_;
+  wire _3666_;
+  wire _3667_;
+  wire _3668_;
+  wire _3669_;
   wire _366_;
+  wire _3670_;
+  wire _3671_;
+  wire _3672_;
+  wire _3673_;
+  wire _3674_;
+  wire _3675_;
+  wire _3676_;
+  wire _3677_;
+  wire _3678_;
+  wire _3679_;
   wire _367_;
+  wire _3680_;
+  wire _3681_;
+  wire _3682_;
+  wire _3683_;
+  wire _3684_;
+  wire _3685_;
+  wire _3686_;
+  wire _3687_;
+  wire _3688_;
+  wire _3689_;
   wire _368_;
+  wire _3690_;
+  wire _3691_;
+  wire _3692_;
+  wire _3693_;
+  wire _3694_;
+  wire _3695_;
+  wire _3696_;
+  wire _3697_;
+  wire _3698_;
+  wire _3699_;
   wire _369_;
   wire _36_;
+  wire _3700_;
+  wire _3701_;
+  wire _3702_;
+  wire _3703_;
+  wire _3704_;
+  wire _3705_;
+  wire _3706_;
+  wire _3707_;
+  wire _3708_;
+  wire _3709_;
   wire _370_;
+  wire _3710_;
+  wire _3711_;
+  wire _3712_;
+  wire _3713_;
+  wire _3714_;
+  wire _3715_;
+  wire _3716_;
+  wire _3717_;
+  wire _3718_;
+  wire _3719_;
   wire _371_;
+  wire _3720_;
+  wire _3721_;
+  wire _3722_;
+  wire _3723_;
+  wire _3724_;
+  wire _3725_;
+  wire _3726_;
+  wire _3727_;
+  wire _3728_;
+  wire _3729_;
   wire _372_;
+  wire _3730_;
+  wire _3731_;
+  wire _3732_;
+  wire _3733_;
+  wire _3734_;
+  wire _3735_;
+  wire _3736_;
+  wire _3737_;
+  wire _3738_;
+  wire _3739_;
   wire _373_;
+  wire _3740_;
+  wire _3741_;
+  wire _3742_;
+  wire _3743_;
+  wire _3744_;
+  wire _3745_;
+  wire _3746_;
+  wire _3747_;
+  wire _3748_;
+  wire _3749_;
   wire _374_;
+  wire _3750_;
+  wire _3751_;
+  wire _3752_;
+  wire _3753_;
+  wire _3754_;
+  wire _3755_;
+  wire _3756_;
+  wire _3757_;
+  wire _3758_;
+  wire _3759_;
   wire _375_;
+  wire _3760_;
+  wire _3761_;
+  wire _3762_;
+  wire _3763_;
+  wire _3764_;
+  wire _3765_;
+  wire _3766_;
+  wire _3767_;
+  wire _3768_;
+  wire _3769_;
   wire _376_;
+  wire _3770_;
+  wire _3771_;
+  wire _3772_;
+  wire _3773_;
+  wire _3774_;
+  wire _3775_;
+  wire _3776_;
+  wire _3777_;
+  wire _3778_;
+  wire _3779_;
   wire _377_;
+  wire _3780_;
+  wire _3781_;
+  wire _3782_;
+  wire _3783_;
+  wire _3784_;
+  wire _3785_;
+  wire _3786_;
+  wire _3787_;
+  wire _3788_;
+  wire _3789_;
   wire _378_;
+  wire _3790_;
+  wire _3791_;
+  wire _3792_;
+  wire _3793_;
+  wire _3794_;
+  wire _3795_;
+  wire _3796_;
+  wire _3797_;
+  wire _3798_;
+  wire _3799_;
   wire _379_;
   wire _37_;
+  wire _3800_;
+  wire _3801_;
+  wire _3802_;
+  wire _3803_;
+  wire _3804_;
+  wire _3805_;
+  wire _3806_;
+  wire _3807_;
+  wire _3808_;
+  wire _3809_;
   wire _380_;
+  wire _3810_;
+  wire _3811_;
+  wire _3812_;
+  wire _3813_;
+  wire _3814_;
+  wire _3815_;
+  wire _3816_;
+  wire _3817_;
+  wire _3818_;
+  wire _3819_;
   wire _381_;
+  wire _3820_;
+  wire _3821_;
+  wire _3822_;
+  wire _3823_;
+  wire _3824_;
+  wire _3825_;
+  wire _3826_;
+  wire _3827_;
+  wire _3828_;
+  wire _3829_;
   wire _382_;
+  wire _3830_;
+  wire _3831_;
+  wire _3832_;
+  wire _3833_;
+  wire _3834_;
+  wire _3835_;
+  wire _3836_;
+  wire _3837_;
+  wire _3838_;
+  wire _3839_;
   wire _383_;
+  wire _3840_;
+  wire _3841_;
+  wire _3842_;
+  wire _3843_;
+  wire _3844_;
+  wire _3845_;
+  wire _3846_;
+  wire _3847_;
+  wire _3848_;
+  wire _3849_;
   wire _384_;
+  wire _3850_;
+  wire _3851_;
+  wire _3852_;
+  wire _3853_;
+  wire _3854_;
+  wire _3855_;
+  wire _3856_;
+  wire _3857_;
+  wire _3858_;
+  wire _3859_;
   wire _385_;
+  wire _3860_;
+  wire _3861_;
+  wire _3862_;
+  wire _3863_;
+  wire _3864_;
+  wire _3865_;
+  wire _3866_;
+  wire _3867_;
+  wire _3868_;
+  wire _3869_;
   wire _386_;
+  wire _3870_;
+  wire _3871_;
+  wire _3872_;
+  wire _3873_;
+  wire _3874_;
+  wire _3875_;
+  wire _3876_;
+  wire _3877_;
+  wire _3878_;
+  wire _3879_;
   wire _387_;
+  wire _3880_;
+  wire _3881_;
+  wire _3882_;
+  wire _3883_;
+  wire _3884_;
+  wire _3885_;
+  wire _3886_;
+  wire _3887_;
+  wire _3888_;
+  wire _3889_;
   wire _388_;
+  wire _3890_;
+  wire _3891_;
+  wire _3892_;
+  wire _3893_;
+  wire _3894_;
+  wire _3895_;
+  wire _3896_;
+  wire _3897_;
+  wire _3898_;
+  wire _3899_;
   wire _389_;
   wire _38_;
+  wire _3900_;
+  wire _3901_;
+  wire _3902_;
+  wire _3903_;
+  wire _3904_;
+  wire _3905_;
+  wire _3906_;
+  wire _3907_;
+  wire _3908_;
+  wire _3909_;
   wire _390_;
+  wire _3910_;
+  wire _3911_;
+  wire _3912_;
+  wire _3913_;
+  wire _3914_;
+  wire _3915_;
+  wire _3916_;
+  wire _3917_;
+  wire _3918_;
+  wire _3919_;
   wire _391_;
+  wire _3920_;
+  wire _3921_;
+  wire _3922_;
+  wire _3923_;
+  wire _3924_;
+  wire _3925_;
+  wire _3926_;
+  wire _3927_;
+  wire _3928_;
+  wire _3929_;
   wire _392_;
+  wire _3930_;
+  wire _3931_;
+  wire _3932_;
+  wire _3933_;
+  wire _3934_;
+  wire _3935_;
+  wire _3936_;
+  wire _3937_;
+  wire _3938_;
+  wire _3939_;
   wire _393_;
+  wire _3940_;
+  wire _3941_;
+  wire _3942_;
+  wire _3943_;
+  wire _3944_;
+  wire _3945_;
+  wire _3946_;
+  wire _3947_;
+  wire _3948_;
+  wire _3949_;
   wire _394_;
+  wire _3950_;
+  wire _3951_;
+  wire _3952_;
+  wire _3953_;
+  wire _3954_;
+  wire _3955_;
+  wire _3956_;
+  wire _3957_;
+  wire _3958_;
+  wire _3959_;
   wire _395_;
+  wire _3960_;
+  wire _3961_;
+  wire _3962_;
+  wire _3963_;
+  wire _3964_;
+  wire _3965_;
+  wire _3966_;
+  wire _3967_;
+  wire _3968_;
+  wire _3969_;
   wire _396_;
+  wire _3970_;
+  wire _3971_;
+  wire _3972_;
+  wire _3973_;
+  wire _3974_;
+  wire _3975_;
+  wire _3976_;
+  wire _3977_;
+  wire _3978_;
+  wire _3979_;
   wire _397_;
+  wire _3980_;
+  wire _3981_;
+  wire _3982_;
+  wire _3983_;
+  wire _3984_;
+  wire _3985_;
+  wire _3986_;
+  wire _3987_;
+  wire _3988_;
+  wire _3989_;
   wire _398_;
+  wire _3990_;
+  wire _3991_;
+  wire _3992_;
+  wire _3993_;
+  wire _3994_;
+  wire _3995_;
+  wire _3996_;
+  wire _3997_;
+  wire _3998_;
+  wire _3999_;
   wire _399_;
   wire _39_;
   wire _3_;
+  wire _4000_;
+  wire _4001_;
+  wire _4002_;
+  wire _4003_;
+  wire _4004_;
+  wire _4005_;
+  wire _4006_;
+  wire _4007_;
+  wire _4008_;
+  wire _4009_;
   wire _400_;
+  wire _4010_;
+  wire _4011_;
+  wire _4012_;
+  wire _4013_;
+  wire _4014_;
+  wire _4015_;
+  wire _4016_;
+  wire _4017_;
+  wire _4018_;
+  wire _4019_;
   wire _401_;
+  wire _4020_;
+  wire _4021_;
+  wire _4022_;
+  wire _4023_;
+  wire _4024_;
+  wire _4025_;
+  wire _4026_;
+  wire _4027_;
+  wire _4028_;
+  wire _4029_;
   wire _402_;
+  wire _4030_;
+  wire _4031_;
+  wire _4032_;
+  wire _4033_;
+  wire _4034_;
+  wire _4035_;
+  wire _4036_;
+  wire _4037_;
+  wire _4038_;
+  wire _4039_;
   wire _403_;
+  wire _4040_;
+  wire _4041_;
+  wire _4042_;
+  wire _4043_;
+  wire _4044_;
+  wire _4045_;
+  wire _4046_;
+  wire _4047_;
+  wire _4048_;
+  wire _4049_;
   wire _404_;
+  wire _4050_;
+  wire _4051_;
+  wire _4052_;
+  wire _4053_;
+  wire _4054_;
+  wire _4055_;
+  wire _4056_;
+  wire _4057_;
+  wire _4058_;
+  wire _4059_;
   wire _405_;
+  wire _4060_;
+  wire _4061_;
+  wire _4062_;
+  wire _4063_;
+  wire _4064_;
+  wire _4065_;
+  wire _4066_;
+  wire _4067_;
+  wire _4068_;
+  wire _4069_;
   wire _406_;
+  wire _4070_;
+  wire _4071_;
+  wire _4072_;
+  wire _4073_;
+  wire _4074_;
+  wire _4075_;
+  wire _4076_;
+  wire _4077_;
+  wire _4078_;
+  wire _4079_;
   wire _407_;
+  wire _4080_;
+  wire _4081_;
+  wire _4082_;
+  wire _4083_;
+  wire _4084_;
+  wire _4085_;
+  wire _4086_;
+  wire _4087_;
+  wire _4088_;
+  wire _4089_;
   wire _408_;
+  wire _4090_;
+  wire _4091_;
+  wire _4092_;
+  wire _4093_;
+  wire _4094_;
+  wire _4095_;
+  wire _4096_;
+  wire _4097_;
+  wire _4098_;
+  wire _4099_;
   wire _409_;
   wire _40_;
+  wire _4100_;
+  wire _4101_;
+  wire _4102_;
+  wire _4103_;
+  wire _4104_;
+  wire _4105_;
+  wire _4106_;
+  wire _4107_;
+  wire _4108_;
+  wire _4109_;
   wire _410_;
+  wire _4110_;
+  wire _4111_;
+  wire _4112_;
+  wire _4113_;
+  wire _4114_;
+  wire _4115_;
+  wire _4116_;
+  wire _4117_;
+  wire _4118_;
+  wire _4119_;
   wire _411_;
+  wire _4120_;
+  wire _4121_;
+  wire _4122_;
+  wire _4123_;
+  wire _4124_;
+  wire _4125_;
+  wire _4126_;
+  wire _4127_;
+  wire _4128_;
+  wire _4129_;
   wire _412_;
+  wire _4130_;
+  wire _4131_;
+  wire _4132_;
+  wire _4133_;
+  wire _4134_;
+  wire _4135_;
+  wire _4136_;
+  wire _4137_;
+  wire _4138_;
+  wire _4139_;
   wire _413_;
+  wire _4140_;
+  wire _4141_;
+  wire _4142_;
+  wire _4143_;
+  wire _4144_;
+  wire _4145_;
+  wire _4146_;
+  wire _4147_;
+  wire _4148_;
+  wire _4149_;
   wire _414_;
+  wire _4150_;
+  wire _4151_;
+  wire _4152_;
+  wire _4153_;
+  wire _4154_;
+  wire _4155_;
+  wire _4156_;
+  wire _4157_;
+  wire _4158_;
+  wire _4159_;
   wire _415_;
+  wire _4160_;
+  wire _4161_;
+  wire _4162_;
+  wire _4163_;
+  wire _4164_;
+  wire _4165_;
+  wire _4166_;
+  wire _4167_;
+  wire _4168_;
+  wire _4169_;
   wire _416_;
+  wire _4170_;
+  wire _4171_;
+  wire _4172_;
+  wire _4173_;
+  wire _4174_;
+  wire _4175_;
+  wire _4176_;
+  wire _4177_;
+  wire _4178_;
+  wire _4179_;
   wire _417_;
+  wire _4180_;
+  wire _4181_;
+  wire _4182_;
+  wire _4183_;
+  wire _4184_;
+  wire _4185_;
+  wire _4186_;
+  wire _4187_;
+  wire _4188_;
+  wire _4189_;
   wire _418_;
+  wire _4190_;
+  wire _4191_;
+  wire _4192_;
+  wire _4193_;
+  wire _4194_;
+  wire _4195_;
+  wire _4196_;
+  wire _4197_;
+  wire _4198_;
+  wire _4199_;
   wire _419_;
   wire _41_;
+  wire _4200_;
+  wire _4201_;
+  wire _4202_;
+  wire _4203_;
+  wire _4204_;
+  wire _4205_;
+  wire _4206_;
+  wire _4207_;
+  wire _4208_;
+  wire _4209_;
   wire _420_;
+  wire _4210_;
+  wire _4211_;
+  wire _4212_;
+  wire _4213_;
+  wire _4214_;
+  wire _4215_;
+  wire _4216_;
+  wire _4217_;
+  wire _4218_;
+  wire _4219_;
   wire _421_;
+  wire _4220_;
+  wire _4221_;
+  wire _4222_;
+  wire _4223_;
+  wire _4224_;
+  wire _4225_;
+  wire _4226_;
+  wire _4227_;
+  wire _4228_;
+  wire _4229_;
   wire _422_;
+  wire _4230_;
+  wire _4231_;
+  wire _4232_;
+  wire _4233_;
+  wire _4234_;
+  wire _4235_;
+  wire _4236_;
+  wire _4237_;
+  wire _4238_;
+  wire _4239_;
   wire _423_;
+  wire _4240_;
+  wire _4241_;
+  wire _4242_;
+  wire _4243_;
+  wire _4244_;
+  wire _4245_;
+  wire _4246_;
+  wire _4247_;
+  wire _4248_;
+  wire _4249_;
   wire _424_;
+  wire _4250_;
+  wire _4251_;
+  wire _4252_;
+  wire _4253_;
+  wire _4254_;
+  wire _4255_;
+  wire _4256_;
+  wire _4257_;
+  wire _4258_;
+  wire _4259_;
   wire _425_;
+  wire _4260_;
+  wire _4261_;
+  wire _4262_;
+  wire _4263_;
+  wire _4264_;
+  wire _4265_;
+  wire _4266_;
+  wire _4267_;
+  wire _4268_;
+  wire _4269_;
   wire _426_;
+  wire _4270_;
+  wire _4271_;
+  wire _4272_;
+  wire _4273_;
+  wire _4274_;
+  wire _4275_;
+  wire _4276_;
+  wire _4277_;
+  wire _4278_;
+  wire _4279_;
   wire _427_;
+  wire _4280_;
+  wire _4281_;
+  wire _4282_;
+  wire _4283_;
+  wire _4284_;
+  wire _4285_;
+  wire _4286_;
+  wire _4287_;
+  wire _4288_;
+  wire _4289_;
   wire _428_;
+  wire _4290_;
+  wire _4291_;
+  wire _4292_;
+  wire _4293_;
+  wire _4294_;
+  wire _4295_;
+  wire _4296_;
+  wire _4297_;
+  wire _4298_;
+  wire _4299_;
   wire _429_;
   wire _42_;
+  wire _4300_;
+  wire _4301_;
+  wire _4302_;
+  wire _4303_;
+  wire _4304_;
+  wire _4305_;
+  wire _4306_;
+  wire _4307_;
+  wire _4308_;
+  wire _4309_;
   wire _430_;
+  wire _4310_;
+  wire _4311_;
+  wire _4312_;
+  wire _4313_;
+  wire _4314_;
+  wire _4315_;
+  wire _4316_;
+  wire _4317_;
+  wire _4318_;
+  wire _4319_;
   wire _431_;
+  wire _4320_;
+  wire _4321_;
+  wire _4322_;
+  wire _4323_;
+  wire _4324_;
+  wire _4325_;
+  wire _4326_;
+  wire _4327_;
+  wire _4328_;
+  wire _4329_;
   wire _432_;
   wire _433_;
   wire _434_;
@@ -1353,6435 +4335,20700 @@ module bespoke_mlp(y, x);
   wire _999_;
   wire _99_;
   wire _9_;
-  INVX1 _1348_ (
-    .A(x[14]),
-    .Y(_1284_)
+  INVX1 _4330_ (
+    .A(x[80]),
+    .Y(_4246_)
   );
-  INVX1 _1349_ (
-    .A(x[57]),
-    .Y(_1283_)
-  );
-  INVX1 _1350_ (
-    .A(x[5]),
-    .Y(_1282_)
-  );
-  INVX1 _1351_ (
-    .A(x[17]),
-    .Y(_1281_)
-  );
-  INVX1 _1352_ (
+  INVX1 _4331_ (
     .A(x[6]),
-    .Y(_1280_)
+    .Y(_4245_)
   );
-  INVX1 _1353_ (
-    .A(x[15]),
-    .Y(_1279_)
+  INVX1 _4332_ (
+    .A(x[8]),
+    .Y(_4244_)
   );
-  INVX1 _1354_ (
-    .A(x[13]),
-    .Y(_1278_)
+  INVX1 _4333_ (
+    .A(x[1]),
+    .Y(_4243_)
   );
-  INVX1 _1355_ (
-    .A(x[16]),
-    .Y(_1277_)
+  INVX1 _4334_ (
+    .A(x[9]),
+    .Y(_4242_)
   );
-  INVX1 _1356_ (
-    .A(x[30]),
-    .Y(_1276_)
-  );
-  INVX1 _1357_ (
-    .A(x[35]),
-    .Y(_1275_)
-  );
-  INVX1 _1358_ (
-    .A(x[47]),
-    .Y(_1274_)
-  );
-  INVX1 _1359_ (
+  INVX1 _4335_ (
     .A(x[18]),
-    .Y(_1273_)
+    .Y(_4241_)
   );
-  INVX1 _1360_ (
-    .A(x[31]),
-    .Y(_1272_)
-  );
-  INVX1 _1361_ (
-    .A(x[71]),
-    .Y(_1271_)
-  );
-  INVX1 _1362_ (
-    .A(x[75]),
-    .Y(_1270_)
-  );
-  INVX1 _1363_ (
-    .A(x[7]),
-    .Y(_1269_)
-  );
-  INVX1 _1364_ (
-    .A(x[78]),
-    .Y(_1268_)
-  );
-  INVX1 _1365_ (
-    .A(x[29]),
-    .Y(_1267_)
-  );
-  INVX1 _1366_ (
-    .A(x[70]),
-    .Y(_1266_)
-  );
-  INVX1 _1367_ (
-    .A(x[74]),
-    .Y(_1265_)
-  );
-  INVX1 _1368_ (
-    .A(x[19]),
-    .Y(_1264_)
-  );
-  INVX1 _1369_ (
-    .A(x[34]),
-    .Y(_1263_)
-  );
-  INVX1 _1370_ (
-    .A(x[69]),
-    .Y(_1262_)
-  );
-  INVX1 _1371_ (
-    .A(x[73]),
-    .Y(_1261_)
-  );
-  INVX1 _1372_ (
-    .A(x[65]),
-    .Y(_1260_)
-  );
-  INVX1 _1373_ (
-    .A(x[33]),
-    .Y(_1259_)
-  );
-  INVX1 _1374_ (
-    .A(x[26]),
-    .Y(_1258_)
-  );
-  INVX1 _1375_ (
-    .A(x[67]),
-    .Y(_1257_)
-  );
-  INVX1 _1376_ (
-    .A(x[27]),
-    .Y(_1256_)
-  );
-  INVX1 _1377_ (
-    .A(x[58]),
-    .Y(_1255_)
-  );
-  INVX1 _1378_ (
+  INVX1 _4336_ (
     .A(x[43]),
-    .Y(_1254_)
+    .Y(_4240_)
   );
-  INVX1 _1379_ (
-    .A(x[4]),
-    .Y(_1253_)
+  INVX1 _4337_ (
+    .A(x[16]),
+    .Y(_4239_)
   );
-  INVX1 _1380_ (
-    .A(x[56]),
-    .Y(_1252_)
+  INVX1 _4338_ (
+    .A(x[31]),
+    .Y(_4238_)
   );
-  INVX1 _1381_ (
-    .A(x[72]),
-    .Y(_1251_)
-  );
-  INVX1 _1382_ (
-    .A(x[66]),
-    .Y(_1250_)
-  );
-  INVX1 _1383_ (
-    .A(x[83]),
-    .Y(_1249_)
-  );
-  INVX1 _1384_ (
-    .A(x[59]),
-    .Y(_1248_)
-  );
-  INVX1 _1385_ (
-    .A(x[48]),
-    .Y(_1247_)
-  );
-  INVX1 _1386_ (
-    .A(x[32]),
-    .Y(_1246_)
-  );
-  INVX1 _1387_ (
-    .A(x[82]),
-    .Y(_1245_)
-  );
-  INVX1 _1388_ (
-    .A(x[81]),
-    .Y(_1244_)
-  );
-  INVX1 _1389_ (
-    .A(x[3]),
-    .Y(_1243_)
-  );
-  INVX1 _1390_ (
-    .A(x[38]),
-    .Y(_1242_)
-  );
-  INVX1 _1391_ (
-    .A(x[54]),
-    .Y(_1241_)
-  );
-  INVX1 _1392_ (
+  INVX1 _4339_ (
     .A(x[12]),
-    .Y(_1240_)
+    .Y(_4237_)
   );
-  INVX1 _1393_ (
-    .A(x[28]),
-    .Y(_1239_)
+  INVX1 _4340_ (
+    .A(x[15]),
+    .Y(_4236_)
   );
-  INVX1 _1394_ (
-    .A(x[37]),
-    .Y(_1238_)
+  INVX1 _4341_ (
+    .A(x[54]),
+    .Y(_4235_)
   );
-  INVX1 _1395_ (
-    .A(x[53]),
-    .Y(_1237_)
+  INVX1 _4342_ (
+    .A(x[56]),
+    .Y(_4234_)
   );
-  INVX1 _1396_ (
-    .A(x[76]),
-    .Y(_1236_)
+  INVX1 _4343_ (
+    .A(x[24]),
+    .Y(_4233_)
   );
-  INVX1 _1397_ (
-    .A(x[39]),
-    .Y(_1235_)
+  INVX1 _4344_ (
+    .A(x[23]),
+    .Y(_4232_)
   );
-  INVX1 _1398_ (
-    .A(x[77]),
-    .Y(_1234_)
+  INVX1 _4345_ (
+    .A(x[19]),
+    .Y(_4231_)
   );
-  INVX1 _1399_ (
-    .A(x[55]),
-    .Y(_1233_)
+  INVX1 _4346_ (
+    .A(x[38]),
+    .Y(_4230_)
   );
-  INVX1 _1400_ (
-    .A(x[79]),
-    .Y(_1232_)
+  INVX1 _4347_ (
+    .A(x[26]),
+    .Y(_4229_)
   );
-  INVX1 _1401_ (
+  INVX1 _4348_ (
     .A(x[36]),
-    .Y(_1231_)
+    .Y(_4228_)
   );
-  NAND2X1 _1402_ (
-    .A(x[6]),
-    .B(x[15]),
-    .Y(_1230_)
+  INVX1 _4349_ (
+    .A(x[46]),
+    .Y(_4227_)
   );
-  INVX1 _1403_ (
-    .A(_1230_),
-    .Y(_1229_)
+  INVX1 _4350_ (
+    .A(x[50]),
+    .Y(_4226_)
   );
-  NAND2X1 _1404_ (
-    .A(x[7]),
-    .B(_1229_),
-    .Y(_1228_)
-  );
-  INVX1 _1405_ (
-    .A(_1228_),
-    .Y(_1227_)
-  );
-  NAND2X1 _1406_ (
-    .A(_1235_),
-    .B(_1227_),
-    .Y(_1226_)
-  );
-  INVX1 _1407_ (
-    .A(_1226_),
-    .Y(_1225_)
-  );
-  NAND2X1 _1408_ (
-    .A(_1271_),
-    .B(_1270_),
-    .Y(_1224_)
-  );
-  INVX1 _1409_ (
-    .A(_1224_),
-    .Y(_1223_)
-  );
-  NAND2X1 _1410_ (
-    .A(x[18]),
-    .B(_1238_),
-    .Y(_1222_)
-  );
-  NAND2X1 _1411_ (
-    .A(_1273_),
-    .B(x[37]),
-    .Y(_1221_)
-  );
-  NAND2X1 _1412_ (
-    .A(_1222_),
-    .B(_1221_),
-    .Y(_1220_)
-  );
-  INVX1 _1413_ (
-    .A(_1220_),
-    .Y(_1219_)
-  );
-  NAND2X1 _1414_ (
-    .A(x[31]),
-    .B(_1219_),
-    .Y(_1218_)
-  );
-  NAND2X1 _1415_ (
-    .A(_1222_),
-    .B(_1218_),
-    .Y(_1217_)
-  );
-  INVX1 _1416_ (
-    .A(_1217_),
-    .Y(_1216_)
-  );
-  NAND2X1 _1417_ (
-    .A(_1224_),
-    .B(_1216_),
-    .Y(_1215_)
-  );
-  NAND2X1 _1418_ (
-    .A(_1223_),
-    .B(_1217_),
-    .Y(_1214_)
-  );
-  NAND2X1 _1419_ (
-    .A(_1215_),
-    .B(_1214_),
-    .Y(_1213_)
-  );
-  INVX1 _1420_ (
-    .A(_1213_),
-    .Y(_1212_)
-  );
-  NAND2X1 _1421_ (
-    .A(x[17]),
-    .B(_1256_),
-    .Y(_1211_)
-  );
-  NAND2X1 _1422_ (
-    .A(_1280_),
-    .B(_1279_),
-    .Y(_1210_)
-  );
-  NAND2X1 _1423_ (
-    .A(_1230_),
-    .B(_1210_),
-    .Y(_1209_)
-  );
-  NAND2X1 _1424_ (
-    .A(_1211_),
-    .B(_1209_),
-    .Y(_1208_)
-  );
-  OR2X1 _1425_ (
-    .A(_1211_),
-    .B(_1209_),
-    .Y(_1207_)
-  );
-  NAND2X1 _1426_ (
-    .A(_1208_),
-    .B(_1207_),
-    .Y(_1206_)
-  );
-  INVX1 _1427_ (
-    .A(_1206_),
-    .Y(_1205_)
-  );
-  NAND2X1 _1428_ (
-    .A(_1282_),
-    .B(x[3]),
-    .Y(_1204_)
-  );
-  NAND2X1 _1429_ (
-    .A(x[5]),
-    .B(_1243_),
-    .Y(_1203_)
-  );
-  NAND2X1 _1430_ (
-    .A(_1284_),
-    .B(_1203_),
-    .Y(_1202_)
-  );
-  NAND2X1 _1431_ (
-    .A(_1204_),
-    .B(_1202_),
-    .Y(_1201_)
-  );
-  INVX1 _1432_ (
-    .A(_1201_),
-    .Y(_1200_)
-  );
-  NAND2X1 _1433_ (
-    .A(_1205_),
-    .B(_1201_),
-    .Y(_1199_)
-  );
-  NAND2X1 _1434_ (
-    .A(_1208_),
-    .B(_1199_),
-    .Y(_1198_)
-  );
-  INVX1 _1435_ (
-    .A(_1198_),
-    .Y(_1197_)
-  );
-  NAND2X1 _1436_ (
-    .A(_1212_),
-    .B(_1198_),
-    .Y(_1196_)
-  );
-  NAND2X1 _1437_ (
-    .A(_1215_),
-    .B(_1196_),
-    .Y(_1195_)
-  );
-  NAND2X1 _1438_ (
-    .A(_1264_),
-    .B(x[38]),
-    .Y(_1194_)
-  );
-  NAND2X1 _1439_ (
-    .A(x[19]),
-    .B(_1242_),
-    .Y(_1193_)
-  );
-  NAND2X1 _1440_ (
-    .A(_1269_),
-    .B(_1230_),
-    .Y(_1192_)
-  );
-  NAND2X1 _1441_ (
-    .A(_1228_),
-    .B(_1192_),
-    .Y(_1191_)
-  );
-  NAND2X1 _1442_ (
-    .A(_1193_),
-    .B(_1191_),
-    .Y(_1190_)
-  );
-  NAND2X1 _1443_ (
-    .A(_1194_),
-    .B(_1190_),
-    .Y(_1189_)
-  );
-  NOR2X1 _1444_ (
-    .A(_1195_),
-    .B(_1189_),
-    .Y(_1188_)
-  );
-  INVX1 _1445_ (
-    .A(_1188_),
-    .Y(_1187_)
-  );
-  NAND2X1 _1446_ (
-    .A(_1225_),
-    .B(_1188_),
-    .Y(_1186_)
-  );
-  NAND2X1 _1447_ (
-    .A(x[47]),
-    .B(x[36]),
-    .Y(_1185_)
-  );
-  NAND2X1 _1448_ (
-    .A(x[47]),
-    .B(_1231_),
-    .Y(_1184_)
-  );
-  NAND2X1 _1449_ (
-    .A(_1274_),
-    .B(x[36]),
-    .Y(_1183_)
-  );
-  NAND2X1 _1450_ (
-    .A(_1184_),
-    .B(_1183_),
-    .Y(_1182_)
-  );
-  INVX1 _1451_ (
-    .A(_1182_),
-    .Y(_1181_)
-  );
-  NAND2X1 _1452_ (
-    .A(_1275_),
-    .B(_1182_),
-    .Y(_1180_)
-  );
-  NAND2X1 _1453_ (
-    .A(_1185_),
-    .B(_1180_),
-    .Y(_1179_)
-  );
-  NAND2X1 _1454_ (
-    .A(_1281_),
-    .B(x[27]),
-    .Y(_1178_)
-  );
-  NAND2X1 _1455_ (
-    .A(_1211_),
-    .B(_1178_),
-    .Y(_1177_)
-  );
-  INVX1 _1456_ (
-    .A(_1177_),
-    .Y(_1176_)
-  );
-  NAND2X1 _1457_ (
-    .A(_1276_),
-    .B(_1177_),
-    .Y(_1175_)
-  );
-  NAND2X1 _1458_ (
-    .A(x[30]),
-    .B(_1176_),
-    .Y(_1174_)
-  );
-  NAND2X1 _1459_ (
-    .A(_1175_),
-    .B(_1174_),
-    .Y(_1173_)
-  );
-  INVX1 _1460_ (
-    .A(_1173_),
-    .Y(_1172_)
-  );
-  NAND2X1 _1461_ (
-    .A(_1204_),
-    .B(_1203_),
-    .Y(_1171_)
-  );
-  XOR2X1 _1462_ (
-    .A(x[14]),
-    .B(_1171_),
-    .Y(_1170_)
-  );
-  INVX1 _1463_ (
-    .A(_1170_),
-    .Y(_1169_)
-  );
-  NAND2X1 _1464_ (
-    .A(_1172_),
-    .B(_1170_),
-    .Y(_1168_)
-  );
-  NAND2X1 _1465_ (
-    .A(_1175_),
-    .B(_1168_),
-    .Y(_1167_)
-  );
-  OR2X1 _1466_ (
-    .A(_1179_),
-    .B(_1167_),
-    .Y(_1166_)
-  );
-  NAND2X1 _1467_ (
-    .A(_1206_),
-    .B(_1200_),
-    .Y(_1165_)
-  );
-  NAND2X1 _1468_ (
-    .A(_1199_),
-    .B(_1165_),
-    .Y(_1164_)
-  );
-  INVX1 _1469_ (
-    .A(_1164_),
-    .Y(_1163_)
-  );
-  NAND2X1 _1470_ (
-    .A(_1179_),
-    .B(_1167_),
-    .Y(_1162_)
-  );
-  NAND2X1 _1471_ (
-    .A(_1166_),
-    .B(_1162_),
-    .Y(_1161_)
-  );
-  INVX1 _1472_ (
-    .A(_1161_),
-    .Y(_1160_)
-  );
-  NAND2X1 _1473_ (
-    .A(_1164_),
-    .B(_1160_),
-    .Y(_1159_)
-  );
-  NAND2X1 _1474_ (
-    .A(_1166_),
-    .B(_1159_),
-    .Y(_1158_)
-  );
-  NAND2X1 _1475_ (
-    .A(x[71]),
-    .B(x[75]),
-    .Y(_1157_)
-  );
-  NAND2X1 _1476_ (
-    .A(_1224_),
-    .B(_1157_),
-    .Y(_1156_)
-  );
-  NAND2X1 _1477_ (
-    .A(_1272_),
-    .B(_1220_),
-    .Y(_1155_)
-  );
-  NAND2X1 _1478_ (
-    .A(_1218_),
-    .B(_1155_),
-    .Y(_1154_)
-  );
-  NAND2X1 _1479_ (
-    .A(_1156_),
-    .B(_1154_),
-    .Y(_1153_)
-  );
-  OR2X1 _1480_ (
-    .A(_1158_),
-    .B(_1153_),
-    .Y(_1152_)
-  );
-  NAND2X1 _1481_ (
-    .A(_1213_),
-    .B(_1197_),
-    .Y(_1151_)
-  );
-  NAND2X1 _1482_ (
-    .A(_1196_),
-    .B(_1151_),
-    .Y(_1150_)
-  );
-  NAND2X1 _1483_ (
-    .A(_1158_),
-    .B(_1153_),
-    .Y(_1149_)
-  );
-  NAND2X1 _1484_ (
-    .A(_1152_),
-    .B(_1149_),
-    .Y(_1148_)
-  );
-  OR2X1 _1485_ (
-    .A(_1150_),
-    .B(_1148_),
-    .Y(_1147_)
-  );
-  NAND2X1 _1486_ (
-    .A(_1152_),
-    .B(_1147_),
-    .Y(_1146_)
-  );
-  INVX1 _1487_ (
-    .A(_1146_),
-    .Y(_1145_)
-  );
-  NAND2X1 _1488_ (
-    .A(x[39]),
-    .B(_1228_),
-    .Y(_1144_)
-  );
-  NAND2X1 _1489_ (
-    .A(_1226_),
-    .B(_1144_),
-    .Y(_1143_)
-  );
-  NAND2X1 _1490_ (
-    .A(_1195_),
-    .B(_1189_),
-    .Y(_1142_)
-  );
-  NAND2X1 _1491_ (
-    .A(_1187_),
-    .B(_1142_),
-    .Y(_1141_)
-  );
-  XOR2X1 _1492_ (
-    .A(_1143_),
-    .B(_1141_),
-    .Y(_1140_)
-  );
-  INVX1 _1493_ (
-    .A(_1140_),
-    .Y(_1139_)
-  );
-  NAND2X1 _1494_ (
-    .A(_1146_),
-    .B(_1139_),
-    .Y(_1138_)
-  );
-  INVX1 _1495_ (
-    .A(_1138_),
-    .Y(_1137_)
-  );
-  NAND2X1 _1496_ (
-    .A(_1144_),
-    .B(_1142_),
-    .Y(_1136_)
-  );
-  NAND2X1 _1497_ (
-    .A(_1226_),
-    .B(_1187_),
-    .Y(_1135_)
-  );
-  INVX1 _1498_ (
-    .A(_1135_),
-    .Y(_1134_)
-  );
-  NAND2X1 _1499_ (
-    .A(_1136_),
-    .B(_1134_),
-    .Y(_1133_)
-  );
-  NAND2X1 _1500_ (
-    .A(_1186_),
-    .B(_1133_),
-    .Y(_1132_)
-  );
-  INVX1 _1501_ (
-    .A(_1132_),
-    .Y(_1131_)
-  );
-  NAND2X1 _1502_ (
-    .A(_1138_),
-    .B(_1131_),
-    .Y(_1130_)
-  );
-  NAND2X1 _1503_ (
-    .A(_1186_),
-    .B(_1130_),
-    .Y(_1129_)
-  );
-  INVX1 _1504_ (
-    .A(_1129_),
-    .Y(_1128_)
-  );
-  NAND2X1 _1505_ (
-    .A(_1145_),
-    .B(_1140_),
-    .Y(_1127_)
-  );
-  NAND2X1 _1506_ (
-    .A(_1138_),
-    .B(_1127_),
-    .Y(_1126_)
-  );
-  NAND2X1 _1507_ (
-    .A(_1163_),
-    .B(_1161_),
-    .Y(_1125_)
-  );
-  NAND2X1 _1508_ (
-    .A(_1159_),
-    .B(_1125_),
-    .Y(_1124_)
-  );
-  NAND2X1 _1509_ (
-    .A(_1266_),
-    .B(_1265_),
-    .Y(_1123_)
-  );
-  NAND2X1 _1510_ (
-    .A(_1124_),
-    .B(_1123_),
-    .Y(_1122_)
-  );
-  NAND2X1 _1511_ (
-    .A(x[35]),
-    .B(_1181_),
-    .Y(_1121_)
-  );
-  NAND2X1 _1512_ (
-    .A(_1180_),
-    .B(_1121_),
-    .Y(_1120_)
-  );
-  INVX1 _1513_ (
-    .A(_1120_),
-    .Y(_1119_)
-  );
-  NAND2X1 _1514_ (
-    .A(x[13]),
-    .B(x[16]),
-    .Y(_1118_)
-  );
-  INVX1 _1515_ (
-    .A(_1118_),
-    .Y(_1117_)
-  );
-  NAND2X1 _1516_ (
-    .A(_1119_),
-    .B(_1118_),
-    .Y(_1116_)
-  );
-  NAND2X1 _1517_ (
-    .A(_1120_),
-    .B(_1117_),
-    .Y(_1115_)
-  );
-  NAND2X1 _1518_ (
-    .A(_1116_),
-    .B(_1115_),
-    .Y(_1114_)
-  );
-  NAND2X1 _1519_ (
-    .A(_1173_),
-    .B(_1169_),
-    .Y(_1113_)
-  );
-  NAND2X1 _1520_ (
-    .A(_1168_),
-    .B(_1113_),
-    .Y(_1112_)
-  );
-  OR2X1 _1521_ (
-    .A(_1114_),
-    .B(_1112_),
-    .Y(_1111_)
-  );
-  NAND2X1 _1522_ (
-    .A(_1116_),
-    .B(_1111_),
-    .Y(_1110_)
-  );
-  INVX1 _1523_ (
-    .A(_1110_),
-    .Y(_1109_)
-  );
-  OR2X1 _1524_ (
-    .A(_1124_),
-    .B(_1123_),
-    .Y(_1108_)
-  );
-  NAND2X1 _1525_ (
-    .A(_1122_),
-    .B(_1108_),
-    .Y(_1107_)
-  );
-  INVX1 _1526_ (
-    .A(_1107_),
-    .Y(_1106_)
-  );
-  NAND2X1 _1527_ (
-    .A(_1110_),
-    .B(_1106_),
-    .Y(_1105_)
-  );
-  NAND2X1 _1528_ (
-    .A(_1122_),
-    .B(_1105_),
-    .Y(_1104_)
-  );
-  INVX1 _1529_ (
-    .A(_1104_),
-    .Y(_1103_)
-  );
-  NAND2X1 _1530_ (
-    .A(_1194_),
-    .B(_1193_),
-    .Y(_1102_)
-  );
-  XOR2X1 _1531_ (
-    .A(_1191_),
-    .B(_1102_),
-    .Y(_1101_)
-  );
-  INVX1 _1532_ (
-    .A(_1101_),
-    .Y(_1100_)
-  );
-  NAND2X1 _1533_ (
-    .A(_1103_),
-    .B(_1101_),
-    .Y(_1099_)
-  );
-  NAND2X1 _1534_ (
-    .A(_1150_),
-    .B(_1148_),
-    .Y(_1098_)
-  );
-  NAND2X1 _1535_ (
-    .A(_1147_),
-    .B(_1098_),
-    .Y(_1097_)
-  );
-  INVX1 _1536_ (
-    .A(_1097_),
-    .Y(_1096_)
-  );
-  NAND2X1 _1537_ (
-    .A(_1104_),
-    .B(_1100_),
-    .Y(_1095_)
-  );
-  NAND2X1 _1538_ (
-    .A(_1099_),
-    .B(_1095_),
-    .Y(_1094_)
-  );
-  INVX1 _1539_ (
-    .A(_1094_),
-    .Y(_1093_)
-  );
-  NAND2X1 _1540_ (
-    .A(_1097_),
-    .B(_1093_),
-    .Y(_1092_)
-  );
-  NAND2X1 _1541_ (
-    .A(_1099_),
-    .B(_1092_),
-    .Y(_1091_)
-  );
-  NAND2X1 _1542_ (
-    .A(_1126_),
-    .B(_1091_),
-    .Y(_1090_)
-  );
-  NAND2X1 _1543_ (
-    .A(_1096_),
-    .B(_1094_),
-    .Y(_1089_)
-  );
-  NAND2X1 _1544_ (
-    .A(_1092_),
-    .B(_1089_),
-    .Y(_1088_)
-  );
-  NAND2X1 _1545_ (
-    .A(_1109_),
-    .B(_1107_),
-    .Y(_1087_)
-  );
-  NAND2X1 _1546_ (
-    .A(_1105_),
-    .B(_1087_),
-    .Y(_1086_)
-  );
-  OR2X1 _1547_ (
-    .A(_1156_),
-    .B(_1154_),
-    .Y(_1085_)
-  );
-  NAND2X1 _1548_ (
-    .A(_1153_),
-    .B(_1085_),
-    .Y(_1084_)
-  );
-  OR2X1 _1549_ (
-    .A(_1086_),
-    .B(_1084_),
-    .Y(_1083_)
-  );
-  NAND2X1 _1550_ (
-    .A(_1086_),
-    .B(_1084_),
-    .Y(_1082_)
-  );
-  NAND2X1 _1551_ (
-    .A(_1083_),
-    .B(_1082_),
-    .Y(_1081_)
-  );
-  NAND2X1 _1552_ (
-    .A(x[70]),
-    .B(x[74]),
-    .Y(_1080_)
-  );
-  NAND2X1 _1553_ (
-    .A(_1123_),
-    .B(_1080_),
-    .Y(_1079_)
-  );
-  NAND2X1 _1554_ (
-    .A(_1267_),
-    .B(x[26]),
-    .Y(_1078_)
-  );
-  NAND2X1 _1555_ (
-    .A(x[29]),
-    .B(_1258_),
-    .Y(_1077_)
-  );
-  NAND2X1 _1556_ (
-    .A(_1278_),
-    .B(_1277_),
-    .Y(_1076_)
-  );
-  NAND2X1 _1557_ (
-    .A(_1118_),
-    .B(_1076_),
-    .Y(_1075_)
-  );
-  NAND2X1 _1558_ (
-    .A(_1077_),
-    .B(_1075_),
-    .Y(_1074_)
-  );
-  NAND2X1 _1559_ (
-    .A(_1078_),
-    .B(_1074_),
-    .Y(_1073_)
-  );
-  OR2X1 _1560_ (
-    .A(_1079_),
-    .B(_1073_),
-    .Y(_1072_)
-  );
-  NAND2X1 _1561_ (
-    .A(_1114_),
-    .B(_1112_),
-    .Y(_1071_)
-  );
-  NAND2X1 _1562_ (
-    .A(_1111_),
-    .B(_1071_),
-    .Y(_1070_)
-  );
-  INVX1 _1563_ (
-    .A(_1070_),
-    .Y(_1069_)
-  );
-  NAND2X1 _1564_ (
-    .A(_1079_),
-    .B(_1073_),
-    .Y(_1068_)
-  );
-  NAND2X1 _1565_ (
-    .A(_1072_),
-    .B(_1068_),
-    .Y(_1067_)
-  );
-  INVX1 _1566_ (
-    .A(_1067_),
-    .Y(_1066_)
-  );
-  NAND2X1 _1567_ (
-    .A(_1070_),
-    .B(_1066_),
-    .Y(_1065_)
-  );
-  NAND2X1 _1568_ (
-    .A(_1072_),
-    .B(_1065_),
-    .Y(_1064_)
-  );
-  OR2X1 _1569_ (
-    .A(_1081_),
-    .B(_1064_),
-    .Y(_1063_)
-  );
-  NAND2X1 _1570_ (
-    .A(_1083_),
-    .B(_1063_),
-    .Y(_1062_)
-  );
-  OR2X1 _1571_ (
-    .A(_1088_),
-    .B(_1062_),
-    .Y(_1061_)
-  );
-  NAND2X1 _1572_ (
-    .A(_1088_),
-    .B(_1062_),
-    .Y(_1060_)
-  );
-  NAND2X1 _1573_ (
-    .A(_1061_),
-    .B(_1060_),
-    .Y(_1059_)
-  );
-  NAND2X1 _1574_ (
-    .A(_1078_),
-    .B(_1077_),
-    .Y(_1058_)
-  );
-  XOR2X1 _1575_ (
-    .A(_1075_),
-    .B(_1058_),
-    .Y(_1057_)
-  );
-  INVX1 _1576_ (
-    .A(_1057_),
-    .Y(_1056_)
-  );
-  NAND2X1 _1577_ (
-    .A(x[34]),
-    .B(_1057_),
-    .Y(_1055_)
-  );
-  NAND2X1 _1578_ (
-    .A(_1069_),
-    .B(_1067_),
-    .Y(_1054_)
-  );
-  NAND2X1 _1579_ (
-    .A(_1065_),
-    .B(_1054_),
-    .Y(_1053_)
-  );
-  NAND2X1 _1580_ (
-    .A(_1055_),
-    .B(_1053_),
-    .Y(_1052_)
-  );
-  NAND2X1 _1581_ (
-    .A(_1081_),
-    .B(_1064_),
-    .Y(_1051_)
-  );
-  NAND2X1 _1582_ (
-    .A(_1063_),
-    .B(_1051_),
-    .Y(_1050_)
-  );
-  OR2X1 _1583_ (
-    .A(_1052_),
-    .B(_1050_),
-    .Y(_1049_)
-  );
-  NAND2X1 _1584_ (
-    .A(_1052_),
-    .B(_1050_),
-    .Y(_1048_)
-  );
-  NAND2X1 _1585_ (
-    .A(_1049_),
-    .B(_1048_),
-    .Y(_1047_)
-  );
-  INVX1 _1586_ (
-    .A(_1047_),
-    .Y(_1046_)
-  );
-  NAND2X1 _1587_ (
-    .A(_1263_),
-    .B(_1056_),
-    .Y(_1045_)
-  );
-  NAND2X1 _1588_ (
-    .A(_1055_),
-    .B(_1045_),
-    .Y(_1044_)
-  );
-  INVX1 _1589_ (
-    .A(_1044_),
-    .Y(_1043_)
-  );
-  NAND2X1 _1590_ (
-    .A(_1262_),
-    .B(_1043_),
-    .Y(_1042_)
-  );
-  NAND2X1 _1591_ (
-    .A(x[69]),
-    .B(_1044_),
-    .Y(_1041_)
-  );
-  NAND2X1 _1592_ (
-    .A(_1042_),
-    .B(_1041_),
-    .Y(_1040_)
-  );
-  INVX1 _1593_ (
-    .A(_1040_),
-    .Y(_1039_)
-  );
-  NAND2X1 _1594_ (
-    .A(_1261_),
-    .B(_1039_),
-    .Y(_1038_)
-  );
-  NAND2X1 _1595_ (
-    .A(_1042_),
-    .B(_1038_),
-    .Y(_1037_)
-  );
-  OR2X1 _1596_ (
-    .A(_1055_),
-    .B(_1053_),
-    .Y(_1036_)
-  );
-  NAND2X1 _1597_ (
-    .A(_1052_),
-    .B(_1036_),
-    .Y(_1035_)
-  );
-  NAND2X1 _1598_ (
-    .A(_1037_),
-    .B(_1035_),
-    .Y(_1034_)
-  );
-  INVX1 _1599_ (
-    .A(_1034_),
-    .Y(_1033_)
-  );
-  NAND2X1 _1600_ (
-    .A(_1046_),
-    .B(_1034_),
-    .Y(_1032_)
-  );
-  NAND2X1 _1601_ (
-    .A(_1049_),
-    .B(_1032_),
-    .Y(_1031_)
-  );
-  OR2X1 _1602_ (
-    .A(_1059_),
-    .B(_1031_),
-    .Y(_1030_)
-  );
-  NAND2X1 _1603_ (
-    .A(_1061_),
-    .B(_1030_),
-    .Y(_1029_)
-  );
-  XOR2X1 _1604_ (
-    .A(_1126_),
-    .B(_1091_),
-    .Y(_1028_)
-  );
-  NAND2X1 _1605_ (
-    .A(_1029_),
-    .B(_1028_),
-    .Y(_1027_)
-  );
-  NAND2X1 _1606_ (
-    .A(_1090_),
-    .B(_1027_),
-    .Y(_1026_)
-  );
-  INVX1 _1607_ (
-    .A(_1026_),
-    .Y(_1025_)
-  );
-  NAND2X1 _1608_ (
-    .A(_1137_),
-    .B(_1132_),
-    .Y(_1024_)
-  );
-  NAND2X1 _1609_ (
-    .A(_1130_),
-    .B(_1024_),
-    .Y(_1023_)
-  );
-  NAND2X1 _1610_ (
-    .A(_1025_),
-    .B(_1023_),
-    .Y(_1022_)
-  );
-  NAND2X1 _1611_ (
-    .A(_1129_),
-    .B(_1022_),
-    .Y(_1021_)
-  );
-  INVX1 _1612_ (
-    .A(_1021_),
-    .Y(_1020_)
-  );
-  NAND2X1 _1613_ (
-    .A(_1269_),
-    .B(x[79]),
-    .Y(_1019_)
-  );
-  INVX1 _1614_ (
-    .A(_1019_),
-    .Y(_1018_)
-  );
-  NAND2X1 _1615_ (
-    .A(x[7]),
-    .B(_1232_),
-    .Y(_1017_)
-  );
-  INVX1 _1616_ (
-    .A(_1017_),
-    .Y(_1016_)
-  );
-  NAND2X1 _1617_ (
-    .A(_1019_),
-    .B(_1017_),
-    .Y(_1015_)
-  );
-  NAND2X1 _1618_ (
-    .A(x[27]),
-    .B(_1018_),
-    .Y(_1014_)
-  );
-  INVX1 _1619_ (
-    .A(_1014_),
-    .Y(_1013_)
-  );
-  NAND2X1 _1620_ (
-    .A(x[31]),
-    .B(x[26]),
-    .Y(_1012_)
-  );
-  NAND2X1 _1621_ (
-    .A(_1272_),
-    .B(_1258_),
-    .Y(_1011_)
-  );
-  NAND2X1 _1622_ (
-    .A(_1012_),
-    .B(_1011_),
-    .Y(_1010_)
-  );
-  INVX1 _1623_ (
-    .A(_1010_),
-    .Y(_1009_)
-  );
-  NAND2X1 _1624_ (
-    .A(_1275_),
-    .B(_1009_),
-    .Y(_1008_)
-  );
-  NAND2X1 _1625_ (
-    .A(_1012_),
-    .B(_1008_),
-    .Y(_1007_)
-  );
-  INVX1 _1626_ (
-    .A(_1007_),
-    .Y(_1006_)
-  );
-  NAND2X1 _1627_ (
-    .A(_1268_),
-    .B(_1006_),
-    .Y(_1005_)
-  );
-  NAND2X1 _1628_ (
-    .A(x[78]),
-    .B(_1007_),
-    .Y(_1004_)
-  );
-  NAND2X1 _1629_ (
-    .A(_1005_),
-    .B(_1004_),
-    .Y(_1003_)
-  );
-  INVX1 _1630_ (
-    .A(_1003_),
-    .Y(_1002_)
-  );
-  NAND2X1 _1631_ (
-    .A(_1282_),
-    .B(_1279_),
-    .Y(_1001_)
-  );
-  NAND2X1 _1632_ (
-    .A(x[5]),
-    .B(x[15]),
-    .Y(_1000_)
-  );
-  NAND2X1 _1633_ (
-    .A(_1001_),
-    .B(_1000_),
-    .Y(_999_)
-  );
-  INVX1 _1634_ (
-    .A(_999_),
-    .Y(_998_)
-  );
-  NAND2X1 _1635_ (
-    .A(_1264_),
-    .B(_998_),
-    .Y(_997_)
-  );
-  NAND2X1 _1636_ (
-    .A(_1001_),
-    .B(_997_),
-    .Y(_996_)
-  );
-  INVX1 _1637_ (
-    .A(_996_),
-    .Y(_995_)
-  );
-  NAND2X1 _1638_ (
-    .A(x[6]),
-    .B(_995_),
-    .Y(_994_)
-  );
-  NAND2X1 _1639_ (
-    .A(_1276_),
-    .B(x[34]),
-    .Y(_993_)
-  );
-  NAND2X1 _1640_ (
-    .A(_1280_),
-    .B(_996_),
-    .Y(_992_)
-  );
-  NAND2X1 _1641_ (
-    .A(_994_),
-    .B(_992_),
-    .Y(_991_)
-  );
-  OR2X1 _1642_ (
-    .A(_993_),
-    .B(_991_),
-    .Y(_990_)
-  );
-  NAND2X1 _1643_ (
-    .A(_994_),
-    .B(_990_),
-    .Y(_989_)
-  );
-  INVX1 _1644_ (
-    .A(_989_),
-    .Y(_988_)
-  );
-  NAND2X1 _1645_ (
-    .A(_1002_),
-    .B(_989_),
-    .Y(_987_)
-  );
-  NAND2X1 _1646_ (
-    .A(_1005_),
-    .B(_987_),
-    .Y(_986_)
-  );
-  NAND2X1 _1647_ (
-    .A(_1256_),
-    .B(_1016_),
-    .Y(_985_)
-  );
-  NAND2X1 _1648_ (
-    .A(_1014_),
-    .B(_985_),
-    .Y(_984_)
-  );
-  OR2X1 _1649_ (
-    .A(_986_),
-    .B(_984_),
-    .Y(_983_)
-  );
-  NAND2X1 _1650_ (
-    .A(_986_),
-    .B(_984_),
-    .Y(_982_)
-  );
-  NAND2X1 _1651_ (
-    .A(_983_),
-    .B(_982_),
-    .Y(_981_)
-  );
-  NAND2X1 _1652_ (
-    .A(x[35]),
-    .B(_1010_),
-    .Y(_980_)
-  );
-  NAND2X1 _1653_ (
-    .A(_1008_),
-    .B(_980_),
-    .Y(_979_)
-  );
-  INVX1 _1654_ (
-    .A(_979_),
-    .Y(_978_)
-  );
-  NAND2X1 _1655_ (
-    .A(_1268_),
-    .B(_978_),
-    .Y(_977_)
-  );
-  NAND2X1 _1656_ (
-    .A(_993_),
-    .B(_991_),
-    .Y(_976_)
-  );
-  NAND2X1 _1657_ (
-    .A(_990_),
-    .B(_976_),
-    .Y(_975_)
-  );
-  INVX1 _1658_ (
-    .A(_975_),
-    .Y(_974_)
-  );
-  NAND2X1 _1659_ (
-    .A(x[78]),
-    .B(_979_),
-    .Y(_973_)
-  );
-  NAND2X1 _1660_ (
-    .A(_977_),
-    .B(_973_),
-    .Y(_972_)
-  );
-  INVX1 _1661_ (
-    .A(_972_),
-    .Y(_971_)
-  );
-  NAND2X1 _1662_ (
-    .A(_975_),
-    .B(_971_),
-    .Y(_970_)
-  );
-  NAND2X1 _1663_ (
-    .A(_977_),
-    .B(_970_),
-    .Y(_969_)
-  );
-  INVX1 _1664_ (
-    .A(_969_),
-    .Y(_968_)
-  );
-  NAND2X1 _1665_ (
-    .A(_1273_),
-    .B(_1253_),
-    .Y(_967_)
-  );
-  NAND2X1 _1666_ (
-    .A(x[18]),
-    .B(x[4]),
-    .Y(_966_)
-  );
-  NAND2X1 _1667_ (
-    .A(_967_),
-    .B(_966_),
-    .Y(_965_)
-  );
-  INVX1 _1668_ (
-    .A(_965_),
-    .Y(_964_)
-  );
-  NAND2X1 _1669_ (
-    .A(_1284_),
-    .B(_964_),
-    .Y(_963_)
-  );
-  NAND2X1 _1670_ (
-    .A(_967_),
-    .B(_963_),
-    .Y(_962_)
-  );
-  NAND2X1 _1671_ (
-    .A(_1259_),
-    .B(x[38]),
-    .Y(_961_)
-  );
-  NAND2X1 _1672_ (
-    .A(x[33]),
-    .B(_1242_),
-    .Y(_960_)
-  );
-  NAND2X1 _1673_ (
-    .A(_961_),
-    .B(_960_),
-    .Y(_959_)
-  );
-  INVX1 _1674_ (
-    .A(_959_),
-    .Y(_958_)
-  );
-  NAND2X1 _1675_ (
-    .A(x[29]),
-    .B(_958_),
-    .Y(_957_)
-  );
-  NAND2X1 _1676_ (
-    .A(_961_),
-    .B(_957_),
-    .Y(_956_)
-  );
-  NAND2X1 _1677_ (
-    .A(_962_),
-    .B(_956_),
-    .Y(_955_)
-  );
-  NAND2X1 _1678_ (
+  INVX1 _4351_ (
     .A(x[59]),
-    .B(_1241_),
-    .Y(_954_)
+    .Y(_4225_)
   );
-  INVX1 _1679_ (
-    .A(_954_),
-    .Y(_953_)
+  INVX1 _4352_ (
+    .A(x[7]),
+    .Y(_4224_)
   );
-  OR2X1 _1680_ (
-    .A(_962_),
-    .B(_956_),
-    .Y(_952_)
+  INVX1 _4353_ (
+    .A(x[10]),
+    .Y(_4223_)
   );
-  NAND2X1 _1681_ (
-    .A(_955_),
-    .B(_952_),
-    .Y(_951_)
+  INVX1 _4354_ (
+    .A(x[61]),
+    .Y(_4222_)
   );
-  INVX1 _1682_ (
-    .A(_951_),
-    .Y(_950_)
+  INVX1 _4355_ (
+    .A(x[65]),
+    .Y(_4221_)
   );
-  NAND2X1 _1683_ (
-    .A(_954_),
-    .B(_950_),
-    .Y(_949_)
+  INVX1 _4356_ (
+    .A(x[25]),
+    .Y(_4220_)
   );
-  NAND2X1 _1684_ (
-    .A(_955_),
-    .B(_949_),
-    .Y(_948_)
+  INVX1 _4357_ (
+    .A(x[76]),
+    .Y(_4219_)
   );
-  NAND2X1 _1685_ (
-    .A(x[77]),
-    .B(x[55]),
-    .Y(_947_)
-  );
-  NAND2X1 _1686_ (
-    .A(_1234_),
-    .B(_1233_),
-    .Y(_946_)
-  );
-  NAND2X1 _1687_ (
-    .A(_947_),
-    .B(_946_),
-    .Y(_945_)
-  );
-  INVX1 _1688_ (
-    .A(_945_),
-    .Y(_944_)
-  );
-  NAND2X1 _1689_ (
-    .A(_1270_),
-    .B(_944_),
-    .Y(_943_)
-  );
-  NAND2X1 _1690_ (
-    .A(_947_),
-    .B(_943_),
-    .Y(_942_)
-  );
-  OR2X1 _1691_ (
-    .A(_948_),
-    .B(_942_),
-    .Y(_941_)
-  );
-  NAND2X1 _1692_ (
-    .A(_948_),
-    .B(_942_),
-    .Y(_940_)
-  );
-  NAND2X1 _1693_ (
-    .A(_941_),
-    .B(_940_),
-    .Y(_939_)
-  );
-  INVX1 _1694_ (
-    .A(_939_),
-    .Y(_938_)
-  );
-  NAND2X1 _1695_ (
-    .A(x[30]),
-    .B(_1263_),
-    .Y(_937_)
-  );
-  NAND2X1 _1696_ (
-    .A(_993_),
-    .B(_937_),
-    .Y(_936_)
-  );
-  INVX1 _1697_ (
-    .A(_936_),
-    .Y(_935_)
-  );
-  NAND2X1 _1698_ (
-    .A(_1235_),
-    .B(_935_),
-    .Y(_934_)
-  );
-  NAND2X1 _1699_ (
-    .A(x[19]),
-    .B(_999_),
-    .Y(_933_)
-  );
-  NAND2X1 _1700_ (
-    .A(_997_),
-    .B(_933_),
-    .Y(_932_)
-  );
-  INVX1 _1701_ (
-    .A(_932_),
-    .Y(_931_)
-  );
-  NAND2X1 _1702_ (
-    .A(x[39]),
-    .B(_936_),
-    .Y(_930_)
-  );
-  NAND2X1 _1703_ (
-    .A(_934_),
-    .B(_930_),
-    .Y(_929_)
-  );
-  INVX1 _1704_ (
-    .A(_929_),
-    .Y(_928_)
-  );
-  NAND2X1 _1705_ (
-    .A(_932_),
-    .B(_928_),
-    .Y(_927_)
-  );
-  NAND2X1 _1706_ (
-    .A(_934_),
-    .B(_927_),
-    .Y(_926_)
-  );
-  INVX1 _1707_ (
-    .A(_926_),
-    .Y(_925_)
-  );
-  NAND2X1 _1708_ (
-    .A(_938_),
-    .B(_926_),
-    .Y(_924_)
-  );
-  NAND2X1 _1709_ (
-    .A(_941_),
-    .B(_924_),
-    .Y(_923_)
-  );
-  INVX1 _1710_ (
-    .A(_923_),
-    .Y(_922_)
-  );
-  NAND2X1 _1711_ (
-    .A(_968_),
-    .B(_923_),
-    .Y(_921_)
-  );
-  NAND2X1 _1712_ (
-    .A(_1003_),
-    .B(_988_),
-    .Y(_920_)
-  );
-  NAND2X1 _1713_ (
-    .A(_987_),
-    .B(_920_),
-    .Y(_919_)
-  );
-  NAND2X1 _1714_ (
-    .A(_969_),
-    .B(_922_),
-    .Y(_918_)
-  );
-  NAND2X1 _1715_ (
-    .A(_921_),
-    .B(_918_),
-    .Y(_917_)
-  );
-  OR2X1 _1716_ (
-    .A(_919_),
-    .B(_917_),
-    .Y(_916_)
-  );
-  NAND2X1 _1717_ (
-    .A(_921_),
-    .B(_916_),
-    .Y(_915_)
-  );
-  NOR2X1 _1718_ (
-    .A(_981_),
-    .B(_915_),
-    .Y(_914_)
-  );
-  INVX1 _1719_ (
-    .A(_914_),
-    .Y(_913_)
-  );
-  NAND2X1 _1720_ (
-    .A(_1013_),
-    .B(_914_),
-    .Y(_912_)
-  );
-  NAND2X1 _1721_ (
-    .A(_981_),
-    .B(_915_),
-    .Y(_911_)
-  );
-  NAND2X1 _1722_ (
-    .A(_913_),
-    .B(_911_),
-    .Y(_910_)
-  );
-  INVX1 _1723_ (
-    .A(_910_),
-    .Y(_909_)
-  );
-  XOR2X1 _1724_ (
-    .A(x[27]),
-    .B(_1015_),
-    .Y(_908_)
-  );
-  NAND2X1 _1725_ (
-    .A(_919_),
-    .B(_917_),
-    .Y(_907_)
-  );
-  NAND2X1 _1726_ (
-    .A(_916_),
-    .B(_907_),
-    .Y(_906_)
-  );
-  NAND2X1 _1727_ (
-    .A(_908_),
-    .B(_906_),
-    .Y(_905_)
-  );
-  NAND2X1 _1728_ (
-    .A(_939_),
-    .B(_925_),
-    .Y(_904_)
-  );
-  NAND2X1 _1729_ (
-    .A(_924_),
-    .B(_904_),
-    .Y(_903_)
-  );
-  NAND2X1 _1730_ (
-    .A(x[74]),
-    .B(_1236_),
-    .Y(_902_)
-  );
-  NAND2X1 _1731_ (
-    .A(_1271_),
-    .B(_1257_),
-    .Y(_901_)
-  );
-  NAND2X1 _1732_ (
-    .A(_1248_),
-    .B(x[54]),
-    .Y(_900_)
-  );
-  NAND2X1 _1733_ (
-    .A(_954_),
-    .B(_900_),
-    .Y(_899_)
-  );
-  INVX1 _1734_ (
-    .A(_899_),
-    .Y(_898_)
-  );
-  NAND2X1 _1735_ (
-    .A(x[71]),
-    .B(x[67]),
-    .Y(_897_)
-  );
-  NAND2X1 _1736_ (
-    .A(_901_),
-    .B(_897_),
-    .Y(_896_)
-  );
-  INVX1 _1737_ (
-    .A(_896_),
-    .Y(_895_)
-  );
-  NAND2X1 _1738_ (
-    .A(_899_),
-    .B(_895_),
-    .Y(_894_)
-  );
-  NAND2X1 _1739_ (
-    .A(_901_),
-    .B(_894_),
-    .Y(_893_)
-  );
-  NAND2X1 _1740_ (
-    .A(_902_),
-    .B(_893_),
-    .Y(_892_)
-  );
-  NAND2X1 _1741_ (
-    .A(_1267_),
-    .B(_959_),
-    .Y(_891_)
-  );
-  NAND2X1 _1742_ (
-    .A(_957_),
-    .B(_891_),
-    .Y(_890_)
-  );
-  NAND2X1 _1743_ (
+  INVX1 _4358_ (
     .A(x[13]),
-    .B(_1243_),
-    .Y(_889_)
+    .Y(_4218_)
   );
-  NAND2X1 _1744_ (
-    .A(_1278_),
-    .B(x[3]),
-    .Y(_888_)
-  );
-  NAND2X1 _1745_ (
-    .A(_889_),
-    .B(_888_),
-    .Y(_887_)
-  );
-  INVX1 _1746_ (
-    .A(_887_),
-    .Y(_886_)
-  );
-  NAND2X1 _1747_ (
+  INVX1 _4359_ (
     .A(x[17]),
-    .B(_886_),
-    .Y(_885_)
+    .Y(_4217_)
   );
-  NAND2X1 _1748_ (
-    .A(_889_),
-    .B(_885_),
-    .Y(_884_)
+  INVX1 _4360_ (
+    .A(x[82]),
+    .Y(_4216_)
   );
-  NAND2X1 _1749_ (
-    .A(_890_),
-    .B(_884_),
-    .Y(_883_)
-  );
-  NAND2X1 _1750_ (
-    .A(x[14]),
-    .B(_965_),
-    .Y(_882_)
-  );
-  NAND2X1 _1751_ (
-    .A(_963_),
-    .B(_882_),
-    .Y(_881_)
-  );
-  INVX1 _1752_ (
-    .A(_881_),
-    .Y(_880_)
-  );
-  OR2X1 _1753_ (
-    .A(_890_),
-    .B(_884_),
-    .Y(_879_)
-  );
-  NAND2X1 _1754_ (
-    .A(_883_),
-    .B(_879_),
-    .Y(_878_)
-  );
-  INVX1 _1755_ (
-    .A(_878_),
-    .Y(_877_)
-  );
-  NAND2X1 _1756_ (
-    .A(_881_),
-    .B(_877_),
-    .Y(_876_)
-  );
-  NAND2X1 _1757_ (
-    .A(_883_),
-    .B(_876_),
-    .Y(_875_)
-  );
-  OR2X1 _1758_ (
-    .A(_902_),
-    .B(_893_),
-    .Y(_874_)
-  );
-  NAND2X1 _1759_ (
-    .A(_892_),
-    .B(_874_),
-    .Y(_873_)
-  );
-  OR2X1 _1760_ (
-    .A(_875_),
-    .B(_873_),
-    .Y(_872_)
-  );
-  NAND2X1 _1761_ (
-    .A(_892_),
-    .B(_872_),
-    .Y(_871_)
-  );
-  NAND2X1 _1762_ (
-    .A(_903_),
-    .B(_871_),
-    .Y(_870_)
-  );
-  OR2X1 _1763_ (
-    .A(_903_),
-    .B(_871_),
-    .Y(_869_)
-  );
-  NAND2X1 _1764_ (
-    .A(_870_),
-    .B(_869_),
-    .Y(_868_)
-  );
-  INVX1 _1765_ (
-    .A(_868_),
-    .Y(_867_)
-  );
-  NAND2X1 _1766_ (
-    .A(_953_),
-    .B(_951_),
-    .Y(_866_)
-  );
-  NAND2X1 _1767_ (
-    .A(_949_),
-    .B(_866_),
-    .Y(_865_)
-  );
-  NAND2X1 _1768_ (
-    .A(x[75]),
-    .B(_945_),
-    .Y(_864_)
-  );
-  NAND2X1 _1769_ (
-    .A(_943_),
-    .B(_864_),
-    .Y(_863_)
-  );
-  OR2X1 _1770_ (
-    .A(_865_),
-    .B(_863_),
-    .Y(_862_)
-  );
-  NAND2X1 _1771_ (
-    .A(_931_),
-    .B(_929_),
-    .Y(_861_)
-  );
-  NAND2X1 _1772_ (
-    .A(_927_),
-    .B(_861_),
-    .Y(_860_)
-  );
-  INVX1 _1773_ (
-    .A(_860_),
-    .Y(_859_)
-  );
-  NAND2X1 _1774_ (
-    .A(_865_),
-    .B(_863_),
-    .Y(_858_)
-  );
-  NAND2X1 _1775_ (
-    .A(_862_),
-    .B(_858_),
-    .Y(_857_)
-  );
-  INVX1 _1776_ (
-    .A(_857_),
-    .Y(_856_)
-  );
-  NAND2X1 _1777_ (
-    .A(_860_),
-    .B(_856_),
-    .Y(_855_)
-  );
-  NAND2X1 _1778_ (
-    .A(_862_),
-    .B(_855_),
-    .Y(_854_)
-  );
-  INVX1 _1779_ (
-    .A(_854_),
-    .Y(_853_)
-  );
-  NAND2X1 _1780_ (
-    .A(_867_),
-    .B(_854_),
-    .Y(_852_)
-  );
-  NAND2X1 _1781_ (
-    .A(_870_),
-    .B(_852_),
-    .Y(_851_)
-  );
-  INVX1 _1782_ (
-    .A(_851_),
-    .Y(_850_)
-  );
-  OR2X1 _1783_ (
-    .A(_908_),
-    .B(_906_),
-    .Y(_849_)
-  );
-  NAND2X1 _1784_ (
-    .A(_905_),
-    .B(_849_),
-    .Y(_848_)
-  );
-  INVX1 _1785_ (
-    .A(_848_),
-    .Y(_847_)
-  );
-  NAND2X1 _1786_ (
-    .A(_851_),
-    .B(_847_),
-    .Y(_846_)
-  );
-  NAND2X1 _1787_ (
-    .A(_905_),
-    .B(_846_),
-    .Y(_845_)
-  );
-  NAND2X1 _1788_ (
-    .A(_909_),
-    .B(_845_),
-    .Y(_844_)
-  );
-  NAND2X1 _1789_ (
-    .A(_850_),
-    .B(_848_),
-    .Y(_843_)
-  );
-  NAND2X1 _1790_ (
-    .A(_846_),
-    .B(_843_),
-    .Y(_842_)
-  );
-  NAND2X1 _1791_ (
-    .A(_974_),
-    .B(_972_),
-    .Y(_841_)
-  );
-  NAND2X1 _1792_ (
-    .A(_970_),
-    .B(_841_),
-    .Y(_840_)
-  );
-  NAND2X1 _1793_ (
-    .A(_898_),
-    .B(_896_),
-    .Y(_839_)
-  );
-  NAND2X1 _1794_ (
-    .A(_894_),
-    .B(_839_),
-    .Y(_838_)
-  );
-  INVX1 _1795_ (
-    .A(_838_),
-    .Y(_837_)
-  );
-  NAND2X1 _1796_ (
-    .A(_1265_),
-    .B(x[76]),
-    .Y(_836_)
-  );
-  NAND2X1 _1797_ (
-    .A(_902_),
-    .B(_836_),
-    .Y(_835_)
-  );
-  INVX1 _1798_ (
-    .A(_835_),
-    .Y(_834_)
-  );
-  NAND2X1 _1799_ (
-    .A(_837_),
-    .B(_835_),
-    .Y(_833_)
-  );
-  INVX1 _1800_ (
-    .A(_833_),
-    .Y(_832_)
-  );
-  NAND2X1 _1801_ (
-    .A(x[37]),
-    .B(x[53]),
-    .Y(_831_)
-  );
-  NAND2X1 _1802_ (
-    .A(_1238_),
-    .B(_1237_),
-    .Y(_830_)
-  );
-  NAND2X1 _1803_ (
-    .A(_831_),
-    .B(_830_),
-    .Y(_829_)
-  );
-  INVX1 _1804_ (
-    .A(_829_),
-    .Y(_828_)
-  );
-  NAND2X1 _1805_ (
-    .A(_1255_),
-    .B(_828_),
-    .Y(_827_)
-  );
-  NAND2X1 _1806_ (
-    .A(_831_),
-    .B(_827_),
-    .Y(_826_)
-  );
-  NAND2X1 _1807_ (
-    .A(_1246_),
-    .B(x[28]),
-    .Y(_825_)
-  );
-  NAND2X1 _1808_ (
-    .A(_1281_),
-    .B(_887_),
-    .Y(_824_)
-  );
-  NAND2X1 _1809_ (
-    .A(_885_),
-    .B(_824_),
-    .Y(_823_)
-  );
-  INVX1 _1810_ (
-    .A(_823_),
-    .Y(_822_)
-  );
-  NAND2X1 _1811_ (
+  INVX1 _4361_ (
     .A(x[32]),
-    .B(_1239_),
-    .Y(_821_)
+    .Y(_4215_)
   );
-  NAND2X1 _1812_ (
-    .A(_825_),
-    .B(_821_),
-    .Y(_820_)
+  INVX1 _4362_ (
+    .A(x[27]),
+    .Y(_4214_)
   );
-  INVX1 _1813_ (
-    .A(_820_),
-    .Y(_819_)
+  INVX1 _4363_ (
+    .A(x[83]),
+    .Y(_4213_)
   );
-  NAND2X1 _1814_ (
-    .A(_823_),
-    .B(_819_),
-    .Y(_818_)
+  INVX1 _4364_ (
+    .A(x[28]),
+    .Y(_4212_)
   );
-  NAND2X1 _1815_ (
-    .A(_825_),
-    .B(_818_),
-    .Y(_817_)
+  INVX1 _4365_ (
+    .A(x[79]),
+    .Y(_4211_)
   );
-  NAND2X1 _1816_ (
-    .A(_826_),
-    .B(_817_),
-    .Y(_816_)
+  INVX1 _4366_ (
+    .A(x[39]),
+    .Y(_4210_)
   );
-  NAND2X1 _1817_ (
-    .A(_880_),
-    .B(_878_),
-    .Y(_815_)
+  INVX1 _4367_ (
+    .A(x[37]),
+    .Y(_4209_)
   );
-  NAND2X1 _1818_ (
-    .A(_876_),
-    .B(_815_),
-    .Y(_814_)
+  INVX1 _4368_ (
+    .A(x[4]),
+    .Y(_4208_)
   );
-  INVX1 _1819_ (
-    .A(_814_),
-    .Y(_813_)
+  INVX1 _4369_ (
+    .A(x[11]),
+    .Y(_4207_)
   );
-  OR2X1 _1820_ (
-    .A(_826_),
-    .B(_817_),
-    .Y(_812_)
+  INVX1 _4370_ (
+    .A(x[3]),
+    .Y(_4206_)
   );
-  NAND2X1 _1821_ (
-    .A(_816_),
-    .B(_812_),
-    .Y(_811_)
+  INVX1 _4371_ (
+    .A(x[14]),
+    .Y(_4205_)
   );
-  INVX1 _1822_ (
-    .A(_811_),
-    .Y(_810_)
+  INVX1 _4372_ (
+    .A(x[2]),
+    .Y(_4204_)
   );
-  NAND2X1 _1823_ (
-    .A(_814_),
-    .B(_810_),
-    .Y(_809_)
+  INVX1 _4373_ (
+    .A(x[81]),
+    .Y(_4203_)
   );
-  NAND2X1 _1824_ (
-    .A(_816_),
-    .B(_809_),
-    .Y(_808_)
+  INVX1 _4374_ (
+    .A(x[52]),
+    .Y(_4202_)
   );
-  INVX1 _1825_ (
-    .A(_808_),
-    .Y(_807_)
+  INVX1 _4375_ (
+    .A(x[5]),
+    .Y(_4201_)
   );
-  NAND2X1 _1826_ (
-    .A(_833_),
-    .B(_807_),
-    .Y(_806_)
+  INVX1 _4376_ (
+    .A(x[51]),
+    .Y(_4200_)
   );
-  NAND2X1 _1827_ (
-    .A(_875_),
-    .B(_873_),
-    .Y(_805_)
+  INVX1 _4377_ (
+    .A(x[33]),
+    .Y(_4199_)
   );
-  NAND2X1 _1828_ (
-    .A(_872_),
-    .B(_805_),
-    .Y(_804_)
+  INVX1 _4378_ (
+    .A(x[30]),
+    .Y(_4198_)
   );
-  INVX1 _1829_ (
-    .A(_804_),
-    .Y(_803_)
-  );
-  NAND2X1 _1830_ (
-    .A(_832_),
-    .B(_808_),
-    .Y(_802_)
-  );
-  NAND2X1 _1831_ (
-    .A(_806_),
-    .B(_802_),
-    .Y(_801_)
-  );
-  INVX1 _1832_ (
-    .A(_801_),
-    .Y(_800_)
-  );
-  NAND2X1 _1833_ (
-    .A(_804_),
-    .B(_800_),
-    .Y(_799_)
-  );
-  NAND2X1 _1834_ (
-    .A(_806_),
-    .B(_799_),
-    .Y(_798_)
-  );
-  NAND2X1 _1835_ (
-    .A(_840_),
-    .B(_798_),
-    .Y(_797_)
-  );
-  NAND2X1 _1836_ (
-    .A(_868_),
-    .B(_853_),
-    .Y(_796_)
-  );
-  NAND2X1 _1837_ (
-    .A(_852_),
-    .B(_796_),
-    .Y(_795_)
-  );
-  INVX1 _1838_ (
-    .A(_795_),
-    .Y(_794_)
-  );
-  OR2X1 _1839_ (
-    .A(_840_),
-    .B(_798_),
-    .Y(_793_)
-  );
-  NAND2X1 _1840_ (
-    .A(_797_),
-    .B(_793_),
-    .Y(_792_)
-  );
-  INVX1 _1841_ (
-    .A(_792_),
-    .Y(_791_)
-  );
-  NAND2X1 _1842_ (
-    .A(_795_),
-    .B(_791_),
-    .Y(_790_)
-  );
-  NAND2X1 _1843_ (
-    .A(_797_),
-    .B(_790_),
-    .Y(_789_)
-  );
-  OR2X1 _1844_ (
-    .A(_842_),
-    .B(_789_),
-    .Y(_788_)
-  );
-  NAND2X1 _1845_ (
-    .A(_842_),
-    .B(_789_),
-    .Y(_787_)
-  );
-  NAND2X1 _1846_ (
-    .A(_788_),
-    .B(_787_),
-    .Y(_786_)
-  );
-  NAND2X1 _1847_ (
-    .A(_794_),
-    .B(_792_),
-    .Y(_785_)
-  );
-  NAND2X1 _1848_ (
-    .A(_790_),
-    .B(_785_),
-    .Y(_784_)
-  );
-  INVX1 _1849_ (
-    .A(_784_),
-    .Y(_783_)
-  );
-  NAND2X1 _1850_ (
-    .A(_859_),
-    .B(_857_),
-    .Y(_782_)
-  );
-  NAND2X1 _1851_ (
-    .A(_855_),
-    .B(_782_),
-    .Y(_781_)
-  );
-  NAND2X1 _1852_ (
-    .A(x[70]),
-    .B(x[66]),
-    .Y(_780_)
-  );
-  NAND2X1 _1853_ (
+  INVX1 _4379_ (
     .A(x[58]),
-    .B(_829_),
-    .Y(_779_)
+    .Y(_4197_)
   );
-  NAND2X1 _1854_ (
-    .A(_827_),
-    .B(_779_),
-    .Y(_778_)
+  INVX1 _4380_ (
+    .A(x[55]),
+    .Y(_4196_)
   );
-  INVX1 _1855_ (
-    .A(_778_),
-    .Y(_777_)
+  INVX1 _4381_ (
+    .A(x[64]),
+    .Y(_4195_)
   );
-  NAND2X1 _1856_ (
+  INVX1 _4382_ (
+    .A(x[34]),
+    .Y(_4194_)
+  );
+  INVX1 _4383_ (
+    .A(x[40]),
+    .Y(_4193_)
+  );
+  INVX1 _4384_ (
+    .A(x[68]),
+    .Y(_4192_)
+  );
+  INVX1 _4385_ (
+    .A(x[72]),
+    .Y(_4191_)
+  );
+  INVX1 _4386_ (
+    .A(x[45]),
+    .Y(_4190_)
+  );
+  INVX1 _4387_ (
+    .A(x[29]),
+    .Y(_4189_)
+  );
+  INVX1 _4388_ (
+    .A(x[41]),
+    .Y(_4188_)
+  );
+  INVX1 _4389_ (
+    .A(x[35]),
+    .Y(_4187_)
+  );
+  INVX1 _4390_ (
+    .A(x[53]),
+    .Y(_4186_)
+  );
+  INVX1 _4391_ (
+    .A(x[57]),
+    .Y(_4185_)
+  );
+  INVX1 _4392_ (
+    .A(x[69]),
+    .Y(_4184_)
+  );
+  INVX1 _4393_ (
+    .A(x[62]),
+    .Y(_4183_)
+  );
+  INVX1 _4394_ (
+    .A(x[73]),
+    .Y(_4182_)
+  );
+  INVX1 _4395_ (
+    .A(x[75]),
+    .Y(_4181_)
+  );
+  INVX1 _4396_ (
+    .A(x[48]),
+    .Y(_4180_)
+  );
+  INVX1 _4397_ (
+    .A(x[49]),
+    .Y(_4179_)
+  );
+  INVX1 _4398_ (
+    .A(x[44]),
+    .Y(_4178_)
+  );
+  INVX1 _4399_ (
+    .A(x[66]),
+    .Y(_4177_)
+  );
+  INVX1 _4400_ (
+    .A(x[47]),
+    .Y(_4176_)
+  );
+  INVX1 _4401_ (
+    .A(x[63]),
+    .Y(_4175_)
+  );
+  INVX1 _4402_ (
+    .A(x[67]),
+    .Y(_4174_)
+  );
+  INVX1 _4403_ (
+    .A(x[77]),
+    .Y(_4173_)
+  );
+  INVX1 _4404_ (
+    .A(x[74]),
+    .Y(_4172_)
+  );
+  INVX1 _4405_ (
+    .A(x[70]),
+    .Y(_4171_)
+  );
+  INVX1 _4406_ (
+    .A(x[78]),
+    .Y(_4170_)
+  );
+  INVX1 _4407_ (
+    .A(x[42]),
+    .Y(_4169_)
+  );
+  INVX1 _4408_ (
+    .A(x[71]),
+    .Y(_4168_)
+  );
+  INVX1 _4409_ (
+    .A(x[0]),
+    .Y(_4167_)
+  );
+  INVX1 _4410_ (
+    .A(x[60]),
+    .Y(_4166_)
+  );
+  NAND2X1 _4411_ (
+    .A(x[7]),
+    .B(x[10]),
+    .Y(_4165_)
+  );
+  NAND2X1 _4412_ (
+    .A(x[9]),
+    .B(x[18]),
+    .Y(_4164_)
+  );
+  NAND2X1 _4413_ (
+    .A(_4242_),
+    .B(_4241_),
+    .Y(_4163_)
+  );
+  NAND2X1 _4414_ (
+    .A(_4164_),
+    .B(_4163_),
+    .Y(_4162_)
+  );
+  INVX1 _4415_ (
+    .A(_4162_),
+    .Y(_4161_)
+  );
+  NAND2X1 _4416_ (
+    .A(_4214_),
+    .B(_4161_),
+    .Y(_4160_)
+  );
+  NAND2X1 _4417_ (
+    .A(_4164_),
+    .B(_4160_),
+    .Y(_4159_)
+  );
+  NAND2X1 _4418_ (
+    .A(x[31]),
+    .B(_4209_),
+    .Y(_4158_)
+  );
+  NAND2X1 _4419_ (
+    .A(_4238_),
+    .B(x[37]),
+    .Y(_4157_)
+  );
+  NAND2X1 _4420_ (
+    .A(x[43]),
+    .B(_4157_),
+    .Y(_4156_)
+  );
+  NAND2X1 _4421_ (
+    .A(_4158_),
+    .B(_4156_),
+    .Y(_4155_)
+  );
+  OR2X1 _4422_ (
+    .A(_4159_),
+    .B(_4155_),
+    .Y(_4154_)
+  );
+  NAND2X1 _4423_ (
+    .A(_4159_),
+    .B(_4155_),
+    .Y(_4153_)
+  );
+  NAND2X1 _4424_ (
+    .A(_4154_),
+    .B(_4153_),
+    .Y(_4152_)
+  );
+  INVX1 _4425_ (
+    .A(_4152_),
+    .Y(_4151_)
+  );
+  NAND2X1 _4426_ (
+    .A(_4206_),
+    .B(x[5]),
+    .Y(_4150_)
+  );
+  NAND2X1 _4427_ (
+    .A(x[3]),
+    .B(_4201_),
+    .Y(_4149_)
+  );
+  NAND2X1 _4428_ (
+    .A(_4150_),
+    .B(_4149_),
+    .Y(_4148_)
+  );
+  INVX1 _4429_ (
+    .A(_4148_),
+    .Y(_4147_)
+  );
+  NAND2X1 _4430_ (
+    .A(x[8]),
+    .B(_4147_),
+    .Y(_4146_)
+  );
+  NAND2X1 _4431_ (
+    .A(_4150_),
+    .B(_4146_),
+    .Y(_4145_)
+  );
+  NAND2X1 _4432_ (
+    .A(x[15]),
+    .B(_4207_),
+    .Y(_4144_)
+  );
+  NAND2X1 _4433_ (
+    .A(_4236_),
+    .B(x[11]),
+    .Y(_4143_)
+  );
+  NAND2X1 _4434_ (
+    .A(_4144_),
+    .B(_4143_),
+    .Y(_4142_)
+  );
+  INVX1 _4435_ (
+    .A(_4142_),
+    .Y(_4141_)
+  );
+  NAND2X1 _4436_ (
+    .A(x[17]),
+    .B(_4141_),
+    .Y(_4140_)
+  );
+  NAND2X1 _4437_ (
+    .A(_4144_),
+    .B(_4140_),
+    .Y(_4139_)
+  );
+  OR2X1 _4438_ (
+    .A(_4145_),
+    .B(_4139_),
+    .Y(_4138_)
+  );
+  NAND2X1 _4439_ (
+    .A(_4145_),
+    .B(_4139_),
+    .Y(_4137_)
+  );
+  NAND2X1 _4440_ (
+    .A(_4138_),
+    .B(_4137_),
+    .Y(_4136_)
+  );
+  INVX1 _4441_ (
+    .A(_4136_),
+    .Y(_4135_)
+  );
+  NAND2X1 _4442_ (
+    .A(_4245_),
+    .B(_4135_),
+    .Y(_4134_)
+  );
+  NAND2X1 _4443_ (
+    .A(_4138_),
+    .B(_4134_),
+    .Y(_4133_)
+  );
+  INVX1 _4444_ (
+    .A(_4133_),
+    .Y(_4132_)
+  );
+  NAND2X1 _4445_ (
+    .A(_4151_),
+    .B(_4133_),
+    .Y(_4131_)
+  );
+  NAND2X1 _4446_ (
+    .A(_4154_),
+    .B(_4131_),
+    .Y(_4130_)
+  );
+  NAND2X1 _4447_ (
+    .A(_4165_),
+    .B(_4130_),
+    .Y(_4129_)
+  );
+  NAND2X1 _4448_ (
+    .A(x[39]),
+    .B(_4207_),
+    .Y(_4128_)
+  );
+  NOR2X1 _4449_ (
+    .A(_4129_),
+    .B(_4128_),
+    .Y(_4127_)
+  );
+  INVX1 _4450_ (
+    .A(_4127_),
+    .Y(_4126_)
+  );
+  NAND2X1 _4451_ (
+    .A(x[23]),
+    .B(x[19]),
+    .Y(_4125_)
+  );
+  NAND2X1 _4452_ (
+    .A(_4232_),
+    .B(_4231_),
+    .Y(_4124_)
+  );
+  NAND2X1 _4453_ (
+    .A(_4125_),
+    .B(_4124_),
+    .Y(_4123_)
+  );
+  INVX1 _4454_ (
+    .A(_4123_),
+    .Y(_4122_)
+  );
+  NAND2X1 _4455_ (
+    .A(_4230_),
+    .B(_4122_),
+    .Y(_4121_)
+  );
+  NAND2X1 _4456_ (
+    .A(_4125_),
+    .B(_4121_),
+    .Y(_4120_)
+  );
+  NAND2X1 _4457_ (
+    .A(_4224_),
+    .B(_4223_),
+    .Y(_4119_)
+  );
+  NAND2X1 _4458_ (
+    .A(_4165_),
+    .B(_4119_),
+    .Y(_4118_)
+  );
+  INVX1 _4459_ (
+    .A(_4118_),
+    .Y(_4117_)
+  );
+  NAND2X1 _4460_ (
+    .A(_4175_),
+    .B(_4168_),
+    .Y(_4116_)
+  );
+  NAND2X1 _4461_ (
+    .A(_4175_),
+    .B(x[71]),
+    .Y(_4115_)
+  );
+  NAND2X1 _4462_ (
+    .A(x[63]),
+    .B(_4168_),
+    .Y(_4114_)
+  );
+  NAND2X1 _4463_ (
+    .A(_4115_),
+    .B(_4114_),
+    .Y(_4113_)
+  );
+  INVX1 _4464_ (
+    .A(_4113_),
+    .Y(_4112_)
+  );
+  NAND2X1 _4465_ (
+    .A(x[59]),
+    .B(_4113_),
+    .Y(_4111_)
+  );
+  NAND2X1 _4466_ (
+    .A(_4116_),
+    .B(_4111_),
+    .Y(_4110_)
+  );
+  INVX1 _4467_ (
+    .A(_4110_),
+    .Y(_4109_)
+  );
+  NAND2X1 _4468_ (
+    .A(_4117_),
+    .B(_4110_),
+    .Y(_4108_)
+  );
+  NAND2X1 _4469_ (
+    .A(_4152_),
+    .B(_4132_),
+    .Y(_4107_)
+  );
+  NAND2X1 _4470_ (
+    .A(_4131_),
+    .B(_4107_),
+    .Y(_4106_)
+  );
+  INVX1 _4471_ (
+    .A(_4106_),
+    .Y(_4105_)
+  );
+  NAND2X1 _4472_ (
+    .A(_4118_),
+    .B(_4109_),
+    .Y(_4104_)
+  );
+  NAND2X1 _4473_ (
+    .A(_4108_),
+    .B(_4104_),
+    .Y(_4103_)
+  );
+  INVX1 _4474_ (
+    .A(_4103_),
+    .Y(_4102_)
+  );
+  NAND2X1 _4475_ (
+    .A(_4106_),
+    .B(_4102_),
+    .Y(_4101_)
+  );
+  NAND2X1 _4476_ (
+    .A(_4108_),
+    .B(_4101_),
+    .Y(_4100_)
+  );
+  OR2X1 _4477_ (
+    .A(_4120_),
+    .B(_4100_),
+    .Y(_4099_)
+  );
+  NAND2X1 _4478_ (
+    .A(_4120_),
+    .B(_4100_),
+    .Y(_4098_)
+  );
+  NAND2X1 _4479_ (
+    .A(_4099_),
+    .B(_4098_),
+    .Y(_4097_)
+  );
+  NAND2X1 _4480_ (
+    .A(x[27]),
+    .B(_4162_),
+    .Y(_4096_)
+  );
+  NAND2X1 _4481_ (
+    .A(_4160_),
+    .B(_4096_),
+    .Y(_4095_)
+  );
+  INVX1 _4482_ (
+    .A(_4095_),
+    .Y(_4094_)
+  );
+  NAND2X1 _4483_ (
+    .A(_4158_),
+    .B(_4157_),
+    .Y(_4093_)
+  );
+  INVX1 _4484_ (
+    .A(_4093_),
+    .Y(_4092_)
+  );
+  NAND2X1 _4485_ (
+    .A(x[43]),
+    .B(_4093_),
+    .Y(_4091_)
+  );
+  NAND2X1 _4486_ (
+    .A(_4240_),
+    .B(_4092_),
+    .Y(_4090_)
+  );
+  NAND2X1 _4487_ (
+    .A(_4091_),
+    .B(_4090_),
+    .Y(_4089_)
+  );
+  INVX1 _4488_ (
+    .A(_4089_),
+    .Y(_4088_)
+  );
+  NAND2X1 _4489_ (
+    .A(_4094_),
+    .B(_4089_),
+    .Y(_4087_)
+  );
+  NAND2X1 _4490_ (
+    .A(x[6]),
+    .B(_4136_),
+    .Y(_4086_)
+  );
+  NAND2X1 _4491_ (
+    .A(_4134_),
+    .B(_4086_),
+    .Y(_4085_)
+  );
+  INVX1 _4492_ (
+    .A(_4085_),
+    .Y(_4084_)
+  );
+  NAND2X1 _4493_ (
+    .A(_4095_),
+    .B(_4088_),
+    .Y(_4083_)
+  );
+  NAND2X1 _4494_ (
+    .A(_4087_),
+    .B(_4083_),
+    .Y(_4082_)
+  );
+  INVX1 _4495_ (
+    .A(_4082_),
+    .Y(_4081_)
+  );
+  NAND2X1 _4496_ (
+    .A(_4085_),
+    .B(_4081_),
+    .Y(_4080_)
+  );
+  NAND2X1 _4497_ (
+    .A(_4087_),
+    .B(_4080_),
+    .Y(_4079_)
+  );
+  INVX1 _4498_ (
+    .A(_4079_),
+    .Y(_4078_)
+  );
+  NAND2X1 _4499_ (
+    .A(_4217_),
+    .B(_4142_),
+    .Y(_4077_)
+  );
+  NAND2X1 _4500_ (
+    .A(_4140_),
+    .B(_4077_),
+    .Y(_4076_)
+  );
+  INVX1 _4501_ (
+    .A(_4076_),
+    .Y(_4075_)
+  );
+  NAND2X1 _4502_ (
+    .A(_4231_),
+    .B(_4075_),
+    .Y(_4074_)
+  );
+  NAND2X1 _4503_ (
+    .A(x[19]),
+    .B(_4076_),
+    .Y(_4073_)
+  );
+  NAND2X1 _4504_ (
+    .A(_4074_),
+    .B(_4073_),
+    .Y(_4072_)
+  );
+  NAND2X1 _4505_ (
+    .A(_4244_),
+    .B(_4148_),
+    .Y(_4071_)
+  );
+  NAND2X1 _4506_ (
+    .A(_4146_),
+    .B(_4071_),
+    .Y(_4070_)
+  );
+  OR2X1 _4507_ (
+    .A(_4072_),
+    .B(_4070_),
+    .Y(_4069_)
+  );
+  NAND2X1 _4508_ (
+    .A(_4074_),
+    .B(_4069_),
+    .Y(_4068_)
+  );
+  INVX1 _4509_ (
+    .A(_4068_),
+    .Y(_4067_)
+  );
+  NAND2X1 _4510_ (
+    .A(_4196_),
+    .B(x[57]),
+    .Y(_4066_)
+  );
+  NAND2X1 _4511_ (
+    .A(_4188_),
+    .B(_4187_),
+    .Y(_4065_)
+  );
+  NAND2X1 _4512_ (
+    .A(x[41]),
+    .B(x[35]),
+    .Y(_4064_)
+  );
+  NAND2X1 _4513_ (
+    .A(_4065_),
+    .B(_4064_),
+    .Y(_4063_)
+  );
+  INVX1 _4514_ (
+    .A(_4063_),
+    .Y(_4062_)
+  );
+  NAND2X1 _4515_ (
+    .A(_4210_),
+    .B(_4062_),
+    .Y(_4061_)
+  );
+  NAND2X1 _4516_ (
+    .A(_4065_),
+    .B(_4061_),
+    .Y(_4060_)
+  );
+  NAND2X1 _4517_ (
+    .A(_4066_),
+    .B(_4060_),
+    .Y(_4059_)
+  );
+  NAND2X1 _4518_ (
+    .A(x[46]),
+    .B(_4200_),
+    .Y(_4058_)
+  );
+  NAND2X1 _4519_ (
+    .A(_4227_),
+    .B(x[51]),
+    .Y(_4057_)
+  );
+  NAND2X1 _4520_ (
+    .A(_4058_),
+    .B(_4057_),
+    .Y(_4056_)
+  );
+  INVX1 _4521_ (
+    .A(_4056_),
+    .Y(_4055_)
+  );
+  NAND2X1 _4522_ (
+    .A(x[43]),
+    .B(_4055_),
+    .Y(_4054_)
+  );
+  NAND2X1 _4523_ (
+    .A(_4058_),
+    .B(_4054_),
+    .Y(_4053_)
+  );
+  INVX1 _4524_ (
+    .A(_4053_),
+    .Y(_4052_)
+  );
+  OR2X1 _4525_ (
+    .A(_4066_),
+    .B(_4060_),
+    .Y(_4051_)
+  );
+  NAND2X1 _4526_ (
+    .A(_4059_),
+    .B(_4051_),
+    .Y(_4050_)
+  );
+  INVX1 _4527_ (
+    .A(_4050_),
+    .Y(_4049_)
+  );
+  NAND2X1 _4528_ (
+    .A(_4053_),
+    .B(_4049_),
+    .Y(_4048_)
+  );
+  NAND2X1 _4529_ (
+    .A(_4059_),
+    .B(_4048_),
+    .Y(_4047_)
+  );
+  INVX1 _4530_ (
+    .A(_4047_),
+    .Y(_4046_)
+  );
+  NAND2X1 _4531_ (
+    .A(_4067_),
+    .B(_4047_),
+    .Y(_4045_)
+  );
+  NAND2X1 _4532_ (
+    .A(_4208_),
+    .B(x[2]),
+    .Y(_4044_)
+  );
+  NAND2X1 _4533_ (
+    .A(x[4]),
+    .B(_4204_),
+    .Y(_4043_)
+  );
+  NAND2X1 _4534_ (
+    .A(_4044_),
+    .B(_4043_),
+    .Y(_4042_)
+  );
+  INVX1 _4535_ (
+    .A(_4042_),
+    .Y(_4041_)
+  );
+  NAND2X1 _4536_ (
+    .A(x[7]),
+    .B(_4041_),
+    .Y(_4040_)
+  );
+  NAND2X1 _4537_ (
+    .A(_4044_),
+    .B(_4040_),
+    .Y(_4039_)
+  );
+  INVX1 _4538_ (
+    .A(_4039_),
+    .Y(_4038_)
+  );
+  NAND2X1 _4539_ (
+    .A(_4220_),
+    .B(x[29]),
+    .Y(_4037_)
+  );
+  NAND2X1 _4540_ (
+    .A(x[25]),
+    .B(_4189_),
+    .Y(_4036_)
+  );
+  NAND2X1 _4541_ (
+    .A(_4241_),
+    .B(_4036_),
+    .Y(_4035_)
+  );
+  NAND2X1 _4542_ (
+    .A(_4037_),
+    .B(_4035_),
+    .Y(_4034_)
+  );
+  INVX1 _4543_ (
+    .A(_4034_),
+    .Y(_4033_)
+  );
+  NAND2X1 _4544_ (
+    .A(_4038_),
+    .B(_4034_),
+    .Y(_4032_)
+  );
+  NAND2X1 _4545_ (
+    .A(_4039_),
+    .B(_4033_),
+    .Y(_4031_)
+  );
+  NAND2X1 _4546_ (
+    .A(_4032_),
+    .B(_4031_),
+    .Y(_4030_)
+  );
+  NAND2X1 _4547_ (
+    .A(_4239_),
+    .B(x[10]),
+    .Y(_4029_)
+  );
+  NAND2X1 _4548_ (
+    .A(x[16]),
+    .B(_4223_),
+    .Y(_4028_)
+  );
+  NAND2X1 _4549_ (
+    .A(_4205_),
+    .B(_4028_),
+    .Y(_4027_)
+  );
+  NAND2X1 _4550_ (
+    .A(_4029_),
+    .B(_4027_),
+    .Y(_4026_)
+  );
+  OR2X1 _4551_ (
+    .A(_4030_),
+    .B(_4026_),
+    .Y(_4025_)
+  );
+  NAND2X1 _4552_ (
+    .A(_4032_),
+    .B(_4025_),
+    .Y(_4024_)
+  );
+  NAND2X1 _4553_ (
+    .A(_4068_),
+    .B(_4046_),
+    .Y(_4023_)
+  );
+  NAND2X1 _4554_ (
+    .A(_4045_),
+    .B(_4023_),
+    .Y(_4022_)
+  );
+  OR2X1 _4555_ (
+    .A(_4024_),
+    .B(_4022_),
+    .Y(_4021_)
+  );
+  NAND2X1 _4556_ (
+    .A(_4045_),
+    .B(_4021_),
+    .Y(_4020_)
+  );
+  INVX1 _4557_ (
+    .A(_4020_),
+    .Y(_4019_)
+  );
+  NAND2X1 _4558_ (
+    .A(_4079_),
+    .B(_4019_),
+    .Y(_4018_)
+  );
+  NAND2X1 _4559_ (
+    .A(x[58]),
+    .B(x[42]),
+    .Y(_4017_)
+  );
+  NAND2X1 _4560_ (
+    .A(_4197_),
+    .B(_4169_),
+    .Y(_4016_)
+  );
+  NAND2X1 _4561_ (
+    .A(_4017_),
+    .B(_4016_),
+    .Y(_4015_)
+  );
+  INVX1 _4562_ (
+    .A(_4015_),
+    .Y(_4014_)
+  );
+  NAND2X1 _4563_ (
+    .A(_4176_),
+    .B(_4014_),
+    .Y(_4013_)
+  );
+  NAND2X1 _4564_ (
+    .A(_4017_),
+    .B(_4013_),
+    .Y(_4012_)
+  );
+  NAND2X1 _4565_ (
+    .A(_4229_),
+    .B(x[30]),
+    .Y(_4011_)
+  );
+  NAND2X1 _4566_ (
+    .A(x[26]),
+    .B(_4198_),
+    .Y(_4010_)
+  );
+  NAND2X1 _4567_ (
+    .A(_4228_),
+    .B(_4010_),
+    .Y(_4009_)
+  );
+  NAND2X1 _4568_ (
+    .A(_4011_),
+    .B(_4009_),
+    .Y(_4008_)
+  );
+  NAND2X1 _4569_ (
+    .A(_4012_),
+    .B(_4008_),
+    .Y(_4007_)
+  );
+  OR2X1 _4570_ (
+    .A(_4012_),
+    .B(_4008_),
+    .Y(_4006_)
+  );
+  NAND2X1 _4571_ (
+    .A(_4007_),
+    .B(_4006_),
+    .Y(_4005_)
+  );
+  NAND2X1 _4572_ (
+    .A(x[74]),
+    .B(x[70]),
+    .Y(_4004_)
+  );
+  NAND2X1 _4573_ (
+    .A(_4172_),
+    .B(_4171_),
+    .Y(_4003_)
+  );
+  NAND2X1 _4574_ (
+    .A(_4004_),
+    .B(_4003_),
+    .Y(_4002_)
+  );
+  INVX1 _4575_ (
+    .A(_4002_),
+    .Y(_4001_)
+  );
+  NAND2X1 _4576_ (
+    .A(x[62]),
+    .B(_4001_),
+    .Y(_4000_)
+  );
+  NAND2X1 _4577_ (
+    .A(_4004_),
+    .B(_4000_),
+    .Y(_3999_)
+  );
+  OR2X1 _4578_ (
+    .A(_4005_),
+    .B(_3999_),
+    .Y(_3998_)
+  );
+  NAND2X1 _4579_ (
+    .A(_4007_),
+    .B(_3998_),
+    .Y(_3997_)
+  );
+  INVX1 _4580_ (
+    .A(_3997_),
+    .Y(_3996_)
+  );
+  NAND2X1 _4581_ (
+    .A(_4078_),
+    .B(_4020_),
+    .Y(_3995_)
+  );
+  NAND2X1 _4582_ (
+    .A(_4018_),
+    .B(_3995_),
+    .Y(_3994_)
+  );
+  INVX1 _4583_ (
+    .A(_3994_),
+    .Y(_3993_)
+  );
+  NAND2X1 _4584_ (
+    .A(_3997_),
+    .B(_3993_),
+    .Y(_3992_)
+  );
+  NAND2X1 _4585_ (
+    .A(_4018_),
+    .B(_3992_),
+    .Y(_3991_)
+  );
+  OR2X1 _4586_ (
+    .A(_4097_),
+    .B(_3991_),
+    .Y(_3990_)
+  );
+  NAND2X1 _4587_ (
+    .A(_4099_),
+    .B(_3990_),
+    .Y(_3989_)
+  );
+  INVX1 _4588_ (
+    .A(_3989_),
+    .Y(_3988_)
+  );
+  NOR2X1 _4589_ (
+    .A(_4165_),
+    .B(_4130_),
+    .Y(_3987_)
+  );
+  INVX1 _4590_ (
+    .A(_3987_),
+    .Y(_3986_)
+  );
+  NAND2X1 _4591_ (
+    .A(_4128_),
+    .B(_3987_),
+    .Y(_3985_)
+  );
+  NAND2X1 _4592_ (
+    .A(_4210_),
+    .B(x[11]),
+    .Y(_3984_)
+  );
+  INVX1 _4593_ (
+    .A(_3984_),
+    .Y(_3983_)
+  );
+  NAND2X1 _4594_ (
+    .A(_4129_),
+    .B(_3983_),
+    .Y(_3982_)
+  );
+  NAND2X1 _4595_ (
+    .A(_4126_),
+    .B(_3985_),
+    .Y(_3981_)
+  );
+  INVX1 _4596_ (
+    .A(_3981_),
+    .Y(_3980_)
+  );
+  NAND2X1 _4597_ (
+    .A(_3982_),
+    .B(_3980_),
+    .Y(_3979_)
+  );
+  INVX1 _4598_ (
+    .A(_3979_),
+    .Y(_3978_)
+  );
+  NAND2X1 _4599_ (
+    .A(_3989_),
+    .B(_3978_),
+    .Y(_3977_)
+  );
+  NAND2X1 _4600_ (
+    .A(_3988_),
+    .B(_3979_),
+    .Y(_3976_)
+  );
+  NAND2X1 _4601_ (
+    .A(_3977_),
+    .B(_3976_),
+    .Y(_3975_)
+  );
+  NAND2X1 _4602_ (
+    .A(_4097_),
+    .B(_3991_),
+    .Y(_3974_)
+  );
+  NAND2X1 _4603_ (
+    .A(_3990_),
+    .B(_3974_),
+    .Y(_3973_)
+  );
+  INVX1 _4604_ (
+    .A(_3973_),
+    .Y(_3972_)
+  );
+  NAND2X1 _4605_ (
+    .A(_4234_),
+    .B(x[58]),
+    .Y(_3971_)
+  );
+  NAND2X1 _4606_ (
+    .A(x[56]),
+    .B(_4197_),
+    .Y(_3970_)
+  );
+  NAND2X1 _4607_ (
+    .A(_3971_),
+    .B(_3970_),
+    .Y(_3969_)
+  );
+  INVX1 _4608_ (
+    .A(_3969_),
+    .Y(_3968_)
+  );
+  NAND2X1 _4609_ (
+    .A(x[60]),
+    .B(_3968_),
+    .Y(_3967_)
+  );
+  NAND2X1 _4610_ (
+    .A(_3971_),
+    .B(_3967_),
+    .Y(_3966_)
+  );
+  NAND2X1 _4611_ (
+    .A(_4230_),
+    .B(_4193_),
+    .Y(_3965_)
+  );
+  NAND2X1 _4612_ (
+    .A(x[38]),
+    .B(x[40]),
+    .Y(_3964_)
+  );
+  NAND2X1 _4613_ (
+    .A(_3965_),
+    .B(_3964_),
+    .Y(_3963_)
+  );
+  INVX1 _4614_ (
+    .A(_3963_),
+    .Y(_3962_)
+  );
+  NAND2X1 _4615_ (
+    .A(x[42]),
+    .B(_3962_),
+    .Y(_3961_)
+  );
+  NAND2X1 _4616_ (
+    .A(_3965_),
+    .B(_3961_),
+    .Y(_3960_)
+  );
+  NAND2X1 _4617_ (
+    .A(_3966_),
+    .B(_3960_),
+    .Y(_3959_)
+  );
+  OR2X1 _4618_ (
+    .A(_3966_),
+    .B(_3960_),
+    .Y(_3958_)
+  );
+  NAND2X1 _4619_ (
+    .A(_3959_),
+    .B(_3958_),
+    .Y(_3957_)
+  );
+  INVX1 _4620_ (
+    .A(_3957_),
+    .Y(_3956_)
+  );
+  NAND2X1 _4621_ (
+    .A(_4226_),
+    .B(x[45]),
+    .Y(_3955_)
+  );
+  NAND2X1 _4622_ (
+    .A(x[50]),
+    .B(_4190_),
+    .Y(_3954_)
+  );
+  NAND2X1 _4623_ (
+    .A(_3955_),
+    .B(_3954_),
+    .Y(_3953_)
+  );
+  INVX1 _4624_ (
+    .A(_3953_),
+    .Y(_3952_)
+  );
+  NAND2X1 _4625_ (
+    .A(x[54]),
+    .B(_3952_),
+    .Y(_3951_)
+  );
+  NAND2X1 _4626_ (
+    .A(_3955_),
+    .B(_3951_),
+    .Y(_3950_)
+  );
+  INVX1 _4627_ (
+    .A(_3950_),
+    .Y(_3949_)
+  );
+  NAND2X1 _4628_ (
+    .A(_3956_),
+    .B(_3950_),
+    .Y(_3948_)
+  );
+  NAND2X1 _4629_ (
+    .A(_3959_),
+    .B(_3948_),
+    .Y(_3947_)
+  );
+  NAND2X1 _4630_ (
+    .A(_4029_),
+    .B(_4028_),
+    .Y(_3946_)
+  );
+  XOR2X1 _4631_ (
+    .A(x[14]),
+    .B(_3946_),
+    .Y(_3945_)
+  );
+  INVX1 _4632_ (
+    .A(_3945_),
+    .Y(_3944_)
+  );
+  NAND2X1 _4633_ (
+    .A(_4037_),
+    .B(_4036_),
+    .Y(_3943_)
+  );
+  XOR2X1 _4634_ (
+    .A(x[18]),
+    .B(_3943_),
+    .Y(_3942_)
+  );
+  INVX1 _4635_ (
+    .A(_3942_),
+    .Y(_3941_)
+  );
+  NAND2X1 _4636_ (
+    .A(_3945_),
+    .B(_3941_),
+    .Y(_3940_)
+  );
+  NAND2X1 _4637_ (
+    .A(_3944_),
+    .B(_3942_),
+    .Y(_3939_)
+  );
+  NAND2X1 _4638_ (
+    .A(_3940_),
+    .B(_3939_),
+    .Y(_3938_)
+  );
+  NAND2X1 _4639_ (
+    .A(_4224_),
+    .B(_4042_),
+    .Y(_3937_)
+  );
+  NAND2X1 _4640_ (
+    .A(_4040_),
+    .B(_3937_),
+    .Y(_3936_)
+  );
+  OR2X1 _4641_ (
+    .A(_3938_),
+    .B(_3936_),
+    .Y(_3935_)
+  );
+  NAND2X1 _4642_ (
+    .A(_3940_),
+    .B(_3935_),
+    .Y(_3934_)
+  );
+  OR2X1 _4643_ (
+    .A(_3947_),
+    .B(_3934_),
+    .Y(_3933_)
+  );
+  NAND2X1 _4644_ (
+    .A(_4218_),
+    .B(x[17]),
+    .Y(_3932_)
+  );
+  NAND2X1 _4645_ (
+    .A(x[13]),
+    .B(_4217_),
+    .Y(_3931_)
+  );
+  NAND2X1 _4646_ (
+    .A(_3932_),
+    .B(_3931_),
+    .Y(_3930_)
+  );
+  INVX1 _4647_ (
+    .A(_3930_),
+    .Y(_3929_)
+  );
+  NAND2X1 _4648_ (
+    .A(x[24]),
+    .B(_3929_),
+    .Y(_3928_)
+  );
+  NAND2X1 _4649_ (
+    .A(_3932_),
+    .B(_3928_),
+    .Y(_3927_)
+  );
+  INVX1 _4650_ (
+    .A(_3927_),
+    .Y(_3926_)
+  );
+  NAND2X1 _4651_ (
+    .A(_4238_),
+    .B(_4212_),
+    .Y(_3925_)
+  );
+  INVX1 _4652_ (
+    .A(_3925_),
+    .Y(_3924_)
+  );
+  NAND2X1 _4653_ (
+    .A(x[31]),
+    .B(x[28]),
+    .Y(_3923_)
+  );
+  INVX1 _4654_ (
+    .A(_3923_),
+    .Y(_3922_)
+  );
+  NAND2X1 _4655_ (
+    .A(_4194_),
+    .B(_3923_),
+    .Y(_3921_)
+  );
+  NAND2X1 _4656_ (
+    .A(_3925_),
+    .B(_3921_),
+    .Y(_3920_)
+  );
+  INVX1 _4657_ (
+    .A(_3920_),
+    .Y(_3919_)
+  );
+  NAND2X1 _4658_ (
+    .A(_3926_),
+    .B(_3919_),
+    .Y(_3918_)
+  );
+  NAND2X1 _4659_ (
+    .A(_3927_),
+    .B(_3920_),
+    .Y(_3917_)
+  );
+  NAND2X1 _4660_ (
+    .A(_3918_),
+    .B(_3917_),
+    .Y(_3916_)
+  );
+  INVX1 _4661_ (
+    .A(_3916_),
+    .Y(_3915_)
+  );
+  NAND2X1 _4662_ (
+    .A(_4245_),
+    .B(_4243_),
+    .Y(_3914_)
+  );
+  NAND2X1 _4663_ (
+    .A(_4245_),
+    .B(x[1]),
+    .Y(_3913_)
+  );
+  NAND2X1 _4664_ (
+    .A(x[6]),
+    .B(_4243_),
+    .Y(_3912_)
+  );
+  NAND2X1 _4665_ (
+    .A(_3913_),
+    .B(_3912_),
+    .Y(_3911_)
+  );
+  INVX1 _4666_ (
+    .A(_3911_),
+    .Y(_3910_)
+  );
+  NAND2X1 _4667_ (
+    .A(_4242_),
+    .B(_3911_),
+    .Y(_3909_)
+  );
+  NAND2X1 _4668_ (
+    .A(_3914_),
+    .B(_3909_),
+    .Y(_3908_)
+  );
+  INVX1 _4669_ (
+    .A(_3908_),
+    .Y(_3907_)
+  );
+  NAND2X1 _4670_ (
+    .A(_3915_),
+    .B(_3908_),
+    .Y(_3906_)
+  );
+  NAND2X1 _4671_ (
+    .A(_3918_),
+    .B(_3906_),
+    .Y(_3905_)
+  );
+  INVX1 _4672_ (
+    .A(_3905_),
+    .Y(_3904_)
+  );
+  NAND2X1 _4673_ (
+    .A(_3947_),
+    .B(_3934_),
+    .Y(_3903_)
+  );
+  NAND2X1 _4674_ (
+    .A(_3933_),
+    .B(_3903_),
+    .Y(_3902_)
+  );
+  INVX1 _4675_ (
+    .A(_3902_),
+    .Y(_3901_)
+  );
+  NAND2X1 _4676_ (
+    .A(_3905_),
+    .B(_3901_),
+    .Y(_3900_)
+  );
+  NAND2X1 _4677_ (
+    .A(_3933_),
+    .B(_3900_),
+    .Y(_3899_)
+  );
+  INVX1 _4678_ (
+    .A(_3899_),
+    .Y(_3898_)
+  );
+  NAND2X1 _4679_ (
+    .A(_4225_),
+    .B(_4184_),
+    .Y(_3897_)
+  );
+  NAND2X1 _4680_ (
+    .A(x[59]),
+    .B(x[69]),
+    .Y(_3896_)
+  );
+  NAND2X1 _4681_ (
+    .A(_3897_),
+    .B(_3896_),
+    .Y(_3895_)
+  );
+  INVX1 _4682_ (
+    .A(_3895_),
+    .Y(_3894_)
+  );
+  NAND2X1 _4683_ (
+    .A(_4222_),
+    .B(_3894_),
+    .Y(_3893_)
+  );
+  NAND2X1 _4684_ (
+    .A(_3897_),
+    .B(_3893_),
+    .Y(_3892_)
+  );
+  INVX1 _4685_ (
+    .A(_3892_),
+    .Y(_3891_)
+  );
+  NAND2X1 _4686_ (
+    .A(x[73]),
+    .B(_4170_),
+    .Y(_3890_)
+  );
+  INVX1 _4687_ (
+    .A(_3890_),
+    .Y(_3889_)
+  );
+  NAND2X1 _4688_ (
+    .A(_4182_),
+    .B(x[78]),
+    .Y(_3888_)
+  );
+  NAND2X1 _4689_ (
+    .A(_3890_),
+    .B(_3888_),
+    .Y(_3887_)
+  );
+  INVX1 _4690_ (
+    .A(_3887_),
+    .Y(_3886_)
+  );
+  NAND2X1 _4691_ (
+    .A(x[71]),
+    .B(_3886_),
+    .Y(_3885_)
+  );
+  NAND2X1 _4692_ (
+    .A(_3890_),
+    .B(_3885_),
+    .Y(_3884_)
+  );
+  INVX1 _4693_ (
+    .A(_3884_),
+    .Y(_3883_)
+  );
+  NAND2X1 _4694_ (
+    .A(_3891_),
+    .B(_3884_),
+    .Y(_3882_)
+  );
+  NAND2X1 _4695_ (
+    .A(_3892_),
+    .B(_3883_),
+    .Y(_3881_)
+  );
+  NAND2X1 _4696_ (
+    .A(_3882_),
+    .B(_3881_),
+    .Y(_3880_)
+  );
+  INVX1 _4697_ (
+    .A(_3880_),
+    .Y(_3879_)
+  );
+  NAND2X1 _4698_ (
+    .A(x[39]),
+    .B(_4063_),
+    .Y(_3878_)
+  );
+  NAND2X1 _4699_ (
+    .A(_4061_),
+    .B(_3878_),
+    .Y(_3877_)
+  );
+  NAND2X1 _4700_ (
+    .A(_4240_),
+    .B(_4056_),
+    .Y(_3876_)
+  );
+  NAND2X1 _4701_ (
+    .A(_4054_),
+    .B(_3876_),
+    .Y(_3875_)
+  );
+  OR2X1 _4702_ (
+    .A(_3877_),
+    .B(_3875_),
+    .Y(_3874_)
+  );
+  NAND2X1 _4703_ (
+    .A(x[55]),
+    .B(_4185_),
+    .Y(_3873_)
+  );
+  NAND2X1 _4704_ (
+    .A(_4066_),
+    .B(_3873_),
+    .Y(_3872_)
+  );
+  INVX1 _4705_ (
+    .A(_3872_),
+    .Y(_3871_)
+  );
+  NAND2X1 _4706_ (
+    .A(_3877_),
+    .B(_3875_),
+    .Y(_3870_)
+  );
+  NAND2X1 _4707_ (
+    .A(_3874_),
+    .B(_3870_),
+    .Y(_3869_)
+  );
+  INVX1 _4708_ (
+    .A(_3869_),
+    .Y(_3868_)
+  );
+  NAND2X1 _4709_ (
+    .A(_3872_),
+    .B(_3868_),
+    .Y(_3867_)
+  );
+  NAND2X1 _4710_ (
+    .A(_3874_),
+    .B(_3867_),
+    .Y(_3866_)
+  );
+  INVX1 _4711_ (
+    .A(_3866_),
+    .Y(_3865_)
+  );
+  NAND2X1 _4712_ (
+    .A(_3879_),
+    .B(_3866_),
+    .Y(_3864_)
+  );
+  NAND2X1 _4713_ (
+    .A(_3882_),
+    .B(_3864_),
+    .Y(_3863_)
+  );
+  INVX1 _4714_ (
+    .A(_3863_),
+    .Y(_3862_)
+  );
+  NAND2X1 _4715_ (
+    .A(_3898_),
+    .B(_3863_),
+    .Y(_3861_)
+  );
+  NAND2X1 _4716_ (
+    .A(_3899_),
+    .B(_3862_),
+    .Y(_3860_)
+  );
+  NAND2X1 _4717_ (
+    .A(_3861_),
+    .B(_3860_),
+    .Y(_3859_)
+  );
+  INVX1 _4718_ (
+    .A(_3859_),
+    .Y(_3858_)
+  );
+  NAND2X1 _4719_ (
+    .A(_4072_),
+    .B(_4070_),
+    .Y(_3857_)
+  );
+  NAND2X1 _4720_ (
+    .A(_4069_),
+    .B(_3857_),
+    .Y(_3856_)
+  );
+  INVX1 _4721_ (
+    .A(_3856_),
+    .Y(_3855_)
+  );
+  NAND2X1 _4722_ (
+    .A(_4052_),
+    .B(_4050_),
+    .Y(_3854_)
+  );
+  NAND2X1 _4723_ (
+    .A(_4048_),
+    .B(_3854_),
+    .Y(_3853_)
+  );
+  INVX1 _4724_ (
+    .A(_3853_),
+    .Y(_3852_)
+  );
+  NAND2X1 _4725_ (
+    .A(_3856_),
+    .B(_3852_),
+    .Y(_3851_)
+  );
+  NAND2X1 _4726_ (
+    .A(_4030_),
+    .B(_4026_),
+    .Y(_3850_)
+  );
+  NAND2X1 _4727_ (
+    .A(_4025_),
+    .B(_3850_),
+    .Y(_3849_)
+  );
+  INVX1 _4728_ (
+    .A(_3849_),
+    .Y(_3848_)
+  );
+  NAND2X1 _4729_ (
+    .A(_3855_),
+    .B(_3853_),
+    .Y(_3847_)
+  );
+  NAND2X1 _4730_ (
+    .A(_3851_),
+    .B(_3847_),
+    .Y(_3846_)
+  );
+  INVX1 _4731_ (
+    .A(_3846_),
+    .Y(_3845_)
+  );
+  NAND2X1 _4732_ (
+    .A(_3849_),
+    .B(_3845_),
+    .Y(_3844_)
+  );
+  NAND2X1 _4733_ (
+    .A(_3851_),
+    .B(_3844_),
+    .Y(_3843_)
+  );
+  INVX1 _4734_ (
+    .A(_3843_),
+    .Y(_3842_)
+  );
+  NAND2X1 _4735_ (
+    .A(_3858_),
+    .B(_3843_),
+    .Y(_3841_)
+  );
+  NAND2X1 _4736_ (
+    .A(_3861_),
+    .B(_3841_),
+    .Y(_3840_)
+  );
+  NAND2X1 _4737_ (
+    .A(_4084_),
+    .B(_4082_),
+    .Y(_3839_)
+  );
+  NAND2X1 _4738_ (
+    .A(_4080_),
+    .B(_3839_),
+    .Y(_3838_)
+  );
+  NAND2X1 _4739_ (
+    .A(_4225_),
+    .B(_4112_),
+    .Y(_3837_)
+  );
+  NAND2X1 _4740_ (
+    .A(_4111_),
+    .B(_3837_),
+    .Y(_3836_)
+  );
+  NAND2X1 _4741_ (
+    .A(_3838_),
+    .B(_3836_),
+    .Y(_3835_)
+  );
+  OR2X1 _4742_ (
+    .A(_3838_),
+    .B(_3836_),
+    .Y(_3834_)
+  );
+  NAND2X1 _4743_ (
+    .A(x[75]),
+    .B(_3834_),
+    .Y(_3833_)
+  );
+  NAND2X1 _4744_ (
+    .A(_3835_),
+    .B(_3833_),
+    .Y(_3832_)
+  );
+  NAND2X1 _4745_ (
+    .A(_3840_),
+    .B(_3832_),
+    .Y(_3831_)
+  );
+  OR2X1 _4746_ (
+    .A(_3840_),
+    .B(_3832_),
+    .Y(_3830_)
+  );
+  NAND2X1 _4747_ (
+    .A(_3831_),
+    .B(_3830_),
+    .Y(_3829_)
+  );
+  NAND2X1 _4748_ (
+    .A(_4005_),
+    .B(_3999_),
+    .Y(_3828_)
+  );
+  NAND2X1 _4749_ (
+    .A(_3998_),
+    .B(_3828_),
+    .Y(_3827_)
+  );
+  NAND2X1 _4750_ (
+    .A(_4183_),
+    .B(_4002_),
+    .Y(_3826_)
+  );
+  NAND2X1 _4751_ (
+    .A(_4000_),
+    .B(_3826_),
+    .Y(_3825_)
+  );
+  NAND2X1 _4752_ (
+    .A(_4011_),
+    .B(_4010_),
+    .Y(_3824_)
+  );
+  XOR2X1 _4753_ (
+    .A(x[36]),
+    .B(_3824_),
+    .Y(_3823_)
+  );
+  OR2X1 _4754_ (
+    .A(_3825_),
+    .B(_3823_),
+    .Y(_3822_)
+  );
+  NAND2X1 _4755_ (
+    .A(x[47]),
+    .B(_4015_),
+    .Y(_3821_)
+  );
+  NAND2X1 _4756_ (
+    .A(_4013_),
+    .B(_3821_),
+    .Y(_3820_)
+  );
+  INVX1 _4757_ (
+    .A(_3820_),
+    .Y(_3819_)
+  );
+  NAND2X1 _4758_ (
+    .A(_3825_),
+    .B(_3823_),
+    .Y(_3818_)
+  );
+  NAND2X1 _4759_ (
+    .A(_3822_),
+    .B(_3818_),
+    .Y(_3817_)
+  );
+  INVX1 _4760_ (
+    .A(_3817_),
+    .Y(_3816_)
+  );
+  NAND2X1 _4761_ (
+    .A(_3820_),
+    .B(_3816_),
+    .Y(_3815_)
+  );
+  NAND2X1 _4762_ (
+    .A(_3822_),
+    .B(_3815_),
+    .Y(_3814_)
+  );
+  OR2X1 _4763_ (
+    .A(_3827_),
+    .B(_3814_),
+    .Y(_3813_)
+  );
+  NAND2X1 _4764_ (
+    .A(_4024_),
+    .B(_4022_),
+    .Y(_3812_)
+  );
+  NAND2X1 _4765_ (
+    .A(_4021_),
+    .B(_3812_),
+    .Y(_3811_)
+  );
+  INVX1 _4766_ (
+    .A(_3811_),
+    .Y(_3810_)
+  );
+  NAND2X1 _4767_ (
+    .A(_3827_),
+    .B(_3814_),
+    .Y(_3809_)
+  );
+  NAND2X1 _4768_ (
+    .A(_3813_),
+    .B(_3809_),
+    .Y(_3808_)
+  );
+  INVX1 _4769_ (
+    .A(_3808_),
+    .Y(_3807_)
+  );
+  NAND2X1 _4770_ (
+    .A(_3811_),
+    .B(_3807_),
+    .Y(_3806_)
+  );
+  NAND2X1 _4771_ (
+    .A(_3813_),
+    .B(_3806_),
+    .Y(_3805_)
+  );
+  OR2X1 _4772_ (
+    .A(_3829_),
+    .B(_3805_),
+    .Y(_3804_)
+  );
+  NAND2X1 _4773_ (
+    .A(_3831_),
+    .B(_3804_),
+    .Y(_3803_)
+  );
+  INVX1 _4774_ (
+    .A(_3803_),
+    .Y(_3802_)
+  );
+  NAND2X1 _4775_ (
+    .A(_3973_),
+    .B(_3802_),
+    .Y(_3801_)
+  );
+  NAND2X1 _4776_ (
+    .A(_3972_),
+    .B(_3803_),
+    .Y(_3800_)
+  );
+  NAND2X1 _4777_ (
+    .A(_3801_),
+    .B(_3800_),
+    .Y(_3799_)
+  );
+  INVX1 _4778_ (
+    .A(_3799_),
+    .Y(_3798_)
+  );
+  NAND2X1 _4779_ (
+    .A(_4105_),
+    .B(_4103_),
+    .Y(_3797_)
+  );
+  NAND2X1 _4780_ (
+    .A(_4101_),
+    .B(_3797_),
+    .Y(_3796_)
+  );
+  NAND2X1 _4781_ (
+    .A(x[38]),
+    .B(_4123_),
+    .Y(_3795_)
+  );
+  NAND2X1 _4782_ (
+    .A(_4121_),
+    .B(_3795_),
+    .Y(_3794_)
+  );
+  OR2X1 _4783_ (
+    .A(_3796_),
+    .B(_3794_),
+    .Y(_3793_)
+  );
+  NAND2X1 _4784_ (
+    .A(_3996_),
+    .B(_3994_),
+    .Y(_3792_)
+  );
+  NAND2X1 _4785_ (
+    .A(_3992_),
+    .B(_3792_),
+    .Y(_3791_)
+  );
+  NAND2X1 _4786_ (
+    .A(_3796_),
+    .B(_3794_),
+    .Y(_3790_)
+  );
+  NAND2X1 _4787_ (
+    .A(_3793_),
+    .B(_3790_),
+    .Y(_3789_)
+  );
+  OR2X1 _4788_ (
+    .A(_3791_),
+    .B(_3789_),
+    .Y(_3788_)
+  );
+  NAND2X1 _4789_ (
+    .A(_3793_),
+    .B(_3788_),
+    .Y(_3787_)
+  );
+  INVX1 _4790_ (
+    .A(_3787_),
+    .Y(_3786_)
+  );
+  NAND2X1 _4791_ (
+    .A(_3798_),
+    .B(_3787_),
+    .Y(_3785_)
+  );
+  NAND2X1 _4792_ (
+    .A(_3801_),
+    .B(_3785_),
+    .Y(_3784_)
+  );
+  NOR2X1 _4793_ (
+    .A(_3975_),
+    .B(_3784_),
+    .Y(_3783_)
+  );
+  INVX1 _4794_ (
+    .A(_3783_),
+    .Y(_3782_)
+  );
+  NAND2X1 _4795_ (
+    .A(_4127_),
+    .B(_3783_),
+    .Y(_3781_)
+  );
+  NAND2X1 _4796_ (
+    .A(_4126_),
+    .B(_3977_),
+    .Y(_3780_)
+  );
+  INVX1 _4797_ (
+    .A(_3780_),
+    .Y(_3779_)
+  );
+  NAND2X1 _4798_ (
+    .A(_3782_),
+    .B(_3779_),
+    .Y(_3778_)
+  );
+  NAND2X1 _4799_ (
+    .A(_3781_),
+    .B(_3778_),
+    .Y(_3777_)
+  );
+  INVX1 _4800_ (
+    .A(_3777_),
+    .Y(_3776_)
+  );
+  NAND2X1 _4801_ (
+    .A(_3975_),
+    .B(_3784_),
+    .Y(_3775_)
+  );
+  NAND2X1 _4802_ (
+    .A(_3782_),
+    .B(_3775_),
+    .Y(_3774_)
+  );
+  INVX1 _4803_ (
+    .A(_3774_),
+    .Y(_3773_)
+  );
+  NAND2X1 _4804_ (
+    .A(_4169_),
+    .B(_3963_),
+    .Y(_3772_)
+  );
+  NAND2X1 _4805_ (
+    .A(_3961_),
+    .B(_3772_),
+    .Y(_3771_)
+  );
+  NAND2X1 _4806_ (
+    .A(_4235_),
+    .B(_3953_),
+    .Y(_3770_)
+  );
+  NAND2X1 _4807_ (
+    .A(_3951_),
+    .B(_3770_),
+    .Y(_3769_)
+  );
+  OR2X1 _4808_ (
+    .A(_3771_),
+    .B(_3769_),
+    .Y(_3768_)
+  );
+  NAND2X1 _4809_ (
+    .A(_3771_),
+    .B(_3769_),
+    .Y(_3767_)
+  );
+  NAND2X1 _4810_ (
+    .A(_3768_),
+    .B(_3767_),
+    .Y(_3766_)
+  );
+  NAND2X1 _4811_ (
+    .A(_4166_),
+    .B(_3969_),
+    .Y(_3765_)
+  );
+  NAND2X1 _4812_ (
+    .A(_3967_),
+    .B(_3765_),
+    .Y(_3764_)
+  );
+  OR2X1 _4813_ (
+    .A(_3766_),
+    .B(_3764_),
+    .Y(_3763_)
+  );
+  NAND2X1 _4814_ (
+    .A(_3768_),
+    .B(_3763_),
+    .Y(_3762_)
+  );
+  INVX1 _4815_ (
+    .A(_3762_),
+    .Y(_3761_)
+  );
+  NAND2X1 _4816_ (
+    .A(x[33]),
+    .B(x[30]),
+    .Y(_3760_)
+  );
+  NAND2X1 _4817_ (
+    .A(_4199_),
+    .B(_4198_),
+    .Y(_3759_)
+  );
+  NAND2X1 _4818_ (
+    .A(_3760_),
+    .B(_3759_),
+    .Y(_3758_)
+  );
+  INVX1 _4819_ (
+    .A(_3758_),
+    .Y(_3757_)
+  );
+  NAND2X1 _4820_ (
+    .A(_4239_),
+    .B(_3757_),
+    .Y(_3756_)
+  );
+  NAND2X1 _4821_ (
+    .A(_3760_),
+    .B(_3756_),
+    .Y(_3755_)
+  );
+  NAND2X1 _4822_ (
+    .A(x[12]),
+    .B(x[11]),
+    .Y(_3754_)
+  );
+  NAND2X1 _4823_ (
+    .A(_4237_),
+    .B(_4207_),
+    .Y(_3753_)
+  );
+  NAND2X1 _4824_ (
+    .A(_3754_),
+    .B(_3753_),
+    .Y(_3752_)
+  );
+  INVX1 _4825_ (
+    .A(_3752_),
+    .Y(_3751_)
+  );
+  NAND2X1 _4826_ (
+    .A(_4244_),
+    .B(_3751_),
+    .Y(_3750_)
+  );
+  NAND2X1 _4827_ (
+    .A(_3754_),
+    .B(_3750_),
+    .Y(_3749_)
+  );
+  NAND2X1 _4828_ (
+    .A(_3755_),
+    .B(_3749_),
+    .Y(_3748_)
+  );
+  OR2X1 _4829_ (
+    .A(_3755_),
+    .B(_3749_),
+    .Y(_3747_)
+  );
+  NAND2X1 _4830_ (
+    .A(_3748_),
+    .B(_3747_),
+    .Y(_3746_)
+  );
+  INVX1 _4831_ (
+    .A(_3746_),
+    .Y(_3745_)
+  );
+  NAND2X1 _4832_ (
+    .A(_4224_),
+    .B(_4201_),
+    .Y(_3744_)
+  );
+  NAND2X1 _4833_ (
+    .A(x[7]),
+    .B(x[5]),
+    .Y(_3743_)
+  );
+  NAND2X1 _4834_ (
+    .A(_3744_),
+    .B(_3743_),
+    .Y(_3742_)
+  );
+  INVX1 _4835_ (
+    .A(_3742_),
+    .Y(_3741_)
+  );
+  NAND2X1 _4836_ (
+    .A(_4167_),
+    .B(_3741_),
+    .Y(_3740_)
+  );
+  NAND2X1 _4837_ (
+    .A(_3744_),
+    .B(_3740_),
+    .Y(_3739_)
+  );
+  INVX1 _4838_ (
+    .A(_3739_),
+    .Y(_3738_)
+  );
+  NAND2X1 _4839_ (
+    .A(_3745_),
+    .B(_3739_),
+    .Y(_3737_)
+  );
+  NAND2X1 _4840_ (
+    .A(_3748_),
+    .B(_3737_),
+    .Y(_3736_)
+  );
+  INVX1 _4841_ (
+    .A(_3736_),
+    .Y(_3735_)
+  );
+  NAND2X1 _4842_ (
+    .A(_3762_),
+    .B(_3735_),
+    .Y(_3734_)
+  );
+  NAND2X1 _4843_ (
+    .A(_3761_),
+    .B(_3736_),
+    .Y(_3733_)
+  );
+  NAND2X1 _4844_ (
+    .A(_3734_),
+    .B(_3733_),
+    .Y(_3732_)
+  );
+  NAND2X1 _4845_ (
+    .A(x[9]),
+    .B(_3910_),
+    .Y(_3731_)
+  );
+  NAND2X1 _4846_ (
+    .A(_3909_),
+    .B(_3731_),
+    .Y(_3730_)
+  );
+  NAND2X1 _4847_ (
+    .A(_4194_),
+    .B(_3924_),
+    .Y(_3729_)
+  );
+  NAND2X1 _4848_ (
+    .A(x[34]),
+    .B(_3922_),
+    .Y(_3728_)
+  );
+  NAND2X1 _4849_ (
+    .A(_3919_),
+    .B(_3728_),
+    .Y(_3727_)
+  );
+  NAND2X1 _4850_ (
+    .A(_3729_),
+    .B(_3727_),
+    .Y(_3726_)
+  );
+  OR2X1 _4851_ (
+    .A(_3730_),
+    .B(_3726_),
+    .Y(_3725_)
+  );
+  NAND2X1 _4852_ (
+    .A(_3730_),
+    .B(_3726_),
+    .Y(_3724_)
+  );
+  NAND2X1 _4853_ (
+    .A(_3725_),
+    .B(_3724_),
+    .Y(_3723_)
+  );
+  INVX1 _4854_ (
+    .A(_3723_),
+    .Y(_3722_)
+  );
+  NAND2X1 _4855_ (
+    .A(_4233_),
+    .B(_3930_),
+    .Y(_3721_)
+  );
+  NAND2X1 _4856_ (
+    .A(_3928_),
+    .B(_3721_),
+    .Y(_3720_)
+  );
+  INVX1 _4857_ (
+    .A(_3720_),
+    .Y(_3719_)
+  );
+  NAND2X1 _4858_ (
+    .A(_3722_),
+    .B(_3720_),
+    .Y(_3718_)
+  );
+  NAND2X1 _4859_ (
+    .A(_3725_),
+    .B(_3718_),
+    .Y(_3717_)
+  );
+  OR2X1 _4860_ (
+    .A(_3732_),
+    .B(_3717_),
+    .Y(_3716_)
+  );
+  NAND2X1 _4861_ (
+    .A(_3734_),
+    .B(_3716_),
+    .Y(_3715_)
+  );
+  INVX1 _4862_ (
+    .A(_3715_),
+    .Y(_3714_)
+  );
+  NAND2X1 _4863_ (
+    .A(_4191_),
+    .B(_4181_),
+    .Y(_3713_)
+  );
+  NAND2X1 _4864_ (
+    .A(_4191_),
+    .B(x[75]),
+    .Y(_3712_)
+  );
+  INVX1 _4865_ (
+    .A(_3712_),
+    .Y(_3711_)
+  );
+  NAND2X1 _4866_ (
+    .A(x[72]),
+    .B(_4181_),
+    .Y(_3710_)
+  );
+  NAND2X1 _4867_ (
+    .A(_3712_),
+    .B(_3710_),
+    .Y(_3709_)
+  );
+  INVX1 _4868_ (
+    .A(_3709_),
+    .Y(_3708_)
+  );
+  NAND2X1 _4869_ (
+    .A(_4171_),
+    .B(_3709_),
+    .Y(_3707_)
+  );
+  NAND2X1 _4870_ (
+    .A(_3713_),
+    .B(_3707_),
+    .Y(_3706_)
+  );
+  NAND2X1 _4871_ (
+    .A(_4192_),
+    .B(x[67]),
+    .Y(_3705_)
+  );
+  NAND2X1 _4872_ (
+    .A(x[68]),
+    .B(x[67]),
+    .Y(_3704_)
+  );
+  NAND2X1 _4873_ (
+    .A(_4192_),
+    .B(_4174_),
+    .Y(_3703_)
+  );
+  NAND2X1 _4874_ (
+    .A(_3704_),
+    .B(_3703_),
+    .Y(_3702_)
+  );
+  INVX1 _4875_ (
+    .A(_3702_),
+    .Y(_3701_)
+  );
+  NAND2X1 _4876_ (
+    .A(x[63]),
+    .B(_3702_),
+    .Y(_3700_)
+  );
+  NAND2X1 _4877_ (
+    .A(_3705_),
+    .B(_3700_),
+    .Y(_3699_)
+  );
+  NAND2X1 _4878_ (
+    .A(_3706_),
+    .B(_3699_),
+    .Y(_3698_)
+  );
+  NAND2X1 _4879_ (
+    .A(_4211_),
+    .B(x[77]),
+    .Y(_3697_)
+  );
+  INVX1 _4880_ (
+    .A(_3697_),
+    .Y(_3696_)
+  );
+  OR2X1 _4881_ (
+    .A(_3706_),
+    .B(_3699_),
+    .Y(_3695_)
+  );
+  NAND2X1 _4882_ (
+    .A(_3698_),
+    .B(_3695_),
+    .Y(_3694_)
+  );
+  INVX1 _4883_ (
+    .A(_3694_),
+    .Y(_3693_)
+  );
+  NAND2X1 _4884_ (
+    .A(_3696_),
+    .B(_3693_),
+    .Y(_3692_)
+  );
+  NAND2X1 _4885_ (
+    .A(_3698_),
+    .B(_3692_),
+    .Y(_3691_)
+  );
+  INVX1 _4886_ (
+    .A(_3691_),
+    .Y(_3690_)
+  );
+  NAND2X1 _4887_ (
+    .A(_3714_),
+    .B(_3691_),
+    .Y(_3689_)
+  );
+  NAND2X1 _4888_ (
+    .A(_3715_),
+    .B(_3690_),
+    .Y(_3688_)
+  );
+  NAND2X1 _4889_ (
+    .A(_3689_),
+    .B(_3688_),
+    .Y(_3687_)
+  );
+  INVX1 _4890_ (
+    .A(_3687_),
+    .Y(_3686_)
+  );
+  NAND2X1 _4891_ (
+    .A(_3957_),
+    .B(_3949_),
+    .Y(_3685_)
+  );
+  NAND2X1 _4892_ (
+    .A(_3948_),
+    .B(_3685_),
+    .Y(_3684_)
+  );
+  NAND2X1 _4893_ (
+    .A(_3938_),
+    .B(_3936_),
+    .Y(_3683_)
+  );
+  NAND2X1 _4894_ (
+    .A(_3935_),
+    .B(_3683_),
+    .Y(_3682_)
+  );
+  NAND2X1 _4895_ (
+    .A(_3684_),
+    .B(_3682_),
+    .Y(_3681_)
+  );
+  NAND2X1 _4896_ (
+    .A(_3916_),
+    .B(_3907_),
+    .Y(_3680_)
+  );
+  NAND2X1 _4897_ (
+    .A(_3906_),
+    .B(_3680_),
+    .Y(_3679_)
+  );
+  OR2X1 _4898_ (
+    .A(_3684_),
+    .B(_3682_),
+    .Y(_3678_)
+  );
+  NAND2X1 _4899_ (
+    .A(_3681_),
+    .B(_3678_),
+    .Y(_3677_)
+  );
+  OR2X1 _4900_ (
+    .A(_3679_),
+    .B(_3677_),
+    .Y(_3676_)
+  );
+  NAND2X1 _4901_ (
+    .A(_3681_),
+    .B(_3676_),
+    .Y(_3675_)
+  );
+  INVX1 _4902_ (
+    .A(_3675_),
+    .Y(_3674_)
+  );
+  NAND2X1 _4903_ (
+    .A(_3686_),
+    .B(_3675_),
+    .Y(_3673_)
+  );
+  NAND2X1 _4904_ (
+    .A(_3689_),
+    .B(_3673_),
+    .Y(_3672_)
+  );
+  NAND2X1 _4905_ (
+    .A(_3880_),
+    .B(_3865_),
+    .Y(_3671_)
+  );
+  NAND2X1 _4906_ (
+    .A(_3864_),
+    .B(_3671_),
+    .Y(_3670_)
+  );
+  INVX1 _4907_ (
+    .A(_3670_),
+    .Y(_3669_)
+  );
+  NAND2X1 _4908_ (
+    .A(x[61]),
+    .B(_3895_),
+    .Y(_3668_)
+  );
+  NAND2X1 _4909_ (
+    .A(_3893_),
+    .B(_3668_),
+    .Y(_3667_)
+  );
+  INVX1 _4910_ (
+    .A(_3667_),
+    .Y(_3666_)
+  );
+  NAND2X1 _4911_ (
+    .A(_4168_),
+    .B(_3887_),
+    .Y(_3665_)
+  );
+  NAND2X1 _4912_ (
+    .A(_3885_),
+    .B(_3665_),
+    .Y(_3664_)
+  );
+  INVX1 _4913_ (
+    .A(_3664_),
+    .Y(_3663_)
+  );
+  NAND2X1 _4914_ (
+    .A(_3667_),
+    .B(_3663_),
+    .Y(_3662_)
+  );
+  NAND2X1 _4915_ (
+    .A(_3871_),
+    .B(_3869_),
+    .Y(_3661_)
+  );
+  NAND2X1 _4916_ (
+    .A(_3867_),
+    .B(_3661_),
+    .Y(_3660_)
+  );
+  NAND2X1 _4917_ (
+    .A(_3666_),
+    .B(_3664_),
+    .Y(_3659_)
+  );
+  NAND2X1 _4918_ (
+    .A(_3662_),
+    .B(_3659_),
+    .Y(_3658_)
+  );
+  OR2X1 _4919_ (
+    .A(_3660_),
+    .B(_3658_),
+    .Y(_3657_)
+  );
+  NAND2X1 _4920_ (
+    .A(_3662_),
+    .B(_3657_),
+    .Y(_3656_)
+  );
+  INVX1 _4921_ (
+    .A(_3656_),
+    .Y(_3655_)
+  );
+  NAND2X1 _4922_ (
+    .A(_3670_),
+    .B(_3655_),
+    .Y(_3654_)
+  );
+  NAND2X1 _4923_ (
+    .A(_3904_),
+    .B(_3902_),
+    .Y(_3653_)
+  );
+  NAND2X1 _4924_ (
+    .A(_3900_),
+    .B(_3653_),
+    .Y(_3652_)
+  );
+  NAND2X1 _4925_ (
+    .A(_3669_),
+    .B(_3656_),
+    .Y(_3651_)
+  );
+  NAND2X1 _4926_ (
+    .A(_3654_),
+    .B(_3651_),
+    .Y(_3650_)
+  );
+  OR2X1 _4927_ (
+    .A(_3652_),
+    .B(_3650_),
+    .Y(_3649_)
+  );
+  NAND2X1 _4928_ (
+    .A(_3654_),
+    .B(_3649_),
+    .Y(_3648_)
+  );
+  NAND2X1 _4929_ (
+    .A(_3672_),
+    .B(_3648_),
+    .Y(_3647_)
+  );
+  OR2X1 _4930_ (
+    .A(_3672_),
+    .B(_3648_),
+    .Y(_3646_)
+  );
+  NAND2X1 _4931_ (
+    .A(_3647_),
+    .B(_3646_),
+    .Y(_3645_)
+  );
+  INVX1 _4932_ (
+    .A(_3645_),
+    .Y(_3644_)
+  );
+  NAND2X1 _4933_ (
+    .A(_3819_),
+    .B(_3817_),
+    .Y(_3643_)
+  );
+  NAND2X1 _4934_ (
+    .A(_3815_),
+    .B(_3643_),
+    .Y(_3642_)
+  );
+  INVX1 _4935_ (
+    .A(_3642_),
+    .Y(_3641_)
+  );
+  NAND2X1 _4936_ (
+    .A(x[79]),
+    .B(_3642_),
+    .Y(_3640_)
+  );
+  NAND2X1 _4937_ (
+    .A(_3848_),
+    .B(_3846_),
+    .Y(_3639_)
+  );
+  NAND2X1 _4938_ (
+    .A(_3844_),
+    .B(_3639_),
+    .Y(_3638_)
+  );
+  INVX1 _4939_ (
+    .A(_3638_),
+    .Y(_3637_)
+  );
+  NAND2X1 _4940_ (
+    .A(_4211_),
+    .B(_3641_),
+    .Y(_3636_)
+  );
+  NAND2X1 _4941_ (
+    .A(_3640_),
+    .B(_3636_),
+    .Y(_3635_)
+  );
+  INVX1 _4942_ (
+    .A(_3635_),
+    .Y(_3634_)
+  );
+  NAND2X1 _4943_ (
+    .A(_3638_),
+    .B(_3634_),
+    .Y(_3633_)
+  );
+  NAND2X1 _4944_ (
+    .A(_3640_),
+    .B(_3633_),
+    .Y(_3632_)
+  );
+  INVX1 _4945_ (
+    .A(_3632_),
+    .Y(_3631_)
+  );
+  NAND2X1 _4946_ (
+    .A(_3644_),
+    .B(_3632_),
+    .Y(_3630_)
+  );
+  NAND2X1 _4947_ (
+    .A(_3647_),
+    .B(_3630_),
+    .Y(_3629_)
+  );
+  NAND2X1 _4948_ (
+    .A(_3859_),
+    .B(_3842_),
+    .Y(_3628_)
+  );
+  NAND2X1 _4949_ (
+    .A(_3841_),
+    .B(_3628_),
+    .Y(_3627_)
+  );
+  NAND2X1 _4950_ (
+    .A(_3835_),
+    .B(_3834_),
+    .Y(_3626_)
+  );
+  NAND2X1 _4951_ (
+    .A(_4181_),
+    .B(_3626_),
+    .Y(_3625_)
+  );
+  NAND2X1 _4952_ (
+    .A(_3835_),
+    .B(_3832_),
+    .Y(_3624_)
+  );
+  NAND2X1 _4953_ (
+    .A(_3625_),
+    .B(_3624_),
+    .Y(_3623_)
+  );
+  NAND2X1 _4954_ (
+    .A(_3627_),
+    .B(_3623_),
+    .Y(_3622_)
+  );
+  NAND2X1 _4955_ (
+    .A(_3810_),
+    .B(_3808_),
+    .Y(_3621_)
+  );
+  NAND2X1 _4956_ (
+    .A(_3806_),
+    .B(_3621_),
+    .Y(_3620_)
+  );
+  OR2X1 _4957_ (
+    .A(_3627_),
+    .B(_3623_),
+    .Y(_3619_)
+  );
+  NAND2X1 _4958_ (
+    .A(_3622_),
+    .B(_3619_),
+    .Y(_3618_)
+  );
+  OR2X1 _4959_ (
+    .A(_3620_),
+    .B(_3618_),
+    .Y(_3617_)
+  );
+  NAND2X1 _4960_ (
+    .A(_3622_),
+    .B(_3617_),
+    .Y(_3616_)
+  );
+  NAND2X1 _4961_ (
+    .A(_3629_),
+    .B(_3616_),
+    .Y(_3615_)
+  );
+  NAND2X1 _4962_ (
+    .A(_3829_),
+    .B(_3805_),
+    .Y(_3614_)
+  );
+  NAND2X1 _4963_ (
+    .A(_3804_),
+    .B(_3614_),
+    .Y(_3613_)
+  );
+  INVX1 _4964_ (
+    .A(_3613_),
+    .Y(_3612_)
+  );
+  OR2X1 _4965_ (
+    .A(_3629_),
+    .B(_3616_),
+    .Y(_3611_)
+  );
+  NAND2X1 _4966_ (
+    .A(_3615_),
+    .B(_3611_),
+    .Y(_3610_)
+  );
+  INVX1 _4967_ (
+    .A(_3610_),
+    .Y(_3609_)
+  );
+  NAND2X1 _4968_ (
+    .A(_3613_),
+    .B(_3609_),
+    .Y(_3608_)
+  );
+  NAND2X1 _4969_ (
+    .A(_3615_),
+    .B(_3608_),
+    .Y(_3607_)
+  );
+  INVX1 _4970_ (
+    .A(_3607_),
+    .Y(_3606_)
+  );
+  NAND2X1 _4971_ (
+    .A(_4128_),
+    .B(_3984_),
+    .Y(_3605_)
+  );
+  NAND2X1 _4972_ (
+    .A(_4129_),
+    .B(_3986_),
+    .Y(_3604_)
+  );
+  XOR2X1 _4973_ (
+    .A(_3605_),
+    .B(_3604_),
+    .Y(_3603_)
+  );
+  INVX1 _4974_ (
+    .A(_3603_),
+    .Y(_3602_)
+  );
+  NAND2X1 _4975_ (
+    .A(_3606_),
+    .B(_3603_),
+    .Y(_3601_)
+  );
+  NAND2X1 _4976_ (
+    .A(_3799_),
+    .B(_3786_),
+    .Y(_3600_)
+  );
+  NAND2X1 _4977_ (
+    .A(_3785_),
+    .B(_3600_),
+    .Y(_3599_)
+  );
+  INVX1 _4978_ (
+    .A(_3599_),
+    .Y(_3598_)
+  );
+  NAND2X1 _4979_ (
+    .A(_3607_),
+    .B(_3602_),
+    .Y(_3597_)
+  );
+  NAND2X1 _4980_ (
+    .A(_3601_),
+    .B(_3597_),
+    .Y(_3596_)
+  );
+  INVX1 _4981_ (
+    .A(_3596_),
+    .Y(_3595_)
+  );
+  NAND2X1 _4982_ (
+    .A(_3599_),
+    .B(_3595_),
+    .Y(_3594_)
+  );
+  NAND2X1 _4983_ (
+    .A(_3601_),
+    .B(_3594_),
+    .Y(_3593_)
+  );
+  INVX1 _4984_ (
+    .A(_3593_),
+    .Y(_3592_)
+  );
+  NAND2X1 _4985_ (
+    .A(_3774_),
+    .B(_3592_),
+    .Y(_3591_)
+  );
+  NAND2X1 _4986_ (
+    .A(_3773_),
+    .B(_3593_),
+    .Y(_3590_)
+  );
+  NAND2X1 _4987_ (
+    .A(_3591_),
+    .B(_3590_),
+    .Y(_3589_)
+  );
+  NAND2X1 _4988_ (
+    .A(_3598_),
+    .B(_3596_),
+    .Y(_3588_)
+  );
+  NAND2X1 _4989_ (
+    .A(_3594_),
+    .B(_3588_),
+    .Y(_3587_)
+  );
+  NAND2X1 _4990_ (
+    .A(_3791_),
+    .B(_3789_),
+    .Y(_3586_)
+  );
+  NAND2X1 _4991_ (
+    .A(_3788_),
+    .B(_3586_),
+    .Y(_3585_)
+  );
+  NAND2X1 _4992_ (
+    .A(_3645_),
+    .B(_3631_),
+    .Y(_3584_)
+  );
+  NAND2X1 _4993_ (
+    .A(_3630_),
+    .B(_3584_),
+    .Y(_3583_)
+  );
+  INVX1 _4994_ (
+    .A(_3583_),
+    .Y(_3582_)
+  );
+  NAND2X1 _4995_ (
+    .A(x[62]),
+    .B(x[66]),
+    .Y(_3581_)
+  );
+  NAND2X1 _4996_ (
+    .A(x[59]),
+    .B(_3871_),
+    .Y(_3580_)
+  );
+  NAND2X1 _4997_ (
+    .A(_4066_),
+    .B(_3580_),
+    .Y(_3579_)
+  );
+  OR2X1 _4998_ (
+    .A(_3581_),
+    .B(_3579_),
+    .Y(_3578_)
+  );
+  NAND2X1 _4999_ (
+    .A(_3746_),
+    .B(_3738_),
+    .Y(_3577_)
+  );
+  NAND2X1 _5000_ (
+    .A(_3737_),
+    .B(_3577_),
+    .Y(_3576_)
+  );
+  NAND2X1 _5001_ (
+    .A(_3581_),
+    .B(_3579_),
+    .Y(_3575_)
+  );
+  NAND2X1 _5002_ (
+    .A(_3578_),
+    .B(_3575_),
+    .Y(_3574_)
+  );
+  OR2X1 _5003_ (
+    .A(_3576_),
+    .B(_3574_),
+    .Y(_3573_)
+  );
+  NAND2X1 _5004_ (
+    .A(_3578_),
+    .B(_3573_),
+    .Y(_3572_)
+  );
+  INVX1 _5005_ (
+    .A(_3572_),
+    .Y(_3571_)
+  );
+  NAND2X1 _5006_ (
+    .A(_4188_),
+    .B(x[35]),
+    .Y(_3570_)
+  );
+  NAND2X1 _5007_ (
+    .A(x[37]),
+    .B(_4063_),
+    .Y(_3569_)
+  );
+  NAND2X1 _5008_ (
+    .A(_3570_),
+    .B(_3569_),
+    .Y(_3568_)
+  );
+  INVX1 _5009_ (
+    .A(_3568_),
+    .Y(_3567_)
+  );
+  NAND2X1 _5010_ (
+    .A(x[53]),
+    .B(x[44]),
+    .Y(_3566_)
+  );
+  NAND2X1 _5011_ (
+    .A(_4186_),
+    .B(_4178_),
+    .Y(_3565_)
+  );
+  NAND2X1 _5012_ (
+    .A(_3566_),
+    .B(_3565_),
+    .Y(_3564_)
+  );
+  INVX1 _5013_ (
+    .A(_3564_),
+    .Y(_3563_)
+  );
+  NAND2X1 _5014_ (
+    .A(_4179_),
+    .B(_3563_),
+    .Y(_3562_)
+  );
+  NAND2X1 _5015_ (
+    .A(_3566_),
+    .B(_3562_),
+    .Y(_3561_)
+  );
+  INVX1 _5016_ (
+    .A(_3561_),
+    .Y(_3560_)
+  );
+  NAND2X1 _5017_ (
+    .A(_3567_),
+    .B(_3561_),
+    .Y(_3559_)
+  );
+  NAND2X1 _5018_ (
+    .A(x[0]),
+    .B(_3742_),
+    .Y(_3558_)
+  );
+  NAND2X1 _5019_ (
+    .A(_3740_),
+    .B(_3558_),
+    .Y(_3557_)
+  );
+  NAND2X1 _5020_ (
+    .A(x[8]),
+    .B(_3752_),
+    .Y(_3556_)
+  );
+  NAND2X1 _5021_ (
+    .A(_3750_),
+    .B(_3556_),
+    .Y(_3555_)
+  );
+  NAND2X1 _5022_ (
+    .A(_3557_),
+    .B(_3555_),
+    .Y(_3554_)
+  );
+  NAND2X1 _5023_ (
+    .A(x[16]),
+    .B(_3758_),
+    .Y(_3553_)
+  );
+  NAND2X1 _5024_ (
+    .A(_3756_),
+    .B(_3553_),
+    .Y(_3552_)
+  );
+  INVX1 _5025_ (
+    .A(_3552_),
+    .Y(_3551_)
+  );
+  OR2X1 _5026_ (
+    .A(_3557_),
+    .B(_3555_),
+    .Y(_3550_)
+  );
+  NAND2X1 _5027_ (
+    .A(_3554_),
+    .B(_3550_),
+    .Y(_3549_)
+  );
+  INVX1 _5028_ (
+    .A(_3549_),
+    .Y(_3548_)
+  );
+  NAND2X1 _5029_ (
+    .A(_3552_),
+    .B(_3548_),
+    .Y(_3547_)
+  );
+  NAND2X1 _5030_ (
+    .A(_3554_),
+    .B(_3547_),
+    .Y(_3546_)
+  );
+  INVX1 _5031_ (
+    .A(_3546_),
+    .Y(_3545_)
+  );
+  NAND2X1 _5032_ (
+    .A(_3568_),
+    .B(_3560_),
+    .Y(_3544_)
+  );
+  NAND2X1 _5033_ (
+    .A(_3559_),
+    .B(_3544_),
+    .Y(_3543_)
+  );
+  INVX1 _5034_ (
+    .A(_3543_),
+    .Y(_3542_)
+  );
+  NAND2X1 _5035_ (
+    .A(_3546_),
+    .B(_3542_),
+    .Y(_3541_)
+  );
+  NAND2X1 _5036_ (
+    .A(_3559_),
+    .B(_3541_),
+    .Y(_3540_)
+  );
+  INVX1 _5037_ (
+    .A(_3540_),
+    .Y(_3539_)
+  );
+  NAND2X1 _5038_ (
+    .A(_3572_),
+    .B(_3539_),
+    .Y(_3538_)
+  );
+  NAND2X1 _5039_ (
+    .A(_3766_),
+    .B(_3764_),
+    .Y(_3537_)
+  );
+  NAND2X1 _5040_ (
+    .A(_3763_),
+    .B(_3537_),
+    .Y(_3536_)
+  );
+  INVX1 _5041_ (
+    .A(_3536_),
+    .Y(_3535_)
+  );
+  NAND2X1 _5042_ (
+    .A(_4175_),
+    .B(_3701_),
+    .Y(_3534_)
+  );
+  NAND2X1 _5043_ (
+    .A(_3700_),
+    .B(_3534_),
+    .Y(_3533_)
+  );
+  INVX1 _5044_ (
+    .A(_3533_),
+    .Y(_3532_)
+  );
+  NAND2X1 _5045_ (
+    .A(_3535_),
+    .B(_3533_),
+    .Y(_3531_)
+  );
+  NAND2X1 _5046_ (
+    .A(_3723_),
+    .B(_3719_),
+    .Y(_3530_)
+  );
+  NAND2X1 _5047_ (
+    .A(_3718_),
+    .B(_3530_),
+    .Y(_3529_)
+  );
+  INVX1 _5048_ (
+    .A(_3529_),
+    .Y(_3528_)
+  );
+  NAND2X1 _5049_ (
+    .A(_3536_),
+    .B(_3532_),
+    .Y(_3527_)
+  );
+  NAND2X1 _5050_ (
+    .A(_3531_),
+    .B(_3527_),
+    .Y(_3526_)
+  );
+  INVX1 _5051_ (
+    .A(_3526_),
+    .Y(_3525_)
+  );
+  NAND2X1 _5052_ (
+    .A(_3529_),
+    .B(_3525_),
+    .Y(_3524_)
+  );
+  NAND2X1 _5053_ (
+    .A(_3531_),
+    .B(_3524_),
+    .Y(_3523_)
+  );
+  NAND2X1 _5054_ (
+    .A(_3571_),
+    .B(_3540_),
+    .Y(_3522_)
+  );
+  NAND2X1 _5055_ (
+    .A(_3538_),
+    .B(_3522_),
+    .Y(_3521_)
+  );
+  OR2X1 _5056_ (
+    .A(_3523_),
+    .B(_3521_),
+    .Y(_3520_)
+  );
+  NAND2X1 _5057_ (
+    .A(_3538_),
+    .B(_3520_),
+    .Y(_3519_)
+  );
+  INVX1 _5058_ (
+    .A(_3519_),
+    .Y(_3518_)
+  );
+  NAND2X1 _5059_ (
+    .A(_3732_),
+    .B(_3717_),
+    .Y(_3517_)
+  );
+  NAND2X1 _5060_ (
+    .A(_3716_),
+    .B(_3517_),
+    .Y(_3516_)
+  );
+  INVX1 _5061_ (
+    .A(_3516_),
+    .Y(_3515_)
+  );
+  NAND2X1 _5062_ (
+    .A(_3693_),
+    .B(_3516_),
+    .Y(_3514_)
+  );
+  NAND2X1 _5063_ (
+    .A(x[70]),
+    .B(_3708_),
+    .Y(_3513_)
+  );
+  NAND2X1 _5064_ (
+    .A(_3707_),
+    .B(_3513_),
+    .Y(_3512_)
+  );
+  INVX1 _5065_ (
+    .A(_3512_),
+    .Y(_3511_)
+  );
+  NAND2X1 _5066_ (
+    .A(_4211_),
+    .B(_4173_),
+    .Y(_3510_)
+  );
+  NAND2X1 _5067_ (
+    .A(x[79]),
+    .B(x[77]),
+    .Y(_3509_)
+  );
+  NAND2X1 _5068_ (
+    .A(_3510_),
+    .B(_3509_),
+    .Y(_3508_)
+  );
+  INVX1 _5069_ (
+    .A(_3508_),
+    .Y(_3507_)
+  );
+  NAND2X1 _5070_ (
+    .A(_3511_),
+    .B(_3508_),
+    .Y(_3506_)
+  );
+  NAND2X1 _5071_ (
+    .A(_3697_),
+    .B(_3506_),
+    .Y(_3505_)
+  );
+  INVX1 _5072_ (
+    .A(_3505_),
+    .Y(_3504_)
+  );
+  NAND2X1 _5073_ (
+    .A(_3694_),
+    .B(_3515_),
+    .Y(_3503_)
+  );
+  NAND2X1 _5074_ (
+    .A(_3514_),
+    .B(_3503_),
+    .Y(_3502_)
+  );
+  INVX1 _5075_ (
+    .A(_3502_),
+    .Y(_3501_)
+  );
+  NAND2X1 _5076_ (
+    .A(_3505_),
+    .B(_3501_),
+    .Y(_3500_)
+  );
+  NAND2X1 _5077_ (
+    .A(_3514_),
+    .B(_3500_),
+    .Y(_3499_)
+  );
+  NAND2X1 _5078_ (
+    .A(_3692_),
+    .B(_3499_),
+    .Y(_3498_)
+  );
+  INVX1 _5079_ (
+    .A(_3498_),
+    .Y(_3497_)
+  );
+  NAND2X1 _5080_ (
+    .A(_3519_),
+    .B(_3497_),
+    .Y(_3496_)
+  );
+  NAND2X1 _5081_ (
+    .A(_3518_),
+    .B(_3498_),
+    .Y(_3495_)
+  );
+  NAND2X1 _5082_ (
+    .A(_3496_),
+    .B(_3495_),
+    .Y(_3494_)
+  );
+  NAND2X1 _5083_ (
+    .A(_3660_),
+    .B(_3658_),
+    .Y(_3493_)
+  );
+  NAND2X1 _5084_ (
+    .A(_3657_),
+    .B(_3493_),
+    .Y(_3492_)
+  );
+  INVX1 _5085_ (
+    .A(_3492_),
+    .Y(_3491_)
+  );
+  NAND2X1 _5086_ (
+    .A(x[83]),
+    .B(_3491_),
+    .Y(_3490_)
+  );
+  NAND2X1 _5087_ (
+    .A(_3679_),
+    .B(_3677_),
+    .Y(_3489_)
+  );
+  NAND2X1 _5088_ (
+    .A(_3676_),
+    .B(_3489_),
+    .Y(_3488_)
+  );
+  INVX1 _5089_ (
+    .A(_3488_),
+    .Y(_3487_)
+  );
+  NAND2X1 _5090_ (
+    .A(_4213_),
+    .B(_3492_),
+    .Y(_3486_)
+  );
+  NAND2X1 _5091_ (
+    .A(_3490_),
+    .B(_3486_),
+    .Y(_3485_)
+  );
+  INVX1 _5092_ (
+    .A(_3485_),
+    .Y(_3484_)
+  );
+  NAND2X1 _5093_ (
+    .A(_3488_),
+    .B(_3484_),
+    .Y(_3483_)
+  );
+  NAND2X1 _5094_ (
+    .A(_3490_),
+    .B(_3483_),
+    .Y(_3482_)
+  );
+  OR2X1 _5095_ (
+    .A(_3494_),
+    .B(_3482_),
+    .Y(_3481_)
+  );
+  NAND2X1 _5096_ (
+    .A(_3496_),
+    .B(_3481_),
+    .Y(_3480_)
+  );
+  INVX1 _5097_ (
+    .A(_3480_),
+    .Y(_3479_)
+  );
+  NAND2X1 _5098_ (
+    .A(_3583_),
+    .B(_3479_),
+    .Y(_3478_)
+  );
+  NAND2X1 _5099_ (
+    .A(_3582_),
+    .B(_3480_),
+    .Y(_3477_)
+  );
+  NAND2X1 _5100_ (
+    .A(_3478_),
+    .B(_3477_),
+    .Y(_3476_)
+  );
+  INVX1 _5101_ (
+    .A(_3476_),
+    .Y(_3475_)
+  );
+  NAND2X1 _5102_ (
+    .A(_3687_),
+    .B(_3674_),
+    .Y(_3474_)
+  );
+  NAND2X1 _5103_ (
+    .A(_3673_),
+    .B(_3474_),
+    .Y(_3473_)
+  );
+  NAND2X1 _5104_ (
+    .A(_3652_),
+    .B(_3650_),
+    .Y(_3472_)
+  );
+  NAND2X1 _5105_ (
+    .A(_3649_),
+    .B(_3472_),
+    .Y(_3471_)
+  );
+  NAND2X1 _5106_ (
+    .A(_3473_),
+    .B(_3471_),
+    .Y(_3470_)
+  );
+  NAND2X1 _5107_ (
+    .A(_3637_),
+    .B(_3635_),
+    .Y(_3469_)
+  );
+  NAND2X1 _5108_ (
+    .A(_3633_),
+    .B(_3469_),
+    .Y(_3468_)
+  );
+  INVX1 _5109_ (
+    .A(_3468_),
+    .Y(_3467_)
+  );
+  OR2X1 _5110_ (
+    .A(_3473_),
+    .B(_3471_),
+    .Y(_3466_)
+  );
+  NAND2X1 _5111_ (
+    .A(_3470_),
+    .B(_3466_),
+    .Y(_3465_)
+  );
+  INVX1 _5112_ (
+    .A(_3465_),
+    .Y(_3464_)
+  );
+  NAND2X1 _5113_ (
+    .A(_3468_),
+    .B(_3464_),
+    .Y(_3463_)
+  );
+  NAND2X1 _5114_ (
+    .A(_3470_),
+    .B(_3463_),
+    .Y(_3462_)
+  );
+  INVX1 _5115_ (
+    .A(_3462_),
+    .Y(_3461_)
+  );
+  NAND2X1 _5116_ (
+    .A(_3475_),
+    .B(_3462_),
+    .Y(_3460_)
+  );
+  NAND2X1 _5117_ (
+    .A(_3478_),
+    .B(_3460_),
+    .Y(_3459_)
+  );
+  OR2X1 _5118_ (
+    .A(_3585_),
+    .B(_3459_),
+    .Y(_3458_)
+  );
+  NAND2X1 _5119_ (
+    .A(_3612_),
+    .B(_3610_),
+    .Y(_3457_)
+  );
+  NAND2X1 _5120_ (
+    .A(_3608_),
+    .B(_3457_),
+    .Y(_3456_)
+  );
+  NAND2X1 _5121_ (
+    .A(_3585_),
+    .B(_3459_),
+    .Y(_3455_)
+  );
+  NAND2X1 _5122_ (
+    .A(_3458_),
+    .B(_3455_),
+    .Y(_3454_)
+  );
+  OR2X1 _5123_ (
+    .A(_3456_),
+    .B(_3454_),
+    .Y(_3453_)
+  );
+  NAND2X1 _5124_ (
+    .A(_3458_),
+    .B(_3453_),
+    .Y(_3452_)
+  );
+  OR2X1 _5125_ (
+    .A(_3587_),
+    .B(_3452_),
+    .Y(_3451_)
+  );
+  NAND2X1 _5126_ (
+    .A(_3587_),
+    .B(_3452_),
+    .Y(_3450_)
+  );
+  NAND2X1 _5127_ (
+    .A(_3451_),
+    .B(_3450_),
+    .Y(_3449_)
+  );
+  INVX1 _5128_ (
+    .A(_3449_),
+    .Y(_3448_)
+  );
+  NAND2X1 _5129_ (
+    .A(_3456_),
+    .B(_3454_),
+    .Y(_3447_)
+  );
+  NAND2X1 _5130_ (
+    .A(_3453_),
+    .B(_3447_),
+    .Y(_3446_)
+  );
+  INVX1 _5131_ (
+    .A(_3446_),
+    .Y(_3445_)
+  );
+  NAND2X1 _5132_ (
+    .A(_3620_),
+    .B(_3618_),
+    .Y(_3444_)
+  );
+  NAND2X1 _5133_ (
+    .A(_3617_),
+    .B(_3444_),
+    .Y(_3443_)
+  );
+  NAND2X1 _5134_ (
+    .A(_3494_),
+    .B(_3482_),
+    .Y(_3442_)
+  );
+  NAND2X1 _5135_ (
+    .A(_3481_),
+    .B(_3442_),
+    .Y(_3441_)
+  );
+  NAND2X1 _5136_ (
+    .A(_3512_),
+    .B(_3507_),
+    .Y(_3440_)
+  );
+  NAND2X1 _5137_ (
+    .A(_3506_),
+    .B(_3440_),
+    .Y(_3439_)
+  );
+  INVX1 _5138_ (
+    .A(_3439_),
+    .Y(_3438_)
+  );
+  NAND2X1 _5139_ (
+    .A(x[82]),
+    .B(_3439_),
+    .Y(_3437_)
+  );
+  NAND2X1 _5140_ (
+    .A(_3545_),
+    .B(_3543_),
+    .Y(_3436_)
+  );
+  NAND2X1 _5141_ (
+    .A(_3541_),
+    .B(_3436_),
+    .Y(_3435_)
+  );
+  INVX1 _5142_ (
+    .A(_3435_),
+    .Y(_3434_)
+  );
+  NAND2X1 _5143_ (
+    .A(_3576_),
+    .B(_3574_),
+    .Y(_3433_)
+  );
+  NAND2X1 _5144_ (
+    .A(_3573_),
+    .B(_3433_),
+    .Y(_3432_)
+  );
+  INVX1 _5145_ (
+    .A(_3432_),
+    .Y(_3431_)
+  );
+  NAND2X1 _5146_ (
+    .A(_3435_),
+    .B(_3431_),
+    .Y(_3430_)
+  );
+  NAND2X1 _5147_ (
+    .A(_3528_),
+    .B(_3526_),
+    .Y(_3429_)
+  );
+  NAND2X1 _5148_ (
+    .A(_3524_),
+    .B(_3429_),
+    .Y(_3428_)
+  );
+  INVX1 _5149_ (
+    .A(_3428_),
+    .Y(_3427_)
+  );
+  NAND2X1 _5150_ (
+    .A(_3434_),
+    .B(_3432_),
+    .Y(_3426_)
+  );
+  NAND2X1 _5151_ (
+    .A(_3430_),
+    .B(_3426_),
+    .Y(_3425_)
+  );
+  INVX1 _5152_ (
+    .A(_3425_),
+    .Y(_3424_)
+  );
+  NAND2X1 _5153_ (
+    .A(_3428_),
+    .B(_3424_),
+    .Y(_3423_)
+  );
+  NAND2X1 _5154_ (
+    .A(_3430_),
+    .B(_3423_),
+    .Y(_3422_)
+  );
+  OR2X1 _5155_ (
+    .A(_3437_),
+    .B(_3422_),
+    .Y(_3421_)
+  );
+  NAND2X1 _5156_ (
+    .A(_4183_),
+    .B(_4177_),
+    .Y(_3420_)
+  );
+  NAND2X1 _5157_ (
+    .A(_3581_),
+    .B(_3420_),
+    .Y(_3419_)
+  );
+  INVX1 _5158_ (
+    .A(_3419_),
+    .Y(_3418_)
+  );
+  NAND2X1 _5159_ (
+    .A(x[69]),
+    .B(_3419_),
+    .Y(_3417_)
+  );
+  NAND2X1 _5160_ (
+    .A(_4184_),
+    .B(_3418_),
+    .Y(_3416_)
+  );
+  NAND2X1 _5161_ (
+    .A(_3417_),
+    .B(_3416_),
+    .Y(_3415_)
+  );
+  NAND2X1 _5162_ (
+    .A(_4225_),
+    .B(_3872_),
+    .Y(_3414_)
+  );
+  NAND2X1 _5163_ (
+    .A(_3580_),
+    .B(_3414_),
+    .Y(_3413_)
+  );
+  OR2X1 _5164_ (
+    .A(_3415_),
+    .B(_3413_),
+    .Y(_3412_)
+  );
+  NAND2X1 _5165_ (
+    .A(_3417_),
+    .B(_3412_),
+    .Y(_3411_)
+  );
+  NAND2X1 _5166_ (
+    .A(x[49]),
+    .B(_3564_),
+    .Y(_3410_)
+  );
+  NAND2X1 _5167_ (
+    .A(_3562_),
+    .B(_3410_),
+    .Y(_3409_)
+  );
+  INVX1 _5168_ (
+    .A(_3409_),
+    .Y(_3408_)
+  );
+  NAND2X1 _5169_ (
+    .A(_4209_),
+    .B(_4062_),
+    .Y(_3407_)
+  );
+  NAND2X1 _5170_ (
+    .A(_3569_),
+    .B(_3407_),
+    .Y(_3406_)
+  );
+  INVX1 _5171_ (
+    .A(_3406_),
+    .Y(_3405_)
+  );
+  NAND2X1 _5172_ (
+    .A(_3408_),
+    .B(_3406_),
+    .Y(_3404_)
+  );
+  NAND2X1 _5173_ (
+    .A(_3551_),
+    .B(_3549_),
+    .Y(_3403_)
+  );
+  NAND2X1 _5174_ (
+    .A(_3547_),
+    .B(_3403_),
+    .Y(_3402_)
+  );
+  NAND2X1 _5175_ (
+    .A(_3409_),
+    .B(_3405_),
+    .Y(_3401_)
+  );
+  NAND2X1 _5176_ (
+    .A(_3404_),
+    .B(_3401_),
+    .Y(_3400_)
+  );
+  OR2X1 _5177_ (
+    .A(_3402_),
+    .B(_3400_),
+    .Y(_3399_)
+  );
+  NAND2X1 _5178_ (
+    .A(_3404_),
+    .B(_3399_),
+    .Y(_3398_)
+  );
+  NAND2X1 _5179_ (
+    .A(_3411_),
+    .B(_3398_),
+    .Y(_3397_)
+  );
+  NAND2X1 _5180_ (
+    .A(x[36]),
+    .B(_4193_),
+    .Y(_3396_)
+  );
+  NAND2X1 _5181_ (
+    .A(_4228_),
+    .B(x[40]),
+    .Y(_3395_)
+  );
+  NAND2X1 _5182_ (
+    .A(_3396_),
+    .B(_3395_),
+    .Y(_3394_)
+  );
+  INVX1 _5183_ (
+    .A(_3394_),
+    .Y(_3393_)
+  );
+  NAND2X1 _5184_ (
+    .A(x[48]),
+    .B(_3393_),
+    .Y(_3392_)
+  );
+  NAND2X1 _5185_ (
+    .A(_3396_),
+    .B(_3392_),
+    .Y(_3391_)
+  );
+  INVX1 _5186_ (
+    .A(_3391_),
+    .Y(_3390_)
+  );
+  NAND2X1 _5187_ (
+    .A(_4223_),
+    .B(x[4]),
+    .Y(_3389_)
+  );
+  NAND2X1 _5188_ (
+    .A(x[10]),
+    .B(_4208_),
+    .Y(_3388_)
+  );
+  NAND2X1 _5189_ (
+    .A(x[6]),
+    .B(_3388_),
+    .Y(_3387_)
+  );
+  NAND2X1 _5190_ (
+    .A(_3389_),
+    .B(_3387_),
+    .Y(_3386_)
+  );
+  INVX1 _5191_ (
+    .A(_3386_),
+    .Y(_3385_)
+  );
+  NAND2X1 _5192_ (
+    .A(_3390_),
+    .B(_3386_),
+    .Y(_3384_)
+  );
+  NAND2X1 _5193_ (
+    .A(_3391_),
+    .B(_3385_),
+    .Y(_3383_)
+  );
+  NAND2X1 _5194_ (
+    .A(_3384_),
+    .B(_3383_),
+    .Y(_3382_)
+  );
+  INVX1 _5195_ (
+    .A(_3382_),
+    .Y(_3381_)
+  );
+  NAND2X1 _5196_ (
+    .A(_4215_),
+    .B(_4194_),
+    .Y(_3380_)
+  );
+  NAND2X1 _5197_ (
+    .A(_4215_),
+    .B(x[34]),
+    .Y(_3379_)
+  );
+  NAND2X1 _5198_ (
+    .A(x[32]),
+    .B(_4194_),
+    .Y(_3378_)
+  );
+  NAND2X1 _5199_ (
+    .A(_3379_),
+    .B(_3378_),
+    .Y(_3377_)
+  );
+  INVX1 _5200_ (
+    .A(_3377_),
+    .Y(_3376_)
+  );
+  NAND2X1 _5201_ (
+    .A(_4189_),
+    .B(_3377_),
+    .Y(_3375_)
+  );
+  NAND2X1 _5202_ (
+    .A(_3380_),
+    .B(_3375_),
+    .Y(_3374_)
+  );
+  INVX1 _5203_ (
+    .A(_3374_),
+    .Y(_3373_)
+  );
+  NAND2X1 _5204_ (
+    .A(_3381_),
+    .B(_3374_),
+    .Y(_3372_)
+  );
+  NAND2X1 _5205_ (
+    .A(_3384_),
+    .B(_3372_),
+    .Y(_3371_)
+  );
+  INVX1 _5206_ (
+    .A(_3371_),
+    .Y(_3370_)
+  );
+  OR2X1 _5207_ (
+    .A(_3411_),
+    .B(_3398_),
+    .Y(_3369_)
+  );
+  NAND2X1 _5208_ (
+    .A(_3397_),
+    .B(_3369_),
+    .Y(_3368_)
+  );
+  INVX1 _5209_ (
+    .A(_3368_),
+    .Y(_3367_)
+  );
+  NAND2X1 _5210_ (
+    .A(_3371_),
+    .B(_3367_),
+    .Y(_3366_)
+  );
+  NAND2X1 _5211_ (
+    .A(_3397_),
+    .B(_3366_),
+    .Y(_3365_)
+  );
+  INVX1 _5212_ (
+    .A(_3365_),
+    .Y(_3364_)
+  );
+  NAND2X1 _5213_ (
+    .A(_3437_),
+    .B(_3422_),
+    .Y(_3363_)
+  );
+  NAND2X1 _5214_ (
+    .A(_3421_),
+    .B(_3363_),
+    .Y(_3362_)
+  );
+  INVX1 _5215_ (
+    .A(_3362_),
+    .Y(_3361_)
+  );
+  NAND2X1 _5216_ (
+    .A(_3365_),
+    .B(_3361_),
+    .Y(_3360_)
+  );
+  NAND2X1 _5217_ (
+    .A(_3421_),
+    .B(_3360_),
+    .Y(_3359_)
+  );
+  NAND2X1 _5218_ (
+    .A(_3441_),
+    .B(_3359_),
+    .Y(_3358_)
+  );
+  OR2X1 _5219_ (
+    .A(_3441_),
+    .B(_3359_),
+    .Y(_3357_)
+  );
+  NAND2X1 _5220_ (
+    .A(_3358_),
+    .B(_3357_),
+    .Y(_3356_)
+  );
+  INVX1 _5221_ (
+    .A(_3356_),
+    .Y(_3355_)
+  );
+  NAND2X1 _5222_ (
+    .A(_3523_),
+    .B(_3521_),
+    .Y(_3354_)
+  );
+  NAND2X1 _5223_ (
+    .A(_3520_),
+    .B(_3354_),
+    .Y(_3353_)
+  );
+  NAND2X1 _5224_ (
+    .A(_3504_),
+    .B(_3502_),
+    .Y(_3352_)
+  );
+  NAND2X1 _5225_ (
+    .A(_3500_),
+    .B(_3352_),
+    .Y(_3351_)
+  );
+  NAND2X1 _5226_ (
+    .A(_3353_),
+    .B(_3351_),
+    .Y(_3350_)
+  );
+  NAND2X1 _5227_ (
+    .A(_3487_),
+    .B(_3485_),
+    .Y(_3349_)
+  );
+  NAND2X1 _5228_ (
+    .A(_3483_),
+    .B(_3349_),
+    .Y(_3348_)
+  );
+  OR2X1 _5229_ (
+    .A(_3353_),
+    .B(_3351_),
+    .Y(_3347_)
+  );
+  NAND2X1 _5230_ (
+    .A(_3350_),
+    .B(_3347_),
+    .Y(_3346_)
+  );
+  OR2X1 _5231_ (
+    .A(_3348_),
+    .B(_3346_),
+    .Y(_3345_)
+  );
+  NAND2X1 _5232_ (
+    .A(_3350_),
+    .B(_3345_),
+    .Y(_3344_)
+  );
+  INVX1 _5233_ (
+    .A(_3344_),
+    .Y(_3343_)
+  );
+  NAND2X1 _5234_ (
+    .A(_3355_),
+    .B(_3344_),
+    .Y(_3342_)
+  );
+  NAND2X1 _5235_ (
+    .A(_3358_),
+    .B(_3342_),
+    .Y(_3341_)
+  );
+  OR2X1 _5236_ (
+    .A(_3443_),
+    .B(_3341_),
+    .Y(_3340_)
+  );
+  NAND2X1 _5237_ (
+    .A(_3476_),
+    .B(_3461_),
+    .Y(_3339_)
+  );
+  NAND2X1 _5238_ (
+    .A(_3460_),
+    .B(_3339_),
+    .Y(_3338_)
+  );
+  INVX1 _5239_ (
+    .A(_3338_),
+    .Y(_3337_)
+  );
+  NAND2X1 _5240_ (
+    .A(_3443_),
+    .B(_3341_),
+    .Y(_3336_)
+  );
+  NAND2X1 _5241_ (
+    .A(_3340_),
+    .B(_3336_),
+    .Y(_3335_)
+  );
+  INVX1 _5242_ (
+    .A(_3335_),
+    .Y(_3334_)
+  );
+  NAND2X1 _5243_ (
+    .A(_3338_),
+    .B(_3334_),
+    .Y(_3333_)
+  );
+  NAND2X1 _5244_ (
+    .A(_3340_),
+    .B(_3333_),
+    .Y(_3332_)
+  );
+  INVX1 _5245_ (
+    .A(_3332_),
+    .Y(_3331_)
+  );
+  NAND2X1 _5246_ (
+    .A(_3446_),
+    .B(_3331_),
+    .Y(_3330_)
+  );
+  NAND2X1 _5247_ (
+    .A(_3337_),
+    .B(_3335_),
+    .Y(_3329_)
+  );
+  NAND2X1 _5248_ (
+    .A(_3333_),
+    .B(_3329_),
+    .Y(_3328_)
+  );
+  NAND2X1 _5249_ (
+    .A(_3356_),
+    .B(_3343_),
+    .Y(_3327_)
+  );
+  NAND2X1 _5250_ (
+    .A(_3342_),
+    .B(_3327_),
+    .Y(_3326_)
+  );
+  NAND2X1 _5251_ (
+    .A(_3467_),
+    .B(_3465_),
+    .Y(_3325_)
+  );
+  NAND2X1 _5252_ (
+    .A(_3463_),
+    .B(_3325_),
+    .Y(_3324_)
+  );
+  OR2X1 _5253_ (
+    .A(_3326_),
+    .B(_3324_),
+    .Y(_3323_)
+  );
+  NAND2X1 _5254_ (
+    .A(_3326_),
+    .B(_3324_),
+    .Y(_3322_)
+  );
+  NAND2X1 _5255_ (
+    .A(_3323_),
+    .B(_3322_),
+    .Y(_3321_)
+  );
+  NAND2X1 _5256_ (
+    .A(_3364_),
+    .B(_3362_),
+    .Y(_3320_)
+  );
+  NAND2X1 _5257_ (
+    .A(_3360_),
+    .B(_3320_),
+    .Y(_3319_)
+  );
+  NAND2X1 _5258_ (
+    .A(x[76]),
+    .B(_4170_),
+    .Y(_3318_)
+  );
+  INVX1 _5259_ (
+    .A(_3318_),
+    .Y(_3317_)
+  );
+  NAND2X1 _5260_ (
+    .A(_4180_),
+    .B(_3394_),
+    .Y(_3316_)
+  );
+  NAND2X1 _5261_ (
+    .A(_3392_),
+    .B(_3316_),
+    .Y(_3315_)
+  );
+  NAND2X1 _5262_ (
+    .A(_3389_),
+    .B(_3388_),
+    .Y(_3314_)
+  );
+  XOR2X1 _5263_ (
+    .A(_4245_),
+    .B(_3314_),
+    .Y(_3313_)
+  );
+  OR2X1 _5264_ (
+    .A(_3315_),
+    .B(_3313_),
+    .Y(_3312_)
+  );
+  NAND2X1 _5265_ (
+    .A(x[29]),
+    .B(_3376_),
+    .Y(_3311_)
+  );
+  NAND2X1 _5266_ (
+    .A(_3375_),
+    .B(_3311_),
+    .Y(_3310_)
+  );
+  INVX1 _5267_ (
+    .A(_3310_),
+    .Y(_3309_)
+  );
+  NAND2X1 _5268_ (
+    .A(_3315_),
+    .B(_3313_),
+    .Y(_3308_)
+  );
+  NAND2X1 _5269_ (
+    .A(_3312_),
+    .B(_3308_),
+    .Y(_3307_)
+  );
+  INVX1 _5270_ (
+    .A(_3307_),
+    .Y(_3306_)
+  );
+  NAND2X1 _5271_ (
+    .A(_3310_),
+    .B(_3306_),
+    .Y(_3305_)
+  );
+  NAND2X1 _5272_ (
+    .A(_3312_),
+    .B(_3305_),
+    .Y(_3304_)
+  );
+  INVX1 _5273_ (
+    .A(_3304_),
+    .Y(_3303_)
+  );
+  NAND2X1 _5274_ (
+    .A(_4235_),
+    .B(x[52]),
+    .Y(_3302_)
+  );
+  NAND2X1 _5275_ (
+    .A(x[54]),
+    .B(_4202_),
+    .Y(_3301_)
+  );
+  NAND2X1 _5276_ (
+    .A(_3302_),
+    .B(_3301_),
+    .Y(_3300_)
+  );
+  INVX1 _5277_ (
+    .A(_3300_),
+    .Y(_3299_)
+  );
+  NAND2X1 _5278_ (
+    .A(x[56]),
+    .B(_3299_),
+    .Y(_3298_)
+  );
+  NAND2X1 _5279_ (
+    .A(_3302_),
+    .B(_3298_),
+    .Y(_3297_)
+  );
+  INVX1 _5280_ (
+    .A(_3297_),
+    .Y(_3296_)
+  );
+  NAND2X1 _5281_ (
+    .A(_3304_),
+    .B(_3296_),
+    .Y(_3295_)
+  );
+  NAND2X1 _5282_ (
+    .A(_3382_),
+    .B(_3373_),
+    .Y(_3294_)
+  );
+  NAND2X1 _5283_ (
+    .A(_3372_),
+    .B(_3294_),
+    .Y(_3293_)
+  );
+  INVX1 _5284_ (
+    .A(_3293_),
+    .Y(_3292_)
+  );
+  NAND2X1 _5285_ (
+    .A(_3303_),
+    .B(_3297_),
+    .Y(_3291_)
+  );
+  NAND2X1 _5286_ (
+    .A(_3295_),
+    .B(_3291_),
+    .Y(_3290_)
+  );
+  INVX1 _5287_ (
+    .A(_3290_),
+    .Y(_3289_)
+  );
+  NAND2X1 _5288_ (
+    .A(_3293_),
+    .B(_3289_),
+    .Y(_3288_)
+  );
+  NAND2X1 _5289_ (
+    .A(_3295_),
+    .B(_3288_),
+    .Y(_3287_)
+  );
+  INVX1 _5290_ (
+    .A(_3287_),
+    .Y(_3286_)
+  );
+  NAND2X1 _5291_ (
+    .A(_3317_),
+    .B(_3287_),
+    .Y(_3285_)
+  );
+  NAND2X1 _5292_ (
+    .A(_3415_),
+    .B(_3413_),
+    .Y(_3284_)
+  );
+  NAND2X1 _5293_ (
+    .A(_3412_),
+    .B(_3284_),
+    .Y(_3283_)
+  );
+  INVX1 _5294_ (
+    .A(_3283_),
+    .Y(_3282_)
+  );
+  NAND2X1 _5295_ (
+    .A(x[74]),
+    .B(_3282_),
+    .Y(_3281_)
+  );
+  NAND2X1 _5296_ (
+    .A(_4172_),
+    .B(_3283_),
+    .Y(_3280_)
+  );
+  NAND2X1 _5297_ (
+    .A(_3281_),
+    .B(_3280_),
+    .Y(_3279_)
+  );
+  NAND2X1 _5298_ (
+    .A(_3402_),
+    .B(_3400_),
+    .Y(_3278_)
+  );
+  NAND2X1 _5299_ (
+    .A(_3399_),
+    .B(_3278_),
+    .Y(_3277_)
+  );
+  OR2X1 _5300_ (
+    .A(_3279_),
+    .B(_3277_),
+    .Y(_3276_)
+  );
+  NAND2X1 _5301_ (
+    .A(_3281_),
+    .B(_3276_),
+    .Y(_3275_)
+  );
+  NAND2X1 _5302_ (
+    .A(_3318_),
+    .B(_3286_),
+    .Y(_3274_)
+  );
+  NAND2X1 _5303_ (
+    .A(_3285_),
+    .B(_3274_),
+    .Y(_3273_)
+  );
+  OR2X1 _5304_ (
+    .A(_3275_),
+    .B(_3273_),
+    .Y(_3272_)
+  );
+  NAND2X1 _5305_ (
+    .A(_3285_),
+    .B(_3272_),
+    .Y(_3271_)
+  );
+  NAND2X1 _5306_ (
+    .A(_3319_),
+    .B(_3271_),
+    .Y(_3270_)
+  );
+  NAND2X1 _5307_ (
+    .A(_3427_),
+    .B(_3425_),
+    .Y(_3269_)
+  );
+  NAND2X1 _5308_ (
+    .A(_3423_),
+    .B(_3269_),
+    .Y(_3268_)
+  );
+  INVX1 _5309_ (
+    .A(_3268_),
+    .Y(_3267_)
+  );
+  NAND2X1 _5310_ (
+    .A(_4216_),
+    .B(_3438_),
+    .Y(_3266_)
+  );
+  NAND2X1 _5311_ (
+    .A(_3437_),
+    .B(_3266_),
+    .Y(_3265_)
+  );
+  INVX1 _5312_ (
+    .A(_3265_),
+    .Y(_3264_)
+  );
+  NAND2X1 _5313_ (
+    .A(_3267_),
+    .B(_3265_),
+    .Y(_3263_)
+  );
+  NAND2X1 _5314_ (
+    .A(_3370_),
+    .B(_3368_),
+    .Y(_3262_)
+  );
+  NAND2X1 _5315_ (
+    .A(_3366_),
+    .B(_3262_),
+    .Y(_3261_)
+  );
+  INVX1 _5316_ (
+    .A(_3261_),
+    .Y(_3260_)
+  );
+  NAND2X1 _5317_ (
+    .A(_3268_),
+    .B(_3264_),
+    .Y(_3259_)
+  );
+  NAND2X1 _5318_ (
+    .A(_3263_),
+    .B(_3259_),
+    .Y(_3258_)
+  );
+  INVX1 _5319_ (
+    .A(_3258_),
+    .Y(_3257_)
+  );
+  NAND2X1 _5320_ (
+    .A(_3261_),
+    .B(_3257_),
+    .Y(_3256_)
+  );
+  NAND2X1 _5321_ (
+    .A(_3263_),
+    .B(_3256_),
+    .Y(_3255_)
+  );
+  INVX1 _5322_ (
+    .A(_3255_),
+    .Y(_3254_)
+  );
+  OR2X1 _5323_ (
+    .A(_3319_),
+    .B(_3271_),
+    .Y(_3253_)
+  );
+  NAND2X1 _5324_ (
+    .A(_3270_),
+    .B(_3253_),
+    .Y(_3252_)
+  );
+  INVX1 _5325_ (
+    .A(_3252_),
+    .Y(_3251_)
+  );
+  NAND2X1 _5326_ (
+    .A(_3255_),
+    .B(_3251_),
+    .Y(_3250_)
+  );
+  NAND2X1 _5327_ (
+    .A(_3270_),
+    .B(_3250_),
+    .Y(_3249_)
+  );
+  OR2X1 _5328_ (
+    .A(_3321_),
+    .B(_3249_),
+    .Y(_3248_)
+  );
+  NAND2X1 _5329_ (
+    .A(_3323_),
+    .B(_3248_),
+    .Y(_3247_)
+  );
+  OR2X1 _5330_ (
+    .A(_3328_),
+    .B(_3247_),
+    .Y(_3246_)
+  );
+  NAND2X1 _5331_ (
+    .A(_3321_),
+    .B(_3249_),
+    .Y(_3245_)
+  );
+  NAND2X1 _5332_ (
+    .A(_3248_),
+    .B(_3245_),
+    .Y(_3244_)
+  );
+  NAND2X1 _5333_ (
+    .A(_3254_),
+    .B(_3252_),
+    .Y(_3243_)
+  );
+  NAND2X1 _5334_ (
+    .A(_3250_),
+    .B(_3243_),
+    .Y(_3242_)
+  );
+  NAND2X1 _5335_ (
+    .A(_3279_),
+    .B(_3277_),
+    .Y(_3241_)
+  );
+  NAND2X1 _5336_ (
+    .A(_3276_),
+    .B(_3241_),
+    .Y(_3240_)
+  );
+  INVX1 _5337_ (
+    .A(_3240_),
+    .Y(_3239_)
+  );
+  NAND2X1 _5338_ (
+    .A(_4219_),
+    .B(x[78]),
+    .Y(_3238_)
+  );
+  NAND2X1 _5339_ (
+    .A(_3318_),
+    .B(_3238_),
+    .Y(_3237_)
+  );
+  INVX1 _5340_ (
+    .A(_3237_),
+    .Y(_3236_)
+  );
+  NAND2X1 _5341_ (
+    .A(_3240_),
+    .B(_3236_),
+    .Y(_3235_)
+  );
+  INVX1 _5342_ (
+    .A(_3235_),
+    .Y(_3234_)
+  );
+  NAND2X1 _5343_ (
+    .A(x[61]),
+    .B(x[65]),
+    .Y(_3233_)
+  );
+  NAND2X1 _5344_ (
+    .A(_4234_),
+    .B(_3300_),
+    .Y(_3232_)
+  );
+  NAND2X1 _5345_ (
+    .A(_3298_),
+    .B(_3232_),
+    .Y(_3231_)
+  );
+  INVX1 _5346_ (
+    .A(_3231_),
+    .Y(_3230_)
+  );
+  NAND2X1 _5347_ (
+    .A(x[58]),
+    .B(_3230_),
+    .Y(_3229_)
+  );
+  NAND2X1 _5348_ (
+    .A(_3309_),
+    .B(_3307_),
+    .Y(_3228_)
+  );
+  NAND2X1 _5349_ (
+    .A(_3305_),
+    .B(_3228_),
+    .Y(_3227_)
+  );
+  INVX1 _5350_ (
+    .A(_3227_),
+    .Y(_3226_)
+  );
+  NAND2X1 _5351_ (
+    .A(_4197_),
+    .B(_3231_),
+    .Y(_3225_)
+  );
+  NAND2X1 _5352_ (
+    .A(_3229_),
+    .B(_3225_),
+    .Y(_3224_)
+  );
+  INVX1 _5353_ (
+    .A(_3224_),
+    .Y(_3223_)
+  );
+  NAND2X1 _5354_ (
+    .A(_3227_),
+    .B(_3223_),
+    .Y(_3222_)
+  );
+  NAND2X1 _5355_ (
+    .A(_3229_),
+    .B(_3222_),
+    .Y(_3221_)
+  );
+  OR2X1 _5356_ (
+    .A(_3233_),
+    .B(_3221_),
+    .Y(_3220_)
+  );
+  NAND2X1 _5357_ (
+    .A(_3292_),
+    .B(_3290_),
+    .Y(_3219_)
+  );
+  NAND2X1 _5358_ (
+    .A(_3288_),
+    .B(_3219_),
+    .Y(_3218_)
+  );
+  NAND2X1 _5359_ (
+    .A(_3233_),
+    .B(_3221_),
+    .Y(_3217_)
+  );
+  NAND2X1 _5360_ (
+    .A(_3220_),
+    .B(_3217_),
+    .Y(_3216_)
+  );
+  OR2X1 _5361_ (
+    .A(_3218_),
+    .B(_3216_),
+    .Y(_3215_)
+  );
+  NAND2X1 _5362_ (
+    .A(_3220_),
+    .B(_3215_),
+    .Y(_3214_)
+  );
+  INVX1 _5363_ (
+    .A(_3214_),
+    .Y(_3213_)
+  );
+  NAND2X1 _5364_ (
+    .A(_3235_),
+    .B(_3213_),
+    .Y(_3212_)
+  );
+  NAND2X1 _5365_ (
+    .A(_3275_),
+    .B(_3273_),
+    .Y(_3211_)
+  );
+  NAND2X1 _5366_ (
+    .A(_3272_),
+    .B(_3211_),
+    .Y(_3210_)
+  );
+  INVX1 _5367_ (
+    .A(_3210_),
+    .Y(_3209_)
+  );
+  NAND2X1 _5368_ (
+    .A(_3234_),
+    .B(_3214_),
+    .Y(_3208_)
+  );
+  NAND2X1 _5369_ (
+    .A(_3212_),
+    .B(_3208_),
+    .Y(_3207_)
+  );
+  INVX1 _5370_ (
+    .A(_3207_),
+    .Y(_3206_)
+  );
+  NAND2X1 _5371_ (
+    .A(_3210_),
+    .B(_3206_),
+    .Y(_3205_)
+  );
+  NAND2X1 _5372_ (
+    .A(_3212_),
+    .B(_3205_),
+    .Y(_3204_)
+  );
+  OR2X1 _5373_ (
+    .A(_3242_),
+    .B(_3204_),
+    .Y(_3203_)
+  );
+  NAND2X1 _5374_ (
+    .A(_3348_),
+    .B(_3346_),
+    .Y(_3202_)
+  );
+  NAND2X1 _5375_ (
+    .A(_3345_),
+    .B(_3202_),
+    .Y(_3201_)
+  );
+  INVX1 _5376_ (
+    .A(_3201_),
+    .Y(_3200_)
+  );
+  NAND2X1 _5377_ (
+    .A(_3242_),
+    .B(_3204_),
+    .Y(_3199_)
+  );
+  NAND2X1 _5378_ (
+    .A(_3203_),
+    .B(_3199_),
+    .Y(_3198_)
+  );
+  INVX1 _5379_ (
+    .A(_3198_),
+    .Y(_3197_)
+  );
+  NAND2X1 _5380_ (
+    .A(_3201_),
+    .B(_3197_),
+    .Y(_3196_)
+  );
+  NAND2X1 _5381_ (
+    .A(_3203_),
+    .B(_3196_),
+    .Y(_3195_)
+  );
+  OR2X1 _5382_ (
+    .A(_3244_),
+    .B(_3195_),
+    .Y(_3194_)
+  );
+  NAND2X1 _5383_ (
+    .A(_3244_),
+    .B(_3195_),
+    .Y(_3193_)
+  );
+  NAND2X1 _5384_ (
+    .A(_3194_),
+    .B(_3193_),
+    .Y(_3192_)
+  );
+  INVX1 _5385_ (
+    .A(_3192_),
+    .Y(_3191_)
+  );
+  NAND2X1 _5386_ (
+    .A(_3200_),
+    .B(_3198_),
+    .Y(_3190_)
+  );
+  NAND2X1 _5387_ (
+    .A(_3196_),
+    .B(_3190_),
+    .Y(_3189_)
+  );
+  NAND2X1 _5388_ (
+    .A(_3260_),
+    .B(_3258_),
+    .Y(_3188_)
+  );
+  NAND2X1 _5389_ (
+    .A(_3256_),
+    .B(_3188_),
+    .Y(_3187_)
+  );
+  NAND2X1 _5390_ (
+    .A(_3218_),
+    .B(_3216_),
+    .Y(_3186_)
+  );
+  NAND2X1 _5391_ (
+    .A(_3215_),
+    .B(_3186_),
+    .Y(_3185_)
+  );
+  INVX1 _5392_ (
+    .A(_3185_),
+    .Y(_3184_)
+  );
+  NAND2X1 _5393_ (
+    .A(_4222_),
+    .B(_4221_),
+    .Y(_3183_)
+  );
+  NAND2X1 _5394_ (
+    .A(_3233_),
+    .B(_3183_),
+    .Y(_3182_)
+  );
+  INVX1 _5395_ (
+    .A(_3182_),
+    .Y(_3181_)
+  );
+  NAND2X1 _5396_ (
+    .A(_4192_),
+    .B(_3181_),
+    .Y(_3180_)
+  );
+  NAND2X1 _5397_ (
+    .A(_3226_),
+    .B(_3224_),
+    .Y(_3179_)
+  );
+  NAND2X1 _5398_ (
+    .A(_3222_),
+    .B(_3179_),
+    .Y(_3178_)
+  );
+  INVX1 _5399_ (
+    .A(_3178_),
+    .Y(_3177_)
+  );
+  NAND2X1 _5400_ (
+    .A(x[68]),
+    .B(_3182_),
+    .Y(_3176_)
+  );
+  NAND2X1 _5401_ (
+    .A(_3180_),
+    .B(_3176_),
+    .Y(_3175_)
+  );
+  INVX1 _5402_ (
+    .A(_3175_),
+    .Y(_3174_)
+  );
+  NAND2X1 _5403_ (
+    .A(_3178_),
+    .B(_3174_),
+    .Y(_3173_)
+  );
+  NAND2X1 _5404_ (
+    .A(_3180_),
+    .B(_3173_),
+    .Y(_3172_)
+  );
+  INVX1 _5405_ (
+    .A(_3172_),
+    .Y(_3171_)
+  );
+  NAND2X1 _5406_ (
+    .A(_3185_),
+    .B(_3171_),
+    .Y(_3170_)
+  );
+  NAND2X1 _5407_ (
+    .A(_3239_),
+    .B(_3237_),
+    .Y(_3169_)
+  );
+  NAND2X1 _5408_ (
+    .A(_3235_),
+    .B(_3169_),
+    .Y(_3168_)
+  );
+  INVX1 _5409_ (
+    .A(_3168_),
+    .Y(_3167_)
+  );
+  NAND2X1 _5410_ (
+    .A(_3184_),
+    .B(_3172_),
+    .Y(_3166_)
+  );
+  NAND2X1 _5411_ (
+    .A(_3170_),
+    .B(_3166_),
+    .Y(_3165_)
+  );
+  INVX1 _5412_ (
+    .A(_3165_),
+    .Y(_3164_)
+  );
+  NAND2X1 _5413_ (
+    .A(_3168_),
+    .B(_3164_),
+    .Y(_3163_)
+  );
+  NAND2X1 _5414_ (
+    .A(_3170_),
+    .B(_3163_),
+    .Y(_3162_)
+  );
+  NAND2X1 _5415_ (
+    .A(_3187_),
+    .B(_3162_),
+    .Y(_3161_)
+  );
+  NAND2X1 _5416_ (
+    .A(_3209_),
+    .B(_3207_),
+    .Y(_3160_)
+  );
+  NAND2X1 _5417_ (
+    .A(_3205_),
+    .B(_3160_),
+    .Y(_3159_)
+  );
+  OR2X1 _5418_ (
+    .A(_3187_),
+    .B(_3162_),
+    .Y(_3158_)
+  );
+  NAND2X1 _5419_ (
+    .A(_3161_),
+    .B(_3158_),
+    .Y(_3157_)
+  );
+  OR2X1 _5420_ (
+    .A(_3159_),
+    .B(_3157_),
+    .Y(_3156_)
+  );
+  NAND2X1 _5421_ (
+    .A(_3161_),
+    .B(_3156_),
+    .Y(_3155_)
+  );
+  NAND2X1 _5422_ (
+    .A(_3189_),
+    .B(_3155_),
+    .Y(_3154_)
+  );
+  NAND2X1 _5423_ (
+    .A(_3159_),
+    .B(_3157_),
+    .Y(_3153_)
+  );
+  NAND2X1 _5424_ (
+    .A(_3156_),
+    .B(_3153_),
+    .Y(_3152_)
+  );
+  NAND2X1 _5425_ (
+    .A(_3177_),
+    .B(_3175_),
+    .Y(_3151_)
+  );
+  NAND2X1 _5426_ (
+    .A(_3173_),
+    .B(_3151_),
+    .Y(_3150_)
+  );
+  INVX1 _5427_ (
+    .A(_3150_),
+    .Y(_3149_)
+  );
+  NAND2X1 _5428_ (
+    .A(_4182_),
+    .B(_3149_),
+    .Y(_3148_)
+  );
+  INVX1 _5429_ (
+    .A(_3148_),
+    .Y(_3147_)
+  );
+  NAND2X1 _5430_ (
+    .A(_4203_),
+    .B(_3147_),
+    .Y(_3146_)
+  );
+  NAND2X1 _5431_ (
+    .A(_3167_),
+    .B(_3165_),
+    .Y(_3145_)
+  );
+  NAND2X1 _5432_ (
+    .A(_3163_),
+    .B(_3145_),
+    .Y(_3144_)
+  );
+  INVX1 _5433_ (
+    .A(_3144_),
+    .Y(_3143_)
+  );
+  NAND2X1 _5434_ (
+    .A(x[81]),
+    .B(_3148_),
+    .Y(_3142_)
+  );
+  NAND2X1 _5435_ (
+    .A(_3146_),
+    .B(_3142_),
+    .Y(_3141_)
+  );
+  INVX1 _5436_ (
+    .A(_3141_),
+    .Y(_3140_)
+  );
+  NAND2X1 _5437_ (
+    .A(_3144_),
+    .B(_3140_),
+    .Y(_3139_)
+  );
+  NAND2X1 _5438_ (
+    .A(_3146_),
+    .B(_3139_),
+    .Y(_3138_)
+  );
+  OR2X1 _5439_ (
+    .A(_3152_),
+    .B(_3138_),
+    .Y(_3137_)
+  );
+  NAND2X1 _5440_ (
+    .A(_3143_),
+    .B(_3141_),
+    .Y(_3136_)
+  );
+  NAND2X1 _5441_ (
+    .A(_3139_),
+    .B(_3136_),
+    .Y(_3135_)
+  );
+  NAND2X1 _5442_ (
+    .A(x[80]),
+    .B(x[77]),
+    .Y(_3134_)
+  );
+  NAND2X1 _5443_ (
+    .A(x[73]),
+    .B(_3150_),
+    .Y(_3133_)
+  );
+  NAND2X1 _5444_ (
+    .A(_3148_),
+    .B(_3133_),
+    .Y(_3132_)
+  );
+  NAND2X1 _5445_ (
+    .A(_4246_),
+    .B(_4173_),
+    .Y(_3131_)
+  );
+  NAND2X1 _5446_ (
+    .A(_3132_),
+    .B(_3131_),
+    .Y(_3130_)
+  );
+  NAND2X1 _5447_ (
+    .A(_3134_),
+    .B(_3130_),
+    .Y(_3129_)
+  );
+  NOR2X1 _5448_ (
+    .A(_3135_),
+    .B(_3129_),
+    .Y(_3128_)
+  );
+  INVX1 _5449_ (
+    .A(_3128_),
+    .Y(_3127_)
+  );
+  NAND2X1 _5450_ (
+    .A(_3152_),
+    .B(_3138_),
+    .Y(_3126_)
+  );
+  NAND2X1 _5451_ (
+    .A(_3137_),
+    .B(_3126_),
+    .Y(_3125_)
+  );
+  INVX1 _5452_ (
+    .A(_3125_),
+    .Y(_3124_)
+  );
+  NAND2X1 _5453_ (
+    .A(_3127_),
+    .B(_3124_),
+    .Y(_3123_)
+  );
+  NAND2X1 _5454_ (
+    .A(_3137_),
+    .B(_3123_),
+    .Y(_3122_)
+  );
+  XOR2X1 _5455_ (
+    .A(_3189_),
+    .B(_3155_),
+    .Y(_3121_)
+  );
+  NAND2X1 _5456_ (
+    .A(_3122_),
+    .B(_3121_),
+    .Y(_3120_)
+  );
+  NAND2X1 _5457_ (
+    .A(_3154_),
+    .B(_3120_),
+    .Y(_3119_)
+  );
+  NAND2X1 _5458_ (
+    .A(_3191_),
+    .B(_3119_),
+    .Y(_3118_)
+  );
+  NAND2X1 _5459_ (
+    .A(_3194_),
+    .B(_3118_),
+    .Y(_3117_)
+  );
+  NAND2X1 _5460_ (
+    .A(_3328_),
+    .B(_3247_),
+    .Y(_3116_)
+  );
+  NAND2X1 _5461_ (
+    .A(_3246_),
+    .B(_3116_),
+    .Y(_3115_)
+  );
+  OR2X1 _5462_ (
+    .A(_3117_),
+    .B(_3115_),
+    .Y(_3114_)
+  );
+  NAND2X1 _5463_ (
+    .A(_3246_),
+    .B(_3114_),
+    .Y(_3113_)
+  );
+  NAND2X1 _5464_ (
+    .A(_3445_),
+    .B(_3332_),
+    .Y(_3112_)
+  );
+  NAND2X1 _5465_ (
+    .A(_3330_),
+    .B(_3112_),
+    .Y(_3111_)
+  );
+  OR2X1 _5466_ (
+    .A(_3113_),
+    .B(_3111_),
+    .Y(_3110_)
+  );
+  NAND2X1 _5467_ (
+    .A(_3330_),
+    .B(_3110_),
+    .Y(_3109_)
+  );
+  NAND2X1 _5468_ (
+    .A(_3448_),
+    .B(_3109_),
+    .Y(_3108_)
+  );
+  NAND2X1 _5469_ (
+    .A(_3451_),
+    .B(_3108_),
+    .Y(_3107_)
+  );
+  OR2X1 _5470_ (
+    .A(_3589_),
+    .B(_3107_),
+    .Y(_3106_)
+  );
+  NAND2X1 _5471_ (
+    .A(_3591_),
+    .B(_3106_),
+    .Y(_3105_)
+  );
+  INVX1 _5472_ (
+    .A(_3105_),
+    .Y(_3104_)
+  );
+  NAND2X1 _5473_ (
+    .A(_3776_),
+    .B(_3105_),
+    .Y(_3103_)
+  );
+  NAND2X1 _5474_ (
+    .A(_3777_),
+    .B(_3104_),
+    .Y(_3102_)
+  );
+  NAND2X1 _5475_ (
+    .A(_3103_),
+    .B(_3102_),
+    .Y(_3101_)
+  );
+  NAND2X1 _5476_ (
+    .A(_3589_),
+    .B(_3107_),
+    .Y(_3100_)
+  );
+  NAND2X1 _5477_ (
+    .A(_3106_),
+    .B(_3100_),
+    .Y(_3099_)
+  );
+  NAND2X1 _5478_ (
+    .A(_3101_),
+    .B(_3099_),
+    .Y(_3098_)
+  );
+  INVX1 _5479_ (
+    .A(_3098_),
+    .Y(_3097_)
+  );
+  NAND2X1 _5480_ (
+    .A(_3778_),
+    .B(_3103_),
+    .Y(_3096_)
+  );
+  NAND2X1 _5481_ (
+    .A(_3098_),
+    .B(_3096_),
+    .Y(_3095_)
+  );
+  INVX1 _5482_ (
+    .A(_3095_),
+    .Y(_3094_)
+  );
+  NAND2X1 _5483_ (
+    .A(_4226_),
+    .B(_4014_),
+    .Y(_3093_)
+  );
+  NAND2X1 _5484_ (
+    .A(_4016_),
+    .B(_3093_),
+    .Y(_3092_)
+  );
+  NAND2X1 _5485_ (
+    .A(_4214_),
+    .B(x[35]),
+    .Y(_3091_)
+  );
+  NAND2X1 _5486_ (
+    .A(x[27]),
+    .B(_4187_),
+    .Y(_3090_)
+  );
+  NAND2X1 _5487_ (
+    .A(_3091_),
+    .B(_3090_),
+    .Y(_3089_)
+  );
+  INVX1 _5488_ (
+    .A(_3089_),
+    .Y(_3088_)
+  );
+  NAND2X1 _5489_ (
+    .A(x[38]),
+    .B(_3088_),
+    .Y(_3087_)
+  );
+  NAND2X1 _5490_ (
+    .A(_3091_),
+    .B(_3087_),
+    .Y(_3086_)
+  );
+  OR2X1 _5491_ (
+    .A(_3092_),
+    .B(_3086_),
+    .Y(_3085_)
+  );
+  NAND2X1 _5492_ (
+    .A(_3092_),
+    .B(_3086_),
+    .Y(_3084_)
+  );
+  NAND2X1 _5493_ (
+    .A(_3085_),
+    .B(_3084_),
+    .Y(_3083_)
+  );
+  INVX1 _5494_ (
+    .A(_3083_),
+    .Y(_3082_)
+  );
+  NAND2X1 _5495_ (
+    .A(x[74]),
+    .B(_4112_),
+    .Y(_3081_)
+  );
+  NAND2X1 _5496_ (
+    .A(_4115_),
+    .B(_3081_),
+    .Y(_3080_)
+  );
+  INVX1 _5497_ (
+    .A(_3080_),
+    .Y(_3079_)
+  );
+  NAND2X1 _5498_ (
+    .A(_3082_),
+    .B(_3080_),
+    .Y(_3078_)
+  );
+  NAND2X1 _5499_ (
+    .A(_3083_),
+    .B(_3079_),
+    .Y(_3077_)
+  );
+  NAND2X1 _5500_ (
+    .A(_3078_),
+    .B(_3077_),
+    .Y(_3076_)
+  );
+  NAND2X1 _5501_ (
+    .A(x[50]),
+    .B(_4015_),
+    .Y(_3075_)
+  );
+  NAND2X1 _5502_ (
+    .A(_3093_),
+    .B(_3075_),
+    .Y(_3074_)
+  );
+  NAND2X1 _5503_ (
+    .A(_4230_),
+    .B(_3089_),
+    .Y(_3073_)
+  );
+  NAND2X1 _5504_ (
+    .A(_3087_),
+    .B(_3073_),
+    .Y(_3072_)
+  );
+  OR2X1 _5505_ (
+    .A(_3074_),
+    .B(_3072_),
+    .Y(_3071_)
+  );
+  NAND2X1 _5506_ (
+    .A(_4172_),
+    .B(_4113_),
+    .Y(_3070_)
+  );
+  NAND2X1 _5507_ (
+    .A(_3081_),
+    .B(_3070_),
+    .Y(_3069_)
+  );
+  INVX1 _5508_ (
+    .A(_3069_),
+    .Y(_3068_)
+  );
+  NAND2X1 _5509_ (
+    .A(_3074_),
+    .B(_3072_),
+    .Y(_3067_)
+  );
+  NAND2X1 _5510_ (
+    .A(_3071_),
+    .B(_3067_),
+    .Y(_3066_)
+  );
+  INVX1 _5511_ (
+    .A(_3066_),
+    .Y(_3065_)
+  );
+  NAND2X1 _5512_ (
+    .A(_3069_),
+    .B(_3065_),
+    .Y(_3064_)
+  );
+  NAND2X1 _5513_ (
+    .A(_3071_),
+    .B(_3064_),
+    .Y(_3063_)
+  );
+  NAND2X1 _5514_ (
+    .A(_3076_),
+    .B(_3063_),
+    .Y(_3062_)
+  );
+  NAND2X1 _5515_ (
+    .A(x[15]),
+    .B(x[26]),
+    .Y(_3061_)
+  );
+  NAND2X1 _5516_ (
+    .A(_4236_),
+    .B(_4229_),
+    .Y(_3060_)
+  );
+  NAND2X1 _5517_ (
+    .A(_3061_),
+    .B(_3060_),
+    .Y(_3059_)
+  );
+  INVX1 _5518_ (
+    .A(_3059_),
+    .Y(_3058_)
+  );
+  NAND2X1 _5519_ (
+    .A(_4238_),
+    .B(_3058_),
+    .Y(_3057_)
+  );
+  NAND2X1 _5520_ (
+    .A(_3061_),
+    .B(_3057_),
+    .Y(_3056_)
+  );
+  INVX1 _5521_ (
+    .A(_3056_),
+    .Y(_3055_)
+  );
+  NAND2X1 _5522_ (
+    .A(_4210_),
+    .B(x[34]),
+    .Y(_3054_)
+  );
+  NAND2X1 _5523_ (
+    .A(x[39]),
+    .B(_4194_),
+    .Y(_3053_)
+  );
+  NAND2X1 _5524_ (
+    .A(_3054_),
+    .B(_3053_),
+    .Y(_3052_)
+  );
+  INVX1 _5525_ (
+    .A(_3052_),
+    .Y(_3051_)
+  );
+  NAND2X1 _5526_ (
+    .A(x[37]),
+    .B(_3051_),
+    .Y(_3050_)
+  );
+  NAND2X1 _5527_ (
+    .A(_3054_),
+    .B(_3050_),
+    .Y(_3049_)
+  );
+  INVX1 _5528_ (
+    .A(_3049_),
+    .Y(_3048_)
+  );
+  NAND2X1 _5529_ (
+    .A(_3056_),
+    .B(_3048_),
+    .Y(_3047_)
+  );
+  NAND2X1 _5530_ (
+    .A(_3055_),
+    .B(_3049_),
+    .Y(_3046_)
+  );
+  NAND2X1 _5531_ (
+    .A(_3047_),
+    .B(_3046_),
+    .Y(_3045_)
+  );
+  INVX1 _5532_ (
+    .A(_3045_),
+    .Y(_3044_)
+  );
+  NAND2X1 _5533_ (
+    .A(x[9]),
+    .B(_4204_),
+    .Y(_3043_)
+  );
+  NAND2X1 _5534_ (
+    .A(_4242_),
+    .B(x[2]),
+    .Y(_3042_)
+  );
+  NAND2X1 _5535_ (
+    .A(_3043_),
+    .B(_3042_),
+    .Y(_3041_)
+  );
+  INVX1 _5536_ (
+    .A(_3041_),
+    .Y(_3040_)
+  );
+  NAND2X1 _5537_ (
+    .A(x[5]),
+    .B(_3040_),
+    .Y(_3039_)
+  );
+  NAND2X1 _5538_ (
+    .A(_3043_),
+    .B(_3039_),
+    .Y(_3038_)
+  );
+  INVX1 _5539_ (
+    .A(_3038_),
+    .Y(_3037_)
+  );
+  NAND2X1 _5540_ (
+    .A(_3044_),
+    .B(_3038_),
+    .Y(_3036_)
+  );
+  NAND2X1 _5541_ (
+    .A(_3047_),
+    .B(_3036_),
+    .Y(_3035_)
+  );
+  NAND2X1 _5542_ (
+    .A(x[59]),
+    .B(x[67]),
+    .Y(_3034_)
+  );
+  NAND2X1 _5543_ (
+    .A(_4225_),
+    .B(_4174_),
+    .Y(_3033_)
+  );
+  NAND2X1 _5544_ (
+    .A(_3034_),
+    .B(_3033_),
+    .Y(_3032_)
+  );
+  INVX1 _5545_ (
+    .A(_3032_),
+    .Y(_3031_)
+  );
+  NAND2X1 _5546_ (
+    .A(_4183_),
+    .B(_3031_),
+    .Y(_3030_)
+  );
+  NAND2X1 _5547_ (
+    .A(_3034_),
+    .B(_3030_),
+    .Y(_3029_)
+  );
+  NAND2X1 _5548_ (
+    .A(_4200_),
+    .B(x[49]),
+    .Y(_3028_)
+  );
+  NAND2X1 _5549_ (
+    .A(x[51]),
+    .B(x[49]),
+    .Y(_3027_)
+  );
+  NAND2X1 _5550_ (
+    .A(_4200_),
+    .B(_4179_),
+    .Y(_3026_)
+  );
+  NAND2X1 _5551_ (
+    .A(_3027_),
+    .B(_3026_),
+    .Y(_3025_)
+  );
+  INVX1 _5552_ (
+    .A(_3025_),
+    .Y(_3024_)
+  );
+  NAND2X1 _5553_ (
+    .A(x[57]),
+    .B(_3025_),
+    .Y(_3023_)
+  );
+  NAND2X1 _5554_ (
+    .A(_3028_),
+    .B(_3023_),
+    .Y(_3022_)
+  );
+  NAND2X1 _5555_ (
+    .A(_3029_),
+    .B(_3022_),
+    .Y(_3021_)
+  );
+  OR2X1 _5556_ (
+    .A(_3029_),
+    .B(_3022_),
+    .Y(_3020_)
+  );
+  NAND2X1 _5557_ (
+    .A(_3021_),
+    .B(_3020_),
+    .Y(_3019_)
+  );
+  INVX1 _5558_ (
+    .A(_3019_),
+    .Y(_3018_)
+  );
+  NAND2X1 _5559_ (
+    .A(_4240_),
+    .B(x[41]),
+    .Y(_3017_)
+  );
+  NAND2X1 _5560_ (
+    .A(x[43]),
+    .B(_4188_),
+    .Y(_3016_)
+  );
+  NAND2X1 _5561_ (
+    .A(_3017_),
+    .B(_3016_),
+    .Y(_3015_)
+  );
+  INVX1 _5562_ (
+    .A(_3015_),
+    .Y(_3014_)
+  );
+  NAND2X1 _5563_ (
+    .A(x[47]),
+    .B(_3014_),
+    .Y(_3013_)
+  );
+  NAND2X1 _5564_ (
+    .A(_3017_),
+    .B(_3013_),
+    .Y(_3012_)
+  );
+  INVX1 _5565_ (
+    .A(_3012_),
+    .Y(_3011_)
+  );
+  NAND2X1 _5566_ (
+    .A(_3018_),
+    .B(_3012_),
+    .Y(_3010_)
+  );
+  NAND2X1 _5567_ (
+    .A(_3021_),
+    .B(_3010_),
+    .Y(_3009_)
+  );
+  NAND2X1 _5568_ (
+    .A(_3035_),
+    .B(_3009_),
+    .Y(_3008_)
+  );
+  OR2X1 _5569_ (
+    .A(_3035_),
+    .B(_3009_),
+    .Y(_3007_)
+  );
+  NAND2X1 _5570_ (
+    .A(_3008_),
+    .B(_3007_),
+    .Y(_3006_)
+  );
+  NAND2X1 _5571_ (
+    .A(x[73]),
+    .B(x[70]),
+    .Y(_3005_)
+  );
+  INVX1 _5572_ (
+    .A(_3005_),
+    .Y(_3004_)
+  );
+  NAND2X1 _5573_ (
+    .A(x[23]),
+    .B(_3005_),
+    .Y(_3003_)
+  );
+  NAND2X1 _5574_ (
+    .A(x[10]),
+    .B(_4206_),
+    .Y(_3002_)
+  );
+  NAND2X1 _5575_ (
+    .A(_4223_),
+    .B(x[3]),
+    .Y(_3001_)
+  );
+  NAND2X1 _5576_ (
+    .A(_3002_),
+    .B(_3001_),
+    .Y(_3000_)
+  );
+  INVX1 _5577_ (
+    .A(_3000_),
+    .Y(_2999_)
+  );
+  NAND2X1 _5578_ (
+    .A(x[6]),
+    .B(_2999_),
+    .Y(_2998_)
+  );
+  NAND2X1 _5579_ (
+    .A(_4245_),
+    .B(_3000_),
+    .Y(_2997_)
+  );
+  NAND2X1 _5580_ (
+    .A(_2998_),
+    .B(_2997_),
+    .Y(_2996_)
+  );
+  INVX1 _5581_ (
+    .A(_2996_),
+    .Y(_2995_)
+  );
+  NAND2X1 _5582_ (
+    .A(_4232_),
+    .B(_3004_),
+    .Y(_2994_)
+  );
+  NAND2X1 _5583_ (
+    .A(_3003_),
+    .B(_2994_),
+    .Y(_2993_)
+  );
+  INVX1 _5584_ (
+    .A(_2993_),
+    .Y(_2992_)
+  );
+  NAND2X1 _5585_ (
+    .A(_2996_),
+    .B(_2992_),
+    .Y(_2991_)
+  );
+  NAND2X1 _5586_ (
+    .A(_3003_),
+    .B(_2991_),
+    .Y(_2990_)
+  );
+  OR2X1 _5587_ (
+    .A(_3006_),
+    .B(_2990_),
+    .Y(_2989_)
+  );
+  NAND2X1 _5588_ (
+    .A(_3006_),
+    .B(_2990_),
+    .Y(_2988_)
+  );
+  NAND2X1 _5589_ (
+    .A(_2989_),
+    .B(_2988_),
+    .Y(_2987_)
+  );
+  INVX1 _5590_ (
+    .A(_2987_),
+    .Y(_2986_)
+  );
+  OR2X1 _5591_ (
+    .A(_3076_),
+    .B(_3063_),
+    .Y(_2985_)
+  );
+  NAND2X1 _5592_ (
+    .A(_3062_),
+    .B(_2985_),
+    .Y(_2984_)
+  );
+  INVX1 _5593_ (
+    .A(_2984_),
+    .Y(_2983_)
+  );
+  NAND2X1 _5594_ (
+    .A(_2987_),
+    .B(_2983_),
+    .Y(_2982_)
+  );
+  NAND2X1 _5595_ (
+    .A(_3062_),
+    .B(_2982_),
+    .Y(_2981_)
+  );
+  NAND2X1 _5596_ (
+    .A(_4185_),
+    .B(_3024_),
+    .Y(_2980_)
+  );
+  NAND2X1 _5597_ (
+    .A(_3023_),
+    .B(_2980_),
+    .Y(_2979_)
+  );
+  NAND2X1 _5598_ (
+    .A(_4176_),
+    .B(_3015_),
+    .Y(_2978_)
+  );
+  NAND2X1 _5599_ (
+    .A(_3013_),
+    .B(_2978_),
+    .Y(_2977_)
+  );
+  NAND2X1 _5600_ (
+    .A(_2979_),
+    .B(_2977_),
+    .Y(_2976_)
+  );
+  OR2X1 _5601_ (
+    .A(_2979_),
+    .B(_2977_),
+    .Y(_2975_)
+  );
+  NAND2X1 _5602_ (
+    .A(_2976_),
+    .B(_2975_),
+    .Y(_2974_)
+  );
+  NAND2X1 _5603_ (
+    .A(_4209_),
+    .B(_3052_),
+    .Y(_2973_)
+  );
+  NAND2X1 _5604_ (
+    .A(_3050_),
+    .B(_2973_),
+    .Y(_2972_)
+  );
+  OR2X1 _5605_ (
+    .A(_2974_),
+    .B(_2972_),
+    .Y(_2971_)
+  );
+  NAND2X1 _5606_ (
+    .A(_2976_),
+    .B(_2971_),
+    .Y(_2970_)
+  );
+  INVX1 _5607_ (
+    .A(_2970_),
+    .Y(_2969_)
+  );
+  NAND2X1 _5608_ (
+    .A(x[83]),
+    .B(_3507_),
+    .Y(_2968_)
+  );
+  NAND2X1 _5609_ (
+    .A(_3510_),
+    .B(_2968_),
+    .Y(_2967_)
+  );
+  INVX1 _5610_ (
+    .A(_2967_),
+    .Y(_2966_)
+  );
+  NAND2X1 _5611_ (
+    .A(_2970_),
+    .B(_2966_),
+    .Y(_2965_)
+  );
+  NAND2X1 _5612_ (
+    .A(_2969_),
+    .B(_2967_),
+    .Y(_2964_)
+  );
+  NAND2X1 _5613_ (
+    .A(_2965_),
+    .B(_2964_),
+    .Y(_2963_)
+  );
+  INVX1 _5614_ (
+    .A(_2963_),
+    .Y(_2962_)
+  );
+  NAND2X1 _5615_ (
+    .A(x[62]),
+    .B(_3032_),
+    .Y(_2961_)
+  );
+  NAND2X1 _5616_ (
+    .A(_3030_),
+    .B(_2961_),
+    .Y(_2960_)
+  );
+  INVX1 _5617_ (
+    .A(_2960_),
+    .Y(_2959_)
+  );
+  NAND2X1 _5618_ (
+    .A(x[73]),
+    .B(x[75]),
+    .Y(_2958_)
+  );
+  INVX1 _5619_ (
+    .A(_2958_),
+    .Y(_2957_)
+  );
+  NAND2X1 _5620_ (
+    .A(_4182_),
+    .B(_4181_),
+    .Y(_2956_)
+  );
+  NAND2X1 _5621_ (
+    .A(_2958_),
+    .B(_2956_),
+    .Y(_2955_)
+  );
+  INVX1 _5622_ (
+    .A(_2955_),
+    .Y(_2954_)
+  );
+  NAND2X1 _5623_ (
+    .A(x[70]),
+    .B(_2955_),
+    .Y(_2953_)
+  );
+  NAND2X1 _5624_ (
+    .A(_4171_),
+    .B(_2954_),
+    .Y(_2952_)
+  );
+  NAND2X1 _5625_ (
+    .A(_2953_),
+    .B(_2952_),
+    .Y(_2951_)
+  );
+  INVX1 _5626_ (
+    .A(_2951_),
+    .Y(_2950_)
+  );
+  NAND2X1 _5627_ (
+    .A(_2960_),
+    .B(_2950_),
+    .Y(_2949_)
+  );
+  NAND2X1 _5628_ (
+    .A(x[75]),
+    .B(_2951_),
+    .Y(_2948_)
+  );
+  NAND2X1 _5629_ (
+    .A(_2949_),
+    .B(_2948_),
+    .Y(_2947_)
+  );
+  INVX1 _5630_ (
+    .A(_2947_),
+    .Y(_2946_)
+  );
+  NAND2X1 _5631_ (
+    .A(_2962_),
+    .B(_2947_),
+    .Y(_2945_)
+  );
+  NAND2X1 _5632_ (
+    .A(_2965_),
+    .B(_2945_),
+    .Y(_2944_)
+  );
+  INVX1 _5633_ (
+    .A(_2944_),
+    .Y(_2943_)
+  );
+  NAND2X1 _5634_ (
+    .A(_3045_),
+    .B(_3037_),
+    .Y(_2942_)
+  );
+  NAND2X1 _5635_ (
+    .A(_3036_),
+    .B(_2942_),
+    .Y(_2941_)
+  );
+  NAND2X1 _5636_ (
+    .A(_3019_),
+    .B(_3011_),
+    .Y(_2940_)
+  );
+  NAND2X1 _5637_ (
+    .A(_3010_),
+    .B(_2940_),
+    .Y(_2939_)
+  );
+  OR2X1 _5638_ (
+    .A(_2941_),
+    .B(_2939_),
+    .Y(_2938_)
+  );
+  NAND2X1 _5639_ (
+    .A(_2995_),
+    .B(_2993_),
+    .Y(_2937_)
+  );
+  NAND2X1 _5640_ (
+    .A(_2991_),
+    .B(_2937_),
+    .Y(_2936_)
+  );
+  INVX1 _5641_ (
+    .A(_2936_),
+    .Y(_2935_)
+  );
+  NAND2X1 _5642_ (
+    .A(_2941_),
+    .B(_2939_),
+    .Y(_2934_)
+  );
+  NAND2X1 _5643_ (
+    .A(_2938_),
+    .B(_2934_),
+    .Y(_2933_)
+  );
+  INVX1 _5644_ (
+    .A(_2933_),
+    .Y(_2932_)
+  );
+  NAND2X1 _5645_ (
+    .A(_2936_),
+    .B(_2932_),
+    .Y(_2931_)
+  );
+  NAND2X1 _5646_ (
+    .A(_2938_),
+    .B(_2931_),
+    .Y(_2930_)
+  );
+  INVX1 _5647_ (
+    .A(_2930_),
+    .Y(_2929_)
+  );
+  NAND2X1 _5648_ (
+    .A(_2944_),
+    .B(_2929_),
+    .Y(_2928_)
+  );
+  NAND2X1 _5649_ (
+    .A(x[56]),
+    .B(_4226_),
+    .Y(_2927_)
+  );
+  NAND2X1 _5650_ (
+    .A(_4234_),
+    .B(x[50]),
+    .Y(_2926_)
+  );
+  NAND2X1 _5651_ (
+    .A(_2927_),
+    .B(_2926_),
+    .Y(_2925_)
+  );
+  INVX1 _5652_ (
+    .A(_2925_),
+    .Y(_2924_)
+  );
+  NAND2X1 _5653_ (
+    .A(x[48]),
+    .B(_2924_),
+    .Y(_2923_)
+  );
+  NAND2X1 _5654_ (
+    .A(_2927_),
+    .B(_2923_),
+    .Y(_2922_)
+  );
+  NAND2X1 _5655_ (
+    .A(x[46]),
+    .B(_4169_),
+    .Y(_2921_)
+  );
+  NAND2X1 _5656_ (
+    .A(_4227_),
+    .B(x[42]),
+    .Y(_2920_)
+  );
+  NAND2X1 _5657_ (
+    .A(_2921_),
+    .B(_2920_),
+    .Y(_2919_)
+  );
+  INVX1 _5658_ (
+    .A(_2919_),
+    .Y(_2918_)
+  );
+  NAND2X1 _5659_ (
+    .A(x[40]),
+    .B(_2918_),
+    .Y(_2917_)
+  );
+  NAND2X1 _5660_ (
+    .A(_2921_),
+    .B(_2917_),
+    .Y(_2916_)
+  );
+  NAND2X1 _5661_ (
+    .A(_2922_),
+    .B(_2916_),
+    .Y(_2915_)
+  );
+  OR2X1 _5662_ (
+    .A(_2922_),
+    .B(_2916_),
+    .Y(_2914_)
+  );
+  NAND2X1 _5663_ (
+    .A(_2915_),
+    .B(_2914_),
+    .Y(_2913_)
+  );
+  INVX1 _5664_ (
+    .A(_2913_),
+    .Y(_2912_)
+  );
+  NAND2X1 _5665_ (
+    .A(x[38]),
+    .B(_4228_),
+    .Y(_2911_)
+  );
+  NAND2X1 _5666_ (
+    .A(_4230_),
+    .B(x[36]),
+    .Y(_2910_)
+  );
+  NAND2X1 _5667_ (
+    .A(_2911_),
+    .B(_2910_),
+    .Y(_2909_)
+  );
+  INVX1 _5668_ (
+    .A(_2909_),
+    .Y(_2908_)
+  );
+  NAND2X1 _5669_ (
+    .A(x[35]),
+    .B(_2908_),
+    .Y(_2907_)
+  );
+  NAND2X1 _5670_ (
+    .A(_2911_),
+    .B(_2907_),
+    .Y(_2906_)
+  );
+  INVX1 _5671_ (
+    .A(_2906_),
+    .Y(_2905_)
+  );
+  NAND2X1 _5672_ (
+    .A(_2912_),
+    .B(_2906_),
+    .Y(_2904_)
+  );
+  NAND2X1 _5673_ (
+    .A(_2915_),
+    .B(_2904_),
+    .Y(_2903_)
+  );
+  INVX1 _5674_ (
+    .A(_2903_),
+    .Y(_2902_)
+  );
+  NAND2X1 _5675_ (
+    .A(x[31]),
+    .B(_3059_),
+    .Y(_2901_)
+  );
+  NAND2X1 _5676_ (
+    .A(_3057_),
+    .B(_2901_),
+    .Y(_2900_)
+  );
+  INVX1 _5677_ (
+    .A(_2900_),
+    .Y(_2899_)
+  );
+  NAND2X1 _5678_ (
+    .A(x[58]),
+    .B(x[66]),
+    .Y(_2898_)
+  );
+  NAND2X1 _5679_ (
+    .A(_4197_),
+    .B(_4177_),
+    .Y(_2897_)
+  );
+  NAND2X1 _5680_ (
+    .A(_2898_),
+    .B(_2897_),
+    .Y(_2896_)
+  );
+  INVX1 _5681_ (
+    .A(_2896_),
+    .Y(_2895_)
+  );
+  NAND2X1 _5682_ (
+    .A(_4222_),
+    .B(_2895_),
+    .Y(_2894_)
+  );
+  NAND2X1 _5683_ (
+    .A(_2898_),
+    .B(_2894_),
+    .Y(_2893_)
+  );
+  INVX1 _5684_ (
+    .A(_2893_),
+    .Y(_2892_)
+  );
+  NAND2X1 _5685_ (
+    .A(_2900_),
+    .B(_2892_),
+    .Y(_2891_)
+  );
+  NAND2X1 _5686_ (
+    .A(_4201_),
+    .B(_3041_),
+    .Y(_2890_)
+  );
+  NAND2X1 _5687_ (
+    .A(_3039_),
+    .B(_2890_),
+    .Y(_2889_)
+  );
+  INVX1 _5688_ (
+    .A(_2889_),
+    .Y(_2888_)
+  );
+  NAND2X1 _5689_ (
+    .A(_2899_),
+    .B(_2893_),
+    .Y(_2887_)
+  );
+  NAND2X1 _5690_ (
+    .A(_2891_),
+    .B(_2887_),
+    .Y(_2886_)
+  );
+  INVX1 _5691_ (
+    .A(_2886_),
+    .Y(_2885_)
+  );
+  NAND2X1 _5692_ (
+    .A(_2889_),
+    .B(_2885_),
+    .Y(_2884_)
+  );
+  NAND2X1 _5693_ (
+    .A(_2891_),
+    .B(_2884_),
+    .Y(_2883_)
+  );
+  INVX1 _5694_ (
+    .A(_2883_),
+    .Y(_2882_)
+  );
+  NAND2X1 _5695_ (
+    .A(_2903_),
+    .B(_2882_),
+    .Y(_2881_)
+  );
+  NAND2X1 _5696_ (
+    .A(_4244_),
+    .B(_4205_),
+    .Y(_2880_)
+  );
+  NAND2X1 _5697_ (
+    .A(x[8]),
+    .B(x[14]),
+    .Y(_2879_)
+  );
+  NAND2X1 _5698_ (
+    .A(_2880_),
+    .B(_2879_),
+    .Y(_2878_)
+  );
+  INVX1 _5699_ (
+    .A(_2878_),
+    .Y(_2877_)
+  );
+  NAND2X1 _5700_ (
+    .A(_4232_),
+    .B(_2877_),
+    .Y(_2876_)
+  );
+  NAND2X1 _5701_ (
+    .A(_2880_),
+    .B(_2876_),
+    .Y(_2875_)
+  );
+  INVX1 _5702_ (
+    .A(_2875_),
+    .Y(_2874_)
+  );
+  NAND2X1 _5703_ (
+    .A(x[1]),
+    .B(_4206_),
+    .Y(_2873_)
+  );
+  NAND2X1 _5704_ (
+    .A(_4243_),
+    .B(x[3]),
+    .Y(_2872_)
+  );
+  NAND2X1 _5705_ (
+    .A(_2873_),
+    .B(_2872_),
+    .Y(_2871_)
+  );
+  INVX1 _5706_ (
+    .A(_2871_),
+    .Y(_2870_)
+  );
+  NAND2X1 _5707_ (
+    .A(x[4]),
+    .B(_2871_),
+    .Y(_2869_)
+  );
+  NAND2X1 _5708_ (
+    .A(_4208_),
+    .B(x[3]),
+    .Y(_2868_)
+  );
+  NAND2X1 _5709_ (
+    .A(_4243_),
+    .B(_2868_),
+    .Y(_2867_)
+  );
+  NAND2X1 _5710_ (
+    .A(_2869_),
+    .B(_2867_),
+    .Y(_2866_)
+  );
+  INVX1 _5711_ (
+    .A(_2866_),
+    .Y(_2865_)
+  );
+  NAND2X1 _5712_ (
+    .A(_2874_),
+    .B(_2866_),
+    .Y(_2864_)
+  );
+  NAND2X1 _5713_ (
+    .A(_2875_),
+    .B(_2865_),
+    .Y(_2863_)
+  );
+  NAND2X1 _5714_ (
+    .A(_2864_),
+    .B(_2863_),
+    .Y(_2862_)
+  );
+  NAND2X1 _5715_ (
+    .A(_4220_),
+    .B(_3757_),
+    .Y(_2861_)
+  );
+  NAND2X1 _5716_ (
+    .A(_3760_),
+    .B(_2861_),
+    .Y(_2860_)
+  );
+  OR2X1 _5717_ (
+    .A(_2862_),
+    .B(_2860_),
+    .Y(_2859_)
+  );
+  NAND2X1 _5718_ (
+    .A(_2864_),
+    .B(_2859_),
+    .Y(_2858_)
+  );
+  INVX1 _5719_ (
+    .A(_2858_),
+    .Y(_2857_)
+  );
+  NAND2X1 _5720_ (
+    .A(_2902_),
+    .B(_2883_),
+    .Y(_2856_)
+  );
+  NAND2X1 _5721_ (
+    .A(_2881_),
+    .B(_2856_),
+    .Y(_2855_)
+  );
+  INVX1 _5722_ (
+    .A(_2855_),
+    .Y(_2854_)
+  );
+  NAND2X1 _5723_ (
+    .A(_2858_),
+    .B(_2854_),
+    .Y(_2853_)
+  );
+  NAND2X1 _5724_ (
+    .A(_2881_),
+    .B(_2853_),
+    .Y(_2852_)
+  );
+  NAND2X1 _5725_ (
+    .A(_2943_),
+    .B(_2930_),
+    .Y(_2851_)
+  );
+  NAND2X1 _5726_ (
+    .A(_2928_),
+    .B(_2851_),
+    .Y(_2850_)
+  );
+  OR2X1 _5727_ (
+    .A(_2852_),
+    .B(_2850_),
+    .Y(_2849_)
+  );
+  NAND2X1 _5728_ (
+    .A(_2928_),
+    .B(_2849_),
+    .Y(_2848_)
+  );
+  OR2X1 _5729_ (
+    .A(_2981_),
+    .B(_2848_),
+    .Y(_2847_)
+  );
+  NAND2X1 _5730_ (
+    .A(x[7]),
+    .B(x[11]),
+    .Y(_2846_)
+  );
+  NAND2X1 _5731_ (
+    .A(_4224_),
+    .B(_4207_),
+    .Y(_2845_)
+  );
+  NAND2X1 _5732_ (
+    .A(_2846_),
+    .B(_2845_),
+    .Y(_2844_)
+  );
+  INVX1 _5733_ (
+    .A(_2844_),
+    .Y(_2843_)
+  );
+  NAND2X1 _5734_ (
+    .A(_3002_),
+    .B(_2998_),
+    .Y(_2842_)
+  );
+  INVX1 _5735_ (
+    .A(_2842_),
+    .Y(_2841_)
+  );
+  NAND2X1 _5736_ (
+    .A(_2843_),
+    .B(_2842_),
+    .Y(_2840_)
+  );
+  NAND2X1 _5737_ (
+    .A(_2844_),
+    .B(_2841_),
+    .Y(_2839_)
+  );
+  NAND2X1 _5738_ (
+    .A(_2840_),
+    .B(_2839_),
+    .Y(_2838_)
+  );
+  INVX1 _5739_ (
+    .A(_2838_),
+    .Y(_2837_)
+  );
+  NAND2X1 _5740_ (
+    .A(x[43]),
+    .B(_4210_),
+    .Y(_2836_)
+  );
+  NAND2X1 _5741_ (
+    .A(_4240_),
+    .B(x[39]),
+    .Y(_2835_)
+  );
+  NAND2X1 _5742_ (
+    .A(_2836_),
+    .B(_2835_),
+    .Y(_2834_)
+  );
+  INVX1 _5743_ (
+    .A(_2834_),
+    .Y(_2833_)
+  );
+  NAND2X1 _5744_ (
+    .A(_4200_),
+    .B(_2834_),
+    .Y(_2832_)
+  );
+  NAND2X1 _5745_ (
+    .A(x[51]),
+    .B(_2833_),
+    .Y(_2831_)
+  );
+  NAND2X1 _5746_ (
+    .A(_2832_),
+    .B(_2831_),
+    .Y(_2830_)
+  );
+  INVX1 _5747_ (
+    .A(_2830_),
+    .Y(_2829_)
+  );
+  NAND2X1 _5748_ (
+    .A(_2838_),
+    .B(_2829_),
+    .Y(_2828_)
+  );
+  NAND2X1 _5749_ (
+    .A(_2837_),
+    .B(_2830_),
+    .Y(_2827_)
+  );
+  NAND2X1 _5750_ (
+    .A(_2828_),
+    .B(_2827_),
+    .Y(_2826_)
+  );
+  INVX1 _5751_ (
+    .A(_2826_),
+    .Y(_2825_)
+  );
+  NAND2X1 _5752_ (
+    .A(x[59]),
+    .B(x[75]),
+    .Y(_2824_)
+  );
+  NAND2X1 _5753_ (
+    .A(_4225_),
+    .B(_4181_),
+    .Y(_2823_)
+  );
+  NAND2X1 _5754_ (
+    .A(_2824_),
+    .B(_2823_),
+    .Y(_2822_)
+  );
+  INVX1 _5755_ (
+    .A(_2822_),
+    .Y(_2821_)
+  );
+  NAND2X1 _5756_ (
+    .A(_4211_),
+    .B(_2821_),
+    .Y(_2820_)
+  );
+  NAND2X1 _5757_ (
+    .A(x[79]),
+    .B(_2822_),
+    .Y(_2819_)
+  );
+  NAND2X1 _5758_ (
+    .A(_2820_),
+    .B(_2819_),
+    .Y(_2818_)
+  );
+  INVX1 _5759_ (
+    .A(_2818_),
+    .Y(_2817_)
+  );
+  NAND2X1 _5760_ (
+    .A(_2825_),
+    .B(_2818_),
+    .Y(_2816_)
+  );
+  INVX1 _5761_ (
+    .A(_2816_),
+    .Y(_2815_)
+  );
+  NAND2X1 _5762_ (
+    .A(_2981_),
+    .B(_2848_),
+    .Y(_2814_)
+  );
+  NAND2X1 _5763_ (
+    .A(_2847_),
+    .B(_2814_),
+    .Y(_2813_)
+  );
+  INVX1 _5764_ (
+    .A(_2813_),
+    .Y(_2812_)
+  );
+  NAND2X1 _5765_ (
+    .A(_2816_),
+    .B(_2812_),
+    .Y(_2811_)
+  );
+  NAND2X1 _5766_ (
+    .A(_2847_),
+    .B(_2811_),
+    .Y(_2810_)
+  );
+  NAND2X1 _5767_ (
+    .A(_2832_),
+    .B(_2828_),
+    .Y(_2809_)
+  );
+  INVX1 _5768_ (
+    .A(_2809_),
+    .Y(_2808_)
+  );
+  NAND2X1 _5769_ (
+    .A(_3008_),
+    .B(_2989_),
+    .Y(_2807_)
+  );
+  INVX1 _5770_ (
+    .A(_2807_),
+    .Y(_2806_)
+  );
+  NAND2X1 _5771_ (
+    .A(_2808_),
+    .B(_2807_),
+    .Y(_2805_)
+  );
+  NAND2X1 _5772_ (
+    .A(_2809_),
+    .B(_2806_),
+    .Y(_2804_)
+  );
+  NAND2X1 _5773_ (
+    .A(_2805_),
+    .B(_2804_),
+    .Y(_2803_)
+  );
+  INVX1 _5774_ (
+    .A(_2803_),
+    .Y(_2802_)
+  );
+  NAND2X1 _5775_ (
+    .A(_3085_),
+    .B(_3078_),
+    .Y(_2801_)
+  );
+  INVX1 _5776_ (
+    .A(_2801_),
+    .Y(_2800_)
+  );
+  NAND2X1 _5777_ (
+    .A(_2803_),
+    .B(_2800_),
+    .Y(_2799_)
+  );
+  NAND2X1 _5778_ (
+    .A(_2802_),
+    .B(_2801_),
+    .Y(_2798_)
+  );
+  NAND2X1 _5779_ (
+    .A(_2799_),
+    .B(_2798_),
+    .Y(_2797_)
+  );
+  NAND2X1 _5780_ (
+    .A(_2846_),
+    .B(_2840_),
+    .Y(_2796_)
+  );
+  NAND2X1 _5781_ (
+    .A(_2824_),
+    .B(_2820_),
+    .Y(_2795_)
+  );
+  NAND2X1 _5782_ (
+    .A(_2796_),
+    .B(_2795_),
+    .Y(_2794_)
+  );
+  INVX1 _5783_ (
+    .A(_2794_),
+    .Y(_2793_)
+  );
+  OR2X1 _5784_ (
+    .A(_2796_),
+    .B(_2795_),
+    .Y(_2792_)
+  );
+  NAND2X1 _5785_ (
+    .A(_2794_),
+    .B(_2792_),
+    .Y(_2791_)
+  );
+  OR2X1 _5786_ (
+    .A(_2797_),
+    .B(_2791_),
+    .Y(_2790_)
+  );
+  NAND2X1 _5787_ (
+    .A(_2797_),
+    .B(_2791_),
+    .Y(_2789_)
+  );
+  NAND2X1 _5788_ (
+    .A(_2790_),
+    .B(_2789_),
+    .Y(_2788_)
+  );
+  OR2X1 _5789_ (
+    .A(_2836_),
+    .B(_2788_),
+    .Y(_2787_)
+  );
+  NAND2X1 _5790_ (
+    .A(_2790_),
+    .B(_2787_),
+    .Y(_2786_)
+  );
+  NAND2X1 _5791_ (
+    .A(_2810_),
+    .B(_2786_),
+    .Y(_2785_)
+  );
+  INVX1 _5792_ (
+    .A(_2785_),
+    .Y(_2784_)
+  );
+  OR2X1 _5793_ (
+    .A(_2810_),
+    .B(_2786_),
+    .Y(_2783_)
+  );
+  NAND2X1 _5794_ (
+    .A(_2785_),
+    .B(_2783_),
+    .Y(_2782_)
+  );
+  INVX1 _5795_ (
+    .A(_2782_),
+    .Y(_2781_)
+  );
+  NAND2X1 _5796_ (
+    .A(_2805_),
+    .B(_2798_),
+    .Y(_2780_)
+  );
+  INVX1 _5797_ (
+    .A(_2780_),
+    .Y(_2779_)
+  );
+  NAND2X1 _5798_ (
+    .A(_2793_),
+    .B(_2780_),
+    .Y(_2778_)
+  );
+  INVX1 _5799_ (
+    .A(_2778_),
+    .Y(_2777_)
+  );
+  NAND2X1 _5800_ (
+    .A(_2794_),
+    .B(_2779_),
+    .Y(_2776_)
+  );
+  NAND2X1 _5801_ (
+    .A(_2778_),
+    .B(_2776_),
+    .Y(_2775_)
+  );
+  INVX1 _5802_ (
+    .A(_2775_),
+    .Y(_2774_)
+  );
+  NAND2X1 _5803_ (
+    .A(_2782_),
+    .B(_2774_),
+    .Y(_2773_)
+  );
+  NAND2X1 _5804_ (
+    .A(_2781_),
+    .B(_2775_),
+    .Y(_2772_)
+  );
+  NAND2X1 _5805_ (
+    .A(_2773_),
+    .B(_2772_),
+    .Y(_2771_)
+  );
+  NAND2X1 _5806_ (
+    .A(_2815_),
+    .B(_2813_),
+    .Y(_2770_)
+  );
+  NAND2X1 _5807_ (
+    .A(_2811_),
+    .B(_2770_),
+    .Y(_2769_)
+  );
+  INVX1 _5808_ (
+    .A(_2769_),
+    .Y(_2768_)
+  );
+  NAND2X1 _5809_ (
+    .A(_2963_),
+    .B(_2946_),
+    .Y(_2767_)
+  );
+  NAND2X1 _5810_ (
+    .A(_2945_),
+    .B(_2767_),
+    .Y(_2766_)
+  );
+  INVX1 _5811_ (
+    .A(_2766_),
+    .Y(_2765_)
+  );
+  NAND2X1 _5812_ (
+    .A(_2959_),
+    .B(_2951_),
+    .Y(_2764_)
+  );
+  NAND2X1 _5813_ (
+    .A(_2949_),
+    .B(_2764_),
+    .Y(_2763_)
+  );
+  NAND2X1 _5814_ (
+    .A(_2974_),
+    .B(_2972_),
+    .Y(_2762_)
+  );
+  NAND2X1 _5815_ (
+    .A(_2971_),
+    .B(_2762_),
+    .Y(_2761_)
+  );
+  OR2X1 _5816_ (
+    .A(_2763_),
+    .B(_2761_),
+    .Y(_2760_)
+  );
+  NAND2X1 _5817_ (
+    .A(_4213_),
+    .B(_3508_),
+    .Y(_2759_)
+  );
+  NAND2X1 _5818_ (
+    .A(_2968_),
+    .B(_2759_),
+    .Y(_2758_)
+  );
+  INVX1 _5819_ (
+    .A(_2758_),
+    .Y(_2757_)
+  );
+  NAND2X1 _5820_ (
+    .A(_2763_),
+    .B(_2761_),
+    .Y(_2756_)
+  );
+  NAND2X1 _5821_ (
+    .A(_2760_),
+    .B(_2756_),
+    .Y(_2755_)
+  );
+  INVX1 _5822_ (
+    .A(_2755_),
+    .Y(_2754_)
+  );
+  NAND2X1 _5823_ (
+    .A(_2758_),
+    .B(_2754_),
+    .Y(_2753_)
+  );
+  NAND2X1 _5824_ (
+    .A(_2760_),
+    .B(_2753_),
+    .Y(_2752_)
+  );
+  INVX1 _5825_ (
+    .A(_2752_),
+    .Y(_2751_)
+  );
+  NAND2X1 _5826_ (
+    .A(_2766_),
+    .B(_2751_),
+    .Y(_2750_)
+  );
+  NAND2X1 _5827_ (
+    .A(_2857_),
+    .B(_2855_),
+    .Y(_2749_)
+  );
+  NAND2X1 _5828_ (
+    .A(_2853_),
+    .B(_2749_),
+    .Y(_2748_)
+  );
+  NAND2X1 _5829_ (
+    .A(_2765_),
+    .B(_2752_),
+    .Y(_2747_)
+  );
+  NAND2X1 _5830_ (
+    .A(_2750_),
+    .B(_2747_),
+    .Y(_2746_)
+  );
+  OR2X1 _5831_ (
+    .A(_2748_),
+    .B(_2746_),
+    .Y(_2745_)
+  );
+  NAND2X1 _5832_ (
+    .A(_2750_),
+    .B(_2745_),
+    .Y(_2744_)
+  );
+  NAND2X1 _5833_ (
+    .A(_3068_),
+    .B(_3066_),
+    .Y(_2743_)
+  );
+  NAND2X1 _5834_ (
+    .A(_3064_),
+    .B(_2743_),
+    .Y(_2742_)
+  );
+  INVX1 _5835_ (
+    .A(_2742_),
+    .Y(_2741_)
+  );
+  NAND2X1 _5836_ (
+    .A(_4170_),
+    .B(_2742_),
+    .Y(_2740_)
+  );
+  NAND2X1 _5837_ (
+    .A(_2935_),
+    .B(_2933_),
+    .Y(_2739_)
+  );
+  NAND2X1 _5838_ (
+    .A(_2931_),
+    .B(_2739_),
+    .Y(_2738_)
+  );
+  NAND2X1 _5839_ (
+    .A(x[78]),
+    .B(_2741_),
+    .Y(_2737_)
+  );
+  NAND2X1 _5840_ (
+    .A(_2740_),
+    .B(_2737_),
+    .Y(_2736_)
+  );
+  OR2X1 _5841_ (
+    .A(_2738_),
+    .B(_2736_),
+    .Y(_2735_)
+  );
+  NAND2X1 _5842_ (
+    .A(_2740_),
+    .B(_2735_),
+    .Y(_2734_)
+  );
+  NAND2X1 _5843_ (
+    .A(_2744_),
+    .B(_2734_),
+    .Y(_2733_)
+  );
+  OR2X1 _5844_ (
+    .A(_2744_),
+    .B(_2734_),
+    .Y(_2732_)
+  );
+  NAND2X1 _5845_ (
+    .A(_2733_),
+    .B(_2732_),
+    .Y(_2731_)
+  );
+  NAND2X1 _5846_ (
+    .A(x[25]),
+    .B(_3758_),
+    .Y(_2730_)
+  );
+  NAND2X1 _5847_ (
+    .A(_2861_),
+    .B(_2730_),
+    .Y(_2729_)
+  );
+  NAND2X1 _5848_ (
+    .A(x[23]),
+    .B(_2878_),
+    .Y(_2728_)
+  );
+  NAND2X1 _5849_ (
+    .A(_2876_),
+    .B(_2728_),
+    .Y(_2727_)
+  );
+  OR2X1 _5850_ (
+    .A(_2729_),
+    .B(_2727_),
+    .Y(_2726_)
+  );
+  NAND2X1 _5851_ (
+    .A(_4208_),
+    .B(_2870_),
+    .Y(_2725_)
+  );
+  NAND2X1 _5852_ (
+    .A(_2869_),
+    .B(_2725_),
+    .Y(_2724_)
+  );
+  INVX1 _5853_ (
+    .A(_2724_),
+    .Y(_2723_)
+  );
+  NAND2X1 _5854_ (
+    .A(_2729_),
+    .B(_2727_),
+    .Y(_2722_)
+  );
+  NAND2X1 _5855_ (
+    .A(_2726_),
+    .B(_2722_),
+    .Y(_2721_)
+  );
+  INVX1 _5856_ (
+    .A(_2721_),
+    .Y(_2720_)
+  );
+  NAND2X1 _5857_ (
+    .A(_2724_),
+    .B(_2720_),
+    .Y(_2719_)
+  );
+  NAND2X1 _5858_ (
+    .A(_2726_),
+    .B(_2719_),
+    .Y(_2718_)
+  );
+  NAND2X1 _5859_ (
+    .A(x[45]),
+    .B(_3014_),
+    .Y(_2717_)
+  );
+  NAND2X1 _5860_ (
+    .A(_3016_),
+    .B(_2717_),
+    .Y(_2716_)
+  );
+  NAND2X1 _5861_ (
+    .A(x[47]),
+    .B(_3027_),
+    .Y(_2715_)
+  );
+  NAND2X1 _5862_ (
+    .A(_3026_),
+    .B(_2715_),
+    .Y(_2714_)
+  );
+  OR2X1 _5863_ (
+    .A(_2716_),
+    .B(_2714_),
+    .Y(_2713_)
+  );
+  NAND2X1 _5864_ (
+    .A(x[57]),
+    .B(_4166_),
+    .Y(_2712_)
+  );
+  INVX1 _5865_ (
+    .A(_2712_),
+    .Y(_2711_)
+  );
+  NAND2X1 _5866_ (
+    .A(_2716_),
+    .B(_2714_),
+    .Y(_2710_)
+  );
+  NAND2X1 _5867_ (
+    .A(_2713_),
+    .B(_2710_),
+    .Y(_2709_)
+  );
+  INVX1 _5868_ (
+    .A(_2709_),
+    .Y(_2708_)
+  );
+  NAND2X1 _5869_ (
+    .A(_2712_),
+    .B(_2708_),
+    .Y(_2707_)
+  );
+  NAND2X1 _5870_ (
+    .A(_2713_),
+    .B(_2707_),
+    .Y(_2706_)
+  );
+  OR2X1 _5871_ (
+    .A(_2718_),
+    .B(_2706_),
+    .Y(_2705_)
+  );
+  NAND2X1 _5872_ (
+    .A(x[37]),
+    .B(_3376_),
+    .Y(_2704_)
+  );
+  NAND2X1 _5873_ (
+    .A(_3379_),
+    .B(_2704_),
+    .Y(_2703_)
+  );
+  INVX1 _5874_ (
+    .A(_2703_),
+    .Y(_2702_)
+  );
+  NAND2X1 _5875_ (
+    .A(x[24]),
+    .B(x[19]),
+    .Y(_2701_)
+  );
+  INVX1 _5876_ (
+    .A(_2701_),
+    .Y(_2700_)
+  );
+  NAND2X1 _5877_ (
+    .A(_4233_),
+    .B(_4231_),
+    .Y(_2699_)
+  );
+  INVX1 _5878_ (
+    .A(_2699_),
+    .Y(_2698_)
+  );
+  NAND2X1 _5879_ (
+    .A(_4189_),
+    .B(_2699_),
+    .Y(_2697_)
+  );
+  NAND2X1 _5880_ (
+    .A(_2701_),
+    .B(_2697_),
+    .Y(_2696_)
+  );
+  INVX1 _5881_ (
+    .A(_2696_),
+    .Y(_2695_)
+  );
+  NAND2X1 _5882_ (
+    .A(_2703_),
+    .B(_2696_),
+    .Y(_2694_)
+  );
+  NAND2X1 _5883_ (
+    .A(_2702_),
+    .B(_2695_),
+    .Y(_2693_)
+  );
+  NAND2X1 _5884_ (
+    .A(_2694_),
+    .B(_2693_),
+    .Y(_2692_)
+  );
+  INVX1 _5885_ (
+    .A(_2692_),
+    .Y(_2691_)
+  );
+  NAND2X1 _5886_ (
+    .A(x[13]),
+    .B(_4167_),
+    .Y(_2690_)
+  );
+  NAND2X1 _5887_ (
+    .A(_4218_),
+    .B(x[0]),
+    .Y(_2689_)
+  );
+  NAND2X1 _5888_ (
+    .A(_4204_),
+    .B(_2689_),
+    .Y(_2688_)
+  );
+  NAND2X1 _5889_ (
+    .A(_2690_),
+    .B(_2688_),
+    .Y(_2687_)
+  );
+  INVX1 _5890_ (
+    .A(_2687_),
+    .Y(_2686_)
+  );
+  NAND2X1 _5891_ (
+    .A(_2691_),
+    .B(_2687_),
+    .Y(_2685_)
+  );
+  NAND2X1 _5892_ (
+    .A(_2694_),
+    .B(_2685_),
+    .Y(_2684_)
+  );
+  INVX1 _5893_ (
+    .A(_2684_),
+    .Y(_2683_)
+  );
+  NAND2X1 _5894_ (
+    .A(_2718_),
+    .B(_2706_),
+    .Y(_2682_)
+  );
+  NAND2X1 _5895_ (
+    .A(_2705_),
+    .B(_2682_),
+    .Y(_2681_)
+  );
+  INVX1 _5896_ (
+    .A(_2681_),
+    .Y(_2680_)
+  );
+  NAND2X1 _5897_ (
+    .A(_2684_),
+    .B(_2680_),
+    .Y(_2679_)
+  );
+  NAND2X1 _5898_ (
+    .A(_2705_),
+    .B(_2679_),
+    .Y(_2678_)
+  );
+  NAND2X1 _5899_ (
+    .A(_4219_),
+    .B(_4172_),
+    .Y(_2677_)
+  );
+  NAND2X1 _5900_ (
+    .A(_4191_),
+    .B(_4184_),
+    .Y(_2676_)
+  );
+  NAND2X1 _5901_ (
+    .A(x[61]),
+    .B(_2896_),
+    .Y(_2675_)
+  );
+  NAND2X1 _5902_ (
+    .A(_2894_),
+    .B(_2675_),
+    .Y(_2674_)
+  );
+  INVX1 _5903_ (
+    .A(_2674_),
+    .Y(_2673_)
+  );
+  NAND2X1 _5904_ (
+    .A(x[72]),
+    .B(x[69]),
+    .Y(_2672_)
+  );
+  NAND2X1 _5905_ (
+    .A(_2676_),
+    .B(_2672_),
+    .Y(_2671_)
+  );
+  INVX1 _5906_ (
+    .A(_2671_),
+    .Y(_2670_)
+  );
+  NAND2X1 _5907_ (
+    .A(_2674_),
+    .B(_2670_),
+    .Y(_2669_)
+  );
+  NAND2X1 _5908_ (
+    .A(_2676_),
+    .B(_2669_),
+    .Y(_2668_)
+  );
+  OR2X1 _5909_ (
+    .A(_2677_),
+    .B(_2668_),
+    .Y(_2667_)
+  );
+  NAND2X1 _5910_ (
+    .A(_4193_),
+    .B(_2919_),
+    .Y(_2666_)
+  );
+  NAND2X1 _5911_ (
+    .A(_2917_),
+    .B(_2666_),
+    .Y(_2665_)
+  );
+  NAND2X1 _5912_ (
+    .A(_4180_),
+    .B(_2925_),
+    .Y(_2664_)
+  );
+  NAND2X1 _5913_ (
+    .A(_2923_),
+    .B(_2664_),
+    .Y(_2663_)
+  );
+  OR2X1 _5914_ (
+    .A(_2665_),
+    .B(_2663_),
+    .Y(_2662_)
+  );
+  NAND2X1 _5915_ (
+    .A(_2665_),
+    .B(_2663_),
+    .Y(_2661_)
+  );
+  NAND2X1 _5916_ (
+    .A(_2662_),
+    .B(_2661_),
+    .Y(_2660_)
+  );
+  NAND2X1 _5917_ (
+    .A(_4187_),
+    .B(_2909_),
+    .Y(_2659_)
+  );
+  NAND2X1 _5918_ (
+    .A(_2907_),
+    .B(_2659_),
+    .Y(_2658_)
+  );
+  OR2X1 _5919_ (
+    .A(_2660_),
+    .B(_2658_),
+    .Y(_2657_)
+  );
+  NAND2X1 _5920_ (
+    .A(_2662_),
+    .B(_2657_),
+    .Y(_2656_)
+  );
+  INVX1 _5921_ (
+    .A(_2656_),
+    .Y(_2655_)
+  );
+  NAND2X1 _5922_ (
+    .A(_2677_),
+    .B(_2668_),
+    .Y(_2654_)
+  );
+  NAND2X1 _5923_ (
+    .A(_2667_),
+    .B(_2654_),
+    .Y(_2653_)
+  );
+  INVX1 _5924_ (
+    .A(_2653_),
+    .Y(_2652_)
+  );
+  NAND2X1 _5925_ (
+    .A(_2656_),
+    .B(_2652_),
+    .Y(_2651_)
+  );
+  NAND2X1 _5926_ (
+    .A(_2667_),
+    .B(_2651_),
+    .Y(_2650_)
+  );
+  OR2X1 _5927_ (
+    .A(_2678_),
+    .B(_2650_),
+    .Y(_2649_)
+  );
+  NAND2X1 _5928_ (
+    .A(_2913_),
+    .B(_2905_),
+    .Y(_2648_)
+  );
+  NAND2X1 _5929_ (
+    .A(_2904_),
+    .B(_2648_),
+    .Y(_2647_)
+  );
+  INVX1 _5930_ (
+    .A(_2647_),
+    .Y(_2646_)
+  );
+  NAND2X1 _5931_ (
+    .A(_2888_),
+    .B(_2886_),
+    .Y(_2645_)
+  );
+  NAND2X1 _5932_ (
+    .A(_2884_),
+    .B(_2645_),
+    .Y(_2644_)
+  );
+  INVX1 _5933_ (
+    .A(_2644_),
+    .Y(_2643_)
+  );
+  NAND2X1 _5934_ (
+    .A(_2647_),
+    .B(_2643_),
+    .Y(_2642_)
+  );
+  NAND2X1 _5935_ (
+    .A(_2862_),
+    .B(_2860_),
+    .Y(_2641_)
+  );
+  NAND2X1 _5936_ (
+    .A(_2859_),
+    .B(_2641_),
+    .Y(_2640_)
+  );
+  INVX1 _5937_ (
+    .A(_2640_),
+    .Y(_2639_)
+  );
+  NAND2X1 _5938_ (
+    .A(_2646_),
+    .B(_2644_),
+    .Y(_2638_)
+  );
+  NAND2X1 _5939_ (
+    .A(_2642_),
+    .B(_2638_),
+    .Y(_2637_)
+  );
+  INVX1 _5940_ (
+    .A(_2637_),
+    .Y(_2636_)
+  );
+  NAND2X1 _5941_ (
+    .A(_2640_),
+    .B(_2636_),
+    .Y(_2635_)
+  );
+  NAND2X1 _5942_ (
+    .A(_2642_),
+    .B(_2635_),
+    .Y(_2634_)
+  );
+  INVX1 _5943_ (
+    .A(_2634_),
+    .Y(_2633_)
+  );
+  NAND2X1 _5944_ (
+    .A(_2678_),
+    .B(_2650_),
+    .Y(_2632_)
+  );
+  NAND2X1 _5945_ (
+    .A(_2649_),
+    .B(_2632_),
+    .Y(_2631_)
+  );
+  INVX1 _5946_ (
+    .A(_2631_),
+    .Y(_2630_)
+  );
+  NAND2X1 _5947_ (
+    .A(_2634_),
+    .B(_2630_),
+    .Y(_2629_)
+  );
+  NAND2X1 _5948_ (
+    .A(_2649_),
+    .B(_2629_),
+    .Y(_2628_)
+  );
+  OR2X1 _5949_ (
+    .A(_2731_),
+    .B(_2628_),
+    .Y(_2627_)
+  );
+  NAND2X1 _5950_ (
+    .A(_2733_),
+    .B(_2627_),
+    .Y(_2626_)
+  );
+  INVX1 _5951_ (
+    .A(_2626_),
+    .Y(_2625_)
+  );
+  NAND2X1 _5952_ (
+    .A(_2768_),
+    .B(_2626_),
+    .Y(_2624_)
+  );
+  NAND2X1 _5953_ (
+    .A(_2769_),
+    .B(_2625_),
+    .Y(_2623_)
+  );
+  NAND2X1 _5954_ (
+    .A(_2624_),
+    .B(_2623_),
+    .Y(_2622_)
+  );
+  NAND2X1 _5955_ (
+    .A(_2852_),
+    .B(_2850_),
+    .Y(_2621_)
+  );
+  NAND2X1 _5956_ (
+    .A(_2849_),
+    .B(_2621_),
+    .Y(_2620_)
+  );
+  NAND2X1 _5957_ (
+    .A(_2986_),
+    .B(_2984_),
+    .Y(_2619_)
+  );
+  NAND2X1 _5958_ (
+    .A(_2982_),
+    .B(_2619_),
+    .Y(_2618_)
+  );
+  OR2X1 _5959_ (
+    .A(_2620_),
+    .B(_2618_),
+    .Y(_2617_)
+  );
+  NAND2X1 _5960_ (
+    .A(_2826_),
+    .B(_2817_),
+    .Y(_2616_)
+  );
+  NAND2X1 _5961_ (
+    .A(_2816_),
+    .B(_2616_),
+    .Y(_2615_)
+  );
+  NAND2X1 _5962_ (
+    .A(_2620_),
+    .B(_2618_),
+    .Y(_2614_)
+  );
+  NAND2X1 _5963_ (
+    .A(_2617_),
+    .B(_2614_),
+    .Y(_2613_)
+  );
+  OR2X1 _5964_ (
+    .A(_2615_),
+    .B(_2613_),
+    .Y(_2612_)
+  );
+  NAND2X1 _5965_ (
+    .A(_2617_),
+    .B(_2612_),
+    .Y(_2611_)
+  );
+  OR2X1 _5966_ (
+    .A(_2622_),
+    .B(_2611_),
+    .Y(_2610_)
+  );
+  NAND2X1 _5967_ (
+    .A(_2624_),
+    .B(_2610_),
+    .Y(_2609_)
+  );
+  NOR2X1 _5968_ (
+    .A(_2771_),
+    .B(_2609_),
+    .Y(_2608_)
+  );
+  INVX1 _5969_ (
+    .A(_2608_),
+    .Y(_2607_)
+  );
+  NAND2X1 _5970_ (
+    .A(_2771_),
+    .B(_2609_),
+    .Y(_2606_)
+  );
+  NAND2X1 _5971_ (
+    .A(_2607_),
+    .B(_2606_),
+    .Y(_2605_)
+  );
+  INVX1 _5972_ (
+    .A(_2605_),
+    .Y(_2604_)
+  );
+  NAND2X1 _5973_ (
+    .A(_2748_),
+    .B(_2746_),
+    .Y(_2603_)
+  );
+  NAND2X1 _5974_ (
+    .A(_2745_),
+    .B(_2603_),
+    .Y(_2602_)
+  );
+  NAND2X1 _5975_ (
+    .A(_2738_),
+    .B(_2736_),
+    .Y(_2601_)
+  );
+  NAND2X1 _5976_ (
+    .A(_2735_),
+    .B(_2601_),
+    .Y(_2600_)
+  );
+  OR2X1 _5977_ (
+    .A(_2602_),
+    .B(_2600_),
+    .Y(_2599_)
+  );
+  NAND2X1 _5978_ (
+    .A(_2633_),
+    .B(_2631_),
+    .Y(_2598_)
+  );
+  NAND2X1 _5979_ (
+    .A(_2629_),
+    .B(_2598_),
+    .Y(_2597_)
+  );
+  INVX1 _5980_ (
+    .A(_2597_),
+    .Y(_2596_)
+  );
+  NAND2X1 _5981_ (
+    .A(_2602_),
+    .B(_2600_),
+    .Y(_2595_)
+  );
+  NAND2X1 _5982_ (
+    .A(_2599_),
+    .B(_2595_),
+    .Y(_2594_)
+  );
+  INVX1 _5983_ (
+    .A(_2594_),
+    .Y(_2593_)
+  );
+  NAND2X1 _5984_ (
+    .A(_2597_),
+    .B(_2593_),
+    .Y(_2592_)
+  );
+  NAND2X1 _5985_ (
+    .A(_2599_),
+    .B(_2592_),
+    .Y(_2591_)
+  );
+  NAND2X1 _5986_ (
+    .A(_2673_),
+    .B(_2671_),
+    .Y(_2590_)
+  );
+  NAND2X1 _5987_ (
+    .A(_2669_),
+    .B(_2590_),
+    .Y(_2589_)
+  );
+  INVX1 _5988_ (
+    .A(_2589_),
+    .Y(_2588_)
+  );
+  NAND2X1 _5989_ (
+    .A(x[76]),
+    .B(x[74]),
+    .Y(_2587_)
+  );
+  NAND2X1 _5990_ (
+    .A(_2677_),
+    .B(_2587_),
+    .Y(_2586_)
+  );
+  INVX1 _5991_ (
+    .A(_2586_),
+    .Y(_2585_)
+  );
+  NAND2X1 _5992_ (
+    .A(_2589_),
+    .B(_2585_),
+    .Y(_2584_)
+  );
+  NAND2X1 _5993_ (
+    .A(_2655_),
+    .B(_2653_),
+    .Y(_2583_)
+  );
+  NAND2X1 _5994_ (
+    .A(_2651_),
+    .B(_2583_),
+    .Y(_2582_)
+  );
+  OR2X1 _5995_ (
+    .A(_2584_),
+    .B(_2582_),
+    .Y(_2581_)
+  );
+  NAND2X1 _5996_ (
+    .A(_2683_),
+    .B(_2681_),
+    .Y(_2580_)
+  );
+  NAND2X1 _5997_ (
+    .A(_2679_),
+    .B(_2580_),
+    .Y(_2579_)
+  );
+  NAND2X1 _5998_ (
+    .A(_2584_),
+    .B(_2582_),
+    .Y(_2578_)
+  );
+  NAND2X1 _5999_ (
+    .A(_2581_),
+    .B(_2578_),
+    .Y(_2577_)
+  );
+  OR2X1 _6000_ (
+    .A(_2579_),
+    .B(_2577_),
+    .Y(_2576_)
+  );
+  NAND2X1 _6001_ (
+    .A(_2581_),
+    .B(_2576_),
+    .Y(_2575_)
+  );
+  INVX1 _6002_ (
+    .A(_2575_),
+    .Y(_2574_)
+  );
+  NAND2X1 _6003_ (
+    .A(_4209_),
+    .B(_3377_),
+    .Y(_2573_)
+  );
+  NAND2X1 _6004_ (
+    .A(_2704_),
+    .B(_2573_),
+    .Y(_2572_)
+  );
+  NAND2X1 _6005_ (
+    .A(_4190_),
+    .B(_3015_),
+    .Y(_2571_)
+  );
+  NAND2X1 _6006_ (
+    .A(_2717_),
+    .B(_2571_),
+    .Y(_2570_)
+  );
+  NAND2X1 _6007_ (
+    .A(_2572_),
+    .B(_2570_),
+    .Y(_2569_)
+  );
+  OR2X1 _6008_ (
+    .A(_2572_),
+    .B(_2570_),
+    .Y(_2568_)
+  );
+  NAND2X1 _6009_ (
+    .A(_2569_),
+    .B(_2568_),
+    .Y(_2567_)
+  );
+  INVX1 _6010_ (
+    .A(_2567_),
+    .Y(_2566_)
+  );
+  NAND2X1 _6011_ (
+    .A(_4200_),
+    .B(_4176_),
+    .Y(_2565_)
+  );
+  NAND2X1 _6012_ (
+    .A(x[51]),
+    .B(x[47]),
+    .Y(_2564_)
+  );
+  NAND2X1 _6013_ (
+    .A(_2565_),
+    .B(_2564_),
+    .Y(_2563_)
+  );
+  INVX1 _6014_ (
+    .A(_2563_),
+    .Y(_2562_)
+  );
+  NAND2X1 _6015_ (
+    .A(_4179_),
+    .B(_2563_),
+    .Y(_2561_)
+  );
+  NAND2X1 _6016_ (
+    .A(x[49]),
+    .B(_2562_),
+    .Y(_2560_)
+  );
+  NAND2X1 _6017_ (
+    .A(_2561_),
+    .B(_2560_),
+    .Y(_2559_)
+  );
+  INVX1 _6018_ (
+    .A(_2559_),
+    .Y(_2558_)
+  );
+  NAND2X1 _6019_ (
+    .A(_2566_),
+    .B(_2559_),
+    .Y(_2557_)
+  );
+  NAND2X1 _6020_ (
+    .A(_2569_),
+    .B(_2557_),
+    .Y(_2556_)
+  );
+  NAND2X1 _6021_ (
+    .A(_2690_),
+    .B(_2689_),
+    .Y(_2555_)
+  );
+  XOR2X1 _6022_ (
+    .A(x[2]),
+    .B(_2555_),
+    .Y(_2554_)
+  );
+  NAND2X1 _6023_ (
+    .A(_4189_),
+    .B(_2700_),
+    .Y(_2553_)
+  );
+  NAND2X1 _6024_ (
+    .A(x[29]),
+    .B(_2698_),
+    .Y(_2552_)
+  );
+  NAND2X1 _6025_ (
+    .A(_2695_),
+    .B(_2552_),
+    .Y(_2551_)
+  );
+  NAND2X1 _6026_ (
+    .A(_2553_),
+    .B(_2551_),
+    .Y(_2550_)
+  );
+  OR2X1 _6027_ (
+    .A(_2554_),
+    .B(_2550_),
+    .Y(_2549_)
+  );
+  NAND2X1 _6028_ (
+    .A(x[44]),
+    .B(x[42]),
+    .Y(_2548_)
+  );
+  INVX1 _6029_ (
+    .A(_2548_),
+    .Y(_2547_)
+  );
+  NAND2X1 _6030_ (
+    .A(_2554_),
+    .B(_2550_),
+    .Y(_2546_)
+  );
+  NAND2X1 _6031_ (
+    .A(_2549_),
+    .B(_2546_),
+    .Y(_2545_)
+  );
+  INVX1 _6032_ (
+    .A(_2545_),
+    .Y(_2544_)
+  );
+  NAND2X1 _6033_ (
+    .A(_2548_),
+    .B(_2544_),
+    .Y(_2543_)
+  );
+  NAND2X1 _6034_ (
+    .A(_2549_),
+    .B(_2543_),
+    .Y(_2542_)
+  );
+  OR2X1 _6035_ (
+    .A(_2556_),
+    .B(_2542_),
+    .Y(_2541_)
+  );
+  NAND2X1 _6036_ (
+    .A(x[39]),
+    .B(_3393_),
+    .Y(_2540_)
+  );
+  NAND2X1 _6037_ (
+    .A(_3396_),
+    .B(_2540_),
+    .Y(_2539_)
+  );
+  INVX1 _6038_ (
+    .A(_2539_),
+    .Y(_2538_)
+  );
+  NAND2X1 _6039_ (
+    .A(_4241_),
+    .B(_4199_),
+    .Y(_2537_)
+  );
+  NAND2X1 _6040_ (
+    .A(x[18]),
+    .B(x[33]),
+    .Y(_2536_)
+  );
+  NAND2X1 _6041_ (
+    .A(_4232_),
+    .B(_2536_),
+    .Y(_2535_)
+  );
+  NAND2X1 _6042_ (
+    .A(_2537_),
+    .B(_2535_),
+    .Y(_2534_)
+  );
+  INVX1 _6043_ (
+    .A(_2534_),
+    .Y(_2533_)
+  );
+  NAND2X1 _6044_ (
+    .A(_2539_),
+    .B(_2533_),
+    .Y(_2532_)
+  );
+  NAND2X1 _6045_ (
+    .A(_2538_),
+    .B(_2534_),
+    .Y(_2531_)
+  );
+  NAND2X1 _6046_ (
+    .A(_2532_),
+    .B(_2531_),
+    .Y(_2530_)
+  );
+  INVX1 _6047_ (
+    .A(_2530_),
+    .Y(_2529_)
+  );
+  NAND2X1 _6048_ (
+    .A(x[12]),
+    .B(_2870_),
+    .Y(_2528_)
+  );
+  NAND2X1 _6049_ (
+    .A(_2872_),
+    .B(_2528_),
+    .Y(_2527_)
+  );
+  INVX1 _6050_ (
+    .A(_2527_),
+    .Y(_2526_)
+  );
+  NAND2X1 _6051_ (
+    .A(_2529_),
+    .B(_2527_),
+    .Y(_2525_)
+  );
+  NAND2X1 _6052_ (
+    .A(_2532_),
+    .B(_2525_),
+    .Y(_2524_)
+  );
+  INVX1 _6053_ (
+    .A(_2524_),
+    .Y(_2523_)
+  );
+  NAND2X1 _6054_ (
+    .A(_2556_),
+    .B(_2542_),
+    .Y(_2522_)
+  );
+  NAND2X1 _6055_ (
+    .A(_2541_),
+    .B(_2522_),
+    .Y(_2521_)
+  );
+  INVX1 _6056_ (
+    .A(_2521_),
+    .Y(_2520_)
+  );
+  NAND2X1 _6057_ (
+    .A(_2524_),
+    .B(_2520_),
+    .Y(_2519_)
+  );
+  NAND2X1 _6058_ (
+    .A(_2541_),
+    .B(_2519_),
+    .Y(_2518_)
+  );
+  NAND2X1 _6059_ (
+    .A(_2711_),
+    .B(_2709_),
+    .Y(_2517_)
+  );
+  NAND2X1 _6060_ (
+    .A(_2707_),
+    .B(_2517_),
+    .Y(_2516_)
+  );
+  INVX1 _6061_ (
+    .A(_2516_),
+    .Y(_2515_)
+  );
+  NAND2X1 _6062_ (
+    .A(_2660_),
+    .B(_2658_),
+    .Y(_2514_)
+  );
+  NAND2X1 _6063_ (
+    .A(_2657_),
+    .B(_2514_),
+    .Y(_2513_)
+  );
+  INVX1 _6064_ (
+    .A(_2513_),
+    .Y(_2512_)
+  );
+  NAND2X1 _6065_ (
+    .A(_2516_),
+    .B(_2512_),
+    .Y(_2511_)
+  );
+  NAND2X1 _6066_ (
+    .A(_2723_),
+    .B(_2721_),
+    .Y(_2510_)
+  );
+  NAND2X1 _6067_ (
+    .A(_2719_),
+    .B(_2510_),
+    .Y(_2509_)
+  );
+  INVX1 _6068_ (
+    .A(_2509_),
+    .Y(_2508_)
+  );
+  NAND2X1 _6069_ (
+    .A(_2515_),
+    .B(_2513_),
+    .Y(_2507_)
+  );
+  NAND2X1 _6070_ (
+    .A(_2511_),
+    .B(_2507_),
+    .Y(_2506_)
+  );
+  INVX1 _6071_ (
+    .A(_2506_),
+    .Y(_2505_)
+  );
+  NAND2X1 _6072_ (
+    .A(_2509_),
+    .B(_2505_),
+    .Y(_2504_)
+  );
+  NAND2X1 _6073_ (
+    .A(_2511_),
+    .B(_2504_),
+    .Y(_2503_)
+  );
+  OR2X1 _6074_ (
+    .A(_2518_),
+    .B(_2503_),
+    .Y(_2502_)
+  );
+  NAND2X1 _6075_ (
+    .A(_2518_),
+    .B(_2503_),
+    .Y(_2501_)
+  );
+  NAND2X1 _6076_ (
+    .A(_2502_),
+    .B(_2501_),
+    .Y(_2500_)
+  );
+  NAND2X1 _6077_ (
+    .A(_4221_),
+    .B(_4175_),
+    .Y(_2499_)
+  );
+  NAND2X1 _6078_ (
+    .A(_4185_),
+    .B(x[60]),
+    .Y(_2498_)
+  );
+  NAND2X1 _6079_ (
+    .A(_2712_),
+    .B(_2498_),
+    .Y(_2497_)
+  );
+  INVX1 _6080_ (
+    .A(_2497_),
+    .Y(_2496_)
+  );
+  NAND2X1 _6081_ (
+    .A(x[65]),
+    .B(x[63]),
+    .Y(_2495_)
+  );
+  NAND2X1 _6082_ (
+    .A(_2499_),
+    .B(_2495_),
+    .Y(_2494_)
+  );
+  INVX1 _6083_ (
+    .A(_2494_),
+    .Y(_2493_)
+  );
+  NAND2X1 _6084_ (
+    .A(_2497_),
+    .B(_2493_),
+    .Y(_2492_)
+  );
+  NAND2X1 _6085_ (
+    .A(_2499_),
+    .B(_2492_),
+    .Y(_2491_)
+  );
+  OR2X1 _6086_ (
+    .A(_3704_),
+    .B(_2491_),
+    .Y(_2490_)
+  );
+  NAND2X1 _6087_ (
+    .A(_2692_),
+    .B(_2686_),
+    .Y(_2489_)
+  );
+  NAND2X1 _6088_ (
+    .A(_2685_),
+    .B(_2489_),
+    .Y(_2488_)
+  );
+  NAND2X1 _6089_ (
+    .A(_3704_),
+    .B(_2491_),
+    .Y(_2487_)
+  );
+  NAND2X1 _6090_ (
+    .A(_2490_),
+    .B(_2487_),
+    .Y(_2486_)
+  );
+  OR2X1 _6091_ (
+    .A(_2488_),
+    .B(_2486_),
+    .Y(_2485_)
+  );
+  NAND2X1 _6092_ (
+    .A(_2490_),
+    .B(_2485_),
+    .Y(_2484_)
+  );
+  OR2X1 _6093_ (
+    .A(_2500_),
+    .B(_2484_),
+    .Y(_2483_)
+  );
+  NAND2X1 _6094_ (
+    .A(_2502_),
+    .B(_2483_),
+    .Y(_2482_)
+  );
+  INVX1 _6095_ (
+    .A(_2482_),
+    .Y(_2481_)
+  );
+  NAND2X1 _6096_ (
+    .A(_2575_),
+    .B(_2481_),
+    .Y(_2480_)
+  );
+  NAND2X1 _6097_ (
+    .A(_2639_),
+    .B(_2637_),
+    .Y(_2479_)
+  );
+  NAND2X1 _6098_ (
+    .A(_2635_),
+    .B(_2479_),
+    .Y(_2478_)
+  );
+  NAND2X1 _6099_ (
+    .A(_2757_),
+    .B(_2755_),
+    .Y(_2477_)
+  );
+  NAND2X1 _6100_ (
+    .A(_2753_),
+    .B(_2477_),
+    .Y(_2476_)
+  );
+  NOR2X1 _6101_ (
+    .A(_2478_),
+    .B(_2476_),
+    .Y(_2475_)
+  );
+  INVX1 _6102_ (
+    .A(_2475_),
+    .Y(_2474_)
+  );
+  NAND2X1 _6103_ (
+    .A(_2574_),
+    .B(_2482_),
+    .Y(_2473_)
+  );
+  NAND2X1 _6104_ (
+    .A(_2480_),
+    .B(_2473_),
+    .Y(_2472_)
+  );
+  INVX1 _6105_ (
+    .A(_2472_),
+    .Y(_2471_)
+  );
+  NAND2X1 _6106_ (
+    .A(_2474_),
+    .B(_2471_),
+    .Y(_2470_)
+  );
+  NAND2X1 _6107_ (
+    .A(_2480_),
+    .B(_2470_),
+    .Y(_2469_)
+  );
+  OR2X1 _6108_ (
+    .A(_2591_),
+    .B(_2469_),
+    .Y(_2468_)
+  );
+  NAND2X1 _6109_ (
+    .A(_2731_),
+    .B(_2628_),
+    .Y(_2467_)
+  );
+  NAND2X1 _6110_ (
+    .A(_2627_),
+    .B(_2467_),
+    .Y(_2466_)
+  );
+  INVX1 _6111_ (
+    .A(_2466_),
+    .Y(_2465_)
+  );
+  NAND2X1 _6112_ (
+    .A(_2591_),
+    .B(_2469_),
+    .Y(_2464_)
+  );
+  NAND2X1 _6113_ (
+    .A(_2468_),
+    .B(_2464_),
+    .Y(_2463_)
+  );
+  INVX1 _6114_ (
+    .A(_2463_),
+    .Y(_2462_)
+  );
+  NAND2X1 _6115_ (
+    .A(_2466_),
+    .B(_2462_),
+    .Y(_2461_)
+  );
+  NAND2X1 _6116_ (
+    .A(_2468_),
+    .B(_2461_),
+    .Y(_2460_)
+  );
+  NAND2X1 _6117_ (
+    .A(_2836_),
+    .B(_2788_),
+    .Y(_2459_)
+  );
+  NAND2X1 _6118_ (
+    .A(_2787_),
+    .B(_2459_),
+    .Y(_2458_)
+  );
+  NAND2X1 _6119_ (
+    .A(_2460_),
+    .B(_2458_),
+    .Y(_2457_)
+  );
+  NAND2X1 _6120_ (
+    .A(_2622_),
+    .B(_2611_),
+    .Y(_2456_)
+  );
+  NAND2X1 _6121_ (
+    .A(_2610_),
+    .B(_2456_),
+    .Y(_2455_)
+  );
+  INVX1 _6122_ (
+    .A(_2455_),
+    .Y(_2454_)
+  );
+  OR2X1 _6123_ (
+    .A(_2460_),
+    .B(_2458_),
+    .Y(_2453_)
+  );
+  NAND2X1 _6124_ (
+    .A(_2457_),
+    .B(_2453_),
+    .Y(_2452_)
+  );
+  INVX1 _6125_ (
+    .A(_2452_),
+    .Y(_2451_)
+  );
+  NAND2X1 _6126_ (
+    .A(_2455_),
+    .B(_2451_),
+    .Y(_2450_)
+  );
+  NAND2X1 _6127_ (
+    .A(_2457_),
+    .B(_2450_),
+    .Y(_2449_)
+  );
+  INVX1 _6128_ (
+    .A(_2449_),
+    .Y(_2448_)
+  );
+  NAND2X1 _6129_ (
+    .A(_2605_),
+    .B(_2448_),
+    .Y(_2447_)
+  );
+  NAND2X1 _6130_ (
+    .A(_2604_),
+    .B(_2449_),
+    .Y(_2446_)
+  );
+  NAND2X1 _6131_ (
+    .A(_2447_),
+    .B(_2446_),
+    .Y(_2445_)
+  );
+  NAND2X1 _6132_ (
+    .A(_2465_),
+    .B(_2463_),
+    .Y(_2444_)
+  );
+  NAND2X1 _6133_ (
+    .A(_2461_),
+    .B(_2444_),
+    .Y(_2443_)
+  );
+  NAND2X1 _6134_ (
+    .A(_2615_),
+    .B(_2613_),
+    .Y(_2442_)
+  );
+  NAND2X1 _6135_ (
+    .A(_2612_),
+    .B(_2442_),
+    .Y(_2441_)
+  );
+  OR2X1 _6136_ (
+    .A(_2443_),
+    .B(_2441_),
+    .Y(_2440_)
+  );
+  NAND2X1 _6137_ (
+    .A(_2443_),
+    .B(_2441_),
+    .Y(_2439_)
+  );
+  NAND2X1 _6138_ (
+    .A(_2440_),
+    .B(_2439_),
+    .Y(_2438_)
+  );
+  NAND2X1 _6139_ (
+    .A(_2475_),
+    .B(_2472_),
+    .Y(_2437_)
+  );
+  NAND2X1 _6140_ (
+    .A(_2470_),
+    .B(_2437_),
+    .Y(_2436_)
+  );
+  INVX1 _6141_ (
+    .A(_2436_),
+    .Y(_2435_)
+  );
+  NAND2X1 _6142_ (
+    .A(_2500_),
+    .B(_2484_),
+    .Y(_2434_)
+  );
+  NAND2X1 _6143_ (
+    .A(_2483_),
+    .B(_2434_),
+    .Y(_2433_)
+  );
+  INVX1 _6144_ (
+    .A(_2433_),
+    .Y(_2432_)
+  );
+  NAND2X1 _6145_ (
+    .A(_2579_),
+    .B(_2577_),
+    .Y(_2431_)
+  );
+  NAND2X1 _6146_ (
+    .A(_2576_),
+    .B(_2431_),
+    .Y(_2430_)
+  );
+  INVX1 _6147_ (
+    .A(_2430_),
+    .Y(_2429_)
+  );
+  NAND2X1 _6148_ (
+    .A(_2433_),
+    .B(_2429_),
+    .Y(_2428_)
+  );
+  NAND2X1 _6149_ (
+    .A(_2478_),
+    .B(_2476_),
+    .Y(_2427_)
+  );
+  NAND2X1 _6150_ (
+    .A(_2474_),
+    .B(_2427_),
+    .Y(_2426_)
+  );
+  INVX1 _6151_ (
+    .A(_2426_),
+    .Y(_2425_)
+  );
+  NAND2X1 _6152_ (
+    .A(_2432_),
+    .B(_2430_),
+    .Y(_2424_)
+  );
+  NAND2X1 _6153_ (
+    .A(_2428_),
+    .B(_2424_),
+    .Y(_2423_)
+  );
+  INVX1 _6154_ (
+    .A(_2423_),
+    .Y(_2422_)
+  );
+  NAND2X1 _6155_ (
+    .A(_2426_),
+    .B(_2422_),
+    .Y(_2421_)
+  );
+  NAND2X1 _6156_ (
+    .A(_2428_),
+    .B(_2421_),
+    .Y(_2420_)
+  );
+  INVX1 _6157_ (
+    .A(_2420_),
+    .Y(_2419_)
+  );
+  NAND2X1 _6158_ (
+    .A(_2435_),
+    .B(_2420_),
+    .Y(_2418_)
+  );
+  NAND2X1 _6159_ (
+    .A(x[59]),
+    .B(_2924_),
+    .Y(_2417_)
+  );
+  NAND2X1 _6160_ (
+    .A(_2927_),
+    .B(_2417_),
+    .Y(_2416_)
+  );
+  INVX1 _6161_ (
+    .A(_2416_),
+    .Y(_2415_)
+  );
+  NAND2X1 _6162_ (
+    .A(x[46]),
+    .B(_4180_),
+    .Y(_2414_)
+  );
+  NAND2X1 _6163_ (
+    .A(_4178_),
+    .B(_4169_),
+    .Y(_2413_)
+  );
+  NAND2X1 _6164_ (
+    .A(_4227_),
+    .B(x[48]),
+    .Y(_2412_)
+  );
+  NAND2X1 _6165_ (
+    .A(_2548_),
+    .B(_2413_),
+    .Y(_2411_)
+  );
+  NAND2X1 _6166_ (
+    .A(_2414_),
+    .B(_2411_),
+    .Y(_2410_)
+  );
+  NAND2X1 _6167_ (
+    .A(_2412_),
+    .B(_2410_),
+    .Y(_2409_)
+  );
+  INVX1 _6168_ (
+    .A(_2409_),
+    .Y(_2408_)
+  );
+  NAND2X1 _6169_ (
+    .A(_2416_),
+    .B(_2408_),
+    .Y(_2407_)
+  );
+  NAND2X1 _6170_ (
+    .A(_2415_),
+    .B(_2409_),
+    .Y(_2406_)
+  );
+  NAND2X1 _6171_ (
+    .A(_2407_),
+    .B(_2406_),
+    .Y(_2405_)
+  );
+  INVX1 _6172_ (
+    .A(_2405_),
+    .Y(_2404_)
+  );
+  NAND2X1 _6173_ (
+    .A(_4210_),
+    .B(_3394_),
+    .Y(_2403_)
+  );
+  NAND2X1 _6174_ (
+    .A(_2540_),
+    .B(_2403_),
+    .Y(_2402_)
+  );
+  NAND2X1 _6175_ (
+    .A(_2537_),
+    .B(_2536_),
+    .Y(_2401_)
+  );
+  XOR2X1 _6176_ (
+    .A(x[23]),
+    .B(_2401_),
+    .Y(_2400_)
+  );
+  OR2X1 _6177_ (
+    .A(_2402_),
+    .B(_2400_),
+    .Y(_2399_)
+  );
+  NAND2X1 _6178_ (
+    .A(_2402_),
+    .B(_2400_),
+    .Y(_2398_)
+  );
+  NAND2X1 _6179_ (
+    .A(_2399_),
+    .B(_2398_),
+    .Y(_2397_)
+  );
+  NAND2X1 _6180_ (
+    .A(_4237_),
+    .B(_2871_),
+    .Y(_2396_)
+  );
+  NAND2X1 _6181_ (
+    .A(_2528_),
+    .B(_2396_),
+    .Y(_2395_)
+  );
+  OR2X1 _6182_ (
+    .A(_2397_),
+    .B(_2395_),
+    .Y(_2394_)
+  );
+  NAND2X1 _6183_ (
+    .A(_2399_),
+    .B(_2394_),
+    .Y(_2393_)
+  );
+  INVX1 _6184_ (
+    .A(_2393_),
+    .Y(_2392_)
+  );
+  NAND2X1 _6185_ (
+    .A(_2404_),
+    .B(_2393_),
+    .Y(_2391_)
+  );
+  NAND2X1 _6186_ (
+    .A(_2407_),
+    .B(_2391_),
+    .Y(_2390_)
+  );
+  INVX1 _6187_ (
+    .A(_2390_),
+    .Y(_2389_)
+  );
+  NAND2X1 _6188_ (
+    .A(x[73]),
+    .B(_3702_),
+    .Y(_2388_)
+  );
+  NAND2X1 _6189_ (
+    .A(_2496_),
+    .B(_2494_),
+    .Y(_2387_)
+  );
+  NAND2X1 _6190_ (
+    .A(_2492_),
+    .B(_2387_),
+    .Y(_2386_)
+  );
+  NAND2X1 _6191_ (
+    .A(_4182_),
+    .B(_3701_),
+    .Y(_2385_)
+  );
+  NAND2X1 _6192_ (
+    .A(_2388_),
+    .B(_2385_),
+    .Y(_2384_)
+  );
+  OR2X1 _6193_ (
+    .A(_2386_),
+    .B(_2384_),
+    .Y(_2383_)
+  );
+  NAND2X1 _6194_ (
+    .A(_2388_),
+    .B(_2383_),
+    .Y(_2382_)
+  );
+  INVX1 _6195_ (
+    .A(_2382_),
+    .Y(_2381_)
+  );
+  NAND2X1 _6196_ (
+    .A(_2389_),
+    .B(_2382_),
+    .Y(_2380_)
+  );
+  NAND2X1 _6197_ (
+    .A(_2390_),
+    .B(_2381_),
+    .Y(_2379_)
+  );
+  NAND2X1 _6198_ (
+    .A(_2380_),
+    .B(_2379_),
+    .Y(_2378_)
+  );
+  NAND2X1 _6199_ (
+    .A(_2567_),
+    .B(_2558_),
+    .Y(_2377_)
+  );
+  NAND2X1 _6200_ (
+    .A(_2557_),
+    .B(_2377_),
+    .Y(_2376_)
+  );
+  NAND2X1 _6201_ (
+    .A(_2547_),
+    .B(_2545_),
+    .Y(_2375_)
+  );
+  NAND2X1 _6202_ (
+    .A(_2543_),
+    .B(_2375_),
+    .Y(_2374_)
+  );
+  NAND2X1 _6203_ (
+    .A(_2376_),
+    .B(_2374_),
+    .Y(_2373_)
+  );
+  NAND2X1 _6204_ (
+    .A(_2530_),
+    .B(_2526_),
+    .Y(_2372_)
+  );
+  NAND2X1 _6205_ (
+    .A(_2525_),
+    .B(_2372_),
+    .Y(_2371_)
+  );
+  OR2X1 _6206_ (
+    .A(_2376_),
+    .B(_2374_),
+    .Y(_2370_)
+  );
+  NAND2X1 _6207_ (
+    .A(_2373_),
+    .B(_2370_),
+    .Y(_2369_)
+  );
+  OR2X1 _6208_ (
+    .A(_2371_),
+    .B(_2369_),
+    .Y(_2368_)
+  );
+  NAND2X1 _6209_ (
+    .A(_2373_),
+    .B(_2368_),
+    .Y(_2367_)
+  );
+  OR2X1 _6210_ (
+    .A(_2378_),
+    .B(_2367_),
+    .Y(_2366_)
+  );
+  NAND2X1 _6211_ (
+    .A(_2380_),
+    .B(_2366_),
+    .Y(_2365_)
+  );
+  NAND2X1 _6212_ (
+    .A(_4216_),
+    .B(x[78]),
+    .Y(_2364_)
+  );
+  NAND2X1 _6213_ (
+    .A(_2588_),
+    .B(_2586_),
+    .Y(_2363_)
+  );
+  NAND2X1 _6214_ (
+    .A(_2584_),
+    .B(_2363_),
+    .Y(_2362_)
+  );
+  INVX1 _6215_ (
+    .A(_2362_),
+    .Y(_2361_)
+  );
+  NAND2X1 _6216_ (
+    .A(x[82]),
+    .B(_4170_),
+    .Y(_2360_)
+  );
+  NAND2X1 _6217_ (
+    .A(_2364_),
+    .B(_2360_),
+    .Y(_2359_)
+  );
+  INVX1 _6218_ (
+    .A(_2359_),
+    .Y(_2358_)
+  );
+  NAND2X1 _6219_ (
+    .A(_2362_),
+    .B(_2358_),
+    .Y(_2357_)
+  );
+  NAND2X1 _6220_ (
+    .A(_2364_),
+    .B(_2357_),
+    .Y(_2356_)
+  );
+  OR2X1 _6221_ (
+    .A(_2365_),
+    .B(_2356_),
+    .Y(_2355_)
+  );
+  NAND2X1 _6222_ (
+    .A(_2365_),
+    .B(_2356_),
+    .Y(_2354_)
+  );
+  NAND2X1 _6223_ (
+    .A(_2355_),
+    .B(_2354_),
+    .Y(_2353_)
+  );
+  INVX1 _6224_ (
+    .A(_2353_),
+    .Y(_2352_)
+  );
+  NAND2X1 _6225_ (
+    .A(_2523_),
+    .B(_2521_),
+    .Y(_2351_)
+  );
+  NAND2X1 _6226_ (
+    .A(_2519_),
+    .B(_2351_),
+    .Y(_2350_)
+  );
+  NAND2X1 _6227_ (
+    .A(_2508_),
+    .B(_2506_),
+    .Y(_2349_)
+  );
+  NAND2X1 _6228_ (
+    .A(_2504_),
+    .B(_2349_),
+    .Y(_2348_)
+  );
+  OR2X1 _6229_ (
+    .A(_2350_),
+    .B(_2348_),
+    .Y(_2347_)
+  );
+  NAND2X1 _6230_ (
+    .A(_2488_),
+    .B(_2486_),
+    .Y(_2346_)
+  );
+  NAND2X1 _6231_ (
+    .A(_2485_),
+    .B(_2346_),
+    .Y(_2345_)
+  );
+  NAND2X1 _6232_ (
+    .A(_2350_),
+    .B(_2348_),
+    .Y(_2344_)
+  );
+  NAND2X1 _6233_ (
+    .A(_2347_),
+    .B(_2344_),
+    .Y(_2343_)
+  );
+  OR2X1 _6234_ (
+    .A(_2345_),
+    .B(_2343_),
+    .Y(_2342_)
+  );
+  NAND2X1 _6235_ (
+    .A(_2347_),
+    .B(_2342_),
+    .Y(_2341_)
+  );
+  INVX1 _6236_ (
+    .A(_2341_),
+    .Y(_2340_)
+  );
+  NAND2X1 _6237_ (
+    .A(_2352_),
+    .B(_2341_),
+    .Y(_2339_)
+  );
+  NAND2X1 _6238_ (
+    .A(_2355_),
+    .B(_2339_),
+    .Y(_2338_)
+  );
+  INVX1 _6239_ (
+    .A(_2338_),
+    .Y(_2337_)
+  );
+  NAND2X1 _6240_ (
+    .A(_2436_),
+    .B(_2419_),
+    .Y(_2336_)
+  );
+  NAND2X1 _6241_ (
+    .A(_2418_),
+    .B(_2336_),
+    .Y(_2335_)
+  );
+  INVX1 _6242_ (
+    .A(_2335_),
+    .Y(_2334_)
+  );
+  NAND2X1 _6243_ (
+    .A(_2338_),
+    .B(_2334_),
+    .Y(_2333_)
+  );
+  NAND2X1 _6244_ (
+    .A(_2418_),
+    .B(_2333_),
+    .Y(_2332_)
+  );
+  OR2X1 _6245_ (
+    .A(_2438_),
+    .B(_2332_),
+    .Y(_2331_)
+  );
+  NAND2X1 _6246_ (
+    .A(_2440_),
+    .B(_2331_),
+    .Y(_2330_)
+  );
+  INVX1 _6247_ (
+    .A(_2330_),
+    .Y(_2329_)
+  );
+  NAND2X1 _6248_ (
+    .A(_2454_),
+    .B(_2452_),
+    .Y(_2328_)
+  );
+  NAND2X1 _6249_ (
+    .A(_2450_),
+    .B(_2328_),
+    .Y(_2327_)
+  );
+  INVX1 _6250_ (
+    .A(_2327_),
+    .Y(_2326_)
+  );
+  NAND2X1 _6251_ (
+    .A(_2330_),
+    .B(_2326_),
+    .Y(_2325_)
+  );
+  NAND2X1 _6252_ (
+    .A(_2438_),
+    .B(_2332_),
+    .Y(_2324_)
+  );
+  NAND2X1 _6253_ (
+    .A(_2331_),
+    .B(_2324_),
+    .Y(_2323_)
+  );
+  INVX1 _6254_ (
+    .A(_2323_),
+    .Y(_2322_)
+  );
+  NAND2X1 _6255_ (
+    .A(_2596_),
+    .B(_2594_),
+    .Y(_2321_)
+  );
+  NAND2X1 _6256_ (
+    .A(_2592_),
+    .B(_2321_),
+    .Y(_2320_)
+  );
+  NAND2X1 _6257_ (
+    .A(_2353_),
+    .B(_2340_),
+    .Y(_2319_)
+  );
+  NAND2X1 _6258_ (
+    .A(_2339_),
+    .B(_2319_),
+    .Y(_2318_)
+  );
+  INVX1 _6259_ (
+    .A(_2318_),
+    .Y(_2317_)
+  );
+  NAND2X1 _6260_ (
+    .A(_2378_),
+    .B(_2367_),
+    .Y(_2316_)
+  );
+  NAND2X1 _6261_ (
+    .A(_2366_),
+    .B(_2316_),
+    .Y(_2315_)
+  );
+  NAND2X1 _6262_ (
+    .A(_2361_),
+    .B(_2359_),
+    .Y(_2314_)
+  );
+  NAND2X1 _6263_ (
+    .A(_2357_),
+    .B(_2314_),
+    .Y(_2313_)
+  );
+  NAND2X1 _6264_ (
+    .A(_2315_),
+    .B(_2313_),
+    .Y(_2312_)
+  );
+  NAND2X1 _6265_ (
+    .A(_2345_),
+    .B(_2343_),
+    .Y(_2311_)
+  );
+  NAND2X1 _6266_ (
+    .A(_2342_),
+    .B(_2311_),
+    .Y(_2310_)
+  );
+  OR2X1 _6267_ (
+    .A(_2315_),
+    .B(_2313_),
+    .Y(_2309_)
+  );
+  NAND2X1 _6268_ (
+    .A(_2312_),
+    .B(_2309_),
+    .Y(_2308_)
+  );
+  OR2X1 _6269_ (
+    .A(_2310_),
+    .B(_2308_),
+    .Y(_2307_)
+  );
+  NAND2X1 _6270_ (
+    .A(_2312_),
+    .B(_2307_),
+    .Y(_2306_)
+  );
+  INVX1 _6271_ (
+    .A(_2306_),
+    .Y(_2305_)
+  );
+  NAND2X1 _6272_ (
+    .A(_2318_),
+    .B(_2305_),
+    .Y(_2304_)
+  );
+  NAND2X1 _6273_ (
+    .A(x[83]),
+    .B(x[81]),
+    .Y(_2303_)
+  );
+  NAND2X1 _6274_ (
+    .A(_2405_),
+    .B(_2392_),
+    .Y(_2302_)
+  );
+  NAND2X1 _6275_ (
+    .A(_2391_),
+    .B(_2302_),
+    .Y(_2301_)
+  );
+  NAND2X1 _6276_ (
+    .A(_4195_),
+    .B(_3418_),
+    .Y(_2300_)
+  );
+  NAND2X1 _6277_ (
+    .A(_3420_),
+    .B(_2300_),
+    .Y(_2299_)
+  );
+  NAND2X1 _6278_ (
+    .A(_2301_),
+    .B(_2299_),
+    .Y(_2298_)
+  );
+  NAND2X1 _6279_ (
+    .A(_4225_),
+    .B(_2925_),
+    .Y(_2297_)
+  );
+  NAND2X1 _6280_ (
+    .A(_2417_),
+    .B(_2297_),
+    .Y(_2296_)
+  );
+  NAND2X1 _6281_ (
+    .A(x[48]),
+    .B(x[44]),
+    .Y(_2295_)
+  );
+  NAND2X1 _6282_ (
+    .A(_4180_),
+    .B(_4178_),
+    .Y(_2294_)
+  );
+  NAND2X1 _6283_ (
+    .A(_2295_),
+    .B(_2294_),
+    .Y(_2293_)
+  );
+  INVX1 _6284_ (
+    .A(_2293_),
+    .Y(_2292_)
+  );
+  NAND2X1 _6285_ (
+    .A(_2919_),
+    .B(_2293_),
+    .Y(_2291_)
+  );
+  NAND2X1 _6286_ (
+    .A(_2918_),
+    .B(_2292_),
+    .Y(_2290_)
+  );
+  NAND2X1 _6287_ (
+    .A(_2291_),
+    .B(_2290_),
+    .Y(_2289_)
+  );
+  OR2X1 _6288_ (
+    .A(_2296_),
+    .B(_2289_),
+    .Y(_2288_)
+  );
+  NAND2X1 _6289_ (
+    .A(_2397_),
+    .B(_2395_),
+    .Y(_2287_)
+  );
+  NAND2X1 _6290_ (
+    .A(_2394_),
+    .B(_2287_),
+    .Y(_2286_)
+  );
+  NAND2X1 _6291_ (
+    .A(_2296_),
+    .B(_2289_),
+    .Y(_2285_)
+  );
+  NAND2X1 _6292_ (
+    .A(_2288_),
+    .B(_2285_),
+    .Y(_2284_)
+  );
+  OR2X1 _6293_ (
+    .A(_2286_),
+    .B(_2284_),
+    .Y(_2283_)
+  );
+  NAND2X1 _6294_ (
+    .A(_2288_),
+    .B(_2283_),
+    .Y(_2282_)
+  );
+  OR2X1 _6295_ (
+    .A(_2301_),
+    .B(_2299_),
+    .Y(_2281_)
+  );
+  NAND2X1 _6296_ (
+    .A(_2298_),
+    .B(_2281_),
+    .Y(_2280_)
+  );
+  OR2X1 _6297_ (
+    .A(_2282_),
+    .B(_2280_),
+    .Y(_2279_)
+  );
+  NAND2X1 _6298_ (
+    .A(_2298_),
+    .B(_2279_),
+    .Y(_2278_)
+  );
+  OR2X1 _6299_ (
+    .A(_2303_),
+    .B(_2278_),
+    .Y(_2277_)
+  );
+  NAND2X1 _6300_ (
+    .A(_2303_),
+    .B(_2278_),
+    .Y(_2276_)
+  );
+  NAND2X1 _6301_ (
+    .A(_2277_),
+    .B(_2276_),
+    .Y(_2275_)
+  );
+  NAND2X1 _6302_ (
+    .A(_2386_),
+    .B(_2384_),
+    .Y(_2274_)
+  );
+  NAND2X1 _6303_ (
+    .A(_2383_),
+    .B(_2274_),
+    .Y(_2273_)
+  );
+  INVX1 _6304_ (
+    .A(_2273_),
+    .Y(_2272_)
+  );
+  NAND2X1 _6305_ (
+    .A(x[77]),
+    .B(_2272_),
+    .Y(_2271_)
+  );
+  NAND2X1 _6306_ (
+    .A(_2371_),
+    .B(_2369_),
+    .Y(_2270_)
+  );
+  NAND2X1 _6307_ (
+    .A(_2368_),
+    .B(_2270_),
+    .Y(_2269_)
+  );
+  INVX1 _6308_ (
+    .A(_2269_),
+    .Y(_2268_)
+  );
+  NAND2X1 _6309_ (
+    .A(_4173_),
+    .B(_2273_),
+    .Y(_2267_)
+  );
+  NAND2X1 _6310_ (
+    .A(_2271_),
+    .B(_2267_),
+    .Y(_2266_)
+  );
+  INVX1 _6311_ (
+    .A(_2266_),
+    .Y(_2265_)
+  );
+  NAND2X1 _6312_ (
+    .A(_2269_),
+    .B(_2265_),
+    .Y(_2264_)
+  );
+  NAND2X1 _6313_ (
+    .A(_2271_),
+    .B(_2264_),
+    .Y(_2263_)
+  );
+  OR2X1 _6314_ (
+    .A(_2275_),
+    .B(_2263_),
+    .Y(_2262_)
+  );
+  NAND2X1 _6315_ (
+    .A(_2277_),
+    .B(_2262_),
+    .Y(_2261_)
+  );
+  NAND2X1 _6316_ (
+    .A(_2317_),
+    .B(_2306_),
+    .Y(_2260_)
+  );
+  NAND2X1 _6317_ (
+    .A(_2304_),
+    .B(_2260_),
+    .Y(_2259_)
+  );
+  OR2X1 _6318_ (
+    .A(_2261_),
+    .B(_2259_),
+    .Y(_2258_)
+  );
+  NAND2X1 _6319_ (
+    .A(_2304_),
+    .B(_2258_),
+    .Y(_2257_)
+  );
+  NAND2X1 _6320_ (
+    .A(_2320_),
+    .B(_2257_),
+    .Y(_2256_)
+  );
+  NAND2X1 _6321_ (
+    .A(_2337_),
+    .B(_2335_),
+    .Y(_2255_)
+  );
+  NAND2X1 _6322_ (
+    .A(_2333_),
+    .B(_2255_),
+    .Y(_2254_)
+  );
+  INVX1 _6323_ (
+    .A(_2254_),
+    .Y(_2253_)
+  );
+  OR2X1 _6324_ (
+    .A(_2320_),
+    .B(_2257_),
+    .Y(_2252_)
+  );
+  NAND2X1 _6325_ (
+    .A(_2256_),
+    .B(_2252_),
+    .Y(_2251_)
+  );
+  INVX1 _6326_ (
+    .A(_2251_),
+    .Y(_2250_)
+  );
+  NAND2X1 _6327_ (
+    .A(_2254_),
+    .B(_2250_),
+    .Y(_2249_)
+  );
+  NAND2X1 _6328_ (
+    .A(_2256_),
+    .B(_2249_),
+    .Y(_2248_)
+  );
+  INVX1 _6329_ (
+    .A(_2248_),
+    .Y(_2247_)
+  );
+  NAND2X1 _6330_ (
+    .A(_2323_),
+    .B(_2247_),
+    .Y(_2246_)
+  );
+  NAND2X1 _6331_ (
+    .A(_2322_),
+    .B(_2248_),
+    .Y(_2245_)
+  );
+  NAND2X1 _6332_ (
+    .A(_2246_),
+    .B(_2245_),
+    .Y(_2244_)
+  );
+  NAND2X1 _6333_ (
+    .A(_2253_),
+    .B(_2251_),
+    .Y(_2243_)
+  );
+  NAND2X1 _6334_ (
+    .A(_2249_),
+    .B(_2243_),
+    .Y(_2242_)
+  );
+  INVX1 _6335_ (
+    .A(_2242_),
+    .Y(_2241_)
+  );
+  NAND2X1 _6336_ (
+    .A(_2425_),
+    .B(_2423_),
+    .Y(_2240_)
+  );
+  NAND2X1 _6337_ (
+    .A(_2421_),
+    .B(_2240_),
+    .Y(_2239_)
+  );
+  NAND2X1 _6338_ (
+    .A(_2268_),
+    .B(_2266_),
+    .Y(_2238_)
+  );
+  NAND2X1 _6339_ (
+    .A(_2264_),
+    .B(_2238_),
+    .Y(_2237_)
+  );
+  INVX1 _6340_ (
+    .A(_2237_),
+    .Y(_2236_)
+  );
+  NAND2X1 _6341_ (
+    .A(_4213_),
+    .B(_4203_),
+    .Y(_2235_)
+  );
+  NAND2X1 _6342_ (
+    .A(_2303_),
+    .B(_2235_),
+    .Y(_2234_)
+  );
+  INVX1 _6343_ (
+    .A(_2234_),
+    .Y(_2233_)
+  );
+  NAND2X1 _6344_ (
+    .A(_2237_),
+    .B(_2233_),
+    .Y(_2232_)
+  );
+  NAND2X1 _6345_ (
+    .A(_2282_),
+    .B(_2280_),
+    .Y(_2231_)
+  );
+  NAND2X1 _6346_ (
+    .A(_2279_),
+    .B(_2231_),
+    .Y(_2230_)
+  );
+  INVX1 _6347_ (
+    .A(_2230_),
+    .Y(_2229_)
+  );
+  NAND2X1 _6348_ (
+    .A(_3712_),
+    .B(_2229_),
+    .Y(_2228_)
+  );
+  NAND2X1 _6349_ (
+    .A(_3711_),
+    .B(_2230_),
+    .Y(_2227_)
+  );
+  NAND2X1 _6350_ (
+    .A(_2228_),
+    .B(_2227_),
+    .Y(_2226_)
+  );
+  NAND2X1 _6351_ (
+    .A(x[64]),
+    .B(_3419_),
+    .Y(_2225_)
+  );
+  NAND2X1 _6352_ (
+    .A(_2300_),
+    .B(_2225_),
+    .Y(_2224_)
+  );
+  INVX1 _6353_ (
+    .A(_2224_),
+    .Y(_2223_)
+  );
+  NAND2X1 _6354_ (
+    .A(_4168_),
+    .B(_2224_),
+    .Y(_2222_)
+  );
+  NAND2X1 _6355_ (
+    .A(_2286_),
+    .B(_2284_),
+    .Y(_2221_)
+  );
+  NAND2X1 _6356_ (
+    .A(_2283_),
+    .B(_2221_),
+    .Y(_2220_)
+  );
+  NAND2X1 _6357_ (
+    .A(x[71]),
+    .B(_2223_),
+    .Y(_2219_)
+  );
+  NAND2X1 _6358_ (
+    .A(_2222_),
+    .B(_2219_),
+    .Y(_2218_)
+  );
+  OR2X1 _6359_ (
+    .A(_2220_),
+    .B(_2218_),
+    .Y(_2217_)
+  );
+  NAND2X1 _6360_ (
+    .A(_2222_),
+    .B(_2217_),
+    .Y(_2216_)
+  );
+  OR2X1 _6361_ (
+    .A(_2226_),
+    .B(_2216_),
+    .Y(_2215_)
+  );
+  NAND2X1 _6362_ (
+    .A(_2228_),
+    .B(_2215_),
+    .Y(_2214_)
+  );
+  NAND2X1 _6363_ (
+    .A(_2232_),
+    .B(_2214_),
+    .Y(_2213_)
+  );
+  NAND2X1 _6364_ (
+    .A(_2275_),
+    .B(_2263_),
+    .Y(_2212_)
+  );
+  NAND2X1 _6365_ (
+    .A(_2262_),
+    .B(_2212_),
+    .Y(_2211_)
+  );
+  INVX1 _6366_ (
+    .A(_2211_),
+    .Y(_2210_)
+  );
+  OR2X1 _6367_ (
+    .A(_2232_),
+    .B(_2214_),
+    .Y(_2209_)
+  );
+  NAND2X1 _6368_ (
+    .A(_2213_),
+    .B(_2209_),
+    .Y(_2208_)
+  );
+  INVX1 _6369_ (
+    .A(_2208_),
+    .Y(_2207_)
+  );
+  NAND2X1 _6370_ (
+    .A(_2211_),
+    .B(_2207_),
+    .Y(_2206_)
+  );
+  NAND2X1 _6371_ (
+    .A(_2213_),
+    .B(_2206_),
+    .Y(_2205_)
+  );
+  NAND2X1 _6372_ (
+    .A(_2239_),
+    .B(_2205_),
+    .Y(_2204_)
+  );
+  NAND2X1 _6373_ (
+    .A(_2261_),
+    .B(_2259_),
+    .Y(_2203_)
+  );
+  NAND2X1 _6374_ (
+    .A(_2258_),
+    .B(_2203_),
+    .Y(_2202_)
+  );
+  OR2X1 _6375_ (
+    .A(_2239_),
+    .B(_2205_),
+    .Y(_2201_)
+  );
+  NAND2X1 _6376_ (
+    .A(_2204_),
+    .B(_2201_),
+    .Y(_2200_)
+  );
+  OR2X1 _6377_ (
+    .A(_2202_),
+    .B(_2200_),
+    .Y(_2199_)
+  );
+  NAND2X1 _6378_ (
+    .A(_2204_),
+    .B(_2199_),
+    .Y(_2198_)
+  );
+  INVX1 _6379_ (
+    .A(_2198_),
+    .Y(_2197_)
+  );
+  NAND2X1 _6380_ (
+    .A(_2241_),
+    .B(_2198_),
+    .Y(_2196_)
+  );
+  NAND2X1 _6381_ (
+    .A(_2242_),
+    .B(_2197_),
+    .Y(_2195_)
+  );
+  NAND2X1 _6382_ (
+    .A(_2202_),
+    .B(_2200_),
+    .Y(_2194_)
+  );
+  NAND2X1 _6383_ (
+    .A(_2199_),
+    .B(_2194_),
+    .Y(_2193_)
+  );
+  NAND2X1 _6384_ (
+    .A(_2310_),
+    .B(_2308_),
+    .Y(_2192_)
+  );
+  NAND2X1 _6385_ (
+    .A(_2307_),
+    .B(_2192_),
+    .Y(_2191_)
+  );
+  NAND2X1 _6386_ (
+    .A(_2236_),
+    .B(_2234_),
+    .Y(_2190_)
+  );
+  NAND2X1 _6387_ (
+    .A(_2232_),
+    .B(_2190_),
+    .Y(_2189_)
+  );
+  NAND2X1 _6388_ (
+    .A(_2226_),
+    .B(_2216_),
+    .Y(_2188_)
+  );
+  NAND2X1 _6389_ (
+    .A(_2215_),
+    .B(_2188_),
+    .Y(_2187_)
+  );
+  INVX1 _6390_ (
+    .A(_2187_),
+    .Y(_2186_)
+  );
+  NAND2X1 _6391_ (
+    .A(_2189_),
+    .B(_2186_),
+    .Y(_2185_)
+  );
+  XOR2X1 _6392_ (
+    .A(_2189_),
+    .B(_2186_),
+    .Y(_2184_)
+  );
+  NAND2X1 _6393_ (
+    .A(x[76]),
+    .B(_3709_),
+    .Y(_2183_)
+  );
+  NAND2X1 _6394_ (
+    .A(_4219_),
+    .B(_3708_),
+    .Y(_2182_)
+  );
+  NAND2X1 _6395_ (
+    .A(_2220_),
+    .B(_2218_),
+    .Y(_2181_)
+  );
+  NAND2X1 _6396_ (
+    .A(_2217_),
+    .B(_2181_),
+    .Y(_2180_)
+  );
+  NAND2X1 _6397_ (
+    .A(_2182_),
+    .B(_2180_),
+    .Y(_2179_)
+  );
+  NAND2X1 _6398_ (
+    .A(_2183_),
+    .B(_2179_),
+    .Y(_2178_)
+  );
+  NAND2X1 _6399_ (
+    .A(_2184_),
+    .B(_2178_),
+    .Y(_2177_)
+  );
+  NAND2X1 _6400_ (
+    .A(_2185_),
+    .B(_2177_),
+    .Y(_2176_)
+  );
+  OR2X1 _6401_ (
+    .A(_2191_),
+    .B(_2176_),
+    .Y(_2175_)
+  );
+  NAND2X1 _6402_ (
+    .A(_2210_),
+    .B(_2208_),
+    .Y(_2174_)
+  );
+  NAND2X1 _6403_ (
+    .A(_2206_),
+    .B(_2174_),
+    .Y(_2173_)
+  );
+  INVX1 _6404_ (
+    .A(_2173_),
+    .Y(_2172_)
+  );
+  NAND2X1 _6405_ (
+    .A(_2191_),
+    .B(_2176_),
+    .Y(_2171_)
+  );
+  NAND2X1 _6406_ (
+    .A(_2175_),
+    .B(_2171_),
+    .Y(_2170_)
+  );
+  INVX1 _6407_ (
+    .A(_2170_),
+    .Y(_2169_)
+  );
+  NAND2X1 _6408_ (
+    .A(_2173_),
+    .B(_2169_),
+    .Y(_2168_)
+  );
+  NAND2X1 _6409_ (
+    .A(_2175_),
+    .B(_2168_),
+    .Y(_2167_)
+  );
+  OR2X1 _6410_ (
+    .A(_2193_),
+    .B(_2167_),
+    .Y(_2166_)
+  );
+  XOR2X1 _6411_ (
+    .A(_2184_),
+    .B(_2178_),
+    .Y(_2165_)
+  );
+  NAND2X1 _6412_ (
+    .A(_2183_),
+    .B(_2182_),
+    .Y(_2164_)
+  );
+  XOR2X1 _6413_ (
+    .A(_2180_),
+    .B(_2164_),
+    .Y(_2163_)
+  );
+  NAND2X1 _6414_ (
+    .A(_4211_),
+    .B(_2163_),
+    .Y(_2162_)
+  );
+  NAND2X1 _6415_ (
+    .A(_2165_),
+    .B(_2162_),
+    .Y(_2161_)
+  );
+  INVX1 _6416_ (
+    .A(_2161_),
+    .Y(_2160_)
+  );
+  NAND2X1 _6417_ (
+    .A(_2172_),
+    .B(_2170_),
+    .Y(_2159_)
+  );
+  NAND2X1 _6418_ (
+    .A(_2168_),
+    .B(_2159_),
+    .Y(_2158_)
+  );
+  INVX1 _6419_ (
+    .A(_2158_),
+    .Y(_2157_)
+  );
+  NAND2X1 _6420_ (
+    .A(_2161_),
+    .B(_2157_),
+    .Y(_2156_)
+  );
+  NAND2X1 _6421_ (
+    .A(_2160_),
+    .B(_2158_),
+    .Y(_2155_)
+  );
+  NAND2X1 _6422_ (
+    .A(_2156_),
+    .B(_2155_),
+    .Y(_2154_)
+  );
+  NAND2X1 _6423_ (
+    .A(_4246_),
+    .B(x[79]),
+    .Y(_2153_)
+  );
+  NAND2X1 _6424_ (
+    .A(x[80]),
+    .B(_4211_),
+    .Y(_2152_)
+  );
+  NAND2X1 _6425_ (
+    .A(_2153_),
+    .B(_2152_),
+    .Y(_2151_)
+  );
+  OR2X1 _6426_ (
+    .A(_2163_),
+    .B(_2151_),
+    .Y(_2150_)
+  );
+  NAND2X1 _6427_ (
+    .A(_2163_),
+    .B(_2151_),
+    .Y(_2149_)
+  );
+  NAND2X1 _6428_ (
+    .A(_2150_),
+    .B(_2149_),
+    .Y(_2148_)
+  );
+  NAND2X1 _6429_ (
+    .A(x[82]),
+    .B(_2148_),
+    .Y(_2147_)
+  );
+  NAND2X1 _6430_ (
+    .A(_2153_),
+    .B(_2150_),
+    .Y(_2146_)
+  );
+  XOR2X1 _6431_ (
+    .A(_2165_),
+    .B(_2146_),
+    .Y(_2145_)
+  );
+  OR2X1 _6432_ (
+    .A(_2147_),
+    .B(_2145_),
+    .Y(_2144_)
+  );
+  NAND2X1 _6433_ (
+    .A(_2147_),
+    .B(_2145_),
+    .Y(_2143_)
+  );
+  NAND2X1 _6434_ (
+    .A(_2144_),
+    .B(_2143_),
+    .Y(_2142_)
+  );
+  NAND2X1 _6435_ (
+    .A(_2161_),
+    .B(_2145_),
+    .Y(_2141_)
+  );
+  NAND2X1 _6436_ (
+    .A(_2142_),
+    .B(_2141_),
+    .Y(_2140_)
+  );
+  OR2X1 _6437_ (
+    .A(_2154_),
+    .B(_2140_),
+    .Y(_2139_)
+  );
+  NAND2X1 _6438_ (
+    .A(_2156_),
+    .B(_2139_),
+    .Y(_2138_)
+  );
+  NAND2X1 _6439_ (
+    .A(_2193_),
+    .B(_2167_),
+    .Y(_2137_)
+  );
+  NAND2X1 _6440_ (
+    .A(_2166_),
+    .B(_2137_),
+    .Y(_2136_)
+  );
+  OR2X1 _6441_ (
+    .A(_2138_),
+    .B(_2136_),
+    .Y(_2135_)
+  );
+  NAND2X1 _6442_ (
+    .A(_2166_),
+    .B(_2135_),
+    .Y(_2134_)
+  );
+  INVX1 _6443_ (
+    .A(_2134_),
+    .Y(_2133_)
+  );
+  NAND2X1 _6444_ (
+    .A(_2195_),
+    .B(_2134_),
+    .Y(_2132_)
+  );
+  NAND2X1 _6445_ (
+    .A(_2196_),
+    .B(_2132_),
+    .Y(_2131_)
+  );
+  OR2X1 _6446_ (
+    .A(_2244_),
+    .B(_2131_),
+    .Y(_2130_)
+  );
+  NAND2X1 _6447_ (
+    .A(_2246_),
+    .B(_2130_),
+    .Y(_2129_)
+  );
+  NAND2X1 _6448_ (
+    .A(_2329_),
+    .B(_2327_),
+    .Y(_2128_)
+  );
+  NAND2X1 _6449_ (
+    .A(_2325_),
+    .B(_2128_),
+    .Y(_2127_)
+  );
+  OR2X1 _6450_ (
+    .A(_2129_),
+    .B(_2127_),
+    .Y(_2126_)
+  );
+  NAND2X1 _6451_ (
+    .A(_2325_),
+    .B(_2126_),
+    .Y(_2125_)
+  );
+  OR2X1 _6452_ (
+    .A(_2445_),
+    .B(_2125_),
+    .Y(_2124_)
+  );
+  NAND2X1 _6453_ (
+    .A(_2445_),
+    .B(_2125_),
+    .Y(_2123_)
+  );
+  NAND2X1 _6454_ (
+    .A(_2124_),
+    .B(_2123_),
+    .Y(_2122_)
+  );
+  NAND2X1 _6455_ (
+    .A(_2447_),
+    .B(_2124_),
+    .Y(_2121_)
+  );
+  NAND2X1 _6456_ (
+    .A(_2776_),
+    .B(_2773_),
+    .Y(_2120_)
+  );
+  NAND2X1 _6457_ (
+    .A(_2785_),
+    .B(_2120_),
+    .Y(_2119_)
+  );
+  NAND2X1 _6458_ (
+    .A(_2784_),
+    .B(_2777_),
+    .Y(_2118_)
+  );
+  NAND2X1 _6459_ (
+    .A(_2119_),
+    .B(_2118_),
+    .Y(_2117_)
+  );
+  INVX1 _6460_ (
+    .A(_2117_),
+    .Y(_2116_)
+  );
+  NAND2X1 _6461_ (
+    .A(_2608_),
+    .B(_2117_),
+    .Y(_2115_)
+  );
+  NAND2X1 _6462_ (
+    .A(_2607_),
+    .B(_2116_),
+    .Y(_2114_)
+  );
+  NAND2X1 _6463_ (
+    .A(_2115_),
+    .B(_2114_),
+    .Y(_2113_)
+  );
+  XOR2X1 _6464_ (
+    .A(_2121_),
+    .B(_2113_),
+    .Y(_2112_)
+  );
+  NAND2X1 _6465_ (
+    .A(_2122_),
+    .B(_2112_),
+    .Y(_2111_)
+  );
+  INVX1 _6466_ (
+    .A(_2111_),
+    .Y(_2110_)
+  );
+  NAND2X1 _6467_ (
+    .A(_2121_),
+    .B(_2115_),
+    .Y(_2109_)
+  );
+  NAND2X1 _6468_ (
+    .A(_2793_),
+    .B(_2784_),
+    .Y(_2108_)
+  );
+  NAND2X1 _6469_ (
+    .A(_2114_),
+    .B(_2109_),
+    .Y(_2107_)
+  );
+  INVX1 _6470_ (
+    .A(_2107_),
+    .Y(_2106_)
+  );
+  NAND2X1 _6471_ (
+    .A(_2108_),
+    .B(_2106_),
+    .Y(_2105_)
+  );
+  NAND2X1 _6472_ (
+    .A(_2111_),
+    .B(_2105_),
+    .Y(_2104_)
+  );
+  INVX1 _6473_ (
+    .A(_2104_),
+    .Y(_2103_)
+  );
+  XOR2X1 _6474_ (
+    .A(_3448_),
+    .B(_3109_),
+    .Y(_2102_)
+  );
+  NAND2X1 _6475_ (
+    .A(_3101_),
+    .B(_2102_),
+    .Y(_2101_)
+  );
+  INVX1 _6476_ (
+    .A(_2101_),
+    .Y(_2100_)
+  );
+  NAND2X1 _6477_ (
+    .A(_3096_),
+    .B(_2101_),
+    .Y(_2099_)
+  );
+  INVX1 _6478_ (
+    .A(_2099_),
+    .Y(_2098_)
+  );
+  NAND2X1 _6479_ (
+    .A(_2103_),
+    .B(_2099_),
+    .Y(_2097_)
+  );
+  NAND2X1 _6480_ (
+    .A(_2104_),
+    .B(_2098_),
+    .Y(_2096_)
+  );
+  NAND2X1 _6481_ (
+    .A(_2097_),
+    .B(_2096_),
+    .Y(_2095_)
+  );
+  INVX1 _6482_ (
+    .A(_2095_),
+    .Y(_2094_)
+  );
+  NAND2X1 _6483_ (
+    .A(_2129_),
+    .B(_2127_),
+    .Y(_2093_)
+  );
+  NAND2X1 _6484_ (
+    .A(_2126_),
+    .B(_2093_),
+    .Y(_2092_)
+  );
+  INVX1 _6485_ (
+    .A(_2092_),
+    .Y(_2091_)
+  );
+  NAND2X1 _6486_ (
+    .A(_2112_),
+    .B(_2091_),
+    .Y(_2090_)
+  );
+  INVX1 _6487_ (
+    .A(_2090_),
+    .Y(_2089_)
+  );
+  NAND2X1 _6488_ (
+    .A(_2105_),
+    .B(_2090_),
+    .Y(_2088_)
+  );
+  INVX1 _6489_ (
+    .A(_2088_),
+    .Y(_2087_)
+  );
+  NAND2X1 _6490_ (
+    .A(_4238_),
+    .B(x[35]),
+    .Y(_2086_)
+  );
+  INVX1 _6491_ (
+    .A(_2086_),
+    .Y(_2085_)
+  );
+  NAND2X1 _6492_ (
+    .A(_4245_),
+    .B(x[26]),
+    .Y(_2084_)
+  );
+  NAND2X1 _6493_ (
+    .A(x[6]),
+    .B(_4229_),
+    .Y(_2083_)
+  );
+  NAND2X1 _6494_ (
+    .A(_2084_),
+    .B(_2083_),
+    .Y(_2082_)
+  );
+  INVX1 _6495_ (
+    .A(_2082_),
+    .Y(_2081_)
+  );
+  NAND2X1 _6496_ (
+    .A(x[30]),
+    .B(_3051_),
+    .Y(_2080_)
+  );
+  NAND2X1 _6497_ (
+    .A(_3053_),
+    .B(_2080_),
+    .Y(_2079_)
+  );
+  INVX1 _6498_ (
+    .A(_2079_),
+    .Y(_2078_)
+  );
+  NAND2X1 _6499_ (
+    .A(_2081_),
+    .B(_2079_),
+    .Y(_2077_)
+  );
+  NAND2X1 _6500_ (
+    .A(_2084_),
+    .B(_2077_),
+    .Y(_2076_)
+  );
+  NAND2X1 _6501_ (
+    .A(x[23]),
+    .B(x[25]),
+    .Y(_2075_)
+  );
+  NAND2X1 _6502_ (
+    .A(_4232_),
+    .B(_4220_),
+    .Y(_2074_)
+  );
+  NAND2X1 _6503_ (
+    .A(_2075_),
+    .B(_2074_),
+    .Y(_2073_)
+  );
+  INVX1 _6504_ (
+    .A(_2073_),
+    .Y(_2072_)
+  );
+  NAND2X1 _6505_ (
+    .A(_4214_),
+    .B(_2072_),
+    .Y(_2071_)
+  );
+  NAND2X1 _6506_ (
+    .A(_2075_),
+    .B(_2071_),
+    .Y(_2070_)
+  );
+  INVX1 _6507_ (
+    .A(_2070_),
+    .Y(_2069_)
+  );
+  NAND2X1 _6508_ (
+    .A(x[19]),
+    .B(_4141_),
+    .Y(_2068_)
+  );
+  NAND2X1 _6509_ (
+    .A(_4144_),
+    .B(_2068_),
+    .Y(_2067_)
+  );
+  INVX1 _6510_ (
+    .A(_2067_),
+    .Y(_2066_)
+  );
+  NAND2X1 _6511_ (
+    .A(_2070_),
+    .B(_2066_),
+    .Y(_2065_)
+  );
+  NAND2X1 _6512_ (
+    .A(_2069_),
+    .B(_2067_),
+    .Y(_2064_)
+  );
+  NAND2X1 _6513_ (
+    .A(_2065_),
+    .B(_2064_),
+    .Y(_2063_)
+  );
+  INVX1 _6514_ (
+    .A(_2063_),
+    .Y(_2062_)
+  );
+  NAND2X1 _6515_ (
+    .A(x[18]),
+    .B(x[14]),
+    .Y(_2061_)
+  );
+  NAND2X1 _6516_ (
+    .A(_4241_),
+    .B(_4205_),
+    .Y(_2060_)
+  );
+  NAND2X1 _6517_ (
+    .A(_2061_),
+    .B(_2060_),
+    .Y(_2059_)
+  );
+  INVX1 _6518_ (
+    .A(_2059_),
+    .Y(_2058_)
+  );
+  NAND2X1 _6519_ (
+    .A(_4233_),
+    .B(_2058_),
+    .Y(_2057_)
+  );
+  NAND2X1 _6520_ (
+    .A(_2061_),
+    .B(_2057_),
+    .Y(_2056_)
+  );
+  NAND2X1 _6521_ (
+    .A(_4206_),
+    .B(_3388_),
+    .Y(_2055_)
+  );
+  NAND2X1 _6522_ (
+    .A(_4208_),
+    .B(_3000_),
+    .Y(_2054_)
+  );
+  NAND2X1 _6523_ (
+    .A(x[4]),
+    .B(_2999_),
+    .Y(_2053_)
+  );
+  NAND2X1 _6524_ (
+    .A(_2054_),
+    .B(_2053_),
+    .Y(_2052_)
+  );
+  INVX1 _6525_ (
+    .A(_2052_),
+    .Y(_2051_)
+  );
+  NAND2X1 _6526_ (
+    .A(_3389_),
+    .B(_2055_),
+    .Y(_2050_)
+  );
+  OR2X1 _6527_ (
+    .A(_2056_),
+    .B(_2050_),
+    .Y(_2049_)
+  );
+  NAND2X1 _6528_ (
+    .A(_2056_),
+    .B(_2050_),
+    .Y(_2048_)
+  );
+  NAND2X1 _6529_ (
+    .A(_2049_),
+    .B(_2048_),
+    .Y(_2047_)
+  );
+  INVX1 _6530_ (
+    .A(_2047_),
+    .Y(_2046_)
+  );
+  NAND2X1 _6531_ (
+    .A(_4201_),
+    .B(_2046_),
+    .Y(_2045_)
+  );
+  NAND2X1 _6532_ (
+    .A(_2049_),
+    .B(_2045_),
+    .Y(_2044_)
+  );
+  INVX1 _6533_ (
+    .A(_2044_),
+    .Y(_2043_)
+  );
+  NAND2X1 _6534_ (
+    .A(_2062_),
+    .B(_2044_),
+    .Y(_2042_)
+  );
+  NAND2X1 _6535_ (
+    .A(_2065_),
+    .B(_2042_),
+    .Y(_2041_)
+  );
+  NAND2X1 _6536_ (
+    .A(_2076_),
+    .B(_2041_),
+    .Y(_2040_)
+  );
+  OR2X1 _6537_ (
+    .A(_2076_),
+    .B(_2041_),
+    .Y(_2039_)
+  );
+  NAND2X1 _6538_ (
+    .A(_2040_),
+    .B(_2039_),
+    .Y(_2038_)
+  );
+  INVX1 _6539_ (
+    .A(_2038_),
+    .Y(_2037_)
+  );
+  NAND2X1 _6540_ (
+    .A(_2085_),
+    .B(_2038_),
+    .Y(_2036_)
+  );
+  NAND2X1 _6541_ (
+    .A(_2086_),
+    .B(_2037_),
+    .Y(_2035_)
+  );
+  NAND2X1 _6542_ (
+    .A(_2036_),
+    .B(_2035_),
+    .Y(_2034_)
+  );
+  NAND2X1 _6543_ (
+    .A(x[27]),
+    .B(x[79]),
+    .Y(_2033_)
+  );
+  NAND2X1 _6544_ (
+    .A(_4214_),
+    .B(_4211_),
+    .Y(_2032_)
+  );
+  NAND2X1 _6545_ (
+    .A(_2033_),
+    .B(_2032_),
+    .Y(_2031_)
+  );
+  INVX1 _6546_ (
+    .A(_2031_),
+    .Y(_2030_)
+  );
+  NAND2X1 _6547_ (
+    .A(x[7]),
+    .B(_2031_),
+    .Y(_2029_)
+  );
+  NAND2X1 _6548_ (
+    .A(_4224_),
+    .B(_2030_),
+    .Y(_2028_)
+  );
+  NAND2X1 _6549_ (
+    .A(_2029_),
+    .B(_2028_),
+    .Y(_2027_)
+  );
+  NOR2X1 _6550_ (
+    .A(_2034_),
+    .B(_2027_),
+    .Y(_2026_)
+  );
+  INVX1 _6551_ (
+    .A(_2026_),
+    .Y(_2025_)
+  );
+  NAND2X1 _6552_ (
+    .A(_2082_),
+    .B(_2078_),
+    .Y(_2024_)
+  );
+  NAND2X1 _6553_ (
+    .A(_2077_),
+    .B(_2024_),
+    .Y(_2023_)
+  );
+  INVX1 _6554_ (
+    .A(_2023_),
+    .Y(_2022_)
+  );
+  NAND2X1 _6555_ (
+    .A(x[54]),
+    .B(x[77]),
+    .Y(_2021_)
+  );
+  NAND2X1 _6556_ (
+    .A(_4235_),
+    .B(_4173_),
+    .Y(_2020_)
+  );
+  NAND2X1 _6557_ (
+    .A(_2021_),
+    .B(_2020_),
+    .Y(_2019_)
+  );
+  NAND2X1 _6558_ (
+    .A(_4198_),
+    .B(_3052_),
+    .Y(_2018_)
+  );
+  NAND2X1 _6559_ (
+    .A(_2080_),
+    .B(_2018_),
+    .Y(_2017_)
+  );
+  OR2X1 _6560_ (
+    .A(_2019_),
+    .B(_2017_),
+    .Y(_2016_)
+  );
+  NAND2X1 _6561_ (
+    .A(_2021_),
+    .B(_2016_),
+    .Y(_2015_)
+  );
+  INVX1 _6562_ (
+    .A(_2015_),
+    .Y(_2014_)
+  );
+  NAND2X1 _6563_ (
+    .A(_2023_),
+    .B(_2014_),
+    .Y(_2013_)
+  );
+  NAND2X1 _6564_ (
+    .A(_2063_),
+    .B(_2043_),
+    .Y(_2012_)
+  );
+  NAND2X1 _6565_ (
+    .A(_2042_),
+    .B(_2012_),
+    .Y(_2011_)
+  );
+  INVX1 _6566_ (
+    .A(_2011_),
+    .Y(_2010_)
+  );
+  NAND2X1 _6567_ (
+    .A(_2022_),
+    .B(_2015_),
+    .Y(_2009_)
+  );
+  NAND2X1 _6568_ (
+    .A(_2013_),
+    .B(_2009_),
+    .Y(_2008_)
+  );
+  INVX1 _6569_ (
+    .A(_2008_),
+    .Y(_2007_)
+  );
+  NAND2X1 _6570_ (
+    .A(_2011_),
+    .B(_2007_),
+    .Y(_2006_)
+  );
+  NAND2X1 _6571_ (
+    .A(_2013_),
+    .B(_2006_),
+    .Y(_2005_)
+  );
+  INVX1 _6572_ (
+    .A(_2005_),
+    .Y(_2004_)
+  );
+  NAND2X1 _6573_ (
+    .A(x[55]),
+    .B(x[78]),
+    .Y(_2003_)
+  );
+  NAND2X1 _6574_ (
+    .A(x[31]),
+    .B(_4187_),
+    .Y(_2002_)
+  );
+  NAND2X1 _6575_ (
+    .A(_2086_),
+    .B(_2002_),
+    .Y(_2001_)
+  );
+  INVX1 _6576_ (
+    .A(_2001_),
+    .Y(_2000_)
+  );
+  NAND2X1 _6577_ (
+    .A(_4196_),
+    .B(_4170_),
+    .Y(_1999_)
+  );
+  NAND2X1 _6578_ (
+    .A(_2003_),
+    .B(_1999_),
+    .Y(_1998_)
+  );
+  INVX1 _6579_ (
+    .A(_1998_),
+    .Y(_1997_)
+  );
+  NAND2X1 _6580_ (
+    .A(_2001_),
+    .B(_1997_),
+    .Y(_1996_)
+  );
+  NAND2X1 _6581_ (
+    .A(_2003_),
+    .B(_1996_),
+    .Y(_1995_)
+  );
+  INVX1 _6582_ (
+    .A(_1995_),
+    .Y(_1994_)
+  );
+  NAND2X1 _6583_ (
+    .A(_2004_),
+    .B(_1995_),
+    .Y(_1993_)
+  );
+  NAND2X1 _6584_ (
+    .A(_2005_),
+    .B(_1994_),
+    .Y(_1992_)
+  );
+  NAND2X1 _6585_ (
+    .A(_1993_),
+    .B(_1992_),
+    .Y(_1991_)
+  );
+  NAND2X1 _6586_ (
+    .A(x[9]),
+    .B(x[2]),
+    .Y(_1990_)
+  );
+  NAND2X1 _6587_ (
+    .A(_4224_),
+    .B(_3041_),
+    .Y(_1989_)
+  );
+  NAND2X1 _6588_ (
+    .A(_1990_),
+    .B(_1989_),
+    .Y(_1988_)
+  );
+  INVX1 _6589_ (
+    .A(_1988_),
+    .Y(_1987_)
+  );
+  NAND2X1 _6590_ (
+    .A(x[25]),
+    .B(_3930_),
+    .Y(_1986_)
+  );
+  NAND2X1 _6591_ (
+    .A(x[13]),
+    .B(x[17]),
+    .Y(_1985_)
+  );
+  NAND2X1 _6592_ (
+    .A(_1986_),
+    .B(_1985_),
+    .Y(_1984_)
+  );
+  INVX1 _6593_ (
+    .A(_1984_),
+    .Y(_1983_)
+  );
+  NAND2X1 _6594_ (
+    .A(_1987_),
+    .B(_1984_),
+    .Y(_1982_)
+  );
+  NAND2X1 _6595_ (
+    .A(_1988_),
+    .B(_1983_),
+    .Y(_1981_)
+  );
+  NAND2X1 _6596_ (
+    .A(_1982_),
+    .B(_1981_),
+    .Y(_1980_)
+  );
+  INVX1 _6597_ (
+    .A(_1980_),
+    .Y(_1979_)
+  );
+  NAND2X1 _6598_ (
+    .A(x[32]),
+    .B(x[27]),
+    .Y(_1978_)
+  );
+  NAND2X1 _6599_ (
+    .A(_4215_),
+    .B(_4214_),
+    .Y(_1977_)
+  );
+  NAND2X1 _6600_ (
+    .A(_1978_),
+    .B(_1977_),
+    .Y(_1976_)
+  );
+  INVX1 _6601_ (
+    .A(_1976_),
+    .Y(_1975_)
+  );
+  NAND2X1 _6602_ (
+    .A(_4212_),
+    .B(_1975_),
+    .Y(_1974_)
+  );
+  NAND2X1 _6603_ (
+    .A(_1978_),
+    .B(_1974_),
+    .Y(_1973_)
+  );
+  INVX1 _6604_ (
+    .A(_1973_),
+    .Y(_1972_)
+  );
+  NAND2X1 _6605_ (
+    .A(_1979_),
+    .B(_1973_),
+    .Y(_1971_)
+  );
+  NAND2X1 _6606_ (
+    .A(_1982_),
+    .B(_1971_),
+    .Y(_1970_)
+  );
+  NAND2X1 _6607_ (
+    .A(x[33]),
+    .B(_4189_),
+    .Y(_1969_)
+  );
+  NAND2X1 _6608_ (
+    .A(_4199_),
+    .B(x[29]),
+    .Y(_1968_)
+  );
+  NAND2X1 _6609_ (
+    .A(_1969_),
+    .B(_1968_),
+    .Y(_1967_)
+  );
+  INVX1 _6610_ (
+    .A(_1967_),
+    .Y(_1966_)
+  );
+  NAND2X1 _6611_ (
+    .A(x[26]),
+    .B(_1966_),
+    .Y(_1965_)
+  );
+  NAND2X1 _6612_ (
+    .A(_1969_),
+    .B(_1965_),
+    .Y(_1964_)
+  );
+  NAND2X1 _6613_ (
+    .A(_1970_),
+    .B(_1964_),
+    .Y(_1963_)
+  );
+  OR2X1 _6614_ (
+    .A(_1970_),
+    .B(_1964_),
+    .Y(_1962_)
+  );
+  NAND2X1 _6615_ (
+    .A(_1963_),
+    .B(_1962_),
+    .Y(_1961_)
+  );
+  NAND2X1 _6616_ (
+    .A(x[24]),
+    .B(_2059_),
+    .Y(_1960_)
+  );
+  NAND2X1 _6617_ (
+    .A(_2057_),
+    .B(_1960_),
+    .Y(_1959_)
+  );
+  INVX1 _6618_ (
+    .A(_1959_),
+    .Y(_1958_)
+  );
+  NAND2X1 _6619_ (
+    .A(_2051_),
+    .B(_1959_),
+    .Y(_1957_)
+  );
+  NAND2X1 _6620_ (
+    .A(x[39]),
+    .B(_4209_),
+    .Y(_1956_)
+  );
+  INVX1 _6621_ (
+    .A(_1956_),
+    .Y(_1955_)
+  );
+  NAND2X1 _6622_ (
+    .A(_2052_),
+    .B(_1958_),
+    .Y(_1954_)
+  );
+  NAND2X1 _6623_ (
+    .A(_1957_),
+    .B(_1954_),
+    .Y(_1953_)
+  );
+  INVX1 _6624_ (
+    .A(_1953_),
+    .Y(_1952_)
+  );
+  NAND2X1 _6625_ (
+    .A(_1956_),
+    .B(_1952_),
+    .Y(_1951_)
+  );
+  NAND2X1 _6626_ (
+    .A(_1957_),
+    .B(_1951_),
+    .Y(_1950_)
+  );
+  OR2X1 _6627_ (
+    .A(_1961_),
+    .B(_1950_),
+    .Y(_1949_)
+  );
+  NAND2X1 _6628_ (
+    .A(_1963_),
+    .B(_1949_),
+    .Y(_1948_)
+  );
+  INVX1 _6629_ (
+    .A(_1948_),
+    .Y(_1947_)
+  );
+  NAND2X1 _6630_ (
+    .A(x[27]),
+    .B(_2073_),
+    .Y(_1946_)
+  );
+  NAND2X1 _6631_ (
+    .A(_2071_),
+    .B(_1946_),
+    .Y(_1945_)
+  );
+  INVX1 _6632_ (
+    .A(_1945_),
+    .Y(_1944_)
+  );
+  NAND2X1 _6633_ (
+    .A(_4231_),
+    .B(_4142_),
+    .Y(_1943_)
+  );
+  NAND2X1 _6634_ (
+    .A(_2068_),
+    .B(_1943_),
+    .Y(_1942_)
+  );
+  INVX1 _6635_ (
+    .A(_1942_),
+    .Y(_1941_)
+  );
+  NAND2X1 _6636_ (
+    .A(_1944_),
+    .B(_1942_),
+    .Y(_1940_)
+  );
+  NAND2X1 _6637_ (
+    .A(x[5]),
+    .B(_2047_),
+    .Y(_1939_)
+  );
+  NAND2X1 _6638_ (
+    .A(_2045_),
+    .B(_1939_),
+    .Y(_1938_)
+  );
+  NAND2X1 _6639_ (
+    .A(_1945_),
+    .B(_1941_),
+    .Y(_1937_)
+  );
+  NAND2X1 _6640_ (
+    .A(_1940_),
+    .B(_1937_),
+    .Y(_1936_)
+  );
+  OR2X1 _6641_ (
+    .A(_1938_),
+    .B(_1936_),
+    .Y(_1935_)
+  );
+  NAND2X1 _6642_ (
+    .A(_1940_),
+    .B(_1935_),
+    .Y(_1934_)
+  );
+  INVX1 _6643_ (
+    .A(_1934_),
+    .Y(_1933_)
+  );
+  NAND2X1 _6644_ (
+    .A(_1948_),
+    .B(_1933_),
+    .Y(_1932_)
+  );
+  NAND2X1 _6645_ (
+    .A(_4168_),
+    .B(_3031_),
+    .Y(_1931_)
+  );
+  NAND2X1 _6646_ (
+    .A(_3033_),
+    .B(_1931_),
+    .Y(_1930_)
+  );
+  INVX1 _6647_ (
+    .A(_1930_),
+    .Y(_1929_)
+  );
+  NAND2X1 _6648_ (
+    .A(_4219_),
+    .B(x[79]),
+    .Y(_1928_)
+  );
+  NAND2X1 _6649_ (
+    .A(x[76]),
+    .B(_4211_),
+    .Y(_1927_)
+  );
+  NAND2X1 _6650_ (
+    .A(_1928_),
+    .B(_1927_),
+    .Y(_1926_)
+  );
+  INVX1 _6651_ (
+    .A(_1926_),
+    .Y(_1925_)
+  );
+  NAND2X1 _6652_ (
+    .A(x[75]),
+    .B(_1925_),
+    .Y(_1924_)
+  );
+  NAND2X1 _6653_ (
+    .A(_1928_),
+    .B(_1924_),
+    .Y(_1923_)
+  );
+  INVX1 _6654_ (
+    .A(_1923_),
+    .Y(_1922_)
+  );
+  NAND2X1 _6655_ (
+    .A(_1929_),
+    .B(_1923_),
+    .Y(_1921_)
+  );
+  NAND2X1 _6656_ (
+    .A(_1930_),
+    .B(_1922_),
+    .Y(_1920_)
+  );
+  NAND2X1 _6657_ (
+    .A(_1921_),
+    .B(_1920_),
+    .Y(_1919_)
+  );
+  INVX1 _6658_ (
+    .A(_1919_),
+    .Y(_1918_)
+  );
+  NAND2X1 _6659_ (
+    .A(x[55]),
+    .B(_4186_),
+    .Y(_1917_)
+  );
+  NAND2X1 _6660_ (
+    .A(_4196_),
+    .B(x[53]),
+    .Y(_1916_)
+  );
+  NAND2X1 _6661_ (
+    .A(_4230_),
+    .B(_1916_),
+    .Y(_1915_)
+  );
+  NAND2X1 _6662_ (
+    .A(_1917_),
+    .B(_1915_),
+    .Y(_1914_)
+  );
+  INVX1 _6663_ (
+    .A(_1914_),
+    .Y(_1913_)
+  );
+  NAND2X1 _6664_ (
+    .A(_1918_),
+    .B(_1914_),
+    .Y(_1912_)
+  );
+  NAND2X1 _6665_ (
+    .A(_1921_),
+    .B(_1912_),
+    .Y(_1911_)
+  );
+  INVX1 _6666_ (
+    .A(_1911_),
+    .Y(_1910_)
+  );
+  NAND2X1 _6667_ (
+    .A(_1947_),
+    .B(_1934_),
+    .Y(_1909_)
+  );
+  NAND2X1 _6668_ (
+    .A(_1932_),
+    .B(_1909_),
+    .Y(_1908_)
+  );
+  INVX1 _6669_ (
+    .A(_1908_),
+    .Y(_1907_)
+  );
+  NAND2X1 _6670_ (
+    .A(_1911_),
+    .B(_1907_),
+    .Y(_1906_)
+  );
+  NAND2X1 _6671_ (
+    .A(_1932_),
+    .B(_1906_),
+    .Y(_1905_)
+  );
+  OR2X1 _6672_ (
+    .A(_1991_),
+    .B(_1905_),
+    .Y(_1904_)
+  );
+  NAND2X1 _6673_ (
+    .A(_1993_),
+    .B(_1904_),
+    .Y(_1903_)
+  );
+  NAND2X1 _6674_ (
+    .A(_2040_),
+    .B(_2035_),
+    .Y(_1902_)
+  );
+  NAND2X1 _6675_ (
+    .A(_1903_),
+    .B(_1902_),
+    .Y(_1901_)
+  );
+  OR2X1 _6676_ (
+    .A(_1903_),
+    .B(_1902_),
+    .Y(_1900_)
+  );
+  NAND2X1 _6677_ (
+    .A(_1901_),
+    .B(_1900_),
+    .Y(_1899_)
+  );
+  INVX1 _6678_ (
+    .A(_1899_),
+    .Y(_1898_)
+  );
+  NAND2X1 _6679_ (
+    .A(_2026_),
+    .B(_1898_),
+    .Y(_1897_)
+  );
+  NAND2X1 _6680_ (
+    .A(_2025_),
+    .B(_1899_),
+    .Y(_1896_)
+  );
+  NAND2X1 _6681_ (
+    .A(_1897_),
+    .B(_1896_),
+    .Y(_1895_)
+  );
+  INVX1 _6682_ (
+    .A(_1895_),
+    .Y(_1894_)
+  );
+  NAND2X1 _6683_ (
+    .A(_2033_),
+    .B(_2028_),
+    .Y(_1893_)
+  );
+  INVX1 _6684_ (
+    .A(_1893_),
+    .Y(_1892_)
+  );
+  NAND2X1 _6685_ (
+    .A(_1895_),
+    .B(_1892_),
+    .Y(_1891_)
+  );
+  NAND2X1 _6686_ (
+    .A(_1894_),
+    .B(_1893_),
+    .Y(_1890_)
+  );
+  NAND2X1 _6687_ (
+    .A(_1891_),
+    .B(_1890_),
+    .Y(_1889_)
+  );
+  INVX1 _6688_ (
+    .A(_1889_),
+    .Y(_1888_)
+  );
+  NAND2X1 _6689_ (
+    .A(_2010_),
+    .B(_2008_),
+    .Y(_1887_)
+  );
+  NAND2X1 _6690_ (
+    .A(_2006_),
+    .B(_1887_),
+    .Y(_1886_)
+  );
+  INVX1 _6691_ (
+    .A(_1886_),
+    .Y(_1885_)
+  );
+  NAND2X1 _6692_ (
+    .A(_2000_),
+    .B(_1998_),
+    .Y(_1884_)
+  );
+  NAND2X1 _6693_ (
+    .A(_1996_),
+    .B(_1884_),
+    .Y(_1883_)
+  );
+  INVX1 _6694_ (
+    .A(_1883_),
+    .Y(_1882_)
+  );
+  NAND2X1 _6695_ (
+    .A(_1886_),
+    .B(_1882_),
+    .Y(_1881_)
+  );
+  NAND2X1 _6696_ (
+    .A(_1910_),
+    .B(_1908_),
+    .Y(_1880_)
+  );
+  NAND2X1 _6697_ (
+    .A(_1906_),
+    .B(_1880_),
+    .Y(_1879_)
+  );
+  INVX1 _6698_ (
+    .A(_1879_),
+    .Y(_1878_)
+  );
+  NAND2X1 _6699_ (
+    .A(_1885_),
+    .B(_1883_),
+    .Y(_1877_)
+  );
+  NAND2X1 _6700_ (
+    .A(_1881_),
+    .B(_1877_),
+    .Y(_1876_)
+  );
+  INVX1 _6701_ (
+    .A(_1876_),
+    .Y(_1875_)
+  );
+  NAND2X1 _6702_ (
+    .A(_1879_),
+    .B(_1875_),
+    .Y(_1874_)
+  );
+  NAND2X1 _6703_ (
+    .A(_1881_),
+    .B(_1874_),
+    .Y(_1873_)
+  );
+  NAND2X1 _6704_ (
+    .A(_1938_),
+    .B(_1936_),
+    .Y(_1872_)
+  );
+  NAND2X1 _6705_ (
+    .A(_1935_),
+    .B(_1872_),
+    .Y(_1871_)
+  );
+  NAND2X1 _6706_ (
+    .A(_2019_),
+    .B(_2017_),
+    .Y(_1870_)
+  );
+  NAND2X1 _6707_ (
+    .A(_2016_),
+    .B(_1870_),
+    .Y(_1869_)
+  );
+  NOR2X1 _6708_ (
+    .A(_1871_),
+    .B(_1869_),
+    .Y(_1868_)
+  );
+  INVX1 _6709_ (
+    .A(_1868_),
+    .Y(_4247_)
+  );
+  NAND2X1 _6710_ (
+    .A(x[46]),
+    .B(x[50]),
+    .Y(_4248_)
+  );
+  INVX1 _6711_ (
+    .A(_4248_),
+    .Y(_4249_)
+  );
+  NAND2X1 _6712_ (
+    .A(x[26]),
+    .B(_2908_),
+    .Y(_4250_)
+  );
+  NAND2X1 _6713_ (
+    .A(_2911_),
+    .B(_4250_),
+    .Y(_4251_)
+  );
+  INVX1 _6714_ (
+    .A(_4251_),
+    .Y(_4252_)
+  );
+  NAND2X1 _6715_ (
+    .A(_4249_),
+    .B(_4251_),
+    .Y(_4253_)
+  );
+  NAND2X1 _6716_ (
+    .A(x[7]),
+    .B(_3040_),
+    .Y(_4254_)
+  );
+  NAND2X1 _6717_ (
+    .A(_1989_),
+    .B(_4254_),
+    .Y(_4255_)
+  );
+  INVX1 _6718_ (
+    .A(_4255_),
+    .Y(_4256_)
+  );
+  NAND2X1 _6719_ (
+    .A(_4248_),
+    .B(_4252_),
+    .Y(_4257_)
+  );
+  NAND2X1 _6720_ (
+    .A(_4253_),
+    .B(_4257_),
+    .Y(_4258_)
+  );
+  INVX1 _6721_ (
+    .A(_4258_),
+    .Y(_4259_)
+  );
+  NAND2X1 _6722_ (
+    .A(_4255_),
+    .B(_4259_),
+    .Y(_4260_)
+  );
+  NAND2X1 _6723_ (
+    .A(_4253_),
+    .B(_4260_),
+    .Y(_4261_)
+  );
+  NAND2X1 _6724_ (
+    .A(_4220_),
+    .B(_3929_),
+    .Y(_4262_)
+  );
+  NAND2X1 _6725_ (
+    .A(_1986_),
+    .B(_4262_),
+    .Y(_4263_)
+  );
+  NAND2X1 _6726_ (
+    .A(x[28]),
+    .B(_1976_),
+    .Y(_4264_)
+  );
+  NAND2X1 _6727_ (
+    .A(_1974_),
+    .B(_4264_),
+    .Y(_4265_)
+  );
+  OR2X1 _6728_ (
+    .A(_4263_),
+    .B(_4265_),
+    .Y(_4266_)
+  );
+  NAND2X1 _6729_ (
+    .A(_4210_),
+    .B(x[37]),
+    .Y(_4267_)
+  );
+  NAND2X1 _6730_ (
+    .A(_1956_),
+    .B(_4267_),
+    .Y(_4268_)
+  );
+  NAND2X1 _6731_ (
+    .A(_4263_),
+    .B(_4265_),
+    .Y(_4269_)
+  );
+  NAND2X1 _6732_ (
+    .A(_4266_),
+    .B(_4269_),
+    .Y(_4270_)
+  );
+  OR2X1 _6733_ (
+    .A(_4268_),
+    .B(_4270_),
+    .Y(_4271_)
+  );
+  NAND2X1 _6734_ (
+    .A(_4266_),
+    .B(_4271_),
+    .Y(_4272_)
+  );
+  NAND2X1 _6735_ (
+    .A(_4261_),
+    .B(_4272_),
+    .Y(_4273_)
+  );
+  NAND2X1 _6736_ (
     .A(x[16]),
     .B(x[12]),
-    .Y(_776_)
-  );
-  INVX1 _1857_ (
-    .A(_776_),
-    .Y(_775_)
-  );
-  NAND2X1 _1858_ (
-    .A(_777_),
-    .B(_776_),
-    .Y(_774_)
-  );
-  NAND2X1 _1859_ (
-    .A(_778_),
-    .B(_775_),
-    .Y(_773_)
-  );
-  NAND2X1 _1860_ (
-    .A(_774_),
-    .B(_773_),
-    .Y(_772_)
-  );
-  NAND2X1 _1861_ (
-    .A(_822_),
-    .B(_820_),
-    .Y(_771_)
-  );
-  NAND2X1 _1862_ (
-    .A(_818_),
-    .B(_771_),
-    .Y(_770_)
-  );
-  OR2X1 _1863_ (
-    .A(_772_),
-    .B(_770_),
-    .Y(_769_)
-  );
-  NAND2X1 _1864_ (
-    .A(_774_),
-    .B(_769_),
-    .Y(_768_)
-  );
-  OR2X1 _1865_ (
-    .A(_780_),
-    .B(_768_),
-    .Y(_767_)
-  );
-  NAND2X1 _1866_ (
-    .A(_813_),
-    .B(_811_),
-    .Y(_766_)
-  );
-  NAND2X1 _1867_ (
-    .A(_809_),
-    .B(_766_),
-    .Y(_765_)
-  );
-  INVX1 _1868_ (
-    .A(_765_),
-    .Y(_764_)
-  );
-  NAND2X1 _1869_ (
-    .A(_780_),
-    .B(_768_),
-    .Y(_763_)
-  );
-  NAND2X1 _1870_ (
-    .A(_767_),
-    .B(_763_),
-    .Y(_762_)
-  );
-  INVX1 _1871_ (
-    .A(_762_),
-    .Y(_761_)
-  );
-  NAND2X1 _1872_ (
-    .A(_765_),
-    .B(_761_),
-    .Y(_760_)
-  );
-  NAND2X1 _1873_ (
-    .A(_767_),
-    .B(_760_),
-    .Y(_759_)
-  );
-  NAND2X1 _1874_ (
-    .A(_781_),
-    .B(_759_),
-    .Y(_758_)
-  );
-  NAND2X1 _1875_ (
-    .A(_803_),
-    .B(_801_),
-    .Y(_757_)
-  );
-  NAND2X1 _1876_ (
-    .A(_799_),
-    .B(_757_),
-    .Y(_756_)
-  );
-  OR2X1 _1877_ (
-    .A(_781_),
-    .B(_759_),
-    .Y(_755_)
-  );
-  NAND2X1 _1878_ (
-    .A(_758_),
-    .B(_755_),
-    .Y(_754_)
-  );
-  OR2X1 _1879_ (
-    .A(_756_),
-    .B(_754_),
-    .Y(_753_)
-  );
-  NAND2X1 _1880_ (
-    .A(_758_),
-    .B(_753_),
-    .Y(_752_)
-  );
-  INVX1 _1881_ (
-    .A(_752_),
-    .Y(_751_)
-  );
-  NAND2X1 _1882_ (
-    .A(_783_),
-    .B(_752_),
-    .Y(_750_)
-  );
-  NAND2X1 _1883_ (
-    .A(_756_),
-    .B(_754_),
-    .Y(_749_)
-  );
-  NAND2X1 _1884_ (
-    .A(_753_),
-    .B(_749_),
-    .Y(_748_)
-  );
-  INVX1 _1885_ (
-    .A(_748_),
-    .Y(_747_)
-  );
-  NAND2X1 _1886_ (
-    .A(_764_),
-    .B(_762_),
-    .Y(_746_)
-  );
-  NAND2X1 _1887_ (
-    .A(_760_),
-    .B(_746_),
-    .Y(_745_)
-  );
-  INVX1 _1888_ (
-    .A(_745_),
-    .Y(_744_)
-  );
-  NAND2X1 _1889_ (
-    .A(_838_),
-    .B(_834_),
-    .Y(_743_)
-  );
-  NAND2X1 _1890_ (
-    .A(_833_),
-    .B(_743_),
-    .Y(_742_)
-  );
-  INVX1 _1891_ (
-    .A(_742_),
-    .Y(_741_)
-  );
-  NAND2X1 _1892_ (
-    .A(_744_),
-    .B(_742_),
-    .Y(_740_)
-  );
-  NAND2X1 _1893_ (
-    .A(_745_),
-    .B(_741_),
-    .Y(_739_)
-  );
-  NAND2X1 _1894_ (
-    .A(_740_),
-    .B(_739_),
-    .Y(_738_)
-  );
-  INVX1 _1895_ (
-    .A(_738_),
-    .Y(_737_)
-  );
-  NAND2X1 _1896_ (
-    .A(_1266_),
-    .B(_1250_),
-    .Y(_736_)
-  );
-  NAND2X1 _1897_ (
-    .A(_780_),
-    .B(_736_),
-    .Y(_735_)
-  );
-  INVX1 _1898_ (
-    .A(_735_),
-    .Y(_734_)
-  );
-  NAND2X1 _1899_ (
-    .A(_1277_),
-    .B(_1240_),
-    .Y(_733_)
-  );
-  NAND2X1 _1900_ (
-    .A(_776_),
-    .B(_733_),
-    .Y(_732_)
-  );
-  INVX1 _1901_ (
-    .A(_732_),
-    .Y(_731_)
-  );
-  NAND2X1 _1902_ (
-    .A(_1181_),
-    .B(_731_),
-    .Y(_730_)
-  );
-  NAND2X1 _1903_ (
-    .A(_1184_),
-    .B(_730_),
-    .Y(_729_)
-  );
-  INVX1 _1904_ (
-    .A(_729_),
-    .Y(_728_)
-  );
-  NAND2X1 _1905_ (
-    .A(_734_),
-    .B(_729_),
-    .Y(_727_)
-  );
-  NAND2X1 _1906_ (
-    .A(_772_),
-    .B(_770_),
-    .Y(_726_)
-  );
-  NAND2X1 _1907_ (
-    .A(_769_),
-    .B(_726_),
-    .Y(_725_)
-  );
-  INVX1 _1908_ (
-    .A(_725_),
-    .Y(_724_)
-  );
-  NAND2X1 _1909_ (
-    .A(_735_),
-    .B(_728_),
-    .Y(_723_)
-  );
-  NAND2X1 _1910_ (
-    .A(_727_),
-    .B(_723_),
-    .Y(_722_)
-  );
-  INVX1 _1911_ (
-    .A(_722_),
-    .Y(_721_)
-  );
-  NAND2X1 _1912_ (
-    .A(_725_),
-    .B(_721_),
-    .Y(_720_)
-  );
-  NAND2X1 _1913_ (
-    .A(_727_),
-    .B(_720_),
-    .Y(_719_)
-  );
-  INVX1 _1914_ (
-    .A(_719_),
-    .Y(_718_)
-  );
-  NAND2X1 _1915_ (
-    .A(_737_),
-    .B(_719_),
-    .Y(_717_)
-  );
-  NAND2X1 _1916_ (
-    .A(_740_),
-    .B(_717_),
-    .Y(_716_)
-  );
-  INVX1 _1917_ (
-    .A(_716_),
-    .Y(_715_)
-  );
-  NAND2X1 _1918_ (
-    .A(_747_),
-    .B(_716_),
-    .Y(_714_)
-  );
-  NAND2X1 _1919_ (
-    .A(_748_),
-    .B(_715_),
-    .Y(_713_)
-  );
-  NAND2X1 _1920_ (
-    .A(_714_),
-    .B(_713_),
-    .Y(_712_)
-  );
-  NAND2X1 _1921_ (
-    .A(_738_),
-    .B(_718_),
-    .Y(_711_)
-  );
-  NAND2X1 _1922_ (
-    .A(_717_),
-    .B(_711_),
-    .Y(_710_)
-  );
-  NAND2X1 _1923_ (
-    .A(_724_),
-    .B(_722_),
-    .Y(_709_)
-  );
-  NAND2X1 _1924_ (
-    .A(_720_),
-    .B(_709_),
-    .Y(_708_)
-  );
-  INVX1 _1925_ (
-    .A(_708_),
-    .Y(_707_)
-  );
-  NAND2X1 _1926_ (
-    .A(x[73]),
-    .B(_707_),
-    .Y(_706_)
-  );
-  NAND2X1 _1927_ (
-    .A(_1182_),
-    .B(_732_),
-    .Y(_705_)
-  );
-  NAND2X1 _1928_ (
-    .A(_730_),
-    .B(_705_),
-    .Y(_704_)
-  );
-  INVX1 _1929_ (
-    .A(_704_),
-    .Y(_703_)
-  );
-  NAND2X1 _1930_ (
-    .A(x[57]),
-    .B(_703_),
-    .Y(_702_)
-  );
-  NAND2X1 _1931_ (
-    .A(_1261_),
-    .B(_708_),
-    .Y(_701_)
-  );
-  NAND2X1 _1932_ (
-    .A(_706_),
-    .B(_701_),
-    .Y(_700_)
-  );
-  OR2X1 _1933_ (
-    .A(_702_),
-    .B(_700_),
-    .Y(_699_)
-  );
-  NAND2X1 _1934_ (
-    .A(_706_),
-    .B(_699_),
-    .Y(_698_)
-  );
-  INVX1 _1935_ (
-    .A(_698_),
-    .Y(_697_)
-  );
-  NAND2X1 _1936_ (
-    .A(_710_),
-    .B(_697_),
-    .Y(_696_)
-  );
-  NAND2X1 _1937_ (
-    .A(_702_),
-    .B(_700_),
-    .Y(_695_)
-  );
-  NAND2X1 _1938_ (
-    .A(_699_),
-    .B(_695_),
-    .Y(_694_)
-  );
-  INVX1 _1939_ (
-    .A(_694_),
-    .Y(_693_)
-  );
-  NAND2X1 _1940_ (
-    .A(x[69]),
-    .B(x[65]),
-    .Y(_692_)
-  );
-  NAND2X1 _1941_ (
-    .A(_1262_),
-    .B(_1260_),
-    .Y(_691_)
-  );
-  NAND2X1 _1942_ (
-    .A(_692_),
-    .B(_691_),
-    .Y(_690_)
-  );
-  NAND2X1 _1943_ (
-    .A(_1283_),
-    .B(_704_),
-    .Y(_689_)
-  );
-  NAND2X1 _1944_ (
-    .A(_702_),
-    .B(_689_),
-    .Y(_688_)
-  );
-  OR2X1 _1945_ (
-    .A(_690_),
-    .B(_688_),
-    .Y(_687_)
-  );
-  NAND2X1 _1946_ (
-    .A(_692_),
-    .B(_687_),
-    .Y(_686_)
-  );
-  INVX1 _1947_ (
-    .A(_686_),
-    .Y(_685_)
-  );
-  NAND2X1 _1948_ (
-    .A(_693_),
-    .B(_686_),
-    .Y(_684_)
-  );
-  XOR2X1 _1949_ (
-    .A(_710_),
-    .B(_697_),
-    .Y(_683_)
-  );
-  NAND2X1 _1950_ (
-    .A(_684_),
-    .B(_683_),
-    .Y(_682_)
-  );
-  NAND2X1 _1951_ (
-    .A(_696_),
-    .B(_682_),
-    .Y(_681_)
-  );
-  OR2X1 _1952_ (
-    .A(_712_),
-    .B(_681_),
-    .Y(_680_)
-  );
-  NAND2X1 _1953_ (
-    .A(_714_),
-    .B(_680_),
-    .Y(_679_)
-  );
-  INVX1 _1954_ (
-    .A(_679_),
-    .Y(_678_)
-  );
-  NAND2X1 _1955_ (
-    .A(_784_),
-    .B(_751_),
-    .Y(_677_)
-  );
-  NAND2X1 _1956_ (
-    .A(_750_),
-    .B(_677_),
-    .Y(_676_)
-  );
-  INVX1 _1957_ (
-    .A(_676_),
-    .Y(_675_)
-  );
-  NAND2X1 _1958_ (
-    .A(_679_),
-    .B(_675_),
-    .Y(_674_)
-  );
-  NAND2X1 _1959_ (
-    .A(_750_),
-    .B(_674_),
-    .Y(_673_)
-  );
-  OR2X1 _1960_ (
-    .A(_786_),
-    .B(_673_),
-    .Y(_672_)
-  );
-  NAND2X1 _1961_ (
-    .A(_788_),
-    .B(_672_),
-    .Y(_671_)
-  );
-  XOR2X1 _1962_ (
-    .A(_909_),
-    .B(_845_),
-    .Y(_670_)
-  );
-  NAND2X1 _1963_ (
-    .A(_671_),
-    .B(_670_),
-    .Y(_669_)
-  );
-  NAND2X1 _1964_ (
-    .A(_844_),
-    .B(_669_),
-    .Y(_668_)
-  );
-  NAND2X1 _1965_ (
-    .A(_1014_),
-    .B(_913_),
-    .Y(_667_)
-  );
-  NAND2X1 _1966_ (
-    .A(_912_),
-    .B(_667_),
-    .Y(_666_)
-  );
-  NAND2X1 _1967_ (
-    .A(_983_),
-    .B(_666_),
-    .Y(_665_)
-  );
-  NAND2X1 _1968_ (
-    .A(_668_),
-    .B(_665_),
-    .Y(_664_)
-  );
-  NAND2X1 _1969_ (
-    .A(_912_),
-    .B(_664_),
-    .Y(_663_)
-  );
-  INVX1 _1970_ (
-    .A(_663_),
-    .Y(_662_)
-  );
-  OR2X1 _1971_ (
-    .A(_668_),
-    .B(_665_),
-    .Y(_661_)
-  );
-  NAND2X1 _1972_ (
-    .A(_678_),
-    .B(_676_),
-    .Y(_660_)
-  );
-  NAND2X1 _1973_ (
-    .A(_674_),
-    .B(_660_),
-    .Y(_659_)
-  );
-  NAND2X1 _1974_ (
-    .A(_661_),
-    .B(_659_),
-    .Y(_658_)
-  );
-  NAND2X1 _1975_ (
-    .A(_662_),
-    .B(_658_),
-    .Y(_657_)
-  );
-  INVX1 _1976_ (
-    .A(_657_),
-    .Y(_656_)
-  );
-  NAND2X1 _1977_ (
-    .A(_1020_),
-    .B(_657_),
-    .Y(_655_)
-  );
-  NAND2X1 _1978_ (
-    .A(_1021_),
-    .B(_656_),
-    .Y(_654_)
-  );
-  NAND2X1 _1979_ (
-    .A(_655_),
-    .B(_654_),
-    .Y(_653_)
-  );
-  INVX1 _1980_ (
-    .A(_653_),
-    .Y(_652_)
-  );
-  NAND2X1 _1981_ (
-    .A(_712_),
-    .B(_681_),
-    .Y(_651_)
-  );
-  NAND2X1 _1982_ (
-    .A(_680_),
-    .B(_651_),
-    .Y(_650_)
-  );
-  NAND2X1 _1983_ (
-    .A(_661_),
-    .B(_650_),
-    .Y(_649_)
-  );
-  NAND2X1 _1984_ (
-    .A(_662_),
-    .B(_649_),
-    .Y(_648_)
-  );
-  INVX1 _1985_ (
-    .A(_648_),
-    .Y(_647_)
-  );
-  NAND2X1 _1986_ (
-    .A(_1026_),
-    .B(_1024_),
-    .Y(_646_)
-  );
-  NAND2X1 _1987_ (
-    .A(_1128_),
-    .B(_646_),
-    .Y(_645_)
-  );
-  XOR2X1 _1988_ (
-    .A(_1029_),
-    .B(_1028_),
-    .Y(_644_)
-  );
-  NAND2X1 _1989_ (
-    .A(_645_),
-    .B(_644_),
-    .Y(_643_)
-  );
-  INVX1 _1990_ (
-    .A(_643_),
-    .Y(_642_)
-  );
-  NAND2X1 _1991_ (
-    .A(_648_),
-    .B(_642_),
-    .Y(_641_)
-  );
-  NAND2X1 _1992_ (
-    .A(_647_),
-    .B(_643_),
-    .Y(_640_)
-  );
-  NAND2X1 _1993_ (
-    .A(_641_),
-    .B(_640_),
-    .Y(_639_)
-  );
-  NAND2X1 _1994_ (
-    .A(_1059_),
-    .B(_1031_),
-    .Y(_638_)
-  );
-  NAND2X1 _1995_ (
-    .A(_1030_),
-    .B(_638_),
-    .Y(_637_)
-  );
-  INVX1 _1996_ (
-    .A(_637_),
-    .Y(_636_)
-  );
-  NAND2X1 _1997_ (
-    .A(_645_),
-    .B(_636_),
-    .Y(_635_)
-  );
-  INVX1 _1998_ (
-    .A(_635_),
-    .Y(_634_)
-  );
-  NAND2X1 _1999_ (
-    .A(_664_),
-    .B(_661_),
-    .Y(_633_)
-  );
-  INVX1 _2000_ (
-    .A(_633_),
-    .Y(_632_)
-  );
-  XOR2X1 _2001_ (
-    .A(_684_),
-    .B(_683_),
-    .Y(_631_)
-  );
-  NAND2X1 _2002_ (
-    .A(_632_),
-    .B(_631_),
-    .Y(_630_)
-  );
-  NAND2X1 _2003_ (
-    .A(_662_),
-    .B(_630_),
-    .Y(_629_)
-  );
-  INVX1 _2004_ (
-    .A(_629_),
-    .Y(_628_)
-  );
-  NAND2X1 _2005_ (
-    .A(_635_),
-    .B(_628_),
-    .Y(_627_)
-  );
-  NAND2X1 _2006_ (
-    .A(_634_),
-    .B(_629_),
-    .Y(_626_)
-  );
-  NAND2X1 _2007_ (
-    .A(_1047_),
-    .B(_1033_),
-    .Y(_625_)
-  );
-  NAND2X1 _2008_ (
-    .A(_1032_),
-    .B(_625_),
-    .Y(_624_)
-  );
-  NAND2X1 _2009_ (
-    .A(_645_),
-    .B(_624_),
-    .Y(_623_)
-  );
-  INVX1 _2010_ (
-    .A(_623_),
-    .Y(_622_)
-  );
-  NAND2X1 _2011_ (
-    .A(_694_),
-    .B(_685_),
-    .Y(_621_)
-  );
-  NAND2X1 _2012_ (
-    .A(_684_),
-    .B(_621_),
-    .Y(_620_)
-  );
-  NAND2X1 _2013_ (
-    .A(_661_),
-    .B(_620_),
-    .Y(_619_)
-  );
-  NAND2X1 _2014_ (
-    .A(_662_),
-    .B(_619_),
-    .Y(_618_)
-  );
-  INVX1 _2015_ (
-    .A(_618_),
-    .Y(_617_)
-  );
-  NAND2X1 _2016_ (
-    .A(_623_),
-    .B(_617_),
-    .Y(_616_)
-  );
-  NAND2X1 _2017_ (
-    .A(_622_),
-    .B(_618_),
-    .Y(_615_)
-  );
-  NAND2X1 _2018_ (
-    .A(_616_),
-    .B(_615_),
-    .Y(_614_)
-  );
-  INVX1 _2019_ (
-    .A(_614_),
-    .Y(_613_)
-  );
-  XOR2X1 _2020_ (
-    .A(_1037_),
-    .B(_1035_),
-    .Y(_612_)
-  );
-  NAND2X1 _2021_ (
-    .A(_645_),
-    .B(_612_),
-    .Y(_611_)
-  );
-  INVX1 _2022_ (
-    .A(_611_),
-    .Y(_610_)
-  );
-  NAND2X1 _2023_ (
-    .A(_690_),
-    .B(_688_),
-    .Y(_609_)
-  );
-  NAND2X1 _2024_ (
-    .A(_687_),
-    .B(_609_),
-    .Y(_608_)
-  );
-  NAND2X1 _2025_ (
-    .A(_661_),
-    .B(_608_),
-    .Y(_607_)
-  );
-  NAND2X1 _2026_ (
-    .A(_662_),
-    .B(_607_),
-    .Y(_606_)
-  );
-  INVX1 _2027_ (
-    .A(_606_),
-    .Y(_605_)
-  );
-  NAND2X1 _2028_ (
-    .A(_610_),
-    .B(_606_),
-    .Y(_604_)
-  );
-  NAND2X1 _2029_ (
-    .A(_613_),
-    .B(_604_),
-    .Y(_603_)
-  );
-  NAND2X1 _2030_ (
-    .A(_616_),
-    .B(_603_),
-    .Y(_602_)
-  );
-  NAND2X1 _2031_ (
-    .A(_626_),
-    .B(_602_),
-    .Y(_601_)
-  );
-  NAND2X1 _2032_ (
-    .A(_627_),
-    .B(_626_),
-    .Y(_600_)
-  );
-  NAND2X1 _2033_ (
-    .A(_627_),
-    .B(_601_),
-    .Y(_599_)
-  );
-  OR2X1 _2034_ (
-    .A(_639_),
-    .B(_599_),
-    .Y(_598_)
-  );
-  NAND2X1 _2035_ (
-    .A(_641_),
-    .B(_598_),
-    .Y(_1285_)
-  );
-  INVX1 _2036_ (
-    .A(_1285_),
-    .Y(_1286_)
-  );
-  NAND2X1 _2037_ (
-    .A(_653_),
-    .B(_1286_),
-    .Y(_1287_)
-  );
-  INVX1 _2038_ (
-    .A(_1287_),
-    .Y(_1288_)
-  );
-  NAND2X1 _2039_ (
-    .A(_786_),
-    .B(_673_),
-    .Y(_1289_)
-  );
-  NAND2X1 _2040_ (
-    .A(_672_),
-    .B(_1289_),
-    .Y(_1290_)
-  );
-  INVX1 _2041_ (
-    .A(_1290_),
-    .Y(_1291_)
-  );
-  NAND2X1 _2042_ (
-    .A(_632_),
-    .B(_1291_),
-    .Y(_1292_)
-  );
-  NAND2X1 _2043_ (
-    .A(_662_),
-    .B(_1292_),
-    .Y(_1293_)
-  );
-  INVX1 _2044_ (
-    .A(_1293_),
-    .Y(_1294_)
-  );
-  NAND2X1 _2045_ (
-    .A(_655_),
-    .B(_1294_),
-    .Y(_1295_)
-  );
-  NAND2X1 _2046_ (
-    .A(_1287_),
-    .B(_1295_),
-    .Y(_1296_)
-  );
-  INVX1 _2047_ (
-    .A(_1296_),
-    .Y(_1297_)
-  );
-  NAND2X1 _2048_ (
-    .A(_1020_),
-    .B(_1293_),
-    .Y(_1298_)
-  );
-  INVX1 _2049_ (
-    .A(_1298_),
-    .Y(_1299_)
-  );
-  NAND2X1 _2050_ (
-    .A(_657_),
-    .B(_1299_),
-    .Y(_1300_)
-  );
-  NAND2X1 _2051_ (
-    .A(_1296_),
-    .B(_1300_),
-    .Y(_1301_)
-  );
-  INVX1 _2052_ (
-    .A(_1301_),
-    .Y(_1302_)
-  );
-  XOR2X1 _2053_ (
-    .A(_671_),
-    .B(_670_),
-    .Y(_1303_)
-  );
-  NAND2X1 _2054_ (
-    .A(_632_),
-    .B(_1303_),
-    .Y(_1304_)
-  );
-  NAND2X1 _2055_ (
-    .A(_662_),
-    .B(_1304_),
-    .Y(_1305_)
-  );
-  INVX1 _2056_ (
-    .A(_1305_),
-    .Y(_1306_)
-  );
-  NAND2X1 _2057_ (
-    .A(_1301_),
-    .B(_1305_),
-    .Y(_1307_)
-  );
-  INVX1 _2058_ (
-    .A(_1307_),
-    .Y(_1308_)
-  );
-  NAND2X1 _2059_ (
-    .A(_1270_),
-    .B(x[79]),
-    .Y(_1309_)
-  );
-  INVX1 _2060_ (
-    .A(_1309_),
-    .Y(_1310_)
-  );
-  NAND2X1 _2061_ (
-    .A(x[71]),
-    .B(x[74]),
-    .Y(_1311_)
-  );
-  INVX1 _2062_ (
-    .A(_1311_),
-    .Y(_1312_)
-  );
-  NAND2X1 _2063_ (
-    .A(_1248_),
-    .B(_1311_),
-    .Y(_1313_)
-  );
-  NAND2X1 _2064_ (
-    .A(x[43]),
-    .B(_1235_),
-    .Y(_1314_)
-  );
-  INVX1 _2065_ (
-    .A(_1314_),
-    .Y(_1315_)
-  );
-  NAND2X1 _2066_ (
-    .A(_1254_),
-    .B(x[39]),
-    .Y(_1316_)
-  );
-  NAND2X1 _2067_ (
-    .A(_1314_),
-    .B(_1316_),
-    .Y(_1317_)
-  );
-  INVX1 _2068_ (
-    .A(_1317_),
-    .Y(_1318_)
-  );
-  NAND2X1 _2069_ (
-    .A(x[59]),
-    .B(_1312_),
-    .Y(_1319_)
-  );
-  NAND2X1 _2070_ (
-    .A(_1313_),
-    .B(_1319_),
-    .Y(_1320_)
-  );
-  INVX1 _2071_ (
-    .A(_1320_),
-    .Y(_1321_)
-  );
-  NAND2X1 _2072_ (
-    .A(_1317_),
-    .B(_1321_),
-    .Y(_1322_)
-  );
-  NAND2X1 _2073_ (
-    .A(_1313_),
-    .B(_1322_),
-    .Y(_1323_)
-  );
-  OR2X1 _2074_ (
-    .A(x[42]),
-    .B(x[51]),
-    .Y(_1324_)
-  );
-  NAND2X1 _2075_ (
-    .A(x[42]),
-    .B(x[51]),
-    .Y(_1325_)
-  );
-  NAND2X1 _2076_ (
-    .A(_1324_),
-    .B(_1325_),
-    .Y(_1326_)
-  );
-  INVX1 _2077_ (
-    .A(_1326_),
-    .Y(_1327_)
-  );
-  NAND2X1 _2078_ (
-    .A(_1255_),
-    .B(_1327_),
-    .Y(_1328_)
-  );
-  NAND2X1 _2079_ (
-    .A(_1324_),
-    .B(_1328_),
-    .Y(_1329_)
-  );
-  NAND2X1 _2080_ (
-    .A(_1256_),
-    .B(x[38]),
-    .Y(_1330_)
-  );
-  NAND2X1 _2081_ (
-    .A(x[27]),
-    .B(_1242_),
-    .Y(_1331_)
-  );
-  NAND2X1 _2082_ (
-    .A(_1330_),
-    .B(_1331_),
-    .Y(_1332_)
-  );
-  INVX1 _2083_ (
-    .A(_1332_),
-    .Y(_1333_)
-  );
-  NAND2X1 _2084_ (
-    .A(x[35]),
-    .B(_1333_),
-    .Y(_1334_)
-  );
-  NAND2X1 _2085_ (
-    .A(_1330_),
-    .B(_1334_),
-    .Y(_1335_)
-  );
-  NAND2X1 _2086_ (
-    .A(_1329_),
-    .B(_1335_),
-    .Y(_1336_)
-  );
-  OR2X1 _2087_ (
-    .A(_1329_),
-    .B(_1335_),
-    .Y(_1337_)
-  );
-  NAND2X1 _2088_ (
-    .A(_1336_),
-    .B(_1337_),
-    .Y(_1338_)
-  );
-  INVX1 _2089_ (
-    .A(_1338_),
-    .Y(_1339_)
-  );
-  NAND2X1 _2090_ (
-    .A(_1269_),
-    .B(x[3]),
-    .Y(_1340_)
-  );
-  NAND2X1 _2091_ (
-    .A(x[7]),
-    .B(_1243_),
-    .Y(_1341_)
-  );
-  NAND2X1 _2092_ (
-    .A(x[6]),
-    .B(x[19]),
-    .Y(_1342_)
-  );
-  NAND2X1 _2093_ (
-    .A(_1341_),
-    .B(_1342_),
-    .Y(_1343_)
-  );
-  NAND2X1 _2094_ (
-    .A(_1340_),
-    .B(_1343_),
-    .Y(_1344_)
-  );
-  INVX1 _2095_ (
-    .A(_1344_),
-    .Y(_1345_)
-  );
-  NAND2X1 _2096_ (
-    .A(_1339_),
-    .B(_1344_),
-    .Y(_1346_)
-  );
-  NAND2X1 _2097_ (
-    .A(_1336_),
-    .B(_1346_),
-    .Y(_1347_)
-  );
-  OR2X1 _2098_ (
-    .A(_1323_),
-    .B(_1347_),
+    .Y(_4274_)
+  );
+  NAND2X1 _6737_ (
+    .A(_4239_),
+    .B(_4237_),
+    .Y(_4275_)
+  );
+  NAND2X1 _6738_ (
+    .A(_4274_),
+    .B(_4275_),
+    .Y(_4276_)
+  );
+  INVX1 _6739_ (
+    .A(_4276_),
+    .Y(_4277_)
+  );
+  NAND2X1 _6740_ (
+    .A(_4236_),
+    .B(_4277_),
+    .Y(_4278_)
+  );
+  NAND2X1 _6741_ (
+    .A(_4274_),
+    .B(_4278_),
+    .Y(_4279_)
+  );
+  INVX1 _6742_ (
+    .A(_4279_),
+    .Y(_4280_)
+  );
+  NAND2X1 _6743_ (
+    .A(x[8]),
+    .B(_3910_),
+    .Y(_4281_)
+  );
+  NAND2X1 _6744_ (
+    .A(_3913_),
+    .B(_4281_),
+    .Y(_4282_)
+  );
+  INVX1 _6745_ (
+    .A(_4282_),
+    .Y(_4283_)
+  );
+  NAND2X1 _6746_ (
+    .A(_4279_),
+    .B(_4283_),
+    .Y(_4284_)
+  );
+  NAND2X1 _6747_ (
+    .A(_4280_),
+    .B(_4282_),
+    .Y(_4285_)
+  );
+  NAND2X1 _6748_ (
+    .A(_4284_),
+    .B(_4285_),
+    .Y(_4286_)
+  );
+  INVX1 _6749_ (
+    .A(_4286_),
+    .Y(_4287_)
+  );
+  NAND2X1 _6750_ (
+    .A(x[24]),
+    .B(_4231_),
+    .Y(_4288_)
+  );
+  NAND2X1 _6751_ (
+    .A(_4233_),
+    .B(_4123_),
+    .Y(_4289_)
+  );
+  NAND2X1 _6752_ (
+    .A(x[23]),
+    .B(_4289_),
+    .Y(_4290_)
+  );
+  NAND2X1 _6753_ (
+    .A(_4288_),
+    .B(_4290_),
+    .Y(_4291_)
+  );
+  INVX1 _6754_ (
+    .A(_4291_),
+    .Y(_4292_)
+  );
+  NAND2X1 _6755_ (
+    .A(_4287_),
+    .B(_4291_),
+    .Y(_4293_)
+  );
+  NAND2X1 _6756_ (
+    .A(_4284_),
+    .B(_4293_),
+    .Y(_4294_)
+  );
+  INVX1 _6757_ (
+    .A(_4294_),
+    .Y(_4295_)
+  );
+  OR2X1 _6758_ (
+    .A(_4261_),
+    .B(_4272_),
+    .Y(_4296_)
+  );
+  NAND2X1 _6759_ (
+    .A(_4273_),
+    .B(_4296_),
+    .Y(_4297_)
+  );
+  INVX1 _6760_ (
+    .A(_4297_),
+    .Y(_4298_)
+  );
+  NAND2X1 _6761_ (
+    .A(_4294_),
+    .B(_4298_),
+    .Y(_4299_)
+  );
+  NAND2X1 _6762_ (
+    .A(_4273_),
+    .B(_4299_),
+    .Y(_4300_)
+  );
+  NAND2X1 _6763_ (
+    .A(_1980_),
+    .B(_1972_),
+    .Y(_4301_)
+  );
+  NAND2X1 _6764_ (
+    .A(_1971_),
+    .B(_4301_),
+    .Y(_4302_)
+  );
+  NAND2X1 _6765_ (
+    .A(_4229_),
+    .B(_1967_),
+    .Y(_4303_)
+  );
+  NAND2X1 _6766_ (
+    .A(_1965_),
+    .B(_4303_),
+    .Y(_4304_)
+  );
+  OR2X1 _6767_ (
+    .A(_4302_),
+    .B(_4304_),
+    .Y(_4305_)
+  );
+  NAND2X1 _6768_ (
+    .A(_1955_),
+    .B(_1953_),
+    .Y(_4306_)
+  );
+  NAND2X1 _6769_ (
+    .A(_1951_),
+    .B(_4306_),
+    .Y(_4307_)
+  );
+  INVX1 _6770_ (
+    .A(_4307_),
+    .Y(_4308_)
+  );
+  NAND2X1 _6771_ (
+    .A(_4302_),
+    .B(_4304_),
+    .Y(_4309_)
+  );
+  NAND2X1 _6772_ (
+    .A(_4305_),
+    .B(_4309_),
+    .Y(_4310_)
+  );
+  INVX1 _6773_ (
+    .A(_4310_),
+    .Y(_4311_)
+  );
+  NAND2X1 _6774_ (
+    .A(_4307_),
+    .B(_4311_),
+    .Y(_4312_)
+  );
+  NAND2X1 _6775_ (
+    .A(_4305_),
+    .B(_4312_),
+    .Y(_4313_)
+  );
+  NAND2X1 _6776_ (
+    .A(_4300_),
+    .B(_4313_),
+    .Y(_4314_)
+  );
+  NAND2X1 _6777_ (
+    .A(_4202_),
+    .B(_2562_),
+    .Y(_4315_)
+  );
+  NAND2X1 _6778_ (
+    .A(_2564_),
+    .B(_4315_),
+    .Y(_4316_)
+  );
+  INVX1 _6779_ (
+    .A(_4316_),
+    .Y(_4317_)
+  );
+  NAND2X1 _6780_ (
+    .A(x[54]),
+    .B(x[58]),
+    .Y(_4318_)
+  );
+  INVX1 _6781_ (
+    .A(_4318_),
+    .Y(_4319_)
+  );
+  NAND2X1 _6782_ (
+    .A(_4235_),
+    .B(_4197_),
+    .Y(_4320_)
+  );
+  INVX1 _6783_ (
+    .A(_4320_),
+    .Y(_4321_)
+  );
+  NAND2X1 _6784_ (
+    .A(_4175_),
+    .B(_4320_),
+    .Y(_4322_)
+  );
+  NAND2X1 _6785_ (
+    .A(_4318_),
+    .B(_4322_),
+    .Y(_4323_)
+  );
+  INVX1 _6786_ (
+    .A(_4323_),
+    .Y(_4324_)
+  );
+  NAND2X1 _6787_ (
+    .A(_4316_),
+    .B(_4323_),
+    .Y(_4325_)
+  );
+  NAND2X1 _6788_ (
+    .A(_4317_),
+    .B(_4324_),
+    .Y(_4326_)
+  );
+  NAND2X1 _6789_ (
+    .A(_4325_),
+    .B(_4326_),
+    .Y(_4327_)
+  );
+  INVX1 _6790_ (
+    .A(_4327_),
+    .Y(_4328_)
+  );
+  NAND2X1 _6791_ (
+    .A(x[66]),
+    .B(_4001_),
+    .Y(_4329_)
+  );
+  NAND2X1 _6792_ (
+    .A(_4004_),
+    .B(_4329_),
     .Y(_0_)
   );
-  NAND2X1 _2099_ (
-    .A(_1323_),
-    .B(_1347_),
+  INVX1 _6793_ (
+    .A(_0_),
     .Y(_1_)
   );
-  NAND2X1 _2100_ (
-    .A(_0_),
-    .B(_1_),
+  NAND2X1 _6794_ (
+    .A(_4328_),
+    .B(_0_),
     .Y(_2_)
   );
-  INVX1 _2101_ (
-    .A(_2_),
+  NAND2X1 _6795_ (
+    .A(_4325_),
+    .B(_2_),
     .Y(_3_)
   );
-  NAND2X1 _2102_ (
-    .A(_1310_),
-    .B(_2_),
+  INVX1 _6796_ (
+    .A(_3_),
     .Y(_4_)
   );
-  NAND2X1 _2103_ (
-    .A(_1309_),
-    .B(_3_),
+  OR2X1 _6797_ (
+    .A(_4300_),
+    .B(_4313_),
     .Y(_5_)
   );
-  NAND2X1 _2104_ (
-    .A(_4_),
+  NAND2X1 _6798_ (
+    .A(_4314_),
     .B(_5_),
     .Y(_6_)
   );
-  NAND2X1 _2105_ (
-    .A(_1266_),
-    .B(_1257_),
+  INVX1 _6799_ (
+    .A(_6_),
     .Y(_7_)
   );
-  NAND2X1 _2106_ (
-    .A(x[70]),
-    .B(x[67]),
+  NAND2X1 _6800_ (
+    .A(_3_),
+    .B(_7_),
     .Y(_8_)
   );
-  NAND2X1 _2107_ (
-    .A(_7_),
+  NAND2X1 _6801_ (
+    .A(_4314_),
     .B(_8_),
     .Y(_9_)
   );
-  INVX1 _2108_ (
+  INVX1 _6802_ (
     .A(_9_),
     .Y(_10_)
   );
-  NAND2X1 _2109_ (
-    .A(_1283_),
+  NAND2X1 _6803_ (
+    .A(_1868_),
     .B(_10_),
     .Y(_11_)
   );
-  NAND2X1 _2110_ (
-    .A(_7_),
-    .B(_11_),
+  NAND2X1 _6804_ (
+    .A(_1961_),
+    .B(_1950_),
     .Y(_12_)
   );
-  INVX1 _2111_ (
-    .A(_12_),
+  NAND2X1 _6805_ (
+    .A(_1949_),
+    .B(_12_),
     .Y(_13_)
   );
-  NAND2X1 _2112_ (
-    .A(x[50]),
-    .B(x[41]),
+  INVX1 _6806_ (
+    .A(_13_),
     .Y(_14_)
   );
-  OR2X1 _2113_ (
-    .A(x[50]),
-    .B(x[41]),
+  NAND2X1 _6807_ (
+    .A(_4181_),
+    .B(_1926_),
     .Y(_15_)
   );
-  NAND2X1 _2114_ (
-    .A(_14_),
+  NAND2X1 _6808_ (
+    .A(_1924_),
     .B(_15_),
     .Y(_16_)
   );
-  INVX1 _2115_ (
+  INVX1 _6809_ (
     .A(_16_),
     .Y(_17_)
   );
-  NAND2X1 _2116_ (
-    .A(_1238_),
-    .B(_17_),
+  NAND2X1 _6810_ (
+    .A(_1917_),
+    .B(_1916_),
     .Y(_18_)
   );
-  NAND2X1 _2117_ (
-    .A(_14_),
+  XOR2X1 _6811_ (
+    .A(x[38]),
     .B(_18_),
     .Y(_19_)
   );
-  INVX1 _2118_ (
+  INVX1 _6812_ (
     .A(_19_),
     .Y(_20_)
   );
-  NAND2X1 _2119_ (
-    .A(_12_),
-    .B(_20_),
+  NAND2X1 _6813_ (
+    .A(_17_),
+    .B(_19_),
     .Y(_21_)
   );
-  NAND2X1 _2120_ (
-    .A(_13_),
-    .B(_19_),
+  NAND2X1 _6814_ (
+    .A(x[71]),
+    .B(_3032_),
     .Y(_22_)
   );
-  NAND2X1 _2121_ (
-    .A(_21_),
+  NAND2X1 _6815_ (
+    .A(_1931_),
     .B(_22_),
     .Y(_23_)
   );
-  INVX1 _2122_ (
+  INVX1 _6816_ (
     .A(_23_),
     .Y(_24_)
   );
-  NAND2X1 _2123_ (
-    .A(x[34]),
-    .B(_1258_),
+  NAND2X1 _6817_ (
+    .A(_16_),
+    .B(_20_),
     .Y(_25_)
   );
-  NAND2X1 _2124_ (
-    .A(_1263_),
-    .B(x[26]),
+  NAND2X1 _6818_ (
+    .A(_21_),
+    .B(_25_),
     .Y(_26_)
   );
-  NAND2X1 _2125_ (
-    .A(_1280_),
-    .B(_1264_),
+  INVX1 _6819_ (
+    .A(_26_),
     .Y(_27_)
   );
-  NAND2X1 _2126_ (
-    .A(_1342_),
+  NAND2X1 _6820_ (
+    .A(_23_),
     .B(_27_),
     .Y(_28_)
   );
-  NAND2X1 _2127_ (
-    .A(_26_),
+  NAND2X1 _6821_ (
+    .A(_21_),
     .B(_28_),
     .Y(_29_)
   );
-  NAND2X1 _2128_ (
-    .A(_25_),
-    .B(_29_),
+  INVX1 _6822_ (
+    .A(_29_),
     .Y(_30_)
   );
-  INVX1 _2129_ (
-    .A(_30_),
+  NAND2X1 _6823_ (
+    .A(_13_),
+    .B(_30_),
     .Y(_31_)
   );
-  NAND2X1 _2130_ (
-    .A(_24_),
-    .B(_30_),
+  NAND2X1 _6824_ (
+    .A(_1919_),
+    .B(_1913_),
     .Y(_32_)
   );
-  NAND2X1 _2131_ (
-    .A(_21_),
+  NAND2X1 _6825_ (
+    .A(_1912_),
     .B(_32_),
     .Y(_33_)
   );
-  INVX1 _2132_ (
+  INVX1 _6826_ (
     .A(_33_),
     .Y(_34_)
   );
-  NAND2X1 _2133_ (
-    .A(_1271_),
-    .B(_1265_),
+  NAND2X1 _6827_ (
+    .A(_14_),
+    .B(_29_),
     .Y(_35_)
   );
-  NAND2X1 _2134_ (
-    .A(_1311_),
+  NAND2X1 _6828_ (
+    .A(_31_),
     .B(_35_),
     .Y(_36_)
   );
-  INVX1 _2135_ (
+  INVX1 _6829_ (
     .A(_36_),
     .Y(_37_)
   );
-  NAND2X1 _2136_ (
-    .A(x[78]),
-    .B(_36_),
+  NAND2X1 _6830_ (
+    .A(_33_),
+    .B(_37_),
     .Y(_38_)
   );
-  INVX1 _2137_ (
-    .A(_38_),
+  NAND2X1 _6831_ (
+    .A(_31_),
+    .B(_38_),
     .Y(_39_)
   );
-  NAND2X1 _2138_ (
-    .A(_33_),
-    .B(_39_),
+  INVX1 _6832_ (
+    .A(_39_),
     .Y(_40_)
   );
-  NAND2X1 _2139_ (
-    .A(x[58]),
-    .B(_1326_),
+  NAND2X1 _6833_ (
+    .A(_4247_),
+    .B(_9_),
     .Y(_41_)
   );
-  NAND2X1 _2140_ (
-    .A(_1328_),
+  NAND2X1 _6834_ (
+    .A(_11_),
     .B(_41_),
     .Y(_42_)
   );
-  NAND2X1 _2141_ (
-    .A(_1275_),
-    .B(_1332_),
+  INVX1 _6835_ (
+    .A(_42_),
     .Y(_43_)
   );
-  NAND2X1 _2142_ (
-    .A(_1334_),
+  NAND2X1 _6836_ (
+    .A(_39_),
     .B(_43_),
     .Y(_44_)
   );
-  NAND2X1 _2143_ (
-    .A(_42_),
+  NAND2X1 _6837_ (
+    .A(_11_),
     .B(_44_),
     .Y(_45_)
   );
-  OR2X1 _2144_ (
-    .A(_42_),
-    .B(_44_),
+  OR2X1 _6838_ (
+    .A(_1873_),
+    .B(_45_),
     .Y(_46_)
   );
-  NAND2X1 _2145_ (
-    .A(_45_),
-    .B(_46_),
+  NAND2X1 _6839_ (
+    .A(_1991_),
+    .B(_1905_),
     .Y(_47_)
   );
-  INVX1 _2146_ (
-    .A(_47_),
+  NAND2X1 _6840_ (
+    .A(_1904_),
+    .B(_47_),
     .Y(_48_)
   );
-  NAND2X1 _2147_ (
-    .A(_1340_),
-    .B(_1341_),
+  INVX1 _6841_ (
+    .A(_48_),
     .Y(_49_)
   );
-  XOR2X1 _2148_ (
-    .A(_1342_),
-    .B(_49_),
+  NAND2X1 _6842_ (
+    .A(_1873_),
+    .B(_45_),
     .Y(_50_)
   );
-  INVX1 _2149_ (
-    .A(_50_),
+  NAND2X1 _6843_ (
+    .A(_46_),
+    .B(_50_),
     .Y(_51_)
   );
-  NAND2X1 _2150_ (
-    .A(_48_),
-    .B(_50_),
+  INVX1 _6844_ (
+    .A(_51_),
     .Y(_52_)
   );
-  NAND2X1 _2151_ (
-    .A(_45_),
+  NAND2X1 _6845_ (
+    .A(_48_),
     .B(_52_),
     .Y(_53_)
   );
-  NAND2X1 _2152_ (
-    .A(_34_),
-    .B(_38_),
+  NAND2X1 _6846_ (
+    .A(_46_),
+    .B(_53_),
     .Y(_54_)
   );
-  NAND2X1 _2153_ (
-    .A(_40_),
-    .B(_54_),
+  INVX1 _6847_ (
+    .A(_54_),
     .Y(_55_)
   );
-  OR2X1 _2154_ (
-    .A(_53_),
-    .B(_55_),
+  NAND2X1 _6848_ (
+    .A(_1888_),
+    .B(_54_),
     .Y(_56_)
   );
-  NAND2X1 _2155_ (
-    .A(_40_),
-    .B(_56_),
+  NAND2X1 _6849_ (
+    .A(_1889_),
+    .B(_55_),
     .Y(_57_)
   );
-  OR2X1 _2156_ (
-    .A(_6_),
+  NAND2X1 _6850_ (
+    .A(_56_),
     .B(_57_),
     .Y(_58_)
   );
-  NAND2X1 _2157_ (
-    .A(_6_),
-    .B(_57_),
+  NAND2X1 _6851_ (
+    .A(_49_),
+    .B(_51_),
     .Y(_59_)
   );
-  NAND2X1 _2158_ (
-    .A(_58_),
+  NAND2X1 _6852_ (
+    .A(_53_),
     .B(_59_),
     .Y(_60_)
   );
-  INVX1 _2159_ (
+  INVX1 _6853_ (
     .A(_60_),
     .Y(_61_)
   );
-  NAND2X1 _2160_ (
-    .A(_1338_),
-    .B(_1345_),
+  NAND2X1 _6854_ (
+    .A(_2034_),
+    .B(_2027_),
     .Y(_62_)
   );
-  NAND2X1 _2161_ (
-    .A(_1346_),
+  NAND2X1 _6855_ (
+    .A(_2025_),
     .B(_62_),
     .Y(_63_)
   );
-  NAND2X1 _2162_ (
-    .A(x[75]),
-    .B(_1232_),
+  INVX1 _6856_ (
+    .A(_63_),
     .Y(_64_)
   );
-  NAND2X1 _2163_ (
-    .A(_1309_),
+  NAND2X1 _6857_ (
+    .A(_60_),
     .B(_64_),
     .Y(_65_)
   );
-  NAND2X1 _2164_ (
-    .A(_63_),
-    .B(_65_),
+  NAND2X1 _6858_ (
+    .A(_61_),
+    .B(_63_),
     .Y(_66_)
   );
-  NAND2X1 _2165_ (
-    .A(_1318_),
-    .B(_1320_),
+  NAND2X1 _6859_ (
+    .A(_65_),
+    .B(_66_),
     .Y(_67_)
   );
-  NAND2X1 _2166_ (
-    .A(_1322_),
-    .B(_67_),
+  NAND2X1 _6860_ (
+    .A(_4308_),
+    .B(_4310_),
     .Y(_68_)
   );
-  INVX1 _2167_ (
-    .A(_68_),
+  NAND2X1 _6861_ (
+    .A(_4312_),
+    .B(_68_),
     .Y(_69_)
   );
-  OR2X1 _2168_ (
-    .A(_63_),
-    .B(_65_),
+  NAND2X1 _6862_ (
+    .A(_24_),
+    .B(_26_),
     .Y(_70_)
   );
-  NAND2X1 _2169_ (
-    .A(_66_),
+  NAND2X1 _6863_ (
+    .A(_28_),
     .B(_70_),
     .Y(_71_)
   );
-  INVX1 _2170_ (
-    .A(_71_),
+  NAND2X1 _6864_ (
+    .A(_69_),
+    .B(_71_),
     .Y(_72_)
   );
-  NAND2X1 _2171_ (
-    .A(_68_),
-    .B(_72_),
+  NAND2X1 _6865_ (
+    .A(_4225_),
+    .B(_4185_),
     .Y(_73_)
   );
-  NAND2X1 _2172_ (
-    .A(_66_),
-    .B(_73_),
+  NAND2X1 _6866_ (
+    .A(x[59]),
+    .B(x[57]),
     .Y(_74_)
   );
-  INVX1 _2173_ (
-    .A(_74_),
+  NAND2X1 _6867_ (
+    .A(_73_),
+    .B(_74_),
     .Y(_75_)
   );
-  NAND2X1 _2174_ (
-    .A(_61_),
-    .B(_74_),
+  INVX1 _6868_ (
+    .A(_75_),
     .Y(_76_)
   );
-  NAND2X1 _2175_ (
-    .A(_58_),
+  NAND2X1 _6869_ (
+    .A(_4186_),
     .B(_76_),
     .Y(_77_)
   );
-  NAND2X1 _2176_ (
-    .A(_0_),
-    .B(_5_),
+  NAND2X1 _6870_ (
+    .A(_73_),
+    .B(_77_),
     .Y(_78_)
   );
-  NOR2X1 _2177_ (
-    .A(_77_),
-    .B(_78_),
+  INVX1 _6871_ (
+    .A(_78_),
     .Y(_79_)
   );
-  INVX1 _2178_ (
-    .A(_79_),
+  NAND2X1 _6872_ (
+    .A(x[69]),
+    .B(_4183_),
     .Y(_80_)
   );
-  NAND2X1 _2179_ (
-    .A(_60_),
-    .B(_75_),
+  NAND2X1 _6873_ (
+    .A(_4184_),
+    .B(x[62]),
     .Y(_81_)
   );
-  NAND2X1 _2180_ (
-    .A(_76_),
+  NAND2X1 _6874_ (
+    .A(_80_),
     .B(_81_),
     .Y(_82_)
   );
-  INVX1 _2181_ (
+  INVX1 _6875_ (
     .A(_82_),
     .Y(_83_)
   );
-  NAND2X1 _2182_ (
-    .A(_53_),
-    .B(_55_),
+  NAND2X1 _6876_ (
+    .A(x[65]),
+    .B(_83_),
     .Y(_84_)
   );
-  NAND2X1 _2183_ (
-    .A(_56_),
+  NAND2X1 _6877_ (
+    .A(_80_),
     .B(_84_),
     .Y(_85_)
   );
-  NAND2X1 _2184_ (
-    .A(_1268_),
-    .B(_37_),
+  INVX1 _6878_ (
+    .A(_85_),
     .Y(_86_)
   );
-  NAND2X1 _2185_ (
-    .A(_38_),
+  NAND2X1 _6879_ (
+    .A(_78_),
     .B(_86_),
     .Y(_87_)
   );
-  NAND2X1 _2186_ (
-    .A(_23_),
-    .B(_31_),
+  NAND2X1 _6880_ (
+    .A(_79_),
+    .B(_85_),
     .Y(_88_)
   );
-  NAND2X1 _2187_ (
-    .A(_32_),
+  NAND2X1 _6881_ (
+    .A(_87_),
     .B(_88_),
     .Y(_89_)
   );
-  NAND2X1 _2188_ (
-    .A(_87_),
-    .B(_89_),
+  INVX1 _6882_ (
+    .A(_89_),
     .Y(_90_)
   );
-  NAND2X1 _2189_ (
-    .A(_47_),
-    .B(_51_),
+  NAND2X1 _6883_ (
+    .A(_2958_),
+    .B(_90_),
     .Y(_91_)
   );
-  NAND2X1 _2190_ (
-    .A(_52_),
+  NAND2X1 _6884_ (
+    .A(_87_),
     .B(_91_),
     .Y(_92_)
   );
-  OR2X1 _2191_ (
-    .A(_87_),
-    .B(_89_),
+  NAND2X1 _6885_ (
+    .A(_4227_),
+    .B(_4226_),
     .Y(_93_)
   );
-  NAND2X1 _2192_ (
-    .A(_90_),
+  NAND2X1 _6886_ (
+    .A(_4248_),
     .B(_93_),
     .Y(_94_)
   );
-  OR2X1 _2193_ (
-    .A(_92_),
-    .B(_94_),
+  INVX1 _6887_ (
+    .A(_94_),
     .Y(_95_)
   );
-  NAND2X1 _2194_ (
-    .A(_90_),
-    .B(_95_),
+  NAND2X1 _6888_ (
+    .A(x[24]),
+    .B(_4122_),
     .Y(_96_)
   );
-  NAND2X1 _2195_ (
-    .A(_85_),
+  NAND2X1 _6889_ (
+    .A(_4289_),
     .B(_96_),
     .Y(_97_)
   );
-  OR2X1 _2196_ (
-    .A(_85_),
-    .B(_96_),
+  INVX1 _6890_ (
+    .A(_97_),
     .Y(_98_)
   );
-  NAND2X1 _2197_ (
-    .A(_97_),
-    .B(_98_),
+  NAND2X1 _6891_ (
+    .A(_95_),
+    .B(_97_),
     .Y(_99_)
   );
-  INVX1 _2198_ (
-    .A(_99_),
+  NAND2X1 _6892_ (
+    .A(_94_),
+    .B(_98_),
     .Y(_100_)
   );
-  NAND2X1 _2199_ (
-    .A(x[57]),
-    .B(_9_),
+  NAND2X1 _6893_ (
+    .A(_99_),
+    .B(_100_),
     .Y(_101_)
   );
-  NAND2X1 _2200_ (
-    .A(_11_),
-    .B(_101_),
+  NAND2X1 _6894_ (
+    .A(_4229_),
+    .B(_2909_),
     .Y(_102_)
   );
-  INVX1 _2201_ (
-    .A(_102_),
+  NAND2X1 _6895_ (
+    .A(_4250_),
+    .B(_102_),
     .Y(_103_)
   );
-  NAND2X1 _2202_ (
-    .A(x[37]),
-    .B(_16_),
+  OR2X1 _6896_ (
+    .A(_101_),
+    .B(_103_),
     .Y(_104_)
   );
-  NAND2X1 _2203_ (
-    .A(_18_),
+  NAND2X1 _6897_ (
+    .A(_99_),
     .B(_104_),
     .Y(_105_)
   );
-  INVX1 _2204_ (
+  INVX1 _6898_ (
     .A(_105_),
     .Y(_106_)
   );
-  NAND2X1 _2205_ (
-    .A(_103_),
-    .B(_105_),
+  NAND2X1 _6899_ (
+    .A(x[15]),
+    .B(_4276_),
     .Y(_107_)
   );
-  NAND2X1 _2206_ (
-    .A(_102_),
-    .B(_106_),
+  NAND2X1 _6900_ (
+    .A(_4278_),
+    .B(_107_),
     .Y(_108_)
   );
-  NAND2X1 _2207_ (
-    .A(_107_),
-    .B(_108_),
+  INVX1 _6901_ (
+    .A(_108_),
     .Y(_109_)
   );
-  INVX1 _2208_ (
-    .A(_109_),
+  NAND2X1 _6902_ (
+    .A(_4244_),
+    .B(_3911_),
     .Y(_110_)
   );
-  NAND2X1 _2209_ (
-    .A(_1261_),
+  NAND2X1 _6903_ (
+    .A(_4281_),
     .B(_110_),
     .Y(_111_)
   );
-  NAND2X1 _2210_ (
-    .A(_107_),
-    .B(_111_),
+  INVX1 _6904_ (
+    .A(_111_),
     .Y(_112_)
   );
-  INVX1 _2211_ (
-    .A(_112_),
+  NAND2X1 _6905_ (
+    .A(_108_),
+    .B(_112_),
     .Y(_113_)
   );
-  NAND2X1 _2212_ (
-    .A(x[40]),
+  NAND2X1 _6906_ (
+    .A(x[45]),
     .B(x[49]),
     .Y(_114_)
   );
-  INVX1 _2213_ (
+  INVX1 _6907_ (
     .A(_114_),
     .Y(_115_)
   );
-  NAND2X1 _2214_ (
-    .A(x[5]),
-    .B(_1259_),
+  NAND2X1 _6908_ (
+    .A(_109_),
+    .B(_111_),
     .Y(_116_)
   );
-  NAND2X1 _2215_ (
-    .A(_1282_),
-    .B(x[33]),
+  NAND2X1 _6909_ (
+    .A(_113_),
+    .B(_116_),
     .Y(_117_)
   );
-  NAND2X1 _2216_ (
-    .A(_116_),
-    .B(_117_),
+  INVX1 _6910_ (
+    .A(_117_),
     .Y(_118_)
   );
-  INVX1 _2217_ (
-    .A(_118_),
+  NAND2X1 _6911_ (
+    .A(_114_),
+    .B(_118_),
     .Y(_119_)
   );
-  NAND2X1 _2218_ (
-    .A(x[18]),
+  NAND2X1 _6912_ (
+    .A(_113_),
     .B(_119_),
     .Y(_120_)
   );
-  NAND2X1 _2219_ (
-    .A(_116_),
-    .B(_120_),
+  INVX1 _6913_ (
+    .A(_120_),
     .Y(_121_)
   );
-  INVX1 _2220_ (
-    .A(_121_),
+  NAND2X1 _6914_ (
+    .A(_106_),
+    .B(_120_),
     .Y(_122_)
   );
-  NAND2X1 _2221_ (
-    .A(_115_),
-    .B(_121_),
+  NAND2X1 _6915_ (
+    .A(_4220_),
+    .B(_2058_),
     .Y(_123_)
   );
-  NAND2X1 _2222_ (
-    .A(_114_),
-    .B(_122_),
+  NAND2X1 _6916_ (
+    .A(_2061_),
+    .B(_123_),
     .Y(_124_)
   );
-  NAND2X1 _2223_ (
-    .A(_123_),
-    .B(_124_),
+  NAND2X1 _6917_ (
+    .A(_4210_),
+    .B(_4157_),
     .Y(_125_)
   );
-  INVX1 _2224_ (
-    .A(_125_),
+  NAND2X1 _6918_ (
+    .A(_4158_),
+    .B(_125_),
     .Y(_126_)
   );
-  NAND2X1 _2225_ (
-    .A(_25_),
-    .B(_26_),
+  OR2X1 _6919_ (
+    .A(_124_),
+    .B(_126_),
     .Y(_127_)
   );
-  XOR2X1 _2226_ (
-    .A(_28_),
-    .B(_127_),
+  NAND2X1 _6920_ (
+    .A(_124_),
+    .B(_126_),
     .Y(_128_)
   );
-  INVX1 _2227_ (
-    .A(_128_),
+  NAND2X1 _6921_ (
+    .A(_127_),
+    .B(_128_),
     .Y(_129_)
   );
-  NAND2X1 _2228_ (
-    .A(_126_),
-    .B(_128_),
+  NAND2X1 _6922_ (
+    .A(x[0]),
+    .B(_4147_),
     .Y(_130_)
   );
-  NAND2X1 _2229_ (
-    .A(_123_),
+  NAND2X1 _6923_ (
+    .A(_4149_),
     .B(_130_),
     .Y(_131_)
   );
-  INVX1 _2230_ (
-    .A(_131_),
+  OR2X1 _6924_ (
+    .A(_129_),
+    .B(_131_),
     .Y(_132_)
   );
-  NAND2X1 _2231_ (
-    .A(_113_),
-    .B(_131_),
+  NAND2X1 _6925_ (
+    .A(_127_),
+    .B(_132_),
     .Y(_133_)
   );
-  NAND2X1 _2232_ (
-    .A(x[83]),
-    .B(_1234_),
+  NAND2X1 _6926_ (
+    .A(_105_),
+    .B(_121_),
     .Y(_134_)
   );
-  NAND2X1 _2233_ (
-    .A(_112_),
-    .B(_132_),
+  NAND2X1 _6927_ (
+    .A(_122_),
+    .B(_134_),
     .Y(_135_)
   );
-  NAND2X1 _2234_ (
+  OR2X1 _6928_ (
     .A(_133_),
     .B(_135_),
     .Y(_136_)
   );
-  OR2X1 _2235_ (
-    .A(_134_),
+  NAND2X1 _6929_ (
+    .A(_122_),
     .B(_136_),
     .Y(_137_)
   );
-  NAND2X1 _2236_ (
-    .A(_133_),
+  OR2X1 _6930_ (
+    .A(_92_),
     .B(_137_),
     .Y(_138_)
   );
-  INVX1 _2237_ (
-    .A(_138_),
+  NAND2X1 _6931_ (
+    .A(_92_),
+    .B(_137_),
     .Y(_139_)
   );
-  NAND2X1 _2238_ (
-    .A(_100_),
-    .B(_138_),
+  NAND2X1 _6932_ (
+    .A(_138_),
+    .B(_139_),
     .Y(_140_)
   );
-  NAND2X1 _2239_ (
-    .A(_97_),
-    .B(_140_),
+  NAND2X1 _6933_ (
+    .A(_4268_),
+    .B(_4270_),
     .Y(_141_)
   );
-  INVX1 _2240_ (
-    .A(_141_),
+  NAND2X1 _6934_ (
+    .A(_4271_),
+    .B(_141_),
     .Y(_142_)
   );
-  NAND2X1 _2241_ (
-    .A(_82_),
-    .B(_142_),
+  NAND2X1 _6935_ (
+    .A(_4256_),
+    .B(_4258_),
     .Y(_143_)
   );
-  NAND2X1 _2242_ (
-    .A(_83_),
-    .B(_141_),
+  NAND2X1 _6936_ (
+    .A(_4260_),
+    .B(_143_),
     .Y(_144_)
   );
-  NAND2X1 _2243_ (
-    .A(_143_),
+  NAND2X1 _6937_ (
+    .A(_142_),
     .B(_144_),
     .Y(_145_)
   );
-  INVX1 _2244_ (
-    .A(_145_),
+  NAND2X1 _6938_ (
+    .A(_4286_),
+    .B(_4292_),
     .Y(_146_)
   );
-  NAND2X1 _2245_ (
-    .A(_1314_),
+  NAND2X1 _6939_ (
+    .A(_4293_),
     .B(_146_),
     .Y(_147_)
   );
-  NAND2X1 _2246_ (
-    .A(_143_),
-    .B(_147_),
+  INVX1 _6940_ (
+    .A(_147_),
     .Y(_148_)
   );
-  NAND2X1 _2247_ (
-    .A(_1315_),
-    .B(_145_),
+  OR2X1 _6941_ (
+    .A(_142_),
+    .B(_144_),
     .Y(_149_)
   );
-  NAND2X1 _2248_ (
-    .A(_147_),
+  NAND2X1 _6942_ (
+    .A(_145_),
     .B(_149_),
     .Y(_150_)
   );
-  NAND2X1 _2249_ (
-    .A(_99_),
-    .B(_139_),
+  INVX1 _6943_ (
+    .A(_150_),
     .Y(_151_)
   );
-  NAND2X1 _2250_ (
-    .A(_140_),
+  NAND2X1 _6944_ (
+    .A(_147_),
     .B(_151_),
     .Y(_152_)
   );
-  NAND2X1 _2251_ (
-    .A(_69_),
-    .B(_71_),
+  NAND2X1 _6945_ (
+    .A(_145_),
+    .B(_152_),
     .Y(_153_)
   );
-  NAND2X1 _2252_ (
-    .A(_73_),
+  OR2X1 _6946_ (
+    .A(_140_),
     .B(_153_),
     .Y(_154_)
   );
-  OR2X1 _2253_ (
-    .A(_152_),
+  NAND2X1 _6947_ (
+    .A(_138_),
     .B(_154_),
     .Y(_155_)
   );
-  NAND2X1 _2254_ (
-    .A(_134_),
-    .B(_136_),
+  NAND2X1 _6948_ (
+    .A(_72_),
+    .B(_155_),
     .Y(_156_)
   );
-  NAND2X1 _2255_ (
-    .A(_137_),
-    .B(_156_),
+  NAND2X1 _6949_ (
+    .A(_4327_),
+    .B(_1_),
     .Y(_157_)
   );
-  NAND2X1 _2256_ (
-    .A(_1251_),
-    .B(_1250_),
+  NAND2X1 _6950_ (
+    .A(_2_),
+    .B(_157_),
     .Y(_158_)
   );
-  NAND2X1 _2257_ (
-    .A(x[72]),
-    .B(x[66]),
+  INVX1 _6951_ (
+    .A(_158_),
     .Y(_159_)
   );
-  NAND2X1 _2258_ (
-    .A(_158_),
-    .B(_159_),
+  NAND2X1 _6952_ (
+    .A(_4177_),
+    .B(_4002_),
     .Y(_160_)
   );
-  INVX1 _2259_ (
-    .A(_160_),
+  NAND2X1 _6953_ (
+    .A(_4329_),
+    .B(_160_),
     .Y(_161_)
   );
-  NAND2X1 _2260_ (
-    .A(_1262_),
-    .B(_161_),
+  INVX1 _6954_ (
+    .A(_161_),
     .Y(_162_)
   );
-  NAND2X1 _2261_ (
-    .A(_158_),
-    .B(_162_),
+  NAND2X1 _6955_ (
+    .A(_4175_),
+    .B(_4319_),
     .Y(_163_)
   );
-  OR2X1 _2262_ (
-    .A(x[40]),
-    .B(x[49]),
+  NAND2X1 _6956_ (
+    .A(x[63]),
+    .B(_4321_),
     .Y(_164_)
   );
-  NAND2X1 _2263_ (
-    .A(_114_),
+  NAND2X1 _6957_ (
+    .A(_4324_),
     .B(_164_),
     .Y(_165_)
   );
-  INVX1 _2264_ (
-    .A(_165_),
+  NAND2X1 _6958_ (
+    .A(_163_),
+    .B(_165_),
     .Y(_166_)
   );
-  NAND2X1 _2265_ (
-    .A(_1252_),
-    .B(_165_),
+  INVX1 _6959_ (
+    .A(_166_),
     .Y(_167_)
   );
-  NAND2X1 _2266_ (
-    .A(_1273_),
-    .B(_118_),
+  NAND2X1 _6960_ (
+    .A(_162_),
+    .B(_166_),
     .Y(_168_)
   );
-  NAND2X1 _2267_ (
-    .A(_120_),
-    .B(_168_),
+  NAND2X1 _6961_ (
+    .A(_161_),
+    .B(_167_),
     .Y(_169_)
   );
-  INVX1 _2268_ (
-    .A(_169_),
+  NAND2X1 _6962_ (
+    .A(_168_),
+    .B(_169_),
     .Y(_170_)
   );
-  NAND2X1 _2269_ (
-    .A(x[56]),
-    .B(_166_),
+  NAND2X1 _6963_ (
+    .A(x[52]),
+    .B(_2563_),
     .Y(_171_)
   );
-  NAND2X1 _2270_ (
-    .A(_167_),
+  NAND2X1 _6964_ (
+    .A(_4315_),
     .B(_171_),
     .Y(_172_)
   );
-  INVX1 _2271_ (
-    .A(_172_),
+  OR2X1 _6965_ (
+    .A(_170_),
+    .B(_172_),
     .Y(_173_)
   );
-  NAND2X1 _2272_ (
-    .A(_169_),
+  NAND2X1 _6966_ (
+    .A(_168_),
     .B(_173_),
     .Y(_174_)
   );
-  NAND2X1 _2273_ (
-    .A(_167_),
-    .B(_174_),
+  INVX1 _6967_ (
+    .A(_174_),
     .Y(_175_)
   );
-  NAND2X1 _2274_ (
-    .A(_163_),
+  NAND2X1 _6968_ (
+    .A(_158_),
     .B(_175_),
     .Y(_176_)
   );
-  NAND2X1 _2275_ (
-    .A(_125_),
-    .B(_129_),
+  NAND2X1 _6969_ (
+    .A(_4295_),
+    .B(_4297_),
     .Y(_177_)
   );
-  NAND2X1 _2276_ (
-    .A(_130_),
+  NAND2X1 _6970_ (
+    .A(_4299_),
     .B(_177_),
     .Y(_178_)
   );
-  INVX1 _2277_ (
+  INVX1 _6971_ (
     .A(_178_),
     .Y(_179_)
   );
-  OR2X1 _2278_ (
-    .A(_163_),
-    .B(_175_),
+  NAND2X1 _6972_ (
+    .A(_159_),
+    .B(_174_),
     .Y(_180_)
   );
-  NAND2X1 _2279_ (
+  NAND2X1 _6973_ (
     .A(_176_),
     .B(_180_),
     .Y(_181_)
   );
-  INVX1 _2280_ (
+  INVX1 _6974_ (
     .A(_181_),
     .Y(_182_)
   );
-  NAND2X1 _2281_ (
+  NAND2X1 _6975_ (
     .A(_178_),
     .B(_182_),
     .Y(_183_)
   );
-  NAND2X1 _2282_ (
+  NAND2X1 _6976_ (
     .A(_176_),
     .B(_183_),
     .Y(_184_)
   );
-  OR2X1 _2283_ (
-    .A(_157_),
-    .B(_184_),
+  OR2X1 _6977_ (
+    .A(_72_),
+    .B(_155_),
     .Y(_185_)
   );
-  NAND2X1 _2284_ (
-    .A(_1249_),
-    .B(x[77]),
+  NAND2X1 _6978_ (
+    .A(_156_),
+    .B(_185_),
     .Y(_186_)
   );
-  NAND2X1 _2285_ (
-    .A(_134_),
+  OR2X1 _6979_ (
+    .A(_184_),
     .B(_186_),
     .Y(_187_)
   );
-  INVX1 _2286_ (
-    .A(_187_),
+  NAND2X1 _6980_ (
+    .A(_156_),
+    .B(_187_),
     .Y(_188_)
   );
-  NAND2X1 _2287_ (
-    .A(x[73]),
-    .B(_109_),
+  NAND2X1 _6981_ (
+    .A(_34_),
+    .B(_36_),
     .Y(_189_)
   );
-  NAND2X1 _2288_ (
-    .A(_111_),
+  NAND2X1 _6982_ (
+    .A(_38_),
     .B(_189_),
     .Y(_190_)
   );
-  INVX1 _2289_ (
-    .A(_190_),
+  NAND2X1 _6983_ (
+    .A(_1871_),
+    .B(_1869_),
     .Y(_191_)
   );
-  NAND2X1 _2290_ (
-    .A(_187_),
+  NAND2X1 _6984_ (
+    .A(_4247_),
     .B(_191_),
     .Y(_192_)
   );
-  INVX1 _2291_ (
-    .A(_192_),
+  NAND2X1 _6985_ (
+    .A(_190_),
+    .B(_192_),
     .Y(_193_)
   );
-  NAND2X1 _2292_ (
-    .A(_157_),
-    .B(_184_),
+  NAND2X1 _6986_ (
+    .A(_4_),
+    .B(_6_),
     .Y(_194_)
   );
-  NAND2X1 _2293_ (
-    .A(_185_),
+  NAND2X1 _6987_ (
+    .A(_8_),
     .B(_194_),
     .Y(_195_)
   );
-  INVX1 _2294_ (
-    .A(_195_),
+  OR2X1 _6988_ (
+    .A(_190_),
+    .B(_192_),
     .Y(_196_)
   );
-  NAND2X1 _2295_ (
-    .A(_192_),
+  NAND2X1 _6989_ (
+    .A(_193_),
     .B(_196_),
     .Y(_197_)
   );
-  NAND2X1 _2296_ (
-    .A(_185_),
+  OR2X1 _6990_ (
+    .A(_195_),
     .B(_197_),
     .Y(_198_)
   );
-  INVX1 _2297_ (
-    .A(_198_),
+  NAND2X1 _6991_ (
+    .A(_193_),
+    .B(_198_),
     .Y(_199_)
   );
-  NAND2X1 _2298_ (
-    .A(_152_),
-    .B(_154_),
+  NAND2X1 _6992_ (
+    .A(_188_),
+    .B(_199_),
     .Y(_200_)
   );
-  NAND2X1 _2299_ (
-    .A(_155_),
-    .B(_200_),
+  NAND2X1 _6993_ (
+    .A(_40_),
+    .B(_42_),
     .Y(_201_)
   );
-  INVX1 _2300_ (
-    .A(_201_),
+  NAND2X1 _6994_ (
+    .A(_44_),
+    .B(_201_),
     .Y(_202_)
   );
-  NAND2X1 _2301_ (
-    .A(_198_),
-    .B(_202_),
+  INVX1 _6995_ (
+    .A(_202_),
     .Y(_203_)
   );
-  NAND2X1 _2302_ (
-    .A(_155_),
-    .B(_203_),
+  OR2X1 _6996_ (
+    .A(_188_),
+    .B(_199_),
     .Y(_204_)
   );
-  OR2X1 _2303_ (
-    .A(_150_),
+  NAND2X1 _6997_ (
+    .A(_200_),
     .B(_204_),
     .Y(_205_)
   );
-  NAND2X1 _2304_ (
-    .A(_199_),
-    .B(_201_),
+  INVX1 _6998_ (
+    .A(_205_),
     .Y(_206_)
   );
-  NAND2X1 _2305_ (
-    .A(_203_),
+  NAND2X1 _6999_ (
+    .A(_202_),
     .B(_206_),
     .Y(_207_)
   );
-  NAND2X1 _2306_ (
-    .A(_193_),
-    .B(_195_),
+  NAND2X1 _7000_ (
+    .A(_200_),
+    .B(_207_),
     .Y(_208_)
   );
-  NAND2X1 _2307_ (
-    .A(_197_),
+  OR2X1 _7001_ (
+    .A(_67_),
     .B(_208_),
     .Y(_209_)
   );
-  NAND2X1 _2308_ (
-    .A(x[82]),
-    .B(_1236_),
+  NAND2X1 _7002_ (
+    .A(_65_),
+    .B(_209_),
     .Y(_210_)
   );
-  INVX1 _2309_ (
-    .A(_210_),
+  OR2X1 _7003_ (
+    .A(_58_),
+    .B(_210_),
     .Y(_211_)
   );
-  NAND2X1 _2310_ (
-    .A(x[69]),
-    .B(_160_),
+  NAND2X1 _7004_ (
+    .A(_58_),
+    .B(_210_),
     .Y(_212_)
   );
-  NAND2X1 _2311_ (
-    .A(_162_),
+  NAND2X1 _7005_ (
+    .A(_211_),
     .B(_212_),
     .Y(_213_)
   );
-  INVX1 _2312_ (
-    .A(_213_),
+  NAND2X1 _7006_ (
+    .A(_67_),
+    .B(_208_),
     .Y(_214_)
   );
-  NAND2X1 _2313_ (
-    .A(x[17]),
-    .B(x[4]),
+  NAND2X1 _7007_ (
+    .A(_209_),
+    .B(_214_),
     .Y(_215_)
   );
-  INVX1 _2314_ (
+  INVX1 _7008_ (
     .A(_215_),
     .Y(_216_)
   );
-  NAND2X1 _2315_ (
-    .A(_213_),
-    .B(_216_),
+  NAND2X1 _7009_ (
+    .A(_203_),
+    .B(_205_),
     .Y(_217_)
   );
-  NAND2X1 _2316_ (
-    .A(_170_),
-    .B(_172_),
+  NAND2X1 _7010_ (
+    .A(_207_),
+    .B(_217_),
     .Y(_218_)
   );
-  NAND2X1 _2317_ (
-    .A(_174_),
-    .B(_218_),
+  INVX1 _7011_ (
+    .A(_218_),
     .Y(_219_)
   );
-  INVX1 _2318_ (
-    .A(_219_),
+  NAND2X1 _7012_ (
+    .A(_1878_),
+    .B(_1876_),
     .Y(_220_)
   );
-  NAND2X1 _2319_ (
-    .A(_214_),
-    .B(_215_),
+  NAND2X1 _7013_ (
+    .A(_1874_),
+    .B(_220_),
     .Y(_221_)
   );
-  NAND2X1 _2320_ (
-    .A(_217_),
-    .B(_221_),
+  INVX1 _7014_ (
+    .A(_221_),
     .Y(_222_)
   );
-  INVX1 _2321_ (
-    .A(_222_),
+  NAND2X1 _7015_ (
+    .A(_218_),
+    .B(_222_),
     .Y(_223_)
   );
-  NAND2X1 _2322_ (
+  NAND2X1 _7016_ (
     .A(_219_),
-    .B(_223_),
+    .B(_221_),
     .Y(_224_)
   );
-  NAND2X1 _2323_ (
-    .A(_217_),
+  NAND2X1 _7017_ (
+    .A(_223_),
     .B(_224_),
     .Y(_225_)
   );
-  INVX1 _2324_ (
+  INVX1 _7018_ (
     .A(_225_),
     .Y(_226_)
   );
-  NAND2X1 _2325_ (
-    .A(_210_),
-    .B(_226_),
+  OR2X1 _7019_ (
+    .A(_69_),
+    .B(_71_),
     .Y(_227_)
   );
-  NAND2X1 _2326_ (
-    .A(_179_),
-    .B(_181_),
+  NAND2X1 _7020_ (
+    .A(_72_),
+    .B(_227_),
     .Y(_228_)
   );
-  NAND2X1 _2327_ (
-    .A(_183_),
-    .B(_228_),
+  NAND2X1 _7021_ (
+    .A(_179_),
+    .B(_181_),
     .Y(_229_)
   );
-  NAND2X1 _2328_ (
-    .A(_211_),
-    .B(_225_),
+  NAND2X1 _7022_ (
+    .A(_183_),
+    .B(_229_),
     .Y(_230_)
   );
-  NAND2X1 _2329_ (
-    .A(_227_),
+  OR2X1 _7023_ (
+    .A(_228_),
     .B(_230_),
     .Y(_231_)
   );
-  OR2X1 _2330_ (
-    .A(_229_),
-    .B(_231_),
+  NAND2X1 _7024_ (
+    .A(_140_),
+    .B(_153_),
     .Y(_232_)
   );
-  NAND2X1 _2331_ (
-    .A(_227_),
+  NAND2X1 _7025_ (
+    .A(_154_),
     .B(_232_),
     .Y(_233_)
   );
-  NAND2X1 _2332_ (
-    .A(_209_),
-    .B(_233_),
+  INVX1 _7026_ (
+    .A(_233_),
     .Y(_234_)
   );
-  NAND2X1 _2333_ (
-    .A(_92_),
-    .B(_94_),
+  NAND2X1 _7027_ (
+    .A(_228_),
+    .B(_230_),
     .Y(_235_)
   );
-  NAND2X1 _2334_ (
-    .A(_95_),
+  NAND2X1 _7028_ (
+    .A(_231_),
     .B(_235_),
     .Y(_236_)
   );
-  INVX1 _2335_ (
+  INVX1 _7029_ (
     .A(_236_),
     .Y(_237_)
   );
-  OR2X1 _2336_ (
-    .A(_209_),
-    .B(_233_),
+  NAND2X1 _7030_ (
+    .A(_233_),
+    .B(_237_),
     .Y(_238_)
   );
-  NAND2X1 _2337_ (
-    .A(_234_),
+  NAND2X1 _7031_ (
+    .A(_231_),
     .B(_238_),
     .Y(_239_)
   );
-  INVX1 _2338_ (
+  INVX1 _7032_ (
     .A(_239_),
     .Y(_240_)
   );
-  NAND2X1 _2339_ (
-    .A(_236_),
-    .B(_240_),
+  NAND2X1 _7033_ (
+    .A(_115_),
+    .B(_117_),
     .Y(_241_)
   );
-  NAND2X1 _2340_ (
-    .A(_234_),
+  NAND2X1 _7034_ (
+    .A(_119_),
     .B(_241_),
     .Y(_242_)
   );
-  OR2X1 _2341_ (
-    .A(_207_),
-    .B(_242_),
+  INVX1 _7035_ (
+    .A(_242_),
     .Y(_243_)
   );
-  NAND2X1 _2342_ (
-    .A(_237_),
-    .B(_239_),
+  NAND2X1 _7036_ (
+    .A(_101_),
+    .B(_103_),
     .Y(_244_)
   );
-  NAND2X1 _2343_ (
-    .A(_241_),
+  NAND2X1 _7037_ (
+    .A(_104_),
     .B(_244_),
     .Y(_245_)
   );
-  NAND2X1 _2344_ (
-    .A(_188_),
-    .B(_190_),
+  INVX1 _7038_ (
+    .A(_245_),
     .Y(_246_)
   );
-  NAND2X1 _2345_ (
-    .A(_192_),
+  NAND2X1 _7039_ (
+    .A(_242_),
     .B(_246_),
     .Y(_247_)
   );
-  INVX1 _2346_ (
-    .A(_247_),
+  NAND2X1 _7040_ (
+    .A(x[53]),
+    .B(_75_),
     .Y(_248_)
   );
-  NAND2X1 _2347_ (
-    .A(_1245_),
-    .B(x[76]),
+  NAND2X1 _7041_ (
+    .A(_77_),
+    .B(_248_),
     .Y(_249_)
   );
-  NAND2X1 _2348_ (
-    .A(_210_),
-    .B(_249_),
+  INVX1 _7042_ (
+    .A(_249_),
     .Y(_250_)
   );
-  NAND2X1 _2349_ (
-    .A(_1247_),
-    .B(x[32]),
+  NAND2X1 _7043_ (
+    .A(_243_),
+    .B(_245_),
     .Y(_251_)
   );
-  NAND2X1 _2350_ (
-    .A(x[48]),
-    .B(_1246_),
+  NAND2X1 _7044_ (
+    .A(_247_),
+    .B(_251_),
     .Y(_252_)
   );
-  NAND2X1 _2351_ (
-    .A(_1281_),
-    .B(_1253_),
+  INVX1 _7045_ (
+    .A(_252_),
     .Y(_253_)
   );
-  NAND2X1 _2352_ (
-    .A(_215_),
+  NAND2X1 _7046_ (
+    .A(_249_),
     .B(_253_),
     .Y(_254_)
   );
-  NAND2X1 _2353_ (
-    .A(_252_),
+  NAND2X1 _7047_ (
+    .A(_247_),
     .B(_254_),
     .Y(_255_)
   );
-  NAND2X1 _2354_ (
-    .A(_251_),
-    .B(_255_),
+  NAND2X1 _7048_ (
+    .A(x[55]),
+    .B(_3969_),
     .Y(_256_)
   );
-  NAND2X1 _2355_ (
-    .A(_250_),
-    .B(_256_),
+  NAND2X1 _7049_ (
+    .A(x[56]),
+    .B(x[58]),
     .Y(_257_)
   );
-  NAND2X1 _2356_ (
-    .A(_220_),
-    .B(_222_),
+  NAND2X1 _7050_ (
+    .A(_256_),
+    .B(_257_),
     .Y(_258_)
   );
-  NAND2X1 _2357_ (
-    .A(_224_),
-    .B(_258_),
+  INVX1 _7051_ (
+    .A(_258_),
     .Y(_259_)
   );
-  INVX1 _2358_ (
-    .A(_259_),
+  NAND2X1 _7052_ (
+    .A(_4202_),
+    .B(x[51]),
     .Y(_260_)
   );
-  OR2X1 _2359_ (
-    .A(_250_),
-    .B(_256_),
+  NAND2X1 _7053_ (
+    .A(_4190_),
+    .B(_4179_),
     .Y(_261_)
   );
-  NAND2X1 _2360_ (
-    .A(_257_),
+  NAND2X1 _7054_ (
+    .A(_114_),
     .B(_261_),
     .Y(_262_)
   );
-  INVX1 _2361_ (
-    .A(_262_),
+  NAND2X1 _7055_ (
+    .A(x[52]),
+    .B(_4200_),
     .Y(_263_)
   );
-  NAND2X1 _2362_ (
-    .A(_259_),
+  NAND2X1 _7056_ (
+    .A(_262_),
     .B(_263_),
     .Y(_264_)
   );
-  NAND2X1 _2363_ (
-    .A(_257_),
+  NAND2X1 _7057_ (
+    .A(_260_),
     .B(_264_),
     .Y(_265_)
   );
-  INVX1 _2364_ (
+  INVX1 _7058_ (
     .A(_265_),
     .Y(_266_)
   );
-  NAND2X1 _2365_ (
-    .A(_248_),
-    .B(_265_),
+  NAND2X1 _7059_ (
+    .A(_258_),
+    .B(_266_),
     .Y(_267_)
   );
-  NAND2X1 _2366_ (
-    .A(_247_),
-    .B(_266_),
+  NAND2X1 _7060_ (
+    .A(_4167_),
+    .B(_4148_),
     .Y(_268_)
   );
-  NAND2X1 _2367_ (
-    .A(_267_),
+  NAND2X1 _7061_ (
+    .A(_130_),
     .B(_268_),
     .Y(_269_)
   );
-  NAND2X1 _2368_ (
-    .A(_229_),
-    .B(_231_),
+  INVX1 _7062_ (
+    .A(_269_),
     .Y(_270_)
   );
-  NAND2X1 _2369_ (
-    .A(_232_),
-    .B(_270_),
+  NAND2X1 _7063_ (
+    .A(_4210_),
+    .B(_4093_),
     .Y(_271_)
   );
-  OR2X1 _2370_ (
-    .A(_269_),
-    .B(_271_),
+  NAND2X1 _7064_ (
+    .A(x[39]),
+    .B(_4092_),
     .Y(_272_)
   );
-  NAND2X1 _2371_ (
-    .A(_267_),
+  NAND2X1 _7065_ (
+    .A(_271_),
     .B(_272_),
     .Y(_273_)
   );
-  INVX1 _2372_ (
+  INVX1 _7066_ (
     .A(_273_),
     .Y(_274_)
   );
-  NAND2X1 _2373_ (
-    .A(_245_),
+  NAND2X1 _7067_ (
+    .A(_269_),
     .B(_274_),
     .Y(_275_)
   );
-  XOR2X1 _2374_ (
-    .A(_245_),
-    .B(_274_),
+  NAND2X1 _7068_ (
+    .A(x[25]),
+    .B(_2059_),
     .Y(_276_)
   );
-  NAND2X1 _2375_ (
-    .A(_251_),
-    .B(_252_),
+  NAND2X1 _7069_ (
+    .A(_123_),
+    .B(_276_),
     .Y(_277_)
   );
-  XOR2X1 _2376_ (
-    .A(_254_),
-    .B(_277_),
+  INVX1 _7070_ (
+    .A(_277_),
     .Y(_278_)
   );
-  INVX1 _2377_ (
-    .A(_278_),
+  NAND2X1 _7071_ (
+    .A(_270_),
+    .B(_273_),
     .Y(_279_)
   );
-  NAND2X1 _2378_ (
-    .A(x[65]),
-    .B(_278_),
+  NAND2X1 _7072_ (
+    .A(_275_),
+    .B(_279_),
     .Y(_280_)
   );
-  INVX1 _2379_ (
+  INVX1 _7073_ (
     .A(_280_),
     .Y(_281_)
   );
-  NAND2X1 _2380_ (
-    .A(_260_),
-    .B(_262_),
+  NAND2X1 _7074_ (
+    .A(_277_),
+    .B(_281_),
     .Y(_282_)
   );
-  NAND2X1 _2381_ (
-    .A(_264_),
+  NAND2X1 _7075_ (
+    .A(_275_),
     .B(_282_),
     .Y(_283_)
   );
-  INVX1 _2382_ (
+  INVX1 _7076_ (
     .A(_283_),
     .Y(_284_)
   );
-  NAND2X1 _2383_ (
-    .A(_281_),
-    .B(_283_),
+  NAND2X1 _7077_ (
+    .A(_259_),
+    .B(_265_),
     .Y(_285_)
   );
-  NAND2X1 _2384_ (
-    .A(_1260_),
-    .B(_279_),
+  NAND2X1 _7078_ (
+    .A(_267_),
+    .B(_285_),
     .Y(_286_)
   );
-  NAND2X1 _2385_ (
-    .A(_280_),
-    .B(_286_),
+  INVX1 _7079_ (
+    .A(_286_),
     .Y(_287_)
   );
-  NOR2X1 _2386_ (
-    .A(x[16]),
-    .B(x[80]),
+  NAND2X1 _7080_ (
+    .A(_283_),
+    .B(_287_),
     .Y(_288_)
   );
-  NOR2X1 _2387_ (
-    .A(_287_),
+  NAND2X1 _7081_ (
+    .A(_267_),
     .B(_288_),
     .Y(_289_)
   );
-  NAND2X1 _2388_ (
-    .A(x[81]),
+  NAND2X1 _7082_ (
+    .A(_255_),
     .B(_289_),
     .Y(_290_)
   );
-  NAND2X1 _2389_ (
-    .A(_285_),
-    .B(_290_),
+  OR2X1 _7083_ (
+    .A(_255_),
+    .B(_289_),
     .Y(_291_)
   );
-  NAND2X1 _2390_ (
-    .A(_1244_),
-    .B(_287_),
+  NAND2X1 _7084_ (
+    .A(_290_),
+    .B(_291_),
     .Y(_292_)
   );
-  INVX1 _2391_ (
+  INVX1 _7085_ (
     .A(_292_),
     .Y(_293_)
   );
-  NAND2X1 _2392_ (
-    .A(_288_),
-    .B(_293_),
+  NAND2X1 _7086_ (
+    .A(x[68]),
+    .B(x[72]),
     .Y(_294_)
   );
-  NAND2X1 _2393_ (
-    .A(_280_),
-    .B(_284_),
+  NAND2X1 _7087_ (
+    .A(_4195_),
+    .B(x[63]),
     .Y(_295_)
   );
-  NAND2X1 _2394_ (
-    .A(_291_),
-    .B(_295_),
+  NAND2X1 _7088_ (
+    .A(x[64]),
+    .B(_4175_),
     .Y(_296_)
   );
-  INVX1 _2395_ (
-    .A(_296_),
+  NAND2X1 _7089_ (
+    .A(_295_),
+    .B(_296_),
     .Y(_297_)
   );
-  NAND2X1 _2396_ (
-    .A(_294_),
-    .B(_297_),
+  INVX1 _7090_ (
+    .A(_297_),
     .Y(_298_)
   );
-  NAND2X1 _2397_ (
-    .A(_269_),
-    .B(_271_),
+  NAND2X1 _7091_ (
+    .A(x[61]),
+    .B(_298_),
     .Y(_299_)
   );
-  NAND2X1 _2398_ (
-    .A(_272_),
+  NAND2X1 _7092_ (
+    .A(_295_),
     .B(_299_),
     .Y(_300_)
   );
-  OR2X1 _2399_ (
+  OR2X1 _7093_ (
     .A(_294_),
-    .B(_295_),
+    .B(_300_),
     .Y(_301_)
   );
-  NAND2X1 _2400_ (
-    .A(_298_),
-    .B(_301_),
+  NAND2X1 _7094_ (
+    .A(_129_),
+    .B(_131_),
     .Y(_302_)
   );
-  INVX1 _2401_ (
-    .A(_302_),
+  NAND2X1 _7095_ (
+    .A(_132_),
+    .B(_302_),
     .Y(_303_)
   );
-  NAND2X1 _2402_ (
-    .A(_300_),
-    .B(_303_),
+  NAND2X1 _7096_ (
+    .A(_294_),
+    .B(_300_),
     .Y(_304_)
   );
-  NAND2X1 _2403_ (
-    .A(_298_),
+  NAND2X1 _7097_ (
+    .A(_301_),
     .B(_304_),
     .Y(_305_)
   );
-  NAND2X1 _2404_ (
-    .A(_276_),
+  OR2X1 _7098_ (
+    .A(_303_),
     .B(_305_),
     .Y(_306_)
   );
-  NAND2X1 _2405_ (
-    .A(_275_),
+  NAND2X1 _7099_ (
+    .A(_301_),
     .B(_306_),
     .Y(_307_)
   );
-  INVX1 _2406_ (
+  INVX1 _7100_ (
     .A(_307_),
     .Y(_308_)
   );
-  NAND2X1 _2407_ (
-    .A(_207_),
-    .B(_242_),
+  NAND2X1 _7101_ (
+    .A(_293_),
+    .B(_307_),
     .Y(_309_)
   );
-  NAND2X1 _2408_ (
-    .A(_243_),
+  NAND2X1 _7102_ (
+    .A(_290_),
     .B(_309_),
     .Y(_310_)
   );
-  INVX1 _2409_ (
-    .A(_310_),
+  NAND2X1 _7103_ (
+    .A(_2957_),
+    .B(_89_),
     .Y(_311_)
   );
-  NAND2X1 _2410_ (
-    .A(_307_),
+  NAND2X1 _7104_ (
+    .A(_91_),
     .B(_311_),
     .Y(_312_)
   );
-  NAND2X1 _2411_ (
-    .A(_243_),
-    .B(_312_),
+  INVX1 _7105_ (
+    .A(_312_),
     .Y(_313_)
   );
-  NAND2X1 _2412_ (
-    .A(_150_),
-    .B(_204_),
+  NAND2X1 _7106_ (
+    .A(_4173_),
+    .B(_2955_),
     .Y(_314_)
   );
-  NAND2X1 _2413_ (
-    .A(_205_),
-    .B(_314_),
+  NAND2X1 _7107_ (
+    .A(_4221_),
+    .B(_82_),
     .Y(_315_)
   );
-  OR2X1 _2414_ (
-    .A(_313_),
+  NAND2X1 _7108_ (
+    .A(_84_),
     .B(_315_),
     .Y(_316_)
   );
-  NAND2X1 _2415_ (
-    .A(_205_),
-    .B(_316_),
+  INVX1 _7109_ (
+    .A(_316_),
     .Y(_317_)
   );
-  NOR2X1 _2416_ (
-    .A(_148_),
-    .B(_317_),
+  NAND2X1 _7110_ (
+    .A(x[77]),
+    .B(_2954_),
     .Y(_318_)
   );
-  INVX1 _2417_ (
-    .A(_318_),
+  NAND2X1 _7111_ (
+    .A(_314_),
+    .B(_318_),
     .Y(_319_)
   );
-  NAND2X1 _2418_ (
-    .A(_79_),
-    .B(_319_),
+  INVX1 _7112_ (
+    .A(_319_),
     .Y(_320_)
   );
-  NAND2X1 _2419_ (
-    .A(_148_),
-    .B(_317_),
+  NAND2X1 _7113_ (
+    .A(_316_),
+    .B(_320_),
     .Y(_321_)
   );
-  INVX1 _2420_ (
-    .A(_321_),
+  NAND2X1 _7114_ (
+    .A(_314_),
+    .B(_321_),
     .Y(_322_)
   );
-  NAND2X1 _2421_ (
-    .A(_77_),
-    .B(_78_),
+  INVX1 _7115_ (
+    .A(_322_),
     .Y(_323_)
   );
-  INVX1 _2422_ (
-    .A(_323_),
+  NAND2X1 _7116_ (
+    .A(_312_),
+    .B(_323_),
     .Y(_324_)
   );
-  NAND2X1 _2423_ (
-    .A(_322_),
-    .B(_323_),
+  NAND2X1 _7117_ (
+    .A(_133_),
+    .B(_135_),
     .Y(_325_)
   );
-  NAND2X1 _2424_ (
-    .A(_320_),
+  NAND2X1 _7118_ (
+    .A(_136_),
     .B(_325_),
     .Y(_326_)
   );
-  INVX1 _2425_ (
+  INVX1 _7119_ (
     .A(_326_),
     .Y(_327_)
   );
-  NAND2X1 _2426_ (
-    .A(_318_),
-    .B(_324_),
+  NAND2X1 _7120_ (
+    .A(_313_),
+    .B(_322_),
     .Y(_328_)
   );
-  NAND2X1 _2427_ (
-    .A(_313_),
-    .B(_315_),
+  NAND2X1 _7121_ (
+    .A(_324_),
+    .B(_328_),
     .Y(_329_)
   );
-  NAND2X1 _2428_ (
-    .A(_316_),
-    .B(_329_),
+  INVX1 _7122_ (
+    .A(_329_),
     .Y(_330_)
   );
-  INVX1 _2429_ (
-    .A(_330_),
+  NAND2X1 _7123_ (
+    .A(_326_),
+    .B(_330_),
     .Y(_331_)
   );
-  NAND2X1 _2430_ (
-    .A(_328_),
+  NAND2X1 _7124_ (
+    .A(_324_),
     .B(_331_),
     .Y(_332_)
   );
-  NAND2X1 _2431_ (
-    .A(_327_),
+  NAND2X1 _7125_ (
+    .A(_310_),
     .B(_332_),
     .Y(_333_)
   );
-  INVX1 _2432_ (
-    .A(_333_),
+  OR2X1 _7126_ (
+    .A(_310_),
+    .B(_332_),
     .Y(_334_)
   );
-  NAND2X1 _2433_ (
-    .A(_635_),
+  NAND2X1 _7127_ (
+    .A(_333_),
     .B(_334_),
     .Y(_335_)
   );
-  NAND2X1 _2434_ (
-    .A(_321_),
-    .B(_324_),
+  NAND2X1 _7128_ (
+    .A(_170_),
+    .B(_172_),
     .Y(_336_)
   );
-  NAND2X1 _2435_ (
-    .A(_319_),
+  NAND2X1 _7129_ (
+    .A(_173_),
     .B(_336_),
     .Y(_337_)
   );
-  NAND2X1 _2436_ (
-    .A(_80_),
-    .B(_337_),
+  INVX1 _7130_ (
+    .A(_337_),
     .Y(_338_)
   );
-  INVX1 _2437_ (
-    .A(_338_),
+  NAND2X1 _7131_ (
+    .A(_4170_),
+    .B(_337_),
     .Y(_339_)
   );
-  NAND2X1 _2438_ (
-    .A(_643_),
-    .B(_339_),
+  NAND2X1 _7132_ (
+    .A(_148_),
+    .B(_150_),
     .Y(_340_)
   );
-  INVX1 _2439_ (
-    .A(_340_),
+  NAND2X1 _7133_ (
+    .A(_152_),
+    .B(_340_),
     .Y(_341_)
   );
-  NAND2X1 _2440_ (
-    .A(_642_),
+  NAND2X1 _7134_ (
+    .A(x[78]),
     .B(_338_),
     .Y(_342_)
   );
-  NAND2X1 _2441_ (
-    .A(_340_),
+  NAND2X1 _7135_ (
+    .A(_339_),
     .B(_342_),
     .Y(_343_)
   );
-  NAND2X1 _2442_ (
-    .A(_335_),
+  OR2X1 _7136_ (
+    .A(_341_),
     .B(_343_),
     .Y(_344_)
   );
-  NAND2X1 _2443_ (
-    .A(_1020_),
-    .B(_340_),
+  NAND2X1 _7137_ (
+    .A(_339_),
+    .B(_344_),
     .Y(_345_)
   );
-  NAND2X1 _2444_ (
-    .A(_1021_),
-    .B(_341_),
+  OR2X1 _7138_ (
+    .A(_335_),
+    .B(_345_),
     .Y(_346_)
   );
-  NAND2X1 _2445_ (
-    .A(_345_),
+  NAND2X1 _7139_ (
+    .A(_333_),
     .B(_346_),
     .Y(_347_)
   );
-  NAND2X1 _2446_ (
-    .A(_344_),
-    .B(_347_),
+  INVX1 _7140_ (
+    .A(_347_),
     .Y(_348_)
   );
-  OR2X1 _2447_ (
-    .A(_335_),
-    .B(_343_),
+  NAND2X1 _7141_ (
+    .A(_239_),
+    .B(_348_),
     .Y(_349_)
   );
-  NAND2X1 _2448_ (
-    .A(_344_),
-    .B(_349_),
+  NAND2X1 _7142_ (
+    .A(_184_),
+    .B(_186_),
     .Y(_350_)
   );
-  INVX1 _2449_ (
-    .A(_350_),
+  NAND2X1 _7143_ (
+    .A(_187_),
+    .B(_350_),
     .Y(_351_)
   );
-  NAND2X1 _2450_ (
-    .A(_308_),
-    .B(_310_),
+  INVX1 _7144_ (
+    .A(_351_),
     .Y(_352_)
   );
-  NAND2X1 _2451_ (
-    .A(_312_),
-    .B(_352_),
+  NAND2X1 _7145_ (
+    .A(_240_),
+    .B(_347_),
     .Y(_353_)
   );
-  NAND2X1 _2452_ (
-    .A(_328_),
+  NAND2X1 _7146_ (
+    .A(_349_),
     .B(_353_),
     .Y(_354_)
   );
-  NAND2X1 _2453_ (
-    .A(_327_),
-    .B(_354_),
+  INVX1 _7147_ (
+    .A(_354_),
     .Y(_355_)
   );
-  INVX1 _2454_ (
-    .A(_355_),
+  NAND2X1 _7148_ (
+    .A(_351_),
+    .B(_355_),
     .Y(_356_)
   );
-  NAND2X1 _2455_ (
-    .A(_623_),
+  NAND2X1 _7149_ (
+    .A(_349_),
     .B(_356_),
     .Y(_357_)
   );
-  NAND2X1 _2456_ (
-    .A(_634_),
-    .B(_333_),
+  INVX1 _7150_ (
+    .A(_357_),
     .Y(_358_)
   );
-  NAND2X1 _2457_ (
-    .A(_335_),
-    .B(_358_),
+  NAND2X1 _7151_ (
+    .A(_226_),
+    .B(_357_),
     .Y(_359_)
   );
-  NAND2X1 _2458_ (
-    .A(_357_),
+  NAND2X1 _7152_ (
+    .A(_223_),
     .B(_359_),
     .Y(_360_)
   );
-  OR2X1 _2459_ (
-    .A(_357_),
-    .B(_359_),
+  INVX1 _7153_ (
+    .A(_360_),
     .Y(_361_)
   );
-  NAND2X1 _2460_ (
-    .A(_360_),
-    .B(_361_),
+  NAND2X1 _7154_ (
+    .A(_216_),
+    .B(_360_),
     .Y(_362_)
   );
-  INVX1 _2461_ (
-    .A(_362_),
+  NAND2X1 _7155_ (
+    .A(_225_),
+    .B(_358_),
     .Y(_363_)
   );
-  NAND2X1 _2462_ (
-    .A(_1306_),
+  NAND2X1 _7156_ (
+    .A(_359_),
     .B(_363_),
     .Y(_364_)
   );
-  NAND2X1 _2463_ (
-    .A(_360_),
-    .B(_364_),
+  NAND2X1 _7157_ (
+    .A(_352_),
+    .B(_354_),
     .Y(_365_)
   );
-  INVX1 _2464_ (
-    .A(_365_),
+  NAND2X1 _7158_ (
+    .A(_356_),
+    .B(_365_),
     .Y(_366_)
   );
-  NAND2X1 _2465_ (
-    .A(_351_),
-    .B(_365_),
+  INVX1 _7159_ (
+    .A(_366_),
     .Y(_367_)
   );
-  NAND2X1 _2466_ (
-    .A(_1305_),
-    .B(_362_),
+  NAND2X1 _7160_ (
+    .A(_195_),
+    .B(_197_),
     .Y(_368_)
   );
-  NAND2X1 _2467_ (
-    .A(_364_),
+  NAND2X1 _7161_ (
+    .A(_198_),
     .B(_368_),
     .Y(_369_)
   );
-  INVX1 _2468_ (
+  INVX1 _7162_ (
     .A(_369_),
     .Y(_370_)
   );
-  XOR2X1 _2469_ (
-    .A(_276_),
-    .B(_305_),
+  NAND2X1 _7163_ (
+    .A(_366_),
+    .B(_370_),
     .Y(_371_)
   );
-  NAND2X1 _2470_ (
-    .A(_327_),
-    .B(_371_),
+  NAND2X1 _7164_ (
+    .A(_335_),
+    .B(_345_),
     .Y(_372_)
   );
-  NAND2X1 _2471_ (
-    .A(_328_),
+  NAND2X1 _7165_ (
+    .A(_346_),
     .B(_372_),
     .Y(_373_)
   );
-  INVX1 _2472_ (
-    .A(_373_),
+  NAND2X1 _7166_ (
+    .A(_292_),
+    .B(_308_),
     .Y(_374_)
   );
-  NAND2X1 _2473_ (
-    .A(_611_),
-    .B(_373_),
+  NAND2X1 _7167_ (
+    .A(_309_),
+    .B(_374_),
     .Y(_375_)
   );
-  NAND2X1 _2474_ (
-    .A(_622_),
-    .B(_355_),
+  NAND2X1 _7168_ (
+    .A(_327_),
+    .B(_329_),
     .Y(_376_)
   );
-  NAND2X1 _2475_ (
-    .A(_357_),
+  NAND2X1 _7169_ (
+    .A(_331_),
     .B(_376_),
     .Y(_377_)
   );
-  NAND2X1 _2476_ (
+  NAND2X1 _7170_ (
     .A(_375_),
     .B(_377_),
     .Y(_378_)
   );
-  OR2X1 _2477_ (
-    .A(_375_),
-    .B(_377_),
+  NAND2X1 _7171_ (
+    .A(_341_),
+    .B(_343_),
     .Y(_379_)
   );
-  NAND2X1 _2478_ (
-    .A(_378_),
+  NAND2X1 _7172_ (
+    .A(_344_),
     .B(_379_),
     .Y(_380_)
   );
-  INVX1 _2479_ (
-    .A(_380_),
+  OR2X1 _7173_ (
+    .A(_375_),
+    .B(_377_),
     .Y(_381_)
   );
-  NAND2X1 _2480_ (
-    .A(_1294_),
+  NAND2X1 _7174_ (
+    .A(_378_),
     .B(_381_),
     .Y(_382_)
   );
-  NAND2X1 _2481_ (
-    .A(_378_),
+  OR2X1 _7175_ (
+    .A(_380_),
     .B(_382_),
     .Y(_383_)
   );
-  INVX1 _2482_ (
-    .A(_383_),
+  NAND2X1 _7176_ (
+    .A(_378_),
+    .B(_383_),
     .Y(_384_)
   );
-  NAND2X1 _2483_ (
-    .A(_369_),
+  OR2X1 _7177_ (
+    .A(_373_),
     .B(_384_),
     .Y(_385_)
   );
-  NAND2X1 _2484_ (
-    .A(_1293_),
-    .B(_380_),
+  NAND2X1 _7178_ (
+    .A(_373_),
+    .B(_384_),
     .Y(_386_)
   );
-  NAND2X1 _2485_ (
-    .A(_382_),
+  NAND2X1 _7179_ (
+    .A(_385_),
     .B(_386_),
     .Y(_387_)
   );
-  INVX1 _2486_ (
+  INVX1 _7180_ (
     .A(_387_),
     .Y(_388_)
   );
-  NAND2X1 _2487_ (
-    .A(_610_),
-    .B(_374_),
+  NAND2X1 _7181_ (
+    .A(_4192_),
+    .B(_4191_),
     .Y(_389_)
   );
-  NAND2X1 _2488_ (
-    .A(_375_),
+  NAND2X1 _7182_ (
+    .A(_294_),
     .B(_389_),
     .Y(_390_)
   );
-  XOR2X1 _2489_ (
-    .A(_300_),
-    .B(_303_),
+  INVX1 _7183_ (
+    .A(_390_),
     .Y(_391_)
   );
-  NAND2X1 _2490_ (
-    .A(_327_),
+  NAND2X1 _7184_ (
+    .A(x[74]),
     .B(_391_),
     .Y(_392_)
   );
-  NAND2X1 _2491_ (
-    .A(_328_),
-    .B(_392_),
+  NAND2X1 _7185_ (
+    .A(_4222_),
+    .B(_297_),
     .Y(_393_)
   );
-  INVX1 _2492_ (
-    .A(_393_),
+  NAND2X1 _7186_ (
+    .A(_299_),
+    .B(_393_),
     .Y(_394_)
   );
-  NAND2X1 _2493_ (
-    .A(x[73]),
-    .B(_1040_),
+  INVX1 _7187_ (
+    .A(_394_),
     .Y(_395_)
   );
-  NAND2X1 _2494_ (
-    .A(_1038_),
-    .B(_395_),
+  NAND2X1 _7188_ (
+    .A(_4172_),
+    .B(_390_),
     .Y(_396_)
   );
-  INVX1 _2495_ (
-    .A(_396_),
+  NAND2X1 _7189_ (
+    .A(_392_),
+    .B(_396_),
     .Y(_397_)
   );
-  NAND2X1 _2496_ (
-    .A(_645_),
-    .B(_397_),
+  INVX1 _7190_ (
+    .A(_397_),
     .Y(_398_)
   );
-  INVX1 _2497_ (
-    .A(_398_),
+  NAND2X1 _7191_ (
+    .A(_394_),
+    .B(_398_),
     .Y(_399_)
   );
-  NAND2X1 _2498_ (
-    .A(_393_),
-    .B(_398_),
+  NAND2X1 _7192_ (
+    .A(_392_),
+    .B(_399_),
     .Y(_400_)
   );
-  NAND2X1 _2499_ (
-    .A(_390_),
-    .B(_400_),
+  INVX1 _7193_ (
+    .A(_400_),
     .Y(_401_)
   );
-  OR2X1 _2500_ (
-    .A(_390_),
-    .B(_400_),
+  NAND2X1 _7194_ (
+    .A(x[17]),
+    .B(x[30]),
     .Y(_402_)
   );
-  NAND2X1 _2501_ (
-    .A(_401_),
-    .B(_402_),
+  NAND2X1 _7195_ (
+    .A(_4217_),
+    .B(_4198_),
     .Y(_403_)
   );
-  INVX1 _2502_ (
-    .A(_403_),
+  NAND2X1 _7196_ (
+    .A(_402_),
+    .B(_403_),
     .Y(_404_)
   );
-  NAND2X1 _2503_ (
-    .A(_656_),
-    .B(_404_),
+  INVX1 _7197_ (
+    .A(_404_),
     .Y(_405_)
   );
-  NAND2X1 _2504_ (
-    .A(_401_),
+  NAND2X1 _7198_ (
+    .A(_4233_),
     .B(_405_),
     .Y(_406_)
   );
-  INVX1 _2505_ (
-    .A(_406_),
+  NAND2X1 _7199_ (
+    .A(_402_),
+    .B(_406_),
     .Y(_407_)
   );
-  NAND2X1 _2506_ (
-    .A(_388_),
-    .B(_406_),
+  NAND2X1 _7200_ (
+    .A(x[13]),
+    .B(_4041_),
     .Y(_408_)
   );
-  NAND2X1 _2507_ (
-    .A(_657_),
-    .B(_403_),
+  NAND2X1 _7201_ (
+    .A(_4044_),
+    .B(_408_),
     .Y(_409_)
   );
-  NAND2X1 _2508_ (
-    .A(_405_),
+  NAND2X1 _7202_ (
+    .A(_407_),
     .B(_409_),
     .Y(_410_)
   );
-  NAND2X1 _2509_ (
-    .A(_394_),
-    .B(_399_),
+  NAND2X1 _7203_ (
+    .A(x[38]),
+    .B(x[36]),
     .Y(_411_)
   );
-  NAND2X1 _2510_ (
-    .A(_400_),
-    .B(_411_),
+  INVX1 _7204_ (
+    .A(_411_),
     .Y(_412_)
   );
-  INVX1 _2511_ (
-    .A(_412_),
+  OR2X1 _7205_ (
+    .A(_407_),
+    .B(_409_),
     .Y(_413_)
   );
-  NAND2X1 _2512_ (
-    .A(_647_),
-    .B(_412_),
+  NAND2X1 _7206_ (
+    .A(_410_),
+    .B(_413_),
     .Y(_414_)
   );
-  NAND2X1 _2513_ (
-    .A(_410_),
-    .B(_414_),
+  INVX1 _7207_ (
+    .A(_414_),
     .Y(_415_)
   );
-  INVX1 _2514_ (
-    .A(_415_),
+  NAND2X1 _7208_ (
+    .A(_411_),
+    .B(_415_),
     .Y(_416_)
   );
-  NAND2X1 _2515_ (
-    .A(_387_),
-    .B(_407_),
+  NAND2X1 _7209_ (
+    .A(_410_),
+    .B(_416_),
     .Y(_417_)
   );
-  NAND2X1 _2516_ (
-    .A(_408_),
-    .B(_417_),
+  INVX1 _7210_ (
+    .A(_417_),
     .Y(_418_)
   );
-  INVX1 _2517_ (
-    .A(_418_),
+  NAND2X1 _7211_ (
+    .A(_400_),
+    .B(_418_),
     .Y(_419_)
   );
-  NAND2X1 _2518_ (
-    .A(_415_),
-    .B(_419_),
+  NAND2X1 _7212_ (
+    .A(_4196_),
+    .B(_3968_),
     .Y(_420_)
   );
-  NAND2X1 _2519_ (
-    .A(_408_),
+  NAND2X1 _7213_ (
+    .A(_256_),
     .B(_420_),
     .Y(_421_)
   );
-  NAND2X1 _2520_ (
-    .A(_370_),
-    .B(_383_),
+  NAND2X1 _7214_ (
+    .A(_4202_),
+    .B(_4190_),
     .Y(_422_)
   );
-  NAND2X1 _2521_ (
-    .A(_385_),
-    .B(_422_),
+  NAND2X1 _7215_ (
+    .A(x[52]),
+    .B(x[45]),
     .Y(_423_)
   );
-  OR2X1 _2522_ (
-    .A(_421_),
+  NAND2X1 _7216_ (
+    .A(_422_),
     .B(_423_),
     .Y(_424_)
   );
-  NAND2X1 _2523_ (
-    .A(_385_),
+  XOR2X1 _7217_ (
+    .A(_3025_),
     .B(_424_),
     .Y(_425_)
   );
-  NAND2X1 _2524_ (
-    .A(_350_),
-    .B(_366_),
+  NAND2X1 _7218_ (
+    .A(_421_),
+    .B(_425_),
     .Y(_426_)
   );
-  NAND2X1 _2525_ (
-    .A(_367_),
-    .B(_426_),
+  NAND2X1 _7219_ (
+    .A(_278_),
+    .B(_280_),
     .Y(_427_)
   );
-  OR2X1 _2526_ (
-    .A(_425_),
+  NAND2X1 _7220_ (
+    .A(_282_),
     .B(_427_),
     .Y(_428_)
   );
-  NAND2X1 _2527_ (
-    .A(_367_),
-    .B(_428_),
+  INVX1 _7221_ (
+    .A(_428_),
     .Y(_429_)
   );
-  NAND2X1 _2528_ (
-    .A(_348_),
-    .B(_429_),
+  OR2X1 _7222_ (
+    .A(_421_),
+    .B(_425_),
     .Y(_430_)
   );
-  OR2X1 _2529_ (
-    .A(_344_),
-    .B(_347_),
+  NAND2X1 _7223_ (
+    .A(_426_),
+    .B(_430_),
     .Y(_431_)
   );
-  NAND2X1 _2530_ (
-    .A(_345_),
-    .B(_430_),
+  INVX1 _7224_ (
+    .A(_431_),
     .Y(_432_)
   );
-  INVX1 _2531_ (
-    .A(_432_),
+  NAND2X1 _7225_ (
+    .A(_428_),
+    .B(_432_),
     .Y(_433_)
   );
-  NAND2X1 _2532_ (
-    .A(_431_),
+  NAND2X1 _7226_ (
+    .A(_426_),
     .B(_433_),
     .Y(_434_)
   );
-  OR2X1 _2533_ (
-    .A(_345_),
-    .B(_430_),
+  NAND2X1 _7227_ (
+    .A(_401_),
+    .B(_417_),
     .Y(_435_)
   );
-  NAND2X1 _2534_ (
-    .A(_434_),
+  NAND2X1 _7228_ (
+    .A(_419_),
     .B(_435_),
     .Y(_436_)
   );
-  INVX1 _2535_ (
-    .A(_436_),
+  OR2X1 _7229_ (
+    .A(_434_),
+    .B(_436_),
     .Y(_437_)
   );
-  NAND2X1 _2536_ (
-    .A(_1308_),
+  NAND2X1 _7230_ (
+    .A(_419_),
     .B(_437_),
     .Y(_438_)
   );
-  INVX1 _2537_ (
+  INVX1 _7231_ (
     .A(_438_),
     .Y(_439_)
   );
-  NAND2X1 _2538_ (
-    .A(_1299_),
-    .B(_1305_),
+  NAND2X1 _7232_ (
+    .A(_317_),
+    .B(_319_),
     .Y(_440_)
   );
-  NAND2X1 _2539_ (
-    .A(_1298_),
-    .B(_1306_),
+  NAND2X1 _7233_ (
+    .A(_321_),
+    .B(_440_),
     .Y(_441_)
   );
-  NAND2X1 _2540_ (
-    .A(_1021_),
-    .B(_1294_),
+  INVX1 _7234_ (
+    .A(_441_),
     .Y(_442_)
   );
-  NAND2X1 _2541_ (
-    .A(_1298_),
+  NAND2X1 _7235_ (
+    .A(_4213_),
     .B(_442_),
     .Y(_443_)
   );
-  NAND2X1 _2542_ (
-    .A(_657_),
-    .B(_642_),
+  NAND2X1 _7236_ (
+    .A(_250_),
+    .B(_252_),
     .Y(_444_)
   );
-  OR2X1 _2543_ (
-    .A(_443_),
+  NAND2X1 _7237_ (
+    .A(_254_),
     .B(_444_),
     .Y(_445_)
   );
-  NAND2X1 _2544_ (
-    .A(_443_),
-    .B(_444_),
+  INVX1 _7238_ (
+    .A(_445_),
     .Y(_446_)
   );
-  NAND2X1 _2545_ (
-    .A(_445_),
-    .B(_446_),
+  NAND2X1 _7239_ (
+    .A(x[83]),
+    .B(_441_),
     .Y(_447_)
   );
-  NAND2X1 _2546_ (
-    .A(_648_),
-    .B(_634_),
+  NAND2X1 _7240_ (
+    .A(_443_),
+    .B(_447_),
     .Y(_448_)
   );
-  NAND2X1 _2547_ (
-    .A(_656_),
-    .B(_643_),
+  INVX1 _7241_ (
+    .A(_448_),
     .Y(_449_)
   );
-  NAND2X1 _2548_ (
-    .A(_444_),
+  NAND2X1 _7242_ (
+    .A(_445_),
     .B(_449_),
     .Y(_450_)
   );
-  NAND2X1 _2549_ (
-    .A(_448_),
+  NAND2X1 _7243_ (
+    .A(_443_),
     .B(_450_),
     .Y(_451_)
   );
-  NAND2X1 _2550_ (
-    .A(_647_),
-    .B(_635_),
+  INVX1 _7244_ (
+    .A(_451_),
     .Y(_452_)
   );
-  NAND2X1 _2551_ (
-    .A(_448_),
+  NAND2X1 _7245_ (
+    .A(_438_),
     .B(_452_),
     .Y(_453_)
   );
-  INVX1 _2552_ (
-    .A(_453_),
+  NAND2X1 _7246_ (
+    .A(_439_),
+    .B(_451_),
     .Y(_454_)
   );
-  NAND2X1 _2553_ (
-    .A(_624_),
-    .B(_610_),
+  NAND2X1 _7247_ (
+    .A(_453_),
+    .B(_454_),
     .Y(_455_)
   );
-  NAND2X1 _2554_ (
-    .A(_623_),
-    .B(_611_),
+  INVX1 _7248_ (
+    .A(_455_),
     .Y(_456_)
   );
-  NAND2X1 _2555_ (
-    .A(_455_),
-    .B(_456_),
+  NAND2X1 _7249_ (
+    .A(_284_),
+    .B(_286_),
     .Y(_457_)
   );
-  INVX1 _2556_ (
-    .A(_457_),
+  NAND2X1 _7250_ (
+    .A(_288_),
+    .B(_457_),
     .Y(_458_)
   );
-  NAND2X1 _2557_ (
-    .A(_629_),
+  OR2X1 _7251_ (
+    .A(_1927_),
     .B(_458_),
     .Y(_459_)
   );
-  NAND2X1 _2558_ (
-    .A(_455_),
-    .B(_459_),
+  NAND2X1 _7252_ (
+    .A(_303_),
+    .B(_305_),
     .Y(_460_)
   );
-  INVX1 _2559_ (
-    .A(_460_),
+  NAND2X1 _7253_ (
+    .A(_306_),
+    .B(_460_),
     .Y(_461_)
   );
-  NAND2X1 _2560_ (
-    .A(_453_),
-    .B(_461_),
+  NAND2X1 _7254_ (
+    .A(_1927_),
+    .B(_458_),
     .Y(_462_)
   );
-  OR2X1 _2561_ (
-    .A(_448_),
-    .B(_450_),
+  NAND2X1 _7255_ (
+    .A(_459_),
+    .B(_462_),
     .Y(_463_)
   );
-  NAND2X1 _2562_ (
-    .A(_451_),
+  OR2X1 _7256_ (
+    .A(_461_),
     .B(_463_),
     .Y(_464_)
   );
-  OR2X1 _2563_ (
-    .A(_462_),
+  NAND2X1 _7257_ (
+    .A(_459_),
     .B(_464_),
     .Y(_465_)
   );
-  NAND2X1 _2564_ (
-    .A(_451_),
-    .B(_465_),
+  INVX1 _7258_ (
+    .A(_465_),
     .Y(_466_)
   );
-  OR2X1 _2565_ (
-    .A(_447_),
-    .B(_466_),
+  NAND2X1 _7259_ (
+    .A(_456_),
+    .B(_465_),
     .Y(_467_)
   );
-  NAND2X1 _2566_ (
-    .A(_445_),
+  NAND2X1 _7260_ (
+    .A(_453_),
     .B(_467_),
     .Y(_468_)
   );
-  NAND2X1 _2567_ (
-    .A(_441_),
-    .B(_468_),
+  INVX1 _7261_ (
+    .A(_468_),
     .Y(_469_)
   );
-  NAND2X1 _2568_ (
-    .A(_440_),
-    .B(_469_),
+  NAND2X1 _7262_ (
+    .A(_388_),
+    .B(_468_),
     .Y(_470_)
   );
-  INVX1 _2569_ (
-    .A(_470_),
+  NAND2X1 _7263_ (
+    .A(_385_),
+    .B(_470_),
     .Y(_471_)
   );
-  NAND2X1 _2570_ (
-    .A(_438_),
-    .B(_471_),
+  INVX1 _7264_ (
+    .A(_471_),
     .Y(_472_)
   );
-  NAND2X1 _2571_ (
-    .A(_425_),
-    .B(_427_),
+  NAND2X1 _7265_ (
+    .A(_367_),
+    .B(_369_),
     .Y(_473_)
   );
-  NAND2X1 _2572_ (
-    .A(_428_),
+  NAND2X1 _7266_ (
+    .A(_371_),
     .B(_473_),
     .Y(_474_)
   );
-  INVX1 _2573_ (
+  INVX1 _7267_ (
     .A(_474_),
     .Y(_475_)
   );
-  NAND2X1 _2574_ (
-    .A(_1308_),
-    .B(_436_),
+  NAND2X1 _7268_ (
+    .A(_471_),
+    .B(_475_),
     .Y(_476_)
   );
-  NAND2X1 _2575_ (
-    .A(_348_),
-    .B(_431_),
+  NAND2X1 _7269_ (
+    .A(_371_),
+    .B(_476_),
     .Y(_477_)
   );
-  OR2X1 _2576_ (
-    .A(_429_),
+  NAND2X1 _7270_ (
+    .A(_364_),
     .B(_477_),
     .Y(_478_)
   );
-  NAND2X1 _2577_ (
-    .A(_429_),
+  OR2X1 _7271_ (
+    .A(_364_),
     .B(_477_),
     .Y(_479_)
   );
-  NAND2X1 _2578_ (
-    .A(_1308_),
+  NAND2X1 _7272_ (
+    .A(_478_),
     .B(_479_),
     .Y(_480_)
   );
-  INVX1 _2579_ (
-    .A(_480_),
+  NAND2X1 _7273_ (
+    .A(_472_),
+    .B(_474_),
     .Y(_481_)
   );
-  NAND2X1 _2580_ (
-    .A(_478_),
+  NAND2X1 _7274_ (
+    .A(_476_),
     .B(_481_),
     .Y(_482_)
   );
-  NAND2X1 _2581_ (
-    .A(_434_),
-    .B(_482_),
+  INVX1 _7275_ (
+    .A(_482_),
     .Y(_483_)
   );
-  NAND2X1 _2582_ (
-    .A(_1302_),
-    .B(_1306_),
+  NAND2X1 _7276_ (
+    .A(_387_),
+    .B(_469_),
     .Y(_484_)
   );
-  NAND2X1 _2583_ (
-    .A(_1307_),
+  NAND2X1 _7277_ (
+    .A(_470_),
     .B(_484_),
     .Y(_485_)
   );
-  INVX1 _2584_ (
+  INVX1 _7278_ (
     .A(_485_),
     .Y(_486_)
   );
-  NAND2X1 _2585_ (
-    .A(_1288_),
-    .B(_443_),
+  NAND2X1 _7279_ (
+    .A(_234_),
+    .B(_236_),
     .Y(_487_)
   );
-  NAND2X1 _2586_ (
-    .A(_1297_),
-    .B(_1300_),
+  NAND2X1 _7280_ (
+    .A(_238_),
+    .B(_487_),
     .Y(_488_)
   );
-  NAND2X1 _2587_ (
-    .A(_487_),
-    .B(_488_),
+  INVX1 _7281_ (
+    .A(_488_),
     .Y(_489_)
   );
-  INVX1 _2588_ (
-    .A(_489_),
+  NAND2X1 _7282_ (
+    .A(_486_),
+    .B(_488_),
     .Y(_490_)
   );
-  NAND2X1 _2589_ (
-    .A(_421_),
-    .B(_423_),
+  NAND2X1 _7283_ (
+    .A(_485_),
+    .B(_489_),
     .Y(_491_)
   );
-  NAND2X1 _2590_ (
-    .A(_424_),
+  NAND2X1 _7284_ (
+    .A(_490_),
     .B(_491_),
     .Y(_492_)
   );
-  INVX1 _2591_ (
-    .A(_492_),
+  NAND2X1 _7285_ (
+    .A(_455_),
+    .B(_466_),
     .Y(_493_)
   );
-  NAND2X1 _2592_ (
-    .A(_489_),
-    .B(_492_),
+  NAND2X1 _7286_ (
+    .A(_467_),
+    .B(_493_),
     .Y(_494_)
   );
-  NAND2X1 _2593_ (
-    .A(_652_),
-    .B(_1285_),
+  INVX1 _7287_ (
+    .A(_494_),
     .Y(_495_)
   );
-  NAND2X1 _2594_ (
-    .A(_1287_),
-    .B(_495_),
+  NAND2X1 _7288_ (
+    .A(_4216_),
+    .B(_1926_),
     .Y(_496_)
   );
-  INVX1 _2595_ (
-    .A(_496_),
+  NAND2X1 _7289_ (
+    .A(_4226_),
+    .B(_2292_),
     .Y(_497_)
   );
-  NAND2X1 _2596_ (
-    .A(_416_),
-    .B(_418_),
+  NAND2X1 _7290_ (
+    .A(_2295_),
+    .B(_497_),
     .Y(_498_)
   );
-  NAND2X1 _2597_ (
-    .A(_420_),
-    .B(_498_),
+  NAND2X1 _7291_ (
+    .A(x[54]),
+    .B(_2496_),
     .Y(_499_)
   );
-  INVX1 _2598_ (
-    .A(_499_),
+  NAND2X1 _7292_ (
+    .A(_2712_),
+    .B(_499_),
     .Y(_500_)
   );
-  NAND2X1 _2599_ (
-    .A(_496_),
-    .B(_499_),
+  NAND2X1 _7293_ (
+    .A(_498_),
+    .B(_500_),
     .Y(_501_)
   );
-  NAND2X1 _2600_ (
-    .A(_497_),
+  OR2X1 _7294_ (
+    .A(_498_),
     .B(_500_),
     .Y(_502_)
   );
-  NAND2X1 _2601_ (
-    .A(_648_),
-    .B(_413_),
+  NAND2X1 _7295_ (
+    .A(_501_),
+    .B(_502_),
     .Y(_503_)
   );
-  NAND2X1 _2602_ (
-    .A(_414_),
-    .B(_503_),
+  NAND2X1 _7296_ (
+    .A(x[24]),
+    .B(_404_),
     .Y(_504_)
   );
-  INVX1 _2603_ (
-    .A(_504_),
+  NAND2X1 _7297_ (
+    .A(_406_),
+    .B(_504_),
     .Y(_505_)
   );
-  XOR2X1 _2604_ (
-    .A(_602_),
-    .B(_600_),
+  INVX1 _7298_ (
+    .A(_505_),
     .Y(_506_)
   );
-  INVX1 _2605_ (
-    .A(_506_),
+  NAND2X1 _7299_ (
+    .A(_2908_),
+    .B(_506_),
     .Y(_507_)
   );
-  NAND2X1 _2606_ (
-    .A(_505_),
-    .B(_507_),
+  NAND2X1 _7300_ (
+    .A(_2909_),
+    .B(_505_),
     .Y(_508_)
   );
-  XOR2X1 _2607_ (
-    .A(_613_),
-    .B(_604_),
+  NAND2X1 _7301_ (
+    .A(_507_),
+    .B(_508_),
     .Y(_509_)
   );
-  NAND2X1 _2608_ (
-    .A(_504_),
-    .B(_506_),
+  NAND2X1 _7302_ (
+    .A(_4218_),
+    .B(_4042_),
     .Y(_510_)
   );
-  NAND2X1 _2609_ (
-    .A(_509_),
+  NAND2X1 _7303_ (
+    .A(_408_),
     .B(_510_),
     .Y(_511_)
   );
-  NAND2X1 _2610_ (
-    .A(_508_),
+  OR2X1 _7304_ (
+    .A(_509_),
     .B(_511_),
     .Y(_512_)
   );
-  OR2X1 _2611_ (
-    .A(_410_),
-    .B(_414_),
+  NAND2X1 _7305_ (
+    .A(_507_),
+    .B(_512_),
     .Y(_513_)
   );
-  NAND2X1 _2612_ (
-    .A(_415_),
+  OR2X1 _7306_ (
+    .A(_503_),
     .B(_513_),
     .Y(_514_)
   );
-  OR2X1 _2613_ (
-    .A(_512_),
+  NAND2X1 _7307_ (
+    .A(_501_),
     .B(_514_),
     .Y(_515_)
   );
-  NAND2X1 _2614_ (
-    .A(_639_),
-    .B(_599_),
+  NAND2X1 _7308_ (
+    .A(_496_),
+    .B(_515_),
     .Y(_516_)
   );
-  NAND2X1 _2615_ (
-    .A(_598_),
-    .B(_516_),
+  NAND2X1 _7309_ (
+    .A(_412_),
+    .B(_414_),
     .Y(_517_)
   );
-  INVX1 _2616_ (
-    .A(_517_),
+  NAND2X1 _7310_ (
+    .A(_416_),
+    .B(_517_),
     .Y(_518_)
   );
-  NAND2X1 _2617_ (
-    .A(_512_),
-    .B(_514_),
+  INVX1 _7311_ (
+    .A(_518_),
     .Y(_519_)
   );
-  NAND2X1 _2618_ (
-    .A(_518_),
-    .B(_519_),
+  NAND2X1 _7312_ (
+    .A(_395_),
+    .B(_397_),
     .Y(_520_)
   );
-  NAND2X1 _2619_ (
-    .A(_515_),
+  NAND2X1 _7313_ (
+    .A(_399_),
     .B(_520_),
     .Y(_521_)
   );
-  NAND2X1 _2620_ (
-    .A(_502_),
-    .B(_521_),
+  INVX1 _7314_ (
+    .A(_521_),
     .Y(_522_)
   );
-  NAND2X1 _2621_ (
-    .A(_501_),
+  NAND2X1 _7315_ (
+    .A(_518_),
     .B(_522_),
     .Y(_523_)
   );
-  NAND2X1 _2622_ (
-    .A(_490_),
-    .B(_493_),
+  NAND2X1 _7316_ (
+    .A(_429_),
+    .B(_431_),
     .Y(_524_)
   );
-  NAND2X1 _2623_ (
-    .A(_494_),
-    .B(_523_),
+  NAND2X1 _7317_ (
+    .A(_433_),
+    .B(_524_),
     .Y(_525_)
   );
-  NAND2X1 _2624_ (
-    .A(_524_),
-    .B(_525_),
+  INVX1 _7318_ (
+    .A(_525_),
     .Y(_526_)
   );
-  INVX1 _2625_ (
-    .A(_526_),
+  NAND2X1 _7319_ (
+    .A(_519_),
+    .B(_521_),
     .Y(_527_)
   );
-  NAND2X1 _2626_ (
-    .A(_485_),
+  NAND2X1 _7320_ (
+    .A(_523_),
     .B(_527_),
     .Y(_528_)
   );
-  NAND2X1 _2627_ (
-    .A(_474_),
-    .B(_528_),
+  INVX1 _7321_ (
+    .A(_528_),
     .Y(_529_)
   );
-  NAND2X1 _2628_ (
-    .A(_486_),
-    .B(_526_),
+  NAND2X1 _7322_ (
+    .A(_525_),
+    .B(_529_),
     .Y(_530_)
   );
-  NAND2X1 _2629_ (
-    .A(_529_),
+  NAND2X1 _7323_ (
+    .A(_523_),
     .B(_530_),
     .Y(_531_)
   );
-  NAND2X1 _2630_ (
-    .A(_483_),
-    .B(_531_),
+  INVX1 _7324_ (
+    .A(_531_),
     .Y(_532_)
   );
-  NAND2X1 _2631_ (
-    .A(_476_),
-    .B(_532_),
+  OR2X1 _7325_ (
+    .A(_496_),
+    .B(_515_),
     .Y(_533_)
   );
-  INVX1 _2632_ (
-    .A(_533_),
+  NAND2X1 _7326_ (
+    .A(_516_),
+    .B(_533_),
     .Y(_534_)
   );
-  NAND2X1 _2633_ (
-    .A(_475_),
-    .B(_533_),
+  INVX1 _7327_ (
+    .A(_534_),
     .Y(_535_)
   );
-  NAND2X1 _2634_ (
-    .A(_486_),
-    .B(_532_),
+  NAND2X1 _7328_ (
+    .A(_531_),
+    .B(_535_),
     .Y(_536_)
   );
-  NAND2X1 _2635_ (
-    .A(_535_),
+  NAND2X1 _7329_ (
+    .A(_516_),
     .B(_536_),
     .Y(_537_)
   );
-  INVX1 _2636_ (
+  INVX1 _7330_ (
     .A(_537_),
     .Y(_538_)
   );
-  NAND2X1 _2637_ (
-    .A(_447_),
-    .B(_466_),
+  NAND2X1 _7331_ (
+    .A(_494_),
+    .B(_538_),
     .Y(_539_)
   );
-  NAND2X1 _2638_ (
-    .A(_467_),
-    .B(_539_),
+  NAND2X1 _7332_ (
+    .A(_434_),
+    .B(_436_),
     .Y(_540_)
   );
-  INVX1 _2639_ (
-    .A(_540_),
+  NAND2X1 _7333_ (
+    .A(_437_),
+    .B(_540_),
     .Y(_541_)
   );
-  NAND2X1 _2640_ (
-    .A(_538_),
-    .B(_540_),
+  INVX1 _7334_ (
+    .A(_541_),
     .Y(_542_)
   );
-  NAND2X1 _2641_ (
-    .A(_462_),
-    .B(_464_),
+  NAND2X1 _7335_ (
+    .A(_446_),
+    .B(_448_),
     .Y(_543_)
   );
-  NAND2X1 _2642_ (
-    .A(_465_),
+  NAND2X1 _7336_ (
+    .A(_450_),
     .B(_543_),
     .Y(_544_)
   );
-  INVX1 _2643_ (
+  INVX1 _7337_ (
     .A(_544_),
     .Y(_545_)
   );
-  NAND2X1 _2644_ (
-    .A(_493_),
-    .B(_533_),
+  NAND2X1 _7338_ (
+    .A(_541_),
+    .B(_545_),
     .Y(_546_)
   );
-  NAND2X1 _2645_ (
-    .A(_489_),
-    .B(_534_),
+  NAND2X1 _7339_ (
+    .A(_461_),
+    .B(_463_),
     .Y(_547_)
   );
-  NAND2X1 _2646_ (
-    .A(_546_),
+  NAND2X1 _7340_ (
+    .A(_464_),
     .B(_547_),
     .Y(_548_)
   );
-  INVX1 _2647_ (
+  INVX1 _7341_ (
     .A(_548_),
     .Y(_549_)
   );
-  NAND2X1 _2648_ (
-    .A(_544_),
-    .B(_549_),
+  NAND2X1 _7342_ (
+    .A(_542_),
+    .B(_544_),
     .Y(_550_)
   );
-  NAND2X1 _2649_ (
-    .A(_504_),
-    .B(_533_),
+  NAND2X1 _7343_ (
+    .A(_546_),
+    .B(_550_),
     .Y(_551_)
   );
-  NAND2X1 _2650_ (
-    .A(_507_),
-    .B(_534_),
+  INVX1 _7344_ (
+    .A(_551_),
     .Y(_552_)
   );
-  NAND2X1 _2651_ (
-    .A(_551_),
+  NAND2X1 _7345_ (
+    .A(_548_),
     .B(_552_),
     .Y(_553_)
   );
-  INVX1 _2652_ (
-    .A(_553_),
+  NAND2X1 _7346_ (
+    .A(_546_),
+    .B(_553_),
     .Y(_554_)
   );
-  NAND2X1 _2653_ (
-    .A(_611_),
-    .B(_554_),
+  INVX1 _7347_ (
+    .A(_554_),
     .Y(_555_)
   );
-  NAND2X1 _2654_ (
-    .A(_611_),
-    .B(_605_),
+  NAND2X1 _7348_ (
+    .A(_495_),
+    .B(_537_),
     .Y(_556_)
   );
-  NAND2X1 _2655_ (
-    .A(_614_),
+  NAND2X1 _7349_ (
+    .A(_539_),
     .B(_556_),
     .Y(_557_)
   );
-  NAND2X1 _2656_ (
-    .A(_603_),
-    .B(_557_),
+  INVX1 _7350_ (
+    .A(_557_),
     .Y(_558_)
   );
-  INVX1 _2657_ (
-    .A(_558_),
+  NAND2X1 _7351_ (
+    .A(_554_),
+    .B(_558_),
     .Y(_559_)
   );
-  NAND2X1 _2658_ (
-    .A(_534_),
+  NAND2X1 _7352_ (
+    .A(_539_),
     .B(_559_),
     .Y(_560_)
   );
-  NAND2X1 _2659_ (
-    .A(_399_),
+  OR2X1 _7353_ (
+    .A(_492_),
     .B(_560_),
     .Y(_561_)
   );
-  NAND2X1 _2660_ (
-    .A(_534_),
-    .B(_556_),
+  NAND2X1 _7354_ (
+    .A(_490_),
+    .B(_561_),
     .Y(_562_)
   );
-  OR2X1 _2661_ (
-    .A(_603_),
-    .B(_562_),
+  INVX1 _7355_ (
+    .A(_562_),
     .Y(_563_)
   );
-  NAND2X1 _2662_ (
-    .A(_561_),
+  NAND2X1 _7356_ (
+    .A(_482_),
     .B(_563_),
     .Y(_564_)
   );
-  NAND2X1 _2663_ (
-    .A(_628_),
-    .B(_457_),
+  NAND2X1 _7357_ (
+    .A(_492_),
+    .B(_560_),
     .Y(_565_)
   );
-  NAND2X1 _2664_ (
-    .A(_459_),
+  NAND2X1 _7358_ (
+    .A(_561_),
     .B(_565_),
     .Y(_566_)
   );
-  INVX1 _2665_ (
+  INVX1 _7359_ (
     .A(_566_),
     .Y(_567_)
   );
-  NAND2X1 _2666_ (
-    .A(_518_),
-    .B(_534_),
+  NAND2X1 _7360_ (
+    .A(_380_),
+    .B(_382_),
     .Y(_568_)
   );
-  NAND2X1 _2667_ (
-    .A(_514_),
-    .B(_533_),
+  NAND2X1 _7361_ (
+    .A(_383_),
+    .B(_568_),
     .Y(_569_)
   );
-  NAND2X1 _2668_ (
-    .A(_568_),
-    .B(_569_),
+  NAND2X1 _7362_ (
+    .A(_532_),
+    .B(_534_),
     .Y(_570_)
   );
-  INVX1 _2669_ (
-    .A(_570_),
+  NAND2X1 _7363_ (
+    .A(_536_),
+    .B(_570_),
     .Y(_571_)
   );
-  NAND2X1 _2670_ (
-    .A(_566_),
-    .B(_571_),
+  INVX1 _7364_ (
+    .A(_571_),
     .Y(_572_)
   );
-  NAND2X1 _2671_ (
-    .A(_610_),
-    .B(_553_),
+  NAND2X1 _7365_ (
+    .A(x[50]),
+    .B(_2293_),
     .Y(_573_)
   );
-  NAND2X1 _2672_ (
-    .A(_564_),
+  NAND2X1 _7366_ (
+    .A(_497_),
     .B(_573_),
     .Y(_574_)
   );
-  NAND2X1 _2673_ (
-    .A(_555_),
-    .B(_574_),
+  NAND2X1 _7367_ (
+    .A(_4235_),
+    .B(_2497_),
     .Y(_575_)
   );
-  INVX1 _2674_ (
-    .A(_575_),
+  NAND2X1 _7368_ (
+    .A(_499_),
+    .B(_575_),
     .Y(_576_)
   );
-  NAND2X1 _2675_ (
-    .A(_454_),
-    .B(_460_),
+  OR2X1 _7369_ (
+    .A(_574_),
+    .B(_576_),
     .Y(_577_)
   );
-  NAND2X1 _2676_ (
-    .A(_462_),
-    .B(_577_),
+  NAND2X1 _7370_ (
+    .A(_574_),
+    .B(_576_),
     .Y(_578_)
   );
-  NAND2X1 _2677_ (
-    .A(_500_),
-    .B(_533_),
+  NAND2X1 _7371_ (
+    .A(_577_),
+    .B(_578_),
     .Y(_579_)
   );
-  NAND2X1 _2678_ (
-    .A(_496_),
-    .B(_534_),
+  INVX1 _7372_ (
+    .A(_579_),
     .Y(_580_)
   );
-  NAND2X1 _2679_ (
-    .A(_579_),
+  NAND2X1 _7373_ (
+    .A(_4183_),
     .B(_580_),
     .Y(_581_)
   );
-  NAND2X1 _2680_ (
-    .A(_578_),
+  NAND2X1 _7374_ (
+    .A(_577_),
     .B(_581_),
     .Y(_582_)
   );
-  NAND2X1 _2681_ (
-    .A(_567_),
-    .B(_570_),
+  INVX1 _7375_ (
+    .A(_582_),
     .Y(_583_)
   );
-  NAND2X1 _2682_ (
-    .A(_576_),
-    .B(_583_),
+  NAND2X1 _7376_ (
+    .A(_3889_),
+    .B(_582_),
     .Y(_584_)
   );
-  NAND2X1 _2683_ (
-    .A(_572_),
-    .B(_584_),
+  NAND2X1 _7377_ (
+    .A(_3890_),
+    .B(_583_),
     .Y(_585_)
   );
-  NAND2X1 _2684_ (
-    .A(_582_),
+  NAND2X1 _7378_ (
+    .A(_584_),
     .B(_585_),
     .Y(_586_)
   );
-  OR2X1 _2685_ (
-    .A(_578_),
-    .B(_581_),
+  NAND2X1 _7379_ (
+    .A(x[37]),
+    .B(_4189_),
     .Y(_587_)
   );
-  NAND2X1 _2686_ (
-    .A(_545_),
-    .B(_548_),
+  INVX1 _7380_ (
+    .A(_587_),
     .Y(_588_)
   );
-  NAND2X1 _2687_ (
-    .A(_587_),
-    .B(_588_),
+  NAND2X1 _7381_ (
+    .A(_4243_),
+    .B(_4277_),
     .Y(_589_)
   );
-  INVX1 _2688_ (
-    .A(_589_),
+  NAND2X1 _7382_ (
+    .A(_4275_),
+    .B(_589_),
     .Y(_590_)
   );
-  NAND2X1 _2689_ (
-    .A(_586_),
-    .B(_590_),
+  INVX1 _7383_ (
+    .A(_590_),
     .Y(_591_)
   );
-  NAND2X1 _2690_ (
-    .A(_550_),
+  NAND2X1 _7384_ (
+    .A(_587_),
     .B(_591_),
     .Y(_592_)
   );
-  NAND2X1 _2691_ (
-    .A(_542_),
-    .B(_592_),
+  NAND2X1 _7385_ (
+    .A(_509_),
+    .B(_511_),
     .Y(_593_)
   );
-  NAND2X1 _2692_ (
-    .A(_439_),
-    .B(_470_),
+  NAND2X1 _7386_ (
+    .A(_512_),
+    .B(_593_),
     .Y(_594_)
   );
-  NAND2X1 _2693_ (
-    .A(_537_),
-    .B(_541_),
+  NAND2X1 _7387_ (
+    .A(_588_),
+    .B(_590_),
     .Y(_595_)
   );
-  NAND2X1 _2694_ (
-    .A(_593_),
+  NAND2X1 _7388_ (
+    .A(_592_),
     .B(_595_),
     .Y(_596_)
   );
-  NAND2X1 _2695_ (
-    .A(_472_),
+  OR2X1 _7389_ (
+    .A(_594_),
     .B(_596_),
     .Y(_597_)
   );
-  NAND2X1 _2696_ (
-    .A(_594_),
+  NAND2X1 _7390_ (
+    .A(_592_),
     .B(_597_),
+    .Y(_598_)
+  );
+  OR2X1 _7391_ (
+    .A(_586_),
+    .B(_598_),
+    .Y(_599_)
+  );
+  NAND2X1 _7392_ (
+    .A(_584_),
+    .B(_599_),
+    .Y(_600_)
+  );
+  INVX1 _7393_ (
+    .A(_600_),
+    .Y(_601_)
+  );
+  NAND2X1 _7394_ (
+    .A(_572_),
+    .B(_600_),
+    .Y(_602_)
+  );
+  NAND2X1 _7395_ (
+    .A(_571_),
+    .B(_601_),
+    .Y(_603_)
+  );
+  NAND2X1 _7396_ (
+    .A(_602_),
+    .B(_603_),
+    .Y(_604_)
+  );
+  NAND2X1 _7397_ (
+    .A(_503_),
+    .B(_513_),
+    .Y(_605_)
+  );
+  NAND2X1 _7398_ (
+    .A(_514_),
+    .B(_605_),
+    .Y(_606_)
+  );
+  INVX1 _7399_ (
+    .A(_606_),
+    .Y(_607_)
+  );
+  NAND2X1 _7400_ (
+    .A(x[82]),
+    .B(_1925_),
+    .Y(_608_)
+  );
+  NAND2X1 _7401_ (
+    .A(_496_),
+    .B(_608_),
+    .Y(_609_)
+  );
+  INVX1 _7402_ (
+    .A(_609_),
+    .Y(_610_)
+  );
+  NAND2X1 _7403_ (
+    .A(_606_),
+    .B(_610_),
+    .Y(_611_)
+  );
+  NAND2X1 _7404_ (
+    .A(_526_),
+    .B(_528_),
+    .Y(_612_)
+  );
+  NAND2X1 _7405_ (
+    .A(_530_),
+    .B(_612_),
+    .Y(_613_)
+  );
+  INVX1 _7406_ (
+    .A(_613_),
+    .Y(_614_)
+  );
+  NAND2X1 _7407_ (
+    .A(_607_),
+    .B(_609_),
+    .Y(_615_)
+  );
+  NAND2X1 _7408_ (
+    .A(_611_),
+    .B(_615_),
+    .Y(_616_)
+  );
+  INVX1 _7409_ (
+    .A(_616_),
+    .Y(_617_)
+  );
+  NAND2X1 _7410_ (
+    .A(_613_),
+    .B(_617_),
+    .Y(_618_)
+  );
+  NAND2X1 _7411_ (
+    .A(_611_),
+    .B(_618_),
+    .Y(_619_)
+  );
+  OR2X1 _7412_ (
+    .A(_604_),
+    .B(_619_),
+    .Y(_620_)
+  );
+  NAND2X1 _7413_ (
+    .A(_602_),
+    .B(_620_),
+    .Y(_621_)
+  );
+  NAND2X1 _7414_ (
+    .A(_569_),
+    .B(_621_),
+    .Y(_622_)
+  );
+  NAND2X1 _7415_ (
+    .A(_555_),
+    .B(_557_),
+    .Y(_623_)
+  );
+  NAND2X1 _7416_ (
+    .A(_559_),
+    .B(_623_),
+    .Y(_624_)
+  );
+  INVX1 _7417_ (
+    .A(_624_),
+    .Y(_625_)
+  );
+  OR2X1 _7418_ (
+    .A(_569_),
+    .B(_621_),
+    .Y(_626_)
+  );
+  NAND2X1 _7419_ (
+    .A(_622_),
+    .B(_626_),
+    .Y(_627_)
+  );
+  INVX1 _7420_ (
+    .A(_627_),
+    .Y(_628_)
+  );
+  NAND2X1 _7421_ (
+    .A(_624_),
+    .B(_628_),
+    .Y(_629_)
+  );
+  NAND2X1 _7422_ (
+    .A(_622_),
+    .B(_629_),
+    .Y(_630_)
+  );
+  INVX1 _7423_ (
+    .A(_630_),
+    .Y(_631_)
+  );
+  NAND2X1 _7424_ (
+    .A(_567_),
+    .B(_630_),
+    .Y(_632_)
+  );
+  NAND2X1 _7425_ (
+    .A(_566_),
+    .B(_631_),
+    .Y(_633_)
+  );
+  NAND2X1 _7426_ (
+    .A(_632_),
+    .B(_633_),
+    .Y(_634_)
+  );
+  INVX1 _7427_ (
+    .A(_634_),
+    .Y(_635_)
+  );
+  NAND2X1 _7428_ (
+    .A(_625_),
+    .B(_627_),
+    .Y(_636_)
+  );
+  NAND2X1 _7429_ (
+    .A(_629_),
+    .B(_636_),
+    .Y(_637_)
+  );
+  NAND2X1 _7430_ (
+    .A(_549_),
+    .B(_551_),
+    .Y(_638_)
+  );
+  NAND2X1 _7431_ (
+    .A(_553_),
+    .B(_638_),
+    .Y(_639_)
+  );
+  INVX1 _7432_ (
+    .A(_639_),
+    .Y(_640_)
+  );
+  NAND2X1 _7433_ (
+    .A(_4209_),
+    .B(x[29]),
+    .Y(_641_)
+  );
+  NAND2X1 _7434_ (
+    .A(_587_),
+    .B(_641_),
+    .Y(_642_)
+  );
+  INVX1 _7435_ (
+    .A(_642_),
+    .Y(_643_)
+  );
+  NAND2X1 _7436_ (
+    .A(x[49]),
+    .B(_642_),
+    .Y(_644_)
+  );
+  NAND2X1 _7437_ (
+    .A(x[1]),
+    .B(_4276_),
+    .Y(_645_)
+  );
+  NAND2X1 _7438_ (
+    .A(_589_),
+    .B(_645_),
+    .Y(_646_)
+  );
+  INVX1 _7439_ (
+    .A(_646_),
+    .Y(_647_)
+  );
+  NAND2X1 _7440_ (
+    .A(_4179_),
+    .B(_643_),
+    .Y(_648_)
+  );
+  NAND2X1 _7441_ (
+    .A(_644_),
+    .B(_648_),
+    .Y(_649_)
+  );
+  INVX1 _7442_ (
+    .A(_649_),
+    .Y(_650_)
+  );
+  NAND2X1 _7443_ (
+    .A(_646_),
+    .B(_650_),
+    .Y(_651_)
+  );
+  NAND2X1 _7444_ (
+    .A(_644_),
+    .B(_651_),
+    .Y(_652_)
+  );
+  INVX1 _7445_ (
+    .A(_652_),
+    .Y(_653_)
+  );
+  NAND2X1 _7446_ (
+    .A(_4222_),
+    .B(x[53]),
+    .Y(_654_)
+  );
+  NAND2X1 _7447_ (
+    .A(x[61]),
+    .B(_4186_),
+    .Y(_655_)
+  );
+  NAND2X1 _7448_ (
+    .A(_654_),
+    .B(_655_),
+    .Y(_656_)
+  );
+  INVX1 _7449_ (
+    .A(_656_),
+    .Y(_657_)
+  );
+  NAND2X1 _7450_ (
+    .A(x[56]),
+    .B(_657_),
+    .Y(_658_)
+  );
+  NAND2X1 _7451_ (
+    .A(_654_),
+    .B(_658_),
+    .Y(_659_)
+  );
+  INVX1 _7452_ (
+    .A(_659_),
+    .Y(_660_)
+  );
+  NAND2X1 _7453_ (
+    .A(_652_),
+    .B(_660_),
+    .Y(_661_)
+  );
+  NAND2X1 _7454_ (
+    .A(_594_),
+    .B(_596_),
+    .Y(_662_)
+  );
+  NAND2X1 _7455_ (
+    .A(_597_),
+    .B(_662_),
+    .Y(_663_)
+  );
+  NAND2X1 _7456_ (
+    .A(_653_),
+    .B(_659_),
+    .Y(_664_)
+  );
+  NAND2X1 _7457_ (
+    .A(_661_),
+    .B(_664_),
+    .Y(_665_)
+  );
+  OR2X1 _7458_ (
+    .A(_663_),
+    .B(_665_),
+    .Y(_666_)
+  );
+  NAND2X1 _7459_ (
+    .A(_661_),
+    .B(_666_),
+    .Y(_667_)
+  );
+  INVX1 _7460_ (
+    .A(_667_),
+    .Y(_668_)
+  );
+  NAND2X1 _7461_ (
+    .A(x[81]),
+    .B(_3886_),
+    .Y(_669_)
+  );
+  NAND2X1 _7462_ (
+    .A(x[62]),
+    .B(_579_),
+    .Y(_670_)
+  );
+  NAND2X1 _7463_ (
+    .A(_581_),
+    .B(_670_),
+    .Y(_671_)
+  );
+  NAND2X1 _7464_ (
+    .A(_4203_),
+    .B(_3887_),
+    .Y(_672_)
+  );
+  NAND2X1 _7465_ (
+    .A(_669_),
+    .B(_672_),
+    .Y(_673_)
+  );
+  OR2X1 _7466_ (
+    .A(_671_),
+    .B(_673_),
+    .Y(_674_)
+  );
+  NAND2X1 _7467_ (
+    .A(_669_),
+    .B(_674_),
+    .Y(_675_)
+  );
+  INVX1 _7468_ (
+    .A(_675_),
+    .Y(_676_)
+  );
+  NAND2X1 _7469_ (
+    .A(_667_),
+    .B(_676_),
+    .Y(_677_)
+  );
+  NAND2X1 _7470_ (
+    .A(_586_),
+    .B(_598_),
+    .Y(_678_)
+  );
+  NAND2X1 _7471_ (
+    .A(_599_),
+    .B(_678_),
+    .Y(_679_)
+  );
+  INVX1 _7472_ (
+    .A(_679_),
+    .Y(_680_)
+  );
+  NAND2X1 _7473_ (
+    .A(_668_),
+    .B(_675_),
+    .Y(_681_)
+  );
+  NAND2X1 _7474_ (
+    .A(_677_),
+    .B(_681_),
+    .Y(_682_)
+  );
+  INVX1 _7475_ (
+    .A(_682_),
+    .Y(_683_)
+  );
+  NAND2X1 _7476_ (
+    .A(_679_),
+    .B(_683_),
+    .Y(_684_)
+  );
+  NAND2X1 _7477_ (
+    .A(_677_),
+    .B(_684_),
+    .Y(_685_)
+  );
+  INVX1 _7478_ (
+    .A(_685_),
+    .Y(_686_)
+  );
+  NAND2X1 _7479_ (
+    .A(_640_),
+    .B(_685_),
+    .Y(_687_)
+  );
+  NAND2X1 _7480_ (
+    .A(_604_),
+    .B(_619_),
+    .Y(_688_)
+  );
+  NAND2X1 _7481_ (
+    .A(_620_),
+    .B(_688_),
+    .Y(_689_)
+  );
+  INVX1 _7482_ (
+    .A(_689_),
+    .Y(_690_)
+  );
+  NAND2X1 _7483_ (
+    .A(_639_),
+    .B(_686_),
+    .Y(_691_)
+  );
+  NAND2X1 _7484_ (
+    .A(_687_),
+    .B(_691_),
+    .Y(_692_)
+  );
+  INVX1 _7485_ (
+    .A(_692_),
+    .Y(_693_)
+  );
+  NAND2X1 _7486_ (
+    .A(_689_),
+    .B(_693_),
+    .Y(_694_)
+  );
+  NAND2X1 _7487_ (
+    .A(_687_),
+    .B(_694_),
+    .Y(_695_)
+  );
+  OR2X1 _7488_ (
+    .A(_637_),
+    .B(_695_),
+    .Y(_696_)
+  );
+  NAND2X1 _7489_ (
+    .A(_690_),
+    .B(_692_),
+    .Y(_697_)
+  );
+  NAND2X1 _7490_ (
+    .A(_694_),
+    .B(_697_),
+    .Y(_698_)
+  );
+  NAND2X1 _7491_ (
+    .A(_680_),
+    .B(_682_),
+    .Y(_699_)
+  );
+  NAND2X1 _7492_ (
+    .A(_684_),
+    .B(_699_),
+    .Y(_700_)
+  );
+  INVX1 _7493_ (
+    .A(_700_),
+    .Y(_701_)
+  );
+  NAND2X1 _7494_ (
+    .A(_663_),
+    .B(_665_),
+    .Y(_702_)
+  );
+  NAND2X1 _7495_ (
+    .A(_666_),
+    .B(_702_),
+    .Y(_703_)
+  );
+  NAND2X1 _7496_ (
+    .A(_4212_),
+    .B(_4167_),
+    .Y(_704_)
+  );
+  NAND2X1 _7497_ (
+    .A(_4234_),
+    .B(_656_),
+    .Y(_705_)
+  );
+  NAND2X1 _7498_ (
+    .A(_658_),
+    .B(_705_),
+    .Y(_706_)
+  );
+  OR2X1 _7499_ (
+    .A(_704_),
+    .B(_706_),
+    .Y(_707_)
+  );
+  NAND2X1 _7500_ (
+    .A(_647_),
+    .B(_649_),
+    .Y(_708_)
+  );
+  NAND2X1 _7501_ (
+    .A(_651_),
+    .B(_708_),
+    .Y(_709_)
+  );
+  INVX1 _7502_ (
+    .A(_709_),
+    .Y(_710_)
+  );
+  NAND2X1 _7503_ (
+    .A(_704_),
+    .B(_706_),
+    .Y(_711_)
+  );
+  NAND2X1 _7504_ (
+    .A(_707_),
+    .B(_711_),
+    .Y(_712_)
+  );
+  INVX1 _7505_ (
+    .A(_712_),
+    .Y(_713_)
+  );
+  NAND2X1 _7506_ (
+    .A(_709_),
+    .B(_713_),
+    .Y(_714_)
+  );
+  NAND2X1 _7507_ (
+    .A(_707_),
+    .B(_714_),
+    .Y(_715_)
+  );
+  OR2X1 _7508_ (
+    .A(_703_),
+    .B(_715_),
+    .Y(_716_)
+  );
+  NAND2X1 _7509_ (
+    .A(x[72]),
+    .B(_4173_),
+    .Y(_717_)
+  );
+  INVX1 _7510_ (
+    .A(_717_),
+    .Y(_718_)
+  );
+  NAND2X1 _7511_ (
+    .A(_703_),
+    .B(_715_),
+    .Y(_719_)
+  );
+  NAND2X1 _7512_ (
+    .A(_716_),
+    .B(_719_),
+    .Y(_720_)
+  );
+  INVX1 _7513_ (
+    .A(_720_),
+    .Y(_721_)
+  );
+  NAND2X1 _7514_ (
+    .A(_717_),
+    .B(_721_),
+    .Y(_722_)
+  );
+  NAND2X1 _7515_ (
+    .A(_716_),
+    .B(_722_),
+    .Y(_723_)
+  );
+  INVX1 _7516_ (
+    .A(_723_),
+    .Y(_724_)
+  );
+  NAND2X1 _7517_ (
+    .A(_700_),
+    .B(_724_),
+    .Y(_725_)
+  );
+  NAND2X1 _7518_ (
+    .A(_614_),
+    .B(_616_),
+    .Y(_726_)
+  );
+  NAND2X1 _7519_ (
+    .A(_618_),
+    .B(_726_),
+    .Y(_727_)
+  );
+  INVX1 _7520_ (
+    .A(_727_),
+    .Y(_728_)
+  );
+  NAND2X1 _7521_ (
+    .A(_701_),
+    .B(_723_),
+    .Y(_729_)
+  );
+  NAND2X1 _7522_ (
+    .A(_725_),
+    .B(_729_),
+    .Y(_730_)
+  );
+  INVX1 _7523_ (
+    .A(_730_),
+    .Y(_731_)
+  );
+  NAND2X1 _7524_ (
+    .A(_727_),
+    .B(_731_),
+    .Y(_732_)
+  );
+  NAND2X1 _7525_ (
+    .A(_725_),
+    .B(_732_),
+    .Y(_733_)
+  );
+  NAND2X1 _7526_ (
+    .A(_698_),
+    .B(_733_),
+    .Y(_734_)
+  );
+  OR2X1 _7527_ (
+    .A(_698_),
+    .B(_733_),
+    .Y(_735_)
+  );
+  NAND2X1 _7528_ (
+    .A(_734_),
+    .B(_735_),
+    .Y(_736_)
+  );
+  NAND2X1 _7529_ (
+    .A(_728_),
+    .B(_730_),
+    .Y(_737_)
+  );
+  NAND2X1 _7530_ (
+    .A(_732_),
+    .B(_737_),
+    .Y(_738_)
+  );
+  NAND2X1 _7531_ (
+    .A(_4191_),
+    .B(x[77]),
+    .Y(_739_)
+  );
+  NAND2X1 _7532_ (
+    .A(_717_),
+    .B(_739_),
+    .Y(_740_)
+  );
+  NAND2X1 _7533_ (
+    .A(_4228_),
+    .B(x[48]),
+    .Y(_741_)
+  );
+  NAND2X1 _7534_ (
+    .A(x[36]),
+    .B(_4180_),
+    .Y(_742_)
+  );
+  NAND2X1 _7535_ (
+    .A(x[28]),
+    .B(x[0]),
+    .Y(_743_)
+  );
+  NAND2X1 _7536_ (
+    .A(_704_),
+    .B(_743_),
+    .Y(_744_)
+  );
+  NAND2X1 _7537_ (
+    .A(_742_),
+    .B(_744_),
+    .Y(_745_)
+  );
+  NAND2X1 _7538_ (
+    .A(_741_),
+    .B(_745_),
+    .Y(_746_)
+  );
+  NAND2X1 _7539_ (
+    .A(_740_),
+    .B(_746_),
+    .Y(_747_)
+  );
+  NAND2X1 _7540_ (
+    .A(_710_),
+    .B(_712_),
+    .Y(_748_)
+  );
+  NAND2X1 _7541_ (
+    .A(_714_),
+    .B(_748_),
+    .Y(_749_)
+  );
+  INVX1 _7542_ (
+    .A(_749_),
+    .Y(_750_)
+  );
+  OR2X1 _7543_ (
+    .A(_740_),
+    .B(_746_),
+    .Y(_751_)
+  );
+  NAND2X1 _7544_ (
+    .A(_747_),
+    .B(_751_),
+    .Y(_752_)
+  );
+  INVX1 _7545_ (
+    .A(_752_),
+    .Y(_753_)
+  );
+  NAND2X1 _7546_ (
+    .A(_749_),
+    .B(_753_),
+    .Y(_754_)
+  );
+  NAND2X1 _7547_ (
+    .A(_747_),
+    .B(_754_),
+    .Y(_755_)
+  );
+  NAND2X1 _7548_ (
+    .A(_671_),
+    .B(_673_),
+    .Y(_756_)
+  );
+  NAND2X1 _7549_ (
+    .A(_674_),
+    .B(_756_),
+    .Y(_757_)
+  );
+  OR2X1 _7550_ (
+    .A(_755_),
+    .B(_757_),
+    .Y(_758_)
+  );
+  NAND2X1 _7551_ (
+    .A(_755_),
+    .B(_757_),
+    .Y(_759_)
+  );
+  NAND2X1 _7552_ (
+    .A(_758_),
+    .B(_759_),
+    .Y(_760_)
+  );
+  INVX1 _7553_ (
+    .A(_760_),
+    .Y(_761_)
+  );
+  NAND2X1 _7554_ (
+    .A(_718_),
+    .B(_720_),
+    .Y(_762_)
+  );
+  NAND2X1 _7555_ (
+    .A(_722_),
+    .B(_762_),
+    .Y(_763_)
+  );
+  NAND2X1 _7556_ (
+    .A(_761_),
+    .B(_763_),
+    .Y(_764_)
+  );
+  NAND2X1 _7557_ (
+    .A(_758_),
+    .B(_764_),
+    .Y(_765_)
+  );
+  INVX1 _7558_ (
+    .A(_765_),
+    .Y(_766_)
+  );
+  NAND2X1 _7559_ (
+    .A(_738_),
+    .B(_766_),
+    .Y(_767_)
+  );
+  XOR2X1 _7560_ (
+    .A(_761_),
+    .B(_763_),
+    .Y(_768_)
+  );
+  NAND2X1 _7561_ (
+    .A(_4219_),
+    .B(_4166_),
+    .Y(_769_)
+  );
+  NAND2X1 _7562_ (
+    .A(_741_),
+    .B(_742_),
+    .Y(_770_)
+  );
+  XOR2X1 _7563_ (
+    .A(_744_),
+    .B(_770_),
+    .Y(_771_)
+  );
+  NAND2X1 _7564_ (
+    .A(x[52]),
+    .B(_771_),
+    .Y(_772_)
+  );
+  INVX1 _7565_ (
+    .A(_772_),
+    .Y(_773_)
+  );
+  NAND2X1 _7566_ (
+    .A(x[76]),
+    .B(x[60]),
+    .Y(_774_)
+  );
+  XOR2X1 _7567_ (
+    .A(x[52]),
+    .B(_771_),
+    .Y(_775_)
+  );
+  NAND2X1 _7568_ (
+    .A(_774_),
+    .B(_775_),
+    .Y(_776_)
+  );
+  NAND2X1 _7569_ (
+    .A(_769_),
+    .B(_776_),
+    .Y(_777_)
+  );
+  INVX1 _7570_ (
+    .A(_777_),
+    .Y(_778_)
+  );
+  NAND2X1 _7571_ (
+    .A(_4246_),
+    .B(_778_),
+    .Y(_779_)
+  );
+  NAND2X1 _7572_ (
+    .A(_768_),
+    .B(_779_),
+    .Y(_780_)
+  );
+  NAND2X1 _7573_ (
+    .A(_750_),
+    .B(_752_),
+    .Y(_781_)
+  );
+  NAND2X1 _7574_ (
+    .A(_754_),
+    .B(_781_),
+    .Y(_782_)
+  );
+  INVX1 _7575_ (
+    .A(_782_),
+    .Y(_783_)
+  );
+  NAND2X1 _7576_ (
+    .A(_773_),
+    .B(_782_),
+    .Y(_784_)
+  );
+  NAND2X1 _7577_ (
+    .A(_780_),
+    .B(_784_),
+    .Y(_785_)
+  );
+  NAND2X1 _7578_ (
+    .A(_772_),
+    .B(_783_),
+    .Y(_786_)
+  );
+  NAND2X1 _7579_ (
+    .A(_768_),
+    .B(_786_),
+    .Y(_787_)
+  );
+  NAND2X1 _7580_ (
+    .A(x[80]),
+    .B(_777_),
+    .Y(_788_)
+  );
+  NAND2X1 _7581_ (
+    .A(_787_),
+    .B(_788_),
+    .Y(_789_)
+  );
+  NAND2X1 _7582_ (
+    .A(_785_),
+    .B(_789_),
+    .Y(_790_)
+  );
+  XOR2X1 _7583_ (
+    .A(_738_),
+    .B(_766_),
+    .Y(_791_)
+  );
+  NAND2X1 _7584_ (
+    .A(_790_),
+    .B(_791_),
+    .Y(_792_)
+  );
+  NAND2X1 _7585_ (
+    .A(_767_),
+    .B(_792_),
+    .Y(_793_)
+  );
+  OR2X1 _7586_ (
+    .A(_736_),
+    .B(_793_),
+    .Y(_794_)
+  );
+  NAND2X1 _7587_ (
+    .A(_734_),
+    .B(_794_),
+    .Y(_795_)
+  );
+  INVX1 _7588_ (
+    .A(_795_),
+    .Y(_796_)
+  );
+  NAND2X1 _7589_ (
+    .A(_637_),
+    .B(_695_),
+    .Y(_797_)
+  );
+  NAND2X1 _7590_ (
+    .A(_696_),
+    .B(_797_),
+    .Y(_798_)
+  );
+  INVX1 _7591_ (
+    .A(_798_),
+    .Y(_799_)
+  );
+  NAND2X1 _7592_ (
+    .A(_795_),
+    .B(_799_),
+    .Y(_800_)
+  );
+  NAND2X1 _7593_ (
+    .A(_696_),
+    .B(_800_),
+    .Y(_801_)
+  );
+  INVX1 _7594_ (
+    .A(_801_),
+    .Y(_802_)
+  );
+  NAND2X1 _7595_ (
+    .A(_635_),
+    .B(_801_),
+    .Y(_803_)
+  );
+  NAND2X1 _7596_ (
+    .A(_632_),
+    .B(_803_),
+    .Y(_804_)
+  );
+  NAND2X1 _7597_ (
+    .A(_483_),
+    .B(_562_),
+    .Y(_805_)
+  );
+  NAND2X1 _7598_ (
+    .A(_564_),
+    .B(_805_),
+    .Y(_806_)
+  );
+  OR2X1 _7599_ (
+    .A(_804_),
+    .B(_806_),
+    .Y(_807_)
+  );
+  NAND2X1 _7600_ (
+    .A(_564_),
+    .B(_807_),
+    .Y(_808_)
+  );
+  OR2X1 _7601_ (
+    .A(_480_),
+    .B(_808_),
+    .Y(_809_)
+  );
+  NAND2X1 _7602_ (
+    .A(_478_),
+    .B(_809_),
+    .Y(_810_)
+  );
+  NAND2X1 _7603_ (
+    .A(_215_),
+    .B(_361_),
+    .Y(_811_)
+  );
+  NAND2X1 _7604_ (
+    .A(_362_),
+    .B(_811_),
+    .Y(_812_)
+  );
+  OR2X1 _7605_ (
+    .A(_810_),
+    .B(_812_),
+    .Y(_813_)
+  );
+  NAND2X1 _7606_ (
+    .A(_362_),
+    .B(_813_),
+    .Y(_814_)
+  );
+  OR2X1 _7607_ (
+    .A(_213_),
+    .B(_814_),
+    .Y(_815_)
+  );
+  NAND2X1 _7608_ (
+    .A(_213_),
+    .B(_814_),
+    .Y(_816_)
+  );
+  NAND2X1 _7609_ (
+    .A(_815_),
+    .B(_816_),
+    .Y(_817_)
+  );
+  NAND2X1 _7610_ (
+    .A(_211_),
+    .B(_815_),
+    .Y(_818_)
+  );
+  NAND2X1 _7611_ (
+    .A(_1891_),
+    .B(_56_),
+    .Y(_819_)
+  );
+  INVX1 _7612_ (
+    .A(_819_),
+    .Y(_820_)
+  );
+  NAND2X1 _7613_ (
+    .A(_1901_),
+    .B(_1897_),
+    .Y(_821_)
+  );
+  INVX1 _7614_ (
+    .A(_821_),
+    .Y(_822_)
+  );
+  NAND2X1 _7615_ (
+    .A(_820_),
+    .B(_821_),
+    .Y(_823_)
+  );
+  NAND2X1 _7616_ (
+    .A(_819_),
+    .B(_822_),
+    .Y(_824_)
+  );
+  NAND2X1 _7617_ (
+    .A(_823_),
+    .B(_824_),
+    .Y(_825_)
+  );
+  XOR2X1 _7618_ (
+    .A(_818_),
+    .B(_825_),
+    .Y(_826_)
+  );
+  NAND2X1 _7619_ (
+    .A(_817_),
+    .B(_826_),
+    .Y(_827_)
+  );
+  NAND2X1 _7620_ (
+    .A(_818_),
+    .B(_823_),
+    .Y(_828_)
+  );
+  NAND2X1 _7621_ (
+    .A(_824_),
+    .B(_828_),
+    .Y(_829_)
+  );
+  NAND2X1 _7622_ (
+    .A(_827_),
+    .B(_829_),
+    .Y(_830_)
+  );
+  INVX1 _7623_ (
+    .A(_830_),
+    .Y(_831_)
+  );
+  NAND2X1 _7624_ (
+    .A(_2087_),
+    .B(_830_),
+    .Y(_832_)
+  );
+  NAND2X1 _7625_ (
+    .A(_3113_),
+    .B(_3111_),
+    .Y(_833_)
+  );
+  NAND2X1 _7626_ (
+    .A(_3110_),
+    .B(_833_),
+    .Y(_834_)
+  );
+  INVX1 _7627_ (
+    .A(_834_),
+    .Y(_835_)
+  );
+  NAND2X1 _7628_ (
+    .A(_3101_),
+    .B(_835_),
+    .Y(_836_)
+  );
+  INVX1 _7629_ (
+    .A(_836_),
+    .Y(_837_)
+  );
+  NAND2X1 _7630_ (
+    .A(_3096_),
+    .B(_836_),
+    .Y(_838_)
+  );
+  INVX1 _7631_ (
+    .A(_838_),
+    .Y(_839_)
+  );
+  NAND2X1 _7632_ (
+    .A(_2088_),
+    .B(_831_),
+    .Y(_840_)
+  );
+  NAND2X1 _7633_ (
+    .A(_832_),
+    .B(_840_),
+    .Y(_841_)
+  );
+  INVX1 _7634_ (
+    .A(_841_),
+    .Y(_842_)
+  );
+  NAND2X1 _7635_ (
+    .A(_838_),
+    .B(_842_),
+    .Y(_843_)
+  );
+  NAND2X1 _7636_ (
+    .A(_832_),
+    .B(_843_),
+    .Y(_844_)
+  );
+  INVX1 _7637_ (
+    .A(_844_),
+    .Y(_845_)
+  );
+  NAND2X1 _7638_ (
+    .A(_2094_),
+    .B(_844_),
+    .Y(_846_)
+  );
+  NAND2X1 _7639_ (
+    .A(_2097_),
+    .B(_846_),
+    .Y(_847_)
+  );
+  INVX1 _7640_ (
+    .A(_847_),
+    .Y(_848_)
+  );
+  NAND2X1 _7641_ (
+    .A(_3095_),
+    .B(_847_),
+    .Y(_849_)
+  );
+  INVX1 _7642_ (
+    .A(_849_),
+    .Y(_850_)
+  );
+  NAND2X1 _7643_ (
+    .A(_839_),
+    .B(_841_),
+    .Y(_851_)
+  );
+  NAND2X1 _7644_ (
+    .A(_843_),
+    .B(_851_),
+    .Y(_852_)
+  );
+  INVX1 _7645_ (
+    .A(_852_),
+    .Y(_853_)
+  );
+  NAND2X1 _7646_ (
+    .A(_3117_),
+    .B(_3115_),
+    .Y(_854_)
+  );
+  NAND2X1 _7647_ (
+    .A(_3114_),
+    .B(_854_),
+    .Y(_855_)
+  );
+  NAND2X1 _7648_ (
+    .A(_3101_),
+    .B(_855_),
+    .Y(_856_)
+  );
+  INVX1 _7649_ (
+    .A(_856_),
+    .Y(_857_)
+  );
+  NAND2X1 _7650_ (
+    .A(_3096_),
+    .B(_856_),
+    .Y(_858_)
+  );
+  INVX1 _7651_ (
+    .A(_858_),
+    .Y(_859_)
+  );
+  NAND2X1 _7652_ (
+    .A(_2244_),
+    .B(_2131_),
+    .Y(_860_)
+  );
+  NAND2X1 _7653_ (
+    .A(_2130_),
+    .B(_860_),
+    .Y(_861_)
+  );
+  NAND2X1 _7654_ (
+    .A(_2112_),
+    .B(_861_),
+    .Y(_862_)
+  );
+  NAND2X1 _7655_ (
+    .A(_2105_),
+    .B(_862_),
+    .Y(_863_)
+  );
+  INVX1 _7656_ (
+    .A(_863_),
+    .Y(_864_)
+  );
+  NAND2X1 _7657_ (
+    .A(_858_),
+    .B(_864_),
+    .Y(_865_)
+  );
+  NAND2X1 _7658_ (
+    .A(_2196_),
+    .B(_2195_),
+    .Y(_866_)
+  );
+  XOR2X1 _7659_ (
+    .A(_2133_),
+    .B(_866_),
+    .Y(_867_)
+  );
+  NAND2X1 _7660_ (
+    .A(_2112_),
+    .B(_867_),
+    .Y(_868_)
+  );
+  INVX1 _7661_ (
+    .A(_868_),
+    .Y(_869_)
+  );
+  NAND2X1 _7662_ (
+    .A(_2105_),
+    .B(_868_),
+    .Y(_870_)
+  );
+  INVX1 _7663_ (
+    .A(_870_),
+    .Y(_871_)
+  );
+  NAND2X1 _7664_ (
+    .A(_2110_),
+    .B(_871_),
+    .Y(_872_)
+  );
+  XOR2X1 _7665_ (
+    .A(_3191_),
+    .B(_3119_),
+    .Y(_873_)
+  );
+  NAND2X1 _7666_ (
+    .A(_3101_),
+    .B(_873_),
+    .Y(_874_)
+  );
+  INVX1 _7667_ (
+    .A(_874_),
+    .Y(_875_)
+  );
+  NAND2X1 _7668_ (
+    .A(_3096_),
+    .B(_874_),
+    .Y(_876_)
+  );
+  INVX1 _7669_ (
+    .A(_876_),
+    .Y(_877_)
+  );
+  NAND2X1 _7670_ (
+    .A(_2103_),
+    .B(_869_),
+    .Y(_878_)
+  );
+  NAND2X1 _7671_ (
+    .A(_872_),
+    .B(_878_),
+    .Y(_879_)
+  );
+  INVX1 _7672_ (
+    .A(_879_),
+    .Y(_880_)
+  );
+  NAND2X1 _7673_ (
+    .A(_876_),
+    .B(_880_),
+    .Y(_881_)
+  );
+  NAND2X1 _7674_ (
+    .A(_872_),
+    .B(_881_),
+    .Y(_882_)
+  );
+  INVX1 _7675_ (
+    .A(_882_),
+    .Y(_883_)
+  );
+  NAND2X1 _7676_ (
+    .A(_859_),
+    .B(_863_),
+    .Y(_884_)
+  );
+  NAND2X1 _7677_ (
+    .A(_865_),
+    .B(_884_),
+    .Y(_885_)
+  );
+  INVX1 _7678_ (
+    .A(_885_),
+    .Y(_886_)
+  );
+  NAND2X1 _7679_ (
+    .A(_882_),
+    .B(_886_),
+    .Y(_887_)
+  );
+  NAND2X1 _7680_ (
+    .A(_865_),
+    .B(_887_),
+    .Y(_888_)
+  );
+  INVX1 _7681_ (
+    .A(_888_),
+    .Y(_889_)
+  );
+  NAND2X1 _7682_ (
+    .A(_852_),
+    .B(_889_),
+    .Y(_890_)
+  );
+  INVX1 _7683_ (
+    .A(_890_),
+    .Y(_891_)
+  );
+  NAND2X1 _7684_ (
+    .A(_2095_),
+    .B(_845_),
+    .Y(_892_)
+  );
+  NAND2X1 _7685_ (
+    .A(_846_),
+    .B(_892_),
+    .Y(_893_)
+  );
+  INVX1 _7686_ (
+    .A(_893_),
+    .Y(_894_)
+  );
+  NAND2X1 _7687_ (
+    .A(_890_),
+    .B(_894_),
+    .Y(_895_)
+  );
+  NAND2X1 _7688_ (
+    .A(_891_),
+    .B(_893_),
+    .Y(_896_)
+  );
+  NAND2X1 _7689_ (
+    .A(_895_),
+    .B(_896_),
+    .Y(_897_)
+  );
+  INVX1 _7690_ (
+    .A(_897_),
+    .Y(_898_)
+  );
+  NAND2X1 _7691_ (
+    .A(_853_),
+    .B(_888_),
+    .Y(_899_)
+  );
+  NAND2X1 _7692_ (
+    .A(_890_),
+    .B(_899_),
+    .Y(_900_)
+  );
+  NAND2X1 _7693_ (
+    .A(_2138_),
+    .B(_2136_),
+    .Y(_901_)
+  );
+  NAND2X1 _7694_ (
+    .A(_2135_),
+    .B(_901_),
+    .Y(_902_)
+  );
+  INVX1 _7695_ (
+    .A(_902_),
+    .Y(_903_)
+  );
+  NAND2X1 _7696_ (
+    .A(_2112_),
+    .B(_903_),
+    .Y(_904_)
+  );
+  INVX1 _7697_ (
+    .A(_904_),
+    .Y(_905_)
+  );
+  NAND2X1 _7698_ (
+    .A(_2105_),
+    .B(_904_),
+    .Y(_906_)
+  );
+  INVX1 _7699_ (
+    .A(_906_),
+    .Y(_907_)
+  );
+  NAND2X1 _7700_ (
+    .A(_2089_),
+    .B(_907_),
+    .Y(_908_)
+  );
+  XOR2X1 _7701_ (
+    .A(_3122_),
+    .B(_3121_),
+    .Y(_909_)
+  );
+  NAND2X1 _7702_ (
+    .A(_3101_),
+    .B(_909_),
+    .Y(_910_)
+  );
+  INVX1 _7703_ (
+    .A(_910_),
+    .Y(_911_)
+  );
+  NAND2X1 _7704_ (
+    .A(_3096_),
+    .B(_910_),
+    .Y(_912_)
+  );
+  INVX1 _7705_ (
+    .A(_912_),
+    .Y(_913_)
+  );
+  NAND2X1 _7706_ (
+    .A(_2087_),
+    .B(_905_),
+    .Y(_914_)
+  );
+  NAND2X1 _7707_ (
+    .A(_908_),
+    .B(_914_),
+    .Y(_915_)
+  );
+  INVX1 _7708_ (
+    .A(_915_),
+    .Y(_916_)
+  );
+  NAND2X1 _7709_ (
+    .A(_912_),
+    .B(_916_),
+    .Y(_917_)
+  );
+  NAND2X1 _7710_ (
+    .A(_908_),
+    .B(_917_),
+    .Y(_918_)
+  );
+  INVX1 _7711_ (
+    .A(_918_),
+    .Y(_919_)
+  );
+  NAND2X1 _7712_ (
+    .A(_877_),
+    .B(_879_),
+    .Y(_920_)
+  );
+  NAND2X1 _7713_ (
+    .A(_881_),
+    .B(_920_),
+    .Y(_921_)
+  );
+  INVX1 _7714_ (
+    .A(_921_),
+    .Y(_922_)
+  );
+  NAND2X1 _7715_ (
+    .A(_918_),
+    .B(_922_),
+    .Y(_923_)
+  );
+  NAND2X1 _7716_ (
+    .A(_919_),
+    .B(_921_),
+    .Y(_924_)
+  );
+  NAND2X1 _7717_ (
+    .A(_923_),
+    .B(_924_),
+    .Y(_925_)
+  );
+  INVX1 _7718_ (
+    .A(_925_),
+    .Y(_926_)
+  );
+  NAND2X1 _7719_ (
+    .A(_804_),
+    .B(_806_),
+    .Y(_927_)
+  );
+  NAND2X1 _7720_ (
+    .A(_807_),
+    .B(_927_),
+    .Y(_928_)
+  );
+  INVX1 _7721_ (
+    .A(_928_),
+    .Y(_929_)
+  );
+  NAND2X1 _7722_ (
+    .A(_826_),
+    .B(_929_),
+    .Y(_930_)
+  );
+  NAND2X1 _7723_ (
+    .A(_829_),
+    .B(_930_),
+    .Y(_931_)
+  );
+  INVX1 _7724_ (
+    .A(_931_),
+    .Y(_932_)
+  );
+  NAND2X1 _7725_ (
+    .A(_827_),
+    .B(_932_),
+    .Y(_933_)
+  );
+  INVX1 _7726_ (
+    .A(_933_),
+    .Y(_934_)
+  );
+  NAND2X1 _7727_ (
+    .A(_926_),
+    .B(_933_),
+    .Y(_935_)
+  );
+  NAND2X1 _7728_ (
+    .A(_923_),
+    .B(_935_),
+    .Y(_936_)
+  );
+  INVX1 _7729_ (
+    .A(_936_),
+    .Y(_937_)
+  );
+  NAND2X1 _7730_ (
+    .A(_810_),
+    .B(_812_),
+    .Y(_938_)
+  );
+  NAND2X1 _7731_ (
+    .A(_813_),
+    .B(_938_),
+    .Y(_939_)
+  );
+  INVX1 _7732_ (
+    .A(_939_),
+    .Y(_940_)
+  );
+  NAND2X1 _7733_ (
+    .A(_826_),
+    .B(_940_),
+    .Y(_941_)
+  );
+  NAND2X1 _7734_ (
+    .A(_829_),
+    .B(_941_),
+    .Y(_942_)
+  );
+  INVX1 _7735_ (
+    .A(_942_),
+    .Y(_943_)
+  );
+  NAND2X1 _7736_ (
+    .A(_936_),
+    .B(_942_),
+    .Y(_944_)
+  );
+  NAND2X1 _7737_ (
+    .A(_883_),
+    .B(_885_),
+    .Y(_945_)
+  );
+  NAND2X1 _7738_ (
+    .A(_887_),
+    .B(_945_),
+    .Y(_946_)
+  );
+  NAND2X1 _7739_ (
+    .A(_937_),
+    .B(_943_),
+    .Y(_947_)
+  );
+  NAND2X1 _7740_ (
+    .A(_944_),
+    .B(_947_),
+    .Y(_948_)
+  );
+  OR2X1 _7741_ (
+    .A(_946_),
+    .B(_948_),
+    .Y(_949_)
+  );
+  NAND2X1 _7742_ (
+    .A(_944_),
+    .B(_949_),
+    .Y(_950_)
+  );
+  NAND2X1 _7743_ (
+    .A(_900_),
+    .B(_950_),
+    .Y(_951_)
+  );
+  OR2X1 _7744_ (
+    .A(_900_),
+    .B(_950_),
+    .Y(_952_)
+  );
+  NAND2X1 _7745_ (
+    .A(_951_),
+    .B(_952_),
+    .Y(_953_)
+  );
+  INVX1 _7746_ (
+    .A(_953_),
+    .Y(_954_)
+  );
+  NAND2X1 _7747_ (
+    .A(_946_),
+    .B(_948_),
+    .Y(_955_)
+  );
+  NAND2X1 _7748_ (
+    .A(_949_),
+    .B(_955_),
+    .Y(_956_)
+  );
+  INVX1 _7749_ (
+    .A(_956_),
+    .Y(_957_)
+  );
+  NAND2X1 _7750_ (
+    .A(_925_),
+    .B(_934_),
+    .Y(_958_)
+  );
+  NAND2X1 _7751_ (
+    .A(_935_),
+    .B(_958_),
+    .Y(_959_)
+  );
+  INVX1 _7752_ (
+    .A(_959_),
+    .Y(_960_)
+  );
+  NAND2X1 _7753_ (
+    .A(_634_),
+    .B(_802_),
+    .Y(_961_)
+  );
+  NAND2X1 _7754_ (
+    .A(_803_),
+    .B(_961_),
+    .Y(_962_)
+  );
+  NAND2X1 _7755_ (
+    .A(_826_),
+    .B(_962_),
+    .Y(_963_)
+  );
+  NAND2X1 _7756_ (
+    .A(_829_),
+    .B(_963_),
+    .Y(_964_)
+  );
+  INVX1 _7757_ (
+    .A(_964_),
+    .Y(_965_)
+  );
+  NAND2X1 _7758_ (
+    .A(_942_),
+    .B(_964_),
+    .Y(_966_)
+  );
+  NAND2X1 _7759_ (
+    .A(_913_),
+    .B(_915_),
+    .Y(_967_)
+  );
+  NAND2X1 _7760_ (
+    .A(_917_),
+    .B(_967_),
+    .Y(_968_)
+  );
+  OR2X1 _7761_ (
+    .A(_966_),
+    .B(_968_),
+    .Y(_969_)
+  );
+  NAND2X1 _7762_ (
+    .A(_2154_),
+    .B(_2140_),
+    .Y(_970_)
+  );
+  NAND2X1 _7763_ (
+    .A(_2139_),
+    .B(_970_),
+    .Y(_971_)
+  );
+  NAND2X1 _7764_ (
+    .A(_2112_),
+    .B(_971_),
+    .Y(_972_)
+  );
+  NAND2X1 _7765_ (
+    .A(_2105_),
+    .B(_972_),
+    .Y(_973_)
+  );
+  INVX1 _7766_ (
+    .A(_973_),
+    .Y(_974_)
+  );
+  NAND2X1 _7767_ (
+    .A(_3128_),
+    .B(_3125_),
+    .Y(_975_)
+  );
+  NAND2X1 _7768_ (
+    .A(_3123_),
+    .B(_975_),
+    .Y(_976_)
+  );
+  INVX1 _7769_ (
+    .A(_976_),
+    .Y(_977_)
+  );
+  NAND2X1 _7770_ (
+    .A(_3101_),
+    .B(_977_),
+    .Y(_978_)
+  );
+  INVX1 _7771_ (
+    .A(_978_),
+    .Y(_979_)
+  );
+  NAND2X1 _7772_ (
+    .A(_3096_),
+    .B(_978_),
+    .Y(_980_)
+  );
+  INVX1 _7773_ (
+    .A(_980_),
+    .Y(_981_)
+  );
+  NAND2X1 _7774_ (
+    .A(_974_),
+    .B(_980_),
+    .Y(_982_)
+  );
+  NAND2X1 _7775_ (
+    .A(_973_),
+    .B(_981_),
+    .Y(_983_)
+  );
+  NAND2X1 _7776_ (
+    .A(_974_),
+    .B(_981_),
+    .Y(_984_)
+  );
+  NAND2X1 _7777_ (
+    .A(_982_),
+    .B(_983_),
+    .Y(_985_)
+  );
+  INVX1 _7778_ (
+    .A(_985_),
+    .Y(_986_)
+  );
+  NAND2X1 _7779_ (
+    .A(_863_),
+    .B(_986_),
+    .Y(_987_)
+  );
+  NAND2X1 _7780_ (
+    .A(_982_),
+    .B(_987_),
+    .Y(_988_)
+  );
+  INVX1 _7781_ (
+    .A(_988_),
+    .Y(_989_)
+  );
+  NAND2X1 _7782_ (
+    .A(_966_),
+    .B(_968_),
+    .Y(_990_)
+  );
+  NAND2X1 _7783_ (
+    .A(_969_),
+    .B(_990_),
+    .Y(_991_)
+  );
+  INVX1 _7784_ (
+    .A(_991_),
+    .Y(_992_)
+  );
+  NAND2X1 _7785_ (
+    .A(_988_),
+    .B(_992_),
+    .Y(_993_)
+  );
+  NAND2X1 _7786_ (
+    .A(_969_),
+    .B(_993_),
+    .Y(_994_)
+  );
+  INVX1 _7787_ (
+    .A(_994_),
+    .Y(_995_)
+  );
+  NAND2X1 _7788_ (
+    .A(_960_),
+    .B(_994_),
+    .Y(_996_)
+  );
+  NAND2X1 _7789_ (
+    .A(_480_),
+    .B(_808_),
+    .Y(_997_)
+  );
+  NAND2X1 _7790_ (
+    .A(_809_),
+    .B(_997_),
+    .Y(_998_)
+  );
+  NAND2X1 _7791_ (
+    .A(_826_),
+    .B(_998_),
+    .Y(_999_)
+  );
+  NAND2X1 _7792_ (
+    .A(_829_),
+    .B(_999_),
+    .Y(_1000_)
+  );
+  INVX1 _7793_ (
+    .A(_1000_),
+    .Y(_1001_)
+  );
+  NAND2X1 _7794_ (
+    .A(_959_),
+    .B(_995_),
+    .Y(_1002_)
+  );
+  NAND2X1 _7795_ (
+    .A(_996_),
+    .B(_1002_),
+    .Y(_1003_)
+  );
+  INVX1 _7796_ (
+    .A(_1003_),
+    .Y(_1004_)
+  );
+  NAND2X1 _7797_ (
+    .A(_1000_),
+    .B(_1004_),
+    .Y(_1005_)
+  );
+  NAND2X1 _7798_ (
+    .A(_996_),
+    .B(_1005_),
+    .Y(_1006_)
+  );
+  INVX1 _7799_ (
+    .A(_1006_),
+    .Y(_1007_)
+  );
+  NAND2X1 _7800_ (
+    .A(_957_),
+    .B(_1006_),
+    .Y(_1008_)
+  );
+  NAND2X1 _7801_ (
+    .A(_956_),
+    .B(_1007_),
+    .Y(_1009_)
+  );
+  NAND2X1 _7802_ (
+    .A(_1008_),
+    .B(_1009_),
+    .Y(_1010_)
+  );
+  INVX1 _7803_ (
+    .A(_1010_),
+    .Y(_1011_)
+  );
+  NAND2X1 _7804_ (
+    .A(_1001_),
+    .B(_1003_),
+    .Y(_1012_)
+  );
+  NAND2X1 _7805_ (
+    .A(_1005_),
+    .B(_1012_),
+    .Y(_1013_)
+  );
+  NAND2X1 _7806_ (
+    .A(_989_),
+    .B(_991_),
+    .Y(_1014_)
+  );
+  NAND2X1 _7807_ (
+    .A(_993_),
+    .B(_1014_),
+    .Y(_1015_)
+  );
+  INVX1 _7808_ (
+    .A(_1015_),
+    .Y(_1016_)
+  );
+  NAND2X1 _7809_ (
+    .A(_830_),
+    .B(_931_),
+    .Y(_1017_)
+  );
+  NAND2X1 _7810_ (
+    .A(_933_),
+    .B(_1017_),
+    .Y(_1018_)
+  );
+  INVX1 _7811_ (
+    .A(_1018_),
+    .Y(_1019_)
+  );
+  NAND2X1 _7812_ (
+    .A(_1015_),
+    .B(_1019_),
+    .Y(_1020_)
+  );
+  NAND2X1 _7813_ (
+    .A(_1016_),
+    .B(_1018_),
+    .Y(_1021_)
+  );
+  NAND2X1 _7814_ (
+    .A(_1020_),
+    .B(_1021_),
+    .Y(_1022_)
+  );
+  INVX1 _7815_ (
+    .A(_1022_),
+    .Y(_1023_)
+  );
+  NAND2X1 _7816_ (
+    .A(_941_),
+    .B(_965_),
+    .Y(_1024_)
+  );
+  NAND2X1 _7817_ (
+    .A(_966_),
+    .B(_1024_),
+    .Y(_1025_)
+  );
+  INVX1 _7818_ (
+    .A(_1025_),
+    .Y(_1026_)
+  );
+  NAND2X1 _7819_ (
+    .A(_3135_),
+    .B(_3129_),
+    .Y(_1027_)
+  );
+  NAND2X1 _7820_ (
+    .A(_3127_),
+    .B(_1027_),
+    .Y(_1028_)
+  );
+  NAND2X1 _7821_ (
+    .A(_3101_),
+    .B(_1028_),
+    .Y(_1029_)
+  );
+  INVX1 _7822_ (
+    .A(_1029_),
+    .Y(_1030_)
+  );
+  NAND2X1 _7823_ (
+    .A(_3096_),
+    .B(_1029_),
+    .Y(_1031_)
+  );
+  INVX1 _7824_ (
+    .A(_1031_),
+    .Y(_1032_)
+  );
+  NAND2X1 _7825_ (
+    .A(_2142_),
+    .B(_2112_),
+    .Y(_1033_)
+  );
+  NAND2X1 _7826_ (
+    .A(_2105_),
+    .B(_1033_),
+    .Y(_1034_)
+  );
+  INVX1 _7827_ (
+    .A(_1034_),
+    .Y(_1035_)
+  );
+  NAND2X1 _7828_ (
+    .A(_1031_),
+    .B(_1035_),
+    .Y(_1036_)
+  );
+  NAND2X1 _7829_ (
+    .A(_1032_),
+    .B(_1035_),
+    .Y(_1037_)
+  );
+  INVX1 _7830_ (
+    .A(_1037_),
+    .Y(_1038_)
+  );
+  NAND2X1 _7831_ (
+    .A(_1031_),
+    .B(_1034_),
+    .Y(_1039_)
+  );
+  NAND2X1 _7832_ (
+    .A(_1037_),
+    .B(_1039_),
+    .Y(_1040_)
+  );
+  INVX1 _7833_ (
+    .A(_1040_),
+    .Y(_1041_)
+  );
+  NAND2X1 _7834_ (
+    .A(_870_),
+    .B(_1040_),
+    .Y(_1042_)
+  );
+  NAND2X1 _7835_ (
+    .A(_1036_),
+    .B(_1042_),
+    .Y(_1043_)
+  );
+  INVX1 _7836_ (
+    .A(_1043_),
+    .Y(_1044_)
+  );
+  NAND2X1 _7837_ (
+    .A(_1025_),
+    .B(_1044_),
+    .Y(_1045_)
+  );
+  NAND2X1 _7838_ (
+    .A(_864_),
+    .B(_985_),
+    .Y(_1046_)
+  );
+  NAND2X1 _7839_ (
+    .A(_987_),
+    .B(_1046_),
+    .Y(_1047_)
+  );
+  INVX1 _7840_ (
+    .A(_1047_),
+    .Y(_1048_)
+  );
+  NAND2X1 _7841_ (
+    .A(_1026_),
+    .B(_1043_),
+    .Y(_1049_)
+  );
+  NAND2X1 _7842_ (
+    .A(_1045_),
+    .B(_1049_),
+    .Y(_1050_)
+  );
+  INVX1 _7843_ (
+    .A(_1050_),
+    .Y(_1051_)
+  );
+  NAND2X1 _7844_ (
+    .A(_1047_),
+    .B(_1051_),
+    .Y(_1052_)
+  );
+  NAND2X1 _7845_ (
+    .A(_1045_),
+    .B(_1052_),
+    .Y(_1053_)
+  );
+  INVX1 _7846_ (
+    .A(_1053_),
+    .Y(_1054_)
+  );
+  NAND2X1 _7847_ (
+    .A(_1023_),
+    .B(_1053_),
+    .Y(_1055_)
+  );
+  NAND2X1 _7848_ (
+    .A(_1020_),
+    .B(_1055_),
+    .Y(_1056_)
+  );
+  OR2X1 _7849_ (
+    .A(_1013_),
+    .B(_1056_),
+    .Y(_1057_)
+  );
+  NAND2X1 _7850_ (
+    .A(_1013_),
+    .B(_1056_),
+    .Y(_1058_)
+  );
+  NAND2X1 _7851_ (
+    .A(_1057_),
+    .B(_1058_),
+    .Y(_1059_)
+  );
+  INVX1 _7852_ (
+    .A(_1059_),
+    .Y(_1060_)
+  );
+  NAND2X1 _7853_ (
+    .A(_796_),
+    .B(_798_),
+    .Y(_1061_)
+  );
+  NAND2X1 _7854_ (
+    .A(_800_),
+    .B(_1061_),
+    .Y(_1062_)
+  );
+  NAND2X1 _7855_ (
+    .A(_826_),
+    .B(_1062_),
+    .Y(_1063_)
+  );
+  NAND2X1 _7856_ (
+    .A(_829_),
+    .B(_1063_),
+    .Y(_1064_)
+  );
+  INVX1 _7857_ (
+    .A(_1064_),
+    .Y(_1065_)
+  );
+  NAND2X1 _7858_ (
+    .A(_1000_),
+    .B(_1064_),
+    .Y(_1066_)
+  );
+  NAND2X1 _7859_ (
+    .A(_1001_),
+    .B(_1063_),
+    .Y(_1067_)
+  );
+  NAND2X1 _7860_ (
+    .A(_1066_),
+    .B(_1067_),
+    .Y(_1068_)
+  );
+  NAND2X1 _7861_ (
+    .A(_871_),
+    .B(_1041_),
+    .Y(_1069_)
+  );
+  NAND2X1 _7862_ (
+    .A(_1042_),
+    .B(_1069_),
+    .Y(_1070_)
+  );
+  OR2X1 _7863_ (
+    .A(_1068_),
+    .B(_1070_),
+    .Y(_1071_)
+  );
+  NAND2X1 _7864_ (
+    .A(_1066_),
+    .B(_1071_),
+    .Y(_1072_)
+  );
+  NAND2X1 _7865_ (
+    .A(_1048_),
+    .B(_1050_),
+    .Y(_1073_)
+  );
+  NAND2X1 _7866_ (
+    .A(_1052_),
+    .B(_1073_),
+    .Y(_1074_)
+  );
+  NOR2X1 _7867_ (
+    .A(_1072_),
+    .B(_1074_),
+    .Y(_1075_)
+  );
+  INVX1 _7868_ (
+    .A(_1075_),
+    .Y(_1076_)
+  );
+  NAND2X1 _7869_ (
+    .A(_1022_),
+    .B(_1054_),
+    .Y(_1077_)
+  );
+  NAND2X1 _7870_ (
+    .A(_1055_),
+    .B(_1077_),
+    .Y(_1078_)
+  );
+  INVX1 _7871_ (
+    .A(_1078_),
+    .Y(_1079_)
+  );
+  NAND2X1 _7872_ (
+    .A(_1076_),
+    .B(_1078_),
+    .Y(_1080_)
+  );
+  NAND2X1 _7873_ (
+    .A(_736_),
+    .B(_793_),
+    .Y(_1081_)
+  );
+  NAND2X1 _7874_ (
+    .A(_794_),
+    .B(_1081_),
+    .Y(_1082_)
+  );
+  NAND2X1 _7875_ (
+    .A(_826_),
+    .B(_1082_),
+    .Y(_1083_)
+  );
+  NAND2X1 _7876_ (
+    .A(_829_),
+    .B(_1083_),
+    .Y(_1084_)
+  );
+  INVX1 _7877_ (
+    .A(_1084_),
+    .Y(_1085_)
+  );
+  NAND2X1 _7878_ (
+    .A(_906_),
+    .B(_1084_),
+    .Y(_1086_)
+  );
+  NAND2X1 _7879_ (
+    .A(_1068_),
+    .B(_1070_),
+    .Y(_1087_)
+  );
+  NAND2X1 _7880_ (
+    .A(_1071_),
+    .B(_1087_),
+    .Y(_1088_)
+  );
+  NAND2X1 _7881_ (
+    .A(_1086_),
+    .B(_1088_),
+    .Y(_1089_)
+  );
+  NAND2X1 _7882_ (
+    .A(_1072_),
+    .B(_1074_),
+    .Y(_1090_)
+  );
+  NAND2X1 _7883_ (
+    .A(_1076_),
+    .B(_1090_),
+    .Y(_1091_)
+  );
+  OR2X1 _7884_ (
+    .A(_1089_),
+    .B(_1091_),
+    .Y(_1092_)
+  );
+  NAND2X1 _7885_ (
+    .A(_1089_),
+    .B(_1091_),
+    .Y(_1093_)
+  );
+  NAND2X1 _7886_ (
+    .A(_1092_),
+    .B(_1093_),
+    .Y(_1094_)
+  );
+  OR2X1 _7887_ (
+    .A(_1086_),
+    .B(_1088_),
+    .Y(_1095_)
+  );
+  NAND2X1 _7888_ (
+    .A(_1089_),
+    .B(_1095_),
+    .Y(_1096_)
+  );
+  INVX1 _7889_ (
+    .A(_1096_),
+    .Y(_1097_)
+  );
+  XOR2X1 _7890_ (
+    .A(_790_),
+    .B(_791_),
+    .Y(_1098_)
+  );
+  NAND2X1 _7891_ (
+    .A(_826_),
+    .B(_1098_),
+    .Y(_1099_)
+  );
+  NAND2X1 _7892_ (
+    .A(_829_),
+    .B(_1099_),
+    .Y(_1100_)
+  );
+  INVX1 _7893_ (
+    .A(_1100_),
+    .Y(_1101_)
+  );
+  NAND2X1 _7894_ (
+    .A(_973_),
+    .B(_1100_),
+    .Y(_1102_)
+  );
+  INVX1 _7895_ (
+    .A(_1102_),
+    .Y(_1103_)
+  );
+  NAND2X1 _7896_ (
+    .A(_932_),
+    .B(_1102_),
+    .Y(_1104_)
+  );
+  NAND2X1 _7897_ (
+    .A(_907_),
+    .B(_1085_),
+    .Y(_1105_)
+  );
+  NAND2X1 _7898_ (
+    .A(_1086_),
+    .B(_1105_),
+    .Y(_1106_)
+  );
+  INVX1 _7899_ (
+    .A(_1106_),
+    .Y(_1107_)
+  );
+  NAND2X1 _7900_ (
+    .A(_931_),
+    .B(_1103_),
+    .Y(_1108_)
+  );
+  NAND2X1 _7901_ (
+    .A(_1104_),
+    .B(_1108_),
+    .Y(_1109_)
+  );
+  INVX1 _7902_ (
+    .A(_1109_),
+    .Y(_1110_)
+  );
+  NAND2X1 _7903_ (
+    .A(_1106_),
+    .B(_1110_),
+    .Y(_1111_)
+  );
+  NAND2X1 _7904_ (
+    .A(_1104_),
+    .B(_1111_),
+    .Y(_1112_)
+  );
+  INVX1 _7905_ (
+    .A(_1112_),
+    .Y(_1113_)
+  );
+  NAND2X1 _7906_ (
+    .A(_1096_),
+    .B(_1113_),
+    .Y(_1114_)
+  );
+  NAND2X1 _7907_ (
+    .A(_1097_),
+    .B(_1112_),
+    .Y(_1115_)
+  );
+  NAND2X1 _7908_ (
+    .A(_1114_),
+    .B(_1115_),
+    .Y(_1116_)
+  );
+  NAND2X1 _7909_ (
+    .A(_974_),
+    .B(_1101_),
+    .Y(_1117_)
+  );
+  NAND2X1 _7910_ (
+    .A(_1102_),
+    .B(_1117_),
+    .Y(_1118_)
+  );
+  INVX1 _7911_ (
+    .A(_1118_),
+    .Y(_1119_)
+  );
+  NAND2X1 _7912_ (
+    .A(_965_),
+    .B(_1118_),
+    .Y(_1120_)
+  );
+  INVX1 _7913_ (
+    .A(_1120_),
+    .Y(_1121_)
+  );
+  NAND2X1 _7914_ (
+    .A(_1034_),
+    .B(_1064_),
+    .Y(_1122_)
+  );
+  NAND2X1 _7915_ (
+    .A(_1084_),
+    .B(_1100_),
+    .Y(_1123_)
+  );
+  NAND2X1 _7916_ (
+    .A(_1035_),
+    .B(_1065_),
+    .Y(_1124_)
+  );
+  NAND2X1 _7917_ (
+    .A(_1122_),
+    .B(_1124_),
+    .Y(_1125_)
+  );
+  OR2X1 _7918_ (
+    .A(_1123_),
+    .B(_1125_),
+    .Y(_1126_)
+  );
+  NAND2X1 _7919_ (
+    .A(_1122_),
+    .B(_1126_),
+    .Y(_1127_)
+  );
+  INVX1 _7920_ (
+    .A(_1127_),
+    .Y(_1128_)
+  );
+  NAND2X1 _7921_ (
+    .A(_1121_),
+    .B(_1128_),
+    .Y(_1129_)
+  );
+  NAND2X1 _7922_ (
+    .A(_1107_),
+    .B(_1109_),
+    .Y(_1130_)
+  );
+  NAND2X1 _7923_ (
+    .A(_1111_),
+    .B(_1130_),
+    .Y(_1131_)
+  );
+  NAND2X1 _7924_ (
+    .A(_964_),
+    .B(_1119_),
+    .Y(_1132_)
+  );
+  INVX1 _7925_ (
+    .A(_1132_),
+    .Y(_1133_)
+  );
+  NAND2X1 _7926_ (
+    .A(_1127_),
+    .B(_1133_),
+    .Y(_1134_)
+  );
+  NAND2X1 _7927_ (
+    .A(_1129_),
+    .B(_1134_),
+    .Y(_1135_)
+  );
+  OR2X1 _7928_ (
+    .A(_1131_),
+    .B(_1135_),
+    .Y(_1136_)
+  );
+  NAND2X1 _7929_ (
+    .A(_1129_),
+    .B(_1136_),
+    .Y(_1137_)
+  );
+  OR2X1 _7930_ (
+    .A(_1116_),
+    .B(_1137_),
+    .Y(_1138_)
+  );
+  NAND2X1 _7931_ (
+    .A(_1114_),
+    .B(_1138_),
+    .Y(_1139_)
+  );
+  OR2X1 _7932_ (
+    .A(_1094_),
+    .B(_1139_),
+    .Y(_1140_)
+  );
+  NAND2X1 _7933_ (
+    .A(_1092_),
+    .B(_1140_),
+    .Y(_1141_)
+  );
+  NAND2X1 _7934_ (
+    .A(_1075_),
+    .B(_1079_),
+    .Y(_1142_)
+  );
+  NAND2X1 _7935_ (
+    .A(_1080_),
+    .B(_1142_),
+    .Y(_1143_)
+  );
+  OR2X1 _7936_ (
+    .A(_1141_),
+    .B(_1143_),
+    .Y(_1144_)
+  );
+  NAND2X1 _7937_ (
+    .A(_1080_),
+    .B(_1144_),
+    .Y(_1145_)
+  );
+  INVX1 _7938_ (
+    .A(_1145_),
+    .Y(_1146_)
+  );
+  NAND2X1 _7939_ (
+    .A(_1060_),
+    .B(_1145_),
+    .Y(_1147_)
+  );
+  NAND2X1 _7940_ (
+    .A(_1057_),
+    .B(_1147_),
+    .Y(_1148_)
+  );
+  INVX1 _7941_ (
+    .A(_1148_),
+    .Y(_1149_)
+  );
+  NAND2X1 _7942_ (
+    .A(_1011_),
+    .B(_1148_),
+    .Y(_1150_)
+  );
+  NAND2X1 _7943_ (
+    .A(_1008_),
+    .B(_1150_),
+    .Y(_1151_)
+  );
+  INVX1 _7944_ (
+    .A(_1151_),
+    .Y(_1152_)
+  );
+  NAND2X1 _7945_ (
+    .A(_954_),
+    .B(_1151_),
+    .Y(_1153_)
+  );
+  NAND2X1 _7946_ (
+    .A(_951_),
+    .B(_1153_),
+    .Y(_1154_)
+  );
+  INVX1 _7947_ (
+    .A(_1154_),
+    .Y(_1155_)
+  );
+  NAND2X1 _7948_ (
+    .A(_898_),
+    .B(_1154_),
+    .Y(_1156_)
+  );
+  NAND2X1 _7949_ (
+    .A(_895_),
+    .B(_1156_),
+    .Y(_1157_)
+  );
+  INVX1 _7950_ (
+    .A(_1157_),
+    .Y(_1158_)
+  );
+  NAND2X1 _7951_ (
+    .A(_850_),
+    .B(_1157_),
+    .Y(_1159_)
+  );
+  INVX1 _7952_ (
+    .A(_1159_),
+    .Y(_1160_)
+  );
+  NAND2X1 _7953_ (
+    .A(_830_),
+    .B(_1000_),
+    .Y(_1161_)
+  );
+  NAND2X1 _7954_ (
+    .A(_827_),
+    .B(_1001_),
+    .Y(_1162_)
+  );
+  NAND2X1 _7955_ (
+    .A(_1161_),
+    .B(_1162_),
+    .Y(_1163_)
+  );
+  INVX1 _7956_ (
+    .A(_1163_),
+    .Y(_1164_)
+  );
+  NAND2X1 _7957_ (
+    .A(_3094_),
+    .B(_1164_),
+    .Y(_1165_)
+  );
+  NAND2X1 _7958_ (
+    .A(_3095_),
+    .B(_1163_),
+    .Y(_1166_)
+  );
+  NAND2X1 _7959_ (
+    .A(_1165_),
+    .B(_1166_),
+    .Y(_1167_)
+  );
+  NAND2X1 _7960_ (
+    .A(_2099_),
+    .B(_932_),
+    .Y(_1168_)
+  );
+  NAND2X1 _7961_ (
+    .A(_3094_),
+    .B(_837_),
+    .Y(_1169_)
+  );
+  NAND2X1 _7962_ (
+    .A(_3097_),
+    .B(_839_),
+    .Y(_1170_)
+  );
+  NAND2X1 _7963_ (
+    .A(_1169_),
+    .B(_1170_),
+    .Y(_1171_)
+  );
+  INVX1 _7964_ (
+    .A(_1171_),
+    .Y(_1172_)
+  );
+  NAND2X1 _7965_ (
+    .A(_965_),
+    .B(_1172_),
+    .Y(_1173_)
+  );
+  NAND2X1 _7966_ (
+    .A(_1169_),
+    .B(_1173_),
+    .Y(_1174_)
+  );
+  INVX1 _7967_ (
+    .A(_1174_),
+    .Y(_1175_)
+  );
+  NAND2X1 _7968_ (
+    .A(_2098_),
+    .B(_931_),
+    .Y(_1176_)
+  );
+  NAND2X1 _7969_ (
+    .A(_1168_),
+    .B(_1176_),
+    .Y(_1177_)
+  );
+  INVX1 _7970_ (
+    .A(_1177_),
+    .Y(_1178_)
+  );
+  NAND2X1 _7971_ (
+    .A(_1174_),
+    .B(_1178_),
+    .Y(_1179_)
+  );
+  NAND2X1 _7972_ (
+    .A(_1168_),
+    .B(_1179_),
+    .Y(_1180_)
+  );
+  NOR2X1 _7973_ (
+    .A(_1167_),
+    .B(_1180_),
+    .Y(_1181_)
+  );
+  INVX1 _7974_ (
+    .A(_1181_),
+    .Y(_1182_)
+  );
+  NAND2X1 _7975_ (
+    .A(_1161_),
+    .B(_1165_),
+    .Y(_1183_)
+  );
+  INVX1 _7976_ (
+    .A(_1183_),
+    .Y(_1184_)
+  );
+  NAND2X1 _7977_ (
+    .A(_943_),
+    .B(_1184_),
+    .Y(_1185_)
+  );
+  INVX1 _7978_ (
+    .A(_1185_),
+    .Y(_1186_)
+  );
+  NAND2X1 _7979_ (
+    .A(_942_),
+    .B(_1183_),
+    .Y(_1187_)
+  );
+  NAND2X1 _7980_ (
+    .A(_1185_),
+    .B(_1187_),
+    .Y(_1188_)
+  );
+  INVX1 _7981_ (
+    .A(_1188_),
+    .Y(_1189_)
+  );
+  NAND2X1 _7982_ (
+    .A(_1182_),
+    .B(_1189_),
+    .Y(_1190_)
+  );
+  NAND2X1 _7983_ (
+    .A(_1181_),
+    .B(_1188_),
+    .Y(_1191_)
+  );
+  NAND2X1 _7984_ (
+    .A(_1190_),
+    .B(_1191_),
+    .Y(_1192_)
+  );
+  INVX1 _7985_ (
+    .A(_1192_),
+    .Y(_1193_)
+  );
+  NAND2X1 _7986_ (
+    .A(_1167_),
+    .B(_1180_),
+    .Y(_1194_)
+  );
+  NAND2X1 _7987_ (
+    .A(_1182_),
+    .B(_1194_),
+    .Y(_1195_)
+  );
+  NAND2X1 _7988_ (
+    .A(_2098_),
+    .B(_857_),
+    .Y(_1196_)
+  );
+  NAND2X1 _7989_ (
+    .A(_2100_),
+    .B(_859_),
+    .Y(_1197_)
+  );
+  NAND2X1 _7990_ (
+    .A(_1196_),
+    .B(_1197_),
+    .Y(_1198_)
+  );
+  INVX1 _7991_ (
+    .A(_1198_),
+    .Y(_1199_)
+  );
+  NAND2X1 _7992_ (
+    .A(_2103_),
+    .B(_1199_),
+    .Y(_1200_)
+  );
+  NAND2X1 _7993_ (
+    .A(_1196_),
+    .B(_1200_),
+    .Y(_1201_)
+  );
+  INVX1 _7994_ (
+    .A(_1201_),
+    .Y(_1202_)
+  );
+  NAND2X1 _7995_ (
+    .A(_964_),
+    .B(_1171_),
+    .Y(_1203_)
+  );
+  NAND2X1 _7996_ (
+    .A(_1173_),
+    .B(_1203_),
+    .Y(_1204_)
+  );
+  INVX1 _7997_ (
+    .A(_1204_),
+    .Y(_1205_)
+  );
+  NAND2X1 _7998_ (
+    .A(_1202_),
+    .B(_1204_),
+    .Y(_1206_)
+  );
+  NAND2X1 _7999_ (
+    .A(_1201_),
+    .B(_1205_),
+    .Y(_1207_)
+  );
+  NAND2X1 _8000_ (
+    .A(_1206_),
+    .B(_1207_),
+    .Y(_1208_)
+  );
+  INVX1 _8001_ (
+    .A(_1208_),
+    .Y(_1209_)
+  );
+  NAND2X1 _8002_ (
+    .A(_932_),
+    .B(_1063_),
+    .Y(_1210_)
+  );
+  INVX1 _8003_ (
+    .A(_1210_),
+    .Y(_1211_)
+  );
+  NAND2X1 _8004_ (
+    .A(_1209_),
+    .B(_1210_),
+    .Y(_1212_)
+  );
+  NAND2X1 _8005_ (
+    .A(_1206_),
+    .B(_1212_),
+    .Y(_1213_)
+  );
+  INVX1 _8006_ (
+    .A(_1213_),
+    .Y(_1214_)
+  );
+  NAND2X1 _8007_ (
+    .A(_943_),
+    .B(_1214_),
+    .Y(_1215_)
+  );
+  NAND2X1 _8008_ (
+    .A(_1175_),
+    .B(_1177_),
+    .Y(_1216_)
+  );
+  NAND2X1 _8009_ (
+    .A(_1179_),
+    .B(_1216_),
+    .Y(_1217_)
+  );
+  NAND2X1 _8010_ (
+    .A(_942_),
+    .B(_1213_),
+    .Y(_1218_)
+  );
+  NAND2X1 _8011_ (
+    .A(_1215_),
+    .B(_1218_),
+    .Y(_1219_)
+  );
+  OR2X1 _8012_ (
+    .A(_1217_),
+    .B(_1219_),
+    .Y(_1220_)
+  );
+  NAND2X1 _8013_ (
+    .A(_1215_),
+    .B(_1220_),
+    .Y(_1221_)
+  );
+  NAND2X1 _8014_ (
+    .A(_1195_),
+    .B(_1221_),
+    .Y(_1222_)
+  );
+  OR2X1 _8015_ (
+    .A(_1195_),
+    .B(_1221_),
+    .Y(_1223_)
+  );
+  NAND2X1 _8016_ (
+    .A(_1222_),
+    .B(_1223_),
+    .Y(_1224_)
+  );
+  INVX1 _8017_ (
+    .A(_1224_),
+    .Y(_1225_)
+  );
+  NAND2X1 _8018_ (
+    .A(_1217_),
+    .B(_1219_),
+    .Y(_1226_)
+  );
+  NAND2X1 _8019_ (
+    .A(_1220_),
+    .B(_1226_),
+    .Y(_1227_)
+  );
+  NAND2X1 _8020_ (
+    .A(_839_),
+    .B(_875_),
+    .Y(_1228_)
+  );
+  NAND2X1 _8021_ (
+    .A(_837_),
+    .B(_877_),
+    .Y(_1229_)
+  );
+  NAND2X1 _8022_ (
+    .A(_1228_),
+    .B(_1229_),
+    .Y(_1230_)
+  );
+  INVX1 _8023_ (
+    .A(_1230_),
+    .Y(_1231_)
+  );
+  NAND2X1 _8024_ (
+    .A(_2087_),
+    .B(_1231_),
+    .Y(_1232_)
+  );
+  NAND2X1 _8025_ (
+    .A(_1228_),
+    .B(_1232_),
+    .Y(_1233_)
+  );
+  INVX1 _8026_ (
+    .A(_1233_),
+    .Y(_1234_)
+  );
+  NAND2X1 _8027_ (
+    .A(_2104_),
+    .B(_1198_),
+    .Y(_1235_)
+  );
+  NAND2X1 _8028_ (
+    .A(_1200_),
+    .B(_1235_),
+    .Y(_1236_)
+  );
+  INVX1 _8029_ (
+    .A(_1236_),
+    .Y(_1237_)
+  );
+  NAND2X1 _8030_ (
+    .A(_1234_),
+    .B(_1236_),
+    .Y(_1238_)
+  );
+  NAND2X1 _8031_ (
+    .A(_1233_),
+    .B(_1237_),
+    .Y(_1239_)
+  );
+  NAND2X1 _8032_ (
+    .A(_1238_),
+    .B(_1239_),
+    .Y(_1240_)
+  );
+  INVX1 _8033_ (
+    .A(_1240_),
+    .Y(_1241_)
+  );
+  NAND2X1 _8034_ (
+    .A(_965_),
+    .B(_1083_),
+    .Y(_1242_)
+  );
+  INVX1 _8035_ (
+    .A(_1242_),
+    .Y(_1243_)
+  );
+  NAND2X1 _8036_ (
+    .A(_1241_),
+    .B(_1242_),
+    .Y(_1244_)
+  );
+  NAND2X1 _8037_ (
+    .A(_1238_),
+    .B(_1244_),
+    .Y(_1245_)
+  );
+  INVX1 _8038_ (
+    .A(_1245_),
+    .Y(_1246_)
+  );
+  NAND2X1 _8039_ (
+    .A(_1000_),
+    .B(_1245_),
+    .Y(_1247_)
+  );
+  NAND2X1 _8040_ (
+    .A(_1208_),
+    .B(_1211_),
+    .Y(_1248_)
+  );
+  NAND2X1 _8041_ (
+    .A(_1212_),
+    .B(_1248_),
+    .Y(_1249_)
+  );
+  NAND2X1 _8042_ (
+    .A(_1001_),
+    .B(_1246_),
+    .Y(_1250_)
+  );
+  NAND2X1 _8043_ (
+    .A(_1247_),
+    .B(_1250_),
+    .Y(_1251_)
+  );
+  OR2X1 _8044_ (
+    .A(_1249_),
+    .B(_1251_),
+    .Y(_1252_)
+  );
+  NAND2X1 _8045_ (
+    .A(_1247_),
+    .B(_1252_),
+    .Y(_1253_)
+  );
+  OR2X1 _8046_ (
+    .A(_1227_),
+    .B(_1253_),
+    .Y(_1254_)
+  );
+  NAND2X1 _8047_ (
+    .A(_1227_),
+    .B(_1253_),
+    .Y(_1255_)
+  );
+  NAND2X1 _8048_ (
+    .A(_1254_),
+    .B(_1255_),
+    .Y(_1256_)
+  );
+  NAND2X1 _8049_ (
+    .A(_1249_),
+    .B(_1251_),
+    .Y(_1257_)
+  );
+  NAND2X1 _8050_ (
+    .A(_1252_),
+    .B(_1257_),
+    .Y(_1258_)
+  );
+  NAND2X1 _8051_ (
+    .A(_931_),
+    .B(_1064_),
+    .Y(_1259_)
+  );
+  NAND2X1 _8052_ (
+    .A(_1210_),
+    .B(_1259_),
+    .Y(_1260_)
+  );
+  NAND2X1 _8053_ (
+    .A(_859_),
+    .B(_911_),
+    .Y(_1261_)
+  );
+  NAND2X1 _8054_ (
+    .A(_857_),
+    .B(_913_),
+    .Y(_1262_)
+  );
+  NAND2X1 _8055_ (
+    .A(_1261_),
+    .B(_1262_),
+    .Y(_1263_)
+  );
+  INVX1 _8056_ (
+    .A(_1263_),
+    .Y(_1264_)
+  );
+  NAND2X1 _8057_ (
+    .A(_864_),
+    .B(_1264_),
+    .Y(_1265_)
+  );
+  NAND2X1 _8058_ (
+    .A(_1261_),
+    .B(_1265_),
+    .Y(_1266_)
+  );
+  INVX1 _8059_ (
+    .A(_1266_),
+    .Y(_1267_)
+  );
+  NAND2X1 _8060_ (
+    .A(_2088_),
+    .B(_1230_),
+    .Y(_1268_)
+  );
+  NAND2X1 _8061_ (
+    .A(_1232_),
+    .B(_1268_),
+    .Y(_1269_)
+  );
+  INVX1 _8062_ (
+    .A(_1269_),
+    .Y(_1270_)
+  );
+  NAND2X1 _8063_ (
+    .A(_1267_),
+    .B(_1269_),
+    .Y(_1271_)
+  );
+  NAND2X1 _8064_ (
+    .A(_1266_),
+    .B(_1270_),
+    .Y(_1272_)
+  );
+  NAND2X1 _8065_ (
+    .A(_1271_),
+    .B(_1272_),
+    .Y(_1273_)
+  );
+  INVX1 _8066_ (
+    .A(_1273_),
+    .Y(_1274_)
+  );
+  NAND2X1 _8067_ (
+    .A(_1063_),
+    .B(_1101_),
+    .Y(_1275_)
+  );
+  INVX1 _8068_ (
+    .A(_1275_),
+    .Y(_1276_)
+  );
+  NAND2X1 _8069_ (
+    .A(_1274_),
+    .B(_1275_),
+    .Y(_1277_)
+  );
+  NAND2X1 _8070_ (
+    .A(_1271_),
+    .B(_1277_),
+    .Y(_1278_)
+  );
+  OR2X1 _8071_ (
+    .A(_1260_),
+    .B(_1278_),
+    .Y(_1279_)
+  );
+  NAND2X1 _8072_ (
+    .A(_1260_),
+    .B(_1278_),
+    .Y(_1280_)
+  );
+  NAND2X1 _8073_ (
+    .A(_1279_),
+    .B(_1280_),
+    .Y(_1281_)
+  );
+  INVX1 _8074_ (
+    .A(_1281_),
+    .Y(_1282_)
+  );
+  NAND2X1 _8075_ (
+    .A(_1240_),
+    .B(_1243_),
+    .Y(_1283_)
+  );
+  NAND2X1 _8076_ (
+    .A(_1244_),
+    .B(_1283_),
+    .Y(_1284_)
+  );
+  INVX1 _8077_ (
+    .A(_1284_),
+    .Y(_1285_)
+  );
+  NAND2X1 _8078_ (
+    .A(_1282_),
+    .B(_1284_),
+    .Y(_1286_)
+  );
+  NAND2X1 _8079_ (
+    .A(_1279_),
+    .B(_1286_),
+    .Y(_1287_)
+  );
+  OR2X1 _8080_ (
+    .A(_1258_),
+    .B(_1287_),
+    .Y(_1288_)
+  );
+  NAND2X1 _8081_ (
+    .A(_1281_),
+    .B(_1285_),
+    .Y(_1289_)
+  );
+  NAND2X1 _8082_ (
+    .A(_1286_),
+    .B(_1289_),
+    .Y(_1290_)
+  );
+  NAND2X1 _8083_ (
+    .A(_964_),
+    .B(_1084_),
+    .Y(_1291_)
+  );
+  NAND2X1 _8084_ (
+    .A(_1242_),
+    .B(_1291_),
+    .Y(_1292_)
+  );
+  NAND2X1 _8085_ (
+    .A(_1064_),
+    .B(_1100_),
+    .Y(_1293_)
+  );
+  NAND2X1 _8086_ (
+    .A(_1275_),
+    .B(_1293_),
+    .Y(_1294_)
+  );
+  INVX1 _8087_ (
+    .A(_1294_),
+    .Y(_1295_)
+  );
+  NAND2X1 _8088_ (
+    .A(_877_),
+    .B(_979_),
+    .Y(_1296_)
+  );
+  NAND2X1 _8089_ (
+    .A(_875_),
+    .B(_981_),
+    .Y(_1297_)
+  );
+  NAND2X1 _8090_ (
+    .A(_1296_),
+    .B(_1297_),
+    .Y(_1298_)
+  );
+  INVX1 _8091_ (
+    .A(_1298_),
+    .Y(_1299_)
+  );
+  NAND2X1 _8092_ (
+    .A(_871_),
+    .B(_1299_),
+    .Y(_1300_)
+  );
+  NAND2X1 _8093_ (
+    .A(_1296_),
+    .B(_1300_),
+    .Y(_1301_)
+  );
+  INVX1 _8094_ (
+    .A(_1301_),
+    .Y(_1302_)
+  );
+  NAND2X1 _8095_ (
+    .A(_1294_),
+    .B(_1302_),
+    .Y(_1303_)
+  );
+  NAND2X1 _8096_ (
+    .A(_863_),
+    .B(_1263_),
+    .Y(_1304_)
+  );
+  NAND2X1 _8097_ (
+    .A(_1265_),
+    .B(_1304_),
+    .Y(_1305_)
+  );
+  INVX1 _8098_ (
+    .A(_1305_),
+    .Y(_1306_)
+  );
+  NAND2X1 _8099_ (
+    .A(_1295_),
+    .B(_1301_),
+    .Y(_1307_)
+  );
+  NAND2X1 _8100_ (
+    .A(_1303_),
+    .B(_1307_),
+    .Y(_1308_)
+  );
+  INVX1 _8101_ (
+    .A(_1308_),
+    .Y(_1309_)
+  );
+  NAND2X1 _8102_ (
+    .A(_1305_),
+    .B(_1309_),
+    .Y(_1310_)
+  );
+  NAND2X1 _8103_ (
+    .A(_1303_),
+    .B(_1310_),
+    .Y(_1311_)
+  );
+  NAND2X1 _8104_ (
+    .A(_1292_),
+    .B(_1311_),
+    .Y(_1312_)
+  );
+  OR2X1 _8105_ (
+    .A(_1292_),
+    .B(_1311_),
+    .Y(_1313_)
+  );
+  NAND2X1 _8106_ (
+    .A(_1312_),
+    .B(_1313_),
+    .Y(_1314_)
+  );
+  NAND2X1 _8107_ (
+    .A(_1273_),
+    .B(_1276_),
+    .Y(_1315_)
+  );
+  NAND2X1 _8108_ (
+    .A(_1277_),
+    .B(_1315_),
+    .Y(_1316_)
+  );
+  OR2X1 _8109_ (
+    .A(_1314_),
+    .B(_1316_),
+    .Y(_1317_)
+  );
+  NAND2X1 _8110_ (
+    .A(_1312_),
+    .B(_1317_),
+    .Y(_1318_)
+  );
+  OR2X1 _8111_ (
+    .A(_1290_),
+    .B(_1318_),
+    .Y(_1319_)
+  );
+  NAND2X1 _8112_ (
+    .A(_1306_),
+    .B(_1308_),
+    .Y(_1320_)
+  );
+  NAND2X1 _8113_ (
+    .A(_1310_),
+    .B(_1320_),
+    .Y(_1321_)
+  );
+  INVX1 _8114_ (
+    .A(_1321_),
+    .Y(_1322_)
+  );
+  NAND2X1 _8115_ (
+    .A(_913_),
+    .B(_1030_),
+    .Y(_1323_)
+  );
+  INVX1 _8116_ (
+    .A(_1323_),
+    .Y(_1324_)
+  );
+  NAND2X1 _8117_ (
+    .A(_1084_),
+    .B(_1323_),
+    .Y(_1325_)
+  );
+  NAND2X1 _8118_ (
+    .A(_870_),
+    .B(_1298_),
+    .Y(_1326_)
+  );
+  NAND2X1 _8119_ (
+    .A(_1300_),
+    .B(_1326_),
+    .Y(_1327_)
+  );
+  INVX1 _8120_ (
+    .A(_1327_),
+    .Y(_1328_)
+  );
+  NAND2X1 _8121_ (
+    .A(_1085_),
+    .B(_1324_),
+    .Y(_1329_)
+  );
+  NAND2X1 _8122_ (
+    .A(_1325_),
+    .B(_1329_),
+    .Y(_1330_)
+  );
+  INVX1 _8123_ (
+    .A(_1330_),
+    .Y(_1331_)
+  );
+  NAND2X1 _8124_ (
+    .A(_1327_),
+    .B(_1331_),
+    .Y(_1332_)
+  );
+  NAND2X1 _8125_ (
+    .A(_1325_),
+    .B(_1332_),
+    .Y(_1333_)
+  );
+  INVX1 _8126_ (
+    .A(_1333_),
+    .Y(_1334_)
+  );
+  NAND2X1 _8127_ (
+    .A(_1322_),
+    .B(_1333_),
+    .Y(_1335_)
+  );
+  NAND2X1 _8128_ (
+    .A(_1314_),
+    .B(_1316_),
+    .Y(_1336_)
+  );
+  NAND2X1 _8129_ (
+    .A(_1317_),
+    .B(_1336_),
+    .Y(_1337_)
+  );
+  OR2X1 _8130_ (
+    .A(_1335_),
+    .B(_1337_),
+    .Y(_1338_)
+  );
+  NAND2X1 _8131_ (
+    .A(_1335_),
+    .B(_1337_),
+    .Y(_1339_)
+  );
+  NAND2X1 _8132_ (
+    .A(_1338_),
+    .B(_1339_),
+    .Y(_1340_)
+  );
+  INVX1 _8133_ (
+    .A(_1340_),
+    .Y(_1341_)
+  );
+  NAND2X1 _8134_ (
+    .A(_911_),
+    .B(_1032_),
+    .Y(_1342_)
+  );
+  NAND2X1 _8135_ (
+    .A(_1323_),
+    .B(_1342_),
+    .Y(_1343_)
+  );
+  INVX1 _8136_ (
+    .A(_1343_),
+    .Y(_1344_)
+  );
+  NAND2X1 _8137_ (
+    .A(_907_),
+    .B(_1344_),
+    .Y(_1345_)
+  );
+  INVX1 _8138_ (
+    .A(_1345_),
+    .Y(_1346_)
+  );
+  NAND2X1 _8139_ (
+    .A(_1328_),
+    .B(_1330_),
+    .Y(_1347_)
+  );
+  NAND2X1 _8140_ (
+    .A(_1332_),
+    .B(_1347_),
+    .Y(_1348_)
+  );
+  INVX1 _8141_ (
+    .A(_1348_),
+    .Y(_1349_)
+  );
+  NAND2X1 _8142_ (
+    .A(_1345_),
+    .B(_1349_),
+    .Y(_1350_)
+  );
+  NAND2X1 _8143_ (
+    .A(_1321_),
+    .B(_1334_),
+    .Y(_1351_)
+  );
+  NAND2X1 _8144_ (
+    .A(_1335_),
+    .B(_1351_),
+    .Y(_1352_)
+  );
+  OR2X1 _8145_ (
+    .A(_1350_),
+    .B(_1352_),
+    .Y(_1353_)
+  );
+  NAND2X1 _8146_ (
+    .A(_906_),
+    .B(_1343_),
+    .Y(_1354_)
+  );
+  NAND2X1 _8147_ (
+    .A(_1345_),
+    .B(_1354_),
+    .Y(_1355_)
+  );
+  INVX1 _8148_ (
+    .A(_1355_),
+    .Y(_1356_)
+  );
+  NAND2X1 _8149_ (
+    .A(_1101_),
+    .B(_1356_),
+    .Y(_1357_)
+  );
+  INVX1 _8150_ (
+    .A(_1357_),
+    .Y(_1358_)
+  );
+  NAND2X1 _8151_ (
+    .A(_1100_),
+    .B(_1355_),
+    .Y(_1359_)
+  );
+  NAND2X1 _8152_ (
+    .A(_1357_),
+    .B(_1359_),
+    .Y(_1360_)
+  );
+  INVX1 _8153_ (
+    .A(_1360_),
+    .Y(_1361_)
+  );
+  NAND2X1 _8154_ (
+    .A(_985_),
+    .B(_1038_),
+    .Y(_1362_)
+  );
+  NAND2X1 _8155_ (
+    .A(_984_),
+    .B(_1362_),
+    .Y(_1363_)
+  );
+  INVX1 _8156_ (
+    .A(_1363_),
+    .Y(_1364_)
+  );
+  NAND2X1 _8157_ (
+    .A(_1360_),
+    .B(_1364_),
+    .Y(_1365_)
+  );
+  INVX1 _8158_ (
+    .A(_1365_),
+    .Y(_1366_)
+  );
+  NAND2X1 _8159_ (
+    .A(_1348_),
+    .B(_1366_),
+    .Y(_1367_)
+  );
+  NAND2X1 _8160_ (
+    .A(_1358_),
+    .B(_1367_),
+    .Y(_1368_)
+  );
+  NAND2X1 _8161_ (
+    .A(_1346_),
+    .B(_1348_),
+    .Y(_1369_)
+  );
+  NAND2X1 _8162_ (
+    .A(_1350_),
+    .B(_1369_),
+    .Y(_1370_)
+  );
+  NAND2X1 _8163_ (
+    .A(_1365_),
+    .B(_1370_),
+    .Y(_1371_)
+  );
+  NAND2X1 _8164_ (
+    .A(_1368_),
+    .B(_1371_),
+    .Y(_1372_)
+  );
+  NAND2X1 _8165_ (
+    .A(_1350_),
+    .B(_1352_),
+    .Y(_1373_)
+  );
+  NAND2X1 _8166_ (
+    .A(_1353_),
+    .B(_1373_),
+    .Y(_1374_)
+  );
+  OR2X1 _8167_ (
+    .A(_1372_),
+    .B(_1374_),
+    .Y(_1375_)
+  );
+  NAND2X1 _8168_ (
+    .A(_1353_),
+    .B(_1375_),
+    .Y(_1376_)
+  );
+  INVX1 _8169_ (
+    .A(_1376_),
+    .Y(_1377_)
+  );
+  NAND2X1 _8170_ (
+    .A(_1341_),
+    .B(_1376_),
+    .Y(_1378_)
+  );
+  NAND2X1 _8171_ (
+    .A(_1338_),
+    .B(_1378_),
+    .Y(_1379_)
+  );
+  NAND2X1 _8172_ (
+    .A(_1290_),
+    .B(_1318_),
+    .Y(_1380_)
+  );
+  NAND2X1 _8173_ (
+    .A(_1319_),
+    .B(_1380_),
+    .Y(_1381_)
+  );
+  OR2X1 _8174_ (
+    .A(_1379_),
+    .B(_1381_),
+    .Y(_1382_)
+  );
+  NAND2X1 _8175_ (
+    .A(_1319_),
+    .B(_1382_),
+    .Y(_1383_)
+  );
+  NAND2X1 _8176_ (
+    .A(_1258_),
+    .B(_1287_),
+    .Y(_1384_)
+  );
+  NAND2X1 _8177_ (
+    .A(_1288_),
+    .B(_1384_),
+    .Y(_1385_)
+  );
+  OR2X1 _8178_ (
+    .A(_1383_),
+    .B(_1385_),
+    .Y(_1386_)
+  );
+  NAND2X1 _8179_ (
+    .A(_1288_),
+    .B(_1386_),
+    .Y(_1387_)
+  );
+  OR2X1 _8180_ (
+    .A(_1256_),
+    .B(_1387_),
+    .Y(_1388_)
+  );
+  NAND2X1 _8181_ (
+    .A(_1254_),
+    .B(_1388_),
+    .Y(_1389_)
+  );
+  INVX1 _8182_ (
+    .A(_1389_),
+    .Y(_1390_)
+  );
+  NAND2X1 _8183_ (
+    .A(_1225_),
+    .B(_1389_),
+    .Y(_1391_)
+  );
+  NAND2X1 _8184_ (
+    .A(_1222_),
+    .B(_1391_),
+    .Y(_1392_)
+  );
+  INVX1 _8185_ (
+    .A(_1392_),
+    .Y(_1393_)
+  );
+  NAND2X1 _8186_ (
+    .A(_1193_),
+    .B(_1392_),
+    .Y(_1394_)
+  );
+  NAND2X1 _8187_ (
+    .A(_1190_),
+    .B(_1394_),
+    .Y(_1395_)
+  );
+  INVX1 _8188_ (
+    .A(_1395_),
+    .Y(_1396_)
+  );
+  NAND2X1 _8189_ (
+    .A(_830_),
+    .B(_1185_),
+    .Y(_1397_)
+  );
+  INVX1 _8190_ (
+    .A(_1397_),
+    .Y(_1398_)
+  );
+  NAND2X1 _8191_ (
+    .A(_827_),
+    .B(_1186_),
+    .Y(_1399_)
+  );
+  NAND2X1 _8192_ (
+    .A(_1397_),
+    .B(_1399_),
+    .Y(_1400_)
+  );
+  INVX1 _8193_ (
+    .A(_1400_),
+    .Y(_1401_)
+  );
+  NAND2X1 _8194_ (
+    .A(_1395_),
+    .B(_1400_),
+    .Y(_1402_)
+  );
+  INVX1 _8195_ (
+    .A(_1402_),
+    .Y(_1403_)
+  );
+  NAND2X1 _8196_ (
+    .A(_1396_),
+    .B(_1401_),
+    .Y(_1404_)
+  );
+  NAND2X1 _8197_ (
+    .A(_1402_),
+    .B(_1404_),
+    .Y(_1405_)
+  );
+  INVX1 _8198_ (
+    .A(_1405_),
+    .Y(_1406_)
+  );
+  NAND2X1 _8199_ (
+    .A(_897_),
+    .B(_1155_),
+    .Y(_1407_)
+  );
+  NAND2X1 _8200_ (
+    .A(_1156_),
+    .B(_1407_),
+    .Y(_1408_)
+  );
+  INVX1 _8201_ (
+    .A(_1408_),
+    .Y(_1409_)
+  );
+  NAND2X1 _8202_ (
+    .A(_1405_),
+    .B(_1409_),
+    .Y(_1410_)
+  );
+  NAND2X1 _8203_ (
+    .A(_953_),
+    .B(_1152_),
+    .Y(_1411_)
+  );
+  NAND2X1 _8204_ (
+    .A(_1153_),
+    .B(_1411_),
+    .Y(_1412_)
+  );
+  INVX1 _8205_ (
+    .A(_1412_),
+    .Y(_1413_)
+  );
+  NAND2X1 _8206_ (
+    .A(_1192_),
+    .B(_1393_),
+    .Y(_1414_)
+  );
+  NAND2X1 _8207_ (
+    .A(_1394_),
+    .B(_1414_),
+    .Y(_1415_)
+  );
+  INVX1 _8208_ (
+    .A(_1415_),
+    .Y(_1416_)
+  );
+  NAND2X1 _8209_ (
+    .A(_1413_),
+    .B(_1415_),
+    .Y(_1417_)
+  );
+  NAND2X1 _8210_ (
+    .A(_1224_),
+    .B(_1390_),
+    .Y(_1418_)
+  );
+  NAND2X1 _8211_ (
+    .A(_1391_),
+    .B(_1418_),
+    .Y(_1419_)
+  );
+  INVX1 _8212_ (
+    .A(_1419_),
+    .Y(_1420_)
+  );
+  NAND2X1 _8213_ (
+    .A(_1010_),
+    .B(_1149_),
+    .Y(_1421_)
+  );
+  NAND2X1 _8214_ (
+    .A(_1150_),
+    .B(_1421_),
+    .Y(_1422_)
+  );
+  INVX1 _8215_ (
+    .A(_1422_),
+    .Y(_1423_)
+  );
+  NAND2X1 _8216_ (
+    .A(_1420_),
+    .B(_1422_),
+    .Y(_1424_)
+  );
+  NAND2X1 _8217_ (
+    .A(_1419_),
+    .B(_1423_),
+    .Y(_1425_)
+  );
+  NAND2X1 _8218_ (
+    .A(_1256_),
+    .B(_1387_),
+    .Y(_1426_)
+  );
+  NAND2X1 _8219_ (
+    .A(_1388_),
+    .B(_1426_),
+    .Y(_1427_)
+  );
+  INVX1 _8220_ (
+    .A(_1427_),
+    .Y(_1428_)
+  );
+  NAND2X1 _8221_ (
+    .A(_1059_),
+    .B(_1146_),
+    .Y(_1429_)
+  );
+  NAND2X1 _8222_ (
+    .A(_1147_),
+    .B(_1429_),
+    .Y(_1430_)
+  );
+  INVX1 _8223_ (
+    .A(_1430_),
+    .Y(_1431_)
+  );
+  NAND2X1 _8224_ (
+    .A(_1427_),
+    .B(_1431_),
+    .Y(_1432_)
+  );
+  NAND2X1 _8225_ (
+    .A(_1428_),
+    .B(_1430_),
+    .Y(_1433_)
+  );
+  NAND2X1 _8226_ (
+    .A(_1383_),
+    .B(_1385_),
+    .Y(_1434_)
+  );
+  NAND2X1 _8227_ (
+    .A(_1386_),
+    .B(_1434_),
+    .Y(_1435_)
+  );
+  INVX1 _8228_ (
+    .A(_1435_),
+    .Y(_1436_)
+  );
+  NAND2X1 _8229_ (
+    .A(_1141_),
+    .B(_1143_),
+    .Y(_1437_)
+  );
+  NAND2X1 _8230_ (
+    .A(_1144_),
+    .B(_1437_),
+    .Y(_1438_)
+  );
+  INVX1 _8231_ (
+    .A(_1438_),
+    .Y(_1439_)
+  );
+  NAND2X1 _8232_ (
+    .A(_1436_),
+    .B(_1439_),
+    .Y(_1440_)
+  );
+  NAND2X1 _8233_ (
+    .A(_1435_),
+    .B(_1438_),
+    .Y(_1441_)
+  );
+  NAND2X1 _8234_ (
+    .A(_1379_),
+    .B(_1381_),
+    .Y(_1442_)
+  );
+  NAND2X1 _8235_ (
+    .A(_1382_),
+    .B(_1442_),
+    .Y(_1443_)
+  );
+  INVX1 _8236_ (
+    .A(_1443_),
+    .Y(_1444_)
+  );
+  NAND2X1 _8237_ (
+    .A(_1094_),
+    .B(_1139_),
+    .Y(_1445_)
+  );
+  NAND2X1 _8238_ (
+    .A(_1140_),
+    .B(_1445_),
+    .Y(_1446_)
+  );
+  INVX1 _8239_ (
+    .A(_1446_),
+    .Y(_1447_)
+  );
+  NAND2X1 _8240_ (
+    .A(_1443_),
+    .B(_1446_),
+    .Y(_1448_)
+  );
+  NAND2X1 _8241_ (
+    .A(_1444_),
+    .B(_1447_),
+    .Y(_1449_)
+  );
+  NAND2X1 _8242_ (
+    .A(_1340_),
+    .B(_1377_),
+    .Y(_1450_)
+  );
+  NAND2X1 _8243_ (
+    .A(_1378_),
+    .B(_1450_),
+    .Y(_1451_)
+  );
+  INVX1 _8244_ (
+    .A(_1451_),
+    .Y(_1452_)
+  );
+  NAND2X1 _8245_ (
+    .A(_1116_),
+    .B(_1137_),
+    .Y(_1453_)
+  );
+  NAND2X1 _8246_ (
+    .A(_1138_),
+    .B(_1453_),
+    .Y(_1454_)
+  );
+  INVX1 _8247_ (
+    .A(_1454_),
+    .Y(_1455_)
+  );
+  NAND2X1 _8248_ (
+    .A(_1452_),
+    .B(_1455_),
+    .Y(_1456_)
+  );
+  NAND2X1 _8249_ (
+    .A(_1451_),
+    .B(_1454_),
+    .Y(_1457_)
+  );
+  NAND2X1 _8250_ (
+    .A(_1372_),
+    .B(_1374_),
+    .Y(_1458_)
+  );
+  NAND2X1 _8251_ (
+    .A(_1375_),
+    .B(_1458_),
+    .Y(_1459_)
+  );
+  INVX1 _8252_ (
+    .A(_1459_),
+    .Y(_1460_)
+  );
+  NAND2X1 _8253_ (
+    .A(_1123_),
+    .B(_1125_),
+    .Y(_1461_)
+  );
+  NAND2X1 _8254_ (
+    .A(_1126_),
+    .B(_1461_),
+    .Y(_1462_)
+  );
+  INVX1 _8255_ (
+    .A(_1462_),
+    .Y(_1463_)
+  );
+  NAND2X1 _8256_ (
+    .A(_1361_),
+    .B(_1363_),
+    .Y(_1464_)
+  );
+  NAND2X1 _8257_ (
+    .A(_1365_),
+    .B(_1464_),
+    .Y(_1465_)
+  );
+  INVX1 _8258_ (
+    .A(_1465_),
+    .Y(_1466_)
+  );
+  NAND2X1 _8259_ (
+    .A(_1462_),
+    .B(_1465_),
+    .Y(_1467_)
+  );
+  NAND2X1 _8260_ (
+    .A(_1463_),
+    .B(_1466_),
+    .Y(_1468_)
+  );
+  NAND2X1 _8261_ (
+    .A(_986_),
+    .B(_1037_),
+    .Y(_1469_)
+  );
+  NAND2X1 _8262_ (
+    .A(_1362_),
+    .B(_1469_),
+    .Y(_1470_)
+  );
+  INVX1 _8263_ (
+    .A(_1470_),
+    .Y(_1471_)
+  );
+  NAND2X1 _8264_ (
+    .A(_1040_),
+    .B(_1101_),
+    .Y(_1472_)
+  );
+  OR2X1 _8265_ (
+    .A(_1083_),
+    .B(_1472_),
+    .Y(_1473_)
+  );
+  NAND2X1 _8266_ (
+    .A(_1471_),
+    .B(_1473_),
+    .Y(_1474_)
+  );
+  NAND2X1 _8267_ (
+    .A(_1083_),
+    .B(_1101_),
+    .Y(_1475_)
+  );
+  INVX1 _8268_ (
+    .A(_1475_),
+    .Y(_1476_)
+  );
+  NAND2X1 _8269_ (
+    .A(_1123_),
+    .B(_1475_),
+    .Y(_1477_)
+  );
+  NAND2X1 _8270_ (
+    .A(_1472_),
+    .B(_1477_),
+    .Y(_1478_)
+  );
+  NAND2X1 _8271_ (
+    .A(_1474_),
+    .B(_1478_),
+    .Y(_1479_)
+  );
+  NAND2X1 _8272_ (
+    .A(_1468_),
+    .B(_1479_),
+    .Y(_1480_)
+  );
+  NAND2X1 _8273_ (
+    .A(_1467_),
+    .B(_1480_),
+    .Y(_1481_)
+  );
+  NAND2X1 _8274_ (
+    .A(_1120_),
+    .B(_1132_),
+    .Y(_1482_)
+  );
+  XOR2X1 _8275_ (
+    .A(_1128_),
+    .B(_1482_),
+    .Y(_1483_)
+  );
+  INVX1 _8276_ (
+    .A(_1483_),
+    .Y(_1484_)
+  );
+  NAND2X1 _8277_ (
+    .A(_1349_),
+    .B(_1365_),
+    .Y(_1485_)
+  );
+  NAND2X1 _8278_ (
+    .A(_1367_),
+    .B(_1485_),
+    .Y(_1486_)
+  );
+  NAND2X1 _8279_ (
+    .A(_1345_),
+    .B(_1357_),
+    .Y(_1487_)
+  );
+  XOR2X1 _8280_ (
+    .A(_1486_),
+    .B(_1487_),
+    .Y(_1488_)
+  );
+  INVX1 _8281_ (
+    .A(_1488_),
+    .Y(_1489_)
+  );
+  NAND2X1 _8282_ (
+    .A(_1484_),
+    .B(_1488_),
+    .Y(_1490_)
+  );
+  NAND2X1 _8283_ (
+    .A(_1481_),
+    .B(_1490_),
+    .Y(_1491_)
+  );
+  NAND2X1 _8284_ (
+    .A(_1483_),
+    .B(_1489_),
+    .Y(_1492_)
+  );
+  NAND2X1 _8285_ (
+    .A(_1491_),
+    .B(_1492_),
+    .Y(_1493_)
+  );
+  INVX1 _8286_ (
+    .A(_1493_),
+    .Y(_1494_)
+  );
+  NAND2X1 _8287_ (
+    .A(_1459_),
+    .B(_1493_),
+    .Y(_1495_)
+  );
+  NAND2X1 _8288_ (
+    .A(_1460_),
+    .B(_1494_),
+    .Y(_1496_)
+  );
+  NAND2X1 _8289_ (
+    .A(_1131_),
+    .B(_1135_),
+    .Y(_1497_)
+  );
+  NAND2X1 _8290_ (
+    .A(_1136_),
+    .B(_1497_),
+    .Y(_1498_)
+  );
+  INVX1 _8291_ (
+    .A(_1498_),
+    .Y(_1499_)
+  );
+  NAND2X1 _8292_ (
+    .A(_1495_),
+    .B(_1498_),
+    .Y(_1500_)
+  );
+  NAND2X1 _8293_ (
+    .A(_1496_),
+    .B(_1500_),
+    .Y(_1501_)
+  );
+  NAND2X1 _8294_ (
+    .A(_1457_),
+    .B(_1501_),
+    .Y(_1502_)
+  );
+  NAND2X1 _8295_ (
+    .A(_1456_),
+    .B(_1502_),
+    .Y(_1503_)
+  );
+  NAND2X1 _8296_ (
+    .A(_1449_),
+    .B(_1503_),
+    .Y(_1504_)
+  );
+  NAND2X1 _8297_ (
+    .A(_1448_),
+    .B(_1504_),
+    .Y(_1505_)
+  );
+  NAND2X1 _8298_ (
+    .A(_1441_),
+    .B(_1505_),
+    .Y(_1506_)
+  );
+  NAND2X1 _8299_ (
+    .A(_1440_),
+    .B(_1506_),
+    .Y(_1507_)
+  );
+  NAND2X1 _8300_ (
+    .A(_1433_),
+    .B(_1507_),
+    .Y(_1508_)
+  );
+  NAND2X1 _8301_ (
+    .A(_1432_),
+    .B(_1508_),
+    .Y(_1509_)
+  );
+  NAND2X1 _8302_ (
+    .A(_1424_),
+    .B(_1509_),
+    .Y(_1510_)
+  );
+  NAND2X1 _8303_ (
+    .A(_1425_),
+    .B(_1510_),
+    .Y(_1511_)
+  );
+  NAND2X1 _8304_ (
+    .A(_1412_),
+    .B(_1416_),
+    .Y(_1512_)
+  );
+  NAND2X1 _8305_ (
+    .A(_1511_),
+    .B(_1512_),
+    .Y(_1513_)
+  );
+  NAND2X1 _8306_ (
+    .A(_1417_),
+    .B(_1513_),
+    .Y(_1514_)
+  );
+  INVX1 _8307_ (
+    .A(_1514_),
+    .Y(_1515_)
+  );
+  NAND2X1 _8308_ (
+    .A(_1410_),
+    .B(_1515_),
+    .Y(_1516_)
+  );
+  NAND2X1 _8309_ (
+    .A(_1406_),
+    .B(_1408_),
+    .Y(_1517_)
+  );
+  NAND2X1 _8310_ (
+    .A(_831_),
+    .B(_1403_),
+    .Y(_1518_)
+  );
+  NAND2X1 _8311_ (
+    .A(_1396_),
+    .B(_1398_),
+    .Y(_1519_)
+  );
+  INVX1 _8312_ (
+    .A(_1519_),
+    .Y(_1520_)
+  );
+  NAND2X1 _8313_ (
+    .A(_1518_),
+    .B(_1519_),
+    .Y(_1521_)
+  );
+  NAND2X1 _8314_ (
+    .A(_3094_),
+    .B(_848_),
+    .Y(_1522_)
+  );
+  INVX1 _8315_ (
+    .A(_1522_),
+    .Y(_1523_)
+  );
+  NAND2X1 _8316_ (
+    .A(_849_),
+    .B(_1522_),
+    .Y(_1524_)
+  );
+  INVX1 _8317_ (
+    .A(_1524_),
+    .Y(_1525_)
+  );
+  NAND2X1 _8318_ (
+    .A(_1158_),
+    .B(_1524_),
+    .Y(_1526_)
+  );
+  INVX1 _8319_ (
+    .A(_1526_),
+    .Y(_1527_)
+  );
+  NAND2X1 _8320_ (
+    .A(_2098_),
+    .B(_2088_),
+    .Y(_1528_)
+  );
+  INVX1 _8321_ (
+    .A(_1528_),
+    .Y(_1529_)
+  );
+  NAND2X1 _8322_ (
+    .A(_3098_),
+    .B(_1529_),
+    .Y(_1530_)
+  );
+  NAND2X1 _8323_ (
+    .A(_3095_),
+    .B(_1528_),
+    .Y(_1531_)
+  );
+  NAND2X1 _8324_ (
+    .A(_1530_),
+    .B(_1531_),
+    .Y(_1532_)
+  );
+  INVX1 _8325_ (
+    .A(_1532_),
+    .Y(_1533_)
+  );
+  NAND2X1 _8326_ (
+    .A(_2104_),
+    .B(_1533_),
+    .Y(_1534_)
+  );
+  NAND2X1 _8327_ (
+    .A(_1530_),
+    .B(_1534_),
+    .Y(_1535_)
+  );
+  INVX1 _8328_ (
+    .A(_1535_),
+    .Y(_1536_)
+  );
+  NAND2X1 _8329_ (
+    .A(_830_),
+    .B(_1535_),
+    .Y(_1537_)
+  );
+  INVX1 _8330_ (
+    .A(_1537_),
+    .Y(_1538_)
+  );
+  NAND2X1 _8331_ (
+    .A(_1527_),
+    .B(_1537_),
+    .Y(_1539_)
+  );
+  NAND2X1 _8332_ (
+    .A(_1157_),
+    .B(_1525_),
+    .Y(_1540_)
+  );
+  NAND2X1 _8333_ (
+    .A(_1539_),
+    .B(_1540_),
+    .Y(_1541_)
+  );
+  INVX1 _8334_ (
+    .A(_1541_),
+    .Y(_1542_)
+  );
+  NAND2X1 _8335_ (
+    .A(_1521_),
+    .B(_1542_),
+    .Y(_1543_)
+  );
+  NAND2X1 _8336_ (
+    .A(_1516_),
+    .B(_1543_),
+    .Y(_1544_)
+  );
+  INVX1 _8337_ (
+    .A(_1544_),
+    .Y(_1545_)
+  );
+  NAND2X1 _8338_ (
+    .A(_1517_),
+    .B(_1545_),
+    .Y(_1546_)
+  );
+  INVX1 _8339_ (
+    .A(_1546_),
+    .Y(_1547_)
+  );
+  NAND2X1 _8340_ (
+    .A(_1526_),
+    .B(_1540_),
+    .Y(_1548_)
+  );
+  NAND2X1 _8341_ (
+    .A(_1518_),
+    .B(_1548_),
+    .Y(_1549_)
+  );
+  NAND2X1 _8342_ (
+    .A(_1158_),
+    .B(_1523_),
+    .Y(_1550_)
+  );
+  NAND2X1 _8343_ (
+    .A(_1159_),
+    .B(_1550_),
+    .Y(_1551_)
+  );
+  NAND2X1 _8344_ (
+    .A(_1519_),
+    .B(_1551_),
+    .Y(_1552_)
+  );
+  INVX1 _8345_ (
+    .A(_1552_),
+    .Y(_1553_)
+  );
+  NAND2X1 _8346_ (
+    .A(_1549_),
+    .B(_1553_),
+    .Y(_1554_)
+  );
+  NAND2X1 _8347_ (
+    .A(_1546_),
+    .B(_1554_),
+    .Y(_1555_)
+  );
+  NAND2X1 _8348_ (
+    .A(_1519_),
+    .B(_1547_),
+    .Y(_1556_)
+  );
+  NAND2X1 _8349_ (
+    .A(_1555_),
+    .B(_1556_),
+    .Y(_1557_)
+  );
+  INVX1 _8350_ (
+    .A(_1557_),
+    .Y(_1558_)
+  );
+  NAND2X1 _8351_ (
+    .A(_1159_),
+    .B(_1558_),
+    .Y(_1559_)
+  );
+  NAND2X1 _8352_ (
+    .A(_1160_),
+    .B(_1557_),
+    .Y(_1560_)
+  );
+  NAND2X1 _8353_ (
+    .A(_1520_),
+    .B(_1560_),
+    .Y(_1561_)
+  );
+  NAND2X1 _8354_ (
+    .A(_1559_),
+    .B(_1561_),
+    .Y(_1562_)
+  );
+  INVX1 _8355_ (
+    .A(_1562_),
+    .Y(_1563_)
+  );
+  NAND2X1 _8356_ (
+    .A(_839_),
+    .B(_863_),
+    .Y(_1564_)
+  );
+  INVX1 _8357_ (
+    .A(_1564_),
+    .Y(_1565_)
+  );
+  NAND2X1 _8358_ (
+    .A(_1001_),
+    .B(_1564_),
+    .Y(_1566_)
+  );
+  NAND2X1 _8359_ (
+    .A(_2099_),
+    .B(_2087_),
+    .Y(_1567_)
+  );
+  NAND2X1 _8360_ (
+    .A(_1528_),
+    .B(_1567_),
+    .Y(_1568_)
+  );
+  INVX1 _8361_ (
+    .A(_1568_),
+    .Y(_1569_)
+  );
+  NAND2X1 _8362_ (
+    .A(_1000_),
+    .B(_1565_),
+    .Y(_1570_)
+  );
+  NAND2X1 _8363_ (
+    .A(_1566_),
+    .B(_1570_),
+    .Y(_1571_)
+  );
+  INVX1 _8364_ (
+    .A(_1571_),
+    .Y(_1572_)
+  );
+  NAND2X1 _8365_ (
+    .A(_1568_),
+    .B(_1572_),
+    .Y(_1573_)
+  );
+  NAND2X1 _8366_ (
+    .A(_1566_),
+    .B(_1573_),
+    .Y(_1574_)
+  );
+  INVX1 _8367_ (
+    .A(_1574_),
+    .Y(_1575_)
+  );
+  NAND2X1 _8368_ (
+    .A(_943_),
+    .B(_1574_),
+    .Y(_1576_)
+  );
+  NAND2X1 _8369_ (
+    .A(_2103_),
+    .B(_1532_),
+    .Y(_1577_)
+  );
+  NAND2X1 _8370_ (
+    .A(_1534_),
+    .B(_1577_),
+    .Y(_1578_)
+  );
+  INVX1 _8371_ (
+    .A(_1578_),
+    .Y(_1579_)
+  );
+  NAND2X1 _8372_ (
+    .A(_942_),
+    .B(_1575_),
+    .Y(_1580_)
+  );
+  NAND2X1 _8373_ (
+    .A(_1576_),
+    .B(_1580_),
+    .Y(_1581_)
+  );
+  INVX1 _8374_ (
+    .A(_1581_),
+    .Y(_1582_)
+  );
+  NAND2X1 _8375_ (
+    .A(_1578_),
+    .B(_1582_),
+    .Y(_1583_)
+  );
+  NAND2X1 _8376_ (
+    .A(_1576_),
+    .B(_1583_),
+    .Y(_1584_)
+  );
+  INVX1 _8377_ (
+    .A(_1584_),
+    .Y(_1585_)
+  );
+  NAND2X1 _8378_ (
+    .A(_1538_),
+    .B(_1585_),
+    .Y(_1586_)
+  );
+  NAND2X1 _8379_ (
+    .A(_831_),
+    .B(_1536_),
+    .Y(_1587_)
+  );
+  NAND2X1 _8380_ (
+    .A(_1537_),
+    .B(_1587_),
+    .Y(_1588_)
+  );
+  INVX1 _8381_ (
+    .A(_1588_),
+    .Y(_1589_)
+  );
+  NAND2X1 _8382_ (
+    .A(_1585_),
+    .B(_1589_),
+    .Y(_1590_)
+  );
+  NAND2X1 _8383_ (
+    .A(_1537_),
+    .B(_1590_),
+    .Y(_1591_)
+  );
+  NAND2X1 _8384_ (
+    .A(_1579_),
+    .B(_1581_),
+    .Y(_1592_)
+  );
+  NAND2X1 _8385_ (
+    .A(_1583_),
+    .B(_1592_),
+    .Y(_1593_)
+  );
+  INVX1 _8386_ (
+    .A(_1593_),
+    .Y(_1594_)
+  );
+  NAND2X1 _8387_ (
+    .A(_1569_),
+    .B(_1571_),
+    .Y(_1595_)
+  );
+  NAND2X1 _8388_ (
+    .A(_1573_),
+    .B(_1595_),
+    .Y(_1596_)
+  );
+  NAND2X1 _8389_ (
+    .A(_838_),
+    .B(_864_),
+    .Y(_1597_)
+  );
+  NAND2X1 _8390_ (
+    .A(_1564_),
+    .B(_1597_),
+    .Y(_1598_)
+  );
+  INVX1 _8391_ (
+    .A(_1598_),
+    .Y(_1599_)
+  );
+  NAND2X1 _8392_ (
+    .A(_931_),
+    .B(_1599_),
+    .Y(_1600_)
+  );
+  NAND2X1 _8393_ (
+    .A(_932_),
+    .B(_1598_),
+    .Y(_1601_)
+  );
+  NAND2X1 _8394_ (
+    .A(_1600_),
+    .B(_1601_),
+    .Y(_1602_)
+  );
+  NAND2X1 _8395_ (
+    .A(_871_),
+    .B(_965_),
+    .Y(_1603_)
+  );
+  NAND2X1 _8396_ (
+    .A(_870_),
+    .B(_964_),
+    .Y(_1604_)
+  );
+  NAND2X1 _8397_ (
+    .A(_1603_),
+    .B(_1604_),
+    .Y(_1605_)
+  );
+  INVX1 _8398_ (
+    .A(_1605_),
+    .Y(_1606_)
+  );
+  NAND2X1 _8399_ (
+    .A(_858_),
+    .B(_1606_),
+    .Y(_1607_)
+  );
+  NAND2X1 _8400_ (
+    .A(_1603_),
+    .B(_1607_),
+    .Y(_1608_)
+  );
+  OR2X1 _8401_ (
+    .A(_1602_),
+    .B(_1608_),
+    .Y(_1609_)
+  );
+  NAND2X1 _8402_ (
+    .A(_1600_),
+    .B(_1609_),
+    .Y(_1610_)
+  );
+  OR2X1 _8403_ (
+    .A(_1596_),
+    .B(_1610_),
+    .Y(_1611_)
+  );
+  NAND2X1 _8404_ (
+    .A(_1596_),
+    .B(_1610_),
+    .Y(_1612_)
+  );
+  NAND2X1 _8405_ (
+    .A(_1611_),
+    .B(_1612_),
+    .Y(_1613_)
+  );
+  INVX1 _8406_ (
+    .A(_1613_),
+    .Y(_1614_)
+  );
+  NAND2X1 _8407_ (
+    .A(_830_),
+    .B(_1614_),
+    .Y(_1615_)
+  );
+  NAND2X1 _8408_ (
+    .A(_1611_),
+    .B(_1615_),
+    .Y(_1616_)
+  );
+  INVX1 _8409_ (
+    .A(_1616_),
+    .Y(_1617_)
+  );
+  NAND2X1 _8410_ (
+    .A(_1594_),
+    .B(_1616_),
+    .Y(_1618_)
+  );
+  NAND2X1 _8411_ (
+    .A(_831_),
+    .B(_1613_),
+    .Y(_1619_)
+  );
+  NAND2X1 _8412_ (
+    .A(_1615_),
+    .B(_1619_),
+    .Y(_1620_)
+  );
+  INVX1 _8413_ (
+    .A(_1620_),
+    .Y(_1621_)
+  );
+  NAND2X1 _8414_ (
+    .A(_1602_),
+    .B(_1608_),
+    .Y(_1622_)
+  );
+  NAND2X1 _8415_ (
+    .A(_1609_),
+    .B(_1622_),
+    .Y(_1623_)
+  );
+  INVX1 _8416_ (
+    .A(_1623_),
+    .Y(_1624_)
+  );
+  NAND2X1 _8417_ (
+    .A(_907_),
+    .B(_1065_),
+    .Y(_1625_)
+  );
+  NAND2X1 _8418_ (
+    .A(_906_),
+    .B(_1064_),
+    .Y(_1626_)
+  );
+  NAND2X1 _8419_ (
+    .A(_1625_),
+    .B(_1626_),
+    .Y(_1627_)
+  );
+  INVX1 _8420_ (
+    .A(_1627_),
+    .Y(_1628_)
+  );
+  NAND2X1 _8421_ (
+    .A(_876_),
+    .B(_1628_),
+    .Y(_1629_)
+  );
+  NAND2X1 _8422_ (
+    .A(_1625_),
+    .B(_1629_),
+    .Y(_1630_)
+  );
+  INVX1 _8423_ (
+    .A(_1630_),
+    .Y(_1631_)
+  );
+  NAND2X1 _8424_ (
+    .A(_1001_),
+    .B(_1631_),
+    .Y(_1632_)
+  );
+  NAND2X1 _8425_ (
+    .A(_859_),
+    .B(_1605_),
+    .Y(_1633_)
+  );
+  NAND2X1 _8426_ (
+    .A(_1607_),
+    .B(_1633_),
+    .Y(_1634_)
+  );
+  INVX1 _8427_ (
+    .A(_1634_),
+    .Y(_1635_)
+  );
+  NAND2X1 _8428_ (
+    .A(_1000_),
+    .B(_1630_),
+    .Y(_1636_)
+  );
+  NAND2X1 _8429_ (
+    .A(_1632_),
+    .B(_1636_),
+    .Y(_1637_)
+  );
+  INVX1 _8430_ (
+    .A(_1637_),
+    .Y(_1638_)
+  );
+  NAND2X1 _8431_ (
+    .A(_1634_),
+    .B(_1638_),
+    .Y(_1639_)
+  );
+  NAND2X1 _8432_ (
+    .A(_1632_),
+    .B(_1639_),
+    .Y(_1640_)
+  );
+  INVX1 _8433_ (
+    .A(_1640_),
+    .Y(_1641_)
+  );
+  NAND2X1 _8434_ (
+    .A(_1623_),
+    .B(_1641_),
+    .Y(_1642_)
+  );
+  NAND2X1 _8435_ (
+    .A(_1624_),
+    .B(_1640_),
+    .Y(_1643_)
+  );
+  NAND2X1 _8436_ (
+    .A(_1642_),
+    .B(_1643_),
+    .Y(_1644_)
+  );
+  INVX1 _8437_ (
+    .A(_1644_),
+    .Y(_1645_)
+  );
+  NAND2X1 _8438_ (
+    .A(_942_),
+    .B(_1645_),
+    .Y(_1646_)
+  );
+  NAND2X1 _8439_ (
+    .A(_1642_),
+    .B(_1646_),
+    .Y(_1647_)
+  );
+  INVX1 _8440_ (
+    .A(_1647_),
+    .Y(_1648_)
+  );
+  NAND2X1 _8441_ (
+    .A(_1620_),
+    .B(_1648_),
+    .Y(_1649_)
+  );
+  NAND2X1 _8442_ (
+    .A(_1635_),
+    .B(_1637_),
+    .Y(_1650_)
+  );
+  NAND2X1 _8443_ (
+    .A(_1639_),
+    .B(_1650_),
+    .Y(_1651_)
+  );
+  INVX1 _8444_ (
+    .A(_1651_),
+    .Y(_1652_)
+  );
+  NAND2X1 _8445_ (
+    .A(_913_),
+    .B(_973_),
+    .Y(_1653_)
+  );
+  INVX1 _8446_ (
+    .A(_1653_),
+    .Y(_1654_)
+  );
+  NAND2X1 _8447_ (
+    .A(_932_),
+    .B(_1654_),
+    .Y(_1655_)
+  );
+  NAND2X1 _8448_ (
+    .A(_877_),
+    .B(_1627_),
+    .Y(_1656_)
+  );
+  NAND2X1 _8449_ (
+    .A(_1629_),
+    .B(_1656_),
+    .Y(_1657_)
+  );
+  INVX1 _8450_ (
+    .A(_1657_),
+    .Y(_1658_)
+  );
+  NAND2X1 _8451_ (
+    .A(_931_),
+    .B(_1653_),
+    .Y(_1659_)
+  );
+  NAND2X1 _8452_ (
+    .A(_1655_),
+    .B(_1659_),
+    .Y(_1660_)
+  );
+  INVX1 _8453_ (
+    .A(_1660_),
+    .Y(_1661_)
+  );
+  NAND2X1 _8454_ (
+    .A(_1657_),
+    .B(_1661_),
+    .Y(_1662_)
+  );
+  NAND2X1 _8455_ (
+    .A(_1655_),
+    .B(_1662_),
+    .Y(_1663_)
+  );
+  INVX1 _8456_ (
+    .A(_1663_),
+    .Y(_1664_)
+  );
+  NAND2X1 _8457_ (
+    .A(_1651_),
+    .B(_1664_),
+    .Y(_1665_)
+  );
+  NAND2X1 _8458_ (
+    .A(_943_),
+    .B(_1644_),
+    .Y(_1666_)
+  );
+  NAND2X1 _8459_ (
+    .A(_1646_),
+    .B(_1666_),
+    .Y(_1667_)
+  );
+  NAND2X1 _8460_ (
+    .A(_1665_),
+    .B(_1667_),
+    .Y(_1668_)
+  );
+  OR2X1 _8461_ (
+    .A(_1665_),
+    .B(_1667_),
+    .Y(_1669_)
+  );
+  NAND2X1 _8462_ (
+    .A(_1668_),
+    .B(_1669_),
+    .Y(_1670_)
+  );
+  NAND2X1 _8463_ (
+    .A(_1658_),
+    .B(_1660_),
+    .Y(_1671_)
+  );
+  NAND2X1 _8464_ (
+    .A(_1662_),
+    .B(_1671_),
+    .Y(_1672_)
+  );
+  NAND2X1 _8465_ (
+    .A(_981_),
+    .B(_1034_),
+    .Y(_1673_)
+  );
+  INVX1 _8466_ (
+    .A(_1673_),
+    .Y(_1674_)
+  );
+  NAND2X1 _8467_ (
+    .A(_1085_),
+    .B(_1673_),
+    .Y(_1675_)
+  );
+  NAND2X1 _8468_ (
+    .A(_912_),
+    .B(_974_),
+    .Y(_1676_)
+  );
+  NAND2X1 _8469_ (
+    .A(_1653_),
+    .B(_1676_),
+    .Y(_1677_)
+  );
+  INVX1 _8470_ (
+    .A(_1677_),
+    .Y(_1678_)
+  );
+  NAND2X1 _8471_ (
+    .A(_1084_),
+    .B(_1674_),
+    .Y(_1679_)
+  );
+  NAND2X1 _8472_ (
+    .A(_1675_),
+    .B(_1679_),
+    .Y(_1680_)
+  );
+  INVX1 _8473_ (
+    .A(_1680_),
+    .Y(_1681_)
+  );
+  NAND2X1 _8474_ (
+    .A(_1677_),
+    .B(_1681_),
+    .Y(_1682_)
+  );
+  NAND2X1 _8475_ (
+    .A(_1675_),
+    .B(_1682_),
+    .Y(_1683_)
+  );
+  NAND2X1 _8476_ (
+    .A(_1672_),
+    .B(_1683_),
+    .Y(_1684_)
+  );
+  NAND2X1 _8477_ (
+    .A(_1652_),
+    .B(_1663_),
+    .Y(_1685_)
+  );
+  NAND2X1 _8478_ (
+    .A(_1665_),
+    .B(_1685_),
+    .Y(_1686_)
+  );
+  OR2X1 _8479_ (
+    .A(_1684_),
+    .B(_1686_),
+    .Y(_1687_)
+  );
+  NAND2X1 _8480_ (
+    .A(_1684_),
+    .B(_1686_),
+    .Y(_1688_)
+  );
+  NAND2X1 _8481_ (
+    .A(_1687_),
+    .B(_1688_),
+    .Y(_1689_)
+  );
+  OR2X1 _8482_ (
+    .A(_1672_),
+    .B(_1683_),
+    .Y(_1690_)
+  );
+  NAND2X1 _8483_ (
+    .A(_1684_),
+    .B(_1690_),
+    .Y(_1691_)
+  );
+  NAND2X1 _8484_ (
+    .A(_980_),
+    .B(_1035_),
+    .Y(_1692_)
+  );
+  NAND2X1 _8485_ (
+    .A(_1673_),
+    .B(_1692_),
+    .Y(_1693_)
+  );
+  INVX1 _8486_ (
+    .A(_1693_),
+    .Y(_1694_)
+  );
+  NAND2X1 _8487_ (
+    .A(_1100_),
+    .B(_1694_),
+    .Y(_1695_)
+  );
+  INVX1 _8488_ (
+    .A(_1695_),
+    .Y(_1696_)
+  );
+  NAND2X1 _8489_ (
+    .A(_965_),
+    .B(_1696_),
+    .Y(_1697_)
+  );
+  NAND2X1 _8490_ (
+    .A(_1678_),
+    .B(_1680_),
+    .Y(_1698_)
+  );
+  NAND2X1 _8491_ (
+    .A(_1682_),
+    .B(_1698_),
+    .Y(_1699_)
+  );
+  INVX1 _8492_ (
+    .A(_1699_),
+    .Y(_1700_)
+  );
+  NAND2X1 _8493_ (
+    .A(_964_),
+    .B(_1695_),
+    .Y(_1701_)
+  );
+  NAND2X1 _8494_ (
+    .A(_1697_),
+    .B(_1701_),
+    .Y(_1702_)
+  );
+  INVX1 _8495_ (
+    .A(_1702_),
+    .Y(_1703_)
+  );
+  NAND2X1 _8496_ (
+    .A(_1699_),
+    .B(_1703_),
+    .Y(_1704_)
+  );
+  NAND2X1 _8497_ (
+    .A(_1697_),
+    .B(_1704_),
+    .Y(_1705_)
+  );
+  NAND2X1 _8498_ (
+    .A(_1691_),
+    .B(_1705_),
+    .Y(_1706_)
+  );
+  NAND2X1 _8499_ (
+    .A(_1101_),
+    .B(_1693_),
+    .Y(_1707_)
+  );
+  NAND2X1 _8500_ (
+    .A(_1695_),
+    .B(_1707_),
+    .Y(_1708_)
+  );
+  INVX1 _8501_ (
+    .A(_1708_),
+    .Y(_1709_)
+  );
+  NAND2X1 _8502_ (
+    .A(_1064_),
+    .B(_1708_),
+    .Y(_1710_)
+  );
+  NAND2X1 _8503_ (
+    .A(_1031_),
+    .B(_1084_),
+    .Y(_1711_)
+  );
+  NAND2X1 _8504_ (
+    .A(_1032_),
+    .B(_1085_),
+    .Y(_1712_)
+  );
+  NAND2X1 _8505_ (
+    .A(_1711_),
+    .B(_1712_),
+    .Y(_1713_)
+  );
+  NAND2X1 _8506_ (
+    .A(_1477_),
+    .B(_1713_),
+    .Y(_1714_)
+  );
+  NAND2X1 _8507_ (
+    .A(_1065_),
+    .B(_1709_),
+    .Y(_1715_)
+  );
+  NAND2X1 _8508_ (
+    .A(_1710_),
+    .B(_1715_),
+    .Y(_1716_)
+  );
+  NAND2X1 _8509_ (
+    .A(_1714_),
+    .B(_1716_),
+    .Y(_1717_)
+  );
+  NAND2X1 _8510_ (
+    .A(_1032_),
+    .B(_1476_),
+    .Y(_1718_)
+  );
+  NAND2X1 _8511_ (
+    .A(_1717_),
+    .B(_1718_),
+    .Y(_1719_)
+  );
+  OR2X1 _8512_ (
+    .A(_1710_),
+    .B(_1719_),
+    .Y(_1720_)
+  );
+  NAND2X1 _8513_ (
+    .A(_1700_),
+    .B(_1702_),
+    .Y(_1721_)
+  );
+  NAND2X1 _8514_ (
+    .A(_1704_),
+    .B(_1721_),
+    .Y(_1722_)
+  );
+  INVX1 _8515_ (
+    .A(_1722_),
+    .Y(_1723_)
+  );
+  NAND2X1 _8516_ (
+    .A(_1710_),
+    .B(_1719_),
+    .Y(_1724_)
+  );
+  NAND2X1 _8517_ (
+    .A(_1720_),
+    .B(_1724_),
+    .Y(_1725_)
+  );
+  INVX1 _8518_ (
+    .A(_1725_),
+    .Y(_1726_)
+  );
+  NAND2X1 _8519_ (
+    .A(_1722_),
+    .B(_1726_),
+    .Y(_1727_)
+  );
+  NAND2X1 _8520_ (
+    .A(_1720_),
+    .B(_1727_),
+    .Y(_1728_)
+  );
+  OR2X1 _8521_ (
+    .A(_1691_),
+    .B(_1705_),
+    .Y(_1729_)
+  );
+  NAND2X1 _8522_ (
+    .A(_1706_),
+    .B(_1729_),
+    .Y(_1730_)
+  );
+  OR2X1 _8523_ (
+    .A(_1728_),
+    .B(_1730_),
+    .Y(_1731_)
+  );
+  NAND2X1 _8524_ (
+    .A(_1706_),
+    .B(_1731_),
+    .Y(_1732_)
+  );
+  OR2X1 _8525_ (
+    .A(_1689_),
+    .B(_1732_),
+    .Y(_1733_)
+  );
+  NAND2X1 _8526_ (
+    .A(_1687_),
+    .B(_1733_),
+    .Y(_1734_)
+  );
+  OR2X1 _8527_ (
+    .A(_1670_),
+    .B(_1734_),
+    .Y(_1735_)
+  );
+  NAND2X1 _8528_ (
+    .A(_1668_),
+    .B(_1735_),
+    .Y(_1736_)
+  );
+  INVX1 _8529_ (
+    .A(_1736_),
+    .Y(_1737_)
+  );
+  NAND2X1 _8530_ (
+    .A(_1621_),
+    .B(_1647_),
+    .Y(_1738_)
+  );
+  NAND2X1 _8531_ (
+    .A(_1649_),
+    .B(_1738_),
+    .Y(_1739_)
+  );
+  INVX1 _8532_ (
+    .A(_1739_),
+    .Y(_1740_)
+  );
+  NAND2X1 _8533_ (
+    .A(_1736_),
+    .B(_1740_),
+    .Y(_1741_)
+  );
+  NAND2X1 _8534_ (
+    .A(_1649_),
+    .B(_1741_),
+    .Y(_1742_)
+  );
+  NAND2X1 _8535_ (
+    .A(_1593_),
+    .B(_1617_),
+    .Y(_1743_)
+  );
+  NAND2X1 _8536_ (
+    .A(_1618_),
+    .B(_1743_),
+    .Y(_1744_)
+  );
+  OR2X1 _8537_ (
+    .A(_1742_),
+    .B(_1744_),
+    .Y(_1745_)
+  );
+  NAND2X1 _8538_ (
+    .A(_1618_),
+    .B(_1745_),
+    .Y(_1746_)
+  );
+  NAND2X1 _8539_ (
+    .A(_1586_),
+    .B(_1746_),
+    .Y(_1747_)
+  );
+  NAND2X1 _8540_ (
+    .A(_1591_),
+    .B(_1747_),
+    .Y(_1748_)
+  );
+  INVX1 _8541_ (
+    .A(_1748_),
+    .Y(_1749_)
+  );
+  NAND2X1 _8542_ (
+    .A(_1563_),
+    .B(_1748_),
+    .Y(_1750_)
+  );
+  OR2X1 _8543_ (
+    .A(_1714_),
+    .B(_1716_),
+    .Y(_1751_)
+  );
+  NAND2X1 _8544_ (
+    .A(_1717_),
+    .B(_1751_),
+    .Y(_1752_)
+  );
+  NAND2X1 _8545_ (
+    .A(_1559_),
+    .B(_1560_),
+    .Y(_1753_)
+  );
+  INVX1 _8546_ (
+    .A(_1753_),
+    .Y(_1754_)
+  );
+  XOR2X1 _8547_ (
+    .A(_1101_),
+    .B(_1713_),
+    .Y(_1755_)
+  );
+  INVX1 _8548_ (
+    .A(_1755_),
+    .Y(_1756_)
+  );
+  NAND2X1 _8549_ (
+    .A(_1460_),
+    .B(_1755_),
+    .Y(_1757_)
+  );
+  NAND2X1 _8550_ (
+    .A(_1459_),
+    .B(_1756_),
+    .Y(_1758_)
+  );
+  NAND2X1 _8551_ (
+    .A(_1100_),
+    .B(_1488_),
+    .Y(_1759_)
+  );
+  NAND2X1 _8552_ (
+    .A(_1101_),
+    .B(_1489_),
+    .Y(_1760_)
+  );
+  NAND2X1 _8553_ (
+    .A(_1466_),
+    .B(_1470_),
+    .Y(_1761_)
+  );
+  INVX1 _8554_ (
+    .A(_1761_),
+    .Y(_1762_)
+  );
+  NAND2X1 _8555_ (
+    .A(_1760_),
+    .B(_1762_),
+    .Y(_1763_)
+  );
+  NAND2X1 _8556_ (
+    .A(_1759_),
+    .B(_1763_),
+    .Y(_1764_)
+  );
+  NAND2X1 _8557_ (
+    .A(_1758_),
+    .B(_1764_),
+    .Y(_1765_)
+  );
+  NAND2X1 _8558_ (
+    .A(_1757_),
+    .B(_1765_),
+    .Y(_1766_)
+  );
+  INVX1 _8559_ (
+    .A(_1766_),
+    .Y(_1767_)
+  );
+  NAND2X1 _8560_ (
+    .A(_1754_),
+    .B(_1767_),
+    .Y(_1768_)
+  );
+  NAND2X1 _8561_ (
+    .A(_1499_),
+    .B(_1755_),
+    .Y(_1769_)
+  );
+  NAND2X1 _8562_ (
+    .A(_1498_),
+    .B(_1756_),
+    .Y(_1770_)
+  );
+  NAND2X1 _8563_ (
+    .A(_1083_),
+    .B(_1125_),
+    .Y(_1771_)
+  );
+  NAND2X1 _8564_ (
+    .A(_1101_),
+    .B(_1771_),
+    .Y(_1772_)
+  );
+  NAND2X1 _8565_ (
+    .A(_1483_),
+    .B(_1772_),
+    .Y(_1773_)
+  );
+  NAND2X1 _8566_ (
+    .A(_1126_),
+    .B(_1773_),
+    .Y(_1774_)
+  );
+  NAND2X1 _8567_ (
+    .A(_1770_),
+    .B(_1774_),
+    .Y(_1775_)
+  );
+  NAND2X1 _8568_ (
+    .A(_1769_),
+    .B(_1775_),
+    .Y(_1776_)
+  );
+  INVX1 _8569_ (
+    .A(_1776_),
+    .Y(_1777_)
+  );
+  NAND2X1 _8570_ (
+    .A(_1753_),
+    .B(_1777_),
+    .Y(_1778_)
+  );
+  NAND2X1 _8571_ (
+    .A(_1768_),
+    .B(_1778_),
+    .Y(_1779_)
+  );
+  OR2X1 _8572_ (
+    .A(_1752_),
+    .B(_1779_),
+    .Y(_1780_)
+  );
+  NAND2X1 _8573_ (
+    .A(_1455_),
+    .B(_1753_),
+    .Y(_1781_)
+  );
+  NAND2X1 _8574_ (
+    .A(_1451_),
+    .B(_1754_),
+    .Y(_1782_)
+  );
+  NAND2X1 _8575_ (
+    .A(_1781_),
+    .B(_1782_),
+    .Y(_1783_)
+  );
+  NAND2X1 _8576_ (
+    .A(_1780_),
+    .B(_1783_),
+    .Y(_1784_)
+  );
+  NAND2X1 _8577_ (
+    .A(_1723_),
+    .B(_1725_),
+    .Y(_1785_)
+  );
+  NAND2X1 _8578_ (
+    .A(_1727_),
+    .B(_1785_),
+    .Y(_1786_)
+  );
+  NAND2X1 _8579_ (
+    .A(_1447_),
+    .B(_1753_),
+    .Y(_1787_)
+  );
+  NAND2X1 _8580_ (
+    .A(_1443_),
+    .B(_1754_),
+    .Y(_1788_)
+  );
+  NAND2X1 _8581_ (
+    .A(_1787_),
+    .B(_1788_),
+    .Y(_1789_)
+  );
+  OR2X1 _8582_ (
+    .A(_1786_),
+    .B(_1789_),
+    .Y(_1790_)
+  );
+  NAND2X1 _8583_ (
+    .A(_1752_),
+    .B(_1779_),
+    .Y(_1791_)
+  );
+  NAND2X1 _8584_ (
+    .A(_1790_),
+    .B(_1791_),
+    .Y(_1792_)
+  );
+  INVX1 _8585_ (
+    .A(_1792_),
+    .Y(_1793_)
+  );
+  NAND2X1 _8586_ (
+    .A(_1784_),
+    .B(_1793_),
+    .Y(_1794_)
+  );
+  NAND2X1 _8587_ (
+    .A(_1728_),
+    .B(_1730_),
+    .Y(_1795_)
+  );
+  NAND2X1 _8588_ (
+    .A(_1731_),
+    .B(_1795_),
+    .Y(_1796_)
+  );
+  NAND2X1 _8589_ (
+    .A(_1439_),
+    .B(_1753_),
+    .Y(_1797_)
+  );
+  NAND2X1 _8590_ (
+    .A(_1435_),
+    .B(_1754_),
+    .Y(_1798_)
+  );
+  NAND2X1 _8591_ (
+    .A(_1797_),
+    .B(_1798_),
+    .Y(_1799_)
+  );
+  OR2X1 _8592_ (
+    .A(_1796_),
+    .B(_1799_),
+    .Y(_1800_)
+  );
+  NAND2X1 _8593_ (
+    .A(_1786_),
+    .B(_1789_),
+    .Y(_1801_)
+  );
+  NAND2X1 _8594_ (
+    .A(_1800_),
+    .B(_1801_),
+    .Y(_1802_)
+  );
+  INVX1 _8595_ (
+    .A(_1802_),
+    .Y(_1803_)
+  );
+  NAND2X1 _8596_ (
+    .A(_1794_),
+    .B(_1803_),
+    .Y(_1804_)
+  );
+  NAND2X1 _8597_ (
+    .A(_1689_),
+    .B(_1732_),
+    .Y(_1805_)
+  );
+  NAND2X1 _8598_ (
+    .A(_1733_),
+    .B(_1805_),
+    .Y(_1806_)
+  );
+  INVX1 _8599_ (
+    .A(_1806_),
+    .Y(_1807_)
+  );
+  NAND2X1 _8600_ (
+    .A(_1431_),
+    .B(_1753_),
+    .Y(_1808_)
+  );
+  NAND2X1 _8601_ (
+    .A(_1428_),
+    .B(_1754_),
+    .Y(_1809_)
+  );
+  NAND2X1 _8602_ (
+    .A(_1808_),
+    .B(_1809_),
+    .Y(_1810_)
+  );
+  INVX1 _8603_ (
+    .A(_1810_),
+    .Y(_1811_)
+  );
+  NAND2X1 _8604_ (
+    .A(_1807_),
+    .B(_1810_),
+    .Y(_1812_)
+  );
+  NAND2X1 _8605_ (
+    .A(_1796_),
+    .B(_1799_),
+    .Y(_1813_)
+  );
+  NAND2X1 _8606_ (
+    .A(_1812_),
+    .B(_1813_),
+    .Y(_1814_)
+  );
+  INVX1 _8607_ (
+    .A(_1814_),
+    .Y(_1815_)
+  );
+  NAND2X1 _8608_ (
+    .A(_1804_),
+    .B(_1815_),
+    .Y(_1816_)
+  );
+  NAND2X1 _8609_ (
+    .A(_1670_),
+    .B(_1734_),
+    .Y(_1817_)
+  );
+  NAND2X1 _8610_ (
+    .A(_1735_),
+    .B(_1817_),
+    .Y(_1818_)
+  );
+  NAND2X1 _8611_ (
+    .A(_1420_),
+    .B(_1754_),
+    .Y(_1819_)
+  );
+  NAND2X1 _8612_ (
+    .A(_1423_),
+    .B(_1753_),
+    .Y(_1820_)
+  );
+  NAND2X1 _8613_ (
+    .A(_1819_),
+    .B(_1820_),
+    .Y(_1821_)
+  );
+  OR2X1 _8614_ (
+    .A(_1818_),
+    .B(_1821_),
+    .Y(_1822_)
+  );
+  NAND2X1 _8615_ (
+    .A(_1806_),
+    .B(_1811_),
+    .Y(_1823_)
+  );
+  NAND2X1 _8616_ (
+    .A(_1822_),
+    .B(_1823_),
+    .Y(_1824_)
+  );
+  INVX1 _8617_ (
+    .A(_1824_),
+    .Y(_1825_)
+  );
+  NAND2X1 _8618_ (
+    .A(_1816_),
+    .B(_1825_),
+    .Y(_1826_)
+  );
+  NAND2X1 _8619_ (
+    .A(_1737_),
+    .B(_1739_),
+    .Y(_1827_)
+  );
+  NAND2X1 _8620_ (
+    .A(_1741_),
+    .B(_1827_),
+    .Y(_1828_)
+  );
+  INVX1 _8621_ (
+    .A(_1828_),
+    .Y(_1829_)
+  );
+  NAND2X1 _8622_ (
+    .A(_1412_),
+    .B(_1753_),
+    .Y(_1830_)
+  );
+  NAND2X1 _8623_ (
+    .A(_1415_),
+    .B(_1754_),
+    .Y(_1831_)
+  );
+  NAND2X1 _8624_ (
+    .A(_1830_),
+    .B(_1831_),
+    .Y(_1832_)
+  );
+  INVX1 _8625_ (
+    .A(_1832_),
+    .Y(_1833_)
+  );
+  NAND2X1 _8626_ (
+    .A(_1828_),
+    .B(_1833_),
+    .Y(_1834_)
+  );
+  NAND2X1 _8627_ (
+    .A(_1818_),
+    .B(_1821_),
+    .Y(_1835_)
+  );
+  NAND2X1 _8628_ (
+    .A(_1834_),
+    .B(_1835_),
+    .Y(_1836_)
+  );
+  INVX1 _8629_ (
+    .A(_1836_),
+    .Y(_1837_)
+  );
+  NAND2X1 _8630_ (
+    .A(_1826_),
+    .B(_1837_),
+    .Y(_1838_)
+  );
+  NAND2X1 _8631_ (
+    .A(_1742_),
+    .B(_1744_),
+    .Y(_1839_)
+  );
+  NAND2X1 _8632_ (
+    .A(_1745_),
+    .B(_1839_),
+    .Y(_1840_)
+  );
+  INVX1 _8633_ (
+    .A(_1840_),
+    .Y(_1841_)
+  );
+  NAND2X1 _8634_ (
+    .A(_1406_),
+    .B(_1754_),
+    .Y(_1842_)
+  );
+  NAND2X1 _8635_ (
+    .A(_1409_),
+    .B(_1753_),
+    .Y(_1843_)
+  );
+  NAND2X1 _8636_ (
+    .A(_1842_),
+    .B(_1843_),
+    .Y(_1844_)
+  );
+  INVX1 _8637_ (
+    .A(_1844_),
+    .Y(_1845_)
+  );
+  NAND2X1 _8638_ (
+    .A(_1840_),
+    .B(_1845_),
+    .Y(_1846_)
+  );
+  NAND2X1 _8639_ (
+    .A(_1829_),
+    .B(_1832_),
+    .Y(_1847_)
+  );
+  NAND2X1 _8640_ (
+    .A(_1846_),
+    .B(_1847_),
+    .Y(_1848_)
+  );
+  INVX1 _8641_ (
+    .A(_1848_),
+    .Y(_1849_)
+  );
+  NAND2X1 _8642_ (
+    .A(_1838_),
+    .B(_1849_),
+    .Y(_1850_)
+  );
+  NAND2X1 _8643_ (
+    .A(_1521_),
+    .B(_1560_),
+    .Y(_1851_)
+  );
+  NAND2X1 _8644_ (
+    .A(_1559_),
+    .B(_1851_),
+    .Y(_1852_)
+  );
+  NAND2X1 _8645_ (
+    .A(_1584_),
+    .B(_1588_),
+    .Y(_1853_)
+  );
+  NAND2X1 _8646_ (
+    .A(_1590_),
+    .B(_1853_),
+    .Y(_1854_)
+  );
+  XOR2X1 _8647_ (
+    .A(_1746_),
+    .B(_1854_),
+    .Y(_1855_)
+  );
+  NAND2X1 _8648_ (
+    .A(_1852_),
+    .B(_1855_),
+    .Y(_1856_)
+  );
+  NAND2X1 _8649_ (
+    .A(_1841_),
+    .B(_1844_),
+    .Y(_1857_)
+  );
+  NAND2X1 _8650_ (
+    .A(_1856_),
+    .B(_1857_),
+    .Y(_1858_)
+  );
+  INVX1 _8651_ (
+    .A(_1858_),
+    .Y(_1859_)
+  );
+  NAND2X1 _8652_ (
+    .A(_1850_),
+    .B(_1859_),
+    .Y(_1860_)
+  );
+  NAND2X1 _8653_ (
+    .A(_1562_),
+    .B(_1749_),
+    .Y(_1861_)
+  );
+  OR2X1 _8654_ (
+    .A(_1852_),
+    .B(_1855_),
+    .Y(_1862_)
+  );
+  NAND2X1 _8655_ (
+    .A(_1861_),
+    .B(_1862_),
+    .Y(_1863_)
+  );
+  INVX1 _8656_ (
+    .A(_1863_),
+    .Y(_1864_)
+  );
+  NAND2X1 _8657_ (
+    .A(_1860_),
+    .B(_1864_),
+    .Y(_1865_)
+  );
+  NAND2X1 _8658_ (
+    .A(_1750_),
+    .B(_1865_),
+    .Y(_1866_)
+  );
+  INVX1 _8659_ (
+    .A(_1866_),
     .Y(y[1])
   );
-  NOR2X1 _2697_ (
-    .A(_534_),
-    .B(y[1]),
+  NAND2X1 _8660_ (
+    .A(_1753_),
+    .B(_1866_),
+    .Y(_1867_)
+  );
+  INVX1 _8661_ (
+    .A(_1867_),
     .Y(y[0])
   );
 endmodule
