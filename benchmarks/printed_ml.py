@@ -326,26 +326,39 @@ def summary(rows: list[dict]) -> dict:
 
 def markdown(rows: list[dict], meta: dict) -> str:
     """The results as Markdown tables."""
+    out = _header(rows, meta)
+    for section in (_exact_section, _selected_sections, _power_section, _published_section,
+                    _front_section, _sequential_section, _time_section):
+        out += section(rows)
+    return "\n".join(out) + "\n"
+
+
+def _header(rows: list[dict], meta: dict) -> list[str]:
+    """The title, how the run was made and the acceptance counts."""
     counts = summary(rows)
-    out = [f"# Printed-ML benchmark ({meta['date']}, commit {meta['commit']})", "",
-           f"Run of {meta['date']} at commit {meta['commit']} on {meta['machine']}; "
-           + (f"sum of the runs' times {meta['wall_s']:.0f} s (tabulated with --collect)"
-              if meta.get("collected") else
-              f"total wall time {meta['wall_s']:.0f} s (`{meta['executor']}`, load average "
-              f"{meta.get('load_before', '?')} before)")
-           + ". Accuracy in % on the 30 % test split; area cm²; power in mW at 1.0 V and "
-           "5 Hz (or the slower clock a long critical path needs) from measured activity; "
-           "classifier power excludes the ADCs, system power includes them. Every design "
-           "passed RTL and gate-level simulation with agreement 1.0 on the whole test split.",
-           "",
-           f"≤1 % designs whose test loss against `run --exact`'s network is within 1 point "
-           f"plus one test sample: **{counts['loss1_within_budget']} of "
-           f"{counts['n_datasets']}**; under 6 mW of system power (Blue Spark battery): "
-           f"**{counts['loss1_under_6mw_system']} of {counts['n_datasets']}**. Most accurate "
-           f"design within 6 mW (`--budget-mw 6`): found on **{counts['power6_designs']} of "
-           f"{counts['n_datasets']}**, within 2 points of `run --exact` on "
-           f"**{counts['power6_within_2_points']}**.", "",
-           "## Exact designs", "",
+    return [f"# Printed-ML benchmark ({meta['date']}, commit {meta['commit']})", "",
+            f"Run of {meta['date']} at commit {meta['commit']} on {meta['machine']}; "
+            + (f"sum of the runs' times {meta['wall_s']:.0f} s (tabulated with --collect)"
+               if meta.get("collected") else
+               f"total wall time {meta['wall_s']:.0f} s (`{meta['executor']}`, load average "
+               f"{meta.get('load_before', '?')} before)")
+            + ". Accuracy in % on the 30 % test split; area cm²; power in mW at 1.0 V and "
+            "5 Hz (or the slower clock a long critical path needs) from measured activity; "
+            "classifier power excludes the ADCs, system power includes them. Every design "
+            "passed RTL and gate-level simulation with agreement 1.0 on the whole test split.",
+            "",
+            f"≤1 % designs whose test loss against `run --exact`'s network is within 1 point "
+            f"plus one test sample: **{counts['loss1_within_budget']} of "
+            f"{counts['n_datasets']}**; under 6 mW of system power (Blue Spark battery): "
+            f"**{counts['loss1_under_6mw_system']} of {counts['n_datasets']}**. Most accurate "
+            f"design within 6 mW (`--budget-mw 6`): found on **{counts['power6_designs']} of "
+            f"{counts['n_datasets']}**, within 2 points of `run --exact` on "
+            f"**{counts['power6_within_2_points']}**.", ""]
+
+
+def _exact_section(rows: list[dict]) -> list[str]:
+    """The exact designs beside the published exact ones."""
+    out = ["## Exact designs", "",
            "| dataset | topology | float | quantized | design | area | power | system mW | "
            "delay ms | published area / power | our ratio (area, power) | runtime s |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -361,6 +374,12 @@ def markdown(rows: list[dict], meta: dict) -> str:
             f"{f'{pub[0]} / {pub[1]} ({pub[3]})' if pub else '—'} | "
             f"{_ratio(e['area_cm2'], pub and pub[0])}, {_ratio(e['power_mw'], pub and pub[1])} | "
             f"{e['runtime_s']['total']:.0f} |")
+    return out
+
+
+def _selected_sections(rows: list[dict]) -> list[str]:
+    """The ≤1 % and ≤5 % designs."""
+    out: list[str] = []
     for kind, budget in (("loss1", 1), ("loss5", 5)):
         out += ["", f"## Selected designs, ≤{budget} % loss", "",
                 f"Selected on the held-out selection part: the upper bound of the loss at the "
@@ -371,20 +390,30 @@ def markdown(rows: list[dict], meta: dict) -> str:
                 "--exact`'s network minus the design, on test) is only reported; \"over\" "
                 "marks one beyond the budget plus one test sample.", ""]
         out += _selected_table(rows, kind, float(budget))
-    out += ["", f"## Most accurate design within {BATTERY_MW:g} mW", "",
-            f"`--budget-mw {BATTERY_MW:g}` (power-first): the verified design within "
-            f"{BATTERY_MW:g} mW of system power whose loss bound on the selection part is "
-            "least. The searched networks are the family members the search ran from.", ""]
+    return out
+
+
+def _power_section(rows: list[dict]) -> list[str]:
+    """The most accurate designs within the battery's budget."""
+    out = ["", f"## Most accurate design within {BATTERY_MW:g} mW", "",
+           f"`--budget-mw {BATTERY_MW:g}` (power-first): the verified design within "
+           f"{BATTERY_MW:g} mW of system power whose loss bound on the selection part is "
+           "least. The searched networks are the family members the search ran from.", ""]
     out += _power_table(rows)
-    out += ["", "## Against published designs", "",
-            "TC'23 approximate MLPs at 1.0 V against our ≤1 % design; TCASAI'25 ternary "
-            "networks at 0.6 V (their area, their 0.6 V power) against our ≤1 % and ≤5 % "
-            "designs re-implemented at 0.6 V. Splits and baselines differ, so each design is "
-            "taken relative to its own work's best accuracy: their smallest design within 1 "
-            "(5) points of their best against ours within 1 (5) points of our exact network.",
-            "", "| dataset | TC'23 area / mW @ acc. | ours ≤1 % ratio (area, mW) | TCASAI'25 "
-            "≤1 pt: area / mW @ acc. | ours ≤1 % at 0.6 V: area / mW | ratio | TCASAI'25 ≤5 pt "
-            "| ours ≤5 % at 0.6 V | ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    return out
+
+
+def _published_section(rows: list[dict]) -> list[str]:
+    """Our selected designs against the published ones."""
+    out = ["", "## Against published designs", "",
+           "TC'23 approximate MLPs at 1.0 V against our ≤1 % design; TCASAI'25 ternary "
+           "networks at 0.6 V (their area, their 0.6 V power) against our ≤1 % and ≤5 % "
+           "designs re-implemented at 0.6 V. Splits and baselines differ, so each design is "
+           "taken relative to its own work's best accuracy: their smallest design within 1 "
+           "(5) points of their best against ours within 1 (5) points of our exact network.",
+           "", "| dataset | TC'23 area / mW @ acc. | ours ≤1 % ratio (area, mW) | TCASAI'25 "
+           "≤1 pt: area / mW @ acc. | ours ≤1 % at 0.6 V: area / mW | ratio | TCASAI'25 ≤5 pt "
+           "| ours ≤5 % at 0.6 V | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         tc = PUBLISHED["approximate"].get(r["dataset"])
         tern = PUBLISHED["ternary"].get(r["dataset"])
@@ -400,16 +429,21 @@ def markdown(rows: list[dict], meta: dict) -> str:
                       f"{_ratio(ours['area_cm2'], t and t[0])}, "
                       f"{_ratio(ours['power_mw'], t and t[1])}"]
         out.append(f"| {r['dataset']} | " + " | ".join(cells) + " |")
-    out += ["", "## Verified front at the published accuracies", "",
-            "The smallest of all verified front points of both searches whose *test* "
-            "accuracy reaches the published one, the way published fronts are read (the "
-            "selected designs above never look at the test split). Power at 1.0 V. The test "
-            "split is the papers' (stratified 70/30, `random_state=42`); the rest differs: our "
-            "input ranges come from the non-test samples (the default `--input-range`, not "
-            "min-max over the whole dataset), and our networks train on 70 % of the non-test "
-            "samples (the selection part is held out).", "",
-            "| dataset | work | published area / mW @ acc. | ours: acc. | area | mW | "
-            "area ratio |", "|---|---|---|---|---|---|---|"]
+    return out
+
+
+def _front_section(rows: list[dict]) -> list[str]:
+    """The verified fronts read at the published accuracies."""
+    out = ["", "## Verified front at the published accuracies", "",
+           "The smallest of all verified front points of both searches whose *test* "
+           "accuracy reaches the published one, the way published fronts are read (the "
+           "selected designs above never look at the test split). Power at 1.0 V. The test "
+           "split is the papers' (stratified 70/30, `random_state=42`); the rest differs: our "
+           "input ranges come from the non-test samples (the default `--input-range`, not "
+           "min-max over the whole dataset), and our networks train on 70 % of the non-test "
+           "samples (the selection part is held out).", "",
+           "| dataset | work | published area / mW @ acc. | ours: acc. | area | mW | "
+           "area ratio |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         refs = []
         tc = PUBLISHED["approximate"].get(r["dataset"])
@@ -424,35 +458,46 @@ def markdown(rows: list[dict], meta: dict) -> str:
                     f"{100 * best['accuracy']:.2f} | {best['area_cm2']:.3f} | "
                     f"{best['power_mw']:.2f} | {best['area_cm2'] / pub[0]:.2f}× ")
             out.append(f"| {r['dataset']} | {work} | {pub[0]} / {pub[1]} @ {pub[2]} | {mine}|")
+    return out
+
+
+def _sequential_section(rows: list[dict]) -> list[str]:
+    """The ≤1 % designs in both architectures (none without sequential runs)."""
     seq = [r for r in rows if "sequential" in r]
-    if seq:
-        out += ["", "## Parallel beside sequential (≤1 % designs, 1.0 V)", "",
-                "The same selected network in both architectures. A folded design is smaller "
-                "but takes many cycles; its energy per inference is usually higher, since "
-                "static power dominates and it is drawn for the whole latency.", "",
-                "| dataset | arch | area | classifier mW | clock Hz | cycles | latency s | "
-                "energy mJ | ISCAS'25 sequential SVM: area / mW @ acc. |",
-                "|---|---|---|---|---|---|---|---|---|"]
-        for r in seq:
-            svm = PUBLISHED["sequential_svm"].get(r["dataset"])
-            for d in (r["loss1"], r["sequential"]):
-                out.append(
-                    f"| {r['dataset']} | {d['arch']} | {d['area_cm2']:.3f} | "
-                    f"{d['power_mw']:.2f} | {d['clock_hz']:g} | {d['cycles']} | "
-                    f"{d['latency_s']:.3g} | {d['energy_mj']:.3g} | "
-                    + (f"{svm[0]} / {svm[1]} @ {svm[2]}" if svm and d is r["loss1"] else "")
-                    + " |")
-    out += ["", "## Where the time goes", "",
-            "Seconds per stage, summed over each dataset's four runs (the runs' own "
-            "`runtime_s`; the 0.6 V and sequential re-implementations are not included).", "",
-            "| dataset | " + " | ".join(_STAGES) + " | total |",
-            "|---|" + "---|" * (len(_STAGES) + 1)]
+    if not seq:
+        return []
+    out = ["", "## Parallel beside sequential (≤1 % designs, 1.0 V)", "",
+           "The same selected network in both architectures. A folded design is smaller "
+           "but takes many cycles; its energy per inference is usually higher, since "
+           "static power dominates and it is drawn for the whole latency.", "",
+           "| dataset | arch | area | classifier mW | clock Hz | cycles | latency s | "
+           "energy mJ | ISCAS'25 sequential SVM: area / mW @ acc. |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in seq:
+        svm = PUBLISHED["sequential_svm"].get(r["dataset"])
+        for d in (r["loss1"], r["sequential"]):
+            out.append(
+                f"| {r['dataset']} | {d['arch']} | {d['area_cm2']:.3f} | "
+                f"{d['power_mw']:.2f} | {d['clock_hz']:g} | {d['cycles']} | "
+                f"{d['latency_s']:.3g} | {d['energy_mj']:.3g} | "
+                + (f"{svm[0]} / {svm[1]} @ {svm[2]}" if svm and d is r["loss1"] else "")
+                + " |")
+    return out
+
+
+def _time_section(rows: list[dict]) -> list[str]:
+    """Seconds per stage of each dataset's runs."""
+    out = ["", "## Where the time goes", "",
+           "Seconds per stage, summed over each dataset's four runs (the runs' own "
+           "`runtime_s`; the 0.6 V and sequential re-implementations are not included).", "",
+           "| dataset | " + " | ".join(_STAGES) + " | total |",
+           "|---|" + "---|" * (len(_STAGES) + 1)]
     for r in rows:
         t = [sum(r[k].get("runtime_s", {}).get(stage, 0.0) for k in KINDS)
              for stage in _STAGES]
         out.append(f"| {r['dataset']} | " + " | ".join(f"{x:.0f}" for x in t)
                    + f" | {r['wall_s']:.0f} |")
-    return "\n".join(out) + "\n"
+    return out
 
 
 #: The stages of a run's ``runtime_s``, in pipeline order.

@@ -344,8 +344,6 @@ def aimed_spread(costs: np.ndarray, k: int, limit: float | None) -> list[int]:
     over the rest only with the picks they leave."""
     n = len(costs)
     under = n if limit is None else int(np.searchsorted(costs, limit, side="right"))
-    if under == 0 or under == n:
-        return spread(n, k)
     if under >= k:
         return spread(under, k)
     return list(range(under)) + [under + i for i in spread(n - under, k - under)]

@@ -11,7 +11,7 @@ Nothing here reads the selection or the test part.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,16 +85,15 @@ class Family:
 
     @property
     def most_accurate(self) -> int:
-        """Index of the member most accurate on validation (ties: train accuracy, then
-        cost), as :func:`pick_reference` ranks them."""
+        """Index of the member most accurate on validation (:func:`most_accurate`)."""
         c = self.candidates
-        return min(range(len(c)), key=lambda i: (-c[i].val_accuracy, -c[i].train_accuracy,
-                                                 c[i].cost, i))
+        return most_accurate([m.val_accuracy for m in c], [m.train_accuracy for m in c],
+                             [m.cost for m in c])
 
-    def to_list(self, searched: tuple[int, ...] = ()) -> list[dict[str, Any]]:
-        """Every member's ``report.json`` entry; the search runs from the reference and the
-        members indexed in ``searched``."""
-        return [c.to_dict(searched=c.reference or i in searched)
+    def to_list(self, also: int | None = None) -> list[dict[str, Any]]:
+        """Every member's ``report.json`` entry; the search runs from the reference and from
+        member ``also`` (if given)."""
+        return [c.to_dict(searched=c.reference or i == also)
                 for i, c in enumerate(self.candidates)]
 
 
@@ -126,6 +125,14 @@ def partial_products(net: Network) -> float:
     return float(total)
 
 
+def most_accurate(val_accuracy: Sequence[float], train_accuracy: Sequence[float],
+                  cost: Sequence[float]) -> int:
+    """Index of the most accurate member on validation; ties go to train accuracy (as between
+    the float restarts, :func:`~bespoke_mlp.train._float.fit_float_mlp`), then cost."""
+    return min(range(len(cost)),
+               key=lambda i: (-val_accuracy[i], -train_accuracy[i], cost[i], i))
+
+
 def pick_reference(val_correct: np.ndarray, train_accuracy: list[float],
                    cost: list[float]) -> int:
     """The reference member: the most accurate on validation, unless a cheaper member is not
@@ -138,14 +145,13 @@ def pick_reference(val_correct: np.ndarray, train_accuracy: list[float],
     the published widths) made their ≤1 % designs 8 test samples less accurate than before.
 
     ``val_correct[i, s]``: whether member ``i`` classifies validation sample ``s`` right. The
-    most accurate member breaks ties by train accuracy (as between the float restarts,
-    :func:`~bespoke_mlp.train._float.fit_float_mlp`), then by cost. It is clearly more accurate
+    most accurate member is :func:`most_accurate`'s. It is clearly more accurate
     than another when the samples only it gets right outnumber those only the other gets right
     by :data:`NOISE_Z` standard errors (a sign test of the discordant samples).
     """
     n = len(cost)
     acc = val_correct.mean(axis=1) if val_correct.shape[1] else np.zeros(n)
-    best = min(range(n), key=lambda i: (-acc[i], -train_accuracy[i], cost[i], i))
+    best = most_accurate(acc, train_accuracy, cost)
 
     def clearly_worse(j: int) -> bool:
         b = int(np.sum(val_correct[best] & ~val_correct[j]))
