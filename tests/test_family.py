@@ -10,7 +10,7 @@ from bespoke_mlp.data import label_indices
 from bespoke_mlp.errors import UsageError
 from bespoke_mlp.ir import predict_codes
 from bespoke_mlp.parallel import ProcessExecutor
-from bespoke_mlp.train import Candidate, train_family
+from bespoke_mlp.train import Candidate, train_family, train_model
 from bespoke_mlp.train._family import family_shapes, front, partial_products, pick_reference
 from bespoke_mlp.train._quantize import network_from_layers
 
@@ -95,6 +95,15 @@ def test_train_family_on_workers_trains_the_same_members(iris_family):
         family = train_family("iris", select_size=0.3, executor=executor)
     assert family.candidates == iris_family.candidates
     assert [r.network for r in family.results] == [r.network for r in iris_family.results]
+
+
+def test_members_sharing_their_widths_are_what_train_model_gives(iris_family):
+    # The 12-hidden 8-bit and 3-bit members share one float fit.
+    for c, r in zip(iris_family.candidates[2:], iris_family.results[2:], strict=True):
+        alone = train_model("iris", hidden=c.hidden, weight_bits=c.weight_bits,
+                            select_size=0.3)
+        assert alone.network == r.network and alone.accuracy == r.accuracy
+    assert iris_family.results[2].mlp is iris_family.results[3].mlp
 
 
 def test_train_family_with_hidden_is_that_one_network(iris_family):

@@ -39,7 +39,15 @@ from ..ir import (
 )
 from ..ir._adc import MW_PER_CM2
 from ..parallel import Executor, SerialExecutor
-from ..sim import Design, SimResult, check_agreement, simulate, simulate_many
+from ..sim import (
+    GATE_EVALUATOR,
+    Design,
+    SimResult,
+    check_agreement,
+    evaluate_netlist,
+    simulate,
+    simulate_many,
+)
 from ..synth import (
     DEFAULT_EFFORT,
     DEFAULT_MAPPING,
@@ -107,6 +115,8 @@ class Implementation:
     #: Features the network reads but the synthesized netlist does not (synthesis removed
     #: every cell that read them): they need no ADC.
     unread: tuple[int, ...] = ()
+    #: What simulated the RTL and the gates.
+    simulator: str = SIMULATOR
 
     @property
     def feature_bits(self) -> tuple[int, ...]:
@@ -151,7 +161,7 @@ class Implementation:
                            "adc_mw_per_4bit": self.adc_mw},
             "verification": {"rtl_agreement": self.rtl_agreement,
                              "gate_agreement": self.gate_agreement,
-                             "n_vectors": self.n_vectors, "simulator": SIMULATOR},
+                             "n_vectors": self.n_vectors, "simulator": self.simulator},
         }
 
 
@@ -229,9 +239,12 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     self-checking testbench and ``run_tb.sh``, ``timing.rpt``, ``constraints.sdc``,
     ``synth.log``); scratch files (builds, logs, the flat RTL that synthesis reads) go to
     ``work_dir``. RTL and gate-level simulation of ``codes`` must equal the golden model
-    exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level run's
+    exactly (:class:`~bespoke_mlp.errors.VerificationError` otherwise); the gate-level
     switching activity feeds the dynamic power (the library's default activity only for a
-    single vector, which has no transitions). ``labels`` are class indices (or None). RTL
+    single vector, which has no transitions): a sequential design's is counted by Verilator,
+    a combinational netlist's by :func:`~bespoke_mlp.sim.evaluate_netlist` (Verilator's
+    counts bit for bit, without their cost in Verilator's build), whose predictions must equal
+    the golden model too. ``labels`` are class indices (or None). RTL
     simulation and synthesis (at ``effort``, ABC mapping for ``mapping``: see
     :func:`~bespoke_mlp.synth.synthesize`) run concurrently. ``form`` is the neuron
     description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell
@@ -276,13 +289,20 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     rtl_agree = check_agreement(rtl.predictions, golden, what="RTL simulation", codes=codes)
     shutil.copyfile(syn.netlist_v, design_dir / "netlist.v")
     models = _models(tech, work_dir)
+    # A combinational netlist's activity comes from the netlist evaluator (bit for bit
+    # Verilator's counts): Verilator's build without the toggle recording is about half.
+    evaluated = not arch.sequential and len(codes) >= 2
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
         gate = simulate([design_dir / "netlist.v", models], TOP_MODULE,
                         codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=len(codes) >= 2 or cycles > 1, timeout=timeout,
-                        cycles=cycles)
+                        count_toggles=cycles > 1, timeout=timeout, cycles=cycles)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
+        if evaluated:
+            gate = evaluate_netlist(syn.netlist_json, TOP_MODULE, codes,
+                                    input_bits=net.input_bits, liberty=tech.liberty,
+                                    count_toggles=True)
+            check_agreement(gate.predictions, golden, what="netlist evaluation", codes=codes)
     write_package(design_dir, net, codes, golden, syn=syn, cell_models=models, cycles=cycles)
     return Implementation(net, _with_measured_activity(syn, gate),
                           _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
@@ -329,11 +349,14 @@ def implement_many(nets: Sequence[Network], codes: np.ndarray, labels: np.ndarra
                    clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
                    mapping: MappingCost = DEFAULT_MAPPING, log: Log | None = None,
                    arch: Architecture | str = "parallel") -> list[Implementation]:
-    """Verify and synthesize several networks, batching their simulations into one RTL and
-    one gate-level simulator build per worker.
+    """Verify and synthesize several networks, batching their RTL simulations into one
+    Verilator build per worker.
 
-    Power uses each design's switching activity, counted in the batch's one gate-level
-    simulation run (as :func:`implement`); the design files end up in ``work_dir/d<k>/``
+    The gate netlists of a parallel architecture are simulated by
+    :func:`~bespoke_mlp.sim.evaluate_netlist` (bit for bit what Verilator gives, without a
+    build; ``Implementation.simulator`` says so), a sequential one's by Verilator. Power uses
+    each design's switching activity, counted in its gate-level simulation (as
+    :func:`implement`); the design files end up in ``work_dir/d<k>/``
     (``top.v``, ``netlist.v``, ``netlist.json``, ``yosys.log``). With an ``executor`` of
     several workers the networks are dealt out round-robin, each worker building in a
     temporary directory of its own; the figures are the same whatever the executor. ``tech``,
@@ -433,23 +456,30 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
     rtl = [check_agreement(p, g, what=f"RTL simulation of {n}", codes=v)
            for n, p, g, v in zip(names, preds, goldens, vectors)]
     with log.stage("gate_sim", f"simulating {len(nets)} gate netlists and counting their "
-                               "toggles (one Verilator build)"):
-        models = _models(tech, work_dir)
-        gates = [Design((s.netlist_v, models), n, v, net.input_bits,
-                        count_toggles=len(codes) >= 2 or c > 1, cycles=c)
-                 for s, n, net, v, c in zip(syns, names, nets, vectors, cycles)]
+                               "toggles"):
         if arch.sequential:
+            models = _models(tech, work_dir)
             # A clocked testbench records the activity of its first design only: one run each.
-            sims = [simulate_many([d], work_dir=work_dir / f"gate_sim{k}", timeout=timeout)[0]
-                    for k, d in enumerate(gates)]
+            sims = [simulate_many([Design((s.netlist_v, models), n, v, net.input_bits,
+                                          count_toggles=True, cycles=c)],
+                                  work_dir=work_dir / f"gate_sim{k}", timeout=timeout)[0]
+                    for k, (s, n, net, v, c) in enumerate(zip(syns, names, nets, vectors,
+                                                              cycles))]
         else:
-            sims = simulate_many(gates, work_dir=work_dir / "gate_sim", timeout=timeout)
+            # The front only ranks designs: its netlists are evaluated in numpy, bit for bit
+            # what Verilator gives but without its build (seconds per batch); the designs a
+            # run writes are simulated with Verilator (implement).
+            sims = [evaluate_netlist(s.netlist_json, n, v, input_bits=net.input_bits,
+                                     liberty=tech.liberty, count_toggles=len(codes) >= 2)
+                    for s, n, net, v in zip(syns, names, nets, vectors)]
         gate = [check_agreement(sim.predictions, g, what=f"gate-level simulation of {n}",
                                 codes=v)
                 for n, sim, g, v in zip(names, sims, goldens, vectors)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
+    simulator = SIMULATOR if arch.sequential else f"{SIMULATOR} (RTL), {GATE_EVALUATOR} (gates)"
     return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
-                           tech, arch, max(1, c), unread_features(s.netlist_json, net, name))
+                           tech, arch, max(1, c), unread_features(s.netlist_json, net, name),
+                           simulator)
             for net, name, s, sim, r, g, c in zip(nets, names, syns, sims, rtl, gate, cycles)]
 
 

@@ -290,5 +290,6 @@ def point_entry(impl: Implementation, config: ApproxConfig, loss: PairedLoss,
                                  "energy_mj")},
             "n_features_used": m["n_features_used"],
             "gate_agreement": impl.gate_agreement, "rtl_agreement": impl.rtl_agreement,
+            "simulator": m["verification"]["simulator"],
             "activity": m["technology"]["activity"], "topology": list(impl.network.topology),
             "configuration": config.to_dict(), "network": impl.network.to_dict()}

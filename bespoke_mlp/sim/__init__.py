@@ -3,12 +3,15 @@
 :func:`simulate` builds a testbench around one combinational design (input port ``x``, output
 port ``y``), applies input codes and returns the predicted classes, optionally with per-net
 toggle counts for the power model; :func:`simulate_many` amortizes one build over several
-designs; :func:`check_agreement` compares predictions with the golden model exactly. Models
+designs; :func:`evaluate_netlist` simulates a combinational gate netlist in numpy, bit for
+bit what Verilator gives, without a build; :func:`check_agreement` compares predictions with
+the golden model exactly. Models
 are built once per content and kept in a per-user cache (:mod:`bespoke_mlp.sim._models`;
 ``$BESPOKE_MLP_MODEL_CACHE``, :data:`MODEL_CACHE_ENV`, moves it or, empty, turns it off).
 """
 
 from ._check import check_agreement
+from ._gates import GATE_EVALUATOR, evaluate_netlist
 from ._models import MODEL_CACHE_ENV
 from ._selfcheck import (
     EXPECTED_FILE,
@@ -23,6 +26,7 @@ from ._toolchain import Toolchain, require_toolchain
 
 __all__ = [
     "EXPECTED_FILE",
+    "GATE_EVALUATOR",
     "RUN_SCRIPT",
     "pack_classes",
     "render_selfcheck_testbench",
@@ -32,6 +36,7 @@ __all__ = [
     "SimResult",
     "Toolchain",
     "check_agreement",
+    "evaluate_netlist",
     "pack_vectors",
     "require_toolchain",
     "simulate",

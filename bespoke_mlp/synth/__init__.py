@@ -9,7 +9,8 @@ by default, power (:func:`mapping_costs`). :func:`power`,
 netlist; :func:`input_state_probabilities` turns gate-level simulation values into the
 state-dependent leakage's weights; :func:`calibrate` checks the model against the published
 designs of ``egfet_calibration.json``; :func:`write_cell_models` writes a library's Verilog
-simulation models; :func:`derive_library` derives a compact library from a characterised one.
+simulation models; :func:`read_netlist` reads a mapped netlist's cells and nets;
+:func:`derive_library` derives a compact library from a characterised one.
 """
 
 from ._calibrate import CalibrationRow, calibrate
@@ -28,6 +29,7 @@ from ._liberty import (
     mapping_costs,
 )
 from ._models import write_cell_models
+from ._netlist import Netlist, read_netlist
 from ._power import (
     DEFAULT_FREQ_HZ,
     DEFAULT_TOGGLE_RATE,
@@ -91,6 +93,7 @@ __all__ = [
     "Cell",
     "Library",
     "MappingCost",
+    "Netlist",
     "PowerReport",
     "SeqCell",
     "SynthResult",
@@ -106,6 +109,7 @@ __all__ = [
     "mapping_costs",
     "netlist_power",
     "power",
+    "read_netlist",
     "static_timing",
     "synthesize",
     "technology",

@@ -11,6 +11,7 @@ Nothing here reads the selection or the test part.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from ..ir import Network, predict_codes
 from ..parallel import Executor, SerialExecutor
 from ._checks import check_hidden
 from ._float import default_hidden
-from ._train import DEFAULT_SPLIT_SEED, TrainResult, train_model
+from ._train import DEFAULT_SPLIT_SEED, TrainResult, quantized, train_model
 from ._wide import is_wide
 
 __all__ = ["Candidate", "Family", "family_shapes", "front", "partial_products", "pick_reference",
@@ -208,7 +209,14 @@ def train_family(
     options = dict(dataset=ds, seed=seed, split_seed=split_seed, input_bits=input_bits,
                    activation_bits=activation_bits, select_size=select_size,
                    feature_selection=feature_selection)
-    results = tuple((executor or SerialExecutor()).map(_train_member, shapes, shared=options))
+    # Members of the same widths share one float fit (deterministic for the seed): one unit.
+    # The widest first, so that the narrow ones fill the other workers meanwhile.
+    widths = sorted(dict.fromkeys(hidden for hidden, _ in shapes), key=sum, reverse=True)
+    units = [(hidden, tuple(b for h, b in shapes if h == hidden)) for hidden in widths]
+    trained = (executor or SerialExecutor()).map(_train_members, units, shared=options)
+    by_shape = {(hidden, bits): r for (hidden, all_bits), results in zip(units, trained)
+                for bits, r in zip(all_bits, results)}
+    results = tuple(by_shape[shape] for shape in shapes)
     val_correct = np.array([_correct(r, "val", input_bits) for r in results])
     val = [float(v.mean()) if v.size else 0.0 for v in val_correct]
     train = [float(_correct(r, "train", input_bits).mean()) for r in results]
@@ -220,11 +228,19 @@ def train_family(
     return Family(candidates, results)
 
 
-def _train_member(options: dict[str, Any], shape: tuple[tuple[int, ...], int]) -> TrainResult:
-    """:func:`train_model` of one member (a worker's unit): ``shape`` is its hidden sizes and
-    weight bits, ``options`` the rest."""
-    hidden, weight_bits = shape
-    return train_model(hidden=hidden, weight_bits=weight_bits, **options)
+def _train_members(options: dict[str, Any], unit: tuple[tuple[int, ...], tuple[int, ...]],
+                   ) -> list[TrainResult]:
+    """The members of one width (a worker's unit): :func:`train_model` at the first weight
+    width, its float model quantized to the others (what :func:`train_model` would give
+    them: the float fit does not depend on the weight width). ``unit`` is the hidden sizes
+    and the weight widths, ``options`` the rest (``dataset`` a loaded Dataset)."""
+    hidden, (first, *others) = unit
+    start = time.perf_counter()
+    head = train_model(hidden=hidden, weight_bits=first, **options)
+    return [head, *(quantized(options["dataset"], head.split, head.mlp,
+                              input_bits=options["input_bits"], weight_bits=bits,
+                              activation_bits=options["activation_bits"], qat=True,
+                              seed=options["seed"], start=start) for bits in others)]
 
 
 def _correct(result: TrainResult, part: str, input_bits: int) -> np.ndarray:

@@ -122,23 +122,34 @@ def train_model(
         hidden_sizes = default_hidden(ds.name, len(ds.classes))
     split = split_dataset(ds, seed=split_seed, select_size=select_size,
                           input_range=input_range)
-    codes = {part: split.codes(part, input_bits) for part in ("train", "val", "test")}
+    codes = {part: split.codes(part, input_bits) for part in ("train", "val")}
     fit = fit_wide_mlp if selects_features(feature_selection, ds.X.shape[1]) else fit_float_mlp
     mlp = fit(
         codes_to_unit(codes["train"], input_bits), split.y_train,
         codes_to_unit(codes["val"], input_bits), split.y_val,
         hidden=hidden_sizes, seed=seed,
     )
+    return quantized(ds, split, mlp, input_bits=input_bits, weight_bits=weight_bits,
+                     activation_bits=activation_bits, qat=qat, seed=seed, start=start)
+
+
+def quantized(ds: Dataset, split: Split, mlp: MLPClassifier, *, input_bits: int,
+              weight_bits: int, activation_bits: int, qat: bool, seed: int,
+              start: float | None = None) -> TrainResult:
+    """:func:`train_model`'s result from its float model ``mlp`` fitted on ``split``:
+    several weight widths can quantize the same float model (as checked parameters);
+    ``start``: when the training began (``runtime_s``; default: now)."""
+    start = time.perf_counter() if start is None else start
     net = replace(quantize(
         mlp, split, input_bits=input_bits, weight_bits=weight_bits,
         activation_bits=activation_bits, qat=qat, seed=seed,
     ), feature_names=ds.feature_names, dropped_features=ds.dropped_features,
         input_range=split.input_range, input_clipped=split.input_clipped)
+    test = split.codes("test", input_bits)
     y_test = label_indices(mlp.classes_, split.y_test)
     accuracy = {
-        "float": float(np.mean(mlp.predict(codes_to_unit(codes["test"], input_bits))
-                               == split.y_test)),
-        "quantized": float(np.mean(predict_codes(net, codes["test"]) == y_test)),
+        "float": float(np.mean(mlp.predict(codes_to_unit(test, input_bits)) == split.y_test)),
+        "quantized": float(np.mean(predict_codes(net, test) == y_test)),
     }
     return TrainResult(
         network=net,
