@@ -295,7 +295,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
         gate = simulate([design_dir / "netlist.v", models], TOP_MODULE,
                         codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=cycles > 1, timeout=timeout, cycles=cycles)
+                        count_toggles=not evaluated and (len(codes) >= 2 or cycles > 1),
+                        timeout=timeout, cycles=cycles)
         gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
                                      codes=codes)
         if evaluated:
