@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..synth import Netlist, load_library, read_netlist
+from ..synth import Library, Netlist, load_library, read_netlist
 from ._simulate import SimResult
 
 __all__ = ["GATE_EVALUATOR", "evaluate_netlist"]
@@ -68,7 +68,7 @@ def evaluate_netlist(netlist_json: Path, top: str, codes: np.ndarray, *, input_b
     codes = np.asarray(codes)
     n_vectors = len(codes)
     words = _pack_inputs(netlist, codes, input_bits)
-    values = _evaluate(netlist, library, words, n_vectors)
+    values = _evaluate(netlist, library, words)
     y = netlist.ports.get("y")
     if y is None or y[0] != "output":
         raise UsageError(f"{top!r} has no output port 'y'")
@@ -155,7 +155,7 @@ def _levels(netlist: Netlist, inputs: set) -> list[list[int]]:
     return levels
 
 
-def _evaluate(netlist: Netlist, library, x_words: np.ndarray, n_vectors: int) -> dict:
+def _evaluate(netlist: Netlist, library: Library, x_words: np.ndarray) -> dict:
     """Every net bit's packed values: the inputs', then each level's cells' outputs."""
     n_words = x_words.shape[1]
     values = {bit: x_words[k] for k, bit in enumerate(netlist.ports["x"][1])}
@@ -188,9 +188,10 @@ def _activity(netlist: Netlist, values: dict, n_vectors: int, n_words: int,
     named = [(name, bit) for bit, names in netlist.bit_names.items() for name in names]
     names = tuple(name for name, _ in named)
     # A named bit no cell drives (or an x/z constant) reads 0, as in a two-state simulator.
-    rows = np.stack([values.get(bit, _bit_words({}, bit, n_words) if bit == "1" else
-                                np.zeros(n_words, dtype=np.uint64)) for _, bit in named]) \
-        if named else np.zeros((0, n_words), dtype=np.uint64)
+    zero = np.zeros(n_words, dtype=np.uint64)
+    rows = np.stack([values[bit] if bit in values else
+                     _bit_words(values, bit, n_words) if bit == "1" else zero
+                     for _, bit in named]) if named else np.zeros((0, n_words), dtype=np.uint64)
     valid = np.zeros(n_words * _WORD, dtype=bool)
     valid[:n_vectors] = True
     valid = _pack(valid[None, :])[0]
