@@ -23,6 +23,7 @@ from bespoke_mlp.ir import (
     forward,
     predict_codes,
 )
+from bespoke_mlp.parallel import ProcessExecutor
 
 
 @pytest.mark.parametrize("digits", range(5))
@@ -197,6 +198,9 @@ def test_learned_thresholds_keep_predictions_at_least_as_well_as_uniform_ones():
         assert agreement(fitted) >= agreement([_uniform_thresholds(0.0, 10.0, r, 4)] * 4)
     again = learn_thresholds(net, x, codes, target)
     assert again == learned  # deterministic
+    # The resolutions are independent: fitted on workers, the same thresholds.
+    with ProcessExecutor(2) as executor:
+        assert learn_thresholds(net, x, codes, target, executor=executor) == learned
 
 
 def test_learned_thresholds_stay_inside_a_clipping_input_range():

@@ -173,6 +173,23 @@ def test_few_input_designs_get_a_collapsing_candidate():
             assert few[-1].endswith("amap") and "strash; strash" not in few[-1]
 
 
+def test_candidates_map_the_design_prepared_once(tmp_path):
+    # Two candidates (normal effort, 8 input bits: the collapsing one too) in one Yosys run:
+    # the design is prepared once and each script maps a copy of it, giving the netlist of
+    # the better one synthesized on its own.
+    net = random_network(np.random.default_rng(2), n_features=2)
+    rtl = write_verilog(net, tmp_path / "top.v")
+    scripts = abc_scripts_for("normal", 0, 8)
+    both = synthesize([rtl], TOP_MODULE, tmp_path / "both", support=8)
+    assert both.log.read_text().count("design -load prepared") == 1
+    alone = [synthesize([rtl], TOP_MODULE, tmp_path / f"s{k}", abc_script=script)
+             for k, script in enumerate(scripts)]
+    netlists = [a.netlist_v.read_bytes() for a in alone]
+    assert len(scripts) == 2 and netlists[0] != netlists[1]
+    assert both.netlist_v.read_bytes() in netlists
+    assert both.area_um2 == min(a.area_um2 for a in alone)
+
+
 def _reference_within(max_cells: int) -> Path:
     """``top.v`` of the largest design in ``netlists/`` of at most ``max_cells`` cells."""
     root = Path(__file__).resolve().parents[1] / "netlists"

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..ir import Network, bit_planes, layer_linear_form, threshold_codes
+from ..parallel import Executor, SerialExecutor
 
 __all__ = ["learn_thresholds"]
 
@@ -22,7 +23,7 @@ _SWEEPS = 2
 
 
 def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
-                     targets: np.ndarray) -> Network:
+                     targets: np.ndarray, *, executor: Executor | None = None) -> Network:
     """``net`` with learned thresholds for every feature at 1..input_bits-1 bits.
 
     For each resolution ``r``, with every feature read at ``r`` bits, the features' thresholds
@@ -31,7 +32,8 @@ def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
     train values, keeping the position under which ``net`` agrees most often with ``targets``
     (its own predictions, or labels) on ``x_train`` (ties keep the earlier position).
     ``x_train`` are raw train features, ``codes_train`` their codes; never the selection or
-    test part.
+    test part. The resolutions are independent: they are fitted on ``executor`` (default:
+    here, one after another), with the same result.
     A feature that is constant after quantization on the train part gets a warning.
     """
     x = np.asarray(x_train, dtype=np.float64)
@@ -42,38 +44,47 @@ def learn_thresholds(net: Network, x_train: np.ndarray, codes_train: np.ndarray,
     if not net.feature_min:
         raise UsageError("learning thresholds needs the network's feature range "
                          "(feature_min/feature_max)")
-    bits = net.input_bits
-    targets = np.asarray(targets)
-    coef, const = layer_linear_form(net.layers[0], bits)
-    values = bit_planes(np.arange(1 << bits)[:, None], bits)
-    # tables[i][c]: feature i's contribution to the first layer at code c.
-    tables = [values @ coef[i * bits:(i + 1) * bits] for i in range(net.n_features)]
     for i in range(net.n_features):
         if len(np.unique(codes[:, i])) < 2:
             name = net.feature_names[i] if net.feature_names else f"x{i}"
             logger.warning("feature %r is constant after quantization on the train part "
                            "(every code %d): its ADC carries no information", name,
                            int(codes[0, i]))
+    # The finest resolution first: it takes longest, the others fill the other workers.
+    resolutions = list(range(net.input_bits - 1, 0, -1))
+    fitted = (executor or SerialExecutor()).map(_resolution, resolutions,
+                                                shared=(net, x, codes, np.asarray(targets)))
+    by_bits = dict(zip(resolutions, fitted))
+    out = tuple(tuple(by_bits[r][i] for r in sorted(by_bits)) for i in range(net.n_features))
+    return dataclasses.replace(net, thresholds=out)
+
+
+def _resolution(shared: tuple[Network, np.ndarray, np.ndarray, np.ndarray],
+                r: int) -> list[tuple[float, ...]]:
+    """Work unit: every feature's thresholds at ``r`` bits (see :func:`learn_thresholds`;
+    ``shared`` is the network, raw features, codes and targets)."""
+    net, x, codes, targets = shared
+    bits = net.input_bits
+    coef, const = layer_linear_form(net.layers[0], bits)
+    values = bit_planes(np.arange(1 << bits)[:, None], bits)
+    # tables[i][c]: feature i's contribution to the first layer at code c.
+    tables = [values @ coef[i * bits:(i + 1) * bits] for i in range(net.n_features)]
     cuts = [_cut_points(x[:, i], net.feature_min[i], net.feature_max[i])
             for i in range(net.n_features)]
-    learned: list[list[tuple[float, ...]]] = [[] for _ in range(net.n_features)]
-    for r in range(1, bits):
-        # Every feature at r bits (as in a design that reads its inputs at r bits), starting
-        # from the uniform quantizer; each feature's thresholds are fitted in turn.
-        t = [np.sort(np.clip(_uniform_thresholds(net.feature_min[i], net.feature_max[i], r,
-                                                 bits), cuts[i].min(), cuts[i].max()))
-             for i in range(net.n_features)]
-        current = np.stack([threshold_codes(x[:, i], t[i], bits)
-                            for i in range(net.n_features)], axis=1)
-        acc = bit_planes(current, bits) @ coef + const
-        for i in range(net.n_features):
-            rest = acc - tables[i][current[:, i]]
-            t[i] = _fit(net, x[:, i], rest, tables[i], targets, cuts[i], t[i], r)
-            current[:, i] = threshold_codes(x[:, i], t[i], bits)
-            acc = rest + tables[i][current[:, i]]
-            learned[i].append(tuple(float(c) for c in t[i]))
-    out = [tuple(per_bits) for per_bits in learned]
-    return dataclasses.replace(net, thresholds=tuple(out))
+    # Every feature at r bits (as in a design that reads its inputs at r bits), starting from
+    # the uniform quantizer; each feature's thresholds are fitted in turn.
+    t = [np.sort(np.clip(_uniform_thresholds(net.feature_min[i], net.feature_max[i], r, bits),
+                         cuts[i].min(), cuts[i].max()))
+         for i in range(net.n_features)]
+    current = np.stack([threshold_codes(x[:, i], t[i], bits) for i in range(net.n_features)],
+                       axis=1)
+    acc = bit_planes(current, bits) @ coef + const
+    for i in range(net.n_features):
+        rest = acc - tables[i][current[:, i]]
+        t[i] = _fit(net, x[:, i], rest, tables[i], targets, cuts[i], t[i], r)
+        current[:, i] = threshold_codes(x[:, i], t[i], bits)
+        acc = rest + tables[i][current[:, i]]
+    return [tuple(float(c) for c in ti) for ti in t]
 
 
 def _cut_points(v: np.ndarray, lo: float, hi: float) -> np.ndarray:

@@ -82,7 +82,7 @@ def run_ablation(dataset: str, *, out: Path, data_dir: Path | None = None,
                               feature_selection=feature_selection)
         net = trained.network
         learned = with_learned_thresholds(net, trained.split, fidelity=True, samples=2000,
-                                          seed=seed, log=log)
+                                          seed=seed, log=log, executor=executor)
         # Resolution codes: every step reads the codes of its own quantizers.
         parts = split_parts(learned, trained.split)
         stats = input_bit_counts(parts["train"][0], net.input_bits)

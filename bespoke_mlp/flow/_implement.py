@@ -77,6 +77,7 @@ __all__ = [
     "implement",
     "implement_many",
     "mapping_for",
+    "verilator_gate_check",
 ]
 
 A = TypeVar("A")
@@ -89,6 +90,8 @@ MAX_CELLS = 150_000
 _CELLS_PER_PP_BIT = 8.4
 
 SIMULATOR = "verilator"
+#: What simulated an implementation whose gates only the netlist evaluator simulated.
+EVALUATED = f"{SIMULATOR} (RTL), {GATE_EVALUATOR} (gates)"
 #: The files :func:`implement` writes into its ``design_dir`` (see :mod:`._package`).
 DESIGN_FILES = ("network.json", "top.v", "netlist.v", *PACKAGE_FILES)
 
@@ -230,7 +233,8 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
               form: Form = "tree", tech: Technology | None = None,
               clock_hz: float | None = None, effort: Effort = DEFAULT_EFFORT,
               mapping: MappingCost = DEFAULT_MAPPING, log: Log | None = None,
-              arch: Architecture | str = "parallel") -> Implementation:
+              arch: Architecture | str = "parallel",
+              verilator_gates: bool = True) -> Implementation:
     """Generate, verify and synthesize ``net``; files go to ``design_dir``.
 
     ``design_dir`` receives ``network.json`` (what is implemented), ``top.v`` (the
@@ -244,7 +248,9 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     single vector, which has no transitions): a sequential design's is counted by Verilator,
     a combinational netlist's by :func:`~bespoke_mlp.sim.evaluate_netlist` (Verilator's
     counts bit for bit, without their cost in Verilator's build), whose predictions must equal
-    the golden model too. ``labels`` are class indices (or None). RTL
+    the golden model too; without ``verilator_gates`` a combinational netlist is simulated by
+    the evaluator alone (a design no run writes: the search's baseline, see
+    :func:`verilator_gate_check`). ``labels`` are class indices (or None). RTL
     simulation and synthesis (at ``effort``, ABC mapping for ``mapping``: see
     :func:`~bespoke_mlp.synth.synthesize`) run concurrently. ``form`` is the neuron
     description of the RTL (see :func:`~bespoke_mlp.hdl.write_verilog`). ``tech`` is the cell
@@ -291,24 +297,57 @@ def implement(net: Network, codes: np.ndarray, labels: np.ndarray | None, *, des
     models = _models(tech, work_dir)
     # A combinational netlist's activity comes from the netlist evaluator (bit for bit
     # Verilator's counts): Verilator's build without the toggle recording is about half.
-    evaluated = not arch.sequential and len(codes) >= 2
+    verilator = verilator_gates or arch.sequential
+    evaluated = not arch.sequential and (len(codes) >= 2 or not verilator)
     with log.stage("gate_sim", f"simulating gate netlist ({syn.n_cells} cells)"):
-        gate = simulate([design_dir / "netlist.v", models], TOP_MODULE,
-                        codes, input_bits=net.input_bits, work_dir=work_dir / "gate_sim",
-                        count_toggles=not evaluated and (len(codes) >= 2 or cycles > 1),
-                        timeout=timeout, cycles=cycles)
-        gate_agree = check_agreement(gate.predictions, golden, what="gate-level simulation",
-                                     codes=codes)
+        if verilator:
+            gate = _verilator_gates(design_dir / "netlist.v", models, net, codes, golden,
+                                    work_dir=work_dir / "gate_sim", timeout=timeout,
+                                    cycles=cycles, count_toggles=not evaluated and (
+                                        len(codes) >= 2 or cycles > 1))
         if evaluated:
             gate = evaluate_netlist(syn.netlist_json, TOP_MODULE, codes,
                                     input_bits=net.input_bits, liberty=tech.liberty,
-                                    count_toggles=True)
+                                    count_toggles=len(codes) >= 2)
             check_agreement(gate.predictions, golden, what="netlist evaluation", codes=codes)
     write_package(design_dir, net, codes, golden, syn=syn, cell_models=models, cycles=cycles)
+    # Gate agreement 1.0: check_agreement raised otherwise.
     return Implementation(net, _with_measured_activity(syn, gate),
-                          _accuracy(gate.predictions, labels), rtl_agree, gate_agree,
-                          len(codes), adc_mw, tech, arch, max(1, cycles),
-                          unread_features(syn.netlist_json, net, TOP_MODULE))
+                          _accuracy(gate.predictions, labels), rtl_agree, 1.0, len(codes),
+                          adc_mw, tech, arch, max(1, cycles),
+                          unread_features(syn.netlist_json, net, TOP_MODULE),
+                          SIMULATOR if verilator else EVALUATED)
+
+
+def _verilator_gates(netlist_v: Path, models: Path, net: Network, codes: np.ndarray,
+                     golden: np.ndarray, *, work_dir: Path, timeout: float, cycles: int,
+                     count_toggles: bool) -> SimResult:
+    """Verilator's simulation of ``netlist_v`` (cells ``models``) on ``codes``, whose
+    predictions must equal ``golden``."""
+    gate = simulate([netlist_v, models], TOP_MODULE, codes, input_bits=net.input_bits,
+                    work_dir=work_dir, count_toggles=count_toggles, timeout=timeout,
+                    cycles=cycles)
+    check_agreement(gate.predictions, golden, what="gate-level simulation", codes=codes)
+    return gate
+
+
+def verilator_gate_check(impl: Implementation, design_dir: Path, codes: np.ndarray, *,
+                         work_dir: Path, timeout: float = 900.0,
+                         log: Log | None = None) -> Implementation:
+    """``impl`` (of :func:`implement` into ``design_dir`` without ``verilator_gates``) with
+    its gate netlist simulated by Verilator too, on the same ``codes``: before a run writes
+    it as its design. Its figures are unchanged (the evaluator counted the activity)."""
+    if impl.simulator == SIMULATOR:
+        return impl
+    log = log or quiet()
+    net = impl.network
+    codes = network_codes(net, codes)
+    with log.stage("gate_sim", f"simulating gate netlist ({impl.synth.n_cells} cells) "
+                               "with Verilator"):
+        _verilator_gates(design_dir / "netlist.v", _models(impl.tech or technology(), work_dir),
+                         net, codes, predict_codes(net, codes), work_dir=work_dir / "gate_sim",
+                         timeout=timeout, cycles=0, count_toggles=False)
+    return dataclasses.replace(impl, simulator=SIMULATOR)
 
 
 def _support(net: Network, arch: Architecture) -> int | None:
@@ -477,7 +516,7 @@ def _implement_batch_in(nets: Sequence[Network], names: Sequence[str], codes: np
                                 codes=v)
                 for n, sim, g, v in zip(names, sims, goldens, vectors)]
     syns = [_with_measured_activity(s, sim) for s, sim in zip(syns, sims)]
-    simulator = SIMULATOR if arch.sequential else f"{SIMULATOR} (RTL), {GATE_EVALUATOR} (gates)"
+    simulator = SIMULATOR if arch.sequential else EVALUATED
     return [Implementation(net, s, _accuracy(sim.predictions, labels), r, g, len(codes), adc_mw,
                            tech, arch, max(1, c), unread_features(s.netlist_json, net, name),
                            simulator)

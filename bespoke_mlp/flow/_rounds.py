@@ -400,15 +400,17 @@ def subsample(part: tuple[np.ndarray, np.ndarray], n: int | None,
 
 
 def with_learned_thresholds(net: Network, split: Split, *, fidelity: bool, samples: int | None,
-                            seed: int, log: Log) -> Network:
+                            seed: int, log: Log, executor: Executor | None = None) -> Network:
     """``net`` with flash-ADC thresholds learned on (a stratified subset of ``samples`` of)
-    the train part, aiming at its own predictions (``fidelity``) or the labels."""
+    the train part, aiming at its own predictions (``fidelity``) or the labels (the
+    resolutions on ``executor``)."""
     with log.stage("quantizers", "learning per-feature ADC thresholds on the train part"):
         codes = encode_inputs(net, split.X_train)
         y = label_indices(net.classes, split.y_train)
         targets = predict_codes(net, codes) if fidelity else y
         rows, _ = subsample((np.arange(len(y)), y), samples, seed)
-        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows])
+        return learn_thresholds(net, split.X_train[rows], codes[rows], targets[rows],
+                                executor=executor)
 
 
 def _retrain_unit(shared: tuple[Network, Parts, tuple[np.ndarray, int], int, int,

@@ -32,6 +32,7 @@ from ._implement import (
     concurrently,
     implement,
     mapping_for,
+    verilator_gate_check,
 )
 from ._log import Log, quiet
 from ._paired import round_up
@@ -291,8 +292,11 @@ def _baseline_stage(ref: Reference, hw: _Hardware, cache: BaselineCache | None, 
     implemented: list[Implementation] = []
 
     def compute() -> dict[str, Any]:
+        # Its gates are evaluated without Verilator's build: a run writes it only when
+        # selected (checked by Verilator then, _implement_selected).
         impl = implement(ref.net, *ref.parts["test"], design_dir=work / "baseline",
-                         work_dir=work / "baseline_work", log=log, **hw.kw())
+                         work_dir=work / "baseline_work", log=log, verilator_gates=False,
+                         **hw.kw())
         implemented.append(impl)
         m = impl.metrics()
         return {"accuracy": round(impl.accuracy, 6), **{
@@ -362,8 +366,10 @@ def _implement_selected(ref: Reference, front: Front, choice: Choice,
     if implemented and net.to_json() == ref.net.to_json():
         # The exact network was implemented above with the same vectors and settings.
         log("the selected design is the exact baseline implemented above")
+        impl = verilator_gate_check(implemented[0], work / "baseline", ref.parts["test"][0],
+                                    work_dir=work / "baseline_check", log=log)
         _copy_design(work / "baseline", tmp / "design")
-        return implemented[0]
+        return impl
     return implement(net, *ref.parts["test"], design_dir=tmp / "design",
                      work_dir=work / "selected", log=log, **hw.kw())
 

@@ -77,7 +77,7 @@ def train_reference(dataset: Any, settings: SearchSettings, log: Log, *, seed: i
     if settings.quantizer == "learned" or settings.feature_seeds:
         thresholded = with_learned_thresholds(net, trained.split, fidelity=settings.fidelity,
                                               samples=settings.search_samples, seed=seed,
-                                              log=log)
+                                              log=log, executor=executor)
     if settings.quantizer == "learned":
         net = thresholded
     # The codes of the learned quantizers too (resolution codes) when the tiny designs read
