@@ -11,7 +11,8 @@ from sklearn.neural_network import MLPClassifier
 
 from .._signals import raise_if_interrupted
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_HIDDEN", "default_hidden", "codes_to_unit", "fit_float_mlp"]
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_HIDDEN", "best_restart", "codes_to_unit", "default_hidden",
+           "fit_float_mlp", "fit_restart", "restart_states"]
 
 #: Hidden layer sizes of the published bespoke printed MLPs (e.g. cardio 21-3-3,
 #: pendigits 16-5-10, redwine 11-2-6, whitewine 11-4-7, breast_cancer 9-3-2).
@@ -86,10 +87,22 @@ def fit_float_mlp(
     restarts : number of initializations tried (>= 1).
     alpha : L2 weight penalty (scikit-learn's ``alpha``).
     """
-    best = None
-    best_key = (-1.0, -1.0)
-    for state in np.random.SeedSequence(seed).generate_state(restarts):
-        mlp = _fit_restart(x_train, y_train, hidden, int(state), alpha)
+    models = [fit_restart(x_train, y_train, hidden, state, alpha)
+              for state in restart_states(seed, restarts)]
+    return best_restart(models, x_train, y_train, x_val, y_val)
+
+
+def restart_states(seed: int, restarts: int = _RESTARTS) -> list[int]:
+    """The random states of :func:`fit_float_mlp`'s restarts for ``seed``, in order."""
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(restarts)]
+
+
+def best_restart(models: list[MLPClassifier], x_train: np.ndarray, y_train: np.ndarray,
+                 x_val: np.ndarray, y_val: np.ndarray) -> MLPClassifier:
+    """The restart :func:`fit_float_mlp` keeps of ``models`` (in restart order): the highest
+    validation accuracy, then training accuracy, then the earlier restart."""
+    best, best_key = None, (-1.0, -1.0)
+    for mlp in models:
         train_acc = float(np.mean(mlp.predict(x_train) == y_train))
         val_acc = float(np.mean(mlp.predict(x_val) == y_val)) if len(x_val) else 0.0
         if best is None or (val_acc, train_acc) > best_key:
@@ -97,9 +110,10 @@ def fit_float_mlp(
     return best
 
 
-def _fit_restart(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
-                 alpha: float) -> MLPClassifier:
-    """One training run: one epoch, biases centered, training, up to two dead-neuron revivals."""
+def fit_restart(x: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], state: int,
+                alpha: float = DEFAULT_ALPHA) -> MLPClassifier:
+    """One restart of :func:`fit_float_mlp` (from random ``state``): one epoch, biases
+    centered, training, up to two dead-neuron revivals."""
     mlp = _warm_fit(x, y, hidden, state, None, alpha)
     for _ in range(_REVIVALS):
         if not _center_biases(mlp, x, only_dead=True):
