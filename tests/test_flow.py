@@ -527,33 +527,3 @@ def test_selection_options_choose_the_rule(options, rule, max_loss, budget):
 
     settings = _selection_settings(build_parser().parse_args(["run", "iris", *options]))
     assert (settings.rule, settings.max_loss, settings.budget_mw) == (rule, max_loss, budget)
-
-
-def test_selected_design_implemented_beside_the_other_picks_is_the_same(tmp_path, monkeypatch):
-    """Loss-first, the certified picks are verified first and the selected design is
-    implemented while the other picks are: the same front, report and design as verifying
-    them all, then implementing it."""
-    import bespoke_mlp.flow._search as search_flow
-
-    calls = []
-    verify_front = search_flow.verify_front
-
-    def spy(found, judged, picks, *args, **kwargs):
-        calls.append(list(picks))
-        return verify_front(found, judged, picks, *args, **kwargs)
-
-    def outputs(out):
-        report = json.loads((out / "report.json").read_text())
-        report.pop("runtime_s")
-        return ((out / "pareto.json").read_text(), report,
-                *((out / "design" / f).read_bytes() for f in ("netlist.v", "top.v")))
-
-    monkeypatch.setattr(search_flow, "verify_front", spy)
-    args = ["run", "iris", "--quiet", "--generations", "6", "--population", "24",
-            "--verify", "4", "--max-loss", "10"]
-    assert main([*args, "--out", str(tmp_path / "a")]) == 0
-    assert len(calls) == 2 and calls[0] and calls[1]
-    monkeypatch.setattr(search_flow, "certified_picks", lambda *args: [])
-    assert main([*args, "--out", str(tmp_path / "b")]) == 0
-    assert len(calls) == 3 and sorted(calls[2]) == sorted(calls[0] + calls[1])
-    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")

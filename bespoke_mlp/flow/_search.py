@@ -226,9 +226,14 @@ def run_search_flow(dataset: str, *, out: Path, settings: SearchSettings = DEFAU
                 fallback_net=lambda: train_exact_run(dataset, log, seed=seed,
                                                      **train_options).network)
             picks = verification_picks(found, judged, settings, _pick_areas(found, hw.arch))
-            front, choice, selected = _verify_and_select(
-                ref, found, judged, picks, settings, implemented, hw, tmp, work, log,
-                executor=executor)
+            # The front only ranks the designs (at most normal effort: high effort on every
+            # front point would take minutes); the selected design is re-implemented below.
+            front = verify_front(found, judged, picks, ref.parts["test"],
+                                 exact_test=ref.test_accuracy, work_dir=work / "front",
+                                 executor=executor, log=log,
+                                 **hw.kw(effort="normal" if effort == "high" else effort))
+            choice = choose(front, judged, settings, found.screen, log)
+            selected = _implement_selected(ref, front, choice, implemented, hw, tmp, work, log)
         _write_front(tmp, ref, base, found, front, choice, settings, hw.arch)
         if selected is None:
             # Nothing is written; a finished search has nothing left to resume either.
@@ -349,52 +354,6 @@ def second_member(ref: Reference, settings: SearchSettings) -> int | None:
         return None
     i = fam.most_accurate
     return None if fam.candidates[i].reference else i
-
-
-def _verify_and_select(ref: Reference, found: Retrained, judged: Judged, picks: list[int],
-                       settings: SearchSettings, implemented: list[Implementation],
-                       hw: _Hardware, tmp: Path, work: Path, log: Log, *,
-                       executor: Executor) -> tuple[Front, Choice, Implementation | None]:
-    """The verified front of ``picks``, the choice among it, and the selected design
-    implemented at full effort into ``tmp/design`` (None if none).
-
-    The front only ranks the designs (at most normal effort: high effort on every front point
-    would take minutes). Loss-first, the selected design is the lowest-power verified
-    certified one: the certified picks are verified first, then the selected design is
-    implemented while the others are (the same front and design, sooner: its tools are
-    mostly serial)."""
-    kw = {"exact_test": ref.test_accuracy, "executor": executor, "log": log,
-          **hw.kw(effort="normal" if hw.effort == "high" else hw.effort)}
-    first = certified_picks(judged, picks, settings)
-    rest = [i for i in picks if i not in first]
-    if not first or not rest:
-        front = verify_front(found, judged, picks, ref.parts["test"], work_dir=work / "front",
-                             **kw)
-        choice = choose(front, judged, settings, found.screen, log)
-        return front, choice, _implement_selected(ref, front, choice, implemented, hw, tmp,
-                                                  work, log)
-    early = verify_front(found, judged, first, ref.parts["test"],
-                         work_dir=work / "front_certified", **kw)
-    ahead = choose(early, judged, settings, found.screen, quiet())
-    later, selected = concurrently(
-        lambda: verify_front(found, judged, rest, ref.parts["test"], work_dir=work / "front",
-                             **kw),
-        lambda: _implement_selected(ref, early, ahead, implemented, hw, tmp, work, log))
-    front = early.merged(later, picks)
-    choice = choose(front, judged, settings, found.screen, log)
-    # Only certified designs can be selected loss-first, and all of them were verified first.
-    assert (choice.chosen is None) == (ahead.chosen is None) and (
-        ahead.chosen is None or front.picks[choice.chosen] == early.picks[ahead.chosen])
-    return front, choice, selected
-
-
-def certified_picks(judged: Judged, picks: list[int], settings: SearchSettings) -> list[int]:
-    """Loss-first, the picks the selection can choose: the certified ones (power-first,
-    none: its certificate rests on every pick's verified power)."""
-    if settings.power_first:
-        return []
-    certified = set(judged.certified.certified)
-    return [i for i in picks if i in certified]
 
 
 def _implement_selected(ref: Reference, front: Front, choice: Choice,

@@ -168,13 +168,6 @@ class Front:
     verified: list[Implementation]
     points: list[dict[str, Any]]
 
-    def merged(self, other: Front, picks: list[int]) -> Front:
-        """This front and ``other`` (verified separately) as the front of ``picks``, in
-        their order."""
-        at = {i: (f, k) for f in (self, other) for k, i in enumerate(f.picks)}
-        return Front(list(picks), [at[i][0].verified[at[i][1]] for i in picks],
-                     [at[i][0].points[at[i][1]] for i in picks])
-
 
 def verification_picks(found: Retrained, judged: Judged, settings: SearchSettings,
                        areas: list[float]) -> list[int]:
